@@ -1,0 +1,99 @@
+/**
+ * The local stack `npm start` and the e2e tests run: a PeerServer (signaling), the Vite server
+ * for the pages, and a job host on PeerJS in Node. Everything binds to loopback.
+ */
+import './node-webrtc';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { ExpressPeerServer } from 'peer';
+import { createServer, type ViteDevServer } from 'vite';
+import { HostCore } from '../src/host/host-core';
+import { DEMO_JOB, type JobSpec } from '../src/host/job';
+import { startPeerHost, type PeerHost } from '../src/host/peer-host';
+import { createCpuSha256 } from '../src/hash/sha256-cpu';
+import { DEMO_HOST_ID } from '../src/net/signal';
+
+export interface StackOptions {
+  readonly signalPort?: number;
+  readonly webPort?: number;
+  readonly hostId?: string;
+  readonly job?: JobSpec;
+  readonly log?: (line: string) => void;
+}
+
+export interface Stack {
+  readonly signalUrl: string;
+  readonly webUrl: string;
+  readonly hostId: string;
+  readonly core: HostCore;
+  readonly host: PeerHost;
+  close(): Promise<void>;
+}
+
+export interface Signaling {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startSignaling(port: number): Promise<Signaling> {
+  const app = express();
+  const server = createHttpServer(app);
+  // Our own server, so a busy port is an error we report rather than an uncaught crash.
+  app.use(ExpressPeerServer(server, { path: '/', allow_discovery: false }));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(err.code === 'EADDRINUSE' ? `port ${port} is in use: is another tabgrid running? (pick another with --signal-port)` : err.message)),
+    );
+    server.listen(port, '127.0.0.1', resolve);
+  });
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    url: `ws://127.0.0.1:${actual}/`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
+}
+
+export async function startWeb(port: number, env: { signalUrl: string; hostId: string }): Promise<ViteDevServer> {
+  // The page reads these as its defaults (import.meta.env), so it finds this stack unaided.
+  process.env.VITE_TABGRID_SIGNAL = env.signalUrl;
+  process.env.VITE_TABGRID_HOST = env.hostId;
+  const server = await createServer({
+    configFile: new URL('../vite.config.ts', import.meta.url).pathname,
+    server: { port, strictPort: true, host: 'localhost' },
+    logLevel: 'warn',
+  });
+  await server.listen();
+  return server;
+}
+
+export async function startHost(job: JobSpec, signalUrl: string, hostId: string, log?: (line: string) => void): Promise<{ core: HostCore; host: PeerHost }> {
+  const core = new HostCore(job, { hostId, hash: await createCpuSha256(), log });
+  const host = await startPeerHost({ core, signalUrl, hostId, log });
+  return { core, host };
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const hostId = options.hostId ?? DEMO_HOST_ID;
+  const closers: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    const signaling = await startSignaling(options.signalPort ?? 9000);
+    closers.push(() => signaling.close());
+    const web = await startWeb(options.webPort ?? 5173, { signalUrl: signaling.url, hostId });
+    closers.push(() => web.close());
+    const { core, host } = await startHost(options.job ?? DEMO_JOB, signaling.url, hostId, options.log);
+    closers.push(() => host.close());
+    const webUrl = `http://localhost:${web.config.server.port}/`;
+    return { signalUrl: signaling.url, webUrl, hostId, core, host, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

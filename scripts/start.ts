@@ -1,0 +1,50 @@
+/**
+ * `npm start`: signaling server, the volunteer page and a demo job host, all on this machine.
+ *   --signal-port N  (TABGRID_SIGNAL_PORT, default 9000)
+ *   --web-port N     (TABGRID_WEB_PORT, default 5173)
+ *   --host-id ID     (TABGRID_HOST_ID, default tabgrid-demo-host)
+ *   --job FILE.json  a job file instead of the demo job
+ */
+import { DEMO_JOB } from '../src/host/job';
+import { DEMO_HOST_ID } from '../src/net/signal';
+import { parseArgs, portFrom, readJob } from './args';
+import { startStack } from './stack';
+
+const { values } = parseArgs({
+  options: {
+    'signal-port': { type: 'string' },
+    'web-port': { type: 'string' },
+    'host-id': { type: 'string' },
+    job: { type: 'string' },
+  },
+});
+
+const time = () => new Date().toISOString().slice(11, 19);
+const stack = await startStack({
+  signalPort: portFrom(values['signal-port'], 'TABGRID_SIGNAL_PORT', 9000),
+  webPort: portFrom(values['web-port'], 'TABGRID_WEB_PORT', 5173),
+  hostId: values['host-id'] ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID,
+  job: values.job ? readJob(values.job) : DEMO_JOB,
+  log: (line) => console.log(`${time()} host: ${line}`),
+});
+
+const job = stack.core.job;
+console.log(`
+tabgrid is running.
+  volunteer page   ${stack.webUrl}   (open it, press Start)
+  signaling        ${stack.signalUrl}
+  job host id      ${stack.hostId}
+  job              ${job.id}: ${job.units} units of ${job.messagesPerUnit} SHA-256 messages
+Press Ctrl-C to stop.
+`);
+
+let stopping = false;
+const stop = async () => {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping…');
+  await stack.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

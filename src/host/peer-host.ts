@@ -1,0 +1,82 @@
+import { Peer } from '../net/peerjs';
+import { ErrorCode, TabgridError } from '../errors';
+import { encodeMessage } from '../protocol';
+import { linkFromConnection, type Link } from '../net/link';
+import { peerOptions } from '../net/signal';
+import type { HostCore } from './host-core';
+
+export interface PeerHostOptions {
+  readonly core: HostCore;
+  readonly signalUrl: string;
+  readonly hostId: string;
+  readonly iceServers?: RTCIceServer[];
+  readonly log?: (line: string) => void;
+  /** Give up if the signaling server has not registered the host by then. */
+  readonly openTimeoutMs?: number;
+}
+
+export interface PeerHost {
+  readonly id: string;
+  /** Open links, one per connected volunteer. */
+  readonly links: ReadonlyMap<string, Link>;
+  close(): void;
+}
+
+/**
+ * Puts a HostCore on the network: registers `hostId` with the signaling server, accepts data
+ * connections from volunteers and feeds their messages to the core. Runs in Node (with the
+ * node-datachannel polyfill installed) and in a page alike.
+ */
+export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
+  const { core, log } = options;
+  const peer = new Peer(options.hostId, peerOptions(options.signalUrl, options.iceServers));
+  const links = new Map<string, Link>();
+
+  peer.on('connection', (conn) => {
+    conn.on('open', () => {
+      const name = conn.peer;
+      // One link per volunteer: a second connection from the same peer replaces the first.
+      links.get(name)?.close();
+      core.connect(name);
+      const link = linkFromConnection(conn, {
+        onText: (text) => {
+          for (const reply of core.handle(name, text)) link.send(encodeMessage(reply));
+        },
+        onClose: () => {
+          if (links.get(name) !== link) return;
+          links.delete(name);
+          core.disconnect(name);
+          log?.(`volunteer ${name} left`);
+        },
+      });
+      links.set(name, link);
+      log?.(`volunteer ${name} connected`);
+    });
+  });
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      peer.destroy();
+      reject(new TabgridError(ErrorCode.Network, `signaling server ${options.signalUrl} did not register ${options.hostId}`));
+    }, options.openTimeoutMs ?? 10_000);
+    peer.once('open', (id) => {
+      clearTimeout(timer);
+      resolve({
+        id,
+        links,
+        close: () => {
+          for (const link of links.values()) link.close();
+          peer.destroy();
+        },
+      });
+    });
+    peer.on('error', (err) => {
+      log?.(`peer error (${err.type}): ${err.message}`);
+      if (!peer.open) {
+        clearTimeout(timer);
+        peer.destroy();
+        reject(new TabgridError(ErrorCode.Network, `host could not register as ${options.hostId}: ${err.message}`, { cause: err }));
+      }
+    });
+  });
+}

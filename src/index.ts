@@ -1,0 +1,3 @@
+export * from './ui/tabgrid-volunteer';
+export * from './volunteer/session';
+export * from './errors';

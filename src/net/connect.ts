@@ -1,0 +1,53 @@
+import { Peer } from './peerjs';
+import { ErrorCode, TabgridError } from '../errors';
+import { CONNECT_OPTIONS, linkFromConnection, whenOpen, type Link, type LinkHandlers } from './link';
+import { peerOptions } from './signal';
+
+export interface ConnectOptions {
+  readonly signalUrl: string;
+  readonly hostId: string;
+  readonly iceServers?: RTCIceServer[];
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Registers a fresh peer with the signaling server and opens a data connection to the host.
+ * Closing the returned link also leaves the signaling server.
+ */
+export async function connectToHost(options: ConnectOptions, handlers: LinkHandlers): Promise<Link> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const peer = new Peer(peerOptions(options.signalUrl, options.iceServers));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`signaling server ${options.signalUrl} did not answer in ${timeoutMs} ms`)), timeoutMs);
+      peer.once('open', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      peer.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+      options.signal?.addEventListener('abort', () => reject(options.signal!.reason), { once: true });
+    });
+    const conn = peer.connect(options.hostId, CONNECT_OPTIONS);
+    // PeerJS reports an unreachable host id on the peer, not on the connection.
+    const hostMissing = new Promise<never>((_, reject) => peer.once('error', reject));
+    hostMissing.catch(() => undefined); // later peer errors surface through the link's close
+    await Promise.race([whenOpen(conn, timeoutMs, options.signal), hostMissing]);
+    const link = linkFromConnection(conn, {
+      onText: handlers.onText,
+      onClose: () => {
+        peer.destroy();
+        handlers.onClose();
+      },
+    });
+    return link;
+  } catch (err) {
+    peer.destroy();
+    if (options.signal?.aborted) throw new TabgridError(ErrorCode.Aborted, 'aborted');
+    const message = err instanceof Error ? err.message : String(err);
+    throw new TabgridError(ErrorCode.Network, `cannot reach host ${options.hostId} via ${options.signalUrl}: ${message}`, { cause: err });
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The wire protocol between a volunteer and a job host. Every message is one JSON text on a
+ * PeerJS data connection (serialization 'raw'), checked by `parse*Message` before anything
+ * acts on it: a message that fails is answered with an `error` and dropped.
+ *
+ * A unit's life:  volunteer → hello · request-unit · result · openings
+ *                 host      → welcome · unit | no-work · challenge · verdict
+ * The `result` commits to a Merkle root; only then does the host choose which leaves to
+ * challenge, so a volunteer cannot know in advance which outputs will be checked.
+ */
+import { ErrorCode, TabgridError } from './errors';
+
+export const PROTOCOL_VERSION = 1;
+/** No message on the wire may be longer than this (JSON text, UTF-16 code units ~ bytes). */
+export const MAX_MESSAGE_CHARS = 64 * 1024;
+/** Most leaves a host may challenge in one unit (bounds the openings message). */
+export const MAX_CHALLENGE = 64;
+/** Most messages in one sha256-batch unit, and the longest message (bytes). */
+export const MAX_UNIT_MESSAGES = 1 << 20;
+export const MAX_UNIT_MESSAGE_BYTES = 4096;
+
+export const Kernel = { Sha256Batch: 'sha256-batch' } as const;
+export type Kernel = (typeof Kernel)[keyof typeof Kernel];
+
+export const Backend = { WebGpu: 'webgpu', Cpu: 'cpu' } as const;
+export type Backend = (typeof Backend)[keyof typeof Backend];
+
+export const Verdict = { Accepted: 'accepted', Rejected: 'rejected', Duplicate: 'duplicate' } as const;
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
+/** Hash `count` seeded messages of `messageLength` bytes (see work/seeded.ts). */
+export interface Sha256BatchUnit {
+  readonly kernel: typeof Kernel.Sha256Batch;
+  readonly jobId: string;
+  readonly unitId: string;
+  readonly seed: number;
+  readonly count: number;
+  readonly messageLength: number;
+}
+export type WorkUnit = Sha256BatchUnit;
+
+export interface Opening {
+  readonly index: number;
+  /** The leaf's data (a 32-byte digest), hex. */
+  readonly leaf: string;
+  /** The audit path, bottom first, hex (see hash/merkle.ts). */
+  readonly path: readonly string[];
+}
+
+export type VolunteerMessage =
+  | { readonly type: 'hello'; readonly protocol: number; readonly client: string }
+  | { readonly type: 'request-unit' }
+  | { readonly type: 'result'; readonly unitId: string; readonly root: string; readonly backend: Backend }
+  | { readonly type: 'openings'; readonly unitId: string; readonly openings: readonly Opening[] };
+
+export type HostMessage =
+  | { readonly type: 'welcome'; readonly protocol: number; readonly hostId: string; readonly jobId: string }
+  | { readonly type: 'unit'; readonly unit: WorkUnit }
+  | { readonly type: 'no-work'; readonly retryMs: number; readonly jobDone: boolean }
+  | { readonly type: 'challenge'; readonly unitId: string; readonly indices: readonly number[] }
+  | {
+      readonly type: 'verdict';
+      readonly unitId: string;
+      readonly verdict: Verdict;
+      readonly reason: string;
+      readonly credit: number;
+      readonly totalCredit: number;
+    }
+  | { readonly type: 'error'; readonly code: string; readonly message: string };
+
+export function encodeMessage(message: VolunteerMessage | HostMessage): string {
+  return JSON.stringify(message);
+}
+
+// ---- validation at the edge -------------------------------------------------------------
+
+type Fields = Record<string, unknown>;
+
+function fail(message: string): never {
+  throw new TabgridError(ErrorCode.BadMessage, message);
+}
+
+function decodeObject(raw: unknown): Fields & { type: string } {
+  if (typeof raw !== 'string') fail(`expected a JSON text, got ${raw === null ? 'null' : typeof raw}`);
+  if (raw.length > MAX_MESSAGE_CHARS) fail(`message of ${raw.length} characters exceeds ${MAX_MESSAGE_CHARS}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    fail('message is not valid JSON');
+  }
+  const m = object(value, 'message');
+  if (typeof m.type !== 'string') fail('message has no type');
+  return m as Fields & { type: string };
+}
+
+function object(value: unknown, where: string): Fields {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${where} is not a JSON object`);
+  return value as Fields;
+}
+
+/** Rejects fields beyond the expected ones, so typos and smuggled data do not pass. */
+function only(m: Fields, where: string, ...keys: string[]): void {
+  for (const k of Object.keys(m)) if (!keys.includes(k)) fail(`${where}: unexpected field '${k}'`);
+}
+
+function str(value: unknown, where: string, max = 128): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) fail(`${where} must be a string of 1..${max} characters`);
+  return value;
+}
+
+function text(value: unknown, where: string, max: number): string {
+  if (typeof value !== 'string' || value.length > max) fail(`${where} must be a string of at most ${max} characters`);
+  return value;
+}
+
+function int(value: unknown, where: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(`${where} must be an integer in ${min}..${max}`);
+  return value;
+}
+
+const digestHex = /^[0-9a-f]{64}$/;
+function digest(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !digestHex.test(value)) fail(`${where} must be 64 lower-case hex digits`);
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, where: string, allowed: Record<string, T>): T {
+  if (!Object.values<unknown>(allowed).includes(value)) fail(`${where} must be one of ${Object.values(allowed).join(', ')}`);
+  return value as T;
+}
+
+function list(value: unknown, where: string, max: number): unknown[] {
+  if (!Array.isArray(value) || value.length > max) fail(`${where} must be an array of at most ${max} items`);
+  return value;
+}
+
+function opening(raw: unknown, i: number): Opening {
+  const where = `openings[${i}]`;
+  const o = object(raw, where);
+  only(o, where, 'index', 'leaf', 'path');
+  return {
+    index: int(o.index, `${where}.index`, 0, MAX_UNIT_MESSAGES - 1),
+    leaf: digest(o.leaf, `${where}.leaf`),
+    path: list(o.path, `${where}.path`, 32).map((p, j) => digest(p, `${where}.path[${j}]`)),
+  };
+}
+
+export function parseUnit(raw: unknown): WorkUnit {
+  const u = object(raw, 'unit');
+  only(u, 'unit', 'kernel', 'jobId', 'unitId', 'seed', 'count', 'messageLength');
+  return {
+    kernel: oneOf(u.kernel, 'unit.kernel', Kernel),
+    jobId: str(u.jobId, 'unit.jobId'),
+    unitId: str(u.unitId, 'unit.unitId'),
+    seed: int(u.seed, 'unit.seed', 0, 0xffffffff),
+    count: int(u.count, 'unit.count', 1, MAX_UNIT_MESSAGES),
+    messageLength: int(u.messageLength, 'unit.messageLength', 0, MAX_UNIT_MESSAGE_BYTES),
+  };
+}
+
+/** What a host accepts from a volunteer. Throws TabgridError('bad-message'). */
+export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
+  const m = decodeObject(raw);
+  const t = m.type;
+  switch (t) {
+    case 'hello':
+      only(m, t, 'type', 'protocol', 'client');
+      return { type: t, protocol: int(m.protocol, 'hello.protocol', 0, 2 ** 31), client: str(m.client, 'hello.client') };
+    case 'request-unit':
+      only(m, t, 'type');
+      return { type: t };
+    case 'result':
+      only(m, t, 'type', 'unitId', 'root', 'backend');
+      return { type: t, unitId: str(m.unitId, 'result.unitId'), root: digest(m.root, 'result.root'), backend: oneOf(m.backend, 'result.backend', Backend) };
+    case 'openings':
+      only(m, t, 'type', 'unitId', 'openings');
+      return { type: t, unitId: str(m.unitId, 'openings.unitId'), openings: list(m.openings, 'openings.openings', MAX_CHALLENGE).map(opening) };
+    default:
+      return fail(`unknown message type '${t.slice(0, 40)}'`);
+  }
+}
+
+/** What a volunteer accepts from a host. Throws TabgridError('bad-message'). */
+export function parseHostMessage(raw: unknown): HostMessage {
+  const m = decodeObject(raw);
+  const t = m.type;
+  switch (t) {
+    case 'welcome':
+      only(m, t, 'type', 'protocol', 'hostId', 'jobId');
+      return { type: t, protocol: int(m.protocol, 'welcome.protocol', 0, 2 ** 31), hostId: str(m.hostId, 'welcome.hostId'), jobId: str(m.jobId, 'welcome.jobId') };
+    case 'unit':
+      only(m, t, 'type', 'unit');
+      return { type: t, unit: parseUnit(m.unit) };
+    case 'no-work':
+      only(m, t, 'type', 'retryMs', 'jobDone');
+      if (typeof m.jobDone !== 'boolean') fail('no-work.jobDone must be a boolean');
+      return { type: t, retryMs: int(m.retryMs, 'no-work.retryMs', 0, 3_600_000), jobDone: m.jobDone };
+    case 'challenge':
+      only(m, t, 'type', 'unitId', 'indices');
+      return {
+        type: t,
+        unitId: str(m.unitId, 'challenge.unitId'),
+        indices: list(m.indices, 'challenge.indices', MAX_CHALLENGE).map((v, i) => int(v, `challenge.indices[${i}]`, 0, MAX_UNIT_MESSAGES - 1)),
+      };
+    case 'verdict':
+      only(m, t, 'type', 'unitId', 'verdict', 'reason', 'credit', 'totalCredit');
+      return {
+        type: t,
+        unitId: str(m.unitId, 'verdict.unitId'),
+        verdict: oneOf(m.verdict, 'verdict.verdict', Verdict),
+        reason: text(m.reason, 'verdict.reason', 512),
+        credit: int(m.credit, 'verdict.credit', 0, Number.MAX_SAFE_INTEGER),
+        totalCredit: int(m.totalCredit, 'verdict.totalCredit', 0, Number.MAX_SAFE_INTEGER),
+      };
+    case 'error':
+      only(m, t, 'type', 'code', 'message');
+      return { type: t, code: str(m.code, 'error.code', 64), message: text(m.message, 'error.message', 1024) };
+    default:
+      return fail(`unknown message type '${t.slice(0, 40)}'`);
+  }
+}

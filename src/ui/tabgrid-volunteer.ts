@@ -1,0 +1,181 @@
+import { LitElement, css, html, nothing } from 'lit';
+import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../net/signal';
+import { VolunteerSession, VolunteerState, type VerdictDetail } from '../volunteer/session';
+import { ComputeClient } from '../worker/client';
+import type { EngineInfo } from '../worker/engine';
+
+/**
+ * <tabgrid-volunteer host="PEER_ID" signal="ws://…">: a Start/Pause button and live status for a
+ * visitor donating GPU time. Nothing runs, and no worker or GPU is touched, before Start.
+ *
+ * Read-only properties: state, unitsDone, credit. Event: tabgrid-unit-accepted (detail:
+ * VerdictDetail), once per result the host accepts.
+ */
+export class TabgridVolunteer extends LitElement {
+  static override properties = {
+    host: { type: String },
+    signal: { type: String },
+    tick: { state: true },
+  };
+
+  /** The job host's peer id; defaults to the local demo host. */
+  declare host: string | null;
+  /** The signaling server's URL; defaults to the local one `npm start` runs. */
+  declare signal: string | null;
+  declare private tick: number;
+
+  private session?: VolunteerSession;
+  private computer?: ComputeClient;
+  private engine?: EngineInfo;
+
+  constructor() {
+    super();
+    this.host = null;
+    this.signal = null;
+    this.tick = 0;
+  }
+
+  get state(): VolunteerState {
+    return this.session?.state ?? VolunteerState.Idle;
+  }
+
+  get unitsDone(): number {
+    return this.session?.unitsDone ?? 0;
+  }
+
+  get credit(): number {
+    return this.session?.credit ?? 0;
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.session?.close();
+    this.computer?.terminate();
+    this.session = undefined;
+    this.computer = undefined;
+  }
+
+  private toggle(): void {
+    if (this.state === VolunteerState.Running) {
+      this.session!.pause();
+      return;
+    }
+    this.ensureSession().start();
+  }
+
+  private ensureSession(): VolunteerSession {
+    if (this.session) return this.session;
+    this.computer = new ComputeClient();
+    void this.computer.describe().then((info) => {
+      this.engine = info;
+      this.tick++;
+    });
+    const env = import.meta.env as Record<string, string | undefined>;
+    this.session = new VolunteerSession({
+      signalUrl: this.signal ?? env.VITE_TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL,
+      hostId: this.host ?? env.VITE_TABGRID_HOST ?? DEMO_HOST_ID,
+      computer: this.computer,
+    });
+    this.session.addEventListener('change', () => this.tick++);
+    this.session.addEventListener('verdict', (e) => {
+      const detail = (e as CustomEvent<VerdictDetail>).detail;
+      if (detail.verdict === 'accepted') {
+        this.dispatchEvent(new CustomEvent('tabgrid-unit-accepted', { detail, bubbles: true, composed: true }));
+      }
+    });
+    return this.session;
+  }
+
+  override render() {
+    const s = this.session;
+    const running = this.state === VolunteerState.Running;
+    const progress = s?.progress;
+    return html`
+      <div class="card" part="card">
+        <p class="what">
+          Donate idle GPU time to a research job. It runs only while you allow it, and you can pause
+          with one click.
+        </p>
+        <button part="button" @click=${this.toggle} aria-pressed=${running ? 'true' : 'false'}>
+          ${running ? 'Pause' : 'Start'}
+        </button>
+        <dl part="status">
+          <dt>State</dt>
+          <dd data-field="state">${this.state}</dd>
+          <dt>Adapter</dt>
+          <dd data-field="adapter">${this.describeEngine()}</dd>
+          <dt>Units done</dt>
+          <dd data-field="units">${this.unitsDone}</dd>
+          <dt>Credit</dt>
+          <dd data-field="credit">${this.credit}</dd>
+          ${s && s.unitsRejected > 0 ? html`<dt>Rejected</dt><dd data-field="rejected">${s.unitsRejected}</dd>` : nothing}
+        </dl>
+        ${progress && running
+          ? html`<progress part="progress" max=${progress.total} value=${progress.done} aria-label="Progress of ${progress.unitId}"></progress>`
+          : nothing}
+        <p class="status" role="status" aria-live="polite" data-field="status">${s ? s.status : 'Press Start to contribute.'}</p>
+      </div>
+    `;
+  }
+
+  private describeEngine(): string {
+    const e = this.engine;
+    if (!e) return this.session ? 'detecting…' : 'not started';
+    if (e.backend === 'cpu') return `CPU (no usable GPU: ${e.reason ?? 'unknown'})`;
+    const a = e.adapter!;
+    const name = [a.vendor, a.architecture, a.description].filter(Boolean).join(' ');
+    return `WebGPU: ${name || 'unknown adapter'}${a.isFallbackAdapter ? ' (software fallback)' : ''}`;
+  }
+
+  static override styles = css`
+    :host {
+      display: block;
+      font: 15px/1.4 system-ui, sans-serif;
+      color: var(--tabgrid-fg, #1b1b1f);
+    }
+    .card {
+      border: 1px solid var(--tabgrid-border, #c9c9d1);
+      border-radius: 8px;
+      padding: 1rem 1.25rem;
+      background: var(--tabgrid-bg, #fff);
+      max-width: 32rem;
+    }
+    button {
+      font: inherit;
+      font-weight: 600;
+      padding: 0.4rem 1.4rem;
+      border-radius: 6px;
+      border: none;
+      color: #fff;
+      background: var(--tabgrid-accent, #1d4ed8);
+      cursor: pointer;
+    }
+    button:focus-visible {
+      outline: 3px solid var(--tabgrid-focus, #f59e0b);
+      outline-offset: 2px;
+    }
+    dl {
+      display: grid;
+      grid-template-columns: max-content 1fr;
+      gap: 0.2rem 1rem;
+    }
+    dt {
+      color: var(--tabgrid-muted, #4b4b57);
+    }
+    dd {
+      margin: 0;
+      font-variant-numeric: tabular-nums;
+    }
+    progress {
+      width: 100%;
+    }
+  `;
+}
+
+if (!customElements.get('tabgrid-volunteer')) customElements.define('tabgrid-volunteer', TabgridVolunteer);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'tabgrid-volunteer': TabgridVolunteer;
+  }
+}
