@@ -75,7 +75,7 @@ export class VolunteerSession extends EventTarget {
     if (this.state === VolunteerState.Running) return;
     const controller = new AbortController();
     this.controller = controller;
-    this.set(VolunteerState.Running, 'connecting');
+    this.set(VolunteerState.Running, this.link ? 'resuming' : 'connecting');
     void this.run(controller.signal);
   }
 
@@ -94,35 +94,38 @@ export class VolunteerSession extends EventTarget {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
+    // Status updates from a run that has been paused must not flip the state back to running.
+    const say = (status: string) => {
+      if (!signal.aborted) this.set(VolunteerState.Running, status);
+    };
     try {
       this.hash ??= await createCpuSha256();
       const link = this.link ?? (await this.open(signal));
       while (!signal.aborted) {
         const reply = await this.ask(link, { type: 'request-unit' }, ['unit', 'no-work'], signal);
         if (reply.type === 'no-work') {
-          this.set(VolunteerState.Running, reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work');
+          say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work');
           await sleep(reply.jobDone ? Math.max(reply.retryMs, 10_000) : reply.retryMs, signal);
           continue;
         }
         const { unit } = reply;
         this.progress = { unitId: unit.unitId, done: 0, total: unit.count };
-        this.set(VolunteerState.Running, `computing ${unit.unitId}`);
+        say(`computing ${unit.unitId}`);
         const out = await this.options.computer.runUnit(unit, signal, (done, total) => {
           this.progress = { unitId: unit.unitId, done, total };
           this.emit();
         });
+        // Sent even if a pause came during the last dispatch: the work is done, verifying is cheap.
         const tree = buildMerkleTreeOfChunks(out.digests, DIGEST_BYTES, this.hash);
         this.trees.set(unit.unitId, { tree, digests: out.digests });
         const verdict = new Promise<VerdictDetail>((resolve) => this.verdictWaiters.set(unit.unitId, resolve));
         this.send(link, { type: 'result', unitId: unit.unitId, root: toHex(tree.root), backend: out.backend });
-        this.set(VolunteerState.Running, `verifying ${unit.unitId}`);
+        say(`verifying ${unit.unitId}`);
         await abortable(verdict, signal);
       }
     } catch (err) {
-      if (signal.aborted) return; // paused or closed: not an error
-      this.error = isTabgridError(err) ? err : new TabgridError(ErrorCode.Network, String(err), { cause: err });
-      this.controller?.abort();
-      this.set(VolunteerState.Error, this.error.message);
+      if (signal.aborted) return; // paused, closed, or already failed
+      this.fail(isTabgridError(err) ? err : new TabgridError(ErrorCode.Network, String(err), { cause: err }));
     }
   }
 
@@ -143,6 +146,8 @@ export class VolunteerSession extends EventTarget {
   }
 
   private ask<T extends HostMessage['type']>(link: Link, message: VolunteerMessage, types: readonly T[], signal: AbortSignal): Promise<Reply<T>> {
+    // The link may have closed while the caller was busy; asking over it would wait forever.
+    if (this.link !== link) return Promise.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
     const reply = new Promise<Reply<T>>((resolve, reject) => {
       this.waiter = { types, resolve: resolve as (m: HostMessage) => void, reject };
     });
@@ -205,22 +210,32 @@ export class VolunteerSession extends EventTarget {
     this.emit();
   }
 
+  /** The link is gone: whatever this run waits for will never come, so the run ends in error. */
   private closed(): void {
     this.link = undefined;
     this.trees.clear();
-    this.failWaiter(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
+    this.verdictWaiters.clear();
+    const err = new TabgridError(ErrorCode.Network, 'lost the connection to the host');
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(err);
+    if (this.state === VolunteerState.Running) this.fail(err);
+  }
+
+  private fail(err: TabgridError): void {
+    this.error = err;
+    this.controller?.abort();
+    this.set(VolunteerState.Error, err.message);
   }
 
   private failWaiter(err: TabgridError): void {
     const w = this.waiter;
     this.waiter = undefined;
     w?.reject(err);
-    // A unit waiting for its verdict cannot get one now; the run loop fails with the error.
+    // A unit waiting for its verdict cannot get one now; the run fails with the error.
     if (this.verdictWaiters.size > 0 && this.state === VolunteerState.Running) {
-      this.error = err;
-      this.controller?.abort();
       this.verdictWaiters.clear();
-      this.set(VolunteerState.Error, err.message);
+      this.fail(err);
     }
   }
 

@@ -1,0 +1,36 @@
+import type { HostCore } from '../../src/host/host-core';
+import type { Link, LinkHandlers } from '../../src/net/link';
+import { encodeMessage } from '../../src/protocol';
+
+/**
+ * Connects volunteers to a HostCore without a network: each link delivers texts on a later
+ * task, as a data channel would, and closing it tells both sides.
+ */
+export function memoryConnector(core: HostCore) {
+  let n = 0;
+  const links = new Map<string, Link>();
+  const connect = async (handlers: LinkHandlers): Promise<Link> => {
+    const name = `mem-${++n}`;
+    let open = true;
+    core.connect(name);
+    const link: Link = {
+      peer: 'host',
+      send(text) {
+        if (!open) return;
+        setTimeout(() => {
+          if (!open) return;
+          for (const reply of core.handle(name, text)) setTimeout(() => open && handlers.onText(encodeMessage(reply)), 0);
+        }, 0);
+      },
+      close() {
+        if (!open) return;
+        open = false;
+        core.disconnect(name);
+        handlers.onClose();
+      },
+    };
+    links.set(name, link);
+    return link;
+  };
+  return { connect, links };
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, TabgridError } from '../../src/errors';
+import {
+  MAX_CHALLENGE,
+  MAX_MESSAGE_CHARS,
+  PROTOCOL_VERSION,
+  encodeMessage,
+  parseHostMessage,
+  parseVolunteerMessage,
+  type HostMessage,
+  type VolunteerMessage,
+} from '../../src/protocol';
+import { seededRandom } from '../../src/work/seeded';
+
+const D = 'ab'.repeat(32);
+const unit = { kernel: 'sha256-batch', jobId: 'job', unitId: 'job/0', seed: 123, count: 4096, messageLength: 64 } as const;
+
+const volunteerMessages: VolunteerMessage[] = [
+  { type: 'hello', protocol: PROTOCOL_VERSION, client: 'test' },
+  { type: 'request-unit' },
+  { type: 'result', unitId: 'job/0', root: D, backend: 'webgpu' },
+  { type: 'openings', unitId: 'job/0', openings: [{ index: 3, leaf: D, path: [D, D] }, { index: 0, leaf: D, path: [] }] },
+];
+const hostMessages: HostMessage[] = [
+  { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', jobId: 'job' },
+  { type: 'unit', unit },
+  { type: 'no-work', retryMs: 2000, jobDone: false },
+  { type: 'challenge', unitId: 'job/0', indices: [1, 5, 4095] },
+  { type: 'verdict', unitId: 'job/0', verdict: 'accepted', reason: 'verified', credit: 8192, totalCredit: 16384 },
+  { type: 'error', code: 'bad-message', message: 'no' },
+];
+
+function badMessage(fn: () => unknown): TabgridError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(TabgridError);
+    expect((err as TabgridError).code).toBe(ErrorCode.BadMessage);
+    return err as TabgridError;
+  }
+  throw new Error('expected a bad-message error');
+}
+
+describe('protocol: encode and parse', () => {
+  it.each(volunteerMessages)('round-trips volunteer message $type', (m) => {
+    expect(parseVolunteerMessage(encodeMessage(m))).toEqual(m);
+  });
+  it.each(hostMessages)('round-trips host message $type', (m) => {
+    expect(parseHostMessage(encodeMessage(m))).toEqual(m);
+  });
+
+  it('keeps host and volunteer vocabularies apart', () => {
+    for (const m of hostMessages) badMessage(() => parseVolunteerMessage(encodeMessage(m)));
+    for (const m of volunteerMessages) badMessage(() => parseHostMessage(encodeMessage(m)));
+  });
+});
+
+describe('protocol: the validator refuses', () => {
+  const cases: [string, unknown][] = [
+    ['a non-string frame', { type: 'request-unit' }],
+    ['binary', new Uint8Array([1, 2])],
+    ['invalid JSON', '{"type":'],
+    ['a JSON array', '[1,2]'],
+    ['JSON null', 'null'],
+    ['no type', '{"protocol":1}'],
+    ['an unknown type', '{"type":"give-me-credit"}'],
+    ['an extra field', '{"type":"request-unit","admin":true}'],
+    ['a wrong protocol type', '{"type":"hello","protocol":"1","client":"x"}'],
+    ['an empty client', '{"type":"hello","protocol":1,"client":""}'],
+    ['a short root', `{"type":"result","unitId":"u","root":"${'ab'.repeat(31)}","backend":"webgpu"}`],
+    ['an upper-case root', `{"type":"result","unitId":"u","root":"${'AB'.repeat(32)}","backend":"webgpu"}`],
+    ['an unknown backend', `{"type":"result","unitId":"u","root":"${D}","backend":"quantum"}`],
+    ['a huge unit id', `{"type":"result","unitId":"${'u'.repeat(200)}","root":"${D}","backend":"cpu"}`],
+    ['too many openings', encodeMessage({ type: 'openings', unitId: 'u', openings: Array.from({ length: MAX_CHALLENGE + 1 }, (_, i) => ({ index: i, leaf: D, path: [] })) })],
+    ['a negative opening index', `{"type":"openings","unitId":"u","openings":[{"index":-1,"leaf":"${D}","path":[]}]}`],
+    ['a fractional opening index', `{"type":"openings","unitId":"u","openings":[{"index":1.5,"leaf":"${D}","path":[]}]}`],
+    ['an opening with an extra field', `{"type":"openings","unitId":"u","openings":[{"index":1,"leaf":"${D}","path":[],"x":1}]}`],
+    ['a path that is not a list', `{"type":"openings","unitId":"u","openings":[{"index":1,"leaf":"${D}","path":"${D}"}]}`],
+    ['an oversized message', `{"type":"hello","protocol":1,"client":"${'x'.repeat(MAX_MESSAGE_CHARS)}"}`],
+  ];
+  it.each(cases)('%s', (_, raw) => {
+    badMessage(() => parseVolunteerMessage(raw));
+  });
+
+  it('refuses host messages with bad units, indices or verdicts', () => {
+    const bad = [
+      { type: 'unit', unit: { ...unit, kernel: 'rm -rf' } },
+      { type: 'unit', unit: { ...unit, count: 0 } },
+      { type: 'unit', unit: { ...unit, seed: -1 } },
+      { type: 'unit', unit: { ...unit, messageLength: 1e9 } },
+      { type: 'unit', unit: { ...unit, code: 'alert(1)' } },
+      { type: 'challenge', unitId: 'u', indices: [1, 'x'] },
+      { type: 'verdict', unitId: 'u', verdict: 'maybe', reason: '', credit: 0, totalCredit: 0 },
+      { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: -1, totalCredit: 0 },
+      { type: 'no-work', retryMs: 10, jobDone: 'yes' },
+    ];
+    for (const m of bad) badMessage(() => parseHostMessage(JSON.stringify(m)));
+  });
+});
+
+describe('protocol: fuzzing', () => {
+  const valid = [...volunteerMessages, ...hostMessages].map(encodeMessage);
+
+  it('throws only bad-message on truncated, mutated and random input', () => {
+    const random = seededRandom(42);
+    const inputs: string[] = [];
+    for (const text of valid) {
+      for (let cut = 0; cut < text.length; cut++) inputs.push(text.slice(0, cut));
+      for (let k = 0; k < 200; k++) {
+        const chars = [...text];
+        const at = Math.floor(random() * chars.length);
+        chars[at] = String.fromCharCode(Math.floor(random() * 128));
+        inputs.push(chars.join(''));
+      }
+    }
+    for (let k = 0; k < 500; k++) {
+      inputs.push(String.fromCharCode(...Array.from({ length: Math.floor(random() * 80) }, () => Math.floor(random() * 0x3000))));
+    }
+    let accepted = 0;
+    for (const input of inputs) {
+      for (const parse of [parseVolunteerMessage, parseHostMessage]) {
+        try {
+          const m = parse(input);
+          // Whatever passes must be a well-formed message that re-encodes to an equal one.
+          expect(parse(encodeMessage(m))).toEqual(m);
+          accepted++;
+        } catch (err) {
+          if (!(err instanceof TabgridError) || err.code !== ErrorCode.BadMessage) throw err;
+        }
+      }
+    }
+    // Some mutations are harmless (a changed letter inside a string); most are not.
+    expect(accepted).toBeLessThan(inputs.length);
+  });
+});
