@@ -5,6 +5,8 @@ import { launchOptions } from './scripts/chromium.ts';
 export default defineConfig({
   server: { host: 'localhost', port: 5173, strictPort: true },
   worker: { format: 'es' },
+  // Pre-bundled up front so the dev server and browser tests never reload mid-run to add them.
+  optimizeDeps: { include: ['comlink', 'lit', 'peerjs', 'hash-wasm'] },
   test: {
     projects: [
       {

@@ -22,13 +22,20 @@ const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_
 const hostId = values.id ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID;
 const exitWhenDone = values['exit-when-done'] ?? false;
 
-const { core, host } = await startHost(job, signalUrl, hostId, (line) => {
-  console.log(line);
-  if (exitWhenDone && core.done) {
-    console.log(JSON.stringify({ job: job.id, results: core.results() }, null, 2));
-    host.close();
-    process.exit(0);
-  }
+const { core, host } = await startHost({
+  job,
+  signalUrl,
+  hostId,
+  log: (line) => console.log(line),
+  onAccepted: () => {
+    if (!exitWhenDone || !core.done) return;
+    // Let the verdict that finished the job reach its volunteer before leaving.
+    setTimeout(() => {
+      console.log(JSON.stringify({ job: job.id, results: core.results() }, null, 2));
+      host.close();
+      process.exit(0);
+    }, 500);
+  },
 });
 console.log(`host ${host.id} serves job ${job.id} (${job.units} units) via ${signalUrl}`);
 process.on('SIGINT', () => {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { createServer, type ViteDevServer } from 'vite';
-import { HostCore } from '../src/host/host-core';
+import { HostCore, type HostCoreOptions } from '../src/host/host-core';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
 import { startPeerHost, type PeerHost } from '../src/host/peer-host';
 import { createCpuSha256 } from '../src/hash/sha256-cpu';
@@ -71,8 +71,17 @@ export async function startWeb(port: number, env: { signalUrl: string; hostId: s
   return server;
 }
 
-export async function startHost(job: JobSpec, signalUrl: string, hostId: string, log?: (line: string) => void): Promise<{ core: HostCore; host: PeerHost }> {
-  const core = new HostCore(job, { hostId, hash: await createCpuSha256(), log });
+export interface HostOptions {
+  readonly job: JobSpec;
+  readonly signalUrl: string;
+  readonly hostId: string;
+  readonly log?: (line: string) => void;
+  readonly onAccepted?: HostCoreOptions['onAccepted'];
+}
+
+export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost }> {
+  const { job, signalUrl, hostId, log, onAccepted } = options;
+  const core = new HostCore(job, { hostId, hash: await createCpuSha256(), log, onAccepted });
   const host = await startPeerHost({ core, signalUrl, hostId, log });
   return { core, host };
 }
@@ -88,7 +97,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => signaling.close());
     const web = await startWeb(options.webPort ?? 5173, { signalUrl: signaling.url, hostId });
     closers.push(() => web.close());
-    const { core, host } = await startHost(options.job ?? DEMO_JOB, signaling.url, hostId, options.log);
+    const { core, host } = await startHost({ job: options.job ?? DEMO_JOB, signalUrl: signaling.url, hostId, log: options.log });
     closers.push(() => host.close());
     const webUrl = `http://localhost:${web.config.server.port}/`;
     return { signalUrl: signaling.url, webUrl, hostId, core, host, close };

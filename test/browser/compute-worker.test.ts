@@ -1,0 +1,64 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { ErrorCode, TabgridError } from '../../src/errors';
+import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
+import type { WorkUnit } from '../../src/protocol';
+import { ComputeClient } from '../../src/worker/client';
+import { ComputeEngine } from '../../src/worker/engine';
+
+const unit: WorkUnit = { kernel: 'sha256-batch', jobId: 'j', unitId: 'j/0', seed: 31337, count: 777, messageLength: 64 };
+
+async function expected(u: WorkUnit): Promise<Uint8Array> {
+  return sha256BatchCpu(seededBatch(u.seed, u.count, u.messageLength), await createCpuSha256());
+}
+
+describe('compute worker (Comlink)', () => {
+  const client = new ComputeClient();
+  afterAll(() => client.terminate());
+
+  it('runs a unit on WebGPU in the worker and returns the CPU reference digests', async () => {
+    expect((await client.describe()).backend).toBe('webgpu');
+    const progress: number[] = [];
+    const out = await client.runUnit(unit, undefined, (done) => progress.push(done));
+    expect(out.backend).toBe('webgpu');
+    expect(out.digests).toEqual(await expected(unit));
+    expect(progress.at(-1)).toBe(unit.count);
+  });
+
+  it('keeps the TabgridError code across the worker boundary', async () => {
+    const bad = { ...unit, kernel: 'matmul' } as unknown as WorkUnit;
+    const err = await client.runUnit(bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TabgridError);
+    expect((err as TabgridError).code).toBe(ErrorCode.BadInput);
+  });
+
+  it('aborts a running unit through the AbortSignal', async () => {
+    const controller = new AbortController();
+    const big = { ...unit, count: 200_000 };
+    const run = client.runUnit(big, controller.signal, () => controller.abort());
+    await expect(run).rejects.toMatchObject({ code: ErrorCode.Aborted });
+  });
+
+  it('recovers after the worker loses its device', async () => {
+    await client.loseDevice();
+    const out = await client.runUnit(unit);
+    expect(out.digests).toEqual(await expected(unit));
+  });
+});
+
+describe('ComputeEngine backend choice', () => {
+  it('falls back to the CPU where there is no WebGPU, and says why', async () => {
+    const engine = new ComputeEngine({ gpu: () => undefined });
+    const info = await engine.describe();
+    expect(info.backend).toBe('cpu');
+    expect(info.reason).toMatch(/WebGPU/);
+    const out = await engine.runUnit(unit);
+    expect(out.backend).toBe('cpu');
+    expect(out.digests).toEqual(await expected(unit));
+  });
+
+  it('falls back to the CPU when no adapter is offered', async () => {
+    const noAdapter = { requestAdapter: async () => null } as unknown as GPU;
+    expect(await new ComputeEngine({ gpu: () => noAdapter }).describe()).toMatchObject({ backend: 'cpu', reason: 'no WebGPU adapter is available' });
+  });
+});

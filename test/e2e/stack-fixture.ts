@@ -1,0 +1,53 @@
+import { createServer } from 'node:net';
+import type { Page } from '@playwright/test';
+import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import { toHex } from '../../src/hex';
+import type { HostCore } from '../../src/host/host-core';
+import { jobUnit } from '../../src/host/job';
+import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
+import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Opens the volunteer page pointed at a host, counting tabgrid-unit-accepted events. */
+export async function openVolunteer(page: Page, webUrl: string, signalUrl: string, hostId: string): Promise<void> {
+  page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
+  await page.goto(`${webUrl}?signal=${encodeURIComponent(signalUrl)}&host=${encodeURIComponent(hostId)}`);
+  await page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
+  await page.evaluate(() => {
+    const w = window as unknown as { accepted: number };
+    w.accepted = 0;
+    document.addEventListener('tabgrid-unit-accepted', () => w.accepted++);
+  });
+}
+
+export async function volunteerStatus(page: Page) {
+  return page.evaluate(() => {
+    const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer;
+    return { state: el.state, unitsDone: el.unitsDone, credit: el.credit, events: (window as unknown as { accepted: number }).accepted };
+  });
+}
+
+/** Every accepted root must equal the root the CPU reference computes for that unit. */
+export async function checkResults(core: HostCore): Promise<void> {
+  const hash = await createCpuSha256();
+  const results = core.results();
+  if (new Set(results.map((r) => r.unitId)).size !== results.length) throw new Error('a unit was accepted twice');
+  for (const [i, r] of results.entries()) {
+    const unit = jobUnit(core.job, i);
+    if (unit.unitId !== r.unitId) throw new Error(`result ${i} is for ${r.unitId}`);
+    const digests = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
+    const root = toHex(buildMerkleTreeOfChunks(digests, 32, hash).root);
+    if (root !== r.root) throw new Error(`accepted a wrong root for ${r.unitId}`);
+  }
+}
