@@ -1,0 +1,134 @@
+import f32Source from '../../shaders/matmul-f32.wgsl?raw';
+import modpSource from '../../shaders/matmul-modp.wgsl?raw';
+import { throwIfAborted } from '../errors';
+import { checkModulus, checkResidues, checkShape, type MatmulShape } from '../kernels/matmul';
+import type { GpuDevices } from './device';
+import { DispatchPacer } from './pacer';
+import { PipelineCache } from './pipelines';
+import { runPaced, withRunBuffers } from './run';
+
+/** A tile configuration: the shader's override constants. */
+export interface MatmulConfig {
+  readonly wgX: number;
+  readonly wgY: number;
+  readonly tm: number;
+  readonly tn: number;
+  readonly tileK: number;
+}
+
+export const DEFAULT_MATMUL_CONFIG: MatmulConfig = { wgX: 16, wgY: 16, tm: 4, tn: 4, tileK: 16 };
+
+export const MatmulKind = { F32: 'f32', Modp: 'modp' } as const;
+export type MatmulKind = (typeof MatmulKind)[keyof typeof MatmulKind];
+
+export interface MatmulRunOptions {
+  readonly signal?: AbortSignal;
+  /** Rows of C finished so far, of M. */
+  readonly onProgress?: (rowsDone: number, rows: number) => void;
+  /** Pre-fill C with this word (tests: an unwritten element shows as poison). */
+  readonly poisonOutput?: number;
+  /** Target milliseconds per dispatch (default 25). */
+  readonly targetDispatchMs?: number;
+  /** Start with dispatches of this many tile rows (default 1) and never exceed the max. */
+  readonly initialTileRows?: number;
+  readonly maxTileRows?: number;
+}
+
+/** Matrix products on the GPU (shaders/matmul-f32.wgsl, shaders/matmul-modp.wgsl). */
+export class MatmulGpu {
+  private readonly caches = new Map<string, PipelineCache>();
+
+  constructor(private readonly devices: GpuDevices) {}
+
+  async f32(a: Float32Array, b: Float32Array, shape: MatmulShape, config = DEFAULT_MATMUL_CONFIG, options: MatmulRunOptions = {}): Promise<Float32Array> {
+    checkShape(shape, a.length, b.length);
+    const out = await this.run(MatmulKind.F32, a, b, shape, 0, config, options);
+    return new Float32Array(out);
+  }
+
+  async modp(a: Uint32Array, b: Uint32Array, shape: MatmulShape, p: number, config = DEFAULT_MATMUL_CONFIG, options: MatmulRunOptions = {}): Promise<Uint32Array> {
+    checkShape(shape, a.length, b.length);
+    checkModulus(p);
+    checkResidues('A', a, p);
+    checkResidues('B', b, p);
+    return new Uint32Array(await this.run(MatmulKind.Modp, a, b, shape, p, config, options));
+  }
+
+  /** The pipeline for a kind and configuration on the current device (compiled once). */
+  async pipeline(kind: MatmulKind, config: MatmulConfig): Promise<GPUComputePipeline> {
+    return this.cache(kind, config).get(await this.devices.acquire());
+  }
+
+  private cache(kind: MatmulKind, config: MatmulConfig): PipelineCache {
+    const key = `${kind}:${configKey(config)}`;
+    let cache = this.caches.get(key);
+    if (!cache) {
+      cache = new PipelineCache(`matmul-${kind}.wgsl`, kind === MatmulKind.F32 ? f32Source : modpSource, {
+        WG_X: config.wgX,
+        WG_Y: config.wgY,
+        TM: config.tm,
+        TN: config.tn,
+        TILE_K: config.tileK,
+      });
+      this.caches.set(key, cache);
+    }
+    return cache;
+  }
+
+  private async run(
+    kind: MatmulKind,
+    a: Float32Array | Uint32Array,
+    b: Float32Array | Uint32Array,
+    shape: MatmulShape,
+    p: number,
+    config: MatmulConfig,
+    options: MatmulRunOptions,
+  ): Promise<ArrayBuffer> {
+    checkConfig(config);
+    throwIfAborted(options.signal);
+    const { m, n, k } = shape;
+    const device = await this.devices.acquire();
+    const pipeline = await this.cache(kind, config).get(device);
+    const tileM = config.wgY * config.tm;
+    const tileN = config.wgX * config.tn;
+    const tileRows = Math.ceil(m / tileM);
+    const outBytes = m * n * 4;
+    return withRunBuffers(device, async (buffers) => {
+      const dims = buffers.uniform(32, `matmul-${kind} dims`);
+      const c = buffers.output(outBytes, `matmul-${kind} C`, options.poisonOutput);
+      const bindGroup = device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [buffers.input(a, 'A'), buffers.input(b, 'B'), c, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      });
+      await runPaced({
+        device,
+        total: tileRows,
+        pacer: new DispatchPacer({ initial: options.initialTileRows ?? 1, max: Math.min(65535, options.maxTileRows ?? 65535), targetMs: options.targetDispatchMs }),
+        signal: options.signal,
+        onProgress: options.onProgress && ((done) => options.onProgress!(Math.min(m, done * tileM), m)),
+        dispatch: (tileRow, count) => {
+          device.queue.writeBuffer(dims, 0, new Uint32Array([m, n, k, tileRow, p, 0, 0, 0]));
+          const encoder = device.createCommandEncoder();
+          const pass = encoder.beginComputePass();
+          pass.setPipeline(pipeline);
+          pass.setBindGroup(0, bindGroup);
+          pass.dispatchWorkgroups(Math.ceil(n / tileN), count);
+          pass.end();
+          device.queue.submit([encoder.finish()]);
+        },
+      });
+      return buffers.read(c, outBytes);
+    });
+  }
+}
+
+export function configKey(c: MatmulConfig): string {
+  return `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k${c.tileK}`;
+}
+
+function checkConfig(c: MatmulConfig): void {
+  // Within WebGPU's default limits: 256 invocations and 16 KiB of workgroup memory.
+  const tileBytes = (c.wgY * c.tm + c.wgX * c.tn) * c.tileK * 4;
+  const ok = c.tm >= 1 && c.tm <= 4 && c.tn >= 1 && c.tn <= 4 && c.wgX >= 1 && c.wgY >= 1 && c.wgX * c.wgY <= 256 && c.tileK >= 1 && tileBytes <= 16384;
+  if (!ok) throw new RangeError(`bad matmul configuration ${configKey(c)}`);
+}
