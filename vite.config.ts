@@ -6,7 +6,7 @@ export default defineConfig({
   server: { host: 'localhost', port: 5173, strictPort: true },
   worker: { format: 'es' },
   // Pre-bundled up front so the dev server and browser tests never reload mid-run to add them.
-  optimizeDeps: { include: ['comlink', 'lit', 'peerjs', 'hash-wasm'] },
+  optimizeDeps: { include: ['comlink', 'lit', 'peerjs', 'hash-wasm', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] },
   test: {
     projects: [
       {
@@ -25,6 +25,8 @@ export default defineConfig({
             provider: playwright({ launchOptions: launchOptions() }),
             instances: [{ browser: 'chromium' }],
             screenshotFailures: false,
+            // Overridable so two test runs on one machine do not fight over the port.
+            api: { port: Number(process.env.TABGRID_BROWSER_TEST_PORT ?? 63315) },
           },
         },
       },

@@ -39,33 +39,26 @@ fn bswap(x: u32) -> u32 {
   return (x << 24u) | ((x << 8u) & 0x00ff0000u) | ((x >> 8u) & 0x0000ff00u) | (x >> 24u);
 }
 
-// Byte p of the padded message: data, then 0x80, then zeros (the length words are handled by
-// the caller).
-fn padded_byte(w0: u32, len: u32, p: u32) -> u32 {
-  if (p < len) {
-    return (data[w0 + (p >> 2u)] >> ((p & 3u) * 8u)) & 0xffu;
-  }
-  if (p == len) {
-    return 0x80u;
-  }
-  return 0u;
-}
-
-// Big-endian word of the padded message starting at byte p (p a multiple of 4).
+// Big-endian word of the padded message starting at byte p (p a multiple of 4): message bytes,
+// then 0x80, then zeros, and the bit length in the last 8 bytes of the last block.
 fn message_word(w0: u32, len: u32, total: u32, p: u32) -> u32 {
   if (p + 4u <= len) {
     return bswap(data[w0 + (p >> 2u)]);
   }
-  // The message length in bits, as a 64-bit big-endian integer, ends the last block.
   if (p == total - 8u) {
     return len >> 29u;
   }
   if (p == total - 4u) {
     return len << 3u;
   }
-  var w = 0u;
-  for (var k = 0u; k < 4u; k++) {
-    w = (w << 8u) | padded_byte(w0, len, p + k);
+  if (p > len) {
+    return 0u;
+  }
+  // The word where the message ends: r = 0..3 message bytes, then the 0x80 marker.
+  let r = len - p;
+  var w = 0x80u << (24u - 8u * r);
+  if (r > 0u) {
+    w |= bswap(data[w0 + (p >> 2u)]) & ~(0xffffffffu >> (8u * r));
   }
   return w;
 }

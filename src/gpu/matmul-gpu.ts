@@ -1,4 +1,5 @@
 import f32Source from '../../shaders/matmul-f32.wgsl?raw';
+import f32Vec4Source from '../../shaders/matmul-f32-vec4.wgsl?raw';
 import modpSource from '../../shaders/matmul-modp.wgsl?raw';
 import { throwIfAborted } from '../errors';
 import { checkModulus, checkResidues, checkShape, type MatmulShape } from '../kernels/matmul';
@@ -14,6 +15,11 @@ export interface MatmulConfig {
   readonly tm: number;
   readonly tn: number;
   readonly tileK: number;
+  /**
+   * f32 only: use the vec4 kernel (4 × 4 outputs per invocation, vec4 loads) when K and N are
+   * multiples of 4; other shapes run the scalar kernel with the same tiles.
+   */
+  readonly vec4?: boolean;
 }
 
 export const DEFAULT_MATMUL_CONFIG: MatmulConfig = { wgX: 16, wgY: 16, tm: 4, tn: 4, tileK: 16 };
@@ -63,13 +69,10 @@ export class MatmulGpu {
     const key = `${kind}:${configKey(config)}`;
     let cache = this.caches.get(key);
     if (!cache) {
-      cache = new PipelineCache(`matmul-${kind}.wgsl`, kind === MatmulKind.F32 ? f32Source : modpSource, {
-        WG_X: config.wgX,
-        WG_Y: config.wgY,
-        TM: config.tm,
-        TN: config.tn,
-        TILE_K: config.tileK,
-      });
+      const tiles = { WG_X: config.wgX, WG_Y: config.wgY, TILE_K: config.tileK };
+      cache = config.vec4
+        ? new PipelineCache('matmul-f32-vec4.wgsl', f32Vec4Source, tiles)
+        : new PipelineCache(`matmul-${kind}.wgsl`, kind === MatmulKind.F32 ? f32Source : modpSource, { ...tiles, TM: config.tm, TN: config.tn });
       this.caches.set(key, cache);
     }
     return cache;
@@ -84,9 +87,11 @@ export class MatmulGpu {
     config: MatmulConfig,
     options: MatmulRunOptions,
   ): Promise<ArrayBuffer> {
+    const { m, n, k } = shape;
+    // The vec4 kernel needs whole vec4 rows; other shapes (and modp) take the scalar kernel.
+    if (config.vec4 && (kind !== MatmulKind.F32 || k % 4 !== 0 || n % 4 !== 0)) config = { ...config, vec4: false, tm: 4, tn: 4 };
     checkConfig(config);
     throwIfAborted(options.signal);
-    const { m, n, k } = shape;
     const device = await this.devices.acquire();
     const pipeline = await this.cache(kind, config).get(device);
     const tileM = config.wgY * config.tm;
@@ -123,12 +128,13 @@ export class MatmulGpu {
 }
 
 export function configKey(c: MatmulConfig): string {
-  return `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k${c.tileK}`;
+  return c.vec4 ? `${c.wgX}x${c.wgY}/vec4/k${c.tileK}` : `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k${c.tileK}`;
 }
 
 function checkConfig(c: MatmulConfig): void {
   // Within WebGPU's default limits: 256 invocations and 16 KiB of workgroup memory.
   const tileBytes = (c.wgY * c.tm + c.wgX * c.tn) * c.tileK * 4;
+  if (c.vec4 && (c.tm !== 4 || c.tn !== 4 || c.tileK % 4 !== 0)) throw new RangeError(`vec4 configurations need 4×4 outputs and TILE_K % 4 = 0: ${configKey(c)}`);
   const ok = c.tm >= 1 && c.tm <= 4 && c.tn >= 1 && c.tn <= 4 && c.wgX >= 1 && c.wgY >= 1 && c.wgX * c.wgY <= 256 && c.tileK >= 1 && tileBytes <= 16384;
   if (!ok) throw new RangeError(`bad matmul configuration ${configKey(c)}`);
 }

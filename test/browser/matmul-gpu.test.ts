@@ -52,8 +52,17 @@ const SHAPES: MatmulShape[] = [
   { m: 1, n: 1000, k: 1 },
   { m: 200, n: 1, k: 300 },
   { m: 193, n: 211, k: 227 },
+  // Shapes the vec4 kernel takes (K and N multiples of 4), with ragged M and tile edges.
+  { m: 1, n: 4, k: 4 },
+  { m: 37, n: 68, k: 20 },
+  { m: 130, n: 36, k: 132 },
 ];
-const CONFIGS: MatmulConfig[] = [DEFAULT_MATMUL_CONFIG, { wgX: 8, wgY: 8, tm: 2, tn: 4, tileK: 8 }, { wgX: 16, wgY: 4, tm: 1, tn: 1, tileK: 32 }];
+const CONFIGS: MatmulConfig[] = [
+  DEFAULT_MATMUL_CONFIG,
+  { wgX: 8, wgY: 8, tm: 2, tn: 4, tileK: 8 },
+  { wgX: 16, wgY: 4, tm: 1, tn: 1, tileK: 32 },
+  { wgX: 8, wgY: 8, tm: 4, tn: 4, tileK: 16, vec4: true },
+];
 
 describe('matmul-f32.wgsl', () => {
   for (const config of CONFIGS) {

@@ -1,0 +1,93 @@
+/**
+ * Kernel benchmarks in one page, on one adapter, in one run: each of our kernels against the
+ * best peer available here. Wall time includes upload and readback for both sides.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-webgpu';
+import { createSHA256 } from 'hash-wasm';
+import { MemoryTuneCache, tuneMatmul } from '../../src/gpu/autotune';
+import { GpuDevices } from '../../src/gpu/device';
+import { MatmulGpu, MatmulKind, configKey } from '../../src/gpu/matmul-gpu';
+import { Sha256Gpu } from '../../src/gpu/sha256-gpu';
+import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
+import { seededRandom } from '../../src/work/seeded';
+import { compare, table, type BenchRow } from './measure';
+
+declare global {
+  interface Window {
+    benchResults?: { adapter: unknown; tuned: unknown; rows: BenchRow[]; table: string; error?: string };
+  }
+}
+
+const out = document.getElementById('out')!;
+const log = (line: string) => {
+  out.textContent = out.textContent === 'running…' ? line : `${out.textContent}\n${line}`;
+};
+
+async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const sizes = (params.get('sizes') ?? '256,512,1024').split(',').map(Number);
+  const devices = new GpuDevices();
+  const adapter = await devices.adapter();
+  const matmul = new MatmulGpu(devices);
+  const cache = new MemoryTuneCache();
+  const adapterKey = `${adapter.vendor}/${adapter.architecture}/${adapter.description}`;
+  const tunedF32 = await tuneMatmul(matmul, MatmulKind.F32, { adapterKey, cache });
+  const tunedModp = await tuneMatmul(matmul, MatmulKind.Modp, { adapterKey, cache });
+  log(`adapter ${adapterKey} (fallback: ${adapter.isFallbackAdapter}); tuned f32 ${configKey(tunedF32.config)}, modp ${configKey(tunedModp.config)}`);
+
+  await tf.setBackend('webgpu');
+  await tf.ready();
+  const rows: BenchRow[] = [];
+  const random = seededRandom(1);
+
+  for (const n of sizes) {
+    const shape = { m: n, n, k: n };
+    const a = Float32Array.from({ length: n * n }, () => random() - 0.5);
+    const b = Float32Array.from({ length: n * n }, () => random() - 0.5);
+    const runs = n >= 1024 ? 3 : 5;
+    rows.push(
+      await compare(
+        'matmul-f32',
+        `${n}×${n}×${n}`,
+        2 * n ** 3,
+        'FLOP',
+        [`tabgrid ${configKey(tunedF32.config)}`, () => matmul.f32(a, b, shape, tunedF32.config)],
+        [
+          'TF.js 4.22 webgpu',
+          async () => {
+            const c = tf.tidy(() => tf.matMul(tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])));
+            await c.data();
+            c.dispose();
+          },
+        ],
+        runs,
+      ),
+    );
+    log(table(rows.slice(-1)).split('\n').at(-1)!);
+  }
+
+  // SHA-256 of a batch: GPU vs hash-wasm on the CPU (the fastest CPU SHA-256 for the web).
+  const hash = await createSHA256();
+  const hasher = (...parts: Uint8Array[]) => {
+    hash.init();
+    for (const p of parts) hash.update(p);
+    return hash.digest('binary');
+  };
+  const sha = new Sha256Gpu(devices);
+  for (const count of [65536]) {
+    const batch = seededBatch(9, count, 64);
+    rows.push(
+      await compare('sha256-batch', `${count} × 64 B`, count, 'hash', ['tabgrid sha256.wgsl', () => sha.hash(batch)], ['hash-wasm 4.13 (CPU)', async () => sha256BatchCpu(batch, hasher)]),
+    );
+    log(table(rows.slice(-1)).split('\n').at(-1)!);
+  }
+
+  window.benchResults = { adapter, tuned: { f32: tunedF32, modp: tunedModp }, rows, table: table(rows) };
+  log('\n' + table(rows));
+}
+
+main().catch((err: unknown) => {
+  log(`failed: ${String(err)}`);
+  window.benchResults = { adapter: null, tuned: null, rows: [], table: '', error: String(err) };
+});
