@@ -1,0 +1,71 @@
+import { Backend } from '../protocol';
+import type { AdapterSummary } from '../gpu/device';
+
+export interface Choice {
+  readonly backend: Backend;
+  readonly reason: string;
+  /** Calibration times (ms) when both backends were timed. */
+  readonly gpuMs?: number;
+  readonly cpuMs?: number;
+}
+
+export interface Calibration {
+  /** Runs the kernel once on a small problem on each backend (after a warm-up each). */
+  readonly gpu: () => Promise<unknown>;
+  readonly cpu: () => Promise<unknown>;
+}
+
+/**
+ * Decides, per kernel, where it runs. No adapter: the CPU. A hardware adapter: the GPU. A
+ * software adapter (SwiftShader and the like emulate the GPU on the CPU): whichever is faster
+ * on a small problem, timed once and remembered, since emulation wins for some kernels and
+ * loses for others.
+ */
+export class BackendChooser {
+  private readonly choices = new Map<string, Promise<Choice>>();
+
+  constructor(
+    private readonly adapter: () => Promise<AdapterSummary | undefined>,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  choose(kernel: string, calibration: Calibration): Promise<Choice> {
+    let choice = this.choices.get(kernel);
+    if (!choice) {
+      choice = this.decide(calibration);
+      // A failed calibration is not remembered; the next call tries again.
+      choice.catch(() => this.choices.delete(kernel));
+      this.choices.set(kernel, choice);
+    }
+    return choice;
+  }
+
+  /** Everything decided so far, for the widget and the benchmark report. */
+  async known(): Promise<Record<string, Choice>> {
+    const out: Record<string, Choice> = {};
+    for (const [kernel, choice] of this.choices) out[kernel] = await choice;
+    return out;
+  }
+
+  private async decide(calibration: Calibration): Promise<Choice> {
+    const adapter = await this.adapter();
+    if (!adapter) return { backend: Backend.Cpu, reason: 'no WebGPU adapter' };
+    if (!adapter.isFallbackAdapter) return { backend: Backend.WebGpu, reason: 'hardware adapter' };
+    const gpuMs = await this.time(calibration.gpu);
+    const cpuMs = await this.time(calibration.cpu);
+    return gpuMs <= cpuMs
+      ? { backend: Backend.WebGpu, reason: 'software adapter, measured faster than the CPU', gpuMs, cpuMs }
+      : { backend: Backend.Cpu, reason: 'software adapter, measured slower than the CPU', gpuMs, cpuMs };
+  }
+
+  private async time(run: () => Promise<unknown>): Promise<number> {
+    await run(); // warm-up: compiles pipelines, instantiates WASM, starts workers
+    let best = Infinity;
+    for (let i = 0; i < 2; i++) {
+      const started = this.now();
+      await run();
+      best = Math.min(best, this.now() - started);
+    }
+    return best;
+  }
+}
