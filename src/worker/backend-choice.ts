@@ -1,3 +1,4 @@
+import { ErrorCode, TabgridError } from '../errors';
 import { Backend } from '../protocol';
 import type { AdapterSummary } from '../gpu/device';
 
@@ -27,6 +28,8 @@ export class BackendChooser {
   constructor(
     private readonly adapter: () => Promise<AdapterSummary | undefined>,
     private readonly now: () => number = () => performance.now(),
+    /** A backend every kernel must use (a volunteer's setting, or a test's). */
+    private readonly forced?: Backend,
   ) {}
 
   choose(kernel: string, calibration: Calibration): Promise<Choice> {
@@ -48,7 +51,12 @@ export class BackendChooser {
   }
 
   private async decide(calibration: Calibration): Promise<Choice> {
+    if (this.forced === Backend.Cpu) return { backend: Backend.Cpu, reason: 'CPU chosen in settings' };
     const adapter = await this.adapter();
+    if (this.forced === Backend.WebGpu) {
+      if (!adapter) throw new TabgridError(ErrorCode.NoWebGpu, 'WebGPU was required but no adapter is available');
+      return { backend: Backend.WebGpu, reason: 'WebGPU chosen in settings' };
+    }
     if (!adapter) return { backend: Backend.Cpu, reason: 'no WebGPU adapter' };
     if (!adapter.isFallbackAdapter) return { backend: Backend.WebGpu, reason: 'hardware adapter' };
     const gpuMs = await this.time(calibration.gpu);

@@ -1,11 +1,14 @@
 import { proxy, wrap, type Remote } from 'comlink';
+import { throwIfAborted } from '../errors';
+import type { MatmulShape } from '../kernels/matmul';
+import type { MessageBatch } from '../kernels/sha256-batch';
+import type { PowResult } from '../kernels/sha256d-pow';
 import type { WorkUnit } from '../protocol';
 import type { ComputeWorkerApi } from './compute-worker';
-import type { EngineInfo, Progress, UnitOutput } from './engine';
+import type { EngineInfo, KernelOptions, Progress, UnitOutput, WithBackend } from './engine';
 import { installErrorTransfer } from './error-transfer';
-import { ErrorCode, TabgridError } from '../errors';
 
-/** What the volunteer needs from a compute backend; the worker is one, a test double another. */
+/** What the volunteer needs from a compute backend; the worker is one, the engine itself another. */
 export interface UnitComputer {
   describe(): Promise<EngineInfo>;
   runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput>;
@@ -13,7 +16,7 @@ export interface UnitComputer {
 
 /**
  * The page's handle on the compute worker. The worker starts when this is created, and requests
- * no GPU until the first call.
+ * no GPU until the first call. Every call takes an AbortSignal and a progress callback.
  */
 export class ComputeClient implements UnitComputer {
   private readonly worker: Worker;
@@ -33,16 +36,31 @@ export class ComputeClient implements UnitComputer {
     return this.remote.describe();
   }
 
-  async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
-    if (signal?.aborted) throw new TabgridError(ErrorCode.Aborted, 'aborted');
-    const callId = this.nextCall++;
-    const abort = () => void this.remote.abort(callId);
-    signal?.addEventListener('abort', abort, { once: true });
-    try {
-      return await this.remote.runUnit(callId, unit, onProgress ? proxy(onProgress) : undefined);
-    } finally {
-      signal?.removeEventListener('abort', abort);
-    }
+  runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
+    return this.invoke({ signal, onProgress }, (id, p) => this.remote.runUnit(id, unit, p));
+  }
+
+  sha256Batch(batch: MessageBatch, opts: KernelOptions = {}): Promise<UnitOutput> {
+    return this.invoke(opts, (id, p) => this.remote.sha256Batch(id, batch, p));
+  }
+
+  matmulF32(a: Float32Array, b: Float32Array, shape: MatmulShape, opts: KernelOptions = {}): Promise<WithBackend<{ c: Float32Array }>> {
+    return this.invoke(opts, (id, p) => this.remote.matmulF32(id, a, b, shape, p));
+  }
+
+  matmulModp(a: Uint32Array, b: Uint32Array, shape: MatmulShape, p: number, opts: KernelOptions = {}): Promise<WithBackend<{ c: Uint32Array }>> {
+    return this.invoke(opts, (id, progress) => this.remote.matmulModp(id, a, b, shape, p, progress));
+  }
+
+  powSearch(
+    header: Uint8Array,
+    start: number,
+    count: number,
+    target: Uint8Array,
+    shareTarget: Uint8Array,
+    opts: KernelOptions = {},
+  ): Promise<WithBackend<PowResult & { overflowed: number }>> {
+    return this.invoke(opts, (id, p) => this.remote.powSearch(id, header, start, count, target, shareTarget, p));
   }
 
   /** Destroys the worker's GPU device; the next call recovers on a new one. */
@@ -52,5 +70,18 @@ export class ComputeClient implements UnitComputer {
 
   terminate(): void {
     this.worker.terminate();
+  }
+
+  /** Gives the call an id, forwards an abort to the worker by that id, proxies progress. */
+  private async invoke<T>(opts: KernelOptions, run: (callId: number, onProgress?: Progress) => Promise<T>): Promise<T> {
+    throwIfAborted(opts.signal);
+    const callId = this.nextCall++;
+    const abort = () => void this.remote.abort(callId);
+    opts.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      return await run(callId, opts.onProgress ? proxy(opts.onProgress) : undefined);
+    } finally {
+      opts.signal?.removeEventListener('abort', abort);
+    }
   }
 }

@@ -1,15 +1,25 @@
 import { ErrorCode, TabgridError, isTabgridError, throwIfAborted } from '../errors';
+import { MemoryTuneCache, tuneMatmul, type TuneCache } from '../gpu/autotune';
 import { GpuDevices, type AdapterSummary } from '../gpu/device';
+import { MatmulGpu, MatmulKind, type MatmulConfig } from '../gpu/matmul-gpu';
 import { Sha256Gpu } from '../gpu/sha256-gpu';
+import { Sha256dPowGpu } from '../gpu/sha256d-pow-gpu';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
+import type { MatmulShape } from '../kernels/matmul';
 import { seededBatch, sha256BatchCpu, type MessageBatch } from '../kernels/sha256-batch';
+import { powSearchCpuFast, targetFromLeadingZeroBits, type PowResult } from '../kernels/sha256d-pow';
 import { Backend, Kernel, type WorkUnit } from '../protocol';
+import { BackendChooser, type Choice } from './backend-choice';
+import { CpuMatmulPool } from './cpu-pool';
 
 export interface EngineInfo {
+  /** The backend kernels prefer: webgpu when an adapter exists, else cpu. */
   readonly backend: Backend;
   readonly adapter?: AdapterSummary;
   /** Why the GPU is not used, when it is not. */
   readonly reason?: string;
+  /** Per-kernel decisions made so far (software adapters are timed against the CPU). */
+  readonly choices?: Record<string, Choice>;
 }
 
 export interface UnitOutput {
@@ -20,71 +30,183 @@ export interface UnitOutput {
 
 export type Progress = (done: number, total: number) => void;
 
-/** Messages hashed between abort checks on the CPU path. */
+export interface KernelOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: Progress;
+}
+
+export type WithBackend<T> = T & { readonly backend: Backend };
+
+export interface EngineOptions {
+  /** Where WebGPU comes from (tests pass none, or a fake). */
+  readonly gpu?: () => GPU | undefined;
+  readonly tuneCache?: TuneCache;
+  /** CPU workers for the matmul fallback (default: hardwareConcurrency, at most 8). */
+  readonly cpuWorkers?: number;
+  /** Run every kernel on this backend instead of choosing. */
+  readonly backend?: Backend;
+}
+
 const CPU_SLICE = 2048;
 
 /**
- * Runs kernels on the best backend this context has: WebGPU when an adapter exists, else the
- * CPU (hash-wasm). Lives in the compute worker; tests drive it directly in a page.
+ * Runs every kernel on the best backend this context has, decided per kernel (BackendChooser):
+ * WebGPU on hardware adapters, the CPU without an adapter, and on software adapters whichever
+ * measured faster. A GPU run that loses its device is rerun once on a new device.
+ * Lives in the compute worker; tests drive it directly in a page or in Node.
  */
 export class ComputeEngine {
   private readonly devices: GpuDevices;
   private readonly sha256: Sha256Gpu;
+  private readonly matmul: MatmulGpu;
+  private readonly pow: Sha256dPowGpu;
+  private readonly chooser: BackendChooser;
+  private readonly tuneCache: TuneCache;
+  private readonly tuned = new Map<MatmulKind, Promise<MatmulConfig>>();
   private cpuHash?: Promise<Hasher>;
-  private info?: Promise<EngineInfo>;
+  private cpuPool?: CpuMatmulPool;
+  private adapterInfo?: Promise<AdapterSummary | undefined>;
+  private noGpuReason?: string;
 
-  constructor(options: { gpu?: () => GPU | undefined } = {}) {
+  constructor(private readonly options: EngineOptions = {}) {
     this.devices = new GpuDevices({}, options.gpu);
     this.sha256 = new Sha256Gpu(this.devices);
+    this.matmul = new MatmulGpu(this.devices);
+    this.pow = new Sha256dPowGpu(this.devices);
+    this.tuneCache = options.tuneCache ?? new MemoryTuneCache();
+    this.chooser = new BackendChooser(() => this.adapter(), undefined, options.backend);
   }
 
-  /** Which backend runs, decided once (first call requests the adapter). */
-  describe(): Promise<EngineInfo> {
-    this.info ??= this.devices.adapter().then(
-      (adapter): EngineInfo => ({ backend: Backend.WebGpu, adapter }),
-      (err: unknown): EngineInfo => ({ backend: Backend.Cpu, reason: err instanceof Error ? err.message : String(err) }),
-    );
-    return this.info;
+  async describe(): Promise<EngineInfo> {
+    const adapter = await this.adapter();
+    const choices = await this.chooser.known();
+    if (!adapter) return { backend: Backend.Cpu, reason: this.noGpuReason, choices };
+    return { backend: Backend.WebGpu, adapter, choices };
   }
 
   async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
     if (unit.kernel !== Kernel.Sha256Batch) throw new TabgridError(ErrorCode.BadInput, `unknown kernel ${String(unit.kernel)}`);
-    const batch = seededBatch(unit.seed, unit.count, unit.messageLength);
-    return this.sha256Batch(batch, signal, onProgress);
+    return this.sha256Batch(seededBatch(unit.seed, unit.count, unit.messageLength), { signal, onProgress });
   }
 
-  async sha256Batch(batch: MessageBatch, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
-    const { backend } = await this.describe();
-    if (backend === Backend.WebGpu) {
-      try {
-        return { digests: await this.sha256.hash(batch, { signal, onProgress }), backend };
-      } catch (err) {
-        // A lost device is replaced once; the batch reruns from the start on the new one.
-        if (!isTabgridError(err, ErrorCode.DeviceLost)) throw err;
-        return { digests: await this.sha256.hash(batch, { signal, onProgress }), backend };
-      }
-    }
-    return { digests: await this.sha256Cpu(batch, signal, onProgress), backend };
+  async sha256Batch(batch: MessageBatch, opts: KernelOptions = {}): Promise<UnitOutput> {
+    const small = seededBatch(1, 4096, 64);
+    const choice = await this.chooser.choose(Kernel.Sha256Batch, { gpu: () => this.sha256.hash(small), cpu: () => this.sha256Cpu(small, {}) });
+    const digests = choice.backend === Backend.WebGpu ? await this.onGpu(() => this.sha256.hash(batch, opts)) : await this.sha256Cpu(batch, opts);
+    return { digests, backend: choice.backend };
   }
 
-  private async sha256Cpu(batch: MessageBatch, signal?: AbortSignal, onProgress?: Progress): Promise<Uint8Array> {
-    this.cpuHash ??= createCpuSha256();
-    const hash = await this.cpuHash;
-    const count = batch.lengths.length;
-    const out = new Uint8Array(count * 32);
-    for (let from = 0; from < count; from += CPU_SLICE) {
-      throwIfAborted(signal);
-      const to = Math.min(count, from + CPU_SLICE);
-      sha256BatchCpu(batch, hash, from, to, out);
-      onProgress?.(to, count);
-      // Yield so an abort sent to this worker is seen between slices.
-      await new Promise((r) => setTimeout(r, 0));
+  async matmulF32(a: Float32Array, b: Float32Array, shape: MatmulShape, opts: KernelOptions = {}): Promise<WithBackend<{ c: Float32Array }>> {
+    const s = { m: 128, n: 128, k: 128 };
+    const [x, y] = [new Float32Array(128 * 128).fill(0.5), new Float32Array(128 * 128).fill(0.25)];
+    const choice = await this.chooser.choose('matmul-f32', {
+      gpu: async () => this.matmul.f32(x, y, s, await this.tuning(MatmulKind.F32)),
+      cpu: () => this.pool().matmulF32(x, y, s),
+    });
+    const c =
+      choice.backend === Backend.WebGpu
+        ? await this.onGpu(async () => this.matmul.f32(a, b, shape, await this.tuning(MatmulKind.F32), opts))
+        : await this.pool().matmulF32(a, b, shape, opts);
+    return { c, backend: choice.backend };
+  }
+
+  async matmulModp(a: Uint32Array, b: Uint32Array, shape: MatmulShape, p: number, opts: KernelOptions = {}): Promise<WithBackend<{ c: Uint32Array }>> {
+    const s = { m: 128, n: 128, k: 128 };
+    const [x, y] = [new Uint32Array(128 * 128).fill(3), new Uint32Array(128 * 128).fill(5)];
+    const choice = await this.chooser.choose('matmul-modp', {
+      gpu: async () => this.matmul.modp(x, y, s, 65521, await this.tuning(MatmulKind.Modp)),
+      cpu: () => this.pool().matmulModp(x, y, s, 65521),
+    });
+    const c =
+      choice.backend === Backend.WebGpu
+        ? await this.onGpu(async () => this.matmul.modp(a, b, shape, p, await this.tuning(MatmulKind.Modp), opts))
+        : await this.pool().matmulModp(a, b, shape, p, opts);
+    return { c, backend: choice.backend };
+  }
+
+  async powSearch(
+    header: Uint8Array,
+    start: number,
+    count: number,
+    target: Uint8Array,
+    shareTarget: Uint8Array,
+    opts: KernelOptions = {},
+  ): Promise<WithBackend<PowResult & { overflowed: number }>> {
+    const easy = targetFromLeadingZeroBits(8);
+    const hard = targetFromLeadingZeroBits(32);
+    const probe = new Uint8Array(80);
+    const choice = await this.chooser.choose('sha256d-pow', {
+      gpu: () => this.pow.search(probe, 0, 16384, hard, easy),
+      cpu: () => powSearchCpuFast(probe, 0, 16384, hard, easy),
+    });
+    if (choice.backend === Backend.WebGpu) {
+      return { ...(await this.onGpu(() => this.pow.search(header, start, count, target, shareTarget, opts))), backend: choice.backend };
     }
-    return out;
+    return { ...(await powSearchCpuFast(header, start, count, target, shareTarget, opts)), overflowed: 0, backend: choice.backend };
   }
 
   /** Destroys the GPU device (tests use it to simulate a loss). */
   loseDevice(): void {
     this.devices.destroy();
+  }
+
+  /** Stops the CPU workers, if any were started. */
+  dispose(): void {
+    this.cpuPool?.terminate();
+    this.cpuPool = undefined;
+    this.devices.destroy();
+  }
+
+  private adapter(): Promise<AdapterSummary | undefined> {
+    this.adapterInfo ??= this.devices.adapter().catch((err: unknown) => {
+      this.noGpuReason = err instanceof Error ? err.message : String(err);
+      return undefined;
+    });
+    return this.adapterInfo;
+  }
+
+  /** The tile configuration autotuned for this adapter (timed once, then cached). */
+  private tuning(kind: MatmulKind): Promise<MatmulConfig> {
+    let tuned = this.tuned.get(kind);
+    if (!tuned) {
+      tuned = this.adapter().then(async (a) => {
+        const adapterKey = a ? `${a.vendor}/${a.architecture}/${a.description}` : 'none';
+        return (await tuneMatmul(this.matmul, kind, { adapterKey, cache: this.tuneCache })).config;
+      });
+      tuned.catch(() => this.tuned.delete(kind));
+      this.tuned.set(kind, tuned);
+    }
+    return tuned;
+  }
+
+  private pool(): CpuMatmulPool {
+    this.cpuPool ??= new CpuMatmulPool(this.options.cpuWorkers === undefined ? {} : { workers: this.options.cpuWorkers });
+    return this.cpuPool;
+  }
+
+  /** Runs GPU work; if the device is lost mid-run, reruns it once on a new device. */
+  private async onGpu<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (!isTabgridError(err, ErrorCode.DeviceLost)) throw err;
+      return run();
+    }
+  }
+
+  private async sha256Cpu(batch: MessageBatch, opts: KernelOptions): Promise<Uint8Array> {
+    this.cpuHash ??= createCpuSha256();
+    const hash = await this.cpuHash;
+    const count = batch.lengths.length;
+    const out = new Uint8Array(count * 32);
+    for (let from = 0; from < count; from += CPU_SLICE) {
+      throwIfAborted(opts.signal);
+      const to = Math.min(count, from + CPU_SLICE);
+      sha256BatchCpu(batch, hash, from, to, out);
+      opts.onProgress?.(to, count);
+      // Yield so an abort sent to this worker is seen between slices.
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    return out;
   }
 }

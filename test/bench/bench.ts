@@ -9,6 +9,9 @@ import { MemoryTuneCache, tuneMatmul } from '../../src/gpu/autotune';
 import { GpuDevices } from '../../src/gpu/device';
 import { MatmulGpu, MatmulKind, configKey } from '../../src/gpu/matmul-gpu';
 import { Sha256Gpu } from '../../src/gpu/sha256-gpu';
+import { Sha256dPowGpu } from '../../src/gpu/sha256d-pow-gpu';
+import { meetsTarget, powSearchCpuFast, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow';
+import { CpuMatmulPool } from '../../src/worker/cpu-pool';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
 import { seededRandom } from '../../src/work/seeded';
 import { compare, table, type BenchRow } from './measure';
@@ -67,6 +70,53 @@ async function main(): Promise<void> {
     log(table(rows.slice(-1)).split('\n').at(-1)!);
   }
 
+  // The CPU fallback against TF.js's CPU backend, and modp on the GPU against our CPU pool
+  // (no GPU library multiplies modulo a prime).
+  const pool = new CpuMatmulPool();
+  await import('@tensorflow/tfjs-backend-cpu');
+  await tf.setBackend('cpu');
+  for (const n of sizes.filter((x) => x <= 512)) {
+    const shape = { m: n, n, k: n };
+    const a = Float32Array.from({ length: n * n }, () => random() - 0.5);
+    const b = Float32Array.from({ length: n * n }, () => random() - 0.5);
+    rows.push(
+      await compare(
+        'matmul-f32 (CPU fallback)',
+        `${n}×${n}×${n}`,
+        2 * n ** 3,
+        'FLOP',
+        [`tabgrid CPU pool (${await pool.kernel()})`, () => pool.matmulF32(a, b, shape)],
+        [
+          'TF.js 4.22 cpu',
+          async () => {
+            const c = tf.tidy(() => tf.matMul(tf.tensor2d(a, [n, n]), tf.tensor2d(b, [n, n])));
+            await c.data();
+            c.dispose();
+          },
+        ],
+        3,
+      ),
+    );
+    log(table(rows.slice(-1)).split('\n').at(-1)!);
+    const p = 65521;
+    const au = Uint32Array.from(a, (x) => Math.floor((x + 0.5) * (p - 1)));
+    const bu = Uint32Array.from(b, (x) => Math.floor((x + 0.5) * (p - 1)));
+    rows.push(
+      await compare(
+        'matmul-modp',
+        `${n}×${n}×${n}`,
+        2 * n ** 3,
+        'OP',
+        [`tabgrid ${configKey(tunedModp.config)}`, () => matmul.modp(au, bu, shape, p, tunedModp.config)],
+        [`tabgrid CPU pool (${await pool.kernel()})`, () => pool.matmulModp(au, bu, shape, p)],
+        3,
+      ),
+    );
+    log(table(rows.slice(-1)).split('\n').at(-1)!);
+  }
+  pool.terminate();
+  await tf.setBackend('webgpu');
+
   // SHA-256 of a batch: GPU vs hash-wasm on the CPU (the fastest CPU SHA-256 for the web).
   const hash = await createSHA256();
   const hasher = (...parts: Uint8Array[]) => {
@@ -82,6 +132,26 @@ async function main(): Promise<void> {
     );
     log(table(rows.slice(-1)).split('\n').at(-1)!);
   }
+
+  // Proof-of-work nonce search: GPU and our midstate CPU search vs a hash-wasm double-hash loop.
+  const pow = new Sha256dPowGpu(devices);
+  const header = Uint8Array.from({ length: 80 }, () => Math.floor(random() * 256));
+  const [target, share] = [targetFromLeadingZeroBits(32), targetFromLeadingZeroBits(12)];
+  const nonces = 1 << 16;
+  const hashWasmSearch = async () => {
+    const h = header.slice();
+    const view = new DataView(h.buffer);
+    const shares: number[] = [];
+    for (let nonce = 0; nonce < nonces; nonce++) {
+      view.setUint32(76, nonce, true);
+      if (meetsTarget(hasher(hasher(h)), share)) shares.push(nonce);
+    }
+    return shares;
+  };
+  rows.push(await compare('sha256d-pow', `${nonces} nonces`, nonces, 'nonce', ['tabgrid sha256d-pow.wgsl', () => pow.search(header, 0, nonces, target, share)], ['hash-wasm 4.13 loop (CPU)', hashWasmSearch], 3));
+  log(table(rows.slice(-1)).split('\n').at(-1)!);
+  rows.push(await compare('sha256d-pow (CPU fallback)', `${nonces} nonces`, nonces, 'nonce', ['tabgrid midstate search (JS)', () => powSearchCpuFast(header, 0, nonces, target, share)], ['hash-wasm 4.13 loop (CPU)', hashWasmSearch], 3));
+  log(table(rows.slice(-1)).split('\n').at(-1)!);
 
   window.benchResults = { adapter, tuned: { f32: tunedF32, modp: tunedModp }, rows, table: table(rows) };
   log('\n' + table(rows));

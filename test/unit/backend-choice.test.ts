@@ -35,6 +35,13 @@ describe('BackendChooser', () => {
     expect(Object.keys(await chooser.known()).sort()).toEqual(['matmul', 'sha256']);
   });
 
+  it('obeys a forced backend, and says when WebGPU was required but is missing', async () => {
+    const never = { gpu: async () => Promise.reject(new Error('timed')), cpu: async () => Promise.reject(new Error('timed')) };
+    expect(await new BackendChooser(async () => software, undefined, 'cpu').choose('k', never)).toMatchObject({ backend: 'cpu' });
+    expect(await new BackendChooser(async () => software, undefined, 'webgpu').choose('k', never)).toMatchObject({ backend: 'webgpu' });
+    await expect(new BackendChooser(async () => undefined, undefined, 'webgpu').choose('k', never)).rejects.toMatchObject({ code: 'no-webgpu' });
+  });
+
   it('does not remember a calibration that failed', async () => {
     const chooser = new BackendChooser(async () => software);
     const failing = { gpu: async () => Promise.reject(new Error('device lost')), cpu: async () => undefined };
