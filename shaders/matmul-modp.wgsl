@@ -33,6 +33,13 @@ struct Dims {
 var<workgroup> a_tile: array<u32, TILE_M * TILE_K>; // [row][t]
 var<workgroup> b_tile: array<u32, TILE_K * TILE_N>; // [t][col]
 
+// (hi · 2^32 + lo) mod p, every intermediate below 2^32.
+fn reduce(hi: u32, lo: u32) -> u32 {
+  let p = dims.p;
+  let two32 = (0xffffffffu % p + 1u) % p;
+  return ((hi % p) * two32 % p + lo % p) % p;
+}
+
 @compute @workgroup_size(WG_X, WG_Y)
 fn main(
   @builtin(workgroup_id) wg: vec3u,
@@ -42,7 +49,11 @@ fn main(
   let row0 = (dims.tile_row + wg.y) * TILE_M;
   let col0 = wg.x * TILE_N;
   let threads = WG_X * WG_Y;
-  var acc: array<u32, 16>; // TM × TN ≤ 4 × 4, zero-initialised
+  // Exact 64-bit sums of the products, as (hi, lo) u32 pairs, reduced once at the end: a
+  // carry test per multiply-add is far cheaper than a modulo. a, b < p ≤ 65521 gives products
+  // < 2^32, and K ≤ 16384 keeps hi < 2^14.
+  var acc_lo: array<u32, 16>; // TM × TN ≤ 4 × 4, zero-initialised
+  var acc_hi: array<u32, 16>;
 
   for (var k0 = 0u; k0 < dims.k; k0 += TILE_K) {
     for (var e = li; e < TILE_M * TILE_K; e += threads) {
@@ -73,9 +84,10 @@ fn main(
       for (var j = 0u; j < TN; j++) {
         let b_val = b_tile[t * TILE_N + lid.x + j * WG_X];
         for (var i = 0u; i < TM; i++) {
-          // a, b < p ≤ 65521, so a·b < 2^32; acc stays < p after one conditional subtract.
-          let s = acc[i * 4u + j] + (a_reg[i] * b_val) % dims.p;
-          acc[i * 4u + j] = select(s, s - dims.p, s >= dims.p);
+          let prod = a_reg[i] * b_val;
+          let lo = acc_lo[i * 4u + j] + prod;
+          acc_hi[i * 4u + j] += select(0u, 1u, lo < prod);
+          acc_lo[i * 4u + j] = lo;
         }
       }
     }
@@ -87,7 +99,7 @@ fn main(
     for (var j = 0u; j < TN; j++) {
       let col = col0 + lid.x + j * WG_X;
       if (r < dims.m && col < dims.n) {
-        c[r * dims.n + col] = acc[i * 4u + j];
+        c[r * dims.n + col] = reduce(acc_hi[i * 4u + j], acc_lo[i * 4u + j]);
       }
     }
   }
