@@ -1,3 +1,5 @@
+import { ErrorCode, TabgridError } from '../errors';
+
 /**
  * Sizes GPU dispatches by time: each should take about `targetMs`, well under the watchdogs
  * that reset a GPU busy for seconds, and short enough that pause and throttle act quickly. It
@@ -46,4 +48,19 @@ export class DispatchPacer {
   private clamp(n: number): number {
     return Math.max(this.min, Math.min(this.max, Math.floor(n)));
   }
+}
+
+/** Workgroups one dimension of a dispatch may have (WebGPU's default limit). */
+export const MAX_WORKGROUPS = 65535;
+
+/**
+ * The most items a 1-D kernel of `workgroupSize` can take per dispatch: `requested` if given
+ * (checked), else everything one dispatch can hold.
+ */
+export function maxItemsPerDispatch(name: string, requested: number | undefined, workgroupSize: number): number {
+  const max = requested ?? MAX_WORKGROUPS * workgroupSize;
+  if (!Number.isInteger(max) || max < 1 || Math.ceil(max / workgroupSize) > MAX_WORKGROUPS) {
+    throw new TabgridError(ErrorCode.BadInput, `${name} ${max} needs 1..${MAX_WORKGROUPS} workgroups of ${workgroupSize}`);
+  }
+  return max;
 }

@@ -2,7 +2,7 @@ import shaderSource from '../../shaders/sha256.wgsl?raw';
 import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
 import { DIGEST_BYTES, validateBatch, type MessageBatch } from '../kernels/sha256-batch';
 import type { GpuDevices } from './device';
-import { DispatchPacer } from './pacer';
+import { DispatchPacer, maxItemsPerDispatch } from './pacer';
 import { PipelineCache } from './pipelines';
 import { runPaced, withRunBuffers } from './run';
 
@@ -36,10 +36,7 @@ export class Sha256Gpu {
     private readonly options: Sha256GpuOptions = {},
   ) {
     this.workgroupSize = options.workgroupSize ?? 64;
-    this.maxPerDispatch = options.maxMessagesPerDispatch ?? 65535 * this.workgroupSize;
-    if (this.maxPerDispatch < 1 || Math.ceil(this.maxPerDispatch / this.workgroupSize) > 65535) {
-      throw new TabgridError(ErrorCode.BadInput, `maxMessagesPerDispatch ${this.maxPerDispatch} needs 1..65535 workgroups`);
-    }
+    this.maxPerDispatch = maxItemsPerDispatch('maxMessagesPerDispatch', options.maxMessagesPerDispatch, this.workgroupSize);
     this.pipelines = new PipelineCache('sha256.wgsl', shaderSource, { WORKGROUP_SIZE: this.workgroupSize });
   }
 

@@ -2,7 +2,7 @@ import shaderSource from '../../shaders/sha256d-pow.wgsl?raw';
 import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
 import { HEADER_BYTES, PowHasher, midstate, targetWords, validatePowSearch, type PowResult } from '../kernels/sha256d-pow';
 import type { GpuDevices } from './device';
-import { DispatchPacer } from './pacer';
+import { DispatchPacer, maxItemsPerDispatch } from './pacer';
 import { PipelineCache } from './pipelines';
 import { runPaced, withRunBuffers } from './run';
 import type { RunOptions } from './sha256-gpu';
@@ -56,11 +56,8 @@ export class Sha256dPowGpu {
     private readonly options: Sha256dPowGpuOptions = {},
   ) {
     this.workgroupSize = options.workgroupSize ?? 64;
-    this.maxPerDispatch = options.maxNoncesPerDispatch ?? 65535 * this.workgroupSize;
+    this.maxPerDispatch = maxItemsPerDispatch('maxNoncesPerDispatch', options.maxNoncesPerDispatch, this.workgroupSize);
     this.capacity = options.shareCapacity ?? 4096;
-    if (!Number.isInteger(this.maxPerDispatch) || this.maxPerDispatch < 1 || Math.ceil(this.maxPerDispatch / this.workgroupSize) > 65535) {
-      throw new TabgridError(ErrorCode.BadInput, `maxNoncesPerDispatch ${this.maxPerDispatch} needs 1..65535 workgroups`);
-    }
     // Kept well under 2^32 so the kernel's `stored` counter (≤ capacity + one dispatch) cannot wrap.
     if (!Number.isInteger(this.capacity) || this.capacity < 1 || this.capacity > 1 << 26) {
       throw new TabgridError(ErrorCode.BadInput, `shareCapacity ${this.capacity} is outside 1..${1 << 26}`);

@@ -15,16 +15,17 @@ const K = new Uint32Array([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
-const H0 = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+/** The initial hash value H(0). */
+export const SHA256_IV = Uint32Array.of(0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19);
 
 const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
 
-/** Applies one compression to `state` (8 words) with the 64-byte block at `block[offset..]`. */
-function compress(state: Uint32Array, block: Uint8Array, offset: number, w: Uint32Array): void {
-  for (let t = 0; t < 16; t++) {
-    const i = offset + 4 * t;
-    w[t] = (block[i]! << 24) | (block[i + 1]! << 16) | (block[i + 2]! << 8) | block[i + 3]!;
-  }
+/**
+ * One compression: `state` (8 words) and the message block w[0..16) (big-endian words; w must
+ * have room for 64, the schedule is expanded in place) give the next state, written to `out`
+ * (which may be `state`).
+ */
+export function compressWords(state: Uint32Array, w: Uint32Array, out: Uint32Array): void {
   for (let t = 16; t < 64; t++) {
     const x = w[t - 15]!;
     const y = w[t - 2]!;
@@ -37,21 +38,30 @@ function compress(state: Uint32Array, block: Uint8Array, offset: number, w: Uint
   for (let t = 0; t < 64; t++) {
     const S1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
     const ch = (e & f) ^ (~e & g);
-    const t1 = (h + S1 + ch + K[t]! + w[t]!) >>> 0;
+    const t1 = (h + S1 + ch + K[t]! + w[t]!) | 0;
     const S0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22);
     const maj = (a & b) ^ (a & c) ^ (b & c);
-    const t2 = (S0 + maj) >>> 0;
+    const t2 = (S0 + maj) | 0;
     h = g;
     g = f;
     f = e;
-    e = (d + t1) >>> 0;
+    e = (d + t1) | 0;
     d = c;
     c = b;
     b = a;
-    a = (t1 + t2) >>> 0;
+    a = (t1 + t2) | 0;
   }
   const sums = [a, b, c, d, e, f, g, h];
-  for (let i = 0; i < 8; i++) state[i] = state[i]! + sums[i]!;
+  for (let i = 0; i < 8; i++) out[i] = state[i]! + sums[i]!;
+}
+
+/** Compresses the 64-byte block at `block[offset..]` into `state`. */
+function compress(state: Uint32Array, block: Uint8Array, offset: number, w: Uint32Array): void {
+  for (let t = 0; t < 16; t++) {
+    const i = offset + 4 * t;
+    w[t] = (block[i]! << 24) | (block[i + 1]! << 16) | (block[i + 2]! << 8) | block[i + 3]!;
+  }
+  compressWords(state, w, state);
 }
 
 /** Number of 64-byte compression blocks SHA-256 runs for a message of `length` bytes. */
@@ -76,7 +86,7 @@ export function sha256Ref(...parts: Uint8Array[]): Uint8Array {
   view.setUint32(padded.length - 8, Math.floor(bits / 2 ** 32));
   view.setUint32(padded.length - 4, bits >>> 0);
 
-  const state = new Uint32Array(H0);
+  const state = SHA256_IV.slice();
   const w = new Uint32Array(64);
   for (let off = 0; off < padded.length; off += 64) compress(state, padded, off, w);
 
