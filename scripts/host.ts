@@ -23,7 +23,7 @@ const hostId = values.id ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID;
 const exitWhenDone = values['exit-when-done'] ?? false;
 
 const { core, host } = await startHost({
-  job,
+  jobs: [job],
   signalUrl,
   hostId,
   log: (line) => console.log(line),

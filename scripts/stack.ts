@@ -9,6 +9,8 @@ import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { createServer, type ViteDevServer } from 'vite';
 import { HostCore, type HostCoreOptions } from '../src/host/host-core';
+import { MemoryHostStore } from '../src/host/store/memory-store';
+import type { HostStore } from '../src/host/store/store';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
 import { startPeerHost, type PeerHost } from '../src/host/peer-host';
 import { createCpuSha256 } from '../src/hash/sha256-cpu';
@@ -19,6 +21,8 @@ export interface StackOptions {
   readonly webPort?: number;
   readonly hostId?: string;
   readonly job?: JobSpec;
+  readonly store?: HostStore;
+  readonly leaseMs?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -72,7 +76,10 @@ export async function startWeb(port: number, env: { signalUrl: string; hostId: s
 }
 
 export interface HostOptions {
-  readonly job: JobSpec;
+  readonly jobs: readonly JobSpec[];
+  /** Where the host keeps its state (default: memory, lost when the process ends). */
+  readonly store?: HostStore;
+  readonly leaseMs?: number;
   readonly signalUrl: string;
   readonly hostId: string;
   readonly log?: (line: string) => void;
@@ -80,8 +87,8 @@ export interface HostOptions {
 }
 
 export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost }> {
-  const { job, signalUrl, hostId, log, onAccepted } = options;
-  const core = new HostCore(job, { hostId, hash: await createCpuSha256(), log, onAccepted });
+  const { jobs, signalUrl, hostId, log, onAccepted } = options;
+  const core = await HostCore.open(options.store ?? new MemoryHostStore(), jobs, { hostId, hash: await createCpuSha256(), log, onAccepted, leaseMs: options.leaseMs });
   const host = await startPeerHost({ core, signalUrl, hostId, log });
   return { core, host };
 }
@@ -97,7 +104,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => signaling.close());
     const web = await startWeb(options.webPort ?? 5173, { signalUrl: signaling.url, hostId });
     closers.push(() => web.close());
-    const { core, host } = await startHost({ job: options.job ?? DEMO_JOB, signalUrl: signaling.url, hostId, log: options.log });
+    const { core, host } = await startHost({ jobs: [options.job ?? DEMO_JOB], signalUrl: signaling.url, hostId, log: options.log, store: options.store, leaseMs: options.leaseMs });
     closers.push(() => host.close());
     const webUrl = `http://localhost:${web.config.server.port}/`;
     return { signalUrl: signaling.url, webUrl, hostId, core, host, close };

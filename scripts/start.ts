@@ -28,7 +28,7 @@ const stack = await startStack({
   log: (line) => console.log(`${time()} host: ${line}`),
 });
 
-const job = stack.core.job;
+const job = stack.core.jobs()[0]!;
 console.log(`
 tabgrid is running.
   volunteer page   ${stack.webUrl}   (open it, press Start)

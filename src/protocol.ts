@@ -3,18 +3,23 @@
  * PeerJS data connection (serialization 'raw'), checked by `parse*Message` before anything
  * acts on it: a message that fails is answered with an `error` and dropped.
  *
- * A unit's life:  volunteer → hello · request-unit · result · openings
- *                 host      → welcome · unit | no-work · challenge · verdict
- * The `result` commits to a Merkle root; only then does the host choose which leaves to
- * challenge, so a volunteer cannot know in advance which outputs will be checked.
+ * A unit's life:  volunteer → hello · request-unit · heartbeat… · result · openings
+ *                 host      → welcome · unit | no-work · lease… · challenge · verdict
+ * A unit is leased for `leaseMs`; each heartbeat renews it (`lease`), and a lease that has
+ * lapsed or moved to another volunteer is reported (`lease-lost`). The `result` commits to a
+ * Merkle root; only then does the host choose which leaves to challenge, so a volunteer cannot
+ * know in advance which outputs will be checked. An accepted result earns a `receipt`.
+ * Volunteers name themselves with a stable `volunteerId`, so a reconnect keeps its leases.
  */
 import { ErrorCode, TabgridError } from './errors';
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 /** No message on the wire may be longer than this (JSON text, UTF-16 code units ~ bytes). */
 export const MAX_MESSAGE_CHARS = 64 * 1024;
 /** Most leaves a host may challenge in one unit (bounds the openings message). */
 export const MAX_CHALLENGE = 64;
+/** Most units a volunteer may say it holds (its prefetch queue). */
+export const MAX_HOLDING = 16;
 /** Most messages in one sha256-batch unit, and the longest message (bytes). */
 export const MAX_UNIT_MESSAGES = 1 << 20;
 export const MAX_UNIT_MESSAGE_BYTES = 4096;
@@ -47,15 +52,30 @@ export interface Opening {
   readonly path: readonly string[];
 }
 
+/** Proof that a result was accepted: content-addressed (receiptId = SHA-256 of the rest). */
+export interface Receipt {
+  readonly receiptId: string;
+  readonly jobId: string;
+  readonly unitId: string;
+  readonly volunteer: string;
+  readonly credit: number;
+  readonly root: string;
+  readonly issuedAt: number;
+}
+
 export type VolunteerMessage =
-  | { readonly type: 'hello'; readonly protocol: number; readonly client: string }
-  | { readonly type: 'request-unit' }
+  | { readonly type: 'hello'; readonly protocol: number; readonly client: string; readonly volunteerId: string }
+  /** `holding`: the units this volunteer already has, so the host leases it another. */
+  | { readonly type: 'request-unit'; readonly holding: readonly string[] }
+  | { readonly type: 'heartbeat'; readonly unitId: string; readonly done: number; readonly total: number }
   | { readonly type: 'result'; readonly unitId: string; readonly root: string; readonly backend: Backend }
   | { readonly type: 'openings'; readonly unitId: string; readonly openings: readonly Opening[] };
 
 export type HostMessage =
-  | { readonly type: 'welcome'; readonly protocol: number; readonly hostId: string; readonly jobId: string }
-  | { readonly type: 'unit'; readonly unit: WorkUnit }
+  | { readonly type: 'welcome'; readonly protocol: number; readonly hostId: string; readonly leaseMs: number; readonly heartbeatMs: number }
+  | { readonly type: 'unit'; readonly unit: WorkUnit; readonly leaseMs: number }
+  | { readonly type: 'lease'; readonly unitId: string; readonly leaseMs: number }
+  | { readonly type: 'lease-lost'; readonly unitId: string; readonly reason: string }
   | { readonly type: 'no-work'; readonly retryMs: number; readonly jobDone: boolean }
   | { readonly type: 'challenge'; readonly unitId: string; readonly indices: readonly number[] }
   | {
@@ -65,8 +85,11 @@ export type HostMessage =
       readonly reason: string;
       readonly credit: number;
       readonly totalCredit: number;
+      /** Present for accepted results, and for duplicates (the original receipt). */
+      readonly receipt?: Receipt;
     }
-  | { readonly type: 'error'; readonly code: string; readonly message: string };
+  /** `unitId` names the unit the failed message was about, when it was about one. */
+  | { readonly type: 'error'; readonly code: string; readonly message: string; readonly unitId?: string };
 
 export function encodeMessage(message: VolunteerMessage | HostMessage): string {
   return JSON.stringify(message);
@@ -146,6 +169,26 @@ function opening(raw: unknown, i: number): Opening {
   };
 }
 
+const idPattern = /^[A-Za-z0-9_-]{8,64}$/;
+function volunteerId(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !idPattern.test(value)) fail(`${where} must be 8..64 letters, digits, _ or -`);
+  return value;
+}
+
+function receipt(raw: unknown): Receipt {
+  const r = object(raw, 'receipt');
+  only(r, 'receipt', 'receiptId', 'jobId', 'unitId', 'volunteer', 'credit', 'root', 'issuedAt');
+  return {
+    receiptId: digest(r.receiptId, 'receipt.receiptId'),
+    jobId: str(r.jobId, 'receipt.jobId'),
+    unitId: str(r.unitId, 'receipt.unitId'),
+    volunteer: volunteerId(r.volunteer, 'receipt.volunteer'),
+    credit: int(r.credit, 'receipt.credit', 0, Number.MAX_SAFE_INTEGER),
+    root: digest(r.root, 'receipt.root'),
+    issuedAt: int(r.issuedAt, 'receipt.issuedAt', 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
 export function parseUnit(raw: unknown): WorkUnit {
   const u = object(raw, 'unit');
   only(u, 'unit', 'kernel', 'jobId', 'unitId', 'seed', 'count', 'messageLength');
@@ -165,11 +208,21 @@ export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
   const t = m.type;
   switch (t) {
     case 'hello':
-      only(m, t, 'type', 'protocol', 'client');
-      return { type: t, protocol: int(m.protocol, 'hello.protocol', 0, 2 ** 31), client: str(m.client, 'hello.client') };
+      only(m, t, 'type', 'protocol', 'client', 'volunteerId');
+      return {
+        type: t,
+        protocol: int(m.protocol, 'hello.protocol', 0, 2 ** 31),
+        client: str(m.client, 'hello.client'),
+        volunteerId: volunteerId(m.volunteerId, 'hello.volunteerId'),
+      };
     case 'request-unit':
-      only(m, t, 'type');
-      return { type: t };
+      only(m, t, 'type', 'holding');
+      return { type: t, holding: list(m.holding, 'request-unit.holding', MAX_HOLDING).map((u, i) => str(u, `request-unit.holding[${i}]`)) };
+    case 'heartbeat': {
+      only(m, t, 'type', 'unitId', 'done', 'total');
+      const total = int(m.total, 'heartbeat.total', 1, 2 ** 32);
+      return { type: t, unitId: str(m.unitId, 'heartbeat.unitId'), done: int(m.done, 'heartbeat.done', 0, total), total };
+    }
     case 'result':
       only(m, t, 'type', 'unitId', 'root', 'backend');
       return { type: t, unitId: str(m.unitId, 'result.unitId'), root: digest(m.root, 'result.root'), backend: oneOf(m.backend, 'result.backend', Backend) };
@@ -187,11 +240,23 @@ export function parseHostMessage(raw: unknown): HostMessage {
   const t = m.type;
   switch (t) {
     case 'welcome':
-      only(m, t, 'type', 'protocol', 'hostId', 'jobId');
-      return { type: t, protocol: int(m.protocol, 'welcome.protocol', 0, 2 ** 31), hostId: str(m.hostId, 'welcome.hostId'), jobId: str(m.jobId, 'welcome.jobId') };
+      only(m, t, 'type', 'protocol', 'hostId', 'leaseMs', 'heartbeatMs');
+      return {
+        type: t,
+        protocol: int(m.protocol, 'welcome.protocol', 0, 2 ** 31),
+        hostId: str(m.hostId, 'welcome.hostId'),
+        leaseMs: int(m.leaseMs, 'welcome.leaseMs', 1000, 86_400_000),
+        heartbeatMs: int(m.heartbeatMs, 'welcome.heartbeatMs', 100, 86_400_000),
+      };
     case 'unit':
-      only(m, t, 'type', 'unit');
-      return { type: t, unit: parseUnit(m.unit) };
+      only(m, t, 'type', 'unit', 'leaseMs');
+      return { type: t, unit: parseUnit(m.unit), leaseMs: int(m.leaseMs, 'unit.leaseMs', 1000, 86_400_000) };
+    case 'lease':
+      only(m, t, 'type', 'unitId', 'leaseMs');
+      return { type: t, unitId: str(m.unitId, 'lease.unitId'), leaseMs: int(m.leaseMs, 'lease.leaseMs', 1000, 86_400_000) };
+    case 'lease-lost':
+      only(m, t, 'type', 'unitId', 'reason');
+      return { type: t, unitId: str(m.unitId, 'lease-lost.unitId'), reason: text(m.reason, 'lease-lost.reason', 512) };
     case 'no-work':
       only(m, t, 'type', 'retryMs', 'jobDone');
       if (typeof m.jobDone !== 'boolean') fail('no-work.jobDone must be a boolean');
@@ -203,9 +268,9 @@ export function parseHostMessage(raw: unknown): HostMessage {
         unitId: str(m.unitId, 'challenge.unitId'),
         indices: list(m.indices, 'challenge.indices', MAX_CHALLENGE).map((v, i) => int(v, `challenge.indices[${i}]`, 0, MAX_UNIT_MESSAGES - 1)),
       };
-    case 'verdict':
-      only(m, t, 'type', 'unitId', 'verdict', 'reason', 'credit', 'totalCredit');
-      return {
+    case 'verdict': {
+      only(m, t, 'type', 'unitId', 'verdict', 'reason', 'credit', 'totalCredit', 'receipt');
+      const v = {
         type: t,
         unitId: str(m.unitId, 'verdict.unitId'),
         verdict: oneOf(m.verdict, 'verdict.verdict', Verdict),
@@ -213,9 +278,13 @@ export function parseHostMessage(raw: unknown): HostMessage {
         credit: int(m.credit, 'verdict.credit', 0, Number.MAX_SAFE_INTEGER),
         totalCredit: int(m.totalCredit, 'verdict.totalCredit', 0, Number.MAX_SAFE_INTEGER),
       };
-    case 'error':
-      only(m, t, 'type', 'code', 'message');
-      return { type: t, code: str(m.code, 'error.code', 64), message: text(m.message, 'error.message', 1024) };
+      return m.receipt === undefined ? v : { ...v, receipt: receipt(m.receipt) };
+    }
+    case 'error': {
+      only(m, t, 'type', 'code', 'message', 'unitId');
+      const e = { type: t, code: str(m.code, 'error.code', 64), message: text(m.message, 'error.message', 1024) };
+      return m.unitId === undefined ? e : { ...e, unitId: str(m.unitId, 'error.unitId') };
+    }
     default:
       return fail(`unknown message type '${t.slice(0, 40)}'`);
   }

@@ -1,41 +1,14 @@
 import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
-import {
-  PROTOCOL_VERSION,
-  Verdict,
-  parseVolunteerMessage,
-  type HostMessage,
-  type VolunteerMessage,
-  type WorkUnit,
-} from '../protocol';
+import { PROTOCOL_VERSION, Verdict, parseVolunteerMessage, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { jobUnit, unitWork, validateJob, type JobSpec } from './job';
+import { makeReceipt } from './receipt';
+import { HostState, type Tx, type UnitRecord } from './host-state';
+import type { HostStore, StoredVolunteer } from './store/store';
+import { StoredUnitState as UnitState } from './store/store';
 import { checkSha256Openings, chooseChallenge } from './verify-sha256';
 
-export const UnitState = {
-  Queued: 'queued',
-  Leased: 'leased',
-  /** The volunteer committed to a root; the host is waiting for the challenged openings. */
-  Verifying: 'verifying',
-  Accepted: 'accepted',
-} as const;
-export type UnitState = (typeof UnitState)[keyof typeof UnitState];
-
-interface UnitRecord {
-  readonly unit: WorkUnit;
-  state: UnitState;
-  holder?: string;
-  root?: string;
-  challenge?: number[];
-  /** Volunteers whose result for this unit was rejected: never given it again. */
-  readonly rejectedBy: Set<string>;
-}
-
-interface VolunteerRecord {
-  greeted: boolean;
-  credit: number;
-  accepted: number;
-  rejected: number;
-}
+export { StoredUnitState as UnitState } from './store/store';
 
 export interface AcceptedResult {
   readonly unitId: string;
@@ -48,167 +21,267 @@ export interface HostCoreOptions {
   readonly hash: Hasher;
   /** Randomness for challenges; must be unpredictable to volunteers (crypto in production). */
   readonly random?: () => number;
+  /** Milliseconds since the epoch; injected so tests move time without sleeping. */
+  readonly clock?: () => number;
+  /** How long a lease lasts without a heartbeat (default 60 s). */
+  readonly leaseMs?: number;
+  /** How often volunteers should send heartbeats (default a quarter of leaseMs). */
+  readonly heartbeatMs?: number;
+  /** Units one volunteer may hold at once, so it can prefetch (default 2). */
+  readonly maxLeases?: number;
+  /** How long a volunteer waits before asking again when every unit is out. */
+  readonly retryMs?: number;
   readonly onAccepted?: (result: AcceptedResult) => void;
   readonly onRejected?: (unitId: string, volunteer: string, reason: string) => void;
   readonly log?: (line: string) => void;
-  /** How long a volunteer waits before asking again when every unit is out. */
-  readonly retryMs?: number;
 }
 
 /**
- * The job host's logic, free of any transport: volunteers are names, messages are JSON texts
- * in and typed replies out. Units go queued → leased → verifying → accepted; a rejected or
- * abandoned unit goes back to the queue. A unit is accepted once; results after that are
- * acknowledged as duplicates and earn nothing.
+ * The job host's logic, free of any transport: connections are names, messages are JSON texts
+ * in and typed replies out. Units go queued → leased → verifying → accepted; a rejected unit,
+ * or one whose lease lapses, goes back to the queue. Every change is committed to the store
+ * before the reply that announces it is returned. Messages are handled one at a time, in
+ * arrival order.
  */
 export class HostCore {
-  private readonly units: UnitRecord[];
-  private readonly byId = new Map<string, UnitRecord>();
-  private readonly volunteers = new Map<string, VolunteerRecord>();
+  private readonly sessions = new Map<string, { volunteerId?: string }>();
   private readonly random: () => number;
+  private readonly clock: () => number;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    readonly job: JobSpec,
+  private constructor(
+    private readonly state: HostState,
+    private readonly store: HostStore,
     private readonly options: HostCoreOptions,
   ) {
-    validateJob(job);
     this.random = options.random ?? cryptoRandom;
-    this.units = Array.from({ length: job.units }, (_, i) => ({ unit: jobUnit(job, i), state: UnitState.Queued, rejectedBy: new Set<string>() }));
-    for (const u of this.units) this.byId.set(u.unit.unitId, u);
+    this.clock = options.clock ?? Date.now;
+    this.leaseMs = options.leaseMs ?? 60_000;
+    this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
+  }
+
+  /**
+   * Opens a host on `store`: restores what it holds, and adds any of `jobs` it does not know
+   * yet. A job id the store knows with a different spec is an error, not a silent replacement.
+   */
+  static async open(store: HostStore, jobs: readonly JobSpec[], options: HostCoreOptions): Promise<HostCore> {
+    const snapshot = await store.load();
+    const state = new HostState(snapshot);
+    const now = (options.clock ?? Date.now)();
+    const fresh = state.tx();
+    for (const [order, spec] of jobs.entries()) {
+      validateJob(spec);
+      const known = state.job(spec.id);
+      if (known) {
+        if (JSON.stringify(known.spec) !== JSON.stringify(spec)) {
+          throw new TabgridError(ErrorCode.BadInput, `job ${spec.id} is stored with a different spec; give the new job another id`);
+        }
+        continue;
+      }
+      fresh.putJob({ id: spec.id, spec, priority: spec.priority ?? 0, createdAt: now + order });
+      for (let i = 0; i < spec.units; i++) {
+        const unit = jobUnit(spec, i);
+        fresh.putUnit({ jobId: spec.id, unitId: unit.unitId, index: i, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, rejectedBy: [], acceptedAt: null });
+      }
+    }
+    await store.commit(fresh.batch());
+    fresh.apply();
+    return new HostCore(state, store, options);
   }
 
   get done(): boolean {
-    return this.units.every((u) => u.state === UnitState.Accepted);
+    return this.state.allAccepted();
   }
 
-  /** Unit counts by state. */
   progress(): Record<UnitState, number> & { total: number } {
-    const counts = { total: this.units.length, queued: 0, leased: 0, verifying: 0, accepted: 0 };
-    for (const u of this.units) counts[u.state]++;
-    return counts;
+    return this.state.counts();
   }
 
-  /** Accepted roots by unit id, in unit order. */
-  results(): AcceptedResult[] {
-    return this.units
-      .filter((u) => u.state === UnitState.Accepted)
-      .map((u) => ({ unitId: u.unit.unitId, volunteer: u.holder!, root: u.root! }));
+  /** Accepted roots, in job then unit order. */
+  results(jobId?: string): AcceptedResult[] {
+    return this.state.accepted(jobId).map((u) => ({ unitId: u.unitId, volunteer: u.holder!, root: u.root! }));
   }
 
-  volunteer(name: string): Readonly<VolunteerRecord> | undefined {
-    return this.volunteers.get(name);
+  /** The jobs this host serves, highest priority first. */
+  jobs(): JobSpec[] {
+    return this.state.jobSpecs();
+  }
+
+  volunteer(id: string): StoredVolunteer | undefined {
+    return this.state.volunteer(id);
+  }
+
+  receipt(unitId: string): Receipt | undefined {
+    return this.state.receipt(unitId);
   }
 
   connect(name: string): void {
-    if (!this.volunteers.has(name)) this.volunteers.set(name, { greeted: false, credit: 0, accepted: 0, rejected: 0 });
+    if (!this.sessions.has(name)) this.sessions.set(name, {});
   }
 
-  /** The volunteer left: whatever it held goes back to the queue. */
+  /** The connection closed. Its leases stay until they lapse, so a quick reconnect keeps them. */
   disconnect(name: string): void {
-    for (const u of this.units) {
-      if (u.holder === name && u.state !== UnitState.Accepted) this.requeue(u);
-    }
-    const v = this.volunteers.get(name);
-    if (v) v.greeted = false;
+    this.sessions.delete(name);
   }
 
-  /** Handles one raw message from `name`; returns the replies to send back, in order. */
-  handle(name: string, raw: unknown): HostMessage[] {
-    let message: VolunteerMessage;
-    try {
-      message = parseVolunteerMessage(raw);
-    } catch (err) {
-      return [this.error(name, err)];
-    }
-    try {
-      return this.dispatch(name, message);
-    } catch (err) {
-      return [this.error(name, err)];
-    }
+  /** Handles one raw message from connection `name`; resolves to the replies, in order. */
+  handle(name: string, raw: unknown): Promise<HostMessage[]> {
+    return this.serial(async () => {
+      let message: VolunteerMessage | undefined;
+      try {
+        message = parseVolunteerMessage(raw);
+        return await this.dispatch(name, message);
+      } catch (err) {
+        return [this.error(name, err, message && 'unitId' in message ? message.unitId : undefined)];
+      }
+    });
   }
 
-  private dispatch(name: string, message: VolunteerMessage): HostMessage[] {
+  /** Returns units whose lease has lapsed to the queue; the shell calls this every second. */
+  expireLeases(): Promise<number> {
+    return this.serial(async () => {
+      const now = this.clock();
+      const tx = this.state.tx();
+      let expired = 0;
+      for (const u of this.state.leasedUnits()) {
+        if (u.leaseDeadline !== null && u.leaseDeadline <= now) {
+          tx.putUnit(requeued(u));
+          expired++;
+        }
+      }
+      if (expired > 0) {
+        await this.store.commit(tx.batch());
+        tx.apply();
+        this.options.log?.(`${expired} lease(s) lapsed; units back in the queue`);
+      }
+      return expired;
+    });
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async dispatch(name: string, message: VolunteerMessage): Promise<HostMessage[]> {
     this.connect(name);
-    const volunteer = this.volunteers.get(name)!;
+    const session = this.sessions.get(name)!;
     if (message.type === 'hello') {
       if (message.protocol !== PROTOCOL_VERSION) {
         throw new TabgridError(ErrorCode.ProtocolVersion, `host speaks protocol ${PROTOCOL_VERSION}, volunteer ${message.protocol}`);
       }
-      volunteer.greeted = true;
-      return [{ type: 'welcome', protocol: PROTOCOL_VERSION, hostId: this.options.hostId, jobId: this.job.id }];
+      session.volunteerId = message.volunteerId;
+      return [{ type: 'welcome', protocol: PROTOCOL_VERSION, hostId: this.options.hostId, leaseMs: this.leaseMs, heartbeatMs: this.heartbeatMs }];
     }
-    if (!volunteer.greeted) throw new TabgridError(ErrorCode.BadMessage, `'${message.type}' before 'hello'`);
+    const who = session.volunteerId;
+    if (!who) throw new TabgridError(ErrorCode.BadMessage, `'${message.type}' before 'hello'`);
+    const now = this.clock();
+    const tx = this.state.tx();
+    const replies = this.decide(who, message, now, tx);
+    await this.store.commit(tx.batch());
+    tx.apply();
+    this.announce(who, message, replies);
+    return replies;
+  }
 
+  /** Works out the replies and the state changes (into tx) for one message. */
+  private decide(who: string, message: Exclude<VolunteerMessage, { type: 'hello' }>, now: number, tx: Tx): HostMessage[] {
+    const deadline = now + this.leaseMs;
     switch (message.type) {
-      case 'request-unit':
-        return [this.lease(name)];
-      case 'result': {
-        const u = this.byId.get(message.unitId);
-        if (u?.state === UnitState.Accepted) return [this.verdict(name, u, Verdict.Duplicate, 'already accepted', 0)];
-        if (!u || u.holder !== name || u.state !== UnitState.Leased) {
-          throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you`);
+      case 'request-unit': {
+        // A leased unit this volunteer holds but did not list (it reloaded, or lost a reply) first.
+        const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
+        const lost = held.find((u) => !message.holding.includes(u.unitId));
+        const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? this.state.nextQueued(who) : undefined);
+        if (!pick) return [{ type: 'no-work', retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
+        tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: deadline, progress: lost ? pick.progress : 0 });
+        return [{ type: 'unit', unit: jobUnit(this.state.job(pick.jobId)!.spec, pick.index), leaseMs: this.leaseMs }];
+      }
+      case 'heartbeat': {
+        const u = this.state.unit(message.unitId);
+        if (!u || u.holder !== who || (u.state !== UnitState.Leased && u.state !== UnitState.Verifying)) {
+          return [{ type: 'lease-lost', unitId: message.unitId, reason: u?.state === UnitState.Accepted ? 'already accepted' : 'the lease lapsed or belongs to another volunteer' }];
         }
-        u.state = UnitState.Verifying;
-        u.root = message.root;
-        u.challenge = chooseChallenge(u.unit.count, this.job.samples, this.random);
-        return [{ type: 'challenge', unitId: u.unit.unitId, indices: u.challenge }];
+        tx.putUnit({ ...u, leaseDeadline: deadline, progress: message.done });
+        return [{ type: 'lease', unitId: u.unitId, leaseMs: this.leaseMs }];
+      }
+      case 'result': {
+        const u = this.state.unit(message.unitId);
+        if (u?.state === UnitState.Accepted) {
+          const mine = u.holder === who ? this.state.receipt(u.unitId) : undefined;
+          return [this.verdict(who, u.unitId, Verdict.Duplicate, 'already accepted', 0, mine, tx)];
+        }
+        // The same result again (the volunteer reconnected before the challenge reached it): the
+        // same challenge again, so resending cannot be used to shop for easier leaves.
+        if (u?.state === UnitState.Verifying && u.holder === who && u.root === message.root) {
+          return [{ type: 'challenge', unitId: u.unitId, indices: u.challenge! }];
+        }
+        if (!u || u.holder !== who || u.state !== UnitState.Leased) {
+          throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you (its lease may have lapsed)`);
+        }
+        const challenge = chooseChallenge(this.unitOf(u).count, this.state.job(u.jobId)!.spec.samples, this.random);
+        tx.putUnit({ ...u, state: UnitState.Verifying, root: message.root, challenge, leaseDeadline: deadline });
+        return [{ type: 'challenge', unitId: u.unitId, indices: challenge }];
       }
       case 'openings': {
-        const u = this.byId.get(message.unitId);
-        if (!u || u.holder !== name || u.state !== UnitState.Verifying) {
+        const u = this.state.unit(message.unitId);
+        if (!u || u.holder !== who || u.state !== UnitState.Verifying) {
           throw new TabgridError(ErrorCode.UnknownUnit, `no challenge of unit ${message.unitId} is open for you`);
         }
-        const failure = checkSha256Openings(u.unit, u.root!, u.challenge!, message.openings, this.options.hash);
+        const volunteer = tx.volunteer(who);
+        const failure = checkSha256Openings(this.unitOf(u), u.root!, u.challenge!, message.openings, this.options.hash);
         if (failure) {
-          volunteer.rejected++;
-          u.rejectedBy.add(name);
-          const reply = this.verdict(name, u, Verdict.Rejected, failure, 0);
-          this.options.onRejected?.(u.unit.unitId, name, failure);
-          this.options.log?.(`rejected ${u.unit.unitId} from ${name}: ${failure}`);
-          this.requeue(u);
-          return [reply];
+          tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
+          tx.putUnit({ ...requeued(u), rejectedBy: [...u.rejectedBy, who] });
+          return [this.verdict(who, u.unitId, Verdict.Rejected, failure, 0, undefined, tx)];
         }
-        u.state = UnitState.Accepted;
-        u.challenge = undefined;
-        const credit = unitWork(u.unit);
-        volunteer.credit += credit;
-        volunteer.accepted++;
-        this.options.onAccepted?.({ unitId: u.unit.unitId, volunteer: name, root: u.root! });
-        this.options.log?.(`accepted ${u.unit.unitId} from ${name} (${this.progress().accepted}/${this.units.length})`);
-        return [this.verdict(name, u, Verdict.Accepted, 'verified', credit)];
+        const credit = unitWork(this.unitOf(u));
+        const receipt = makeReceipt({ jobId: u.jobId, unitId: u.unitId, volunteer: who, credit, root: u.root!, issuedAt: now }, this.options.hash);
+        tx.putUnit({ ...u, state: UnitState.Accepted, challenge: null, leaseDeadline: null, acceptedAt: now });
+        tx.putVolunteer({ ...volunteer, credit: volunteer.credit + credit, accepted: volunteer.accepted + 1 });
+        tx.putReceipt(receipt);
+        return [this.verdict(who, u.unitId, Verdict.Accepted, 'verified', credit, receipt, tx)];
       }
     }
   }
 
-  private lease(name: string): HostMessage {
-    // A volunteer that asks again while holding a unit gets the same unit: asking is idempotent.
-    const held = this.units.find((u) => u.holder === name && u.state === UnitState.Leased);
-    if (held) return { type: 'unit', unit: held.unit };
-    const next = this.units.find((u) => u.state === UnitState.Queued && !u.rejectedBy.has(name));
-    if (!next) return { type: 'no-work', retryMs: this.options.retryMs ?? 2000, jobDone: this.done };
-    next.state = UnitState.Leased;
-    next.holder = name;
-    return { type: 'unit', unit: next.unit };
+  /** Tells the shell's callbacks what was decided, once it is committed. */
+  private announce(who: string, message: VolunteerMessage, replies: HostMessage[]): void {
+    for (const r of replies) {
+      if (r.type !== 'verdict' || message.type !== 'openings') continue;
+      if (r.verdict === Verdict.Accepted) {
+        this.options.onAccepted?.({ unitId: r.unitId, volunteer: who, root: this.state.unit(r.unitId)!.root! });
+        const p = this.progress();
+        this.options.log?.(`accepted ${r.unitId} from ${who} (${p.accepted}/${p.total})`);
+      } else if (r.verdict === Verdict.Rejected) {
+        this.options.onRejected?.(r.unitId, who, r.reason);
+        this.options.log?.(`rejected ${r.unitId} from ${who}: ${r.reason}`);
+      }
+    }
   }
 
-  private requeue(u: UnitRecord): void {
-    u.state = UnitState.Queued;
-    u.holder = undefined;
-    u.root = undefined;
-    u.challenge = undefined;
+  private unitOf(u: UnitRecord) {
+    return jobUnit(this.state.job(u.jobId)!.spec, u.index);
   }
 
-  private verdict(name: string, u: UnitRecord, verdict: Verdict, reason: string, credit: number): HostMessage {
-    const totalCredit = this.volunteers.get(name)!.credit;
-    return { type: 'verdict', unitId: u.unit.unitId, verdict, reason, credit, totalCredit };
+  private verdict(who: string, unitId: string, verdict: Verdict, reason: string, credit: number, receipt: Receipt | undefined, tx: Tx): HostMessage {
+    const totalCredit = tx.volunteer(who).credit;
+    return receipt ? { type: 'verdict', unitId, verdict, reason, credit, totalCredit, receipt } : { type: 'verdict', unitId, verdict, reason, credit, totalCredit };
   }
 
-  private error(name: string, err: unknown): HostMessage {
+  private error(name: string, err: unknown, unitId?: string): HostMessage {
     const code = err instanceof TabgridError ? err.code : ErrorCode.BadMessage;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = (err instanceof Error ? err.message : String(err)).slice(0, 1024);
     this.options.log?.(`error from ${name}: [${code}] ${message}`);
-    return { type: 'error', code, message: message.slice(0, 1024) };
+    return unitId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, unitId };
   }
+}
+
+function requeued(u: UnitRecord): UnitRecord {
+  return { ...u, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null };
 }
 
 function cryptoRandom(): number {

@@ -16,6 +16,8 @@ export interface JobSpec {
   readonly seed: number;
   /** Leaves the host challenges per result: a volunteer faking a fraction f of a unit is caught with probability 1 − (1 − f)^samples. */
   readonly samples: number;
+  /** Jobs with a higher priority are leased first (default 0). */
+  readonly priority?: number;
 }
 
 /** The demo job `npm start` publishes: small enough for a CPU adapter to finish in a minute or two. */
@@ -43,6 +45,9 @@ export function validateJob(spec: JobSpec): JobSpec {
   intIn(spec.messageLength, 0, MAX_UNIT_MESSAGE_BYTES, 'messageLength');
   intIn(spec.seed, 0, 0xffffffff, 'seed');
   intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
+  if (spec.priority !== undefined) intIn(spec.priority, -1000, 1000, 'priority');
+  const known = new Set(['id', 'kernel', 'units', 'messagesPerUnit', 'messageLength', 'seed', 'samples', 'priority']);
+  for (const key of Object.keys(spec)) if (!known.has(key)) bad(`unknown field '${key}'`);
   return spec;
 }
 

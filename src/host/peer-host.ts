@@ -40,7 +40,9 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
       core.connect(name);
       const link = linkFromConnection(conn, {
         onText: (text) => {
-          for (const reply of core.handle(name, text)) link.send(encodeMessage(reply));
+          void core.handle(name, text).then((replies) => {
+            for (const reply of replies) link.send(encodeMessage(reply));
+          });
         },
         onClose: () => {
           if (links.get(name) !== link) return;
@@ -61,10 +63,13 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
     }, options.openTimeoutMs ?? 10_000);
     peer.once('open', (id) => {
       clearTimeout(timer);
+      // Lapsed leases go back to the queue within about a second.
+      const expiry = setInterval(() => void core.expireLeases().catch((err: unknown) => log?.(`lease expiry failed: ${String(err)}`)), 1000);
       resolve({
         id,
         links,
         close: () => {
+          clearInterval(expiry);
           for (const link of links.values()) link.close();
           peer.destroy();
         },

@@ -79,7 +79,7 @@ export class TabgridVolunteer extends LitElement {
     this.session.addEventListener('change', () => this.tick++);
     this.session.addEventListener('verdict', (e) => {
       const detail = (e as CustomEvent<VerdictDetail>).detail;
-      if (detail.verdict === 'accepted') {
+      if (detail.counted) {
         this.dispatchEvent(new CustomEvent('tabgrid-unit-accepted', { detail, bubbles: true, composed: true }));
       }
     });

@@ -5,15 +5,9 @@ import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import { DIGEST_BYTES } from '../kernels/sha256-batch';
 import { connectToHost } from '../net/connect';
 import type { Link, LinkHandlers } from '../net/link';
-import {
-  PROTOCOL_VERSION,
-  Verdict,
-  encodeMessage,
-  parseHostMessage,
-  type HostMessage,
-  type VolunteerMessage,
-} from '../protocol';
+import { PROTOCOL_VERSION, Verdict, encodeMessage, parseHostMessage, type Backend, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import type { UnitComputer } from '../worker/client';
+import { backoffMs, stableVolunteerId } from './backoff';
 
 export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
 export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
@@ -26,6 +20,12 @@ export interface VolunteerSessionOptions {
   /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
   readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
   readonly client?: string;
+  /** This volunteer's stable name (default: one kept in localStorage). */
+  readonly volunteerId?: string;
+  /** Units to hold besides the one computing, so the GPU never waits on the network (default 1). */
+  readonly prefetch?: number;
+  /** Reconnect delays (ms): first and largest. */
+  readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
 }
 
 export interface VerdictDetail {
@@ -34,98 +34,160 @@ export interface VerdictDetail {
   readonly reason: string;
   readonly credit: number;
   readonly totalCredit: number;
+  readonly receipt?: Receipt;
+  /** True when this verdict newly counts a result of ours as accepted (an acceptance, or a
+   * duplicate carrying our receipt whose first verdict a dropped link swallowed). */
+  readonly counted: boolean;
 }
 
 type Reply<T extends HostMessage['type']> = Extract<HostMessage, { type: T }>;
 
-interface Waiter {
-  readonly types: readonly HostMessage['type'][];
-  resolve(message: HostMessage): void;
-  reject(err: unknown): void;
+interface Sent {
+  readonly root: string;
+  readonly backend: Backend;
+  readonly tree: MerkleTree;
+  readonly digests: Uint8Array;
+  readonly total: number;
 }
 
 /**
- * A volunteer's conversation with one host: ask for a unit, compute it, commit to the Merkle
- * root of the output, answer the host's challenge, and count the verdict. Emits `change` on
- * any state change and `verdict` (detail: VerdictDetail) for each verdict.
+ * A volunteer's conversation with one host: lease units (one computing, `prefetch` waiting),
+ * compute, commit to each result's Merkle root, answer challenges, count verdicts, keep leases
+ * alive with heartbeats, and reconnect with backoff when the link drops, re-sending results
+ * that have no verdict yet. Emits `change` on any state change and `verdict` for each verdict.
  */
 export class VolunteerSession extends EventTarget {
   state: VolunteerState = VolunteerState.Idle;
   unitsDone = 0;
   unitsRejected = 0;
   credit = 0;
-  /** What the session is doing, in words, and the last error if state is 'error'. */
+  readonly receipts: Receipt[] = [];
+  /** What the session is doing, in words, and the last error if any. */
   status = 'not started';
   error?: TabgridError;
   progress?: { unitId: string; done: number; total: number };
+  readonly volunteerId: string;
 
   private link?: Link;
   private hash?: Hasher;
   private controller?: AbortController;
-  private waiter?: Waiter;
-  private readonly verdictWaiters = new Map<string, (v: VerdictDetail) => void>();
-  /** Trees of results awaiting a verdict, kept to answer challenges. */
-  private readonly trees = new Map<string, { tree: MerkleTree; digests: Uint8Array }>();
+  private waiter?: { types: readonly HostMessage['type'][]; resolve(m: HostMessage): void; reject(e: unknown): void };
+  private heartbeatMs = 15_000;
+  private heartbeat?: ReturnType<typeof setInterval>;
+  private readonly queue: WorkUnit[] = [];
+  private current?: { unit: WorkUnit; controller: AbortController };
+  /** Results sent and not yet judged: kept to answer challenges and to re-send after a reconnect. */
+  private readonly sent = new Map<string, Sent>();
 
   constructor(private readonly options: VolunteerSessionOptions) {
     super();
+    this.volunteerId = options.volunteerId ?? stableVolunteerId();
   }
 
   start(): void {
     if (this.state === VolunteerState.Running) return;
+    this.controller?.abort(); // a run waiting to reconnect retries now instead
     const controller = new AbortController();
     this.controller = controller;
     this.set(VolunteerState.Running, this.link ? 'resuming' : 'connecting');
     void this.run(controller.signal);
   }
 
-  /** Stops computing at once; a result already sent is still verified and counted. */
+  /** Stops computing at once; results already sent are still verified and counted. */
   pause(): void {
-    if (this.state !== VolunteerState.Running) return;
+    if (this.state !== VolunteerState.Running && this.state !== VolunteerState.Error) return;
     this.controller?.abort();
+    this.stopHeartbeat();
     this.set(VolunteerState.Paused, 'paused');
   }
 
   close(): void {
     this.controller?.abort();
+    this.stopHeartbeat();
     this.link?.close();
     this.link = undefined;
     if (this.state === VolunteerState.Running) this.set(VolunteerState.Paused, 'closed');
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    // Status updates from a run that has been paused must not flip the state back to running.
-    const say = (status: string) => {
-      if (!signal.aborted) this.set(VolunteerState.Running, status);
-    };
-    try {
-      this.hash ??= await createCpuSha256();
-      const link = this.link ?? (await this.open(signal));
-      while (!signal.aborted) {
-        const reply = await this.ask(link, { type: 'request-unit' }, ['unit', 'no-work'], signal);
-        if (reply.type === 'no-work') {
-          say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work');
-          await sleep(reply.jobDone ? Math.max(reply.retryMs, 10_000) : reply.retryMs, signal);
-          continue;
+    for (let attempt = 0; !signal.aborted; ) {
+      try {
+        this.hash ??= await createCpuSha256();
+        const link = this.link ?? (await this.open(signal));
+        attempt = 0;
+        this.startHeartbeat(link, signal);
+        await this.work(link, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        const error = isTabgridError(err) ? err : new TabgridError(ErrorCode.Network, String(err), { cause: err });
+        // Only network trouble is worth waiting out; anything else needs the visitor.
+        if (error.code !== ErrorCode.Network) return this.fail(error);
+        const delay = backoffMs(++attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs);
+        this.set(VolunteerState.Error, `${error.message}; retrying in ${Math.ceil(delay / 1000)} s`, error);
+        try {
+          await sleep(delay, signal);
+        } catch {
+          return;
         }
-        const { unit } = reply;
-        this.progress = { unitId: unit.unitId, done: 0, total: unit.count };
-        say(`computing ${unit.unitId}`);
-        const out = await this.options.computer.runUnit(unit, signal, (done, total) => {
-          this.progress = { unitId: unit.unitId, done, total };
-          this.emit();
-        });
-        // Sent even if a pause came during the last dispatch: the work is done, verifying is cheap.
-        const tree = buildMerkleTreeOfChunks(out.digests, DIGEST_BYTES, this.hash);
-        this.trees.set(unit.unitId, { tree, digests: out.digests });
-        const verdict = new Promise<VerdictDetail>((resolve) => this.verdictWaiters.set(unit.unitId, resolve));
-        this.send(link, { type: 'result', unitId: unit.unitId, root: toHex(tree.root), backend: out.backend });
-        say(`verifying ${unit.unitId}`);
-        await abortable(verdict, signal);
+        this.set(VolunteerState.Running, 'reconnecting');
       }
+    }
+  }
+
+  private say(status: string, signal: AbortSignal): void {
+    if (!signal.aborted) this.set(VolunteerState.Running, status);
+  }
+
+  /** Leases and computes units until aborted; throws when the link fails. */
+  private async work(link: Link, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const waitMs = await this.fill(link, signal);
+      const unit = this.queue.shift();
+      if (!unit) {
+        await sleep(waitMs, signal);
+        continue;
+      }
+      await this.compute(link, unit, signal);
+    }
+  }
+
+  /** Asks for units until `prefetch + 1` are held; returns how long to wait if none came. */
+  private async fill(link: Link, signal: AbortSignal): Promise<number> {
+    while (this.queue.length < (this.options.prefetch ?? 1) + 1) {
+      const holding = [...this.queue.map((u) => u.unitId), ...this.sent.keys()];
+      const reply = await this.ask(link, { type: 'request-unit', holding }, ['unit', 'no-work'], signal);
+      if (reply.type === 'no-work') {
+        if (this.queue.length === 0) this.say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work', signal);
+        return reply.jobDone ? Math.max(reply.retryMs, 10_000) : reply.retryMs;
+      }
+      if (this.queue.some((u) => u.unitId === reply.unit.unitId) || this.sent.has(reply.unit.unitId)) break;
+      this.queue.push(reply.unit);
+    }
+    return 0;
+  }
+
+  private async compute(link: Link, unit: WorkUnit, signal: AbortSignal): Promise<void> {
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    this.current = { unit, controller };
+    this.progress = { unitId: unit.unitId, done: 0, total: unit.count };
+    this.say(`computing ${unit.unitId}`, signal);
+    try {
+      const out = await this.options.computer.runUnit(unit, controller.signal, (done, total) => {
+        this.progress = { unitId: unit.unitId, done, total };
+        this.emit();
+      });
+      const tree = buildMerkleTreeOfChunks(out.digests, DIGEST_BYTES, this.hash!);
+      const result: Sent = { root: toHex(tree.root), backend: out.backend, tree, digests: out.digests, total: unit.count };
+      this.sent.set(unit.unitId, result);
+      this.send(link, { type: 'result', unitId: unit.unitId, root: result.root, backend: result.backend });
     } catch (err) {
-      if (signal.aborted) return; // paused, closed, or already failed
-      this.fail(isTabgridError(err) ? err : new TabgridError(ErrorCode.Network, String(err), { cause: err }));
+      // The host took the lease back (lease-lost): drop the unit and go on with the next.
+      if (!(controller.signal.aborted && !signal.aborted)) throw err;
+    } finally {
+      signal.removeEventListener('abort', stop);
+      this.current = undefined;
     }
   }
 
@@ -133,16 +195,31 @@ export class VolunteerSession extends EventTarget {
     const handlers: LinkHandlers = { onText: (text) => this.receive(text), onClose: () => this.closed() };
     const connect =
       this.options.connect ??
-      ((h: LinkHandlers, s: AbortSignal) =>
-        connectToHost({ signalUrl: this.options.signalUrl, hostId: this.options.hostId, iceServers: this.options.iceServers, signal: s }, h));
+      ((h: LinkHandlers, s: AbortSignal) => connectToHost({ signalUrl: this.options.signalUrl, hostId: this.options.hostId, iceServers: this.options.iceServers, signal: s }, h));
     const link = await connect(handlers, signal);
     this.link = link;
-    const welcome = await this.ask(link, { type: 'hello', protocol: PROTOCOL_VERSION, client: this.options.client ?? 'tabgrid-volunteer' }, ['welcome'], signal);
-    if (welcome.protocol !== PROTOCOL_VERSION) {
-      link.close();
-      throw new TabgridError(ErrorCode.ProtocolVersion, `host speaks protocol ${welcome.protocol}, this page ${PROTOCOL_VERSION}`);
-    }
+    const hello: VolunteerMessage = { type: 'hello', protocol: PROTOCOL_VERSION, client: this.options.client ?? 'tabgrid-volunteer', volunteerId: this.volunteerId };
+    const welcome = await this.ask(link, hello, ['welcome'], signal);
+    this.heartbeatMs = welcome.heartbeatMs;
+    // Results that lost their verdict to the drop: send them again (the host repeats its challenge).
+    for (const [unitId, r] of this.sent) this.send(link, { type: 'result', unitId, root: r.root, backend: r.backend });
     return link;
+  }
+
+  private startHeartbeat(link: Link, signal: AbortSignal): void {
+    this.stopHeartbeat();
+    this.heartbeat = setInterval(() => {
+      if (signal.aborted || this.link !== link) return this.stopHeartbeat();
+      const c = this.current;
+      if (c) this.send(link, { type: 'heartbeat', unitId: c.unit.unitId, done: this.progress?.unitId === c.unit.unitId ? this.progress.done : 0, total: c.unit.count });
+      for (const u of this.queue) this.send(link, { type: 'heartbeat', unitId: u.unitId, done: 0, total: u.count });
+      for (const [unitId, r] of this.sent) this.send(link, { type: 'heartbeat', unitId, done: r.total, total: r.total });
+    }, this.heartbeatMs);
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
   }
 
   private ask<T extends HostMessage['type']>(link: Link, message: VolunteerMessage, types: readonly T[], signal: AbortSignal): Promise<Reply<T>> {
@@ -172,9 +249,17 @@ export class VolunteerSession extends EventTarget {
         return this.answer(message);
       case 'verdict':
         return this.count(message);
+      case 'lease':
+        return;
+      case 'lease-lost':
+        return this.drop(message.unitId);
       case 'error': {
+        // An error about one unit costs that unit only; any other fails the pending request.
+        if (message.unitId !== undefined) return this.drop(message.unitId);
         const code = isErrorCode(message.code) ? message.code : ErrorCode.BadMessage;
-        this.failWaiter(new TabgridError(code, `host: ${message.message}`));
+        const w = this.waiter;
+        this.waiter = undefined;
+        w?.reject(new TabgridError(code, `host: ${message.message}`));
         return;
       }
       default:
@@ -186,9 +271,17 @@ export class VolunteerSession extends EventTarget {
     }
   }
 
+  /** The unit is no longer ours: stop computing it, forget it. */
+  private drop(unitId: string): void {
+    if (this.current?.unit.unitId === unitId) this.current.controller.abort();
+    const i = this.queue.findIndex((u) => u.unitId === unitId);
+    if (i >= 0) this.queue.splice(i, 1);
+    this.sent.delete(unitId);
+  }
+
   /** Opens the challenged leaves of a committed result (cheap: no GPU, so even while paused). */
   private answer(challenge: Reply<'challenge'>): void {
-    const held = this.trees.get(challenge.unitId);
+    const held = this.sent.get(challenge.unitId);
     if (!held || !this.link) return;
     const openings = challenge.indices.map((index) => ({
       index,
@@ -199,50 +292,37 @@ export class VolunteerSession extends EventTarget {
   }
 
   private count(v: Reply<'verdict'>): void {
-    this.trees.delete(v.unitId);
+    this.sent.delete(v.unitId);
     this.credit = v.totalCredit;
-    if (v.verdict === Verdict.Accepted) this.unitsDone++;
+    const fresh = v.receipt !== undefined && !this.receipts.some((r) => r.receiptId === v.receipt!.receiptId);
+    const counted = fresh && (v.verdict === Verdict.Accepted || v.verdict === Verdict.Duplicate);
+    if (fresh) this.receipts.push(v.receipt!);
+    if (counted) this.unitsDone++;
     if (v.verdict === Verdict.Rejected) this.unitsRejected++;
-    const detail: VerdictDetail = { unitId: v.unitId, verdict: v.verdict, reason: v.reason, credit: v.credit, totalCredit: v.totalCredit };
-    this.verdictWaiters.get(v.unitId)?.(detail);
-    this.verdictWaiters.delete(v.unitId);
+    const detail: VerdictDetail = { unitId: v.unitId, verdict: v.verdict, reason: v.reason, credit: v.credit, totalCredit: v.totalCredit, receipt: v.receipt, counted };
     this.dispatchEvent(new CustomEvent<VerdictDetail>('verdict', { detail }));
     this.emit();
   }
 
-  /** The link is gone: whatever this run waits for will never come, so the run ends in error. */
+  /** The link is gone; the run loop sees it fail and reconnects with backoff. */
   private closed(): void {
     this.link = undefined;
-    this.trees.clear();
-    this.verdictWaiters.clear();
-    const err = new TabgridError(ErrorCode.Network, 'lost the connection to the host');
+    this.stopHeartbeat();
     const w = this.waiter;
     this.waiter = undefined;
-    w?.reject(err);
-    if (this.state === VolunteerState.Running) this.fail(err);
+    w?.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
   }
 
   private fail(err: TabgridError): void {
-    this.error = err;
     this.controller?.abort();
-    this.set(VolunteerState.Error, err.message);
+    this.stopHeartbeat();
+    this.set(VolunteerState.Error, err.message, err);
   }
 
-  private failWaiter(err: TabgridError): void {
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.reject(err);
-    // A unit waiting for its verdict cannot get one now; the run fails with the error.
-    if (this.verdictWaiters.size > 0 && this.state === VolunteerState.Running) {
-      this.verdictWaiters.clear();
-      this.fail(err);
-    }
-  }
-
-  private set(state: VolunteerState, status: string): void {
+  private set(state: VolunteerState, status: string, error?: TabgridError): void {
     this.state = state;
     this.status = status;
-    if (state !== VolunteerState.Error) this.error = undefined;
+    this.error = error;
     this.emit();
   }
 

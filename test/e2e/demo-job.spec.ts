@@ -51,20 +51,20 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
   // A second host on the same signaling server, with a job of its own.
   const cheatJob: JobSpec = { ...job, id: 'e2e-cheat', units: 2, messagesPerUnit: 256 };
   const hostId = `e2e-cheat-host-${process.pid}`;
-  const { core, host } = await startHost({ job: cheatJob, signalUrl: stack.signalUrl, hostId });
+  const { core, host } = await startHost({ jobs: [cheatJob], signalUrl: stack.signalUrl, hostId });
   try {
     const inbox: HostMessage[] = [];
     const link = await connectToHost({ signalUrl: stack.signalUrl, hostId }, { onText: (t) => inbox.push(parseHostMessage(t)), onClose: () => undefined });
-    const next = async () => {
+    const nextMessage = async () => {
       await expect.poll(() => inbox.length, { timeout: 10_000 }).toBeGreaterThan(0);
       return inbox.shift()!;
     };
     const say = (m: VolunteerMessage) => link.send(encodeMessage(m));
 
-    say({ type: 'hello', protocol: 1, client: 'e2e-cheater' });
-    expect(await next()).toMatchObject({ type: 'welcome' });
-    say({ type: 'request-unit' });
-    const unitMsg = await next();
+    say({ type: 'hello', protocol: 2, client: 'e2e-cheater', volunteerId: 'e2e-cheater-0001' });
+    expect(await nextMessage()).toMatchObject({ type: 'welcome' });
+    say({ type: 'request-unit', holding: [] });
+    const unitMsg = await nextMessage();
     if (unitMsg.type !== 'unit') throw new Error(`expected a unit, got ${unitMsg.type}`);
     const { unit } = unitMsg;
 
@@ -73,21 +73,26 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     const digests = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
     const tree = buildMerkleTreeOfChunks(digests, 32, hash);
     say({ type: 'result', unitId: unit.unitId, root: 'ee'.repeat(32), backend: 'webgpu' });
-    const challenge = await next();
+    const challenge = await nextMessage();
     if (challenge.type !== 'challenge') throw new Error(`expected a challenge, got ${challenge.type}`);
     say({
       type: 'openings',
       unitId: unit.unitId,
       openings: challenge.indices.map((index) => ({ index, leaf: toHex(digests.subarray(index * 32, index * 32 + 32)), path: merklePath(tree, index).map(toHex) })),
     });
-    expect(await next()).toMatchObject({ type: 'verdict', unitId: unit.unitId, verdict: 'rejected', credit: 0, totalCredit: 0 });
+    expect(await nextMessage()).toMatchObject({ type: 'verdict', unitId: unit.unitId, verdict: 'rejected', credit: 0, totalCredit: 0 });
     expect(core.progress().accepted).toBe(0);
 
     // Junk on the wire gets a typed error and changes nothing.
     link.send('{"type":"result","unitId":');
-    expect(await next()).toMatchObject({ type: 'error', code: 'bad-message' });
+    expect(await nextMessage()).toMatchObject({ type: 'error', code: 'bad-message' });
+    // The unit went back to the queue at once, and it is never offered to this volunteer again.
+    expect(core.progress()).toMatchObject({ leased: 0, queued: 2 });
+    say({ type: 'request-unit', holding: [] });
+    const next = await nextMessage();
+    expect(next).toMatchObject({ type: 'unit' });
+    expect((next as { unit: { unitId: string } }).unit.unitId).not.toBe(unit.unitId);
     link.close();
-    await expect.poll(() => core.progress().leased).toBe(0);
   } finally {
     host.close();
   }

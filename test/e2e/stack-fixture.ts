@@ -44,7 +44,7 @@ export async function checkResults(core: HostCore): Promise<void> {
   const results = core.results();
   if (new Set(results.map((r) => r.unitId)).size !== results.length) throw new Error('a unit was accepted twice');
   for (const [i, r] of results.entries()) {
-    const unit = jobUnit(core.job, i);
+    const unit = jobUnit(core.jobs()[0]!, i);
     if (unit.unitId !== r.unitId) throw new Error(`result ${i} is for ${r.unitId}`);
     const digests = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
     const root = toHex(buildMerkleTreeOfChunks(digests, 32, hash).root);

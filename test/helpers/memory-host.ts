@@ -19,7 +19,9 @@ export function memoryConnector(core: HostCore) {
         if (!open) return;
         setTimeout(() => {
           if (!open) return;
-          for (const reply of core.handle(name, text)) setTimeout(() => open && handlers.onText(encodeMessage(reply)), 0);
+          void core.handle(name, text).then((replies) => {
+            for (const reply of replies) setTimeout(() => open && handlers.onText(encodeMessage(reply)), 0);
+          });
         }, 0);
       },
       close() {

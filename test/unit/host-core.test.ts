@@ -1,12 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
+import { MemoryHostStore } from '../../src/host/store/memory-store';
+import type { HostStore } from '../../src/host/store/store';
 import { jobUnit, unitWork, validateJob, type JobSpec } from '../../src/host/job';
 import { chooseChallenge } from '../../src/host/verify-sha256';
 import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
-import { encodeMessage, parseHostMessage, type HostMessage, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
+import { encodeMessage, parseHostMessage, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
+import { receiptIsIntact } from '../../src/host/receipt';
 import { seededRandom } from '../../src/work/seeded';
 
 const job: JobSpec = { id: 'test', kernel: 'sha256-batch', units: 3, messagesPerUnit: 37, messageLength: 64, seed: 9, samples: 8 };
@@ -15,22 +18,27 @@ beforeAll(async () => {
   hash = await createCpuSha256();
 });
 
-function newHost(spec = job) {
-  return new HostCore(spec, { hostId: 'h', hash, random: seededRandom(1) });
+let now = 1_000_000;
+const clock = () => now;
+
+function newHost(spec = job, store: HostStore = new MemoryHostStore(), leaseMs = 60_000) {
+  return HostCore.open(store, [spec], { hostId: 'h', hash, random: seededRandom(1), clock, leaseMs, maxLeases: 1 });
 }
 
 /** Sends a message as volunteer `name`, checks every reply parses as a host message. */
-function say(core: HostCore, name: string, m: VolunteerMessage | string): HostMessage[] {
-  const replies = core.handle(name, typeof m === 'string' ? m : encodeMessage(m));
+async function say(core: HostCore, name: string, m: VolunteerMessage | string): Promise<HostMessage[]> {
+  const replies = await core.handle(name, typeof m === 'string' ? m : encodeMessage(m));
   return replies.map((r) => parseHostMessage(encodeMessage(r)));
 }
 
-function greet(core: HostCore, name: string) {
-  expect(say(core, name, { type: 'hello', protocol: 1, client: 't' })[0]).toMatchObject({ type: 'welcome', jobId: 'test' });
+const vid = (name: string) => `volunteer-${name}`.padEnd(8, '0');
+
+async function greet(core: HostCore, name: string) {
+  expect((await say(core, name, { type: 'hello', protocol: 2, client: 't', volunteerId: vid(name) }))[0]).toMatchObject({ type: 'welcome', leaseMs: core.leaseMs });
 }
 
-function lease(core: HostCore, name: string): WorkUnit {
-  const [reply] = say(core, name, { type: 'request-unit' });
+async function lease(core: HostCore, name: string, holding: string[] = []): Promise<WorkUnit> {
+  const [reply] = await say(core, name, { type: 'request-unit', holding });
   if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
   return reply.unit;
 }
@@ -40,9 +48,9 @@ function honestDigests(unit: WorkUnit): Uint8Array {
 }
 
 /** Runs result → challenge → openings with the given digests and root; returns the verdict. */
-function submit(core: HostCore, name: string, unit: WorkUnit, digests: Uint8Array, root?: Uint8Array): HostMessage {
+async function submit(core: HostCore, name: string, unit: WorkUnit, digests: Uint8Array, root?: Uint8Array): Promise<HostMessage> {
   const tree = buildMerkleTreeOfChunks(digests, 32, hash);
-  const [challenge] = say(core, name, { type: 'result', unitId: unit.unitId, root: toHex(root ?? tree.root), backend: 'cpu' });
+  const [challenge] = await say(core, name, { type: 'result', unitId: unit.unitId, root: toHex(root ?? tree.root), backend: 'cpu' });
   if (challenge?.type !== 'challenge') throw new Error(`expected a challenge, got ${JSON.stringify(challenge)}`);
   expect(challenge.indices).toHaveLength(job.samples);
   const openings = challenge.indices.map((index) => ({
@@ -50,117 +58,176 @@ function submit(core: HostCore, name: string, unit: WorkUnit, digests: Uint8Arra
     leaf: toHex(digests.subarray(index * 32, index * 32 + 32)),
     path: merklePath(tree, index).map(toHex),
   }));
-  const [verdict] = say(core, name, { type: 'openings', unitId: unit.unitId, openings });
+  const [verdict] = await say(core, name, { type: 'openings', unitId: unit.unitId, openings });
   return verdict!;
 }
 
+const honest = (unit: WorkUnit) => honestDigests(unit);
+
 describe('HostCore', () => {
-  it('accepts an honest result once, credits its work, and finishes the job', () => {
-    const core = newHost();
-    greet(core, 'a');
+  it('accepts an honest result once, credits its work with a receipt, and finishes the job', async () => {
+    const core = await newHost();
+    await greet(core, 'a');
     for (let i = 0; i < job.units; i++) {
-      const unit = lease(core, 'a');
+      const unit = await lease(core, 'a');
       expect(unit).toEqual(jobUnit(job, i));
-      const verdict = submit(core, 'a', unit, honestDigests(unit));
-      expect(verdict).toMatchObject({ type: 'verdict', verdict: 'accepted', credit: unitWork(unit) });
+      const verdict = await submit(core, 'a', unit, honest(unit));
+      expect(verdict).toMatchObject({ type: 'verdict', verdict: 'accepted', credit: unitWork(unit), receipt: { unitId: unit.unitId, volunteer: vid('a'), credit: unitWork(unit) } });
+      expect(receiptIsIntact((verdict as { receipt: Receipt }).receipt, hash)).toBe(true);
     }
     expect(core.done).toBe(true);
-    expect(core.volunteer('a')).toMatchObject({ accepted: 3, credit: 3 * 37 * 2 });
-    expect(say(core, 'a', { type: 'request-unit' })).toEqual([{ type: 'no-work', retryMs: 2000, jobDone: true }]);
+    expect(core.volunteer(vid('a'))).toMatchObject({ accepted: 3, credit: 3 * 37 * 2 });
+    expect(await say(core, 'a', { type: 'request-unit', holding: [] })).toEqual([{ type: 'no-work', retryMs: 2000, jobDone: true }]);
     expect(core.results().map((r) => r.unitId)).toEqual(['test/0', 'test/1', 'test/2']);
   });
 
-  it('rejects a wrong root, requeues the unit, and never gives it back to the same volunteer', () => {
-    const core = newHost();
-    greet(core, 'cheat');
-    const unit = lease(core, 'cheat');
-    const verdict = submit(core, 'cheat', unit, honestDigests(unit), new Uint8Array(32).fill(7));
+  it('rejects a wrong root, requeues the unit, and never gives it back to the same volunteer', async () => {
+    const core = await newHost({ ...job, units: 1 });
+    await greet(core, 'cheat');
+    const unit = await lease(core, 'cheat');
+    const verdict = await submit(core, 'cheat', unit, honest(unit), new Uint8Array(32).fill(7));
     expect(verdict).toMatchObject({ verdict: 'rejected', credit: 0, totalCredit: 0 });
+    expect(verdict).not.toHaveProperty('receipt');
     expect((verdict as { reason: string }).reason).toMatch(/committed root/);
-    expect(core.progress()).toMatchObject({ queued: 3, accepted: 0 });
-    expect(lease(core, 'cheat').unitId).not.toBe(unit.unitId);
-    greet(core, 'honest');
-    expect(lease(core, 'honest').unitId).toBe(unit.unitId);
+    expect(core.progress()).toMatchObject({ queued: 1, accepted: 0 });
+    expect((await say(core, 'cheat', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work', jobDone: false });
+    await greet(core, 'honest');
+    expect((await lease(core, 'honest')).unitId).toBe(unit.unitId);
   });
 
-  it('rejects a result whose digests are wrong even though they open to its root', () => {
-    const core = newHost();
-    greet(core, 'lazy');
-    const unit = lease(core, 'lazy');
-    const fake = new Uint8Array(unit.count * 32).fill(1); // a self-consistent tree of junk
-    const verdict = submit(core, 'lazy', unit, fake);
+  it('rejects a result whose digests are wrong even though they open to its root', async () => {
+    const core = await newHost();
+    await greet(core, 'lazy');
+    const unit = await lease(core, 'lazy');
+    const verdict = await submit(core, 'lazy', unit, new Uint8Array(unit.count * 32).fill(1));
     expect(verdict).toMatchObject({ verdict: 'rejected' });
     expect((verdict as { reason: string }).reason).toMatch(/digest is wrong/);
   });
 
-  it('catches a unit faked in part with the probability the sample size gives', () => {
-    // Fake every other digest: each sampled leaf is fake with probability 1/2, so 8 samples
-    // miss with probability 1/256. Over 20 units the expected number of misses is < 0.1.
+  it('catches a unit faked in part with the probability the sample size gives', async () => {
+    // Every other digest fake: 8 samples miss with probability 1/256; 20 units expect < 0.1 misses.
     const spec = { ...job, units: 20 };
-    const core = newHost(spec);
-    greet(core, 'half');
+    const core = await newHost(spec);
+    await greet(core, 'half');
     let caught = 0;
     for (let i = 0; i < spec.units; i++) {
-      const unit = lease(core, 'half');
-      const digests = honestDigests(unit);
+      const unit = await lease(core, 'half');
+      const digests = honest(unit);
       for (let m = 0; m < unit.count; m += 2) digests[m * 32] ^= 0xff;
-      if ((submit(core, 'half', unit, digests) as { verdict: string }).verdict === 'rejected') caught++;
+      if (((await submit(core, 'half', unit, digests)) as { verdict: string }).verdict === 'rejected') caught++;
     }
     expect(caught).toBeGreaterThanOrEqual(19);
   });
 
-  it('acknowledges a duplicate result without new credit', () => {
-    const core = newHost();
-    greet(core, 'a');
-    const unit = lease(core, 'a');
-    const digests = honestDigests(unit);
-    expect(submit(core, 'a', unit, digests)).toMatchObject({ verdict: 'accepted' });
-    const [dup] = say(core, 'a', { type: 'result', unitId: unit.unitId, root: rootOf(digests), backend: 'cpu' });
-    expect(dup).toMatchObject({ type: 'verdict', verdict: 'duplicate', credit: 0, totalCredit: unitWork(unit) });
+  it('acknowledges a duplicate result with the original receipt and no new credit', async () => {
+    const core = await newHost();
+    await greet(core, 'a');
+    const unit = await lease(core, 'a');
+    const digests = honest(unit);
+    const first = (await submit(core, 'a', unit, digests)) as { receipt: Receipt };
+    const [dup] = await say(core, 'a', { type: 'result', unitId: unit.unitId, root: rootOf(digests), backend: 'cpu' });
+    expect(dup).toMatchObject({ type: 'verdict', verdict: 'duplicate', credit: 0, totalCredit: unitWork(unit), receipt: first.receipt });
+    await greet(core, 'b');
+    const [other] = await say(core, 'b', { type: 'result', unitId: unit.unitId, root: rootOf(digests), backend: 'cpu' });
+    expect(other).toMatchObject({ verdict: 'duplicate', credit: 0 });
+    expect(other).not.toHaveProperty('receipt');
     expect(core.progress().accepted).toBe(1);
   });
 
-  it('refuses results for units not leased to the sender, and openings without a challenge', () => {
-    const core = newHost();
-    greet(core, 'a');
-    greet(core, 'b');
-    const unit = lease(core, 'a');
-    expect(say(core, 'b', { type: 'result', unitId: unit.unitId, root: 'ab'.repeat(32), backend: 'cpu' })[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
-    expect(say(core, 'b', { type: 'result', unitId: 'test/999', root: 'ab'.repeat(32), backend: 'cpu' })[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
-    expect(say(core, 'a', { type: 'openings', unitId: unit.unitId, openings: [] })[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
-    // None of that disturbed a's lease.
-    expect(submit(core, 'a', unit, honestDigests(unit))).toMatchObject({ verdict: 'accepted' });
+  it('refuses results for units not leased to the sender, naming the unit', async () => {
+    const core = await newHost();
+    await greet(core, 'a');
+    await greet(core, 'b');
+    const unit = await lease(core, 'a');
+    expect((await say(core, 'b', { type: 'result', unitId: unit.unitId, root: 'ab'.repeat(32), backend: 'cpu' }))[0]).toMatchObject({ type: 'error', code: 'unknown-unit', unitId: unit.unitId });
+    expect((await say(core, 'b', { type: 'result', unitId: 'test/999', root: 'ab'.repeat(32), backend: 'cpu' }))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
+    expect((await say(core, 'a', { type: 'openings', unitId: unit.unitId, openings: [] }))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
+    expect(await submit(core, 'a', unit, honest(unit))).toMatchObject({ verdict: 'accepted' });
   });
 
-  it('answers messages before hello, wrong versions and junk with typed errors', () => {
-    const core = newHost();
-    expect(say(core, 'x', { type: 'request-unit' })[0]).toMatchObject({ type: 'error', code: 'bad-message' });
-    expect(say(core, 'x', { type: 'hello', protocol: 99, client: 't' })[0]).toMatchObject({ type: 'error', code: 'protocol-version' });
-    expect(say(core, 'x', '{"type":')[0]).toMatchObject({ type: 'error', code: 'bad-message' });
-    expect(core.handle('x', new Uint8Array(3))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+  it('answers messages before hello, wrong versions and junk with typed errors', async () => {
+    const core = await newHost();
+    expect((await say(core, 'x', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+    expect((await say(core, 'x', { type: 'hello', protocol: 1, client: 't', volunteerId: vid('x') }))[0]).toMatchObject({ type: 'error', code: 'protocol-version' });
+    expect((await say(core, 'x', '{"type":'))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+    expect((await core.handle('x', new Uint8Array(3)))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     expect(core.progress().queued).toBe(3);
   });
 
-  it('gives a volunteer that asks twice the unit it holds, and requeues it when it leaves', () => {
-    const core = newHost();
-    greet(core, 'a');
-    const unit = lease(core, 'a');
-    expect(lease(core, 'a')).toEqual(unit);
+  it('re-gives a volunteer the units it holds but did not list, and caps how many it holds', async () => {
+    const core = await newHost();
+    await greet(core, 'a');
+    const unit = await lease(core, 'a');
+    expect(await lease(core, 'a')).toEqual(unit); // a reload: it forgot, the host did not
+    expect((await say(core, 'a', { type: 'request-unit', holding: [unit.unitId] }))[0]).toMatchObject({ type: 'no-work' }); // maxLeases 1
     expect(core.progress()).toMatchObject({ leased: 1, queued: 2 });
-    core.disconnect('a');
-    expect(core.progress()).toMatchObject({ leased: 0, queued: 3 });
-    greet(core, 'b');
-    expect(lease(core, 'b')).toEqual(unit);
   });
 
-  it('tells volunteers to wait while every unit is out, and that the job is done at the end', () => {
-    const core = newHost({ ...job, units: 1 });
-    greet(core, 'a');
-    greet(core, 'b');
-    const unit = lease(core, 'a');
-    expect(say(core, 'b', { type: 'request-unit' })[0]).toEqual({ type: 'no-work', retryMs: 2000, jobDone: false });
-    submit(core, 'a', unit, honestDigests(unit));
-    expect(say(core, 'b', { type: 'request-unit' })[0]).toEqual({ type: 'no-work', retryMs: 2000, jobDone: true });
+  it('keeps leases across a reconnect, renews them on heartbeats, and requeues them when they lapse', async () => {
+    const core = await newHost(job, new MemoryHostStore(), 10_000);
+    await greet(core, 'conn-1');
+    const unit = await lease(core, 'conn-1');
+    core.disconnect('conn-1');
+    now += 6_000;
+    // Same volunteer id on a new connection: the lease is still its own.
+    await say(core, 'conn-2', { type: 'hello', protocol: 2, client: 't', volunteerId: vid('conn-1') });
+    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 10, total: 37 }))[0]).toEqual({ type: 'lease', unitId: unit.unitId, leaseMs: 10_000 });
+    now += 6_000;
+    expect(await core.expireLeases()).toBe(0); // renewed 6 s ago, lasts 10 s
+    now += 5_000;
+    expect(await core.expireLeases()).toBe(1);
+    expect(core.progress()).toMatchObject({ leased: 0, queued: 3 });
+    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 20, total: 37 }))[0]).toMatchObject({ type: 'lease-lost', unitId: unit.unitId });
+    expect((await say(core, 'conn-2', { type: 'result', unitId: unit.unitId, root: 'ab'.repeat(32), backend: 'cpu' }))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
+    // The unit went to the back of the queue.
+    await greet(core, 'b');
+    expect((await lease(core, 'b')).unitId).toBe('test/1');
+  });
+
+  it('repeats the same challenge when a result is sent again after a reconnect', async () => {
+    const core = await newHost();
+    await greet(core, 'a');
+    const unit = await lease(core, 'a');
+    const result = { type: 'result', unitId: unit.unitId, root: rootOf(honest(unit)), backend: 'cpu' } as const;
+    const [first] = await say(core, 'a', result);
+    const [again] = await say(core, 'a', result);
+    expect(again).toEqual(first);
+  });
+
+  it('serves jobs by priority, then in the order they were added', async () => {
+    const low = { ...job, id: 'low', units: 1 };
+    const high = { ...job, id: 'high', units: 1, priority: 5 };
+    const core = await HostCore.open(new MemoryHostStore(), [low, high], { hostId: 'h', hash, clock });
+    await greet(core, 'a');
+    await greet(core, 'b');
+    expect((await lease(core, 'a')).jobId).toBe('high');
+    expect((await lease(core, 'b')).jobId).toBe('low');
+  });
+
+  it('survives a restart: a new core on the same store has every acceptance, credit and lease', async () => {
+    const store = new MemoryHostStore();
+    const first = await newHost(job, store);
+    await greet(first, 'a');
+    const unit = await lease(first, 'a');
+    const verdict = (await submit(first, 'a', unit, honest(unit))) as { receipt: Receipt };
+    const held = await lease(first, 'a');
+    const second = await newHost(job, store);
+    expect(second.progress()).toMatchObject({ accepted: 1, leased: 1, queued: 1 });
+    expect(second.volunteer(vid('a'))).toEqual(first.volunteer(vid('a')));
+    expect(second.receipt(unit.unitId)).toEqual(verdict.receipt);
+    await greet(second, 'a');
+    expect(await lease(second, 'a')).toEqual(held);
+    await expect(HostCore.open(store, [{ ...job, seed: 10 }], { hostId: 'h', hash })).rejects.toThrow(/different spec/);
+  });
+
+  it('commits each change before it replies', async () => {
+    const store = new MemoryHostStore();
+    const core = await newHost(job, store);
+    await greet(core, 'a');
+    const before = store.commits;
+    const unit = await lease(core, 'a');
+    expect(store.commits).toBe(before + 1);
+    expect((await store.load()).units.find((u) => u.unitId === unit.unitId)).toMatchObject({ state: 'leased', holder: vid('a') });
   });
 });
 

@@ -16,18 +16,32 @@ const D = 'ab'.repeat(32);
 const unit = { kernel: 'sha256-batch', jobId: 'job', unitId: 'job/0', seed: 123, count: 4096, messageLength: 64 } as const;
 
 const volunteerMessages: VolunteerMessage[] = [
-  { type: 'hello', protocol: PROTOCOL_VERSION, client: 'test' },
-  { type: 'request-unit' },
+  { type: 'hello', protocol: PROTOCOL_VERSION, client: 'test', volunteerId: 'volunteer-0001' },
+  { type: 'request-unit', holding: [] },
+  { type: 'request-unit', holding: ['job/1', 'job/2'] },
+  { type: 'heartbeat', unitId: 'job/0', done: 100, total: 4096 },
   { type: 'result', unitId: 'job/0', root: D, backend: 'webgpu' },
   { type: 'openings', unitId: 'job/0', openings: [{ index: 3, leaf: D, path: [D, D] }, { index: 0, leaf: D, path: [] }] },
 ];
 const hostMessages: HostMessage[] = [
-  { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', jobId: 'job' },
-  { type: 'unit', unit },
+  { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000 },
+  { type: 'unit', unit, leaseMs: 60_000 },
+  { type: 'lease', unitId: 'job/0', leaseMs: 60_000 },
+  { type: 'lease-lost', unitId: 'job/0', reason: 'lapsed' },
   { type: 'no-work', retryMs: 2000, jobDone: false },
   { type: 'challenge', unitId: 'job/0', indices: [1, 5, 4095] },
   { type: 'verdict', unitId: 'job/0', verdict: 'accepted', reason: 'verified', credit: 8192, totalCredit: 16384 },
+  {
+    type: 'verdict',
+    unitId: 'job/0',
+    verdict: 'accepted',
+    reason: 'verified',
+    credit: 8192,
+    totalCredit: 16384,
+    receipt: { receiptId: D, jobId: 'job', unitId: 'job/0', volunteer: 'volunteer-0001', credit: 8192, root: D, issuedAt: 1_700_000_000_000 },
+  },
   { type: 'error', code: 'bad-message', message: 'no' },
+  { type: 'error', code: 'unknown-unit', message: 'not yours', unitId: 'job/3' },
 ];
 
 function badMessage(fn: () => unknown): TabgridError {
@@ -64,9 +78,16 @@ describe('protocol: the validator refuses', () => {
     ['JSON null', 'null'],
     ['no type', '{"protocol":1}'],
     ['an unknown type', '{"type":"give-me-credit"}'],
-    ['an extra field', '{"type":"request-unit","admin":true}'],
-    ['a wrong protocol type', '{"type":"hello","protocol":"1","client":"x"}'],
-    ['an empty client', '{"type":"hello","protocol":1,"client":""}'],
+    ['an extra field', '{"type":"request-unit","holding":[],"admin":true}'],
+    ['a request without its holding list', '{"type":"request-unit"}'],
+    ['too long a holding list', encodeMessage({ type: 'request-unit', holding: Array.from({ length: 17 }, (_, i) => `u${i}`) })],
+    ['a hello without a volunteer id', '{"type":"hello","protocol":2,"client":"x"}'],
+    ['a hello with a short volunteer id', '{"type":"hello","protocol":2,"client":"x","volunteerId":"abc"}'],
+    ['a hello with a volunteer id of odd characters', '{"type":"hello","protocol":2,"client":"x","volunteerId":"<script>alert</script>"}'],
+    ['a heartbeat past its total', '{"type":"heartbeat","unitId":"u","done":11,"total":10}'],
+    ['a heartbeat with no total', '{"type":"heartbeat","unitId":"u","done":0,"total":0}'],
+    ['a wrong protocol type', '{"type":"hello","protocol":"2","client":"x","volunteerId":"volunteer-0001"}'],
+    ['an empty client', '{"type":"hello","protocol":2,"client":"","volunteerId":"volunteer-0001"}'],
     ['a short root', `{"type":"result","unitId":"u","root":"${'ab'.repeat(31)}","backend":"webgpu"}`],
     ['an upper-case root', `{"type":"result","unitId":"u","root":"${'AB'.repeat(32)}","backend":"webgpu"}`],
     ['an unknown backend', `{"type":"result","unitId":"u","root":"${D}","backend":"quantum"}`],
@@ -93,6 +114,9 @@ describe('protocol: the validator refuses', () => {
       { type: 'verdict', unitId: 'u', verdict: 'maybe', reason: '', credit: 0, totalCredit: 0 },
       { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: -1, totalCredit: 0 },
       { type: 'no-work', retryMs: 10, jobDone: 'yes' },
+      { type: 'unit', unit },
+      { type: 'welcome', protocol: 2, hostId: 'h', leaseMs: 10, heartbeatMs: 1000 },
+      { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1, receipt: { receiptId: 'x' } },
     ];
     for (const m of bad) badMessage(() => parseHostMessage(JSON.stringify(m)));
   });

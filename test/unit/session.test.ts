@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { HostCore } from '../../src/host/host-core';
 import type { JobSpec } from '../../src/host/job';
+import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import { receiptIsIntact } from '../../src/host/receipt';
+import { backoffMs } from '../../src/volunteer/backoff';
 import { VolunteerSession, VolunteerState, type VerdictDetail } from '../../src/volunteer/session';
 import { ComputeEngine } from '../../src/worker/engine';
 import { memoryConnector } from '../helpers/memory-host';
+
+let skew = 0;
+const clock = () => Date.now() + skew;
 
 const job: JobSpec = { id: 'mem', kernel: 'sha256-batch', units: 6, messagesPerUnit: 300, messageLength: 64, seed: 5, samples: 16 };
 
@@ -23,17 +29,26 @@ function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
   });
 }
 
-async function setup(units = job.units) {
-  const core = new HostCore({ ...job, units }, { hostId: 'h', hash: await createCpuSha256() });
+async function setup(units = job.units, extra: { prefetch?: number; volunteerId?: string } = {}) {
+  const hash = await createCpuSha256();
+  const core = await HostCore.open(new MemoryHostStore(), [{ ...job, units }], { hostId: 'h', hash, heartbeatMs: 200, leaseMs: 5_000, clock });
   const net = memoryConnector(core);
   const engine = new ComputeEngine(); // Node has no WebGPU: the CPU backend runs
-  const session = new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer: engine, connect: net.connect });
-  return { core, net, engine, session };
+  const session = new VolunteerSession({
+    signalUrl: 'ws://unused/',
+    hostId: 'h',
+    computer: engine,
+    connect: net.connect,
+    volunteerId: extra.volunteerId ?? 'volunteer-test-1',
+    prefetch: extra.prefetch,
+    backoff: { baseMs: 20, maxMs: 100 },
+  });
+  return { core, net, engine, session, hash };
 }
 
 describe('VolunteerSession against a HostCore (no network)', () => {
   it('does nothing before start, then completes the job with every unit accepted once', async () => {
-    const { core, session, engine } = await setup();
+    const { core, session, engine, hash } = await setup();
     expect((await engine.describe()).backend).toBe('cpu');
     expect(session.state).toBe(VolunteerState.Idle);
     expect(core.progress().leased).toBe(0);
@@ -45,11 +60,23 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     await until(() => session.unitsDone === job.units);
     expect(verdicts.map((v) => v.verdict)).toEqual(new Array(job.units).fill('accepted'));
     expect(session.credit).toBe(job.units * 300 * 2);
-    expect(session.status).toMatch(/finished/);
+    expect(session.receipts).toHaveLength(job.units);
+    expect(session.receipts.every((r) => receiptIsIntact(r, hash) && r.volunteer === 'volunteer-test-1')).toBe(true);
+    await until(() => /finished/.test(session.status));
     session.close();
   });
 
-  it('pauses between units and resumes where the host left it', async () => {
+  it('prefetches: holds the next unit while computing one', async () => {
+    const { core, session } = await setup(6, { prefetch: 2 });
+    let most = 0;
+    session.addEventListener('change', () => (most = Math.max(most, core.progress().leased + core.progress().verifying)));
+    session.start();
+    await until(() => core.done);
+    expect(most).toBeGreaterThanOrEqual(2);
+    session.close();
+  });
+
+  it('pauses and resumes where the host left it', async () => {
     const { core, session } = await setup();
     session.start();
     await until(() => session.unitsDone >= 1);
@@ -57,23 +84,45 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     expect(session.state).toBe(VolunteerState.Paused);
     const doneAtPause = core.progress().accepted;
     await new Promise((r) => setTimeout(r, 100));
-    // At most the unit in flight when pausing is still verified; nothing new is leased.
-    expect(core.progress().accepted).toBeLessThanOrEqual(doneAtPause + 1);
+    // At most the results already sent are still verified; nothing new is computed.
+    expect(core.progress().accepted).toBeLessThanOrEqual(doneAtPause + 2);
     session.start();
     await until(() => core.done);
     session.close();
   });
 
-  it('reports a lost connection as an error, and recovers on the next start', async () => {
-    const { core, net, session } = await setup(2);
+  it('reconnects by itself after the link drops, keeping its leases, and finishes the job', async () => {
+    const { core, net, session } = await setup(4);
+    const states: string[] = [];
+    session.addEventListener('change', () => states.push(session.state));
     session.start();
     await until(() => session.unitsDone >= 1);
     for (const link of net.links.values()) link.close();
-    await until(() => session.state === VolunteerState.Error);
-    expect(session.error?.code).toBe('network');
-    session.start();
     await until(() => core.done);
-    expect(core.progress().accepted).toBe(2);
+    await until(() => session.unitsDone === 4);
+    expect(states).toContain('error'); // shown while waiting to reconnect
+    expect(session.state).toBe('running');
+    expect(core.progress().accepted).toBe(4);
+    expect(session.unitsDone).toBe(4);
     session.close();
+  });
+
+  it('drops a unit whose lease the host took back, and goes on', async () => {
+    const { core, session } = await setup(3);
+    session.start();
+    await until(() => core.progress().leased > 0);
+    // The host forgets the lease (as if it lapsed): the volunteer hears lease-lost or an error.
+    skew += 10 * 60_000;
+    expect(await core.expireLeases()).toBeGreaterThan(0);
+    await until(() => core.done, 15_000);
+    session.close();
+  });
+});
+
+describe('backoffMs', () => {
+  it('doubles from the base up to the cap, with jitter of ±25 %', () => {
+    expect([1, 2, 3, 4, 10].map((a) => backoffMs(a, 1000, 8000, () => 0.5))).toEqual([1000, 2000, 4000, 8000, 8000]);
+    expect(backoffMs(1, 1000, 8000, () => 0)).toBe(750);
+    expect(backoffMs(1, 1000, 8000, () => 0.999999)).toBe(1250);
   });
 });

@@ -1,0 +1,169 @@
+import type { HostSnapshot, StoreBatch, StoredJob, StoredReceipt, StoredUnit, StoredVolunteer } from './store/store';
+import { StoredUnitState as UnitState } from './store/store';
+
+export type UnitRecord = StoredUnit;
+
+/**
+ * The host's state in memory, with the indexes leasing needs (queued units per job in queue
+ * order, leased units, units per holder). Records are immutable: a change is a new record,
+ * staged in a Tx, committed to the store, and only then applied here.
+ */
+export class HostState {
+  private readonly jobs = new Map<string, StoredJob>();
+  private jobOrder: StoredJob[] = [];
+  private readonly units = new Map<string, StoredUnit>();
+  private readonly byJob = new Map<string, string[]>();
+  /** Queued unit ids per job; a Set keeps insertion order, so requeued units go to the back. */
+  private readonly queued = new Map<string, Set<string>>();
+  private readonly leased = new Set<string>();
+  private readonly holders = new Map<string, Set<string>>();
+  private readonly volunteers = new Map<string, StoredVolunteer>();
+  private readonly receipts = new Map<string, StoredReceipt>();
+
+  constructor(snapshot: HostSnapshot) {
+    for (const j of snapshot.jobs) this.putJob(j);
+    for (const u of snapshot.units) this.putUnit(u);
+    for (const v of snapshot.volunteers) this.volunteers.set(v.id, v);
+    for (const r of snapshot.receipts) this.receipts.set(r.unitId, r);
+  }
+
+  tx(): Tx {
+    return new Tx(this);
+  }
+
+  job(id: string): StoredJob | undefined {
+    return this.jobs.get(id);
+  }
+
+  jobSpecs(): StoredJob['spec'][] {
+    return this.jobOrder.map((j) => j.spec);
+  }
+
+  unit(id: string): StoredUnit | undefined {
+    return this.units.get(id);
+  }
+
+  volunteer(id: string): StoredVolunteer | undefined {
+    return this.volunteers.get(id);
+  }
+
+  receipt(unitId: string): StoredReceipt | undefined {
+    return this.receipts.get(unitId);
+  }
+
+  heldBy(volunteer: string): StoredUnit[] {
+    return [...(this.holders.get(volunteer) ?? [])].map((id) => this.units.get(id)!).filter((u) => u.state === UnitState.Leased || u.state === UnitState.Verifying);
+  }
+
+  leasedUnits(): StoredUnit[] {
+    return [...this.leased].map((id) => this.units.get(id)!);
+  }
+
+  /** The next queued unit of the highest-priority job that has one this volunteer may take. */
+  nextQueued(volunteer: string): StoredUnit | undefined {
+    for (const job of this.jobOrder) {
+      for (const id of this.queued.get(job.id) ?? []) {
+        const u = this.units.get(id)!;
+        if (!u.rejectedBy.includes(volunteer)) return u;
+      }
+    }
+    return undefined;
+  }
+
+  allAccepted(): boolean {
+    for (const q of this.queued.values()) if (q.size > 0) return false;
+    return this.leased.size === 0;
+  }
+
+  counts(): Record<UnitState, number> & { total: number } {
+    const counts = { total: this.units.size, queued: 0, leased: 0, verifying: 0, accepted: 0 };
+    for (const u of this.units.values()) counts[u.state]++;
+    return counts;
+  }
+
+  accepted(jobId?: string): StoredUnit[] {
+    const jobs = jobId ? [jobId] : this.jobOrder.map((j) => j.id);
+    return jobs.flatMap((j) => (this.byJob.get(j) ?? []).map((id) => this.units.get(id)!).filter((u) => u.state === UnitState.Accepted));
+  }
+
+  /** @internal Tx.apply */
+  putJob(j: StoredJob): void {
+    this.jobs.set(j.id, j);
+    this.jobOrder = [...this.jobs.values()].sort((a, b) => b.priority - a.priority || a.createdAt - b.createdAt);
+  }
+
+  /** @internal Tx.apply: stores the record and moves it between indexes. */
+  putUnit(u: StoredUnit): void {
+    const before = this.units.get(u.unitId);
+    this.units.set(u.unitId, u);
+    if (!before) {
+      const list = this.byJob.get(u.jobId) ?? [];
+      list[u.index] = u.unitId;
+      this.byJob.set(u.jobId, list);
+    }
+    const q = this.queued.get(u.jobId) ?? new Set<string>();
+    this.queued.set(u.jobId, q);
+    if (u.state === UnitState.Queued) {
+      if (before?.state !== UnitState.Queued) q.add(u.unitId);
+    } else q.delete(u.unitId);
+    if (u.state === UnitState.Leased || u.state === UnitState.Verifying) this.leased.add(u.unitId);
+    else this.leased.delete(u.unitId);
+    if (before?.holder && before.holder !== u.holder) this.holders.get(before.holder)?.delete(u.unitId);
+    if (u.holder) {
+      const held = this.holders.get(u.holder) ?? new Set<string>();
+      held.add(u.unitId);
+      this.holders.set(u.holder, held);
+    }
+  }
+
+  /** @internal Tx.apply */
+  putVolunteer(v: StoredVolunteer): void {
+    this.volunteers.set(v.id, v);
+  }
+
+  /** @internal Tx.apply */
+  putReceipt(r: StoredReceipt): void {
+    this.receipts.set(r.unitId, r);
+  }
+}
+
+/** Changes staged for one commit; reads of volunteers see the staged values. */
+export class Tx {
+  private readonly jobs = new Map<string, StoredJob>();
+  private readonly units = new Map<string, StoredUnit>();
+  private readonly volunteers = new Map<string, StoredVolunteer>();
+  private readonly receipts = new Map<string, StoredReceipt>();
+
+  constructor(private readonly state: HostState) {}
+
+  putJob(j: StoredJob): void {
+    this.jobs.set(j.id, j);
+  }
+
+  putUnit(u: StoredUnit): void {
+    this.units.set(u.unitId, u);
+  }
+
+  putVolunteer(v: StoredVolunteer): void {
+    this.volunteers.set(v.id, v);
+  }
+
+  putReceipt(r: StoredReceipt): void {
+    this.receipts.set(r.receiptId, r);
+  }
+
+  volunteer(id: string): StoredVolunteer {
+    return this.volunteers.get(id) ?? this.state.volunteer(id) ?? { id, credit: 0, accepted: 0, rejected: 0 };
+  }
+
+  batch(): StoreBatch {
+    return { jobs: [...this.jobs.values()], units: [...this.units.values()], volunteers: [...this.volunteers.values()], receipts: [...this.receipts.values()] };
+  }
+
+  apply(): void {
+    for (const j of this.jobs.values()) this.state.putJob(j);
+    for (const u of this.units.values()) this.state.putUnit(u);
+    for (const v of this.volunteers.values()) this.state.putVolunteer(v);
+    for (const r of this.receipts.values()) this.state.putReceipt(r);
+  }
+}

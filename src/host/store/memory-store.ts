@@ -1,0 +1,32 @@
+import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredUnit, StoredVolunteer } from './store';
+
+/** A HostStore in memory: for tests, and for hosts that may lose their state. */
+export class MemoryHostStore implements HostStore {
+  private readonly jobs = new Map<string, StoredJob>();
+  private readonly units = new Map<string, StoredUnit>();
+  private readonly volunteers = new Map<string, StoredVolunteer>();
+  private readonly receipts = new Map<string, StoredReceipt>();
+  /** Number of batches committed (tests check that a reply waited for its commit). */
+  commits = 0;
+
+  async load(): Promise<HostSnapshot> {
+    // Copies, so the caller cannot alter what is "on disk" except through commit().
+    return structuredClone({
+      jobs: [...this.jobs.values()],
+      units: [...this.units.values()],
+      volunteers: [...this.volunteers.values()],
+      receipts: [...this.receipts.values()],
+    });
+  }
+
+  async commit(batch: StoreBatch): Promise<void> {
+    const copy = structuredClone(batch);
+    for (const j of copy.jobs ?? []) this.jobs.set(j.id, j);
+    for (const u of copy.units ?? []) this.units.set(u.unitId, u);
+    for (const v of copy.volunteers ?? []) this.volunteers.set(v.id, v);
+    for (const r of copy.receipts ?? []) this.receipts.set(r.receiptId, r);
+    this.commits++;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,85 @@
+/**
+ * What a job host must not lose, and the one interface its shells persist it through: the Node
+ * CLI to SQLite, the dashboard page to IndexedDB, tests to memory. The host keeps its state in
+ * memory while it runs and commits every change as one batch in one transaction *before* it
+ * answers the volunteer, so a reply never promises more than survives a crash. On start it
+ * loads the last committed snapshot.
+ */
+import type { JobSpec } from '../job';
+
+export const StoredUnitState = {
+  Queued: 'queued',
+  Leased: 'leased',
+  Verifying: 'verifying',
+  Accepted: 'accepted',
+} as const;
+export type StoredUnitState = (typeof StoredUnitState)[keyof typeof StoredUnitState];
+
+export interface StoredJob {
+  readonly id: string;
+  readonly spec: JobSpec;
+  /** Higher runs first. */
+  readonly priority: number;
+  readonly createdAt: number;
+}
+
+export interface StoredUnit {
+  readonly jobId: string;
+  readonly unitId: string;
+  readonly index: number;
+  readonly state: StoredUnitState;
+  /** The volunteer holding the lease (leased/verifying) or whose result was accepted. */
+  readonly holder: string | null;
+  /** Epoch ms at which the lease expires (leased/verifying), else null. */
+  readonly leaseDeadline: number | null;
+  /** Progress the holder last reported (items done). */
+  readonly progress: number;
+  /** The committed or accepted Merkle root, hex. */
+  readonly root: string | null;
+  /** Leaf indices challenged (verifying), else null. */
+  readonly challenge: readonly number[] | null;
+  /** Volunteers whose result for this unit was rejected. */
+  readonly rejectedBy: readonly string[];
+  readonly acceptedAt: number | null;
+}
+
+export interface StoredVolunteer {
+  readonly id: string;
+  readonly credit: number;
+  readonly accepted: number;
+  readonly rejected: number;
+}
+
+/** Proof, kept by host and volunteer, that a result was accepted and what it earned. */
+export interface StoredReceipt {
+  readonly receiptId: string;
+  readonly jobId: string;
+  readonly unitId: string;
+  readonly volunteer: string;
+  readonly credit: number;
+  readonly root: string;
+  readonly issuedAt: number;
+}
+
+/** Everything committed together: upserts keyed by id (units by unitId, receipts by receiptId). */
+export interface StoreBatch {
+  readonly jobs?: readonly StoredJob[];
+  readonly units?: readonly StoredUnit[];
+  readonly volunteers?: readonly StoredVolunteer[];
+  readonly receipts?: readonly StoredReceipt[];
+}
+
+export interface HostSnapshot {
+  readonly jobs: StoredJob[];
+  readonly units: StoredUnit[];
+  readonly volunteers: StoredVolunteer[];
+  readonly receipts: StoredReceipt[];
+}
+
+export interface HostStore {
+  /** The last committed state; empty for a new store. */
+  load(): Promise<HostSnapshot>;
+  /** Applies a batch atomically: all of it is durable when this resolves, or none of it. */
+  commit(batch: StoreBatch): Promise<void>;
+  close(): Promise<void>;
+}
