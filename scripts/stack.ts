@@ -5,6 +5,7 @@
 import './node-webrtc';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { createServer, type ViteDevServer } from 'vite';
@@ -51,11 +52,19 @@ export async function startSignaling(port: number): Promise<Signaling> {
     );
     server.listen(port, '127.0.0.1', resolve);
   });
+  // Upgraded (WebSocket) sockets are not the HTTP server's to close: track them, so closing
+  // really drops every peer, as a crashed or restarted signaling server would.
+  const sockets = new Set<Duplex>();
+  server.on('upgrade', (_req, socket: Duplex) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   const actual = (server.address() as AddressInfo).port;
   return {
     url: `ws://127.0.0.1:${actual}/`,
     close: () =>
       new Promise<void>((done) => {
+        for (const s of sockets) s.destroy();
         server.closeAllConnections();
         server.close(() => done());
       }),

@@ -3,6 +3,7 @@ import { ErrorCode, TabgridError } from '../errors';
 import { encodeMessage } from '../protocol';
 import { linkFromConnection, type Link } from '../net/link';
 import { peerOptions } from '../net/signal';
+import { backoffMs } from '../volunteer/backoff';
 import type { HostCore } from './host-core';
 
 export interface PeerHostOptions {
@@ -61,7 +62,9 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
       peer.destroy();
       reject(new TabgridError(ErrorCode.Network, `signaling server ${options.signalUrl} did not register ${options.hostId}`));
     }, options.openTimeoutMs ?? 10_000);
+    let registered = false;
     peer.once('open', (id) => {
+      registered = true;
       clearTimeout(timer);
       // Lapsed leases go back to the queue within about a second.
       const expiry = setInterval(() => void core.expireLeases().catch((err: unknown) => log?.(`lease expiry failed: ${String(err)}`)), 1000);
@@ -69,15 +72,35 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
         id,
         links,
         close: () => {
+          closed = true;
           clearInterval(expiry);
+          clearInterval(watchdog);
           for (const link of links.values()) link.close();
           peer.destroy();
         },
       });
     });
+    // The signaling server went away (restart, network): keep trying to get back on it, with
+    // backoff, so new volunteers can reach us. Open data connections do not need it meanwhile.
+    let attempt = 0;
+    let nextTry = 0;
+    let closed = false;
+    const watchdog = setInterval(() => {
+      if (closed || peer.destroyed) return clearInterval(watchdog);
+      if (!peer.disconnected) {
+        if (attempt > 0) log?.('back on the signaling server');
+        attempt = 0;
+        return;
+      }
+      if (Date.now() < nextTry) return;
+      const delay = backoffMs(++attempt, 500, 10_000);
+      nextTry = Date.now() + delay;
+      log?.(`not on the signaling server; trying again now and every ≤ ${delay} ms`);
+      peer.reconnect();
+    }, 250);
     peer.on('error', (err) => {
       log?.(`peer error (${err.type}): ${err.message}`);
-      if (!peer.open) {
+      if (!peer.open && attempt === 0 && !registered) {
         clearTimeout(timer);
         peer.destroy();
         reject(new TabgridError(ErrorCode.Network, `host could not register as ${options.hostId}: ${err.message}`, { cause: err }));
