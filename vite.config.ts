@@ -6,7 +6,7 @@ export default defineConfig({
   server: { host: 'localhost', port: 5173, strictPort: true },
   worker: { format: 'es' },
   // Pre-bundled up front so the dev server and browser tests never reload mid-run to add them.
-  optimizeDeps: { include: ['comlink', 'lit', 'peerjs', 'hash-wasm', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] },
+  optimizeDeps: { include: ['comlink', 'lit', 'peerjs', 'hash-wasm', 'idb', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] },
   test: {
     projects: [
       {

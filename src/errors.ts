@@ -22,6 +22,8 @@ export const ErrorCode = {
   Network: 'network',
   /** A result or opening names a unit this peer does not hold. */
   UnknownUnit: 'unknown-unit',
+  /** The host's durable store (SQLite file, IndexedDB) could not be opened, read or written. */
+  Storage: 'storage',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

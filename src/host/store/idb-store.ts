@@ -1,0 +1,167 @@
+/**
+ * The dashboard host's durable HostStore: IndexedDB through `idb`. Each commit is one readwrite
+ * transaction with `durability: 'strict'`, because Chromium's default durability is relaxed (the
+ * transaction may complete before the data reaches disk), which would let a reply outlive its
+ * commit. Browser only; nothing here touches `indexedDB` until open() is called.
+ */
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import { ErrorCode, TabgridError } from '../../errors';
+import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredUnit, StoredVolunteer } from './store';
+
+interface HostDb extends DBSchema {
+  jobs: { key: string; value: StoredJob };
+  units: { key: string; value: StoredUnit };
+  volunteers: { key: string; value: StoredVolunteer };
+  receipts: { key: string; value: StoredReceipt };
+}
+type StoreName = StoreNames<HostDb>;
+const STORES: readonly StoreName[] = ['jobs', 'units', 'volunteers', 'receipts'];
+
+/**
+ * Upgrade i takes the database from version i to i + 1, inside the versionchange transaction.
+ * Append, never edit. A version 2 that reshapes records would read and rewrite them through `tx`.
+ */
+const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb, StoreName[], 'versionchange'>) => void)[] = [
+  (db) => {
+    db.createObjectStore('jobs', { keyPath: 'id' });
+    db.createObjectStore('units', { keyPath: 'unitId' });
+    db.createObjectStore('volunteers', { keyPath: 'id' });
+    db.createObjectStore('receipts', { keyPath: 'receiptId' });
+  },
+];
+
+/** The IndexedDB version this code writes; a database at a newer version is refused. */
+export const IDB_SCHEMA_VERSION = UPGRADES.length;
+
+/** Plain code-unit order, as the SQLite store's BINARY collation gives for ASCII ids. */
+const cmp = (a: string | number, b: string | number) => (a < b ? -1 : a > b ? 1 : 0);
+
+function storageError(what: string, err: unknown): TabgridError {
+  if (err instanceof TabgridError) return err;
+  const e = err as { name?: string; message?: string } | undefined;
+  const detail =
+    e?.name === 'QuotaExceededError'
+      ? 'the browser refused to store more for this site (QuotaExceededError); free disk space or clear old data'
+      : e?.name === 'VersionError'
+        ? `the database was created by a newer tabgrid (${e.message}); reload the page to get the newer version`
+        : `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
+  return new TabgridError(ErrorCode.Storage, `${what}: ${detail}`, { cause: err });
+}
+
+function putAll<N extends StoreName>(
+  tx: IDBPTransaction<HostDb, StoreName[], 'readwrite'>,
+  name: N,
+  records: readonly HostDb[N]['value'][] | undefined,
+  pending: Promise<unknown>[],
+): void {
+  if (!records?.length) return;
+  const store = tx.objectStore(name);
+  for (const record of records) pending.push(store.put(record));
+}
+
+export class IdbHostStore implements HostStore {
+  /** Why the connection was closed under us, if it was; later calls fail with this. */
+  private lost: string | null = null;
+
+  private constructor(
+    readonly name: string,
+    private readonly db: IDBPDatabase<HostDb>,
+  ) {}
+
+  /**
+   * Opens (creating or upgrading if need be) the database `name`. Throws TabgridError 'storage'.
+   * `onBlocked` hears that an upgrade waits for another tab, e.g. to ask the user to close it.
+   */
+  static async open(name = 'tabgrid-host', { onBlocked }: { onBlocked?: () => void } = {}): Promise<IdbHostStore> {
+    if (typeof indexedDB === 'undefined') throw new TabgridError(ErrorCode.Storage, `cannot open host store ${JSON.stringify(name)}: no IndexedDB here`);
+    let store: IdbHostStore | undefined;
+    try {
+      const db = await openDB<HostDb>(name, IDB_SCHEMA_VERSION, {
+        upgrade(db, oldVersion, _newVersion, tx) {
+          for (let v = oldVersion; v < IDB_SCHEMA_VERSION; v++) UPGRADES[v]!(db, tx);
+        },
+        // Another tab holds an older connection. Ours close themselves on `blocking` (below), so
+        // this only lasts while a tab runs code without that handler; the open waits for it.
+        blocked() {
+          onBlocked?.();
+        },
+        // Another tab wants a newer version: step aside rather than stall its upgrade.
+        blocking(_current, _wanted, event) {
+          (event.target as IDBDatabase).close();
+          store?.lose('another tab upgraded the database; reload this page');
+        },
+        terminated() {
+          store?.lose('the browser closed the database (storage cleared or failing)');
+        },
+      });
+      store = new IdbHostStore(name, db);
+      return store;
+    } catch (err) {
+      throw storageError(`cannot open host store ${JSON.stringify(name)}`, err);
+    }
+  }
+
+  async load(): Promise<HostSnapshot> {
+    this.check();
+    try {
+      // One transaction over all four stores, so the snapshot is of one commit.
+      const tx = this.db.transaction(STORES, 'readonly');
+      const [jobs, units, volunteers, receipts] = await Promise.all([
+        tx.objectStore('jobs').getAll(),
+        tx.objectStore('units').getAll(),
+        tx.objectStore('volunteers').getAll(),
+        tx.objectStore('receipts').getAll(),
+        tx.done,
+      ]);
+      // Sorted here rather than through indexes: an index silently skips a record whose
+      // indexed field is not a valid key (NaN, undefined), and load must return everything.
+      jobs.sort((a, b) => cmp(a.createdAt, b.createdAt) || cmp(a.id, b.id));
+      units.sort((a, b) => cmp(a.jobId, b.jobId) || cmp(a.index, b.index) || cmp(a.unitId, b.unitId));
+      receipts.sort((a, b) => cmp(a.issuedAt, b.issuedAt) || cmp(a.receiptId, b.receiptId));
+      return { jobs, units, volunteers, receipts };
+    } catch (err) {
+      throw storageError(`cannot read host store ${JSON.stringify(this.name)}`, err);
+    }
+  }
+
+  async commit(batch: StoreBatch): Promise<void> {
+    this.check();
+    const names = STORES.filter((s) => (batch[s]?.length ?? 0) > 0);
+    if (names.length === 0) return;
+    let tx: IDBPTransaction<HostDb, StoreName[], 'readwrite'> | undefined;
+    const pending: Promise<unknown>[] = [];
+    try {
+      tx = this.db.transaction(names, 'readwrite', { durability: 'strict' });
+      // put() throws synchronously for a record it cannot key or clone; the catch aborts.
+      putAll(tx, 'jobs', batch.jobs, pending);
+      putAll(tx, 'units', batch.units, pending);
+      putAll(tx, 'volunteers', batch.volunteers, pending);
+      putAll(tx, 'receipts', batch.receipts, pending);
+      await Promise.all([...pending, tx.done]);
+    } catch (err) {
+      try {
+        tx?.abort();
+      } catch {
+        // Already aborted by the failing request, or already finished.
+      }
+      // Settle the requests the abort failed, so none surfaces as an unhandled rejection.
+      await Promise.allSettled(tx ? [...pending, tx.done] : pending);
+      throw storageError(`cannot write host store ${JSON.stringify(this.name)}`, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.lose('the store was closed');
+  }
+
+  private lose(why: string): void {
+    if (this.lost === null) {
+      this.lost = why;
+      this.db.close();
+    }
+  }
+
+  private check(): void {
+    if (this.lost !== null) throw new TabgridError(ErrorCode.Storage, `host store ${JSON.stringify(this.name)} is closed: ${this.lost}`);
+  }
+}

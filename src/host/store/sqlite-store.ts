@@ -1,0 +1,246 @@
+/**
+ * The Node host's durable HostStore: one SQLite file through better-sqlite3. WAL with
+ * `synchronous = FULL` makes every committed transaction survive a process kill or power loss
+ * (WAL alone with NORMAL can lose the last commits on power loss, which would break the promise
+ * a reply made). better-sqlite3 is synchronous; the async methods only satisfy the interface.
+ */
+import Database from 'better-sqlite3';
+import { ErrorCode, TabgridError } from '../../errors';
+import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
+
+/**
+ * Migration i takes a database from user_version i to i + 1. Append, never edit: a file on disk
+ * was made by some prefix of this list.
+ */
+const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
+  (db) =>
+    db.exec(`
+      CREATE TABLE jobs (
+        id TEXT NOT NULL PRIMARY KEY,
+        spec TEXT NOT NULL,
+        priority REAL NOT NULL,
+        created_at REAL NOT NULL
+      ) STRICT;
+      CREATE INDEX jobs_order ON jobs (created_at, id);
+      CREATE TABLE units (
+        unit_id TEXT NOT NULL PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'leased', 'verifying', 'accepted')),
+        holder TEXT,
+        lease_deadline REAL,
+        progress REAL NOT NULL,
+        root TEXT,
+        challenge TEXT,
+        rejected_by TEXT NOT NULL,
+        accepted_at REAL
+      ) STRICT;
+      CREATE INDEX units_order ON units (job_id, idx, unit_id);
+      CREATE TABLE volunteers (
+        id TEXT NOT NULL PRIMARY KEY,
+        credit REAL NOT NULL,
+        accepted INTEGER NOT NULL,
+        rejected INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE receipts (
+        receipt_id TEXT NOT NULL PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        unit_id TEXT NOT NULL,
+        volunteer TEXT NOT NULL,
+        credit REAL NOT NULL,
+        root TEXT NOT NULL,
+        issued_at REAL NOT NULL
+      ) STRICT;
+      CREATE INDEX receipts_order ON receipts (issued_at, receipt_id);
+    `),
+];
+
+/** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings `db` to SQLITE_SCHEMA_VERSION in one immediate transaction, so a second process opening
+ * the same file waits, then sees the new version instead of migrating twice.
+ */
+export function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SQLITE_SCHEMA_VERSION) {
+      throw new TabgridError(
+        ErrorCode.Storage,
+        `host store ${JSON.stringify(db.name)} has schema version ${version}, newer than this tabgrid understands (${SQLITE_SCHEMA_VERSION}); upgrade tabgrid`,
+      );
+    }
+    for (let v = version; v < SQLITE_SCHEMA_VERSION; v++) MIGRATIONS[v]!(db);
+    if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+  }).immediate();
+}
+
+/** One upsert per table: column name → how to get it from a record. */
+function upsert<T>(db: Database.Database, table: string, key: string, columns: Record<string, (r: T) => unknown>) {
+  const names = Object.keys(columns);
+  const statement = db.prepare(
+    `INSERT INTO ${table} (${names.join(', ')}) VALUES (${names.map((n) => `@${n}`).join(', ')})
+     ON CONFLICT (${key}) DO UPDATE SET ${names.map((n) => `${n} = excluded.${n}`).join(', ')}`,
+  );
+  const getters = Object.entries(columns);
+  return (record: T) => {
+    const row: Record<string, unknown> = {};
+    // `?? null`: better-sqlite3 rejects undefined, and NOT NULL should be what catches a hole.
+    for (const [name, get] of getters) row[name] = get(record) ?? null;
+    statement.run(row);
+  };
+}
+
+const json = (value: unknown) => (value == null ? null : JSON.stringify(value));
+
+/** Rows as SELECT * returns them (snake_case columns, JSON as text). */
+interface Rows {
+  jobs: { id: string; spec: string; priority: number; created_at: number };
+  units: {
+    unit_id: string;
+    job_id: string;
+    idx: number;
+    state: StoredUnitState;
+    holder: string | null;
+    lease_deadline: number | null;
+    progress: number;
+    root: string | null;
+    challenge: string | null;
+    rejected_by: string;
+    accepted_at: number | null;
+  };
+  volunteers: StoredVolunteer;
+  receipts: { receipt_id: string; job_id: string; unit_id: string; volunteer: string; credit: number; root: string; issued_at: number };
+}
+
+export class SqliteHostStore implements HostStore {
+  private readonly db: Database.Database;
+  private readonly apply: (batch: StoreBatch) => void;
+  private readonly selects: { [T in keyof Rows]: Database.Statement<[], Rows[T]> };
+
+  /** Opens (creating if need be) the store at `path`, or ':memory:'. Throws TabgridError 'storage'. */
+  constructor(readonly path: string) {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path);
+      // The first statement that touches the file: a non-database or read-only file fails here.
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      migrate(db);
+      this.db = db;
+      this.apply = this.prepareCommit();
+      this.selects = {
+        jobs: db.prepare<[], Rows['jobs']>('SELECT * FROM jobs ORDER BY created_at, id'),
+        units: db.prepare<[], Rows['units']>('SELECT * FROM units ORDER BY job_id, idx, unit_id'),
+        volunteers: db.prepare<[], Rows['volunteers']>('SELECT * FROM volunteers ORDER BY id'),
+        receipts: db.prepare<[], Rows['receipts']>('SELECT * FROM receipts ORDER BY issued_at, receipt_id'),
+      };
+    } catch (err) {
+      db?.close();
+      if (err instanceof TabgridError) throw err;
+      throw new TabgridError(ErrorCode.Storage, `cannot open host store ${JSON.stringify(path)}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private prepareCommit(): (batch: StoreBatch) => void {
+    const job = upsert<StoredJob>(this.db, 'jobs', 'id', {
+      id: (j) => j.id,
+      spec: (j) => json(j.spec),
+      priority: (j) => j.priority,
+      created_at: (j) => j.createdAt,
+    });
+    const unit = upsert<StoredUnit>(this.db, 'units', 'unit_id', {
+      unit_id: (u) => u.unitId,
+      job_id: (u) => u.jobId,
+      idx: (u) => u.index,
+      state: (u) => u.state,
+      holder: (u) => u.holder,
+      lease_deadline: (u) => u.leaseDeadline,
+      progress: (u) => u.progress,
+      root: (u) => u.root,
+      challenge: (u) => json(u.challenge),
+      rejected_by: (u) => json(u.rejectedBy),
+      accepted_at: (u) => u.acceptedAt,
+    });
+    const volunteer = upsert<StoredVolunteer>(this.db, 'volunteers', 'id', {
+      id: (v) => v.id,
+      credit: (v) => v.credit,
+      accepted: (v) => v.accepted,
+      rejected: (v) => v.rejected,
+    });
+    const receipt = upsert<StoredReceipt>(this.db, 'receipts', 'receipt_id', {
+      receipt_id: (r) => r.receiptId,
+      job_id: (r) => r.jobId,
+      unit_id: (r) => r.unitId,
+      volunteer: (r) => r.volunteer,
+      credit: (r) => r.credit,
+      root: (r) => r.root,
+      issued_at: (r) => r.issuedAt,
+    });
+    // db.transaction rolls the whole batch back if any statement throws.
+    return this.db.transaction((batch: StoreBatch) => {
+      for (const j of batch.jobs ?? []) job(j);
+      for (const u of batch.units ?? []) unit(u);
+      for (const v of batch.volunteers ?? []) volunteer(v);
+      for (const r of batch.receipts ?? []) receipt(r);
+    });
+  }
+
+  async load(): Promise<HostSnapshot> {
+    return this.guard('read', () => {
+      // One read transaction, so the four tables come from the same commit.
+      return this.db.transaction(() => ({
+        jobs: this.selects.jobs.all().map(
+          (r): StoredJob => ({ id: r.id, spec: JSON.parse(r.spec), priority: r.priority, createdAt: r.created_at }),
+        ),
+        units: this.selects.units.all().map(
+          (r): StoredUnit => ({
+            jobId: r.job_id,
+            unitId: r.unit_id,
+            index: r.idx,
+            state: r.state,
+            holder: r.holder,
+            leaseDeadline: r.lease_deadline,
+            progress: r.progress,
+            root: r.root,
+            challenge: r.challenge === null ? null : JSON.parse(r.challenge),
+            rejectedBy: JSON.parse(r.rejected_by),
+            acceptedAt: r.accepted_at,
+          }),
+        ),
+        volunteers: this.selects.volunteers.all().map(
+          (r): StoredVolunteer => ({ id: r.id, credit: r.credit, accepted: r.accepted, rejected: r.rejected }),
+        ),
+        receipts: this.selects.receipts.all().map(
+          (r): StoredReceipt => ({
+            receiptId: r.receipt_id,
+            jobId: r.job_id,
+            unitId: r.unit_id,
+            volunteer: r.volunteer,
+            credit: r.credit,
+            root: r.root,
+            issuedAt: r.issued_at,
+          }),
+        ),
+      }))();
+    });
+  }
+
+  async commit(batch: StoreBatch): Promise<void> {
+    this.guard('write', () => this.apply(batch));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Runs `f`, reporting any failure (constraint, disk full, closed store) as 'storage'. */
+  private guard<T>(what: 'read' | 'write', f: () => T): T {
+    try {
+      return f();
+    } catch (err) {
+      throw new TabgridError(ErrorCode.Storage, `cannot ${what} host store ${JSON.stringify(this.path)}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}

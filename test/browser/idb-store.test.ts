@@ -1,0 +1,95 @@
+import { deleteDB, openDB } from 'idb';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { isTabgridError } from '../../src/errors';
+import { IDB_SCHEMA_VERSION, IdbHostStore } from '../../src/host/store/idb-store';
+import { describeHostStore, job, unit, volunteer } from '../helpers/store-conformance';
+
+// Unique names, so tests (and reruns in one browser profile) never share a database.
+const names: string[] = [];
+const freshName = () => {
+  const name = `tabgrid-test-${crypto.randomUUID()}`;
+  names.push(name);
+  return name;
+};
+afterAll(async () => {
+  for (const name of names) await deleteDB(name);
+});
+
+describeHostStore('IdbHostStore', () => IdbHostStore.open(freshName()), async (store) => {
+  await store.close();
+  return IdbHostStore.open((store as IdbHostStore).name);
+});
+
+/** The rejection of `promise`, which must be a TabgridError 'storage'. */
+async function storageError(promise: Promise<unknown>): Promise<Error> {
+  const err = await promise.then(() => null, (e: unknown) => e);
+  expect(isTabgridError(err, 'storage'), String(err)).toBe(true);
+  return err as Error;
+}
+
+describe('IdbHostStore', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('creates the four stores at the current version', async () => {
+    const name = freshName();
+    await (await IdbHostStore.open(name)).close();
+    const raw = await openDB(name);
+    expect(raw.version).toBe(IDB_SCHEMA_VERSION);
+    expect([...raw.objectStoreNames].sort()).toEqual(['jobs', 'receipts', 'units', 'volunteers']);
+    raw.close();
+  });
+
+  it('reports a quota error as storage and keeps what was committed before', async () => {
+    const store = await IdbHostStore.open(freshName());
+    const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 3)], receipts: [] };
+    await store.commit(before);
+    // The second put of the batch fails as a full disk would, after the first was accepted.
+    const put = IDBObjectStore.prototype.put;
+    let calls = 0;
+    vi.spyOn(IDBObjectStore.prototype, 'put').mockImplementation(function (this: IDBObjectStore, ...args) {
+      if (++calls === 2) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      return put.apply(this, args);
+    });
+    const err = await storageError(store.commit({ units: [unit('j', 0, { state: 'leased', holder: 'v' }), unit('j', 2)], volunteers: [volunteer('v', 99)] }));
+    expect(err.message).toMatch(/QuotaExceededError/);
+    expect(calls).toBe(2);
+    vi.restoreAllMocks();
+    expect(await store.load()).toEqual(before);
+    await store.close();
+    // And it is on disk, not only in this connection.
+    const again = await IdbHostStore.open(store.name);
+    expect(await again.load()).toEqual(before);
+    await again.close();
+  });
+
+  it('steps aside when another tab upgrades the database, then refuses to write', async () => {
+    const name = freshName();
+    const store = await IdbHostStore.open(name);
+    await store.commit({ units: [unit('j', 0)] });
+    // Would stay blocked forever if the store kept its connection open.
+    const newer = await openDB(name, IDB_SCHEMA_VERSION + 1, {
+      blocked: () => {
+        throw new Error('blocked by the old connection');
+      },
+    });
+    newer.close();
+    const err = await storageError(store.commit({ units: [unit('j', 1)] }));
+    expect(err.message).toMatch(/another tab upgraded/);
+    await storageError(store.load());
+  });
+
+  it('refuses a database left at a newer version', async () => {
+    const name = freshName();
+    (await openDB(name, IDB_SCHEMA_VERSION + 1)).close();
+    const err = await storageError(IdbHostStore.open(name));
+    expect(err.message).toMatch(/newer tabgrid/);
+  });
+
+  it('reports a commit after close as storage', async () => {
+    const store = await IdbHostStore.open(freshName());
+    await store.close();
+    await storageError(store.commit({ units: [unit('j', 0)] }));
+  });
+});

@@ -1,0 +1,157 @@
+/**
+ * What every durable HostStore must do, as vitest tests. Each test file calls describeHostStore
+ * with a way to open a fresh, empty store (and, for stores that outlive their object, a way to
+ * close one and open the same storage again), so SQLite and IndexedDB are held to one contract.
+ */
+import { describe, expect, it } from 'vitest';
+import { isTabgridError } from '../../src/errors';
+import type { JobSpec } from '../../src/host/job';
+import type { HostStore, StoredJob, StoredReceipt, StoredUnit, StoredVolunteer } from '../../src/host/store/store';
+
+const spec = (id: string): JobSpec => ({ id, kernel: 'sha256-batch', units: 4, messagesPerUnit: 16, messageLength: 64, seed: 7, samples: 8 });
+
+export const job = (id: string, createdAt: number, priority = 0): StoredJob => ({ id, spec: spec(id), priority, createdAt });
+
+export const unit = (jobId: string, index: number, over: Partial<StoredUnit> = {}): StoredUnit => ({
+  jobId,
+  unitId: `${jobId}/${index}`,
+  index,
+  state: 'queued',
+  holder: null,
+  leaseDeadline: null,
+  progress: 0,
+  root: null,
+  challenge: null,
+  rejectedBy: [],
+  acceptedAt: null,
+  ...over,
+});
+
+export const volunteer = (id: string, credit = 0): StoredVolunteer => ({ id, credit, accepted: 0, rejected: 0 });
+
+export const receipt = (receiptId: string, issuedAt: number): StoredReceipt => ({
+  receiptId,
+  jobId: 'j',
+  unitId: 'j/0',
+  volunteer: 'v',
+  credit: 12.5,
+  root: 'ab'.repeat(32),
+  issuedAt,
+});
+
+/**
+ * Registers the conformance tests. `open` gives a new empty store; `reopen` closes the store it
+ * is given and opens the same storage again (omit it for stores that cannot be reopened).
+ */
+export function describeHostStore(name: string, open: () => Promise<HostStore>, reopen?: (store: HostStore) => Promise<HostStore>): void {
+  /** Runs `f` on a fresh store and closes whichever store it ends with. */
+  const withStore = (f: (store: HostStore) => Promise<HostStore | void>) => async () => {
+    let store = await open();
+    try {
+      store = (await f(store)) ?? store;
+    } finally {
+      await store.close();
+    }
+  };
+
+  describe(`HostStore conformance: ${name}`, () => {
+    it('loads empty when new, and an empty batch changes nothing', withStore(async (store) => {
+      const empty = { jobs: [], units: [], volunteers: [], receipts: [] };
+      expect(await store.load()).toEqual(empty);
+      await store.commit({});
+      await store.commit({ jobs: [], units: [] });
+      expect(await store.load()).toEqual(empty);
+    }));
+
+    it('loads what was committed, in the stable order', withStore(async (store) => {
+      // Committed out of order, with ties on the first sort key and indices that sort
+      // differently as text ('10' < '2') than as numbers.
+      await store.commit({
+        jobs: [job('b', 2000), job('c', 1000), job('a', 2000, 5)],
+        units: [unit('b', 10), unit('a', 2), unit('b', 2), unit('a', 0)],
+        volunteers: [volunteer('b'), volunteer('a'), volunteer('B')],
+        receipts: [receipt('r2', 50), receipt('r3', 40), receipt('r1', 50)],
+      });
+      const got = await store.load();
+      expect(got.jobs).toEqual([job('c', 1000), job('a', 2000, 5), job('b', 2000)]);
+      expect(got.units).toEqual([unit('a', 0), unit('a', 2), unit('b', 2), unit('b', 10)]);
+      expect(got.volunteers).toEqual([volunteer('B'), volunteer('a'), volunteer('b')]);
+      expect(got.receipts).toEqual([receipt('r3', 40), receipt('r1', 50), receipt('r2', 50)]);
+    }));
+
+    it('round-trips arrays, nulls, fractions and large numbers', withStore(async (store) => {
+      const leased = unit('j', 0, { state: 'verifying', holder: 'v1', leaseDeadline: 1_767_225_600_123, progress: 37, root: 'cd'.repeat(32), challenge: [0, 5, 4095], rejectedBy: ['x', 'y'] });
+      const accepted = unit('j', 1, { state: 'accepted', holder: 'v2', root: 'ef'.repeat(32), challenge: [], acceptedAt: 1_767_225_600_999 });
+      await store.commit({ units: [leased, accepted], volunteers: [{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }] });
+      const got = await store.load();
+      expect(got.units).toEqual([leased, accepted]);
+      expect(got.volunteers).toEqual([{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }]);
+    }));
+
+    it('upserts replace records by key', withStore(async (store) => {
+      await store.commit({ jobs: [job('j', 1)], units: [unit('j', 0)], volunteers: [volunteer('v')], receipts: [receipt('r', 1)] });
+      const leased = unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 99, rejectedBy: ['w'] });
+      await store.commit({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }] });
+      expect(await store.load()).toEqual({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }] });
+    }));
+
+    it('applies a batch that fails midway not at all, and stays usable', withStore(async (store) => {
+      const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 1)], receipts: [receipt('r', 1)] };
+      await store.commit(before);
+      // No key: every store must refuse it (SQLite: NOT NULL; IndexedDB: no key at the key path).
+      const keyless = { ...unit('j', 2), unitId: null } as unknown as StoredUnit;
+      const bad = {
+        jobs: [job('k', 2)],
+        units: [unit('j', 0, { state: 'leased', holder: 'v' }), unit('k', 0), keyless, unit('k', 1)],
+        volunteers: [volunteer('v', 100)],
+        receipts: [receipt('s', 2)],
+      };
+      const err = await store.commit(bad).then(() => null, (e: unknown) => e);
+      expect(isTabgridError(err, 'storage'), String(err)).toBe(true);
+      expect(await store.load()).toEqual(before);
+      await store.commit({ units: [unit('k', 0)] });
+      expect((await store.load()).units).toEqual([unit('j', 0), unit('j', 1), unit('k', 0)]);
+    }));
+
+    it('keeps what many commits wrote, and applies overlapping commits in call order', withStore(async (store) => {
+      for (let i = 0; i < 100; i++) await store.commit({ units: [unit('j', i)], volunteers: [volunteer('v', i)] });
+      // Not awaited one by one: the later commit must still win.
+      await Promise.all([store.commit({ volunteers: [volunteer('v', 1000)] }), store.commit({ volunteers: [volunteer('v', 2000)] })]);
+      const got = await store.load();
+      expect(got.units).toEqual(Array.from({ length: 100 }, (_, i) => unit('j', i)));
+      expect(got.volunteers).toEqual([volunteer('v', 2000)]);
+    }));
+
+    it('commits 5,000 units in one batch', withStore(async (store) => {
+      const units = Array.from({ length: 5000 }, (_, i) => unit('big', 4999 - i, { rejectedBy: i % 7 === 0 ? ['x'] : [] }));
+      await store.commit({ units });
+      const got = await store.load();
+      expect(got.units).toHaveLength(5000);
+      expect(got.units).toEqual([...units].reverse());
+    }));
+
+    it('gives copies: changing a batch or a snapshot afterwards changes nothing stored', withStore(async (store) => {
+      const u = { ...unit('j', 0), rejectedBy: ['a'] };
+      await store.commit({ units: [u] });
+      u.rejectedBy.push('b');
+      const first = await store.load();
+      (first.units[0]!.rejectedBy as string[]).push('c');
+      expect((await store.load()).units).toEqual([unit('j', 0, { rejectedBy: ['a'] })]);
+    }));
+
+    it('closes twice without error', withStore(async (store) => {
+      await store.close();
+    }));
+
+    it.runIf(reopen)('returns the same snapshot after close and reopen', withStore(async (store) => {
+      await store.commit({ jobs: [job('j', 1)], units: [unit('j', 1, { challenge: [3], rejectedBy: ['z'] }), unit('j', 0)] });
+      await store.commit({ volunteers: [volunteer('v', 7.25)], receipts: [receipt('r', 5)] });
+      const before = await store.load();
+      const again = await reopen!(store);
+      expect(await again.load()).toEqual(before);
+      await again.commit({ units: [unit('j', 2)] });
+      expect((await again.load()).units).toHaveLength(3);
+      return again;
+    }));
+  });
+}

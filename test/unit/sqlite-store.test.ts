@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isTabgridError } from '../../src/errors';
+import { SQLITE_SCHEMA_VERSION, SqliteHostStore } from '../../src/host/store/sqlite-store';
+import type { HostStore } from '../../src/host/store/store';
+import { describeHostStore, unit } from '../helpers/store-conformance';
+
+const dir = mkdtempSync(join(tmpdir(), 'tabgrid-sqlite-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const freshPath = () => join(dir, `store-${++files}.sqlite`);
+
+describeHostStore('SqliteHostStore (file)', async () => new SqliteHostStore(freshPath()), async (store) => {
+  await store.close();
+  return new SqliteHostStore((store as SqliteHostStore).path);
+});
+describeHostStore('SqliteHostStore (:memory:)', async () => new SqliteHostStore(':memory:'));
+
+/** Expects `f` to throw TabgridError 'storage' with a message matching `pattern`. */
+function expectStorageError(f: () => unknown, pattern: RegExp): void {
+  let caught: unknown;
+  try {
+    f();
+  } catch (err) {
+    caught = err;
+  }
+  expect(isTabgridError(caught, 'storage'), String(caught)).toBe(true);
+  expect((caught as Error).message).toMatch(pattern);
+}
+
+describe('SqliteHostStore', () => {
+  it('writes a WAL-mode file at the current schema version', async () => {
+    const path = freshPath();
+    await new SqliteHostStore(path).close();
+    const raw = new Database(path, { readonly: true });
+    expect(raw.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    raw.close();
+  });
+
+  it('refuses a directory, a missing directory and a file that is not a database', () => {
+    expectStorageError(() => new SqliteHostStore(dir), /cannot open host store/);
+    expectStorageError(() => new SqliteHostStore(join(dir, 'no-such-dir', 'x.sqlite')), /directory does not exist/);
+    const garbage = join(dir, 'garbage.sqlite');
+    const bytes = Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 131 + 7) & 0xff));
+    writeFileSync(garbage, bytes);
+    expectStorageError(() => new SqliteHostStore(garbage), /not a database/);
+    // Refusing must not have touched the file.
+    expect(readFileSync(garbage).equals(bytes)).toBe(true);
+  });
+
+  it('refuses a database from a newer schema version, leaving it as it was', () => {
+    const path = freshPath();
+    const raw = new Database(path);
+    raw.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
+    raw.close();
+    expectStorageError(() => new SqliteHostStore(path), new RegExp(`schema version ${SQLITE_SCHEMA_VERSION + 1}, newer`));
+    const after = new Database(path, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION + 1);
+    after.close();
+  });
+
+  it('refuses a database that already has other tables by those names', () => {
+    const path = freshPath();
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE jobs (x)');
+    raw.close();
+    expectStorageError(() => new SqliteHostStore(path), /already exists/);
+  });
+
+  it('rejects commits after close with a storage error', async () => {
+    const store = new SqliteHostStore(freshPath());
+    await store.close();
+    await expect(store.commit({ units: [unit('j', 0)] })).rejects.toSatisfy((e) => isTabgridError(e, 'storage'));
+  });
+
+  it('loses nothing it reported committed when the process is killed', { timeout: 60_000 }, async () => {
+    const path = freshPath();
+    const perBatch = 50;
+    // The child reports batch i on stdout only after commit(i) resolved.
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', `
+        const { SqliteHostStore } = await import(${JSON.stringify(resolve('src/host/store/sqlite-store.ts'))});
+        const store = new SqliteHostStore(process.argv[1]);
+        for (let i = 0; ; i++) {
+          const units = Array.from({ length: ${perBatch} }, (_, k) => ({ jobId: 'b' + i, unitId: 'b' + i + '/' + k, index: k,
+            state: 'queued', holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, rejectedBy: [], acceptedAt: null }));
+          await store.commit({ units, volunteers: [{ id: 'v', credit: i, accepted: 0, rejected: 0 }] });
+          process.stdout.write(i + '\\n');
+        }`, path],
+      { cwd: resolve('.'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let reported = -1;
+    const exited = new Promise((done) => child.on('exit', done));
+    for await (const line of createInterface({ input: child.stdout })) {
+      reported = Number(line);
+      if (reported >= 40) {
+        child.kill('SIGKILL');
+        break;
+      }
+    }
+    expect(await exited).toBeNull(); // a null exit code: it died by the signal
+    expect(child.signalCode).toBe('SIGKILL');
+
+    const store: HostStore = new SqliteHostStore(path);
+    const { units, volunteers } = await store.load();
+    await store.close();
+    const sizes = new Map<string, number>();
+    for (const u of units) sizes.set(u.jobId, (sizes.get(u.jobId) ?? 0) + 1);
+    // Every reported batch whole; anything after it (committed, not yet reported) whole or absent.
+    for (let i = 0; i <= reported; i++) expect(sizes.get(`b${i}`), `batch ${i}`).toBe(perBatch);
+    for (const size of sizes.values()) expect(size).toBe(perBatch);
+    expect(volunteers[0]!.credit).toBeGreaterThanOrEqual(reported);
+    expect(sizes.size).toBe(volunteers[0]!.credit + 1);
+  });
+});
