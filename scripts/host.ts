@@ -1,44 +1,57 @@
 /**
- * `npm run host -- --job FILE.json [--signal URL] [--id ID] [--exit-when-done]`: a job host
- * in Node, on an already running signaling server.
+ * `npm run host -- --job FILE.json [--db FILE.sqlite] [--signal URL] [--id ID] [--lease-ms N]
+ * [--exit-when-done]`: a job host in Node on a running signaling server. With --db its state
+ * is durable: kill the process at any moment, start it again with the same --db, and the job
+ * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority).
  */
 import './node-webrtc';
 import { DEMO_JOB } from '../src/host/job';
+import { MemoryHostStore } from '../src/host/store/memory-store';
+import { SqliteHostStore } from '../src/host/store/sqlite-store';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
 import { parseArgs, readJob } from './args';
 import { startHost } from './stack';
 
 const { values } = parseArgs({
   options: {
-    job: { type: 'string' },
+    job: { type: 'string', multiple: true },
+    db: { type: 'string' },
     signal: { type: 'string' },
     id: { type: 'string' },
+    'lease-ms': { type: 'string' },
     'exit-when-done': { type: 'boolean' },
   },
 });
 
-const job = values.job ? readJob(values.job) : DEMO_JOB;
+const jobs = values.job?.map(readJob) ?? [DEMO_JOB];
 const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL;
 const hostId = values.id ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID;
-const exitWhenDone = values['exit-when-done'] ?? false;
+const leaseMs = values['lease-ms'] === undefined ? undefined : Number(values['lease-ms']);
+if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 1000)) throw new Error(`--lease-ms ${values['lease-ms']} must be a whole number ≥ 1000`);
+const store = values.db ? new SqliteHostStore(values.db) : new MemoryHostStore();
+if (!values.db) console.log('no --db: the host keeps its state in memory and loses it when it stops');
 
 const { core, host } = await startHost({
-  jobs: [job],
+  jobs,
+  store,
+  leaseMs,
   signalUrl,
   hostId,
   log: (line) => console.log(line),
   onAccepted: () => {
-    if (!exitWhenDone || !core.done) return;
+    if (!values['exit-when-done'] || !core.done) return;
     // Let the verdict that finished the job reach its volunteer before leaving.
-    setTimeout(() => {
-      console.log(JSON.stringify({ job: job.id, results: core.results() }, null, 2));
-      host.close();
-      process.exit(0);
-    }, 500);
+    setTimeout(() => void stop(0, true), 500);
   },
 });
-console.log(`host ${host.id} serves job ${job.id} (${job.units} units) via ${signalUrl}`);
-process.on('SIGINT', () => {
+const p = core.progress();
+console.log(`host ${host.id} serves ${jobs.map((j) => j.id).join(', ')} via ${signalUrl}: ${p.accepted}/${p.total} units accepted so far`);
+
+async function stop(code: number, printResults = false): Promise<void> {
+  if (printResults) console.log(JSON.stringify({ results: core.results() }, null, 2));
   host.close();
-  process.exit(0);
-});
+  await store.close();
+  process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));

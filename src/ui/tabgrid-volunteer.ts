@@ -3,6 +3,7 @@ import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../net/signal';
 import { VolunteerSession, VolunteerState, type VerdictDetail } from '../volunteer/session';
 import { ComputeClient } from '../worker/client';
 import type { EngineInfo } from '../worker/engine';
+import type { Receipt } from '../protocol';
 
 /**
  * <tabgrid-volunteer host="PEER_ID" signal="ws://…">: a Start/Pause button and live status for a
@@ -45,6 +46,11 @@ export class TabgridVolunteer extends LitElement {
 
   get credit(): number {
     return this.session?.credit ?? 0;
+  }
+
+  /** Receipts of the results the host accepted from this volunteer (proof of its credit). */
+  get receipts(): readonly Receipt[] {
+    return this.session?.receipts ?? [];
   }
 
   override disconnectedCallback(): void {

@@ -73,6 +73,8 @@ export class VolunteerSession extends EventTarget {
   private controller?: AbortController;
   private waiter?: { types: readonly HostMessage['type'][]; resolve(m: HostMessage): void; reject(e: unknown): void };
   private heartbeatMs = 15_000;
+  /** When the host was last heard from: a link that has gone silent is treated as dead. */
+  private lastHeard = 0;
   private heartbeat?: ReturnType<typeof setInterval>;
   private readonly queue: WorkUnit[] = [];
   private current?: { unit: WorkUnit; controller: AbortController };
@@ -199,17 +201,39 @@ export class VolunteerSession extends EventTarget {
     const link = await connect(handlers, signal);
     this.link = link;
     const hello: VolunteerMessage = { type: 'hello', protocol: PROTOCOL_VERSION, client: this.options.client ?? 'tabgrid-volunteer', volunteerId: this.volunteerId };
-    const welcome = await this.ask(link, hello, ['welcome'], signal);
+    const welcome = await withTimeout(this.ask(link, hello, ['welcome'], signal), 15_000, () => {
+      link.close();
+      return new TabgridError(ErrorCode.Network, 'the host did not answer hello');
+    });
     this.heartbeatMs = welcome.heartbeatMs;
     // Results that lost their verdict to the drop: send them again (the host repeats its challenge).
     for (const [unitId, r] of this.sent) this.send(link, { type: 'result', unitId, root: r.root, backend: r.backend });
     return link;
   }
 
+  /**
+   * A host that was killed does not close its data channels; WebRTC notices only after tens of
+   * seconds. The host answers every heartbeat and request, so silence for three heartbeats
+   * (and at least 5 s) while we wait for something means the link is dead: close it and let
+   * the run loop reconnect.
+   */
+  private get livenessMs(): number {
+    return Math.max(3 * this.heartbeatMs, 5_000);
+  }
+
   private startHeartbeat(link: Link, signal: AbortSignal): void {
     this.stopHeartbeat();
+    this.lastHeard = Date.now();
     this.heartbeat = setInterval(() => {
       if (signal.aborted || this.link !== link) return this.stopHeartbeat();
+      const expecting = this.waiter !== undefined || this.current !== undefined || this.queue.length > 0 || this.sent.size > 0;
+      // Silence only counts while we wait for something.
+      if (!expecting) this.lastHeard = Date.now();
+      else if (Date.now() - this.lastHeard > this.livenessMs) {
+        console.warn(`tabgrid: no word from the host for ${this.livenessMs} ms; reconnecting`);
+        link.close();
+        return;
+      }
       const c = this.current;
       if (c) this.send(link, { type: 'heartbeat', unitId: c.unit.unitId, done: this.progress?.unitId === c.unit.unitId ? this.progress.done : 0, total: c.unit.count });
       for (const u of this.queue) this.send(link, { type: 'heartbeat', unitId: u.unitId, done: 0, total: u.count });
@@ -237,6 +261,7 @@ export class VolunteerSession extends EventTarget {
   }
 
   private receive(text: unknown): void {
+    this.lastHeard = Date.now();
     let message: HostMessage;
     try {
       message = parseHostMessage(text);
@@ -345,6 +370,16 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
         signal.removeEventListener('abort', onAbort);
         reject(e);
       },
+    );
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    promise.then(
+      (v) => (clearTimeout(timer), resolve(v)),
+      (e: unknown) => (clearTimeout(timer), reject(e)),
     );
   });
 }

@@ -4,7 +4,7 @@ import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
 import type { HostCore } from '../../src/host/host-core';
-import { jobUnit } from '../../src/host/job';
+import { jobUnit, type JobSpec } from '../../src/host/job';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
 
@@ -38,16 +38,21 @@ export async function volunteerStatus(page: Page) {
   });
 }
 
+/** The Merkle root the CPU reference computes for unit `index` of a job. */
+export async function expectedRoot(job: JobSpec, index: number): Promise<string> {
+  const hash = await createCpuSha256();
+  const unit = jobUnit(job, index);
+  const digests = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
+  return toHex(buildMerkleTreeOfChunks(digests, 32, hash).root);
+}
+
 /** Every accepted root must equal the root the CPU reference computes for that unit. */
 export async function checkResults(core: HostCore): Promise<void> {
-  const hash = await createCpuSha256();
   const results = core.results();
   if (new Set(results.map((r) => r.unitId)).size !== results.length) throw new Error('a unit was accepted twice');
+  const job = core.jobs()[0]!;
   for (const [i, r] of results.entries()) {
-    const unit = jobUnit(core.jobs()[0]!, i);
-    if (unit.unitId !== r.unitId) throw new Error(`result ${i} is for ${r.unitId}`);
-    const digests = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
-    const root = toHex(buildMerkleTreeOfChunks(digests, 32, hash).root);
-    if (root !== r.root) throw new Error(`accepted a wrong root for ${r.unitId}`);
+    if (jobUnit(job, i).unitId !== r.unitId) throw new Error(`result ${i} is for ${r.unitId}`);
+    if ((await expectedRoot(job, i)) !== r.root) throw new Error(`accepted a wrong root for ${r.unitId}`);
   }
 }

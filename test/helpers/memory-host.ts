@@ -9,6 +9,8 @@ import { encodeMessage } from '../../src/protocol';
 export function memoryConnector(core: HostCore) {
   let n = 0;
   const links = new Map<string, Link>();
+  /** Links whose messages vanish without the link closing, like a host that was killed. */
+  const muted = new Set<Link>();
   const connect = async (handlers: LinkHandlers): Promise<Link> => {
     const name = `mem-${++n}`;
     let open = true;
@@ -16,7 +18,7 @@ export function memoryConnector(core: HostCore) {
     const link: Link = {
       peer: 'host',
       send(text) {
-        if (!open) return;
+        if (!open || muted.has(link)) return;
         setTimeout(() => {
           if (!open) return;
           void core.handle(name, text).then((replies) => {
@@ -34,5 +36,5 @@ export function memoryConnector(core: HostCore) {
     links.set(name, link);
     return link;
   };
-  return { connect, links };
+  return { connect, links, mute: (link: Link) => muted.add(link) };
 }

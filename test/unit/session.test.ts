@@ -107,6 +107,16 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     session.close();
   });
 
+  it('treats a link that goes silent as dead, and reconnects', async () => {
+    const { core, net, session } = await setup(4);
+    session.start();
+    await until(() => session.unitsDone >= 1);
+    for (const link of net.links.values()) net.mute(link);
+    await until(() => core.done, 20_000);
+    expect(net.links.size).toBeGreaterThan(1);
+    session.close();
+  }, 30_000);
+
   it('drops a unit whose lease the host took back, and goes on', async () => {
     const { core, session } = await setup(3);
     session.start();
