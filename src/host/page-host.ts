@@ -1,0 +1,52 @@
+import { createCpuSha256 } from '../hash/sha256-cpu';
+import { HostCore, type HostCoreOptions } from './host-core';
+import type { JobSpec } from './job';
+import { startPeerHost, type PeerHost } from './peer-host';
+import { IdbHostStore } from './store/idb-store';
+
+export interface PageHostOptions {
+  readonly jobs: readonly JobSpec[];
+  readonly signalUrl: string;
+  readonly hostId: string;
+  /** IndexedDB database holding this host's state (one per host id by default). */
+  readonly dbName?: string;
+  readonly leaseMs?: number;
+  readonly iceServers?: RTCIceServer[];
+  readonly log?: (line: string) => void;
+  readonly onAccepted?: HostCoreOptions['onAccepted'];
+}
+
+export interface PageHost {
+  readonly core: HostCore;
+  readonly peer: PeerHost;
+  close(): Promise<void>;
+}
+
+/**
+ * The job host in a researcher's own tab: the same core as the Node CLI, its state in
+ * IndexedDB, so a reload (or a crash) picks the job up where it was.
+ */
+export async function startPageHost(options: PageHostOptions): Promise<PageHost> {
+  const store = await IdbHostStore.open(options.dbName ?? `tabgrid-host-${options.hostId}`);
+  try {
+    const core = await HostCore.open(store, options.jobs, {
+      hostId: options.hostId,
+      hash: await createCpuSha256(),
+      leaseMs: options.leaseMs,
+      log: options.log,
+      onAccepted: options.onAccepted,
+    });
+    const peer = await startPeerHost({ core, signalUrl: options.signalUrl, hostId: options.hostId, iceServers: options.iceServers, log: options.log });
+    return {
+      core,
+      peer,
+      close: async () => {
+        peer.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
