@@ -21,7 +21,8 @@ export interface StackOptions {
   readonly signalPort?: number;
   readonly webPort?: number;
   readonly hostId?: string;
-  readonly job?: JobSpec;
+  /** The jobs to serve (default: the demo job). */
+  readonly jobs?: readonly JobSpec[];
   readonly store?: HostStore;
   readonly leaseMs?: number;
   readonly log?: (line: string) => void;
@@ -113,7 +114,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => signaling.close());
     const web = await startWeb(options.webPort ?? 5173, { signalUrl: signaling.url, hostId });
     closers.push(() => web.close());
-    const { core, host } = await startHost({ jobs: [options.job ?? DEMO_JOB], signalUrl: signaling.url, hostId, log: options.log, store: options.store, leaseMs: options.leaseMs });
+    const { core, host } = await startHost({ jobs: options.jobs ?? [DEMO_JOB], signalUrl: signaling.url, hostId, log: options.log, store: options.store, leaseMs: options.leaseMs });
     closers.push(() => host.close());
     const webUrl = `http://localhost:${web.config.server.port}/`;
     return { signalUrl: signaling.url, webUrl, hostId, core, host, close };

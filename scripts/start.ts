@@ -24,7 +24,7 @@ const stack = await startStack({
   signalPort: portFrom(values['signal-port'], 'TABGRID_SIGNAL_PORT', 9000),
   webPort: portFrom(values['web-port'], 'TABGRID_WEB_PORT', 5173),
   hostId: values['host-id'] ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID,
-  job: values.job ? readJob(values.job) : DEMO_JOB,
+  jobs: [values.job ? readJob(values.job) : DEMO_JOB],
   log: (line) => console.log(`${time()} host: ${line}`),
 });
 
@@ -34,7 +34,7 @@ tabgrid is running.
   volunteer page   ${stack.webUrl}   (open it, press Start)
   signaling        ${stack.signalUrl}
   job host id      ${stack.hostId}
-  job              ${job.id}: ${job.units} units of ${job.messagesPerUnit} SHA-256 messages
+  job              ${job.id}: ${job.units} units of ${job.kernel}
 Press Ctrl-C to stop.
 `);
 

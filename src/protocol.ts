@@ -24,7 +24,7 @@ export const MAX_HOLDING = 16;
 export const MAX_UNIT_MESSAGES = 1 << 20;
 export const MAX_UNIT_MESSAGE_BYTES = 4096;
 
-export const Kernel = { Sha256Batch: 'sha256-batch' } as const;
+export const Kernel = { Sha256Batch: 'sha256-batch', MatmulF32: 'matmul-f32', MatmulModp: 'matmul-modp' } as const;
 export type Kernel = (typeof Kernel)[keyof typeof Kernel];
 
 export const Backend = { WebGpu: 'webgpu', Cpu: 'cpu' } as const;
@@ -42,7 +42,33 @@ export interface Sha256BatchUnit {
   readonly count: number;
   readonly messageLength: number;
 }
-export type WorkUnit = Sha256BatchUnit;
+/**
+ * C = A·B for seeded A (m×k) and B (k×n) (see kernels/matmul-inputs.ts): f32, or residues
+ * modulo the prime p. The result's leaves are the rows of C.
+ */
+export interface MatmulUnit {
+  readonly kernel: typeof Kernel.MatmulF32 | typeof Kernel.MatmulModp;
+  readonly jobId: string;
+  readonly unitId: string;
+  readonly seed: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  /** The modulus (matmul-modp); 0 for f32. */
+  readonly p: number;
+}
+
+export type WorkUnit = Sha256BatchUnit | MatmulUnit;
+
+/** Largest matrix side in a unit: a row of C (a Merkle leaf) stays ≤ 4 KiB. */
+export const MAX_UNIT_MATRIX_DIM = 1024;
+/** Longest leaf in an opening, hex characters (a row of 1024 words). */
+export const MAX_LEAF_HEX = 8 * MAX_UNIT_MATRIX_DIM;
+
+/** How many leaves (challengeable outputs) a unit's result has, and the bytes of each. */
+export function unitLeaves(unit: WorkUnit): { count: number; bytes: number } {
+  return unit.kernel === Kernel.Sha256Batch ? { count: unit.count, bytes: 32 } : { count: unit.m, bytes: 4 * unit.n };
+}
 
 export interface Opening {
   readonly index: number;
@@ -158,13 +184,19 @@ function list(value: unknown, where: string, max: number): unknown[] {
   return value;
 }
 
+const leafHex = /^(?:[0-9a-f]{2})+$/;
+function leaf(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value.length > MAX_LEAF_HEX || !leafHex.test(value)) fail(`${where} must be 1..${MAX_LEAF_HEX / 2} bytes of lower-case hex`);
+  return value;
+}
+
 function opening(raw: unknown, i: number): Opening {
   const where = `openings[${i}]`;
   const o = object(raw, where);
   only(o, where, 'index', 'leaf', 'path');
   return {
     index: int(o.index, `${where}.index`, 0, MAX_UNIT_MESSAGES - 1),
-    leaf: digest(o.leaf, `${where}.leaf`),
+    leaf: leaf(o.leaf, `${where}.leaf`),
     path: list(o.path, `${where}.path`, 32).map((p, j) => digest(p, `${where}.path[${j}]`)),
   };
 }
@@ -191,9 +223,25 @@ function receipt(raw: unknown): Receipt {
 
 export function parseUnit(raw: unknown): WorkUnit {
   const u = object(raw, 'unit');
+  const kernel = oneOf(u.kernel, 'unit.kernel', Kernel);
+  if (kernel === Kernel.MatmulF32 || kernel === Kernel.MatmulModp) {
+    only(u, 'unit', 'kernel', 'jobId', 'unitId', 'seed', 'm', 'n', 'k', 'p');
+    const p = int(u.p, 'unit.p', 0, 65521);
+    if ((kernel === Kernel.MatmulModp) !== p > 1) fail('unit.p must be a modulus > 1 for matmul-modp and 0 for matmul-f32');
+    return {
+      kernel,
+      jobId: str(u.jobId, 'unit.jobId'),
+      unitId: str(u.unitId, 'unit.unitId'),
+      seed: int(u.seed, 'unit.seed', 0, 0xffffffff),
+      m: int(u.m, 'unit.m', 1, MAX_UNIT_MATRIX_DIM),
+      n: int(u.n, 'unit.n', 1, MAX_UNIT_MATRIX_DIM),
+      k: int(u.k, 'unit.k', 1, MAX_UNIT_MATRIX_DIM),
+      p,
+    };
+  }
   only(u, 'unit', 'kernel', 'jobId', 'unitId', 'seed', 'count', 'messageLength');
   return {
-    kernel: oneOf(u.kernel, 'unit.kernel', Kernel),
+    kernel,
     jobId: str(u.jobId, 'unit.jobId'),
     unitId: str(u.unitId, 'unit.unitId'),
     seed: int(u.seed, 'unit.seed', 0, 0xffffffff),

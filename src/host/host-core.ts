@@ -1,12 +1,13 @@
 import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
-import { PROTOCOL_VERSION, Verdict, parseVolunteerMessage, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
+import { Kernel, PROTOCOL_VERSION, Verdict, parseVolunteerMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { jobUnit, unitWork, validateJob, type JobSpec } from './job';
 import { makeReceipt } from './receipt';
 import { HostState, type Tx, type UnitRecord } from './host-state';
 import type { HostStore, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
-import { checkSha256Openings, chooseChallenge } from './verify-sha256';
+import { matmulLeafCheck } from './verify-matmul';
+import { checkOpenings, chooseChallenge, sha256LeafCheck } from './verify-sha256';
 
 export { StoredUnitState as UnitState } from './store/store';
 
@@ -222,7 +223,7 @@ export class HostCore {
         if (!u || u.holder !== who || u.state !== UnitState.Leased) {
           throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you (its lease may have lapsed)`);
         }
-        const challenge = chooseChallenge(this.unitOf(u).count, this.state.job(u.jobId)!.spec.samples, this.random);
+        const challenge = chooseChallenge(unitLeaves(this.unitOf(u)).count, this.state.job(u.jobId)!.spec.samples, this.random);
         tx.putUnit({ ...u, state: UnitState.Verifying, root: message.root, challenge, leaseDeadline: deadline });
         return [{ type: 'challenge', unitId: u.unitId, indices: challenge }];
       }
@@ -232,13 +233,14 @@ export class HostCore {
           throw new TabgridError(ErrorCode.UnknownUnit, `no challenge of unit ${message.unitId} is open for you`);
         }
         const volunteer = tx.volunteer(who);
-        const failure = checkSha256Openings(this.unitOf(u), u.root!, u.challenge!, message.openings, this.options.hash);
+        const unit = this.unitOf(u);
+        const failure = checkOpenings(unit, u.root!, u.challenge!, message.openings, this.options.hash, this.leafCheck(unit));
         if (failure) {
           tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
           tx.putUnit({ ...requeued(u), rejectedBy: [...u.rejectedBy, who] });
           return [this.verdict(who, u.unitId, Verdict.Rejected, failure, 0, undefined, tx)];
         }
-        const credit = unitWork(this.unitOf(u));
+        const credit = unitWork(unit);
         const receipt = makeReceipt({ jobId: u.jobId, unitId: u.unitId, volunteer: who, credit, root: u.root!, issuedAt: now }, this.options.hash);
         tx.putUnit({ ...u, state: UnitState.Accepted, challenge: null, leaseDeadline: null, acceptedAt: now });
         tx.putVolunteer({ ...volunteer, credit: volunteer.credit + credit, accepted: volunteer.accepted + 1 });
@@ -261,6 +263,10 @@ export class HostCore {
         this.options.log?.(`rejected ${r.unitId} from ${who}: ${r.reason}`);
       }
     }
+  }
+
+  private leafCheck(unit: WorkUnit) {
+    return unit.kernel === Kernel.Sha256Batch ? sha256LeafCheck(unit, this.options.hash) : matmulLeafCheck(unit);
   }
 
   private unitOf(u: UnitRecord) {

@@ -1,10 +1,11 @@
 import { ErrorCode, TabgridError } from '../errors';
-import { Kernel, MAX_UNIT_MESSAGES, MAX_UNIT_MESSAGE_BYTES, MAX_CHALLENGE, type WorkUnit } from '../protocol';
+import { isPrime, MODP_MAX } from '../kernels/matmul';
+import { Kernel, MAX_CHALLENGE, MAX_UNIT_MATRIX_DIM, MAX_UNIT_MESSAGES, MAX_UNIT_MESSAGE_BYTES, type WorkUnit } from '../protocol';
 import { sha256Blocks } from '../hash/sha256-ref';
 import { mix32 } from '../work/seeded';
 
-/** A job as a researcher describes it (the job file's JSON). */
-export interface JobSpec {
+/** A hashing job as a researcher describes it (the job file's JSON). */
+export interface Sha256JobSpec {
   readonly id: string;
   readonly kernel: typeof Kernel.Sha256Batch;
   /** Number of work units. */
@@ -20,6 +21,24 @@ export interface JobSpec {
   readonly priority?: number;
 }
 
+/** A matrix job: `units` independent products of seeded m×k and k×n matrices. */
+export interface MatmulJobSpec {
+  readonly id: string;
+  readonly kernel: typeof Kernel.MatmulF32 | typeof Kernel.MatmulModp;
+  readonly units: number;
+  readonly m: number;
+  readonly n: number;
+  readonly k: number;
+  /** The prime modulus, matmul-modp only (≤ 65521). */
+  readonly p?: number;
+  readonly seed: number;
+  /** Rows of C the host recomputes per result. */
+  readonly samples: number;
+  readonly priority?: number;
+}
+
+export type JobSpec = Sha256JobSpec | MatmulJobSpec;
+
 /** The demo job `npm start` publishes: small enough for a CPU adapter to finish in a minute or two. */
 export const DEMO_JOB: JobSpec = {
   id: 'demo-sha256',
@@ -32,38 +51,56 @@ export const DEMO_JOB: JobSpec = {
 };
 
 export function validateJob(spec: JobSpec): JobSpec {
-  const bad = (what: string) => {
-    throw new TabgridError(ErrorCode.BadInput, `job ${JSON.stringify(spec.id)}: ${what}`);
+  const bad = (what: string): never => {
+    throw new TabgridError(ErrorCode.BadInput, `job ${JSON.stringify(spec?.id)}: ${what}`);
   };
+  if (typeof spec !== 'object' || spec === null) bad('a job is a JSON object');
   if (typeof spec.id !== 'string' || !/^[\w.-]{1,64}$/.test(spec.id)) bad('id must be 1..64 letters, digits, . _ or -');
-  if (spec.kernel !== Kernel.Sha256Batch) bad(`kernel must be ${Kernel.Sha256Batch}`);
-  const intIn = (v: number, lo: number, hi: number, name: string) => {
-    if (!Number.isInteger(v) || v < lo || v > hi) bad(`${name} must be an integer in ${lo}..${hi}`);
+  const intIn = (v: unknown, lo: number, hi: number, name: string) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`${name} must be an integer in ${lo}..${hi}`);
+  };
+  const fields = (...names: string[]) => {
+    const known = new Set(['id', 'kernel', 'units', 'seed', 'samples', 'priority', ...names]);
+    for (const key of Object.keys(spec)) if (!known.has(key)) bad(`unknown field '${key}'`);
   };
   intIn(spec.units, 1, 1_000_000, 'units');
-  intIn(spec.messagesPerUnit, 1, MAX_UNIT_MESSAGES, 'messagesPerUnit');
-  intIn(spec.messageLength, 0, MAX_UNIT_MESSAGE_BYTES, 'messageLength');
   intIn(spec.seed, 0, 0xffffffff, 'seed');
   intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
   if (spec.priority !== undefined) intIn(spec.priority, -1000, 1000, 'priority');
-  const known = new Set(['id', 'kernel', 'units', 'messagesPerUnit', 'messageLength', 'seed', 'samples', 'priority']);
-  for (const key of Object.keys(spec)) if (!known.has(key)) bad(`unknown field '${key}'`);
+  switch (spec.kernel) {
+    case Kernel.Sha256Batch:
+      fields('messagesPerUnit', 'messageLength');
+      intIn(spec.messagesPerUnit, 1, MAX_UNIT_MESSAGES, 'messagesPerUnit');
+      intIn(spec.messageLength, 0, MAX_UNIT_MESSAGE_BYTES, 'messageLength');
+      break;
+    case Kernel.MatmulF32:
+    case Kernel.MatmulModp:
+      fields('m', 'n', 'k', 'p');
+      intIn(spec.m, 1, MAX_UNIT_MATRIX_DIM, 'm');
+      intIn(spec.n, 1, MAX_UNIT_MATRIX_DIM, 'n');
+      intIn(spec.k, 1, MAX_UNIT_MATRIX_DIM, 'k');
+      if (spec.kernel === Kernel.MatmulModp && (spec.p === undefined || !isPrime(spec.p) || spec.p > MODP_MAX)) bad(`p must be a prime ≤ ${MODP_MAX}`);
+      if (spec.kernel === Kernel.MatmulF32 && spec.p !== undefined) bad('p is for matmul-modp only');
+      // The openings of one result (rows of 8n hex characters plus paths) must fit a message.
+      if (spec.samples * (8 * spec.n + 70 * 11) > 56_000) bad(`samples × row size is too large for one message: use fewer samples or a smaller n`);
+      break;
+    default:
+      bad(`kernel must be one of ${Object.values(Kernel).join(', ')}`);
+  }
   return spec;
 }
 
 /** Unit i of a job. Unit seeds are decorrelated from each other by mix32. */
 export function jobUnit(spec: JobSpec, index: number): WorkUnit {
-  return {
-    kernel: spec.kernel,
-    jobId: spec.id,
-    unitId: `${spec.id}/${index}`,
-    seed: mix32((spec.seed ^ mix32(index + 1)) >>> 0),
-    count: spec.messagesPerUnit,
-    messageLength: spec.messageLength,
-  };
+  const common = { jobId: spec.id, unitId: `${spec.id}/${index}`, seed: mix32((spec.seed ^ mix32(index + 1)) >>> 0) };
+  if (spec.kernel === Kernel.Sha256Batch) return { kernel: spec.kernel, ...common, count: spec.messagesPerUnit, messageLength: spec.messageLength };
+  return { kernel: spec.kernel, ...common, m: spec.m, n: spec.n, k: spec.k, p: spec.p ?? 0 };
 }
 
-/** Work in SHA-256 compression blocks, the unit of credit for hashing kernels. */
+/**
+ * The credit a unit earns, in proportion to its work: SHA-256 compression blocks for hashing,
+ * multiply-adds for matrix products.
+ */
 export function unitWork(unit: WorkUnit): number {
-  return unit.count * sha256Blocks(unit.messageLength);
+  return unit.kernel === Kernel.Sha256Batch ? unit.count * sha256Blocks(unit.messageLength) : unit.m * unit.n * unit.k;
 }

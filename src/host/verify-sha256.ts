@@ -1,8 +1,11 @@
 import { bytesEqual, fromHex } from '../hex';
 import { verifyMerklePath } from '../hash/merkle';
 import type { Hasher } from '../hash/sha256-cpu';
-import type { Opening, Sha256BatchUnit } from '../protocol';
+import { unitLeaves, type Opening, type Sha256BatchUnit, type WorkUnit } from '../protocol';
 import { seededMessage } from '../work/seeded';
+
+/** Checks one opened leaf's content; returns why it is wrong, or undefined. */
+export type LeafCheck = (index: number, leaf: Uint8Array) => string | undefined;
 
 /**
  * Picks `samples` distinct leaf indices of a unit of `count` leaves, uniformly, with the host's
@@ -20,33 +23,41 @@ export function chooseChallenge(count: number, samples: number, random: () => nu
 }
 
 /**
- * Checks the openings of a sha256-batch result against the committed root: each challenged
- * leaf must be the SHA-256 of the message the host derives itself, and its audit path must lead
- * to the root. Returns why it fails, or undefined if it passes.
+ * Checks the openings of a result against its committed root: one per challenged index, in
+ * order, each leaf of the unit's leaf size, each audit path leading to the root, and each
+ * leaf's content right by `checkLeaf`. Returns why it fails, or undefined if it passes.
  */
-export function checkSha256Openings(
-  unit: Sha256BatchUnit,
+export function checkOpenings(
+  unit: WorkUnit,
   rootHex: string,
   indices: readonly number[],
   openings: readonly Opening[],
   hash: Hasher,
+  checkLeaf: LeafCheck,
 ): string | undefined {
   const root = fromHex(rootHex);
   if (!root || root.length !== 32) return 'root is not a 32-byte digest';
   if (openings.length !== indices.length) return `expected ${indices.length} openings, got ${openings.length}`;
-  for (let k = 0; k < indices.length; k++) {
-    const opening = openings[k]!;
-    const index = indices[k]!;
-    if (opening.index !== index) return `opening ${k} is for leaf ${opening.index}, challenged ${index}`;
-    const expected = hash(seededMessage(unit.seed, index, unit.messageLength));
+  const { count, bytes } = unitLeaves(unit);
+  for (let j = 0; j < indices.length; j++) {
+    const opening = openings[j]!;
+    const index = indices[j]!;
+    if (opening.index !== index) return `opening ${j} is for leaf ${opening.index}, challenged ${index}`;
     const leaf = fromHex(opening.leaf);
     const path = opening.path.map(fromHex);
-    if (!leaf || path.some((p) => !p)) return `opening ${k} is not hex`;
-    if (!verifyMerklePath(root, unit.count, index, leaf, path as Uint8Array[], hash)) {
+    if (!leaf || path.some((p) => !p)) return `opening ${j} is not hex`;
+    if (leaf.length !== bytes) return `leaf ${index} has ${leaf.length} bytes, not ${bytes}`;
+    if (!verifyMerklePath(root, count, index, leaf, path as Uint8Array[], hash)) {
       return `leaf ${index}: audit path does not lead to the committed root`;
     }
-    // The path is checked first so a wrong root is reported as such, not as a wrong digest.
-    if (!bytesEqual(leaf, expected)) return `leaf ${index}: digest is wrong`;
+    // The path is checked first so a wrong root is reported as such, not as a wrong leaf.
+    const wrong = checkLeaf(index, leaf);
+    if (wrong) return `leaf ${index}: ${wrong}`;
   }
   return undefined;
+}
+
+/** A sha256-batch leaf is the digest of the message the host derives itself. */
+export function sha256LeafCheck(unit: Sha256BatchUnit, hash: Hasher): LeafCheck {
+  return (index, leaf) => (bytesEqual(leaf, hash(seededMessage(unit.seed, index, unit.messageLength))) ? undefined : 'digest is wrong');
 }

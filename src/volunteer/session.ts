@@ -2,10 +2,9 @@ import { ErrorCode, TabgridError, isErrorCode, isTabgridError } from '../errors'
 import { toHex } from '../hex';
 import { buildMerkleTreeOfChunks, merklePath, type MerkleTree } from '../hash/merkle';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
-import { DIGEST_BYTES } from '../kernels/sha256-batch';
 import { connectToHost } from '../net/connect';
 import type { Link, LinkHandlers } from '../net/link';
-import { PROTOCOL_VERSION, Verdict, encodeMessage, parseHostMessage, type Backend, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { PROTOCOL_VERSION, Verdict, encodeMessage, parseHostMessage, unitLeaves, type Backend, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import type { UnitComputer } from '../worker/client';
 import { backoffMs, stableVolunteerId } from './backoff';
 
@@ -46,7 +45,8 @@ interface Sent {
   readonly root: string;
   readonly backend: Backend;
   readonly tree: MerkleTree;
-  readonly digests: Uint8Array;
+  readonly leaves: Uint8Array;
+  readonly leafBytes: number;
   readonly total: number;
 }
 
@@ -173,15 +173,16 @@ export class VolunteerSession extends EventTarget {
     const stop = () => controller.abort();
     signal.addEventListener('abort', stop, { once: true });
     this.current = { unit, controller };
-    this.progress = { unitId: unit.unitId, done: 0, total: unit.count };
+    const total = unitLeaves(unit).count;
+    this.progress = { unitId: unit.unitId, done: 0, total };
     this.say(`computing ${unit.unitId}`, signal);
     try {
       const out = await this.options.computer.runUnit(unit, controller.signal, (done, total) => {
         this.progress = { unitId: unit.unitId, done, total };
         this.emit();
       });
-      const tree = buildMerkleTreeOfChunks(out.digests, DIGEST_BYTES, this.hash!);
-      const result: Sent = { root: toHex(tree.root), backend: out.backend, tree, digests: out.digests, total: unit.count };
+      const tree = buildMerkleTreeOfChunks(out.leaves, out.leafBytes, this.hash!);
+      const result: Sent = { root: toHex(tree.root), backend: out.backend, tree, leaves: out.leaves, leafBytes: out.leafBytes, total };
       this.sent.set(unit.unitId, result);
       this.send(link, { type: 'result', unitId: unit.unitId, root: result.root, backend: result.backend });
     } catch (err) {
@@ -235,8 +236,8 @@ export class VolunteerSession extends EventTarget {
         return;
       }
       const c = this.current;
-      if (c) this.send(link, { type: 'heartbeat', unitId: c.unit.unitId, done: this.progress?.unitId === c.unit.unitId ? this.progress.done : 0, total: c.unit.count });
-      for (const u of this.queue) this.send(link, { type: 'heartbeat', unitId: u.unitId, done: 0, total: u.count });
+      if (c) this.send(link, { type: 'heartbeat', unitId: c.unit.unitId, done: this.progress?.unitId === c.unit.unitId ? this.progress.done : 0, total: unitLeaves(c.unit).count });
+      for (const u of this.queue) this.send(link, { type: 'heartbeat', unitId: u.unitId, done: 0, total: unitLeaves(u).count });
       for (const [unitId, r] of this.sent) this.send(link, { type: 'heartbeat', unitId, done: r.total, total: r.total });
     }, this.heartbeatMs);
   }
@@ -310,7 +311,7 @@ export class VolunteerSession extends EventTarget {
     if (!held || !this.link) return;
     const openings = challenge.indices.map((index) => ({
       index,
-      leaf: toHex(held.digests.subarray(index * DIGEST_BYTES, (index + 1) * DIGEST_BYTES)),
+      leaf: toHex(held.leaves.subarray(index * held.leafBytes, (index + 1) * held.leafBytes)),
       path: merklePath(held.tree, index).map(toHex),
     }));
     this.send(this.link, { type: 'openings', unitId: challenge.unitId, openings });

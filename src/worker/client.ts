@@ -5,7 +5,7 @@ import type { MessageBatch } from '../kernels/sha256-batch';
 import type { PowResult } from '../kernels/sha256d-pow';
 import type { WorkUnit } from '../protocol';
 import type { ComputeWorkerApi } from './compute-worker';
-import type { EngineInfo, KernelOptions, Progress, UnitOutput, WithBackend } from './engine';
+import type { DigestsOutput, EngineInfo, KernelOptions, Progress, UnitOutput, WithBackend } from './engine';
 import { installErrorTransfer } from './error-transfer';
 
 /** What the volunteer needs from a compute backend; the worker is one, the engine itself another. */
@@ -40,7 +40,7 @@ export class ComputeClient implements UnitComputer {
     return this.invoke({ signal, onProgress }, (id, p) => this.remote.runUnit(id, unit, p));
   }
 
-  sha256Batch(batch: MessageBatch, opts: KernelOptions = {}): Promise<UnitOutput> {
+  sha256Batch(batch: MessageBatch, opts: KernelOptions = {}): Promise<DigestsOutput> {
     return this.invoke(opts, (id, p) => this.remote.sha256Batch(id, batch, p));
   }
 

@@ -33,7 +33,7 @@ const api = {
 
   async runUnit(callId: number, unit: WorkUnit, onProgress?: Progress) {
     const out = await call(callId, onProgress, (o) => engine.runUnit(unit, o.signal, o.onProgress));
-    return transfer(out, [out.digests.buffer]);
+    return transfer(out, [out.leaves.buffer]);
   },
 
   async sha256Batch(callId: number, batch: MessageBatch, onProgress?: Progress) {

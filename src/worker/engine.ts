@@ -1,11 +1,12 @@
 import { ErrorCode, TabgridError, isTabgridError, throwIfAborted } from '../errors';
 import { MemoryTuneCache, tuneMatmul, type TuneCache } from '../gpu/autotune';
 import { GpuDevices, type AdapterSummary } from '../gpu/device';
-import { MatmulGpu, MatmulKind, type MatmulConfig } from '../gpu/matmul-gpu';
+import { DEFAULT_MATMUL_CONFIG, MatmulGpu, MatmulKind, type MatmulConfig } from '../gpu/matmul-gpu';
 import { Sha256Gpu } from '../gpu/sha256-gpu';
 import { Sha256dPowGpu } from '../gpu/sha256d-pow-gpu';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import type { MatmulShape } from '../kernels/matmul';
+import { matmulOperands } from '../kernels/matmul-inputs';
 import { seededBatch, sha256BatchCpu, type MessageBatch } from '../kernels/sha256-batch';
 import { powSearchCpuFast, targetFromLeadingZeroBits, type PowResult } from '../kernels/sha256d-pow';
 import { Backend, Kernel, type WorkUnit } from '../protocol';
@@ -22,9 +23,16 @@ export interface EngineInfo {
   readonly choices?: Record<string, Choice>;
 }
 
-export interface UnitOutput {
-  /** count × 32 digest bytes. */
+/** A batch of SHA-256 digests: count × 32 bytes. */
+export interface DigestsOutput {
   readonly digests: Uint8Array;
+  readonly backend: Backend;
+}
+
+/** A unit's result as Merkle leaves: `leaves` holds them back to back, `leafBytes` each. */
+export interface UnitOutput {
+  readonly leaves: Uint8Array;
+  readonly leafBytes: number;
   readonly backend: Backend;
 }
 
@@ -48,6 +56,7 @@ export interface EngineOptions {
 }
 
 const CPU_SLICE = 2048;
+const CALIBRATION_CONFIG: MatmulConfig = { ...DEFAULT_MATMUL_CONFIG, wgX: 8, wgY: 8, vec4: true };
 
 /**
  * Runs every kernel on the best backend this context has, decided per kernel (BackendChooser):
@@ -84,12 +93,31 @@ export class ComputeEngine {
     return { backend: Backend.WebGpu, adapter, choices };
   }
 
+  /** Runs a work unit; progress counts leaves (messages, or rows of C). */
   async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
-    if (unit.kernel !== Kernel.Sha256Batch) throw new TabgridError(ErrorCode.BadInput, `unknown kernel ${String(unit.kernel)}`);
-    return this.sha256Batch(seededBatch(unit.seed, unit.count, unit.messageLength), { signal, onProgress });
+    const opts = { signal, onProgress };
+    switch (unit.kernel) {
+      case Kernel.Sha256Batch: {
+        const out = await this.sha256Batch(seededBatch(unit.seed, unit.count, unit.messageLength), opts);
+        return { leaves: out.digests, leafBytes: 32, backend: out.backend };
+      }
+      case Kernel.MatmulF32:
+      case Kernel.MatmulModp: {
+        const { a, b } = matmulOperands(unit);
+        const shape = { m: unit.m, n: unit.n, k: unit.k };
+        const out =
+          unit.kernel === Kernel.MatmulF32
+            ? await this.matmulF32(a as Float32Array, b as Float32Array, shape, opts)
+            : await this.matmulModp(a as Uint32Array, b as Uint32Array, shape, unit.p, opts);
+        // Rows of C are the leaves, little-endian words as the platform (and WebGPU) stores them.
+        return { leaves: new Uint8Array(out.c.buffer, out.c.byteOffset, out.c.byteLength), leafBytes: 4 * unit.n, backend: out.backend };
+      }
+      default:
+        throw new TabgridError(ErrorCode.BadInput, `unknown kernel ${String((unit as { kernel: unknown }).kernel)}`);
+    }
   }
 
-  async sha256Batch(batch: MessageBatch, opts: KernelOptions = {}): Promise<UnitOutput> {
+  async sha256Batch(batch: MessageBatch, opts: KernelOptions = {}): Promise<DigestsOutput> {
     const small = seededBatch(1, 4096, 64);
     const choice = await this.chooser.choose(Kernel.Sha256Batch, { gpu: () => this.sha256.hash(small), cpu: () => this.sha256Cpu(small, {}) });
     const digests = choice.backend === Backend.WebGpu ? await this.onGpu(() => this.sha256.hash(batch, opts)) : await this.sha256Cpu(batch, opts);
@@ -100,7 +128,8 @@ export class ComputeEngine {
     const s = { m: 128, n: 128, k: 128 };
     const [x, y] = [new Float32Array(128 * 128).fill(0.5), new Float32Array(128 * 128).fill(0.25)];
     const choice = await this.chooser.choose('matmul-f32', {
-      gpu: async () => this.matmul.f32(x, y, s, await this.tuning(MatmulKind.F32)),
+      // Calibrated with a default tile shape: tuning costs seconds, and only pays if the GPU wins.
+      gpu: () => this.matmul.f32(x, y, s, CALIBRATION_CONFIG),
       cpu: () => this.pool().matmulF32(x, y, s),
     });
     const c =
@@ -114,7 +143,7 @@ export class ComputeEngine {
     const s = { m: 128, n: 128, k: 128 };
     const [x, y] = [new Uint32Array(128 * 128).fill(3), new Uint32Array(128 * 128).fill(5)];
     const choice = await this.chooser.choose('matmul-modp', {
-      gpu: async () => this.matmul.modp(x, y, s, 65521, await this.tuning(MatmulKind.Modp)),
+      gpu: () => this.matmul.modp(x, y, s, 65521, DEFAULT_MATMUL_CONFIG),
       cpu: () => this.pool().matmulModp(x, y, s, 65521),
     });
     const c =

@@ -2,13 +2,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, TabgridError } from '../../src/errors';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
-import type { WorkUnit } from '../../src/protocol';
+import type { Sha256BatchUnit, WorkUnit } from '../../src/protocol';
 import { ComputeClient } from '../../src/worker/client';
 import { ComputeEngine } from '../../src/worker/engine';
 
-const unit: WorkUnit = { kernel: 'sha256-batch', jobId: 'j', unitId: 'j/0', seed: 31337, count: 777, messageLength: 64 };
+const unit: Sha256BatchUnit = { kernel: 'sha256-batch', jobId: 'j', unitId: 'j/0', seed: 31337, count: 777, messageLength: 64 };
 
-async function expected(u: WorkUnit): Promise<Uint8Array> {
+async function expected(u: Sha256BatchUnit): Promise<Uint8Array> {
   return sha256BatchCpu(seededBatch(u.seed, u.count, u.messageLength), await createCpuSha256());
 }
 
@@ -22,7 +22,7 @@ describe('compute worker (Comlink)', () => {
     const out = await client.runUnit(unit, undefined, (done) => progress.push(done));
     // On SwiftShader the CPU may win the calibration; either way the choice is reported.
     expect((await client.describe()).choices?.['sha256-batch']?.backend).toBe(out.backend);
-    expect(out.digests).toEqual(await expected(unit));
+    expect(out.leaves).toEqual(await expected(unit));
     expect(progress.at(-1)).toBe(unit.count);
   });
 
@@ -43,7 +43,7 @@ describe('compute worker (Comlink)', () => {
   it('recovers after the worker loses its device', async () => {
     await client.loseDevice();
     const out = await client.runUnit(unit);
-    expect(out.digests).toEqual(await expected(unit));
+    expect(out.leaves).toEqual(await expected(unit));
   });
 });
 
@@ -55,7 +55,7 @@ describe('ComputeEngine backend choice', () => {
     expect(info.reason).toMatch(/WebGPU/);
     const out = await engine.runUnit(unit);
     expect(out.backend).toBe('cpu');
-    expect(out.digests).toEqual(await expected(unit));
+    expect(out.leaves).toEqual(await expected(unit));
   });
 
   it('falls back to the CPU when no adapter is offered', async () => {

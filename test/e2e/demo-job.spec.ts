@@ -13,7 +13,7 @@ const job: JobSpec = { id: 'e2e-sha256', kernel: 'sha256-batch', units: 12, mess
 
 let stack: Stack;
 test.beforeAll(async () => {
-  stack = await startStack({ signalPort: await freePort(), webPort: await freePort(), hostId: `e2e-host-${process.pid}`, job });
+  stack = await startStack({ signalPort: await freePort(), webPort: await freePort(), hostId: `e2e-host-${process.pid}`, jobs: [job] });
 });
 test.afterAll(async () => {
   await stack?.close();
@@ -67,6 +67,7 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     const unitMsg = await nextMessage();
     if (unitMsg.type !== 'unit') throw new Error(`expected a unit, got ${unitMsg.type}`);
     const { unit } = unitMsg;
+    if (unit.kernel !== 'sha256-batch') throw new Error(`expected a hashing unit, got ${unit.kernel}`);
 
     // Honest digests and tree, but a made-up root: the openings cannot lead to it.
     const hash = await createCpuSha256();

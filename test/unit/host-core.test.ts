@@ -8,7 +8,9 @@ import { chooseChallenge } from '../../src/host/verify-sha256';
 import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
-import { encodeMessage, parseHostMessage, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
+import { encodeMessage, parseHostMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
+import { matmulF32Ref, matmulModpRef, f32ErrorBound } from '../../src/kernels/matmul';
+import { matmulOperands } from '../../src/kernels/matmul-inputs';
 import { receiptIsIntact } from '../../src/host/receipt';
 import { seededRandom } from '../../src/work/seeded';
 
@@ -43,26 +45,31 @@ async function lease(core: HostCore, name: string, holding: string[] = []): Prom
   return reply.unit;
 }
 
-function honestDigests(unit: WorkUnit): Uint8Array {
-  return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
+/** The leaves an honest volunteer computes: digests, or the rows of C (CPU references). */
+function honestLeaves(unit: WorkUnit): Uint8Array {
+  if (unit.kernel === 'sha256-batch') return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
+  const { a, b } = matmulOperands(unit);
+  const shape = { m: unit.m, n: unit.n, k: unit.k };
+  const c = unit.kernel === 'matmul-modp' ? matmulModpRef(a as Uint32Array, b as Uint32Array, shape, unit.p) : matmulF32Ref(a as Float32Array, b as Float32Array, shape);
+  return new Uint8Array(c.buffer);
 }
 
-/** Runs result → challenge → openings with the given digests and root; returns the verdict. */
-async function submit(core: HostCore, name: string, unit: WorkUnit, digests: Uint8Array, root?: Uint8Array): Promise<HostMessage> {
-  const tree = buildMerkleTreeOfChunks(digests, 32, hash);
+/** Runs result → challenge → openings with the given leaves and root; returns the verdict. */
+async function submit(core: HostCore, name: string, unit: WorkUnit, leaves: Uint8Array, root?: Uint8Array): Promise<HostMessage> {
+  const { bytes } = unitLeaves(unit);
+  const tree = buildMerkleTreeOfChunks(leaves, bytes, hash);
   const [challenge] = await say(core, name, { type: 'result', unitId: unit.unitId, root: toHex(root ?? tree.root), backend: 'cpu' });
   if (challenge?.type !== 'challenge') throw new Error(`expected a challenge, got ${JSON.stringify(challenge)}`);
-  expect(challenge.indices).toHaveLength(job.samples);
   const openings = challenge.indices.map((index) => ({
     index,
-    leaf: toHex(digests.subarray(index * 32, index * 32 + 32)),
+    leaf: toHex(leaves.subarray(index * bytes, (index + 1) * bytes)),
     path: merklePath(tree, index).map(toHex),
   }));
   const [verdict] = await say(core, name, { type: 'openings', unitId: unit.unitId, openings });
   return verdict!;
 }
 
-const honest = (unit: WorkUnit) => honestDigests(unit);
+const honest = honestLeaves;
 
 describe('HostCore', () => {
   it('accepts an honest result once, credits its work with a receipt, and finishes the job', async () => {
@@ -99,7 +106,7 @@ describe('HostCore', () => {
     const core = await newHost();
     await greet(core, 'lazy');
     const unit = await lease(core, 'lazy');
-    const verdict = await submit(core, 'lazy', unit, new Uint8Array(unit.count * 32).fill(1));
+    const verdict = await submit(core, 'lazy', unit, new Uint8Array(unitLeaves(unit).count * 32).fill(1));
     expect(verdict).toMatchObject({ verdict: 'rejected' });
     expect((verdict as { reason: string }).reason).toMatch(/digest is wrong/);
   });
@@ -113,7 +120,7 @@ describe('HostCore', () => {
     for (let i = 0; i < spec.units; i++) {
       const unit = await lease(core, 'half');
       const digests = honest(unit);
-      for (let m = 0; m < unit.count; m += 2) digests[m * 32] ^= 0xff;
+      for (let m = 0; m < unitLeaves(unit).count; m += 2) digests[m * 32] ^= 0xff;
       if (((await submit(core, 'half', unit, digests)) as { verdict: string }).verdict === 'rejected') caught++;
     }
     expect(caught).toBeGreaterThanOrEqual(19);
@@ -228,6 +235,50 @@ describe('HostCore', () => {
     const unit = await lease(core, 'a');
     expect(store.commits).toBe(before + 1);
     expect((await store.load()).units.find((u) => u.unitId === unit.unitId)).toMatchObject({ state: 'leased', holder: vid('a') });
+  });
+});
+
+describe('HostCore with matrix jobs', () => {
+  const modp: JobSpec = { id: 'mm-modp', kernel: 'matmul-modp', units: 2, m: 37, n: 29, k: 41, p: 65521, seed: 4, samples: 6 };
+  const f32: JobSpec = { id: 'mm-f32', kernel: 'matmul-f32', units: 2, m: 33, n: 20, k: 300, seed: 8, samples: 33 };
+
+  it('accepts an exact modp product and credits its multiply-adds', async () => {
+    const core = await newHost(modp);
+    await greet(core, 'a');
+    const unit = await lease(core, 'a');
+    expect(unit).toMatchObject({ kernel: 'matmul-modp', m: 37, n: 29, k: 41, p: 65521 });
+    expect(await submit(core, 'a', unit, honest(unit))).toMatchObject({ verdict: 'accepted', credit: 37 * 29 * 41 });
+  });
+
+  it('rejects a modp product with one wrong element in a challenged row', async () => {
+    const core = await newHost({ ...modp, samples: 37 }); // every row challenged
+    await greet(core, 'a');
+    const unit = await lease(core, 'a');
+    const leaves = honest(unit);
+    new DataView(leaves.buffer).setUint32(4 * (17 * 29 + 3), 12345, true);
+    const verdict = (await submit(core, 'a', unit, leaves)) as { verdict: string; reason: string };
+    expect(verdict.verdict).toBe('rejected');
+    expect(verdict.reason).toMatch(/C\[17\]\[3\] = 12345/);
+  });
+
+  it('accepts f32 results that differ within the error bound, and rejects one beyond it or NaN', async () => {
+    const bound = f32ErrorBound(300, 1, 1);
+    for (const [delta, expected] of [[bound / 4, 'accepted'], [bound * 4, 'rejected'], [Number.NaN, 'rejected']] as const) {
+      const core = await newHost(f32);
+      await greet(core, 'a');
+      const unit = await lease(core, 'a');
+      const leaves = honest(unit);
+      const c = new Float32Array(leaves.buffer);
+      // Another device's rounding: nudge every element of row 5 by delta (NaN: just one).
+      for (let j = 0; j < 20; j++) c[5 * 20 + j] = Number.isNaN(delta) ? (j === 7 ? NaN : c[5 * 20 + j]!) : c[5 * 20 + j]! + delta;
+      expect(await submit(core, 'a', unit, leaves)).toMatchObject({ verdict: expected });
+    }
+  });
+
+  it('refuses matrix jobs whose openings would not fit a message, or without a prime', () => {
+    expect(() => validateJob({ ...modp, n: 1024, samples: 16 })).toThrow(/too large/);
+    expect(() => validateJob({ ...modp, p: 65535 })).toThrow(/prime/);
+    expect(() => validateJob({ ...f32, p: 7 })).toThrow(/modp only/);
   });
 });
 

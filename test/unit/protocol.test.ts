@@ -26,6 +26,8 @@ const volunteerMessages: VolunteerMessage[] = [
 const hostMessages: HostMessage[] = [
   { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000 },
   { type: 'unit', unit, leaseMs: 60_000 },
+  { type: 'unit', unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 65521 }, leaseMs: 60_000 },
+  { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/1', seed: 1, m: 1, n: 1024, k: 1024, p: 0 }, leaseMs: 60_000 },
   { type: 'lease', unitId: 'job/0', leaseMs: 60_000 },
   { type: 'lease-lost', unitId: 'job/0', reason: 'lapsed' },
   { type: 'no-work', retryMs: 2000, jobDone: false },
@@ -115,6 +117,9 @@ describe('protocol: the validator refuses', () => {
       { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: -1, totalCredit: 0 },
       { type: 'no-work', retryMs: 10, jobDone: 'yes' },
       { type: 'unit', unit },
+      { type: 'unit', unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 0 }, leaseMs: 60_000 },
+      { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 7 }, leaseMs: 60_000 },
+      { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 2048, k: 16, p: 0 }, leaseMs: 60_000 },
       { type: 'welcome', protocol: 2, hostId: 'h', leaseMs: 10, heartbeatMs: 1000 },
       { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1, receipt: { receiptId: 'x' } },
     ];
