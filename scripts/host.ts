@@ -1,6 +1,6 @@
 /**
  * `npm run host -- --job FILE.json [--db FILE.sqlite] [--signal URL] [--id ID] [--lease-ms N]
- * [--exit-when-done]`: a job host in Node on a running signaling server. With --db its state
+ * [--max-connections N] [--exit-when-done]`: a job host in Node on a running signaling server. With --db its state
  * is durable: kill the process at any moment, start it again with the same --db, and the job
  * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority).
  */
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     signal: { type: 'string' },
     id: { type: 'string' },
     'lease-ms': { type: 'string' },
+    'max-connections': { type: 'string' },
     'exit-when-done': { type: 'boolean' },
   },
 });
@@ -28,6 +29,8 @@ const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_
 const hostId = values.id ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID;
 const leaseMs = values['lease-ms'] === undefined ? undefined : Number(values['lease-ms']);
 if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 1000)) throw new Error(`--lease-ms ${values['lease-ms']} must be a whole number ≥ 1000`);
+const maxDirect = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
+if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1)) throw new Error(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
 const store = values.db ? new SqliteHostStore(values.db) : new MemoryHostStore();
 if (!values.db) console.log('no --db: the host keeps its state in memory and loses it when it stops');
 
@@ -35,6 +38,7 @@ const { core, host } = await startHost({
   jobs,
   store,
   leaseMs,
+  maxDirect,
   signalUrl,
   hostId,
   log: (line) => console.log(line),

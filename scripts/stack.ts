@@ -25,6 +25,7 @@ export interface StackOptions {
   readonly jobs?: readonly JobSpec[];
   readonly store?: HostStore;
   readonly leaseMs?: number;
+  readonly maxDirect?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -90,6 +91,8 @@ export interface HostOptions {
   /** Where the host keeps its state (default: memory, lost when the process ends). */
   readonly store?: HostStore;
   readonly leaseMs?: number;
+  /** Direct connections before newcomers are sent to relays (default: no cap). */
+  readonly maxDirect?: number;
   readonly signalUrl: string;
   readonly hostId: string;
   readonly log?: (line: string) => void;
@@ -98,7 +101,14 @@ export interface HostOptions {
 
 export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost }> {
   const { jobs, signalUrl, hostId, log, onAccepted } = options;
-  const core = await HostCore.open(options.store ?? new MemoryHostStore(), jobs, { hostId, hash: await createCpuSha256(), log, onAccepted, leaseMs: options.leaseMs });
+  const core = await HostCore.open(options.store ?? new MemoryHostStore(), jobs, {
+    hostId,
+    hash: await createCpuSha256(),
+    log,
+    onAccepted,
+    leaseMs: options.leaseMs,
+    maxDirect: options.maxDirect,
+  });
   const host = await startPeerHost({ core, signalUrl, hostId, log });
   return { core, host };
 }
@@ -114,7 +124,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => signaling.close());
     const web = await startWeb(options.webPort ?? 5173, { signalUrl: signaling.url, hostId });
     closers.push(() => web.close());
-    const { core, host } = await startHost({ jobs: options.jobs ?? [DEMO_JOB], signalUrl: signaling.url, hostId, log: options.log, store: options.store, leaseMs: options.leaseMs });
+    const { core, host } = await startHost({ jobs: options.jobs ?? [DEMO_JOB], signalUrl: signaling.url, hostId, log: options.log, store: options.store, leaseMs: options.leaseMs, maxDirect: options.maxDirect });
     closers.push(() => host.close());
     const webUrl = `http://localhost:${web.config.server.port}/`;
     return { signalUrl: signaling.url, webUrl, hostId, core, host, close };

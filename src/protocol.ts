@@ -16,6 +16,10 @@ import { ErrorCode, TabgridError } from './errors';
 export const PROTOCOL_VERSION = 2;
 /** No message on the wire may be longer than this (JSON text, UTF-16 code units ~ bytes). */
 export const MAX_MESSAGE_CHARS = 64 * 1024;
+/** A relay wraps a whole message as a JSON string, which escaping can make up to twice as long. */
+export const MAX_RELAY_CHARS = 2 * MAX_MESSAGE_CHARS + 256;
+/** Most relays a redirect lists. */
+export const MAX_RELAYS = 8;
 /** Most leaves a host may challenge in one unit (bounds the openings message). */
 export const MAX_CHALLENGE = 64;
 /** Most units a volunteer may say it holds (its prefetch queue). */
@@ -90,18 +94,26 @@ export interface Receipt {
 }
 
 export type VolunteerMessage =
-  | { readonly type: 'hello'; readonly protocol: number; readonly client: string; readonly volunteerId: string }
+  /** `relay`: this volunteer can serve other volunteers' connections (see relay below). */
+  | { readonly type: 'hello'; readonly protocol: number; readonly client: string; readonly volunteerId: string; readonly relay?: boolean }
   /** `holding`: the units this volunteer already has, so the host leases it another. */
   | { readonly type: 'request-unit'; readonly holding: readonly string[] }
   | { readonly type: 'heartbeat'; readonly unitId: string; readonly done: number; readonly total: number }
   | { readonly type: 'result'; readonly unitId: string; readonly root: string; readonly backend: Backend }
-  | { readonly type: 'openings'; readonly unitId: string; readonly openings: readonly Opening[] };
+  | { readonly type: 'openings'; readonly unitId: string; readonly openings: readonly Opening[] }
+  /** A relay forwards a child's message, as the child sent it; `child` names the child's link. */
+  | { readonly type: 'relay'; readonly child: string; readonly text: string }
+  | { readonly type: 'child-left'; readonly child: string };
 
 export type HostMessage =
   | { readonly type: 'welcome'; readonly protocol: number; readonly hostId: string; readonly leaseMs: number; readonly heartbeatMs: number }
   | { readonly type: 'unit'; readonly unit: WorkUnit; readonly leaseMs: number }
   | { readonly type: 'lease'; readonly unitId: string; readonly leaseMs: number }
   | { readonly type: 'lease-lost'; readonly unitId: string; readonly reason: string }
+  /** The host is at its connection cap: connect to one of these relays instead (or retry later). */
+  | { readonly type: 'redirect'; readonly relays: readonly string[]; readonly retryMs: number }
+  /** A message for a relay's child, to pass on as it is. */
+  | { readonly type: 'relayed'; readonly child: string; readonly text: string }
   | { readonly type: 'no-work'; readonly retryMs: number; readonly jobDone: boolean }
   | { readonly type: 'challenge'; readonly unitId: string; readonly indices: readonly number[] }
   | {
@@ -131,7 +143,9 @@ function fail(message: string): never {
 
 function decodeObject(raw: unknown): Fields & { type: string } {
   if (typeof raw !== 'string') fail(`expected a JSON text, got ${raw === null ? 'null' : typeof raw}`);
-  if (raw.length > MAX_MESSAGE_CHARS) fail(`message of ${raw.length} characters exceeds ${MAX_MESSAGE_CHARS}`);
+  // Only relay wrappers may be longer; what they wrap is held to the normal limit below.
+  const limit = raw.startsWith('{"type":"relay') ? MAX_RELAY_CHARS : MAX_MESSAGE_CHARS;
+  if (raw.length > limit) fail(`message of ${raw.length} characters exceeds ${limit}`);
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -255,14 +269,24 @@ export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
   const m = decodeObject(raw);
   const t = m.type;
   switch (t) {
-    case 'hello':
-      only(m, t, 'type', 'protocol', 'client', 'volunteerId');
-      return {
+    case 'hello': {
+      only(m, t, 'type', 'protocol', 'client', 'volunteerId', 'relay');
+      const hello = {
         type: t,
         protocol: int(m.protocol, 'hello.protocol', 0, 2 ** 31),
         client: str(m.client, 'hello.client'),
         volunteerId: volunteerId(m.volunteerId, 'hello.volunteerId'),
       };
+      if (m.relay === undefined) return hello;
+      if (typeof m.relay !== 'boolean') fail('hello.relay must be a boolean');
+      return { ...hello, relay: m.relay };
+    }
+    case 'relay':
+      only(m, t, 'type', 'child', 'text');
+      return { type: t, child: str(m.child, 'relay.child', 64), text: text(m.text, 'relay.text', MAX_MESSAGE_CHARS) };
+    case 'child-left':
+      only(m, t, 'type', 'child');
+      return { type: t, child: str(m.child, 'child-left.child', 64) };
     case 'request-unit':
       only(m, t, 'type', 'holding');
       return { type: t, holding: list(m.holding, 'request-unit.holding', MAX_HOLDING).map((u, i) => str(u, `request-unit.holding[${i}]`)) };
@@ -302,6 +326,12 @@ export function parseHostMessage(raw: unknown): HostMessage {
     case 'lease':
       only(m, t, 'type', 'unitId', 'leaseMs');
       return { type: t, unitId: str(m.unitId, 'lease.unitId'), leaseMs: int(m.leaseMs, 'lease.leaseMs', 1000, 86_400_000) };
+    case 'redirect':
+      only(m, t, 'type', 'relays', 'retryMs');
+      return { type: t, relays: list(m.relays, 'redirect.relays', MAX_RELAYS).map((r, i) => str(r, `redirect.relays[${i}]`)), retryMs: int(m.retryMs, 'redirect.retryMs', 0, 3_600_000) };
+    case 'relayed':
+      only(m, t, 'type', 'child', 'text');
+      return { type: t, child: str(m.child, 'relayed.child', 64), text: text(m.text, 'relayed.text', MAX_MESSAGE_CHARS) };
     case 'lease-lost':
       only(m, t, 'type', 'unitId', 'reason');
       return { type: t, unitId: str(m.unitId, 'lease-lost.unitId'), reason: text(m.reason, 'lease-lost.reason', 512) };

@@ -1,6 +1,6 @@
 import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
-import { Kernel, PROTOCOL_VERSION, Verdict, parseVolunteerMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { Kernel, MAX_RELAYS, PROTOCOL_VERSION, Verdict, encodeMessage, parseVolunteerMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { jobUnit, unitWork, validateJob, type JobSpec } from './job';
 import { makeReceipt } from './receipt';
 import { HostState, type Tx, type UnitRecord } from './host-state';
@@ -30,6 +30,13 @@ export interface HostCoreOptions {
   readonly heartbeatMs?: number;
   /** Units one volunteer may hold at once, so it can prefetch (default 2). */
   readonly maxLeases?: number;
+  /**
+   * Direct connections the host takes (default: no cap). Past it, a new volunteer is
+   * redirected to relays: direct volunteers that offered to relay and have had at least
+   * `relayMinAccepted` results accepted (default 1).
+   */
+  readonly maxDirect?: number;
+  readonly relayMinAccepted?: number;
   /** How long a volunteer waits before asking again when every unit is out. */
   readonly retryMs?: number;
   readonly onAccepted?: (result: AcceptedResult) => void;
@@ -45,7 +52,8 @@ export interface HostCoreOptions {
  * arrival order.
  */
 export class HostCore {
-  private readonly sessions = new Map<string, { volunteerId?: string }>();
+  /** Connections by name; a relayed child's name is `<relay connection>><child>`. */
+  private readonly sessions = new Map<string, { volunteerId?: string; relay?: boolean }>();
   private readonly random: () => number;
   private readonly clock: () => number;
   readonly leaseMs: number;
@@ -122,9 +130,18 @@ export class HostCore {
     if (!this.sessions.has(name)) this.sessions.set(name, {});
   }
 
-  /** The connection closed. Its leases stay until they lapse, so a quick reconnect keeps them. */
+  /**
+   * The connection closed (and with a relay, its children's). Leases stay until they lapse,
+   * so a quick reconnect keeps them.
+   */
   disconnect(name: string): void {
     this.sessions.delete(name);
+    for (const other of [...this.sessions.keys()]) if (other.startsWith(`${name}>`)) this.sessions.delete(other);
+  }
+
+  /** Greeted connections straight to this host (not through a relay). */
+  directConnections(): number {
+    return [...this.sessions].filter(([n, s]) => !n.includes('>') && s.volunteerId).length;
   }
 
   /** Handles one raw message from connection `name`; resolves to the replies, in order. */
@@ -133,11 +150,36 @@ export class HostCore {
       let message: VolunteerMessage | undefined;
       try {
         message = parseVolunteerMessage(raw);
+        if (message.type === 'relay' || message.type === 'child-left') return await this.relay(name, message);
         return await this.dispatch(name, message);
       } catch (err) {
         return [this.error(name, err, message && 'unitId' in message ? message.unitId : undefined)];
       }
     });
+  }
+
+  /**
+   * A relay's traffic: the child's message is handled as if the child were connected as
+   * `<relay>><child>` (its own volunteer id, leases, verification and credit), and the replies
+   * go back wrapped for the relay to pass on. A relay holds no state of its own.
+   */
+  private async relay(name: string, message: Extract<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<HostMessage[]> {
+    const session = this.sessions.get(name);
+    if (!session?.relay || name.includes('>')) throw new TabgridError(ErrorCode.BadMessage, 'only a directly connected relay may relay');
+    const child = `${name}>${message.child}`;
+    if (message.type === 'child-left') {
+      this.disconnect(child);
+      return [];
+    }
+    let replies: HostMessage[];
+    try {
+      const inner = parseVolunteerMessage(message.text);
+      if (inner.type === 'relay' || inner.type === 'child-left') throw new TabgridError(ErrorCode.BadMessage, 'relays do not nest');
+      replies = await this.dispatch(child, inner).catch((err: unknown) => [this.error(child, err, 'unitId' in inner ? inner.unitId : undefined)]);
+    } catch (err) {
+      replies = [this.error(child, err)];
+    }
+    return replies.map((r) => ({ type: 'relayed', child: message.child, text: encodeMessage(r) }));
   }
 
   /** Returns units whose lease has lapsed to the queue; the shell calls this every second. */
@@ -167,14 +209,17 @@ export class HostCore {
     return run;
   }
 
-  private async dispatch(name: string, message: VolunteerMessage): Promise<HostMessage[]> {
+  private async dispatch(name: string, message: Exclude<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<HostMessage[]> {
     this.connect(name);
     const session = this.sessions.get(name)!;
     if (message.type === 'hello') {
       if (message.protocol !== PROTOCOL_VERSION) {
         throw new TabgridError(ErrorCode.ProtocolVersion, `host speaks protocol ${PROTOCOL_VERSION}, volunteer ${message.protocol}`);
       }
+      const redirect = this.redirect(name);
+      if (redirect) return [redirect];
       session.volunteerId = message.volunteerId;
+      session.relay = message.relay === true && !name.includes('>');
       return [{ type: 'welcome', protocol: PROTOCOL_VERSION, hostId: this.options.hostId, leaseMs: this.leaseMs, heartbeatMs: this.heartbeatMs }];
     }
     const who = session.volunteerId;
@@ -189,7 +234,7 @@ export class HostCore {
   }
 
   /** Works out the replies and the state changes (into tx) for one message. */
-  private decide(who: string, message: Exclude<VolunteerMessage, { type: 'hello' }>, now: number, tx: Tx): HostMessage[] {
+  private decide(who: string, message: Exclude<VolunteerMessage, { type: 'hello' | 'relay' | 'child-left' }>, now: number, tx: Tx): HostMessage[] {
     const deadline = now + this.leaseMs;
     switch (message.type) {
       case 'request-unit': {
@@ -248,6 +293,22 @@ export class HostCore {
         return [this.verdict(who, u.unitId, Verdict.Accepted, 'verified', credit, receipt, tx)];
       }
     }
+  }
+
+  /** At the cap, a new direct connection is sent to the relays with the fewest children. */
+  private redirect(name: string): HostMessage | undefined {
+    const cap = this.options.maxDirect;
+    if (cap === undefined || name.includes('>')) return undefined;
+    const direct = [...this.sessions].filter(([n, s]) => n !== name && !n.includes('>') && s.volunteerId);
+    if (direct.length < cap) return undefined;
+    const children = (n: string) => [...this.sessions.keys()].filter((c) => c.startsWith(`${n}>`)).length;
+    const relays = direct
+      .filter(([, s]) => s.relay && (this.state.volunteer(s.volunteerId!)?.accepted ?? 0) >= (this.options.relayMinAccepted ?? 1))
+      .map(([n]) => n)
+      .sort((a, b) => children(a) - children(b))
+      .slice(0, MAX_RELAYS);
+    this.options.log?.(`at the cap of ${cap} connections: sending ${name} to ${relays.length} relay(s)`);
+    return { type: 'redirect', relays, retryMs: this.options.retryMs ?? 2000 };
   }
 
   /** Tells the shell's callbacks what was decided, once it is committed. */

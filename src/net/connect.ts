@@ -1,3 +1,4 @@
+import type { DataConnection } from 'peerjs';
 import { Peer } from './peerjs';
 import { ErrorCode, TabgridError } from '../errors';
 import { CONNECT_OPTIONS, linkFromConnection, whenOpen, type Link, type LinkHandlers } from './link';
@@ -9,6 +10,8 @@ export interface ConnectOptions {
   readonly iceServers?: RTCIceServer[];
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Called with each data connection another peer opens to us (how a relay meets its children). */
+  readonly onConnection?: (conn: DataConnection) => void;
 }
 
 /**
@@ -31,6 +34,7 @@ export async function connectToHost(options: ConnectOptions, handlers: LinkHandl
       });
       options.signal?.addEventListener('abort', () => reject(options.signal!.reason), { once: true });
     });
+    if (options.onConnection) peer.on('connection', options.onConnection);
     const conn = peer.connect(options.hostId, CONNECT_OPTIONS);
     // PeerJS reports an unreachable host id on the peer, not on the connection.
     const hostMissing = new Promise<never>((_, reject) => peer.once('error', reject));

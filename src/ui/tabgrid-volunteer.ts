@@ -48,6 +48,16 @@ export class TabgridVolunteer extends LitElement {
     return this.session?.credit ?? 0;
   }
 
+  /** True while this volunteer reaches the host through a relay. */
+  get relayed(): boolean {
+    return this.session?.relayed ?? false;
+  }
+
+  /** Volunteers this one is relaying for. */
+  get relayChildren(): number {
+    return this.session?.relayChildren ?? 0;
+  }
+
   /** Receipts of the results the host accepted from this volunteer (proof of its credit). */
   get receipts(): readonly Receipt[] {
     return this.session?.receipts ?? [];
@@ -81,6 +91,8 @@ export class TabgridVolunteer extends LitElement {
       signalUrl: this.signal ?? env.VITE_TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL,
       hostId: this.host ?? env.VITE_TABGRID_HOST ?? DEMO_HOST_ID,
       computer: this.computer,
+      // Serving other volunteers when the host is full costs a little bandwidth; opt out with no-relay.
+      relay: !this.hasAttribute('no-relay'),
     });
     this.session.addEventListener('change', () => this.tick++);
     this.session.addEventListener('verdict', (e) => {
@@ -115,6 +127,7 @@ export class TabgridVolunteer extends LitElement {
           <dt>Credit</dt>
           <dd data-field="credit">${this.credit}</dd>
           ${s && s.unitsRejected > 0 ? html`<dt>Rejected</dt><dd data-field="rejected">${s.unitsRejected}</dd>` : nothing}
+          ${s && s.relayChildren > 0 ? html`<dt>Relaying for</dt><dd data-field="relaying">${s.relayChildren} volunteer(s)</dd>` : nothing}
         </dl>
         ${progress && running
           ? html`<progress part="progress" max=${progress.total} value=${progress.done} aria-label="Progress of ${progress.unitId}"></progress>`

@@ -7,6 +7,7 @@ import type { Link, LinkHandlers } from '../net/link';
 import { PROTOCOL_VERSION, Verdict, encodeMessage, parseHostMessage, unitLeaves, type Backend, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import type { UnitComputer } from '../worker/client';
 import { backoffMs, stableVolunteerId } from './backoff';
+import { RelayServer } from './relay';
 
 export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
 export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
@@ -25,7 +26,12 @@ export interface VolunteerSessionOptions {
   readonly prefetch?: number;
   /** Reconnect delays (ms): first and largest. */
   readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** Offer to relay for other volunteers when the host is full (default false). */
+  readonly relay?: boolean;
 }
+
+/** The host sent us elsewhere: not a failure, so no backoff and no error state. */
+class Redirected extends Error {}
 
 export interface VerdictDetail {
   readonly unitId: string;
@@ -80,10 +86,24 @@ export class VolunteerSession extends EventTarget {
   private current?: { unit: WorkUnit; controller: AbortController };
   /** Results sent and not yet judged: kept to answer challenges and to re-send after a reconnect. */
   private readonly sent = new Map<string, Sent>();
+  /** Where to connect next: a relay the host sent us to, else the host. */
+  private upstream?: string;
+  private readonly relayServer?: RelayServer;
 
   constructor(private readonly options: VolunteerSessionOptions) {
     super();
     this.volunteerId = options.volunteerId ?? stableVolunteerId();
+    if (options.relay) this.relayServer = new RelayServer();
+  }
+
+  /** True while connected through a relay rather than to the host itself. */
+  get relayed(): boolean {
+    return this.link !== undefined && this.upstream !== undefined;
+  }
+
+  /** Volunteers this one is relaying for. */
+  get relayChildren(): number {
+    return this.relayServer?.size ?? 0;
   }
 
   start(): void {
@@ -121,6 +141,16 @@ export class VolunteerSession extends EventTarget {
         await this.work(link, signal);
       } catch (err) {
         if (signal.aborted) return;
+        if (err instanceof Redirected) {
+          if (this.upstream) continue; // straight on to the relay
+          this.say('the host is full and has no relay yet; waiting', signal);
+          try {
+            await sleep(Number(err.message), signal);
+          } catch {
+            return;
+          }
+          continue;
+        }
         const error = isTabgridError(err) ? err : new TabgridError(ErrorCode.Network, String(err), { cause: err });
         // Only network trouble is worth waiting out; anything else needs the visitor.
         if (error.code !== ErrorCode.Network) return this.fail(error);
@@ -196,16 +226,36 @@ export class VolunteerSession extends EventTarget {
 
   private async open(signal: AbortSignal): Promise<Link> {
     const handlers: LinkHandlers = { onText: (text) => this.receive(text), onClose: () => this.closed() };
+    const target = this.upstream ?? this.options.hostId;
+    const direct = this.upstream === undefined;
+    const relay = this.relayServer;
     const connect =
       this.options.connect ??
-      ((h: LinkHandlers, s: AbortSignal) => connectToHost({ signalUrl: this.options.signalUrl, hostId: this.options.hostId, iceServers: this.options.iceServers, signal: s }, h));
+      ((h: LinkHandlers, s: AbortSignal) =>
+        connectToHost(
+          { signalUrl: this.options.signalUrl, hostId: target, iceServers: this.options.iceServers, signal: s, onConnection: relay && direct ? (c) => relay.accept(c) : undefined },
+          h,
+        ));
     const link = await connect(handlers, signal);
     this.link = link;
-    const hello: VolunteerMessage = { type: 'hello', protocol: PROTOCOL_VERSION, client: this.options.client ?? 'tabgrid-volunteer', volunteerId: this.volunteerId };
-    const welcome = await withTimeout(this.ask(link, hello, ['welcome'], signal), 15_000, () => {
+    const hello: VolunteerMessage = {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      client: this.options.client ?? 'tabgrid-volunteer',
+      volunteerId: this.volunteerId,
+      ...(relay && direct ? { relay: true } : {}),
+    };
+    const welcome = await withTimeout(this.ask(link, hello, ['welcome', 'redirect'], signal), 15_000, () => {
       link.close();
       return new TabgridError(ErrorCode.Network, 'the host did not answer hello');
     });
+    if (welcome.type === 'redirect') {
+      const choice = welcome.relays[Math.floor(Math.random() * welcome.relays.length)];
+      link.close();
+      this.upstream = choice;
+      throw new Redirected(String(welcome.retryMs));
+    }
+    if (relay && direct) relay.attach(link);
     this.heartbeatMs = welcome.heartbeatMs;
     // Results that lost their verdict to the drop: send them again (the host repeats its challenge).
     for (const [unitId, r] of this.sent) this.send(link, { type: 'result', unitId, root: r.root, backend: r.backend });
@@ -277,6 +327,8 @@ export class VolunteerSession extends EventTarget {
         return this.count(message);
       case 'lease':
         return;
+      case 'relayed':
+        return this.relayServer?.deliver(message.child, message.text);
       case 'lease-lost':
         return this.drop(message.unitId);
       case 'error': {
@@ -333,6 +385,9 @@ export class VolunteerSession extends EventTarget {
   /** The link is gone; the run loop sees it fail and reconnects with backoff. */
   private closed(): void {
     this.link = undefined;
+    this.relayServer?.attach(undefined);
+    // Try the host itself first next time: a lost relay may be gone for good.
+    this.upstream = undefined;
     this.stopHeartbeat();
     const w = this.waiter;
     this.waiter = undefined;

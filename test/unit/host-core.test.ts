@@ -238,6 +238,57 @@ describe('HostCore', () => {
   });
 });
 
+describe('HostCore relays', () => {
+  async function capped() {
+    return HostCore.open(new MemoryHostStore(), [job], { hostId: 'h', hash, clock, maxDirect: 1, relayMinAccepted: 1 });
+  }
+  const hello = (name: string, relay?: boolean) => ({ type: 'hello', protocol: 2, client: 't', volunteerId: vid(name), ...(relay === undefined ? {} : { relay }) }) as const;
+
+  it('past its cap, sends newcomers to proven relays, or tells them to wait while there are none', async () => {
+    const core = await capped();
+    await say(core, 'r', hello('r', true));
+    expect((await say(core, 'x', hello('x')))[0]).toEqual({ type: 'redirect', relays: [], retryMs: 2000 }); // r has no accepted result yet
+    const unit = await lease(core, 'r');
+    await submit(core, 'r', unit, honest(unit));
+    expect((await say(core, 'x', hello('x')))[0]).toEqual({ type: 'redirect', relays: ['r'], retryMs: 2000 });
+    expect(core.directConnections()).toBe(1);
+  });
+
+  it('handles a relayed child as itself: its own leases, verdicts and credit, replies wrapped for the relay', async () => {
+    const core = await capped();
+    await say(core, 'r', hello('r', true));
+    const wrap = async (m: VolunteerMessage) => {
+      const replies = await say(core, 'r', { type: 'relay', child: 'c1', text: encodeMessage(m) });
+      return replies.map((r) => {
+        if (r.type !== 'relayed' || r.child !== 'c1') throw new Error(`expected a relayed reply, got ${JSON.stringify(r)}`);
+        return parseHostMessage(r.text);
+      });
+    };
+    expect((await wrap(hello('child')))[0]).toMatchObject({ type: 'welcome' });
+    const [u] = await wrap({ type: 'request-unit', holding: [] });
+    if (u?.type !== 'unit') throw new Error('expected a unit');
+    const leaves = honest(u.unit);
+    const tree = buildMerkleTreeOfChunks(leaves, 32, hash);
+    const [challenge] = await wrap({ type: 'result', unitId: u.unit.unitId, root: toHex(tree.root), backend: 'cpu' });
+    if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
+    const openings = challenge.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * 32, index * 32 + 32)), path: merklePath(tree, index).map(toHex) }));
+    expect((await wrap({ type: 'openings', unitId: u.unit.unitId, openings }))[0]).toMatchObject({ verdict: 'accepted' });
+    expect(core.volunteer(vid('child'))?.accepted).toBe(1);
+    expect(core.volunteer(vid('r'))).toBeUndefined(); // the relay earns nothing for its child
+  });
+
+  it('refuses relaying from a volunteer that did not offer to relay, and nested relays', async () => {
+    const core = await capped();
+    await say(core, 'n', hello('n'));
+    expect((await say(core, 'n', { type: 'relay', child: 'c', text: encodeMessage(hello('c')) }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+    const core2 = await capped();
+    await say(core2, 'r', hello('r', true));
+    const nested = encodeMessage({ type: 'relay', child: 'd', text: encodeMessage(hello('d')) });
+    const [reply] = await say(core2, 'r', { type: 'relay', child: 'c', text: nested });
+    expect(reply?.type === 'relayed' && parseHostMessage(reply.text)).toMatchObject({ type: 'error', code: 'bad-message' });
+  });
+});
+
 describe('HostCore with matrix jobs', () => {
   const modp: JobSpec = { id: 'mm-modp', kernel: 'matmul-modp', units: 2, m: 37, n: 29, k: 41, p: 65521, seed: 4, samples: 6 };
   const f32: JobSpec = { id: 'mm-f32', kernel: 'matmul-f32', units: 2, m: 33, n: 20, k: 300, seed: 8, samples: 33 };
