@@ -6,7 +6,7 @@ import { checkModulus, checkResidues, checkShape, type MatmulShape } from '../ke
 import type { GpuDevices } from './device';
 import { DispatchPacer } from './pacer';
 import { PipelineCache } from './pipelines';
-import { runPaced, withRunBuffers } from './run';
+import { runPaced, submitDispatch, withRunBuffers } from './run';
 
 /** A tile configuration: the shader's override constants. */
 export interface MatmulConfig {
@@ -111,16 +111,8 @@ export class MatmulGpu {
         pacer: new DispatchPacer({ initial: options.initialTileRows ?? 1, max: Math.min(65535, options.maxTileRows ?? 65535), targetMs: options.targetDispatchMs }),
         signal: options.signal,
         onProgress: options.onProgress && ((done) => options.onProgress!(Math.min(m, done * tileM), m)),
-        dispatch: (tileRow, count) => {
-          device.queue.writeBuffer(dims, 0, new Uint32Array([m, n, k, tileRow, p, 0, 0, 0]));
-          const encoder = device.createCommandEncoder();
-          const pass = encoder.beginComputePass();
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(0, bindGroup);
-          pass.dispatchWorkgroups(Math.ceil(n / tileN), count);
-          pass.end();
-          device.queue.submit([encoder.finish()]);
-        },
+        dispatch: (tileRow, count) =>
+          submitDispatch(device, pipeline, bindGroup, { buffer: dims, words: new Uint32Array([m, n, k, tileRow, p, 0, 0, 0]) }, Math.ceil(n / tileN), count),
       });
       return buffers.read(c, outBytes);
     });

@@ -57,6 +57,25 @@ export class RunBuffers {
   }
 }
 
+/** Writes a dispatch's parameters, then encodes and submits one compute pass of it. */
+export function submitDispatch(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  bindGroup: GPUBindGroup,
+  params: { buffer: GPUBuffer; words: Uint32Array },
+  x: number,
+  y = 1,
+): void {
+  device.queue.writeBuffer(params.buffer, 0, params.words);
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, bindGroup);
+  pass.dispatchWorkgroups(x, y);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+}
+
 export function alignTo(n: number, k: number): number {
   return Math.ceil(n / k) * k;
 }

@@ -4,7 +4,7 @@ import { DIGEST_BYTES, validateBatch, type MessageBatch } from '../kernels/sha25
 import type { GpuDevices } from './device';
 import { DispatchPacer, maxItemsPerDispatch } from './pacer';
 import { PipelineCache } from './pipelines';
-import { runPaced, withRunBuffers } from './run';
+import { runPaced, submitDispatch, withRunBuffers } from './run';
 
 export interface Sha256GpuOptions {
   /** The shader's WORKGROUP_SIZE override. */
@@ -75,16 +75,7 @@ export class Sha256Gpu {
         }),
         signal: options.signal,
         onProgress: options.onProgress,
-        dispatch: (base, n) => {
-          device.queue.writeBuffer(params, 0, new Uint32Array([base, n]));
-          const encoder = device.createCommandEncoder();
-          const pass = encoder.beginComputePass();
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(0, bindGroup);
-          pass.dispatchWorkgroups(Math.ceil(n / this.workgroupSize));
-          pass.end();
-          device.queue.submit([encoder.finish()]);
-        },
+        dispatch: (base, n) => submitDispatch(device, pipeline, bindGroup, { buffer: params, words: Uint32Array.of(base, n) }, Math.ceil(n / this.workgroupSize)),
       });
       return wordsToDigests(new Uint32Array(await buffers.read(digests, outBytes)), count);
     });

@@ -4,7 +4,7 @@ import { HEADER_BYTES, PowHasher, midstate, targetWords, validatePowSearch, type
 import type { GpuDevices } from './device';
 import { DispatchPacer, maxItemsPerDispatch } from './pacer';
 import { PipelineCache } from './pipelines';
-import { runPaced, withRunBuffers } from './run';
+import { runPaced, submitDispatch, withRunBuffers } from './run';
 import type { RunOptions } from './sha256-gpu';
 
 export interface Sha256dPowGpuOptions {
@@ -95,16 +95,8 @@ export class Sha256dPowGpu {
         }),
         signal: options.signal,
         onProgress: options.onProgress,
-        dispatch: (done, n) => {
-          device.queue.writeBuffer(params, 0, Uint32Array.of(start + done, n, this.capacity));
-          const encoder = device.createCommandEncoder();
-          const pass = encoder.beginComputePass();
-          pass.setPipeline(pipeline);
-          pass.setBindGroup(0, bindGroup);
-          pass.dispatchWorkgroups(Math.ceil(n / this.workgroupSize));
-          pass.end();
-          device.queue.submit([encoder.finish()]);
-        },
+        dispatch: (done, n) =>
+          submitDispatch(device, pipeline, bindGroup, { buffer: params, words: Uint32Array.of(start + done, n, this.capacity) }, Math.ceil(n / this.workgroupSize)),
       });
       const [claimed, overflow] = new Uint32Array(await buffers.read(counters, 8));
       const kept = Math.min(claimed!, this.capacity);

@@ -5,6 +5,7 @@
  * answers the volunteer, so a reply never promises more than survives a crash. On start it
  * loads the last committed snapshot.
  */
+import type { Receipt } from '../../protocol';
 import type { JobSpec } from '../job';
 
 export const StoredUnitState = {
@@ -51,15 +52,7 @@ export interface StoredVolunteer {
 }
 
 /** Proof, kept by host and volunteer, that a result was accepted and what it earned. */
-export interface StoredReceipt {
-  readonly receiptId: string;
-  readonly jobId: string;
-  readonly unitId: string;
-  readonly volunteer: string;
-  readonly credit: number;
-  readonly root: string;
-  readonly issuedAt: number;
-}
+export type StoredReceipt = Receipt;
 
 /** Everything committed together: upserts keyed by id (units by unitId, receipts by receiptId). */
 export interface StoreBatch {
