@@ -14,8 +14,11 @@
 import { ErrorCode, TabgridError } from './errors';
 
 export const PROTOCOL_VERSION = 2;
-/** No message on the wire may be longer than this (JSON text, UTF-16 code units ~ bytes). */
-export const MAX_MESSAGE_CHARS = 64 * 1024;
+/**
+ * No message may be longer than this (JSON text, UTF-16 code units ~ bytes). Texts over 16 KiB
+ * cross the data channel as binary frames (net/frames.ts).
+ */
+export const MAX_MESSAGE_CHARS = 512 * 1024;
 /** A relay wraps a whole message as a JSON string, which escaping can make up to twice as long. */
 export const MAX_RELAY_CHARS = 2 * MAX_MESSAGE_CHARS + 256;
 /** Most relays a redirect lists. */

@@ -82,7 +82,7 @@ export function validateJob(spec: JobSpec): JobSpec {
       if (spec.kernel === Kernel.MatmulModp && (spec.p === undefined || !isPrime(spec.p) || spec.p > MODP_MAX)) bad(`p must be a prime ≤ ${MODP_MAX}`);
       if (spec.kernel === Kernel.MatmulF32 && spec.p !== undefined) bad('p is for matmul-modp only');
       // The openings of one result (rows of 8n hex characters plus paths) must fit a message.
-      if (spec.samples * (8 * spec.n + 70 * 11) > 56_000) bad(`samples × row size is too large for one message: use fewer samples or a smaller n`);
+      if (spec.samples * (8 * spec.n + 70 * 11) > 480_000) bad(`samples × row size is too large for one message: use fewer samples or a smaller n`);
       break;
     default:
       bad(`kernel must be one of ${Object.values(Kernel).join(', ')}`);

@@ -51,7 +51,8 @@ export async function connectToHost(options: ConnectOptions, handlers: LinkHandl
   } catch (err) {
     peer.destroy();
     if (options.signal?.aborted) throw new TabgridError(ErrorCode.Aborted, 'aborted');
-    const message = err instanceof Error ? err.message : String(err);
+    const type = (err as { type?: string }).type;
+    const message = `${err instanceof Error ? err.message || err.name : String(err)}${type ? ` (${type})` : ''}`;
     throw new TabgridError(ErrorCode.Network, `cannot reach host ${options.hostId} via ${options.signalUrl}: ${message}`, { cause: err });
   }
 }

@@ -1,4 +1,5 @@
 import type { DataConnection } from 'peerjs';
+import { FRAME_BYTES, FrameAssembler, encodeFrames } from './frames';
 
 /**
  * One text channel to one peer. The protocol code talks to this, not to PeerJS, so it runs the
@@ -18,7 +19,15 @@ export interface LinkHandlers {
 /** Options every tabgrid data connection uses: reliable, ordered, JSON texts sent as-is. */
 export const CONNECT_OPTIONS = { reliable: true, serialization: 'raw' } as const;
 
-/** Wraps an open PeerJS data connection as a Link. */
+/** Stop queueing frames while this much is buffered in the channel (backpressure). */
+const HIGH_WATER = 1 << 20;
+const LOW_WATER = 256 << 10;
+
+/**
+ * Wraps a PeerJS data connection as a Link. Texts up to 16 KiB go as they are; longer ones as
+ * binary frames (frames.ts), paced by the channel's bufferedAmount so a big message never
+ * floods the send buffer. Sends keep their order.
+ */
 export function linkFromConnection(conn: DataConnection, handlers: LinkHandlers): Link {
   let closed = false;
   const closeOnce = () => {
@@ -26,13 +35,51 @@ export function linkFromConnection(conn: DataConnection, handlers: LinkHandlers)
     closed = true;
     handlers.onClose();
   };
-  conn.on('data', (data) => handlers.onText(data));
+  const assembler = new FrameAssembler();
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  conn.on('data', (data) => {
+    if (typeof data === 'string') return handlers.onText(data);
+    try {
+      const whole = assembler.push(data instanceof ArrayBuffer || ArrayBuffer.isView(data) ? data : new Uint8Array());
+      if (whole) handlers.onText(decoder.decode(whole));
+    } catch (err) {
+      // Hand the receiver something its validator refuses, so a bad frame is answered, not lost.
+      console.warn('tabgrid: dropping a broken message:', (err as Error).message);
+      handlers.onText(null);
+    }
+  });
   conn.on('close', closeOnce);
   conn.on('error', closeOnce);
+
+  let queue: Promise<void> = Promise.resolve();
+  let nextId = 1;
+  const drained = () =>
+    new Promise<void>((resolve) => {
+      const channel = conn.dataChannel;
+      if (!channel || channel.bufferedAmount <= HIGH_WATER) return resolve();
+      channel.bufferedAmountLowThreshold = LOW_WATER;
+      channel.addEventListener('bufferedamountlow', () => resolve(), { once: true });
+    });
+  // A link made for an incoming connection may be used before its channel has opened.
+  const opened = () => (conn.open ? Promise.resolve() : new Promise<void>((resolve) => conn.once('open', () => resolve())));
+  const sendNow = async (text: string) => {
+    await opened();
+    const bytes = encoder.encode(text);
+    if (bytes.length <= FRAME_BYTES) {
+      if (!closed && conn.open) void conn.send(text);
+      return;
+    }
+    for (const frame of encodeFrames(nextId++, bytes)) {
+      await drained();
+      if (closed || !conn.open) return;
+      void conn.send(frame);
+    }
+  };
   return {
     peer: conn.peer,
     send: (text) => {
-      if (!closed && conn.open) void conn.send(text);
+      queue = queue.then(() => sendNow(text)).catch((err: unknown) => console.warn('tabgrid: send failed:', err));
     },
     close: () => {
       conn.close();

@@ -327,7 +327,7 @@ describe('HostCore with matrix jobs', () => {
   });
 
   it('refuses matrix jobs whose openings would not fit a message, or without a prime', () => {
-    expect(() => validateJob({ ...modp, n: 1024, samples: 16 })).toThrow(/too large/);
+    expect(() => validateJob({ ...modp, n: 1024, samples: 64 })).toThrow(/too large/);
     expect(() => validateJob({ ...modp, p: 65535 })).toThrow(/prime/);
     expect(() => validateJob({ ...f32, p: 7 })).toThrow(/modp only/);
   });
