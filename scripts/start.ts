@@ -4,8 +4,10 @@
  *   --web-port N     (TABGRID_WEB_PORT, default 5173)
  *   --host-id ID     (TABGRID_HOST_ID, default tabgrid-demo-host)
  *   --job FILE.json  a job file instead of the demo job
+ *   --db FILE        keep the host's state in this SQLite file (default: memory)
  */
 import { DEMO_JOB } from '../src/host/job';
+import { SqliteHostStore } from '../src/host/store/sqlite-store';
 import { DEMO_HOST_ID } from '../src/net/signal';
 import { parseArgs, portFrom, readJob } from './args';
 import { startStack } from './stack';
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     'web-port': { type: 'string' },
     'host-id': { type: 'string' },
     job: { type: 'string' },
+    db: { type: 'string' },
   },
 });
 
@@ -25,6 +28,7 @@ const stack = await startStack({
   webPort: portFrom(values['web-port'], 'TABGRID_WEB_PORT', 5173),
   hostId: values['host-id'] ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID,
   jobs: [values.job ? readJob(values.job) : DEMO_JOB],
+  store: values.db ? new SqliteHostStore(values.db) : undefined,
   log: (line) => console.log(`${time()} host: ${line}`),
 });
 

@@ -8,6 +8,8 @@ import type { Receipt } from '../protocol';
 /**
  * <tabgrid-volunteer host="PEER_ID" signal="ws://…">: a Start/Pause button and live status for a
  * visitor donating GPU time. Nothing runs, and no worker or GPU is touched, before Start.
+ * `host` may list several host ids, comma-separated: the page then contributes to each, one
+ * session per host sharing one compute worker.
  *
  * Read-only properties: state, unitsDone, credit. Event: tabgrid-unit-accepted (detail:
  * VerdictDetail), once per result the host accepts.
@@ -19,13 +21,13 @@ export class TabgridVolunteer extends LitElement {
     tick: { state: true },
   };
 
-  /** The job host's peer id; defaults to the local demo host. */
+  /** The job host's peer id (or several, comma-separated); defaults to the local demo host. */
   declare host: string | null;
   /** The signaling server's URL; defaults to the local one `npm start` runs. */
   declare signal: string | null;
   declare private tick: number;
 
-  private session?: VolunteerSession;
+  private sessions: VolunteerSession[] = [];
   private computer?: ComputeClient;
   private engine?: EngineInfo;
 
@@ -36,78 +38,91 @@ export class TabgridVolunteer extends LitElement {
     this.tick = 0;
   }
 
+  /** running if any host's session runs; else error if any failed; else paused or idle. */
   get state(): VolunteerState {
-    return this.session?.state ?? VolunteerState.Idle;
+    const states = this.sessions.map((x) => x.state);
+    if (states.length === 0) return VolunteerState.Idle;
+    for (const st of [VolunteerState.Running, VolunteerState.Error, VolunteerState.Paused]) if (states.includes(st)) return st;
+    return VolunteerState.Idle;
   }
 
   get unitsDone(): number {
-    return this.session?.unitsDone ?? 0;
+    return this.sum((x) => x.unitsDone);
   }
 
   get credit(): number {
-    return this.session?.credit ?? 0;
+    return this.sum((x) => x.credit);
   }
 
-  /** True while this volunteer reaches the host through a relay. */
+  /** True while this volunteer reaches a host through a relay. */
   get relayed(): boolean {
-    return this.session?.relayed ?? false;
+    return this.sessions.some((x) => x.relayed);
   }
 
   /** Volunteers this one is relaying for. */
   get relayChildren(): number {
-    return this.session?.relayChildren ?? 0;
+    return this.sum((x) => x.relayChildren);
   }
 
-  /** Receipts of the results the host accepted from this volunteer (proof of its credit). */
+  /** Receipts of the results the hosts accepted from this volunteer (proof of its credit). */
   get receipts(): readonly Receipt[] {
-    return this.session?.receipts ?? [];
+    return this.sessions.flatMap((x) => x.receipts);
+  }
+
+  private sum(of: (x: VolunteerSession) => number): number {
+    return this.sessions.reduce((n, x) => n + of(x), 0);
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    this.session?.close();
+    for (const x of this.sessions) x.close();
     this.computer?.terminate();
-    this.session = undefined;
+    this.sessions = [];
     this.computer = undefined;
   }
 
   private toggle(): void {
     if (this.state === VolunteerState.Running) {
-      this.session!.pause();
+      for (const x of this.sessions) x.pause();
       return;
     }
-    this.ensureSession().start();
+    for (const x of this.ensureSessions()) x.start();
   }
 
-  private ensureSession(): VolunteerSession {
-    if (this.session) return this.session;
-    this.computer = new ComputeClient();
-    void this.computer.describe().then((info) => {
+  private ensureSessions(): VolunteerSession[] {
+    if (this.sessions.length > 0) return this.sessions;
+    const computer = new ComputeClient();
+    this.computer = computer;
+    void computer.describe().then((info) => {
       this.engine = info;
       this.tick++;
     });
     const env = import.meta.env as Record<string, string | undefined>;
-    this.session = new VolunteerSession({
-      signalUrl: this.signal ?? env.VITE_TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL,
-      hostId: this.host ?? env.VITE_TABGRID_HOST ?? DEMO_HOST_ID,
-      computer: this.computer,
-      // Serving other volunteers when the host is full costs a little bandwidth; opt out with no-relay.
-      relay: !this.hasAttribute('no-relay'),
+    const hosts = (this.host ?? env.VITE_TABGRID_HOST ?? DEMO_HOST_ID).split(',').map((h) => h.trim()).filter(Boolean);
+    this.sessions = hosts.map((hostId) => {
+      const session = new VolunteerSession({
+        signalUrl: this.signal ?? env.VITE_TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL,
+        hostId,
+        computer,
+        // Serving other volunteers when a host is full costs a little bandwidth; opt out with no-relay.
+        relay: !this.hasAttribute('no-relay'),
+      });
+      session.addEventListener('change', () => this.tick++);
+      session.addEventListener('verdict', (e) => {
+        const detail = (e as CustomEvent<VerdictDetail>).detail;
+        if (detail.counted) this.dispatchEvent(new CustomEvent('tabgrid-unit-accepted', { detail: { ...detail, hostId }, bubbles: true, composed: true }));
+      });
+      return session;
     });
-    this.session.addEventListener('change', () => this.tick++);
-    this.session.addEventListener('verdict', (e) => {
-      const detail = (e as CustomEvent<VerdictDetail>).detail;
-      if (detail.counted) {
-        this.dispatchEvent(new CustomEvent('tabgrid-unit-accepted', { detail, bubbles: true, composed: true }));
-      }
-    });
-    return this.session;
+    return this.sessions;
   }
 
   override render() {
-    const s = this.session;
     const running = this.state === VolunteerState.Running;
-    const progress = s?.progress;
+    const progress = this.sessions.find((x) => x.state === VolunteerState.Running && x.progress)?.progress;
+    const rejected = this.sum((x) => x.unitsRejected);
+    const many = this.sessions.length > 1;
+    const status = this.sessions.length === 0 ? 'Press Start to contribute.' : this.sessions.map((x) => (many ? `${x.options.hostId}: ${x.status}` : x.status)).join(' · ');
     return html`
       <div class="card" part="card">
         <p class="what">
@@ -126,20 +141,20 @@ export class TabgridVolunteer extends LitElement {
           <dd data-field="units">${this.unitsDone}</dd>
           <dt>Credit</dt>
           <dd data-field="credit">${this.credit}</dd>
-          ${s && s.unitsRejected > 0 ? html`<dt>Rejected</dt><dd data-field="rejected">${s.unitsRejected}</dd>` : nothing}
-          ${s && s.relayChildren > 0 ? html`<dt>Relaying for</dt><dd data-field="relaying">${s.relayChildren} volunteer(s)</dd>` : nothing}
+          ${rejected > 0 ? html`<dt>Rejected</dt><dd data-field="rejected">${rejected}</dd>` : nothing}
+          ${this.relayChildren > 0 ? html`<dt>Relaying for</dt><dd data-field="relaying">${this.relayChildren} volunteer(s)</dd>` : nothing}
         </dl>
         ${progress && running
           ? html`<progress part="progress" max=${progress.total} value=${progress.done} aria-label="Progress of ${progress.unitId}"></progress>`
           : nothing}
-        <p class="status" role="status" aria-live="polite" data-field="status">${s ? s.status : 'Press Start to contribute.'}</p>
+        <p class="status" role="status" aria-live="polite" data-field="status">${status}</p>
       </div>
     `;
   }
 
   private describeEngine(): string {
     const e = this.engine;
-    if (!e) return this.session ? 'detecting…' : 'not started';
+    if (!e) return this.sessions.length > 0 ? 'detecting…' : 'not started';
     if (e.backend === 'cpu') return `CPU (no usable GPU: ${e.reason ?? 'unknown'})`;
     const a = e.adapter!;
     const name = [a.vendor, a.architecture, a.description].filter(Boolean).join(' ');

@@ -90,7 +90,7 @@ export class VolunteerSession extends EventTarget {
   private upstream?: string;
   private readonly relayServer?: RelayServer;
 
-  constructor(private readonly options: VolunteerSessionOptions) {
+  constructor(readonly options: VolunteerSessionOptions) {
     super();
     this.volunteerId = options.volunteerId ?? stableVolunteerId();
     if (options.relay) this.relayServer = new RelayServer();
