@@ -1,32 +1,19 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { ErrorCode } from '../../src/errors';
-import { GpuDevices } from '../../src/gpu/device';
 import { DEFAULT_MATMUL_CONFIG, MatmulGpu, configKey, type MatmulConfig } from '../../src/gpu/matmul-gpu';
 import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } from '../../src/kernels/matmul';
 import { seededRandom } from '../../src/work/seeded';
 
 const POISON = 0x7fc0dead; // a NaN pattern for f32, a huge residue for modp
-const uncaptured: string[] = [];
-const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) });
+const { devices, scoped } = gpuSuite();
 const gpu = new MatmulGpu(devices);
-afterAll(() => {
-  expect(uncaptured).toEqual([]);
-  devices.destroy();
-});
 
 function randomF32(length: number, random: () => number, scale = 1): Float32Array {
   return Float32Array.from({ length }, () => (random() * 2 - 1) * scale);
 }
 function randomResidues(length: number, random: () => number, p: number): Uint32Array {
   return Uint32Array.from({ length }, () => Math.floor(random() * p));
-}
-
-async function scoped<T>(run: () => Promise<T>): Promise<T> {
-  const device = await devices.acquire();
-  device.pushErrorScope('validation');
-  const out = await run();
-  expect(await device.popErrorScope()).toBeNull();
-  return out;
 }
 
 function expectClose(got: Float32Array, want: Float32Array, bound: number, label: string) {

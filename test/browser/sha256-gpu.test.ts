@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { ErrorCode, TabgridError } from '../../src/errors';
 import { toHex } from '../../src/hex';
 import { GpuDevices } from '../../src/gpu/device';
@@ -8,17 +9,7 @@ import { packMessages, seededBatch, sha256BatchCpu, type MessageBatch } from '..
 import { seededRandom } from '../../src/work/seeded';
 
 const POISON = 0xdeadbeef;
-const uncaptured: string[] = [];
-const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) });
-let device: GPUDevice;
-
-beforeAll(async () => {
-  device = await devices.acquire();
-});
-afterAll(() => {
-  expect(uncaptured).toEqual([]);
-  devices.destroy();
-});
+const { devices, scoped } = gpuSuite();
 
 function randomMessages(lengths: number[], seed: number): Uint8Array[] {
   const random = seededRandom(seed);
@@ -27,10 +18,7 @@ function randomMessages(lengths: number[], seed: number): Uint8Array[] {
 
 /** Runs the kernel inside the test's own validation scope: any GPU error fails the test. */
 async function gpuDigests(gpu: Sha256Gpu, batch: MessageBatch, options = {}): Promise<Uint8Array> {
-  device.pushErrorScope('validation');
-  const out = await gpu.hash(batch, options);
-  expect(await device.popErrorScope()).toBeNull();
-  return out;
+  return scoped(() => gpu.hash(batch, options));
 }
 
 function referenceDigests(messages: Uint8Array[]): string[] {

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { ErrorCode } from '../../src/errors';
 import { fromHex } from '../../src/hex';
-import { GpuDevices } from '../../src/gpu/device';
 import { Sha256dPowGpu, type PowGpuResult, type Sha256dPowGpuOptions } from '../../src/gpu/sha256d-pow-gpu';
 import type { RunOptions } from '../../src/gpu/sha256-gpu';
 import { powSearchCpu, powSearchCpuFast, sha256d, targetFromBits, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow';
@@ -13,17 +13,7 @@ const GENESIS_HEADER = fromHex(
 )!;
 const GENESIS_NONCE = 2083236893;
 
-const uncaptured: string[] = [];
-const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) });
-let device: GPUDevice;
-
-beforeAll(async () => {
-  device = await devices.acquire();
-});
-afterAll(() => {
-  expect(uncaptured).toEqual([]);
-  devices.destroy();
-});
+const { devices, scoped } = gpuSuite();
 
 function randomHeader(seed: number): Uint8Array {
   const random = seededRandom(seed);
@@ -41,10 +31,7 @@ interface Search {
 /** Runs the kernel inside the test's own validation scope: any GPU error fails the test. */
 async function gpuSearch(s: Search, options: Sha256dPowGpuOptions = {}, run: RunOptions = {}): Promise<PowGpuResult> {
   const gpu = new Sha256dPowGpu(devices, { poisonOutput: POISON, ...options });
-  device.pushErrorScope('validation');
-  const out = await gpu.search(s.header, s.start, s.count, s.target, s.shareTarget, run);
-  expect(await device.popErrorScope()).toBeNull();
-  return out;
+  return scoped(() => gpu.search(s.header, s.start, s.count, s.target, s.shareTarget, run));
 }
 
 const cpuSearch = (s: Search) => powSearchCpu(s.header, s.start, s.count, s.target, s.shareTarget);
