@@ -1,6 +1,7 @@
 import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
-import { Kernel, MAX_RELAYS, PROTOCOL_VERSION, Verdict, encodeMessage, parseVolunteerMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { Kernel, MAX_RELAYS, PROTOCOL_VERSION, Verdict, encodeMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { parseVolunteerMessage } from '../validate';
 import { jobUnit, unitWork, validateJob, type JobSpec } from './job';
 import { makeReceipt } from './receipt';
 import { HostState, type Tx, type UnitRecord } from './host-state';

@@ -4,10 +4,12 @@ import { buildMerkleTreeOfChunks, merklePath, type MerkleTree } from '../hash/me
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import { connectToHost } from '../net/connect';
 import type { Link, LinkHandlers } from '../net/link';
-import { PROTOCOL_VERSION, Verdict, encodeMessage, parseHostMessage, unitLeaves, type Backend, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { PROTOCOL_VERSION, Verdict, encodeMessage, unitLeaves, type Backend, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { parseHostMessage } from '../validate';
 import type { UnitComputer } from '../worker/client';
 import { backoffMs, stableVolunteerId } from './backoff';
 import { RelayServer } from './relay';
+import { abortable, sleep, withTimeout } from '../async';
 
 export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
 export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
@@ -410,36 +412,4 @@ export class VolunteerSession extends EventTarget {
   private emit(): void {
     this.dispatchEvent(new Event('change'));
   }
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new TabgridError(ErrorCode.Aborted, 'aborted'));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new TabgridError(ErrorCode.Aborted, 'aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(onTimeout()), ms);
-    promise.then(
-      (v) => (clearTimeout(timer), resolve(v)),
-      (e: unknown) => (clearTimeout(timer), reject(e)),
-    );
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return abortable(new Promise<void>((r) => setTimeout(r, ms)), signal);
 }

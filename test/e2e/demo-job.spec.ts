@@ -6,7 +6,8 @@ import { toHex } from '../../src/hex';
 import type { JobSpec } from '../../src/host/job';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
 import { connectToHost } from '../../src/net/connect';
-import { encodeMessage, parseHostMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import { encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import { parseHostMessage } from '../../src/validate';
 import { checkResults, freePort, openVolunteer, volunteerStatus } from './stack-fixture';
 
 const job: JobSpec = { id: 'e2e-sha256', kernel: 'sha256-batch', units: 12, messagesPerUnit: 4096, messageLength: 64, seed: 77, samples: 16 };

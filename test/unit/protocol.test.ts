@@ -1,15 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, TabgridError } from '../../src/errors';
-import {
-  MAX_CHALLENGE,
-  MAX_MESSAGE_CHARS,
-  PROTOCOL_VERSION,
-  encodeMessage,
-  parseHostMessage,
-  parseVolunteerMessage,
-  type HostMessage,
-  type VolunteerMessage,
-} from '../../src/protocol';
+import { MAX_CHALLENGE, MAX_MESSAGE_CHARS, PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import { parseHostMessage, parseVolunteerMessage } from '../../src/validate';
 import { seededRandom } from '../../src/work/seeded';
 
 const D = 'ab'.repeat(32);

@@ -1,0 +1,258 @@
+/**
+ * The validator at the edge: every text a peer sends passes through `parse*Message` before
+ * anything acts on it. It checks types, ranges, lengths and that no unexpected field rides
+ * along, and throws TabgridError('bad-message') saying what is wrong.
+ */
+import { ErrorCode, TabgridError } from './errors';
+import {
+  Backend,
+  Kernel,
+  MAX_CHALLENGE,
+  MAX_HOLDING,
+  MAX_LEAF_HEX,
+  MAX_MESSAGE_CHARS,
+  MAX_RELAY_CHARS,
+  MAX_RELAYS,
+  MAX_UNIT_MATRIX_DIM,
+  MAX_UNIT_MESSAGES,
+  MAX_UNIT_MESSAGE_BYTES,
+  Verdict,
+  type HostMessage,
+  type Opening,
+  type Receipt,
+  type VolunteerMessage,
+  type WorkUnit,
+} from './protocol';
+
+type Fields = Record<string, unknown>;
+
+function fail(message: string): never {
+  throw new TabgridError(ErrorCode.BadMessage, message);
+}
+
+function decodeObject(raw: unknown): Fields & { type: string } {
+  if (typeof raw !== 'string') fail(`expected a JSON text, got ${raw === null ? 'null' : typeof raw}`);
+  // Only relay wrappers may be longer; what they wrap is held to the normal limit below.
+  const limit = raw.startsWith('{"type":"relay') ? MAX_RELAY_CHARS : MAX_MESSAGE_CHARS;
+  if (raw.length > limit) fail(`message of ${raw.length} characters exceeds ${limit}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    fail('message is not valid JSON');
+  }
+  const m = object(value, 'message');
+  if (typeof m.type !== 'string') fail('message has no type');
+  return m as Fields & { type: string };
+}
+
+function object(value: unknown, where: string): Fields {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${where} is not a JSON object`);
+  return value as Fields;
+}
+
+/** Rejects fields beyond the expected ones, so typos and smuggled data do not pass. */
+function only(m: Fields, where: string, ...keys: string[]): void {
+  for (const k of Object.keys(m)) if (!keys.includes(k)) fail(`${where}: unexpected field '${k}'`);
+}
+
+function str(value: unknown, where: string, max = 128): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) fail(`${where} must be a string of 1..${max} characters`);
+  return value;
+}
+
+function text(value: unknown, where: string, max: number): string {
+  if (typeof value !== 'string' || value.length > max) fail(`${where} must be a string of at most ${max} characters`);
+  return value;
+}
+
+function int(value: unknown, where: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(`${where} must be an integer in ${min}..${max}`);
+  return value;
+}
+
+const digestHex = /^[0-9a-f]{64}$/;
+function digest(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !digestHex.test(value)) fail(`${where} must be 64 lower-case hex digits`);
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, where: string, allowed: Record<string, T>): T {
+  if (!Object.values<unknown>(allowed).includes(value)) fail(`${where} must be one of ${Object.values(allowed).join(', ')}`);
+  return value as T;
+}
+
+function list(value: unknown, where: string, max: number): unknown[] {
+  if (!Array.isArray(value) || value.length > max) fail(`${where} must be an array of at most ${max} items`);
+  return value;
+}
+
+const leafHex = /^(?:[0-9a-f]{2})+$/;
+function leaf(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value.length > MAX_LEAF_HEX || !leafHex.test(value)) fail(`${where} must be 1..${MAX_LEAF_HEX / 2} bytes of lower-case hex`);
+  return value;
+}
+
+function opening(raw: unknown, i: number): Opening {
+  const where = `openings[${i}]`;
+  const o = object(raw, where);
+  only(o, where, 'index', 'leaf', 'path');
+  return {
+    index: int(o.index, `${where}.index`, 0, MAX_UNIT_MESSAGES - 1),
+    leaf: leaf(o.leaf, `${where}.leaf`),
+    path: list(o.path, `${where}.path`, 32).map((p, j) => digest(p, `${where}.path[${j}]`)),
+  };
+}
+
+const idPattern = /^[A-Za-z0-9_-]{8,64}$/;
+function volunteerId(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !idPattern.test(value)) fail(`${where} must be 8..64 letters, digits, _ or -`);
+  return value;
+}
+
+function receipt(raw: unknown): Receipt {
+  const r = object(raw, 'receipt');
+  only(r, 'receipt', 'receiptId', 'jobId', 'unitId', 'volunteer', 'credit', 'root', 'issuedAt');
+  return {
+    receiptId: digest(r.receiptId, 'receipt.receiptId'),
+    jobId: str(r.jobId, 'receipt.jobId'),
+    unitId: str(r.unitId, 'receipt.unitId'),
+    volunteer: volunteerId(r.volunteer, 'receipt.volunteer'),
+    credit: int(r.credit, 'receipt.credit', 0, Number.MAX_SAFE_INTEGER),
+    root: digest(r.root, 'receipt.root'),
+    issuedAt: int(r.issuedAt, 'receipt.issuedAt', 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+export function parseUnit(raw: unknown): WorkUnit {
+  const u = object(raw, 'unit');
+  const kernel = oneOf(u.kernel, 'unit.kernel', Kernel);
+  if (kernel === Kernel.MatmulF32 || kernel === Kernel.MatmulModp) {
+    only(u, 'unit', 'kernel', 'jobId', 'unitId', 'seed', 'm', 'n', 'k', 'p');
+    const p = int(u.p, 'unit.p', 0, 65521);
+    if ((kernel === Kernel.MatmulModp) !== p > 1) fail('unit.p must be a modulus > 1 for matmul-modp and 0 for matmul-f32');
+    return {
+      kernel,
+      jobId: str(u.jobId, 'unit.jobId'),
+      unitId: str(u.unitId, 'unit.unitId'),
+      seed: int(u.seed, 'unit.seed', 0, 0xffffffff),
+      m: int(u.m, 'unit.m', 1, MAX_UNIT_MATRIX_DIM),
+      n: int(u.n, 'unit.n', 1, MAX_UNIT_MATRIX_DIM),
+      k: int(u.k, 'unit.k', 1, MAX_UNIT_MATRIX_DIM),
+      p,
+    };
+  }
+  only(u, 'unit', 'kernel', 'jobId', 'unitId', 'seed', 'count', 'messageLength');
+  return {
+    kernel,
+    jobId: str(u.jobId, 'unit.jobId'),
+    unitId: str(u.unitId, 'unit.unitId'),
+    seed: int(u.seed, 'unit.seed', 0, 0xffffffff),
+    count: int(u.count, 'unit.count', 1, MAX_UNIT_MESSAGES),
+    messageLength: int(u.messageLength, 'unit.messageLength', 0, MAX_UNIT_MESSAGE_BYTES),
+  };
+}
+
+/** What a host accepts from a volunteer. Throws TabgridError('bad-message'). */
+export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
+  const m = decodeObject(raw);
+  const t = m.type;
+  switch (t) {
+    case 'hello': {
+      only(m, t, 'type', 'protocol', 'client', 'volunteerId', 'relay');
+      const hello = {
+        type: t,
+        protocol: int(m.protocol, 'hello.protocol', 0, 2 ** 31),
+        client: str(m.client, 'hello.client'),
+        volunteerId: volunteerId(m.volunteerId, 'hello.volunteerId'),
+      };
+      if (m.relay === undefined) return hello;
+      if (typeof m.relay !== 'boolean') fail('hello.relay must be a boolean');
+      return { ...hello, relay: m.relay };
+    }
+    case 'relay':
+      only(m, t, 'type', 'child', 'text');
+      return { type: t, child: str(m.child, 'relay.child', 64), text: text(m.text, 'relay.text', MAX_MESSAGE_CHARS) };
+    case 'child-left':
+      only(m, t, 'type', 'child');
+      return { type: t, child: str(m.child, 'child-left.child', 64) };
+    case 'request-unit':
+      only(m, t, 'type', 'holding');
+      return { type: t, holding: list(m.holding, 'request-unit.holding', MAX_HOLDING).map((u, i) => str(u, `request-unit.holding[${i}]`)) };
+    case 'heartbeat': {
+      only(m, t, 'type', 'unitId', 'done', 'total');
+      const total = int(m.total, 'heartbeat.total', 1, 2 ** 32);
+      return { type: t, unitId: str(m.unitId, 'heartbeat.unitId'), done: int(m.done, 'heartbeat.done', 0, total), total };
+    }
+    case 'result':
+      only(m, t, 'type', 'unitId', 'root', 'backend');
+      return { type: t, unitId: str(m.unitId, 'result.unitId'), root: digest(m.root, 'result.root'), backend: oneOf(m.backend, 'result.backend', Backend) };
+    case 'openings':
+      only(m, t, 'type', 'unitId', 'openings');
+      return { type: t, unitId: str(m.unitId, 'openings.unitId'), openings: list(m.openings, 'openings.openings', MAX_CHALLENGE).map(opening) };
+    default:
+      return fail(`unknown message type '${t.slice(0, 40)}'`);
+  }
+}
+
+/** What a volunteer accepts from a host. Throws TabgridError('bad-message'). */
+export function parseHostMessage(raw: unknown): HostMessage {
+  const m = decodeObject(raw);
+  const t = m.type;
+  switch (t) {
+    case 'welcome':
+      only(m, t, 'type', 'protocol', 'hostId', 'leaseMs', 'heartbeatMs');
+      return {
+        type: t,
+        protocol: int(m.protocol, 'welcome.protocol', 0, 2 ** 31),
+        hostId: str(m.hostId, 'welcome.hostId'),
+        leaseMs: int(m.leaseMs, 'welcome.leaseMs', 1000, 86_400_000),
+        heartbeatMs: int(m.heartbeatMs, 'welcome.heartbeatMs', 100, 86_400_000),
+      };
+    case 'unit':
+      only(m, t, 'type', 'unit', 'leaseMs');
+      return { type: t, unit: parseUnit(m.unit), leaseMs: int(m.leaseMs, 'unit.leaseMs', 1000, 86_400_000) };
+    case 'lease':
+      only(m, t, 'type', 'unitId', 'leaseMs');
+      return { type: t, unitId: str(m.unitId, 'lease.unitId'), leaseMs: int(m.leaseMs, 'lease.leaseMs', 1000, 86_400_000) };
+    case 'redirect':
+      only(m, t, 'type', 'relays', 'retryMs');
+      return { type: t, relays: list(m.relays, 'redirect.relays', MAX_RELAYS).map((r, i) => str(r, `redirect.relays[${i}]`)), retryMs: int(m.retryMs, 'redirect.retryMs', 0, 3_600_000) };
+    case 'relayed':
+      only(m, t, 'type', 'child', 'text');
+      return { type: t, child: str(m.child, 'relayed.child', 64), text: text(m.text, 'relayed.text', MAX_MESSAGE_CHARS) };
+    case 'lease-lost':
+      only(m, t, 'type', 'unitId', 'reason');
+      return { type: t, unitId: str(m.unitId, 'lease-lost.unitId'), reason: text(m.reason, 'lease-lost.reason', 512) };
+    case 'no-work':
+      only(m, t, 'type', 'retryMs', 'jobDone');
+      if (typeof m.jobDone !== 'boolean') fail('no-work.jobDone must be a boolean');
+      return { type: t, retryMs: int(m.retryMs, 'no-work.retryMs', 0, 3_600_000), jobDone: m.jobDone };
+    case 'challenge':
+      only(m, t, 'type', 'unitId', 'indices');
+      return {
+        type: t,
+        unitId: str(m.unitId, 'challenge.unitId'),
+        indices: list(m.indices, 'challenge.indices', MAX_CHALLENGE).map((v, i) => int(v, `challenge.indices[${i}]`, 0, MAX_UNIT_MESSAGES - 1)),
+      };
+    case 'verdict': {
+      only(m, t, 'type', 'unitId', 'verdict', 'reason', 'credit', 'totalCredit', 'receipt');
+      const v = {
+        type: t,
+        unitId: str(m.unitId, 'verdict.unitId'),
+        verdict: oneOf(m.verdict, 'verdict.verdict', Verdict),
+        reason: text(m.reason, 'verdict.reason', 512),
+        credit: int(m.credit, 'verdict.credit', 0, Number.MAX_SAFE_INTEGER),
+        totalCredit: int(m.totalCredit, 'verdict.totalCredit', 0, Number.MAX_SAFE_INTEGER),
+      };
+      return m.receipt === undefined ? v : { ...v, receipt: receipt(m.receipt) };
+    }
+    case 'error': {
+      only(m, t, 'type', 'code', 'message', 'unitId');
+      const e = { type: t, code: str(m.code, 'error.code', 64), message: text(m.message, 'error.message', 1024) };
+      return m.unitId === undefined ? e : { ...e, unitId: str(m.unitId, 'error.unitId') };
+    }
+    default:
+      return fail(`unknown message type '${t.slice(0, 40)}'`);
+  }
+}
