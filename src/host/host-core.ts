@@ -1,9 +1,10 @@
 import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
-import { Kernel, MAX_RELAYS, PROTOCOL_VERSION, Verdict, encodeMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { Kernel, PROTOCOL_VERSION, Verdict, encodeMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { parseVolunteerMessage } from '../validate';
 import { jobUnit, unitWork, validateJob, type JobSpec } from './job';
 import { makeReceipt } from './receipt';
+import { Connections } from './connections';
 import { HostState, type Tx, type UnitRecord } from './host-state';
 import type { HostStore, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
@@ -53,8 +54,7 @@ export interface HostCoreOptions {
  * arrival order.
  */
 export class HostCore {
-  /** Connections by name; a relayed child's name is `<relay connection>><child>`. */
-  private readonly sessions = new Map<string, { volunteerId?: string; relay?: boolean }>();
+  private readonly sessions = new Connections();
   private readonly random: () => number;
   private readonly clock: () => number;
   readonly leaseMs: number;
@@ -128,7 +128,7 @@ export class HostCore {
   }
 
   connect(name: string): void {
-    if (!this.sessions.has(name)) this.sessions.set(name, {});
+    this.sessions.get(name);
   }
 
   /**
@@ -137,12 +137,11 @@ export class HostCore {
    */
   disconnect(name: string): void {
     this.sessions.delete(name);
-    for (const other of [...this.sessions.keys()]) if (other.startsWith(`${name}>`)) this.sessions.delete(other);
   }
 
   /** Greeted connections straight to this host (not through a relay). */
   directConnections(): number {
-    return [...this.sessions].filter(([n, s]) => !n.includes('>') && s.volunteerId).length;
+    return this.sessions.direct().length;
   }
 
   /** Handles one raw message from connection `name`; resolves to the replies, in order. */
@@ -165,8 +164,8 @@ export class HostCore {
    * go back wrapped for the relay to pass on. A relay holds no state of its own.
    */
   private async relay(name: string, message: Extract<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<HostMessage[]> {
-    const session = this.sessions.get(name);
-    if (!session?.relay || name.includes('>')) throw new TabgridError(ErrorCode.BadMessage, 'only a directly connected relay may relay');
+    const session = this.sessions.find(name);
+    if (!session?.relay || Connections.isRelayed(name)) throw new TabgridError(ErrorCode.BadMessage, 'only a directly connected relay may relay');
     const child = `${name}>${message.child}`;
     if (message.type === 'child-left') {
       this.disconnect(child);
@@ -212,7 +211,7 @@ export class HostCore {
 
   private async dispatch(name: string, message: Exclude<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<HostMessage[]> {
     this.connect(name);
-    const session = this.sessions.get(name)!;
+    const session = this.sessions.get(name);
     if (message.type === 'hello') {
       if (message.protocol !== PROTOCOL_VERSION) {
         throw new TabgridError(ErrorCode.ProtocolVersion, `host speaks protocol ${PROTOCOL_VERSION}, volunteer ${message.protocol}`);
@@ -220,7 +219,7 @@ export class HostCore {
       const redirect = this.redirect(name);
       if (redirect) return [redirect];
       session.volunteerId = message.volunteerId;
-      session.relay = message.relay === true && !name.includes('>');
+      session.relay = message.relay === true && !Connections.isRelayed(name);
       return [{ type: 'welcome', protocol: PROTOCOL_VERSION, hostId: this.options.hostId, leaseMs: this.leaseMs, heartbeatMs: this.heartbeatMs }];
     }
     const who = session.volunteerId;
@@ -299,15 +298,8 @@ export class HostCore {
   /** At the cap, a new direct connection is sent to the relays with the fewest children. */
   private redirect(name: string): HostMessage | undefined {
     const cap = this.options.maxDirect;
-    if (cap === undefined || name.includes('>')) return undefined;
-    const direct = [...this.sessions].filter(([n, s]) => n !== name && !n.includes('>') && s.volunteerId);
-    if (direct.length < cap) return undefined;
-    const children = (n: string) => [...this.sessions.keys()].filter((c) => c.startsWith(`${n}>`)).length;
-    const relays = direct
-      .filter(([, s]) => s.relay && (this.state.volunteer(s.volunteerId!)?.accepted ?? 0) >= (this.options.relayMinAccepted ?? 1))
-      .map(([n]) => n)
-      .sort((a, b) => children(a) - children(b))
-      .slice(0, MAX_RELAYS);
+    if (cap === undefined || Connections.isRelayed(name) || this.sessions.direct(name).length < cap) return undefined;
+    const relays = this.sessions.relaysFor(name, (id) => (this.state.volunteer(id)?.accepted ?? 0) >= (this.options.relayMinAccepted ?? 1));
     this.options.log?.(`at the cap of ${cap} connections: sending ${name} to ${relays.length} relay(s)`);
     return { type: 'redirect', relays, retryMs: this.options.retryMs ?? 2000 };
   }
