@@ -15,21 +15,38 @@ test.afterAll(async () => {
   await signaling?.close();
 });
 
+/** Node-to-Node WebRTC setup on loopback now and then fails once; retry as a volunteer would. */
+async function pair() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await pairOnce(attempt);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
+}
+
 /** Two PeerJS peers in Node (node-datachannel), linked both ways. */
-async function pair(): Promise<{ a: Link; b: Link; gotA: unknown[]; gotB: unknown[]; close: () => void }> {
-  const pa = new Peer(`transport-a-${process.pid}`, peerOptions(signaling.url));
-  const pb = new Peer(`transport-b-${process.pid}`, peerOptions(signaling.url));
+async function pairOnce(attempt: number): Promise<{ a: Link; b: Link; gotA: unknown[]; gotB: unknown[]; close: () => void }> {
+  const pa = new Peer(`transport-a-${process.pid}-${attempt}`, peerOptions(signaling.url));
+  const pb = new Peer(`transport-b-${process.pid}-${attempt}`, peerOptions(signaling.url));
   await Promise.all([pa, pb].map((p) => new Promise((r) => p.once('open', r))));
   const gotA: unknown[] = [];
   const gotB: unknown[] = [];
   const incoming = new Promise<Link>((resolve) =>
     pb.on('connection', (conn) => resolve(linkFromConnection(conn, { onText: (t) => gotB.push(t), onClose: () => undefined }))),
   );
-  const conn = pa.connect(pb.id, CONNECT_OPTIONS);
-  await whenOpen(conn, 10_000);
-  const a = linkFromConnection(conn, { onText: (t) => gotA.push(t), onClose: () => undefined });
-  const b = await incoming;
-  return { a, b, gotA, gotB, close: () => (pa.destroy(), pb.destroy()) };
+  const close = () => (pa.destroy(), pb.destroy());
+  try {
+    const conn = pa.connect(pb.id, CONNECT_OPTIONS);
+    await whenOpen(conn, 10_000);
+    const a = linkFromConnection(conn, { onText: (t) => gotA.push(t), onClose: () => undefined });
+    const b = await incoming;
+    return { a, b, gotA, gotB, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
 }
 
 test('messages far over 16 KiB cross a data channel as checked frames, in order with small ones', async () => {
