@@ -40,11 +40,7 @@ export function buildMerkleTree(count: number, leafData: (i: number) => Uint8Arr
   return { levels, root: level[0]! };
 }
 
-/** Merkle root over equally sized chunks of `data` (e.g. the 32-byte digests of a batch). */
-export function merkleRootOfChunks(data: Uint8Array, chunkSize: number, hash: Hasher): Uint8Array {
-  return buildMerkleTreeOfChunks(data, chunkSize, hash).root;
-}
-
+/** The tree over equally sized chunks of `data` (the 32-byte digests of a batch, rows of C). */
 export function buildMerkleTreeOfChunks(data: Uint8Array, chunkSize: number, hash: Hasher): MerkleTree {
   if (data.length % chunkSize !== 0) throw new RangeError(`data length ${data.length} is not a multiple of ${chunkSize}`);
   return buildMerkleTree(data.length / chunkSize, (i) => data.subarray(i * chunkSize, (i + 1) * chunkSize), hash);

@@ -58,6 +58,21 @@ export interface EngineOptions {
 const CPU_SLICE = 2048;
 const CALIBRATION_CONFIG: MatmulConfig = { ...DEFAULT_MATMUL_CONFIG, wgX: 8, wgY: 8, vec4: true };
 
+/** A value made on first use: calibration problems are built only if a kernel is ever timed. */
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
+/** The small problems a software adapter is timed on against the CPU (see BackendChooser). */
+const CALIBRATION = {
+  shape: { m: 128, n: 128, k: 128 },
+  batch: lazy(() => seededBatch(1, 4096, 64)),
+  f32: lazy(() => [new Float32Array(128 * 128).fill(0.5), new Float32Array(128 * 128).fill(0.25)] as const),
+  modp: lazy(() => [new Uint32Array(128 * 128).fill(3), new Uint32Array(128 * 128).fill(5)] as const),
+  pow: lazy(() => ({ header: new Uint8Array(80), target: targetFromLeadingZeroBits(32), share: targetFromLeadingZeroBits(8) })),
+};
+
 /**
  * Runs every kernel on the best backend this context has, decided per kernel (BackendChooser):
  * WebGPU on hardware adapters, the CPU without an adapter, and on software adapters whichever
@@ -118,19 +133,20 @@ export class ComputeEngine {
   }
 
   async sha256Batch(batch: MessageBatch, opts: KernelOptions = {}): Promise<DigestsOutput> {
-    const small = seededBatch(1, 4096, 64);
-    const choice = await this.chooser.choose(Kernel.Sha256Batch, { gpu: () => this.sha256.hash(small), cpu: () => this.sha256Cpu(small, {}) });
+    const choice = await this.chooser.choose(Kernel.Sha256Batch, {
+      gpu: () => this.sha256.hash(CALIBRATION.batch()),
+      cpu: () => this.sha256Cpu(CALIBRATION.batch(), {}),
+    });
     const digests = choice.backend === Backend.WebGpu ? await this.onGpu(() => this.sha256.hash(batch, opts)) : await this.sha256Cpu(batch, opts);
     return { digests, backend: choice.backend };
   }
 
   async matmulF32(a: Float32Array, b: Float32Array, shape: MatmulShape, opts: KernelOptions = {}): Promise<WithBackend<{ c: Float32Array }>> {
-    const s = { m: 128, n: 128, k: 128 };
-    const [x, y] = [new Float32Array(128 * 128).fill(0.5), new Float32Array(128 * 128).fill(0.25)];
+    const { shape: s, f32 } = CALIBRATION;
     const choice = await this.chooser.choose('matmul-f32', {
       // Calibrated with a default tile shape: tuning costs seconds, and only pays if the GPU wins.
-      gpu: () => this.matmul.f32(x, y, s, CALIBRATION_CONFIG),
-      cpu: () => this.pool().matmulF32(x, y, s),
+      gpu: () => this.matmul.f32(...f32(), s, CALIBRATION_CONFIG),
+      cpu: () => this.pool().matmulF32(...f32(), s),
     });
     const c =
       choice.backend === Backend.WebGpu
@@ -140,11 +156,10 @@ export class ComputeEngine {
   }
 
   async matmulModp(a: Uint32Array, b: Uint32Array, shape: MatmulShape, p: number, opts: KernelOptions = {}): Promise<WithBackend<{ c: Uint32Array }>> {
-    const s = { m: 128, n: 128, k: 128 };
-    const [x, y] = [new Uint32Array(128 * 128).fill(3), new Uint32Array(128 * 128).fill(5)];
+    const { shape: s, modp } = CALIBRATION;
     const choice = await this.chooser.choose('matmul-modp', {
-      gpu: () => this.matmul.modp(x, y, s, 65521, DEFAULT_MATMUL_CONFIG),
-      cpu: () => this.pool().matmulModp(x, y, s, 65521),
+      gpu: () => this.matmul.modp(...modp(), s, 65521, DEFAULT_MATMUL_CONFIG),
+      cpu: () => this.pool().matmulModp(...modp(), s, 65521),
     });
     const c =
       choice.backend === Backend.WebGpu
@@ -161,12 +176,10 @@ export class ComputeEngine {
     shareTarget: Uint8Array,
     opts: KernelOptions = {},
   ): Promise<WithBackend<PowResult & { overflowed: number }>> {
-    const easy = targetFromLeadingZeroBits(8);
-    const hard = targetFromLeadingZeroBits(32);
-    const probe = new Uint8Array(80);
+    const probe = CALIBRATION.pow;
     const choice = await this.chooser.choose('sha256d-pow', {
-      gpu: () => this.pow.search(probe, 0, 16384, hard, easy),
-      cpu: () => powSearchCpuFast(probe, 0, 16384, hard, easy),
+      gpu: () => this.pow.search(probe().header, 0, 16384, probe().target, probe().share),
+      cpu: () => powSearchCpuFast(probe().header, 0, 16384, probe().target, probe().share),
     });
     if (choice.backend === Backend.WebGpu) {
       return { ...(await this.onGpu(() => this.pow.search(header, start, count, target, shareTarget, opts))), backend: choice.backend };
