@@ -9,7 +9,8 @@ import { HostState, type Tx, type UnitRecord } from './host-state';
 import type { HostStore, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
 import { matmulLeafCheck } from './verify-matmul';
-import { checkOpenings, chooseChallenge, sha256LeafCheck } from './verify-sha256';
+import { checkOpenings, chooseChallenge } from './verify-openings';
+import { sha256LeafCheck } from './verify-sha256';
 
 export { StoredUnitState as UnitState } from './store/store';
 

@@ -1,7 +1,7 @@
 import { f32ErrorBound } from '../kernels/matmul';
 import { matmulOperands } from '../kernels/matmul-inputs';
 import { Kernel, type MatmulUnit } from '../protocol';
-import type { LeafCheck } from './verify-sha256';
+import type { LeafCheck } from './verify-openings';
 
 /**
  * A matmul leaf is row i of C (n little-endian words). The host recomputes that row from the

@@ -4,7 +4,7 @@ import { HostCore } from '../../src/host/host-core';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
 import { jobUnit, unitWork, validateJob, type JobSpec } from '../../src/host/job';
-import { chooseChallenge } from '../../src/host/verify-sha256';
+import { chooseChallenge } from '../../src/host/verify-openings';
 import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
