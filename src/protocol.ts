@@ -12,7 +12,7 @@
  * Volunteers name themselves with a stable `volunteerId`, so a reconnect keeps its leases.
  */
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /**
  * No message may be longer than this (JSON text, UTF-16 code units ~ bytes). Texts over 16 KiB
  * cross the data channel as binary frames (net/frames.ts).
@@ -30,7 +30,7 @@ export const MAX_HOLDING = 16;
 export const MAX_UNIT_MESSAGES = 1 << 20;
 export const MAX_UNIT_MESSAGE_BYTES = 4096;
 
-export const Kernel = { Sha256Batch: 'sha256-batch', MatmulF32: 'matmul-f32', MatmulModp: 'matmul-modp' } as const;
+export const Kernel = { Sha256Batch: 'sha256-batch', MatmulF32: 'matmul-f32', MatmulModp: 'matmul-modp', Sha256dPow: 'sha256d-pow' } as const;
 export type Kernel = (typeof Kernel)[keyof typeof Kernel];
 
 export const Backend = { WebGpu: 'webgpu', Cpu: 'cpu' } as const;
@@ -64,7 +64,30 @@ export interface MatmulUnit {
   readonly p: number;
 }
 
-export type WorkUnit = Sha256BatchUnit | MatmulUnit;
+/**
+ * Search nonces [nonceStart, nonceStart + nonceCount) of an 80-byte block header for double
+ * SHA-256 hashes at most `shareTarget` (shares, which prove the work) or `target` (solutions).
+ * The result lists every share; there are no challenges, as the host rechecks each one.
+ */
+export interface PowUnit {
+  readonly kernel: typeof Kernel.Sha256dPow;
+  readonly jobId: string;
+  readonly unitId: string;
+  /** The header, 160 hex digits; its nonce bytes (76..79) are overwritten by the search. */
+  readonly header: string;
+  readonly nonceStart: number;
+  readonly nonceCount: number;
+  /** 256-bit little-endian targets, 64 hex digits (see kernels/sha256d-pow.ts). */
+  readonly target: string;
+  readonly shareTarget: string;
+}
+
+export type WorkUnit = Sha256BatchUnit | MatmulUnit | PowUnit;
+/** Units whose result is a Merkle tree of fixed-size leaves the host challenges. */
+export type ChallengedUnit = Sha256BatchUnit | MatmulUnit;
+
+/** Most shares one proof-of-work result may list (jobs keep the expected count well below). */
+export const MAX_SHARES = 4096;
 
 /** Largest matrix side in a unit: a row of C (a Merkle leaf) stays ≤ 4 KiB. */
 export const MAX_UNIT_MATRIX_DIM = 1024;
@@ -72,8 +95,13 @@ export const MAX_UNIT_MATRIX_DIM = 1024;
 export const MAX_LEAF_HEX = 8 * MAX_UNIT_MATRIX_DIM;
 
 /** How many leaves (challengeable outputs) a unit's result has, and the bytes of each. */
-export function unitLeaves(unit: WorkUnit): { count: number; bytes: number } {
+export function unitLeaves(unit: ChallengedUnit): { count: number; bytes: number } {
   return unit.kernel === Kernel.Sha256Batch ? { count: unit.count, bytes: 32 } : { count: unit.m, bytes: 4 * unit.n };
+}
+
+/** What a unit's progress counts up to: leaves, or nonces for proof of work. */
+export function unitSize(unit: WorkUnit): number {
+  return unit.kernel === Kernel.Sha256dPow ? unit.nonceCount : unitLeaves(unit).count;
 }
 
 export interface Opening {
@@ -101,7 +129,8 @@ export type VolunteerMessage =
   /** `holding`: the units this volunteer already has, so the host leases it another. */
   | { readonly type: 'request-unit'; readonly holding: readonly string[] }
   | { readonly type: 'heartbeat'; readonly unitId: string; readonly done: number; readonly total: number }
-  | { readonly type: 'result'; readonly unitId: string; readonly root: string; readonly backend: Backend }
+  /** `shares`: a proof-of-work unit's shares, ascending (the root is their Merkle root). */
+  | { readonly type: 'result'; readonly unitId: string; readonly root: string; readonly backend: Backend; readonly shares?: readonly number[] }
   | { readonly type: 'openings'; readonly unitId: string; readonly openings: readonly Opening[] }
   /** A relay forwards a child's message, as the child sent it; `child` names the child's link. */
   | { readonly type: 'relay'; readonly child: string; readonly text: string }

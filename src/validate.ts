@@ -13,6 +13,7 @@ import {
   MAX_MESSAGE_CHARS,
   MAX_RELAY_CHARS,
   MAX_RELAYS,
+  MAX_SHARES,
   MAX_UNIT_MATRIX_DIM,
   MAX_UNIT_MESSAGES,
   MAX_UNIT_MESSAGE_BYTES,
@@ -124,9 +125,35 @@ function receipt(raw: unknown): Receipt {
   };
 }
 
+function hexOf(value: unknown, where: string, bytes: number): string {
+  if (typeof value !== 'string' || value.length !== 2 * bytes || !leafHex.test(value)) fail(`${where} must be ${2 * bytes} lower-case hex digits`);
+  return value;
+}
+
+/** Nonces: ascending, distinct u32s (so a share cannot be counted twice). */
+function shares(value: unknown): number[] {
+  const out = list(value, 'result.shares', MAX_SHARES).map((v, i) => int(v, `result.shares[${i}]`, 0, 2 ** 32 - 1));
+  for (let i = 1; i < out.length; i++) if (out[i]! <= out[i - 1]!) fail('result.shares must be strictly ascending');
+  return out;
+}
+
 export function parseUnit(raw: unknown): WorkUnit {
   const u = object(raw, 'unit');
   const kernel = oneOf(u.kernel, 'unit.kernel', Kernel);
+  if (kernel === Kernel.Sha256dPow) {
+    only(u, 'unit', 'kernel', 'jobId', 'unitId', 'header', 'nonceStart', 'nonceCount', 'target', 'shareTarget');
+    const nonceStart = int(u.nonceStart, 'unit.nonceStart', 0, 2 ** 32 - 1);
+    return {
+      kernel,
+      jobId: str(u.jobId, 'unit.jobId'),
+      unitId: str(u.unitId, 'unit.unitId'),
+      header: hexOf(u.header, 'unit.header', 80),
+      nonceStart,
+      nonceCount: int(u.nonceCount, 'unit.nonceCount', 1, 2 ** 32 - nonceStart),
+      target: hexOf(u.target, 'unit.target', 32),
+      shareTarget: hexOf(u.shareTarget, 'unit.shareTarget', 32),
+    };
+  }
   if (kernel === Kernel.MatmulF32 || kernel === Kernel.MatmulModp) {
     only(u, 'unit', 'kernel', 'jobId', 'unitId', 'seed', 'm', 'n', 'k', 'p');
     const p = int(u.p, 'unit.p', 0, 65521);
@@ -184,9 +211,11 @@ export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
       const total = int(m.total, 'heartbeat.total', 1, 2 ** 32);
       return { type: t, unitId: str(m.unitId, 'heartbeat.unitId'), done: int(m.done, 'heartbeat.done', 0, total), total };
     }
-    case 'result':
-      only(m, t, 'type', 'unitId', 'root', 'backend');
-      return { type: t, unitId: str(m.unitId, 'result.unitId'), root: digest(m.root, 'result.root'), backend: oneOf(m.backend, 'result.backend', Backend) };
+    case 'result': {
+      only(m, t, 'type', 'unitId', 'root', 'backend', 'shares');
+      const result = { type: t, unitId: str(m.unitId, 'result.unitId'), root: digest(m.root, 'result.root'), backend: oneOf(m.backend, 'result.backend', Backend) };
+      return m.shares === undefined ? result : { ...result, shares: shares(m.shares) };
+    }
     case 'openings':
       only(m, t, 'type', 'unitId', 'openings');
       return { type: t, unitId: str(m.unitId, 'openings.unitId'), openings: list(m.openings, 'openings.openings', MAX_CHALLENGE).map(opening) };

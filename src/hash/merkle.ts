@@ -24,9 +24,13 @@ export interface MerkleTree {
   readonly root: Uint8Array;
 }
 
-/** Builds the tree over `count` leaves whose data `leafData(i)` returns. */
+/**
+ * Builds the tree over `count` leaves whose data `leafData(i)` returns. The empty tree's root is
+ * SHA-256 of nothing, as RFC 6962 defines it (a proof-of-work unit may find no shares).
+ */
 export function buildMerkleTree(count: number, leafData: (i: number) => Uint8Array, hash: Hasher): MerkleTree {
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`a Merkle tree needs at least one leaf, got ${count}`);
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`a Merkle tree needs a leaf count ≥ 0, got ${count}`);
+  if (count === 0) return { levels: [[]], root: hash() };
   let level: Uint8Array[] = new Array(count);
   for (let i = 0; i < count; i++) level[i] = hash(LEAF, leafData(i));
   const levels = [level];

@@ -1,51 +1,16 @@
 import { ErrorCode, TabgridError } from '../errors';
-import type { Hasher } from '../hash/sha256-cpu';
-import { Kernel, PROTOCOL_VERSION, Verdict, encodeMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { PROTOCOL_VERSION, Verdict, encodeMessage, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage } from '../validate';
-import { jobUnit, unitWork, validateJob, type JobSpec } from './job';
-import { makeReceipt } from './receipt';
+import { jobUnit, validateJob, type JobSpec } from './job';
 import { Connections } from './connections';
-import { HostState, type Tx, type UnitRecord } from './host-state';
+import { HostState, type Tx } from './host-state';
+import { Judge, requeued } from './judge';
+import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
 import type { HostStore, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
-import { matmulLeafCheck } from './verify-matmul';
-import { checkOpenings, chooseChallenge } from './verify-openings';
-import { sha256LeafCheck } from './verify-sha256';
 
 export { StoredUnitState as UnitState } from './store/store';
-
-export interface AcceptedResult {
-  readonly unitId: string;
-  readonly volunteer: string;
-  readonly root: string;
-}
-
-export interface HostCoreOptions {
-  readonly hostId: string;
-  readonly hash: Hasher;
-  /** Randomness for challenges; must be unpredictable to volunteers (crypto in production). */
-  readonly random?: () => number;
-  /** Milliseconds since the epoch; injected so tests move time without sleeping. */
-  readonly clock?: () => number;
-  /** How long a lease lasts without a heartbeat (default 60 s). */
-  readonly leaseMs?: number;
-  /** How often volunteers should send heartbeats (default a quarter of leaseMs). */
-  readonly heartbeatMs?: number;
-  /** Units one volunteer may hold at once, so it can prefetch (default 2). */
-  readonly maxLeases?: number;
-  /**
-   * Direct connections the host takes (default: no cap). Past it, a new volunteer is
-   * redirected to relays: direct volunteers that offered to relay and have had at least
-   * `relayMinAccepted` results accepted (default 1).
-   */
-  readonly maxDirect?: number;
-  readonly relayMinAccepted?: number;
-  /** How long a volunteer waits before asking again when every unit is out. */
-  readonly retryMs?: number;
-  readonly onAccepted?: (result: AcceptedResult) => void;
-  readonly onRejected?: (unitId: string, volunteer: string, reason: string) => void;
-  readonly log?: (line: string) => void;
-}
+export type { AcceptedResult, HostCoreOptions } from './host-options';
 
 /**
  * The job host's logic, free of any transport: connections are names, messages are JSON texts
@@ -56,7 +21,7 @@ export interface HostCoreOptions {
  */
 export class HostCore {
   private readonly sessions = new Connections();
-  private readonly random: () => number;
+  private readonly judge: Judge;
   private readonly clock: () => number;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
@@ -67,7 +32,7 @@ export class HostCore {
     private readonly store: HostStore,
     private readonly options: HostCoreOptions,
   ) {
-    this.random = options.random ?? cryptoRandom;
+    this.judge = new Judge(state, options.hash, options.random ?? cryptoRandom);
     this.clock = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
@@ -94,7 +59,7 @@ export class HostCore {
       fresh.putJob({ id: spec.id, spec, priority: spec.priority ?? 0, createdAt: now + order });
       for (let i = 0; i < spec.units; i++) {
         const unit = jobUnit(spec, i);
-        fresh.putUnit({ jobId: spec.id, unitId: unit.unitId, index: i, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, rejectedBy: [], acceptedAt: null });
+        fresh.putUnit({ jobId: spec.id, unitId: unit.unitId, index: i, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, rejectedBy: [], acceptedAt: null, solutions: null });
       }
     }
     await store.commit(fresh.batch());
@@ -110,9 +75,9 @@ export class HostCore {
     return this.state.counts();
   }
 
-  /** Accepted roots, in job then unit order. */
+  /** Accepted roots (and proof-of-work solutions), in job then unit order. */
   results(jobId?: string): AcceptedResult[] {
-    return this.state.accepted(jobId).map((u) => ({ unitId: u.unitId, volunteer: u.holder!, root: u.root! }));
+    return this.state.accepted(jobId).map((u) => ({ unitId: u.unitId, volunteer: u.holder!, root: u.root!, ...(u.solutions ? { solutions: u.solutions } : {}) }));
   }
 
   /** The jobs this host serves, highest priority first. */
@@ -230,7 +195,7 @@ export class HostCore {
     const replies = this.decide(who, message, now, tx);
     await this.store.commit(tx.batch());
     tx.apply();
-    this.announce(who, message, replies);
+    this.announce(who, replies);
     return replies;
   }
 
@@ -259,7 +224,7 @@ export class HostCore {
         const u = this.state.unit(message.unitId);
         if (u?.state === UnitState.Accepted) {
           const mine = u.holder === who ? this.state.receipt(u.unitId) : undefined;
-          return [this.verdict(who, u.unitId, Verdict.Duplicate, 'already accepted', 0, mine, tx)];
+          return [this.judge.verdict(who, u.unitId, Verdict.Duplicate, 'already accepted', 0, mine, tx)];
         }
         // The same result again (the volunteer reconnected before the challenge reached it): the
         // same challenge again, so resending cannot be used to shop for easier leaves.
@@ -269,29 +234,14 @@ export class HostCore {
         if (!u || u.holder !== who || u.state !== UnitState.Leased) {
           throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you (its lease may have lapsed)`);
         }
-        const challenge = chooseChallenge(unitLeaves(this.unitOf(u)).count, this.state.job(u.jobId)!.spec.samples, this.random);
-        tx.putUnit({ ...u, state: UnitState.Verifying, root: message.root, challenge, leaseDeadline: deadline });
-        return [{ type: 'challenge', unitId: u.unitId, indices: challenge }];
+        return [this.judge.result(who, u, message, deadline, now, tx)];
       }
       case 'openings': {
         const u = this.state.unit(message.unitId);
         if (!u || u.holder !== who || u.state !== UnitState.Verifying) {
           throw new TabgridError(ErrorCode.UnknownUnit, `no challenge of unit ${message.unitId} is open for you`);
         }
-        const volunteer = tx.volunteer(who);
-        const unit = this.unitOf(u);
-        const failure = checkOpenings(unit, u.root!, u.challenge!, message.openings, this.options.hash, this.leafCheck(unit));
-        if (failure) {
-          tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
-          tx.putUnit({ ...requeued(u), rejectedBy: [...u.rejectedBy, who] });
-          return [this.verdict(who, u.unitId, Verdict.Rejected, failure, 0, undefined, tx)];
-        }
-        const credit = unitWork(unit);
-        const receipt = makeReceipt({ jobId: u.jobId, unitId: u.unitId, volunteer: who, credit, root: u.root!, issuedAt: now }, this.options.hash);
-        tx.putUnit({ ...u, state: UnitState.Accepted, challenge: null, leaseDeadline: null, acceptedAt: now });
-        tx.putVolunteer({ ...volunteer, credit: volunteer.credit + credit, accepted: volunteer.accepted + 1 });
-        tx.putReceipt(receipt);
-        return [this.verdict(who, u.unitId, Verdict.Accepted, 'verified', credit, receipt, tx)];
+        return [this.judge.openings(who, u, message, now, tx)];
       }
     }
   }
@@ -306,11 +256,11 @@ export class HostCore {
   }
 
   /** Tells the shell's callbacks what was decided, once it is committed. */
-  private announce(who: string, message: VolunteerMessage, replies: HostMessage[]): void {
+  private announce(who: string, replies: HostMessage[]): void {
     for (const r of replies) {
-      if (r.type !== 'verdict' || message.type !== 'openings') continue;
+      if (r.type !== 'verdict') continue;
       if (r.verdict === Verdict.Accepted) {
-        this.options.onAccepted?.({ unitId: r.unitId, volunteer: who, root: this.state.unit(r.unitId)!.root! });
+        this.options.onAccepted?.(this.results().find((a) => a.unitId === r.unitId)!);
         const p = this.progress();
         this.options.log?.(`accepted ${r.unitId} from ${who} (${p.accepted}/${p.total})`);
       } else if (r.verdict === Verdict.Rejected) {
@@ -320,33 +270,10 @@ export class HostCore {
     }
   }
 
-  private leafCheck(unit: WorkUnit) {
-    return unit.kernel === Kernel.Sha256Batch ? sha256LeafCheck(unit, this.options.hash) : matmulLeafCheck(unit);
-  }
-
-  private unitOf(u: UnitRecord) {
-    return jobUnit(this.state.job(u.jobId)!.spec, u.index);
-  }
-
-  private verdict(who: string, unitId: string, verdict: Verdict, reason: string, credit: number, receipt: Receipt | undefined, tx: Tx): HostMessage {
-    const totalCredit = tx.volunteer(who).credit;
-    return receipt ? { type: 'verdict', unitId, verdict, reason, credit, totalCredit, receipt } : { type: 'verdict', unitId, verdict, reason, credit, totalCredit };
-  }
-
   private error(name: string, err: unknown, unitId?: string): HostMessage {
     const code = err instanceof TabgridError ? err.code : ErrorCode.BadMessage;
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 1024);
     this.options.log?.(`error from ${name}: [${code}] ${message}`);
     return unitId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, unitId };
   }
-}
-
-function requeued(u: UnitRecord): UnitRecord {
-  return { ...u, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null };
-}
-
-function cryptoRandom(): number {
-  const word = new Uint32Array(1);
-  globalThis.crypto.getRandomValues(word);
-  return word[0]! / 2 ** 32;
 }

@@ -1,8 +1,10 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { isPrime, MODP_MAX } from '../kernels/matmul';
-import { Kernel, MAX_CHALLENGE, MAX_UNIT_MATRIX_DIM, MAX_UNIT_MESSAGES, MAX_UNIT_MESSAGE_BYTES, type WorkUnit } from '../protocol';
+import { Kernel, MAX_CHALLENGE, MAX_SHARES, MAX_UNIT_MATRIX_DIM, MAX_UNIT_MESSAGES, MAX_UNIT_MESSAGE_BYTES, type WorkUnit } from '../protocol';
 import { sha256Blocks } from '../hash/sha256-ref';
-import { mix32 } from '../work/seeded';
+import { toHex } from '../hex';
+import { HEADER_BYTES, targetFromLeadingZeroBits } from '../kernels/sha256d-pow';
+import { mix32, seededMessage } from '../work/seeded';
 
 /** A hashing job as a researcher describes it (the job file's JSON). */
 export interface Sha256JobSpec {
@@ -37,7 +39,28 @@ export interface MatmulJobSpec {
   readonly priority?: number;
 }
 
-export type JobSpec = Sha256JobSpec | MatmulJobSpec;
+/**
+ * A proof-of-work search: unit i searches nonces [nonceStart + i·noncesPerUnit, …) of `header`
+ * (160 hex digits; seeded from `seed` when absent) for hashes with `targetBits` leading zero
+ * bits (solutions) and reports every hash with `shareBits` (shares). The host rechecks every
+ * share, so there is no sampling; noncesPerUnit · 2^-shareBits (the expected shares per unit)
+ * must lie in 16..2048, enough for the share-count test to catch a skipped range and few
+ * enough to fit one message.
+ */
+export interface PowJobSpec {
+  readonly id: string;
+  readonly kernel: typeof Kernel.Sha256dPow;
+  readonly units: number;
+  readonly header?: string;
+  readonly seed: number;
+  readonly nonceStart?: number;
+  readonly noncesPerUnit: number;
+  readonly shareBits: number;
+  readonly targetBits: number;
+  readonly priority?: number;
+}
+
+export type JobSpec = Sha256JobSpec | MatmulJobSpec | PowJobSpec;
 
 /** The demo job `npm start` publishes: small enough for a CPU adapter to finish in a minute or two. */
 export const DEMO_JOB: JobSpec = {
@@ -65,9 +88,24 @@ export function validateJob(spec: JobSpec): JobSpec {
   };
   intIn(spec.units, 1, 1_000_000, 'units');
   intIn(spec.seed, 0, 0xffffffff, 'seed');
-  intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
+  if (spec.kernel !== Kernel.Sha256dPow) intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
   if (spec.priority !== undefined) intIn(spec.priority, -1000, 1000, 'priority');
   switch (spec.kernel) {
+    case Kernel.Sha256dPow: {
+      fields('header', 'nonceStart', 'noncesPerUnit', 'shareBits', 'targetBits');
+      if ('samples' in spec) bad('samples does not apply to sha256d-pow (every share is rechecked)');
+      if (spec.header !== undefined && (typeof spec.header !== 'string' || !/^[0-9a-f]{160}$/.test(spec.header))) bad('header must be 160 lower-case hex digits (80 bytes)');
+      intIn(spec.nonceStart ?? 0, 0, 0xffffffff, 'nonceStart');
+      intIn(spec.noncesPerUnit, 1, 2 ** 32, 'noncesPerUnit');
+      if ((spec.nonceStart ?? 0) + spec.units * spec.noncesPerUnit > 2 ** 32) bad('the nonce ranges of all units must end at or before 2^32');
+      intIn(spec.shareBits, 0, 64, 'shareBits');
+      intIn(spec.targetBits, spec.shareBits, 256, 'targetBits (at least shareBits)');
+      const expected = spec.noncesPerUnit * 2 ** -spec.shareBits;
+      if (expected < MIN_EXPECTED_SHARES || expected > MAX_SHARES / 2) {
+        bad(`noncesPerUnit · 2^-shareBits = ${expected} expected shares per unit; it must lie in ${MIN_EXPECTED_SHARES}..${MAX_SHARES / 2}`);
+      }
+      break;
+    }
     case Kernel.Sha256Batch:
       fields('messagesPerUnit', 'messageLength');
       intIn(spec.messagesPerUnit, 1, MAX_UNIT_MESSAGES, 'messagesPerUnit');
@@ -90,8 +128,28 @@ export function validateJob(spec: JobSpec): JobSpec {
   return spec;
 }
 
+/** Below this many expected shares per unit, skipping part of a range is hard to detect. */
+export const MIN_EXPECTED_SHARES = 16;
+
+/** A pow job's header: the given one, or 80 bytes from the job seed. */
+function powHeader(spec: PowJobSpec): string {
+  return spec.header ?? toHex(seededMessage(spec.seed, 0, HEADER_BYTES));
+}
+
 /** Unit i of a job. Unit seeds are decorrelated from each other by mix32. */
 export function jobUnit(spec: JobSpec, index: number): WorkUnit {
+  if (spec.kernel === Kernel.Sha256dPow) {
+    return {
+      kernel: spec.kernel,
+      jobId: spec.id,
+      unitId: `${spec.id}/${index}`,
+      header: powHeader(spec),
+      nonceStart: (spec.nonceStart ?? 0) + index * spec.noncesPerUnit,
+      nonceCount: spec.noncesPerUnit,
+      target: toHex(targetFromLeadingZeroBits(spec.targetBits)),
+      shareTarget: toHex(targetFromLeadingZeroBits(spec.shareBits)),
+    };
+  }
   const common = { jobId: spec.id, unitId: `${spec.id}/${index}`, seed: mix32((spec.seed ^ mix32(index + 1)) >>> 0) };
   if (spec.kernel === Kernel.Sha256Batch) return { kernel: spec.kernel, ...common, count: spec.messagesPerUnit, messageLength: spec.messageLength };
   return { kernel: spec.kernel, ...common, m: spec.m, n: spec.n, k: spec.k, p: spec.p ?? 0 };
@@ -102,5 +160,13 @@ export function jobUnit(spec: JobSpec, index: number): WorkUnit {
  * multiply-adds for matrix products.
  */
 export function unitWork(unit: WorkUnit): number {
-  return unit.kernel === Kernel.Sha256Batch ? unit.count * sha256Blocks(unit.messageLength) : unit.m * unit.n * unit.k;
+  switch (unit.kernel) {
+    case Kernel.Sha256Batch:
+      return unit.count * sha256Blocks(unit.messageLength);
+    case Kernel.Sha256dPow:
+      // Double SHA-256 of an 80-byte header: two compression blocks, then one.
+      return unit.nonceCount * 3;
+    default:
+      return unit.m * unit.n * unit.k;
+  }
 }

@@ -1,7 +1,7 @@
 import { fromHex } from '../hex';
 import { verifyMerklePath } from '../hash/merkle';
 import type { Hasher } from '../hash/sha256-cpu';
-import { unitLeaves, type Opening, type WorkUnit } from '../protocol';
+import { unitLeaves, type ChallengedUnit, type Opening } from '../protocol';
 
 /** Checks one opened leaf's content; returns why it is wrong, or undefined. */
 export type LeafCheck = (index: number, leaf: Uint8Array) => string | undefined;
@@ -27,7 +27,7 @@ export function chooseChallenge(count: number, samples: number, random: () => nu
  * leaf's content right by `checkLeaf`. Returns why it fails, or undefined if it passes.
  */
 export function checkOpenings(
-  unit: WorkUnit,
+  unit: ChallengedUnit,
   rootHex: string,
   indices: readonly number[],
   openings: readonly Opening[],

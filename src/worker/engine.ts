@@ -9,6 +9,7 @@ import type { MatmulShape } from '../kernels/matmul';
 import { matmulOperands } from '../kernels/matmul-inputs';
 import { seededBatch, sha256BatchCpu, type MessageBatch } from '../kernels/sha256-batch';
 import { powSearchCpuFast, targetFromLeadingZeroBits, type PowResult } from '../kernels/sha256d-pow';
+import { fromHex } from '../hex';
 import { Backend, Kernel, type WorkUnit } from '../protocol';
 import { BackendChooser, type Choice } from './backend-choice';
 import { CpuMatmulPool } from './cpu-pool';
@@ -108,7 +109,7 @@ export class ComputeEngine {
     return { backend: Backend.WebGpu, adapter, choices };
   }
 
-  /** Runs a work unit; progress counts leaves (messages, or rows of C). */
+  /** Runs a work unit; progress counts leaves (messages, rows of C) or, for proof of work, nonces. */
   async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
     const opts = { signal, onProgress };
     switch (unit.kernel) {
@@ -126,6 +127,16 @@ export class ComputeEngine {
             : await this.matmulModp(a as Uint32Array, b as Uint32Array, shape, unit.p, opts);
         // Rows of C are the leaves, little-endian words as the platform (and WebGPU) stores them.
         return { leaves: new Uint8Array(out.c.buffer, out.c.byteOffset, out.c.byteLength), leafBytes: 4 * unit.n, backend: out.backend };
+      }
+      case Kernel.Sha256dPow: {
+        const bytes = (hex: string) => fromHex(hex) ?? new Uint8Array(0);
+        const out = await this.powSearch(bytes(unit.header), unit.nonceStart, unit.nonceCount, bytes(unit.target), bytes(unit.shareTarget), opts);
+        if (out.overflowed > 0) throw new TabgridError(ErrorCode.BadInput, `${unit.unitId}: ${out.shares.length + out.overflowed} shares are more than one result holds`);
+        // The shares are the leaves: 4-byte little-endian nonces, ascending.
+        const leaves = new Uint8Array(4 * out.shares.length);
+        const view = new DataView(leaves.buffer);
+        out.shares.forEach((nonce, i) => view.setUint32(4 * i, nonce, true));
+        return { leaves, leafBytes: 4, backend: out.backend };
       }
       default:
         throw new TabgridError(ErrorCode.BadInput, `unknown kernel ${String((unit as { kernel: unknown }).kernel)}`);

@@ -4,6 +4,8 @@ import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs } from '../../src/ke
 import { powSearchCpu, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow';
 import { DEFAULT_MATMUL_CONFIG } from '../../src/gpu/matmul-gpu';
 import { ComputeEngine, type EngineOptions } from '../../src/worker/engine';
+import { fromHex } from '../../src/hex';
+import { jobUnit } from '../../src/host/job';
 import { seededRandom } from '../../src/work/seeded';
 
 const random = seededRandom(404);
@@ -56,6 +58,23 @@ describe('ComputeEngine', () => {
       const pow = await e.powSearch(header, 1000, 3000, hard, easy);
       expect({ shares: pow.shares, solutions: pow.solutions }).toEqual({ shares: powRef.shares, solutions: powRef.solutions });
       expect(pow.backend).toBe(backend);
+    }
+  });
+
+  it('runs a proof-of-work unit into its shares as 4-byte little-endian leaves, on either backend', async () => {
+    const spec = { id: 'p', kernel: 'sha256d-pow', units: 3, seed: 5, noncesPerUnit: 2048, shareBits: 6, targetBits: 9 } as const;
+    const unit = jobUnit(spec, 2);
+    if (unit.kernel !== 'sha256d-pow') throw new Error('not a pow unit');
+    const bytes = (hex: string) => fromHex(hex)!;
+    const ref = powSearchCpu(bytes(unit.header), unit.nonceStart, unit.nonceCount, bytes(unit.target), bytes(unit.shareTarget));
+    expect(ref.shares.length).toBeGreaterThan(8);
+    for (const backend of ['webgpu', 'cpu'] as const) {
+      const seen: number[] = [];
+      const out = await engine({ backend }).runUnit(unit, undefined, (done) => seen.push(done));
+      expect(out).toMatchObject({ leafBytes: 4, backend });
+      const view = new DataView(out.leaves.buffer, out.leaves.byteOffset, out.leaves.byteLength);
+      expect(Array.from({ length: out.leaves.length / 4 }, (_, i) => view.getUint32(4 * i, true))).toEqual(ref.shares);
+      expect(seen.at(-1)).toBe(unit.nonceCount);
     }
   });
 

@@ -6,7 +6,7 @@ import { toHex } from '../../src/hex';
 import type { JobSpec } from '../../src/host/job';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
 import { connectToHost } from '../../src/net/connect';
-import { encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
 import { checkResults, freePort, openVolunteer, volunteerStatus } from './stack-fixture';
 
@@ -64,7 +64,7 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     };
     const say = (m: VolunteerMessage) => link.send(encodeMessage(m));
 
-    say({ type: 'hello', protocol: 2, client: 'e2e-cheater', volunteerId: 'e2e-cheater-0001' });
+    say({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'e2e-cheater', volunteerId: 'e2e-cheater-0001' });
     expect(await nextMessage()).toMatchObject({ type: 'welcome' });
     say({ type: 'request-unit', holding: [] });
     const unitMsg = await nextMessage();

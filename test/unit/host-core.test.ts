@@ -8,7 +8,7 @@ import { chooseChallenge } from '../../src/host/verify-openings';
 import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
-import { encodeMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
+import { PROTOCOL_VERSION, encodeMessage, unitLeaves, type ChallengedUnit, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
 import { matmulF32Ref, matmulModpRef, f32ErrorBound } from '../../src/kernels/matmul';
 import { matmulOperands } from '../../src/kernels/matmul-inputs';
@@ -37,7 +37,7 @@ async function say(core: HostCore, name: string, m: VolunteerMessage | string): 
 const vid = (name: string) => `volunteer-${name}`.padEnd(8, '0');
 
 async function greet(core: HostCore, name: string) {
-  expect((await say(core, name, { type: 'hello', protocol: 2, client: 't', volunteerId: vid(name) }))[0]).toMatchObject({ type: 'welcome', leaseMs: core.leaseMs });
+  expect((await say(core, name, { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', volunteerId: vid(name) }))[0]).toMatchObject({ type: 'welcome', leaseMs: core.leaseMs });
 }
 
 async function lease(core: HostCore, name: string, holding: string[] = []): Promise<WorkUnit> {
@@ -48,6 +48,7 @@ async function lease(core: HostCore, name: string, holding: string[] = []): Prom
 
 /** The leaves an honest volunteer computes: digests, or the rows of C (CPU references). */
 function honestLeaves(unit: WorkUnit): Uint8Array {
+  if (unit.kernel === 'sha256d-pow') throw new Error('proof-of-work units have no fixed leaves');
   if (unit.kernel === 'sha256-batch') return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
   const { a, b } = matmulOperands(unit);
   const shape = { m: unit.m, n: unit.n, k: unit.k };
@@ -57,7 +58,7 @@ function honestLeaves(unit: WorkUnit): Uint8Array {
 
 /** Runs result → challenge → openings with the given leaves and root; returns the verdict. */
 async function submit(core: HostCore, name: string, unit: WorkUnit, leaves: Uint8Array, root?: Uint8Array): Promise<HostMessage> {
-  const { bytes } = unitLeaves(unit);
+  const { bytes } = unitLeaves(unit as ChallengedUnit);
   const tree = buildMerkleTreeOfChunks(leaves, bytes, hash);
   const [challenge] = await say(core, name, { type: 'result', unitId: unit.unitId, root: toHex(root ?? tree.root), backend: 'cpu' });
   if (challenge?.type !== 'challenge') throw new Error(`expected a challenge, got ${JSON.stringify(challenge)}`);
@@ -107,7 +108,7 @@ describe('HostCore', () => {
     const core = await newHost();
     await greet(core, 'lazy');
     const unit = await lease(core, 'lazy');
-    const verdict = await submit(core, 'lazy', unit, new Uint8Array(unitLeaves(unit).count * 32).fill(1));
+    const verdict = await submit(core, 'lazy', unit, new Uint8Array(unitLeaves(unit as ChallengedUnit).count * 32).fill(1));
     expect(verdict).toMatchObject({ verdict: 'rejected' });
     expect((verdict as { reason: string }).reason).toMatch(/digest is wrong/);
   });
@@ -121,7 +122,7 @@ describe('HostCore', () => {
     for (let i = 0; i < spec.units; i++) {
       const unit = await lease(core, 'half');
       const digests = honest(unit);
-      for (let m = 0; m < unitLeaves(unit).count; m += 2) digests[m * 32] ^= 0xff;
+      for (let m = 0; m < unitLeaves(unit as ChallengedUnit).count; m += 2) digests[m * 32] ^= 0xff;
       if (((await submit(core, 'half', unit, digests)) as { verdict: string }).verdict === 'rejected') caught++;
     }
     expect(caught).toBeGreaterThanOrEqual(19);
@@ -178,7 +179,7 @@ describe('HostCore', () => {
     core.disconnect('conn-1');
     now += 6_000;
     // Same volunteer id on a new connection: the lease is still its own.
-    await say(core, 'conn-2', { type: 'hello', protocol: 2, client: 't', volunteerId: vid('conn-1') });
+    await say(core, 'conn-2', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', volunteerId: vid('conn-1') });
     expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 10, total: 37 }))[0]).toEqual({ type: 'lease', unitId: unit.unitId, leaseMs: 10_000 });
     now += 6_000;
     expect(await core.expireLeases()).toBe(0); // renewed 6 s ago, lasts 10 s
@@ -243,7 +244,7 @@ describe('HostCore relays', () => {
   async function capped() {
     return HostCore.open(new MemoryHostStore(), [job], { hostId: 'h', hash, clock, maxDirect: 1, relayMinAccepted: 1 });
   }
-  const hello = (name: string, relay?: boolean) => ({ type: 'hello', protocol: 2, client: 't', volunteerId: vid(name), ...(relay === undefined ? {} : { relay }) }) as const;
+  const hello = (name: string, relay?: boolean) => ({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', volunteerId: vid(name), ...(relay === undefined ? {} : { relay }) }) as const;
 
   it('past its cap, sends newcomers to proven relays, or tells them to wait while there are none', async () => {
     const core = await capped();

@@ -100,7 +100,9 @@ describe('Merkle tree (RFC 6962 shape)', () => {
     expect(toHex(forged.root)).not.toBe(toHex(tree.root));
   });
 
-  it('refuses an empty tree', () => {
-    expect(() => buildMerkleTree(0, () => new Uint8Array(), hash)).toThrow(RangeError);
+  it('gives the empty tree the RFC 6962 root and refuses a negative count', () => {
+    expect(() => buildMerkleTree(-1, () => new Uint8Array(), hash)).toThrow(RangeError);
+    // RFC 6962 §2.1: MTH({}) = SHA-256() (the empty-tree vector of the CT test suite).
+    expect(toHex(buildMerkleTree(0, () => new Uint8Array(), hash).root)).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
   });
 });

@@ -13,6 +13,7 @@ const volunteerMessages: VolunteerMessage[] = [
   { type: 'request-unit', holding: ['job/1', 'job/2'] },
   { type: 'heartbeat', unitId: 'job/0', done: 100, total: 4096 },
   { type: 'result', unitId: 'job/0', root: D, backend: 'webgpu' },
+  { type: 'result', unitId: 'pow/0', root: D, backend: 'cpu', shares: [0, 17, 4_294_967_295] },
   { type: 'openings', unitId: 'job/0', openings: [{ index: 3, leaf: D, path: [D, D] }, { index: 0, leaf: D, path: [] }] },
 ];
 const hostMessages: HostMessage[] = [
@@ -20,6 +21,11 @@ const hostMessages: HostMessage[] = [
   { type: 'unit', unit, leaseMs: 60_000 },
   { type: 'unit', unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 65521 }, leaseMs: 60_000 },
   { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/1', seed: 1, m: 1, n: 1024, k: 1024, p: 0 }, leaseMs: 60_000 },
+  {
+    type: 'unit',
+    unit: { kernel: 'sha256d-pow', jobId: 'p', unitId: 'p/0', header: '0f'.repeat(80), nonceStart: 4096, nonceCount: 4096, target: '00'.repeat(31) + '0f', shareTarget: 'ff'.repeat(31) + '03' },
+    leaseMs: 60_000,
+  },
   { type: 'lease', unitId: 'job/0', leaseMs: 60_000 },
   { type: 'lease-lost', unitId: 'job/0', reason: 'lapsed' },
   { type: 'no-work', retryMs: 2000, jobDone: false },
@@ -55,6 +61,22 @@ describe('protocol: encode and parse', () => {
   });
   it.each(hostMessages)('round-trips host message $type', (m) => {
     expect(parseHostMessage(encodeMessage(m))).toEqual(m);
+  });
+
+  it('refuses proof-of-work shares that are unsorted, repeated, fractional or too many, and bad pow units', () => {
+    const result = (shares: unknown) => JSON.stringify({ type: 'result', unitId: 'p/0', root: D, backend: 'cpu', shares });
+    expect(badMessage(() => parseVolunteerMessage(result([2, 1]))).message).toMatch(/strictly ascending/);
+    expect(badMessage(() => parseVolunteerMessage(result([1, 1]))).message).toMatch(/strictly ascending/);
+    badMessage(() => parseVolunteerMessage(result([1.5])));
+    badMessage(() => parseVolunteerMessage(result([2 ** 32])));
+    badMessage(() => parseVolunteerMessage(result(Array.from({ length: 4097 }, (_, i) => i))));
+    const pow = { kernel: 'sha256d-pow', jobId: 'p', unitId: 'p/0', header: '0f'.repeat(80), nonceStart: 0, nonceCount: 16, target: '00'.repeat(32), shareTarget: 'ff'.repeat(32) };
+    const unitText = (over: object) => JSON.stringify({ type: 'unit', unit: { ...pow, ...over }, leaseMs: 60_000 });
+    expect(() => parseHostMessage(unitText({}))).not.toThrow();
+    badMessage(() => parseHostMessage(unitText({ header: '0f'.repeat(79) })));
+    badMessage(() => parseHostMessage(unitText({ target: 'FF'.repeat(32) })));
+    expect(badMessage(() => parseHostMessage(unitText({ nonceStart: 2 ** 32 - 8 }))).message).toMatch(/nonceCount/);
+    badMessage(() => parseHostMessage(unitText({ seed: 1 })));
   });
 
   it('keeps host and volunteer vocabularies apart', () => {

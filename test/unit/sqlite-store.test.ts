@@ -65,6 +65,34 @@ describe('SqliteHostStore', () => {
     after.close();
   });
 
+  it('migrates a version-1 file (before proof-of-work solutions) keeping every row', async () => {
+    const path = freshPath();
+    const raw = new Database(path);
+    // The version-1 units table, as the first migration made it.
+    raw.exec(`CREATE TABLE units (unit_id TEXT NOT NULL PRIMARY KEY, job_id TEXT NOT NULL, idx INTEGER NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('queued', 'leased', 'verifying', 'accepted')), holder TEXT, lease_deadline REAL,
+      progress REAL NOT NULL, root TEXT, challenge TEXT, rejected_by TEXT NOT NULL, accepted_at REAL) STRICT;
+      CREATE INDEX units_order ON units (job_id, idx, unit_id);
+      CREATE TABLE jobs (id TEXT NOT NULL PRIMARY KEY, spec TEXT NOT NULL, priority REAL NOT NULL, created_at REAL NOT NULL) STRICT;
+      CREATE INDEX jobs_order ON jobs (created_at, id);
+      CREATE TABLE volunteers (id TEXT NOT NULL PRIMARY KEY, credit REAL NOT NULL, accepted INTEGER NOT NULL, rejected INTEGER NOT NULL) STRICT;
+      CREATE TABLE receipts (receipt_id TEXT NOT NULL PRIMARY KEY, job_id TEXT NOT NULL, unit_id TEXT NOT NULL, volunteer TEXT NOT NULL,
+        credit REAL NOT NULL, root TEXT NOT NULL, issued_at REAL NOT NULL) STRICT;
+      CREATE INDEX receipts_order ON receipts (issued_at, receipt_id);
+      INSERT INTO units VALUES ('j/0', 'j', 0, 'accepted', 'v', NULL, 9, '${'ab'.repeat(32)}', '[1,2]', '["w"]', 77);
+      PRAGMA user_version = 1;`);
+    raw.close();
+    const store = new SqliteHostStore(path);
+    const { units } = await store.load();
+    expect(units).toEqual([unit('j', 0, { state: 'accepted', holder: 'v', progress: 9, root: 'ab'.repeat(32), challenge: [1, 2], rejectedBy: ['w'], acceptedAt: 77 })]);
+    await store.commit({ units: [{ ...units[0]!, solutions: [3] }] });
+    expect((await store.load()).units[0]!.solutions).toEqual([3]);
+    await store.close();
+    const after = new Database(path, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    after.close();
+  });
+
   it('refuses a database that already has other tables by those names', () => {
     const path = freshPath();
     const raw = new Database(path);
@@ -90,7 +118,7 @@ describe('SqliteHostStore', () => {
         const store = new SqliteHostStore(process.argv[1]);
         for (let i = 0; ; i++) {
           const units = Array.from({ length: ${perBatch} }, (_, k) => ({ jobId: 'b' + i, unitId: 'b' + i + '/' + k, index: k,
-            state: 'queued', holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, rejectedBy: [], acceptedAt: null }));
+            state: 'queued', holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, rejectedBy: [], acceptedAt: null, solutions: null }));
           await store.commit({ units, volunteers: [{ id: 'v', credit: i, accepted: 0, rejected: 0 }] });
           process.stdout.write(i + '\\n');
         }`, path],

@@ -118,7 +118,8 @@ export class IdbHostStore implements HostStore {
       jobs.sort((a, b) => cmp(a.createdAt, b.createdAt) || cmp(a.id, b.id));
       units.sort((a, b) => cmp(a.jobId, b.jobId) || cmp(a.index, b.index) || cmp(a.unitId, b.unitId));
       receipts.sort((a, b) => cmp(a.issuedAt, b.issuedAt) || cmp(a.receiptId, b.receiptId));
-      return { jobs, units, volunteers, receipts };
+      // Units written before proof-of-work jobs existed have no solutions field.
+      return { jobs, units: units.map((u) => ({ ...u, solutions: u.solutions ?? null })), volunteers, receipts };
     } catch (err) {
       throw storageError(`cannot read host store ${JSON.stringify(this.name)}`, err);
     }

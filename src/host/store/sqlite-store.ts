@@ -53,6 +53,8 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       ) STRICT;
       CREATE INDEX receipts_order ON receipts (issued_at, receipt_id);
     `),
+  // 2: proof-of-work units keep their solutions.
+  (db) => db.exec(`ALTER TABLE units ADD COLUMN solutions TEXT;`),
 ];
 
 /** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
@@ -109,6 +111,7 @@ interface Rows {
     challenge: string | null;
     rejected_by: string;
     accepted_at: number | null;
+    solutions: string | null;
   };
   volunteers: StoredVolunteer;
   receipts: { receipt_id: string; job_id: string; unit_id: string; volunteer: string; credit: number; root: string; issued_at: number };
@@ -162,6 +165,7 @@ export class SqliteHostStore implements HostStore {
       challenge: (u) => json(u.challenge),
       rejected_by: (u) => json(u.rejectedBy),
       accepted_at: (u) => u.acceptedAt,
+      solutions: (u) => json(u.solutions),
     });
     const volunteer = upsert<StoredVolunteer>(this.db, 'volunteers', 'id', {
       id: (v) => v.id,
@@ -207,6 +211,7 @@ export class SqliteHostStore implements HostStore {
             challenge: r.challenge === null ? null : JSON.parse(r.challenge),
             rejectedBy: JSON.parse(r.rejected_by),
             acceptedAt: r.accepted_at,
+            solutions: r.solutions === null ? null : JSON.parse(r.solutions),
           }),
         ),
         volunteers: this.selects.volunteers.all().map(

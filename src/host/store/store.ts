@@ -42,6 +42,8 @@ export interface StoredUnit {
   /** Volunteers whose result for this unit was rejected. */
   readonly rejectedBy: readonly string[];
   readonly acceptedAt: number | null;
+  /** Proof-of-work units once accepted: the nonces that met the full target; else null. */
+  readonly solutions: readonly number[] | null;
 }
 
 export interface StoredVolunteer {

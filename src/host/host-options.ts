@@ -1,0 +1,43 @@
+import type { Hasher } from '../hash/sha256-cpu';
+
+export interface AcceptedResult {
+  readonly unitId: string;
+  readonly volunteer: string;
+  readonly root: string;
+  /** Proof-of-work units: the nonces that met the full target. */
+  readonly solutions?: readonly number[];
+}
+
+export interface HostCoreOptions {
+  readonly hostId: string;
+  readonly hash: Hasher;
+  /** Randomness for challenges; must be unpredictable to volunteers (crypto in production). */
+  readonly random?: () => number;
+  /** Milliseconds since the epoch; injected so tests move time without sleeping. */
+  readonly clock?: () => number;
+  /** How long a lease lasts without a heartbeat (default 60 s). */
+  readonly leaseMs?: number;
+  /** How often volunteers should send heartbeats (default a quarter of leaseMs). */
+  readonly heartbeatMs?: number;
+  /** Units one volunteer may hold at once, so it can prefetch (default 2). */
+  readonly maxLeases?: number;
+  /**
+   * Direct connections the host takes (default: no cap). Past it, a new volunteer is
+   * redirected to relays: direct volunteers that offered to relay and have had at least
+   * `relayMinAccepted` results accepted (default 1).
+   */
+  readonly maxDirect?: number;
+  readonly relayMinAccepted?: number;
+  /** How long a volunteer waits before asking again when every unit is out. */
+  readonly retryMs?: number;
+  readonly onAccepted?: (result: AcceptedResult) => void;
+  readonly onRejected?: (unitId: string, volunteer: string, reason: string) => void;
+  readonly log?: (line: string) => void;
+}
+
+/** Uniform in [0, 1) from the platform's CSPRNG: challenges must be unpredictable. */
+export function cryptoRandom(): number {
+  const word = new Uint32Array(1);
+  globalThis.crypto.getRandomValues(word);
+  return word[0]! / 2 ** 32;
+}

@@ -1,0 +1,190 @@
+import { abortable, withTimeout } from '../async';
+import { ErrorCode, TabgridError, isErrorCode } from '../errors';
+import { connectToHost } from '../net/connect';
+import type { Link, LinkHandlers } from '../net/link';
+import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../protocol';
+import { parseHostMessage } from '../validate';
+import { Heartbeat, type HeartbeatSource } from './heartbeat';
+import { RelayServer } from './relay';
+
+export type Reply<T extends HostMessage['type']> = Extract<HostMessage, { type: T }>;
+/** What the host may say without being asked: the session acts on these. */
+export type Unprompted = Reply<'challenge' | 'verdict' | 'lease-lost'> | (Reply<'error'> & { unitId: string });
+
+export interface HostLinkOptions {
+  readonly signalUrl: string;
+  readonly hostId: string;
+  readonly volunteerId: string;
+  readonly client?: string;
+  readonly iceServers?: RTCIceServer[];
+  /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
+  readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
+  /** Offer to relay for other volunteers when the host is full. */
+  readonly relay?: boolean;
+}
+
+/** The host sent us elsewhere: not a failure, so no backoff and no error state. */
+export class Redirected extends Error {
+  constructor(readonly retryMs: number) {
+    super(`redirected; retry in ${retryMs} ms`);
+  }
+}
+
+/**
+ * One volunteer's line to one host: connect (to the host, or to the relay it sent us to), say
+ * hello, ask and await typed replies, keep the line alive with heartbeats, and hand everything
+ * the host says unprompted to `onMessage`. It holds no work; the session does.
+ */
+export class HostLink {
+  private link?: Link;
+  private waiter?: { types: readonly HostMessage['type'][]; resolve(m: HostMessage): void; reject(e: unknown): void };
+  private heartbeatMs = 15_000;
+  private readonly heartbeat = new Heartbeat();
+  /** Where to connect next: a relay the host sent us to, else the host. */
+  private upstream?: string;
+  private readonly relayServer?: RelayServer;
+
+  constructor(
+    private readonly options: HostLinkOptions,
+    private readonly onMessage: (message: Unprompted) => void,
+  ) {
+    if (options.relay) this.relayServer = new RelayServer();
+  }
+
+  get connected(): boolean {
+    return this.link !== undefined;
+  }
+
+  /** True while a request waits for its reply. */
+  get waiting(): boolean {
+    return this.waiter !== undefined;
+  }
+
+  /** True while connected through a relay rather than to the host itself. */
+  get relayed(): boolean {
+    return this.link !== undefined && this.upstream !== undefined;
+  }
+
+  /** True when the last redirect named a relay to try next. */
+  get hasUpstream(): boolean {
+    return this.upstream !== undefined;
+  }
+
+  get relayChildren(): number {
+    return this.relayServer?.size ?? 0;
+  }
+
+  /** Connects and greets, unless connected already. Throws Redirected when the host is full. */
+  async open(signal: AbortSignal): Promise<void> {
+    if (this.link) return;
+    const handlers: LinkHandlers = { onText: (text) => this.receive(text), onClose: () => this.closed() };
+    const target = this.upstream ?? this.options.hostId;
+    const direct = this.upstream === undefined;
+    const relay = this.relayServer;
+    const connect =
+      this.options.connect ??
+      ((h: LinkHandlers, s: AbortSignal) =>
+        connectToHost(
+          { signalUrl: this.options.signalUrl, hostId: target, iceServers: this.options.iceServers, signal: s, onConnection: relay && direct ? (c) => relay.accept(c) : undefined },
+          h,
+        ));
+    const link = await connect(handlers, signal);
+    this.link = link;
+    const hello: VolunteerMessage = {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      client: this.options.client ?? 'tabgrid-volunteer',
+      volunteerId: this.options.volunteerId,
+      ...(relay && direct ? { relay: true } : {}),
+    };
+    const welcome = await withTimeout(this.ask(hello, ['welcome', 'redirect'], signal), 15_000, () => {
+      link.close();
+      return new TabgridError(ErrorCode.Network, 'the host did not answer hello');
+    });
+    if (welcome.type === 'redirect') {
+      const choice = welcome.relays[Math.floor(Math.random() * welcome.relays.length)];
+      link.close();
+      this.upstream = choice;
+      throw new Redirected(welcome.retryMs);
+    }
+    if (relay && direct) relay.attach(link);
+    this.heartbeatMs = welcome.heartbeatMs;
+  }
+
+  startHeartbeat(source: HeartbeatSource, signal: AbortSignal): void {
+    const link = this.link;
+    if (!link) return;
+    this.heartbeat.start(link, this.heartbeatMs, source, () => !signal.aborted && this.link === link);
+  }
+
+  stopHeartbeat(): void {
+    this.heartbeat.stop();
+  }
+
+  ask<T extends HostMessage['type']>(message: VolunteerMessage, types: readonly T[], signal: AbortSignal): Promise<Reply<T>> {
+    // The link may have closed while the caller was busy; asking over it would wait forever.
+    if (!this.link) return Promise.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
+    const reply = new Promise<Reply<T>>((resolve, reject) => {
+      this.waiter = { types, resolve: resolve as (m: HostMessage) => void, reject };
+    });
+    this.send(message);
+    return abortable(reply, signal);
+  }
+
+  /** Sends if connected; a message lost to a drop is sent again after the reconnect. */
+  send(message: VolunteerMessage): void {
+    this.link?.send(encodeMessage(message));
+  }
+
+  close(): void {
+    this.heartbeat.stop();
+    this.link?.close();
+    this.link = undefined;
+  }
+
+  private receive(text: unknown): void {
+    this.heartbeat.heard();
+    let message: HostMessage;
+    try {
+      message = parseHostMessage(text);
+    } catch (err) {
+      console.warn('tabgrid: ignoring a malformed message from the host:', (err as Error).message);
+      return;
+    }
+    switch (message.type) {
+      case 'challenge':
+      case 'verdict':
+      case 'lease-lost':
+        return this.onMessage(message);
+      case 'lease':
+        return;
+      case 'relayed':
+        return this.relayServer?.deliver(message.child, message.text);
+      case 'error': {
+        // An error about one unit costs that unit only; any other fails the pending request.
+        if (message.unitId !== undefined) return this.onMessage({ ...message, unitId: message.unitId });
+        const code = isErrorCode(message.code) ? message.code : ErrorCode.BadMessage;
+        this.settle()?.reject(new TabgridError(code, `host: ${message.message}`));
+        return;
+      }
+      default:
+        if (this.waiter?.types.includes(message.type)) this.settle()!.resolve(message);
+    }
+  }
+
+  private settle() {
+    const w = this.waiter;
+    this.waiter = undefined;
+    return w;
+  }
+
+  /** The link is gone; the session's run loop sees it fail and reconnects with backoff. */
+  private closed(): void {
+    this.link = undefined;
+    this.relayServer?.attach(undefined);
+    // Try the host itself first next time: a lost relay may be gone for good.
+    this.upstream = undefined;
+    this.heartbeat.stop();
+    this.settle()?.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
+  }
+}
