@@ -24,6 +24,8 @@ export const ErrorCode = {
   UnknownUnit: 'unknown-unit',
   /** The host's durable store (SQLite file, IndexedDB) could not be opened, read or written. */
   Storage: 'storage',
+  /** The browser refused to store more for this site (QuotaExceededError): free space or clear data. */
+  StorageFull: 'storage-full',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
