@@ -5,14 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
-import { Backend, Kernel, type Receipt, type WorkUnit } from '../../src/protocol';
+import { Backend, Kernel, type MatmulUnit, type Receipt, type WorkUnit } from '../../src/protocol';
 import { CHUNK_BYTES } from '../../src/volunteer/store/schema';
 import { IdbTuneCache } from '../../src/volunteer/store/tune-cache';
 import { HeldState, type HeldUnit, type VolunteerStore } from '../../src/volunteer/store/volunteer-store';
 import { seededRandom } from '../../src/work/seeded';
 
 export const shaUnit = (unitId: string, seed = 1): WorkUnit => ({ kernel: Kernel.Sha256Batch, jobId: 'j', unitId, seed, count: 64, messageLength: 32 });
-export const matmulUnit = (unitId: string): WorkUnit => ({ kernel: Kernel.MatmulModp, jobId: 'm', unitId, seed: 9, m: 64, n: 32, k: 16, p: 65521 });
+export const matmulUnit = (unitId: string): MatmulUnit => ({ kernel: Kernel.MatmulModp, jobId: 'm', unitId, seed: 9, m: 64, n: 32, k: 16, p: 65521 });
 export const receipt = (receiptId: string, unitId = 'j/0'): Receipt => ({ receiptId, jobId: 'j', unitId, volunteer: 'v', credit: 1.5, root: 'ab'.repeat(32), issuedAt: 1_767_225_600_000 });
 
 /** `n` reproducible pseudo-random bytes. */
