@@ -5,7 +5,7 @@ import { cryptoRandom } from './random';
 
 /**
  * Freivalds' check of a claimed f32 product C ≈ A·B (A m×k, B k×n, C m×n, row-major): per
- * round draw r, compute s = Cr − A(Br) in f64, O(mk + kn + mn), and require |s_i| ≤ tol_i for
+ * round draw r, compute s = Cr − A(Br) in f64, O(mk + kn + mn), and require |s_i| ≤ T_i (below) for
  * every row i. Devices round differently, so the check is a tolerance, never bitwise.
  *
  * The vector: r_j = ±(1 + U), U uniform in [0, 1), independent signs. |r_j| ≥ 1 makes the
@@ -19,20 +19,26 @@ import { cryptoRandom } from './random';
  * and per flushed input, i.e. ε_ij = 2^-126(1 + γ_K)(2K + 1 + Σ_t|A_it| + Σ_t|B_tj|). So honest
  * rows satisfy |(Cr − ABr)_i| ≤ G_i = Σ_j |r_j|(γ_K(|A||B|)_ij + ε_ij), computed in O(mk + kn)
  * as γ_K(|A|(|B||r|))_i + …. The f64 arithmetic of the check itself errs by at most
- * F_i = γ'_n(|C||r|)_i + γ'_{k+n}(|A|(|B||r|))_i, γ'_j = j·2^-53/(1 − j·2^-53). Then
- *     tol_i = (margin·G_i + F_i)·(1 + 2^-30),
- * the last factor covering rounding in computing tol and s (≤ (k + n + 8)·2^-53 < 2^-37).
+ * F_i = γ'_n(|C||r|)_i + γ'_{k+n}(|A|(|B||r|))_i, γ'_j = j·2^-53/(1 − j·2^-53). Both grow with
+ * |r|, so they are evaluated once per check at |r_j| = 2 (the bound), giving for every round
+ *     T_i = (margin·G_i + F_i)·(1 + 2^-30)   at |r| = 2,
+ * the last factor covering rounding in computing T and s (≤ (k + n + 8)·2^-53 < 2^-37). One
+ * pass computes T (and checks that every element is finite); each round is then one
+ * multiply-add per element of A, B and C.
  * `margin` (default 2, as in kernels/matmul.ts's f32ErrorBound) is slack for devices that are
  * not quite IEEE; honest IEEE results pass with margin 1.
  *
  * Detection guarantee (per round, for every r drawn):
- *  - One element of an honest C changed by δ at (i, j) fails whenever |δ|·|r_j| > 2·tol_i;
- *    since |r_j| ≥ 1, whenever |δ| > f32DetectableDelta(…, i) (2·tol_i at |r| = 2 everywhere,
- *    over 1 − 2γ'_n(1 + 2^-30) for the change δ makes to F_i itself).
+ *  - One element of an honest C changed by δ at (i, j) fails whenever |δ|·|r_j| > 2·T_i; since
+ *    |r_j| ≥ 1, whenever |δ| > f32DetectableDelta(…, i) = 2·T_i/(1 − 4γ'_n(1 + 2^-30)), T_i of
+ *    the honest C (the divisor allows for the change δ makes to F_i itself).
  *  - Any C whose row i has an element with |C_ij − (AB)_ij| = D: a round misses with
- *    probability ≤ 2·T_i/D + 2^-31, T_i = tol_i at |r| = 2, since it needs r_j to fall in an
- *    interval of length 4·T_i/D.
+ *    probability ≤ 2·T_i/D + 2^-31, since it needs r_j to fall in an interval of length 4·T_i/D.
  *  - NaN or ±Infinity anywhere in C fails.
+ * The threshold is loose: T_i sums worst-case rounding over the whole row, ~n·K·u·(|A||B|)_ij.
+ * At 1024³ with operands in [−1, 1) it is ≈ 130 while |C_ij| ≈ 10: gross errors (skipped work,
+ * wrong rows or blocks, garbage) are caught; a few slightly wrong elements need the per-row
+ * recompute of challenged openings (host/verify-matmul.ts) to be found.
  * Errors below the tolerance pass: they cannot be told from rounding. Results whose honest
  * value overflows f32 cannot be checked (the host's operands lie in [−1, 1)).
  */
@@ -54,19 +60,25 @@ export function freivaldsF32(a: Float32Array, b: Float32Array, c: Float32Array, 
   const { rounds = DEFAULT_FREIVALDS_ROUNDS, random = cryptoRandom, margin = DEFAULT_F32_MARGIN } = options;
   checkOperands(a, b, c, shape, margin);
   checkRounds(rounds);
-  const { m, n } = shape;
-  for (let e = 0; e < m * n; e++) if (!Number.isFinite(c[e]!)) return { ok: false, badRow: Math.floor(e / n) };
-
+  const { m, n, k } = shape;
+  const bAbs = bAbsTimesTwo(b, shape);
+  const tol = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    tol[i] = rowTolerance(a, bAbs, c, shape, i, margin);
+    // Only a non-finite element of C makes its row's tolerance non-finite (see rowTolerance).
+    if (!Number.isFinite(tol[i]!)) return { ok: false, badRow: i };
+  }
   const r = new Float64Array(n);
+  const br = new Float64Array(k);
   for (let round = 0; round < rounds; round++) {
     for (let j = 0; j < n; j++) {
       const sign = random() < 0.5 ? -1 : 1;
       r[j] = sign * (1 + random());
     }
-    const sums = new RoundSums(b, shape, r);
+    for (let t = 0; t < k; t++) br[t] = dot(b, t * n, r, n);
     for (let i = 0; i < m; i++) {
-      const { s, tol } = sums.row(a, c, i, margin);
-      if (!(Math.abs(s) <= tol)) return { ok: false, badRow: i };
+      const s = dot(c, i * n, r, n) - dot(a, i * k, br, k);
+      if (!(Math.abs(s) <= tol[i]!)) return { ok: false, badRow: i };
     }
   }
   return { ok: true };
@@ -79,9 +91,7 @@ export function freivaldsF32(a: Float32Array, b: Float32Array, c: Float32Array, 
 export function f32DetectableDelta(a: Float32Array, b: Float32Array, c: Float32Array, shape: MatmulShape, row: number, margin = DEFAULT_F32_MARGIN): number {
   checkOperands(a, b, c, shape, margin);
   if (!Number.isInteger(row) || row < 0 || row >= shape.m) throw new TabgridError(ErrorCode.BadInput, `row ${row} is outside 0..${shape.m - 1}`);
-  // The tolerance grows with |r|, so |r| = 2 bounds it for every r; the sign of r does not enter.
-  const { tol } = new RoundSums(b, shape, new Float64Array(shape.n).fill(2)).row(a, c, row, margin);
-  return (2 * tol) / (1 - 2 * gamma(shape.n, U64) * ROUNDING);
+  return (2 * rowTolerance(a, bAbsTimesTwo(b, shape), c, shape, row, margin)) / (1 - 4 * gamma(shape.n, U64) * ROUNDING);
 }
 
 function checkOperands(a: Float32Array, b: Float32Array, c: Float32Array, shape: MatmulShape, margin: number): void {
@@ -89,75 +99,52 @@ function checkOperands(a: Float32Array, b: Float32Array, c: Float32Array, shape:
   const { m, n } = shape;
   if (c.length !== m * n) throw new TabgridError(ErrorCode.BadInput, `C has ${c.length} elements, M×N = ${m * n}`);
   if (!(margin >= 1 && margin < Infinity)) throw new TabgridError(ErrorCode.BadInput, `margin = ${margin} must be a finite number ≥ 1`);
-  // A and B are the host's own operands: a non-finite one is a caller's bug, not a cheat.
-  for (const [name, x] of [['A', a], ['B', b]] as const) {
-    for (let e = 0; e < x.length; e++) if (!Number.isFinite(x[e]!)) throw new TabgridError(ErrorCode.BadInput, `${name}[${e}] = ${x[e]} is not finite`);
-  }
 }
 
-/** The per-round vectors Br and |B||r| (one pass over B), and what every row's tolerance shares. */
-class RoundSums {
-  private readonly br: Float64Array;
-  private readonly brAbs: Float64Array;
-  private readonly rAbsSum: number;
-  /** Σ_j |r_j| Σ_t |B_tj| = Σ_t (|B||r|)_t: the flushed-B part of ε. */
-  private readonly bFlush: number;
-  private readonly gammaK: number;
-  private readonly flush: number;
-  private readonly gammaN: number;
-  private readonly gammaKN: number;
+/** Σ_t x[at + t]·y[t] in f64. */
+function dot(x: Float32Array, at: number, y: Float64Array, len: number): number {
+  let sum = 0;
+  for (let t = 0; t < len; t++) sum += x[at + t]! * y[t]!;
+  return sum;
+}
 
-  constructor(b: Float32Array, private readonly shape: MatmulShape, private readonly r: Float64Array) {
-    const { n, k } = shape;
-    this.br = new Float64Array(k);
-    this.brAbs = new Float64Array(k);
-    let bFlush = 0;
-    for (let t = 0; t < k; t++) {
-      let y = 0;
-      let yAbs = 0;
-      for (let j = 0, at = t * n; j < n; j++, at++) {
-        const x = b[at]!;
-        const rj = r[j]!;
-        y += x * rj;
-        yAbs += Math.abs(x) * Math.abs(rj);
-      }
-      this.br[t] = y;
-      this.brAbs[t] = yAbs;
-      bFlush += yAbs;
-    }
-    let rAbsSum = 0;
-    for (let j = 0; j < n; j++) rAbsSum += Math.abs(r[j]!);
-    this.rAbsSum = rAbsSum;
-    this.bFlush = bFlush;
-    this.gammaK = gamma(k, U32);
-    this.flush = FLUSH * (1 + this.gammaK);
-    this.gammaN = gamma(n, U64);
-    this.gammaKN = gamma(k + n, U64);
-  }
+/** |B|·2 (a column vector, i.e. |B||r| at |r| = 2) and its sum, which every row's tolerance shares. */
+interface BAbs {
+  readonly brAbs: Float64Array;
+  readonly bFlush: number;
+}
 
-  /** s_i = (Cr)_i − (A(Br))_i and tol_i, O(k + n). */
-  row(a: Float32Array, c: Float32Array, i: number, margin: number): { s: number; tol: number } {
-    const { n, k } = this.shape;
-    const { br, brAbs, r } = this;
-    let z = 0;
-    let w = 0;
-    let aAbs = 0;
-    for (let t = 0, at = i * k; t < k; t++, at++) {
-      const x = a[at]!;
-      z += x * br[t]!;
-      w += Math.abs(x) * brAbs[t]!;
-      aAbs += Math.abs(x);
-    }
-    let cr = 0;
-    let crAbs = 0;
-    for (let j = 0, at = i * n; j < n; j++, at++) {
-      const x = c[at]!;
-      const rj = r[j]!;
-      cr += x * rj;
-      crAbs += Math.abs(x) * Math.abs(rj);
-    }
-    const honest = this.gammaK * w + this.flush * ((2 * k + 1 + aAbs) * this.rAbsSum + this.bFlush);
-    const check = this.gammaN * crAbs + this.gammaKN * w;
-    return { s: cr - z, tol: (margin * honest + check) * ROUNDING };
+function bAbsTimesTwo(b: Float32Array, { n, k }: MatmulShape): BAbs {
+  const brAbs = new Float64Array(k);
+  let bFlush = 0;
+  for (let t = 0; t < k; t++) {
+    let sum = 0;
+    for (let j = 0, at = t * n; j < n; j++, at++) sum += Math.abs(b[at]!);
+    // B is the host's own operand: a non-finite element is a caller's bug, not a cheat.
+    if (!Number.isFinite(sum)) throw new TabgridError(ErrorCode.BadInput, `row ${t} of B has an element that is not finite`);
+    brAbs[t] = 2 * sum;
+    bFlush += 2 * sum;
   }
+  return { brAbs, bFlush };
+}
+
+/** T_i of the file comment, O(k + n) per row after an O(kn) pass over B; not finite iff row i of C is not. */
+function rowTolerance(a: Float32Array, { brAbs, bFlush }: BAbs, c: Float32Array, shape: MatmulShape, i: number, margin: number): number {
+  const { n, k } = shape;
+  let w = 0;
+  let aAbs = 0;
+  for (let t = 0, at = i * k; t < k; t++, at++) {
+    const x = Math.abs(a[at]!);
+    w += x * brAbs[t]!;
+    aAbs += x;
+  }
+  if (!Number.isFinite(aAbs)) throw new TabgridError(ErrorCode.BadInput, `row ${i} of A has an element that is not finite`);
+  let crAbs = 0;
+  for (let j = 0, at = i * n; j < n; j++, at++) crAbs += Math.abs(c[at]!);
+  crAbs *= 2;
+  const gammaK = gamma(k, U32);
+  const rAbsSum = 2 * n;
+  const honest = gammaK * w + FLUSH * (1 + gammaK) * ((2 * k + 1 + aAbs) * rAbsSum + bFlush);
+  const check = gamma(n, U64) * crAbs + gamma(k + n, U64) * w;
+  return (margin * honest + check) * ROUNDING;
 }

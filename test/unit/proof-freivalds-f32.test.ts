@@ -151,6 +151,20 @@ describe('Freivalds for f32', () => {
     }
   });
 
+  it('catches skipped work: the last 3% of K left out, or 16 columns never computed', () => {
+    const shape = { m: 64, n: 64, k: 1024 };
+    const a = seededF32(9, 1, 64 * 1024);
+    const b = seededF32(9, 2, 1024 * 64);
+    const c = matmulF32Ref(a, b, shape);
+    const short = matmulF32Ref(a.filter((_, e) => e % 1024 < 993), b.subarray(0, 993 * 64), { m: 64, n: 64, k: 993 });
+    const holes = c.map((x, e) => (e % 64 < 16 ? 0 : x));
+    const random = seededRandom(10);
+    for (let trial = 0; trial < 20; trial++) {
+      expect(freivaldsF32(a, b, short, shape, { random, rounds: 1 }).ok).toBe(false);
+      expect(freivaldsF32(a, b, holes, shape, { random, rounds: 1 }).ok).toBe(false);
+    }
+  });
+
   it('passes a change of one ulp: the check is a tolerance, not bitwise', () => {
     const shape = { m: 7, n: 13, k: 5 };
     const a = seededF32(3, 1, 35);
