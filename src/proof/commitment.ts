@@ -1,0 +1,90 @@
+import { toHex } from '../hex';
+import { sha256Ref } from '../hash/sha256-ref';
+import { ErrorCode, TabgridError } from '../errors';
+import type { Kernel, WorkUnit } from '../protocol';
+import { verifySignature, type Identity } from './identity';
+
+/**
+ * A result commitment: a volunteer's signed statement "for unit `unitId` of job `jobId`, running
+ * `kernel` on the inputs with digest `inputDigest`, my result has Merkle root `root`". Every
+ * field is in the signed bytes, so a signature replayed for another job, unit, kernel, input or
+ * root does not verify; and the bytes begin with a domain tag, so a signature over a commitment
+ * is never mistaken for one over anything else the same key signs (receipt-signing.ts has its
+ * own tag).
+ *
+ * Encoding: the UTF-8 of a JSON array of strings, [tag, jobId, unitId, kernel, inputDigest,
+ * root]. JSON string escaping makes the split into fields unambiguous ("a","bc" ≠ "ab","c").
+ */
+
+const COMMITMENT_TAG = 'tabgrid/commitment/v1';
+const UNIT_INPUT_TAG = 'tabgrid/unit-input/v1';
+const DIGEST_HEX = /^[0-9a-f]{64}$/;
+
+export interface CommitmentFields {
+  readonly jobId: string;
+  readonly unitId: string;
+  readonly kernel: Kernel;
+  /** unitInputDigest(unit). */
+  readonly inputDigest: string;
+  /** The result's Merkle root, hex (32 bytes). */
+  readonly root: string;
+}
+
+/**
+ * SHA-256 (hex) of a canonical encoding of the unit's inputs: every field of the unit except
+ * `jobId` and `unitId` (the kernel, its seed, sizes and modulus), as a JSON array of
+ * [name, value] pairs sorted by name. The ids are left out because they name the assignment,
+ * not what is computed, and the commitment binds them itself; taking every other field (rather
+ * than a list per kernel) means a parameter added to a unit later changes the digest without
+ * anyone remembering to add it here.
+ */
+export function unitInputDigest(unit: WorkUnit): string {
+  const fields: [string, string | number][] = [];
+  for (const [name, value] of Object.entries(unit)) {
+    if (name === 'jobId' || name === 'unitId') continue;
+    // Only plain values have one canonical JSON form (no objects, no NaN, which JSON turns to null).
+    if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) {
+      throw new TabgridError(ErrorCode.BadInput, `unit field ${name} is not a string or a finite number`);
+    }
+    fields.push([name, value]);
+  }
+  fields.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  return sha256Hex(JSON.stringify([UNIT_INPUT_TAG, ...fields]));
+}
+
+/** The bytes a commitment's signature covers. Throws BadInput for a digest or root that is not 32 bytes of hex. */
+export function commitmentBytes(f: CommitmentFields): Uint8Array {
+  if (!DIGEST_HEX.test(f.inputDigest)) throw new TabgridError(ErrorCode.BadInput, 'inputDigest must be 64 lower-case hex characters');
+  if (!DIGEST_HEX.test(f.root)) throw new TabgridError(ErrorCode.BadInput, 'root must be 64 lower-case hex characters');
+  for (const [name, value] of [['jobId', f.jobId], ['unitId', f.unitId], ['kernel', f.kernel]] as const) {
+    if (typeof value !== 'string') throw new TabgridError(ErrorCode.BadInput, `${name} must be a string`);
+  }
+  return new TextEncoder().encode(JSON.stringify([COMMITMENT_TAG, f.jobId, f.unitId, f.kernel, f.inputDigest, f.root]));
+}
+
+/**
+ * SHA-256 (hex) of commitmentBytes: a short name for "this result for this unit", which
+ * replicas of a unit compare (replication.ts) without comparing signatures (those differ per key).
+ */
+export function commitmentDigest(f: CommitmentFields): string {
+  return toHex(sha256Ref(commitmentBytes(f)));
+}
+
+export function signCommitment(identity: Pick<Identity, 'sign'>, f: CommitmentFields): Promise<string> {
+  return identity.sign(commitmentBytes(f));
+}
+
+/** Whether `signature` is `publicKey`'s signature of exactly these fields; false (never a throw) for anything malformed. */
+export async function verifyCommitment(publicKey: string, f: CommitmentFields, signature: string): Promise<boolean> {
+  let bytes: Uint8Array;
+  try {
+    bytes = commitmentBytes(f);
+  } catch {
+    return false;
+  }
+  return verifySignature(publicKey, bytes, signature);
+}
+
+function sha256Hex(text: string): string {
+  return toHex(sha256Ref(new TextEncoder().encode(text)));
+}

@@ -1,0 +1,104 @@
+import { fromHex, toHex } from '../hex';
+import { sha256Ref } from '../hash/sha256-ref';
+import { ErrorCode, TabgridError } from '../errors';
+
+/**
+ * A volunteer's (or host's) identity: an ECDSA P-256 key pair made by WebCrypto, whose private
+ * key is NOT extractable, so script on the page (or a stolen IndexedDB dump of a browser's
+ * structured-clone store) can sign with it but never read it out. The public key is exported
+ * as the raw uncompressed point (65 bytes, 0x04‖x‖y), hex; the short `id` derived from it names
+ * the volunteer for reputation and credit, so credit follows the key, not a self-chosen name.
+ *
+ * Signatures are WebCrypto's raw form r‖s (64 bytes), hex. ECDSA signatures are malleable
+ * ((r, s) and (r, n − s) both verify), so a signature must never be used as an identifier.
+ */
+
+const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
+const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
+/** 0x04 ‖ x ‖ y. */
+const RAW_PUBLIC_KEY_BYTES = 65;
+const SIGNATURE_BYTES = 64;
+/** 128 bits of SHA-256: collisions need ~2^64 keys, far beyond any grid. */
+const ID_HEX_CHARS = 32;
+
+export interface Identity {
+  readonly keyPair: CryptoKeyPair;
+  /** The raw public key, hex (130 characters). */
+  readonly publicKey: string;
+  /** identityOf(publicKey). */
+  readonly id: string;
+  /** Signs `bytes` (ECDSA P-256, SHA-256); the signature r‖s, hex. */
+  sign(bytes: Uint8Array): Promise<string>;
+}
+
+/** Where a key pair persists between sessions (IndexedDB in a browser; memory or a file in Node). */
+export interface KeyPairStore {
+  getKeyPair(): Promise<CryptoKeyPair | undefined>;
+  putKeyPair(pair: CryptoKeyPair): Promise<void>;
+}
+
+function subtle(): SubtleCrypto {
+  return globalThis.crypto.subtle;
+}
+
+/** WebCrypto's types want bytes backed by a plain ArrayBuffer; a copy is one (and is cheap here). */
+function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
+}
+
+/** A fresh key pair; the private key cannot be exported. */
+export async function createKeyPair(): Promise<CryptoKeyPair> {
+  return subtle().generateKey(ALGORITHM, false, ['sign', 'verify']);
+}
+
+export async function publicKeyHex(publicKey: CryptoKey): Promise<string> {
+  return toHex(new Uint8Array(await subtle().exportKey('raw', publicKey)));
+}
+
+/** A short stable id for a public key: the first 32 hex characters of SHA-256 of its raw bytes. */
+export function identityOf(publicKey: string): string {
+  const raw = fromHex(publicKey);
+  if (raw === undefined || raw.length !== RAW_PUBLIC_KEY_BYTES || raw[0] !== 4) {
+    throw new TabgridError(ErrorCode.BadInput, `public key must be ${RAW_PUBLIC_KEY_BYTES} bytes of lower-case hex starting 04`);
+  }
+  return toHex(sha256Ref(raw)).slice(0, ID_HEX_CHARS);
+}
+
+/** The identity whose key pair `store` holds, making and storing one on first use. */
+export async function loadOrCreateIdentity(store: KeyPairStore): Promise<Identity> {
+  let keyPair = await store.getKeyPair();
+  if (keyPair === undefined) {
+    keyPair = await createKeyPair();
+    await store.putKeyPair(keyPair);
+  }
+  return identityFromKeyPair(keyPair);
+}
+
+export async function identityFromKeyPair(keyPair: CryptoKeyPair): Promise<Identity> {
+  const publicKey = await publicKeyHex(keyPair.publicKey);
+  const { privateKey } = keyPair;
+  return {
+    keyPair,
+    publicKey,
+    id: identityOf(publicKey),
+    sign: async (bytes) => toHex(new Uint8Array(await subtle().sign(SIGN, privateKey, owned(bytes)))),
+  };
+}
+
+/**
+ * Whether `signature` (r‖s hex) is `publicKey`'s signature of `bytes`. False, never a throw,
+ * for anything malformed: a key that is not a point on the curve, wrong lengths, bad hex.
+ */
+export async function verifySignature(publicKey: string, bytes: Uint8Array, signature: string): Promise<boolean> {
+  const raw = fromHex(publicKey);
+  const sig = fromHex(signature);
+  if (raw === undefined || raw.length !== RAW_PUBLIC_KEY_BYTES || raw[0] !== 4) return false;
+  if (sig === undefined || sig.length !== SIGNATURE_BYTES) return false;
+  try {
+    // importKey refuses points off the curve (DataError), which the catch turns into false.
+    const key = await subtle().importKey('raw', owned(raw), ALGORITHM, false, ['verify']);
+    return await subtle().verify(SIGN, key, owned(sig), owned(bytes));
+  } catch {
+    return false;
+  }
+}
