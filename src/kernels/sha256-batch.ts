@@ -44,12 +44,12 @@ export function packMessages(messages: readonly Uint8Array[]): MessageBatch {
   return batch;
 }
 
-/** The batch of a seeded unit: `count` messages of `length` bytes (see work/seeded.ts). */
-export function seededBatch(seed: number, count: number, length: number): MessageBatch {
+/** Messages first … first + count − 1 of a seeded unit, `length` bytes each (see work/seeded.ts). */
+export function seededBatch(seed: number, count: number, length: number, first = 0): MessageBatch {
   if (!Number.isInteger(count) || count < 1) throw new TabgridError(ErrorCode.BadInput, `message count ${count} must be ≥ 1`);
   const batch = allocate(new Uint32Array(count).fill(length));
   for (let i = 0; i < count; i++) {
-    fillSeededMessage(seed, i, batch.data.subarray(batch.offsets[i], batch.offsets[i]! + length));
+    fillSeededMessage(seed, first + i, batch.data.subarray(batch.offsets[i], batch.offsets[i]! + length));
   }
   return batch;
 }

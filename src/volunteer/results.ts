@@ -25,6 +25,18 @@ export function sentResult(unit: WorkUnit, out: { leaves: Uint8Array; leafBytes:
   return { root: toHex(tree.root), backend: out.backend, tree, leaves: out.leaves, leafBytes: out.leafBytes, total, ...(shares ? { shares } : {}) };
 }
 
+/** The bytes of one Merkle leaf of a unit's output: a digest, a row of C, or a 4-byte share. */
+export function leafBytesOf(unit: WorkUnit): number {
+  switch (unit.kernel) {
+    case Kernel.Sha256Batch:
+      return 32;
+    case Kernel.Sha256dPow:
+      return 4;
+    default:
+      return 4 * unit.n;
+  }
+}
+
 export function resultMessage(unitId: string, r: Sent): VolunteerMessage {
   return { type: 'result', unitId, root: r.root, backend: r.backend, ...(r.shares ? { shares: r.shares } : {}) };
 }

@@ -1,45 +1,15 @@
 import { sleep } from '../async';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
-import type { Link, LinkHandlers } from '../net/link';
 import { Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
-import type { UnitComputer } from '../worker/client';
 import { backoffMs, stableVolunteerId } from './backoff';
 import { HostLink, Redirected, type Reply, type Unprompted } from './host-link';
+import { Journal, type Resumable } from './journal';
 import { openingsMessage, resultMessage, sentResult, type Sent } from './results';
+import { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
+import { concat } from '../worker/segments';
 
-export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
-export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
-
-export interface VolunteerSessionOptions {
-  readonly signalUrl: string;
-  readonly hostId: string;
-  readonly computer: UnitComputer;
-  readonly iceServers?: RTCIceServer[];
-  /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
-  readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
-  readonly client?: string;
-  /** This volunteer's stable name (default: one kept in localStorage). */
-  readonly volunteerId?: string;
-  /** Units to hold besides the one computing, so the GPU never waits on the network (default 1). */
-  readonly prefetch?: number;
-  /** Reconnect delays (ms): first and largest. */
-  readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
-  /** Offer to relay for other volunteers when the host is full (default false). */
-  readonly relay?: boolean;
-}
-
-export interface VerdictDetail {
-  readonly unitId: string;
-  readonly verdict: Verdict;
-  readonly reason: string;
-  readonly credit: number;
-  readonly totalCredit: number;
-  readonly receipt?: Receipt;
-  /** True when this verdict newly counts a result of ours as accepted (an acceptance, or a
-   * duplicate carrying our receipt whose first verdict a dropped link swallowed). */
-  readonly counted: boolean;
-}
+export { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 
 /**
  * A volunteer's conversation with one host: lease units (one computing, `prefetch` waiting),
@@ -57,7 +27,12 @@ export class VolunteerSession extends EventTarget {
   status = 'not started';
   error?: TabgridError;
   progress?: { unitId: string; done: number; total: number };
+  /** Set when a unit resumed from a checkpoint instead of starting over. */
+  resumed?: { unitId: string; from: number; total: number };
+  /** Leaves (or nonces) computed by this session: what a resume saved shows here. */
+  computed = 0;
   readonly volunteerId: string;
+  readonly journal: Journal;
 
   private readonly host: HostLink;
   private hash?: Hasher;
@@ -66,11 +41,15 @@ export class VolunteerSession extends EventTarget {
   private current?: { unit: WorkUnit; controller: AbortController };
   /** Results sent and not yet judged: kept to answer challenges and to re-send after a reconnect. */
   private readonly sent = new Map<string, Sent>();
+  /** Checkpoints of held units not finished yet. */
+  private partial = new Map<string, Resumable>();
+  private restored = false;
 
   constructor(readonly options: VolunteerSessionOptions) {
     super();
     this.volunteerId = options.volunteerId ?? stableVolunteerId();
     this.host = new HostLink({ ...options, volunteerId: this.volunteerId }, (m) => this.hear(m));
+    this.journal = new Journal(options.store, options.hostId, () => this.emit());
   }
 
   /** True while connected through a relay rather than to the host itself. */
@@ -110,6 +89,7 @@ export class VolunteerSession extends EventTarget {
     for (let attempt = 0; !signal.aborted; ) {
       try {
         this.hash ??= await createCpuSha256();
+        await this.restore();
         if (!this.host.connected) {
           await this.host.open(signal);
           // Results that lost their verdict to the drop: send them again (the host repeats its challenge).
@@ -172,6 +152,7 @@ export class VolunteerSession extends EventTarget {
         return reply.jobDone ? Math.max(reply.retryMs, 10_000) : reply.retryMs;
       }
       if (this.queue.some((u) => u.unitId === reply.unit.unitId) || this.sent.has(reply.unit.unitId)) break;
+      await this.journal.hold(reply.unit);
       this.queue.push(reply.unit);
     }
     return 0;
@@ -183,19 +164,36 @@ export class VolunteerSession extends EventTarget {
     signal.addEventListener('abort', stop, { once: true });
     this.current = { unit, controller };
     const total = unitSize(unit);
-    this.progress = { unitId: unit.unitId, done: 0, total };
-    this.say(`computing ${unit.unitId}`, signal);
+    const from = this.partial.get(unit.unitId);
+    if (from) this.resumed = { unitId: unit.unitId, from: from.done, total };
+    this.progress = { unitId: unit.unitId, done: from?.done ?? 0, total };
+    this.say(from ? `resumed ${unit.unitId} from its checkpoint` : `computing ${unit.unitId}`, signal);
+    const checkpoints = this.journal.checkpointer(unit.unitId, from);
+    let last = from?.done ?? 0;
     try {
-      const out = await this.options.computer.runUnit(unit, controller.signal, (done, total) => {
+      const progress = (done: number, total: number) => {
+        this.computed += Math.max(0, done - last);
+        last = done;
         this.progress = { unitId: unit.unitId, done, total };
         this.emit();
-      });
-      const result = sentResult(unit, out, total, this.hash!);
+      };
+      const resume = { from: from?.done ?? 0, ...(this.journal.enabled ? { onCheckpoint: checkpoints.write, checkpointMs: this.options.checkpointMs } : {}) };
+      const out = await this.options.computer.runUnit(unit, controller.signal, progress, resume);
+      const leaves = from ? concat([from.data, out.leaves]) : out.leaves;
+      const result = sentResult(unit, { ...out, leaves }, total, this.hash!);
+      // Into the outbox before it goes out: a reload from here on re-sends instead of recomputing.
+      await this.journal.finish(unit.unitId, result);
+      this.partial.delete(unit.unitId);
       this.sent.set(unit.unitId, result);
       this.host.send(resultMessage(unit.unitId, result));
     } catch (err) {
+      const latest = checkpoints.latest();
+      if (latest) this.partial.set(unit.unitId, latest);
       // The host took the lease back (lease-lost): drop the unit and go on with the next.
-      if (!(controller.signal.aborted && !signal.aborted)) throw err;
+      if (controller.signal.aborted && !signal.aborted) return;
+      // Paused or the link failed: the unit stays ours, first in line.
+      if (!this.queue.some((u) => u.unitId === unit.unitId)) this.queue.unshift(unit);
+      throw err;
     } finally {
       signal.removeEventListener('abort', stop);
       this.current = undefined;
@@ -235,8 +233,27 @@ export class VolunteerSession extends EventTarget {
     }
   }
 
+  /** Restores, once, what an earlier page left in the store: held units, checkpoints, outbox, receipts. */
+  private async restore(): Promise<void> {
+    if (this.restored) return;
+    this.restored = true;
+    const r = await this.journal.restore(this.hash!);
+    for (const u of r.queue) if (!this.queue.some((q) => q.unitId === u.unitId)) this.queue.push(u);
+    for (const [id, p] of r.partial) this.partial.set(id, p);
+    for (const [id, sent] of r.sent) this.sent.set(id, sent);
+    for (const receipt of r.receipts) {
+      if (this.receipts.some((k) => k.receiptId === receipt.receiptId)) continue;
+      this.receipts.push(receipt);
+      this.unitsDone++;
+      this.credit += receipt.credit;
+    }
+    this.emit();
+  }
+
   /** The unit is no longer ours: stop computing it, forget it. */
   private drop(unitId: string): void {
+    void this.journal.forget(unitId);
+    this.partial.delete(unitId);
     if (this.current?.unit.unitId === unitId) this.current.controller.abort();
     const i = this.queue.findIndex((u) => u.unitId === unitId);
     if (i >= 0) this.queue.splice(i, 1);
@@ -245,6 +262,8 @@ export class VolunteerSession extends EventTarget {
 
   private count(v: Reply<'verdict'>): void {
     this.sent.delete(v.unitId);
+    this.partial.delete(v.unitId);
+    void this.journal.settle(v.unitId, v.receipt);
     this.credit = v.totalCredit;
     const fresh = v.receipt !== undefined && !this.receipts.some((r) => r.receiptId === v.receipt!.receiptId);
     const counted = fresh && (v.verdict === Verdict.Accepted || v.verdict === Verdict.Duplicate);

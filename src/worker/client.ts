@@ -7,11 +7,12 @@ import type { WorkUnit } from '../protocol';
 import type { ComputeWorkerApi } from './compute-worker';
 import type { DigestsOutput, EngineInfo, KernelOptions, Progress, UnitOutput, WithBackend } from './engine';
 import { installErrorTransfer } from './error-transfer';
+import type { ResumeOptions } from './segments';
 
 /** What the volunteer needs from a compute backend; the worker is one, the engine itself another. */
 export interface UnitComputer {
   describe(): Promise<EngineInfo>;
-  runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput>;
+  runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress, resume?: ResumeOptions): Promise<UnitOutput>;
 }
 
 /**
@@ -36,8 +37,10 @@ export class ComputeClient implements UnitComputer {
     return this.remote.describe();
   }
 
-  runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
-    return this.invoke({ signal, onProgress }, (id, p) => this.remote.runUnit(id, unit, p));
+  runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress, resume: ResumeOptions = {}): Promise<UnitOutput> {
+    const { onCheckpoint, ...rest } = resume;
+    // Callbacks cross to the worker as Comlink proxies.
+    return this.invoke({ signal, onProgress }, (id, p) => this.remote.runUnit(id, unit, p, rest, onCheckpoint && proxy(onCheckpoint)));
   }
 
   sha256Batch(batch: MessageBatch, opts: KernelOptions = {}): Promise<DigestsOutput> {

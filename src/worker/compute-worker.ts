@@ -9,6 +9,7 @@ import type { MessageBatch } from '../kernels/sha256-batch';
 import type { WorkUnit } from '../protocol';
 import { ComputeEngine, type EngineInfo, type KernelOptions, type Progress } from './engine';
 import { installErrorTransfer } from './error-transfer';
+import type { ResumeOptions } from './segments';
 
 installErrorTransfer();
 
@@ -31,8 +32,9 @@ const api = {
     return engine.describe();
   },
 
-  async runUnit(callId: number, unit: WorkUnit, onProgress?: Progress) {
-    const out = await call(callId, onProgress, (o) => engine.runUnit(unit, o.signal, o.onProgress));
+  /** Comlink proxies only top-level arguments, so the checkpoint callback comes on its own. */
+  async runUnit(callId: number, unit: WorkUnit, onProgress?: Progress, resume?: Omit<ResumeOptions, 'onCheckpoint'>, onCheckpoint?: ResumeOptions['onCheckpoint']) {
+    const out = await call(callId, onProgress, (o) => engine.runUnit(unit, o.signal, o.onProgress, { ...resume, onCheckpoint }));
     return transfer(out, [out.leaves.buffer]);
   },
 

@@ -12,6 +12,7 @@ import { powSearchCpuFast, targetFromLeadingZeroBits, type PowResult } from '../
 import { fromHex } from '../hex';
 import { Backend, Kernel, type WorkUnit } from '../protocol';
 import { BackendChooser, type Choice } from './backend-choice';
+import { runSegments, type ResumeOptions } from './segments';
 import { CpuMatmulPool } from './cpu-pool';
 
 export interface EngineInfo {
@@ -30,7 +31,8 @@ export interface DigestsOutput {
   readonly backend: Backend;
 }
 
-/** A unit's result as Merkle leaves: `leaves` holds them back to back, `leafBytes` each. */
+/** A unit's result as Merkle leaves: `leaves` holds them back to back, `leafBytes` each (for
+ * proof of work, the shares: 4-byte nonces). */
 export interface UnitOutput {
   readonly leaves: Uint8Array;
   readonly leafBytes: number;
@@ -109,34 +111,54 @@ export class ComputeEngine {
     return { backend: Backend.WebGpu, adapter, choices };
   }
 
-  /** Runs a work unit; progress counts leaves (messages, rows of C) or, for proof of work, nonces. */
-  async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
-    const opts = { signal, onProgress };
+  /**
+   * Runs a work unit; progress counts leaves (messages, rows of C) or, for proof of work,
+   * nonces. With `resume`, it starts at `resume.from` and reports checkpoints between segments
+   * (see segments.ts); the output then holds only what this run computed, from `from` on.
+   */
+  async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress, resume: ResumeOptions = {}): Promise<UnitOutput> {
+    let backend: Backend = Backend.Cpu;
+    const options = { ...resume, onProgress };
     switch (unit.kernel) {
       case Kernel.Sha256Batch: {
-        const out = await this.sha256Batch(seededBatch(unit.seed, unit.count, unit.messageLength), opts);
-        return { leaves: out.digests, leafBytes: 32, backend: out.backend };
+        const leaves = await runSegments(unit.count, options, async (start, end, p) => {
+          const out = await this.sha256Batch(seededBatch(unit.seed, end - start, unit.messageLength, start), { signal, onProgress: p });
+          backend = out.backend;
+          return out.digests;
+        });
+        return { leaves, leafBytes: 32, backend };
       }
       case Kernel.MatmulF32:
       case Kernel.MatmulModp: {
         const { a, b } = matmulOperands(unit);
-        const shape = { m: unit.m, n: unit.n, k: unit.k };
-        const out =
-          unit.kernel === Kernel.MatmulF32
-            ? await this.matmulF32(a as Float32Array, b as Float32Array, shape, opts)
-            : await this.matmulModp(a as Uint32Array, b as Uint32Array, shape, unit.p, opts);
-        // Rows of C are the leaves, little-endian words as the platform (and WebGPU) stores them.
-        return { leaves: new Uint8Array(out.c.buffer, out.c.byteOffset, out.c.byteLength), leafBytes: 4 * unit.n, backend: out.backend };
+        const leaves = await runSegments(unit.m, options, async (start, end, p) => {
+          // Rows start..end of C need rows start..end of A only.
+          const shape = { m: end - start, n: unit.n, k: unit.k };
+          const opts = { signal, onProgress: p };
+          const out =
+            unit.kernel === Kernel.MatmulF32
+              ? await this.matmulF32((a as Float32Array).subarray(start * unit.k, end * unit.k), b as Float32Array, shape, opts)
+              : await this.matmulModp((a as Uint32Array).subarray(start * unit.k, end * unit.k), b as Uint32Array, shape, unit.p, opts);
+          backend = out.backend;
+          // Rows of C are the leaves, little-endian words as the platform (and WebGPU) stores them.
+          return new Uint8Array(out.c.buffer, out.c.byteOffset, out.c.byteLength);
+        });
+        return { leaves, leafBytes: 4 * unit.n, backend };
       }
       case Kernel.Sha256dPow: {
         const bytes = (hex: string) => fromHex(hex) ?? new Uint8Array(0);
-        const out = await this.powSearch(bytes(unit.header), unit.nonceStart, unit.nonceCount, bytes(unit.target), bytes(unit.shareTarget), opts);
-        if (out.overflowed > 0) throw new TabgridError(ErrorCode.BadInput, `${unit.unitId}: ${out.shares.length + out.overflowed} shares are more than one result holds`);
-        // The shares are the leaves: 4-byte little-endian nonces, ascending.
-        const leaves = new Uint8Array(4 * out.shares.length);
-        const view = new DataView(leaves.buffer);
-        out.shares.forEach((nonce, i) => view.setUint32(4 * i, nonce, true));
-        return { leaves, leafBytes: 4, backend: out.backend };
+        const [header, target, shareTarget] = [bytes(unit.header), bytes(unit.target), bytes(unit.shareTarget)];
+        const leaves = await runSegments(unit.nonceCount, options, async (start, end, p) => {
+          const out = await this.powSearch(header, unit.nonceStart + start, end - start, target, shareTarget, { signal, onProgress: p });
+          if (out.overflowed > 0) throw new TabgridError(ErrorCode.BadInput, `${unit.unitId}: more shares than one result holds`);
+          backend = out.backend;
+          // The shares are the leaves: 4-byte little-endian nonces, ascending.
+          const leaves = new Uint8Array(4 * out.shares.length);
+          const view = new DataView(leaves.buffer);
+          out.shares.forEach((nonce, i) => view.setUint32(4 * i, nonce, true));
+          return leaves;
+        });
+        return { leaves, leafBytes: 4, backend };
       }
       default:
         throw new TabgridError(ErrorCode.BadInput, `unknown kernel ${String((unit as { kernel: unknown }).kernel)}`);

@@ -1,0 +1,44 @@
+import type { Link, LinkHandlers } from '../net/link';
+import type { Receipt, Verdict } from '../protocol';
+import type { UnitComputer } from '../worker/client';
+import type { VolunteerStore } from './store/volunteer-store';
+
+export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
+export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
+
+export interface VolunteerSessionOptions {
+  readonly signalUrl: string;
+  readonly hostId: string;
+  readonly computer: UnitComputer;
+  readonly iceServers?: RTCIceServer[];
+  /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
+  readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
+  readonly client?: string;
+  /** This volunteer's stable name (default: one kept in localStorage). */
+  readonly volunteerId?: string;
+  /** Units to hold besides the one computing, so the GPU never waits on the network (default 1). */
+  readonly prefetch?: number;
+  /** Reconnect delays (ms): first and largest. */
+  readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** Offer to relay for other volunteers when the host is full (default false). */
+  readonly relay?: boolean;
+  /**
+   * Where units held, checkpoints, the outbox and receipts are kept, so a reload loses no work
+   * (see journal.ts). Without one the session keeps them in memory only.
+   */
+  readonly store?: VolunteerStore;
+  /** Aimed-for compute time between checkpoints (default 3 s; only with a store). */
+  readonly checkpointMs?: number;
+}
+
+export interface VerdictDetail {
+  readonly unitId: string;
+  readonly verdict: Verdict;
+  readonly reason: string;
+  readonly credit: number;
+  readonly totalCredit: number;
+  readonly receipt?: Receipt;
+  /** True when this verdict newly counts a result of ours as accepted (an acceptance, or a
+   * duplicate carrying our receipt whose first verdict a dropped link swallowed). */
+  readonly counted: boolean;
+}
