@@ -31,12 +31,15 @@ export interface Restored {
 export class Journal {
   /** The last storage failure, if any (storage-full when over quota). */
   problem?: TabgridError;
+  /** Checkpoints written (landed in the store). */
+  checkpoints = 0;
   private writes: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: VolunteerStore | undefined,
     private readonly hostId: string,
-    private readonly onProblem: () => void,
+    /** Called when `problem` or `checkpoints` changes. */
+    private readonly onChange: () => void,
   ) {}
 
   get enabled(): boolean {
@@ -89,6 +92,8 @@ export class Journal {
           if (broken) return;
           try {
             await s.checkpoint(this.hostId, unitId, { done, atBytes: at, append });
+            this.checkpoints++;
+            this.onChange();
           } catch (err) {
             broken = true;
             throw err;
@@ -127,6 +132,6 @@ export class Journal {
   private fail(err: unknown): void {
     this.problem = isTabgridError(err) ? err : new TabgridError(ErrorCode.Storage, String(err), { cause: err });
     console.warn(`tabgrid: storage failed (${this.problem.code}): ${this.problem.message}; computing goes on without resume`);
-    this.onProblem();
+    this.onChange();
   }
 }

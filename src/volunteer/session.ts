@@ -52,6 +52,11 @@ export class VolunteerSession extends EventTarget {
     this.journal = new Journal(options.store, options.hostId, () => this.emit());
   }
 
+  /** Results sent (or to send) that have no verdict yet. */
+  get awaitingVerdict(): number {
+    return this.sent.size;
+  }
+
   /** True while connected through a relay rather than to the host itself. */
   get relayed(): boolean {
     return this.host.relayed;

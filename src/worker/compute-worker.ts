@@ -9,11 +9,14 @@ import type { MessageBatch } from '../kernels/sha256-batch';
 import type { WorkUnit } from '../protocol';
 import { ComputeEngine, type EngineInfo, type KernelOptions, type Progress } from './engine';
 import { installErrorTransfer } from './error-transfer';
+import { openVolunteerStore } from '../volunteer/store/idb-volunteer-store';
+import { lazyTuneCache } from '../volunteer/store/tune-cache';
 import type { ResumeOptions } from './segments';
 
 installErrorTransfer();
 
-const engine = new ComputeEngine();
+// Tuned tile shapes survive reloads in the volunteer's IndexedDB; without it, tuning reruns.
+const engine = new ComputeEngine({ tuneCache: lazyTuneCache(() => openVolunteerStore()) });
 const running = new Map<number, AbortController>();
 
 /** Runs one call with an AbortController the page can reach by `callId`. */

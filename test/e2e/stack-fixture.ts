@@ -20,10 +20,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Opens the volunteer page pointed at a host, counting tabgrid-unit-accepted events. */
-export async function openVolunteer(page: Page, webUrl: string, signalUrl: string, hostId: string): Promise<void> {
+export async function openVolunteer(page: Page, webUrl: string, signalUrl: string, hostId: string, params: Record<string, string> = {}): Promise<void> {
   page.on('pageerror', (err) => console.error(`[page error] ${err.message}`));
   if (process.env.TABGRID_E2E_CONSOLE) page.on('console', (m) => console.log(`[page ${m.type()}] ${m.text()}`));
-  await page.goto(`${webUrl}?signal=${encodeURIComponent(signalUrl)}&host=${encodeURIComponent(hostId)}`);
+  const query = new URLSearchParams({ signal: signalUrl, host: hostId, ...params });
+  await page.goto(`${webUrl}?${query}`);
   await page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
   await page.evaluate(() => {
     const w = window as unknown as { accepted: number };

@@ -88,8 +88,8 @@ describe('VolunteerSession with a store', () => {
   it('re-sends a finished result from the outbox after a reload, without computing it again', async () => {
     const { core, net, engine, store, session } = await setup();
     // The first page's results never reach the host (it closes before the verdict).
-    const deaf = async (h: LinkHandlers, s: AbortSignal): Promise<Link> => {
-      const link = await net.connect(h, s);
+    const deaf = async (h: LinkHandlers): Promise<Link> => {
+      const link = await net.connect(h);
       return { ...link, send: (text: string) => (text.includes('"type":"result"') ? undefined : link.send(text)), close: () => link.close() };
     };
     const a = session(spy(engine).computer, deaf);

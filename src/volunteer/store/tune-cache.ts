@@ -29,3 +29,10 @@ export class IdbTuneCache implements TuneCache {
     }
   }
 }
+
+/** A tune cache over a store opened on first use (the compute worker opens its own connection). */
+export function lazyTuneCache(open: () => Promise<Pick<VolunteerStore, 'getTune' | 'setTune'>>): IdbTuneCache {
+  let opening: ReturnType<typeof open> | undefined;
+  const store = () => (opening ??= open());
+  return new IdbTuneCache({ getTune: async (key) => (await store()).getTune(key), setTune: async (key, config) => (await store()).setTune(key, config) });
+}
