@@ -1,5 +1,5 @@
 import type { Link, LinkHandlers } from '../net/link';
-import type { Receipt, Verdict } from '../protocol';
+import type { HostMessage } from '../protocol';
 import type { UnitComputer } from '../worker/client';
 import type { VolunteerStore } from './store/volunteer-store';
 
@@ -31,14 +31,9 @@ export interface VolunteerSessionOptions {
   readonly checkpointMs?: number;
 }
 
-export interface VerdictDetail {
-  readonly unitId: string;
-  readonly verdict: Verdict;
-  readonly reason: string;
-  readonly credit: number;
-  readonly totalCredit: number;
-  readonly receipt?: Receipt;
+/** A verdict as the session reports it: the host's message, and whether it newly counts. */
+export type VerdictDetail = Omit<Extract<HostMessage, { type: 'verdict' }>, 'type'> & {
   /** True when this verdict newly counts a result of ours as accepted (an acceptance, or a
    * duplicate carrying our receipt whose first verdict a dropped link swallowed). */
   readonly counted: boolean;
-}
+};

@@ -15,10 +15,11 @@ import { CpuMatmulPool } from '../../src/worker/cpu-pool';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
 import { seededRandom } from '../../src/work/seeded';
 import { compare, table, type BenchRow } from './measure';
+import { verificationCosts, verifyTable, type VerifyCost } from './verify-cost';
 
 declare global {
   interface Window {
-    benchResults?: { adapter: unknown; tuned: unknown; rows: BenchRow[]; table: string; error?: string };
+    benchResults?: { adapter: unknown; tuned: unknown; rows: BenchRow[]; verification: VerifyCost[]; table: string; error?: string };
   }
 }
 
@@ -114,7 +115,6 @@ async function main(): Promise<void> {
     );
     log(table(rows.slice(-1)).split('\n').at(-1)!);
   }
-  pool.terminate();
   await tf.setBackend('webgpu');
 
   // SHA-256 of a batch: GPU vs hash-wasm on the CPU (the fastest CPU SHA-256 for the web).
@@ -153,11 +153,15 @@ async function main(): Promise<void> {
   rows.push(await compare('sha256d-pow (CPU fallback)', `${nonces} nonces`, nonces, 'nonce', ['tabgrid midstate search (JS)', () => powSearchCpuFast(header, 0, nonces, target, share)], ['hash-wasm 4.13 loop (CPU)', hashWasmSearch], 3));
   log(table(rows.slice(-1)).split('\n').at(-1)!);
 
-  window.benchResults = { adapter, tuned: { f32: tunedF32, modp: tunedModp }, rows, table: table(rows) };
-  log('\n' + table(rows));
+  log('verification cost at 1024² and friends…');
+  const verification = await verificationCosts(matmul, tunedF32.config, pool, hasher);
+  pool.terminate();
+  const both = `${table(rows)}\n\n${verifyTable(verification)}`;
+  window.benchResults = { adapter, tuned: { f32: tunedF32, modp: tunedModp }, rows, verification, table: both };
+  log('\n' + both);
 }
 
 main().catch((err: unknown) => {
   log(`failed: ${String(err)}`);
-  window.benchResults = { adapter: null, tuned: null, rows: [], table: '', error: String(err) };
+  window.benchResults = { adapter: null, tuned: null, rows: [], verification: [], table: '', error: String(err) };
 });
