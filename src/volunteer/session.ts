@@ -4,9 +4,10 @@ import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import type { Link, LinkHandlers } from '../net/link';
 import { Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import type { UnitComputer } from '../worker/client';
+import type { Identity } from '../proof/identity';
 import { backoffMs, stableVolunteerId } from './backoff';
 import { HostLink, Redirected, type Reply, type Unprompted } from './host-link';
-import { openingsMessage, resultMessage, sentResult, type Sent } from './results';
+import { answerCheck, resultMessage, sentResult, type Sent } from './results';
 
 export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
 export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
@@ -21,6 +22,8 @@ export interface VolunteerSessionOptions {
   readonly client?: string;
   /** This volunteer's stable name (default: one kept in localStorage). */
   readonly volunteerId?: string;
+  /** The key results are signed with, the volunteer's identity to the host (default: a fresh one in memory). */
+  readonly identity?: Identity;
   /** Units to hold besides the one computing, so the GPU never waits on the network (default 1). */
   readonly prefetch?: number;
   /** Reconnect delays (ms): first and largest. */
@@ -190,7 +193,7 @@ export class VolunteerSession extends EventTarget {
         this.progress = { unitId: unit.unitId, done, total };
         this.emit();
       });
-      const result = sentResult(unit, out, total, this.hash!);
+      const result = await sentResult(unit, out, total, this.hash!, await this.host.identity());
       this.sent.set(unit.unitId, result);
       this.host.send(resultMessage(unit.unitId, result));
     } catch (err) {
@@ -222,9 +225,10 @@ export class VolunteerSession extends EventTarget {
   /** What the host said unprompted about our units. */
   private hear(message: Unprompted): void {
     switch (message.type) {
-      case 'challenge': {
+      case 'challenge':
+      case 'send-rows': {
         const held = this.sent.get(message.unitId);
-        if (held) this.host.send(openingsMessage(message.unitId, held, message.indices));
+        if (held) for (const m of answerCheck(message, held)) this.host.send(m);
         return;
       }
       case 'verdict':
