@@ -15,6 +15,7 @@ import type { HostStore } from '../src/host/store/store';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
 import { startPeerHost, type PeerHost } from '../src/host/peer-host';
 import { createCpuSha256 } from '../src/hash/sha256-cpu';
+import { createKeyPair, identityFromKeyPair } from '../src/proof/identity';
 import { DEMO_HOST_ID } from '../src/net/signal';
 
 export interface StackOptions {
@@ -104,6 +105,9 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
   const core = await HostCore.open(options.store ?? new MemoryHostStore(), jobs, {
     hostId,
     hash: await createCpuSha256(),
+    // The Node host's key lives as long as the process: WebCrypto keeps it non-extractable, so it
+    // is not written to the SQLite file. Receipts stay verifiable by the key that signed them.
+    identity: await identityFromKeyPair(await createKeyPair()),
     log,
     onAccepted,
     leaseMs: options.leaseMs,

@@ -22,6 +22,10 @@ export const ErrorCode = {
   Network: 'network',
   /** A result or opening names a unit this peer does not hold. */
   UnknownUnit: 'unknown-unit',
+  /** A signature (key proof, result commitment) does not verify for the key that claims it. */
+  BadSignature: 'bad-signature',
+  /** The volunteer's key is banned from every job this host serves (too many invalid results). */
+  Banned: 'banned',
   /** The host's durable store (SQLite file, IndexedDB) could not be opened, read or written. */
   Storage: 'storage',
   /** The browser refused to store more for this site (QuotaExceededError): free space or clear data. */

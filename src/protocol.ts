@@ -3,16 +3,22 @@
  * PeerJS data connection (serialization 'raw'), checked by `parse*Message` before anything
  * acts on it (src/validate.ts): a message that fails is answered with an `error` and dropped.
  *
- * A unit's life:  volunteer → hello · request-unit · heartbeat… · result · openings
- *                 host      → welcome · unit | no-work · lease… · challenge · verdict
+ * A unit's life:  volunteer → hello · key-proof · request-unit · heartbeat… · result · openings | rows…
+ *                 host      → welcome · unit | no-work · lease… · challenge | send-rows · verdict
+ * A volunteer is its ECDSA P-256 key (proof/identity.ts): `hello` carries the public key, and
+ * `key-proof` signs the nonce the `welcome` carried, so nobody can speak for a key they do not
+ * hold. The host names the volunteer identityOf(publicKey) for leases, trust and credit, so a
+ * reconnect with the same key keeps its leases.
  * A unit is leased for `leaseMs`; each heartbeat renews it (`lease`), and a lease that has
  * lapsed or moved to another volunteer is reported (`lease-lost`). The `result` commits to a
- * Merkle root; only then does the host choose which leaves to challenge, so a volunteer cannot
- * know in advance which outputs will be checked. An accepted result earns a `receipt`.
- * Volunteers name themselves with a stable `volunteerId`, so a reconnect keeps its leases.
+ * Merkle root, signed (proof/commitment.ts) together with the job, unit, kernel and input
+ * digest; only then does the host choose what to check: leaves to open (`challenge`), or every
+ * row of C (`send-rows`, for Freivalds' check), or nothing (a trusted key's spot check
+ * skipped), so a volunteer cannot know in advance which outputs will be checked. An accepted
+ * result earns a `receipt` the host signs.
  */
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 /**
  * No message may be longer than this (JSON text, UTF-16 code units ~ bytes). Texts over 16 KiB
  * cross the data channel as binary frames (net/frames.ts).
@@ -89,6 +95,13 @@ export type ChallengedUnit = Sha256BatchUnit | MatmulUnit;
 /** Most shares one proof-of-work result may list (jobs keep the expected count well below). */
 export const MAX_SHARES = 4096;
 
+/** A raw P-256 public key (0x04‖x‖y), hex; an ECDSA signature r‖s, hex; a key-proof nonce, hex. */
+export const PUBLIC_KEY_HEX = 130;
+export const SIGNATURE_HEX = 128;
+export const NONCE_HEX = 64;
+/** Longest `rows` payload, hex characters: whole rows of C, so C of a big unit takes several messages. */
+export const MAX_ROWS_HEX = 256 * 1024;
+
 /** Largest matrix side in a unit: a row of C (a Merkle leaf) stays ≤ 4 KiB. */
 export const MAX_UNIT_MATRIX_DIM = 1024;
 /** Longest leaf in an opening, hex characters (a row of 1024 words). */
@@ -112,7 +125,11 @@ export interface Opening {
   readonly path: readonly string[];
 }
 
-/** Proof that a result was accepted: content-addressed (receiptId = SHA-256 of the rest). */
+/**
+ * Proof that a result was accepted: content-addressed (receiptId = SHA-256 of the fields but
+ * the signature), and signed by the host's key (proof/receipt-signing.ts), so the volunteer
+ * can prove its credit to anyone holding that key. `volunteer` is the volunteer's identity.
+ */
 export interface Receipt {
   readonly receiptId: string;
   readonly jobId: string;
@@ -121,23 +138,34 @@ export interface Receipt {
   readonly credit: number;
   readonly root: string;
   readonly issuedAt: number;
+  /** The host's signature, r‖s hex. Always present on the wire (protocol 4); optional in the type for receipts kept before it. */
+  readonly signature?: string;
 }
 
 export type VolunteerMessage =
   /** `relay`: this volunteer can serve other volunteers' connections (see relay below). */
-  | { readonly type: 'hello'; readonly protocol: number; readonly client: string; readonly volunteerId: string; readonly relay?: boolean }
+  | { readonly type: 'hello'; readonly protocol: number; readonly client: string; readonly publicKey: string; readonly relay?: boolean }
+  /** The volunteer's signature of the welcome's nonce (proof/key-proof.ts); required before anything but hello. */
+  | { readonly type: 'key-proof'; readonly signature: string }
   /** `holding`: the units this volunteer already has, so the host leases it another. */
   | { readonly type: 'request-unit'; readonly holding: readonly string[] }
   | { readonly type: 'heartbeat'; readonly unitId: string; readonly done: number; readonly total: number }
-  /** `shares`: a proof-of-work unit's shares, ascending (the root is their Merkle root). */
-  | { readonly type: 'result'; readonly unitId: string; readonly root: string; readonly backend: Backend; readonly shares?: readonly number[] }
+  /**
+   * `signature`: the volunteer's signature of the commitment (jobId, unitId, kernel,
+   * unitInputDigest(unit), root). `shares`: a proof-of-work unit's shares, ascending (the root
+   * is their Merkle root).
+   */
+  | { readonly type: 'result'; readonly unitId: string; readonly root: string; readonly backend: Backend; readonly signature: string; readonly shares?: readonly number[] }
   | { readonly type: 'openings'; readonly unitId: string; readonly openings: readonly Opening[] }
+  /** Rows first, first + 1, … of C (little-endian words, hex), answering `send-rows`, in order. */
+  | { readonly type: 'rows'; readonly unitId: string; readonly first: number; readonly data: string }
   /** A relay forwards a child's message, as the child sent it; `child` names the child's link. */
   | { readonly type: 'relay'; readonly child: string; readonly text: string }
   | { readonly type: 'child-left'; readonly child: string };
 
 export type HostMessage =
-  | { readonly type: 'welcome'; readonly protocol: number; readonly hostId: string; readonly leaseMs: number; readonly heartbeatMs: number }
+  /** `publicKey`: the host's, which signs receipts. `nonce`: for the volunteer's key-proof. */
+  | { readonly type: 'welcome'; readonly protocol: number; readonly hostId: string; readonly leaseMs: number; readonly heartbeatMs: number; readonly publicKey: string; readonly nonce: string }
   | { readonly type: 'unit'; readonly unit: WorkUnit; readonly leaseMs: number }
   | { readonly type: 'lease'; readonly unitId: string; readonly leaseMs: number }
   | { readonly type: 'lease-lost'; readonly unitId: string; readonly reason: string }
@@ -147,6 +175,8 @@ export type HostMessage =
   | { readonly type: 'relayed'; readonly child: string; readonly text: string }
   | { readonly type: 'no-work'; readonly retryMs: number; readonly jobDone: boolean }
   | { readonly type: 'challenge'; readonly unitId: string; readonly indices: readonly number[] }
+  /** Send every row of C (in `rows` messages): the job checks matrices by Freivalds' method. */
+  | { readonly type: 'send-rows'; readonly unitId: string }
   | {
       readonly type: 'verdict';
       readonly unitId: string;

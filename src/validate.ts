@@ -13,7 +13,11 @@ import {
   MAX_MESSAGE_CHARS,
   MAX_RELAY_CHARS,
   MAX_RELAYS,
+  MAX_ROWS_HEX,
   MAX_SHARES,
+  NONCE_HEX,
+  PUBLIC_KEY_HEX,
+  SIGNATURE_HEX,
   MAX_UNIT_MATRIX_DIM,
   MAX_UNIT_MESSAGES,
   MAX_UNIT_MESSAGE_BYTES,
@@ -105,23 +109,38 @@ function opening(raw: unknown, i: number): Opening {
   };
 }
 
-const idPattern = /^[A-Za-z0-9_-]{8,64}$/;
-function volunteerId(value: unknown, where: string): string {
-  if (typeof value !== 'string' || !idPattern.test(value)) fail(`${where} must be 8..64 letters, digits, _ or -`);
+/** identityOf(publicKey): 32 lower-case hex digits. */
+const identityPattern = /^[0-9a-f]{32}$/;
+function identity(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !identityPattern.test(value)) fail(`${where} must be a volunteer identity (32 lower-case hex digits)`);
   return value;
+}
+
+/** Lower-case hex of exactly `chars` characters (keys, signatures, nonces). */
+function fixedHex(value: unknown, where: string, chars: number): string {
+  if (typeof value !== 'string' || value.length !== chars || !leafHex.test(value)) fail(`${where} must be ${chars} lower-case hex digits`);
+  return value;
+}
+
+/** A raw uncompressed P-256 point: 65 bytes starting 04 (whether it lies on the curve is left to verification). */
+function publicKey(value: unknown, where: string): string {
+  const key = fixedHex(value, where, PUBLIC_KEY_HEX);
+  if (!key.startsWith('04')) fail(`${where} must be an uncompressed point (starting 04)`);
+  return key;
 }
 
 function receipt(raw: unknown): Receipt {
   const r = object(raw, 'receipt');
-  only(r, 'receipt', 'receiptId', 'jobId', 'unitId', 'volunteer', 'credit', 'root', 'issuedAt');
+  only(r, 'receipt', 'receiptId', 'jobId', 'unitId', 'volunteer', 'credit', 'root', 'issuedAt', 'signature');
   return {
     receiptId: digest(r.receiptId, 'receipt.receiptId'),
     jobId: str(r.jobId, 'receipt.jobId'),
     unitId: str(r.unitId, 'receipt.unitId'),
-    volunteer: volunteerId(r.volunteer, 'receipt.volunteer'),
+    volunteer: identity(r.volunteer, 'receipt.volunteer'),
     credit: int(r.credit, 'receipt.credit', 0, Number.MAX_SAFE_INTEGER),
     root: digest(r.root, 'receipt.root'),
     issuedAt: int(r.issuedAt, 'receipt.issuedAt', 0, Number.MAX_SAFE_INTEGER),
+    signature: fixedHex(r.signature, 'receipt.signature', SIGNATURE_HEX),
   };
 }
 
@@ -186,17 +205,20 @@ export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
   const t = m.type;
   switch (t) {
     case 'hello': {
-      only(m, t, 'type', 'protocol', 'client', 'volunteerId', 'relay');
+      only(m, t, 'type', 'protocol', 'client', 'publicKey', 'relay');
       const hello = {
         type: t,
         protocol: int(m.protocol, 'hello.protocol', 0, 2 ** 31),
         client: str(m.client, 'hello.client'),
-        volunteerId: volunteerId(m.volunteerId, 'hello.volunteerId'),
+        publicKey: publicKey(m.publicKey, 'hello.publicKey'),
       };
       if (m.relay === undefined) return hello;
       if (typeof m.relay !== 'boolean') fail('hello.relay must be a boolean');
       return { ...hello, relay: m.relay };
     }
+    case 'key-proof':
+      only(m, t, 'type', 'signature');
+      return { type: t, signature: fixedHex(m.signature, 'key-proof.signature', SIGNATURE_HEX) };
     case 'relay':
       only(m, t, 'type', 'child', 'text');
       return { type: t, child: str(m.child, 'relay.child', 64), text: text(m.text, 'relay.text', MAX_MESSAGE_CHARS) };
@@ -212,13 +234,27 @@ export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
       return { type: t, unitId: str(m.unitId, 'heartbeat.unitId'), done: int(m.done, 'heartbeat.done', 0, total), total };
     }
     case 'result': {
-      only(m, t, 'type', 'unitId', 'root', 'backend', 'shares');
-      const result = { type: t, unitId: str(m.unitId, 'result.unitId'), root: digest(m.root, 'result.root'), backend: oneOf(m.backend, 'result.backend', Backend) };
+      only(m, t, 'type', 'unitId', 'root', 'backend', 'signature', 'shares');
+      const result = {
+        type: t,
+        unitId: str(m.unitId, 'result.unitId'),
+        root: digest(m.root, 'result.root'),
+        backend: oneOf(m.backend, 'result.backend', Backend),
+        signature: fixedHex(m.signature, 'result.signature', SIGNATURE_HEX),
+      };
       return m.shares === undefined ? result : { ...result, shares: shares(m.shares) };
     }
     case 'openings':
       only(m, t, 'type', 'unitId', 'openings');
       return { type: t, unitId: str(m.unitId, 'openings.unitId'), openings: list(m.openings, 'openings.openings', MAX_CHALLENGE).map(opening) };
+    case 'rows': {
+      only(m, t, 'type', 'unitId', 'first', 'data');
+      // Whole rows are checked against the unit by the host; here only that it is words of hex.
+      if (typeof m.data !== 'string' || m.data.length === 0 || m.data.length > MAX_ROWS_HEX || m.data.length % 8 !== 0 || !leafHex.test(m.data)) {
+        fail(`rows.data must be 1..${MAX_ROWS_HEX / 8} words of lower-case hex`);
+      }
+      return { type: t, unitId: str(m.unitId, 'rows.unitId'), first: int(m.first, 'rows.first', 0, MAX_UNIT_MATRIX_DIM - 1), data: m.data };
+    }
     default:
       return fail(`unknown message type '${t.slice(0, 40)}'`);
   }
@@ -230,13 +266,15 @@ export function parseHostMessage(raw: unknown): HostMessage {
   const t = m.type;
   switch (t) {
     case 'welcome':
-      only(m, t, 'type', 'protocol', 'hostId', 'leaseMs', 'heartbeatMs');
+      only(m, t, 'type', 'protocol', 'hostId', 'leaseMs', 'heartbeatMs', 'publicKey', 'nonce');
       return {
         type: t,
         protocol: int(m.protocol, 'welcome.protocol', 0, 2 ** 31),
         hostId: str(m.hostId, 'welcome.hostId'),
         leaseMs: int(m.leaseMs, 'welcome.leaseMs', 1000, 86_400_000),
         heartbeatMs: int(m.heartbeatMs, 'welcome.heartbeatMs', 100, 86_400_000),
+        publicKey: publicKey(m.publicKey, 'welcome.publicKey'),
+        nonce: fixedHex(m.nonce, 'welcome.nonce', NONCE_HEX),
       };
     case 'unit':
       only(m, t, 'type', 'unit', 'leaseMs');
@@ -264,6 +302,9 @@ export function parseHostMessage(raw: unknown): HostMessage {
         unitId: str(m.unitId, 'challenge.unitId'),
         indices: list(m.indices, 'challenge.indices', MAX_CHALLENGE).map((v, i) => int(v, `challenge.indices[${i}]`, 0, MAX_UNIT_MESSAGES - 1)),
       };
+    case 'send-rows':
+      only(m, t, 'type', 'unitId');
+      return { type: t, unitId: str(m.unitId, 'send-rows.unitId') };
     case 'verdict': {
       only(m, t, 'type', 'unitId', 'verdict', 'reason', 'credit', 'totalCredit', 'receipt');
       const v = {

@@ -1,7 +1,11 @@
 import { MAX_RELAYS } from '../protocol';
 
-interface Connection {
+export interface Connection {
+  /** identityOf(publicKey), set once the key-proof verifies: until then the connection is nobody. */
   volunteerId?: string;
+  publicKey?: string;
+  /** The key hello named and the nonce its welcome carried, awaiting the key-proof. */
+  claimed?: { readonly publicKey: string; readonly nonce: string };
   relay?: boolean;
 }
 

@@ -1,10 +1,11 @@
 import { ErrorCode, TabgridError } from '../errors';
-import { PROTOCOL_VERSION, Verdict, encodeMessage, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
+import { Verdict, encodeMessage, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage } from '../validate';
 import { jobUnit, validateJob, type JobSpec } from './job';
 import { Connections } from './connections';
-import { HostState, type Tx } from './host-state';
-import { Judge, requeued } from './judge';
+import { banned, Greeting } from './greeting';
+import { HostState, requeued, type Tx } from './host-state';
+import { Judge, type Speaker } from './judge';
 import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
 import type { HostStore, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
@@ -22,6 +23,7 @@ export type { AcceptedResult, HostCoreOptions } from './host-options';
 export class HostCore {
   private readonly sessions = new Connections();
   private readonly judge: Judge;
+  private readonly greeting: Greeting;
   private readonly clock: () => number;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
@@ -32,10 +34,12 @@ export class HostCore {
     private readonly store: HostStore,
     private readonly options: HostCoreOptions,
   ) {
-    this.judge = new Judge(state, options.hash, options.random ?? cryptoRandom);
+    this.judge = new Judge(state, options.hash, options.random ?? cryptoRandom, options.identity);
     this.clock = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
+    const { hostId, identity } = options;
+    this.greeting = new Greeting({ hostId, identity, leaseMs: this.leaseMs, heartbeatMs: this.heartbeatMs, trust: this.judge.trust, redirect: (name) => this.redirect(name) });
   }
 
   /**
@@ -178,36 +182,33 @@ export class HostCore {
   private async dispatch(name: string, message: Exclude<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<HostMessage[]> {
     this.connect(name);
     const session = this.sessions.get(name);
-    if (message.type === 'hello') {
-      if (message.protocol !== PROTOCOL_VERSION) {
-        throw new TabgridError(ErrorCode.ProtocolVersion, `host speaks protocol ${PROTOCOL_VERSION}, volunteer ${message.protocol}`);
-      }
-      const redirect = this.redirect(name);
-      if (redirect) return [redirect];
-      session.volunteerId = message.volunteerId;
-      session.relay = message.relay === true && !Connections.isRelayed(name);
-      return [{ type: 'welcome', protocol: PROTOCOL_VERSION, hostId: this.options.hostId, leaseMs: this.leaseMs, heartbeatMs: this.heartbeatMs }];
+    if (message.type === 'hello') return [this.greeting.hello(name, session, message)];
+    if (message.type === 'key-proof') {
+      await this.greeting.prove(session, message);
+      return [];
     }
-    const who = session.volunteerId;
-    if (!who) throw new TabgridError(ErrorCode.BadMessage, `'${message.type}' before 'hello'`);
+    const speaker = this.greeting.speaker(session, message.type);
     const now = this.clock();
     const tx = this.state.tx();
-    const replies = this.decide(who, message, now, tx);
+    const replies = await this.decide(speaker, message, now, tx);
     await this.store.commit(tx.batch());
     tx.apply();
-    this.announce(who, replies);
+    this.announce(speaker.id, replies);
     return replies;
   }
 
   /** Works out the replies and the state changes (into tx) for one message. */
-  private decide(who: string, message: Exclude<VolunteerMessage, { type: 'hello' | 'relay' | 'child-left' }>, now: number, tx: Tx): HostMessage[] {
+  private async decide(speaker: Speaker, message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>, now: number, tx: Tx): Promise<HostMessage[]> {
     const deadline = now + this.leaseMs;
+    const who = speaker.id;
     switch (message.type) {
       case 'request-unit': {
+        const trust = this.judge.trust;
+        if (trust.bannedEverywhere(who)) throw banned();
         // A leased unit this volunteer holds but did not list (it reloaded, or lost a reply) first.
         const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
         const lost = held.find((u) => !message.holding.includes(u.unitId));
-        const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? this.state.nextQueued(who) : undefined);
+        const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? this.state.nextQueued(who, (jobId) => trust.isBanned(jobId, who)) : undefined);
         if (!pick) return [{ type: 'no-work', retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
         tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: deadline, progress: lost ? pick.progress : 0 });
         return [{ type: 'unit', unit: jobUnit(this.state.job(pick.jobId)!.spec, pick.index), leaseMs: this.leaseMs }];
@@ -220,29 +221,12 @@ export class HostCore {
         tx.putUnit({ ...u, leaseDeadline: deadline, progress: message.done });
         return [{ type: 'lease', unitId: u.unitId, leaseMs: this.leaseMs }];
       }
-      case 'result': {
-        const u = this.state.unit(message.unitId);
-        if (u?.state === UnitState.Accepted) {
-          const mine = u.holder === who ? this.state.receipt(u.unitId) : undefined;
-          return [this.judge.verdict(who, u.unitId, Verdict.Duplicate, 'already accepted', 0, mine, tx)];
-        }
-        // The same result again (the volunteer reconnected before the challenge reached it): the
-        // same challenge again, so resending cannot be used to shop for easier leaves.
-        if (u?.state === UnitState.Verifying && u.holder === who && u.root === message.root) {
-          return [{ type: 'challenge', unitId: u.unitId, indices: u.challenge! }];
-        }
-        if (!u || u.holder !== who || u.state !== UnitState.Leased) {
-          throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you (its lease may have lapsed)`);
-        }
-        return [this.judge.result(who, u, message, deadline, now, tx)];
-      }
-      case 'openings': {
-        const u = this.state.unit(message.unitId);
-        if (!u || u.holder !== who || u.state !== UnitState.Verifying) {
-          throw new TabgridError(ErrorCode.UnknownUnit, `no challenge of unit ${message.unitId} is open for you`);
-        }
-        return [this.judge.openings(who, u, message, now, tx)];
-      }
+      case 'result':
+        return [await this.judge.result(speaker, message, deadline, now, tx)];
+      case 'openings':
+        return [await this.judge.openings(who, message, now, tx)];
+      case 'rows':
+        return this.judge.rows(who, message, now, tx);
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Hasher } from '../hash/sha256-cpu';
+import type { Identity } from '../proof/identity';
 
 export interface AcceptedResult {
   readonly unitId: string;
@@ -11,7 +12,9 @@ export interface AcceptedResult {
 export interface HostCoreOptions {
   readonly hostId: string;
   readonly hash: Hasher;
-  /** Randomness for challenges; must be unpredictable to volunteers (crypto in production). */
+  /** The host's key: it signs receipts, and volunteers prove their keys to it. */
+  readonly identity: Identity;
+  /** Randomness for challenges, Freivalds vectors and trust spot checks; must be unpredictable to volunteers (crypto in production). */
   readonly random?: () => number;
   /** Milliseconds since the epoch; injected so tests move time without sleeping. */
   readonly clock?: () => number;

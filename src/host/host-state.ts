@@ -1,4 +1,4 @@
-import type { HostSnapshot, StoreBatch, StoredJob, StoredReceipt, StoredUnit, StoredVolunteer } from './store/store';
+import type { HostSnapshot, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
 
 export type UnitRecord = StoredUnit;
@@ -19,12 +19,14 @@ export class HostState {
   private readonly holders = new Map<string, Set<string>>();
   private readonly volunteers = new Map<string, StoredVolunteer>();
   private readonly receipts = new Map<string, StoredReceipt>();
+  private readonly trustRecords = new Map<string, StoredTrust>();
 
   constructor(snapshot: HostSnapshot) {
     for (const j of snapshot.jobs) this.putJob(j);
     for (const u of snapshot.units) this.putUnit(u);
     for (const v of snapshot.volunteers) this.volunteers.set(v.id, v);
     for (const r of snapshot.receipts) this.receipts.set(r.unitId, r);
+    for (const t of snapshot.trust) this.putTrust(t);
   }
 
   tx(): Tx {
@@ -51,6 +53,11 @@ export class HostState {
     return this.receipts.get(unitId);
   }
 
+  /** A key's trust record in a job, if it has one. */
+  trust(jobId: string, key: string): StoredTrust | undefined {
+    return this.trustRecords.get(trustKey(jobId, key));
+  }
+
   heldBy(volunteer: string): StoredUnit[] {
     return [...(this.holders.get(volunteer) ?? [])].map((id) => this.units.get(id)!).filter((u) => u.state === UnitState.Leased || u.state === UnitState.Verifying);
   }
@@ -59,9 +66,10 @@ export class HostState {
     return [...this.leased].map((id) => this.units.get(id)!);
   }
 
-  /** The next queued unit of the highest-priority job that has one this volunteer may take. */
-  nextQueued(volunteer: string): StoredUnit | undefined {
+  /** The next queued unit of the highest-priority job that has one this volunteer may take (skipping jobs `skip` names). */
+  nextQueued(volunteer: string, skip: (jobId: string) => boolean = () => false): StoredUnit | undefined {
     for (const job of this.jobOrder) {
+      if (skip(job.id)) continue;
       for (const id of this.queued.get(job.id) ?? []) {
         const u = this.units.get(id)!;
         if (!u.rejectedBy.includes(volunteer)) return u;
@@ -125,7 +133,19 @@ export class HostState {
   putReceipt(r: StoredReceipt): void {
     this.receipts.set(r.unitId, r);
   }
+
+  /** @internal Tx.apply */
+  putTrust(t: StoredTrust): void {
+    this.trustRecords.set(trustKey(t.jobId, t.key), t);
+  }
 }
+
+/** The unit back in the queue, forgetting its holder and any result. */
+export function requeued(u: UnitRecord): UnitRecord {
+  return { ...u, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, solutions: null };
+}
+
+const trustKey = (jobId: string, key: string) => JSON.stringify([jobId, key]);
 
 /** Changes staged for one commit; reads of volunteers see the staged values. */
 export class Tx {
@@ -133,6 +153,7 @@ export class Tx {
   private readonly units = new Map<string, StoredUnit>();
   private readonly volunteers = new Map<string, StoredVolunteer>();
   private readonly receipts = new Map<string, StoredReceipt>();
+  private readonly trustRecords = new Map<string, StoredTrust>();
 
   constructor(private readonly state: HostState) {}
 
@@ -152,12 +173,27 @@ export class Tx {
     this.receipts.set(r.receiptId, r);
   }
 
+  putTrust(t: StoredTrust): void {
+    this.trustRecords.set(trustKey(t.jobId, t.key), t);
+  }
+
+  /** The staged trust record, else the committed one. */
+  trust(jobId: string, key: string): StoredTrust | undefined {
+    return this.trustRecords.get(trustKey(jobId, key)) ?? this.state.trust(jobId, key);
+  }
+
   volunteer(id: string): StoredVolunteer {
     return this.volunteers.get(id) ?? this.state.volunteer(id) ?? { id, credit: 0, accepted: 0, rejected: 0 };
   }
 
   batch(): StoreBatch {
-    return { jobs: [...this.jobs.values()], units: [...this.units.values()], volunteers: [...this.volunteers.values()], receipts: [...this.receipts.values()] };
+    return {
+      jobs: [...this.jobs.values()],
+      units: [...this.units.values()],
+      volunteers: [...this.volunteers.values()],
+      receipts: [...this.receipts.values()],
+      trust: [...this.trustRecords.values()],
+    };
   }
 
   apply(): void {
@@ -165,5 +201,6 @@ export class Tx {
     for (const u of this.units.values()) this.state.putUnit(u);
     for (const v of this.volunteers.values()) this.state.putVolunteer(v);
     for (const r of this.receipts.values()) this.state.putReceipt(r);
+    for (const t of this.trustRecords.values()) this.state.putTrust(t);
   }
 }

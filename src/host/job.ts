@@ -5,6 +5,28 @@ import { sha256Blocks } from '../hash/sha256-ref';
 import { toHex } from '../hex';
 import { HEADER_BYTES, targetFromLeadingZeroBits } from '../kernels/sha256d-pow';
 import { mix32, seededMessage } from '../work/seeded';
+import { validateTrustPolicy, type TrustPolicy } from '../proof/trust';
+import { checkRounds } from '../proof/freivalds-modp';
+
+/**
+ * Adaptive trust (proof/trust.ts), any job: once a key has a run of valid results, its results
+ * are verified only with decreasing probability, and `banAfter` invalid results ban it from the
+ * job. Missing fields take DEFAULT_TRUST_POLICY's values. Without `trust`, every result is
+ * verified and no key is banned.
+ */
+export type JobTrust = Partial<TrustPolicy>;
+
+/**
+ * How a matrix job checks results. 'challenge' (the default): the host recomputes `samples`
+ * rows of C it picks after the commitment. 'freivalds': the volunteer sends all of C, which must
+ * hash to its committed root, and the host runs `rounds` (default 2) rounds of Freivalds' check
+ * (proof/freivalds-*.ts): a wrong modp product passes with probability ≤ (1/p + 2^-32)^rounds;
+ * f32 is checked within a rounding tolerance (see freivalds-f32.ts).
+ */
+export interface MatmulVerify {
+  readonly policy: 'challenge' | 'freivalds';
+  readonly rounds?: number;
+}
 
 /** A hashing job as a researcher describes it (the job file's JSON). */
 export interface Sha256JobSpec {
@@ -21,6 +43,7 @@ export interface Sha256JobSpec {
   readonly samples: number;
   /** Jobs with a higher priority are leased first (default 0). */
   readonly priority?: number;
+  readonly trust?: JobTrust;
 }
 
 /** A matrix job: `units` independent products of seeded m×k and k×n matrices. */
@@ -34,9 +57,11 @@ export interface MatmulJobSpec {
   /** The prime modulus, matmul-modp only (≤ 65521). */
   readonly p?: number;
   readonly seed: number;
-  /** Rows of C the host recomputes per result. */
-  readonly samples: number;
+  /** Rows of C the host recomputes per result (the challenge policy; absent with Freivalds). */
+  readonly samples?: number;
+  readonly verify?: MatmulVerify;
   readonly priority?: number;
+  readonly trust?: JobTrust;
 }
 
 /**
@@ -58,6 +83,7 @@ export interface PowJobSpec {
   readonly shareBits: number;
   readonly targetBits: number;
   readonly priority?: number;
+  readonly trust?: JobTrust;
 }
 
 export type JobSpec = Sha256JobSpec | MatmulJobSpec | PowJobSpec;
@@ -83,13 +109,20 @@ export function validateJob(spec: JobSpec): JobSpec {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`${name} must be an integer in ${lo}..${hi}`);
   };
   const fields = (...names: string[]) => {
-    const known = new Set(['id', 'kernel', 'units', 'seed', 'samples', 'priority', ...names]);
+    const known = new Set(['id', 'kernel', 'units', 'seed', 'samples', 'priority', 'trust', ...names]);
     for (const key of Object.keys(spec)) if (!known.has(key)) bad(`unknown field '${key}'`);
   };
   intIn(spec.units, 1, 1_000_000, 'units');
   intIn(spec.seed, 0, 0xffffffff, 'seed');
-  if (spec.kernel !== Kernel.Sha256dPow) intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
+  const freivalds = (spec.kernel === Kernel.MatmulF32 || spec.kernel === Kernel.MatmulModp) && spec.verify?.policy === 'freivalds';
+  if (spec.kernel !== Kernel.Sha256dPow && !freivalds) intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
+  if (freivalds && 'samples' in spec) bad('samples does not apply to verify.policy "freivalds" (every row is checked)');
   if (spec.priority !== undefined) intIn(spec.priority, -1000, 1000, 'priority');
+  try {
+    validateTrustPolicy(spec.trust);
+  } catch (err) {
+    bad((err as Error).message);
+  }
   switch (spec.kernel) {
     case Kernel.Sha256dPow: {
       fields('header', 'nonceStart', 'noncesPerUnit', 'shareBits', 'targetBits');
@@ -113,19 +146,39 @@ export function validateJob(spec: JobSpec): JobSpec {
       break;
     case Kernel.MatmulF32:
     case Kernel.MatmulModp:
-      fields('m', 'n', 'k', 'p');
+      fields('m', 'n', 'k', 'p', 'verify');
+      validateVerify(spec.verify, bad);
       intIn(spec.m, 1, MAX_UNIT_MATRIX_DIM, 'm');
       intIn(spec.n, 1, MAX_UNIT_MATRIX_DIM, 'n');
       intIn(spec.k, 1, MAX_UNIT_MATRIX_DIM, 'k');
       if (spec.kernel === Kernel.MatmulModp && (spec.p === undefined || !isPrime(spec.p) || spec.p > MODP_MAX)) bad(`p must be a prime ≤ ${MODP_MAX}`);
       if (spec.kernel === Kernel.MatmulF32 && spec.p !== undefined) bad('p is for matmul-modp only');
       // The openings of one result (rows of 8n hex characters plus paths) must fit a message.
-      if (spec.samples * (8 * spec.n + 70 * 11) > 480_000) bad(`samples × row size is too large for one message: use fewer samples or a smaller n`);
+      if ((spec.samples ?? 0) * (8 * spec.n + 70 * 11) > 480_000) bad(`samples × row size is too large for one message: use fewer samples or a smaller n`);
       break;
     default:
       bad(`kernel must be one of ${Object.values(Kernel).join(', ')}`);
   }
   return spec;
+}
+
+function validateVerify(verify: MatmulVerify | undefined, bad: (what: string) => never): void {
+  if (verify === undefined) return;
+  if (typeof verify !== 'object' || verify === null) bad('verify must be an object');
+  for (const key of Object.keys(verify)) if (key !== 'policy' && key !== 'rounds') bad(`verify has an unknown field '${key}'`);
+  if (verify.policy !== 'challenge' && verify.policy !== 'freivalds') bad('verify.policy must be "challenge" or "freivalds"');
+  if (verify.rounds === undefined) return;
+  if (verify.policy !== 'freivalds') bad('verify.rounds is for the freivalds policy');
+  try {
+    checkRounds(verify.rounds);
+  } catch (err) {
+    bad(`verify.${(err as Error).message}`);
+  }
+}
+
+/** The adaptive-trust policy of a job, or undefined when it verifies every result. */
+export function jobTrustPolicy(spec: JobSpec): TrustPolicy | undefined {
+  return spec.trust === undefined ? undefined : validateTrustPolicy(spec.trust);
 }
 
 /** Below this many expected shares per unit, skipping part of a range is hard to detect. */

@@ -1,10 +1,17 @@
 import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
-import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
-import type { HostState, Tx, UnitRecord } from './host-state';
+import { verifyCommitment, unitInputDigest } from '../proof/commitment';
+import type { Identity } from '../proof/identity';
+import { DEFAULT_FREIVALDS_ROUNDS } from '../proof/freivalds-modp';
+import type { Random } from '../proof/random';
+import { signReceipt } from '../proof/receipt-signing';
+import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { requeued, type HostState, type Tx, type UnitRecord } from './host-state';
 import { jobUnit, unitWork } from './job';
 import { makeReceipt } from './receipt';
 import { StoredUnitState as UnitState } from './store/store';
+import { HostTrust } from './trust-store';
+import { checkFreivalds, RowCollector } from './verify-freivalds';
 import { matmulLeafCheck } from './verify-matmul';
 import { checkOpenings, chooseChallenge } from './verify-openings';
 import { checkPowResult } from './verify-pow';
@@ -12,44 +19,104 @@ import { sha256LeafCheck } from './verify-sha256';
 
 type Result = Extract<VolunteerMessage, { type: 'result' }>;
 type Openings = Extract<VolunteerMessage, { type: 'openings' }>;
+type Rows = Extract<VolunteerMessage, { type: 'rows' }>;
+
+/** The volunteer a message comes from: its identity and the public key it proved it holds. */
+export interface Speaker {
+  readonly id: string;
+  readonly publicKey: string;
+}
 
 /**
- * Decides on results: a committed root gets a challenge (hashing, matrices) or, for proof of
- * work, a verdict at once; the openings of a challenge get a verdict. Accepting grants credit
- * and a receipt, rejecting requeues the unit; both are staged in the caller's Tx.
+ * Decides on results. Each result's signed commitment is checked first; then, by the job's
+ * policy and the key's trust, the host challenges leaves (hashing, matrices), asks for all of C
+ * (Freivalds), rechecks every share (proof of work) or, for a trusted key, skips the spot
+ * check. Accepting grants credit and a signed receipt, rejecting requeues the unit; both are
+ * staged in the caller's Tx with the key's new trust record.
  */
 export class Judge {
+  readonly trust: HostTrust;
+  private readonly rowsInFlight = new RowCollector();
+
   constructor(
     private readonly state: HostState,
     private readonly hash: Hasher,
-    private readonly random: () => number,
-  ) {}
+    private readonly random: Random,
+    private readonly identity: Identity,
+  ) {
+    this.trust = new HostTrust(state, random);
+  }
 
   unitOf(u: UnitRecord): WorkUnit {
     return jobUnit(this.state.job(u.jobId)!.spec, u.index);
   }
 
-  /** A result for unit `u`, which is leased to `who`. */
-  result(who: string, u: UnitRecord, message: Result, deadline: number, now: number, tx: Tx): HostMessage {
+  async result(who: Speaker, message: Result, deadline: number, now: number, tx: Tx): Promise<HostMessage> {
+    const u = this.state.unit(message.unitId);
+    if (!u) throw new TabgridError(ErrorCode.UnknownUnit, `there is no unit ${message.unitId}`);
     const unit = this.unitOf(u);
+    const mine = u.holder === who.id && u.state === UnitState.Leased;
+    // Before anything else: a result another key signed, or one signed for another unit, job or root, is not this key's word.
+    if (!(await this.signed(who.publicKey, unit, message))) {
+      if (mine) return this.reject(who.id, u, 'bad signature', tx);
+      throw new TabgridError(ErrorCode.BadSignature, `the result's signature does not verify for unit ${u.unitId}`);
+    }
+    if (u.state === UnitState.Accepted) {
+      const receipt = u.holder === who.id ? this.state.receipt(u.unitId) : undefined;
+      return this.verdict(who.id, u.unitId, Verdict.Duplicate, 'already accepted', 0, receipt, tx);
+    }
+    // The same result again (the volunteer reconnected before the challenge reached it): the
+    // same challenge again, so resending cannot be used to shop for easier leaves.
+    if (u.state === UnitState.Verifying && u.holder === who.id && u.root === message.root) {
+      return u.challenge ? { type: 'challenge', unitId: u.unitId, indices: u.challenge } : { type: 'send-rows', unitId: u.unitId };
+    }
+    if (!mine) throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you (its lease may have lapsed)`);
     if (unit.kernel === Kernel.Sha256dPow) {
+      // Rechecking every share is cheap, so proof of work is always verified.
       const check = checkPowResult(unit, message.root, message.shares, this.hash);
       const judged = { ...u, root: message.root };
-      return check.failure ? this.reject(who, judged, check.failure, tx) : this.accept(who, judged, unit, now, tx, check.solutions);
+      return check.failure ? this.reject(who.id, judged, check.failure, tx) : this.accept(who.id, judged, unit, now, tx, check.solutions, true);
     }
     if (message.shares !== undefined) throw new TabgridError(ErrorCode.BadMessage, `shares are for proof-of-work units; ${u.unitId} is ${unit.kernel}`);
+    if (!this.trust.shouldVerify(tx, u.jobId, who.id)) {
+      return this.accept(who.id, { ...u, root: message.root }, unit, now, tx, null, false);
+    }
     const spec = this.state.job(u.jobId)!.spec;
-    const samples = spec.kernel === Kernel.Sha256dPow ? 0 : spec.samples;
-    const challenge = chooseChallenge(unitLeaves(unit).count, samples, this.random);
+    if (spec.kernel !== Kernel.Sha256dPow && spec.kernel !== Kernel.Sha256Batch && spec.verify?.policy === 'freivalds') {
+      tx.putUnit({ ...u, state: UnitState.Verifying, root: message.root, challenge: null, leaseDeadline: deadline });
+      return { type: 'send-rows', unitId: u.unitId };
+    }
+    const samples = spec.kernel === Kernel.Sha256dPow ? 0 : (spec.samples ?? 0);
+    const challenge = chooseChallenge(unitLeaves(unit as ChallengedUnit).count, samples, this.random);
     tx.putUnit({ ...u, state: UnitState.Verifying, root: message.root, challenge, leaseDeadline: deadline });
     return { type: 'challenge', unitId: u.unitId, indices: challenge };
   }
 
-  /** The openings answering the challenge of unit `u` (verifying, held by `who`). */
-  openings(who: string, u: UnitRecord, message: Openings, now: number, tx: Tx): HostMessage {
+  /** The openings answering a challenge. */
+  async openings(who: string, message: Openings, now: number, tx: Tx): Promise<HostMessage> {
+    const u = this.state.unit(message.unitId);
+    if (!u || u.holder !== who || u.state !== UnitState.Verifying || !u.challenge) {
+      throw new TabgridError(ErrorCode.UnknownUnit, `no challenge of unit ${message.unitId} is open for you`);
+    }
     const unit = this.unitOf(u) as ChallengedUnit;
-    const failure = checkOpenings(unit, u.root!, u.challenge!, message.openings, this.hash, this.leafCheck(unit));
-    return failure ? this.reject(who, u, failure, tx) : this.accept(who, u, unit, now, tx, null);
+    const failure = checkOpenings(unit, u.root!, u.challenge, message.openings, this.hash, this.leafCheck(unit));
+    return failure ? this.reject(who, u, failure, tx) : this.accept(who, u, unit, now, tx, null, true);
+  }
+
+  /** Rows of C answering `send-rows`: no reply until the last row, then the verdict. */
+  async rows(who: string, message: Rows, now: number, tx: Tx): Promise<HostMessage[]> {
+    const u = this.state.unit(message.unitId);
+    if (!u || u.holder !== who || u.state !== UnitState.Verifying || u.challenge) {
+      throw new TabgridError(ErrorCode.UnknownUnit, `no request for the rows of unit ${message.unitId} is open for you`);
+    }
+    const unit = this.unitOf(u) as MatmulUnit;
+    const got = this.rowsInFlight.add(who, unit, message.first, message.data);
+    if (got.failure) return [this.reject(who, u, got.failure, tx)];
+    if (!got.c) return [];
+    const spec = this.state.job(u.jobId)!.spec;
+    const rounds = (spec.kernel === Kernel.MatmulF32 || spec.kernel === Kernel.MatmulModp ? spec.verify?.rounds : undefined) ?? DEFAULT_FREIVALDS_ROUNDS;
+    const failure = checkFreivalds(unit, u.root!, got.c, rounds, this.random, this.hash);
+    return [failure ? this.reject(who, u, failure, tx) : await this.accept(who, u, unit, now, tx, null, true)];
   }
 
   verdict(who: string, unitId: string, verdict: Verdict, reason: string, credit: number, receipt: Receipt | undefined, tx: Tx): HostMessage {
@@ -57,29 +124,34 @@ export class Judge {
     return receipt ? { type: 'verdict', unitId, verdict, reason, credit, totalCredit, receipt } : { type: 'verdict', unitId, verdict, reason, credit, totalCredit };
   }
 
-  private accept(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx, solutions: number[] | null): HostMessage {
+  /** `verified`: false when a trusted key's spot check was skipped (which earns no trust). */
+  private async accept(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx, solutions: number[] | null, verified: boolean): Promise<HostMessage> {
     const volunteer = tx.volunteer(who);
     const credit = unitWork(unit);
-    const receipt = makeReceipt({ jobId: u.jobId, unitId: u.unitId, volunteer: who, credit, root: u.root!, issuedAt: now }, this.hash);
+    const unsigned = makeReceipt({ jobId: u.jobId, unitId: u.unitId, volunteer: who, credit, root: u.root!, issuedAt: now }, this.hash);
+    const receipt = { ...unsigned, signature: await signReceipt(this.identity, unsigned) };
     tx.putUnit({ ...u, state: UnitState.Accepted, challenge: null, leaseDeadline: null, acceptedAt: now, solutions });
     tx.putVolunteer({ ...volunteer, credit: volunteer.credit + credit, accepted: volunteer.accepted + 1 });
     tx.putReceipt(receipt);
-    return this.verdict(who, u.unitId, Verdict.Accepted, 'verified', credit, receipt, tx);
+    if (verified) this.trust.record(tx, u.jobId, who, true);
+    return this.verdict(who, u.unitId, Verdict.Accepted, verified ? 'verified' : 'accepted on commitment (trusted key; spot check skipped)', credit, receipt, tx);
   }
 
   private reject(who: string, u: UnitRecord, reason: string, tx: Tx): HostMessage {
     const volunteer = tx.volunteer(who);
     tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
     tx.putUnit({ ...requeued(u), rejectedBy: [...u.rejectedBy, who] });
-    return this.verdict(who, u.unitId, Verdict.Rejected, reason, 0, undefined, tx);
+    this.rowsInFlight.forget(who, u.unitId);
+    const trust = this.trust.record(tx, u.jobId, who, false, u.unitId);
+    return this.verdict(who, u.unitId, Verdict.Rejected, trust?.banned ? `${reason}; this key is now banned from job ${u.jobId}` : reason, 0, undefined, tx);
+  }
+
+  private signed(publicKey: string, unit: WorkUnit, message: Result): Promise<boolean> {
+    const fields = { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root: message.root };
+    return verifyCommitment(publicKey, fields, message.signature);
   }
 
   private leafCheck(unit: ChallengedUnit) {
     return unit.kernel === Kernel.Sha256Batch ? sha256LeafCheck(unit, this.hash) : matmulLeafCheck(unit);
   }
-}
-
-/** The unit back in the queue, forgetting its holder and any result. */
-export function requeued(u: UnitRecord): UnitRecord {
-  return { ...u, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, solutions: null };
 }

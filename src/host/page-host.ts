@@ -1,4 +1,5 @@
 import { createCpuSha256 } from '../hash/sha256-cpu';
+import { loadOrCreateIdentity } from '../proof/identity';
 import { HostCore, type HostCoreOptions } from './host-core';
 import type { JobSpec } from './job';
 import { startPeerHost, type PeerHost } from './peer-host';
@@ -32,6 +33,8 @@ export async function startPageHost(options: PageHostOptions): Promise<PageHost>
     const core = await HostCore.open(store, options.jobs, {
       hostId: options.hostId,
       hash: await createCpuSha256(),
+      // Kept in the host's IndexedDB (non-extractable), so a reload signs with the same key.
+      identity: await loadOrCreateIdentity(store),
       leaseMs: options.leaseMs,
       log: options.log,
       onAccepted: options.onAccepted,

@@ -1,5 +1,6 @@
 import { LitElement, html, nothing } from 'lit';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../net/signal';
+import { createKeyPair, identityFromKeyPair, loadOrCreateIdentity, type Identity } from '../proof/identity';
 import { acquireLeadership, type Leadership } from '../volunteer/leader';
 import { VolunteerSession, VolunteerState, type VerdictDetail } from '../volunteer/session';
 import { openVolunteerStore } from '../volunteer/store/idb-volunteer-store';
@@ -54,6 +55,8 @@ export class TabgridVolunteer extends LitElement {
   private waitingForTab = false;
   private store?: VolunteerStore;
   private storageNote?: string;
+  /** One key for every host this page serves, kept in the store when there is one. */
+  private identity?: Identity;
   private persistence?: Persistence;
 
   constructor() {
@@ -184,9 +187,11 @@ export class TabgridVolunteer extends LitElement {
     try {
       this.store = await openVolunteerStore();
       this.persistence = await requestPersistence();
+      this.identity = await loadOrCreateIdentity(this.store);
     } catch (err) {
       this.storageNote = `storage unavailable (${(err as Error).message}): computing without resume`;
     }
+    this.identity ??= await identityFromKeyPair(await createKeyPair());
   }
 
   private ensureSessions(): VolunteerSession[] {
@@ -207,6 +212,7 @@ export class TabgridVolunteer extends LitElement {
         // Serving other volunteers when a host is full costs a little bandwidth; opt out with no-relay.
         relay: !this.hasAttribute('no-relay'),
         store: this.store,
+        identity: this.identity,
         ...(this.checkpointMs ? { checkpointMs: this.checkpointMs } : {}),
       });
       session.addEventListener('change', () => this.tick++);

@@ -4,17 +4,25 @@ import { connectToHost } from '../net/connect';
 import type { Link, LinkHandlers } from '../net/link';
 import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../protocol';
 import { parseHostMessage } from '../validate';
+import { createKeyPair, identityFromKeyPair, type Identity } from '../proof/identity';
+import { signKeyProof } from '../proof/key-proof';
+import { verifyReceiptSignature } from '../proof/receipt-signing';
 import { Heartbeat, type HeartbeatSource } from './heartbeat';
 import { RelayServer } from './relay';
 
 export type Reply<T extends HostMessage['type']> = Extract<HostMessage, { type: T }>;
 /** What the host may say without being asked: the session acts on these. */
-export type Unprompted = Reply<'challenge' | 'verdict' | 'lease-lost'> | (Reply<'error'> & { unitId: string });
+export type Unprompted = Reply<'challenge' | 'send-rows' | 'verdict' | 'lease-lost'> | (Reply<'error'> & { unitId: string });
 
 export interface HostLinkOptions {
   readonly signalUrl: string;
   readonly hostId: string;
+  /** A local name for this volunteer (logs); the host knows it by its key only. */
   readonly volunteerId: string;
+  /** The key this volunteer signs with; absent, `loadIdentity` gives it, else one is made in memory on first use. */
+  readonly identity?: Identity;
+  /** Loads (or creates and keeps) the key, e.g. from the volunteer's IndexedDB. */
+  readonly loadIdentity?: () => Promise<Identity>;
   readonly client?: string;
   readonly iceServers?: RTCIceServer[];
   /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
@@ -43,6 +51,11 @@ export class HostLink {
   /** Where to connect next: a relay the host sent us to, else the host. */
   private upstream?: string;
   private readonly relayServer?: RelayServer;
+  private identityPromise?: Promise<Identity>;
+  /** The host's public key from its welcome: receipts must verify against it. */
+  private hostKey?: string;
+  /** Unprompted messages are handed on in arrival order, some after an async check. */
+  private inbox: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly options: HostLinkOptions,
@@ -74,6 +87,14 @@ export class HostLink {
     return this.relayServer?.size ?? 0;
   }
 
+  /** This volunteer's identity (made on first use when the options gave none). */
+  identity(): Promise<Identity> {
+    const fresh = () => createKeyPair().then(identityFromKeyPair);
+    // A store that cannot keep the key costs the leases on reload, not the ability to compute.
+    this.identityPromise ??= this.options.identity ? Promise.resolve(this.options.identity) : this.options.loadIdentity ? this.options.loadIdentity().catch(fresh) : fresh();
+    return this.identityPromise;
+  }
+
   /** Connects and greets, unless connected already. Throws Redirected when the host is full. */
   async open(signal: AbortSignal): Promise<void> {
     if (this.link) return;
@@ -88,13 +109,14 @@ export class HostLink {
           { signalUrl: this.options.signalUrl, hostId: target, iceServers: this.options.iceServers, signal: s, onConnection: relay && direct ? (c) => relay.accept(c) : undefined },
           h,
         ));
+    const identity = await this.identity();
     const link = await connect(handlers, signal);
     this.link = link;
     const hello: VolunteerMessage = {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       client: this.options.client ?? 'tabgrid-volunteer',
-      volunteerId: this.options.volunteerId,
+      publicKey: identity.publicKey,
       ...(relay && direct ? { relay: true } : {}),
     };
     const welcome = await withTimeout(this.ask(hello, ['welcome', 'redirect'], signal), 15_000, () => {
@@ -107,6 +129,10 @@ export class HostLink {
       this.upstream = choice;
       throw new Redirected(welcome.retryMs);
     }
+    // Proves we hold the key hello named; the host handles messages in order, so whatever we
+    // ask next is heard after the proof, with no round trip to wait for.
+    this.hostKey = welcome.publicKey;
+    this.send({ type: 'key-proof', signature: await signKeyProof(identity, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }) });
     if (relay && direct) relay.attach(link);
     this.heartbeatMs = welcome.heartbeatMs;
   }
@@ -153,16 +179,17 @@ export class HostLink {
     }
     switch (message.type) {
       case 'challenge':
+      case 'send-rows':
       case 'verdict':
       case 'lease-lost':
-        return this.onMessage(message);
+        return this.hand(message);
       case 'lease':
         return;
       case 'relayed':
         return this.relayServer?.deliver(message.child, message.text);
       case 'error': {
         // An error about one unit costs that unit only; any other fails the pending request.
-        if (message.unitId !== undefined) return this.onMessage({ ...message, unitId: message.unitId });
+        if (message.unitId !== undefined) return this.hand({ ...message, unitId: message.unitId });
         const code = isErrorCode(message.code) ? message.code : ErrorCode.BadMessage;
         this.settle()?.reject(new TabgridError(code, `host: ${message.message}`));
         return;
@@ -170,6 +197,12 @@ export class HostLink {
       default:
         if (this.waiter?.types.includes(message.type)) this.settle()!.resolve(message);
     }
+  }
+
+  /** Hands `message` on after those before it; a verdict's receipt first has its signature checked. */
+  private hand(message: Unprompted): void {
+    const hostKey = this.hostKey;
+    this.inbox = this.inbox.then(async () => this.onMessage(message.type === 'verdict' ? await checkedReceipt(message, hostKey) : message));
   }
 
   private settle() {
@@ -187,4 +220,16 @@ export class HostLink {
     this.heartbeat.stop();
     this.settle()?.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
   }
+}
+
+/**
+ * The verdict, without its receipt if the receipt's signature does not verify against the
+ * host's key from the welcome: such a receipt proves nothing, so it is logged and not counted.
+ */
+async function checkedReceipt(verdict: Reply<'verdict'>, hostKey: string | undefined): Promise<Reply<'verdict'>> {
+  const { receipt, ...rest } = verdict;
+  if (!receipt) return verdict;
+  if (hostKey !== undefined && receipt.signature !== undefined && (await verifyReceiptSignature(hostKey, receipt, receipt.signature))) return verdict;
+  console.warn(`tabgrid: the receipt for ${verdict.unitId} does not carry the host's valid signature; not counting it`);
+  return rest;
 }

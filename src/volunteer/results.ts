@@ -1,11 +1,14 @@
 import { buildMerkleTreeOfChunks, merklePath, type MerkleTree } from '../hash/merkle';
 import type { Hasher } from '../hash/sha256-cpu';
 import { toHex } from '../hex';
-import { Kernel, type Backend, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { signCommitment, unitInputDigest } from '../proof/commitment';
+import type { Identity } from '../proof/identity';
+import { Kernel, MAX_ROWS_HEX, type Backend, type HostMessage, type VolunteerMessage, type WorkUnit } from '../protocol';
 
 /**
- * A finished result, committed to its Merkle root and kept until its verdict: to answer the
- * host's challenge with openings, and to send again after a reconnect.
+ * A finished result, committed to its Merkle root, signed, and kept until its verdict: to
+ * answer the host's challenge (openings, or every row for Freivalds' check), and to send again
+ * after a reconnect.
  */
 export interface Sent {
   readonly root: string;
@@ -17,12 +20,23 @@ export interface Sent {
   readonly total: number;
   /** Proof of work: the shares found (the leaves, as numbers). */
   readonly shares?: readonly number[];
+  /** This volunteer's signature of the commitment (proof/commitment.ts). */
+  readonly signature: string;
 }
 
-export function sentResult(unit: WorkUnit, out: { leaves: Uint8Array; leafBytes: number; backend: Backend }, total: number, hash: Hasher): Sent {
+/** Builds the result's Merkle tree and signs the commitment to its root with `identity`. */
+export async function sentResult(
+  unit: WorkUnit,
+  out: { leaves: Uint8Array; leafBytes: number; backend: Backend },
+  total: number,
+  hash: Hasher,
+  identity: Pick<Identity, 'sign'>,
+): Promise<Sent> {
   const tree = buildMerkleTreeOfChunks(out.leaves, out.leafBytes, hash);
+  const root = toHex(tree.root);
   const shares = unit.kernel === Kernel.Sha256dPow ? sharesOf(out.leaves) : undefined;
-  return { root: toHex(tree.root), backend: out.backend, tree, leaves: out.leaves, leafBytes: out.leafBytes, total, ...(shares ? { shares } : {}) };
+  const signature = await signCommitment(identity, { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
+  return { root, backend: out.backend, tree, leaves: out.leaves, leafBytes: out.leafBytes, total, signature, ...(shares ? { shares } : {}) };
 }
 
 /** The bytes of one Merkle leaf of a unit's output: a digest, a row of C, or a 4-byte share. */
@@ -38,7 +52,7 @@ export function leafBytesOf(unit: WorkUnit): number {
 }
 
 export function resultMessage(unitId: string, r: Sent): VolunteerMessage {
-  return { type: 'result', unitId, root: r.root, backend: r.backend, ...(r.shares ? { shares: r.shares } : {}) };
+  return { type: 'result', unitId, root: r.root, backend: r.backend, signature: r.signature, ...(r.shares ? { shares: r.shares } : {}) };
 }
 
 /** Opens the challenged leaves (cheap: no GPU, so even while paused). */
@@ -51,6 +65,23 @@ export function openingsMessage(unitId: string, r: Sent, indices: readonly numbe
       path: merklePath(r.tree, index).map(toHex),
     }));
   return { type: 'openings', unitId, openings };
+}
+
+/** Every leaf (row of C) in order, as many whole rows per message as MAX_ROWS_HEX allows. */
+export function rowsMessages(unitId: string, r: Sent): VolunteerMessage[] {
+  const perMessage = Math.max(1, Math.floor(MAX_ROWS_HEX / (2 * r.leafBytes)));
+  const count = r.leaves.length / r.leafBytes;
+  const out: VolunteerMessage[] = [];
+  for (let first = 0; first < count; first += perMessage) {
+    const end = Math.min(count, first + perMessage);
+    out.push({ type: 'rows', unitId, first, data: toHex(r.leaves.subarray(first * r.leafBytes, end * r.leafBytes)) });
+  }
+  return out;
+}
+
+/** What answers the host's check of a result: openings for a challenge, all rows for send-rows. */
+export function answerCheck(message: Extract<HostMessage, { type: 'challenge' | 'send-rows' }>, r: Sent): VolunteerMessage[] {
+  return message.type === 'challenge' ? [openingsMessage(message.unitId, r, message.indices)] : rowsMessages(message.unitId, r);
 }
 
 /** A proof-of-work result's leaves back as nonces (4-byte little-endian each). */

@@ -1,5 +1,6 @@
 import type { Link, LinkHandlers } from '../net/link';
 import type { HostMessage } from '../protocol';
+import type { Identity } from '../proof/identity';
 import type { UnitComputer } from '../worker/client';
 import type { VolunteerStore } from './store/volunteer-store';
 
@@ -16,6 +17,8 @@ export interface VolunteerSessionOptions {
   readonly client?: string;
   /** This volunteer's stable name (default: one kept in localStorage). */
   readonly volunteerId?: string;
+  /** The key results are signed with, the volunteer's identity to the host (default: a fresh one in memory). */
+  readonly identity?: Identity;
   /** Units to hold besides the one computing, so the GPU never waits on the network (default 1). */
   readonly prefetch?: number;
   /** Reconnect delays (ms): first and largest. */

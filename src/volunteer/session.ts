@@ -2,10 +2,11 @@ import { sleep } from '../async';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import { Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs, stableVolunteerId } from './backoff';
 import { HostLink, Redirected, type Reply, type Unprompted } from './host-link';
 import { Journal, type Resumable } from './journal';
-import { openingsMessage, resultMessage, sentResult, type Sent } from './results';
+import { answerCheck, resultMessage, sentResult, type Sent } from './results';
 import { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 import { concat } from '../worker/segments';
 
@@ -48,7 +49,9 @@ export class VolunteerSession extends EventTarget {
   constructor(readonly options: VolunteerSessionOptions) {
     super();
     this.volunteerId = options.volunteerId ?? stableVolunteerId();
-    this.host = new HostLink({ ...options, volunteerId: this.volunteerId }, (m) => this.hear(m));
+    const store = options.store;
+    // With a store the key is kept there, so a reloaded page is the same volunteer to the host.
+    this.host = new HostLink({ ...options, volunteerId: this.volunteerId, ...(store ? { loadIdentity: () => loadOrCreateIdentity(store) } : {}) }, (m) => this.hear(m));
     this.journal = new Journal(options.store, options.hostId, () => this.emit());
   }
 
@@ -185,7 +188,7 @@ export class VolunteerSession extends EventTarget {
       const resume = { from: from?.done ?? 0, ...(this.journal.enabled ? { onCheckpoint: checkpoints.write, checkpointMs: this.options.checkpointMs } : {}) };
       const out = await this.options.computer.runUnit(unit, controller.signal, progress, resume);
       const leaves = from ? concat([from.data, out.leaves]) : out.leaves;
-      const result = sentResult(unit, { ...out, leaves }, total, this.hash!);
+      const result = await sentResult(unit, { ...out, leaves }, total, this.hash!, await this.host.identity());
       // Into the outbox before it goes out: a reload from here on re-sends instead of recomputing.
       await this.journal.finish(unit.unitId, result);
       this.partial.delete(unit.unitId);
@@ -225,9 +228,10 @@ export class VolunteerSession extends EventTarget {
   /** What the host said unprompted about our units. */
   private hear(message: Unprompted): void {
     switch (message.type) {
-      case 'challenge': {
+      case 'challenge':
+      case 'send-rows': {
         const held = this.sent.get(message.unitId);
-        if (held) this.host.send(openingsMessage(message.unitId, held, message.indices));
+        if (held) for (const m of answerCheck(message, held)) this.host.send(m);
         return;
       }
       case 'verdict':
@@ -242,7 +246,7 @@ export class VolunteerSession extends EventTarget {
   private async restore(): Promise<void> {
     if (this.restored) return;
     this.restored = true;
-    const r = await this.journal.restore(this.hash!);
+    const r = await this.journal.restore(this.hash!, await this.host.identity());
     for (const u of r.queue) if (!this.queue.some((q) => q.unitId === u.unitId)) this.queue.push(u);
     for (const [id, p] of r.partial) this.partial.set(id, p);
     for (const [id, sent] of r.sent) this.sent.set(id, sent);

@@ -9,6 +9,8 @@ import { connectToHost } from '../../src/net/connect';
 import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
 import { checkResults, freePort, openVolunteer, volunteerStatus } from './stack-fixture';
+import { signKeyProof } from '../../src/proof/key-proof';
+import { newIdentity, resultOf } from '../helpers/signing';
 
 const job: JobSpec = { id: 'e2e-sha256', kernel: 'sha256-batch', units: 12, messagesPerUnit: 4096, messageLength: 64, seed: 77, samples: 16 };
 
@@ -64,8 +66,11 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     };
     const say = (m: VolunteerMessage) => link.send(encodeMessage(m));
 
-    say({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'e2e-cheater', volunteerId: 'e2e-cheater-0001' });
-    expect(await nextMessage()).toMatchObject({ type: 'welcome' });
+    const me = await newIdentity();
+    say({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'e2e-cheater', publicKey: me.publicKey });
+    const welcome = await nextMessage();
+    if (welcome.type !== 'welcome') throw new Error(`expected a welcome, got ${welcome.type}`);
+    say({ type: 'key-proof', signature: await signKeyProof(me, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }) });
     say({ type: 'request-unit', holding: [] });
     const unitMsg = await nextMessage();
     if (unitMsg.type !== 'unit') throw new Error(`expected a unit, got ${unitMsg.type}`);
@@ -76,7 +81,7 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     const hash = await createCpuSha256();
     const digests = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
     const tree = buildMerkleTreeOfChunks(digests, 32, hash);
-    say({ type: 'result', unitId: unit.unitId, root: 'ee'.repeat(32), backend: 'webgpu' });
+    say(await resultOf(me, unit, 'ee'.repeat(32)));
     const challenge = await nextMessage();
     if (challenge.type !== 'challenge') throw new Error(`expected a challenge, got ${challenge.type}`);
     say({

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
 import type { JobSpec } from '../../src/host/job';
-import type { HostStore, StoredJob, StoredReceipt, StoredUnit, StoredVolunteer } from '../../src/host/store/store';
+import type { HostStore, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from '../../src/host/store/store';
 
 const spec = (id: string): JobSpec => ({ id, kernel: 'sha256-batch', units: 4, messagesPerUnit: 16, messageLength: 64, seed: 7, samples: 8 });
 
@@ -57,7 +57,7 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
 
   describe(`HostStore conformance: ${name}`, () => {
     it('loads empty when new, and an empty batch changes nothing', withStore(async (store) => {
-      const empty = { jobs: [], units: [], volunteers: [], receipts: [] };
+      const empty = { jobs: [], units: [], volunteers: [], receipts: [], trust: [] };
       expect(await store.load()).toEqual(empty);
       await store.commit({});
       await store.commit({ jobs: [], units: [] });
@@ -94,11 +94,21 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
       await store.commit({ jobs: [job('j', 1)], units: [unit('j', 0)], volunteers: [volunteer('v')], receipts: [receipt('r', 1)] });
       const leased = unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 99, rejectedBy: ['w'] });
       await store.commit({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }] });
-      expect(await store.load()).toEqual({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }] });
+      expect(await store.load()).toEqual({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }], trust: [] });
+    }));
+
+    it('round-trips signed receipts and trust records, upserting trust by job and key', withStore(async (store) => {
+      const signed = { ...receipt('r', 1), signature: 'ef'.repeat(64) };
+      const t = (jobId: string, key: string, over: Partial<StoredTrust> = {}): StoredTrust => ({ jobId, key, streak: 2, valid: 3, invalid: 1, banned: false, ...over });
+      await store.commit({ receipts: [signed], trust: [t('j', 'k2'), t('j', 'k1'), t('i', 'k2')] });
+      await store.commit({ trust: [t('j', 'k1', { streak: 0, invalid: 3, banned: true })] });
+      const got = await store.load();
+      expect(got.receipts).toEqual([signed]);
+      expect(got.trust).toEqual([t('i', 'k2'), t('j', 'k1', { streak: 0, invalid: 3, banned: true }), t('j', 'k2')]);
     }));
 
     it('applies a batch that fails midway not at all, and stays usable', withStore(async (store) => {
-      const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 1)], receipts: [receipt('r', 1)] };
+      const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 1)], receipts: [receipt('r', 1)], trust: [] };
       await store.commit(before);
       // No key: every store must refuse it (SQLite: NOT NULL; IndexedDB: no key at the key path).
       const keyless = { ...unit('j', 2), unitId: null } as unknown as StoredUnit;

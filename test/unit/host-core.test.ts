@@ -14,18 +14,23 @@ import { matmulF32Ref, matmulModpRef, f32ErrorBound } from '../../src/kernels/ma
 import { matmulOperands } from '../../src/kernels/matmul-inputs';
 import { receiptIsIntact } from '../../src/host/receipt';
 import { seededRandom } from '../../src/work/seeded';
+import type { Identity } from '../../src/proof/identity';
+import { signKeyProof } from '../../src/proof/key-proof';
+import { greetAs, newIdentity, resultOf } from '../helpers/signing';
 
 const job: JobSpec = { id: 'test', kernel: 'sha256-batch', units: 3, messagesPerUnit: 37, messageLength: 64, seed: 9, samples: 8 };
 let hash: Hasher;
+let hostKey: Identity;
 beforeAll(async () => {
   hash = await createCpuSha256();
+  hostKey = await newIdentity();
 });
 
 let now = 1_000_000;
 const clock = () => now;
 
 function newHost(spec = job, store: HostStore = new MemoryHostStore(), leaseMs = 60_000) {
-  return HostCore.open(store, [spec], { hostId: 'h', hash, random: seededRandom(1), clock, leaseMs, maxLeases: 1 });
+  return HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, random: seededRandom(1), clock, leaseMs, maxLeases: 1 });
 }
 
 /** Sends a message as volunteer `name`, checks every reply parses as a host message. */
@@ -34,10 +39,22 @@ async function say(core: HostCore, name: string, m: VolunteerMessage | string): 
   return replies.map((r) => parseHostMessage(encodeMessage(r)));
 }
 
-const vid = (name: string) => `volunteer-${name}`.padEnd(8, '0');
+/** Each volunteer name's key, made on first use: the host knows volunteers by key. */
+const keys = new Map<string, Identity>();
+async function key(name: string): Promise<Identity> {
+  if (!keys.has(name)) keys.set(name, await newIdentity());
+  return keys.get(name)!;
+}
+const vid = (name: string) => keys.get(name)!.id;
 
-async function greet(core: HostCore, name: string) {
-  expect((await say(core, name, { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', volunteerId: vid(name) }))[0]).toMatchObject({ type: 'welcome', leaseMs: core.leaseMs });
+/** hello + key-proof on connection `name`, with the key of volunteer `as`. */
+async function greet(core: HostCore, name: string, as = name) {
+  expect(await greetAs(core, name, await key(as))).toMatchObject({ type: 'welcome', leaseMs: core.leaseMs, publicKey: hostKey.publicKey });
+}
+
+/** A result signed by volunteer `name`'s key. */
+async function signed(name: string, unit: WorkUnit, root: string): Promise<VolunteerMessage> {
+  return resultOf(await key(name), unit, root);
 }
 
 async function lease(core: HostCore, name: string, holding: string[] = []): Promise<WorkUnit> {
@@ -60,7 +77,7 @@ function honestLeaves(unit: WorkUnit): Uint8Array {
 async function submit(core: HostCore, name: string, unit: WorkUnit, leaves: Uint8Array, root?: Uint8Array): Promise<HostMessage> {
   const { bytes } = unitLeaves(unit as ChallengedUnit);
   const tree = buildMerkleTreeOfChunks(leaves, bytes, hash);
-  const [challenge] = await say(core, name, { type: 'result', unitId: unit.unitId, root: toHex(root ?? tree.root), backend: 'cpu' });
+  const [challenge] = await say(core, name, await signed(name, unit, toHex(root ?? tree.root)));
   if (challenge?.type !== 'challenge') throw new Error(`expected a challenge, got ${JSON.stringify(challenge)}`);
   const openings = challenge.indices.map((index) => ({
     index,
@@ -134,10 +151,10 @@ describe('HostCore', () => {
     const unit = await lease(core, 'a');
     const digests = honest(unit);
     const first = (await submit(core, 'a', unit, digests)) as { receipt: Receipt };
-    const [dup] = await say(core, 'a', { type: 'result', unitId: unit.unitId, root: rootOf(digests), backend: 'cpu' });
+    const [dup] = await say(core, 'a', await signed('a', unit, rootOf(digests)));
     expect(dup).toMatchObject({ type: 'verdict', verdict: 'duplicate', credit: 0, totalCredit: unitWork(unit), receipt: first.receipt });
     await greet(core, 'b');
-    const [other] = await say(core, 'b', { type: 'result', unitId: unit.unitId, root: rootOf(digests), backend: 'cpu' });
+    const [other] = await say(core, 'b', await signed('b', unit, rootOf(digests)));
     expect(other).toMatchObject({ verdict: 'duplicate', credit: 0 });
     expect(other).not.toHaveProperty('receipt');
     expect(core.progress().accepted).toBe(1);
@@ -148,8 +165,8 @@ describe('HostCore', () => {
     await greet(core, 'a');
     await greet(core, 'b');
     const unit = await lease(core, 'a');
-    expect((await say(core, 'b', { type: 'result', unitId: unit.unitId, root: 'ab'.repeat(32), backend: 'cpu' }))[0]).toMatchObject({ type: 'error', code: 'unknown-unit', unitId: unit.unitId });
-    expect((await say(core, 'b', { type: 'result', unitId: 'test/999', root: 'ab'.repeat(32), backend: 'cpu' }))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
+    expect((await say(core, 'b', await signed('b', unit, 'ab'.repeat(32))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit', unitId: unit.unitId });
+    expect((await say(core, 'b', await signed('b', jobUnit(job, 999), 'ab'.repeat(32))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
     expect((await say(core, 'a', { type: 'openings', unitId: unit.unitId, openings: [] }))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
     expect(await submit(core, 'a', unit, honest(unit))).toMatchObject({ verdict: 'accepted' });
   });
@@ -157,7 +174,7 @@ describe('HostCore', () => {
   it('answers messages before hello, wrong versions and junk with typed errors', async () => {
     const core = await newHost();
     expect((await say(core, 'x', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
-    expect((await say(core, 'x', { type: 'hello', protocol: 1, client: 't', volunteerId: vid('x') }))[0]).toMatchObject({ type: 'error', code: 'protocol-version' });
+    expect((await say(core, 'x', { type: 'hello', protocol: 1, client: 't', publicKey: (await key('x')).publicKey }))[0]).toMatchObject({ type: 'error', code: 'protocol-version' });
     expect((await say(core, 'x', '{"type":'))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     expect((await core.handle('x', new Uint8Array(3)))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     expect(core.progress().queued).toBe(3);
@@ -178,8 +195,8 @@ describe('HostCore', () => {
     const unit = await lease(core, 'conn-1');
     core.disconnect('conn-1');
     now += 6_000;
-    // Same volunteer id on a new connection: the lease is still its own.
-    await say(core, 'conn-2', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', volunteerId: vid('conn-1') });
+    // Same key on a new connection: the lease is still its own.
+    await greet(core, 'conn-2', 'conn-1');
     expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 10, total: 37 }))[0]).toEqual({ type: 'lease', unitId: unit.unitId, leaseMs: 10_000 });
     now += 6_000;
     expect(await core.expireLeases()).toBe(0); // renewed 6 s ago, lasts 10 s
@@ -187,7 +204,7 @@ describe('HostCore', () => {
     expect(await core.expireLeases()).toBe(1);
     expect(core.progress()).toMatchObject({ leased: 0, queued: 3 });
     expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 20, total: 37 }))[0]).toMatchObject({ type: 'lease-lost', unitId: unit.unitId });
-    expect((await say(core, 'conn-2', { type: 'result', unitId: unit.unitId, root: 'ab'.repeat(32), backend: 'cpu' }))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
+    expect((await say(core, 'conn-2', await signed('conn-1', unit, 'ab'.repeat(32))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
     // The unit went to the back of the queue.
     await greet(core, 'b');
     expect((await lease(core, 'b')).unitId).toBe('test/1');
@@ -197,7 +214,7 @@ describe('HostCore', () => {
     const core = await newHost();
     await greet(core, 'a');
     const unit = await lease(core, 'a');
-    const result = { type: 'result', unitId: unit.unitId, root: rootOf(honest(unit)), backend: 'cpu' } as const;
+    const result = await signed('a', unit, rootOf(honest(unit)));
     const [first] = await say(core, 'a', result);
     const [again] = await say(core, 'a', result);
     expect(again).toEqual(first);
@@ -206,7 +223,7 @@ describe('HostCore', () => {
   it('serves jobs by priority, then in the order they were added', async () => {
     const low = { ...job, id: 'low', units: 1 };
     const high = { ...job, id: 'high', units: 1, priority: 5 };
-    const core = await HostCore.open(new MemoryHostStore(), [low, high], { hostId: 'h', hash, clock });
+    const core = await HostCore.open(new MemoryHostStore(), [low, high], { hostId: 'h', hash, identity: hostKey, clock });
     await greet(core, 'a');
     await greet(core, 'b');
     expect((await lease(core, 'a')).jobId).toBe('high');
@@ -226,7 +243,7 @@ describe('HostCore', () => {
     expect(second.receipt(unit.unitId)).toEqual(verdict.receipt);
     await greet(second, 'a');
     expect(await lease(second, 'a')).toEqual(held);
-    await expect(HostCore.open(store, [{ ...job, seed: 10 }], { hostId: 'h', hash })).rejects.toThrow(/different spec/);
+    await expect(HostCore.open(store, [{ ...job, seed: 10 }], { hostId: 'h', hash, identity: hostKey })).rejects.toThrow(/different spec/);
   });
 
   it('commits each change before it replies', async () => {
@@ -242,23 +259,27 @@ describe('HostCore', () => {
 
 describe('HostCore relays', () => {
   async function capped() {
-    return HostCore.open(new MemoryHostStore(), [job], { hostId: 'h', hash, clock, maxDirect: 1, relayMinAccepted: 1 });
+    return HostCore.open(new MemoryHostStore(), [job], { hostId: 'h', hash, identity: hostKey, clock, maxDirect: 1, relayMinAccepted: 1 });
   }
-  const hello = (name: string, relay?: boolean) => ({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', volunteerId: vid(name), ...(relay === undefined ? {} : { relay }) }) as const;
+  const hello = async (name: string, relay?: boolean) =>
+    ({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: (await key(name)).publicKey, ...(relay === undefined ? {} : { relay }) }) as const;
+  const greetRelay = (core: HostCore, name: string) => greetAs(core, name, keys.get(name)!, { relay: true });
 
   it('past its cap, sends newcomers to proven relays, or tells them to wait while there are none', async () => {
     const core = await capped();
-    await say(core, 'r', hello('r', true));
-    expect((await say(core, 'x', hello('x')))[0]).toEqual({ type: 'redirect', relays: [], retryMs: 2000 }); // r has no accepted result yet
+    await key('r');
+    await greetRelay(core, 'r');
+    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', relays: [], retryMs: 2000 }); // r has no accepted result yet
     const unit = await lease(core, 'r');
     await submit(core, 'r', unit, honest(unit));
-    expect((await say(core, 'x', hello('x')))[0]).toEqual({ type: 'redirect', relays: ['r'], retryMs: 2000 });
+    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', relays: ['r'], retryMs: 2000 });
     expect(core.directConnections()).toBe(1);
   });
 
   it('handles a relayed child as itself: its own leases, verdicts and credit, replies wrapped for the relay', async () => {
     const core = await capped();
-    await say(core, 'r', hello('r', true));
+    await key('r');
+    await greetRelay(core, 'r');
     const wrap = async (m: VolunteerMessage) => {
       const replies = await say(core, 'r', { type: 'relay', child: 'c1', text: encodeMessage(m) });
       return replies.map((r) => {
@@ -266,12 +287,15 @@ describe('HostCore relays', () => {
         return parseHostMessage(r.text);
       });
     };
-    expect((await wrap(hello('child')))[0]).toMatchObject({ type: 'welcome' });
+    const [welcome] = await wrap(await hello('child'));
+    if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
+    const proof = await signKeyProof(keys.get('child')!, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
+    expect(await wrap({ type: 'key-proof', signature: proof })).toEqual([]);
     const [u] = await wrap({ type: 'request-unit', holding: [] });
     if (u?.type !== 'unit') throw new Error('expected a unit');
     const leaves = honest(u.unit);
     const tree = buildMerkleTreeOfChunks(leaves, 32, hash);
-    const [challenge] = await wrap({ type: 'result', unitId: u.unit.unitId, root: toHex(tree.root), backend: 'cpu' });
+    const [challenge] = await wrap(await signed('child', u.unit, toHex(tree.root)));
     if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
     const openings = challenge.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * 32, index * 32 + 32)), path: merklePath(tree, index).map(toHex) }));
     expect((await wrap({ type: 'openings', unitId: u.unit.unitId, openings }))[0]).toMatchObject({ verdict: 'accepted' });
@@ -281,11 +305,12 @@ describe('HostCore relays', () => {
 
   it('refuses relaying from a volunteer that did not offer to relay, and nested relays', async () => {
     const core = await capped();
-    await say(core, 'n', hello('n'));
-    expect((await say(core, 'n', { type: 'relay', child: 'c', text: encodeMessage(hello('c')) }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+    await say(core, 'n', await hello('n'));
+    expect((await say(core, 'n', { type: 'relay', child: 'c', text: encodeMessage(await hello('c')) }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     const core2 = await capped();
-    await say(core2, 'r', hello('r', true));
-    const nested = encodeMessage({ type: 'relay', child: 'd', text: encodeMessage(hello('d')) });
+    await key('r');
+    await greetRelay(core2, 'r');
+    const nested = encodeMessage({ type: 'relay', child: 'd', text: encodeMessage(await hello('d')) });
     const [reply] = await say(core2, 'r', { type: 'relay', child: 'c', text: nested });
     expect(reply?.type === 'relayed' && parseHostMessage(reply.text)).toMatchObject({ type: 'error', code: 'bad-message' });
   });

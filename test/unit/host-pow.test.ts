@@ -6,9 +6,10 @@ import { jobUnit, validateJob, type JobSpec, type PowJobSpec } from '../../src/h
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { checkPowResult, poissonLowerTail, sharesRoot, targetProbability } from '../../src/host/verify-pow';
 import { powSearchCpuFast, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow';
-import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type PowUnit, type VolunteerMessage } from '../../src/protocol';
+import { encodeMessage, type HostMessage, type PowUnit, type VolunteerMessage } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
 import { seededRandom } from '../../src/work/seeded';
+import { greetAs, newIdentity, resultOf } from '../helpers/signing';
 
 // 4096 nonces per unit with 6-bit shares: 64 shares expected, so each unit is quick on the CPU.
 const job: PowJobSpec = { id: 'pow', kernel: 'sha256d-pow', units: 20, seed: 7, noncesPerUnit: 4096, shareBits: 6, targetBits: 11 };
@@ -22,16 +23,17 @@ async function honestShares(unit: PowUnit, from = unit.nonceStart, count = unit.
 }
 
 async function host(spec: JobSpec = job) {
-  const core = await HostCore.open(new MemoryHostStore(), [spec], { hostId: 'h', hash, random: seededRandom(3), maxLeases: 1 });
+  const core = await HostCore.open(new MemoryHostStore(), [spec], { hostId: 'h', hash, identity: await newIdentity(), random: seededRandom(3), maxLeases: 1 });
   const say = async (m: VolunteerMessage): Promise<HostMessage[]> => (await core.handle('v', encodeMessage(m))).map((r) => parseHostMessage(encodeMessage(r)));
-  await say({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', volunteerId: 'volunteer-pow' });
+  const me = await newIdentity();
+  await greetAs(core, 'v', me);
   const lease = async (): Promise<PowUnit> => {
     const [reply] = await say({ type: 'request-unit', holding: [] });
     if (reply?.type !== 'unit' || reply.unit.kernel !== 'sha256d-pow') throw new Error(`expected a pow unit, got ${JSON.stringify(reply)}`);
     return reply.unit;
   };
-  const submit = async (unit: PowUnit, shares: number[], root = sharesRoot(shares, hash)) => (await say({ type: 'result', unitId: unit.unitId, root, backend: 'cpu', shares }))[0]!;
-  return { core, say, lease, submit };
+  const submit = async (unit: PowUnit, shares: number[], root = sharesRoot(shares, hash)) => (await say(await resultOf(me, unit, root, { shares })))[0]!;
+  return { core, say, lease, submit, me };
 }
 
 describe('proof-of-work jobs', () => {
@@ -73,7 +75,7 @@ describe('proof-of-work jobs', () => {
 
   it('rejects a wrong root, a forged share, a share out of range and a missing share list', async () => {
     // A rejected unit never goes back to the same volunteer, so each case leases a fresh unit.
-    const { core, lease, submit, say } = await host({ ...job, units: 4 });
+    const { core, lease, submit, say, me } = await host({ ...job, units: 4 });
     const reason = (m: HostMessage) => (m.type === 'verdict' ? `${m.verdict}: ${m.reason}` : JSON.stringify(m));
     const next = async () => {
       const unit = await lease();
@@ -86,9 +88,9 @@ describe('proof-of-work jobs', () => {
     ({ unit, shares } = await next());
     expect(reason(await submit(unit, [...shares, unit.nonceStart + unit.nonceCount]))).toMatch(/rejected: share \d+ is outside the range/);
     unit = await lease();
-    expect(reason((await say({ type: 'result', unitId: unit.unitId, root: sharesRoot([], hash), backend: 'cpu' }))[0]!)).toMatch(/rejected: .*must list its shares/);
+    expect(reason((await say(await resultOf(me, unit, sharesRoot([], hash))))[0]!)).toMatch(/rejected: .*must list its shares/);
     expect(core.progress()).toMatchObject({ queued: 4, accepted: 0 });
-    expect(core.volunteer('volunteer-pow')).toMatchObject({ rejected: 4, credit: 0 });
+    expect(core.volunteer(me.id)).toMatchObject({ rejected: 4, credit: 0 });
   });
 
   it('refuses unsorted or repeated shares at the validator, naming the unit', async () => {

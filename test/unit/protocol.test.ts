@@ -1,23 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, TabgridError } from '../../src/errors';
-import { MAX_CHALLENGE, MAX_MESSAGE_CHARS, PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import { MAX_CHALLENGE, MAX_MESSAGE_CHARS, MAX_ROWS_HEX, PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseHostMessage, parseVolunteerMessage } from '../../src/validate';
 import { seededRandom } from '../../src/work/seeded';
 
 const D = 'ab'.repeat(32);
+const KEY = '04' + 'cd'.repeat(64);
+const SIG = 'ef'.repeat(64);
+const ID = '0123456789abcdef'.repeat(2);
 const unit = { kernel: 'sha256-batch', jobId: 'job', unitId: 'job/0', seed: 123, count: 4096, messageLength: 64 } as const;
 
 const volunteerMessages: VolunteerMessage[] = [
-  { type: 'hello', protocol: PROTOCOL_VERSION, client: 'test', volunteerId: 'volunteer-0001' },
+  { type: 'hello', protocol: PROTOCOL_VERSION, client: 'test', publicKey: KEY },
+  { type: 'hello', protocol: PROTOCOL_VERSION, client: 'test', publicKey: KEY, relay: true },
+  { type: 'key-proof', signature: SIG },
   { type: 'request-unit', holding: [] },
   { type: 'request-unit', holding: ['job/1', 'job/2'] },
   { type: 'heartbeat', unitId: 'job/0', done: 100, total: 4096 },
-  { type: 'result', unitId: 'job/0', root: D, backend: 'webgpu' },
-  { type: 'result', unitId: 'pow/0', root: D, backend: 'cpu', shares: [0, 17, 4_294_967_295] },
+  { type: 'result', unitId: 'job/0', root: D, backend: 'webgpu', signature: SIG },
+  { type: 'result', unitId: 'pow/0', root: D, backend: 'cpu', signature: SIG, shares: [0, 17, 4_294_967_295] },
+  { type: 'rows', unitId: 'm/0', first: 3, data: '00ff00ff'.repeat(64) },
   { type: 'openings', unitId: 'job/0', openings: [{ index: 3, leaf: D, path: [D, D] }, { index: 0, leaf: D, path: [] }] },
 ];
 const hostMessages: HostMessage[] = [
-  { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000 },
+  { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000, publicKey: KEY, nonce: D },
   { type: 'unit', unit, leaseMs: 60_000 },
   { type: 'unit', unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 65521 }, leaseMs: 60_000 },
   { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/1', seed: 1, m: 1, n: 1024, k: 1024, p: 0 }, leaseMs: 60_000 },
@@ -30,6 +36,7 @@ const hostMessages: HostMessage[] = [
   { type: 'lease-lost', unitId: 'job/0', reason: 'lapsed' },
   { type: 'no-work', retryMs: 2000, jobDone: false },
   { type: 'challenge', unitId: 'job/0', indices: [1, 5, 4095] },
+  { type: 'send-rows', unitId: 'm/0' },
   { type: 'verdict', unitId: 'job/0', verdict: 'accepted', reason: 'verified', credit: 8192, totalCredit: 16384 },
   {
     type: 'verdict',
@@ -38,7 +45,7 @@ const hostMessages: HostMessage[] = [
     reason: 'verified',
     credit: 8192,
     totalCredit: 16384,
-    receipt: { receiptId: D, jobId: 'job', unitId: 'job/0', volunteer: 'volunteer-0001', credit: 8192, root: D, issuedAt: 1_700_000_000_000 },
+    receipt: { receiptId: D, jobId: 'job', unitId: 'job/0', volunteer: ID, credit: 8192, root: D, issuedAt: 1_700_000_000_000, signature: SIG },
   },
   { type: 'error', code: 'bad-message', message: 'no' },
   { type: 'error', code: 'unknown-unit', message: 'not yours', unitId: 'job/3' },
@@ -64,7 +71,7 @@ describe('protocol: encode and parse', () => {
   });
 
   it('refuses proof-of-work shares that are unsorted, repeated, fractional or too many, and bad pow units', () => {
-    const result = (shares: unknown) => JSON.stringify({ type: 'result', unitId: 'p/0', root: D, backend: 'cpu', shares });
+    const result = (shares: unknown) => JSON.stringify({ type: 'result', unitId: 'p/0', root: D, backend: 'cpu', signature: SIG, shares });
     expect(badMessage(() => parseVolunteerMessage(result([2, 1]))).message).toMatch(/strictly ascending/);
     expect(badMessage(() => parseVolunteerMessage(result([1, 1]))).message).toMatch(/strictly ascending/);
     badMessage(() => parseVolunteerMessage(result([1.5])));
@@ -97,17 +104,25 @@ describe('protocol: the validator refuses', () => {
     ['an extra field', '{"type":"request-unit","holding":[],"admin":true}'],
     ['a request without its holding list', '{"type":"request-unit"}'],
     ['too long a holding list', encodeMessage({ type: 'request-unit', holding: Array.from({ length: 17 }, (_, i) => `u${i}`) })],
-    ['a hello without a volunteer id', '{"type":"hello","protocol":2,"client":"x"}'],
-    ['a hello with a short volunteer id', '{"type":"hello","protocol":2,"client":"x","volunteerId":"abc"}'],
-    ['a hello with a volunteer id of odd characters', '{"type":"hello","protocol":2,"client":"x","volunteerId":"<script>alert</script>"}'],
+    ['a hello without a public key', '{"type":"hello","protocol":4,"client":"x"}'],
+    ['a hello with a short public key', `{"type":"hello","protocol":4,"client":"x","publicKey":"${KEY.slice(2)}"}`],
+    ['a hello with a compressed public key', `{"type":"hello","protocol":4,"client":"x","publicKey":"02${KEY.slice(2)}"}`],
+    ['a hello with a volunteer id (protocol 3)', `{"type":"hello","protocol":4,"client":"x","publicKey":"${KEY}","volunteerId":"volunteer-0001"}`],
+    ['a key-proof with a short signature', `{"type":"key-proof","signature":"${SIG.slice(2)}"}`],
+    ['an unsigned result', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu"}`],
+    ['a result with an upper-case signature', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","signature":"${SIG.toUpperCase()}"}`],
+    ['rows of a partial word', '{"type":"rows","unitId":"u","first":0,"data":"00ff00"}'],
+    ['rows with no data', '{"type":"rows","unitId":"u","first":0,"data":""}'],
+    ['rows past the largest matrix', '{"type":"rows","unitId":"u","first":1024,"data":"00ff00ff"}'],
+    ['rows of too much data', `{"type":"rows","unitId":"u","first":0,"data":"${'00'.repeat(MAX_ROWS_HEX / 2 + 4)}"}`],
     ['a heartbeat past its total', '{"type":"heartbeat","unitId":"u","done":11,"total":10}'],
     ['a heartbeat with no total', '{"type":"heartbeat","unitId":"u","done":0,"total":0}'],
-    ['a wrong protocol type', '{"type":"hello","protocol":"2","client":"x","volunteerId":"volunteer-0001"}'],
-    ['an empty client', '{"type":"hello","protocol":2,"client":"","volunteerId":"volunteer-0001"}'],
-    ['a short root', `{"type":"result","unitId":"u","root":"${'ab'.repeat(31)}","backend":"webgpu"}`],
-    ['an upper-case root', `{"type":"result","unitId":"u","root":"${'AB'.repeat(32)}","backend":"webgpu"}`],
-    ['an unknown backend', `{"type":"result","unitId":"u","root":"${D}","backend":"quantum"}`],
-    ['a huge unit id', `{"type":"result","unitId":"${'u'.repeat(200)}","root":"${D}","backend":"cpu"}`],
+    ['a wrong protocol type', `{"type":"hello","protocol":"2","client":"x","publicKey":"${KEY}"}`],
+    ['an empty client', `{"type":"hello","protocol":2,"client":"","publicKey":"${KEY}"}`],
+    ['a short root', `{"type":"result","unitId":"u","root":"${'ab'.repeat(31)}","backend":"webgpu","signature":"${SIG}"}`],
+    ['an upper-case root', `{"type":"result","unitId":"u","root":"${'AB'.repeat(32)}","backend":"webgpu","signature":"${SIG}"}`],
+    ['an unknown backend', `{"type":"result","unitId":"u","root":"${D}","backend":"quantum","signature":"${SIG}"}`],
+    ['a huge unit id', `{"type":"result","unitId":"${'u'.repeat(200)}","root":"${D}","backend":"cpu","signature":"${SIG}"}`],
     ['too many openings', encodeMessage({ type: 'openings', unitId: 'u', openings: Array.from({ length: MAX_CHALLENGE + 1 }, (_, i) => ({ index: i, leaf: D, path: [] })) })],
     ['a negative opening index', `{"type":"openings","unitId":"u","openings":[{"index":-1,"leaf":"${D}","path":[]}]}`],
     ['a fractional opening index', `{"type":"openings","unitId":"u","openings":[{"index":1.5,"leaf":"${D}","path":[]}]}`],
@@ -134,8 +149,15 @@ describe('protocol: the validator refuses', () => {
       { type: 'unit', unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 0 }, leaseMs: 60_000 },
       { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 7 }, leaseMs: 60_000 },
       { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 2048, k: 16, p: 0 }, leaseMs: 60_000 },
-      { type: 'welcome', protocol: 2, hostId: 'h', leaseMs: 10, heartbeatMs: 1000 },
+      { type: 'welcome', protocol: 2, hostId: 'h', leaseMs: 10, heartbeatMs: 1000, publicKey: KEY, nonce: D },
+      { type: 'welcome', protocol: 4, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, nonce: D },
+      { type: 'welcome', protocol: 4, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, publicKey: KEY, nonce: 'ab' },
       { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1, receipt: { receiptId: 'x' } },
+      {
+        type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1,
+        receipt: { receiptId: D, jobId: 'j', unitId: 'u', volunteer: ID, credit: 1, root: D, issuedAt: 1 },
+      },
+      { type: 'send-rows', unitId: 'u', first: 0 },
     ];
     for (const m of bad) badMessage(() => parseHostMessage(JSON.stringify(m)));
   });

@@ -13,6 +13,7 @@ import type { UnitComputer } from '../../src/worker/client';
 import { ComputeEngine, type Progress } from '../../src/worker/engine';
 import type { ResumeOptions } from '../../src/worker/segments';
 import { memoryConnector } from '../helpers/memory-host';
+import { newIdentity } from '../helpers/signing';
 
 const job: JobSpec = { id: 'resume', kernel: 'sha256-batch', units: 1, messagesPerUnit: 20_000, messageLength: 64, seed: 8, samples: 16 };
 
@@ -47,7 +48,7 @@ function spy(inner: UnitComputer, freezeAfterCheckpoint = false) {
 
 async function setup() {
   const hash = await createCpuSha256();
-  const core = await HostCore.open(new MemoryHostStore(), [job], { hostId: 'h', hash, heartbeatMs: 200, leaseMs: 30_000 });
+  const core = await HostCore.open(new MemoryHostStore(), [job], { hostId: 'h', hash, heartbeatMs: 200, leaseMs: 30_000, identity: await newIdentity() });
   const net = memoryConnector(core);
   const engine = new ComputeEngine();
   const store = new MemoryVolunteerStore();

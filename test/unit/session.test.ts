@@ -8,6 +8,8 @@ import { backoffMs } from '../../src/volunteer/backoff';
 import { VolunteerSession, VolunteerState, type VerdictDetail } from '../../src/volunteer/session';
 import { ComputeEngine } from '../../src/worker/engine';
 import { memoryConnector } from '../helpers/memory-host';
+import { newIdentity } from '../helpers/signing';
+import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
 
 let skew = 0;
 const clock = () => Date.now() + skew;
@@ -29,9 +31,11 @@ function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
   });
 }
 
-async function setup(units = job.units, extra: { prefetch?: number; volunteerId?: string } = {}) {
+async function setup(units = job.units, extra: { prefetch?: number; volunteerId?: string; spec?: JobSpec } = {}) {
   const hash = await createCpuSha256();
-  const core = await HostCore.open(new MemoryHostStore(), [{ ...job, units }], { hostId: 'h', hash, heartbeatMs: 200, leaseMs: 5_000, clock });
+  const hostKey = await newIdentity();
+  const identity = await newIdentity();
+  const core = await HostCore.open(new MemoryHostStore(), [extra.spec ?? { ...job, units }], { hostId: 'h', hash, identity: hostKey, heartbeatMs: 200, leaseMs: 5_000, clock });
   const net = memoryConnector(core);
   const engine = new ComputeEngine(); // Node has no WebGPU: the CPU backend runs
   const session = new VolunteerSession({
@@ -40,15 +44,16 @@ async function setup(units = job.units, extra: { prefetch?: number; volunteerId?
     computer: engine,
     connect: net.connect,
     volunteerId: extra.volunteerId ?? 'volunteer-test-1',
+    identity,
     prefetch: extra.prefetch,
     backoff: { baseMs: 20, maxMs: 100 },
   });
-  return { core, net, engine, session, hash };
+  return { core, net, engine, session, hash, hostKey, identity };
 }
 
 describe('VolunteerSession against a HostCore (no network)', () => {
   it('does nothing before start, then completes the job with every unit accepted once', async () => {
-    const { core, session, engine, hash } = await setup();
+    const { core, session, engine, hash, hostKey, identity } = await setup();
     expect((await engine.describe()).backend).toBe('cpu');
     expect(session.state).toBe(VolunteerState.Idle);
     expect(core.progress().leased).toBe(0);
@@ -61,7 +66,10 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     expect(verdicts.map((v) => v.verdict)).toEqual(new Array(job.units).fill('accepted'));
     expect(session.credit).toBe(job.units * 300 * 2);
     expect(session.receipts).toHaveLength(job.units);
-    expect(session.receipts.every((r) => receiptIsIntact(r, hash) && r.volunteer === 'volunteer-test-1')).toBe(true);
+    expect(session.receipts.every((r) => receiptIsIntact(r, hash) && r.volunteer === identity.id)).toBe(true);
+    // Each receipt carries the host's signature, so the volunteer can prove its credit.
+    for (const r of session.receipts) expect(await verifyReceiptSignature(hostKey.publicKey, r, r.signature!)).toBe(true);
+    expect(core.volunteer(identity.id)?.credit).toBe(session.credit);
     await until(() => /finished/.test(session.status));
     session.close();
   });

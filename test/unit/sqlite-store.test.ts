@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
 import { SQLITE_SCHEMA_VERSION, SqliteHostStore } from '../../src/host/store/sqlite-store';
 import type { HostStore } from '../../src/host/store/store';
-import { describeHostStore, unit } from '../helpers/store-conformance';
+import { describeHostStore, receipt, unit } from '../helpers/store-conformance';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabgrid-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,10 +80,14 @@ describe('SqliteHostStore', () => {
         credit REAL NOT NULL, root TEXT NOT NULL, issued_at REAL NOT NULL) STRICT;
       CREATE INDEX receipts_order ON receipts (issued_at, receipt_id);
       INSERT INTO units VALUES ('j/0', 'j', 0, 'accepted', 'v', NULL, 9, '${'ab'.repeat(32)}', '[1,2]', '["w"]', 77);
+      INSERT INTO receipts VALUES ('r', 'j', 'j/0', 'v', 12.5, '${'ab'.repeat(32)}', 5);
       PRAGMA user_version = 1;`);
     raw.close();
     const store = new SqliteHostStore(path);
-    const { units } = await store.load();
+    const { units, receipts, trust } = await store.load();
+    // Receipts from before protocol 4 load unsigned; the trust table starts empty.
+    expect(receipts).toEqual([{ ...receipt('r', 5), volunteer: 'v' }]);
+    expect(trust).toEqual([]);
     expect(units).toEqual([unit('j', 0, { state: 'accepted', holder: 'v', progress: 9, root: 'ab'.repeat(32), challenge: [1, 2], rejectedBy: ['w'], acceptedAt: 77 })]);
     await store.commit({ units: [{ ...units[0]!, solutions: [3] }] });
     expect((await store.load()).units[0]!.solutions).toEqual([3]);

@@ -6,16 +6,22 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { ErrorCode, TabgridError } from '../../errors';
-import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredUnit, StoredVolunteer } from './store';
+import type { KeyPairStore } from '../../proof/identity';
+import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
 
 interface HostDb extends DBSchema {
   jobs: { key: string; value: StoredJob };
   units: { key: string; value: StoredUnit };
   volunteers: { key: string; value: StoredVolunteer };
   receipts: { key: string; value: StoredReceipt };
+  trust: { key: [string, string]; value: StoredTrust };
+  /** The host's key pair, under HOST_KEY (structured clone keeps the private key non-extractable). */
+  keys: { key: string; value: CryptoKeyPair };
 }
+const HOST_KEY = 'host';
 type StoreName = StoreNames<HostDb>;
-const STORES: readonly StoreName[] = ['jobs', 'units', 'volunteers', 'receipts'];
+/** The stores a snapshot holds (the host key is kept apart from them). */
+const STORES = ['jobs', 'units', 'volunteers', 'receipts', 'trust'] as const satisfies readonly StoreName[];
 
 /**
  * Upgrade i takes the database from version i to i + 1, inside the versionchange transaction.
@@ -27,6 +33,11 @@ const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb,
     db.createObjectStore('units', { keyPath: 'unitId' });
     db.createObjectStore('volunteers', { keyPath: 'id' });
     db.createObjectStore('receipts', { keyPath: 'receiptId' });
+  },
+  // 2: adaptive trust per job and volunteer key (receipts gained a signature field: no change needed).
+  (db) => {
+    db.createObjectStore('trust', { keyPath: ['jobId', 'key'] });
+    db.createObjectStore('keys');
   },
 ];
 
@@ -59,7 +70,7 @@ function putAll<N extends StoreName>(
   for (const record of records) pending.push(store.put(record));
 }
 
-export class IdbHostStore implements HostStore {
+export class IdbHostStore implements HostStore, KeyPairStore {
   /** Why the connection was closed under us, if it was; later calls fail with this. */
   private lost: string | null = null;
 
@@ -104,13 +115,14 @@ export class IdbHostStore implements HostStore {
   async load(): Promise<HostSnapshot> {
     this.check();
     try {
-      // One transaction over all four stores, so the snapshot is of one commit.
+      // One transaction over all the stores, so the snapshot is of one commit.
       const tx = this.db.transaction(STORES, 'readonly');
-      const [jobs, units, volunteers, receipts] = await Promise.all([
+      const [jobs, units, volunteers, receipts, trust] = await Promise.all([
         tx.objectStore('jobs').getAll(),
         tx.objectStore('units').getAll(),
         tx.objectStore('volunteers').getAll(),
         tx.objectStore('receipts').getAll(),
+        tx.objectStore('trust').getAll(),
         tx.done,
       ]);
       // Sorted here rather than through indexes: an index silently skips a record whose
@@ -119,7 +131,8 @@ export class IdbHostStore implements HostStore {
       units.sort((a, b) => cmp(a.jobId, b.jobId) || cmp(a.index, b.index) || cmp(a.unitId, b.unitId));
       receipts.sort((a, b) => cmp(a.issuedAt, b.issuedAt) || cmp(a.receiptId, b.receiptId));
       // Units written before proof-of-work jobs existed have no solutions field.
-      return { jobs, units: units.map((u) => ({ ...u, solutions: u.solutions ?? null })), volunteers, receipts };
+      trust.sort((a, b) => cmp(a.jobId, b.jobId) || cmp(a.key, b.key));
+      return { jobs, units: units.map((u) => ({ ...u, solutions: u.solutions ?? null })), volunteers, receipts, trust };
     } catch (err) {
       throw storageError(`cannot read host store ${JSON.stringify(this.name)}`, err);
     }
@@ -138,6 +151,7 @@ export class IdbHostStore implements HostStore {
       putAll(tx, 'units', batch.units, pending);
       putAll(tx, 'volunteers', batch.volunteers, pending);
       putAll(tx, 'receipts', batch.receipts, pending);
+      putAll(tx, 'trust', batch.trust, pending);
       await Promise.all([...pending, tx.done]);
     } catch (err) {
       try {
@@ -148,6 +162,24 @@ export class IdbHostStore implements HostStore {
       // Settle the requests the abort failed, so none surfaces as an unhandled rejection.
       await Promise.allSettled(tx ? [...pending, tx.done] : pending);
       throw storageError(`cannot write host store ${JSON.stringify(this.name)}`, err);
+    }
+  }
+
+  async getKeyPair(): Promise<CryptoKeyPair | undefined> {
+    this.check();
+    try {
+      return await this.db.get('keys', HOST_KEY);
+    } catch (err) {
+      throw storageError(`cannot read the host key from ${JSON.stringify(this.name)}`, err);
+    }
+  }
+
+  async putKeyPair(pair: CryptoKeyPair): Promise<void> {
+    this.check();
+    try {
+      await this.db.put('keys', pair, HOST_KEY);
+    } catch (err) {
+      throw storageError(`cannot store the host key in ${JSON.stringify(this.name)}`, err);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredUnit, StoredVolunteer } from './store';
+import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
 
 /** A HostStore in memory: for tests, and for hosts that may lose their state. */
 export class MemoryHostStore implements HostStore {
@@ -6,6 +6,7 @@ export class MemoryHostStore implements HostStore {
   private readonly units = new Map<string, StoredUnit>();
   private readonly volunteers = new Map<string, StoredVolunteer>();
   private readonly receipts = new Map<string, StoredReceipt>();
+  private readonly trust = new Map<string, StoredTrust>();
   /** Number of batches committed (tests check that a reply waited for its commit). */
   commits = 0;
 
@@ -16,6 +17,7 @@ export class MemoryHostStore implements HostStore {
       units: [...this.units.values()],
       volunteers: [...this.volunteers.values()],
       receipts: [...this.receipts.values()],
+      trust: [...this.trust.values()],
     });
   }
 
@@ -25,6 +27,7 @@ export class MemoryHostStore implements HostStore {
     for (const u of copy.units ?? []) this.units.set(u.unitId, u);
     for (const v of copy.volunteers ?? []) this.volunteers.set(v.id, v);
     for (const r of copy.receipts ?? []) this.receipts.set(r.receiptId, r);
+    for (const t of copy.trust ?? []) this.trust.set(JSON.stringify([t.jobId, t.key]), t);
     this.commits++;
   }
 

@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { ErrorCode, TabgridError } from '../../errors';
-import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
+import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
 
 /**
  * Migration i takes a database from user_version i to i + 1. Append, never edit: a file on disk
@@ -55,6 +55,20 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
     `),
   // 2: proof-of-work units keep their solutions.
   (db) => db.exec(`ALTER TABLE units ADD COLUMN solutions TEXT;`),
+  // 3: receipts are signed by the host; adaptive trust per job and volunteer key.
+  (db) =>
+    db.exec(`
+      ALTER TABLE receipts ADD COLUMN signature TEXT;
+      CREATE TABLE trust (
+        job_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        streak INTEGER NOT NULL,
+        valid INTEGER NOT NULL,
+        invalid INTEGER NOT NULL,
+        banned INTEGER NOT NULL CHECK (banned IN (0, 1)),
+        PRIMARY KEY (job_id, key)
+      ) STRICT;
+    `),
 ];
 
 /** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
@@ -114,7 +128,8 @@ interface Rows {
     solutions: string | null;
   };
   volunteers: StoredVolunteer;
-  receipts: { receipt_id: string; job_id: string; unit_id: string; volunteer: string; credit: number; root: string; issued_at: number };
+  receipts: { receipt_id: string; job_id: string; unit_id: string; volunteer: string; credit: number; root: string; issued_at: number; signature: string | null };
+  trust: { job_id: string; key: string; streak: number; valid: number; invalid: number; banned: number };
 }
 
 export class SqliteHostStore implements HostStore {
@@ -138,6 +153,7 @@ export class SqliteHostStore implements HostStore {
         units: db.prepare<[], Rows['units']>('SELECT * FROM units ORDER BY job_id, idx, unit_id'),
         volunteers: db.prepare<[], Rows['volunteers']>('SELECT * FROM volunteers ORDER BY id'),
         receipts: db.prepare<[], Rows['receipts']>('SELECT * FROM receipts ORDER BY issued_at, receipt_id'),
+        trust: db.prepare<[], Rows['trust']>('SELECT * FROM trust ORDER BY job_id, key'),
       };
     } catch (err) {
       db?.close();
@@ -181,6 +197,15 @@ export class SqliteHostStore implements HostStore {
       credit: (r) => r.credit,
       root: (r) => r.root,
       issued_at: (r) => r.issuedAt,
+      signature: (r) => r.signature,
+    });
+    const trust = upsert<StoredTrust>(this.db, 'trust', 'job_id, key', {
+      job_id: (t) => t.jobId,
+      key: (t) => t.key,
+      streak: (t) => t.streak,
+      valid: (t) => t.valid,
+      invalid: (t) => t.invalid,
+      banned: (t) => (t.banned ? 1 : 0),
     });
     // db.transaction rolls the whole batch back if any statement throws.
     return this.db.transaction((batch: StoreBatch) => {
@@ -188,12 +213,13 @@ export class SqliteHostStore implements HostStore {
       for (const u of batch.units ?? []) unit(u);
       for (const v of batch.volunteers ?? []) volunteer(v);
       for (const r of batch.receipts ?? []) receipt(r);
+      for (const t of batch.trust ?? []) trust(t);
     });
   }
 
   async load(): Promise<HostSnapshot> {
     return this.guard('read', () => {
-      // One read transaction, so the four tables come from the same commit.
+      // One read transaction, so the tables come from the same commit.
       return this.db.transaction(() => ({
         jobs: this.selects.jobs.all().map(
           (r): StoredJob => ({ id: r.id, spec: JSON.parse(r.spec), priority: r.priority, createdAt: r.created_at }),
@@ -226,7 +252,12 @@ export class SqliteHostStore implements HostStore {
             credit: r.credit,
             root: r.root,
             issuedAt: r.issued_at,
+            // Receipts issued before protocol 4 were not signed.
+            ...(r.signature === null ? {} : { signature: r.signature }),
           }),
+        ),
+        trust: this.selects.trust.all().map(
+          (r): StoredTrust => ({ jobId: r.job_id, key: r.key, streak: r.streak, valid: r.valid, invalid: r.invalid, banned: r.banned === 1 }),
         ),
       }))();
     });

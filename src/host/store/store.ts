@@ -6,6 +6,7 @@
  * loads the last committed snapshot.
  */
 import type { Receipt } from '../../protocol';
+import type { TrustState } from '../../proof/trust';
 import type { JobSpec } from '../job';
 
 export const StoredUnitState = {
@@ -37,7 +38,7 @@ export interface StoredUnit {
   readonly progress: number;
   /** The committed or accepted Merkle root, hex. */
   readonly root: string | null;
-  /** Leaf indices challenged (verifying), else null. */
+  /** Leaf indices challenged (verifying), else null; null while verifying means every row of C was asked for (Freivalds). */
   readonly challenge: readonly number[] | null;
   /** Volunteers whose result for this unit was rejected. */
   readonly rejectedBy: readonly string[];
@@ -56,12 +57,20 @@ export interface StoredVolunteer {
 /** Proof, kept by host and volunteer, that a result was accepted and what it earned. */
 export type StoredReceipt = Receipt;
 
-/** Everything committed together: upserts keyed by id (units by unitId, receipts by receiptId). */
+/** One key's adaptive-trust record within one job (proof/trust.ts). */
+export interface StoredTrust extends TrustState {
+  readonly jobId: string;
+  /** The volunteer's identity. */
+  readonly key: string;
+}
+
+/** Everything committed together: upserts keyed by id (units by unitId, receipts by receiptId, trust by job and key). */
 export interface StoreBatch {
   readonly jobs?: readonly StoredJob[];
   readonly units?: readonly StoredUnit[];
   readonly volunteers?: readonly StoredVolunteer[];
   readonly receipts?: readonly StoredReceipt[];
+  readonly trust?: readonly StoredTrust[];
 }
 
 export interface HostSnapshot {
@@ -69,6 +78,7 @@ export interface HostSnapshot {
   readonly units: StoredUnit[];
   readonly volunteers: StoredVolunteer[];
   readonly receipts: StoredReceipt[];
+  readonly trust: StoredTrust[];
 }
 
 export interface HostStore {

@@ -1,0 +1,70 @@
+import { ErrorCode, TabgridError } from '../errors';
+import { identityOf, type Identity } from '../proof/identity';
+import { newNonce, verifyKeyProof } from '../proof/key-proof';
+import { PROTOCOL_VERSION, type HostMessage, type VolunteerMessage } from '../protocol';
+import { Connections, type Connection } from './connections';
+import type { Speaker } from './judge';
+import type { HostTrust } from './trust-store';
+
+type Hello = Extract<VolunteerMessage, { type: 'hello' }>;
+type KeyProof = Extract<VolunteerMessage, { type: 'key-proof' }>;
+
+export interface GreetingOptions {
+  readonly hostId: string;
+  readonly identity: Identity;
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  readonly trust: HostTrust;
+  /** The redirect to send instead of a welcome when the host is at its connection cap. */
+  readonly redirect: (name: string) => HostMessage | undefined;
+}
+
+/**
+ * How a connection becomes a volunteer: `hello` names a public key and gets a `welcome` with
+ * the host's key and a fresh nonce; `key-proof` signs that nonce (proof/key-proof.ts), and only
+ * then does the connection speak for the key's identity. A key banned from every job is turned
+ * away at hello.
+ */
+export class Greeting {
+  constructor(private readonly options: GreetingOptions) {}
+
+  hello(name: string, session: Connection, message: Hello): HostMessage {
+    if (message.protocol !== PROTOCOL_VERSION) {
+      throw new TabgridError(ErrorCode.ProtocolVersion, `host speaks protocol ${PROTOCOL_VERSION}, volunteer ${message.protocol}`);
+    }
+    if (this.options.trust.bannedEverywhere(identityOf(message.publicKey))) throw banned();
+    const redirect = this.options.redirect(name);
+    if (redirect) return redirect;
+    const { hostId, identity, leaseMs, heartbeatMs } = this.options;
+    const nonce = newNonce();
+    // A second hello on a connection starts over: it speaks for nobody until its new proof.
+    session.volunteerId = undefined;
+    session.publicKey = undefined;
+    session.claimed = { publicKey: message.publicKey, nonce };
+    session.relay = message.relay === true && !Connections.isRelayed(name);
+    return { type: 'welcome', protocol: PROTOCOL_VERSION, hostId, leaseMs, heartbeatMs, publicKey: identity.publicKey, nonce };
+  }
+
+  async prove(session: Connection, message: KeyProof): Promise<void> {
+    const claimed = session.claimed;
+    if (!claimed) throw new TabgridError(ErrorCode.BadMessage, `'key-proof' before 'hello'`);
+    // One proof per nonce: a failed one needs a new hello.
+    session.claimed = undefined;
+    const fields = { hostId: this.options.hostId, hostPublicKey: this.options.identity.publicKey, nonce: claimed.nonce };
+    if (!(await verifyKeyProof(claimed.publicKey, fields, message.signature))) {
+      throw new TabgridError(ErrorCode.BadSignature, 'the key-proof does not verify for the key hello named');
+    }
+    session.publicKey = claimed.publicKey;
+    session.volunteerId = identityOf(claimed.publicKey);
+  }
+
+  /** Who a greeted connection speaks for; throws for one that has not proved its key. */
+  speaker(session: Connection, type: string): Speaker {
+    if (!session.volunteerId || !session.publicKey) throw new TabgridError(ErrorCode.BadMessage, `'${type}' before 'hello' and 'key-proof'`);
+    return { id: session.volunteerId, publicKey: session.publicKey };
+  }
+}
+
+export function banned(): TabgridError {
+  return new TabgridError(ErrorCode.Banned, 'this key is banned from every job on this host (too many invalid results)');
+}

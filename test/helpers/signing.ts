@@ -1,0 +1,40 @@
+import type { HostCore } from '../../src/host/host-core';
+import { signCommitment, unitInputDigest } from '../../src/proof/commitment';
+import { createKeyPair, identityFromKeyPair, type Identity } from '../../src/proof/identity';
+import { signKeyProof } from '../../src/proof/key-proof';
+import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
+import { parseHostMessage } from '../../src/validate';
+
+/** A fresh in-memory identity (host or volunteer). */
+export async function newIdentity(): Promise<Identity> {
+  return identityFromKeyPair(await createKeyPair());
+}
+
+/** Sends `m` as connection `name`; checks every reply parses as a host message. */
+export async function sayTo(core: HostCore, name: string, m: VolunteerMessage | string): Promise<HostMessage[]> {
+  const replies = await core.handle(name, typeof m === 'string' ? m : encodeMessage(m));
+  return replies.map((r) => parseHostMessage(encodeMessage(r)));
+}
+
+/**
+ * hello + key-proof as `identity` over connection `name`. Returns the welcome (or whatever
+ * else the host answered hello with, and then sends no proof).
+ */
+export async function greetAs(core: HostCore, name: string, identity: Identity, extra: { relay?: boolean } = {}): Promise<HostMessage> {
+  const [welcome] = await sayTo(core, name, { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: identity.publicKey, ...extra });
+  if (welcome?.type !== 'welcome') return welcome!;
+  const signature = await signKeyProof(identity, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
+  const replies = await sayTo(core, name, { type: 'key-proof', signature });
+  if (replies.length > 0) throw new Error(`key-proof answered with ${JSON.stringify(replies)}`);
+  return welcome;
+}
+
+/** `identity`'s commitment signature for `root` as unit `unit`'s result. */
+export function signFor(identity: Identity, unit: WorkUnit, root: string): Promise<string> {
+  return signCommitment(identity, { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
+}
+
+/** A signed result message. */
+export async function resultOf(identity: Identity, unit: WorkUnit, root: string, extra: { shares?: number[] } = {}): Promise<VolunteerMessage> {
+  return { type: 'result', unitId: unit.unitId, root, backend: 'cpu', signature: await signFor(identity, unit, root), ...extra };
+}

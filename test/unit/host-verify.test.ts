@@ -1,0 +1,248 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
+import { toHex } from '../../src/hex';
+import { HostCore } from '../../src/host/host-core';
+import { validateJob, type JobSpec } from '../../src/host/job';
+import { MemoryHostStore } from '../../src/host/store/memory-store';
+import type { HostStore } from '../../src/host/store/store';
+import { matmulF32Ref, matmulModpRef } from '../../src/kernels/matmul';
+import { matmulOperands } from '../../src/kernels/matmul-inputs';
+import { f32DetectableDelta } from '../../src/proof/freivalds-f32';
+import type { Identity } from '../../src/proof/identity';
+import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
+import type { HostMessage, MatmulUnit, Receipt, WorkUnit } from '../../src/protocol';
+import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
+import { seededRandom } from '../../src/work/seeded';
+import { merklePath } from '../../src/hash/merkle';
+import { greetAs, newIdentity, resultOf, sayTo, signFor } from '../helpers/signing';
+import { rowsMessages, sentResult } from '../../src/volunteer/results';
+
+let hash: Hasher;
+let hostKey: Identity;
+beforeAll(async () => {
+  hash = await createCpuSha256();
+  hostKey = await newIdentity();
+});
+
+const open = (spec: JobSpec, store: HostStore = new MemoryHostStore(), seed = 1) =>
+  HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, random: seededRandom(seed), maxLeases: 1 });
+
+async function volunteer(core: HostCore, name: string, identity?: Identity) {
+  const me = identity ?? (await newIdentity());
+  expect(await greetAs(core, name, me)).toMatchObject({ type: 'welcome' });
+  const say = (m: Parameters<typeof sayTo>[2]) => sayTo(core, name, m);
+  const lease = async (holding: string[] = []): Promise<WorkUnit> => {
+    const [reply] = await say({ type: 'request-unit', holding });
+    if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
+    return reply.unit;
+  };
+  return { me, say, lease };
+}
+
+/** The rows of C (matrices) or digests (hashing) an honest volunteer computes. */
+function honest(unit: WorkUnit): Uint8Array {
+  if (unit.kernel === 'sha256-batch') return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
+  if (unit.kernel === 'sha256d-pow') throw new Error('no fixed leaves');
+  const { a, b } = matmulOperands(unit);
+  const shape = { m: unit.m, n: unit.n, k: unit.k };
+  const c = unit.kernel === 'matmul-modp' ? matmulModpRef(a as Uint32Array, b as Uint32Array, shape, unit.p) : matmulF32Ref(a as Float32Array, b as Float32Array, shape);
+  return new Uint8Array(c.buffer);
+}
+
+const leafBytes = (unit: WorkUnit) => (unit.kernel === 'sha256-batch' ? 32 : 4 * (unit as MatmulUnit).n);
+
+/** Commits to `leaves` (signed by `me`), answers whatever check the host asks for, returns the verdict. */
+async function submit(v: Awaited<ReturnType<typeof volunteer>>, unit: WorkUnit, leaves: Uint8Array): Promise<HostMessage> {
+  const sent = await sentResult(unit, { leaves, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, v.me);
+  const [check] = await v.say(await resultOf(v.me, unit, sent.root));
+  if (check?.type === 'verdict') return check;
+  if (check?.type === 'send-rows') {
+    let last: HostMessage[] = [];
+    for (const m of rowsMessages(unit.unitId, sent)) last = await v.say(m);
+    return last[0]!;
+  }
+  if (check?.type !== 'challenge') throw new Error(`expected a check, got ${JSON.stringify(check)}`);
+  const b = leafBytes(unit);
+  const openings = check.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * b, (index + 1) * b)), path: merklePath(sent.tree, index).map(toHex) }));
+  return (await v.say({ type: 'openings', unitId: unit.unitId, openings }))[0]!;
+}
+
+const reasonOf = (m: HostMessage) => (m.type === 'verdict' ? `${m.verdict}: ${m.reason}` : JSON.stringify(m));
+
+describe('Freivalds policy for matrix jobs', () => {
+  const modp: JobSpec = { id: 'fm', kernel: 'matmul-modp', units: 2, m: 1000, n: 40, k: 50, p: 65521, seed: 3, verify: { policy: 'freivalds', rounds: 2 } };
+  const f32: JobSpec = { id: 'ff', kernel: 'matmul-f32', units: 2, m: 40, n: 33, k: 200, seed: 5, verify: { policy: 'freivalds' } };
+
+  it('validates the verify field', () => {
+    expect(() => validateJob(modp)).not.toThrow();
+    expect(() => validateJob({ ...modp, samples: 4 } as JobSpec)).toThrow(/samples does not apply/);
+    expect(() => validateJob({ ...modp, samples: 4, verify: { policy: 'guess' } } as unknown as JobSpec)).toThrow(/verify.policy/);
+    expect(() => validateJob({ ...modp, verify: { policy: 'freivalds', rounds: 0 } })).toThrow(/rounds/);
+    expect(() => validateJob({ ...modp, verify: { policy: 'challenge', rounds: 2 }, samples: 4 })).toThrow(/rounds is for/);
+  });
+
+  it('modp: asks for every row, accepts the exact product with a signed receipt', async () => {
+    const core = await open(modp);
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const sent = await sentResult(unit, { leaves: honest(unit), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
+    expect(rowsMessages(unit.unitId, sent).length).toBe(2); // 1000 rows of 160 bytes take two messages
+    const verdict = await submit(v, unit, honest(unit));
+    expect(verdict).toMatchObject({ type: 'verdict', verdict: 'accepted', credit: 1000 * 40 * 50 });
+    const receipt = (verdict as { receipt: Receipt }).receipt;
+    expect(receipt.volunteer).toBe(v.me.id);
+    expect(await verifyReceiptSignature(hostKey.publicKey, receipt, receipt.signature!)).toBe(true);
+  });
+
+  it('modp: rejects one wrong element of C', async () => {
+    const core = await open(modp);
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const leaves = honest(unit);
+    new DataView(leaves.buffer).setUint32(4 * (217 * 40 + 9), 4, true);
+    expect(reasonOf(await submit(v, unit, leaves))).toMatch(/^rejected: Freivalds' check failed: row 217/);
+    expect(core.progress()).toMatchObject({ queued: 2, accepted: 0 });
+  });
+
+  it('rejects rows that do not hash to the committed root (C swapped after committing)', async () => {
+    const core = await open(modp);
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const right = honest(unit);
+    const committed = await sentResult(unit, { leaves: right.slice(), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
+    committed.leaves[0]! ^= 1; // what it sends differs from what it committed to
+    expect((await v.say(await resultOf(v.me, unit, committed.root)))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    let last: HostMessage[] = [];
+    for (const m of rowsMessages(unit.unitId, committed)) last = await v.say(m);
+    expect(reasonOf(last[0]!)).toMatch(/do not hash to the committed root/);
+  });
+
+  it('rejects rows out of order', async () => {
+    const core = await open(modp);
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const sent = await sentResult(unit, { leaves: honest(unit), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
+    await v.say(await resultOf(v.me, unit, sent.root));
+    const [all] = rowsMessages(unit.unitId, sent);
+    if (all?.type !== 'rows') throw new Error('expected rows');
+    expect(reasonOf((await v.say({ ...all, first: 1 }))[0]!)).toMatch(/in order: expected row 0, got 1/);
+  });
+
+  it('f32: accepts the honest product, rejects one element moved beyond the detectable delta', async () => {
+    for (const cheat of [false, true]) {
+      const core = await open(f32);
+      const v = await volunteer(core, 'a');
+      const unit = (await v.lease()) as MatmulUnit;
+      const leaves = honest(unit);
+      const c = new Float32Array(leaves.buffer);
+      if (cheat) {
+        const { a, b } = matmulOperands(unit);
+        const delta = f32DetectableDelta(a as Float32Array, b as Float32Array, c, unit, 11);
+        c[11 * unit.n + 4] = c[11 * unit.n + 4]! + 1.5 * delta;
+      }
+      expect(reasonOf(await submit(v, unit, leaves))).toMatch(cheat ? /^rejected: Freivalds' check failed: row 11/ : /^accepted/);
+    }
+  });
+});
+
+describe('signed results', () => {
+  const job: JobSpec = { id: 'sig', kernel: 'sha256-batch', units: 3, messagesPerUnit: 20, messageLength: 32, seed: 2, samples: 4 };
+
+  it('rejects a result signed by another key, and one signed for another unit (replay)', async () => {
+    const core = await open(job);
+    const v = await volunteer(core, 'a');
+    const other = await newIdentity();
+    const unit = await v.lease();
+    const root = toHex(buildMerkleTreeOfChunks(honest(unit), 32, hash).root);
+    const forged = { type: 'result', unitId: unit.unitId, root, backend: 'cpu', signature: await signFor(other, unit, root) } as const;
+    expect(reasonOf((await v.say(forged))[0]!)).toBe('rejected: bad signature');
+    // Its own valid signature, but over unit 2's commitment: replayed onto the unit it now holds.
+    const next = await v.lease();
+    const elsewhere = { ...next, unitId: 'sig/2' };
+    const replay = { type: 'result', unitId: next.unitId, root, backend: 'cpu', signature: await signFor(v.me, elsewhere, root) } as const;
+    expect(reasonOf((await v.say(replay))[0]!)).toBe('rejected: bad signature');
+    expect(core.volunteer(v.me.id)).toMatchObject({ rejected: 2, credit: 0 });
+  });
+
+  it('refuses a well-signed result for a unit never leased to the sender', async () => {
+    const core = await open(job);
+    const v = await volunteer(core, 'a');
+    const w = await volunteer(core, 'b');
+    const unit = await v.lease();
+    const [reply] = await w.say(await resultOf(w.me, unit, toHex(buildMerkleTreeOfChunks(honest(unit), 32, hash).root)));
+    expect(reply).toMatchObject({ type: 'error', code: 'unknown-unit', unitId: unit.unitId });
+    expect(core.progress()).toMatchObject({ leased: 1, verifying: 0 });
+  });
+
+  it('will not let a connection speak for a key it does not hold', async () => {
+    const core = await open(job);
+    const victim = await newIdentity();
+    const thief = await newIdentity();
+    const [welcome] = await sayTo(core, 'x', { type: 'hello', protocol: 4, client: 't', publicKey: victim.publicKey });
+    if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
+    const { signKeyProof } = await import('../../src/proof/key-proof');
+    const signature = await signKeyProof(thief, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
+    expect((await sayTo(core, 'x', { type: 'key-proof', signature }))[0]).toMatchObject({ type: 'error', code: 'bad-signature' });
+    expect((await sayTo(core, 'x', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+    expect(core.progress().leased).toBe(0);
+  });
+});
+
+describe('adaptive trust', () => {
+  const trusting: JobSpec = { id: 'tr', kernel: 'sha256-batch', units: 40, messagesPerUnit: 16, messageLength: 16, seed: 4, samples: 2, trust: { warmup: 3, minCheckRate: 0.25, decay: 0.5, banAfter: 2 } };
+
+  it('validates the trust field', () => {
+    expect(() => validateJob(trusting)).not.toThrow();
+    expect(() => validateJob({ ...trusting, trust: { warmup: 3, minCheck: 0.1 } } as unknown as JobSpec)).toThrow(/unknown field/);
+    expect(() => validateJob({ ...trusting, trust: { banAfter: 0 } })).toThrow(/banAfter/);
+  });
+
+  it('verifies every result during the warm-up, then spot checks at the floor rate', async () => {
+    const core = await open(trusting, new MemoryHostStore(), 7);
+    const v = await volunteer(core, 'a');
+    let skipped = 0;
+    for (let i = 0; i < 30; i++) {
+      const unit = await v.lease();
+      const verdict = await submit(v, unit, honest(unit));
+      expect(verdict).toMatchObject({ verdict: 'accepted' });
+      const spot = /spot check skipped/.test((verdict as { reason: string }).reason);
+      if (i < 3) expect(spot).toBe(false);
+      if (spot) skipped++;
+    }
+    // After 3 verified results the check rate falls 0.5, 0.25, 0.25, …: most of the 27 are skipped, not all.
+    expect(skipped).toBeGreaterThan(12);
+    expect(skipped).toBeLessThan(27);
+  });
+
+  it('bans a key after banAfter invalid results: its leases are requeued and it gets no more work', async () => {
+    const store = new MemoryHostStore();
+    const core = await open({ ...trusting, units: 4 }, store);
+    const cheat = await volunteer(core, 'c');
+    const unit = await cheat.lease();
+    expect(reasonOf(await submit(cheat, unit, new Uint8Array(16 * 32)))).toMatch(/^rejected: .*digest is wrong/);
+    const second = await cheat.lease();
+    expect(reasonOf(await submit(cheat, second, new Uint8Array(16 * 32)))).toMatch(/now banned from job tr/);
+    expect((await cheat.say({ type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    expect((await sayTo(core, 'c2', { type: 'hello', protocol: 4, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    // The ban survives a restart (trust is in the store).
+    const again = await open({ ...trusting, units: 4 }, store);
+    expect((await sayTo(again, 'c3', { type: 'hello', protocol: 4, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    const honestOne = await volunteer(again, 'h');
+    for (let i = 0; i < 4; i++) {
+      const u = await honestOne.lease();
+      expect(await submit(honestOne, u, honest(u))).toMatchObject({ verdict: 'accepted' });
+    }
+    expect(again.done).toBe(true);
+  });
+
+  it('requeues the other leases of a key when it is banned', async () => {
+    const core = await HostCore.open(new MemoryHostStore(), [{ ...trusting, units: 4, trust: { banAfter: 1 } }], { hostId: 'h', hash, identity: hostKey, random: seededRandom(1), maxLeases: 2 });
+    const cheat = await volunteer(core, 'c');
+    const first = await cheat.lease();
+    await cheat.lease([first.unitId]);
+    expect(core.progress()).toMatchObject({ leased: 2 });
+    expect(reasonOf(await submit(cheat, first, new Uint8Array(16 * 32)))).toMatch(/now banned/);
+    expect(core.progress()).toMatchObject({ leased: 0, queued: 4 });
+  });
+});
