@@ -32,18 +32,18 @@ describe('IdbHostStore', () => {
     vi.restoreAllMocks();
   });
 
-  it('creates the four stores at the current version', async () => {
+  it('creates its stores at the current version', async () => {
     const name = freshName();
     await (await IdbHostStore.open(name)).close();
     const raw = await openDB(name);
     expect(raw.version).toBe(IDB_SCHEMA_VERSION);
-    expect([...raw.objectStoreNames].sort()).toEqual(['jobs', 'receipts', 'units', 'volunteers']);
+    expect([...raw.objectStoreNames].sort()).toEqual(['jobs', 'keys', 'receipts', 'trust', 'units', 'volunteers']);
     raw.close();
   });
 
   it('reports a quota error as storage and keeps what was committed before', async () => {
     const store = await IdbHostStore.open(freshName());
-    const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 3)], receipts: [] };
+    const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 3)], receipts: [], trust: [] };
     await store.commit(before);
     // The second put of the batch fails as a full disk would, after the first was accepted.
     const put = IDBObjectStore.prototype.put;
