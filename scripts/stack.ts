@@ -11,6 +11,7 @@ import { ExpressPeerServer } from 'peer';
 import { createServer, type ViteDevServer } from 'vite';
 import { HostCore, type HostCoreOptions } from '../src/host/host-core';
 import { MemoryHostStore } from '../src/host/store/memory-store';
+import { SqliteHostStore } from '../src/host/store/sqlite-store';
 import type { HostStore } from '../src/host/store/store';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
 import { startPeerHost, type PeerHost } from '../src/host/peer-host';
@@ -105,9 +106,9 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
   const core = await HostCore.open(options.store ?? new MemoryHostStore(), jobs, {
     hostId,
     hash: await createCpuSha256(),
-    // The Node host's key lives as long as the process: WebCrypto keeps it non-extractable, so it
-    // is not written to the SQLite file. Receipts stay verifiable by the key that signed them.
-    identity: await identityFromKeyPair(await createKeyPair()),
+    // A SQLite host keeps its key in its file, so receipts it re-sends after a restart verify;
+    // a memory host's key lives as long as the process.
+    identity: options.store instanceof SqliteHostStore ? await options.store.hostIdentity() : await identityFromKeyPair(await createKeyPair()),
     log,
     onAccepted,
     leaseMs: options.leaseMs,

@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
+import { verifySignature } from '../../src/proof/identity';
 import { SQLITE_SCHEMA_VERSION, SqliteHostStore } from '../../src/host/store/sqlite-store';
 import type { HostStore } from '../../src/host/store/store';
 import { describeHostStore, receipt, unit } from '../helpers/store-conformance';
@@ -95,6 +96,23 @@ describe('SqliteHostStore', () => {
     const after = new Database(path, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     after.close();
+  });
+
+  it('keeps the host key in the file: a reopened store signs with the same key', async () => {
+    const path = freshPath();
+    const first = new SqliteHostStore(path);
+    const identity = await first.hostIdentity();
+    const signature = await identity.sign(new TextEncoder().encode('receipt'));
+    expect(await first.hostIdentity()).toMatchObject({ publicKey: identity.publicKey });
+    await first.close();
+    const again = new SqliteHostStore(path);
+    const reloaded = await again.hostIdentity();
+    expect(reloaded.publicKey).toBe(identity.publicKey);
+    expect(await verifySignature(reloaded.publicKey, new TextEncoder().encode('receipt'), signature)).toBe(true);
+    expect(await verifySignature(reloaded.publicKey, new TextEncoder().encode('receipt'), await reloaded.sign(new TextEncoder().encode('receipt')))).toBe(true);
+    // Another file, another key.
+    expect((await new SqliteHostStore(freshPath()).hostIdentity()).publicKey).not.toBe(identity.publicKey);
+    await again.close();
   });
 
   it('refuses a database that already has other tables by those names', () => {

@@ -6,6 +6,8 @@
  */
 import Database from 'better-sqlite3';
 import { ErrorCode, TabgridError } from '../../errors';
+import type { Identity } from '../../proof/identity';
+import { HOST_KEY_TABLE, loadOrCreateHostIdentity } from './sqlite-key';
 import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
 
 /**
@@ -69,6 +71,8 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
         PRIMARY KEY (job_id, key)
       ) STRICT;
     `),
+  // 4: the host's signing key, so a restarted host keeps it (sqlite-key.ts).
+  (db) => db.exec(HOST_KEY_TABLE),
 ];
 
 /** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
@@ -265,6 +269,11 @@ export class SqliteHostStore implements HostStore {
 
   async commit(batch: StoreBatch): Promise<void> {
     this.guard('write', () => this.apply(batch));
+  }
+
+  /** The host's signing identity, made on first use and kept in this file. */
+  hostIdentity(): Promise<Identity> {
+    return loadOrCreateHostIdentity(this.db);
   }
 
   async close(): Promise<void> {
