@@ -1,7 +1,7 @@
-import { buildMerkleTree } from '../hash/merkle';
+import { buildMerkleTreeOfChunks } from '../hash/merkle';
 import type { Hasher } from '../hash/sha256-cpu';
 import { fromHex, toHex } from '../hex';
-import { PowHasher, meetsTarget } from '../kernels/sha256d-pow';
+import { PowHasher, meetsTarget, sharesToLeaves } from '../kernels/sha256d-pow';
 import type { PowUnit } from '../protocol';
 
 /**
@@ -31,18 +31,7 @@ export interface PowCheck {
 
 /** The Merkle root a volunteer commits to for a list of shares (SHA-256() when there are none). */
 export function sharesRoot(shares: readonly number[], hash: Hasher): string {
-  const leaf = new Uint8Array(4);
-  const view = new DataView(leaf.buffer);
-  return toHex(
-    buildMerkleTree(
-      shares.length,
-      (i) => {
-        view.setUint32(0, shares[i]!, true);
-        return leaf;
-      },
-      hash,
-    ).root,
-  );
+  return toHex(buildMerkleTreeOfChunks(sharesToLeaves(shares), 4, hash).root);
 }
 
 /** 256-bit little-endian target + 1, divided by 2^256, as a double. */

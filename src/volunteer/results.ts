@@ -1,6 +1,7 @@
 import { buildMerkleTreeOfChunks, merklePath, type MerkleTree } from '../hash/merkle';
 import type { Hasher } from '../hash/sha256-cpu';
 import { toHex } from '../hex';
+import { leavesToShares } from '../kernels/sha256d-pow';
 import { signCommitment, unitInputDigest } from '../proof/commitment';
 import type { Identity } from '../proof/identity';
 import { Kernel, MAX_ROWS_HEX, type Backend, type HostMessage, type VolunteerMessage, type WorkUnit } from '../protocol';
@@ -34,7 +35,7 @@ export async function sentResult(
 ): Promise<Sent> {
   const tree = buildMerkleTreeOfChunks(out.leaves, out.leafBytes, hash);
   const root = toHex(tree.root);
-  const shares = unit.kernel === Kernel.Sha256dPow ? sharesOf(out.leaves) : undefined;
+  const shares = unit.kernel === Kernel.Sha256dPow ? leavesToShares(out.leaves) : undefined;
   const signature = await signCommitment(identity, { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
   return { root, backend: out.backend, tree, leaves: out.leaves, leafBytes: out.leafBytes, total, signature, ...(shares ? { shares } : {}) };
 }
@@ -82,10 +83,4 @@ export function rowsMessages(unitId: string, r: Sent): VolunteerMessage[] {
 /** What answers the host's check of a result: openings for a challenge, all rows for send-rows. */
 export function answerCheck(message: Extract<HostMessage, { type: 'challenge' | 'send-rows' }>, r: Sent): VolunteerMessage[] {
   return message.type === 'challenge' ? [openingsMessage(message.unitId, r, message.indices)] : rowsMessages(message.unitId, r);
-}
-
-/** A proof-of-work result's leaves back as nonces (4-byte little-endian each). */
-function sharesOf(leaves: Uint8Array): number[] {
-  const view = new DataView(leaves.buffer, leaves.byteOffset, leaves.byteLength);
-  return Array.from({ length: leaves.length / 4 }, (_, i) => view.getUint32(4 * i, true));
 }

@@ -8,7 +8,7 @@ import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import type { MatmulShape } from '../kernels/matmul';
 import { matmulOperands } from '../kernels/matmul-inputs';
 import { seededBatch, sha256BatchCpu, type MessageBatch } from '../kernels/sha256-batch';
-import { powSearchCpuFast, targetFromLeadingZeroBits, type PowResult } from '../kernels/sha256d-pow';
+import { powSearchCpuFast, sharesToLeaves, targetFromLeadingZeroBits, type PowResult } from '../kernels/sha256d-pow';
 import { fromHex } from '../hex';
 import { Backend, Kernel, type WorkUnit } from '../protocol';
 import { BackendChooser, type Choice } from './backend-choice';
@@ -152,11 +152,7 @@ export class ComputeEngine {
           const out = await this.powSearch(header, unit.nonceStart + start, end - start, target, shareTarget, { signal, onProgress: p });
           if (out.overflowed > 0) throw new TabgridError(ErrorCode.BadInput, `${unit.unitId}: more shares than one result holds`);
           backend = out.backend;
-          // The shares are the leaves: 4-byte little-endian nonces, ascending.
-          const leaves = new Uint8Array(4 * out.shares.length);
-          const view = new DataView(leaves.buffer);
-          out.shares.forEach((nonce, i) => view.setUint32(4 * i, nonce, true));
-          return leaves;
+          return sharesToLeaves(out.shares);
         });
         return { leaves, leafBytes: 4, backend };
       }
