@@ -18,7 +18,7 @@
  * result earns a `receipt` the host signs.
  */
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 /**
  * No message may be longer than this (JSON text, UTF-16 code units ~ bytes). Texts over 16 KiB
  * cross the data channel as binary frames (net/frames.ts).
@@ -42,7 +42,11 @@ export type Kernel = (typeof Kernel)[keyof typeof Kernel];
 export const Backend = { WebGpu: 'webgpu', Cpu: 'cpu' } as const;
 export type Backend = (typeof Backend)[keyof typeof Backend];
 
-export const Verdict = { Accepted: 'accepted', Rejected: 'rejected', Duplicate: 'duplicate' } as const;
+/**
+ * `pending`: a replicated unit's result is on file and waits for another key's replica; the
+ * final verdict (with the receipt, or the rejection) follows in a later message.
+ */
+export const Verdict = { Accepted: 'accepted', Rejected: 'rejected', Duplicate: 'duplicate', Pending: 'pending' } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
 /** Hash `count` seeded messages of `messageLength` bytes (see work/seeded.ts). */

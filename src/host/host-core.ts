@@ -28,6 +28,13 @@ export class HostCore {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Verdicts owed to volunteers that were not speaking when their unit was settled (the other
+   * replicas of a replicated unit), delivered with the replies to their next message. Kept in
+   * memory only: after a host restart the receipts are still on file and a re-sent result
+   * fetches them as a duplicate.
+   */
+  private readonly owed = new Map<string, HostMessage[]>();
 
   private constructor(
     private readonly state: HostState,
@@ -190,11 +197,22 @@ export class HostCore {
     const speaker = this.greeting.speaker(session, message.type);
     const now = this.clock();
     const tx = this.state.tx();
-    const replies = await this.decide(speaker, message, now, tx);
+    let replies: HostMessage[];
+    try {
+      replies = await this.decide(speaker, message, now, tx);
+    } catch (err) {
+      // Owed verdicts still go out (a key banned by its replica's rejection hears why).
+      return [this.error(speaker.id, err, 'unitId' in message ? message.unitId : undefined), ...this.takeOwed(speaker.id)];
+    }
     await this.store.commit(tx.batch());
     tx.apply();
-    this.announce(speaker.id, replies);
-    return replies;
+    const seen = new Set<string>();
+    this.announce(speaker.id, replies, seen);
+    for (const { to, message: notice } of tx.notices()) {
+      this.owed.set(to, [...(this.owed.get(to) ?? []), notice]);
+      this.announce(to, [notice], seen);
+    }
+    return [...replies, ...this.takeOwed(speaker.id)];
   }
 
   /** Works out the replies and the state changes (into tx) for one message. */
@@ -230,6 +248,12 @@ export class HostCore {
     }
   }
 
+  private takeOwed(id: string): HostMessage[] {
+    const owed = this.owed.get(id) ?? [];
+    this.owed.delete(id);
+    return owed;
+  }
+
   /** At the cap, a new direct connection is sent to the relays with the fewest children. */
   private redirect(name: string): HostMessage | undefined {
     const cap = this.options.maxDirect;
@@ -240,11 +264,13 @@ export class HostCore {
   }
 
   /** Tells the shell's callbacks what was decided, once it is committed. */
-  private announce(who: string, replies: HostMessage[]): void {
+  private announce(who: string, replies: HostMessage[], seen: Set<string>): void {
     for (const r of replies) {
       if (r.type !== 'verdict') continue;
       if (r.verdict === Verdict.Accepted) {
-        this.options.onAccepted?.(this.results().find((a) => a.unitId === r.unitId)!);
+        // A replicated unit is accepted once, however many keys it credits.
+        if (!seen.has(r.unitId)) this.options.onAccepted?.(this.results().find((a) => a.unitId === r.unitId)!);
+        seen.add(r.unitId);
         const p = this.progress();
         this.options.log?.(`accepted ${r.unitId} from ${who} (${p.accepted}/${p.total})`);
       } else if (r.verdict === Verdict.Rejected) {

@@ -1,3 +1,4 @@
+import type { HostMessage } from '../protocol';
 import type { HostSnapshot, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
 
@@ -15,17 +16,23 @@ export class HostState {
   private readonly byJob = new Map<string, string[]>();
   /** Queued unit ids per job; a Set keeps insertion order, so requeued units go to the back. */
   private readonly queued = new Map<string, Set<string>>();
+  /**
+   * Queued replicated units that already have a replica on file, per job: leased before the
+   * rest, so a unit's replicas follow each other closely and its voters hear soon.
+   */
+  private readonly awaitingReplica = new Map<string, Set<string>>();
   private readonly leased = new Set<string>();
   private readonly holders = new Map<string, Set<string>>();
   private readonly volunteers = new Map<string, StoredVolunteer>();
-  private readonly receipts = new Map<string, StoredReceipt>();
+  /** By unit, then volunteer: a replicated unit has one receipt per agreeing key. */
+  private readonly receipts = new Map<string, Map<string, StoredReceipt>>();
   private readonly trustRecords = new Map<string, StoredTrust>();
 
   constructor(snapshot: HostSnapshot) {
     for (const j of snapshot.jobs) this.putJob(j);
     for (const u of snapshot.units) this.putUnit(u);
     for (const v of snapshot.volunteers) this.volunteers.set(v.id, v);
-    for (const r of snapshot.receipts) this.receipts.set(r.unitId, r);
+    for (const r of snapshot.receipts) this.putReceipt(r);
     for (const t of snapshot.trust) this.putTrust(t);
   }
 
@@ -49,8 +56,10 @@ export class HostState {
     return this.volunteers.get(id);
   }
 
-  receipt(unitId: string): StoredReceipt | undefined {
-    return this.receipts.get(unitId);
+  /** `volunteer`'s receipt for the unit; without `volunteer`, the unit's first receipt. */
+  receipt(unitId: string, volunteer?: string): StoredReceipt | undefined {
+    const all = this.receipts.get(unitId);
+    return volunteer === undefined ? all?.values().next().value : all?.get(volunteer);
   }
 
   /** A key's trust record in a job, if it has one. */
@@ -70,16 +79,19 @@ export class HostState {
   nextQueued(volunteer: string, skip: (jobId: string) => boolean = () => false): StoredUnit | undefined {
     for (const job of this.jobOrder) {
       if (skip(job.id)) continue;
-      for (const id of this.queued.get(job.id) ?? []) {
-        const u = this.units.get(id)!;
-        if (!u.rejectedBy.includes(volunteer)) return u;
+      for (const ids of [this.awaitingReplica.get(job.id), this.queued.get(job.id)]) {
+        for (const id of ids ?? []) {
+          const u = this.units.get(id)!;
+          // Not to a key rejected for it, nor to one that already reported a replica of it.
+          if (!u.rejectedBy.includes(volunteer) && !u.votes?.some((v) => v.key === volunteer)) return u;
+        }
       }
     }
     return undefined;
   }
 
   allAccepted(): boolean {
-    for (const q of this.queued.values()) if (q.size > 0) return false;
+    for (const q of [...this.queued.values(), ...this.awaitingReplica.values()]) if (q.size > 0) return false;
     return this.leased.size === 0;
   }
 
@@ -111,9 +123,12 @@ export class HostState {
     }
     const q = this.queued.get(u.jobId) ?? new Set<string>();
     this.queued.set(u.jobId, q);
-    if (u.state === UnitState.Queued) {
-      if (before?.state !== UnitState.Queued) q.add(u.unitId);
-    } else q.delete(u.unitId);
+    const r = this.awaitingReplica.get(u.jobId) ?? new Set<string>();
+    this.awaitingReplica.set(u.jobId, r);
+    const [into, other] = u.votes?.length ? [r, q] : [q, r];
+    other.delete(u.unitId);
+    if (u.state === UnitState.Queued) into.add(u.unitId);
+    else into.delete(u.unitId);
     if (u.state === UnitState.Leased || u.state === UnitState.Verifying) this.leased.add(u.unitId);
     else this.leased.delete(u.unitId);
     if (before?.holder && before.holder !== u.holder) this.holders.get(before.holder)?.delete(u.unitId);
@@ -131,7 +146,9 @@ export class HostState {
 
   /** @internal Tx.apply */
   putReceipt(r: StoredReceipt): void {
-    this.receipts.set(r.unitId, r);
+    const all = this.receipts.get(r.unitId) ?? new Map<string, StoredReceipt>();
+    all.set(r.volunteer, r);
+    this.receipts.set(r.unitId, all);
   }
 
   /** @internal Tx.apply */
@@ -154,8 +171,18 @@ export class Tx {
   private readonly volunteers = new Map<string, StoredVolunteer>();
   private readonly receipts = new Map<string, StoredReceipt>();
   private readonly trustRecords = new Map<string, StoredTrust>();
+  private readonly notes: { readonly to: string; readonly message: HostMessage }[] = [];
 
   constructor(private readonly state: HostState) {}
+
+  /** A message for another volunteer than the one speaking, to deliver once this Tx is committed. */
+  notify(to: string, message: HostMessage): void {
+    this.notes.push({ to, message });
+  }
+
+  notices(): readonly { readonly to: string; readonly message: HostMessage }[] {
+    return this.notes;
+  }
 
   putJob(j: StoredJob): void {
     this.jobs.set(j.id, j);

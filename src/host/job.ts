@@ -16,6 +16,14 @@ import { checkRounds } from '../proof/freivalds-modp';
  */
 export type JobTrust = Partial<TrustPolicy>;
 
+/*
+ * Replication (`replicate: true`, sha256-batch and matmul-modp: the kernels whose output is
+ * bit-exact on every device): each unit goes to two keys in turn and is accepted when their
+ * roots agree; on disagreement a third key decides (verify-replicas.ts). It costs a second
+ * computation of every unit (less under `trust`: a trusted key's result is accepted alone), in
+ * exchange for no host-side recomputation at all. It needs at least two volunteers.
+ */
+
 /**
  * How a matrix job checks results. 'challenge' (the default): the host recomputes `samples`
  * rows of C it picks after the commitment. 'freivalds': the volunteer sends all of C, which must
@@ -39,8 +47,12 @@ export interface Sha256JobSpec {
   readonly messageLength: number;
   /** Seed of the whole job; each unit's seed derives from it. */
   readonly seed: number;
-  /** Leaves the host challenges per result: a volunteer faking a fraction f of a unit is caught with probability 1 − (1 − f)^samples. */
-  readonly samples: number;
+  /**
+   * Leaves the host challenges per result: a volunteer faking a fraction f of a unit is caught
+   * with probability 1 − (1 − f)^samples. Absent when the job replicates instead.
+   */
+  readonly samples?: number;
+  readonly replicate?: boolean;
   /** Jobs with a higher priority are leased first (default 0). */
   readonly priority?: number;
   readonly trust?: JobTrust;
@@ -60,6 +72,8 @@ export interface MatmulJobSpec {
   /** Rows of C the host recomputes per result (the challenge policy; absent with Freivalds). */
   readonly samples?: number;
   readonly verify?: MatmulVerify;
+  /** matmul-modp only (f32 results differ bitwise between devices). */
+  readonly replicate?: boolean;
   readonly priority?: number;
   readonly trust?: JobTrust;
 }
@@ -109,13 +123,20 @@ export function validateJob(spec: JobSpec): JobSpec {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`${name} must be an integer in ${lo}..${hi}`);
   };
   const fields = (...names: string[]) => {
-    const known = new Set(['id', 'kernel', 'units', 'seed', 'samples', 'priority', 'trust', ...names]);
+    const known = new Set(['id', 'kernel', 'units', 'seed', 'samples', 'priority', 'trust', 'replicate', ...names]);
     for (const key of Object.keys(spec)) if (!known.has(key)) bad(`unknown field '${key}'`);
   };
   intIn(spec.units, 1, 1_000_000, 'units');
   intIn(spec.seed, 0, 0xffffffff, 'seed');
   const freivalds = (spec.kernel === Kernel.MatmulF32 || spec.kernel === Kernel.MatmulModp) && spec.verify?.policy === 'freivalds';
-  if (spec.kernel !== Kernel.Sha256dPow && !freivalds) intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
+  const replicated = spec.kernel !== Kernel.Sha256dPow && spec.replicate !== undefined;
+  if (replicated) {
+    if (spec.replicate !== true) bad('replicate must be true when given');
+    if (spec.kernel === Kernel.MatmulF32) bad('replicate needs bit-exact results; matmul-f32 differs between devices (use verify.policy "freivalds")');
+    if ('samples' in spec || ('verify' in spec && spec.verify !== undefined)) bad('replicate replaces samples and verify: give one policy');
+  }
+  if (spec.kernel === Kernel.Sha256dPow && 'replicate' in spec) bad('replicate does not apply to sha256d-pow (every share is rechecked)');
+  if (spec.kernel !== Kernel.Sha256dPow && !freivalds && !replicated) intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
   if (freivalds && 'samples' in spec) bad('samples does not apply to verify.policy "freivalds" (every row is checked)');
   if (spec.priority !== undefined) intIn(spec.priority, -1000, 1000, 'priority');
   try {
@@ -174,6 +195,11 @@ function validateVerify(verify: MatmulVerify | undefined, bad: (what: string) =>
   } catch (err) {
     bad(`verify.${(err as Error).message}`);
   }
+}
+
+/** Whether a job's units are replicated rather than challenged. */
+export function isReplicated(spec: JobSpec): boolean {
+  return spec.kernel !== Kernel.Sha256dPow && spec.replicate === true;
 }
 
 /** The adaptive-trust policy of a job, or undefined when it verifies every result. */

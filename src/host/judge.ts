@@ -7,7 +7,7 @@ import type { Random } from '../proof/random';
 import { signReceipt } from '../proof/receipt-signing';
 import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { requeued, type HostState, type Tx, type UnitRecord } from './host-state';
-import { jobUnit, unitWork } from './job';
+import { isReplicated, jobUnit, unitWork } from './job';
 import { makeReceipt } from './receipt';
 import { StoredUnitState as UnitState } from './store/store';
 import { HostTrust } from './trust-store';
@@ -16,6 +16,8 @@ import { matmulLeafCheck } from './verify-matmul';
 import { checkOpenings, chooseChallenge } from './verify-openings';
 import { checkPowResult } from './verify-pow';
 import { sha256LeafCheck } from './verify-sha256';
+import { castVote, replicaReason } from './verify-replicas';
+import { QuorumStatus } from '../proof/replication';
 
 type Result = Extract<VolunteerMessage, { type: 'result' }>;
 type Openings = Extract<VolunteerMessage, { type: 'openings' }>;
@@ -62,8 +64,11 @@ export class Judge {
       throw new TabgridError(ErrorCode.BadSignature, `the result's signature does not verify for unit ${u.unitId}`);
     }
     if (u.state === UnitState.Accepted) {
-      const receipt = u.holder === who.id ? this.state.receipt(u.unitId) : undefined;
-      return this.verdict(who.id, u.unitId, Verdict.Duplicate, 'already accepted', 0, receipt, tx);
+      return this.verdict(who.id, u.unitId, Verdict.Duplicate, 'already accepted', 0, this.state.receipt(u.unitId, who.id), tx);
+    }
+    // A replica on file, sent again after a reconnect: still waiting for the others.
+    if (!mine && u.votes?.some((v) => v.key === who.id && v.root === message.root)) {
+      return this.verdict(who.id, u.unitId, Verdict.Pending, 'replica on file; waiting for another key', 0, undefined, tx);
     }
     // The same result again (the volunteer reconnected before the challenge reached it): the
     // same challenge again, so resending cannot be used to shop for easier leaves.
@@ -78,10 +83,13 @@ export class Judge {
       return check.failure ? this.reject(who.id, judged, check.failure, tx) : this.accept(who.id, judged, unit, now, tx, check.solutions, true);
     }
     if (message.shares !== undefined) throw new TabgridError(ErrorCode.BadMessage, `shares are for proof-of-work units; ${u.unitId} is ${unit.kernel}`);
-    if (!this.trust.shouldVerify(tx, u.jobId, who.id)) {
+    const spec = this.state.job(u.jobId)!.spec;
+    // A replica already on file is compared whatever the key's trust: it costs nothing.
+    const replicated = isReplicated(spec) && (u.votes?.length ?? 0) > 0;
+    if (!replicated && !this.trust.shouldVerify(tx, u.jobId, who.id)) {
       return this.accept(who.id, { ...u, root: message.root }, unit, now, tx, null, false);
     }
-    const spec = this.state.job(u.jobId)!.spec;
+    if (isReplicated(spec)) return this.replica(who.id, u, unit, message.root, now, tx);
     if (spec.kernel !== Kernel.Sha256dPow && spec.kernel !== Kernel.Sha256Batch && spec.verify?.policy === 'freivalds') {
       tx.putUnit({ ...u, state: UnitState.Verifying, root: message.root, challenge: null, leaseDeadline: deadline });
       return { type: 'send-rows', unitId: u.unitId };
@@ -126,24 +134,67 @@ export class Judge {
 
   /** `verified`: false when a trusted key's spot check was skipped (which earns no trust). */
   private async accept(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx, solutions: number[] | null, verified: boolean): Promise<HostMessage> {
+    tx.putUnit({ ...u, state: UnitState.Accepted, challenge: null, leaseDeadline: null, acceptedAt: now, solutions });
+    return this.credit(who, u, unit, now, tx, verified ? 'verified' : 'accepted on commitment (trusted key; spot check skipped)', verified);
+  }
+
+  /** Grants `who` the unit's credit and a signed receipt (and, when `verified`, trust). */
+  private async credit(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx, reason: string, verified: boolean): Promise<HostMessage> {
     const volunteer = tx.volunteer(who);
     const credit = unitWork(unit);
     const unsigned = makeReceipt({ jobId: u.jobId, unitId: u.unitId, volunteer: who, credit, root: u.root!, issuedAt: now }, this.hash);
     const receipt = { ...unsigned, signature: await signReceipt(this.identity, unsigned) };
-    tx.putUnit({ ...u, state: UnitState.Accepted, challenge: null, leaseDeadline: null, acceptedAt: now, solutions });
     tx.putVolunteer({ ...volunteer, credit: volunteer.credit + credit, accepted: volunteer.accepted + 1 });
     tx.putReceipt(receipt);
     if (verified) this.trust.record(tx, u.jobId, who, true);
-    return this.verdict(who, u.unitId, Verdict.Accepted, verified ? 'verified' : 'accepted on commitment (trusted key; spot check skipped)', credit, receipt, tx);
+    return this.verdict(who, u.unitId, Verdict.Accepted, reason, credit, receipt, tx);
   }
 
   private reject(who: string, u: UnitRecord, reason: string, tx: Tx): HostMessage {
-    const volunteer = tx.volunteer(who);
-    tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
     tx.putUnit({ ...requeued(u), rejectedBy: [...u.rejectedBy, who] });
     this.rowsInFlight.forget(who, u.unitId);
-    const trust = this.trust.record(tx, u.jobId, who, false, u.unitId);
+    return this.penalise(who, u, reason, tx, true);
+  }
+
+  /** Counts a rejection against `who` (and, when `invalid`, against its trust; a ban requeues its other units). */
+  private penalise(who: string, u: UnitRecord, reason: string, tx: Tx, invalid: boolean): HostMessage {
+    const volunteer = tx.volunteer(who);
+    tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
+    const trust = invalid ? this.trust.record(tx, u.jobId, who, false, u.unitId) : undefined;
     return this.verdict(who, u.unitId, Verdict.Rejected, trust?.banned ? `${reason}; this key is now banned from job ${u.jobId}` : reason, 0, undefined, tx);
+  }
+
+  /**
+   * A replicated unit's result: a vote. Until a quorum the unit goes back to the queue (barred
+   * to the keys that voted) and the volunteer hears `pending`; at a quorum every agreeing key is
+   * credited and every other key rejected, and the keys not speaking now hear it with their
+   * next message. Three different roots settle nothing: the unit starts over with other keys,
+   * and nobody's trust changes, since at most one of the three was right and we cannot tell which.
+   */
+  private async replica(who: string, u: UnitRecord, unit: WorkUnit, root: string, now: number, tx: Tx): Promise<HostMessage> {
+    const d = castVote(u, who, root, (key) => this.trust.isBanned(u.jobId, key));
+    const tell = async (key: string, message: Promise<HostMessage> | HostMessage) => (key === who ? message : (tx.notify(key, await message), undefined));
+    switch (d.status) {
+      case QuorumStatus.Pending:
+      case QuorumStatus.NeedsReplica:
+        tx.putUnit({ ...requeued(u), votes: d.votes });
+        return this.verdict(who, u.unitId, Verdict.Pending, replicaReason(d, who), 0, undefined, tx);
+      case QuorumStatus.Unresolved: {
+        const keys = d.votes.map((v) => v.key);
+        tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...keys] });
+        let reply: HostMessage | undefined;
+        for (const key of keys) reply = (await tell(key, this.penalise(key, u, replicaReason(d, key), tx, false))) ?? reply;
+        return reply!;
+      }
+      case QuorumStatus.Accepted: {
+        const accepted: UnitRecord = { ...u, state: UnitState.Accepted, holder: d.right.includes(who) ? who : d.right[0]!, root: d.root!, votes: d.votes, challenge: null, leaseDeadline: null, acceptedAt: now, solutions: null };
+        tx.putUnit(accepted);
+        let reply: HostMessage | undefined;
+        for (const key of d.right) reply = (await tell(key, this.credit(key, accepted, unit, now, tx, replicaReason(d, key), true))) ?? reply;
+        for (const key of d.wrong) reply = (await tell(key, this.penalise(key, accepted, replicaReason(d, key), tx, true))) ?? reply;
+        return reply!;
+      }
+    }
   }
 
   private signed(publicKey: string, unit: WorkUnit, message: Result): Promise<boolean> {

@@ -1,5 +1,5 @@
 import type { Link } from '../net/link';
-import { encodeMessage, type VolunteerMessage } from '../protocol';
+import { encodeMessage, unitSize, type VolunteerMessage, type WorkUnit } from '../protocol';
 
 export interface HeartbeatSource {
   /** True while we wait for something from the host: only then does silence count. */
@@ -43,4 +43,16 @@ export class Heartbeat {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
+}
+
+/**
+ * One heartbeat per unit held: the one computing (with its progress), those waiting, and the
+ * results sent without a verdict yet (reported as done).
+ */
+export function heartbeatsFor(current: { unit: WorkUnit; done: number } | undefined, queue: readonly WorkUnit[], sent: ReadonlyMap<string, { readonly total: number }>): VolunteerMessage[] {
+  const beats: VolunteerMessage[] = [];
+  if (current) beats.push({ type: 'heartbeat', unitId: current.unit.unitId, done: current.done, total: unitSize(current.unit) });
+  for (const u of queue) beats.push({ type: 'heartbeat', unitId: u.unitId, done: 0, total: unitSize(u) });
+  for (const [unitId, r] of sent) beats.push({ type: 'heartbeat', unitId, done: r.total, total: r.total });
+  return beats;
 }

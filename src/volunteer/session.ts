@@ -1,11 +1,13 @@
 import { sleep } from '../async';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
-import { Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { unitSize, type Receipt, type WorkUnit } from '../protocol';
 import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs, stableVolunteerId } from './backoff';
+import { heartbeatsFor } from './heartbeat';
 import { HostLink, Redirected, type Reply, type Unprompted } from './host-link';
 import { Journal, type Resumable } from './journal';
+import { Tally } from './tally';
 import { answerCheck, resultMessage, sentResult, type Sent } from './results';
 import { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 import { concat } from '../worker/segments';
@@ -20,10 +22,8 @@ export { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from
  */
 export class VolunteerSession extends EventTarget {
   state: VolunteerState = VolunteerState.Idle;
-  unitsDone = 0;
-  unitsRejected = 0;
-  credit = 0;
-  readonly receipts: Receipt[] = [];
+  /** Units accepted and rejected, credit, receipts: see the getters below. */
+  readonly tally = new Tally();
   /** What the session is doing, in words, and the last error if any. */
   status = 'not started';
   error?: TabgridError;
@@ -54,6 +54,12 @@ export class VolunteerSession extends EventTarget {
     this.host = new HostLink({ ...options, volunteerId: this.volunteerId, ...(store ? { loadIdentity: () => loadOrCreateIdentity(store) } : {}) }, (m) => this.hear(m));
     this.journal = new Journal(options.store, options.hostId, () => this.emit());
   }
+
+  get unitsDone(): number { return this.tally.unitsDone; } // prettier-ignore
+  get unitsRejected(): number { return this.tally.unitsRejected; } // prettier-ignore
+  get credit(): number { return this.tally.credit; } // prettier-ignore
+  get receipts(): readonly Receipt[] { return this.tally.receipts; } // prettier-ignore
+  get pendingReplicas(): ReadonlySet<string> { return this.tally.pendingReplicas; } // prettier-ignore
 
   /** Results sent (or to send) that have no verdict yet. */
   get awaitingVerdict(): number {
@@ -214,11 +220,7 @@ export class VolunteerSession extends EventTarget {
         expecting: () => this.host.waiting || this.current !== undefined || this.queue.length > 0 || this.sent.size > 0,
         beats: () => {
           const c = this.current;
-          const beats: VolunteerMessage[] = [];
-          if (c) beats.push({ type: 'heartbeat', unitId: c.unit.unitId, done: this.progress?.unitId === c.unit.unitId ? this.progress.done : 0, total: unitSize(c.unit) });
-          for (const u of this.queue) beats.push({ type: 'heartbeat', unitId: u.unitId, done: 0, total: unitSize(u) });
-          for (const [unitId, r] of this.sent) beats.push({ type: 'heartbeat', unitId, done: r.total, total: r.total });
-          return beats;
+          return heartbeatsFor(c && { unit: c.unit, done: this.progress?.unitId === c.unit.unitId ? this.progress.done : 0 }, this.queue, this.sent);
         },
       },
       signal,
@@ -250,12 +252,7 @@ export class VolunteerSession extends EventTarget {
     for (const u of r.queue) if (!this.queue.some((q) => q.unitId === u.unitId)) this.queue.push(u);
     for (const [id, p] of r.partial) this.partial.set(id, p);
     for (const [id, sent] of r.sent) this.sent.set(id, sent);
-    for (const receipt of r.receipts) {
-      if (this.receipts.some((k) => k.receiptId === receipt.receiptId)) continue;
-      this.receipts.push(receipt);
-      this.unitsDone++;
-      this.credit += receipt.credit;
-    }
+    this.tally.restore(r.receipts);
     this.emit();
   }
 
@@ -273,12 +270,7 @@ export class VolunteerSession extends EventTarget {
     this.sent.delete(v.unitId);
     this.partial.delete(v.unitId);
     void this.journal.settle(v.unitId, v.receipt);
-    this.credit = v.totalCredit;
-    const fresh = v.receipt !== undefined && !this.receipts.some((r) => r.receiptId === v.receipt!.receiptId);
-    const counted = fresh && (v.verdict === Verdict.Accepted || v.verdict === Verdict.Duplicate);
-    if (fresh) this.receipts.push(v.receipt!);
-    if (counted) this.unitsDone++;
-    if (v.verdict === Verdict.Rejected) this.unitsRejected++;
+    const counted = this.tally.count(v);
     const detail: VerdictDetail = { unitId: v.unitId, verdict: v.verdict, reason: v.reason, credit: v.credit, totalCredit: v.totalCredit, receipt: v.receipt, counted };
     this.dispatchEvent(new CustomEvent<VerdictDetail>('verdict', { detail }));
     this.emit();

@@ -84,9 +84,11 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
       const leased = unit('j', 0, { state: 'verifying', holder: 'v1', leaseDeadline: 1_767_225_600_123, progress: 37, root: 'cd'.repeat(32), challenge: [0, 5, 4095], rejectedBy: ['x', 'y'] });
       const accepted = unit('j', 1, { state: 'accepted', holder: 'v2', root: 'ef'.repeat(32), challenge: [], acceptedAt: 1_767_225_600_999 });
       const solved = unit('j', 2, { state: 'accepted', holder: 'v2', root: '01'.repeat(32), acceptedAt: 5, solutions: [0, 7, 4_294_967_295] });
-      await store.commit({ units: [leased, accepted, solved], volunteers: [{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }] });
+      const replicated = unit('j', 3, { votes: [{ key: 'k1', root: 'aa'.repeat(32) }, { key: 'k2', root: 'bb'.repeat(32) }] });
+      const noVotesYet = unit('j', 4, { votes: [] });
+      await store.commit({ units: [leased, accepted, solved, replicated, noVotesYet], volunteers: [{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }] });
       const got = await store.load();
-      expect(got.units).toEqual([leased, accepted, solved]);
+      expect(got.units).toEqual([leased, accepted, solved, replicated, noVotesYet]);
       expect(got.volunteers).toEqual([{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }]);
     }));
 

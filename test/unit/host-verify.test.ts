@@ -6,16 +6,14 @@ import { HostCore } from '../../src/host/host-core';
 import { validateJob, type JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
-import { matmulF32Ref, matmulModpRef } from '../../src/kernels/matmul';
 import { matmulOperands } from '../../src/kernels/matmul-inputs';
 import { f32DetectableDelta } from '../../src/proof/freivalds-f32';
 import type { Identity } from '../../src/proof/identity';
 import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
-import type { HostMessage, MatmulUnit, Receipt, WorkUnit } from '../../src/protocol';
-import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
+import { PROTOCOL_VERSION, type HostMessage, type MatmulUnit, type Receipt } from '../../src/protocol';
 import { seededRandom } from '../../src/work/seeded';
-import { merklePath } from '../../src/hash/merkle';
-import { greetAs, newIdentity, resultOf, sayTo, signFor } from '../helpers/signing';
+import { newIdentity, resultOf, sayTo, signFor } from '../helpers/signing';
+import { honest, reasonOf, submit, volunteer } from '../helpers/judged';
 import { rowsMessages, sentResult } from '../../src/volunteer/results';
 
 let hash: Hasher;
@@ -28,47 +26,6 @@ beforeAll(async () => {
 const open = (spec: JobSpec, store: HostStore = new MemoryHostStore(), seed = 1) =>
   HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, random: seededRandom(seed), maxLeases: 1 });
 
-async function volunteer(core: HostCore, name: string, identity?: Identity) {
-  const me = identity ?? (await newIdentity());
-  expect(await greetAs(core, name, me)).toMatchObject({ type: 'welcome' });
-  const say = (m: Parameters<typeof sayTo>[2]) => sayTo(core, name, m);
-  const lease = async (holding: string[] = []): Promise<WorkUnit> => {
-    const [reply] = await say({ type: 'request-unit', holding });
-    if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
-    return reply.unit;
-  };
-  return { me, say, lease };
-}
-
-/** The rows of C (matrices) or digests (hashing) an honest volunteer computes. */
-function honest(unit: WorkUnit): Uint8Array {
-  if (unit.kernel === 'sha256-batch') return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
-  if (unit.kernel === 'sha256d-pow') throw new Error('no fixed leaves');
-  const { a, b } = matmulOperands(unit);
-  const shape = { m: unit.m, n: unit.n, k: unit.k };
-  const c = unit.kernel === 'matmul-modp' ? matmulModpRef(a as Uint32Array, b as Uint32Array, shape, unit.p) : matmulF32Ref(a as Float32Array, b as Float32Array, shape);
-  return new Uint8Array(c.buffer);
-}
-
-const leafBytes = (unit: WorkUnit) => (unit.kernel === 'sha256-batch' ? 32 : 4 * (unit as MatmulUnit).n);
-
-/** Commits to `leaves` (signed by `me`), answers whatever check the host asks for, returns the verdict. */
-async function submit(v: Awaited<ReturnType<typeof volunteer>>, unit: WorkUnit, leaves: Uint8Array): Promise<HostMessage> {
-  const sent = await sentResult(unit, { leaves, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, v.me);
-  const [check] = await v.say(await resultOf(v.me, unit, sent.root));
-  if (check?.type === 'verdict') return check;
-  if (check?.type === 'send-rows') {
-    let last: HostMessage[] = [];
-    for (const m of rowsMessages(unit.unitId, sent)) last = await v.say(m);
-    return last[0]!;
-  }
-  if (check?.type !== 'challenge') throw new Error(`expected a check, got ${JSON.stringify(check)}`);
-  const b = leafBytes(unit);
-  const openings = check.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * b, (index + 1) * b)), path: merklePath(sent.tree, index).map(toHex) }));
-  return (await v.say({ type: 'openings', unitId: unit.unitId, openings }))[0]!;
-}
-
-const reasonOf = (m: HostMessage) => (m.type === 'verdict' ? `${m.verdict}: ${m.reason}` : JSON.stringify(m));
 
 describe('Freivalds policy for matrix jobs', () => {
   const modp: JobSpec = { id: 'fm', kernel: 'matmul-modp', units: 2, m: 1000, n: 40, k: 50, p: 65521, seed: 3, verify: { policy: 'freivalds', rounds: 2 } };
@@ -86,9 +43,9 @@ describe('Freivalds policy for matrix jobs', () => {
     const core = await open(modp);
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
-    const sent = await sentResult(unit, { leaves: honest(unit), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
+    const sent = await sentResult(unit, { leaves: honest(unit, hash), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
     expect(rowsMessages(unit.unitId, sent).length).toBe(2); // 1000 rows of 160 bytes take two messages
-    const verdict = await submit(v, unit, honest(unit));
+    const verdict = await submit(v, unit, honest(unit, hash), hash);
     expect(verdict).toMatchObject({ type: 'verdict', verdict: 'accepted', credit: 1000 * 40 * 50 });
     const receipt = (verdict as { receipt: Receipt }).receipt;
     expect(receipt.volunteer).toBe(v.me.id);
@@ -99,9 +56,9 @@ describe('Freivalds policy for matrix jobs', () => {
     const core = await open(modp);
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
-    const leaves = honest(unit);
+    const leaves = honest(unit, hash);
     new DataView(leaves.buffer).setUint32(4 * (217 * 40 + 9), 4, true);
-    expect(reasonOf(await submit(v, unit, leaves))).toMatch(/^rejected: Freivalds' check failed: row 217/);
+    expect(reasonOf(await submit(v, unit, leaves, hash))).toMatch(/^rejected: Freivalds' check failed: row 217/);
     expect(core.progress()).toMatchObject({ queued: 2, accepted: 0 });
   });
 
@@ -109,7 +66,7 @@ describe('Freivalds policy for matrix jobs', () => {
     const core = await open(modp);
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
-    const right = honest(unit);
+    const right = honest(unit, hash);
     const committed = await sentResult(unit, { leaves: right.slice(), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
     committed.leaves[0]! ^= 1; // what it sends differs from what it committed to
     expect((await v.say(await resultOf(v.me, unit, committed.root)))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
@@ -122,7 +79,7 @@ describe('Freivalds policy for matrix jobs', () => {
     const core = await open(modp);
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
-    const sent = await sentResult(unit, { leaves: honest(unit), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
+    const sent = await sentResult(unit, { leaves: honest(unit, hash), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
     await v.say(await resultOf(v.me, unit, sent.root));
     const [all] = rowsMessages(unit.unitId, sent);
     if (all?.type !== 'rows') throw new Error('expected rows');
@@ -134,14 +91,14 @@ describe('Freivalds policy for matrix jobs', () => {
       const core = await open(f32);
       const v = await volunteer(core, 'a');
       const unit = (await v.lease()) as MatmulUnit;
-      const leaves = honest(unit);
+      const leaves = honest(unit, hash);
       const c = new Float32Array(leaves.buffer);
       if (cheat) {
         const { a, b } = matmulOperands(unit);
         const delta = f32DetectableDelta(a as Float32Array, b as Float32Array, c, unit, 11);
         c[11 * unit.n + 4] = c[11 * unit.n + 4]! + 1.5 * delta;
       }
-      expect(reasonOf(await submit(v, unit, leaves))).toMatch(cheat ? /^rejected: Freivalds' check failed: row 11/ : /^accepted/);
+      expect(reasonOf(await submit(v, unit, leaves, hash))).toMatch(cheat ? /^rejected: Freivalds' check failed: row 11/ : /^accepted/);
     }
   });
 });
@@ -154,7 +111,7 @@ describe('signed results', () => {
     const v = await volunteer(core, 'a');
     const other = await newIdentity();
     const unit = await v.lease();
-    const root = toHex(buildMerkleTreeOfChunks(honest(unit), 32, hash).root);
+    const root = toHex(buildMerkleTreeOfChunks(honest(unit, hash), 32, hash).root);
     const forged = { type: 'result', unitId: unit.unitId, root, backend: 'cpu', signature: await signFor(other, unit, root) } as const;
     expect(reasonOf((await v.say(forged))[0]!)).toBe('rejected: bad signature');
     // Its own valid signature, but over unit 2's commitment: replayed onto the unit it now holds.
@@ -170,7 +127,7 @@ describe('signed results', () => {
     const v = await volunteer(core, 'a');
     const w = await volunteer(core, 'b');
     const unit = await v.lease();
-    const [reply] = await w.say(await resultOf(w.me, unit, toHex(buildMerkleTreeOfChunks(honest(unit), 32, hash).root)));
+    const [reply] = await w.say(await resultOf(w.me, unit, toHex(buildMerkleTreeOfChunks(honest(unit, hash), 32, hash).root)));
     expect(reply).toMatchObject({ type: 'error', code: 'unknown-unit', unitId: unit.unitId });
     expect(core.progress()).toMatchObject({ leased: 1, verifying: 0 });
   });
@@ -179,7 +136,7 @@ describe('signed results', () => {
     const core = await open(job);
     const victim = await newIdentity();
     const thief = await newIdentity();
-    const [welcome] = await sayTo(core, 'x', { type: 'hello', protocol: 4, client: 't', publicKey: victim.publicKey });
+    const [welcome] = await sayTo(core, 'x', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: victim.publicKey });
     if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
     const { signKeyProof } = await import('../../src/proof/key-proof');
     const signature = await signKeyProof(thief, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
@@ -204,7 +161,7 @@ describe('adaptive trust', () => {
     let skipped = 0;
     for (let i = 0; i < 30; i++) {
       const unit = await v.lease();
-      const verdict = await submit(v, unit, honest(unit));
+      const verdict = await submit(v, unit, honest(unit, hash), hash);
       expect(verdict).toMatchObject({ verdict: 'accepted' });
       const spot = /spot check skipped/.test((verdict as { reason: string }).reason);
       if (i < 3) expect(spot).toBe(false);
@@ -220,18 +177,18 @@ describe('adaptive trust', () => {
     const core = await open({ ...trusting, units: 4 }, store);
     const cheat = await volunteer(core, 'c');
     const unit = await cheat.lease();
-    expect(reasonOf(await submit(cheat, unit, new Uint8Array(16 * 32)))).toMatch(/^rejected: .*digest is wrong/);
+    expect(reasonOf(await submit(cheat, unit, new Uint8Array(16 * 32), hash))).toMatch(/^rejected: .*digest is wrong/);
     const second = await cheat.lease();
-    expect(reasonOf(await submit(cheat, second, new Uint8Array(16 * 32)))).toMatch(/now banned from job tr/);
+    expect(reasonOf(await submit(cheat, second, new Uint8Array(16 * 32), hash))).toMatch(/now banned from job tr/);
     expect((await cheat.say({ type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
-    expect((await sayTo(core, 'c2', { type: 'hello', protocol: 4, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    expect((await sayTo(core, 'c2', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({ type: 'error', code: 'banned' });
     // The ban survives a restart (trust is in the store).
     const again = await open({ ...trusting, units: 4 }, store);
-    expect((await sayTo(again, 'c3', { type: 'hello', protocol: 4, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    expect((await sayTo(again, 'c3', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({ type: 'error', code: 'banned' });
     const honestOne = await volunteer(again, 'h');
     for (let i = 0; i < 4; i++) {
       const u = await honestOne.lease();
-      expect(await submit(honestOne, u, honest(u))).toMatchObject({ verdict: 'accepted' });
+      expect(await submit(honestOne, u, honest(u, hash), hash)).toMatchObject({ verdict: 'accepted' });
     }
     expect(again.done).toBe(true);
   });
@@ -242,7 +199,7 @@ describe('adaptive trust', () => {
     const first = await cheat.lease();
     await cheat.lease([first.unitId]);
     expect(core.progress()).toMatchObject({ leased: 2 });
-    expect(reasonOf(await submit(cheat, first, new Uint8Array(16 * 32)))).toMatch(/now banned/);
+    expect(reasonOf(await submit(cheat, first, new Uint8Array(16 * 32), hash))).toMatch(/now banned/);
     expect(core.progress()).toMatchObject({ leased: 0, queued: 4 });
   });
 });

@@ -150,8 +150,8 @@ describe('protocol: the validator refuses', () => {
       { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 7 }, leaseMs: 60_000 },
       { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 2048, k: 16, p: 0 }, leaseMs: 60_000 },
       { type: 'welcome', protocol: 2, hostId: 'h', leaseMs: 10, heartbeatMs: 1000, publicKey: KEY, nonce: D },
-      { type: 'welcome', protocol: 4, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, nonce: D },
-      { type: 'welcome', protocol: 4, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, publicKey: KEY, nonce: 'ab' },
+      { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, nonce: D },
+      { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, publicKey: KEY, nonce: 'ab' },
       { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1, receipt: { receiptId: 'x' } },
       {
         type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1,

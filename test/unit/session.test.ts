@@ -74,6 +74,26 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     session.close();
   });
 
+  it('two sessions settle a replicated job: each result is pending, then accepted when the other agrees', async () => {
+    const spec: JobSpec = { id: 'rep', kernel: 'sha256-batch', units: 4, messagesPerUnit: 200, messageLength: 64, seed: 8, replicate: true };
+    const { core, net, engine, session } = await setup(4, { spec });
+    const other = new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer: engine, connect: net.connect, volunteerId: 'volunteer-test-2', identity: await newIdentity(), backoff: { baseMs: 20, maxMs: 100 } });
+    const verdicts: string[] = [];
+    for (const s of [session, other]) s.addEventListener('verdict', (e) => verdicts.push((e as CustomEvent<VerdictDetail>).detail.verdict));
+    session.start();
+    other.start();
+    await until(() => core.done);
+    // Every unit was computed twice, once by each key, and both are credited for it.
+    await until(() => session.unitsDone === 4 && other.unitsDone === 4 && session.pendingReplicas.size === 0 && other.pendingReplicas.size === 0);
+    expect(verdicts.filter((v) => v === 'pending')).toHaveLength(4);
+    expect(verdicts.filter((v) => v === 'accepted')).toHaveLength(8);
+    expect(session.credit).toBe(4 * 200 * 2);
+    expect(other.credit).toBe(4 * 200 * 2);
+    expect(core.results()).toHaveLength(4);
+    session.close();
+    other.close();
+  });
+
   it('prefetches: holds the next unit while computing one', async () => {
     const { core, session } = await setup(6, { prefetch: 2 });
     let most = 0;

@@ -73,6 +73,8 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
     `),
   // 4: the host's signing key, so a restarted host keeps it (sqlite-key.ts).
   (db) => db.exec(HOST_KEY_TABLE),
+  // 5: replicated units keep the roots each key reported.
+  (db) => db.exec(`ALTER TABLE units ADD COLUMN votes TEXT;`),
 ];
 
 /** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
@@ -130,6 +132,7 @@ interface Rows {
     rejected_by: string;
     accepted_at: number | null;
     solutions: string | null;
+    votes: string | null;
   };
   volunteers: StoredVolunteer;
   receipts: { receipt_id: string; job_id: string; unit_id: string; volunteer: string; credit: number; root: string; issued_at: number; signature: string | null };
@@ -186,6 +189,7 @@ export class SqliteHostStore implements HostStore {
       rejected_by: (u) => json(u.rejectedBy),
       accepted_at: (u) => u.acceptedAt,
       solutions: (u) => json(u.solutions),
+      votes: (u) => json(u.votes ?? null),
     });
     const volunteer = upsert<StoredVolunteer>(this.db, 'volunteers', 'id', {
       id: (v) => v.id,
@@ -242,6 +246,7 @@ export class SqliteHostStore implements HostStore {
             rejectedBy: JSON.parse(r.rejected_by),
             acceptedAt: r.accepted_at,
             solutions: r.solutions === null ? null : JSON.parse(r.solutions),
+            ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) }),
           }),
         ),
         volunteers: this.selects.volunteers.all().map(

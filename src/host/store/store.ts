@@ -45,6 +45,18 @@ export interface StoredUnit {
   readonly acceptedAt: number | null;
   /** Proof-of-work units once accepted: the nonces that met the full target; else null. */
   readonly solutions: readonly number[] | null;
+  /**
+   * Replicated jobs: the results (roots) other keys reported for this unit, awaiting a quorum
+   * (verify-replicas.ts); kept once accepted, so a late replica is judged against them.
+   * Absent for jobs without replication.
+   */
+  readonly votes?: readonly Vote[];
+}
+
+/** One key's reported root for a replicated unit. */
+export interface Vote {
+  readonly key: string;
+  readonly root: string;
 }
 
 export interface StoredVolunteer {

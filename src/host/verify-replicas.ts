@@ -1,0 +1,53 @@
+import { QuorumStatus, ReplicaSet } from '../proof/replication';
+import type { UnitRecord } from './host-state';
+import type { Vote } from './store/store';
+
+/**
+ * The host's side of replication: a unit's stored votes plus a new one, judged by the quorum
+ * rules of proof/replication.ts. Only one key holds a replicated unit's lease at a time (the
+ * unit goes back to the queue between replicas, barred to the keys that already voted), so a
+ * unit's votes grow one by one and the unit record is their only home.
+ */
+export interface ReplicaDecision {
+  readonly status: QuorumStatus;
+  /** The votes after this one (what to store unless the unit is reset). */
+  readonly votes: readonly Vote[];
+  /** The agreed root, once accepted. */
+  readonly root?: string;
+  /** Keys that reported the agreed root, and keys that reported anything else (once accepted). */
+  readonly right: readonly string[];
+  readonly wrong: readonly string[];
+}
+
+/**
+ * Adds `key`'s root to the unit's votes. Votes of keys banned since they voted (`discounted`)
+ * no longer count: a banned key's word cannot settle another key's unit.
+ */
+export function castVote(u: UnitRecord, key: string, root: string, discounted: (key: string) => boolean): ReplicaDecision {
+  const set = new ReplicaSet(MAX_REPLICAS);
+  const votes = [...(u.votes ?? []).filter((v) => v.key !== key && !discounted(v.key)), { key, root }];
+  let outcome = set.outcome();
+  for (const v of votes) outcome = set.add(v.key, v.root);
+  return outcome.value === undefined
+    ? { status: outcome.status, votes, right: [], wrong: [] }
+    : { status: outcome.status, votes, root: outcome.value, right: outcome.right, wrong: outcome.wrong };
+}
+
+/** Two agreeing keys settle a unit; after a disagreement a third decides. */
+export const MAX_REPLICAS = 3;
+
+/** Words for a verdict on a replica, for the volunteer and the verification log. */
+export function replicaReason(d: ReplicaDecision, key: string): string {
+  switch (d.status) {
+    case QuorumStatus.Pending:
+      return 'replica 1 of 2 on file; credit follows when another key reports the same result';
+    case QuorumStatus.NeedsReplica:
+      return 'replicas disagree; a third key decides';
+    case QuorumStatus.Accepted:
+      return d.right.includes(key)
+        ? `verified: ${d.right.length} keys reported the same result`
+        : `the result disagrees with the ${d.right.length} keys that agree on this unit`;
+    case QuorumStatus.Unresolved:
+      return `${d.votes.length} replicas all disagree; the unit goes to other keys`;
+  }
+}

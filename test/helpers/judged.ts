@@ -1,0 +1,59 @@
+import { expect } from 'vitest';
+import { toHex } from '../../src/hex';
+import type { Hasher } from '../../src/hash/sha256-cpu';
+import { merklePath } from '../../src/hash/merkle';
+import type { HostCore } from '../../src/host/host-core';
+import { matmulF32Ref, matmulModpRef } from '../../src/kernels/matmul';
+import { matmulOperands } from '../../src/kernels/matmul-inputs';
+import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
+import type { Identity } from '../../src/proof/identity';
+import type { HostMessage, MatmulUnit, WorkUnit } from '../../src/protocol';
+import { rowsMessages, sentResult } from '../../src/volunteer/results';
+import { greetAs, newIdentity, resultOf, sayTo } from './signing';
+
+/** Volunteers driven message by message against a HostCore, for the verification tests. */
+
+/** A greeted volunteer on connection `name`: its key, a `say`, and a `lease` that expects a unit. */
+export async function volunteer(core: HostCore, name: string, identity?: Identity) {
+  const me = identity ?? (await newIdentity());
+  expect(await greetAs(core, name, me)).toMatchObject({ type: 'welcome' });
+  const say = (m: Parameters<typeof sayTo>[2]) => sayTo(core, name, m);
+  const lease = async (holding: string[] = []): Promise<WorkUnit> => {
+    const [reply] = await say({ type: 'request-unit', holding });
+    if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
+    return reply.unit;
+  };
+  return { me, say, lease };
+}
+
+export type TestVolunteer = Awaited<ReturnType<typeof volunteer>>;
+
+/** The rows of C (matrices) or digests (hashing) an honest volunteer computes. */
+export function honest(unit: WorkUnit, hash: Hasher): Uint8Array {
+  if (unit.kernel === 'sha256-batch') return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
+  if (unit.kernel === 'sha256d-pow') throw new Error('no fixed leaves');
+  const { a, b } = matmulOperands(unit);
+  const shape = { m: unit.m, n: unit.n, k: unit.k };
+  const c = unit.kernel === 'matmul-modp' ? matmulModpRef(a as Uint32Array, b as Uint32Array, shape, unit.p) : matmulF32Ref(a as Float32Array, b as Float32Array, shape);
+  return new Uint8Array(c.buffer);
+}
+
+export const leafBytes = (unit: WorkUnit) => (unit.kernel === 'sha256-batch' ? 32 : 4 * (unit as MatmulUnit).n);
+
+/** Commits to `leaves` (signed by `v`), answers whatever check the host asks for, returns the verdict (or the first reply). */
+export async function submit(v: TestVolunteer, unit: WorkUnit, leaves: Uint8Array, hash: Hasher): Promise<HostMessage> {
+  const sent = await sentResult(unit, { leaves, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, v.me);
+  const [check] = await v.say(await resultOf(v.me, unit, sent.root));
+  if (check?.type === 'verdict') return check;
+  if (check?.type === 'send-rows') {
+    let last: HostMessage[] = [];
+    for (const m of rowsMessages(unit.unitId, sent)) last = await v.say(m);
+    return last[0]!;
+  }
+  if (check?.type !== 'challenge') throw new Error(`expected a check, got ${JSON.stringify(check)}`);
+  const b = leafBytes(unit);
+  const openings = check.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * b, (index + 1) * b)), path: merklePath(sent.tree, index).map(toHex) }));
+  return (await v.say({ type: 'openings', unitId: unit.unitId, openings }))[0]!;
+}
+
+export const reasonOf = (m: HostMessage) => (m.type === 'verdict' ? `${m.verdict}: ${m.reason}` : JSON.stringify(m));
