@@ -50,6 +50,7 @@ const { core, host } = await startHost({
 });
 const p = core.progress();
 console.log(`host ${host.id} serves ${jobs.map((j) => j.id).join(', ')} via ${signalUrl}: ${p.accepted}/${p.total} units accepted so far`);
+console.log(`host key ${core.publicKey} (receipts are signed with it: \`npm run verify-credit -- STATEMENT.json --host-key KEY\` checks a volunteer's credit)`);
 
 async function stop(code: number, printResults = false): Promise<void> {
   if (printResults) console.log(JSON.stringify({ results: core.results() }, null, 2));

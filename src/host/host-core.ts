@@ -78,6 +78,11 @@ export class HostCore {
     return new HostCore(state, store, options);
   }
 
+  /** The key the host signs receipts with: whoever checks a volunteer's credit statement needs it. */
+  get publicKey(): string {
+    return this.options.identity.publicKey;
+  }
+
   get done(): boolean {
     return this.state.allAccepted();
   }

@@ -64,6 +64,11 @@ export class HostLink {
     if (options.relay) this.relayServer = new RelayServer();
   }
 
+  /** The host's public key, once a welcome has arrived. */
+  get hostPublicKey(): string | undefined {
+    return this.hostKey;
+  }
+
   get connected(): boolean {
     return this.link !== undefined;
   }

@@ -2,6 +2,7 @@ import { sleep } from '../async';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import { unitSize, type Receipt, type WorkUnit } from '../protocol';
+import { makeCreditStatement, type CreditStatement } from '../proof/credit';
 import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs, stableVolunteerId } from './backoff';
 import { heartbeatsFor } from './heartbeat';
@@ -61,20 +62,17 @@ export class VolunteerSession extends EventTarget {
   get receipts(): readonly Receipt[] { return this.tally.receipts; } // prettier-ignore
   get pendingReplicas(): ReadonlySet<string> { return this.tally.pendingReplicas; } // prettier-ignore
 
-  /** Results sent (or to send) that have no verdict yet. */
-  get awaitingVerdict(): number {
-    return this.sent.size;
+  /** A signed statement of this volunteer's receipts from the host, for anyone holding the host's key to check (proof/credit.ts). */
+  async creditStatement(): Promise<CreditStatement> {
+    const hostKey = this.host.hostPublicKey;
+    if (!hostKey) throw new TabgridError(ErrorCode.Network, 'connect to the host once first: its key names the receipts');
+    return makeCreditStatement(await this.host.identity(), hostKey, this.receipts);
   }
 
-  /** True while connected through a relay rather than to the host itself. */
-  get relayed(): boolean {
-    return this.host.relayed;
-  }
-
-  /** Volunteers this one is relaying for. */
-  get relayChildren(): number {
-    return this.host.relayChildren;
-  }
+  /** Results sent (or to send) that have no verdict yet; whether we reach the host through a relay; volunteers we relay for. */
+  get awaitingVerdict(): number { return this.sent.size; } // prettier-ignore
+  get relayed(): boolean { return this.host.relayed; } // prettier-ignore
+  get relayChildren(): number { return this.host.relayChildren; } // prettier-ignore
 
   start(): void {
     if (this.state === VolunteerState.Running) return;

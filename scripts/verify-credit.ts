@@ -1,0 +1,46 @@
+/**
+ * `npm run verify-credit -- STATEMENT.json (--host-key HEX | --host-db FILE.sqlite)`: checks a
+ * volunteer's credit statement (the widget's "Download proof of credit") against the host's
+ * public key, which `npm run host` prints at start and keeps in its --db file. Prints the
+ * verified total and every receipt that does not verify; exits 1 if any does not, or if the
+ * statement as a whole is not the volunteer's or not from that host.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { SqliteHostStore } from '../src/host/store/sqlite-store';
+import { verifyCreditStatement, type CreditStatement } from '../src/proof/credit';
+import { parseArgs } from './args';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { 'host-key': { type: 'string' }, 'host-db': { type: 'string' } },
+});
+
+async function hostKey(): Promise<string> {
+  if (values['host-key']) return values['host-key'];
+  if (!values['host-db']) throw new Error('give the host key: --host-key HEX (printed by npm run host) or --host-db FILE.sqlite');
+  // Opening a missing file would make a new database with a new key; refuse instead.
+  if (!existsSync(values['host-db'])) throw new Error(`no host database at ${values['host-db']}`);
+  const store = new SqliteHostStore(values['host-db']);
+  try {
+    return (await store.hostIdentity()).publicKey;
+  } finally {
+    await store.close();
+  }
+}
+
+async function main(): Promise<number> {
+  if (positionals.length !== 1) throw new Error('usage: npm run verify-credit -- STATEMENT.json (--host-key HEX | --host-db FILE.sqlite)');
+  const statement = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as CreditStatement;
+  const check = await verifyCreditStatement(statement, await hostKey());
+  console.log(`${check.units} unit(s), credit ${check.total} verified against the host key`);
+  for (const p of check.problems) console.log(`not counted: ${p}`);
+  return check.problems.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`verify-credit: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
