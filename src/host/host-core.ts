@@ -4,7 +4,7 @@ import { parseVolunteerMessage } from '../validate';
 import { jobUnit, validateJob, type JobSpec } from './job';
 import { Connections } from './connections';
 import { banned, Greeting } from './greeting';
-import { HostState, requeued, type Tx } from './host-state';
+import { HostState, lapsed, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
 import type { HostStore, StoredVolunteer } from './store/store';
@@ -172,7 +172,7 @@ export class HostCore {
       let expired = 0;
       for (const u of this.state.leasedUnits()) {
         if (u.leaseDeadline !== null && u.leaseDeadline <= now) {
-          tx.putUnit(requeued(u));
+          tx.putUnit(lapsed(u));
           expired++;
         }
       }
@@ -238,6 +238,12 @@ export class HostCore {
       }
       case 'heartbeat': {
         const u = this.state.unit(message.unitId);
+        // Its lease lapsed but nobody took the unit since: it is this volunteer's again, checkpoint and all.
+        const regained = u?.state === UnitState.Queued && u.holder === who && !u.rejectedBy.includes(who) && !this.judge.trust.isBanned(u.jobId, who);
+        if (regained) {
+          tx.putUnit({ ...u, state: UnitState.Leased, leaseDeadline: deadline, progress: message.done });
+          return [{ type: 'lease', unitId: u.unitId, leaseMs: this.leaseMs }];
+        }
         if (!u || u.holder !== who || (u.state !== UnitState.Leased && u.state !== UnitState.Verifying)) {
           return [{ type: 'lease-lost', unitId: message.unitId, reason: u?.state === UnitState.Accepted ? 'already accepted' : 'the lease lapsed or belongs to another volunteer' }];
         }

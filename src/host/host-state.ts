@@ -157,6 +157,15 @@ export class HostState {
   }
 }
 
+/**
+ * The unit back in the queue after its lease lapsed. It remembers who held it: that volunteer
+ * (slow, or reloading) may take it back with a heartbeat or deliver its result as long as
+ * nobody else has leased it meanwhile, instead of throwing its checkpoint away.
+ */
+export function lapsed(u: UnitRecord): UnitRecord {
+  return { ...requeued(u), holder: u.holder };
+}
+
 /** The unit back in the queue, forgetting its holder and any result. */
 export function requeued(u: UnitRecord): UnitRecord {
   return { ...u, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, solutions: null };

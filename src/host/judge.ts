@@ -57,7 +57,9 @@ export class Judge {
     const u = this.state.unit(message.unitId);
     if (!u) throw new TabgridError(ErrorCode.UnknownUnit, `there is no unit ${message.unitId}`);
     const unit = this.unitOf(u);
-    const mine = u.holder === who.id && u.state === UnitState.Leased;
+    // Leased to this key, or lapsed from it with nobody else leasing it since (host-state.ts `lapsed`).
+    const lapsedFromMe = u.state === UnitState.Queued && !u.rejectedBy.includes(who.id) && !this.trust.isBanned(u.jobId, who.id);
+    const mine = u.holder === who.id && (u.state === UnitState.Leased || lapsedFromMe);
     // Before anything else: a result another key signed, or one signed for another unit, job or root, is not this key's word.
     if (!(await this.signed(who.publicKey, unit, message))) {
       if (mine) return this.reject(who.id, u, 'bad signature', tx);

@@ -203,11 +203,32 @@ describe('HostCore', () => {
     now += 5_000;
     expect(await core.expireLeases()).toBe(1);
     expect(core.progress()).toMatchObject({ leased: 0, queued: 3 });
-    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 20, total: 37 }))[0]).toMatchObject({ type: 'lease-lost', unitId: unit.unitId });
-    expect((await say(core, 'conn-2', await signed('conn-1', unit, 'ab'.repeat(32))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
-    // The unit went to the back of the queue.
+    // The unit went to the back of the queue, and the next volunteer gets another one first.
     await greet(core, 'b');
     expect((await lease(core, 'b')).unitId).toBe('test/1');
+    // Nobody took it since: a heartbeat from its last holder takes it back, progress and all.
+    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 20, total: 37 }))[0]).toEqual({ type: 'lease', unitId: unit.unitId, leaseMs: 10_000 });
+    expect(core.progress()).toMatchObject({ leased: 2, queued: 1 });
+    // It lapses again and this time another volunteer leases it: now the lease is lost for good.
+    now += 11_000;
+    expect(await core.expireLeases()).toBe(2);
+    for (const [name, id] of [['c', 'test/2'], ['d', 'test/1'], ['e', unit.unitId]]) {
+      await greet(core, name!);
+      expect((await lease(core, name!)).unitId).toBe(id);
+    }
+    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 30, total: 37 }))[0]).toMatchObject({ type: 'lease-lost', unitId: unit.unitId });
+    expect((await say(core, 'conn-2', await signed('conn-1', unit, 'ab'.repeat(32))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
+  });
+
+  it('judges a result whose lease lapsed if nobody leased the unit since', async () => {
+    const core = await newHost(job, new MemoryHostStore(), 10_000);
+    await greet(core, 'a');
+    const unit = await lease(core, 'a');
+    now += 11_000;
+    expect(await core.expireLeases()).toBe(1);
+    const [check] = await say(core, 'a', await signed('a', unit, rootOf(honest(unit))));
+    expect(check).toMatchObject({ type: 'challenge', unitId: unit.unitId });
+    expect(core.progress()).toMatchObject({ verifying: 1, queued: 2 });
   });
 
   it('repeats the same challenge when a result is sent again after a reconnect', async () => {

@@ -30,7 +30,7 @@ export interface StoredUnit {
   readonly unitId: string;
   readonly index: number;
   readonly state: StoredUnitState;
-  /** The volunteer holding the lease (leased/verifying) or whose result was accepted. */
+  /** The volunteer holding the lease (leased/verifying), whose result was accepted, or who held it last (queued after a lapse; host-state.ts `lapsed`). */
   readonly holder: string | null;
   /** Epoch ms at which the lease expires (leased/verifying), else null. */
   readonly leaseDeadline: number | null;
