@@ -47,7 +47,7 @@ export class ThroughputChart extends LitElement {
     return html`
       <section aria-labelledby="chart-title">
         <h2 id="chart-title">Throughput</h2>
-        <svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label=${description} preserveAspectRatio="none">
+        <svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label=${description}>
           <title>${description}</title>
           <line x1="0" y1=${HEIGHT - 0.5} x2=${WIDTH} y2=${HEIGHT - 0.5} class="axis"></line>
           ${counts.map((n, i) =>
@@ -65,7 +65,8 @@ export class ThroughputChart extends LitElement {
     css`
       svg {
         width: 100%;
-        height: 6rem;
+        height: auto;
+        max-height: 8rem;
         display: block;
       }
       .bar {
