@@ -104,7 +104,7 @@ export class TabgridDashboard extends LitElement {
       this.host = await this.startHost(settings, { onVerdict: (e) => this.record(e), log: () => undefined });
     } catch (err) {
       this.status = HostStatus.Failed;
-      this.statusText = `The job host did not start: ${(err as Error).message}. Is the signaling server at ${settings.signalUrl} running, and is host id ${settings.hostId} free (not open in another tab)?`;
+      this.statusText = `The job host did not start: ${(err as Error).message}. Is the signaling server at ${settings.signalUrl} running, and is host id ${settings.hostId} free (not open in another tab, nor served by npm start's Node host)? Change it under Settings.`;
       return;
     }
     if (!this.isConnected) return void this.host.close();
