@@ -32,6 +32,13 @@ export type HostStatus = (typeof HostStatus)[keyof typeof HostStatus];
 
 /** How often the panels are refreshed from the host; verdicts also arrive as events. */
 export const REFRESH_MS = 500;
+/** With no visible change, a full refresh at least this often (the chart's time axis moves). */
+const FULL_REFRESH_MS = 5_000;
+/**
+ * The share of the main thread refreshing may take: the host runs on it too. A 100 000-unit
+ * job costs ~180 ms per refresh, so it refreshes every ~2 s instead of starving the host.
+ */
+const MAX_REFRESH_SHARE = 0.1;
 /** Verdicts kept for the log and for "rejected recently". */
 const LOG_KEPT = 200;
 
@@ -52,7 +59,7 @@ const EMPTY: View = { now: 0, jobs: [], selected: undefined, units: [], accepted
 /**
  * <tabgrid-dashboard>: the researcher's dashboard. Runs a job host in this tab (state in
  * IndexedDB), creates jobs, and shows progress, throughput, volunteers, verdicts and
- * downloads, refreshed every REFRESH_MS. The host starts when the element is connected, never
+ * downloads, refreshed every REFRESH_MS (less often for huge jobs). The host starts when the element is connected, never
  * at import. Settings come from the query (?signal=…&host=…) or the build's defaults.
  */
 export class TabgridDashboard extends LitElement {
@@ -73,7 +80,9 @@ export class TabgridDashboard extends LitElement {
   declare private log: readonly VerdictEvent[];
   private selected?: string;
   private readonly rejectedAt = new Map<string, number>();
-  private timer?: ReturnType<typeof setInterval>;
+  private timer?: ReturnType<typeof setTimeout>;
+  private lastKey = '';
+  private lastFull = 0;
 
   constructor() {
     super();
@@ -94,7 +103,7 @@ export class TabgridDashboard extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    clearInterval(this.timer);
+    clearTimeout(this.timer);
     void this.host?.close();
     this.host = undefined;
   }
@@ -109,8 +118,15 @@ export class TabgridDashboard extends LitElement {
     }
     if (!this.isConnected) return void this.host.close();
     this.status = HostStatus.Running;
-    this.refresh();
-    this.timer = setInterval(() => this.refresh(), REFRESH_MS);
+    this.tick();
+  }
+
+  /** Refreshes, then schedules the next refresh, later if this one was costly. */
+  private tick(): void {
+    const started = performance.now();
+    const full = this.refresh();
+    const cost = performance.now() - started;
+    this.timer = setTimeout(() => this.tick(), Math.max(REFRESH_MS, full ? cost / MAX_REFRESH_SHARE : 0));
   }
 
   private record(e: VerdictEvent): void {
@@ -118,10 +134,19 @@ export class TabgridDashboard extends LitElement {
     if (e.verdict === 'rejected') this.rejectedAt.set(e.unitId, e.at);
   }
 
-  /** Rebuilds the view from the host: the selected job's units, its volunteers, per-job counts. */
-  refresh(): void {
+  /**
+   * Rebuilds the view from the host (the selected job's units, its volunteers, per-job counts)
+   * when something visible changed, or `force`; returns whether it did. The change check
+   * (state counts, verdicts, connections, jobs) is far cheaper than the rebuild.
+   */
+  refresh(force = false): boolean {
     const core = this.host?.core;
-    if (!core) return;
+    if (!core) return false;
+    const now = Date.now();
+    const key = JSON.stringify([core.progress(), this.log.length, core.directConnections(), this.selected, core.jobs().length]);
+    if (!force && key === this.lastKey && now - this.lastFull < FULL_REFRESH_MS) return false;
+    this.lastKey = key;
+    this.lastFull = now;
     const jobs = core.jobs();
     const selected = jobs.find((j) => j.id === this.selected)?.id ?? jobs[0]?.id;
     this.selected = selected;
@@ -129,17 +154,18 @@ export class TabgridDashboard extends LitElement {
     const units = selected ? core.units(selected) : [];
     const accepted = units.filter((u) => u.state === 'accepted').length;
     this.view = {
-      now: Date.now(),
+      now,
       jobs,
       selected,
       units,
       acceptedAt: units.map((u) => u.acceptedAt),
-      volunteers: spec ? volunteerRows(core, spec) : [],
+      volunteers: spec ? volunteerRows(core, spec, units) : [],
       downloads: jobs.map((j) => ({ spec: j, accepted: j.id === selected ? accepted : core.results(j.id).length })),
       connected: core.directConnections(),
     };
     const s = this.settings!;
     this.statusText = `Running as host ${s.hostId} on ${s.signalUrl}; ${this.view.connected} volunteer connection(s).`;
+    return true;
   }
 
   private async addJob(e: JobSubmitEvent): Promise<void> {
@@ -153,7 +179,7 @@ export class TabgridDashboard extends LitElement {
       const added = await core.addJob(e.detail.spec);
       form.submitError = added ? '' : `The host already serves job ${e.detail.spec.id} with this spec.`;
       this.selected = e.detail.spec.id;
-      this.refresh();
+      this.refresh(true);
     } catch (err) {
       form.submitError = (err as Error).message;
     }
@@ -178,7 +204,7 @@ export class TabgridDashboard extends LitElement {
           <div class="stack">
             ${v.jobs.length > 1
               ? html`<label class="pick">Job shown
-                  <select @change=${(e: Event) => ((this.selected = (e.target as HTMLSelectElement).value), this.refresh())}>
+                  <select @change=${(e: Event) => ((this.selected = (e.target as HTMLSelectElement).value), this.refresh(true))}>
                     ${v.jobs.map((j) => html`<option value=${j.id} ?selected=${j.id === v.selected}>${j.id} (${j.kernel}, ${j.units} units)</option>`)}
                   </select></label>`
               : nothing}

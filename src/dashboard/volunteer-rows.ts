@@ -1,4 +1,5 @@
 import type { HostCore } from '../host/host-core';
+import type { UnitView } from '../host/host-views';
 import { jobTrustPolicy, type JobSpec } from '../host/job';
 import type { StoredTrust } from '../host/store/store';
 import { TrustLedger, TrustLevel } from '../proof/trust';
@@ -43,12 +44,12 @@ export type VolunteerSource = Pick<HostCore, 'volunteers' | 'trustRecords' | 'un
 
 /**
  * One row per volunteer the host has judged, or that holds a lease in `spec`'s job, with its
- * trust in that job; most credit first.
+ * trust in that job; most credit first. `units`: the job's units, when the caller has them.
  */
-export function volunteerRows(core: VolunteerSource, spec: JobSpec): VolunteerRow[] {
+export function volunteerRows(core: VolunteerSource, spec: JobSpec, units: readonly UnitView[] = core.units(spec.id)): VolunteerRow[] {
   const trust = new Map(core.trustRecords(spec.id).map((t) => [t.key, t]));
   const holding = new Map<string, number>();
-  for (const u of core.units(spec.id)) {
+  for (const u of units) {
     if (u.holder && (u.state === 'leased' || u.state === 'verifying')) holding.set(u.holder, (holding.get(u.holder) ?? 0) + 1);
   }
   const known = new Map(core.volunteers().map((v) => [v.id, v]));

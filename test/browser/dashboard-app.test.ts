@@ -81,6 +81,13 @@ describe('<tabgrid-dashboard>', () => {
     const [r] = file.results;
     expect(r).toMatchObject({ unitId: 'job-1/0', volunteer: good.identity.id, root: core().results('job-1')[0]!.root });
     expect(await verifyReceiptSignature(file.host.publicKey, r!.receipt!, r!.receipt!.signature!)).toBe(true);
+
+    // Nothing changed since the last refresh: the next one skips the rebuild, unless forced.
+    el.refresh(true);
+    expect(el.refresh()).toBe(false);
+    expect(el.refresh(true)).toBe(true);
+    await good.lease();
+    expect(el.refresh()).toBe(true);
   });
 
   it('reports a job the host refuses next to the form', async () => {

@@ -73,7 +73,12 @@ test('a researcher creates a job on the dashboard, two volunteers finish it, and
   }
 
   expect(await a11yViolations(dash)).toEqual([]);
+
+  // The host's state is in IndexedDB: a reloaded dashboard shows the finished job again.
   for (const v of volunteers) await v.close();
+  await dash.reload();
+  await expect(summary).toHaveText(new RegExp(`^${job.units} of ${job.units} units accepted`), { timeout: 30_000 });
+  await expect(dash.getByRole('button', { name: `Download results of ${job.id} (JSON)` })).toBeEnabled();
   await dash.close();
 });
 
