@@ -5,6 +5,8 @@ import { launchOptions } from './scripts/chromium.ts';
 export default defineConfig({
   server: { host: 'localhost', port: 5173, strictPort: true },
   worker: { format: 'es' },
+  // Two pages: the volunteer page and the researcher dashboard.
+  build: { rollupOptions: { input: { index: 'index.html', dashboard: 'dashboard.html' } } },
   // Pre-bundled up front so the dev server and browser tests never reload mid-run to add them.
   optimizeDeps: { include: ['comlink', 'lit', 'peerjs', 'hash-wasm', 'idb', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-webgpu'] },
   test: {

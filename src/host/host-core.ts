@@ -1,17 +1,20 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { Verdict, encodeMessage, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage } from '../validate';
-import { jobUnit, validateJob, type JobSpec } from './job';
+import { jobUnit, type JobSpec } from './job';
+import { stageJobs } from './job-intake';
+import type { UnitView } from './host-views';
 import { Connections } from './connections';
 import { banned, Greeting } from './greeting';
 import { HostState, lapsed, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
-import type { HostStore, StoredVolunteer } from './store/store';
+import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
 
 export { StoredUnitState as UnitState } from './store/store';
 export type { AcceptedResult, HostCoreOptions } from './host-options';
+export type { UnitView, VerdictEvent } from './host-views';
 
 /**
  * The job host's logic, free of any transport: connections are names, messages are JSON texts
@@ -58,21 +61,7 @@ export class HostCore {
     const state = new HostState(snapshot);
     const now = (options.clock ?? Date.now)();
     const fresh = state.tx();
-    for (const [order, spec] of jobs.entries()) {
-      validateJob(spec);
-      const known = state.job(spec.id);
-      if (known) {
-        if (JSON.stringify(known.spec) !== JSON.stringify(spec)) {
-          throw new TabgridError(ErrorCode.BadInput, `job ${spec.id} is stored with a different spec; give the new job another id`);
-        }
-        continue;
-      }
-      fresh.putJob({ id: spec.id, spec, priority: spec.priority ?? 0, createdAt: now + order });
-      for (let i = 0; i < spec.units; i++) {
-        const unit = jobUnit(spec, i);
-        fresh.putUnit({ jobId: spec.id, unitId: unit.unitId, index: i, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, rejectedBy: [], acceptedAt: null, solutions: null });
-      }
-    }
+    stageJobs(state, fresh, jobs, now);
     await store.commit(fresh.batch());
     fresh.apply();
     return new HostCore(state, store, options);
@@ -278,6 +267,7 @@ export class HostCore {
   private announce(who: string, replies: HostMessage[], seen: Set<string>): void {
     for (const r of replies) {
       if (r.type !== 'verdict') continue;
+      this.options.onVerdict?.({ at: this.clock(), unitId: r.unitId, volunteer: who, verdict: r.verdict, reason: r.reason, credit: r.credit });
       if (r.verdict === Verdict.Accepted) {
         // A replicated unit is accepted once, however many keys it credits.
         if (!seen.has(r.unitId)) this.options.onAccepted?.(this.results().find((a) => a.unitId === r.unitId)!);
@@ -296,5 +286,44 @@ export class HostCore {
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 1024);
     this.options.log?.(`error from ${name}: [${code}] ${message}`);
     return unitId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, unitId };
+  }
+
+  // Read-only views and job intake for the dashboard (appended; they change no existing path).
+
+  /** The host's public key (hex), which third parties need to check its receipts. */
+  get publicKey(): string {
+    return this.options.identity.publicKey;
+  }
+
+  /** A job's units in index order, as copies (empty for an unknown job). */
+  units(jobId: string): UnitView[] {
+    return this.state.unitsOf(jobId).map((u) => ({ unitId: u.unitId, index: u.index, state: u.state, holder: u.holder, progress: u.progress, root: u.root, rejections: u.rejectedBy.length, acceptedAt: u.acceptedAt }));
+  }
+
+  /** Every volunteer the host has judged a result of: credit, accepted and rejected counts. */
+  volunteers(): StoredVolunteer[] {
+    return this.state.allVolunteers().map((v) => ({ ...v }));
+  }
+
+  /** Adaptive-trust records (one per job and key), of one job or all. */
+  trustRecords(jobId?: string): StoredTrust[] {
+    return this.state.trustRecordsOf(jobId).map((t) => ({ ...t }));
+  }
+
+  /**
+   * Adds a job to the running host: the job and all its units are committed in one
+   * transaction, in turn with messages, before it resolves. Resolves to false when the host
+   * already serves this job with the same spec; a known id with another spec is refused.
+   */
+  addJob(spec: JobSpec): Promise<boolean> {
+    return this.serial(async () => {
+      const tx = this.state.tx();
+      const staged = stageJobs(this.state, tx, [spec], this.clock());
+      if (staged.length === 0) return false;
+      await this.store.commit(tx.batch());
+      tx.apply();
+      this.options.log?.(`added job ${spec.id} (${spec.units} units)`);
+      return true;
+    });
   }
 }

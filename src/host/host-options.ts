@@ -1,5 +1,6 @@
 import type { Hasher } from '../hash/sha256-cpu';
 import type { Identity } from '../proof/identity';
+import type { VerdictEvent } from './host-views';
 
 export interface AcceptedResult {
   readonly unitId: string;
@@ -35,6 +36,8 @@ export interface HostCoreOptions {
   readonly retryMs?: number;
   readonly onAccepted?: (result: AcceptedResult) => void;
   readonly onRejected?: (unitId: string, volunteer: string, reason: string) => void;
+  /** Every verdict once committed (a dashboard's verification log); after onAccepted/onRejected. */
+  readonly onVerdict?: (event: VerdictEvent) => void;
   readonly log?: (line: string) => void;
 }
 

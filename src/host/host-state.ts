@@ -106,6 +106,20 @@ export class HostState {
     return jobs.flatMap((j) => (this.byJob.get(j) ?? []).map((id) => this.units.get(id)!).filter((u) => u.state === UnitState.Accepted));
   }
 
+  /** A job's units in index order (read-only views use it). */
+  unitsOf(jobId: string): StoredUnit[] {
+    return (this.byJob.get(jobId) ?? []).map((id) => this.units.get(id)!);
+  }
+
+  allVolunteers(): StoredVolunteer[] {
+    return [...this.volunteers.values()];
+  }
+
+  /** Trust records, of one job or all. */
+  trustRecordsOf(jobId?: string): StoredTrust[] {
+    return [...this.trustRecords.values()].filter((t) => jobId === undefined || t.jobId === jobId);
+  }
+
   /** @internal Tx.apply */
   putJob(j: StoredJob): void {
     this.jobs.set(j.id, j);

@@ -15,6 +15,9 @@ export interface PageHostOptions {
   readonly iceServers?: RTCIceServer[];
   readonly log?: (line: string) => void;
   readonly onAccepted?: HostCoreOptions['onAccepted'];
+  readonly onRejected?: HostCoreOptions['onRejected'];
+  /** Every committed verdict (the dashboard's verification log). */
+  readonly onVerdict?: HostCoreOptions['onVerdict'];
 }
 
 export interface PageHost {
@@ -38,6 +41,8 @@ export async function startPageHost(options: PageHostOptions): Promise<PageHost>
       leaseMs: options.leaseMs,
       log: options.log,
       onAccepted: options.onAccepted,
+      onRejected: options.onRejected,
+      onVerdict: options.onVerdict,
     });
     const peer = await startPeerHost({ core, signalUrl: options.signalUrl, hostId: options.hostId, iceServers: options.iceServers, log: options.log });
     return {

@@ -1,0 +1,266 @@
+import { LitElement, css, html, nothing } from 'lit';
+import type { HostCore, VerdictEvent } from '../host/host-core';
+import type { JobSpec } from '../host/job';
+import { startPageHost } from '../host/page-host';
+import type { UnitView } from '../host/host-views';
+import { panelStyles } from './dashboard-styles';
+import type { DownloadJob } from './downloads';
+import { SETTINGS_CHANGE } from './host-settings';
+import { JOB_SUBMIT, type JobForm, type JobSubmitEvent } from './job-form';
+import { resultsFile } from './results-file';
+import { resolveSettings, settingsQuery, volunteerUrl, type HostSettings } from './settings';
+import { volunteerRows, type VolunteerRow } from './volunteer-rows';
+import './downloads';
+import './host-settings';
+import './job-form';
+import './throughput-chart';
+import './unit-grid';
+import './verification-log';
+import './volunteers-table';
+
+/** The host the dashboard runs: a page host by default; tests inject one over a memory store. */
+export interface DashboardHost {
+  readonly core: HostCore;
+  close(): Promise<void>;
+}
+export type StartHost = (settings: HostSettings, hooks: { onVerdict: (e: VerdictEvent) => void; log: (line: string) => void }) => Promise<DashboardHost>;
+
+export const startDashboardHost: StartHost = (settings, hooks) => startPageHost({ jobs: [], ...settings, ...hooks });
+
+export const HostStatus = { Starting: 'starting', Running: 'running', Failed: 'failed' } as const;
+export type HostStatus = (typeof HostStatus)[keyof typeof HostStatus];
+
+/** How often the panels are refreshed from the host; verdicts also arrive as events. */
+export const REFRESH_MS = 500;
+/** With no visible change, a full refresh at least this often (the chart's time axis moves). */
+const FULL_REFRESH_MS = 5_000;
+/**
+ * The share of the main thread refreshing may take: the host runs on it too. A 100 000-unit
+ * job costs ~180 ms per refresh, so it refreshes every ~2 s instead of starving the host.
+ */
+const MAX_REFRESH_SHARE = 0.1;
+/** Verdicts kept for the log and for "rejected recently". */
+const LOG_KEPT = 200;
+
+/** What the panels show, rebuilt from the host on each refresh (never in render). */
+interface View {
+  readonly now: number;
+  readonly jobs: readonly JobSpec[];
+  readonly selected: string | undefined;
+  readonly units: readonly UnitView[];
+  readonly acceptedAt: readonly (number | null)[];
+  readonly volunteers: readonly VolunteerRow[];
+  readonly downloads: readonly DownloadJob[];
+  readonly connected: number;
+}
+
+const EMPTY: View = { now: 0, jobs: [], selected: undefined, units: [], acceptedAt: [], volunteers: [], downloads: [], connected: 0 };
+
+/**
+ * <tabgrid-dashboard>: the researcher's dashboard. Runs a job host in this tab (state in
+ * IndexedDB), creates jobs, and shows progress, throughput, volunteers, verdicts and
+ * downloads, refreshed every REFRESH_MS (less often for huge jobs). The host starts when the element is connected, never
+ * at import. Settings come from the query (?signal=…&host=…) or the build's defaults.
+ */
+export class TabgridDashboard extends LitElement {
+  static override properties = {
+    view: { state: true },
+    status: { state: true },
+    statusText: { state: true },
+    log: { state: true },
+  };
+
+  /** Replaced by tests before the element is connected. */
+  startHost: StartHost = startDashboardHost;
+  settings?: HostSettings;
+  host?: DashboardHost;
+  declare status: HostStatus;
+  declare private statusText: string;
+  declare private view: View;
+  declare private log: readonly VerdictEvent[];
+  private selected?: string;
+  private readonly rejectedAt = new Map<string, number>();
+  private timer?: ReturnType<typeof setTimeout>;
+  private lastKey = '';
+  private lastFull = 0;
+
+  constructor() {
+    super();
+    this.status = HostStatus.Starting;
+    this.statusText = 'Starting the job host…';
+    this.view = EMPTY;
+    this.log = [];
+    // Both events bubble out of the panels' shadow roots (composed).
+    this.addEventListener(JOB_SUBMIT, (e) => void this.addJob(e));
+    this.addEventListener(SETTINGS_CHANGE, (e) => location.assign(settingsQuery(location.search, (e as CustomEvent<HostSettings>).detail)));
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.settings ??= resolveSettings(location.search, import.meta.env as Record<string, string | undefined>);
+    void this.start(this.settings);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    clearTimeout(this.timer);
+    void this.host?.close();
+    this.host = undefined;
+  }
+
+  private async start(settings: HostSettings): Promise<void> {
+    try {
+      this.host = await this.startHost(settings, { onVerdict: (e) => this.record(e), log: () => undefined });
+    } catch (err) {
+      this.status = HostStatus.Failed;
+      this.statusText = `The job host did not start: ${(err as Error).message}. Is the signaling server at ${settings.signalUrl} running, and is host id ${settings.hostId} free (not open in another tab, nor served by npm start's Node host)? Change it under Settings.`;
+      return;
+    }
+    if (!this.isConnected) return void this.host.close();
+    this.status = HostStatus.Running;
+    this.tick();
+  }
+
+  /** Refreshes, then schedules the next refresh, later if this one was costly. */
+  private tick(): void {
+    const started = performance.now();
+    const full = this.refresh();
+    const cost = performance.now() - started;
+    this.timer = setTimeout(() => this.tick(), Math.max(REFRESH_MS, full ? cost / MAX_REFRESH_SHARE : 0));
+  }
+
+  private record(e: VerdictEvent): void {
+    this.log = [...this.log.slice(1 - LOG_KEPT), e];
+    if (e.verdict === 'rejected') this.rejectedAt.set(e.unitId, e.at);
+  }
+
+  /**
+   * Rebuilds the view from the host (the selected job's units, its volunteers, per-job counts)
+   * when something visible changed, or `force`; returns whether it did. The change check
+   * (state counts, verdicts, connections, jobs) is far cheaper than the rebuild.
+   */
+  refresh(force = false): boolean {
+    const core = this.host?.core;
+    if (!core) return false;
+    const now = Date.now();
+    const key = JSON.stringify([core.progress(), this.log.length, core.directConnections(), this.selected, core.jobs().length]);
+    if (!force && key === this.lastKey && now - this.lastFull < FULL_REFRESH_MS) return false;
+    this.lastKey = key;
+    this.lastFull = now;
+    const jobs = core.jobs();
+    const selected = jobs.find((j) => j.id === this.selected)?.id ?? jobs[0]?.id;
+    this.selected = selected;
+    const spec = jobs.find((j) => j.id === selected);
+    const units = selected ? core.units(selected) : [];
+    const accepted = units.filter((u) => u.state === 'accepted').length;
+    this.view = {
+      now,
+      jobs,
+      selected,
+      units,
+      acceptedAt: units.map((u) => u.acceptedAt),
+      volunteers: spec ? volunteerRows(core, spec, units) : [],
+      downloads: jobs.map((j) => ({ spec: j, accepted: j.id === selected ? accepted : core.results(j.id).length })),
+      connected: core.directConnections(),
+    };
+    const s = this.settings!;
+    this.statusText = `Running as host ${s.hostId} on ${s.signalUrl}; ${this.view.connected} volunteer connection(s).`;
+    return true;
+  }
+
+  private async addJob(e: JobSubmitEvent): Promise<void> {
+    const core = this.host?.core;
+    const form = e.composedPath()[0] as JobForm;
+    if (!core) {
+      form.submitError = 'The job host is not running, so it cannot take a job.';
+      return;
+    }
+    try {
+      const added = await core.addJob(e.detail.spec);
+      form.submitError = added ? '' : `The host already serves job ${e.detail.spec.id} with this spec.`;
+      this.selected = e.detail.spec.id;
+      this.refresh(true);
+    } catch (err) {
+      form.submitError = (err as Error).message;
+    }
+  }
+
+  private buildResults = (jobId: string) => {
+    const core = this.host!.core;
+    const job = core.jobs().find((j) => j.id === jobId)!;
+    return resultsFile({ hostId: this.settings!.hostId, publicKey: core.publicKey, job, accepted: core.results(jobId), receipt: (id) => core.receipt(id), now: Date.now() });
+  };
+
+  override render() {
+    const v = this.view;
+    const running = this.status === HostStatus.Running;
+    return html`
+      <header><h1>tabgrid dashboard</h1></header>
+      <main>
+        <tg-host-settings .settings=${this.settings ?? { signalUrl: '', hostId: '' }} status=${this.statusText}
+          .volunteerLink=${running && this.settings ? volunteerUrl(location.origin, this.settings) : ''}></tg-host-settings>
+        <div class="cols">
+          <tg-job-form></tg-job-form>
+          <div class="stack">
+            ${v.jobs.length > 1
+              ? html`<label class="pick">Job shown
+                  <select @change=${(e: Event) => ((this.selected = (e.target as HTMLSelectElement).value), this.refresh(true))}>
+                    ${v.jobs.map((j) => html`<option value=${j.id} ?selected=${j.id === v.selected}>${j.id} (${j.kernel}, ${j.units} units)</option>`)}
+                  </select></label>`
+              : nothing}
+            <tg-unit-grid job-id=${v.selected ?? ''} .units=${v.units} .rejectedAt=${this.rejectedAt} .now=${v.now}></tg-unit-grid>
+            <tg-throughput-chart .acceptedAt=${v.acceptedAt} .now=${v.now}></tg-throughput-chart>
+            <tg-volunteers-table .rows=${v.volunteers}></tg-volunteers-table>
+          </div>
+        </div>
+        <tg-verification-log .entries=${this.log}></tg-verification-log>
+        <tg-downloads .jobs=${v.downloads} .build=${running ? this.buildResults : undefined}></tg-downloads>
+      </main>
+    `;
+  }
+
+  static override styles = [
+    panelStyles,
+    css`
+      :host {
+        max-width: 80rem;
+        margin: 0 auto;
+        padding: 0 1rem 2rem;
+      }
+      h1 {
+        font-size: 1.5rem;
+      }
+      main {
+        display: grid;
+        gap: 1rem;
+      }
+      .cols {
+        display: grid;
+        grid-template-columns: minmax(18rem, 26rem) 1fr;
+        gap: 1rem;
+        align-items: start;
+      }
+      @media (max-width: 50rem) {
+        .cols {
+          grid-template-columns: 1fr;
+        }
+      }
+      .stack {
+        display: grid;
+        gap: 1rem;
+      }
+      .pick select {
+        font: inherit;
+        margin-left: 0.5rem;
+      }
+    `,
+  ];
+}
+
+if (!customElements.get('tabgrid-dashboard')) customElements.define('tabgrid-dashboard', TabgridDashboard);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'tabgrid-dashboard': TabgridDashboard;
+  }
+}

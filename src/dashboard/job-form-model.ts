@@ -1,0 +1,147 @@
+import { isTabgridError } from '../errors';
+import { validateJob, type JobSpec, type JobTrust } from '../host/job';
+import { Kernel } from '../protocol';
+import { DEFAULT_TRUST_POLICY } from '../proof/trust';
+
+/** The job form's fields, as the form holds them (text, as typed). */
+export interface JobFormValues {
+  readonly id: string;
+  readonly kernel: Kernel;
+  readonly units: string;
+  readonly seed: string;
+  readonly priority: string;
+  readonly messagesPerUnit: string;
+  readonly messageLength: string;
+  readonly m: string;
+  readonly n: string;
+  readonly k: string;
+  readonly p: string;
+  readonly noncesPerUnit: string;
+  readonly shareBits: string;
+  readonly targetBits: string;
+  /** Matrix jobs: 'challenge' (recompute `samples` rows) or 'freivalds' (`rounds` rounds). */
+  readonly verify: MatrixVerify;
+  readonly samples: string;
+  readonly rounds: string;
+  /** Adaptive trust on (spot checks for keys with a run of valid results) or off (check all). */
+  readonly trust: boolean;
+  readonly warmup: string;
+  readonly minCheckRate: string;
+  readonly decay: string;
+  readonly banAfter: string;
+}
+
+export const MatrixVerify = { Challenge: 'challenge', Freivalds: 'freivalds' } as const;
+export type MatrixVerify = (typeof MatrixVerify)[keyof typeof MatrixVerify];
+
+export type JobFormField = keyof JobFormValues;
+/** Field → message; `form` for errors that belong to no one field. */
+export type FieldErrors = Partial<Record<JobFormField | 'form', string>>;
+export type Parsed = { readonly spec: JobSpec; readonly errors?: undefined } | { readonly spec?: undefined; readonly errors: FieldErrors };
+
+export const DEFAULT_FORM: JobFormValues = {
+  id: 'job-1',
+  kernel: Kernel.Sha256Batch,
+  units: '16',
+  seed: '1',
+  priority: '0',
+  messagesPerUnit: '4096',
+  messageLength: '64',
+  m: '256',
+  n: '256',
+  k: '256',
+  p: '65521',
+  noncesPerUnit: '1048576',
+  shareBits: '14',
+  targetBits: '24',
+  verify: MatrixVerify.Challenge,
+  samples: '16',
+  rounds: '2',
+  trust: false,
+  warmup: String(DEFAULT_TRUST_POLICY.warmup),
+  minCheckRate: String(DEFAULT_TRUST_POLICY.minCheckRate),
+  decay: String(DEFAULT_TRUST_POLICY.decay),
+  banAfter: String(DEFAULT_TRUST_POLICY.banAfter),
+};
+
+const isMatrix = (k: Kernel) => k === Kernel.MatmulF32 || k === Kernel.MatmulModp;
+
+/** Which fields the form shows for a kernel (the others do not apply to it). */
+export function fieldsFor(v: Pick<JobFormValues, 'kernel' | 'verify' | 'trust'>): Set<JobFormField> {
+  const f = new Set<JobFormField>(['id', 'kernel', 'units', 'seed', 'priority', 'trust']);
+  if (v.kernel === Kernel.Sha256Batch) ['messagesPerUnit', 'messageLength', 'samples'].forEach((x) => f.add(x as JobFormField));
+  if (isMatrix(v.kernel)) {
+    ['m', 'n', 'k', 'verify'].forEach((x) => f.add(x as JobFormField));
+    f.add(v.verify === MatrixVerify.Freivalds ? 'rounds' : 'samples');
+    if (v.kernel === Kernel.MatmulModp) f.add('p');
+  }
+  if (v.kernel === Kernel.Sha256dPow) ['noncesPerUnit', 'shareBits', 'targetBits'].forEach((x) => f.add(x as JobFormField));
+  if (v.trust) ['warmup', 'minCheckRate', 'decay', 'banAfter'].forEach((x) => f.add(x as JobFormField));
+  return f;
+}
+
+/**
+ * The JobSpec the form describes, checked by validateJob (the host's own check), or the
+ * errors keyed by the field they belong to.
+ */
+export function specFromForm(v: JobFormValues): Parsed {
+  const errors: FieldErrors = {};
+  const num = (field: JobFormField): number => {
+    const text = String(v[field]).trim();
+    const value = text === '' ? NaN : Number(text);
+    if (!Number.isFinite(value)) errors[field] = 'enter a number';
+    return value;
+  };
+  const shown = fieldsFor(v);
+  const common = { id: v.id.trim(), units: num('units'), seed: num('seed'), ...(num('priority') !== 0 ? { priority: num('priority') } : {}) };
+  const trust: { trust?: JobTrust } = v.trust ? { trust: { warmup: num('warmup'), minCheckRate: num('minCheckRate'), decay: num('decay'), banAfter: num('banAfter') } } : {};
+  let spec: JobSpec;
+  if (v.kernel === Kernel.Sha256Batch) {
+    spec = { ...common, kernel: v.kernel, messagesPerUnit: num('messagesPerUnit'), messageLength: num('messageLength'), samples: num('samples'), ...trust };
+  } else if (v.kernel === Kernel.Sha256dPow) {
+    spec = { ...common, kernel: v.kernel, noncesPerUnit: num('noncesPerUnit'), shareBits: num('shareBits'), targetBits: num('targetBits'), ...trust };
+  } else {
+    const check = v.verify === MatrixVerify.Freivalds ? { verify: { policy: MatrixVerify.Freivalds, rounds: num('rounds') } } : { samples: num('samples') };
+    spec = { ...common, kernel: v.kernel, m: num('m'), n: num('n'), k: num('k'), ...(v.kernel === Kernel.MatmulModp ? { p: num('p') } : {}), ...check, ...trust };
+  }
+  for (const field of Object.keys(errors)) if (!shown.has(field as JobFormField)) delete errors[field as JobFormField];
+  if (Object.keys(errors).length > 0) return { errors };
+  try {
+    return { spec: validateJob(spec) };
+  } catch (err) {
+    if (!isTabgridError(err)) throw err;
+    const [field, message] = fieldOfError(err.message);
+    return { errors: { [shown.has(field as JobFormField) ? field : 'form']: message } };
+  }
+}
+
+/**
+ * A job file (JSON), checked by validateJob; the error as text otherwise. The form cannot
+ * express every spec (e.g. a proof-of-work header), a file can.
+ */
+export function specFromFile(text: string): { spec: JobSpec; error?: undefined } | { spec?: undefined; error: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    return { error: `not JSON: ${(err as Error).message}` };
+  }
+  try {
+    return { spec: validateJob(raw as JobSpec) };
+  } catch (err) {
+    if (!isTabgridError(err)) throw err;
+    return { error: err.message };
+  }
+}
+
+/** validateJob's message `job "id": <what>` → the form field <what> is about, and <what>. */
+export function fieldOfError(message: string): [JobFormField | 'form', string] {
+  const what = message.replace(/^job [^:]*: /, '');
+  const trust = /^trust policy (warmup|minCheckRate|decay|banAfter)\b/.exec(what);
+  if (trust) return [trust[1] as JobFormField, what];
+  if (what.startsWith('verify.rounds') || what.startsWith('verify.')) return ['rounds', what];
+  if (what.startsWith('the nonce ranges')) return ['units', what];
+  if (what.startsWith('samples × row size')) return ['samples', what];
+  const named = /^(id|units|seed|priority|samples|messagesPerUnit|messageLength|noncesPerUnit|shareBits|targetBits|m|n|k|p)\b/.exec(what);
+  return named ? [named[1] as JobFormField, what] : ['form', what];
+}

@@ -1,0 +1,224 @@
+import { LitElement, css, html, nothing } from 'lit';
+import type { JobSpec } from '../host/job';
+import { Kernel } from '../protocol';
+import { panelStyles } from './dashboard-styles';
+import { DEFAULT_FORM, MatrixVerify, fieldsFor, specFromFile, specFromForm, type FieldErrors, type JobFormField, type JobFormValues } from './job-form-model';
+
+/** Fired with the checked spec when the researcher creates a job (form or file). */
+export const JOB_SUBMIT = 'tg-job-submit';
+export type JobSubmitEvent = CustomEvent<{ spec: JobSpec }>;
+
+const KERNEL_LABELS: Record<Kernel, string> = {
+  [Kernel.Sha256Batch]: 'SHA-256 of a batch of messages (sha256-batch)',
+  [Kernel.MatmulF32]: 'Matrix product, f32 (matmul-f32)',
+  [Kernel.MatmulModp]: 'Matrix product modulo a prime (matmul-modp)',
+  [Kernel.Sha256dPow]: 'Proof-of-work search, double SHA-256 (sha256d-pow)',
+};
+
+/** Per field: label and help text. */
+const FIELDS: Partial<Record<JobFormField, readonly [string, string?]>> = {
+  id: ['Job id', 'Letters, digits, . _ or -; a new id for each job.'],
+  units: ['Work units'],
+  seed: ['Seed', 'Every unit\'s input is generated from it.'],
+  priority: ['Priority', 'Higher runs first.'],
+  messagesPerUnit: ['Messages per unit'],
+  messageLength: ['Message length (bytes)'],
+  m: ['m (rows of A)'],
+  n: ['n (columns of B)'],
+  k: ['k (inner dimension)'],
+  p: ['Prime modulus p', 'At most 65521.'],
+  noncesPerUnit: ['Nonces per unit'],
+  shareBits: ['Share difficulty (leading zero bits)', 'Expected shares per unit (nonces · 2^-bits) must lie in 16..2048.'],
+  targetBits: ['Solution difficulty (leading zero bits)'],
+  samples: ['Samples per result', 'Leaves (or rows) the host recomputes per result: faking a fraction f is caught with probability 1 − (1 − f)^samples.'],
+  rounds: ['Freivalds rounds'],
+  warmup: ['Warm-up (valid results before spot checks)'],
+  minCheckRate: ['Lowest check rate (0–1]'],
+  decay: ['Check-rate decay per valid result (0–1]'],
+  banAfter: ['Ban after this many invalid results'],
+};
+
+/**
+ * <tg-job-form>: creates a job from a form (kernel, sizes, seed, verification and trust
+ * policy) or from a job file (JSON), both checked by the host's own validateJob; errors are
+ * shown next to their field. Fires tg-job-submit; the dashboard adds the job and reports a
+ * host-side failure back through `submitError`.
+ */
+export class JobForm extends LitElement {
+  static override properties = {
+    submitError: { type: String, attribute: false },
+    values: { state: true },
+    errors: { state: true },
+    fileError: { state: true },
+  };
+
+  /** Set by the dashboard when the host refused the job (e.g. a known id with another spec). */
+  declare submitError: string;
+  declare private values: JobFormValues;
+  declare private errors: FieldErrors;
+  declare private fileError: string;
+
+  constructor() {
+    super();
+    this.submitError = '';
+    this.values = DEFAULT_FORM;
+    this.errors = {};
+    this.fileError = '';
+  }
+
+  private set(field: JobFormField, value: string | boolean): void {
+    this.values = { ...this.values, [field]: value };
+    if (this.errors[field]) this.errors = { ...this.errors, [field]: undefined };
+  }
+
+  private submit(e: Event): void {
+    e.preventDefault();
+    const parsed = specFromForm(this.values);
+    this.errors = parsed.errors ?? {};
+    if (parsed.spec) this.emit(parsed.spec);
+    else this.updateComplete.then(() => (this.renderRoot.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus());
+  }
+
+  private async upload(e: Event): Promise<void> {
+    const input = e.target as HTMLInputElement;
+    const file = input.files?.[0];
+    if (!file) return;
+    const parsed = specFromFile(await file.text());
+    this.fileError = parsed.error ?? '';
+    if (parsed.spec) this.emit(parsed.spec);
+    input.value = '';
+  }
+
+  private emit(spec: JobSpec): void {
+    this.submitError = '';
+    this.dispatchEvent(new CustomEvent(JOB_SUBMIT, { detail: { spec }, bubbles: true, composed: true }));
+  }
+
+  private field(name: JobFormField) {
+    const [label, help] = FIELDS[name]!;
+    const error = this.errors[name];
+    const described = [help ? `h-${name}` : '', error ? `e-${name}` : ''].filter(Boolean).join(' ');
+    return html`<div class="field">
+      <label for="f-${name}">${label}</label>
+      <input id="f-${name}" name=${name} inputmode=${name === 'id' ? 'text' : 'decimal'} .value=${String(this.values[name])}
+        aria-invalid=${error ? 'true' : 'false'} aria-describedby=${described || nothing}
+        @input=${(e: Event) => this.set(name, (e.target as HTMLInputElement).value)} />
+      ${help ? html`<p id="h-${name}" class="help">${help}</p>` : nothing}
+      ${error ? html`<p id="e-${name}" class="error">${error}</p>` : nothing}
+    </div>`;
+  }
+
+  override render() {
+    const v = this.values;
+    const shown = fieldsFor(v);
+    const sizes: JobFormField[] = ['messagesPerUnit', 'messageLength', 'm', 'n', 'k', 'p', 'noncesPerUnit', 'shareBits', 'targetBits'];
+    const matrix = shown.has('verify');
+    return html`
+      <section aria-labelledby="form-title">
+        <h2 id="form-title">New job</h2>
+        <p class="help">
+          Work units carry parameters, never data: every unit's input is generated from the job's seed, so uploading input
+          data is not supported. A job file is a job spec in JSON (the format <code>npm run host</code> takes).
+        </p>
+        <form @submit=${this.submit} novalidate>
+          ${this.field('id')}
+          <div class="field">
+            <label for="f-kernel">Kernel</label>
+            <select id="f-kernel" .value=${v.kernel} @change=${(e: Event) => this.set('kernel', (e.target as HTMLSelectElement).value)}>
+              ${Object.values(Kernel).map((k) => html`<option value=${k} ?selected=${k === v.kernel}>${KERNEL_LABELS[k]}</option>`)}
+            </select>
+          </div>
+          ${this.field('units')} ${this.field('seed')} ${sizes.filter((f) => shown.has(f)).map((f) => this.field(f))}
+          <fieldset>
+            <legend>Verification</legend>
+            ${matrix
+              ? html`<div class="field">
+                  <label for="f-verify">Policy</label>
+                  <select id="f-verify" .value=${v.verify} @change=${(e: Event) => this.set('verify', (e.target as HTMLSelectElement).value)}>
+                    <option value=${MatrixVerify.Challenge} ?selected=${v.verify === MatrixVerify.Challenge}>Recompute sampled rows (challenge)</option>
+                    <option value=${MatrixVerify.Freivalds} ?selected=${v.verify === MatrixVerify.Freivalds}>Freivalds' check on all of C</option>
+                  </select>
+                </div>`
+              : nothing}
+            ${shown.has('samples') ? this.field('samples') : nothing} ${shown.has('rounds') ? this.field('rounds') : nothing}
+            ${v.kernel === Kernel.Sha256dPow ? html`<p class="help">Proof of work: the host rechecks every share, so there is nothing to sample.</p>` : nothing}
+            <div class="check">
+              <input type="checkbox" id="f-trust" .checked=${v.trust} @change=${(e: Event) => this.set('trust', (e.target as HTMLInputElement).checked)} />
+              <label for="f-trust">Adaptive trust: spot-check volunteers with a run of valid results, ban repeat offenders</label>
+            </div>
+            ${v.trust ? (['warmup', 'minCheckRate', 'decay', 'banAfter'] as const).map((f) => this.field(f)) : html`<p class="help">Off: every result is verified and nobody is banned.</p>`}
+          </fieldset>
+          ${this.field('priority')}
+          ${this.errors.form ? html`<p class="error" role="alert">${this.errors.form}</p>` : nothing}
+          <button type="submit">Create job</button>
+          ${this.submitError ? html`<p class="error" role="alert" data-field="submit-error">${this.submitError}</p>` : nothing}
+        </form>
+        <div class="field file">
+          <label for="f-file">…or create a job from a job file (JSON)</label>
+          <input type="file" id="f-file" accept="application/json,.json" aria-invalid=${this.fileError ? 'true' : 'false'} aria-describedby=${this.fileError ? 'e-file' : nothing} @change=${this.upload} />
+          ${this.fileError ? html`<p id="e-file" class="error" role="alert">${this.fileError}</p>` : nothing}
+        </div>
+      </section>
+    `;
+  }
+
+  static override styles = [
+    panelStyles,
+    css`
+      .field {
+        margin: 0 0 0.6rem;
+      }
+      label {
+        display: block;
+        font-weight: 600;
+        font-size: 0.92rem;
+      }
+      .check {
+        display: flex;
+        gap: 0.5rem;
+        align-items: baseline;
+        margin: 0.4rem 0;
+      }
+      .check label {
+        font-weight: normal;
+      }
+      input:not([type]),
+      select {
+        font: inherit;
+        width: 100%;
+        max-width: 22rem;
+        box-sizing: border-box;
+        padding: 0.25rem 0.4rem;
+        border: 1px solid var(--tabgrid-input-border, #767682);
+        border-radius: 4px;
+        color: inherit;
+        background: var(--tabgrid-bg, #fff);
+      }
+      input[aria-invalid='true'] {
+        border-color: var(--tabgrid-error, #b91c1c);
+      }
+      .help {
+        margin: 0.1rem 0 0;
+      }
+      fieldset {
+        border: 1px solid var(--tabgrid-border, #c9c9d1);
+        border-radius: 6px;
+        margin: 0 0 0.6rem;
+      }
+      .file {
+        margin-top: 0.8rem;
+      }
+    `,
+  ];
+}
+
+if (!customElements.get('tg-job-form')) customElements.define('tg-job-form', JobForm);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'tg-job-form': JobForm;
+  }
+  interface HTMLElementEventMap {
+    [JOB_SUBMIT]: JobSubmitEvent;
+  }
+}

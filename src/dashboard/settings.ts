@@ -1,0 +1,35 @@
+import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../net/signal';
+
+/** Where the dashboard's host registers: the signaling server and the peer id volunteers dial. */
+export interface HostSettings {
+  readonly signalUrl: string;
+  readonly hostId: string;
+}
+
+/**
+ * The settings from the page's query (`?signal=…&host=…`, as index.html takes them), else the
+ * build's defaults (VITE_TABGRID_SIGNAL / VITE_TABGRID_HOST, which `npm start` and the e2e stack
+ * set), else the local demo stack's. The same defaults as the volunteer widget, so a dashboard
+ * and a volunteer page opened side by side find each other.
+ */
+export function resolveSettings(search: string, env: Record<string, string | undefined>): HostSettings {
+  const params = new URLSearchParams(search);
+  const pick = (name: string) => params.get(name)?.trim() || undefined;
+  return {
+    signalUrl: pick('signal') ?? env.VITE_TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL,
+    hostId: pick('host') ?? env.VITE_TABGRID_HOST ?? DEMO_HOST_ID,
+  };
+}
+
+/** The query string that reopens the dashboard with `settings` (the other parameters kept). */
+export function settingsQuery(search: string, settings: HostSettings): string {
+  const params = new URLSearchParams(search);
+  params.set('signal', settings.signalUrl);
+  params.set('host', settings.hostId);
+  return `?${params}`;
+}
+
+/** The volunteer page's URL for this host, to share with volunteers. */
+export function volunteerUrl(origin: string, settings: HostSettings): string {
+  return `${origin}/?${new URLSearchParams({ host: settings.hostId, signal: settings.signalUrl })}`;
+}

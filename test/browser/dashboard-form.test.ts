@@ -1,0 +1,104 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import '../../src/dashboard/job-form';
+import { JOB_SUBMIT, type JobForm, type JobSubmitEvent } from '../../src/dashboard/job-form';
+import type { JobSpec } from '../../src/host/job';
+
+async function mount(): Promise<{ el: JobForm; submitted: JobSpec[] }> {
+  const el = document.createElement('tg-job-form');
+  const submitted: JobSpec[] = [];
+  el.addEventListener(JOB_SUBMIT, (e) => submitted.push((e as JobSubmitEvent).detail.spec));
+  document.body.append(el);
+  await el.updateComplete;
+  return { el, submitted };
+}
+const q = <T extends Element>(el: JobForm, sel: string) => el.shadowRoot!.querySelector<T>(sel);
+
+async function type(el: JobForm, field: string, value: string): Promise<void> {
+  const input = q<HTMLInputElement>(el, `#f-${field}`)!;
+  input.value = value;
+  input.dispatchEvent(new Event('input'));
+  await el.updateComplete;
+}
+async function choose(el: JobForm, id: string, value: string): Promise<void> {
+  const select = q<HTMLSelectElement>(el, `#${id}`)!;
+  select.value = value;
+  select.dispatchEvent(new Event('change'));
+  await el.updateComplete;
+}
+async function submit(el: JobForm): Promise<void> {
+  q<HTMLButtonElement>(el, 'button[type="submit"]')!.click();
+  await el.updateComplete;
+}
+
+afterEach(() => document.body.replaceChildren());
+
+describe('<tg-job-form>', () => {
+  it('labels every control and submits a hashing job', async () => {
+    const { el, submitted } = await mount();
+    for (const control of el.shadowRoot!.querySelectorAll('input, select')) {
+      expect(q(el, `label[for="${control.id}"]`), control.id).not.toBeNull();
+    }
+    await type(el, 'id', 'hash-1');
+    await type(el, 'units', '3');
+    await type(el, 'samples', '8');
+    await submit(el);
+    expect(submitted).toEqual([{ id: 'hash-1', kernel: 'sha256-batch', units: 3, seed: 1, messagesPerUnit: 4096, messageLength: 64, samples: 8 }]);
+  });
+
+  it('shows the fields of the chosen kernel and verification policy', async () => {
+    const { el, submitted } = await mount();
+    await choose(el, 'f-kernel', 'matmul-modp');
+    expect(q(el, '#f-messagesPerUnit')).toBeNull();
+    expect(q(el, '#f-p')).not.toBeNull();
+    expect(q(el, '#f-samples')).not.toBeNull();
+    await choose(el, 'f-verify', 'freivalds');
+    expect(q(el, '#f-samples')).toBeNull();
+    await type(el, 'rounds', '3');
+    q<HTMLInputElement>(el, '#f-trust')!.click();
+    await el.updateComplete;
+    await type(el, 'banAfter', '2');
+    await submit(el);
+    expect(submitted[0]).toMatchObject({ kernel: 'matmul-modp', p: 65521, verify: { policy: 'freivalds', rounds: 3 }, trust: { banAfter: 2 } });
+    expect(submitted[0]).not.toHaveProperty('samples');
+  });
+
+  it('puts an error next to its field, marks it invalid, focuses it, and clears it when edited', async () => {
+    const { el, submitted } = await mount();
+    await type(el, 'units', '0');
+    await submit(el);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(submitted).toEqual([]);
+    const units = q<HTMLInputElement>(el, '#f-units')!;
+    expect(units.getAttribute('aria-invalid')).toBe('true');
+    expect(units.getAttribute('aria-describedby')).toBe('e-units');
+    expect(q(el, '#e-units')!.textContent).toBe('units must be an integer in 1..1000000');
+    expect(el.shadowRoot!.activeElement).toBe(units);
+    await type(el, 'units', '2');
+    expect(q(el, '#e-units')).toBeNull();
+  });
+
+  it('creates a job from a file, and explains a bad file next to the file field', async () => {
+    const { el, submitted } = await mount();
+    const input = q<HTMLInputElement>(el, '#f-file')!;
+    const upload = async (text: string) => {
+      const files = new DataTransfer();
+      files.items.add(new File([text], 'job.json', { type: 'application/json' }));
+      input.files = files.files;
+      input.dispatchEvent(new Event('change'));
+      await new Promise((r) => setTimeout(r, 50));
+      await el.updateComplete;
+    };
+    await upload('{"id":"f","kernel":"sha256-batch","units":2,"messagesPerUnit":8,"messageLength":64,"seed":1,"samples":4,"input":[1,2]}');
+    expect(submitted).toEqual([]);
+    expect(q(el, '#e-file')!.textContent).toMatch(/unknown field 'input'/);
+    expect(input.getAttribute('aria-describedby')).toBe('e-file');
+    await upload('{"id":"f","kernel":"sha256d-pow","units":2,"seed":1,"noncesPerUnit":65536,"shareBits":12,"targetBits":20}');
+    expect(submitted).toEqual([{ id: 'f', kernel: 'sha256d-pow', units: 2, seed: 1, noncesPerUnit: 65536, shareBits: 12, targetBits: 20 }]);
+    expect(q(el, '#e-file')).toBeNull();
+  });
+
+  it('says uploaded input data is not supported', async () => {
+    const { el } = await mount();
+    expect(el.shadowRoot!.textContent).toMatch(/uploading input\s+data is not supported/);
+  });
+});

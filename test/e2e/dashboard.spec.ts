@@ -1,0 +1,109 @@
+import { readFile } from 'node:fs/promises';
+import { expect, test } from '@playwright/test';
+import type { ViteDevServer } from 'vite';
+import { startSignaling, startWeb, type Signaling } from '../../scripts/stack';
+import type { ResultsFile } from '../../src/dashboard/results-file';
+import type { JobSpec } from '../../src/host/job';
+import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
+import { a11yViolations } from './a11y';
+import { expectedRoot, freePort, openVolunteer, volunteerStatus } from './stack-fixture';
+
+const job: JobSpec = { id: 'e2e-dash', kernel: 'sha256-batch', units: 6, messagesPerUnit: 2048, messageLength: 64, seed: 4242, samples: 8 };
+const hostId = `e2e-dashboard-${process.pid}`;
+let signaling: Signaling;
+let web: ViteDevServer;
+
+test.beforeAll(async () => {
+  signaling = await startSignaling(await freePort());
+  web = await startWeb(await freePort(), { signalUrl: signaling.url, hostId });
+});
+test.afterAll(async () => {
+  await web?.close();
+  await signaling?.close();
+});
+
+test('a researcher creates a job on the dashboard, volunteer pages finish it, and the results download verifies', async ({ browser }, testInfo) => {
+  const base = `http://localhost:${web.config.server.port}`;
+  const dash = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  dash.on('pageerror', (err) => console.error(`[dashboard error] ${err.message}`));
+  await dash.goto(`${base}/dashboard.html?${new URLSearchParams({ host: hostId, signal: signaling.url })}`);
+  await expect(dash.locator('[data-field="host-status"]')).toContainText(`Running as host ${hostId}`, { timeout: 30_000 });
+  await expect(dash.locator('[data-field="volunteer-link"]')).toHaveAttribute('href', `${base}/?${new URLSearchParams({ host: hostId, signal: signaling.url })}`);
+
+  // The form: an invalid value first, whose error shows next to its field.
+  await dash.getByLabel('Job id').fill(job.id);
+  await dash.getByLabel('Work units').fill('0');
+  await dash.getByRole('button', { name: 'Create job' }).click();
+  await expect(dash.locator('#e-units')).toHaveText('units must be an integer in 1..1000000');
+  await dash.getByLabel('Work units').fill(String(job.units));
+  await dash.getByLabel('Seed', { exact: true }).fill(String(job.seed));
+  await dash.getByLabel('Messages per unit').fill(String(job.messagesPerUnit));
+  await dash.getByLabel('Samples per result').fill(String(job.samples));
+  await dash.getByRole('button', { name: 'Create job' }).click();
+  const summary = dash.locator('tg-unit-grid [data-field="summary"]');
+  await expect(summary).toHaveText(`0 of ${job.units} units accepted; 0 verifying, 0 leased, ${job.units} queued, 0 recently rejected.`);
+  await expect(dash.locator('tg-unit-grid .cell')).toHaveCount(job.units);
+  await dash.screenshot({ path: testInfo.outputPath('dashboard-job-created.png'), fullPage: true });
+
+  // Two volunteer pages, each in its own browser context (one computing tab per site and profile);
+  // a fast one may take every unit, so the table counts the volunteers that did work.
+  const volunteers = [await browser.newPage(), await browser.newPage()];
+  for (const v of volunteers) {
+    await openVolunteer(v, `${base}/`, signaling.url, hostId);
+    await v.getByRole('button', { name: 'Start' }).click();
+  }
+  await expect(summary).toHaveText(new RegExp(`^${job.units} of ${job.units} units accepted`), { timeout: 120_000 });
+  await expect(dash.locator('tg-verification-log li[data-verdict="accepted"]')).toHaveCount(job.units);
+  const done = await Promise.all(volunteers.map(async (v) => (await volunteerStatus(v)).unitsDone));
+  expect(done.reduce((a, b) => a + b, 0)).toBe(job.units);
+  await expect(dash.locator('tg-volunteers-table tbody tr')).toHaveCount(done.filter((n) => n > 0).length);
+  await expect(dash.locator('tg-throughput-chart [data-field="throughput"]')).toContainText(`${job.units} in all`);
+  await dash.screenshot({ path: testInfo.outputPath('dashboard-job-done.png'), fullPage: true });
+
+  // The download: every root equals the CPU reference's, and every receipt verifies with the host key in the file.
+  const [download] = await Promise.all([dash.waitForEvent('download'), dash.getByRole('button', { name: `Download results of ${job.id} (JSON)` }).click()]);
+  expect(download.suggestedFilename()).toBe(`tabgrid-${job.id}-results.json`);
+  const file = JSON.parse(await readFile(await download.path(), 'utf8')) as ResultsFile;
+  await testInfo.attach('results.json', { body: JSON.stringify(file, null, 2), contentType: 'application/json' });
+  expect(file).toMatchObject({ format: 'tabgrid-results/1', job, host: { id: hostId }, units: { total: job.units, accepted: job.units } });
+  expect(file.results.map((r) => r.index)).toEqual([...Array(job.units).keys()]);
+  for (const r of file.results) {
+    expect(r.root).toBe(await expectedRoot(job, r.index));
+    expect(r.receipt).toMatchObject({ unitId: r.unitId, root: r.root, volunteer: r.volunteer });
+    expect(await verifyReceiptSignature(file.host.publicKey, r.receipt!, r.receipt!.signature!)).toBe(true);
+  }
+
+  expect(await a11yViolations(dash)).toEqual([]);
+
+  // The host's state is in IndexedDB: a reloaded dashboard shows the finished job again.
+  for (const v of volunteers) await v.close();
+  await dash.reload();
+  await expect(summary).toHaveText(new RegExp(`^${job.units} of ${job.units} units accepted`), { timeout: 30_000 });
+  await expect(dash.getByRole('button', { name: `Download results of ${job.id} (JSON)` })).toBeEnabled();
+  await dash.close();
+});
+
+test('the accessibility checker catches what it claims to', async ({ page }) => {
+  await page.setContent(`<!doctype html><html lang="en"><body style="background:#fff">
+    <input id="unnamed"><label for="named">Named</label><input id="named">
+    <button></button><button aria-label="Close">×</button>
+    <img src="data:,"><svg width="10" height="10"></svg><svg role="img" aria-label="chart" width="10" height="10"></svg>
+    <p style="color:#aaa">pale text</p><p style="color:#555">dark enough</p>
+    <div id="host"></div>
+    <script>
+      const root = document.getElementById('host').attachShadow({ mode: 'open' });
+      root.innerHTML = '<select></select><p style="color:#ccc;background:#fff">shadow pale</p>';
+    </script>
+  </body></html>`);
+  const problems = await a11yViolations(page);
+  expect(problems).toEqual([
+    expect.stringMatching(/^form control without an accessible name: <input#unnamed> in document/),
+    expect.stringMatching(/^button without text: <button>/),
+    expect.stringMatching(/^image without alt/),
+    expect.stringMatching(/^svg that is not aria-hidden/),
+    expect.stringMatching(/^form control without an accessible name: <select> in div/),
+    'no aria-live region (aria-live, or role log/status/alert) on the page',
+    expect.stringMatching(/^contrast 2\.\d+:1 < 4\.5:1 for "pale text"/),
+    expect.stringMatching(/^contrast 1\.\d+:1 < 4\.5:1 for "shadow pale"/),
+  ]);
+});

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { UnitView } from '../../src/host/host-views';
+import { DEFAULT_FORM, fieldOfError, fieldsFor, specFromFile, specFromForm, type JobFormValues } from '../../src/dashboard/job-form-model';
+import { resolveSettings, settingsQuery, volunteerUrl } from '../../src/dashboard/settings';
+import { throughputSeries } from '../../src/dashboard/throughput';
+import { gridModel, REJECTED_SHOWN_MS } from '../../src/dashboard/unit-cells';
+
+const form = (over: Partial<JobFormValues>): JobFormValues => ({ ...DEFAULT_FORM, ...over });
+
+describe('job form → JobSpec', () => {
+  it('builds a hashing job with only its own fields', () => {
+    expect(specFromForm(form({ id: 'h1', units: '4', seed: '7', samples: '8', messagesPerUnit: '1024' }))).toEqual({
+      spec: { id: 'h1', kernel: 'sha256-batch', units: 4, seed: 7, messagesPerUnit: 1024, messageLength: 64, samples: 8 },
+    });
+  });
+
+  it('builds matrix jobs with the challenge or the Freivalds policy, and a trust policy', () => {
+    expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'freivalds', rounds: '3', m: '8', n: '8', k: '8', p: '65521' })).spec).toEqual({
+      id: 'job-1', kernel: 'matmul-modp', units: 16, seed: 1, m: 8, n: 8, k: 8, p: 65521, verify: { policy: 'freivalds', rounds: 3 },
+    });
+    expect(specFromForm(form({ kernel: 'matmul-f32', samples: '4', trust: true, warmup: '5', priority: '2' })).spec).toEqual({
+      id: 'job-1', kernel: 'matmul-f32', units: 16, seed: 1, priority: 2, m: 256, n: 256, k: 256, samples: 4, trust: { warmup: 5, minCheckRate: 0.05, decay: 0.9, banAfter: 3 },
+    });
+  });
+
+  it('builds a proof-of-work job without samples', () => {
+    expect(specFromForm(form({ kernel: 'sha256d-pow', noncesPerUnit: '65536', shareBits: '12', targetBits: '20' })).spec).toEqual({
+      id: 'job-1', kernel: 'sha256d-pow', units: 16, seed: 1, noncesPerUnit: 65536, shareBits: 12, targetBits: 20,
+    });
+  });
+
+  it('puts each error next to its field, ignoring fields the kernel does not use', () => {
+    expect(specFromForm(form({ units: 'x', m: 'nonsense' }))).toEqual({ errors: { units: 'enter a number' } });
+    expect(specFromForm(form({ units: '0' })).errors).toEqual({ units: 'units must be an integer in 1..1000000' });
+    expect(specFromForm(form({ id: 'has space' })).errors).toHaveProperty('id');
+    expect(specFromForm(form({ kernel: 'matmul-modp', p: '65520' })).errors).toHaveProperty('p');
+    expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'freivalds', rounds: '0' })).errors).toHaveProperty('rounds');
+    expect(specFromForm(form({ trust: true, decay: '2' })).errors).toEqual({ decay: expect.stringMatching(/decay/) });
+    expect(specFromForm(form({ kernel: 'sha256d-pow', noncesPerUnit: '16', shareBits: '12' })).errors).toHaveProperty('noncesPerUnit');
+  });
+
+  it('maps validateJob messages to fields, else to the form', () => {
+    expect(fieldOfError('job "a": targetBits (at least shareBits) must be an integer in 3..256')[0]).toBe('targetBits');
+    expect(fieldOfError('job "a": the nonce ranges of all units must end at or before 2^32')[0]).toBe('units');
+    expect(fieldOfError('job "a": header must be 160 lower-case hex digits (80 bytes)')[0]).toBe('form');
+  });
+
+  it('shows the fields of the chosen kernel and policy', () => {
+    expect(fieldsFor({ kernel: 'matmul-f32', verify: 'freivalds', trust: false })).toEqual(new Set(['id', 'kernel', 'units', 'seed', 'priority', 'trust', 'm', 'n', 'k', 'verify', 'rounds']));
+    expect(fieldsFor({ kernel: 'sha256d-pow', verify: 'challenge', trust: true }).has('samples')).toBe(false);
+  });
+});
+
+describe('job file', () => {
+  it('accepts a valid job and explains a bad one', () => {
+    const spec = { id: 'f', kernel: 'sha256-batch', units: 2, messagesPerUnit: 8, messageLength: 64, seed: 1, samples: 4 };
+    expect(specFromFile(JSON.stringify(spec))).toEqual({ spec });
+    expect(specFromFile('{').error).toMatch(/^not JSON/);
+    expect(specFromFile(JSON.stringify({ ...spec, input: 'data' })).error).toMatch(/unknown field 'input'/);
+  });
+});
+
+describe('settings', () => {
+  it('takes the query, then the build defaults, then the local demo stack', () => {
+    expect(resolveSettings('?host=h1&signal=ws%3A%2F%2Fx%2F', {})).toEqual({ hostId: 'h1', signalUrl: 'ws://x/' });
+    expect(resolveSettings('', { VITE_TABGRID_HOST: 'env-h', VITE_TABGRID_SIGNAL: 'ws://env/' })).toEqual({ hostId: 'env-h', signalUrl: 'ws://env/' });
+    expect(resolveSettings('?host=', {})).toEqual({ hostId: 'tabgrid-demo-host', signalUrl: 'ws://127.0.0.1:9000/' });
+    expect(settingsQuery('?x=1&host=a', { hostId: 'b', signalUrl: 'ws://s/' })).toBe('?x=1&host=b&signal=ws%3A%2F%2Fs%2F');
+    expect(volunteerUrl('http://o', { hostId: 'b', signalUrl: 'ws://s/' })).toBe('http://o/?host=b&signal=ws%3A%2F%2Fs%2F');
+  });
+});
+
+describe('throughput', () => {
+  it('counts acceptances per bar, aligned, ending now', () => {
+    const now = 100_500;
+    const s = throughputSeries([100_100, 99_900, 99_800, 90_000, null, 200_000], now);
+    expect(s.barMs).toBe(1000);
+    expect(s.counts).toHaveLength(12);
+    expect(s.start).toBe(101_000 - 12_000);
+    expect(s.counts.slice(-2)).toEqual([2, 1]);
+    expect(s.counts[1]).toBe(1);
+    expect(s).toMatchObject({ peak: 2, total: 4 });
+  });
+
+  it('widens the bars for a long job and keeps at most maxBars', () => {
+    const s = throughputSeries([0, 3_600_000], 3_600_000, 60);
+    expect(s.barMs).toBe(300_000);
+    expect(s.counts.length).toBeLessThanOrEqual(60);
+    expect(s.total).toBe(2);
+    expect(throughputSeries([], 1000)).toMatchObject({ peak: 0, total: 0, barMs: 1000 });
+  });
+});
+
+describe('unit grid model', () => {
+  const unit = (index: number, over: Partial<UnitView> = {}): UnitView => ({ unitId: `j/${index}`, index, state: 'queued', holder: null, progress: 0, root: null, rejections: 0, acceptedAt: null, ...over });
+
+  it('labels every unit and shows recent rejections', () => {
+    const units = [unit(0, { state: 'accepted', holder: 'abcdef0123456789' }), unit(1, { state: 'leased', holder: 'ffff0000aaaa', progress: 40 }), unit(2, { rejections: 1 }), unit(3)];
+    const m = gridModel(units, new Map([['j/2', 1000]]), 1000 + REJECTED_SHOWN_MS - 1);
+    expect(m.cells.map((c) => c.state)).toEqual(['accepted', 'leased', 'rejected', 'queued']);
+    expect(m.cells[0]!.label).toBe('unit 0: accepted from abcdef01');
+    expect(m.cells[1]!.label).toBe('unit 1: leased by ffff0000, 40 items done');
+    expect(m.summary).toBe('1 of 4 units accepted; 0 verifying, 1 leased, 1 queued, 1 recently rejected.');
+    // Once the rejection is old, the unit shows its state again.
+    expect(gridModel(units, new Map([['j/2', 1000]]), 1000 + REJECTED_SHOWN_MS).cells[2]!.state).toBe('queued');
+  });
+
+  it('groups units into range cells past maxCells, showing the least advanced state', () => {
+    const units = Array.from({ length: 10 }, (_, i) => unit(i, i < 7 ? { state: 'accepted', holder: 'a' } : {}));
+    const m = gridModel(units, new Map(), 0, 4);
+    expect(m.cells.map((c) => [c.from, c.to, c.state])).toEqual([[0, 2, 'accepted'], [3, 5, 'accepted'], [6, 8, 'queued'], [9, 9, 'queued']]);
+    expect(m.cells[2]!.label).toBe('units 6–8: 2 queued, 1 accepted');
+  });
+});
