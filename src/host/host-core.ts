@@ -290,11 +290,6 @@ export class HostCore {
 
   // Read-only views and job intake for the dashboard (appended; they change no existing path).
 
-  /** The host's public key (hex), which third parties need to check its receipts. */
-  get publicKey(): string {
-    return this.options.identity.publicKey;
-  }
-
   /** A job's units in index order, as copies (empty for an unknown job). */
   units(jobId: string): UnitView[] {
     return this.state.unitsOf(jobId).map((u) => ({ unitId: u.unitId, index: u.index, state: u.state, holder: u.holder, progress: u.progress, root: u.root, rejections: u.rejectedBy.length, acceptedAt: u.acceptedAt }));
