@@ -19,7 +19,10 @@ export interface JobFormValues {
   readonly noncesPerUnit: string;
   readonly shareBits: string;
   readonly targetBits: string;
-  /** Matrix jobs: 'challenge' (recompute `samples` rows) or 'freivalds' (`rounds` rounds). */
+  /**
+   * 'challenge' (recompute `samples` leaves or rows), 'freivalds' (matrices: `rounds` rounds) or
+   * 'replicate' (hashing and modp: two keys must agree).
+   */
   readonly verify: MatrixVerify;
   readonly samples: string;
   readonly rounds: string;
@@ -31,7 +34,7 @@ export interface JobFormValues {
   readonly banAfter: string;
 }
 
-export const MatrixVerify = { Challenge: 'challenge', Freivalds: 'freivalds' } as const;
+export const MatrixVerify = { Challenge: 'challenge', Freivalds: 'freivalds', Replicate: 'replicate' } as const;
 export type MatrixVerify = (typeof MatrixVerify)[keyof typeof MatrixVerify];
 
 export type JobFormField = keyof JobFormValues;
@@ -66,15 +69,25 @@ export const DEFAULT_FORM: JobFormValues = {
 
 const isMatrix = (k: Kernel) => k === Kernel.MatmulF32 || k === Kernel.MatmulModp;
 
+/** The verification policies a kernel's jobs may choose (none for proof of work: every share is rechecked). */
+export function verifyChoices(kernel: Kernel): MatrixVerify[] {
+  if (kernel === Kernel.Sha256Batch) return [MatrixVerify.Challenge, MatrixVerify.Replicate];
+  if (kernel === Kernel.MatmulModp) return [MatrixVerify.Challenge, MatrixVerify.Freivalds, MatrixVerify.Replicate];
+  if (kernel === Kernel.MatmulF32) return [MatrixVerify.Challenge, MatrixVerify.Freivalds];
+  return [];
+}
+
 /** Which fields the form shows for a kernel (the others do not apply to it). */
 export function fieldsFor(v: Pick<JobFormValues, 'kernel' | 'verify' | 'trust'>): Set<JobFormField> {
   const f = new Set<JobFormField>(['id', 'kernel', 'units', 'seed', 'priority', 'trust']);
-  if (v.kernel === Kernel.Sha256Batch) ['messagesPerUnit', 'messageLength', 'samples'].forEach((x) => f.add(x as JobFormField));
+  const verify = verifyChoices(v.kernel).includes(v.verify) ? v.verify : MatrixVerify.Challenge;
+  if (v.kernel === Kernel.Sha256Batch) ['messagesPerUnit', 'messageLength', 'verify'].forEach((x) => f.add(x as JobFormField));
   if (isMatrix(v.kernel)) {
     ['m', 'n', 'k', 'verify'].forEach((x) => f.add(x as JobFormField));
-    f.add(v.verify === MatrixVerify.Freivalds ? 'rounds' : 'samples');
     if (v.kernel === Kernel.MatmulModp) f.add('p');
   }
+  if (verify === MatrixVerify.Challenge && f.has('verify')) f.add('samples');
+  if (verify === MatrixVerify.Freivalds) f.add('rounds');
   if (v.kernel === Kernel.Sha256dPow) ['noncesPerUnit', 'shareBits', 'targetBits'].forEach((x) => f.add(x as JobFormField));
   if (v.trust) ['warmup', 'minCheckRate', 'decay', 'banAfter'].forEach((x) => f.add(x as JobFormField));
   return f;
@@ -97,11 +110,12 @@ export function specFromForm(v: JobFormValues): Parsed {
   const trust: { trust?: JobTrust } = v.trust ? { trust: { warmup: num('warmup'), minCheckRate: num('minCheckRate'), decay: num('decay'), banAfter: num('banAfter') } } : {};
   let spec: JobSpec;
   if (v.kernel === Kernel.Sha256Batch) {
-    spec = { ...common, kernel: v.kernel, messagesPerUnit: num('messagesPerUnit'), messageLength: num('messageLength'), samples: num('samples'), ...trust };
+    const check = shown.has('samples') ? { samples: num('samples') } : { replicate: true };
+    spec = { ...common, kernel: v.kernel, messagesPerUnit: num('messagesPerUnit'), messageLength: num('messageLength'), ...check, ...trust };
   } else if (v.kernel === Kernel.Sha256dPow) {
     spec = { ...common, kernel: v.kernel, noncesPerUnit: num('noncesPerUnit'), shareBits: num('shareBits'), targetBits: num('targetBits'), ...trust };
   } else {
-    const check = v.verify === MatrixVerify.Freivalds ? { verify: { policy: MatrixVerify.Freivalds, rounds: num('rounds') } } : { samples: num('samples') };
+    const check = shown.has('rounds') ? { verify: { policy: MatrixVerify.Freivalds, rounds: num('rounds') } } : shown.has('samples') ? { samples: num('samples') } : { replicate: true };
     spec = { ...common, kernel: v.kernel, m: num('m'), n: num('n'), k: num('k'), ...(v.kernel === Kernel.MatmulModp ? { p: num('p') } : {}), ...check, ...trust };
   }
   for (const field of Object.keys(errors)) if (!shown.has(field as JobFormField)) delete errors[field as JobFormField];

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { JobSpec } from '../host/job';
 import { Kernel } from '../protocol';
 import { panelStyles } from './dashboard-styles';
-import { DEFAULT_FORM, MatrixVerify, fieldsFor, specFromFile, specFromForm, type FieldErrors, type JobFormField, type JobFormValues } from './job-form-model';
+import { DEFAULT_FORM, MatrixVerify, fieldsFor, verifyChoices, specFromFile, specFromForm, type FieldErrors, type JobFormField, type JobFormValues } from './job-form-model';
 
 /** Fired with the checked spec when the researcher creates a job (form or file). */
 export const JOB_SUBMIT = 'tg-job-submit';
@@ -13,6 +13,12 @@ const KERNEL_LABELS: Record<Kernel, string> = {
   [Kernel.MatmulF32]: 'Matrix product, f32 (matmul-f32)',
   [Kernel.MatmulModp]: 'Matrix product modulo a prime (matmul-modp)',
   [Kernel.Sha256dPow]: 'Proof-of-work search, double SHA-256 (sha256d-pow)',
+};
+
+const VERIFY_LABELS: Record<MatrixVerify, string> = {
+  [MatrixVerify.Challenge]: 'Recompute sampled leaves or rows (challenge)',
+  [MatrixVerify.Freivalds]: "Freivalds' check on all of C",
+  [MatrixVerify.Replicate]: 'Replicate: two volunteers must agree (a third decides)',
 };
 
 /** Per field: label and help text. */
@@ -113,6 +119,7 @@ export class JobForm extends LitElement {
     const shown = fieldsFor(v);
     const sizes: JobFormField[] = ['messagesPerUnit', 'messageLength', 'm', 'n', 'k', 'p', 'noncesPerUnit', 'shareBits', 'targetBits'];
     const matrix = shown.has('verify');
+
     return html`
       <section aria-labelledby="form-title">
         <h2 id="form-title">New job</h2>
@@ -135,8 +142,7 @@ export class JobForm extends LitElement {
               ? html`<div class="field">
                   <label for="f-verify">Policy</label>
                   <select id="f-verify" .value=${v.verify} @change=${(e: Event) => this.set('verify', (e.target as HTMLSelectElement).value)}>
-                    <option value=${MatrixVerify.Challenge} ?selected=${v.verify === MatrixVerify.Challenge}>Recompute sampled rows (challenge)</option>
-                    <option value=${MatrixVerify.Freivalds} ?selected=${v.verify === MatrixVerify.Freivalds}>Freivalds' check on all of C</option>
+                    ${verifyChoices(v.kernel).map((c) => html`<option value=${c} ?selected=${v.verify === c}>${VERIFY_LABELS[c]}</option>`)}
                   </select>
                 </div>`
               : nothing}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UnitView } from '../../src/host/host-views';
-import { DEFAULT_FORM, fieldOfError, fieldsFor, specFromFile, specFromForm, type JobFormValues } from '../../src/dashboard/job-form-model';
+import { DEFAULT_FORM, fieldOfError, fieldsFor, verifyChoices, specFromFile, specFromForm, type JobFormValues } from '../../src/dashboard/job-form-model';
 import { resolveSettings, settingsQuery, volunteerUrl } from '../../src/dashboard/settings';
 import { throughputSeries } from '../../src/dashboard/throughput';
 import { gridModel, REJECTED_SHOWN_MS } from '../../src/dashboard/unit-cells';
@@ -43,6 +43,16 @@ describe('job form → JobSpec', () => {
     expect(fieldOfError('job "a": targetBits (at least shareBits) must be an integer in 3..256')[0]).toBe('targetBits');
     expect(fieldOfError('job "a": the nonce ranges of all units must end at or before 2^32')[0]).toBe('units');
     expect(fieldOfError('job "a": header must be 160 lower-case hex digits (80 bytes)')[0]).toBe('form');
+  });
+
+  it('builds replicated hashing and modp jobs, and offers replication only where results are bit-exact', () => {
+    expect(specFromForm(form({ id: 'r1', verify: 'replicate', messagesPerUnit: '512' })).spec).toEqual({ id: 'r1', kernel: 'sha256-batch', units: 16, seed: 1, messagesPerUnit: 512, messageLength: 64, replicate: true });
+    expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({ kernel: 'matmul-modp', replicate: true });
+    expect(verifyChoices('matmul-f32')).not.toContain('replicate');
+    expect(verifyChoices('sha256d-pow')).toEqual([]);
+    // A policy left over from another kernel falls back to the challenge.
+    expect(specFromForm(form({ kernel: 'matmul-f32', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({ samples: 16 });
+    expect(specFromForm(form({ verify: 'freivalds' })).spec).toMatchObject({ samples: 16 });
   });
 
   it('shows the fields of the chosen kernel and policy', () => {
