@@ -1,5 +1,5 @@
 import { ErrorCode, TabgridError } from '../errors';
-import { Verdict, encodeMessage, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
+import { encodeMessage, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage } from '../validate';
 import { jobUnit, type JobSpec } from './job';
 import { stageJobs } from './job-intake';
@@ -8,6 +8,7 @@ import { Connections } from './connections';
 import { banned, Greeting } from './greeting';
 import { HostState, lapsed, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
+import { acceptedResult, Announcer } from './announcer';
 import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
 import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
@@ -31,19 +32,14 @@ export class HostCore {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   private queue: Promise<unknown> = Promise.resolve();
-  /**
-   * Verdicts owed to volunteers that were not speaking when their unit was settled (the other
-   * replicas of a replicated unit), delivered with the replies to their next message. Kept in
-   * memory only: after a host restart the receipts are still on file and a re-sent result
-   * fetches them as a duplicate.
-   */
-  private readonly owed = new Map<string, HostMessage[]>();
+  private readonly announcer: Announcer;
 
   private constructor(
     private readonly state: HostState,
     private readonly store: HostStore,
     private readonly options: HostCoreOptions,
   ) {
+    this.announcer = new Announcer(state, options, options.clock ?? Date.now);
     this.judge = new Judge(state, options.hash, options.random ?? cryptoRandom, options.identity);
     this.clock = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 60_000;
@@ -82,7 +78,7 @@ export class HostCore {
 
   /** Accepted roots (and proof-of-work solutions), in job then unit order. */
   results(jobId?: string): AcceptedResult[] {
-    return this.state.accepted(jobId).map((u) => ({ unitId: u.unitId, volunteer: u.holder!, root: u.root!, ...(u.solutions ? { solutions: u.solutions } : {}) }));
+    return this.state.accepted(jobId).map(acceptedResult);
   }
 
   /** The jobs this host serves, highest priority first. */
@@ -196,17 +192,11 @@ export class HostCore {
       replies = await this.decide(speaker, message, now, tx);
     } catch (err) {
       // Owed verdicts still go out (a key banned by its replica's rejection hears why).
-      return [this.error(speaker.id, err, 'unitId' in message ? message.unitId : undefined), ...this.takeOwed(speaker.id)];
+      return [this.error(speaker.id, err, 'unitId' in message ? message.unitId : undefined), ...this.announcer.take(speaker.id)];
     }
     await this.store.commit(tx.batch());
     tx.apply();
-    const seen = new Set<string>();
-    this.announce(speaker.id, replies, seen);
-    for (const { to, message: notice } of tx.notices()) {
-      this.owed.set(to, [...(this.owed.get(to) ?? []), notice]);
-      this.announce(to, [notice], seen);
-    }
-    return [...replies, ...this.takeOwed(speaker.id)];
+    return this.announcer.committed(speaker.id, replies, tx);
   }
 
   /** Works out the replies and the state changes (into tx) for one message. */
@@ -248,12 +238,6 @@ export class HostCore {
     }
   }
 
-  private takeOwed(id: string): HostMessage[] {
-    const owed = this.owed.get(id) ?? [];
-    this.owed.delete(id);
-    return owed;
-  }
-
   /** At the cap, a new direct connection is sent to the relays with the fewest children. */
   private redirect(name: string): HostMessage | undefined {
     const cap = this.options.maxDirect;
@@ -261,24 +245,6 @@ export class HostCore {
     const relays = this.sessions.relaysFor(name, (id) => (this.state.volunteer(id)?.accepted ?? 0) >= (this.options.relayMinAccepted ?? 1));
     this.options.log?.(`at the cap of ${cap} connections: sending ${name} to ${relays.length} relay(s)`);
     return { type: 'redirect', relays, retryMs: this.options.retryMs ?? 2000 };
-  }
-
-  /** Tells the shell's callbacks what was decided, once it is committed. */
-  private announce(who: string, replies: HostMessage[], seen: Set<string>): void {
-    for (const r of replies) {
-      if (r.type !== 'verdict') continue;
-      this.options.onVerdict?.({ at: this.clock(), unitId: r.unitId, volunteer: who, verdict: r.verdict, reason: r.reason, credit: r.credit });
-      if (r.verdict === Verdict.Accepted) {
-        // A replicated unit is accepted once, however many keys it credits.
-        if (!seen.has(r.unitId)) this.options.onAccepted?.(this.results().find((a) => a.unitId === r.unitId)!);
-        seen.add(r.unitId);
-        const p = this.progress();
-        this.options.log?.(`accepted ${r.unitId} from ${who} (${p.accepted}/${p.total})`);
-      } else if (r.verdict === Verdict.Rejected) {
-        this.options.onRejected?.(r.unitId, who, r.reason);
-        this.options.log?.(`rejected ${r.unitId} from ${who}: ${r.reason}`);
-      }
-    }
   }
 
   private error(name: string, err: unknown, unitId?: string): HostMessage {
