@@ -11,6 +11,8 @@ import { referenceOutput } from './reference';
  */
 export class CpuComputer implements UnitComputer {
   private hash?: Promise<Hasher>;
+  /** Wall time spent in runUnit, milliseconds. */
+  computeMs = 0;
 
   describe(): Promise<EngineInfo> {
     return Promise.resolve({ backend: Backend.Cpu, reason: 'a Node volunteer computes with the CPU reference' });
@@ -18,7 +20,9 @@ export class CpuComputer implements UnitComputer {
 
   async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
     this.hash ??= createCpuSha256();
+    const started = performance.now();
     const out = await referenceOutput(unit, await this.hash, signal);
+    this.computeMs += performance.now() - started;
     onProgress?.(unitSize(unit), unitSize(unit));
     return { leaves: out.leaves, leafBytes: out.leafBytes, backend: Backend.Cpu };
   }

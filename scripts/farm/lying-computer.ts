@@ -46,11 +46,11 @@ export class LyingComputer implements UnitComputer {
     const count = leaves.length / out.leafBytes;
     const row = this.lies % count;
     if (wrongElement) {
-      // One element of C: +1 keeps a residue a residue except at p−1, which wraps to 0.
+      // One element of C, still a residue mod p; an f32 one far outside any rounding error,
+      // since Freivalds' f32 check must tolerate rounding and cannot see tiny lies.
       const at = row * out.leafBytes;
-      const p = unit.kernel === Kernel.MatmulModp ? unit.p : 0;
-      if (p) view.setUint32(at, (view.getUint32(at, true) + 1) % p, true);
-      else view.setFloat32(at, view.getFloat32(at, true) + 1, true);
+      if (unit.kernel === Kernel.MatmulModp) view.setUint32(at, (view.getUint32(at, true) + 1) % unit.p, true);
+      else view.setFloat32(at, view.getFloat32(at, true) * 2 + 1000, true);
       this.lie(unit, `changed C[${row}][0]`);
     } else {
       leaves[row * 32]! ^= 0x01;

@@ -1,21 +1,10 @@
-import { createServer } from 'node:net';
 import type { Page } from '@playwright/test';
+export { freePort } from '../../scripts/free-port';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import type { HostCore } from '../../src/host/host-core';
 import { jobUnit, type JobSpec } from '../../src/host/job';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
 import { Recheck, recheck, referenceOutput, rootOf } from '../../scripts/farm/reference';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Opens the volunteer page pointed at a host, counting tabgrid-unit-accepted events. */
 export async function openVolunteer(page: Page, webUrl: string, signalUrl: string, hostId: string, params: Record<string, string> = {}): Promise<void> {
