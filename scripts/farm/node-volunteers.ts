@@ -11,6 +11,7 @@ export class NodeVolunteers {
   readonly sessions: VolunteerSession[] = [];
   private readonly computers: CpuComputer[] = [];
 
+  /** One more volunteer, not started yet. */
   async add(signalUrl: string, hostId: string): Promise<VolunteerSession> {
     const n = this.sessions.length;
     const identity = await identityFromKeyPair(await createKeyPair());
@@ -18,8 +19,11 @@ export class NodeVolunteers {
     this.computers.push(computer);
     const session = new VolunteerSession({ signalUrl, hostId, computer, identity, volunteerId: `farm-node-${n}`, client: 'tabgrid-farm-node', backoff: { baseMs: 200, maxMs: 3000 } });
     this.sessions.push(session);
-    session.start();
     return session;
+  }
+
+  startAll(): void {
+    for (const s of this.sessions) s.start();
   }
 
   get unitsDone(): number {

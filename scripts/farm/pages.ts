@@ -43,9 +43,14 @@ export class VolunteerPage {
     private readonly url: string,
   ) {}
 
+  /** Loads the page; the volunteer has not consented yet. */
   async open(): Promise<void> {
     await this.page.goto(this.url);
     await this.page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
+  }
+
+  /** Presses Start. */
+  async start(): Promise<void> {
     await this.page.getByRole('button', { name: 'Start' }).click();
   }
 
@@ -65,7 +70,7 @@ export class VolunteerPage {
     this.earlierComputeMs = before.computeMs;
     await this.page.reload();
     await this.page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
-    await this.page.getByRole('button', { name: 'Start' }).click();
+    await this.start();
     return { outbox: before.outbox };
   }
 
@@ -83,6 +88,7 @@ export class PageFarm {
   private readonly browsers: Browser[] = [];
   readonly pages: VolunteerPage[] = [];
 
+  /** Opens one more page (loaded, not started). */
   async add(url: string): Promise<VolunteerPage> {
     const index = this.pages.length;
     if (index % PAGES_PER_BROWSER === 0) this.browsers.push(await chromium.launch(launchOptions()));

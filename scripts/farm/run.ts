@@ -78,20 +78,23 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   try {
     if (!options.node) web = await startWeb(await freePort(), { signalUrl, hostId });
     await host.start(signal);
-    const started = performance.now();
-    const kinds = usableKinds(jobs);
-    for (let i = 0; i < (options.cheaters ?? 0); i++) {
-      cheaters.push(await startCheater({ kind: kinds[i % kinds.length]!, signalUrl, hostId, jobs, signal: run.signal, log }));
-    }
-    // A head start until each cheater has told its first lie (≤ 20 s): a small job must not be
-    // done before they reach units of the kernel they lie about.
-    const lying = () => cheaters.every((c) => c.report.lies > 0);
-    for (const until = performance.now() + 20_000; cheaters.length > 0 && !lying() && performance.now() < until; ) await sleep(100, run.signal);
     const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '500' });
     for (let i = 0; i < options.volunteers; i++) {
       if (options.node) await nodes.add(signalUrl, hostId);
       else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
     }
+    // The clock starts once every volunteer is loaded: from here on the job runs.
+    const started = performance.now();
+    const kinds = usableKinds(jobs);
+    for (let i = 0; i < (options.cheaters ?? 0); i++) {
+      cheaters.push(await startCheater({ kind: kinds[i % kinds.length]!, signalUrl, hostId, jobs, signal: run.signal, log }));
+    }
+    // A head start until each cheater has told its first lie (≤ 10 s): a small job must not be
+    // done before they reach units of the kernel they lie about.
+    const lying = () => cheaters.every((c) => c.report.lies > 0);
+    for (const until = performance.now() + 10_000; cheaters.length > 0 && !lying() && performance.now() < until; ) await sleep(100, run.signal);
+    nodes.startAll();
+    await Promise.all(pages.pages.map((p) => p.start()));
     log(`farm: ${options.volunteers} volunteer(s), ${cheaters.length} cheater(s), ${faults.length} fault(s) planned`);
 
     const deadline = started + (options.timeLimitS ?? 600) * 1000;
