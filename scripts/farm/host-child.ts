@@ -29,9 +29,8 @@ const { core, host } = await startHost({
   signalUrl: values.signal,
   hostId: values.id,
   leaseMs: values['lease-ms'] ? Number(values['lease-ms']) : undefined,
-  onAccepted: (r) => console.log(`${ACCEPTED_PREFIX}${r.unitId}`),
 });
-const busy = timeHandling(core);
+const busy = timeHandling(core, (unitId) => console.log(`${ACCEPTED_PREFIX}${unitId}`));
 
 function report(): void {
   const cpu = process.cpuUsage();
@@ -40,6 +39,8 @@ function report(): void {
   console.log(STATS_PREFIX + JSON.stringify(stats));
 }
 const timer = setInterval(report, Number(values['stats-ms'] ?? 1000));
+// The first report is the baseline: CPU spent starting up (tsx, SQLite, registering) is not serving.
+report();
 const p = core.progress();
 console.log(`host ${host.id} serves ${jobs.map((j) => j.id).join(', ')}: ${p.accepted}/${p.total} units accepted so far`);
 

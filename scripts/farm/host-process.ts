@@ -25,6 +25,8 @@ export class HostProcess {
   /** Acceptances announced per unit id, over all incarnations: more than one is a duplicate. */
   readonly announced = new Map<string, number>();
   private readonly lives: HostStats[] = [];
+  /** Each incarnation's CPU seconds at its first report (its start-up). */
+  private readonly baseCpu: number[] = [];
   private child?: ChildProcess;
   private exited?: Promise<void>;
   latest?: HostStats;
@@ -78,17 +80,19 @@ export class HostProcess {
     clearTimeout(timer);
   }
 
-  /** The host's stats summed over its incarnations. */
+  /** The host's stats summed over its incarnations (CPU from each one's first report on). */
   total(): HostStats {
     const busy: Record<string, number> = {};
     for (const l of this.lives) for (const [type, s] of Object.entries(l.busy)) busy[type] = (busy[type] ?? 0) + s;
     const last = this.lives.at(-1);
-    return { cpuSeconds: this.lives.reduce((n, l) => n + l.cpuSeconds, 0), busy, accepted: last?.accepted ?? 0, total: last?.total ?? 0 };
+    const cpuSeconds = this.lives.reduce((n, l, i) => n + l.cpuSeconds - (this.baseCpu[i] ?? 0), 0);
+    return { cpuSeconds, busy, accepted: last?.accepted ?? 0, total: last?.total ?? 0 };
   }
 
   private hear(life: number, line: string): void {
     if (line.startsWith(STATS_PREFIX)) {
       this.lives[life] = JSON.parse(line.slice(STATS_PREFIX.length)) as HostStats;
+      this.baseCpu[life] ??= this.lives[life].cpuSeconds;
       this.latest = this.lives[life];
     } else if (line.startsWith(ACCEPTED_PREFIX)) {
       const unitId = line.slice(ACCEPTED_PREFIX.length);

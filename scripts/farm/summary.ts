@@ -40,9 +40,13 @@ export interface FarmSummary {
   /** From the host serving to every unit accepted (or the time limit). */
   seconds: number;
   units_per_second: number;
-  /** Host handle-queue time spent judging (result, openings, rows: signature, verification, commit). */
+  /**
+   * Host time spent judging: the turns of result, openings and rows messages in the host's one
+   * handle queue (signature check, verification, receipt signing, SQLite commit), wall-clock.
+   * It equals CPU time while the host does nothing else meanwhile, and bounds it from above.
+   */
   verify_cpu_seconds: number;
-  /** CPU time of the host process(es), all of it (WebRTC, signaling client, SQLite, judging). */
+  /** CPU time of the host process(es) after start-up, all of it (WebRTC, signaling client, SQLite, judging). */
   host_cpu_seconds: number;
   /** Handle-queue time per message type, seconds: where the host's one queue goes. */
   host_busy: Record<string, number>;
