@@ -1,23 +1,10 @@
-import { createServer } from 'node:net';
 import type { Page } from '@playwright/test';
-import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+export { freePort } from '../../scripts/free-port';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
-import { toHex } from '../../src/hex';
 import type { HostCore } from '../../src/host/host-core';
 import { jobUnit, type JobSpec } from '../../src/host/job';
-import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { Recheck, recheck, referenceOutput, rootOf } from '../../scripts/farm/reference';
 
 /** Opens the volunteer page pointed at a host, counting tabgrid-unit-accepted events. */
 export async function openVolunteer(page: Page, webUrl: string, signalUrl: string, hostId: string, params: Record<string, string> = {}): Promise<void> {
@@ -40,22 +27,28 @@ export async function volunteerStatus(page: Page) {
   });
 }
 
-/** The Merkle root the CPU reference computes for unit `index` of a job. */
+/** The Merkle root the CPU reference computes for unit `index` of an exact job (not f32: its bits vary by device). */
 export async function expectedRoot(job: JobSpec, index: number): Promise<string> {
-  const hash = await createCpuSha256();
   const unit = jobUnit(job, index);
-  if (unit.kernel !== 'sha256-batch') throw new Error('only exact hashing units have one expected root');
-  const digests = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
-  return toHex(buildMerkleTreeOfChunks(digests, 32, hash).root);
+  if (unit.kernel === 'matmul-f32') throw new Error('f32 results differ bit for bit across devices: there is no one expected root');
+  const hash = await createCpuSha256();
+  return rootOf(await referenceOutput(unit, hash), hash);
 }
 
-/** Every accepted root must equal the root the CPU reference computes for that unit. */
+/**
+ * Every unit of every exact job accepted once, each root (and proof-of-work solution list)
+ * the CPU reference's. f32 jobs are checked for completeness only.
+ */
 export async function checkResults(core: HostCore): Promise<void> {
-  const results = core.results();
-  if (new Set(results.map((r) => r.unitId)).size !== results.length) throw new Error('a unit was accepted twice');
-  const job = core.jobs()[0]!;
-  for (const [i, r] of results.entries()) {
-    if (jobUnit(job, i).unitId !== r.unitId) throw new Error(`result ${i} is for ${r.unitId}`);
-    if ((await expectedRoot(job, i)) !== r.root) throw new Error(`accepted a wrong root for ${r.unitId}`);
+  const hash = await createCpuSha256();
+  for (const job of core.jobs()) {
+    const results = core.results(job.id);
+    if (new Set(results.map((r) => r.unitId)).size !== results.length) throw new Error(`a unit of ${job.id} was accepted twice`);
+    if (results.length !== job.units) throw new Error(`${job.id}: ${results.length} of ${job.units} units accepted`);
+    for (const r of results) {
+      const index = Number(r.unitId.slice(job.id.length + 1));
+      if (jobUnit(job, index).unitId !== r.unitId) throw new Error(`result ${r.unitId} is not a unit of ${job.id}`);
+      if ((await recheck(job, index, r, hash)) === Recheck.Wrong) throw new Error(`accepted a wrong result for ${r.unitId}`);
+    }
   }
 }

@@ -1,0 +1,65 @@
+/**
+ * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
+ * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--out FILE.json]`
+ *
+ * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
+ * (Chromium, up to 8 per browser process; --node: Node sessions computing with the CPU
+ * reference), K cheating Node volunteers cycling through the cheat kinds, and faults at seeded
+ * points of the job's progress. Prints a table, writes the summary JSON (scripts/farm/summary.ts
+ * defines each field) to --out, and exits 1 when an invariant broke. Without --job it runs
+ * defaultJobs (every kernel, small units).
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs, readJob } from './args';
+import { runFarm } from './farm/run';
+import { summaryTable } from './farm/summary';
+
+const { values } = parseArgs({
+  options: {
+    volunteers: { type: 'string' },
+    job: { type: 'string', multiple: true },
+    cheaters: { type: 'string' },
+    kill: { type: 'string' },
+    reload: { type: 'string' },
+    'drop-signal': { type: 'boolean' },
+    'restart-host': { type: 'boolean' },
+    seed: { type: 'string' },
+    'time-limit': { type: 'string' },
+    node: { type: 'boolean' },
+    'host-cpu-prof': { type: 'string' },
+    out: { type: 'string' },
+    quiet: { type: 'boolean' },
+  },
+});
+
+function count(name: string, raw: string | undefined, fallback: number, min = 0): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} ${raw} must be a whole number ≥ ${min}`);
+  return n;
+}
+
+const controller = new AbortController();
+process.once('SIGINT', () => controller.abort());
+process.once('SIGTERM', () => controller.abort());
+const profDir = values['host-cpu-prof'];
+const summary = await runFarm(
+  {
+    volunteers: count('volunteers', values.volunteers, 4, 1),
+    jobs: values.job?.map(readJob),
+    cheaters: count('cheaters', values.cheaters, 0),
+    kill: count('kill', values.kill, 0),
+    reload: count('reload', values.reload, 0),
+    dropSignal: values['drop-signal'],
+    restartHost: values['restart-host'],
+    seed: count('seed', values.seed, 1),
+    timeLimitS: count('time-limit', values['time-limit'], 600, 1),
+    node: values.node,
+    hostFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : undefined,
+    log: values.quiet ? undefined : (line) => console.log(line),
+  },
+  controller.signal,
+);
+console.log(summaryTable(summary));
+if (values.out) writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
+process.exit(summary.failures.length === 0 ? 0 : 1);

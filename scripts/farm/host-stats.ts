@@ -1,0 +1,51 @@
+import type { HostCore } from '../../src/host/host-core';
+
+/** Message types whose handling is judging: the result itself, and the answers to its check. */
+export const JUDGING = new Set(['result', 'openings', 'rows']);
+
+/** What a farm host reports about itself, each `statsMs` and when it stops (see host-child.ts). */
+export interface HostStats {
+  /** process.cpuUsage() of the host process, user + system, seconds. */
+  readonly cpuSeconds: number;
+  /** Time the single handle queue spent per message type, seconds (see timeHandling). */
+  readonly busy: Record<string, number>;
+  readonly accepted: number;
+  readonly total: number;
+}
+
+export const STATS_PREFIX = 'farm-stats ';
+export const ACCEPTED_PREFIX = 'accepted ';
+
+/**
+ * Times each message's turn in the core's queue. The core handles one message at a time in
+ * call order, so a message's turn runs from when it was handed in (or the previous one ended,
+ * if later) to when its replies resolve. That is its share of the host's one handle queue:
+ * signature checks, the verification itself and the SQLite commit. Replaces core.handle, and
+ * calls `onAccepted` for each acceptance it replies (direct volunteers; relayed ones are wrapped).
+ */
+export function timeHandling(core: HostCore, onAccepted: (unitId: string) => void): Record<string, number> {
+  const busy: Record<string, number> = {};
+  const handle = core.handle.bind(core);
+  let lastEnd = 0;
+  core.handle = async (name, raw) => {
+    const called = performance.now();
+    try {
+      const replies = await handle(name, raw);
+      // Acceptances are read off the replies, not HostCore's onAccepted: that hook builds the
+      // whole result list per acceptance (O(n) each), which would weigh on what is measured.
+      for (const r of replies) if (r.type === 'verdict' && r.verdict === 'accepted') onAccepted(r.unitId);
+      return replies;
+    } finally {
+      const end = performance.now();
+      const type = typeof raw === 'string' ? (/"type":"([\w-]+)"/.exec(raw)?.[1] ?? 'unknown') : 'unknown';
+      busy[type] = (busy[type] ?? 0) + (end - Math.max(called, lastEnd)) / 1000;
+      lastEnd = end;
+    }
+  };
+  return busy;
+}
+
+/** The judging part of a busy table, seconds. */
+export function judgingSeconds(busy: Record<string, number>): number {
+  return Object.entries(busy).reduce((n, [type, s]) => n + (JUDGING.has(type) ? s : 0), 0);
+}

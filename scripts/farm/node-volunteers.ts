@@ -1,0 +1,40 @@
+import '../node-webrtc';
+import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
+import { VolunteerSession } from '../../src/volunteer/session';
+import { CpuComputer } from './cpu-computer';
+
+/**
+ * Honest volunteers in Node: the real session over PeerJS with the CPU reference as computer.
+ * Far lighter than pages, so a scaling run can reach counts where the host is the bottleneck.
+ */
+export class NodeVolunteers {
+  readonly sessions: VolunteerSession[] = [];
+  private readonly computers: CpuComputer[] = [];
+
+  /** One more volunteer, not started yet. */
+  async add(signalUrl: string, hostId: string): Promise<VolunteerSession> {
+    const n = this.sessions.length;
+    const identity = await identityFromKeyPair(await createKeyPair());
+    const computer = new CpuComputer();
+    this.computers.push(computer);
+    const session = new VolunteerSession({ signalUrl, hostId, computer, identity, volunteerId: `farm-node-${n}`, client: 'tabgrid-farm-node', backoff: { baseMs: 200, maxMs: 3000 } });
+    this.sessions.push(session);
+    return session;
+  }
+
+  startAll(): void {
+    for (const s of this.sessions) s.start();
+  }
+
+  get unitsDone(): number {
+    return this.sessions.reduce((n, s) => n + s.unitsDone, 0);
+  }
+
+  get computeSeconds(): number {
+    return this.computers.reduce((n, c) => n + c.computeMs, 0) / 1000;
+  }
+
+  close(): void {
+    for (const s of this.sessions) s.close();
+  }
+}

@@ -1,0 +1,106 @@
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
+import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
+import { launchOptions } from '../chromium';
+
+/** Pages per Chromium process: each page has its own context (its own origin storage and tab lock). */
+export const PAGES_PER_BROWSER = 8;
+
+export interface PageFacts {
+  readonly unitsDone: number;
+  readonly outbox: number;
+  readonly resumed: boolean;
+  /** Milliseconds this page spent with a unit computing (sampled every 100 ms). */
+  readonly computeMs: number;
+}
+
+/**
+ * Counts the time a unit is being computed, on every load of the page: the widget's sessions
+ * are computing while they hold a current unit. (Farm instrumentation: it reads the sessions'
+ * private fields, which exist at run time.)
+ */
+function installComputeClock(): void {
+  const w = window as unknown as { tabgridComputeMs: number };
+  w.tabgridComputeMs = 0;
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    const el = document.querySelector('tabgrid-volunteer') as unknown as { sessions?: { current?: unknown }[] } | null;
+    if (el?.sessions?.some((s) => s.current !== undefined)) w.tabgridComputeMs += now - last;
+    last = now;
+  }, 100);
+}
+
+/** One volunteer tab of the farm: opened, reloaded, closed for good. */
+export class VolunteerPage {
+  closed = false;
+  /** Compute time of earlier loads of this page (a reload starts the page's clock again). */
+  private earlierComputeMs = 0;
+
+  constructor(
+    readonly index: number,
+    private readonly context: BrowserContext,
+    private readonly page: Page,
+    private readonly url: string,
+  ) {}
+
+  /** Loads the page; the volunteer has not consented yet. */
+  async open(): Promise<void> {
+    await this.page.goto(this.url);
+    await this.page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
+  }
+
+  /** Presses Start. */
+  async start(): Promise<void> {
+    await this.page.getByRole('button', { name: 'Start' }).click();
+  }
+
+  async facts(): Promise<PageFacts> {
+    if (this.closed) return { unitsDone: 0, outbox: 0, resumed: false, computeMs: this.earlierComputeMs };
+    const f = await this.page.evaluate(() => {
+      const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer | null;
+      const ms = (window as unknown as { tabgridComputeMs?: number }).tabgridComputeMs ?? 0;
+      return { unitsDone: el?.unitsDone ?? 0, outbox: el?.outbox ?? 0, resumed: el?.resumed ?? false, computeMs: ms };
+    });
+    return { ...f, computeMs: f.computeMs + this.earlierComputeMs };
+  }
+
+  /** Reloads mid-work and starts again; returns the results the outbox held at the reload. */
+  async reload(): Promise<{ outbox: number }> {
+    const before = await this.facts();
+    this.earlierComputeMs = before.computeMs;
+    await this.page.reload();
+    await this.page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
+    await this.start();
+    return { outbox: before.outbox };
+  }
+
+  /** Closes the tab for good; what it held comes back to the queue when its leases lapse. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.earlierComputeMs = (await this.facts()).computeMs;
+    this.closed = true;
+    await this.context.close();
+  }
+}
+
+/** The farm's Chromium processes and their volunteer pages. */
+export class PageFarm {
+  private readonly browsers: Browser[] = [];
+  readonly pages: VolunteerPage[] = [];
+
+  /** Opens one more page (loaded, not started). */
+  async add(url: string): Promise<VolunteerPage> {
+    const index = this.pages.length;
+    if (index % PAGES_PER_BROWSER === 0) this.browsers.push(await chromium.launch(launchOptions()));
+    const context = await this.browsers.at(-1)!.newContext();
+    await context.addInitScript(installComputeClock);
+    const page = new VolunteerPage(index, context, await context.newPage(), url);
+    this.pages.push(page);
+    await page.open();
+    return page;
+  }
+
+  async close(): Promise<void> {
+    for (const b of this.browsers) await b.close().catch(() => undefined);
+  }
+}

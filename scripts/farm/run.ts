@@ -1,0 +1,183 @@
+/**
+ * One farm run (see scripts/farm.ts for the command): signaling, a host child on a SQLite file,
+ * honest volunteers (Chromium pages, or Node sessions), Node cheaters, faults at seeded points
+ * of the job's progress; then the results checked against the CPU reference on the farm's own.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ViteDevServer } from 'vite';
+import { sleep } from '../../src/async';
+import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import type { JobSpec } from '../../src/host/job';
+import { SqliteHostStore } from '../../src/host/store/sqlite-store';
+import { startSignaling, startWeb, type Signaling } from '../stack';
+import { freePort } from '../free-port';
+import { CHEAT_KINDS, cheatIsBannable, cheatKernels, type CheatKind } from './cheat-kind';
+import { startCheater, type Cheater } from './cheater';
+import { defaultJobs } from './default-jobs';
+import { FaultKind, planFaults, type PlannedFault } from './faults';
+import { HostProcess } from './host-process';
+import { judgingSeconds } from './host-stats';
+import { NodeVolunteers } from './node-volunteers';
+import { PageFarm } from './pages';
+import { brokenInvariants, judgeResults, type FarmSummary } from './summary';
+
+export interface FarmOptions {
+  readonly volunteers: number;
+  /** Default: defaultJobs(seed). */
+  readonly jobs?: readonly JobSpec[];
+  readonly cheaters?: number;
+  readonly kill?: number;
+  readonly reload?: number;
+  readonly dropSignal?: boolean;
+  readonly restartHost?: boolean;
+  readonly seed?: number;
+  /** Stop and report after this long, seconds (default 600). */
+  readonly timeLimitS?: number;
+  /** Honest volunteers in Node (CPU reference) instead of Chromium pages. */
+  readonly node?: boolean;
+  readonly leaseMs?: number;
+  /** Node flags for the host child, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
+  readonly hostFlags?: readonly string[];
+  readonly log?: (line: string) => void;
+}
+
+/** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
+function usableKinds(jobs: readonly JobSpec[]): CheatKind[] {
+  return CHEAT_KINDS.filter((k) => cheatKernels(k)?.some((kernel) => jobs.some((j) => j.kernel === kernel)) ?? true);
+}
+
+export async function runFarm(options: FarmOptions, signal: AbortSignal): Promise<FarmSummary> {
+  const seed = options.seed ?? 1;
+  const jobs = options.jobs ?? defaultJobs(seed);
+  const log = options.log ?? (() => undefined);
+  const faults = planFaults({ volunteers: options.volunteers, kill: options.kill ?? 0, reload: options.reload ?? 0, dropSignal: !!options.dropSignal, restartHost: !!options.restartHost }, seed);
+  if (options.node && faults.some((f) => f.kind === FaultKind.Reload)) throw new Error('--reload needs pages (Node volunteers have no store to resume from)');
+  const dir = mkdtempSync(join(tmpdir(), 'tabgrid-farm-'));
+  const jobFiles = jobs.map((j, i) => {
+    const file = join(dir, `job-${i}.json`);
+    writeFileSync(file, JSON.stringify(j));
+    return file;
+  });
+  const hostId = `farm-${process.pid}-${seed}`;
+  const signalPort = await freePort();
+  let signaling: Signaling | undefined = await startSignaling(signalPort);
+  const signalUrl = signaling.url;
+  const run = new AbortController();
+  const stopAll = () => run.abort();
+  signal.addEventListener('abort', stopAll, { once: true });
+  const host = new HostProcess({ jobFiles, db: join(dir, 'host.sqlite'), signalUrl, hostId, leaseMs: options.leaseMs ?? 6000, log, nodeFlags: options.hostFlags });
+  const pages = new PageFarm();
+  const nodes = new NodeVolunteers();
+  const cheaters: Cheater[] = [];
+  let web: ViteDevServer | undefined;
+  const faultLog: string[] = [];
+  const reloaded = new Set<number>();
+  let outboxRedelivered = 0;
+  try {
+    if (!options.node) web = await startWeb(await freePort(), { signalUrl, hostId });
+    await host.start(signal);
+    const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '500' });
+    for (let i = 0; i < options.volunteers; i++) {
+      if (options.node) await nodes.add(signalUrl, hostId);
+      else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
+    }
+    // The clock starts once every volunteer is loaded: from here on the job runs.
+    const started = performance.now();
+    const kinds = usableKinds(jobs);
+    for (let i = 0; i < (options.cheaters ?? 0); i++) {
+      cheaters.push(await startCheater({ kind: kinds[i % kinds.length]!, signalUrl, hostId, jobs, signal: run.signal, log }));
+    }
+    // A head start until each cheater has told its first lie (≤ 10 s): a small job must not be
+    // done before they reach units of the kernel they lie about.
+    const lying = () => cheaters.every((c) => c.report.lies > 0);
+    for (const until = performance.now() + 10_000; cheaters.length > 0 && !lying() && performance.now() < until; ) await sleep(100, run.signal);
+    nodes.startAll();
+    await Promise.all(pages.pages.map((p) => p.start()));
+    log(`farm: ${options.volunteers} volunteer(s), ${cheaters.length} cheater(s), ${faults.length} fault(s) planned`);
+
+    const deadline = started + (options.timeLimitS ?? 600) * 1000;
+    const pending: PlannedFault[] = [...faults];
+    const progressNow = () => (host.latest && host.latest.total > 0 ? host.latest.accepted / host.latest.total : 0);
+    // Faults fall in the part of the job the honest volunteers see (the cheaters' head start may have done some).
+    const from = progressNow();
+    for (;;) {
+      const stats = host.latest;
+      const progress = (progressNow() - from) / (1 - from || 1);
+      if (stats && stats.total > 0 && stats.accepted === stats.total) break;
+      if (performance.now() > deadline) {
+        log('farm: time limit reached');
+        break;
+      }
+      while (pending.length > 0 && pending[0]!.at <= progress) {
+        const f = pending.shift()!;
+        const what = `${f.kind}${f.page === undefined ? '' : ` page ${f.page}`} at ${(progressNow() * 100).toFixed(0)}% accepted`;
+        log(`farm: fault ${what}`);
+        faultLog.push(what);
+        if (f.kind === FaultKind.Kill) {
+          if (options.node) nodes.sessions[f.page!]!.close();
+          else await pages.pages[f.page!]!.close();
+        } else if (f.kind === FaultKind.Reload) {
+          outboxRedelivered += (await pages.pages[f.page!]!.reload()).outbox;
+          reloaded.add(f.page!);
+        } else if (f.kind === FaultKind.SignalOutage) {
+          await signaling?.close();
+          signaling = undefined;
+          await sleep(3000, run.signal);
+          signaling = await startSignaling(signalPort);
+        } else {
+          await host.kill();
+          await host.start(signal);
+        }
+      }
+      await sleep(250, run.signal);
+    }
+    const seconds = (performance.now() - started) / 1000;
+
+    const facts = await Promise.all(pages.pages.map((p) => p.facts()));
+    const computeSeconds = options.node ? nodes.computeSeconds : facts.reduce((n, f) => n + f.computeMs, 0) / 1000;
+    const resumed = [...reloaded].filter((i) => facts[i]!.resumed).length;
+    run.abort();
+    await Promise.all(cheaters.map((c) => c.done));
+    nodes.close();
+    await pages.close();
+    await host.stop();
+    const store = new SqliteHostStore(join(dir, 'host.sqlite'));
+    const snapshot = await store.load();
+    await store.close();
+    const results = await judgeResults(snapshot, cheaters, await createCpuSha256());
+    const accepted = new Set(snapshot.units.filter((u) => u.state === 'accepted').map((u) => u.unitId));
+    const hostStats = host.total();
+    const summary: FarmSummary = {
+      volunteers: options.volunteers,
+      ...results,
+      units_lost: [...host.announced.keys()].filter((id) => !accepted.has(id)).length,
+      duplicates_accepted: [...host.announced.values()].reduce((n, c) => n + Math.max(0, c - 1), 0),
+      cheaters: cheaters.length,
+      cheater_kinds: cheaters.map((c) => c.kind),
+      resumed_from_checkpoint: resumed,
+      outbox_redelivered: outboxRedelivered,
+      faults_injected: faultLog.length,
+      fault_log: faultLog,
+      seconds,
+      units_per_second: results.units_accepted / seconds,
+      verify_cpu_seconds: judgingSeconds(hostStats.busy),
+      host_cpu_seconds: hostStats.cpuSeconds,
+      host_busy: hostStats.busy,
+      compute_seconds: computeSeconds,
+      failures: [],
+    };
+    summary.failures = brokenInvariants(summary, cheaters.filter((c) => cheatIsBannable(c.kind)).length);
+    return summary;
+  } finally {
+    signal.removeEventListener('abort', stopAll);
+    run.abort();
+    nodes.close();
+    await pages.close();
+    await host.stop().catch(() => undefined);
+    await web?.close();
+    await signaling?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

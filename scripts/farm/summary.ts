@@ -1,0 +1,126 @@
+import type { HostSnapshot } from '../../src/host/store/store';
+import type { Hasher } from '../../src/hash/sha256-cpu';
+import { cheatIsBannable, type CheatKind } from './cheat-kind';
+import { Recheck, recheck } from './reference';
+
+/** What `npm run farm` reports (the --out JSON). Seconds are wall-clock unless named CPU. */
+export interface FarmSummary {
+  /** Honest volunteers launched (pages, or Node sessions with --node). */
+  volunteers: number;
+  /** Units of all jobs. */
+  units_total: number;
+  /** Units the host holds as accepted at the end (each unit is one record: accepted at most once). */
+  units_accepted: number;
+  /** Units some host incarnation announced as accepted that its store does not hold as accepted at the end. */
+  units_lost: number;
+  /** Accepted results whose root (and pow solutions) differ from the farm's own CPU recomputation. */
+  wrong_results_accepted: number;
+  /** Acceptances the host announced beyond the first for a unit, over all host incarnations. */
+  duplicates_accepted: number;
+  /** Accepted f32 results: checked by the host's Freivalds policy only (their bits vary by device). */
+  unchecked_f32: number;
+  /** Cheating Node volunteers launched, and their kinds. */
+  cheaters: number;
+  cheater_kinds: CheatKind[];
+  /** Cheaters whose key the host banned from at least one job (trust ledger in its store). */
+  cheaters_banned: number;
+  /** The kinds of bannable cheaters the host did not ban. */
+  cheaters_not_banned: CheatKind[];
+  /** Cheaters of a kind the host refuses without ever counting it against the key (never-leased). */
+  cheaters_unbannable: number;
+  /** Credit the host granted cheaters for results that are not the reference's (must be 0). */
+  cheater_wrong_credit: number;
+  /** Reloaded pages that went on with a unit from its checkpoint instead of from the start. */
+  resumed_from_checkpoint: number;
+  /** Results waiting in reloaded pages' outboxes at the reload, delivered after it without recomputing. */
+  outbox_redelivered: number;
+  /** Faults injected, and which. */
+  faults_injected: number;
+  fault_log: string[];
+  /** From the host serving to every unit accepted (or the time limit). */
+  seconds: number;
+  units_per_second: number;
+  /**
+   * Host time spent judging: the turns of result, openings and rows messages in the host's one
+   * handle queue (signature check, verification, receipt signing, SQLite commit), wall-clock.
+   * It equals CPU time while the host does nothing else meanwhile, and bounds it from above.
+   */
+  verify_cpu_seconds: number;
+  /** CPU time of the host process(es) after start-up, all of it (WebRTC, signaling client, SQLite, judging). */
+  host_cpu_seconds: number;
+  /** Handle-queue time per message type, seconds: where the host's one queue goes. */
+  host_busy: Record<string, number>;
+  /** Sum over volunteers of the time a unit was computing. */
+  compute_seconds: number;
+  /** Invariants that broke (empty: the run passed). */
+  failures: string[];
+}
+
+export interface CheaterFacts {
+  readonly id: string;
+  readonly kind: CheatKind;
+}
+
+/** The result half of the summary, from the host's store as it was left at the end. */
+export async function judgeResults(snapshot: HostSnapshot, cheaters: readonly CheaterFacts[], hash: Hasher) {
+  const specs = new Map(snapshot.jobs.map((j) => [j.id, j.spec]));
+  const cheaterIds = new Set(cheaters.map((c) => c.id));
+  const credit = new Map(snapshot.receipts.map((r) => [r.unitId, r.credit]));
+  let wrong = 0;
+  let unchecked = 0;
+  let cheaterWrongCredit = 0;
+  for (const u of snapshot.units) {
+    if (u.state !== 'accepted' || u.root === null) continue;
+    const verdict = await recheck(specs.get(u.jobId)!, u.index, { root: u.root, solutions: u.solutions }, hash);
+    if (verdict === Recheck.Unchecked) unchecked++;
+    if (verdict !== Recheck.Wrong) continue;
+    wrong++;
+    if (u.holder !== null && cheaterIds.has(u.holder)) cheaterWrongCredit += credit.get(u.unitId) ?? 0;
+  }
+  const isBanned = (c: CheaterFacts) => snapshot.trust.some((t) => t.key === c.id && t.banned);
+  return {
+    units_total: snapshot.units.length,
+    units_accepted: snapshot.units.filter((u) => u.state === 'accepted').length,
+    wrong_results_accepted: wrong,
+    unchecked_f32: unchecked,
+    cheaters_banned: cheaters.filter(isBanned).length,
+    cheaters_not_banned: cheaters.filter((c) => cheatIsBannable(c.kind) && !isBanned(c)).map((c) => c.kind),
+    cheaters_unbannable: cheaters.filter((c) => !cheatIsBannable(c.kind)).length,
+    cheater_wrong_credit: cheaterWrongCredit,
+  };
+}
+
+/** The invariants a farm run must keep; what broke, in words. */
+export function brokenInvariants(s: FarmSummary, bannable: number): string[] {
+  const broken: string[] = [];
+  if (s.units_accepted !== s.units_total) broken.push(`${s.units_total - s.units_accepted} unit(s) never accepted`);
+  if (s.units_lost !== 0) broken.push(`${s.units_lost} accepted unit(s) lost by the host`);
+  if (s.wrong_results_accepted !== 0) broken.push(`${s.wrong_results_accepted} wrong result(s) accepted`);
+  if (s.duplicates_accepted !== 0) broken.push(`${s.duplicates_accepted} duplicate acceptance(s)`);
+  if (s.cheater_wrong_credit !== 0) broken.push(`cheaters earned ${s.cheater_wrong_credit} credit for wrong results`);
+  if (s.cheaters_not_banned.length > 0) broken.push(`${s.cheaters_not_banned.length} of ${bannable} bannable cheater(s) not banned: ${s.cheaters_not_banned.join(', ')}`);
+  return broken;
+}
+
+/** A short table for the terminal. */
+export function summaryTable(s: FarmSummary): string {
+  const rows: [string, string | number][] = [
+    ['volunteers', s.volunteers],
+    ['units accepted / total', `${s.units_accepted} / ${s.units_total}`],
+    ['units lost', s.units_lost],
+    ['wrong results accepted', s.wrong_results_accepted],
+    ['duplicates accepted', s.duplicates_accepted],
+    ['f32 units (host Freivalds only)', s.unchecked_f32],
+    ['cheaters banned / launched', `${s.cheaters_banned} / ${s.cheaters} (${s.cheaters_unbannable} unbannable)`],
+    ['resumed from checkpoint', s.resumed_from_checkpoint],
+    ['outbox redelivered', s.outbox_redelivered],
+    ['faults injected', `${s.faults_injected}${s.fault_log.length ? `: ${s.fault_log.join('; ')}` : ''}`],
+    ['seconds', s.seconds.toFixed(1)],
+    ['units / second', s.units_per_second.toFixed(2)],
+    ['host judging / all CPU (s)', `${s.verify_cpu_seconds.toFixed(2)} / ${s.host_cpu_seconds.toFixed(2)}`],
+    ['volunteer compute (s)', s.compute_seconds.toFixed(1)],
+    ['result', s.failures.length ? `FAILED: ${s.failures.join('; ')}` : 'all invariants hold'],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
