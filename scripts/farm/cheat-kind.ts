@@ -36,13 +36,3 @@ export function cheatKernels(kind: CheatKind): readonly Kernel[] | undefined {
       return undefined;
   }
 }
-
-/**
- * Whether the host counts this cheat against the key (and so can ban it). A result for a unit
- * the key was never leased is refused with an `unknown-unit` error (or answered `duplicate`,
- * without credit, when the unit is already accepted) before any verdict: it never reaches the
- * trust ledger, so that cheater is refused, never banned.
- */
-export function cheatIsBannable(kind: CheatKind): boolean {
-  return kind !== CheatKind.NeverLeased;
-}

@@ -97,7 +97,8 @@ export class ProtocolCheater {
 
   /**
    * Claims each unit of every job in turn with an honest result signed by this key, although
-   * the host never leased it any. Returns true once a whole sweep found every unit accepted.
+   * the host never leased it any, until the host bans the key (throws Banned). Returns true if
+   * a whole sweep found every unit accepted (a host that does not count such claims).
    */
   private async claimOthers(signal: AbortSignal): Promise<boolean> {
     for (;;) {
@@ -108,6 +109,8 @@ export class ProtocolCheater {
           const sent = await this.honest(unit, this.options.identity, signal);
           this.options.report.lie(unit.unitId, 'claimed a unit it was never leased');
           const answer = await this.submit(unit.unitId, sent, resultMessage(unit.unitId, sent), signal);
+          // Each claim counts against the key, so the host bans it after the job's banAfter.
+          if (answer.type === 'error' && answer.code === ErrorCode.Banned) throw new TabgridError(ErrorCode.Banned, answer.message);
           if (!(answer.type === 'verdict' && answer.verdict === 'duplicate')) open++;
           await sleep(100, signal);
         }

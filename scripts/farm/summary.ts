@@ -1,6 +1,6 @@
 import type { HostSnapshot } from '../../src/host/store/store';
 import type { Hasher } from '../../src/hash/sha256-cpu';
-import { cheatIsBannable, type CheatKind } from './cheat-kind';
+import type { CheatKind } from './cheat-kind';
 import { Recheck, recheck } from './reference';
 
 /** What `npm run farm` reports (the --out JSON). Seconds are wall-clock unless named CPU. */
@@ -24,10 +24,8 @@ export interface FarmSummary {
   cheater_kinds: CheatKind[];
   /** Cheaters whose key the host banned from at least one job (trust ledger in its store). */
   cheaters_banned: number;
-  /** The kinds of bannable cheaters the host did not ban. */
+  /** The kinds of the cheaters the host did not ban. */
   cheaters_not_banned: CheatKind[];
-  /** Cheaters of a kind the host refuses without ever counting it against the key (never-leased). */
-  cheaters_unbannable: number;
   /** Credit the host granted cheaters for results that are not the reference's (must be 0). */
   cheater_wrong_credit: number;
   /** Reloaded pages that went on with a unit from its checkpoint instead of from the start. */
@@ -84,21 +82,20 @@ export async function judgeResults(snapshot: HostSnapshot, cheaters: readonly Ch
     wrong_results_accepted: wrong,
     unchecked_f32: unchecked,
     cheaters_banned: cheaters.filter(isBanned).length,
-    cheaters_not_banned: cheaters.filter((c) => cheatIsBannable(c.kind) && !isBanned(c)).map((c) => c.kind),
-    cheaters_unbannable: cheaters.filter((c) => !cheatIsBannable(c.kind)).length,
+    cheaters_not_banned: cheaters.filter((c) => !isBanned(c)).map((c) => c.kind),
     cheater_wrong_credit: cheaterWrongCredit,
   };
 }
 
 /** The invariants a farm run must keep; what broke, in words. */
-export function brokenInvariants(s: FarmSummary, bannable: number): string[] {
+export function brokenInvariants(s: FarmSummary): string[] {
   const broken: string[] = [];
   if (s.units_accepted !== s.units_total) broken.push(`${s.units_total - s.units_accepted} unit(s) never accepted`);
   if (s.units_lost !== 0) broken.push(`${s.units_lost} accepted unit(s) lost by the host`);
   if (s.wrong_results_accepted !== 0) broken.push(`${s.wrong_results_accepted} wrong result(s) accepted`);
   if (s.duplicates_accepted !== 0) broken.push(`${s.duplicates_accepted} duplicate acceptance(s)`);
   if (s.cheater_wrong_credit !== 0) broken.push(`cheaters earned ${s.cheater_wrong_credit} credit for wrong results`);
-  if (s.cheaters_not_banned.length > 0) broken.push(`${s.cheaters_not_banned.length} of ${bannable} bannable cheater(s) not banned: ${s.cheaters_not_banned.join(', ')}`);
+  if (s.cheaters_not_banned.length > 0) broken.push(`${s.cheaters_not_banned.length} of ${s.cheaters} cheater(s) not banned: ${s.cheaters_not_banned.join(', ')}`);
   return broken;
 }
 
@@ -111,7 +108,7 @@ export function summaryTable(s: FarmSummary): string {
     ['wrong results accepted', s.wrong_results_accepted],
     ['duplicates accepted', s.duplicates_accepted],
     ['f32 units (host Freivalds only)', s.unchecked_f32],
-    ['cheaters banned / launched', `${s.cheaters_banned} / ${s.cheaters} (${s.cheaters_unbannable} unbannable)`],
+    ['cheaters banned / launched', `${s.cheaters_banned} / ${s.cheaters}`],
     ['resumed from checkpoint', s.resumed_from_checkpoint],
     ['outbox redelivered', s.outbox_redelivered],
     ['faults injected', `${s.faults_injected}${s.fault_log.length ? `: ${s.fault_log.join('; ')}` : ''}`],

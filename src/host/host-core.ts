@@ -6,7 +6,7 @@ import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections } from './connections';
 import { banned, Greeting } from './greeting';
-import { HostState, lapsed, type Tx } from './host-state';
+import { HostState, lapsed, withLeaseHolder, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
 import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
@@ -191,8 +191,8 @@ export class HostCore {
     try {
       replies = await this.decide(speaker, message, now, tx);
     } catch (err) {
-      // Owed verdicts still go out (a key banned by its replica's rejection hears why).
-      return [this.error(speaker.id, err, 'unitId' in message ? message.unitId : undefined), ...this.announcer.take(speaker.id)];
+      // Owed verdicts still go out, first (a key banned by its replica's rejection hears why before it hears `banned`).
+      return [...this.announcer.take(speaker.id), this.error(speaker.id, err, 'unitId' in message ? message.unitId : undefined)];
     }
     await this.store.commit(tx.batch());
     tx.apply();
@@ -212,7 +212,7 @@ export class HostCore {
         const lost = held.find((u) => !message.holding.includes(u.unitId));
         const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? this.state.nextQueued(who, (jobId) => trust.isBanned(jobId, who)) : undefined);
         if (!pick) return [{ type: 'no-work', retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
-        tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: deadline, progress: lost ? pick.progress : 0 });
+        tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: deadline, progress: lost ? pick.progress : 0, leasedTo: withLeaseHolder(pick.leasedTo, who) });
         return [{ type: 'unit', unit: jobUnit(this.state.job(pick.jobId)!.spec, pick.index), leaseMs: this.leaseMs }];
       }
       case 'heartbeat': {

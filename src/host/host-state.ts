@@ -1,6 +1,6 @@
 import type { HostMessage } from '../protocol';
 import type { HostSnapshot, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
-import { StoredUnitState as UnitState } from './store/store';
+import { LEASE_HISTORY, StoredUnitState as UnitState } from './store/store';
 
 export type UnitRecord = StoredUnit;
 
@@ -178,6 +178,20 @@ export class HostState {
  */
 export function lapsed(u: UnitRecord): UnitRecord {
   return { ...requeued(u), holder: u.holder };
+}
+
+/** A unit's lease history with `key` added (once; the oldest entries drop past LEASE_HISTORY). */
+export function withLeaseHolder(history: readonly string[] | undefined, key: string): readonly string[] {
+  const h = history ?? [];
+  return h.includes(key) ? h : [...h, key].slice(-LEASE_HISTORY);
+}
+
+/**
+ * Whether `key` certainly never held the unit's lease. Unknown (false) for a record from before
+ * lease histories, or one whose history is full and may have dropped the key.
+ */
+export function neverLeasedTo(u: UnitRecord, key: string): boolean {
+  return u.leasedTo !== undefined && u.leasedTo.length < LEASE_HISTORY && !u.leasedTo.includes(key) && u.holder !== key;
 }
 
 /** The unit back in the queue, forgetting its holder and any result. */

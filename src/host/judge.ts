@@ -6,7 +6,7 @@ import { DEFAULT_FREIVALDS_ROUNDS } from '../proof/freivalds-modp';
 import type { Random } from '../proof/random';
 import { signReceipt } from '../proof/receipt-signing';
 import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
-import { requeued, type HostState, type Tx, type UnitRecord } from './host-state';
+import { neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
 import { isReplicated, jobUnit, unitWork } from './job';
 import { makeReceipt } from './receipt';
 import { StoredUnitState as UnitState } from './store/store';
@@ -65,6 +65,8 @@ export class Judge {
       if (mine) return this.reject(who.id, u, 'bad signature', tx);
       throw new TabgridError(ErrorCode.BadSignature, `the result's signature does not verify for unit ${u.unitId}`);
     }
+    // Signed, so the key stands by it: a claim on work it was never given is an invalid result.
+    if (neverLeasedTo(u, who.id)) return this.unearned(who.id, u, tx);
     if (u.state === UnitState.Accepted) {
       return this.verdict(who.id, u.unitId, Verdict.Duplicate, 'already accepted', 0, this.state.receipt(u.unitId, who.id), tx);
     }
@@ -156,6 +158,15 @@ export class Judge {
     tx.putUnit({ ...requeued(u), rejectedBy: [...u.rejectedBy, who] });
     this.rowsInFlight.forget(who, u.unitId);
     return this.penalise(who, u, reason, tx, true);
+  }
+
+  /** A result for a unit `who` never held: an error reply, and an invalid result for its trust (which may ban it). */
+  private unearned(who: string, u: UnitRecord, tx: Tx): HostMessage {
+    const volunteer = tx.volunteer(who);
+    tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
+    const trust = this.trust.record(tx, u.jobId, who, false);
+    const message = `unit ${u.unitId} was never leased to you; a signed result for it counts as an invalid result${trust?.banned ? `, and this key is now banned from job ${u.jobId}` : ''}`;
+    return { type: 'error', code: trust?.banned ? ErrorCode.Banned : ErrorCode.UnknownUnit, message, unitId: u.unitId };
   }
 
   /** Counts a rejection against `who` (and, when `invalid`, against its trust; a ban requeues its other units). */

@@ -85,7 +85,7 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
       const accepted = unit('j', 1, { state: 'accepted', holder: 'v2', root: 'ef'.repeat(32), challenge: [], acceptedAt: 1_767_225_600_999 });
       const solved = unit('j', 2, { state: 'accepted', holder: 'v2', root: '01'.repeat(32), acceptedAt: 5, solutions: [0, 7, 4_294_967_295] });
       const replicated = unit('j', 3, { votes: [{ key: 'k1', root: 'aa'.repeat(32) }, { key: 'k2', root: 'bb'.repeat(32) }] });
-      const noVotesYet = unit('j', 4, { votes: [] });
+      const noVotesYet = unit('j', 4, { votes: [], leasedTo: ['k1', 'k3'] });
       await store.commit({ units: [leased, accepted, solved, replicated, noVotesYet], volunteers: [{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }] });
       const got = await store.load();
       expect(got.units).toEqual([leased, accepted, solved, replicated, noVotesYet]);

@@ -4,20 +4,20 @@ import { brokenInvariants, type FarmSummary } from '../../scripts/farm/summary';
 
 const clean: FarmSummary = {
   volunteers: 4, units_total: 10, units_accepted: 10, units_lost: 0, wrong_results_accepted: 0, duplicates_accepted: 0, unchecked_f32: 0,
-  cheaters: 2, cheater_kinds: ['wrong-digest', 'never-leased'], cheaters_banned: 1, cheaters_not_banned: [], cheaters_unbannable: 1, cheater_wrong_credit: 0,
+  cheaters: 2, cheater_kinds: ['wrong-digest', 'never-leased'], cheaters_banned: 2, cheaters_not_banned: [], cheater_wrong_credit: 0,
   resumed_from_checkpoint: 0, outbox_redelivered: 0, faults_injected: 0, fault_log: [], seconds: 1, units_per_second: 10,
   verify_cpu_seconds: 0, host_cpu_seconds: 0, host_busy: {}, compute_seconds: 0, failures: [],
 };
 
 describe('farm invariants', () => {
   it('pass a clean run and name each broken invariant', () => {
-    expect(brokenInvariants(clean, 1)).toEqual([]);
-    expect(brokenInvariants({ ...clean, units_accepted: 9 }, 1)).toEqual(['1 unit(s) never accepted']);
-    expect(brokenInvariants({ ...clean, units_lost: 2 }, 1)).toEqual(['2 accepted unit(s) lost by the host']);
-    expect(brokenInvariants({ ...clean, wrong_results_accepted: 1 }, 1)).toEqual(['1 wrong result(s) accepted']);
-    expect(brokenInvariants({ ...clean, duplicates_accepted: 1 }, 1)).toEqual(['1 duplicate acceptance(s)']);
-    expect(brokenInvariants({ ...clean, cheater_wrong_credit: 5 }, 1)).toEqual(['cheaters earned 5 credit for wrong results']);
-    expect(brokenInvariants({ ...clean, cheaters_banned: 0, cheaters_not_banned: ['wrong-digest'] }, 1)).toEqual(['1 of 1 bannable cheater(s) not banned: wrong-digest']);
+    expect(brokenInvariants(clean)).toEqual([]);
+    expect(brokenInvariants({ ...clean, units_accepted: 9 })).toEqual(['1 unit(s) never accepted']);
+    expect(brokenInvariants({ ...clean, units_lost: 2 })).toEqual(['2 accepted unit(s) lost by the host']);
+    expect(brokenInvariants({ ...clean, wrong_results_accepted: 1 })).toEqual(['1 wrong result(s) accepted']);
+    expect(brokenInvariants({ ...clean, duplicates_accepted: 1 })).toEqual(['1 duplicate acceptance(s)']);
+    expect(brokenInvariants({ ...clean, cheater_wrong_credit: 5 })).toEqual(['cheaters earned 5 credit for wrong results']);
+    expect(brokenInvariants({ ...clean, cheaters_banned: 1, cheaters_not_banned: ['wrong-digest'] })).toEqual(['1 of 2 cheater(s) not banned: wrong-digest']);
   });
 });
 

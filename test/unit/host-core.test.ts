@@ -154,9 +154,9 @@ describe('HostCore', () => {
     const [dup] = await say(core, 'a', await signed('a', unit, rootOf(digests)));
     expect(dup).toMatchObject({ type: 'verdict', verdict: 'duplicate', credit: 0, totalCredit: unitWork(unit), receipt: first.receipt });
     await greet(core, 'b');
+    // Another key that never held the unit claiming it is no duplicate: an invalid claim.
     const [other] = await say(core, 'b', await signed('b', unit, rootOf(digests)));
-    expect(other).toMatchObject({ verdict: 'duplicate', credit: 0 });
-    expect(other).not.toHaveProperty('receipt');
+    expect(other).toMatchObject({ type: 'error', code: 'unknown-unit', message: expect.stringMatching(/never leased to you/) });
     expect(core.progress().accepted).toBe(1);
   });
 

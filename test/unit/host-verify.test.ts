@@ -128,8 +128,33 @@ describe('signed results', () => {
     const w = await volunteer(core, 'b');
     const unit = await v.lease();
     const [reply] = await w.say(await resultOf(w.me, unit, toHex(buildMerkleTreeOfChunks(honest(unit, hash), 32, hash).root)));
-    expect(reply).toMatchObject({ type: 'error', code: 'unknown-unit', unitId: unit.unitId });
+    expect(reply).toMatchObject({ type: 'error', code: 'unknown-unit', unitId: unit.unitId, message: expect.stringMatching(/never leased to you; .*counts as an invalid result/) });
     expect(core.progress()).toMatchObject({ leased: 1, verifying: 0 });
+    expect(core.volunteer(w.me.id)).toMatchObject({ rejected: 1, credit: 0 });
+  });
+
+  it('bans a key for claiming units it never held, but not one whose lease lapsed and went to another', async () => {
+    let now = 1_000_000;
+    const core = await HostCore.open(new MemoryHostStore(), [{ ...job, trust: { banAfter: 2 } }], { hostId: 'h', hash, identity: hostKey, random: seededRandom(1), maxLeases: 1, leaseMs: 10_000, clock: () => now });
+    const [slow, quick, claimer] = [await volunteer(core, 's'), await volunteer(core, 'q'), await volunteer(core, 'c')];
+    const unit = await slow.lease();
+    now += 11_000;
+    await core.expireLeases();
+    // The lapsed unit goes to the back of the queue; quick takes the two others, then it.
+    const first = await quick.lease();
+    expect(reasonOf(await submit(quick, first, honest(first, hash), hash))).toMatch(/^accepted/);
+    const second = await quick.lease();
+    expect(reasonOf(await submit(quick, second, honest(second, hash), hash))).toMatch(/^accepted/);
+    expect((await quick.lease()).unitId).toBe(unit.unitId);
+    const rootOf = (u: typeof unit) => toHex(buildMerkleTreeOfChunks(honest(u, hash), 32, hash).root);
+    // The slow volunteer's honest result arrives late: refused, not held against it.
+    expect((await slow.say(await resultOf(slow.me, unit, rootOf(unit))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit', message: expect.stringMatching(/not leased to you/) });
+    expect(core.trustRecords(job.id).find((t) => t.key === slow.me.id)).toBeUndefined();
+    // The claimer never held anything: twice is a ban (accepted units too: a claim on them is no duplicate).
+    expect((await claimer.say(await resultOf(claimer.me, first, rootOf(first))))[0]).toMatchObject({ type: 'error', message: expect.stringMatching(/never leased/) });
+    expect((await claimer.say(await resultOf(claimer.me, unit, rootOf(unit))))[0]).toMatchObject({ type: 'error', message: expect.stringMatching(/now banned from job sig/) });
+    expect((await claimer.say({ type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    expect(core.volunteer(claimer.me.id)).toMatchObject({ credit: 0, rejected: 2 });
   });
 
   it('will not let a connection speak for a key it does not hold', async () => {

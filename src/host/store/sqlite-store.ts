@@ -75,6 +75,8 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
   (db) => db.exec(HOST_KEY_TABLE),
   // 5: replicated units keep the roots each key reported.
   (db) => db.exec(`ALTER TABLE units ADD COLUMN votes TEXT;`),
+  // 6: the keys that have held each unit's lease.
+  (db) => db.exec(`ALTER TABLE units ADD COLUMN leased_to TEXT;`),
 ];
 
 /** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
@@ -133,6 +135,7 @@ interface Rows {
     accepted_at: number | null;
     solutions: string | null;
     votes: string | null;
+    leased_to: string | null;
   };
   volunteers: StoredVolunteer;
   receipts: { receipt_id: string; job_id: string; unit_id: string; volunteer: string; credit: number; root: string; issued_at: number; signature: string | null };
@@ -190,6 +193,7 @@ export class SqliteHostStore implements HostStore {
       accepted_at: (u) => u.acceptedAt,
       solutions: (u) => json(u.solutions),
       votes: (u) => json(u.votes ?? null),
+      leased_to: (u) => json(u.leasedTo ?? null),
     });
     const volunteer = upsert<StoredVolunteer>(this.db, 'volunteers', 'id', {
       id: (v) => v.id,
@@ -247,6 +251,7 @@ export class SqliteHostStore implements HostStore {
             acceptedAt: r.accepted_at,
             solutions: r.solutions === null ? null : JSON.parse(r.solutions),
             ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) }),
+            ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) }),
           }),
         ),
         volunteers: this.selects.volunteers.all().map(

@@ -51,7 +51,15 @@ export interface StoredUnit {
    * Absent for jobs without replication.
    */
   readonly votes?: readonly Vote[];
+  /**
+   * Keys that have held this unit's lease, oldest first, at most LEASE_HISTORY: a signed result
+   * from a key not among them is a claim on work it was never given (judge.ts). Absent in
+   * records older than the field.
+   */
+  readonly leasedTo?: readonly string[];
 }
+
+export const LEASE_HISTORY = 16;
 
 /** One key's reported root for a replicated unit. */
 export interface Vote {
