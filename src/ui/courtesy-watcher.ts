@@ -59,7 +59,7 @@ export class CourtesyWatcher extends EventTarget {
     document.addEventListener('visibilitychange', this.check);
     this.timer = setInterval(this.check, 1000);
     this.watchBattery();
-    this.last = this.hold;
+    this.last = this.compute();
   }
 
   stop(): void {
@@ -70,21 +70,25 @@ export class CourtesyWatcher extends EventTarget {
     this.timer = undefined;
   }
 
-  /** Why work should wait now, or undefined when it may run. */
+  /** Why work should wait, as last announced by `change` (undefined: it may run). */
   get hold(): CourtesyHold | undefined {
+    return this.timer === undefined ? undefined : this.last;
+  }
+
+  /** Call when the settings change, so a new setting acts at once. */
+  update(): void {
+    const hold = this.compute();
+    if (hold === this.last) return;
+    this.last = hold;
+    this.dispatchEvent(new Event('change'));
+  }
+
+  private compute(): CourtesyHold | undefined {
     const s = this.settings();
     if (s.pauseOnBattery && this.battery && !this.battery.charging) return CourtesyHold.OnBattery;
     const inUse = document.visibilityState === 'visible' && this.now() - this.lastInput < this.options.idleMs;
     if (s.onlyWhenIdle && inUse) return CourtesyHold.InUse;
     return undefined;
-  }
-
-  /** Call when the settings change, so a new setting acts at once. */
-  update(): void {
-    const hold = this.hold;
-    if (hold === this.last) return;
-    this.last = hold;
-    this.dispatchEvent(new Event('change'));
   }
 
   private watchBattery(): void {

@@ -158,25 +158,25 @@ export class TabgridVolunteer extends LitElement {
     return work;
   }
 
-  /** After the first render, so attributes set right after the element upgraded are in. */
+  /** Before the first render (attributes set right after the element upgraded are in by then). */
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (!this.hasUpdated) {
+      this.consent = recallConsent(this.memoryKey);
+      this.courtesy = recallCourtesy(this.memoryKey) ?? { ...DEFAULT_COURTESY, throttle: clampThrottle(this.throttle) };
+      this.throttle = this.courtesy.throttle;
+    } else if (changed.has('throttle')) {
+      this.throttle = clampThrottle(this.throttle);
+      this.courtesy = { ...this.courtesy, throttle: this.throttle };
+    }
+  }
+
   protected override firstUpdated(): void {
-    this.consent = recallConsent(this.memoryKey);
-    this.courtesy = recallCourtesy(this.memoryKey) ?? { ...DEFAULT_COURTESY, throttle: clampThrottle(this.throttle) };
-    this.throttle = this.courtesy.throttle;
     // A returning visitor who pressed Start resumes; nothing else starts without a click.
     if (this.consent === Consent.Started) void this.begin();
-    this.tick++;
   }
 
   protected override updated(changed: PropertyValues<this>): void {
-    if (!changed.has('throttle')) return;
-    const percent = clampThrottle(this.throttle);
-    if (percent !== this.throttle) {
-      this.throttle = percent; // comes back here once, in range
-      return;
-    }
-    this.courtesy = { ...this.courtesy, throttle: percent };
-    this.work.setShare(percent / 100);
+    if (changed.has('throttle')) this.work.setShare(this.throttle / 100);
   }
 
   override connectedCallback(): void {
