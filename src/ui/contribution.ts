@@ -152,10 +152,7 @@ export class Contribution extends EventTarget {
     const computer = new ComputeClient();
     this.computer = computer;
     void computer.setThrottle(config.share);
-    void computer.describe().then((info) => {
-      this.engine = info;
-      this.emit();
-    });
+    this.describe(computer);
     this.sessions = config.hostIds.map((hostId) => {
       const session = new VolunteerSession({
         signalUrl: config.signalUrl,
@@ -175,10 +172,23 @@ export class Contribution extends EventTarget {
       return session;
     });
     // Items computed per second, for the sparkline; sampled whether running or resting.
+    let samples = 0;
     this.sampler = setInterval(() => {
       this.history.record(this.sum((x) => x.computed), performance.now());
+      // Backends are chosen per kernel as units arrive: ask again now and then.
+      if (++samples % 10 === 0) this.describe(computer);
       this.emit();
     }, 1000);
+  }
+
+  private describe(computer: ComputeClient): void {
+    computer.describe().then(
+      (info) => {
+        this.engine = info;
+        this.emit();
+      },
+      () => undefined, // the worker was closed meanwhile
+    );
   }
 
   private emit(): void {

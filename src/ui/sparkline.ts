@@ -72,7 +72,7 @@ export function formatRate(perSecond: number): string {
   return `${perSecond.toFixed(perSecond < 10 ? 1 : 0)} /s`;
 }
 
-const WIDTH = 240;
+const WIDTH = 200;
 const HEIGHT = 36;
 
 /**

@@ -97,9 +97,14 @@ export const volunteerStyles = css`
     font-variant-numeric: tabular-nums;
     overflow-wrap: anywhere;
   }
+  .throughput {
+    display: flex;
+    gap: 0.5rem;
+    align-items: flex-end;
+  }
   .sparkline {
     display: block;
-    max-width: 100%;
+    max-width: 75%;
   }
   .sparkline polyline {
     fill: none;

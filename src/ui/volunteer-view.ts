@@ -1,7 +1,7 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import { Kernel } from '../protocol';
 import { MIN_THROTTLE, type CourtesySettings } from './choices';
-import { renderSparkline, type ThroughputHistory } from './sparkline';
+import { formatRate, renderSparkline, type ThroughputHistory } from './sparkline';
 
 /** Everything the widget shows, computed by the element from its sessions. */
 export interface VolunteerView {
@@ -122,7 +122,7 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
         ${v.resumed ? html`<dt>Resumed</dt><dd data-field="resumed">${v.resumed}</dd>` : nothing}
         ${v.relaying > 0 ? html`<dt>Relaying for</dt><dd data-field="relaying">${v.relaying} volunteer(s)</dd>` : nothing}
         <dt>Throughput</dt>
-        <dd data-field="throughput">${renderSparkline(v.history, 'items')}</dd>
+        <dd class="throughput">${renderSparkline(v.history, 'items')}<span data-field="rate">${formatRate(v.history.latest ?? 0)}</span></dd>
       </dl>
       ${v.unit
         ? html`<progress part="progress" max=${v.unit.total} .value=${v.unit.done} aria-label="Progress of ${v.unit.unitId}"></progress>`
