@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,8 @@ const hostId = `e2e-embed-${process.pid}`;
 test.beforeAll(async () => {
   outDir = await mkdtemp(join(tmpdir(), 'tabgrid-lib-'));
   await build({ root, configFile: join(root, 'vite.lib.config.ts'), logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  cdn = await serveStatic({ host: '127.0.0.1', dir: outDir, cors: true });
+  const example = await readFile(join(root, 'public/embed-example.html'), 'utf8');
+  cdn = await serveStatic({ host: '127.0.0.1', dir: outDir, cors: true, pages: { '/embed-example.html': example } });
   signaling = await startSignaling(0);
   host = await startHost({ jobs: [hashing, products], signalUrl: signaling.url, hostId });
   const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>embed</title>
@@ -80,4 +81,15 @@ test('the bundle, served from another origin, starts its workers and completes u
   if (process.env.TABGRID_E2E_CONSOLE) console.log(cdn.requests.map((r) => `${r.path} ${r.headers.origin}`));
   await testInfo.attach('bundle requests', { body: cdn.requests.map((r) => `${r.path} (origin ${r.headers.origin ?? '-'})`).join('\n'), contentType: 'text/plain' });
   await page.screenshot({ path: testInfo.outputPath('embedded.png') });
+});
+
+test('the embed example page works next to the bundle, themed, pointed at a host by its query', async ({ page }, testInfo) => {
+  await page.goto(`${cdn.url}/embed-example.html?${new URLSearchParams({ host: hostId, signal: signaling.url })}`);
+  await page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
+  await expect(page.getByText(`for the job host ${hostId}`)).toBeVisible();
+  const accent = await page.evaluate(() => getComputedStyle(document.querySelector('tabgrid-volunteer')!.shadowRoot!.querySelector('button.primary')!).backgroundColor);
+  expect(accent).toBe('rgb(15, 118, 110)');
+  await page.getByRole('button', { name: 'Start' }).click();
+  await expect(page.locator('tabgrid-volunteer [data-field="connection"]')).toHaveText('connected', { timeout: 30_000 });
+  await page.screenshot({ path: testInfo.outputPath('embed-example.png') });
 });
