@@ -94,7 +94,7 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
     <section class="card" part="card" aria-label="tabgrid volunteer">
       ${whatRuns(v.hosts)}
       <div class="buttons">
-        <button part="button" class="primary" @click=${a.toggle} aria-pressed=${v.consented ? 'true' : 'false'}>${v.consented ? 'Pause' : 'Start'}</button>
+        <button part="button" class="primary" @click=${a.toggle}>${v.consented ? 'Pause' : 'Start'}</button>
         ${v.error ? html`<button part="button retry" class="secondary" data-action="retry" @click=${a.retry}>Retry now</button>` : nothing}
         <button part="button download" class="secondary" data-action="download" ?disabled=${v.receipts === 0} @click=${a.downloadReceipts}>
           Download receipts (${v.receipts})

@@ -145,6 +145,27 @@ describe('only when hidden or idle', () => {
     expect(el.state).not.toBe('resting');
   });
 
+  it('pauses on battery and runs again when plugged in, where the Battery API exists', async () => {
+    const battery = Object.assign(new EventTarget(), { charging: false });
+    Object.defineProperty(navigator, 'getBattery', { configurable: true, value: async () => battery });
+    try {
+      const el = mount();
+      await el.updateComplete;
+      control(el, 'battery').click();
+      primary(el).click();
+      await until(() => el.state === 'resting');
+      await el.updateComplete;
+      expect(field(el, 'hold')).toMatch(/on battery/);
+      battery.charging = true;
+      battery.dispatchEvent(new Event('chargingchange'));
+      expect(el.state).not.toBe('resting');
+      expect(sessions(el).some((s) => s.state === 'running' || s.state === 'error')).toBe(true);
+    } finally {
+      // The stub is an own property: deleting it uncovers the browser's own, if any.
+      delete (navigator as unknown as Record<string, unknown>)['getBattery'];
+    }
+  });
+
   it('shows the battery option only where the Battery API exists', async () => {
     const el = mount();
     await el.updateComplete;
