@@ -4,6 +4,7 @@ import modpSource from '../../shaders/matmul-modp.wgsl?raw';
 import { throwIfAborted } from '../errors';
 import { checkModulus, checkResidues, checkShape, type MatmulShape } from '../kernels/matmul';
 import type { GpuDevices } from './device';
+import type { Pace } from '../duty-cycle';
 import { DispatchPacer } from './pacer';
 import { PipelineCache } from './pipelines';
 import { runPaced, submitDispatch, withRunBuffers } from './run';
@@ -29,6 +30,8 @@ export type MatmulKind = (typeof MatmulKind)[keyof typeof MatmulKind];
 
 export interface MatmulRunOptions {
   readonly signal?: AbortSignal;
+  /** The throttle, applied between dispatches. */
+  readonly pace?: Pace;
   /** Rows of C finished so far, of M. */
   readonly onProgress?: (rowsDone: number, rows: number) => void;
   /** Pre-fill C with this word (tests: an unwritten element shows as poison). */
@@ -110,6 +113,7 @@ export class MatmulGpu {
         total: tileRows,
         pacer: new DispatchPacer({ initial: options.initialTileRows ?? 1, max: Math.min(65535, options.maxTileRows ?? 65535), targetMs: options.targetDispatchMs }),
         signal: options.signal,
+        pace: options.pace,
         onProgress: options.onProgress && ((done) => options.onProgress!(Math.min(m, done * tileM), m)),
         dispatch: (tileRow, count) =>
           submitDispatch(device, pipeline, bindGroup, { buffer: dims, words: new Uint32Array([m, n, k, tileRow, p, 0, 0, 0]) }, Math.ceil(n / tileN), count),

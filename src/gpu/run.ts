@@ -1,5 +1,6 @@
 import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
 import { withErrorScopes } from './device';
+import type { Pace } from '../duty-cycle';
 import type { DispatchPacer } from './pacer';
 
 /** Allocates a kernel run's buffers and destroys them all when the run ends, however it ends. */
@@ -105,6 +106,8 @@ export interface PacedRun {
   readonly dispatch: (start: number, count: number) => void;
   readonly signal?: AbortSignal;
   readonly onProgress?: (done: number, total: number) => void;
+  /** The throttle: idles after each dispatch for its share of the time (duty-cycle.ts). */
+  readonly pace?: Pace;
 }
 
 /**
@@ -119,8 +122,10 @@ export async function runPaced(run: PacedRun): Promise<void> {
     const started = performance.now();
     await withErrorScopes(device, () => run.dispatch(done, count));
     await device.queue.onSubmittedWorkDone();
-    pacer.record(count, performance.now() - started);
+    const ms = performance.now() - started;
+    pacer.record(count, ms);
     done += count;
     run.onProgress?.(done, total);
+    if (done < total) await run.pace?.rest(ms, run.signal);
   }
 }

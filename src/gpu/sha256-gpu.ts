@@ -2,6 +2,7 @@ import shaderSource from '../../shaders/sha256.wgsl?raw';
 import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
 import { DIGEST_BYTES, validateBatch, type MessageBatch } from '../kernels/sha256-batch';
 import type { GpuDevices } from './device';
+import type { Pace } from '../duty-cycle';
 import { DispatchPacer, maxItemsPerDispatch } from './pacer';
 import { PipelineCache } from './pipelines';
 import { runPaced, submitDispatch, withRunBuffers } from './run';
@@ -21,6 +22,8 @@ export interface Sha256GpuOptions {
 
 export interface RunOptions {
   readonly signal?: AbortSignal;
+  /** The throttle, applied between dispatches. */
+  readonly pace?: Pace;
   /** Called after each dispatch completes with the number of messages hashed so far. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -75,6 +78,7 @@ export class Sha256Gpu {
         }),
         signal: options.signal,
         onProgress: options.onProgress,
+        pace: options.pace,
         dispatch: (base, n) => submitDispatch(device, pipeline, bindGroup, { buffer: params, words: Uint32Array.of(base, n) }, Math.ceil(n / this.workgroupSize)),
       });
       return wordsToDigests(new Uint32Array(await buffers.read(digests, outBytes)), count);

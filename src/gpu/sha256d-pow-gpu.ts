@@ -95,6 +95,7 @@ export class Sha256dPowGpu {
         }),
         signal: options.signal,
         onProgress: options.onProgress,
+        pace: options.pace,
         dispatch: (done, n) =>
           submitDispatch(device, pipeline, bindGroup, { buffer: params, words: Uint32Array.of(start + done, n, this.capacity) }, Math.ceil(n / this.workgroupSize)),
       });

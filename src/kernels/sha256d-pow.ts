@@ -1,3 +1,4 @@
+import type { Pace } from '../duty-cycle';
 import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
 import { SHA256_IV, compressWords, sha256Ref } from '../hash/sha256-ref';
 
@@ -32,6 +33,8 @@ export interface PowSearchOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Nonces between abort checks and progress calls. */
   readonly chunk?: number;
+  /** The throttle, applied between chunks (powSearchCpuFast only). */
+  readonly pace?: Pace;
 }
 
 function bad(message: string): never {
@@ -213,8 +216,13 @@ export async function powSearchCpuFast(header: Uint8Array, start: number, count:
   const shares: number[] = [];
   const solutions: number[] = [];
   const chunk = chunkOf(opts, 65536);
+  let started = performance.now();
   for (let done = 0; done < count; ) {
-    if (done > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    if (done > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await opts.pace?.rest(performance.now() - started, opts.signal);
+      started = performance.now();
+    }
     throwIfAborted(opts.signal);
     const end = Math.min(count, done + chunk);
     for (; done < end; done++) {

@@ -74,6 +74,16 @@ export class VolunteerSession extends EventTarget {
   get relayed(): boolean { return this.host.relayed; } // prettier-ignore
   get relayChildren(): number { return this.host.relayChildren; } // prettier-ignore
 
+  /** True while a link to the host (or a relay) is open. */
+  get connected(): boolean {
+    return this.host.connected;
+  }
+
+  /** The kernel of the unit being computed, if any. */
+  get kernel(): WorkUnit['kernel'] | undefined {
+    return this.current?.unit.kernel;
+  }
+
   start(): void {
     if (this.state === VolunteerState.Running) return;
     this.controller?.abort(); // a run waiting to reconnect retries now instead

@@ -6,8 +6,10 @@ import type { PowResult } from '../kernels/sha256d-pow';
 import type { WorkUnit } from '../protocol';
 import type { ComputeWorkerApi } from './compute-worker';
 import type { DigestsOutput, EngineInfo, KernelOptions, Progress, UnitOutput, WithBackend } from './engine';
+import computeWorkerUrl from './compute-worker.ts?worker&url';
 import { installErrorTransfer } from './error-transfer';
 import type { ResumeOptions } from './segments';
+import { spawnModuleWorker } from './spawn';
 
 /** What the volunteer needs from a compute backend; the worker is one, the engine itself another. */
 export interface UnitComputer {
@@ -26,10 +28,8 @@ export class ComputeClient implements UnitComputer {
 
   constructor(workerUrl?: URL) {
     installErrorTransfer();
-    // Written out literally so Vite sees and bundles the worker.
-    this.worker = workerUrl
-      ? new Worker(workerUrl, { type: 'module', name: 'tabgrid-compute' })
-      : new Worker(new URL('./compute-worker.ts', import.meta.url), { type: 'module', name: 'tabgrid-compute' });
+    // Vite bundles the worker (?worker&url); the library bundle may be on another origin (spawn.ts).
+    this.worker = spawnModuleWorker(workerUrl ?? computeWorkerUrl, 'tabgrid-compute');
     this.remote = wrap<ComputeWorkerApi>(this.worker);
   }
 
@@ -64,6 +64,14 @@ export class ComputeClient implements UnitComputer {
     opts: KernelOptions = {},
   ): Promise<WithBackend<PowResult & { overflowed: number }>> {
     return this.invoke(opts, (id, p) => this.remote.powSearch(id, header, start, count, target, shareTarget, p));
+  }
+
+  /**
+   * Share of compute time to use, 0.1..1: after each dispatch or slice of t ms the worker
+   * idles t·(1 − share)/share ms (see duty-cycle.ts). Takes effect within a quarter second.
+   */
+  setThrottle(share: number): Promise<void> {
+    return this.remote.setThrottle(share);
   }
 
   /** Destroys the worker's GPU device; the next call recovers on a new one. */

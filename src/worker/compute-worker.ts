@@ -60,6 +60,10 @@ const api = {
     return call(callId, onProgress, (o) => engine.powSearch(header, start, count, target, shareTarget, o));
   },
 
+  setThrottle(share: number): void {
+    engine.setThrottle(share);
+  },
+
   abort(callId: number): void {
     running.get(callId)?.abort();
   },

@@ -9,12 +9,15 @@
  * Where there is no Worker at all (Node), bands run in this thread, yielding between bands.
  */
 import { transfer, wrap, type Remote } from 'comlink';
+import type { Pace } from '../duty-cycle';
 import { ErrorCode, TabgridError } from '../errors';
 import { checkModulus, checkResidues, checkShape, type MatmulShape } from '../kernels/matmul';
 import { matmulF32Rows, matmulModpRows } from '../kernels/matmul-cpu';
 import { createSimdMatmul } from '../kernels/matmul-simd';
 import type { BandRequest, CpuKernelName, CpuMatmulWorkerApi } from './cpu-matmul-worker';
+import cpuWorkerUrl from './cpu-matmul-worker.ts?worker&url';
 import { installErrorTransfer } from './error-transfer';
+import { spawnModuleWorker } from './spawn';
 
 export interface CpuPoolOptions {
   /** Workers to run (default navigator.hardwareConcurrency); kept within 1..8. */
@@ -27,6 +30,8 @@ export interface CpuMatmulOptions {
   readonly signal?: AbortSignal;
   /** Rows of C finished so far, out of M; the last call has rowsDone = M. */
   readonly onProgress?: (rowsDone: number, totalRows: number) => void;
+  /** The throttle: each worker idles after a band for its share of the time. */
+  readonly pace?: Pace;
 }
 
 export const MAX_CPU_WORKERS = 8;
@@ -51,8 +56,8 @@ class WorkerSlot implements Slot {
   private readonly remote: Remote<CpuMatmulWorkerApi>;
 
   constructor(onCrash: (slot: WorkerSlot, err: Error) => void) {
-    // Written out literally so Vite sees and bundles the worker.
-    this.worker = new Worker(new URL('./cpu-matmul-worker.ts', import.meta.url), { type: 'module', name: 'tabgrid-cpu-matmul' });
+    // From the compute worker's own origin, which may not be the page's (spawn.ts).
+    this.worker = spawnModuleWorker(cpuWorkerUrl, 'tabgrid-cpu-matmul');
     // A worker that fails to load never answers Comlink, so its call must be failed here.
     this.worker.addEventListener('error', (e) => onCrash(this, new Error(`CPU matmul worker failed: ${(e as ErrorEvent).message || 'could not start'}`)));
     this.remote = wrap<CpuMatmulWorkerApi>(this.worker);
@@ -180,7 +185,7 @@ export class CpuMatmulPool {
 
   private run<T extends Operand>(kind: 'f32' | 'modp', a: T, b: T, shape: MatmulShape, p: number, opts: CpuMatmulOptions, c: T): Promise<T> {
     const { m, n, k } = shape;
-    const { signal, onProgress } = opts;
+    const { signal, onProgress, pace } = opts;
     const bands = planBands(shape, this.size, this.bandRows);
     const job = this.nextJob++;
     const bSent = shareIfIsolated(b);
@@ -217,6 +222,7 @@ export class CpuMatmulPool {
           slot.jobs.add(job);
           const req: BandRequest = { job, kind, n, k, p, rowStart: start, rowEnd: end, a: a.slice(start * k, end * k), ...(first ? { b: bSent } : {}) };
           busy.add(i);
+          const started = performance.now();
           slot.run(req).then(
             (rows) => {
               busy.delete(i);
@@ -228,7 +234,9 @@ export class CpuMatmulPool {
               } catch (err) {
                 finish(err);
               }
-              pump(i);
+              if (!pace || next === bands.length) return pump(i);
+              // The worker idles before its next band; an abort meanwhile has already settled.
+              pace.rest(performance.now() - started, signal).then(() => pump(i), () => undefined);
             },
             (err: unknown) => {
               busy.delete(i);

@@ -1,3 +1,4 @@
+import { DutyCycle, type Pace } from '../duty-cycle';
 import { ErrorCode, TabgridError, isTabgridError, throwIfAborted } from '../errors';
 import { MemoryTuneCache, tuneMatmul, type TuneCache } from '../gpu/autotune';
 import { GpuDevices, type AdapterSummary } from '../gpu/device';
@@ -44,6 +45,8 @@ export type Progress = (done: number, total: number) => void;
 export interface KernelOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: Progress;
+  /** The throttle (duty-cycle.ts); runUnit passes the engine's own. */
+  readonly pace?: Pace;
 }
 
 export type WithBackend<T> = T & { readonly backend: Backend };
@@ -94,6 +97,8 @@ export class ComputeEngine {
   private cpuPool?: CpuMatmulPool;
   private adapterInfo?: Promise<AdapterSummary | undefined>;
   private noGpuReason?: string;
+  /** The volunteer's throttle: applies to units (runUnit), not to calibration or direct kernel calls. */
+  private readonly duty = new DutyCycle();
 
   constructor(private readonly options: EngineOptions = {}) {
     this.devices = new GpuDevices({}, options.gpu);
@@ -111,6 +116,15 @@ export class ComputeEngine {
     return { backend: Backend.WebGpu, adapter, choices };
   }
 
+  /** Share of compute time units may use, 0.1..1 (see duty-cycle.ts); acts within a quarter second. */
+  setThrottle(share: number): void {
+    this.duty.share = share;
+  }
+
+  get throttle(): number {
+    return this.duty.share;
+  }
+
   /**
    * Runs a work unit; progress counts leaves (messages, rows of C) or, for proof of work,
    * nonces. With `resume`, it starts at `resume.from` and reports checkpoints between segments
@@ -119,10 +133,11 @@ export class ComputeEngine {
   async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress, resume: ResumeOptions = {}): Promise<UnitOutput> {
     let backend: Backend = Backend.Cpu;
     const options = { ...resume, onProgress };
+    const pace = this.duty;
     switch (unit.kernel) {
       case Kernel.Sha256Batch: {
         const leaves = await runSegments(unit.count, options, async (start, end, p) => {
-          const out = await this.sha256Batch(seededBatch(unit.seed, end - start, unit.messageLength, start), { signal, onProgress: p });
+          const out = await this.sha256Batch(seededBatch(unit.seed, end - start, unit.messageLength, start), { signal, onProgress: p, pace });
           backend = out.backend;
           return out.digests;
         });
@@ -134,7 +149,7 @@ export class ComputeEngine {
         const leaves = await runSegments(unit.m, options, async (start, end, p) => {
           // Rows start..end of C need rows start..end of A only.
           const shape = { m: end - start, n: unit.n, k: unit.k };
-          const opts = { signal, onProgress: p };
+          const opts = { signal, onProgress: p, pace };
           const out =
             unit.kernel === Kernel.MatmulF32
               ? await this.matmulF32((a as Float32Array).subarray(start * unit.k, end * unit.k), b as Float32Array, shape, opts)
@@ -149,7 +164,7 @@ export class ComputeEngine {
         const bytes = (hex: string) => fromHex(hex) ?? new Uint8Array(0);
         const [header, target, shareTarget] = [bytes(unit.header), bytes(unit.target), bytes(unit.shareTarget)];
         const leaves = await runSegments(unit.nonceCount, options, async (start, end, p) => {
-          const out = await this.powSearch(header, unit.nonceStart + start, end - start, target, shareTarget, { signal, onProgress: p });
+          const out = await this.powSearch(header, unit.nonceStart + start, end - start, target, shareTarget, { signal, onProgress: p, pace });
           if (out.overflowed > 0) throw new TabgridError(ErrorCode.BadInput, `${unit.unitId}: more shares than one result holds`);
           backend = out.backend;
           return sharesToLeaves(out.shares);
@@ -273,10 +288,12 @@ export class ComputeEngine {
     for (let from = 0; from < count; from += CPU_SLICE) {
       throwIfAborted(opts.signal);
       const to = Math.min(count, from + CPU_SLICE);
+      const started = performance.now();
       sha256BatchCpu(batch, hash, from, to, out);
       opts.onProgress?.(to, count);
-      // Yield so an abort sent to this worker is seen between slices.
+      // Yield so an abort sent to this worker is seen between slices; then rest, when throttled.
       await new Promise((r) => setTimeout(r, 0));
+      await opts.pace?.rest(performance.now() - started, opts.signal);
     }
     return out;
   }

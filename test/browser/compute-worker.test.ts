@@ -63,3 +63,29 @@ describe('ComputeEngine backend choice', () => {
     expect(await new ComputeEngine({ gpu: () => noAdapter }).describe()).toMatchObject({ backend: 'cpu', reason: 'no WebGPU adapter is available' });
   });
 });
+
+describe('compute worker throttle', () => {
+  const client = new ComputeClient();
+  afterAll(() => client.terminate());
+  const hashing: Sha256BatchUnit = { ...unit, unitId: 'j/throttle', count: 60_000 };
+
+  async function timed(): Promise<number> {
+    const started = performance.now();
+    await client.runUnit(hashing);
+    return performance.now() - started;
+  }
+
+  it('at a quarter share, a unit takes several times as long (the worker idles 3 ms per ms of work)', async () => {
+    await client.runUnit(unit); // calibrate the backend choice first, outside the timing
+    const full = await timed();
+    await client.setThrottle(0.25);
+    const quarter = await timed();
+    await client.setThrottle(1);
+    // 4× in theory; 2× leaves room for a noisy machine.
+    expect(quarter).toBeGreaterThan(2 * full);
+  });
+
+  it('refuses a share outside 10–100 % with bad-input', async () => {
+    await expect(client.setThrottle(0.01)).rejects.toMatchObject({ code: ErrorCode.BadInput });
+  });
+});

@@ -27,6 +27,7 @@ async function until(predicate: () => boolean, timeoutMs = 20_000): Promise<void
 
 afterEach(() => {
   document.body.replaceChildren();
+  localStorage.clear();
 });
 
 describe('<tabgrid-volunteer>', () => {
@@ -72,7 +73,9 @@ describe('<tabgrid-volunteer>', () => {
     await until(() => el.state === 'error');
     await el.updateComplete;
     expect(field(el, 'status')).toMatch(/cannot reach host nobody/);
-    expect(button(el).textContent!.trim()).toBe('Start');
+    // Consent stands (the session retries by itself); Pause withdraws it, Retry tries now.
+    expect(button(el).textContent!.trim()).toBe('Pause');
+    expect(el.shadowRoot!.querySelector('[data-action="retry"]')).not.toBeNull();
     await until(() => field(el, 'adapter') !== 'detecting…');
     expect(field(el, 'adapter')).toMatch(/WebGPU|CPU/);
   });

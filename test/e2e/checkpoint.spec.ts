@@ -31,7 +31,8 @@ test('a page reloaded mid-unit finishes it from its checkpoint, and the host acc
   expect(before.outbox).toBe(0); // still computing
   await page.reload();
   await page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
-  await page.getByRole('button', { name: 'Start' }).click();
+  // The visitor pressed Start before the reload: the page resumes by itself.
+  await expect(page.getByRole('button', { name: 'Pause' })).toBeVisible();
   await expect.poll(() => stack.core.done, { timeout: 120_000 }).toBe(true);
   const after = await widget(page);
   expect(after.resumed).toBe(true);
@@ -62,7 +63,7 @@ test('a result computed but not yet acknowledged is delivered from the outbox af
 
   page = await context.newPage();
   await openVolunteer(page, stack.webUrl, stack.signalUrl, stack.hostId);
-  await page.getByRole('button', { name: 'Start' }).click();
+  await expect(page.getByRole('button', { name: 'Pause' })).toBeVisible(); // consent remembered
   await expect.poll(() => stack.core.done, { timeout: 60_000 }).toBe(true);
   await expect.poll(async () => (await widget(page)).unitsDone, { timeout: 10_000 }).toBe(1);
   const after = await widget(page);

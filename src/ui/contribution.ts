@@ -1,0 +1,197 @@
+import { createKeyPair, identityFromKeyPair, loadOrCreateIdentity, type Identity } from '../proof/identity';
+import { Verdict, type Receipt } from '../protocol';
+import { acquireLeadership, type Leadership } from '../volunteer/leader';
+import { VolunteerSession, VolunteerState, type VerdictDetail } from '../volunteer/session';
+import { openVolunteerStore } from '../volunteer/store/idb-volunteer-store';
+import { Persistence, requestPersistence } from '../volunteer/store/persistence';
+import type { VolunteerStore } from '../volunteer/store/volunteer-store';
+import { ComputeClient } from '../worker/client';
+import type { EngineInfo } from '../worker/engine';
+import { ThroughputHistory } from './sparkline';
+
+export interface ContributionConfig {
+  readonly hostIds: readonly string[];
+  readonly signalUrl: string;
+  readonly relay: boolean;
+  readonly checkpointMs?: number;
+  /** Share of compute time, 0.1..1. */
+  readonly share: number;
+}
+
+/** One tab per origin computes (see volunteer/leader.ts): they share one store and one id. */
+const LEADER_LOCK = 'tabgrid-volunteer';
+
+/**
+ * What the widget runs once the visitor has said yes: the tab-leader lock, the IndexedDB store
+ * and key, one compute worker, one session per host, and the throughput samples. The element
+ * decides when (consent, courtesy); this decides how. Emits `change` on anything shown, and
+ * `accepted` (detail: VerdictDetail and hostId) per result a host newly accepts.
+ */
+export class Contribution extends EventTarget {
+  sessions: VolunteerSession[] = [];
+  engine?: EngineInfo;
+  /** True while another tab of this site holds the lock. */
+  waitingForTab = false;
+  storageNote?: string;
+  persistence?: Persistence;
+  identity?: Identity;
+  lastRejection?: string;
+  readonly history = new ThroughputHistory(180);
+  private computer?: ComputeClient;
+  private leadership?: Leadership;
+  private starting?: AbortController;
+  private store?: VolunteerStore;
+  private sampler?: ReturnType<typeof setInterval>;
+
+  constructor(private readonly config: () => ContributionConfig) {
+    super();
+  }
+
+  /** True from the request to lead until the sessions exist and the lock is held. */
+  get isStarting(): boolean {
+    return this.starting !== undefined;
+  }
+
+  get leading(): boolean {
+    return this.leadership !== undefined && this.starting === undefined;
+  }
+
+  get receipts(): Receipt[] {
+    return this.sessions.flatMap((x) => x.receipts);
+  }
+
+  sum(of: (x: VolunteerSession) => number): number {
+    return this.sessions.reduce((n, x) => n + of(x), 0);
+  }
+
+  /**
+   * Waits to lead (another tab may be contributing), opens storage once and creates the
+   * sessions. Resolves true when this tab leads, false if released meanwhile.
+   */
+  async lead(): Promise<boolean> {
+    if (this.leading) return true;
+    if (this.starting) return false;
+    const starting = new AbortController();
+    this.starting = starting;
+    this.emit();
+    try {
+      this.leadership = await acquireLeadership(LEADER_LOCK, {
+        signal: starting.signal,
+        onWaiting: () => {
+          this.waitingForTab = true;
+          this.emit();
+        },
+      });
+    } catch {
+      return false; // released while waiting
+    }
+    this.waitingForTab = false;
+    if (this.sessions.length === 0) await this.openStorage();
+    if (starting.signal.aborted) return false;
+    this.starting = undefined;
+    this.ensureSessions();
+    return true;
+  }
+
+  /** Runs every session not running (or retrying) already. */
+  run(): void {
+    for (const x of this.sessions) if (x.state !== VolunteerState.Running && x.state !== VolunteerState.Error) x.start();
+  }
+
+  /** Stops computing at once; a unit in progress keeps its last checkpoint. */
+  rest(): void {
+    for (const x of this.sessions) x.pause();
+  }
+
+  /** Retries now the sessions that failed or wait to reconnect. */
+  retry(): void {
+    for (const x of this.sessions) if (x.state === VolunteerState.Error) x.start();
+  }
+
+  /** Pauses and lets go of the lock, so another tab of this site may take over. */
+  release(): void {
+    this.starting?.abort();
+    this.starting = undefined;
+    this.waitingForTab = false;
+    this.rest();
+    this.leadership?.release();
+    this.leadership = undefined;
+    this.emit();
+  }
+
+  setShare(share: number): void {
+    void this.computer?.setThrottle(share);
+  }
+
+  close(): void {
+    this.starting?.abort();
+    for (const x of this.sessions) x.close();
+    this.computer?.terminate();
+    this.leadership?.release();
+    this.store?.close();
+    clearInterval(this.sampler);
+    this.sessions = [];
+    this.computer = this.sampler = this.leadership = this.store = this.starting = undefined;
+  }
+
+  /** A failed open leaves the volunteer computing without resume, and saying so. */
+  private async openStorage(): Promise<void> {
+    try {
+      this.store = await openVolunteerStore();
+      this.persistence = await requestPersistence();
+      this.identity = await loadOrCreateIdentity(this.store);
+    } catch (err) {
+      this.storageNote = `storage unavailable (${(err as Error).message}): computing without resume`;
+    }
+    this.identity ??= await identityFromKeyPair(await createKeyPair());
+  }
+
+  private ensureSessions(): void {
+    if (this.sessions.length > 0) return;
+    const config = this.config();
+    const computer = new ComputeClient();
+    this.computer = computer;
+    void computer.setThrottle(config.share);
+    this.describe(computer);
+    this.sessions = config.hostIds.map((hostId) => {
+      const session = new VolunteerSession({
+        signalUrl: config.signalUrl,
+        hostId,
+        computer,
+        relay: config.relay,
+        store: this.store,
+        identity: this.identity,
+        ...(config.checkpointMs ? { checkpointMs: config.checkpointMs } : {}),
+      });
+      session.addEventListener('change', () => this.emit());
+      session.addEventListener('verdict', (e) => {
+        const detail = (e as CustomEvent<VerdictDetail>).detail;
+        if (detail.verdict === Verdict.Rejected) this.lastRejection = `${detail.unitId}: ${detail.reason ?? 'no reason given'}`;
+        if (detail.counted) this.dispatchEvent(new CustomEvent('accepted', { detail: { ...detail, hostId } }));
+      });
+      return session;
+    });
+    // Items computed per second, for the sparkline; sampled whether running or resting.
+    let samples = 0;
+    this.sampler = setInterval(() => {
+      this.history.record(this.sum((x) => x.computed), performance.now());
+      // Backends are chosen per kernel as units arrive: ask again now and then.
+      if (++samples % 10 === 0) this.describe(computer);
+      this.emit();
+    }, 1000);
+  }
+
+  private describe(computer: ComputeClient): void {
+    computer.describe().then(
+      (info) => {
+        this.engine = info;
+        this.emit();
+      },
+      () => undefined, // the worker was closed meanwhile
+    );
+  }
+
+  private emit(): void {
+    this.dispatchEvent(new Event('change'));
+  }
+}

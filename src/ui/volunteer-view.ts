@@ -1,0 +1,132 @@
+import { html, nothing, type TemplateResult } from 'lit';
+import { Kernel } from '../protocol';
+import { MIN_THROTTLE, type CourtesySettings } from './choices';
+import { formatRate, renderSparkline, type ThroughputHistory } from './sparkline';
+
+/** Everything the widget shows, computed by the element from its sessions. */
+export interface VolunteerView {
+  readonly state: string;
+  /** The visitor has said Start (the main button offers Pause). */
+  readonly consented: boolean;
+  readonly hosts: readonly string[];
+  readonly status: string;
+  /** Why courtesy holds the work back, in words. */
+  readonly hold?: string;
+  readonly adapter: string;
+  readonly connection: string;
+  readonly unit?: { readonly unitId: string; readonly kernel?: string; readonly done: number; readonly total: number };
+  readonly unitsDone: number;
+  readonly credit: number;
+  readonly rejected: number;
+  readonly lastRejection?: string;
+  readonly storage: string;
+  readonly resumed?: string;
+  readonly relaying: number;
+  readonly history: ThroughputHistory;
+  readonly courtesy: CourtesySettings;
+  readonly batteryOption: boolean;
+  readonly idleSeconds: number;
+  readonly receipts: number;
+  /** Set when something failed that the visitor can retry. */
+  readonly error?: string;
+}
+
+export interface VolunteerActions {
+  toggle(): void;
+  retry(): void;
+  throttle(percent: number): void;
+  onlyWhenIdle(on: boolean): void;
+  pauseOnBattery(on: boolean): void;
+  downloadReceipts(): void;
+}
+
+const KERNEL_NAMES: Record<Kernel, string> = {
+  [Kernel.Sha256Batch]: 'SHA-256 hashing',
+  [Kernel.MatmulF32]: 'f32 matrix products',
+  [Kernel.MatmulModp]: 'mod-p matrix products',
+  [Kernel.Sha256dPow]: 'proof-of-work search',
+};
+
+/** The one-sentence answer to "what runs here, and for whom". */
+function whatRuns(hosts: readonly string[]) {
+  const names = Object.values(KERNEL_NAMES).join(', ');
+  return html`<p class="what" part="consent">
+    With your consent, this page runs compute work for the job host
+    ${hosts.map((h, i) => html`${i > 0 ? ', ' : ''}<strong class="host">${h}</strong>`)}: only the built-in
+    WebGPU kernels (${names}), on your GPU or, without one, your CPU. Nothing runs until you press
+    Start, and Pause always stops it.
+  </p>`;
+}
+
+function controls(v: VolunteerView, a: VolunteerActions) {
+  const c = v.courtesy;
+  return html`<fieldset class="controls" part="controls">
+    <legend>Courtesy</legend>
+    <div class="throttle">
+      <label for="throttle">Use at most</label>
+      <input id="throttle" part="throttle" type="range" min=${MIN_THROTTLE} max="100" step="10" .value=${String(c.throttle)}
+        aria-valuetext="${c.throttle} percent of compute time" @input=${(e: Event) => a.throttle(Number((e.target as HTMLInputElement).value))} />
+      <output for="throttle" data-field="throttle">${c.throttle} %</output>
+    </div>
+    <label class="check">
+      <input type="checkbox" data-control="idle" .checked=${c.onlyWhenIdle} @change=${(e: Event) => a.onlyWhenIdle((e.target as HTMLInputElement).checked)} />
+      Only when this tab is hidden or I'm idle (no input for ${v.idleSeconds} s)
+    </label>
+    ${v.batteryOption
+      ? html`<label class="check">
+          <input type="checkbox" data-control="battery" .checked=${c.pauseOnBattery} @change=${(e: Event) => a.pauseOnBattery((e.target as HTMLInputElement).checked)} />
+          Pause on battery
+        </label>`
+      : nothing}
+  </fieldset>`;
+}
+
+function unitLine(v: VolunteerView) {
+  const u = v.unit;
+  if (!u) return nothing;
+  const pct = u.total > 0 ? Math.floor((100 * u.done) / u.total) : 0;
+  return html`<dt>Current unit</dt>
+    <dd data-field="unit">${u.unitId}${u.kernel ? ` (${KERNEL_NAMES[u.kernel as Kernel] ?? u.kernel})` : ''}: ${pct} %</dd>`;
+}
+
+export function renderVolunteer(v: VolunteerView, a: VolunteerActions): TemplateResult {
+  return html`
+    <section class="card" part="card" aria-label="tabgrid volunteer">
+      ${whatRuns(v.hosts)}
+      <div class="buttons">
+        <button part="button" class="primary" @click=${a.toggle}>${v.consented ? 'Pause' : 'Start'}</button>
+        ${v.error ? html`<button part="button retry" class="secondary" data-action="retry" @click=${a.retry}>Retry now</button>` : nothing}
+        <button part="button download" class="secondary" data-action="download" ?disabled=${v.receipts === 0} @click=${a.downloadReceipts}>
+          Download receipts (${v.receipts})
+        </button>
+      </div>
+      <p class="status" part="status-line" role="status" aria-live="polite" data-field="status">${v.status}</p>
+      ${v.error ? html`<p class="error" part="error" data-field="error">${v.error}</p>` : nothing}
+      ${controls(v, a)}
+      <dl part="status">
+        <dt>State</dt>
+        <dd data-field="state">${v.state}</dd>
+        ${v.hold ? html`<dt>Waiting</dt><dd data-field="hold">${v.hold}</dd>` : nothing}
+        <dt>Adapter</dt>
+        <dd data-field="adapter">${v.adapter}</dd>
+        <dt>Connection</dt>
+        <dd data-field="connection">${v.connection}</dd>
+        ${unitLine(v)}
+        <dt>Units done</dt>
+        <dd data-field="units">${v.unitsDone}</dd>
+        <dt>Credit</dt>
+        <dd data-field="credit">${v.credit}</dd>
+        ${v.rejected > 0 ? html`<dt>Rejected</dt><dd data-field="rejected">${v.rejected}${v.lastRejection ? ` (last: ${v.lastRejection})` : ''}</dd>` : nothing}
+        <dt>Saved work</dt>
+        <dd data-field="storage">${v.storage}</dd>
+        ${v.resumed ? html`<dt>Resumed</dt><dd data-field="resumed">${v.resumed}</dd>` : nothing}
+        ${v.relaying > 0 ? html`<dt>Relaying for</dt><dd data-field="relaying">${v.relaying} volunteer(s)</dd>` : nothing}
+        <dt>Throughput</dt>
+        <dd class="throughput">${renderSparkline(v.history, 'items')}<span data-field="rate">${formatRate(v.history.latest ?? 0)}</span></dd>
+      </dl>
+      ${v.unit
+        ? html`<progress part="progress" max=${v.unit.total} .value=${v.unit.done} aria-label="Progress of ${v.unit.unitId}"></progress>`
+        : nothing}
+    </section>
+  `;
+}
