@@ -64,13 +64,16 @@ export class VolunteerPage {
     return { ...f, computeMs: f.computeMs + this.earlierComputeMs };
   }
 
-  /** Reloads mid-work and starts again; returns the results the outbox held at the reload. */
+  /**
+   * Reloads mid-work; the page resumes by itself, since the visitor's Start is remembered.
+   * Returns the results the outbox held at the reload.
+   */
   async reload(): Promise<{ outbox: number }> {
     const before = await this.facts();
     this.earlierComputeMs = before.computeMs;
     await this.page.reload();
     await this.page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
-    await this.start();
+    await this.page.getByRole('button', { name: 'Pause' }).waitFor({ timeout: 30_000 });
     return { outbox: before.outbox };
   }
 

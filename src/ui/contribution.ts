@@ -8,6 +8,7 @@ import type { VolunteerStore } from '../volunteer/store/volunteer-store';
 import { ComputeClient } from '../worker/client';
 import type { EngineInfo } from '../worker/engine';
 import { ThroughputHistory } from './sparkline';
+import { downloadCredit } from './credit-file';
 
 export interface ContributionConfig {
   readonly hostIds: readonly string[];
@@ -36,6 +37,8 @@ export class Contribution extends EventTarget {
   persistence?: Persistence;
   identity?: Identity;
   lastRejection?: string;
+  /** Why the last proof-of-credit download failed, until one succeeds. */
+  creditProblem?: string;
   readonly history = new ThroughputHistory(180);
   private computer?: ComputeClient;
   private leadership?: Leadership;
@@ -54,6 +57,17 @@ export class Contribution extends EventTarget {
 
   get leading(): boolean {
     return this.leadership !== undefined && this.starting === undefined;
+  }
+
+  /** Downloads a signed credit statement per host (credit-file.ts); a failure is kept in creditProblem. */
+  async downloadCredit(): Promise<void> {
+    try {
+      await downloadCredit(this.sessions);
+      this.creditProblem = undefined;
+    } catch (err) {
+      this.creditProblem = `Could not make the proof of credit: ${err instanceof Error ? err.message : String(err)}`;
+    }
+    this.emit();
   }
 
   get receipts(): Receipt[] {

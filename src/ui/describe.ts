@@ -55,5 +55,11 @@ export function describeStatus(s: { sessions: readonly VolunteerSession[]; waiti
   if (s.sessions.length === 0) return s.starting ? 'Starting…' : 'Press Start to contribute.';
   if (s.hold) return `Resting: ${HOLD_TEXT[s.hold]}.`;
   const many = s.sessions.length > 1;
-  return s.sessions.map((x) => (many ? `${x.options.hostId}: ${x.status}` : x.status)).join(' · ');
+  const line = (x: VolunteerSession) => {
+    // Replicated jobs: a result on file waits for another volunteer to compute the same unit.
+    const pending = x.pendingReplicas.size;
+    const status = pending > 0 ? `${x.status} (${pending} result${pending > 1 ? 's' : ''} waiting for a second volunteer to agree)` : x.status;
+    return many ? `${x.options.hostId}: ${status}` : status;
+  };
+  return s.sessions.map(line).join(' · ');
 }

@@ -6,7 +6,6 @@ import { Contribution } from './contribution';
 import { clampThrottle, Consent, DEFAULT_COURTESY, recallConsent, recallCourtesy, rememberConsent, rememberCourtesy, type CourtesySettings } from './choices';
 import { batteryApiAvailable, CourtesyHold, CourtesyWatcher } from './courtesy-watcher';
 import { describeConnection, describeEngine, describeHold, describeStatus, describeStorage } from './describe';
-import { downloadReceipts } from './receipts-file';
 import { renderVolunteer, type VolunteerActions } from './volunteer-view';
 import { volunteerStyles } from './volunteer-styles';
 
@@ -198,7 +197,7 @@ export class TabgridVolunteer extends LitElement {
     throttle: (percent) => this.setCourtesy({ throttle: clampThrottle(percent) }),
     onlyWhenIdle: (on) => this.setCourtesy({ onlyWhenIdle: on }),
     pauseOnBattery: (on) => this.setCourtesy({ pauseOnBattery: on }),
-    downloadReceipts: () => downloadReceipts(this.work.identity?.id, this.receipts),
+    downloadCredit: () => void this.work.downloadCredit(),
   };
 
   /** The visitor's Start: remembered, then runs (or rests, if courtesy says so). */
@@ -278,6 +277,7 @@ export class TabgridVolunteer extends LitElement {
         idleSeconds: this.idleSeconds,
         receipts: this.receipts.length,
         ...(failed?.error ? { error: failed.error.message } : {}),
+        ...(w.creditProblem ? { creditProblem: w.creditProblem } : {}),
       },
       this.actions,
     );

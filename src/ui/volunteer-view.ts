@@ -29,6 +29,8 @@ export interface VolunteerView {
   readonly receipts: number;
   /** Set when something failed that the visitor can retry. */
   readonly error?: string;
+  /** Set when the proof-of-credit download failed. */
+  readonly creditProblem?: string;
 }
 
 export interface VolunteerActions {
@@ -37,7 +39,7 @@ export interface VolunteerActions {
   throttle(percent: number): void;
   onlyWhenIdle(on: boolean): void;
   pauseOnBattery(on: boolean): void;
-  downloadReceipts(): void;
+  downloadCredit(): void;
 }
 
 const KERNEL_NAMES: Record<Kernel, string> = {
@@ -96,12 +98,13 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
       <div class="buttons">
         <button part="button" class="primary" @click=${a.toggle}>${v.consented ? 'Pause' : 'Start'}</button>
         ${v.error ? html`<button part="button retry" class="secondary" data-action="retry" @click=${a.retry}>Retry now</button>` : nothing}
-        <button part="button download" class="secondary" data-action="download" ?disabled=${v.receipts === 0} @click=${a.downloadReceipts}>
-          Download receipts (${v.receipts})
+        <button part="button download" class="secondary" data-action="download" ?disabled=${v.receipts === 0} @click=${a.downloadCredit}>
+          Download proof of credit (${v.receipts} receipts)
         </button>
       </div>
       <p class="status" part="status-line" role="status" aria-live="polite" data-field="status">${v.status}</p>
       ${v.error ? html`<p class="error" part="error" data-field="error">${v.error}</p>` : nothing}
+      ${v.creditProblem ? html`<p class="error" part="error" role="alert" data-field="credit-problem">${v.creditProblem}</p>` : nothing}
       ${controls(v, a)}
       <dl part="status">
         <dt>State</dt>

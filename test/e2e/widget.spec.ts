@@ -2,6 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { expect, test, type Page } from '@playwright/test';
 import { startStack, type Stack } from '../../scripts/stack';
 import type { JobSpec } from '../../src/host/job';
+import { verifyCreditStatement, type CreditStatement } from '../../src/proof/credit';
+import { identityOf } from '../../src/proof/identity';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
 import { widgetA11yProblems, widgetTabOrder } from './a11y-check';
 import { freePort, openVolunteer } from './stack-fixture';
@@ -25,7 +27,7 @@ test.afterAll(async () => {
   await stack?.close();
 });
 
-test('consent, throttle, pause and resume: remembered across reloads, accessible, receipts downloadable', async ({ browser }, testInfo) => {
+test('consent, throttle, pause and resume: remembered across reloads, accessible, proof of credit downloadable', async ({ browser }, testInfo) => {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
   const shot = async (name: string) => testInfo.attach(name, { body: await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true }), contentType: 'image/png' });
@@ -56,12 +58,14 @@ test('consent, throttle, pause and resume: remembered across reloads, accessible
   expect(await widgetA11yProblems(page)).toEqual([]);
   await shot('2-running-throttled');
 
-  // Receipts download as JSON.
-  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Download receipts/ }).click()]);
-  expect(download.suggestedFilename()).toBe('tabgrid-receipts.json');
-  const file = JSON.parse(await readFile((await download.path())!, 'utf8')) as { volunteer: string; receipts: { volunteer: string; credit: number }[] };
-  expect(file.receipts.length).toBeGreaterThanOrEqual(1);
-  expect(file.receipts.every((r) => r.volunteer === file.volunteer && r.credit > 0)).toBe(true);
+  // The proof of credit downloads as a signed statement that verifies against the host's key.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: /Download proof of credit/ }).click()]);
+  expect(download.suggestedFilename()).toBe('tabgrid-credit.json');
+  const statement = JSON.parse(await readFile((await download.path())!, 'utf8')) as CreditStatement;
+  const check = await verifyCreditStatement(statement, stack.core.publicKey);
+  expect(check.problems).toEqual([]);
+  expect(check.units).toBeGreaterThanOrEqual(1);
+  expect(check.total).toBe(stack.core.volunteer(identityOf(statement.publicKey))?.credit);
 
   // Pause: one click; a reload stays paused, with the throttle remembered.
   await page.getByRole('button', { name: 'Pause' }).click();
