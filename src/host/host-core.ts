@@ -81,6 +81,12 @@ export class HostCore {
     return this.state.accepted(jobId).map(acceptedResult);
   }
 
+  /** An accepted unit's collected output (jobs with `collect: true`), read from the store. */
+  async output(unitId: string): Promise<Uint8Array | undefined> {
+    const u = this.state.unit(unitId);
+    return u?.state === UnitState.Accepted && u.root ? this.store.output(unitId, u.root) : undefined;
+  }
+
   /** The jobs this host serves, highest priority first. */
   jobs(): JobSpec[] {
     return this.state.jobSpecs();

@@ -1,5 +1,5 @@
 import type { HostMessage } from '../protocol';
-import type { HostSnapshot, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
+import type { HostSnapshot, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
 import { LEASE_HISTORY, StoredUnitState as UnitState } from './store/store';
 
 export type UnitRecord = StoredUnit;
@@ -196,7 +196,8 @@ export function neverLeasedTo(u: UnitRecord, key: string): boolean {
 
 /** The unit back in the queue, forgetting its holder and any result. */
 export function requeued(u: UnitRecord): UnitRecord {
-  return { ...u, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, solutions: null };
+  const { collecting: _, ...rest } = u;
+  return { ...rest, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, solutions: null };
 }
 
 const trustKey = (jobId: string, key: string) => JSON.stringify([jobId, key]);
@@ -209,8 +210,19 @@ export class Tx {
   private readonly receipts = new Map<string, StoredReceipt>();
   private readonly trustRecords = new Map<string, StoredTrust>();
   private readonly notes: { readonly to: string; readonly message: HostMessage }[] = [];
+  private readonly outputs: StoredOutput[] = [];
+  private readonly droppedOutputs: { unitId: string; root: string }[] = [];
 
   constructor(private readonly state: HostState) {}
+
+  /** A unit's collected output, to keep (the store holds it; HostState does not). */
+  putOutput(o: StoredOutput): void {
+    this.outputs.push(o);
+  }
+
+  dropOutput(unitId: string, root: string): void {
+    this.droppedOutputs.push({ unitId, root });
+  }
 
   /** A message for another volunteer than the one speaking, to deliver once this Tx is committed. */
   notify(to: string, message: HostMessage): void {
@@ -257,6 +269,8 @@ export class Tx {
       volunteers: [...this.volunteers.values()],
       receipts: [...this.receipts.values()],
       trust: [...this.trustRecords.values()],
+      ...(this.outputs.length ? { outputs: this.outputs } : {}),
+      ...(this.droppedOutputs.length ? { droppedOutputs: this.droppedOutputs } : {}),
     };
   }
 

@@ -6,7 +6,7 @@ import { toHex } from '../hex';
 import { HEADER_BYTES, targetFromLeadingZeroBits } from '../kernels/sha256d-pow';
 import { mix32, seededMessage } from '../work/seeded';
 import { validateTrustPolicy, type TrustPolicy } from '../proof/trust';
-import { checkRounds } from '../proof/freivalds-modp';
+import { checkRounds, DEFAULT_FREIVALDS_ROUNDS } from '../proof/freivalds-modp';
 
 /**
  * Adaptive trust (proof/trust.ts), any job: once a key has a run of valid results, its results
@@ -53,6 +53,8 @@ export interface Sha256JobSpec {
    */
   readonly samples?: number;
   readonly replicate?: boolean;
+  /** Keep every unit's digests (see `collects`). */
+  readonly collect?: boolean;
   /** Jobs with a higher priority are leased first (default 0). */
   readonly priority?: number;
   readonly trust?: JobTrust;
@@ -74,6 +76,8 @@ export interface MatmulJobSpec {
   readonly verify?: MatmulVerify;
   /** matmul-modp only (f32 results differ bitwise between devices). */
   readonly replicate?: boolean;
+  /** Keep every unit's C (see `collects`). */
+  readonly collect?: boolean;
   readonly priority?: number;
   readonly trust?: JobTrust;
 }
@@ -123,7 +127,7 @@ export function validateJob(spec: JobSpec): JobSpec {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`${name} must be an integer in ${lo}..${hi}`);
   };
   const fields = (...names: string[]) => {
-    const known = new Set(['id', 'kernel', 'units', 'seed', 'samples', 'priority', 'trust', 'replicate', ...names]);
+    const known = new Set(['id', 'kernel', 'units', 'seed', 'samples', 'priority', 'trust', 'replicate', 'collect', ...names]);
     for (const key of Object.keys(spec)) if (!known.has(key)) bad(`unknown field '${key}'`);
   };
   intIn(spec.units, 1, 1_000_000, 'units');
@@ -136,6 +140,8 @@ export function validateJob(spec: JobSpec): JobSpec {
     if ('samples' in spec || ('verify' in spec && spec.verify !== undefined)) bad('replicate replaces samples and verify: give one policy');
   }
   if (spec.kernel === Kernel.Sha256dPow && 'replicate' in spec) bad('replicate does not apply to sha256d-pow (every share is rechecked)');
+  if (spec.kernel === Kernel.Sha256dPow && 'collect' in spec) bad('collect does not apply to sha256d-pow (its solutions are always kept)');
+  if (spec.kernel !== Kernel.Sha256dPow && spec.collect !== undefined && typeof spec.collect !== 'boolean') bad('collect must be true or false');
   if (spec.kernel !== Kernel.Sha256dPow && !freivalds && !replicated) intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
   if (freivalds && 'samples' in spec) bad('samples does not apply to verify.policy "freivalds" (every row is checked)');
   if (spec.priority !== undefined) intIn(spec.priority, -1000, 1000, 'priority');
@@ -195,6 +201,27 @@ function validateVerify(verify: MatmulVerify | undefined, bad: (what: string) =>
   } catch (err) {
     bad(`verify.${(err as Error).message}`);
   }
+}
+
+/**
+ * Whether the host keeps each unit's output (`collect: true`): once a result passes its check
+ * (or a trusted key's check is skipped, or before a replica votes) the host asks for the whole
+ * output (`send-rows`), checks it against the committed root, and stores it with the accepted
+ * unit, for the researcher to download. Without it the host keeps roots and receipts only.
+ */
+export function collects(spec: JobSpec): boolean {
+  return spec.kernel !== Kernel.Sha256dPow && spec.collect === true;
+}
+
+/** The Freivalds rounds of a matrix job with the freivalds policy; undefined for any other job. */
+export function freivaldsRounds(spec: JobSpec): number | undefined {
+  if (spec.kernel !== Kernel.MatmulF32 && spec.kernel !== Kernel.MatmulModp) return undefined;
+  return spec.verify?.policy === 'freivalds' ? (spec.verify.rounds ?? DEFAULT_FREIVALDS_ROUNDS) : undefined;
+}
+
+/** Leaves challenged per result (the challenge policy); 0 for jobs that use another. */
+export function challengeSamples(spec: JobSpec): number {
+  return spec.kernel === Kernel.Sha256dPow ? 0 : (spec.samples ?? 0);
 }
 
 /** Whether a job's units are replicated rather than challenged. */

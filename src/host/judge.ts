@@ -2,16 +2,16 @@ import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
 import { verifyCommitment, unitInputDigest } from '../proof/commitment';
 import type { Identity } from '../proof/identity';
-import { DEFAULT_FREIVALDS_ROUNDS } from '../proof/freivalds-modp';
 import type { Random } from '../proof/random';
 import { signReceipt } from '../proof/receipt-signing';
 import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
-import { isReplicated, jobUnit, unitWork } from './job';
+import { challengeSamples, collects, freivaldsRounds, isReplicated, jobUnit, unitWork } from './job';
 import { makeReceipt } from './receipt';
 import { StoredUnitState as UnitState } from './store/store';
 import { HostTrust } from './trust-store';
-import { checkFreivalds, RowCollector } from './verify-freivalds';
+import { checkFreivalds } from './verify-freivalds';
+import { hashesTo, RowCollector } from './row-collector';
 import { matmulLeafCheck } from './verify-matmul';
 import { checkOpenings, chooseChallenge } from './verify-openings';
 import { checkPowResult } from './verify-pow';
@@ -88,19 +88,19 @@ export class Judge {
     }
     if (message.shares !== undefined) throw new TabgridError(ErrorCode.BadMessage, `shares are for proof-of-work units; ${u.unitId} is ${unit.kernel}`);
     const spec = this.state.job(u.jobId)!.spec;
+    const judged = { ...u, root: message.root, leaseDeadline: deadline };
     // A replica already on file is compared whatever the key's trust: it costs nothing.
     const replicated = isReplicated(spec) && (u.votes?.length ?? 0) > 0;
     if (!replicated && !this.trust.shouldVerify(tx, u.jobId, who.id)) {
-      return this.accept(who.id, { ...u, root: message.root }, unit, now, tx, null, false);
+      return collects(spec) ? this.collect(judged, 'trusted', tx) : this.accept(who.id, judged, unit, now, tx, null, false);
     }
-    if (isReplicated(spec)) return this.replica(who.id, u, unit, message.root, now, tx);
-    if (spec.kernel !== Kernel.Sha256dPow && spec.kernel !== Kernel.Sha256Batch && spec.verify?.policy === 'freivalds') {
-      tx.putUnit({ ...u, state: UnitState.Verifying, root: message.root, challenge: null, leaseDeadline: deadline });
+    if (isReplicated(spec)) return collects(spec) ? this.collect(judged, 'verified', tx) : this.replica(who.id, judged, unit, now, tx);
+    if (freivaldsRounds(spec) !== undefined) {
+      tx.putUnit({ ...judged, state: UnitState.Verifying, challenge: null });
       return { type: 'send-rows', unitId: u.unitId };
     }
-    const samples = spec.kernel === Kernel.Sha256dPow ? 0 : (spec.samples ?? 0);
-    const challenge = chooseChallenge(unitLeaves(unit as ChallengedUnit).count, samples, this.random);
-    tx.putUnit({ ...u, state: UnitState.Verifying, root: message.root, challenge, leaseDeadline: deadline });
+    const challenge = chooseChallenge(unitLeaves(unit as ChallengedUnit).count, challengeSamples(spec), this.random);
+    tx.putUnit({ ...judged, state: UnitState.Verifying, challenge });
     return { type: 'challenge', unitId: u.unitId, indices: challenge };
   }
 
@@ -112,23 +112,42 @@ export class Judge {
     }
     const unit = this.unitOf(u) as ChallengedUnit;
     const failure = checkOpenings(unit, u.root!, u.challenge, message.openings, this.hash, this.leafCheck(unit));
-    return failure ? this.reject(who, u, failure, tx) : this.accept(who, u, unit, now, tx, null, true);
+    if (failure) return this.reject(who, u, failure, tx);
+    return collects(this.state.job(u.jobId)!.spec) ? this.collect(u, 'verified', tx) : this.accept(who, u, unit, now, tx, null, true);
   }
 
-  /** Rows of C answering `send-rows`: no reply until the last row, then the verdict. */
+  /**
+   * Rows answering `send-rows`: no reply until the last row. Then the whole output must hash to
+   * the committed root, and, by the job's policy, pass Freivalds' check, be kept (collect), or
+   * both; a replica of a collecting job votes only now.
+   */
   async rows(who: string, message: Rows, now: number, tx: Tx): Promise<HostMessage[]> {
     const u = this.state.unit(message.unitId);
     if (!u || u.holder !== who || u.state !== UnitState.Verifying || u.challenge) {
       throw new TabgridError(ErrorCode.UnknownUnit, `no request for the rows of unit ${message.unitId} is open for you`);
     }
-    const unit = this.unitOf(u) as MatmulUnit;
+    const unit = this.unitOf(u) as ChallengedUnit;
     const got = this.rowsInFlight.add(who, unit, message.first, message.data);
     if (got.failure) return [this.reject(who, u, got.failure, tx)];
-    if (!got.c) return [];
+    if (!got.data) return [];
     const spec = this.state.job(u.jobId)!.spec;
-    const rounds = (spec.kernel === Kernel.MatmulF32 || spec.kernel === Kernel.MatmulModp ? spec.verify?.rounds : undefined) ?? DEFAULT_FREIVALDS_ROUNDS;
-    const failure = checkFreivalds(unit, u.root!, got.c, rounds, this.random, this.hash);
-    return [failure ? this.reject(who, u, failure, tx) : await this.accept(who, u, unit, now, tx, null, true)];
+    // A trusted key's skipped check stays skipped: its rows are only kept.
+    const rounds = u.collecting === 'trusted' ? undefined : freivaldsRounds(spec);
+    const failure = rounds
+      ? checkFreivalds(unit as MatmulUnit, u.root!, got.data, rounds, this.random, this.hash)
+      : hashesTo(unit, got.data, u.root!, this.hash)
+        ? undefined
+        : 'the rows do not hash to the committed root';
+    if (failure) return [this.reject(who, u, failure, tx)];
+    if (collects(spec)) tx.putOutput({ unitId: u.unitId, root: u.root!, data: got.data });
+    if (isReplicated(spec)) return [await this.replica(who, u, unit, now, tx)];
+    return [await this.accept(who, u, unit, now, tx, null, u.collecting !== 'trusted')];
+  }
+
+  /** Asks for a unit's whole output before it is accepted (or votes), remembering why it may be. */
+  private collect(u: UnitRecord, why: 'verified' | 'trusted', tx: Tx): HostMessage {
+    tx.putUnit({ ...u, state: UnitState.Verifying, challenge: null, collecting: why });
+    return { type: 'send-rows', unitId: u.unitId };
   }
 
   verdict(who: string, unitId: string, verdict: Verdict, reason: string, credit: number, receipt: Receipt | undefined, tx: Tx): HostMessage {
@@ -138,7 +157,8 @@ export class Judge {
 
   /** `verified`: false when a trusted key's spot check was skipped (which earns no trust). */
   private async accept(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx, solutions: number[] | null, verified: boolean): Promise<HostMessage> {
-    tx.putUnit({ ...u, state: UnitState.Accepted, challenge: null, leaseDeadline: null, acceptedAt: now, solutions });
+    const { collecting: _, ...rest } = u;
+    tx.putUnit({ ...rest, state: UnitState.Accepted, challenge: null, leaseDeadline: null, acceptedAt: now, solutions });
     return this.credit(who, u, unit, now, tx, verified ? 'verified' : 'accepted on commitment (trusted key; spot check skipped)', verified);
   }
 
@@ -184,8 +204,10 @@ export class Judge {
    * next message. Three different roots settle nothing: the unit starts over with other keys,
    * and nobody's trust changes, since at most one of the three was right and we cannot tell which.
    */
-  private async replica(who: string, u: UnitRecord, unit: WorkUnit, root: string, now: number, tx: Tx): Promise<HostMessage> {
-    const d = castVote(u, who, root, (key) => this.trust.isBanned(u.jobId, key));
+  private async replica(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx): Promise<HostMessage> {
+    const d = castVote(u, who, u.root!, (key) => this.trust.isBanned(u.jobId, key));
+    // Outputs of roots that lost (collecting jobs keep one per root voted for).
+    const drop = (keep?: string) => new Set(d.votes.map((v) => v.root)).forEach((r) => r !== keep && tx.dropOutput(u.unitId, r));
     const tell = async (key: string, message: Promise<HostMessage> | HostMessage) => (key === who ? message : (tx.notify(key, await message), undefined));
     switch (d.status) {
       case QuorumStatus.Pending:
@@ -195,13 +217,16 @@ export class Judge {
       case QuorumStatus.Unresolved: {
         const keys = d.votes.map((v) => v.key);
         tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...keys] });
+        drop();
         let reply: HostMessage | undefined;
         for (const key of keys) reply = (await tell(key, this.penalise(key, u, replicaReason(d, key), tx, false))) ?? reply;
         return reply!;
       }
       case QuorumStatus.Accepted: {
-        const accepted: UnitRecord = { ...u, state: UnitState.Accepted, holder: d.right.includes(who) ? who : d.right[0]!, root: d.root!, votes: d.votes, challenge: null, leaseDeadline: null, acceptedAt: now, solutions: null };
+        const { collecting: _, ...rest } = u;
+        const accepted: UnitRecord = { ...rest, state: UnitState.Accepted, holder: d.right.includes(who) ? who : d.right[0]!, root: d.root!, votes: d.votes, challenge: null, leaseDeadline: null, acceptedAt: now, solutions: null };
         tx.putUnit(accepted);
+        drop(d.root);
         let reply: HostMessage | undefined;
         for (const key of d.right) reply = (await tell(key, this.credit(key, accepted, unit, now, tx, replicaReason(d, key), true))) ?? reply;
         for (const key of d.wrong) reply = (await tell(key, this.penalise(key, accepted, replicaReason(d, key), tx, true))) ?? reply;

@@ -37,7 +37,7 @@ describe('IdbHostStore', () => {
     await (await IdbHostStore.open(name)).close();
     const raw = await openDB(name);
     expect(raw.version).toBe(IDB_SCHEMA_VERSION);
-    expect([...raw.objectStoreNames].sort()).toEqual(['jobs', 'keys', 'receipts', 'trust', 'units', 'volunteers']);
+    expect([...raw.objectStoreNames].sort()).toEqual(['jobs', 'keys', 'outputs', 'receipts', 'trust', 'units', 'volunteers']);
     raw.close();
   });
 

@@ -40,20 +40,25 @@ export function honest(unit: WorkUnit, hash: Hasher): Uint8Array {
 
 export const leafBytes = (unit: WorkUnit) => (unit.kernel === 'sha256-batch' ? 32 : 4 * (unit as MatmulUnit).n);
 
-/** Commits to `leaves` (signed by `v`), answers whatever check the host asks for, returns the verdict (or the first reply). */
+/**
+ * Commits to `leaves` (signed by `v`) and answers every check the host asks for (a challenge,
+ * then perhaps `send-rows` for a collecting job, or `send-rows` alone) until it answers
+ * otherwise; returns that answer (usually the verdict).
+ */
 export async function submit(v: TestVolunteer, unit: WorkUnit, leaves: Uint8Array, hash: Hasher): Promise<HostMessage> {
   const sent = await sentResult(unit, { leaves, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, v.me);
-  const [check] = await v.say(await resultOf(v.me, unit, sent.root));
-  if (check?.type === 'verdict') return check;
-  if (check?.type === 'send-rows') {
-    let last: HostMessage[] = [];
-    for (const m of rowsMessages(unit.unitId, sent)) last = await v.say(m);
-    return last[0]!;
+  let [reply] = await v.say(await resultOf(v.me, unit, sent.root));
+  for (;;) {
+    if (reply?.type === 'send-rows') {
+      let last: HostMessage[] = [];
+      for (const m of rowsMessages(unit.unitId, sent)) last = await v.say(m);
+      reply = last[0];
+    } else if (reply?.type === 'challenge') {
+      const b = leafBytes(unit);
+      const openings = reply.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * b, (index + 1) * b)), path: merklePath(sent.tree, index).map(toHex) }));
+      [reply] = await v.say({ type: 'openings', unitId: unit.unitId, openings });
+    } else return reply!;
   }
-  if (check?.type !== 'challenge') throw new Error(`expected a check, got ${JSON.stringify(check)}`);
-  const b = leafBytes(unit);
-  const openings = check.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * b, (index + 1) * b)), path: merklePath(sent.tree, index).map(toHex) }));
-  return (await v.say({ type: 'openings', unitId: unit.unitId, openings }))[0]!;
 }
 
 export const reasonOf = (m: HostMessage) => (m.type === 'verdict' ? `${m.verdict}: ${m.reason}` : JSON.stringify(m));

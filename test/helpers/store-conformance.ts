@@ -127,6 +127,28 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
       expect((await store.load()).units).toEqual([unit('j', 0), unit('j', 1), unit('k', 0)]);
     }));
 
+    it('keeps outputs by unit and root, apart from the snapshot, atomically with the rest of a batch', withStore(async (store) => {
+      const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+      const a = bytes(4096 * 4, 1);
+      const b = bytes(96, 2);
+      await store.commit({ units: [unit('j', 0, { collecting: 'verified' })], outputs: [{ unitId: 'j/0', root: 'aa', data: a }, { unitId: 'j/0', root: 'bb', data: b }] });
+      expect(await store.output('j/0', 'aa')).toEqual(a);
+      expect(await store.output('j/0', 'bb')).toEqual(b);
+      expect(await store.output('j/0', 'cc')).toBeUndefined();
+      expect(await store.output('j/1', 'aa')).toBeUndefined();
+      expect((await store.load()).units).toEqual([unit('j', 0, { collecting: 'verified' })]);
+      // A copy: changing what was read changes nothing stored.
+      (await store.output('j/0', 'bb'))!.fill(0);
+      expect(await store.output('j/0', 'bb')).toEqual(b);
+      await store.commit({ units: [unit('j', 0, { state: 'accepted', root: 'aa' })], droppedOutputs: [{ unitId: 'j/0', root: 'bb' }] });
+      expect(await store.output('j/0', 'bb')).toBeUndefined();
+      expect(await store.output('j/0', 'aa')).toEqual(a);
+      // A failing batch keeps none of its outputs either.
+      const keyless = { ...unit('j', 2), unitId: null } as unknown as StoredUnit;
+      await expect(store.commit({ units: [keyless], outputs: [{ unitId: 'j/2', root: 'dd', data: b }] })).rejects.toThrow();
+      expect(await store.output('j/2', 'dd')).toBeUndefined();
+    }));
+
     it('keeps what many commits wrote, and applies overlapping commits in call order', withStore(async (store) => {
       for (let i = 0; i < 100; i++) await store.commit({ units: [unit('j', i)], volunteers: [volunteer('v', i)] });
       // Not awaited one by one: the later commit must still win.

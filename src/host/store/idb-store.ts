@@ -7,7 +7,7 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { KeyPairStore } from '../../proof/identity';
-import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
+import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
 
 interface HostDb extends DBSchema {
   jobs: { key: string; value: StoredJob };
@@ -17,6 +17,8 @@ interface HostDb extends DBSchema {
   trust: { key: [string, string]; value: StoredTrust };
   /** The host's key pair, under HOST_KEY (structured clone keeps the private key non-extractable). */
   keys: { key: string; value: CryptoKeyPair };
+  /** Collected output by unit and root; read one at a time, never in the snapshot. */
+  outputs: { key: [string, string]; value: StoredOutput };
 }
 const HOST_KEY = 'host';
 type StoreName = StoreNames<HostDb>;
@@ -38,6 +40,10 @@ const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb,
   (db) => {
     db.createObjectStore('trust', { keyPath: ['jobId', 'key'] });
     db.createObjectStore('keys');
+  },
+  // 3: collected output.
+  (db) => {
+    db.createObjectStore('outputs', { keyPath: ['unitId', 'root'] });
   },
 ];
 
@@ -140,7 +146,8 @@ export class IdbHostStore implements HostStore, KeyPairStore {
 
   async commit(batch: StoreBatch): Promise<void> {
     this.check();
-    const names = STORES.filter((s) => (batch[s]?.length ?? 0) > 0);
+    const names: StoreName[] = STORES.filter((s) => (batch[s]?.length ?? 0) > 0);
+    if ((batch.outputs?.length ?? 0) + (batch.droppedOutputs?.length ?? 0) > 0) names.push('outputs');
     if (names.length === 0) return;
     let tx: IDBPTransaction<HostDb, StoreName[], 'readwrite'> | undefined;
     const pending: Promise<unknown>[] = [];
@@ -152,6 +159,8 @@ export class IdbHostStore implements HostStore, KeyPairStore {
       putAll(tx, 'volunteers', batch.volunteers, pending);
       putAll(tx, 'receipts', batch.receipts, pending);
       putAll(tx, 'trust', batch.trust, pending);
+      putAll(tx, 'outputs', batch.outputs, pending);
+      for (const o of batch.droppedOutputs ?? []) pending.push(tx.objectStore('outputs').delete([o.unitId, o.root]));
       await Promise.all([...pending, tx.done]);
     } catch (err) {
       try {
@@ -162,6 +171,15 @@ export class IdbHostStore implements HostStore, KeyPairStore {
       // Settle the requests the abort failed, so none surfaces as an unhandled rejection.
       await Promise.allSettled(tx ? [...pending, tx.done] : pending);
       throw storageError(`cannot write host store ${JSON.stringify(this.name)}`, err);
+    }
+  }
+
+  async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
+    this.check();
+    try {
+      return (await this.db.get('outputs', [unitId, root]))?.data;
+    } catch (err) {
+      throw storageError(`cannot read an output from ${JSON.stringify(this.name)}`, err);
     }
   }
 

@@ -7,6 +7,7 @@ export class MemoryHostStore implements HostStore {
   private readonly volunteers = new Map<string, StoredVolunteer>();
   private readonly receipts = new Map<string, StoredReceipt>();
   private readonly trust = new Map<string, StoredTrust>();
+  private readonly outputs = new Map<string, Uint8Array>();
   /** Number of batches committed (tests check that a reply waited for its commit). */
   commits = 0;
 
@@ -28,7 +29,14 @@ export class MemoryHostStore implements HostStore {
     for (const v of copy.volunteers ?? []) this.volunteers.set(v.id, v);
     for (const r of copy.receipts ?? []) this.receipts.set(r.receiptId, r);
     for (const t of copy.trust ?? []) this.trust.set(JSON.stringify([t.jobId, t.key]), t);
+    for (const o of copy.outputs ?? []) this.outputs.set(JSON.stringify([o.unitId, o.root]), o.data);
+    for (const o of copy.droppedOutputs ?? []) this.outputs.delete(JSON.stringify([o.unitId, o.root]));
     this.commits++;
+  }
+
+  async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
+    const data = this.outputs.get(JSON.stringify([unitId, root]));
+    return data && data.slice();
   }
 
   async close(): Promise<void> {}

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { Identity } from '../../proof/identity';
 import { HOST_KEY_TABLE, loadOrCreateHostIdentity } from './sqlite-key';
-import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
+import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
 
 /**
  * Migration i takes a database from user_version i to i + 1. Append, never edit: a file on disk
@@ -77,6 +77,17 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
   (db) => db.exec(`ALTER TABLE units ADD COLUMN votes TEXT;`),
   // 6: the keys that have held each unit's lease.
   (db) => db.exec(`ALTER TABLE units ADD COLUMN leased_to TEXT;`),
+  // 7: collected output, read one unit at a time (never in the snapshot).
+  (db) =>
+    db.exec(`
+      ALTER TABLE units ADD COLUMN collecting TEXT;
+      CREATE TABLE outputs (
+        unit_id TEXT NOT NULL,
+        root TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (unit_id, root)
+      ) STRICT;
+    `),
 ];
 
 /** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
@@ -136,6 +147,7 @@ interface Rows {
     solutions: string | null;
     votes: string | null;
     leased_to: string | null;
+    collecting: 'verified' | 'trusted' | null;
   };
   volunteers: StoredVolunteer;
   receipts: { receipt_id: string; job_id: string; unit_id: string; volunteer: string; credit: number; root: string; issued_at: number; signature: string | null };
@@ -194,6 +206,7 @@ export class SqliteHostStore implements HostStore {
       solutions: (u) => json(u.solutions),
       votes: (u) => json(u.votes ?? null),
       leased_to: (u) => json(u.leasedTo ?? null),
+      collecting: (u) => u.collecting ?? null,
     });
     const volunteer = upsert<StoredVolunteer>(this.db, 'volunteers', 'id', {
       id: (v) => v.id,
@@ -219,6 +232,8 @@ export class SqliteHostStore implements HostStore {
       invalid: (t) => t.invalid,
       banned: (t) => (t.banned ? 1 : 0),
     });
+    const output = upsert<StoredOutput>(this.db, 'outputs', 'unit_id, root', { unit_id: (o) => o.unitId, root: (o) => o.root, data: (o) => Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength) });
+    const dropOutput = this.db.prepare<[string, string]>('DELETE FROM outputs WHERE unit_id = ? AND root = ?');
     // db.transaction rolls the whole batch back if any statement throws.
     return this.db.transaction((batch: StoreBatch) => {
       for (const j of batch.jobs ?? []) job(j);
@@ -226,6 +241,8 @@ export class SqliteHostStore implements HostStore {
       for (const v of batch.volunteers ?? []) volunteer(v);
       for (const r of batch.receipts ?? []) receipt(r);
       for (const t of batch.trust ?? []) trust(t);
+      for (const o of batch.outputs ?? []) output(o);
+      for (const o of batch.droppedOutputs ?? []) dropOutput.run(o.unitId, o.root);
     });
   }
 
@@ -252,6 +269,7 @@ export class SqliteHostStore implements HostStore {
             solutions: r.solutions === null ? null : JSON.parse(r.solutions),
             ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) }),
             ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) }),
+            ...(r.collecting === null ? {} : { collecting: r.collecting }),
           }),
         ),
         volunteers: this.selects.volunteers.all().map(
@@ -282,6 +300,13 @@ export class SqliteHostStore implements HostStore {
   }
 
   /** The host's signing identity, made on first use and kept in this file. */
+  async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
+    return this.guard('read', () => {
+      const row = this.db.prepare<[string, string], { data: Buffer }>('SELECT data FROM outputs WHERE unit_id = ? AND root = ?').get(unitId, root);
+      return row && new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength).slice();
+    });
+  }
+
   hostIdentity(): Promise<Identity> {
     return loadOrCreateHostIdentity(this.db);
   }

@@ -57,6 +57,22 @@ export interface StoredUnit {
    * records older than the field.
    */
   readonly leasedTo?: readonly string[];
+  /**
+   * Jobs that collect output (`collect: true`): the unit passed its check, or its key's spot
+   * check was skipped ('trusted'), and its output (`send-rows`) is awaited. Absent otherwise.
+   */
+  readonly collecting?: 'verified' | 'trusted';
+}
+
+/**
+ * A unit's output as the volunteer uploaded it (rows of C as little-endian words, or the
+ * digests), checked against its Merkle root. Kept by (unit, root): replicas that agree upload
+ * the same bytes.
+ */
+export interface StoredOutput {
+  readonly unitId: string;
+  readonly root: string;
+  readonly data: Uint8Array;
 }
 
 export const LEASE_HISTORY = 16;
@@ -91,6 +107,10 @@ export interface StoreBatch {
   readonly volunteers?: readonly StoredVolunteer[];
   readonly receipts?: readonly StoredReceipt[];
   readonly trust?: readonly StoredTrust[];
+  /** Outputs to keep (upserted by unit and root). */
+  readonly outputs?: readonly StoredOutput[];
+  /** Outputs to delete: a replica's output whose root lost the vote. */
+  readonly droppedOutputs?: readonly { readonly unitId: string; readonly root: string }[];
 }
 
 export interface HostSnapshot {
@@ -106,5 +126,10 @@ export interface HostStore {
   load(): Promise<HostSnapshot>;
   /** Applies a batch atomically: all of it is durable when this resolves, or none of it. */
   commit(batch: StoreBatch): Promise<void>;
+  /**
+   * A unit's output for `root`, if one was kept. Outputs are not part of the snapshot: they can
+   * be large (up to 4 MiB a unit), so they are read one at a time, when downloaded.
+   */
+  output(unitId: string, root: string): Promise<Uint8Array | undefined>;
   close(): Promise<void>;
 }

@@ -1,0 +1,131 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
+import { toHex } from '../../src/hex';
+import { HostCore } from '../../src/host/host-core';
+import { validateJob, type JobSpec } from '../../src/host/job';
+import { MemoryHostStore } from '../../src/host/store/memory-store';
+import type { HostStore } from '../../src/host/store/store';
+import type { Identity } from '../../src/proof/identity';
+import type { WorkUnit } from '../../src/protocol';
+import { rowsMessages, sentResult } from '../../src/volunteer/results';
+import { seededRandom } from '../../src/work/seeded';
+import { honest, leafBytes, reasonOf, submit, volunteer } from '../helpers/judged';
+import { newIdentity, resultOf } from '../helpers/signing';
+
+let hash: Hasher;
+let hostKey: Identity;
+beforeAll(async () => {
+  hash = await createCpuSha256();
+  hostKey = await newIdentity();
+});
+
+const open = (spec: JobSpec, store: HostStore = new MemoryHostStore()) =>
+  HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, random: seededRandom(3), maxLeases: 1 });
+
+const hashing: JobSpec = { id: 'c-sha', kernel: 'sha256-batch', units: 2, messagesPerUnit: 40, messageLength: 20, seed: 5, samples: 4, collect: true };
+const modp: JobSpec = { id: 'c-modp', kernel: 'matmul-modp', units: 1, m: 30, n: 17, k: 11, p: 65521, seed: 6, verify: { policy: 'freivalds' }, collect: true };
+
+const rootOf = (unit: WorkUnit, leaves: Uint8Array) => toHex(buildMerkleTreeOfChunks(leaves, leafBytes(unit), hash).root);
+
+describe('jobs that collect output', () => {
+  it('validates the collect field', () => {
+    expect(() => validateJob(hashing)).not.toThrow();
+    expect(() => validateJob({ ...hashing, collect: 'yes' as unknown as boolean })).toThrow(/collect must be true or false/);
+    expect(() => validateJob({ id: 'p', kernel: 'sha256d-pow', units: 1, seed: 1, noncesPerUnit: 4096, shareBits: 6, targetBits: 12, collect: true } as unknown as JobSpec)).toThrow(/solutions are always kept/);
+  });
+
+  it('asks for the whole output after the challenge passes, and keeps it with the accepted unit', async () => {
+    const store = new MemoryHostStore();
+    const core = await open(hashing, store);
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const leaves = honest(unit, hash);
+    const sent = await sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
+    const [challenge] = await v.say(await resultOf(v.me, unit, sent.root));
+    expect(challenge).toMatchObject({ type: 'challenge' });
+    expect(reasonOf(await submit(v, unit, leaves, hash))).toMatch(/^accepted: verified/);
+    expect(await core.output(unit.unitId)).toEqual(leaves);
+    // Kept in the store, so a restarted host still has it.
+    expect(await (await open(hashing, store)).output(unit.unitId)).toEqual(leaves);
+    // Not for a unit that is not accepted.
+    expect(await core.output('c-sha/1')).toBeUndefined();
+  });
+
+  it('rejects an output that does not hash to the committed root, even after a passed challenge', async () => {
+    const core = await open({ ...hashing, units: 1 });
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const leaves = honest(unit, hash);
+    const sent = await sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
+    const [challenge] = await v.say(await resultOf(v.me, unit, sent.root));
+    if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
+    const { merklePath } = await import('../../src/hash/merkle');
+    const openings = challenge.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * 32, (index + 1) * 32)), path: merklePath(sent.tree, index).map(toHex) }));
+    expect((await v.say({ type: 'openings', unitId: unit.unitId, openings }))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    // The digests swapped for others after the challenge: the upload must still match the root.
+    const other = { ...sent, leaves: leaves.map((b, i) => (i === 33 ? b ^ 1 : b)) };
+    let last: Awaited<ReturnType<typeof v.say>> = [];
+    for (const m of rowsMessages(unit.unitId, other)) last = await v.say(m);
+    expect(reasonOf(last[0]!)).toBe('rejected: the rows do not hash to the committed root');
+    expect(await core.output(unit.unitId)).toBeUndefined();
+    expect(core.progress()).toMatchObject({ queued: 1, accepted: 0 });
+  });
+
+  it('keeps the C that passed Freivalds (one upload serves both)', async () => {
+    const core = await open(modp);
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const c = honest(unit, hash);
+    expect(reasonOf(await submit(v, unit, c, hash))).toMatch(/^accepted: verified/);
+    expect(await core.output(unit.unitId)).toEqual(c);
+  });
+
+  it("collects a trusted key's output without checking it", async () => {
+    const spec: JobSpec = { ...hashing, units: 3, trust: { warmup: 1, minCheckRate: 1e-9, decay: 1e-9 } };
+    const core = await open(spec);
+    const v = await volunteer(core, 'a');
+    const first = await v.lease();
+    expect(reasonOf(await submit(v, first, honest(first, hash), hash))).toMatch(/^accepted: verified/);
+    const second = await v.lease();
+    const leaves = honest(second, hash);
+    const [ask] = await v.say(await resultOf(v.me, second, rootOf(second, leaves)));
+    expect(ask).toEqual({ type: 'send-rows', unitId: second.unitId });
+    expect(reasonOf(await submit(v, second, leaves, hash))).toMatch(/^accepted: accepted on commitment/);
+    expect(await core.output(second.unitId)).toEqual(leaves);
+  });
+
+  it('keeps the agreed output of a replicated unit and drops the outvoted one', async () => {
+    const { samples: _, ...rest } = hashing;
+    const store = new MemoryHostStore();
+    const core = await open({ ...rest, units: 1, replicate: true }, store);
+    const [cheat, h1, h2] = [await volunteer(core, 'c'), await volunteer(core, 'h1'), await volunteer(core, 'h2')];
+    const unit = await cheat.lease();
+    const right = honest(unit, hash);
+    const wrong = right.map((b, i) => (i === 0 ? b ^ 0xff : b));
+    expect(await submit(cheat, unit, wrong, hash)).toMatchObject({ verdict: 'pending' });
+    expect(await store.output(unit.unitId, rootOf(unit, wrong))).toEqual(wrong);
+    await h1.lease();
+    expect(await submit(h1, unit, right, hash)).toMatchObject({ verdict: 'pending' });
+    await h2.lease();
+    expect(await submit(h2, unit, right, hash)).toMatchObject({ verdict: 'accepted' });
+    expect(await core.output(unit.unitId)).toEqual(right);
+    expect(await store.output(unit.unitId, rootOf(unit, wrong))).toBeUndefined();
+  });
+
+  it('asks again for the output when the result is re-sent mid-upload (after a reconnect)', async () => {
+    const store = new MemoryHostStore();
+    const core = await open(modp, store);
+    const key = await newIdentity();
+    const v = await volunteer(core, 'a', key);
+    const unit = await v.lease();
+    const c = honest(unit, hash);
+    const result = await resultOf(v.me, unit, rootOf(unit, c));
+    expect((await v.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    const again = await open(modp, store);
+    const w = await volunteer(again, 'b', key);
+    expect((await w.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    expect(reasonOf(await submit(w, unit, c, hash))).toMatch(/^accepted/);
+    expect(await again.output(unit.unitId)).toEqual(c);
+  });
+});
