@@ -7,14 +7,14 @@ const trust = { banAfter: 2 };
  * The farm's default work: every kernel, small units (seconds each on SwiftShader), and checks
  * that cannot miss the cheaters' lies: every digest opened (samples = messages per unit), every
  * row of C through Freivalds' check, 256 shares expected per pow unit (half a range is caught).
- * matmul-f32 is in it, verified by the host's Freivalds policy only: its bits differ by device,
- * so the farm cannot recheck it against the CPU (the summary counts those units as unchecked).
+ * The matrix jobs collect their output (the Freivalds upload is kept), so the farm rechecks f32
+ * element by element within the f32 error bound, its bits differing by device.
  */
 export function defaultJobs(seed: number): JobSpec[] {
   return [
     { id: 'farm-sha256', kernel: 'sha256-batch', units: 24, messagesPerUnit: 64, messageLength: 256, seed: seed + 1, samples: 64, trust, priority: 2 },
-    { id: 'farm-modp', kernel: 'matmul-modp', units: 12, m: 48, n: 48, k: 64, p: 65521, seed: seed + 2, verify: { policy: 'freivalds' }, trust, priority: 3 },
+    { id: 'farm-modp', kernel: 'matmul-modp', units: 12, m: 48, n: 48, k: 64, p: 65521, seed: seed + 2, verify: { policy: 'freivalds' }, collect: true, trust, priority: 3 },
     { id: 'farm-pow', kernel: 'sha256d-pow', units: 12, seed: seed + 3, noncesPerUnit: 1 << 16, shareBits: 8, targetBits: 12, trust, priority: 1 },
-    { id: 'farm-f32', kernel: 'matmul-f32', units: 8, m: 48, n: 48, k: 64, seed: seed + 4, verify: { policy: 'freivalds' }, trust },
+    { id: 'farm-f32', kernel: 'matmul-f32', units: 8, m: 48, n: 48, k: 64, seed: seed + 4, verify: { policy: 'freivalds' }, collect: true, trust },
   ];
 }

@@ -7,11 +7,11 @@ import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import type { Hasher } from '../../src/hash/sha256-cpu';
 import { fromHex, toHex } from '../../src/hex';
 import { jobUnit, type JobSpec } from '../../src/host/job';
-import { matmulF32Ref, matmulModpRef } from '../../src/kernels/matmul';
+import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs } from '../../src/kernels/matmul';
 import { matmulOperands } from '../../src/kernels/matmul-inputs';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
 import { powSearchCpuFast, sharesToLeaves } from '../../src/kernels/sha256d-pow';
-import { Kernel, type PowUnit, type WorkUnit } from '../../src/protocol';
+import { Kernel, type MatmulUnit, type PowUnit, type WorkUnit } from '../../src/protocol';
 
 export interface ReferenceOutput {
   readonly leaves: Uint8Array;
@@ -50,16 +50,36 @@ export function rootOf(out: ReferenceOutput, hash: Hasher): string {
 export const Recheck = { Right: 'right', Wrong: 'wrong', Unchecked: 'unchecked' } as const;
 export type Recheck = (typeof Recheck)[keyof typeof Recheck];
 
+/** Reads a unit's collected output from the host's store (jobs with `collect: true`). */
+export type OutputReader = (unitId: string, root: string) => Promise<Uint8Array | undefined>;
+
 /**
- * Whether an accepted result is the one the CPU reference gives: the same root, and for proof
- * of work the same solutions. f32 roots differ bit for bit across devices, so they are
- * `unchecked` here (the host's Freivalds check is all there is for them).
+ * Whether an accepted result is the one the CPU reference gives: the same root, for proof of
+ * work the same solutions, and for a collected output the same bytes. f32 roots differ bit for
+ * bit across devices, so an f32 result is checked through its collected C, element by element
+ * within the f32 error bound (and that C must hash to the accepted root); an f32 job that does
+ * not collect is `unchecked` here (the host's Freivalds check is all there is for it).
  */
-export async function recheck(spec: JobSpec, index: number, accepted: { root: string; solutions?: readonly number[] | null }, hash: Hasher): Promise<Recheck> {
+export async function recheck(spec: JobSpec, index: number, accepted: { root: string; solutions?: readonly number[] | null }, hash: Hasher, output?: OutputReader): Promise<Recheck> {
   const unit = jobUnit(spec, index);
-  if (unit.kernel === Kernel.MatmulF32) return Recheck.Unchecked;
+  const kept = await output?.(unit.unitId, accepted.root);
+  if (unit.kernel === Kernel.MatmulF32) {
+    if (!kept) return Recheck.Unchecked;
+    if (toHex(buildMerkleTreeOfChunks(kept, 4 * unit.n, hash).root) !== accepted.root) return Recheck.Wrong;
+    return f32WithinBound(unit, new Float32Array(kept.slice().buffer)) ? Recheck.Right : Recheck.Wrong;
+  }
   const out = await referenceOutput(unit, hash);
   if (rootOf(out, hash) !== accepted.root) return Recheck.Wrong;
+  if (kept && toHex(kept) !== toHex(out.leaves)) return Recheck.Wrong;
   if (unit.kernel === Kernel.Sha256dPow && JSON.stringify(out.solutions) !== JSON.stringify(accepted.solutions ?? [])) return Recheck.Wrong;
   return Recheck.Right;
+}
+
+/** Every element of `c` within the f32 error bound of the f64-accumulated reference product. */
+function f32WithinBound(unit: MatmulUnit, c: Float32Array): boolean {
+  const { a, b } = matmulOperands(unit);
+  const ref = matmulF32Ref(a as Float32Array, b as Float32Array, unit);
+  const bound = f32ErrorBound(unit.k, maxAbs(a as Float32Array), maxAbs(b as Float32Array));
+  for (let i = 0; i < ref.length; i++) if (!(Math.abs(c[i]! - ref[i]!) <= bound)) return false;
+  return true;
 }

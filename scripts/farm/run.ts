@@ -145,8 +145,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await host.stop();
     const store = new SqliteHostStore(join(dir, 'host.sqlite'));
     const snapshot = await store.load();
+    const results = await judgeResults(snapshot, cheaters, await createCpuSha256(), (unitId, root) => store.output(unitId, root));
     await store.close();
-    const results = await judgeResults(snapshot, cheaters, await createCpuSha256());
     const accepted = new Set(snapshot.units.filter((u) => u.state === 'accepted').map((u) => u.unitId));
     const hostStats = host.total();
     const summary: FarmSummary = {

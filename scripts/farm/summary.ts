@@ -1,7 +1,7 @@
 import type { HostSnapshot } from '../../src/host/store/store';
 import type { Hasher } from '../../src/hash/sha256-cpu';
 import type { CheatKind } from './cheat-kind';
-import { Recheck, recheck } from './reference';
+import { Recheck, recheck, type OutputReader } from './reference';
 
 /** What `npm run farm` reports (the --out JSON). Seconds are wall-clock unless named CPU. */
 export interface FarmSummary {
@@ -17,7 +17,7 @@ export interface FarmSummary {
   wrong_results_accepted: number;
   /** Acceptances the host announced beyond the first for a unit, over all host incarnations. */
   duplicates_accepted: number;
-  /** Accepted f32 results: checked by the host's Freivalds policy only (their bits vary by device). */
+  /** Accepted f32 results the farm could not recheck: jobs that do not collect their output (f32 bits vary by device, so roots cannot be compared). */
   unchecked_f32: number;
   /** Cheating Node volunteers launched, and their kinds. */
   cheaters: number;
@@ -60,7 +60,7 @@ export interface CheaterFacts {
 }
 
 /** The result half of the summary, from the host's store as it was left at the end. */
-export async function judgeResults(snapshot: HostSnapshot, cheaters: readonly CheaterFacts[], hash: Hasher) {
+export async function judgeResults(snapshot: HostSnapshot, cheaters: readonly CheaterFacts[], hash: Hasher, output?: OutputReader) {
   const specs = new Map(snapshot.jobs.map((j) => [j.id, j.spec]));
   const cheaterIds = new Set(cheaters.map((c) => c.id));
   const credit = new Map(snapshot.receipts.map((r) => [r.unitId, r.credit]));
@@ -69,7 +69,7 @@ export async function judgeResults(snapshot: HostSnapshot, cheaters: readonly Ch
   let cheaterWrongCredit = 0;
   for (const u of snapshot.units) {
     if (u.state !== 'accepted' || u.root === null) continue;
-    const verdict = await recheck(specs.get(u.jobId)!, u.index, { root: u.root, solutions: u.solutions }, hash);
+    const verdict = await recheck(specs.get(u.jobId)!, u.index, { root: u.root, solutions: u.solutions }, hash, output);
     if (verdict === Recheck.Unchecked) unchecked++;
     if (verdict !== Recheck.Wrong) continue;
     wrong++;
