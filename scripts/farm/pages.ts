@@ -13,19 +13,15 @@ export interface PageFacts {
   readonly computeMs: number;
 }
 
-/**
- * Counts the time a unit is being computed, on every load of the page: the widget's sessions
- * are computing while they hold a current unit. (Farm instrumentation: it reads the sessions'
- * private fields, which exist at run time.)
- */
+/** Counts the time a unit is being computed, on every load of the page (the widget's `computing`). */
 function installComputeClock(): void {
   const w = window as unknown as { tabgridComputeMs: number };
   w.tabgridComputeMs = 0;
   let last = performance.now();
   setInterval(() => {
     const now = performance.now();
-    const el = document.querySelector('tabgrid-volunteer') as unknown as { sessions?: { current?: unknown }[] } | null;
-    if (el?.sessions?.some((s) => s.current !== undefined)) w.tabgridComputeMs += now - last;
+    const el = document.querySelector('tabgrid-volunteer') as unknown as { computing?: boolean } | null;
+    if (el?.computing) w.tabgridComputeMs += now - last;
     last = now;
   }, 100);
 }

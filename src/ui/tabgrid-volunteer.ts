@@ -91,6 +91,11 @@ export class TabgridVolunteer extends LitElement {
   get resumed(): boolean {
     return this.work.sessions.some((x) => x.resumed !== undefined);
   }
+  /** True while this tab computes a unit (farms time compute with it). */
+  get computing(): boolean {
+    return this.work.sessions.some((x) => x.computing);
+  }
+
 
   /** Leaves (or nonces) computed by this page: a resumed unit counts only what was left. */
   get computed(): number {

@@ -73,16 +73,10 @@ export class VolunteerSession extends EventTarget {
   get awaitingVerdict(): number { return this.sent.size; } // prettier-ignore
   get relayed(): boolean { return this.host.relayed; } // prettier-ignore
   get relayChildren(): number { return this.host.relayChildren; } // prettier-ignore
-
-  /** True while a link to the host (or a relay) is open. */
-  get connected(): boolean {
-    return this.host.connected;
-  }
-
-  /** The kernel of the unit being computed, if any. */
-  get kernel(): WorkUnit['kernel'] | undefined {
-    return this.current?.unit.kernel;
-  }
+  /** Whether a unit is being computed, and its kernel; whether a link to the host (or a relay) is open. */
+  get computing(): boolean { return this.current !== undefined; } // prettier-ignore
+  get kernel(): WorkUnit['kernel'] | undefined { return this.current?.unit.kernel; } // prettier-ignore
+  get connected(): boolean { return this.host.connected; } // prettier-ignore
 
   start(): void {
     if (this.state === VolunteerState.Running) return;

@@ -17,5 +17,6 @@ test('a small farm (6 pages, a cheater, a tab killed and one reloaded) finishes 
   // Something was measured: the host judged, and the pages computed.
   expect(summary.verify_cpu_seconds).toBeGreaterThan(0);
   expect(summary.compute_seconds).toBeGreaterThan(0);
-  expect(summary.unchecked_f32).toBeGreaterThan(0);
+  // The default f32 job collects its output, so the farm rechecked every f32 result too.
+  expect(summary.unchecked_f32).toBe(0);
 });
