@@ -78,7 +78,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   try {
     if (!options.node) web = await startWeb(await freePort(), { signalUrl, hostId });
     await host.start(signal);
-    const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '500' });
+    const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '200' });
     for (let i = 0; i < options.volunteers; i++) {
       if (options.node) await nodes.add(signalUrl, hostId);
       else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);

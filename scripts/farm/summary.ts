@@ -107,7 +107,7 @@ export function summaryTable(s: FarmSummary): string {
     ['units lost', s.units_lost],
     ['wrong results accepted', s.wrong_results_accepted],
     ['duplicates accepted', s.duplicates_accepted],
-    ['f32 units (host Freivalds only)', s.unchecked_f32],
+    ['f32 units not rechecked (no output kept)', s.unchecked_f32],
     ['cheaters banned / launched', `${s.cheaters_banned} / ${s.cheaters}`],
     ['resumed from checkpoint', s.resumed_from_checkpoint],
     ['outbox redelivered', s.outbox_redelivered],
