@@ -6,7 +6,7 @@ import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections } from './connections';
 import { banned, Greeting } from './greeting';
-import { HostState, lapsed, withLeaseHolder, type Tx } from './host-state';
+import { HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
 import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
@@ -163,7 +163,9 @@ export class HostCore {
       let expired = 0;
       for (const u of this.state.leasedUnits()) {
         if (u.leaseDeadline !== null && u.leaseDeadline <= now) {
-          tx.putUnit(lapsed(u));
+          // A result under check that lapses starts over with anyone: keeping its holder would let
+          // a volunteer come back for a fresh challenge (or a fresh spot-check roll) until it passed.
+          tx.putUnit(u.state === UnitState.Verifying ? requeued(u) : lapsed(u));
           expired++;
         }
       }
@@ -218,13 +220,14 @@ export class HostCore {
         const lost = held.find((u) => !message.holding.includes(u.unitId));
         const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? this.state.nextQueued(who, (jobId) => trust.isBanned(jobId, who)) : undefined);
         if (!pick) return [{ type: 'no-work', retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
-        tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: deadline, progress: lost ? pick.progress : 0, leasedTo: withLeaseHolder(pick.leasedTo, who) });
+        tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: deadline, progress: lost ? pick.progress : 0, leasedTo: withLeaseHolder(pick, who) });
         return [{ type: 'unit', unit: jobUnit(this.state.job(pick.jobId)!.spec, pick.index), leaseMs: this.leaseMs }];
       }
       case 'heartbeat': {
         const u = this.state.unit(message.unitId);
         // Its lease lapsed but nobody took the unit since: it is this volunteer's again, checkpoint and all.
-        const regained = u?.state === UnitState.Queued && u.holder === who && !u.rejectedBy.includes(who) && !this.judge.trust.isBanned(u.jobId, who);
+        const regained =
+          u?.state === UnitState.Queued && u.holder === who && !u.rejectedBy.includes(who) && !this.judge.trust.isBanned(u.jobId, who) && this.state.heldBy(who).length < (this.options.maxLeases ?? 2);
         if (regained) {
           tx.putUnit({ ...u, state: UnitState.Leased, leaseDeadline: deadline, progress: message.done });
           return [{ type: 'lease', unitId: u.unitId, leaseMs: this.leaseMs }];

@@ -181,8 +181,9 @@ export function lapsed(u: UnitRecord): UnitRecord {
 }
 
 /** A unit's lease history with `key` added (once; the oldest entries drop past LEASE_HISTORY). */
-export function withLeaseHolder(history: readonly string[] | undefined, key: string): readonly string[] {
-  const h = history ?? [];
+export function withLeaseHolder(u: UnitRecord, key: string): readonly string[] {
+  // A record from before lease histories starts its history with the holder it names.
+  const h = u.leasedTo ?? (u.holder ? [u.holder] : []);
   return h.includes(key) ? h : [...h, key].slice(-LEASE_HISTORY);
 }
 

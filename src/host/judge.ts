@@ -77,6 +77,8 @@ export class Judge {
     // The same result again (the volunteer reconnected before the challenge reached it): the
     // same challenge again, so resending cannot be used to shop for easier leaves.
     if (u.state === UnitState.Verifying && u.holder === who.id && u.root === message.root) {
+      // Rows are sent again from the first: drop any half-received upload.
+      if (!u.challenge) this.rowsInFlight.forget(who.id, u.unitId);
       return u.challenge ? { type: 'challenge', unitId: u.unitId, indices: u.challenge } : { type: 'send-rows', unitId: u.unitId };
     }
     if (!mine) throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you (its lease may have lapsed)`);
@@ -140,7 +142,8 @@ export class Judge {
         : 'the rows do not hash to the committed root';
     if (failure) return [this.reject(who, u, failure, tx)];
     if (collects(spec)) tx.putOutput({ unitId: u.unitId, root: u.root!, data: got.data });
-    if (isReplicated(spec)) return [await this.replica(who, u, unit, now, tx)];
+    // A trusted key's result is accepted alone, in a replicated job too.
+    if (isReplicated(spec) && u.collecting !== 'trusted') return [await this.replica(who, u, unit, now, tx)];
     return [await this.accept(who, u, unit, now, tx, null, u.collecting !== 'trusted')];
   }
 

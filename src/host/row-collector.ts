@@ -33,7 +33,8 @@ export class RowCollector {
   add(who: string, unit: ChallengedUnit, first: number, dataHex: string): Collected {
     const { count, bytes } = unitLeaves(unit);
     let p = this.pending.get(who);
-    if (p?.unitId !== unit.unitId) {
+    // Row 0 starts an upload over (the volunteer reconnected and sends it again).
+    if (p?.unitId !== unit.unitId || first === 0) {
       p = { unitId: unit.unitId, data: new Uint8Array(count * bytes), next: 0 };
       this.pending.set(who, p);
     }

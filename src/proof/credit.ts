@@ -57,7 +57,9 @@ export async function verifyCreditStatement(statement: CreditStatement, trustedH
     throw new TabgridError(ErrorCode.BadInput, `credit statement: ${what}`);
   };
   if (typeof statement !== 'object' || statement === null || statement.version !== 1) bad('not a version-1 statement');
-  if (!Array.isArray(statement.receipts)) bad('receipts must be a list');
+  if (!Array.isArray(statement.receipts) || statement.receipts.some((r) => typeof r !== 'object' || r === null || typeof r.receiptId !== 'string')) {
+    bad('receipts must be a list of receipts');
+  }
   if (statement.hostPublicKey !== trustedHostKey) bad('its receipts are from another host key than the one given');
   let volunteer: string;
   try {

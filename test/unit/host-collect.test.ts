@@ -113,6 +113,38 @@ describe('jobs that collect output', () => {
     expect(await store.output(unit.unitId, rootOf(unit, wrong))).toBeUndefined();
   });
 
+  it('starts an upload over when the volunteer reconnects halfway through it', async () => {
+    const core = await open({ ...modp, m: 600, n: 60, k: 5, trust: { banAfter: 1 } });
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const c = honest(unit, hash);
+    const sent = await sentResult(unit, { leaves: c, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, v.me);
+    const result = await resultOf(v.me, unit, sent.root);
+    expect((await v.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    const rows = rowsMessages(unit.unitId, sent);
+    expect(rows.length).toBeGreaterThan(1);
+    expect(await v.say(rows[0]!)).toEqual([]);
+    // The link drops; the volunteer reconnects, re-sends its result and uploads from the start.
+    const w = await volunteer(core, 'a2', v.me);
+    expect((await w.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    let last: Awaited<ReturnType<typeof w.say>> = [];
+    for (const m of rows) last = await w.say(m);
+    expect(reasonOf(last[0]!)).toMatch(/^accepted/);
+  });
+
+  it('accepts a trusted key alone in a replicated job that collects', async () => {
+    const { samples: _, ...rest } = hashing;
+    const core = await open({ ...rest, units: 3, replicate: true, trust: { warmup: 1, minCheckRate: 1e-9, decay: 1e-9 } });
+    const [a, b] = [await volunteer(core, 'a'), await volunteer(core, 'b')];
+    const u0 = await a.lease();
+    expect(await submit(a, u0, honest(u0, hash), hash)).toMatchObject({ verdict: 'pending' });
+    expect((await b.lease()).unitId).toBe(u0.unitId);
+    expect(await submit(b, u0, honest(u0, hash), hash)).toMatchObject({ verdict: 'accepted' });
+    const u1 = await b.lease();
+    expect(reasonOf(await submit(b, u1, honest(u1, hash), hash))).toMatch(/^accepted: accepted on commitment/);
+    expect(await core.output(u1.unitId)).toEqual(honest(u1, hash));
+  });
+
   it('asks again for the output when the result is re-sent mid-upload (after a reconnect)', async () => {
     const store = new MemoryHostStore();
     const core = await open(modp, store);

@@ -226,9 +226,17 @@ describe('HostCore', () => {
     const unit = await lease(core, 'a');
     now += 11_000;
     expect(await core.expireLeases()).toBe(1);
-    const [check] = await say(core, 'a', await signed('a', unit, rootOf(honest(unit))));
+    const result = await signed('a', unit, rootOf(honest(unit)));
+    const [check] = await say(core, 'a', result);
     expect(check).toMatchObject({ type: 'challenge', unitId: unit.unitId });
     expect(core.progress()).toMatchObject({ verifying: 1, queued: 2 });
+    // A challenge left unanswered until the lease lapses is not redrawn for the same volunteer:
+    // the unit starts over with anyone, so nobody can shop for easy leaves.
+    now += 11_000;
+    expect(await core.expireLeases()).toBe(1);
+    expect((await say(core, 'a', result))[0]).toMatchObject({ type: 'error', code: 'unknown-unit', message: expect.stringMatching(/not leased to you/) });
+    expect((await say(core, 'a', { type: 'heartbeat', unitId: unit.unitId, done: 37, total: 37 }))[0]).toMatchObject({ type: 'lease-lost' });
+    expect(core.volunteer(vid('a'))?.rejected ?? 0).toBe(0);
   });
 
   it('repeats the same challenge when a result is sent again after a reconnect', async () => {
