@@ -7,7 +7,7 @@ import { panelStyles } from './dashboard-styles';
 import type { DownloadJob } from './downloads';
 import { SETTINGS_CHANGE } from './host-settings';
 import { JOB_SUBMIT, type JobForm, type JobSubmitEvent } from './job-form';
-import { resultsFile } from './results-file';
+import { buildResults } from './results-file';
 import { resolveSettings, settingsQuery, volunteerUrl, type HostSettings } from './settings';
 import { volunteerRows, type VolunteerRow } from './volunteer-rows';
 import './downloads';
@@ -185,10 +185,19 @@ export class TabgridDashboard extends LitElement {
     }
   }
 
+  /** A job's downloads, from the units accepted now; outputs are read one unit at a time, on click only. */
   private buildResults = (jobId: string) => {
     const core = this.host!.core;
     const job = core.jobs().find((j) => j.id === jobId)!;
-    return resultsFile({ hostId: this.settings!.hostId, publicKey: core.publicKey, job, accepted: core.results(jobId), receipt: (id) => core.receipt(id), now: Date.now() });
+    return buildResults({
+      hostId: this.settings!.hostId,
+      publicKey: core.publicKey,
+      job,
+      accepted: core.results(jobId),
+      receipt: (id) => core.receipt(id),
+      output: (id) => core.output(id),
+      now: Date.now(),
+    });
   };
 
   override render() {

@@ -1,64 +1,140 @@
-import { LitElement, css, html } from 'lit';
+import { LitElement, css, html, nothing } from 'lit';
 import type { JobSpec } from '../host/job';
 import { panelStyles } from './dashboard-styles';
-import { RESULTS_NOTE, resultsFileName, type ResultsFile } from './results-file';
+import { formatBytes } from './format-bytes';
+import { OutputKept, outputKept, resultsFileName, type BuiltResults } from './results-file';
 
 export interface DownloadJob {
   readonly spec: JobSpec;
   readonly accepted: number;
 }
 
+/** Where a job's download is: built on click, never on refresh. */
+export const PrepareStatus = { Preparing: 'preparing', Saved: 'saved', Ready: 'ready', Failed: 'failed' } as const;
+export type PrepareStatus = (typeof PrepareStatus)[keyof typeof PrepareStatus];
+
+interface SavedFile {
+  readonly name: string;
+  readonly url: string;
+  readonly bytes: number;
+}
+interface Prepared {
+  readonly status: PrepareStatus;
+  readonly files: readonly SavedFile[];
+  readonly error?: string;
+}
+
+const KEPT_TEXT: Record<OutputKept, string> = {
+  [OutputKept.None]: 'The output was not kept (the job does not collect it): the file holds roots and receipts.',
+  [OutputKept.Digests]: "The file holds every accepted unit's digests with its root and receipt.",
+  [OutputKept.Matrix]: "Two files: C of every accepted unit as binary, and a JSON header with each unit's offset, root and receipt.",
+};
+
 /**
- * <tg-downloads>: one button per job that saves its results file (JSON: roots, volunteers,
- * host-signed receipts, proof-of-work solutions, and the host's public key). The file is
- * built on click, not on every refresh.
+ * <tg-downloads>: per job, the results a researcher downloads (results-file.ts): one JSON file,
+ * saved as soon as it is built, or for a matrix job that keeps its output a JSON header and C
+ * as binary, built from one snapshot and offered as two links (one click each, so the browser
+ * does not block the second download). Built on click, reading outputs one unit at a time.
  */
 export class Downloads extends LitElement {
   static override properties = {
     jobs: { attribute: false },
     build: { attribute: false },
+    prepared: { state: true },
   };
 
   declare jobs: readonly DownloadJob[];
-  /** Builds a job's results file (the dashboard binds it to its host). */
-  declare build: ((jobId: string) => ResultsFile) | undefined;
+  /** Builds a job's results from the host (the dashboard binds it). */
+  declare build: ((jobId: string) => Promise<BuiltResults>) | undefined;
+  declare private prepared: ReadonlyMap<string, Prepared>;
 
   constructor() {
     super();
     this.jobs = [];
     this.build = undefined;
+    this.prepared = new Map();
   }
 
-  /** Saves the results of `jobId` as a file; returns its name. */
-  download(jobId: string): string {
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    for (const p of this.prepared.values()) for (const f of p.files) URL.revokeObjectURL(f.url);
+    this.prepared = new Map();
+  }
+
+  private put(jobId: string, p: Prepared): void {
+    for (const f of this.prepared.get(jobId)?.files ?? []) if (!p.files.includes(f)) URL.revokeObjectURL(f.url);
+    this.prepared = new Map(this.prepared).set(jobId, p);
+  }
+
+  /** Builds the results of `jobId`; saves a single file at once, offers two as links. Returns the file names. */
+  async prepare(jobId: string): Promise<string[]> {
     if (!this.build) throw new Error('no host to download from yet');
-    const name = resultsFileName(jobId);
-    const blob = new Blob([JSON.stringify(this.build(jobId), null, 2)], { type: 'application/json' });
-    const url = URL.createObjectURL(blob);
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = name;
-    a.click();
-    // The click has started the download by the next task; the URL is no longer needed.
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
-    return name;
+    if (this.prepared.get(jobId)?.status === PrepareStatus.Preparing) return [];
+    this.put(jobId, { status: PrepareStatus.Preparing, files: [] });
+    let built: BuiltResults;
+    try {
+      built = await this.build(jobId);
+    } catch (err) {
+      this.put(jobId, { status: PrepareStatus.Failed, files: [], error: (err as Error).message });
+      return [];
+    }
+    const blobs: [string, Blob][] = [[resultsFileName(jobId), new Blob([JSON.stringify(built.header, null, 2)], { type: 'application/json' })]];
+    if (built.c && built.header.layout) blobs.push([built.header.layout.file, new Blob([built.c as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })]);
+    const files = blobs.map(([name, blob]) => ({ name, url: URL.createObjectURL(blob), bytes: blob.size }));
+    if (files.length === 1) {
+      save(files[0]!);
+      // The click has started the download by the next task; the URL is no longer needed.
+      setTimeout(() => URL.revokeObjectURL(files[0]!.url), 1000);
+    }
+    this.put(jobId, { status: files.length === 1 ? PrepareStatus.Saved : PrepareStatus.Ready, files });
+    return files.map((f) => f.name);
+  }
+
+  /** The preparation's state, announced (aria-live) without the unit counts that change on every refresh. */
+  private status(p: Prepared | undefined): string {
+    switch (p?.status) {
+      case undefined:
+        return '';
+      case PrepareStatus.Preparing:
+        return 'Preparing…';
+      case PrepareStatus.Failed:
+        return `Could not build the download: ${p.error}`;
+      case PrepareStatus.Saved:
+        return `Saved ${p.files.map((f) => `${f.name} (${formatBytes(f.bytes)})`).join(', ')}.`;
+      default:
+        return 'Ready: save both files below.';
+    }
+  }
+
+  private item(j: DownloadJob) {
+    const kept = outputKept(j.spec);
+    const p = this.prepared.get(j.spec.id);
+    const label = kept === OutputKept.Matrix ? `Prepare results of ${j.spec.id} (JSON header and C as binary)` : `Download results of ${j.spec.id} (JSON)`;
+    return html`<li data-job=${j.spec.id}>
+      <button type="button" ?disabled=${!this.build || p?.status === PrepareStatus.Preparing} @click=${() => void this.prepare(j.spec.id)}>${label}</button>
+      <span class="muted" data-field="units">${j.accepted} of ${j.spec.units} units accepted${j.accepted < j.spec.units ? '; a download holds those accepted by then' : ''}.</span>
+      <span role="status" aria-live="polite" data-field="status" class=${p?.status === PrepareStatus.Failed ? 'error' : ''}>${this.status(p)}</span>
+      <p class="muted" data-field="kept">${KEPT_TEXT[kept]}</p>
+      ${p?.status === PrepareStatus.Ready
+        ? html`<ul class="files">
+            ${p.files.map((f) => html`<li><a href=${f.url} download=${f.name}>Save ${f.name}</a> <span class="muted">(${formatBytes(f.bytes)})</span></li>`)}
+          </ul>`
+        : nothing}
+    </li>`;
   }
 
   override render() {
     return html`
       <section aria-labelledby="dl-title">
         <h2 id="dl-title">Downloads</h2>
-        <p class="help">${RESULTS_NOTE} Each file holds the host's public key, so anyone can check the receipts' signatures.</p>
+        <p class="help">
+          Each file holds the Merkle root of every accepted unit's output, the volunteer, the receipt the host signed and the host's
+          public key, so anyone can check the receipts' signatures. Jobs that keep their output (Keep the output, <code>collect</code>)
+          add the output itself. Files are built when you click, from the units accepted by then.
+        </p>
         ${this.jobs.length === 0 ? html`<p class="muted">No jobs yet.</p>` : null}
         <ul>
-          ${this.jobs.map(
-            (j) => html`<li>
-              <button type="button" ?disabled=${!this.build} @click=${() => this.download(j.spec.id)} data-job=${j.spec.id}>
-                Download results of ${j.spec.id} (JSON)
-              </button>
-              <span class="muted">${j.accepted} of ${j.spec.units} units accepted${j.accepted < j.spec.units ? '; the file holds those so far' : ''}</span>
-            </li>`,
-          )}
+          ${this.jobs.map((j) => this.item(j))}
         </ul>
       </section>
     `;
@@ -72,10 +148,25 @@ export class Downloads extends LitElement {
         padding: 0;
         margin: 0;
         display: grid;
-        gap: 0.4rem;
+        gap: 0.6rem;
+      }
+      ul.files {
+        gap: 0.2rem;
+        margin-top: 0.2rem;
+      }
+      p.muted {
+        margin: 0.2rem 0 0;
       }
     `,
   ];
+}
+
+/** Starts the browser's download of a file. */
+function save(f: SavedFile): void {
+  const a = document.createElement('a');
+  a.href = f.url;
+  a.download = f.name;
+  a.click();
 }
 
 if (!customElements.get('tg-downloads')) customElements.define('tg-downloads', Downloads);

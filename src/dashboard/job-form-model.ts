@@ -28,6 +28,11 @@ export interface JobFormValues {
   readonly rounds: string;
   /** Adaptive trust on (spot checks for keys with a run of valid results) or off (check all). */
   readonly trust: boolean;
+  /**
+   * Keep every accepted unit's output (`collect`) so it can be downloaded; on by default, not
+   * offered for proof of work (its solutions are always kept).
+   */
+  readonly collect: boolean;
   readonly warmup: string;
   readonly minCheckRate: string;
   readonly decay: string;
@@ -61,6 +66,7 @@ export const DEFAULT_FORM: JobFormValues = {
   samples: '16',
   rounds: '2',
   trust: false,
+  collect: true,
   warmup: String(DEFAULT_TRUST_POLICY.warmup),
   minCheckRate: String(DEFAULT_TRUST_POLICY.minCheckRate),
   decay: String(DEFAULT_TRUST_POLICY.decay),
@@ -80,6 +86,7 @@ export function verifyChoices(kernel: Kernel): MatrixVerify[] {
 /** Which fields the form shows for a kernel (the others do not apply to it). */
 export function fieldsFor(v: Pick<JobFormValues, 'kernel' | 'verify' | 'trust'>): Set<JobFormField> {
   const f = new Set<JobFormField>(['id', 'kernel', 'units', 'seed', 'priority', 'trust']);
+  if (v.kernel !== Kernel.Sha256dPow) f.add('collect');
   const verify = verifyChoices(v.kernel).includes(v.verify) ? v.verify : MatrixVerify.Challenge;
   if (v.kernel === Kernel.Sha256Batch) ['messagesPerUnit', 'messageLength', 'verify'].forEach((x) => f.add(x as JobFormField));
   if (isMatrix(v.kernel)) {
@@ -91,6 +98,18 @@ export function fieldsFor(v: Pick<JobFormValues, 'kernel' | 'verify' | 'trust'>)
   if (v.kernel === Kernel.Sha256dPow) ['noncesPerUnit', 'shareBits', 'targetBits'].forEach((x) => f.add(x as JobFormField));
   if (v.trust) ['warmup', 'minCheckRate', 'decay', 'banAfter'].forEach((x) => f.add(x as JobFormField));
   return f;
+}
+
+/**
+ * What keeping the output costs for the values typed so far: the bytes each accepted unit
+ * uploads once more and the host keeps (digests: 32 a message; C: 4 a cell), per unit and for
+ * the whole job; undefined while the sizes are not numbers, or for proof of work.
+ */
+export function outputSize(v: JobFormValues): { readonly perUnit: number; readonly total: number } | undefined {
+  const n = (text: string) => (text.trim() === '' ? NaN : Number(text));
+  const perUnit = v.kernel === Kernel.Sha256Batch ? 32 * n(v.messagesPerUnit) : isMatrix(v.kernel) ? 4 * n(v.m) * n(v.n) : NaN;
+  const total = perUnit * n(v.units);
+  return Number.isFinite(total) && total >= 0 ? { perUnit, total } : undefined;
 }
 
 /**
@@ -108,15 +127,17 @@ export function specFromForm(v: JobFormValues): Parsed {
   const shown = fieldsFor(v);
   const common = { id: v.id.trim(), units: num('units'), seed: num('seed'), ...(num('priority') !== 0 ? { priority: num('priority') } : {}) };
   const trust: { trust?: JobTrust } = v.trust ? { trust: { warmup: num('warmup'), minCheckRate: num('minCheckRate'), decay: num('decay'), banAfter: num('banAfter') } } : {};
+  // Off is the spec's default, so it is left out: the spec stays what a job file would say.
+  const collect: { collect?: true } = shown.has('collect') && v.collect ? { collect: true } : {};
   let spec: JobSpec;
   if (v.kernel === Kernel.Sha256Batch) {
     const check = shown.has('samples') ? { samples: num('samples') } : { replicate: true };
-    spec = { ...common, kernel: v.kernel, messagesPerUnit: num('messagesPerUnit'), messageLength: num('messageLength'), ...check, ...trust };
+    spec = { ...common, kernel: v.kernel, messagesPerUnit: num('messagesPerUnit'), messageLength: num('messageLength'), ...check, ...collect, ...trust };
   } else if (v.kernel === Kernel.Sha256dPow) {
     spec = { ...common, kernel: v.kernel, noncesPerUnit: num('noncesPerUnit'), shareBits: num('shareBits'), targetBits: num('targetBits'), ...trust };
   } else {
     const check = shown.has('rounds') ? { verify: { policy: MatrixVerify.Freivalds, rounds: num('rounds') } } : shown.has('samples') ? { samples: num('samples') } : { replicate: true };
-    spec = { ...common, kernel: v.kernel, m: num('m'), n: num('n'), k: num('k'), ...(v.kernel === Kernel.MatmulModp ? { p: num('p') } : {}), ...check, ...trust };
+    spec = { ...common, kernel: v.kernel, m: num('m'), n: num('n'), k: num('k'), ...(v.kernel === Kernel.MatmulModp ? { p: num('p') } : {}), ...check, ...collect, ...trust };
   }
   for (const field of Object.keys(errors)) if (!shown.has(field as JobFormField)) delete errors[field as JobFormField];
   if (Object.keys(errors).length > 0) return { errors };

@@ -2,7 +2,8 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { JobSpec } from '../host/job';
 import { Kernel } from '../protocol';
 import { panelStyles } from './dashboard-styles';
-import { DEFAULT_FORM, MatrixVerify, fieldsFor, verifyChoices, specFromFile, specFromForm, type FieldErrors, type JobFormField, type JobFormValues } from './job-form-model';
+import { formatBytes } from './format-bytes';
+import { DEFAULT_FORM, MatrixVerify, fieldsFor, outputSize, verifyChoices, specFromFile, specFromForm, type FieldErrors, type JobFormField, type JobFormValues } from './job-form-model';
 
 /** Fired with the checked spec when the researcher creates a job (form or file). */
 export const JOB_SUBMIT = 'tg-job-submit';
@@ -114,6 +115,23 @@ export class JobForm extends LitElement {
     </div>`;
   }
 
+  /** The "Keep the output" checkbox, with what keeping it costs for the sizes typed. */
+  private collect() {
+    const v = this.values;
+    const size = outputSize(v);
+    const what = v.kernel === Kernel.Sha256Batch ? 'digests' : 'C';
+    return html`<div class="check">
+        <input type="checkbox" id="f-collect" .checked=${v.collect} aria-describedby="h-collect"
+          @change=${(e: Event) => this.set('collect', (e.target as HTMLInputElement).checked)} />
+        <label for="f-collect">Keep the output (the ${what} of every accepted unit), to download it</label>
+      </div>
+      <p id="h-collect" class="help">
+        Each volunteer uploads a unit's output once more after its result is checked (up to 4 MiB a unit), and it is kept in
+        this page's IndexedDB${size ? html`: <span data-field="collect-size">${formatBytes(size.perUnit)} a unit, ${formatBytes(size.total)} for the job</span>` : nothing}.
+        ${v.collect ? nothing : 'Off: the host keeps only Merkle roots and receipts, and the output stays with the volunteers.'}
+      </p>`;
+  }
+
   override render() {
     const v = this.values;
     const shown = fieldsFor(v);
@@ -136,6 +154,7 @@ export class JobForm extends LitElement {
             </select>
           </div>
           ${this.field('units')} ${this.field('seed')} ${sizes.filter((f) => shown.has(f)).map((f) => this.field(f))}
+          ${shown.has('collect') ? this.collect() : nothing}
           <fieldset>
             <legend>Verification</legend>
             ${matrix

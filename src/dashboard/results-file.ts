@@ -1,24 +1,35 @@
-import type { JobSpec } from '../host/job';
+import { collects, type JobSpec } from '../host/job';
 import type { AcceptedResult } from '../host/host-options';
-import type { Receipt } from '../protocol';
+import { toHex } from '../hex';
+import { Kernel, type Receipt } from '../protocol';
+import { matrixOutput, type MatrixLayout } from './matrix-output';
+import { forEachOutput, type OutputReader } from './read-outputs';
 
 /**
- * The results a researcher can download from the dashboard. The host keeps only what it
- * verifies with, never the volunteers' output data: per accepted unit the Merkle root of its
- * output, the volunteer, the host-signed receipt and, for proof of work, the solutions. The
- * host's public key is included so anyone can check the receipts (proof/receipt-signing.ts).
+ * The results a researcher downloads from the dashboard: per accepted unit the Merkle root of
+ * its output, the volunteer, the host-signed receipt and, for proof of work, the solutions,
+ * with the host's public key so anyone can check the receipts (proof/receipt-signing.ts). For
+ * a job that collects output, the output too: the digests in this file, or C in a binary file
+ * this one describes (`layout`). Version 2 added `output`, `digests` and `layout`.
  */
-export const RESULTS_FORMAT = 'tabgrid-results/1';
+export const RESULTS_FORMAT = 'tabgrid-results/2';
+
+/** What of the units' output a results download holds. */
+export const OutputKept = { None: 'none', Digests: 'digests', Matrix: 'matrix' } as const;
+export type OutputKept = (typeof OutputKept)[keyof typeof OutputKept];
 
 export interface ResultsFile {
   readonly format: typeof RESULTS_FORMAT;
   readonly note: string;
+  readonly output: OutputKept;
   readonly host: { readonly id: string; readonly publicKey: string };
   readonly job: JobSpec;
   readonly exportedAt: string;
   readonly units: { readonly total: number; readonly accepted: number };
   readonly results: readonly ResultEntry[];
   readonly receiptCheck: string;
+  /** Matrix jobs that collect: where each unit's C lies in the binary file. */
+  readonly layout?: MatrixLayout;
 }
 
 export interface ResultEntry {
@@ -28,6 +39,11 @@ export interface ResultEntry {
   readonly volunteer: string;
   readonly receipt: Receipt | null;
   readonly solutions?: readonly number[];
+  /**
+   * Hashing jobs that collect: the unit's SHA-256 digests in message order, 64 hex digits each;
+   * null if the host's store has no output for the unit.
+   */
+  readonly digests?: readonly string[] | null;
 }
 
 export interface ResultsSource {
@@ -37,21 +53,54 @@ export interface ResultsSource {
   /** Accepted results of the job, in unit order (HostCore.results(jobId)). */
   readonly accepted: readonly AcceptedResult[];
   readonly receipt: (unitId: string) => Receipt | undefined;
+  /** An accepted unit's output (HostCore.output); read only for jobs that collect, one unit at a time. */
+  readonly output: OutputReader;
   readonly now: number;
 }
 
-export const RESULTS_NOTE =
-  'The host keeps Merkle roots, receipts and proof-of-work solutions, not the output data itself (digests, matrices), which stays with the volunteers. ' +
-  'Each root commits to a unit\'s whole output: recompute a unit (its inputs are seeded from the job) and compare roots.';
+/** The results file, and for a matrix job that collects, C of its accepted units (layout.file). */
+export interface BuiltResults {
+  readonly header: ResultsFile;
+  readonly c?: Uint8Array;
+}
+
+export function outputKept(job: JobSpec): OutputKept {
+  if (!collects(job)) return OutputKept.None;
+  return job.kernel === Kernel.Sha256Batch ? OutputKept.Digests : OutputKept.Matrix;
+}
+
+const ROOTS_ONLY =
+  'This job did not collect output (collect: true), so the host kept Merkle roots, receipts and proof-of-work solutions, not the output data itself (digests, matrices), which stayed with the volunteers. ' +
+  "Each root commits to a unit's whole output: recompute a unit (its inputs are seeded from the job) and compare roots.";
+
+/** What a job's results file holds, said in its `note` and on the dashboard. */
+export function resultsNote(job: JobSpec): string {
+  switch (outputKept(job)) {
+    case OutputKept.Digests:
+      return "The host kept every accepted unit's output after checking it against the unit's Merkle root: each result lists its digests (SHA-256 of the unit's messages, in message order), with the root they hash to and the signed receipt.";
+    case OutputKept.Matrix:
+      return "The host kept every accepted unit's C after checking it against the unit's Merkle root: the binary file named in layout.file holds them one after another, and layout says where each lies, with its root and signed receipt.";
+    default:
+      return ROOTS_ONLY;
+  }
+}
 
 const RECEIPT_CHECK =
   'receiptId = SHA-256 of the JSON array [jobId, unitId, volunteer, credit, root, issuedAt]; ' +
   'signature = ECDSA P-256 with SHA-256 by host.publicKey (raw uncompressed point, hex) over the JSON array ' +
   '["tabgrid/receipt/v1", receiptId, jobId, unitId, volunteer, credit, root, issuedAt], as r‖s hex.';
 
-export function resultsFile(source: ResultsSource): ResultsFile {
+/** 32-byte digests as 64-hex strings. */
+function digestsOf(output: Uint8Array): string[] {
+  const out: string[] = new Array(output.length / 32);
+  for (let i = 0; i < out.length; i++) out[i] = toHex(output.subarray(32 * i, 32 * (i + 1)));
+  return out;
+}
+
+/** Builds a job's results from one snapshot of its accepted units, reading outputs one unit at a time. */
+export async function buildResults(source: ResultsSource): Promise<BuiltResults> {
   const prefix = `${source.job.id}/`;
-  const results = source.accepted.map((r): ResultEntry => ({
+  let results = source.accepted.map((r): ResultEntry => ({
     unitId: r.unitId,
     index: Number(r.unitId.slice(prefix.length)),
     root: r.root,
@@ -59,16 +108,28 @@ export function resultsFile(source: ResultsSource): ResultsFile {
     receipt: source.receipt(r.unitId) ?? null,
     ...(r.solutions ? { solutions: [...r.solutions] } : {}),
   }));
-  return {
+  const kept = outputKept(source.job);
+  let matrix: Awaited<ReturnType<typeof matrixOutput>> | undefined;
+  if (kept === OutputKept.Digests) {
+    const digests = new Map<string, string[] | null>();
+    await forEachOutput(results.map((r) => r.unitId), source.output, (id, output) => digests.set(id, output ? digestsOf(output) : null));
+    results = results.map((r) => ({ ...r, digests: digests.get(r.unitId) ?? null }));
+  } else if (kept === OutputKept.Matrix && source.job.kernel !== Kernel.Sha256Batch && source.job.kernel !== Kernel.Sha256dPow) {
+    matrix = await matrixOutput(source.job, results, source.output);
+  }
+  const header: ResultsFile = {
     format: RESULTS_FORMAT,
-    note: RESULTS_NOTE,
+    note: resultsNote(source.job),
+    output: kept,
     host: { id: source.hostId, publicKey: source.publicKey },
     job: source.job,
     exportedAt: new Date(source.now).toISOString(),
     units: { total: source.job.units, accepted: results.length },
     results,
     receiptCheck: RECEIPT_CHECK,
+    ...(matrix ? { layout: matrix.layout } : {}),
   };
+  return matrix ? { header, c: matrix.c } : { header };
 }
 
 /** The download's file name: the job id is already restricted to [\w.-]. */

@@ -1,12 +1,16 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import '../../src/dashboard/dashboard-app';
 import { HostStatus, type StartHost, type TabgridDashboard } from '../../src/dashboard/dashboard-app';
-import type { ResultsFile } from '../../src/dashboard/results-file';
+import type { BuiltResults, ResultsFile } from '../../src/dashboard/results-file';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
+import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
+import type { JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
 import { HandVolunteer } from '../helpers/honest-volunteer';
+import { honest, submit, volunteer } from '../helpers/judged';
 import { newIdentity } from '../helpers/signing';
 
 let hash: Hasher;
@@ -53,6 +57,8 @@ describe('<tabgrid-dashboard>', () => {
     const size = form.shadowRoot!.querySelector<HTMLInputElement>('#f-messagesPerUnit')!;
     size.value = '16';
     size.dispatchEvent(new Event('input'));
+    // The hand volunteers below answer challenges, not requests for the whole output.
+    form.shadowRoot!.querySelector<HTMLInputElement>('#f-collect')!.click();
     await (form as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
     form.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(() => core().jobs().length === 1);
@@ -74,8 +80,8 @@ describe('<tabgrid-dashboard>', () => {
     expect(text(inner(el, 'tg-throughput-chart'), '[data-field="throughput"]')).toMatch(/1 in all/);
 
     // The download, as built for the button.
-    const downloads = inner(el, 'tg-downloads') as HTMLElement & { build: (id: string) => ResultsFile };
-    const file = JSON.parse(JSON.stringify(downloads.build('job-1'))) as ResultsFile;
+    const downloads = inner(el, 'tg-downloads') as HTMLElement & { build: (id: string) => Promise<BuiltResults> };
+    const file = JSON.parse(JSON.stringify((await downloads.build('job-1')).header)) as ResultsFile;
     expect(file.host).toEqual({ id: 'test-host', publicKey: core().publicKey });
     expect(file.results).toHaveLength(1);
     const [r] = file.results;
@@ -88,6 +94,73 @@ describe('<tabgrid-dashboard>', () => {
     expect(el.refresh(true)).toBe(true);
     await good.lease();
     expect(el.refresh()).toBe(true);
+  });
+
+  it("downloads the kept output of collecting jobs from the host's store, and only roots for a job that does not collect", async () => {
+    const { el, core } = await mount();
+    const jobs: JobSpec[] = [
+      { id: 'dig', kernel: 'sha256-batch', units: 2, messagesPerUnit: 5, messageLength: 16, seed: 3, samples: 2, collect: true },
+      { id: 'mat', kernel: 'matmul-modp', units: 3, m: 4, n: 3, k: 5, p: 65521, seed: 4, verify: { policy: 'freivalds' }, collect: true },
+      { id: 'roots', kernel: 'sha256-batch', units: 1, messagesPerUnit: 5, messageLength: 16, seed: 5, samples: 2 },
+    ];
+    for (const job of jobs) await core().addJob(job);
+    // Every unit of every job, computed honestly and accepted (outputs uploaded for the collecting ones).
+    const v = await volunteer(core(), 'a');
+    const outputs = new Map<string, Uint8Array>();
+    for (let i = 0; i < 6; i++) {
+      const unit = await v.lease();
+      outputs.set(unit.unitId, honest(unit, hash));
+      expect(await submit(v, unit, outputs.get(unit.unitId)!, hash)).toMatchObject({ verdict: 'accepted' });
+    }
+    const panel = inner(el, 'tg-downloads');
+    el.refresh(true);
+    await until(() => panel.shadowRoot!.querySelectorAll('li[data-job]').length === 3);
+    const item = (id: string) => panel.shadowRoot!.querySelector(`li[data-job="${id}"]`)!;
+    const kept = (id: string) => item(id).querySelector('[data-field="kept"]')!.textContent!.trim();
+    expect(kept('roots')).toMatch(/^The output was not kept/);
+    expect(kept('dig')).toMatch(/digests/);
+
+    const blobs = new Map<string, Blob>();
+    const saved = new Map<string, Blob>();
+    const create = vi.spyOn(URL, 'createObjectURL').mockImplementation((b) => (blobs.set(`blob:${blobs.size}`, b as Blob), `blob:${blobs.size - 1}`));
+    const clicks = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      saved.set(this.download, blobs.get(this.getAttribute('href')!)!);
+    });
+    try {
+      // Hashing: the digests, as hex, in the JSON next to each root and receipt.
+      item('dig').querySelector('button')!.click();
+      await until(() => saved.has('tabgrid-dig-results.json'));
+      const dig = JSON.parse(await saved.get('tabgrid-dig-results.json')!.text()) as ResultsFile;
+      expect(dig).toMatchObject({ format: 'tabgrid-results/2', output: 'digests', units: { accepted: 2 } });
+      for (const r of dig.results) expect(r.digests!.join('')).toBe(toHex(outputs.get(r.unitId)!));
+
+      // Matrices: a header and C as binary, from one build; each slice hashes to the root its receipt signs.
+      item('mat').querySelector('button')!.click();
+      await until(() => item('mat').querySelectorAll('a[download]').length === 2);
+      for (const a of item('mat').querySelectorAll('a')) a.click();
+      const header = JSON.parse(await saved.get('tabgrid-mat-results.json')!.text()) as ResultsFile;
+      const bin = new Uint8Array(await saved.get('tabgrid-mat-c.bin')!.arrayBuffer());
+      const layout = header.layout!;
+      expect(layout).toMatchObject({ file: 'tabgrid-mat-c.bin', dtype: 'uint32-le', m: 4, n: 3, unitBytes: 48, totalBytes: 144 });
+      expect(bin.length).toBe(144);
+      for (const u of layout.units) {
+        const slice = bin.subarray(u.offset, u.offset + layout.unitBytes);
+        expect(slice).toEqual(outputs.get(u.unitId));
+        expect(toHex(buildMerkleTreeOfChunks(slice, layout.rowBytes, hash).root)).toBe(u.root);
+        expect(await verifyReceiptSignature(header.host.publicKey, u.receipt!, u.receipt!.signature!)).toBe(true);
+      }
+
+      // No output kept: roots and receipts only.
+      item('roots').querySelector('button')!.click();
+      await until(() => saved.has('tabgrid-roots-results.json'));
+      const roots = JSON.parse(await saved.get('tabgrid-roots-results.json')!.text()) as ResultsFile;
+      expect(roots).toMatchObject({ output: 'none', units: { accepted: 1 } });
+      expect(roots.results[0]).not.toHaveProperty('digests');
+      expect(roots.note).toMatch(/stayed with the volunteers/);
+    } finally {
+      create.mockRestore();
+      clicks.mockRestore();
+    }
   });
 
   it('reports a job the host refuses next to the form', async () => {

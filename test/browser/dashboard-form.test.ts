@@ -42,7 +42,27 @@ describe('<tg-job-form>', () => {
     await type(el, 'units', '3');
     await type(el, 'samples', '8');
     await submit(el);
-    expect(submitted).toEqual([{ id: 'hash-1', kernel: 'sha256-batch', units: 3, seed: 1, messagesPerUnit: 4096, messageLength: 64, samples: 8 }]);
+    expect(submitted).toEqual([{ id: 'hash-1', kernel: 'sha256-batch', units: 3, seed: 1, messagesPerUnit: 4096, messageLength: 64, samples: 8, collect: true }]);
+  });
+
+  it('offers "Keep the output" with its cost for hashing and matrices, not for proof of work', async () => {
+    const { el, submitted } = await mount();
+    const box = q<HTMLInputElement>(el, '#f-collect')!;
+    expect(box.checked).toBe(true);
+    expect(q(el, 'label[for="f-collect"]')!.textContent).toMatch(/^Keep the output/);
+    expect(box.getAttribute('aria-describedby')).toBe('h-collect');
+    expect(q(el, '#h-collect')!.textContent).toMatch(/uploads a unit's output once more .*up to 4 MiB a unit.* IndexedDB/s);
+    await type(el, 'units', '10');
+    expect(q(el, '[data-field="collect-size"]')!.textContent).toBe('128 KiB a unit, 1.3 MiB for the job');
+    box.click();
+    await el.updateComplete;
+    expect(q(el, '#h-collect')!.textContent).toMatch(/Off: the host keeps only Merkle roots/);
+    await submit(el);
+    expect(submitted[0]).not.toHaveProperty('collect');
+    await choose(el, 'f-kernel', 'matmul-f32');
+    expect(q(el, '[data-field="collect-size"]')!.textContent).toBe('256 KiB a unit, 2.5 MiB for the job');
+    await choose(el, 'f-kernel', 'sha256d-pow');
+    expect(q(el, '#f-collect')).toBeNull();
   });
 
   it('shows the fields of the chosen kernel and verification policy', async () => {

@@ -6,7 +6,7 @@ import '../../src/dashboard/verification-log';
 import '../../src/dashboard/downloads';
 import type { UnitView, VerdictEvent } from '../../src/host/host-views';
 import type { JobSpec } from '../../src/host/job';
-import { RESULTS_FORMAT, type ResultsFile } from '../../src/dashboard/results-file';
+import { RESULTS_FORMAT, type BuiltResults, type ResultsFile } from '../../src/dashboard/results-file';
 
 function mount<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]>): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
@@ -95,27 +95,82 @@ describe('<tg-verification-log>', () => {
 });
 
 describe('<tg-downloads>', () => {
-  it('saves a job\'s results file on click, built then', async () => {
-    const spec: JobSpec = { id: 'j', kernel: 'sha256-batch', units: 2, messagesPerUnit: 8, messageLength: 64, seed: 1, samples: 4 };
-    const build = vi.fn((jobId: string) => ({ format: RESULTS_FORMAT, job: { ...spec, id: jobId } }) as unknown as ResultsFile);
-    const blobs: Blob[] = [];
-    const create = vi.spyOn(URL, 'createObjectURL').mockImplementation((b) => (blobs.push(b as Blob), 'blob:x'));
-    const clicks = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
-      expect(this.download).toBe('tabgrid-j-results.json');
+  /** Captures the files the panel saves (anchor clicks) instead of downloading them. */
+  function capture() {
+    const blobs = new Map<string, Blob>();
+    const saved: string[] = [];
+    const create = vi.spyOn(URL, 'createObjectURL').mockImplementation((b) => {
+      const url = `blob:x${blobs.size}`;
+      blobs.set(url, b as Blob);
+      return url;
     });
+    const revoke = vi.spyOn(URL, 'revokeObjectURL').mockImplementation(() => undefined);
+    const clicks = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push(this.download);
+    });
+    return { blobs, saved, restore: () => [create, revoke, clicks].forEach((m) => m.mockRestore()) };
+  }
+
+  it("saves a job's results file on click, built then, saying preparing… meanwhile and that the output was not kept", async () => {
+    const spec: JobSpec = { id: 'j', kernel: 'sha256-batch', units: 2, messagesPerUnit: 8, messageLength: 64, seed: 1, samples: 4 };
+    let finish!: () => void;
+    const build = vi.fn((jobId: string) => new Promise<BuiltResults>((resolve) => (finish = () => resolve({ header: { format: RESULTS_FORMAT, job: { ...spec, id: jobId } } as unknown as ResultsFile }))));
+    const files = capture();
     try {
       const el = mount('tg-downloads', { jobs: [{ spec, accepted: 1 }], build });
       await el.updateComplete;
       expect(build).not.toHaveBeenCalled();
       const button = el.shadowRoot!.querySelector('button')!;
       expect(button.textContent!.trim()).toBe('Download results of j (JSON)');
-      expect(text(el, 'li .muted')).toBe('1 of 2 units accepted; the file holds those so far');
+      expect(text(el, '[data-field="units"]')).toBe('1 of 2 units accepted; a download holds those accepted by then.');
+      expect(text(el, '[data-field="kept"]')).toMatch(/^The output was not kept/);
       button.click();
-      expect(clicks).toHaveBeenCalledTimes(1);
-      expect(JSON.parse(await blobs[0]!.text())).toEqual({ format: RESULTS_FORMAT, job: spec });
+      await el.updateComplete;
+      const status = el.shadowRoot!.querySelector('[data-field="status"]')!;
+      expect(status.getAttribute('aria-live')).toBe('polite');
+      expect(status.textContent).toBe('Preparing…');
+      expect(button.disabled).toBe(true);
+      finish();
+      await vi.waitFor(() => expect(files.saved).toEqual(['tabgrid-j-results.json']));
+      await el.updateComplete;
+      expect(JSON.parse(await [...files.blobs.values()][0]!.text())).toEqual({ format: RESULTS_FORMAT, job: spec });
+      expect(status.textContent).toMatch(/^Saved tabgrid-j-results\.json \(\d+ bytes\)\.$/);
+      expect(button.disabled).toBe(false);
     } finally {
-      create.mockRestore();
-      clicks.mockRestore();
+      files.restore();
+    }
+  });
+
+  it('offers a matrix job that keeps its output as two links from one build, and says why a build failed', async () => {
+    const spec: JobSpec = { id: 'mm', kernel: 'matmul-modp', units: 2, m: 2, n: 2, k: 2, p: 65521, seed: 1, samples: 1, collect: true };
+    const c = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const header = { format: RESULTS_FORMAT, layout: { file: 'tabgrid-mm-c.bin' } } as unknown as ResultsFile;
+    const build = vi.fn(async () => ({ header, c }));
+    const files = capture();
+    try {
+      const el = mount('tg-downloads', { jobs: [{ spec, accepted: 2 }], build });
+      await el.updateComplete;
+      const button = el.shadowRoot!.querySelector('button')!;
+      expect(button.textContent!.trim()).toBe('Prepare results of mm (JSON header and C as binary)');
+      expect(text(el, '[data-field="kept"]')).toMatch(/C of every accepted unit as binary/);
+      button.click();
+      await vi.waitFor(() => expect(el.shadowRoot!.querySelectorAll('a[download]')).toHaveLength(2));
+      // Nothing is saved without a click on each link (a second automatic download would be blocked).
+      expect(files.saved).toEqual([]);
+      expect(build).toHaveBeenCalledTimes(1);
+      expect(text(el, '[data-field="status"]')).toBe('Ready: save both files below.');
+      const links = [...el.shadowRoot!.querySelectorAll<HTMLAnchorElement>('a[download]')];
+      expect(links.map((a) => [a.download, a.textContent])).toEqual([['tabgrid-mm-results.json', 'Save tabgrid-mm-results.json'], ['tabgrid-mm-c.bin', 'Save tabgrid-mm-c.bin']]);
+      expect(new Uint8Array(await files.blobs.get(links[1]!.getAttribute('href')!)!.arrayBuffer())).toEqual(c);
+      expect(JSON.parse(await files.blobs.get(links[0]!.getAttribute('href')!)!.text())).toEqual(header);
+
+      build.mockRejectedValueOnce(new Error('the store is gone'));
+      button.click();
+      await vi.waitFor(() => expect(text(el, '[data-field="status"]')).toBe('Could not build the download: the store is gone'));
+      expect(el.shadowRoot!.querySelectorAll('a[download]')).toHaveLength(0);
+      expect(el.shadowRoot!.querySelector('[data-field="status"]')!.className).toBe('error');
+    } finally {
+      files.restore();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { HostCore, type VerdictEvent } from '../../src/host/host-core';
 import type { JobSpec } from '../../src/host/job';
@@ -6,7 +6,7 @@ import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
 import type { Identity } from '../../src/proof/identity';
 import { seededRandom } from '../../src/work/seeded';
-import { resultsFile, RESULTS_FORMAT } from '../../src/dashboard/results-file';
+import { buildResults, RESULTS_FORMAT } from '../../src/dashboard/results-file';
 import { volunteerRows } from '../../src/dashboard/volunteer-rows';
 import { HandVolunteer } from '../helpers/honest-volunteer';
 import { newIdentity } from '../helpers/signing';
@@ -101,8 +101,14 @@ describe('results file', () => {
     const { core } = await open([job]);
     const v = await HandVolunteer.greet(core, 'a', await newIdentity(), hash);
     for (let i = 0; i < 2; i++) await v.submit(await v.lease());
-    const file = resultsFile({ hostId: 'h', publicKey: core.publicKey, job, accepted: core.results('dash'), receipt: (id) => core.receipt(id), now: 0 });
-    expect(file).toMatchObject({ format: RESULTS_FORMAT, host: { id: 'h', publicKey: hostKey.publicKey }, job, exportedAt: '1970-01-01T00:00:00.000Z', units: { total: 3, accepted: 2 } });
+    // The job does not collect output: none is read, and the file says it was not kept.
+    const output = vi.fn(async (id: string) => core.output(id));
+    const { header: file, c } = await buildResults({ hostId: 'h', publicKey: core.publicKey, job, accepted: core.results('dash'), receipt: (id) => core.receipt(id), output, now: 0 });
+    expect(output).not.toHaveBeenCalled();
+    expect(c).toBeUndefined();
+    expect(file.note).toMatch(/did not collect output/);
+    expect(file.results.every((r) => !('digests' in r))).toBe(true);
+    expect(file).toMatchObject({ format: RESULTS_FORMAT, output: 'none', host: { id: 'h', publicKey: hostKey.publicKey }, job, exportedAt: '1970-01-01T00:00:00.000Z', units: { total: 3, accepted: 2 } });
     expect(file.results.map((r) => [r.unitId, r.index, r.volunteer])).toEqual([['dash/0', 0, v.identity.id], ['dash/1', 1, v.identity.id]]);
     // Through JSON, as a downloader gets it.
     const parsed = JSON.parse(JSON.stringify(file)) as typeof file;

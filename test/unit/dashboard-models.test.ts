@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { UnitView } from '../../src/host/host-views';
-import { DEFAULT_FORM, fieldOfError, fieldsFor, verifyChoices, specFromFile, specFromForm, type JobFormValues } from '../../src/dashboard/job-form-model';
+import { formatBytes } from '../../src/dashboard/format-bytes';
+import { DEFAULT_FORM, fieldOfError, fieldsFor, outputSize, verifyChoices, specFromFile, specFromForm, type JobFormValues } from '../../src/dashboard/job-form-model';
 import { resolveSettings, settingsQuery, volunteerUrl } from '../../src/dashboard/settings';
 import { throughputSeries } from '../../src/dashboard/throughput';
 import { gridModel, REJECTED_SHOWN_MS } from '../../src/dashboard/unit-cells';
@@ -10,15 +11,15 @@ const form = (over: Partial<JobFormValues>): JobFormValues => ({ ...DEFAULT_FORM
 describe('job form → JobSpec', () => {
   it('builds a hashing job with only its own fields', () => {
     expect(specFromForm(form({ id: 'h1', units: '4', seed: '7', samples: '8', messagesPerUnit: '1024' }))).toEqual({
-      spec: { id: 'h1', kernel: 'sha256-batch', units: 4, seed: 7, messagesPerUnit: 1024, messageLength: 64, samples: 8 },
+      spec: { id: 'h1', kernel: 'sha256-batch', units: 4, seed: 7, messagesPerUnit: 1024, messageLength: 64, samples: 8, collect: true },
     });
   });
 
   it('builds matrix jobs with the challenge or the Freivalds policy, and a trust policy', () => {
     expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'freivalds', rounds: '3', m: '8', n: '8', k: '8', p: '65521' })).spec).toEqual({
-      id: 'job-1', kernel: 'matmul-modp', units: 16, seed: 1, m: 8, n: 8, k: 8, p: 65521, verify: { policy: 'freivalds', rounds: 3 },
+      id: 'job-1', kernel: 'matmul-modp', units: 16, seed: 1, m: 8, n: 8, k: 8, p: 65521, verify: { policy: 'freivalds', rounds: 3 }, collect: true,
     });
-    expect(specFromForm(form({ kernel: 'matmul-f32', samples: '4', trust: true, warmup: '5', priority: '2' })).spec).toEqual({
+    expect(specFromForm(form({ kernel: 'matmul-f32', samples: '4', trust: true, warmup: '5', priority: '2', collect: false })).spec).toEqual({
       id: 'job-1', kernel: 'matmul-f32', units: 16, seed: 1, priority: 2, m: 256, n: 256, k: 256, samples: 4, trust: { warmup: 5, minCheckRate: 0.05, decay: 0.9, banAfter: 3 },
     });
   });
@@ -46,7 +47,7 @@ describe('job form → JobSpec', () => {
   });
 
   it('builds replicated hashing and modp jobs, and offers replication only where results are bit-exact', () => {
-    expect(specFromForm(form({ id: 'r1', verify: 'replicate', messagesPerUnit: '512' })).spec).toEqual({ id: 'r1', kernel: 'sha256-batch', units: 16, seed: 1, messagesPerUnit: 512, messageLength: 64, replicate: true });
+    expect(specFromForm(form({ id: 'r1', verify: 'replicate', messagesPerUnit: '512', collect: false })).spec).toEqual({ id: 'r1', kernel: 'sha256-batch', units: 16, seed: 1, messagesPerUnit: 512, messageLength: 64, replicate: true });
     expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({ kernel: 'matmul-modp', replicate: true });
     expect(verifyChoices('matmul-f32')).not.toContain('replicate');
     expect(verifyChoices('sha256d-pow')).toEqual([]);
@@ -56,8 +57,34 @@ describe('job form → JobSpec', () => {
   });
 
   it('shows the fields of the chosen kernel and policy', () => {
-    expect(fieldsFor({ kernel: 'matmul-f32', verify: 'freivalds', trust: false })).toEqual(new Set(['id', 'kernel', 'units', 'seed', 'priority', 'trust', 'm', 'n', 'k', 'verify', 'rounds']));
+    expect(fieldsFor({ kernel: 'matmul-f32', verify: 'freivalds', trust: false })).toEqual(new Set(['id', 'kernel', 'units', 'seed', 'priority', 'trust', 'collect', 'm', 'n', 'k', 'verify', 'rounds']));
     expect(fieldsFor({ kernel: 'sha256d-pow', verify: 'challenge', trust: true }).has('samples')).toBe(false);
+  });
+});
+
+describe('Keep the output (collect)', () => {
+  it('is on by default for hashing and matrices, off when unticked, and not offered for proof of work', () => {
+    expect(DEFAULT_FORM.collect).toBe(true);
+    for (const kernel of ['sha256-batch', 'matmul-f32', 'matmul-modp'] as const) {
+      expect(fieldsFor({ kernel, verify: 'challenge', trust: false }).has('collect')).toBe(true);
+      expect(specFromForm(form({ kernel, m: '8', n: '8', k: '8' })).spec).toMatchObject({ kernel, collect: true });
+      // Off is the spec's default: left out, as a job file would say it.
+      expect(specFromForm(form({ kernel, m: '8', n: '8', k: '8', collect: false })).spec).not.toHaveProperty('collect');
+    }
+    expect(fieldsFor({ kernel: 'sha256d-pow', verify: 'challenge', trust: false }).has('collect')).toBe(false);
+    // The box stays ticked from another kernel, but proof of work takes no collect (validateJob refuses it).
+    expect(specFromForm(form({ kernel: 'sha256d-pow', noncesPerUnit: '65536', shareBits: '12', targetBits: '20', collect: true })).spec).not.toHaveProperty('collect');
+    // Replication and Freivalds jobs collect too.
+    expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({ replicate: true, collect: true });
+  });
+
+  it('says what keeping the output costs: 32 bytes a digest, 4 a cell of C', () => {
+    expect(outputSize(form({ messagesPerUnit: '4096', units: '16' }))).toEqual({ perUnit: 131072, total: 2097152 });
+    expect(outputSize(form({ kernel: 'matmul-modp', m: '1024', n: '1024', units: '3' }))).toEqual({ perUnit: 4 << 20, total: 12 << 20 });
+    expect(outputSize(form({ kernel: 'matmul-f32', m: 'x' }))).toBeUndefined();
+    expect(outputSize(form({ units: '' }))).toBeUndefined();
+    expect(outputSize(form({ kernel: 'sha256d-pow' }))).toBeUndefined();
+    expect([0, 1000, 131072, 4 << 20, 1.5 * 2 ** 30].map(formatBytes)).toEqual(['0 bytes', '1000 bytes', '128 KiB', '4.0 MiB', '1.5 GiB']);
   });
 });
 
