@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { JobSpec } from '../host/job';
 import { panelStyles } from './dashboard-styles';
 import { formatBytes } from './format-bytes';
-import { OutputKept, outputKept, resultsFileName, type BuiltResults } from './results-file';
+import { OutputKept, outputKept, resultsFileName, type BuiltResults, type ResultsFile } from './results-file';
 
 export interface DownloadJob {
   readonly spec: JobSpec;
@@ -78,7 +78,7 @@ export class Downloads extends LitElement {
       this.put(jobId, { status: PrepareStatus.Failed, files: [], error: (err as Error).message });
       return [];
     }
-    const blobs: [string, Blob][] = [[resultsFileName(jobId), new Blob([JSON.stringify(built.header, null, 2)], { type: 'application/json' })]];
+    const blobs: [string, Blob][] = [[resultsFileName(jobId), new Blob([resultsJson(built.header)], { type: 'application/json' })]];
     if (built.c && built.header.layout) blobs.push([built.header.layout.file, new Blob([built.c as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })]);
     const files = blobs.map(([name, blob]) => ({ name, url: URL.createObjectURL(blob), bytes: blob.size }));
     if (files.length === 1) {
@@ -175,4 +175,12 @@ declare global {
   interface HTMLElementTagNameMap {
     'tg-downloads': Downloads;
   }
+}
+
+/**
+ * The results file's text: indented for reading, except when it holds digests, where one line
+ * keeps a large job's file (a million digests) well under the engine's string limit.
+ */
+function resultsJson(header: ResultsFile): string {
+  return header.output === OutputKept.Digests ? JSON.stringify(header) : JSON.stringify(header, null, 2);
 }
