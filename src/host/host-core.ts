@@ -10,6 +10,7 @@ import { HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-st
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
 import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
+import { randomBelow, type Random } from '../proof/random';
 import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
 
@@ -33,6 +34,7 @@ export class HostCore {
   readonly heartbeatMs: number;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly announcer: Announcer;
+  private readonly random: Random;
 
   private constructor(
     private readonly state: HostState,
@@ -40,7 +42,8 @@ export class HostCore {
     private readonly options: HostCoreOptions,
   ) {
     this.announcer = new Announcer(state, options, options.clock ?? Date.now);
-    this.judge = new Judge(state, options.hash, options.random ?? cryptoRandom, options.identity);
+    this.random = options.random ?? cryptoRandom;
+    this.judge = new Judge(state, options.hash, this.random, options.identity);
     this.clock = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
@@ -218,7 +221,7 @@ export class HostCore {
         // A leased unit this volunteer holds but did not list (it reloaded, or lost a reply) first.
         const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
         const lost = held.find((u) => !message.holding.includes(u.unitId));
-        const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? this.state.nextQueued(who, (jobId) => trust.isBanned(jobId, who)) : undefined);
+        const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? this.state.nextQueued(who, (jobId) => trust.isBanned(jobId, who), (n) => randomBelow(this.random, n)) : undefined);
         if (!pick) return [{ type: 'no-work', retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
         tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: deadline, progress: lost ? pick.progress : 0, leasedTo: withLeaseHolder(pick, who) });
         return [{ type: 'unit', unit: jobUnit(this.state.job(pick.jobId)!.spec, pick.index), leaseMs: this.leaseMs }];
@@ -262,8 +265,6 @@ export class HostCore {
     this.options.log?.(`error from ${name}: [${code}] ${message}`);
     return unitId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, unitId };
   }
-
-  // Read-only views and job intake for the dashboard (appended; they change no existing path).
 
   /** A job's units in index order, as copies (empty for an unknown job). */
   units(jobId: string): UnitView[] {

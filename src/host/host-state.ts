@@ -75,17 +75,25 @@ export class HostState {
     return [...this.leased].map((id) => this.units.get(id)!);
   }
 
-  /** The next queued unit of the highest-priority job that has one this volunteer may take (skipping jobs `skip` names). */
-  nextQueued(volunteer: string, skip: (jobId: string) => boolean = () => false): StoredUnit | undefined {
+  /**
+   * The next unit this volunteer may take (not one it was rejected for or already reported a
+   * replica of), from the highest-priority job that has one, skipping jobs `skip` names. Units
+   * waiting for a second replica come first, but which one is drawn by `choose(n)` (an index
+   * below n) among them and the next fresh unit: handing a waiting replica to whoever asks next
+   * would let one person's second key ask right after its first and vote with it.
+   */
+  nextQueued(volunteer: string, skip: (jobId: string) => boolean = () => false, choose: (n: number) => number = () => 0): StoredUnit | undefined {
+    const mayTake = (u: StoredUnit) => !u.rejectedBy.includes(volunteer) && !u.votes?.some((v) => v.key === volunteer);
     for (const job of this.jobOrder) {
       if (skip(job.id)) continue;
-      for (const ids of [this.awaitingReplica.get(job.id), this.queued.get(job.id)]) {
-        for (const id of ids ?? []) {
-          const u = this.units.get(id)!;
-          // Not to a key rejected for it, nor to one that already reported a replica of it.
-          if (!u.rejectedBy.includes(volunteer) && !u.votes?.some((v) => v.key === volunteer)) return u;
-        }
+      const candidates = [...(this.awaitingReplica.get(job.id) ?? [])].map((id) => this.units.get(id)!).filter(mayTake);
+      for (const id of this.queued.get(job.id) ?? []) {
+        const u = this.units.get(id)!;
+        if (!mayTake(u)) continue;
+        candidates.push(u);
+        break;
       }
+      if (candidates.length > 0) return candidates[candidates.length === 1 ? 0 : choose(candidates.length)];
     }
     return undefined;
   }

@@ -4,7 +4,7 @@ import { verifyCommitment, unitInputDigest } from '../proof/commitment';
 import type { Identity } from '../proof/identity';
 import type { Random } from '../proof/random';
 import { signReceipt } from '../proof/receipt-signing';
-import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type Sha256BatchUnit, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
 import { challengeSamples, collects, freivaldsRounds, isReplicated, jobUnit, unitWork } from './job';
 import { makeReceipt } from './receipt';
@@ -16,7 +16,8 @@ import { matmulLeafCheck } from './verify-matmul';
 import { checkOpenings, chooseChallenge } from './verify-openings';
 import { checkPowResult } from './verify-pow';
 import { sha256LeafCheck } from './verify-sha256';
-import { castVote, replicaReason } from './verify-replicas';
+import { castVote, decideByRecompute, replicaReason } from './verify-replicas';
+import { recomputedRoot } from './recompute';
 import { QuorumStatus } from '../proof/replication';
 
 type Result = Extract<VolunteerMessage, { type: 'result' }>;
@@ -217,22 +218,19 @@ export class Judge {
       case QuorumStatus.NeedsReplica:
         tx.putUnit({ ...requeued(u), votes: d.votes });
         return this.verdict(who, u.unitId, Verdict.Pending, replicaReason(d, who), 0, undefined, tx);
-      case QuorumStatus.Unresolved: {
-        const keys = d.votes.map((v) => v.key);
-        tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...keys] });
-        drop();
-        let reply: HostMessage | undefined;
-        for (const key of keys) reply = (await tell(key, this.penalise(key, u, replicaReason(d, key), tx, false))) ?? reply;
-        return reply!;
-      }
+      case QuorumStatus.Unresolved:
       case QuorumStatus.Accepted: {
+        // No two replicas agree: the host computes the unit itself (rare, and cheap next to a fourth replica).
+        const settled = d.status === QuorumStatus.Accepted ? d : decideByRecompute(d, recomputedRoot(unit as Sha256BatchUnit | MatmulUnit, this.hash));
         const { collecting: _, ...rest } = u;
-        const accepted: UnitRecord = { ...rest, state: UnitState.Accepted, holder: d.right.includes(who) ? who : d.right[0]!, root: d.root!, votes: d.votes, challenge: null, leaseDeadline: null, acceptedAt: now, solutions: null };
-        tx.putUnit(accepted);
-        drop(d.root);
+        const accepted: UnitRecord = { ...rest, state: UnitState.Accepted, holder: settled.right.includes(who) ? who : settled.right[0]!, root: settled.root!, votes: d.votes, challenge: null, leaseDeadline: null, acceptedAt: now, solutions: null };
+        // Every replica wrong: the unit starts over with other keys, and each wrong key pays for it.
+        if (settled.status === QuorumStatus.Unresolved) tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...settled.wrong] });
+        else tx.putUnit(accepted);
+        drop(settled.status === QuorumStatus.Accepted ? settled.root : undefined);
         let reply: HostMessage | undefined;
-        for (const key of d.right) reply = (await tell(key, this.credit(key, accepted, unit, now, tx, replicaReason(d, key), true))) ?? reply;
-        for (const key of d.wrong) reply = (await tell(key, this.penalise(key, accepted, replicaReason(d, key), tx, true))) ?? reply;
+        for (const key of settled.right) reply = (await tell(key, this.credit(key, accepted, unit, now, tx, replicaReason(settled, key), true))) ?? reply;
+        for (const key of settled.wrong) reply = (await tell(key, this.penalise(key, accepted, replicaReason(settled, key), tx, true))) ?? reply;
         return reply!;
       }
     }

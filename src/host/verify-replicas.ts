@@ -17,6 +17,8 @@ export interface ReplicaDecision {
   /** Keys that reported the agreed root, and keys that reported anything else (once accepted). */
   readonly right: readonly string[];
   readonly wrong: readonly string[];
+  /** Set when the host settled the unit by computing it itself. */
+  readonly recomputed?: boolean;
 }
 
 /**
@@ -33,6 +35,17 @@ export function castVote(u: UnitRecord, key: string, root: string, discounted: (
     : { status: outcome.status, votes, root: outcome.value, right: outcome.right, wrong: outcome.wrong };
 }
 
+/**
+ * Replicas that all disagree, settled by the host's own computation of the unit (`root`):
+ * the keys that reported it are right, every other key is wrong. Accepted when some key got it
+ * right; otherwise every replica was wrong, which is now known rather than merely unresolved.
+ */
+export function decideByRecompute(d: ReplicaDecision, root: string): ReplicaDecision {
+  const right = d.votes.filter((v) => v.root === root).map((v) => v.key);
+  const wrong = d.votes.filter((v) => v.root !== root).map((v) => v.key);
+  return { status: right.length > 0 ? QuorumStatus.Accepted : QuorumStatus.Unresolved, votes: d.votes, root, right, wrong, recomputed: true };
+}
+
 /** Two agreeing keys settle a unit; after a disagreement a third decides. */
 export const MAX_REPLICAS = 3;
 
@@ -44,10 +57,11 @@ export function replicaReason(d: ReplicaDecision, key: string): string {
     case QuorumStatus.NeedsReplica:
       return 'replicas disagree; a third key decides';
     case QuorumStatus.Accepted:
+      if (d.recomputed) return d.right.includes(key) ? `verified: ${d.votes.length} replicas disagreed and the host's own computation matches this one` : `${d.votes.length} replicas disagreed and the host's own computation does not match this one`;
       return d.right.includes(key)
         ? `verified: ${d.right.length} keys reported the same result`
         : `the result disagrees with the ${d.right.length} keys that agree on this unit`;
     case QuorumStatus.Unresolved:
-      return `${d.votes.length} replicas all disagree; the unit goes to other keys`;
+      return `${d.votes.length} replicas all disagree and none matches the host's own computation; the unit goes to other keys`;
   }
 }

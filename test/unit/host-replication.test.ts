@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { HostCore, type AcceptedResult } from '../../src/host/host-core';
-import { validateJob, type JobSpec } from '../../src/host/job';
+import { jobUnit, validateJob, type JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
 import type { Identity } from '../../src/proof/identity';
@@ -92,7 +92,23 @@ describe('replicated jobs', () => {
     expect(core.receipt(unit.unitId)?.root).toBe(wrongRoot);
   });
 
-  it('starts a unit over with other keys when three replicas all differ', async () => {
+  it('settles three disagreeing replicas by computing the unit itself', async () => {
+    const core = await open({ ...job, units: 1 });
+    const vs = [await volunteer(core, 'x'), await volunteer(core, 'y'), await volunteer(core, 'z')];
+    const unit = await vs[0]!.lease();
+    expect(await submit(vs[0]!, unit, wrong(unit, 0), hash)).toMatchObject({ verdict: 'pending' });
+    await vs[1]!.lease();
+    expect(await submit(vs[1]!, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'pending' });
+    await vs[2]!.lease();
+    // Two keys wrong in different ways, one right: no two agree, the host's computation decides.
+    expect(reasonOf(await submit(vs[2]!, unit, wrong(unit, 80), hash))).toMatch(/^rejected: 3 replicas disagreed and the host's own computation does not match this one/);
+    expect((await nextVerdicts(vs[1]!)).map(reasonOf)).toEqual([expect.stringMatching(/^accepted: verified: 3 replicas disagreed and the host's own computation matches this one/)]);
+    expect((await nextVerdicts(vs[0]!)).map(reasonOf)).toEqual([expect.stringMatching(/^rejected: /)]);
+    expect(core.done).toBe(true);
+    expect(core.results()[0]!.volunteer).toBe(core.receipt(unit.unitId)!.volunteer);
+  });
+
+  it("starts a unit over with other keys when no replica matches the host's computation", async () => {
     const core = await open({ ...job, units: 1 });
     const vs = [await volunteer(core, 'x'), await volunteer(core, 'y'), await volunteer(core, 'z')];
     const unit = await vs[0]!.lease();
@@ -100,10 +116,11 @@ describe('replicated jobs', () => {
     await vs[1]!.lease();
     expect(await submit(vs[1]!, unit, wrong(unit, 40), hash)).toMatchObject({ verdict: 'pending' });
     await vs[2]!.lease();
-    expect(reasonOf(await submit(vs[2]!, unit, wrong(unit, 80), hash))).toMatch(/^rejected: 3 replicas all disagree/);
+    expect(reasonOf(await submit(vs[2]!, unit, wrong(unit, 80), hash))).toMatch(/^rejected: 3 replicas all disagree and none matches/);
     for (const v of vs.slice(0, 2)) expect((await nextVerdicts(v)).map(reasonOf)).toEqual([expect.stringMatching(/^rejected: 3 replicas all disagree/)]);
-    // None of the three gets it again; two fresh keys settle it.
+    // Each was wrong, so none of the three gets it again; two fresh keys settle it.
     for (const v of vs) expect((await v.say({ type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work' });
+    for (const v of vs) expect(core.volunteer(v.me.id)).toMatchObject({ rejected: 1 });
     const [p, q] = [await volunteer(core, 'p'), await volunteer(core, 'q')];
     await p.lease();
     expect(await submit(p, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'pending' });
@@ -113,12 +130,13 @@ describe('replicated jobs', () => {
 
   it('keeps votes across a host restart, and answers a re-sent replica with pending again', async () => {
     const store = new MemoryHostStore();
-    const core = await open(job, store);
+    const one = { ...job, units: 1 };
+    const core = await open(one, store);
     const aKey = await newIdentity();
     const a = await volunteer(core, 'a', aKey);
     const unit = await a.lease();
     expect(await submit(a, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'pending' });
-    const again = await open(job, store);
+    const again = await open(one, store);
     const a2 = await volunteer(again, 'a2', aKey);
     expect(await submit(a2, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'pending', reason: expect.stringMatching(/on file/) });
     const b = await volunteer(again, 'b');
@@ -130,22 +148,42 @@ describe('replicated jobs', () => {
   it('does not count the vote of a key banned since it voted', async () => {
     const core = await open({ ...job, units: 2, trust: { banAfter: 1 } });
     const [cheat, h1, h2, h3] = [await volunteer(core, 'c'), await volunteer(core, 'h1'), await volunteer(core, 'h2'), await volunteer(core, 'h3')];
-    const u0 = await cheat.lease();
-    expect(await submit(cheat, u0, wrong(u0), hash)).toMatchObject({ verdict: 'pending' });
-    const u1 = await cheat.lease();
-    expect(await submit(cheat, u1, wrong(u1), hash)).toMatchObject({ verdict: 'pending' });
-    expect((await h1.lease()).unitId).toBe(u0.unitId); // held while u1 is settled
-    // Two honest keys outvote the cheater on u1, which bans it...
-    expect((await h2.lease()).unitId).toBe(u1.unitId);
-    expect(await submit(h2, u1, honest(u1, hash), hash)).toMatchObject({ verdict: 'pending' });
-    expect((await h3.lease()).unitId).toBe(u1.unitId);
-    expect(await submit(h3, u1, honest(u1, hash), hash)).toMatchObject({ verdict: 'accepted' });
+    for (let i = 0; i < 2; i++) {
+      const u = await cheat.lease();
+      expect(await submit(cheat, u, wrong(u), hash)).toMatchObject({ verdict: 'pending' });
+    }
+    // h1 holds one of the two (the host draws which) while the other is settled.
+    const held = await h1.lease();
+    const other = jobUnit({ ...job, units: 2 }, held.unitId.endsWith('/0') ? 1 : 0);
+    // Two honest keys outvote the cheater on the other unit, which bans it...
+    expect((await h2.lease()).unitId).toBe(other.unitId);
+    expect(await submit(h2, other, honest(other, hash), hash)).toMatchObject({ verdict: 'pending' });
+    expect((await h3.lease()).unitId).toBe(other.unitId);
+    expect(await submit(h3, other, honest(other, hash), hash)).toMatchObject({ verdict: 'accepted' });
     expect(reasonOf((await nextVerdicts(cheat))[0]!)).toMatch(/now banned/);
-    // ...so on u0 its vote no longer counts: h1's is the first replica, not a disagreement.
-    expect(reasonOf(await submit(h1, u0, honest(u0, hash), hash))).toMatch(/^pending: replica 1 of 2/);
-    expect((await h2.lease()).unitId).toBe(u0.unitId);
-    expect(await submit(h2, u0, honest(u0, hash), hash)).toMatchObject({ verdict: 'accepted' });
+    // ...so on the held unit its vote no longer counts: h1's is the first replica, not a disagreement.
+    expect(reasonOf(await submit(h1, held, honest(held, hash), hash))).toMatch(/^pending: replica 1 of 2/);
+    expect((await h2.lease()).unitId).toBe(held.unitId);
+    expect(await submit(h2, held, honest(held, hash), hash)).toMatchObject({ verdict: 'accepted' });
     expect(core.done).toBe(true);
+  });
+
+  it("does not hand a unit waiting for its second replica to whoever asks next (a second key of the first voter's owner)", async () => {
+    let partnerGotIt = 0;
+    const trials = 30;
+    for (let seed = 1; seed <= trials; seed++) {
+      const core = await HostCore.open(new MemoryHostStore(), [{ ...job, units: 8 }], { hostId: 'h', hash, identity: hostKey, random: seededRandom(seed), maxLeases: 1 });
+      // Four keys each leave one unit waiting for a second replica; the first is the colluder's.
+      const voters = [await volunteer(core, 'k0'), await volunteer(core, 'k1'), await volunteer(core, 'k2'), await volunteer(core, 'k3')];
+      const units: WorkUnit[] = [];
+      for (const v of voters) units.push(await v.lease());
+      for (const [i, v] of voters.entries()) expect(await submit(v, units[i]!, honest(units[i]!, hash), hash)).toMatchObject({ verdict: 'pending' });
+      const partner = await volunteer(core, 'sybil');
+      if ((await partner.lease()).unitId === units[0]!.unitId) partnerGotIt++;
+    }
+    // One of five candidates (four waiting units and the next fresh one): about 6 of 30, never all.
+    expect(partnerGotIt).toBeGreaterThan(0);
+    expect(partnerGotIt).toBeLessThan(trials / 2);
   });
 
   it('replicates matmul-modp units too', async () => {
@@ -160,14 +198,26 @@ describe('replicated jobs', () => {
 
   it('accepts a trusted key alone, and still compares a result with a replica on file', async () => {
     // warm-up 1 and a floor of 1e-9: once a key has one agreed result, its results skip replication.
-    const spec: JobSpec = { ...job, units: 4, trust: { warmup: 1, minCheckRate: 1e-9, decay: 1e-9 } };
+    const spec: JobSpec = { ...job, units: 8, trust: { warmup: 1, minCheckRate: 1e-9, decay: 1e-9 } };
     const core = await open(spec);
     const [a, b] = [await volunteer(core, 'a'), await volunteer(core, 'b')];
-    const u0 = await a.lease();
-    expect(await submit(a, u0, honest(u0, hash), hash)).toMatchObject({ verdict: 'pending' });
-    await b.lease();
-    expect(await submit(b, u0, honest(u0, hash), hash)).toMatchObject({ verdict: 'accepted' });
-    const u1 = await b.lease();
-    expect(reasonOf(await submit(b, u1, honest(u1, hash), hash))).toMatch(/^accepted: accepted on commitment/);
+    const valid = (v: TestVolunteer) => core.trustRecords(spec.id).find((t) => t.key === v.me.id)?.valid ?? 0;
+    // Settle units between the two, in whatever order the host hands them out, until both are trusted.
+    while (valid(a) === 0 || valid(b) === 0) {
+      for (const v of [a, b]) {
+        const [r] = await v.say({ type: 'request-unit', holding: [] });
+        if (r?.type === 'unit') expect(reasonOf(await submit(v, r.unit, honest(r.unit, hash), hash))).toMatch(/^(pending|accepted)/);
+      }
+    }
+    const reasons: string[] = [];
+    while (!core.done) {
+      const [r] = await b.say({ type: 'request-unit', holding: [] });
+      if (r?.type !== 'unit') break;
+      reasons.push(reasonOf(await submit(b, r.unit, honest(r.unit, hash), hash)));
+    }
+    // A fresh unit is accepted on b's word; one with a's replica on file is compared with it.
+    expect(reasons.length).toBeGreaterThan(0);
+    for (const r of reasons) expect(r).toMatch(/^accepted: (accepted on commitment|verified: 2 keys)/);
+    expect(reasons.some((r) => /on commitment/.test(r))).toBe(true);
   });
 });
