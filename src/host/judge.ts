@@ -205,8 +205,8 @@ export class Judge {
    * A replicated unit's result: a vote. Until a quorum the unit goes back to the queue (barred
    * to the keys that voted) and the volunteer hears `pending`; at a quorum every agreeing key is
    * credited and every other key rejected, and the keys not speaking now hear it with their
-   * next message. Three different roots settle nothing: the unit starts over with other keys,
-   * and nobody's trust changes, since at most one of the three was right and we cannot tell which.
+   * next message. Three different roots are settled by the host computing the unit itself
+   * (recompute.ts); if none matches, all three were wrong and the unit starts over with others.
    */
   private async replica(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx): Promise<HostMessage> {
     const d = castVote(u, who, u.root!, (key) => this.trust.isBanned(u.jobId, key));
