@@ -33,3 +33,11 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () =>
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return abortable(new Promise<void>((r) => setTimeout(r, ms)), signal);
 }
+
+/** Sleeps; resolves false (never rejects) if `signal` aborted it. */
+export function waited(ms: number, signal: AbortSignal): Promise<boolean> {
+  return sleep(ms, signal).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,7 +1,7 @@
-import { sleep } from '../async';
+import { sleep, waited } from '../async';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
-import { unitSize, type Receipt, type WorkUnit } from '../protocol';
+import { Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
 import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs, stableVolunteerId } from './backoff';
@@ -43,6 +43,8 @@ export class VolunteerSession extends EventTarget {
   private current?: { unit: WorkUnit; controller: AbortController };
   /** Results sent and not yet judged: kept to answer challenges and to re-send after a reconnect. */
   private readonly sent = new Map<string, Sent>();
+  /** Results the host keeps as replicas, waiting for another key's: re-sent after a reconnect. */
+  private readonly replicas = new Map<string, VolunteerMessage>();
   /** Checkpoints of held units not finished yet. */
   private partial = new Map<string, Resumable>();
   private restored = false;
@@ -110,6 +112,8 @@ export class VolunteerSession extends EventTarget {
           await this.host.open(signal);
           // Results that lost their verdict to the drop: send them again (the host repeats its challenge).
           for (const [unitId, r] of this.sent) this.host.send(resultMessage(unitId, r));
+          // Replicas on file: a host that restarted since fetches their verdicts this way.
+          for (const m of this.replicas.values()) this.host.send(m);
         }
         attempt = 0;
         this.startHeartbeat(signal);
@@ -119,11 +123,7 @@ export class VolunteerSession extends EventTarget {
         if (err instanceof Redirected) {
           if (this.host.hasUpstream) continue; // straight on to the relay
           this.say('the host is full and has no relay yet; waiting', signal);
-          try {
-            await sleep(err.retryMs, signal);
-          } catch {
-            return;
-          }
+          if (!(await waited(err.retryMs, signal))) return;
           continue;
         }
         const error = isTabgridError(err) ? err : new TabgridError(ErrorCode.Network, String(err), { cause: err });
@@ -131,11 +131,7 @@ export class VolunteerSession extends EventTarget {
         if (error.code !== ErrorCode.Network) return this.fail(error);
         const delay = backoffMs(++attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs);
         this.set(VolunteerState.Error, `${error.message}; retrying in ${Math.ceil(delay / 1000)} s`, error);
-        try {
-          await sleep(delay, signal);
-        } catch {
-          return;
-        }
+        if (!(await waited(delay, signal))) return;
         this.set(VolunteerState.Running, 'reconnecting');
       }
     }
@@ -269,9 +265,15 @@ export class VolunteerSession extends EventTarget {
   }
 
   private count(v: Reply<'verdict'>): void {
+    const sent = this.sent.get(v.unitId);
     this.sent.delete(v.unitId);
     this.partial.delete(v.unitId);
-    void this.journal.settle(v.unitId, v.receipt);
+    // A pending replica stays in the outbox (and is re-sent on reconnect) until its verdict.
+    if (v.verdict === Verdict.Pending && sent) this.replicas.set(v.unitId, resultMessage(v.unitId, sent));
+    if (v.verdict !== Verdict.Pending) {
+      this.replicas.delete(v.unitId);
+      void this.journal.settle(v.unitId, v.receipt);
+    }
     const counted = this.tally.count(v);
     const detail: VerdictDetail = { unitId: v.unitId, verdict: v.verdict, reason: v.reason, credit: v.credit, totalCredit: v.totalCredit, receipt: v.receipt, counted };
     this.dispatchEvent(new CustomEvent<VerdictDetail>('verdict', { detail }));
@@ -295,4 +297,3 @@ export class VolunteerSession extends EventTarget {
     this.dispatchEvent(new Event('change'));
   }
 }
-

@@ -6,7 +6,9 @@ import { encodeMessage } from '../../src/protocol';
  * Connects volunteers to a HostCore without a network: each link delivers texts on a later
  * task, as a data channel would, and closing it tells both sides.
  */
-export function memoryConnector(core: HostCore) {
+export function memoryConnector(host: HostCore | (() => HostCore)) {
+  // A function lets a test swap the host, as a restarted host process would be.
+  const core = () => (typeof host === 'function' ? host() : host);
   let n = 0;
   const links = new Map<string, Link>();
   /** Links whose messages vanish without the link closing, like a host that was killed. */
@@ -14,14 +16,14 @@ export function memoryConnector(core: HostCore) {
   const connect = async (handlers: LinkHandlers): Promise<Link> => {
     const name = `mem-${++n}`;
     let open = true;
-    core.connect(name);
+    core().connect(name);
     const link: Link = {
       peer: 'host',
       send(text) {
         if (!open || muted.has(link)) return;
         setTimeout(() => {
           if (!open) return;
-          void core.handle(name, text).then((replies) => {
+          void core().handle(name, text).then((replies) => {
             for (const reply of replies) setTimeout(() => open && handlers.onText(encodeMessage(reply)), 0);
           });
         }, 0);
@@ -29,7 +31,7 @@ export function memoryConnector(core: HostCore) {
       close() {
         if (!open) return;
         open = false;
-        core.disconnect(name);
+        core().disconnect(name);
         handlers.onClose();
       },
     };

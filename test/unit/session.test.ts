@@ -9,6 +9,7 @@ import { VolunteerSession, VolunteerState, type VerdictDetail } from '../../src/
 import { ComputeEngine } from '../../src/worker/engine';
 import { memoryConnector } from '../helpers/memory-host';
 import { newIdentity } from '../helpers/signing';
+import { honest, submit, volunteer } from '../helpers/judged';
 import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
 
 let skew = 0;
@@ -92,6 +93,33 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     expect(core.results()).toHaveLength(4);
     session.close();
     other.close();
+  });
+
+  it('re-sends a pending replica after a host restart, and gets the verdict the old host owed it', async () => {
+    const spec: JobSpec = { id: 'rep-restart', kernel: 'sha256-batch', units: 1, messagesPerUnit: 100, messageLength: 64, seed: 3, replicate: true };
+    const hash = await createCpuSha256();
+    const hostKey = await newIdentity();
+    const store = new MemoryHostStore();
+    const open = () => HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, heartbeatMs: 200, leaseMs: 5_000 });
+    let core = await open();
+    const net = memoryConnector(() => core);
+    const session = new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer: new ComputeEngine(), connect: net.connect, volunteerId: 'v-a', identity: await newIdentity(), backoff: { baseMs: 20, maxMs: 100 } });
+    session.start();
+    await until(() => session.pendingReplicas.size === 1);
+    // The host stops answering this volunteer (it is about to die), then a second key agrees:
+    // the verdict owed to the first is in the old host's memory only.
+    for (const link of net.links.values()) net.mute(link);
+    const other = await volunteer(core, 'b');
+    const unit = await other.lease();
+    expect(await submit(other, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'accepted' });
+    core = await open();
+    for (const link of net.links.values()) link.close();
+    // Reconnected to the new host, the session re-sends its replica and hears it was accepted.
+    await until(() => session.unitsDone === 1 && session.pendingReplicas.size === 0);
+    expect(session.receipts[0]).toMatchObject({ unitId: unit.unitId, volunteer: session.receipts[0]!.volunteer, credit: 200 });
+    expect(session.credit).toBe(200);
+    expect(session.awaitingVerdict).toBe(0);
+    session.close();
   });
 
   it('prefetches: holds the next unit while computing one', async () => {
