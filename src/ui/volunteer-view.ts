@@ -99,7 +99,7 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
         <button part="button" class="primary" @click=${a.toggle}>${v.consented ? 'Pause' : 'Start'}</button>
         ${v.error ? html`<button part="button retry" class="secondary" data-action="retry" @click=${a.retry}>Retry now</button>` : nothing}
         <button part="button download" class="secondary" data-action="download" ?disabled=${v.receipts === 0} @click=${a.downloadCredit}>
-          Download proof of credit (${v.receipts} receipts)
+          Download proof of credit (${v.receipts} ${v.receipts === 1 ? 'receipt' : 'receipts'})
         </button>
       </div>
       <p class="status" part="status-line" role="status" aria-live="polite" data-field="status">${v.status}</p>
