@@ -74,6 +74,8 @@ export class TabgridDashboard extends LitElement {
   startHost: StartHost = startDashboardHost;
   settings?: HostSettings;
   host?: DashboardHost;
+  /** Counts starts (and disconnects), so a start that finishes late knows it is stale. */
+  private starts = 0;
   declare status: HostStatus;
   declare private statusText: string;
   declare private view: View;
@@ -103,20 +105,26 @@ export class TabgridDashboard extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.starts++; // a start still under way finds itself stale and closes what it opened
     clearTimeout(this.timer);
     void this.host?.close();
     this.host = undefined;
   }
 
   private async start(settings: HostSettings): Promise<void> {
+    // One start at a time: moving the element while its host starts must not start a second host.
+    const attempt = ++this.starts;
+    let host: DashboardHost;
     try {
-      this.host = await this.startHost(settings, { onVerdict: (e) => this.record(e), log: () => undefined });
+      host = await this.startHost(settings, { onVerdict: (e) => this.record(e), log: () => undefined });
     } catch (err) {
+      if (attempt !== this.starts) return;
       this.status = HostStatus.Failed;
       this.statusText = `The job host did not start: ${(err as Error).message}. Is the signaling server at ${settings.signalUrl} running, and is host id ${settings.hostId} free (not open in another tab, nor served by npm start's Node host)? Change it under Settings.`;
       return;
     }
-    if (!this.isConnected) return void this.host.close();
+    if (!this.isConnected || attempt !== this.starts) return void host.close();
+    this.host = host;
     this.status = HostStatus.Running;
     this.tick();
   }

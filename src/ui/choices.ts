@@ -1,41 +1,11 @@
 import { MIN_SHARE } from '../duty-cycle';
+import { recall, recallJson, remember, rememberedKey } from '../remembered';
 
-/**
+/*
  * What a visitor chose, kept in this origin's localStorage under keys namespaced by the host
  * ids, so two widgets for different hosts on one site remember separately. Storage may be
  * missing or refuse (sandboxed frames, privacy modes): then choices last for the page only.
  */
-export function rememberedKey(what: string, hosts: string): string {
-  return `tabgrid:${what}:${hosts}`;
-}
-
-export function recall(key: string): string | undefined {
-  try {
-    return globalThis.localStorage?.getItem(key) ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function remember(key: string, value: string): void {
-  try {
-    globalThis.localStorage?.setItem(key, value);
-  } catch {
-    // Not kept: the choice still holds for this page.
-  }
-}
-
-/** A remembered JSON object, or undefined when absent or unreadable. */
-export function recallJson(key: string): Record<string, unknown> | undefined {
-  const text = recall(key);
-  if (text === undefined) return undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The visitor's answer to "contribute?": nothing runs until Start. Started or Paused is kept

@@ -45,6 +45,8 @@ export class Contribution extends EventTarget {
   private starting?: AbortController;
   private store?: VolunteerStore;
   private sampler?: ReturnType<typeof setInterval>;
+  private opening?: Promise<void>;
+  private closed = false;
 
   constructor(private readonly config: () => ContributionConfig) {
     super();
@@ -100,7 +102,8 @@ export class Contribution extends EventTarget {
       return false; // released while waiting
     }
     this.waitingForTab = false;
-    if (this.sessions.length === 0) await this.openStorage();
+    // Once, however often Start and Pause alternate while it runs.
+    if (this.sessions.length === 0) await (this.opening ??= this.openStorage());
     if (starting.signal.aborted) return false;
     this.starting = undefined;
     this.ensureSessions();
@@ -138,6 +141,7 @@ export class Contribution extends EventTarget {
   }
 
   close(): void {
+    this.closed = true;
     this.starting?.abort();
     for (const x of this.sessions) x.close();
     this.computer?.terminate();
@@ -151,7 +155,10 @@ export class Contribution extends EventTarget {
   /** A failed open leaves the volunteer computing without resume, and saying so. */
   private async openStorage(): Promise<void> {
     try {
-      this.store = await openVolunteerStore();
+      const store = await openVolunteerStore();
+      // Closed while it opened: nobody else will close it.
+      if (this.closed) return store.close();
+      this.store = store;
       this.persistence = await requestPersistence();
       this.identity = await loadOrCreateIdentity(this.store);
     } catch (err) {

@@ -18,8 +18,8 @@ export function batteryApiAvailable(): boolean {
 const INPUT_EVENTS = ['pointermove', 'pointerdown', 'keydown', 'wheel', 'touchstart', 'scroll'] as const;
 
 export interface WatcherOptions {
-  /** The visitor counts as idle after this long without input (ms). */
-  readonly idleMs: number;
+  /** The visitor counts as idle after this long without input (ms); read at each check, so a changed setting applies. */
+  readonly idleMs: () => number;
   readonly now?: () => number;
 }
 
@@ -86,7 +86,7 @@ export class CourtesyWatcher extends EventTarget {
   private compute(): CourtesyHold | undefined {
     const s = this.settings();
     if (s.pauseOnBattery && this.battery && !this.battery.charging) return CourtesyHold.OnBattery;
-    const inUse = document.visibilityState === 'visible' && this.now() - this.lastInput < this.options.idleMs;
+    const inUse = document.visibilityState === 'visible' && this.now() - this.lastInput < this.options.idleMs();
     if (s.onlyWhenIdle && inUse) return CourtesyHold.InUse;
     return undefined;
   }

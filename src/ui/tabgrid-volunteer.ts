@@ -247,7 +247,7 @@ export class TabgridVolunteer extends LitElement {
 
   private watchCourtesy(): CourtesyWatcher {
     if (!this.watcher) {
-      this.watcher = new CourtesyWatcher(() => this.courtesy, { idleMs: this.idleSeconds * 1000 });
+      this.watcher = new CourtesyWatcher(() => this.courtesy, { idleMs: () => this.idleSeconds * 1000 });
       this.watcher.addEventListener('change', () => this.applyCourtesy());
     }
     return this.watcher;

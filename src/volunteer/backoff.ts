@@ -1,3 +1,5 @@
+import { recall, remember } from '../remembered';
+
 /**
  * Delay before reconnect attempt `attempt` (1, 2, …): exponential from `baseMs`, capped at
  * `maxMs`, with ±25 % jitter so many tabs dropped together do not return in lockstep.
@@ -9,17 +11,10 @@ export function backoffMs(attempt: number, baseMs = 1000, maxMs = 30_000, random
 
 /** A volunteer id kept in localStorage where there is one, so a reload keeps its leases. */
 export function stableVolunteerId(storageKey = 'tabgrid-volunteer-id'): string {
-  const storage = (() => {
-    try {
-      return globalThis.localStorage;
-    } catch {
-      return undefined; // storage blocked (e.g. opaque origin)
-    }
-  })();
-  const known = storage?.getItem(storageKey);
+  const known = recall(storageKey);
   if (known && /^[A-Za-z0-9_-]{8,64}$/.test(known)) return known;
   const id = randomId();
-  storage?.setItem(storageKey, id);
+  remember(storageKey, id);
   return id;
 }
 
