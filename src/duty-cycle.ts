@@ -7,7 +7,11 @@ import { ErrorCode, TabgridError, throwIfAborted } from './errors';
  * GPU and fans see a smooth lower load rather than long on/off bursts.
  */
 
-/** Something that idles after work; kernels take one to be throttled (default: never idle). */
+/**
+ * Something that idles after work; kernels take one to be throttled (default: never idle).
+ * Paced work calls after every piece of work, the last included (GPU dispatches, CPU
+ * hashing slices, proof-of-work chunks, CPU-pool bands), so the share holds however a unit is cut.
+ */
 export interface Pace {
   rest(workMs: number, signal?: AbortSignal): Promise<void>;
 }

@@ -126,6 +126,6 @@ export async function runPaced(run: PacedRun): Promise<void> {
     pacer.record(count, ms);
     done += count;
     run.onProgress?.(done, total);
-    if (done < total) await run.pace?.rest(ms, run.signal);
+    await run.pace?.rest(ms, run.signal);
   }
 }

@@ -234,6 +234,7 @@ export async function powSearchCpuFast(header: Uint8Array, start: number, count:
     }
     opts.onProgress?.(done, count);
   }
+  await opts.pace?.rest(performance.now() - started, opts.signal);
   return { shares, solutions, searched: count };
 }
 

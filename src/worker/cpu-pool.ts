@@ -234,7 +234,7 @@ export class CpuMatmulPool {
               } catch (err) {
                 finish(err);
               }
-              if (!pace || next === bands.length) return pump(i);
+              if (!pace) return pump(i);
               // The worker idles before its next band; an abort meanwhile has already settled.
               pace.rest(performance.now() - started, signal).then(() => pump(i), () => undefined);
             },
