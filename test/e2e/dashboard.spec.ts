@@ -1,7 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test } from '@playwright/test';
-import type { ViteDevServer } from 'vite';
-import { startSignaling, startWeb, type Signaling } from '../../scripts/stack';
 import type { ResultsFile } from '../../src/dashboard/results-file';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
@@ -11,31 +9,21 @@ import { matmulOperands } from '../../src/kernels/matmul-inputs';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
 import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
 import { a11yViolations } from './a11y';
-import { expectedRoot, freePort, openVolunteer, volunteerStatus } from './stack-fixture';
+import { expectedRoot, openVolunteer, useSignalingAndWeb, volunteerStatus } from './stack-fixture';
 
 const job: JobSpec = { id: 'e2e-dash', kernel: 'sha256-batch', units: 6, messagesPerUnit: 2048, messageLength: 64, seed: 4242, samples: 8, collect: true };
 // Small: SwiftShader computes it in well under a second a unit.
 const matrix: MatmulJobSpec = { id: 'e2e-mat', kernel: 'matmul-modp', units: 3, m: 32, n: 16, k: 24, p: 65521, seed: 77, samples: 4, collect: true };
 const hostId = `e2e-dashboard-${process.pid}`;
-let signaling: Signaling;
-let web: ViteDevServer;
-
-test.beforeAll(async () => {
-  signaling = await startSignaling(await freePort());
-  web = await startWeb(await freePort(), { signalUrl: signaling.url, hostId });
-});
-test.afterAll(async () => {
-  await web?.close();
-  await signaling?.close();
-});
+const env = useSignalingAndWeb(hostId);
 
 test('a researcher creates jobs on the dashboard that keep their output, volunteer pages finish them, and the downloads verify', async ({ browser }, testInfo) => {
-  const base = `http://localhost:${web.config.server.port}`;
+  const base = env.base;
   const dash = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   dash.on('pageerror', (err) => console.error(`[dashboard error] ${err.message}`));
-  await dash.goto(`${base}/dashboard.html?${new URLSearchParams({ host: hostId, signal: signaling.url })}`);
+  await dash.goto(`${base}/dashboard.html?${new URLSearchParams({ host: hostId, signal: env.signaling.url })}`);
   await expect(dash.locator('[data-field="host-status"]')).toContainText(`Running as host ${hostId}`, { timeout: 30_000 });
-  await expect(dash.locator('[data-field="volunteer-link"]')).toHaveAttribute('href', `${base}/?${new URLSearchParams({ host: hostId, signal: signaling.url })}`);
+  await expect(dash.locator('[data-field="volunteer-link"]')).toHaveAttribute('href', `${base}/?${new URLSearchParams({ host: hostId, signal: env.signaling.url })}`);
 
   // The form: an invalid value first, whose error shows next to its field.
   await dash.getByLabel('Job id').fill(job.id);
@@ -58,7 +46,7 @@ test('a researcher creates jobs on the dashboard that keep their output, volunte
   // a fast one may take every unit, so the table counts the volunteers that did work.
   const volunteers = [await browser.newPage(), await browser.newPage()];
   for (const v of volunteers) {
-    await openVolunteer(v, `${base}/`, signaling.url, hostId);
+    await openVolunteer(v, `${base}/`, env.signaling.url, hostId);
     await v.getByRole('button', { name: 'Start' }).click();
   }
   await expect(summary).toHaveText(new RegExp(`^${job.units} of ${job.units} units accepted`), { timeout: 120_000 });

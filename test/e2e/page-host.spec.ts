@@ -1,22 +1,10 @@
 import { expect, test, type Page } from '@playwright/test';
-import type { ViteDevServer } from 'vite';
-import { startSignaling, startWeb, type Signaling } from '../../scripts/stack';
 import type { JobSpec } from '../../src/host/job';
-import { expectedRoot, freePort, openVolunteer, volunteerStatus } from './stack-fixture';
+import { expectedRoot, openVolunteer, useSignalingAndWeb, volunteerStatus } from './stack-fixture';
 
 const job: JobSpec = { id: 'e2e-page-host', kernel: 'sha256-batch', units: 16, messagesPerUnit: 8192, messageLength: 64, seed: 31, samples: 8 };
 const hostId = `e2e-page-host-${process.pid}`;
-let signaling: Signaling;
-let web: ViteDevServer;
-
-test.beforeAll(async () => {
-  signaling = await startSignaling(await freePort());
-  web = await startWeb(await freePort(), { signalUrl: signaling.url, hostId });
-});
-test.afterAll(async () => {
-  await web?.close();
-  await signaling?.close();
-});
+const env = useSignalingAndWeb(hostId);
 
 async function hostProgress(page: Page) {
   return page.evaluate(() => {
@@ -26,14 +14,14 @@ async function hostProgress(page: Page) {
 }
 
 test('a host running in a page keeps its job in IndexedDB across a reload, and finishes it', async ({ browser }) => {
-  const base = `http://localhost:${web.config.server.port}`;
+  const base = env.base;
   const hostPage = await browser.newPage();
-  const hostUrl = `${base}/test/e2e/pages/page-host.html?signal=${encodeURIComponent(signaling.url)}&host=${hostId}&leaseMs=4000&job=${encodeURIComponent(JSON.stringify(job))}`;
+  const hostUrl = `${base}/test/e2e/pages/page-host.html?signal=${encodeURIComponent(env.signaling.url)}&host=${hostId}&leaseMs=4000&job=${encodeURIComponent(JSON.stringify(job))}`;
   await hostPage.goto(hostUrl);
   await expect.poll(() => hostProgress(hostPage), { timeout: 30_000 }).toMatchObject({ total: 16, queued: 16 });
 
   const volunteer = await browser.newPage();
-  await openVolunteer(volunteer, `${base}/`, signaling.url, hostId);
+  await openVolunteer(volunteer, `${base}/`, env.signaling.url, hostId);
   await volunteer.getByRole('button', { name: 'Start' }).click();
   await expect.poll(async () => (await hostProgress(hostPage))?.accepted ?? 0, { timeout: 60_000 }).toBeGreaterThanOrEqual(4);
 

@@ -1,10 +1,41 @@
-import type { Page } from '@playwright/test';
+import { test, type Page } from '@playwright/test';
+import type { ViteDevServer } from 'vite';
+import { startSignaling, startWeb, type Signaling } from '../../scripts/stack';
 export { freePort } from '../../scripts/free-port';
+import { freePort } from '../../scripts/free-port';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import type { HostCore } from '../../src/host/host-core';
 import { jobUnit, type JobSpec } from '../../src/host/job';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
 import { Recheck, recheck, referenceOutput, rootOf } from '../../scripts/farm/reference';
+
+/**
+ * A signaling server and the page server on free loopback ports, started before the calling
+ * spec file's tests and closed after them; call at the top level of the spec.
+ */
+export function useSignalingAndWeb(hostId: string): { readonly signaling: Signaling; readonly web: ViteDevServer; readonly base: string } {
+  let signaling: Signaling | undefined;
+  let web: ViteDevServer | undefined;
+  test.beforeAll(async () => {
+    signaling = await startSignaling(await freePort());
+    web = await startWeb(await freePort(), { signalUrl: signaling.url, hostId });
+  });
+  test.afterAll(async () => {
+    await web?.close();
+    await signaling?.close();
+  });
+  return {
+    get signaling() {
+      return signaling!;
+    },
+    get web() {
+      return web!;
+    },
+    get base() {
+      return `http://localhost:${web!.config.server.port}`;
+    },
+  };
+}
 
 /** Opens the volunteer page pointed at a host, counting tabgrid-unit-accepted events. */
 export async function openVolunteer(page: Page, webUrl: string, signalUrl: string, hostId: string, params: Record<string, string> = {}): Promise<void> {
