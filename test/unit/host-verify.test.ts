@@ -157,6 +157,27 @@ describe('signed results', () => {
     expect(core.volunteer(claimer.me.id)).toMatchObject({ credit: 0, rejected: 2 });
   });
 
+  it('does not hold a late result against a key that leased the unit before lease histories existed', async () => {
+    let now = 1_000_000;
+    const store = new MemoryHostStore();
+    const one: JobSpec = { ...job, id: 'legacy', units: 1 };
+    const old = await open(one, store);
+    const early = await volunteer(old, 'e');
+    const unit = await early.lease();
+    // As a store written before lease histories would hold it: the holder, and no history.
+    const { leasedTo: _, ...legacy } = (await store.load()).units.find((u) => u.unitId === unit.unitId)!;
+    await store.commit({ units: [{ ...legacy, leaseDeadline: now + 5_000 }] });
+    const core = await HostCore.open(store, [one], { hostId: 'h', hash, identity: hostKey, random: seededRandom(1), maxLeases: 1, leaseMs: 10_000, clock: () => now });
+    now += 6_000;
+    expect(await core.expireLeases()).toBe(1);
+    const late = await volunteer(core, 'e2', early.me);
+    const other = await volunteer(core, 'o');
+    expect((await other.lease()).unitId).toBe(unit.unitId);
+    const root = toHex(buildMerkleTreeOfChunks(honest(unit, hash), 32, hash).root);
+    expect((await late.say(await resultOf(late.me, unit, root)))[0]).toMatchObject({ type: 'error', message: expect.stringMatching(/not leased to you/) });
+    expect(core.volunteer(early.me.id)?.rejected ?? 0).toBe(0);
+  });
+
   it('will not let a connection speak for a key it does not hold', async () => {
     const core = await open(job);
     const victim = await newIdentity();
