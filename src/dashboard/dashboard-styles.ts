@@ -67,6 +67,21 @@ export const panelStyles = css`
 `;
 
 /** The colour of each unit state, for the grid cells and their legend. */
+/** Text inputs and selects of the dashboard's forms (each form sets its own max-width). */
+export const fieldStyles = css`
+  input:not([type]),
+  select {
+    font: inherit;
+    width: 100%;
+    box-sizing: border-box;
+    padding: 0.25rem 0.4rem;
+    border: 1px solid var(--tabgrid-input-border, #767682);
+    border-radius: 4px;
+    color: inherit;
+    background: var(--tabgrid-bg, #fff);
+  }
+`;
+
 export const stateStyles = css`
   .s-queued {
     background: var(--tabgrid-queued, #767682);

@@ -1,5 +1,5 @@
 import { LitElement, css, html } from 'lit';
-import { panelStyles } from './dashboard-styles';
+import { fieldStyles, panelStyles } from './dashboard-styles';
 import type { HostSettings } from './settings';
 
 /** Fired with new settings; the dashboard reopens itself with them (a host id is its database). */
@@ -62,6 +62,7 @@ export class HostSettingsForm extends LitElement {
 
   static override styles = [
     panelStyles,
+    fieldStyles,
     css`
       label {
         display: block;
@@ -70,13 +71,7 @@ export class HostSettingsForm extends LitElement {
         margin-top: 0.4rem;
       }
       input {
-        font: inherit;
-        width: 100%;
         max-width: 30rem;
-        box-sizing: border-box;
-        padding: 0.25rem 0.4rem;
-        border: 1px solid var(--tabgrid-input-border, #767682);
-        border-radius: 4px;
         margin-bottom: 0.4rem;
       }
       summary {

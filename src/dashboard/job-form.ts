@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { JobSpec } from '../host/job';
 import { Kernel } from '../protocol';
-import { panelStyles } from './dashboard-styles';
+import { fieldStyles, panelStyles } from './dashboard-styles';
 import { formatBytes } from './format-bytes';
 import { DEFAULT_FORM, MatrixVerify, fieldsFor, outputSize, verifyChoices, specFromFile, specFromForm, type FieldErrors, type JobFormField, type JobFormValues } from './job-form-model';
 
@@ -189,6 +189,7 @@ export class JobForm extends LitElement {
 
   static override styles = [
     panelStyles,
+    fieldStyles,
     css`
       .field {
         margin: 0 0 0.6rem;
@@ -209,15 +210,7 @@ export class JobForm extends LitElement {
       }
       input:not([type]),
       select {
-        font: inherit;
-        width: 100%;
         max-width: 22rem;
-        box-sizing: border-box;
-        padding: 0.25rem 0.4rem;
-        border: 1px solid var(--tabgrid-input-border, #767682);
-        border-radius: 4px;
-        color: inherit;
-        background: var(--tabgrid-bg, #fff);
       }
       input[aria-invalid='true'] {
         border-color: var(--tabgrid-error, #b91c1c);
