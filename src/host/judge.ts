@@ -210,8 +210,11 @@ export class Judge {
    */
   private async replica(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx): Promise<HostMessage> {
     const d = castVote(u, who, u.root!, (key) => this.trust.isBanned(u.jobId, key));
-    // Outputs of roots that lost (collecting jobs keep one per root voted for).
-    const drop = (keep?: string) => new Set(d.votes.map((v) => v.root)).forEach((r) => r !== keep && tx.dropOutput(u.unitId, r));
+    // Collecting jobs keep one output per root voted for: drop those of discounted votes now, and
+    // those of roots that lost once the unit is settled.
+    const counted = new Set(d.votes.map((v) => v.root));
+    for (const r of new Set((u.votes ?? []).map((v) => v.root))) if (!counted.has(r)) tx.dropOutput(u.unitId, r);
+    const drop = (keep?: string) => counted.forEach((r) => r !== keep && tx.dropOutput(u.unitId, r));
     const tell = async (key: string, message: Promise<HostMessage> | HostMessage) => (key === who ? message : (tx.notify(key, await message), undefined));
     switch (d.status) {
       case QuorumStatus.Pending:

@@ -145,6 +145,33 @@ describe('jobs that collect output', () => {
     expect(await core.output(u1.unitId)).toEqual(honest(u1, hash));
   });
 
+  it('drops the output of a replica whose key was banned before its unit was settled', async () => {
+    const { samples: _, ...rest } = hashing;
+    const spec: JobSpec = { ...rest, units: 2, replicate: true, trust: { banAfter: 1 } };
+    const store = new MemoryHostStore();
+    const core = await open(spec, store);
+    const [cheat, h1, h2, h3] = [await volunteer(core, 'c'), await volunteer(core, 'h1'), await volunteer(core, 'h2'), await volunteer(core, 'h3')];
+    const lies: [WorkUnit, Uint8Array][] = [];
+    for (let i = 0; i < 2; i++) {
+      const u = await cheat.lease();
+      const wrong = honest(u, hash).map((b, j) => (j === 0 ? b ^ 1 : b));
+      lies.push([u, wrong]);
+      expect(await submit(cheat, u, wrong, hash)).toMatchObject({ verdict: 'pending' });
+    }
+    const held = await h1.lease();
+    const other = lies.find(([u]) => u.unitId !== held.unitId)![0];
+    for (const v of [h2, h3]) {
+      expect((await v.lease()).unitId).toBe(other.unitId);
+      await submit(v, other, honest(other, hash), hash);
+    }
+    // The cheater is banned now; h1 and h2 settle the held unit without its vote.
+    expect(await submit(h1, held, honest(held, hash), hash)).toMatchObject({ verdict: 'pending' });
+    expect((await h2.lease()).unitId).toBe(held.unitId);
+    expect(await submit(h2, held, honest(held, hash), hash)).toMatchObject({ verdict: 'accepted' });
+    for (const [u, wrong] of lies) expect(await store.output(u.unitId, rootOf(u, wrong))).toBeUndefined();
+    expect(await core.output(held.unitId)).toEqual(honest(held, hash));
+  });
+
   it('asks again for the output when the result is re-sent mid-upload (after a reconnect)', async () => {
     const store = new MemoryHostStore();
     const core = await open(modp, store);
