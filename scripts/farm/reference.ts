@@ -7,11 +7,11 @@ import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import type { Hasher } from '../../src/hash/sha256-cpu';
 import { fromHex, toHex } from '../../src/hex';
 import { jobUnit, type JobSpec } from '../../src/host/job';
-import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs } from '../../src/kernels/matmul';
+import { referenceLeaves } from '../../src/host/recompute';
+import { f32ErrorBound, matmulF32Ref, maxAbs } from '../../src/kernels/matmul';
 import { matmulOperands } from '../../src/kernels/matmul-inputs';
-import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
 import { powSearchCpuFast, sharesToLeaves } from '../../src/kernels/sha256d-pow';
-import { Kernel, type MatmulUnit, type PowUnit, type WorkUnit } from '../../src/protocol';
+import { Kernel, unitLeaves, type MatmulUnit, type PowUnit, type WorkUnit } from '../../src/protocol';
 
 export interface ReferenceOutput {
   readonly leaves: Uint8Array;
@@ -30,16 +30,10 @@ export async function powReference(unit: PowUnit, count = unit.nonceCount, signa
 /** What an honest volunteer's CPU computes for `unit`. f32 is the CPU's rounding, not a GPU's. */
 export async function referenceOutput(unit: WorkUnit, hash: Hasher, signal?: AbortSignal): Promise<ReferenceOutput> {
   switch (unit.kernel) {
-    case Kernel.Sha256Batch:
-      return { leaves: sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash), leafBytes: 32 };
     case Kernel.Sha256dPow:
       return powReference(unit, unit.nonceCount, signal);
-    default: {
-      const { a, b } = matmulOperands(unit);
-      const shape = { m: unit.m, n: unit.n, k: unit.k };
-      const c = unit.kernel === Kernel.MatmulModp ? matmulModpRef(a as Uint32Array, b as Uint32Array, shape, unit.p) : matmulF32Ref(a as Float32Array, b as Float32Array, shape);
-      return { leaves: new Uint8Array(c.buffer, c.byteOffset, c.byteLength), leafBytes: 4 * unit.n };
-    }
+    default:
+      return { leaves: referenceLeaves(unit, hash), leafBytes: unitLeaves(unit).bytes };
   }
 }
 

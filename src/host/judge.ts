@@ -4,7 +4,7 @@ import { verifyCommitment, unitInputDigest } from '../proof/commitment';
 import type { Identity } from '../proof/identity';
 import type { Random } from '../proof/random';
 import { signReceipt } from '../proof/receipt-signing';
-import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type Sha256BatchUnit, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
 import { challengeSamples, collects, freivaldsRounds, isReplicated, jobUnit, unitWork } from './job';
 import { makeReceipt } from './receipt';
@@ -224,7 +224,7 @@ export class Judge {
       case QuorumStatus.Unresolved:
       case QuorumStatus.Accepted: {
         // No two replicas agree: the host computes the unit itself (rare, and cheap next to a fourth replica).
-        const settled = d.status === QuorumStatus.Accepted ? d : decideByRecompute(d, recomputedRoot(unit as Sha256BatchUnit | MatmulUnit, this.hash));
+        const settled = d.status === QuorumStatus.Accepted ? d : decideByRecompute(d, recomputedRoot(unit as ChallengedUnit, this.hash));
         const { collecting: _, ...rest } = u;
         const accepted: UnitRecord = { ...rest, state: UnitState.Accepted, holder: settled.right.includes(who) ? who : settled.right[0]!, root: settled.root!, votes: d.votes, challenge: null, leaseDeadline: null, acceptedAt: now, solutions: null };
         // Every replica wrong: the unit starts over with other keys, and each wrong key pays for it.

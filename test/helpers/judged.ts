@@ -3,11 +3,9 @@ import { toHex } from '../../src/hex';
 import type { Hasher } from '../../src/hash/sha256-cpu';
 import { merklePath } from '../../src/hash/merkle';
 import type { HostCore } from '../../src/host/host-core';
-import { matmulF32Ref, matmulModpRef } from '../../src/kernels/matmul';
-import { matmulOperands } from '../../src/kernels/matmul-inputs';
-import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
+import { referenceLeaves } from '../../src/host/recompute';
 import type { Identity } from '../../src/proof/identity';
-import type { HostMessage, MatmulUnit, WorkUnit } from '../../src/protocol';
+import { unitLeaves, type ChallengedUnit, type HostMessage, type WorkUnit } from '../../src/protocol';
 import { rowsMessages, sentResult } from '../../src/volunteer/results';
 import { greetAs, newIdentity, resultOf, sayTo } from './signing';
 
@@ -30,15 +28,11 @@ export type TestVolunteer = Awaited<ReturnType<typeof volunteer>>;
 
 /** The rows of C (matrices) or digests (hashing) an honest volunteer computes. */
 export function honest(unit: WorkUnit, hash: Hasher): Uint8Array {
-  if (unit.kernel === 'sha256-batch') return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
   if (unit.kernel === 'sha256d-pow') throw new Error('no fixed leaves');
-  const { a, b } = matmulOperands(unit);
-  const shape = { m: unit.m, n: unit.n, k: unit.k };
-  const c = unit.kernel === 'matmul-modp' ? matmulModpRef(a as Uint32Array, b as Uint32Array, shape, unit.p) : matmulF32Ref(a as Float32Array, b as Float32Array, shape);
-  return new Uint8Array(c.buffer);
+  return referenceLeaves(unit, hash);
 }
 
-export const leafBytes = (unit: WorkUnit) => (unit.kernel === 'sha256-batch' ? 32 : 4 * (unit as MatmulUnit).n);
+export const leafBytes = (unit: WorkUnit) => unitLeaves(unit as ChallengedUnit).bytes;
 
 /**
  * Commits to `leaves` (signed by `v`) and answers every check the host asks for (a challenge,
