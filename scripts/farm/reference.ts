@@ -8,6 +8,7 @@ import type { Hasher } from '../../src/hash/sha256-cpu';
 import { fromHex, toHex } from '../../src/hex';
 import { jobUnit, type JobSpec } from '../../src/host/job';
 import { referenceLeaves } from '../../src/host/recompute';
+import { outputRoot } from '../../src/host/row-collector';
 import { f32ErrorBound, matmulF32Ref, maxAbs } from '../../src/kernels/matmul';
 import { matmulOperands } from '../../src/kernels/matmul-inputs';
 import { powSearchCpuFast, sharesToLeaves } from '../../src/kernels/sha256d-pow';
@@ -59,7 +60,7 @@ export async function recheck(spec: JobSpec, index: number, accepted: { root: st
   const kept = await output?.(unit.unitId, accepted.root);
   if (unit.kernel === Kernel.MatmulF32) {
     if (!kept) return Recheck.Unchecked;
-    if (toHex(buildMerkleTreeOfChunks(kept, 4 * unit.n, hash).root) !== accepted.root) return Recheck.Wrong;
+    if (outputRoot(unit, kept, hash) !== accepted.root) return Recheck.Wrong;
     return f32WithinBound(unit, new Float32Array(kept.slice().buffer)) ? Recheck.Right : Recheck.Wrong;
   }
   const out = await referenceOutput(unit, hash);

@@ -1,10 +1,9 @@
-import { buildMerkleTreeOfChunks } from '../hash/merkle';
 import type { Hasher } from '../hash/sha256-cpu';
-import { toHex } from '../hex';
 import { matmulF32Ref, matmulModpRef } from '../kernels/matmul';
 import { matmulOperands } from '../kernels/matmul-inputs';
 import { seededBatch, sha256BatchCpu } from '../kernels/sha256-batch';
-import { Kernel, unitLeaves, type ChallengedUnit } from '../protocol';
+import { Kernel, type ChallengedUnit } from '../protocol';
+import { outputRoot } from './row-collector';
 
 /**
  * A whole unit computed by the CPU reference: the digests of a hashing unit, or C of a matrix
@@ -27,5 +26,5 @@ export function referenceLeaves(unit: ChallengedUnit, hash: Hasher): Uint8Array 
  */
 export function recomputedRoot(unit: ChallengedUnit, hash: Hasher): string {
   if (unit.kernel === Kernel.MatmulF32) throw new Error('f32 results are not bit-exact; they cannot be settled by recomputing');
-  return toHex(buildMerkleTreeOfChunks(referenceLeaves(unit, hash), unitLeaves(unit).bytes, hash).root);
+  return outputRoot(unit, referenceLeaves(unit, hash), hash);
 }

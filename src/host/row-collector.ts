@@ -64,7 +64,12 @@ export class RowCollector {
   }
 }
 
+/** The Merkle root (hex) of a unit's whole output, leaf by leaf (rows of C, or digests). */
+export function outputRoot(unit: ChallengedUnit, data: Uint8Array, hash: Hasher): string {
+  return toHex(buildMerkleTreeOfChunks(data, unitLeaves(unit).bytes, hash).root);
+}
+
 /** Whether a unit's whole output hashes to the committed Merkle root. */
 export function hashesTo(unit: ChallengedUnit, data: Uint8Array, root: string, hash: Hasher): boolean {
-  return toHex(buildMerkleTreeOfChunks(data, unitLeaves(unit).bytes, hash).root) === root;
+  return outputRoot(unit, data, hash) === root;
 }
