@@ -15,6 +15,7 @@ import { SqliteHostStore } from '../src/host/store/sqlite-store';
 import type { HostStore } from '../src/host/store/store';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
 import { startPeerHost, type PeerHost } from '../src/host/peer-host';
+import { threadRecomputer } from '../src/host/recompute-thread';
 import { createCpuSha256 } from '../src/hash/sha256-cpu';
 import { createKeyPair, identityFromKeyPair } from '../src/proof/identity';
 import { DEMO_HOST_ID } from '../src/net/signal';
@@ -103,6 +104,8 @@ export interface HostOptions {
 
 export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost }> {
   const { jobs, signalUrl, hostId, log, onAccepted } = options;
+  // Units whose replicas all disagree are computed on a thread of their own, never in the message queue.
+  const recomputer = threadRecomputer();
   const core = await HostCore.open(options.store ?? new MemoryHostStore(), jobs, {
     hostId,
     hash: await createCpuSha256(),
@@ -113,8 +116,18 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
     onAccepted,
     leaseMs: options.leaseMs,
     maxDirect: options.maxDirect,
+    recomputer,
   });
-  const host = await startPeerHost({ core, signalUrl, hostId, log });
+  const peer = await startPeerHost({ core, signalUrl, hostId, log });
+  const host: PeerHost = {
+    id: peer.id,
+    links: peer.links,
+    close: () => {
+      peer.close();
+      core.close();
+      recomputer.close();
+    },
+  };
   return { core, host };
 }
 

@@ -2,6 +2,9 @@ import { Verdict, type HostMessage } from '../protocol';
 import type { HostState, Tx, UnitRecord } from './host-state';
 import type { AcceptedResult, HostCoreOptions } from './host-options';
 
+const OWED_PER_KEY = 64;
+const OWED_KEYS = 10_000;
+
 /** What the host reports of an accepted unit. */
 export function acceptedResult(u: UnitRecord): AcceptedResult {
   return { unitId: u.unitId, volunteer: u.holder!, root: u.root!, ...(u.solutions ? { solutions: u.solutions } : {}) };
@@ -23,15 +26,35 @@ export class Announcer {
     private readonly clock: () => number,
   ) {}
 
-  /** After `tx` is committed and applied: announces everything, and returns the speaker's replies plus what it is owed. */
-  committed(speaker: string, replies: HostMessage[], tx: Tx): HostMessage[] {
+  /**
+   * After `tx` is committed and applied: announces everything, and returns the speaker's
+   * replies plus what it is owed (nothing without a speaker: a settlement the host made itself).
+   */
+  committed(speaker: string | undefined, replies: HostMessage[], tx: Tx): HostMessage[] {
     const seen = new Set<string>();
-    this.announce(speaker, replies, seen);
+    if (speaker !== undefined) this.announce(speaker, replies, seen);
     for (const { to, message } of tx.notices()) {
-      this.owed.set(to, [...(this.owed.get(to) ?? []), message]);
+      this.owe(to, message);
       this.announce(to, [message], seen);
     }
-    return [...replies, ...this.take(speaker)];
+    return speaker === undefined ? [] : [...replies, ...this.take(speaker)];
+  }
+
+  /**
+   * Bounded, since keys that voted may never come back: the newest OWED_PER_KEY verdicts per key
+   * and OWED_KEYS keys, the longest unheard dropped first. What is dropped is not lost: the
+   * receipts are on file, and a re-sent result fetches its verdict as a duplicate.
+   */
+  private owe(to: string, message: HostMessage): void {
+    const list = [...(this.owed.get(to) ?? []), message].slice(-OWED_PER_KEY);
+    this.owed.delete(to);
+    this.owed.set(to, list);
+    if (this.owed.size > OWED_KEYS) this.owed.delete(this.owed.keys().next().value!);
+  }
+
+  /** Keys with verdicts owed (for tests of the bound). */
+  get owedKeys(): number {
+    return this.owed.size;
   }
 
   /** The verdicts owed to `volunteer`, now handed over. */

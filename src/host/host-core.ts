@@ -13,6 +13,10 @@ import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-
 import { randomBelow, type Random } from '../proof/random';
 import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
+import { inlineRecomputer, type Recomputer } from './recomputer';
+import { Settler, type Settlement } from './settler';
+import { awaitingRecompute } from './verify-replicas';
+import type { ChallengedUnit } from '../protocol';
 
 export { StoredUnitState as UnitState } from './store/store';
 export type { AcceptedResult, HostCoreOptions } from './host-options';
@@ -35,6 +39,8 @@ export class HostCore {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly announcer: Announcer;
   private readonly random: Random;
+  private readonly settler: Settler;
+  private readonly recomputer: Recomputer;
 
   private constructor(
     private readonly state: HostState,
@@ -43,7 +49,14 @@ export class HostCore {
   ) {
     this.announcer = new Announcer(state, options, options.clock ?? Date.now);
     this.random = options.random ?? cryptoRandom;
-    this.judge = new Judge(state, options.hash, this.random, options.identity);
+    this.recomputer = options.recomputer ?? inlineRecomputer(options.hash);
+    this.settler = new Settler({
+      recomputer: this.recomputer,
+      perJob: options.maxSettlingPerJob,
+      log: options.log,
+      settle: (unitId, settlement) => this.settled(unitId, settlement),
+    });
+    this.judge = new Judge(state, options.hash, this.random, options.identity, this.settler);
     this.clock = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
@@ -63,7 +76,35 @@ export class HostCore {
     stageJobs(state, fresh, jobs, now);
     await store.commit(fresh.batch());
     fresh.apply();
-    return new HostCore(state, store, options);
+    const core = new HostCore(state, store, options);
+    // Units that were waiting for the host's own computation when it stopped wait again.
+    for (const j of state.jobSpecs()) {
+      for (const u of state.unitsOf(j.id)) if (awaitingRecompute(u)) core.settler.schedule(jobUnit(j, u.index) as ChallengedUnit, (u.votes ?? []).map((v) => v.key));
+    }
+    return core;
+  }
+
+  /** Stops the host's own computations (the shell closes its connections and store). */
+  close(): void {
+    this.settler.close();
+    if (!this.options.recomputer) this.recomputer.close();
+  }
+
+  /** Units waiting for, or in, the host's own computation (replicas that all disagreed). */
+  settling(): number {
+    return this.settler.size;
+  }
+
+  /** A recomputation ended: applied in turn with messages, committed, and its verdicts owed to the voters. */
+  private settled(unitId: string, settlement: Settlement): Promise<void> {
+    return this.serial(async () => {
+      const tx = this.state.tx();
+      await this.judge.settle(unitId, settlement, this.clock(), tx);
+      await this.store.commit(tx.batch());
+      tx.apply();
+      this.announcer.committed(undefined, [], tx);
+      if ('error' in settlement) this.options.log?.(`could not compute ${unitId} to settle its replicas (${settlement.error}); it starts over with other keys`);
+    });
   }
 
   /** The key the host signs receipts with: whoever checks a volunteer's credit statement needs it. */
@@ -207,6 +248,7 @@ export class HostCore {
     }
     await this.store.commit(tx.batch());
     tx.apply();
+    this.scheduleSettlements(tx);
     return this.announcer.committed(speaker.id, replies, tx);
   }
 
@@ -247,6 +289,13 @@ export class HostCore {
         return [await this.judge.openings(who, message, now, tx)];
       case 'rows':
         return this.judge.rows(who, message, now, tx);
+    }
+  }
+
+  private scheduleSettlements(tx: Tx): void {
+    for (const { unitId, voters } of tx.settlements()) {
+      const u = this.state.unit(unitId)!;
+      this.settler.schedule(this.judge.unitOf(u) as ChallengedUnit, voters);
     }
   }
 

@@ -1,6 +1,7 @@
 import type { Hasher } from '../hash/sha256-cpu';
 import type { Identity } from '../proof/identity';
 import type { VerdictEvent } from './host-views';
+import type { Recomputer } from './recomputer';
 
 export interface AcceptedResult {
   readonly unitId: string;
@@ -34,6 +35,14 @@ export interface HostCoreOptions {
   readonly relayMinAccepted?: number;
   /** How long a volunteer waits before asking again when every unit is out. */
   readonly retryMs?: number;
+  /**
+   * Where the host computes a unit itself when its replicas all disagree (default: in this
+   * thread after the current turn, for tests). Shells facing the network pass a threaded one
+   * (recompute-thread.ts, recompute-web.ts) and close it themselves.
+   */
+  readonly recomputer?: Recomputer;
+  /** Units of one job that may wait for the host's own computation at once (default 2); past it, more keys vote instead. */
+  readonly maxSettlingPerJob?: number;
   readonly onAccepted?: (result: AcceptedResult) => void;
   readonly onRejected?: (unitId: string, volunteer: string, reason: string) => void;
   /** Every verdict once committed (a dashboard's verification log); after onAccepted/onRejected. */

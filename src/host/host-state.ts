@@ -221,8 +221,18 @@ export class Tx {
   private readonly notes: { readonly to: string; readonly message: HostMessage }[] = [];
   private readonly outputs: StoredOutput[] = [];
   private readonly droppedOutputs: { unitId: string; root: string }[] = [];
+  private readonly toSettle: { readonly unitId: string; readonly voters: readonly string[] }[] = [];
 
   constructor(private readonly state: HostState) {}
+
+  /** A unit for the host to compute itself once this Tx is committed (settler.ts); the unit record says it waits. */
+  settle(unitId: string, voters: readonly string[]): void {
+    this.toSettle.push({ unitId, voters });
+  }
+
+  settlements(): readonly { readonly unitId: string; readonly voters: readonly string[] }[] {
+    return this.toSettle;
+  }
 
   /** A unit's collected output, to keep (the store holds it; HostState does not). */
   putOutput(o: StoredOutput): void {

@@ -19,10 +19,16 @@ export type JobTrust = Partial<TrustPolicy>;
 /*
  * Replication (`replicate: true`, sha256-batch and matmul-modp: the kernels whose output is
  * bit-exact on every device): each unit goes to two keys in turn and is accepted when their
- * roots agree; on disagreement a third key decides (verify-replicas.ts). It costs a second
- * computation of every unit (less under `trust`: a trusted key's result is accepted alone), in
- * exchange for no host-side recomputation at all. It needs at least two volunteers.
+ * roots agree; on disagreement a third key decides (verify-replicas.ts). Keys cost nothing to
+ * make, so agreement alone proves nothing: a replica from a key without an earned record (in
+ * its warm-up, spot-checked, or in a job without `trust`) is challenged like a result of the
+ * challenge policy (`samples` leaves, default DEFAULT_REPLICA_SAMPLES) before its vote counts.
+ * It costs a second computation of every unit (less under `trust`: a trusted key's result is
+ * accepted alone). It needs at least two volunteers.
  */
+
+/** Leaves challenged per replica from a key without an earned record, when the job gives no `samples`. */
+export const DEFAULT_REPLICA_SAMPLES = 8;
 
 /**
  * How a matrix job checks results. 'challenge' (the default): the host recomputes `samples`
@@ -49,7 +55,8 @@ export interface Sha256JobSpec {
   readonly seed: number;
   /**
    * Leaves the host challenges per result: a volunteer faking a fraction f of a unit is caught
-   * with probability 1 − (1 − f)^samples. Absent when the job replicates instead.
+   * with probability 1 − (1 − f)^samples. Optional with `replicate` (the check of each replica
+   * from a key without an earned record; default DEFAULT_REPLICA_SAMPLES).
    */
   readonly samples?: number;
   readonly replicate?: boolean;
@@ -137,12 +144,12 @@ export function validateJob(spec: JobSpec): JobSpec {
   if (replicated) {
     if (spec.replicate !== true) bad('replicate must be true when given');
     if (spec.kernel === Kernel.MatmulF32) bad('replicate needs bit-exact results; matmul-f32 differs between devices (use verify.policy "freivalds")');
-    if ('samples' in spec || ('verify' in spec && spec.verify !== undefined)) bad('replicate replaces samples and verify: give one policy');
+    if ('verify' in spec && spec.verify !== undefined) bad('replicate replaces verify: give one policy');
   }
   if (spec.kernel === Kernel.Sha256dPow && 'replicate' in spec) bad('replicate does not apply to sha256d-pow (every share is rechecked)');
   if (spec.kernel === Kernel.Sha256dPow && 'collect' in spec) bad('collect does not apply to sha256d-pow (its solutions are always kept)');
   if (spec.kernel !== Kernel.Sha256dPow && spec.collect !== undefined && typeof spec.collect !== 'boolean') bad('collect must be true or false');
-  if (spec.kernel !== Kernel.Sha256dPow && !freivalds && !replicated) intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
+  if (spec.kernel !== Kernel.Sha256dPow && !freivalds && (!replicated || spec.samples !== undefined)) intIn(spec.samples, 1, MAX_CHALLENGE, 'samples');
   if (freivalds && 'samples' in spec) bad('samples does not apply to verify.policy "freivalds" (every row is checked)');
   if (spec.priority !== undefined) intIn(spec.priority, -1000, 1000, 'priority');
   try {
@@ -181,7 +188,7 @@ export function validateJob(spec: JobSpec): JobSpec {
       if (spec.kernel === Kernel.MatmulModp && (spec.p === undefined || !isPrime(spec.p) || spec.p > MODP_MAX)) bad(`p must be a prime ≤ ${MODP_MAX}`);
       if (spec.kernel === Kernel.MatmulF32 && spec.p !== undefined) bad('p is for matmul-modp only');
       // The openings of one result (rows of 8n hex characters plus paths) must fit a message.
-      if ((spec.samples ?? 0) * (8 * spec.n + 70 * 11) > 480_000) bad(`samples × row size is too large for one message: use fewer samples or a smaller n`);
+      if (challengeSamples(spec) * (8 * spec.n + 70 * 11) > 480_000) bad(`samples × row size is too large for one message: use fewer samples or a smaller n`);
       break;
     default:
       bad(`kernel must be one of ${Object.values(Kernel).join(', ')}`);
@@ -219,9 +226,13 @@ export function freivaldsRounds(spec: JobSpec): number | undefined {
   return spec.verify?.policy === 'freivalds' ? (spec.verify.rounds ?? DEFAULT_FREIVALDS_ROUNDS) : undefined;
 }
 
-/** Leaves challenged per result (the challenge policy); 0 for jobs that use another. */
+/**
+ * Leaves challenged per result (the challenge policy), or per replica from a key without an
+ * earned record (replication); 0 for jobs that use another policy.
+ */
 export function challengeSamples(spec: JobSpec): number {
-  return spec.kernel === Kernel.Sha256dPow ? 0 : (spec.samples ?? 0);
+  if (spec.kernel === Kernel.Sha256dPow) return 0;
+  return spec.samples ?? (spec.replicate === true ? DEFAULT_REPLICA_SAMPLES : 0);
 }
 
 /** Whether a job's units are replicated rather than challenged. */

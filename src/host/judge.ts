@@ -6,7 +6,7 @@ import type { Random } from '../proof/random';
 import { signReceipt } from '../proof/receipt-signing';
 import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
-import { challengeSamples, collects, freivaldsRounds, isReplicated, jobUnit, unitWork } from './job';
+import { challengeSamples, collects, freivaldsRounds, isReplicated, jobUnit, unitWork, type JobSpec } from './job';
 import { makeReceipt } from './receipt';
 import { StoredUnitState as UnitState } from './store/store';
 import { HostTrust } from './trust-store';
@@ -16,9 +16,12 @@ import { matmulLeafCheck } from './verify-matmul';
 import { checkOpenings, chooseChallenge } from './verify-openings';
 import { checkPowResult } from './verify-pow';
 import { sha256LeafCheck } from './verify-sha256';
-import { castVote, decideByRecompute, replicaReason } from './verify-replicas';
-import { recomputedRoot } from './recompute';
+import { awaitingRecompute, castVote, decideByRecompute, MAX_REPLICAS, MAX_REPLICAS_WITHOUT_HOST, replicaReason, type ReplicaDecision } from './verify-replicas';
 import { QuorumStatus } from '../proof/replication';
+import type { Settlement, Settler } from './settler';
+import type { Vote } from './store/store';
+
+const UNSETTLED = 'replicas all disagree and the host had no room to compute the unit; it starts over with other keys';
 
 type Result = Extract<VolunteerMessage, { type: 'result' }>;
 type Openings = Extract<VolunteerMessage, { type: 'openings' }>;
@@ -46,6 +49,7 @@ export class Judge {
     private readonly hash: Hasher,
     private readonly random: Random,
     private readonly identity: Identity,
+    private readonly settler: Pick<Settler, 'hasRoom'>,
   ) {
     this.trust = new HostTrust(state, random);
   }
@@ -92,19 +96,29 @@ export class Judge {
     if (message.shares !== undefined) throw new TabgridError(ErrorCode.BadMessage, `shares are for proof-of-work units; ${u.unitId} is ${unit.kernel}`);
     const spec = this.state.job(u.jobId)!.spec;
     const judged = { ...u, root: message.root, leaseDeadline: deadline };
-    // A replica already on file is compared whatever the key's trust: it costs nothing.
-    const replicated = isReplicated(spec) && (u.votes?.length ?? 0) > 0;
-    if (!replicated && !this.trust.shouldVerify(tx, u.jobId, who.id)) {
-      return collects(spec) ? this.collect(judged, 'trusted', tx) : this.accept(who.id, judged, unit, now, tx, null, false);
+    // Under `trust`, a key past its warm-up is spot-checked only now and then; otherwise every result is checked.
+    const verify = this.trust.shouldVerify(tx, u.jobId, who.id);
+    if (isReplicated(spec)) {
+      // A key without an earned record is challenged before its vote counts: two free keys
+      // agreeing on a made-up root would otherwise settle a unit. A trusted key's result is
+      // accepted alone, unless a replica is on file (comparing costs nothing).
+      if (verify) return this.challenge(judged, spec, tx);
+      if ((u.votes?.length ?? 0) === 0) return collects(spec) ? this.collect(judged, 'trusted', tx) : this.accept(who.id, judged, unit, now, tx, null, false);
+      return collects(spec) ? this.collect(judged, 'verified', tx) : this.replica(who.id, judged, unit, now, tx);
     }
-    if (isReplicated(spec)) return collects(spec) ? this.collect(judged, 'verified', tx) : this.replica(who.id, judged, unit, now, tx);
+    if (!verify) return collects(spec) ? this.collect(judged, 'trusted', tx) : this.accept(who.id, judged, unit, now, tx, null, false);
     if (freivaldsRounds(spec) !== undefined) {
       tx.putUnit({ ...judged, state: UnitState.Verifying, challenge: null });
       return { type: 'send-rows', unitId: u.unitId };
     }
-    const challenge = chooseChallenge(unitLeaves(unit as ChallengedUnit).count, challengeSamples(spec), this.random);
+    return this.challenge(judged, spec, tx);
+  }
+
+  /** Challenges leaves the host picks now, after the commitment. */
+  private challenge(judged: UnitRecord, spec: JobSpec, tx: Tx): HostMessage {
+    const challenge = chooseChallenge(unitLeaves(this.unitOf(judged) as ChallengedUnit).count, challengeSamples(spec), this.random);
     tx.putUnit({ ...judged, state: UnitState.Verifying, challenge });
-    return { type: 'challenge', unitId: u.unitId, indices: challenge };
+    return { type: 'challenge', unitId: judged.unitId, indices: challenge };
   }
 
   /** The openings answering a challenge. */
@@ -116,7 +130,10 @@ export class Judge {
     const unit = this.unitOf(u) as ChallengedUnit;
     const failure = checkOpenings(unit, u.root!, u.challenge, message.openings, this.hash, this.leafCheck(unit));
     if (failure) return this.reject(who, u, failure, tx);
-    return collects(this.state.job(u.jobId)!.spec) ? this.collect(u, 'verified', tx) : this.accept(who, u, unit, now, tx, null, true);
+    const spec = this.state.job(u.jobId)!.spec;
+    if (collects(spec)) return this.collect(u, 'verified', tx);
+    // A replica that passed its challenge now votes.
+    return isReplicated(spec) ? this.replica(who, { ...u, challenge: null }, unit, now, tx) : this.accept(who, u, unit, now, tx, null, true);
   }
 
   /**
@@ -205,38 +222,86 @@ export class Judge {
    * A replicated unit's result: a vote. Until a quorum the unit goes back to the queue (barred
    * to the keys that voted) and the volunteer hears `pending`; at a quorum every agreeing key is
    * credited and every other key rejected, and the keys not speaking now hear it with their
-   * next message. Three different roots are settled by the host computing the unit itself
-   * (recompute.ts); if none matches, all three were wrong and the unit starts over with others.
+   * next message. Three different roots are settled by the host computing the unit itself, off
+   * the message queue (settler.ts): the unit waits, and every voter hears the outcome later. If
+   * the host has no room for that (its budget per job and per key), more keys vote instead.
    */
   private async replica(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx): Promise<HostMessage> {
-    const d = castVote(u, who, u.root!, (key) => this.trust.isBanned(u.jobId, key));
-    // Collecting jobs keep one output per root voted for: drop those of discounted votes now, and
-    // those of roots that lost once the unit is settled.
-    const counted = new Set(d.votes.map((v) => v.root));
-    for (const r of new Set((u.votes ?? []).map((v) => v.root))) if (!counted.has(r)) tx.dropOutput(u.unitId, r);
-    const drop = (keep?: string) => counted.forEach((r) => r !== keep && tx.dropOutput(u.unitId, r));
-    const tell = async (key: string, message: Promise<HostMessage> | HostMessage) => (key === who ? message : (tx.notify(key, await message), undefined));
+    const discounted = (key: string) => this.trust.isBanned(u.jobId, key);
+    const standing = (u.votes ?? []).filter((v) => v.key !== who && !discounted(v.key));
+    const voters = [...standing.map((v) => v.key), who];
+    // Five votes at most; a third disagreeing vote goes to the host only when it has room.
+    const hostSettles = standing.length >= MAX_REPLICAS_WITHOUT_HOST - 1 || (standing.length < MAX_REPLICAS && this.settler.hasRoom(u.jobId, voters));
+    const d = castVote(u, who, u.root!, discounted, hostSettles ? Math.max(MAX_REPLICAS, standing.length + 1) : MAX_REPLICAS_WITHOUT_HOST);
+    this.dropLosingOutputs(u, d.votes, undefined, tx);
     switch (d.status) {
       case QuorumStatus.Pending:
       case QuorumStatus.NeedsReplica:
         tx.putUnit({ ...requeued(u), votes: d.votes });
         return this.verdict(who, u.unitId, Verdict.Pending, replicaReason(d, who), 0, undefined, tx);
-      case QuorumStatus.Unresolved:
-      case QuorumStatus.Accepted: {
-        // No two replicas agree: the host computes the unit itself (rare, and cheap next to a fourth replica).
-        const settled = d.status === QuorumStatus.Accepted ? d : decideByRecompute(d, recomputedRoot(unit as ChallengedUnit, this.hash));
+      case QuorumStatus.Unresolved: {
+        if (!this.settler.hasRoom(u.jobId, voters)) {
+          // No room even after five votes: the unit starts over with other keys; nobody is blamed, since the host did not check.
+          tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...voters] });
+          this.dropLosingOutputs(u, d.votes, null, tx);
+          for (const key of voters.filter((k) => k !== who)) tx.notify(key, this.verdict(key, u.unitId, Verdict.Rejected, UNSETTLED, 0, undefined, tx));
+          return this.verdict(who, u.unitId, Verdict.Rejected, UNSETTLED, 0, undefined, tx);
+        }
         const { collecting: _, ...rest } = u;
-        const accepted: UnitRecord = { ...rest, state: UnitState.Accepted, holder: settled.right.includes(who) ? who : settled.right[0]!, root: settled.root!, votes: d.votes, challenge: null, leaseDeadline: null, acceptedAt: now, solutions: null };
-        // Every replica wrong: the unit starts over with other keys, and each wrong key pays for it.
-        if (settled.status === QuorumStatus.Unresolved) tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...settled.wrong] });
-        else tx.putUnit(accepted);
-        drop(settled.status === QuorumStatus.Accepted ? settled.root : undefined);
-        let reply: HostMessage | undefined;
-        for (const key of settled.right) reply = (await tell(key, this.credit(key, accepted, unit, now, tx, replicaReason(settled, key), true))) ?? reply;
-        for (const key of settled.wrong) reply = (await tell(key, this.penalise(key, accepted, replicaReason(settled, key), tx, true))) ?? reply;
-        return reply!;
+        tx.putUnit({ ...rest, state: UnitState.Verifying, holder: null, leaseDeadline: null, challenge: null, votes: d.votes });
+        tx.settle(u.unitId, voters);
+        return this.verdict(who, u.unitId, Verdict.Pending, replicaReason(d, who), 0, undefined, tx);
       }
+      case QuorumStatus.Accepted:
+        return (await this.conclude(who, u, unit, d, now, tx))!;
     }
+  }
+
+  /**
+   * The host's own computation of a unit awaiting it (settler.ts) is in: the keys that reported
+   * its root are credited, every other voter rejected; all hear it with their next message. If
+   * the computation failed, the unit starts over with other keys and nobody is blamed.
+   */
+  async settle(unitId: string, settlement: Settlement, now: number, tx: Tx): Promise<void> {
+    const u = this.state.unit(unitId);
+    if (!u || !awaitingRecompute(u)) return;
+    const votes = (u.votes ?? []).filter((v) => !this.trust.isBanned(u.jobId, v.key));
+    if ('error' in settlement) {
+      tx.putUnit({ ...requeued(u), votes: [] });
+      this.dropLosingOutputs(u, votes, null, tx);
+      return;
+    }
+    const undecided: ReplicaDecision = { status: QuorumStatus.Unresolved, votes, right: [], wrong: [] };
+    await this.conclude(undefined, u, this.unitOf(u), decideByRecompute(undecided, settlement.root), now, tx);
+  }
+
+  /**
+   * Credits the keys that agree with a settled unit and rejects the others; `who`, if speaking
+   * now, gets its verdict as the reply, the others with their next message. Every replica wrong
+   * (the host's computation matches none): the unit starts over with other keys.
+   */
+  private async conclude(who: string | undefined, u: UnitRecord, unit: WorkUnit, settled: ReplicaDecision, now: number, tx: Tx): Promise<HostMessage | undefined> {
+    const { collecting: _, ...rest } = u;
+    const holder = who !== undefined && settled.right.includes(who) ? who : (settled.right[0] ?? null);
+    const accepted: UnitRecord = { ...rest, state: UnitState.Accepted, holder, root: settled.root!, votes: settled.votes, challenge: null, leaseDeadline: null, acceptedAt: now, solutions: null };
+    if (settled.status === QuorumStatus.Unresolved) tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...settled.wrong] });
+    else tx.putUnit(accepted);
+    this.dropLosingOutputs(u, settled.votes, settled.status === QuorumStatus.Accepted ? settled.root! : null, tx);
+    let reply: HostMessage | undefined;
+    const tell = (key: string, message: HostMessage) => (key === who ? (reply = message) : tx.notify(key, message));
+    for (const key of settled.right) tell(key, await this.credit(key, accepted, unit, now, tx, replicaReason(settled, key), true));
+    for (const key of settled.wrong) tell(key, this.penalise(key, accepted, replicaReason(settled, key), tx, true));
+    return reply;
+  }
+
+  /**
+   * Collecting jobs keep one output per root voted for: drop those of votes that no longer
+   * count, and once the unit is settled (`keep`: the winning root, or null for none) every other.
+   */
+  private dropLosingOutputs(u: UnitRecord, counted: readonly Vote[], keep: string | null | undefined, tx: Tx): void {
+    const roots = new Set(counted.map((v) => v.root));
+    for (const r of new Set((u.votes ?? []).map((v) => v.root))) if (!roots.has(r)) tx.dropOutput(u.unitId, r);
+    if (keep !== undefined) for (const r of roots) if (r !== keep) tx.dropOutput(u.unitId, r);
   }
 
   private signed(publicKey: string, unit: WorkUnit, message: Result): Promise<boolean> {

@@ -4,6 +4,7 @@ import { HostCore, type HostCoreOptions } from './host-core';
 import type { JobSpec } from './job';
 import { startPeerHost, type PeerHost } from './peer-host';
 import { IdbHostStore } from './store/idb-store';
+import { webWorkerRecomputer } from './recompute-web';
 
 export interface PageHostOptions {
   readonly jobs: readonly JobSpec[];
@@ -32,6 +33,8 @@ export interface PageHost {
  */
 export async function startPageHost(options: PageHostOptions): Promise<PageHost> {
   const store = await IdbHostStore.open(options.dbName ?? `tabgrid-host-${options.hostId}`);
+  // Units whose replicas all disagree are computed on a worker, so the researcher's tab stays responsive.
+  const recomputer = webWorkerRecomputer();
   try {
     const core = await HostCore.open(store, options.jobs, {
       hostId: options.hostId,
@@ -43,6 +46,7 @@ export async function startPageHost(options: PageHostOptions): Promise<PageHost>
       onAccepted: options.onAccepted,
       onRejected: options.onRejected,
       onVerdict: options.onVerdict,
+      recomputer,
     });
     const peer = await startPeerHost({ core, signalUrl: options.signalUrl, hostId: options.hostId, iceServers: options.iceServers, log: options.log });
     return {
@@ -50,10 +54,13 @@ export async function startPageHost(options: PageHostOptions): Promise<PageHost>
       peer,
       close: async () => {
         peer.close();
+        core.close();
+        recomputer.close();
         await store.close();
       },
     };
   } catch (err) {
+    recomputer.close();
     await store.close();
     throw err;
   }

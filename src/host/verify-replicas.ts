@@ -1,6 +1,6 @@
 import { QuorumStatus, ReplicaSet } from '../proof/replication';
 import type { UnitRecord } from './host-state';
-import type { Vote } from './store/store';
+import { StoredUnitState as UnitState, type Vote } from './store/store';
 
 /**
  * The host's side of replication: a unit's stored votes plus a new one, judged by the quorum
@@ -25,8 +25,8 @@ export interface ReplicaDecision {
  * Adds `key`'s root to the unit's votes. Votes of keys banned since they voted (`discounted`)
  * no longer count: a banned key's word cannot settle another key's unit.
  */
-export function castVote(u: UnitRecord, key: string, root: string, discounted: (key: string) => boolean): ReplicaDecision {
-  const set = new ReplicaSet(MAX_REPLICAS);
+export function castVote(u: UnitRecord, key: string, root: string, discounted: (key: string) => boolean, maxReplicas = MAX_REPLICAS): ReplicaDecision {
+  const set = new ReplicaSet(maxReplicas);
   const votes = [...(u.votes ?? []).filter((v) => v.key !== key && !discounted(v.key)), { key, root }];
   let outcome = set.outcome();
   for (const v of votes) outcome = set.add(v.key, v.root);
@@ -49,19 +49,36 @@ export function decideByRecompute(d: ReplicaDecision, root: string): ReplicaDeci
 /** Two agreeing keys settle a unit; after a disagreement a third decides. */
 export const MAX_REPLICAS = 3;
 
+/**
+ * Replicas asked for when three disagree and the host has no room to compute the unit itself
+ * (settler.ts): a fourth and fifth key decide by majority instead.
+ */
+export const MAX_REPLICAS_WITHOUT_HOST = 5;
+
+/**
+ * Whether a replicated unit waits for the host's own computation: three replicas disagreed
+ * (or five, without room for the host earlier), and the Settler computes it off the message
+ * queue. Such a unit is verifying with no holder (its voters' leases ended with their votes).
+ */
+export function awaitingRecompute(u: UnitRecord): boolean {
+  return u.state === UnitState.Verifying && u.holder === null;
+}
+
 /** Words for a verdict on a replica, for the volunteer and the verification log. */
 export function replicaReason(d: ReplicaDecision, key: string): string {
   switch (d.status) {
     case QuorumStatus.Pending:
       return 'replica 1 of 2 on file; credit follows when another key reports the same result';
     case QuorumStatus.NeedsReplica:
-      return 'replicas disagree; a third key decides';
+      return d.votes.length >= MAX_REPLICAS ? `${d.votes.length} replicas disagree; another key decides` : 'replicas disagree; a third key decides';
     case QuorumStatus.Accepted:
       if (d.recomputed) return d.right.includes(key) ? `verified: ${d.votes.length} replicas disagreed and the host's own computation matches this one` : `${d.votes.length} replicas disagreed and the host's own computation does not match this one`;
       return d.right.includes(key)
         ? `verified: ${d.right.length} keys reported the same result`
         : `the result disagrees with the ${d.right.length} keys that agree on this unit`;
     case QuorumStatus.Unresolved:
-      return `${d.votes.length} replicas all disagree and none matches the host's own computation; the unit goes to other keys`;
+      return d.recomputed
+        ? `${d.votes.length} replicas all disagree and none matches the host's own computation; the unit goes to other keys`
+        : `${d.votes.length} replicas disagree; the host computes the unit to settle them, and every voter hears the outcome with its next message`;
   }
 }
