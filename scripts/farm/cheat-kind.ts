@@ -1,3 +1,4 @@
+import { isReplicated, type JobSpec } from '../../src/host/job';
 import { Kernel } from '../../src/protocol';
 
 /** The ways a farm cheater lies (see cheater.ts). */
@@ -14,6 +15,11 @@ export const CheatKind = {
   Replay: 'replay',
   /** A well-signed honest result for a unit it was never leased. */
   NeverLeased: 'never-leased',
+  /**
+   * Replicated jobs: two keys of one cheater report the same made-up result (the same element
+   * or digest changed the same way), hoping to be each other's second replica.
+   */
+  ColludingPair: 'colluding-pair',
 } as const;
 export type CheatKind = (typeof CheatKind)[keyof typeof CheatKind];
 
@@ -32,7 +38,19 @@ export function cheatKernels(kind: CheatKind): readonly Kernel[] | undefined {
       return [Kernel.Sha256Batch];
     case CheatKind.SkippedRange:
       return [Kernel.Sha256dPow];
-    default:
+    case CheatKind.ColludingPair:
+      return [Kernel.Sha256Batch, Kernel.MatmulModp];
+    case CheatKind.ForgedSignature:
+    case CheatKind.Replay:
+    case CheatKind.NeverLeased:
       return undefined;
   }
+}
+
+/** Whether a kind has something to lie about in these jobs. */
+export function usableIn(kind: CheatKind, jobs: readonly JobSpec[]): boolean {
+  const kernels = cheatKernels(kind);
+  // A colluding pair needs replicated units to agree on.
+  const fit = (j: JobSpec) => (kernels?.includes(j.kernel) ?? true) && (kind !== CheatKind.ColludingPair || isReplicated(j));
+  return jobs.some(fit);
 }

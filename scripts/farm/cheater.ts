@@ -10,7 +10,7 @@ import { ErrorCode } from '../../src/errors';
 import type { JobSpec } from '../../src/host/job';
 import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
 import { VolunteerSession, VolunteerState, type VerdictDetail } from '../../src/volunteer/session';
-import type { CheatKind } from './cheat-kind';
+import { CheatKind } from './cheat-kind';
 import { CheaterReport } from './cheater-report';
 import { CpuComputer } from './cpu-computer';
 import { isOutputCheat, LyingComputer } from './lying-computer';
@@ -27,8 +27,10 @@ export interface CheaterOptions {
 
 export interface Cheater {
   readonly kind: CheatKind;
-  /** The host's name for this cheater's key (identityOf its public key). */
+  /** The host's name for this cheater's (first) key (identityOf its public key). */
   readonly id: string;
+  /** Every key it speaks with: two for a colluding pair. */
+  readonly keys: readonly string[];
   readonly report: CheaterReport;
   /** Settles when the cheater stops: banned, the job done, or the signal. */
   readonly done: Promise<void>;
@@ -40,7 +42,15 @@ export async function startCheater(options: CheaterOptions): Promise<Cheater> {
   report.note(`starts as ${identity.id}`);
   const kind = options.kind;
   let done: Promise<void>;
-  if (isOutputCheat(kind)) {
+  const keys = [identity.id];
+  if (kind === CheatKind.ColludingPair) {
+    // Two keys, one liar: each runs the real session with the same deterministic lie, so their roots agree.
+    const partner = await identityFromKeyPair(await createKeyPair());
+    keys.push(partner.id);
+    report.note(`and as ${partner.id}, its partner`);
+    const sessions = [identity, partner].map((key) => runSession(options, key, new LyingComputer(new CpuComputer(), kind, (unit, what) => report.lie(unit.unitId, `${key.id.slice(0, 8)} ${what}`)), report));
+    done = Promise.all(sessions).then(() => undefined);
+  } else if (isOutputCheat(kind)) {
     const computer = new LyingComputer(new CpuComputer(), kind, (unit, what) => report.lie(unit.unitId, what));
     done = runSession(options, identity, computer, report);
   } else {
@@ -48,7 +58,7 @@ export async function startCheater(options: CheaterOptions): Promise<Cheater> {
     const cheater = new ProtocolCheater({ kind, signalUrl: options.signalUrl, hostId: options.hostId, identity, forger, jobs: options.jobs, report });
     done = cheater.run(options.signal).catch((err: unknown) => report.note(`stopped: ${String(err)}`));
   }
-  return { kind, id: identity.id, report, done };
+  return { kind, id: identity.id, keys, report, done };
 }
 
 /** The real session with a lying computer; stops when the host bans the key, or on the signal. */

@@ -6,10 +6,10 @@ import { CheatKind } from './cheat-kind';
 import { powReference } from './reference';
 
 /** The output-level cheats: the session around the computer commits and answers honestly from the lie. */
-export type OutputCheat = typeof CheatKind.WrongElement | typeof CheatKind.WrongDigest | typeof CheatKind.SkippedRange;
+export type OutputCheat = typeof CheatKind.WrongElement | typeof CheatKind.WrongDigest | typeof CheatKind.SkippedRange | typeof CheatKind.ColludingPair;
 
 export function isOutputCheat(kind: CheatKind): kind is OutputCheat {
-  return kind === CheatKind.WrongElement || kind === CheatKind.WrongDigest || kind === CheatKind.SkippedRange;
+  return kind === CheatKind.WrongElement || kind === CheatKind.WrongDigest || kind === CheatKind.SkippedRange || kind === CheatKind.ColludingPair;
 }
 
 /**
@@ -38,13 +38,15 @@ export class LyingComputer implements UnitComputer {
       return { leaves: out.leaves, leafBytes: 4, backend: 'cpu' };
     }
     const out = await this.honest.runUnit(unit, signal, onProgress, resume);
-    const wrongElement = this.kind === CheatKind.WrongElement && (unit.kernel === Kernel.MatmulModp || unit.kernel === Kernel.MatmulF32);
-    const wrongDigest = this.kind === CheatKind.WrongDigest && unit.kernel === Kernel.Sha256Batch;
+    const colluding = this.kind === CheatKind.ColludingPair;
+    const wrongElement = (this.kind === CheatKind.WrongElement || colluding) && (unit.kernel === Kernel.MatmulModp || unit.kernel === Kernel.MatmulF32);
+    const wrongDigest = (this.kind === CheatKind.WrongDigest || colluding) && unit.kernel === Kernel.Sha256Batch;
     if (!wrongElement && !wrongDigest) return out;
     const leaves = out.leaves.slice();
     const view = new DataView(leaves.buffer);
     const count = leaves.length / out.leafBytes;
-    const row = this.lies % count;
+    // Colluding keys must agree bit for bit: both change the first leaf, the same way.
+    const row = colluding ? 0 : this.lies % count;
     if (wrongElement) {
       // One element of C, still a residue mod p; an f32 one far outside any rounding error,
       // since Freivalds' f32 check must tolerate rounding and cannot see tiny lies.

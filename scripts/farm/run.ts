@@ -13,7 +13,7 @@ import type { JobSpec } from '../../src/host/job';
 import { SqliteHostStore } from '../../src/host/store/sqlite-store';
 import { startSignaling, startWeb, type Signaling } from '../stack';
 import { freePort } from '../free-port';
-import { CHEAT_KINDS, cheatKernels, type CheatKind } from './cheat-kind';
+import { CHEAT_KINDS, usableIn, type CheatKind } from './cheat-kind';
 import { startCheater, type Cheater } from './cheater';
 import { defaultJobs } from './default-jobs';
 import { FaultKind, planFaults, type PlannedFault } from './faults';
@@ -45,7 +45,7 @@ export interface FarmOptions {
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
 function usableKinds(jobs: readonly JobSpec[]): CheatKind[] {
-  return CHEAT_KINDS.filter((k) => cheatKernels(k)?.some((kernel) => jobs.some((j) => j.kernel === kernel)) ?? true);
+  return CHEAT_KINDS.filter((k) => usableIn(k, jobs));
 }
 
 export async function runFarm(options: FarmOptions, signal: AbortSignal): Promise<FarmSummary> {

@@ -56,26 +56,27 @@ export interface FarmSummary {
 
 export interface CheaterFacts {
   readonly id: string;
+  /** Every key the cheater speaks with (a colluding pair has two); banned means all of them. */
+  readonly keys: readonly string[];
   readonly kind: CheatKind;
 }
 
 /** The result half of the summary, from the host's store as it was left at the end. */
 export async function judgeResults(snapshot: HostSnapshot, cheaters: readonly CheaterFacts[], hash: Hasher, output?: OutputReader) {
   const specs = new Map(snapshot.jobs.map((j) => [j.id, j.spec]));
-  const cheaterIds = new Set(cheaters.map((c) => c.id));
-  const credit = new Map(snapshot.receipts.map((r) => [r.unitId, r.credit]));
-  let wrong = 0;
+  const cheaterKeys = new Set(cheaters.flatMap((c) => c.keys));
+  const wrongUnits = new Set<string>();
   let unchecked = 0;
-  let cheaterWrongCredit = 0;
   for (const u of snapshot.units) {
     if (u.state !== 'accepted' || u.root === null) continue;
     const verdict = await recheck(specs.get(u.jobId)!, u.index, { root: u.root, solutions: u.solutions }, hash, output);
     if (verdict === Recheck.Unchecked) unchecked++;
-    if (verdict !== Recheck.Wrong) continue;
-    wrong++;
-    if (u.holder !== null && cheaterIds.has(u.holder)) cheaterWrongCredit += credit.get(u.unitId) ?? 0;
+    if (verdict === Recheck.Wrong) wrongUnits.add(u.unitId);
   }
-  const isBanned = (c: CheaterFacts) => snapshot.trust.some((t) => t.key === c.id && t.banned);
+  // Every receipt counts (a replicated unit credits each agreeing key).
+  const cheaterWrongCredit = snapshot.receipts.filter((r) => wrongUnits.has(r.unitId) && cheaterKeys.has(r.volunteer)).reduce((n, r) => n + r.credit, 0);
+  const wrong = wrongUnits.size;
+  const isBanned = (c: CheaterFacts) => c.keys.every((key) => snapshot.trust.some((t) => t.key === key && t.banned));
   return {
     units_total: snapshot.units.length,
     units_accepted: snapshot.units.filter((u) => u.state === 'accepted').length,

@@ -17,7 +17,8 @@ const pow: JobSpec = { id: 'pow', kernel: 'sha256d-pow', units: 10, seed: 603, n
 
 /** The job each cheat is tried on (f32 is left out: its results cannot be compared bit for bit). */
 function jobFor(kind: CheatKind): JobSpec {
-  const base = kind === CheatKind.WrongElement ? modp : kind === CheatKind.SkippedRange ? pow : sha;
+  // A colluding pair needs replicated units; every leaf of every replica from a fresh key is challenged.
+  const base = kind === CheatKind.WrongElement ? modp : kind === CheatKind.SkippedRange ? pow : kind === CheatKind.ColludingPair ? { ...sha, replicate: true } : sha;
   return { ...base, id: `cheat-${kind}` };
 }
 
@@ -63,16 +64,20 @@ for (const [kind, job] of cases) {
       await expect.poll(() => core.done, { timeout: 120_000 }).toBe(true);
       await checkResults(core);
 
-      const trustState = (await store.load()).trust.find((t) => t.key === cheater.id && t.jobId === job.id);
-      const mine = core.results(job.id).filter((r) => r.volunteer === cheater.id);
-      const earned = mine.reduce((n, r) => n + unitWork(jobUnit(job, Number(r.unitId.split('/')[1]))), 0);
-      // Credit only for results that passed (and were rechecked above): none for any lie.
-      expect(core.volunteer(cheater.id)?.credit ?? 0).toBe(earned);
-      expect(trustState?.banned, cheater.report.lines.join('\n')).toBe(true);
-      // As the host counted them: rejected results, or claims on units it never held.
-      expect(core.volunteer(cheater.id)?.rejected ?? 0).toBeGreaterThanOrEqual(trust.banAfter);
-      // Only the replay earns an honest acceptance first (the result it then replays).
-      expect(mine.length).toBe(kind === CheatKind.Replay ? 1 : 0);
+      const stored = await store.load();
+      // A colluding pair speaks with two keys: each is judged on its own.
+      for (const key of cheater.keys) {
+        const trustState = stored.trust.find((t) => t.key === key && t.jobId === job.id);
+        const mine = stored.receipts.filter((r) => r.volunteer === key && r.jobId === job.id);
+        const earned = mine.reduce((n, r) => n + unitWork(jobUnit(job, Number(r.unitId.split('/')[1]))), 0);
+        // Credit only for results that passed (and were rechecked above): none for any lie.
+        expect(core.volunteer(key)?.credit ?? 0).toBe(earned);
+        expect(trustState?.banned, cheater.report.lines.join('\n')).toBe(true);
+        // As the host counted them: rejected results, or claims on units it never held.
+        expect(core.volunteer(key)?.rejected ?? 0).toBeGreaterThanOrEqual(trust.banAfter);
+        // Only the replay earns an honest acceptance first (the result it then replays).
+        expect(mine.length).toBe(kind === CheatKind.Replay ? 1 : 0);
+      }
     } finally {
       stop.abort();
       host.close();
