@@ -44,7 +44,13 @@ export function encodeFrames(id: number, payload: Uint8Array): ArrayBuffer[] {
  * dropped and push() throws bad-message.
  */
 export class FrameAssembler {
-  private current?: { id: number; count: number; length: number; digest: Uint8Array; next: number; data: Uint8Array };
+  /** The message being assembled: its chunks as they came, so a peer pins what it sent, not the length it claims. */
+  private current?: { id: number; count: number; length: number; digest: Uint8Array; next: number; chunks: Uint8Array[]; received: number };
+
+  /** Bytes of the message in assembly (0 between messages). */
+  get bufferedBytes(): number {
+    return this.current?.received ?? 0;
+  }
 
   /** Adds one frame; returns the whole payload when this frame completes it. */
   push(frame: ArrayBuffer | ArrayBufferView): Uint8Array | undefined {
@@ -73,17 +79,20 @@ export class FrameAssembler {
     if (count !== Math.max(1, Math.ceil(length / FRAME_PAYLOAD))) bad(`${count} frames cannot carry ${length} bytes`);
     if (index === 0) {
       if (this.current) bad(`message ${this.current.id} was cut off by message ${id}`);
-      this.current = { id, count, length, digest: bytes.slice(20, HEADER), next: 0, data: new Uint8Array(length) };
+      this.current = { id, count, length, digest: bytes.slice(20, HEADER), next: 0, chunks: [], received: 0 };
     }
     const m = this.current ?? bad(`frame ${index} of message ${id} without its start`);
     if (id !== m.id || index !== m.next || count !== m.count || length !== m.length) bad(`frame ${index}/${count} of message ${id} out of order`);
     const expected = Math.min(FRAME_PAYLOAD, length - index * FRAME_PAYLOAD);
     if (chunk.length !== expected) bad(`frame ${index} carries ${chunk.length} bytes, not ${expected}`);
-    m.data.set(chunk, index * FRAME_PAYLOAD);
+    m.chunks.push(chunk.slice());
+    m.received += chunk.length;
     m.next++;
     if (m.next < m.count) return undefined;
     this.current = undefined;
-    if (!bytesEqual(sha256Ref(m.data), m.digest)) bad(`message ${id} does not match its digest`);
-    return m.data;
+    const data = new Uint8Array(m.length);
+    for (let i = 0; i < m.chunks.length; i++) data.set(m.chunks[i]!, i * FRAME_PAYLOAD);
+    if (!bytesEqual(sha256Ref(data), m.digest)) bad(`message ${id} does not match its digest`);
+    return data;
   }
 }

@@ -21,6 +21,19 @@ describe('binary frames', () => {
     }
   });
 
+  it('holds what a peer sent, not the length its first frame claims', () => {
+    const data = payload(300_001, 3);
+    const frames = encodeFrames(9, data);
+    const assembler = new FrameAssembler();
+    // A peer opens a 300 kB message with one frame and stops: one frame is held, not 300 kB (nor, with a claim of MAX_FRAMED_BYTES, 2 MiB).
+    assembler.push(frames[0]!);
+    expect(assembler.bufferedBytes).toBe(FRAME_PAYLOAD);
+    for (const f of frames.slice(1, -1)) assembler.push(f);
+    expect(assembler.bufferedBytes).toBe(FRAME_PAYLOAD * (frames.length - 1));
+    expect(assembler.push(frames.at(-1)!)).toEqual(data);
+    expect(assembler.bufferedBytes).toBe(0);
+  });
+
   it('assembles messages one after another on one channel', () => {
     const assembler = new FrameAssembler();
     for (let id = 1; id <= 3; id++) {
