@@ -16,8 +16,9 @@ export const CheatKind = {
   /** A well-signed honest result for a unit it was never leased. */
   NeverLeased: 'never-leased',
   /**
-   * Replicated jobs: two keys of one cheater report the same made-up result (the same element
-   * or digest changed the same way), hoping to be each other's second replica.
+   * Two keys of one cheater that report the same made-up result on every unit (the same element
+   * or digest changed the same way, the same half range searched), hoping to be each other's
+   * second replica in replicated jobs. Used where the jobs include a replicated one.
    */
   ColludingPair: 'colluding-pair',
 } as const;
@@ -39,7 +40,7 @@ export function cheatKernels(kind: CheatKind): readonly Kernel[] | undefined {
     case CheatKind.SkippedRange:
       return [Kernel.Sha256dPow];
     case CheatKind.ColludingPair:
-      return [Kernel.Sha256Batch, Kernel.MatmulModp];
+      return [Kernel.Sha256Batch, Kernel.MatmulModp, Kernel.MatmulF32, Kernel.Sha256dPow];
     case CheatKind.ForgedSignature:
     case CheatKind.Replay:
     case CheatKind.NeverLeased:

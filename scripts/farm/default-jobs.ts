@@ -14,7 +14,7 @@ export function defaultJobs(seed: number): JobSpec[] {
   return [
     { id: 'farm-sha256', kernel: 'sha256-batch', units: 24, messagesPerUnit: 64, messageLength: 256, seed: seed + 1, samples: 64, trust, priority: 2 },
     // Replicated: two keys agree per unit, and every replica from a key without a record is challenged on every leaf (so a colluding pair's lie cannot slip through).
-    { id: 'farm-sha256-rep', kernel: 'sha256-batch', units: 8, messagesPerUnit: 64, messageLength: 256, seed: seed + 6, replicate: true, samples: 64, trust, priority: 2 },
+    { id: 'farm-sha256-rep', kernel: 'sha256-batch', units: 8, messagesPerUnit: 64, messageLength: 256, seed: seed + 6, replicate: true, samples: 64, trust, priority: -1 },
     { id: 'farm-modp', kernel: 'matmul-modp', units: 12, m: 48, n: 48, k: 64, p: 65521, seed: seed + 2, verify: { policy: 'freivalds' }, collect: true, trust, priority: 3 },
     { id: 'farm-pow', kernel: 'sha256d-pow', units: 12, seed: seed + 3, noncesPerUnit: 1 << 16, shareBits: 8, targetBits: 12, trust, priority: 1 },
     // Units of a second or more, so a tab reloaded mid-unit has a checkpoint to resume from.

@@ -29,8 +29,10 @@ const { core, host } = await startHost({
   signalUrl: values.signal,
   hostId: values.id,
   leaseMs: values['lease-ms'] ? Number(values['lease-ms']) : undefined,
+  // Once per unit, however many keys a replicated unit credits, and also for units the host settles by computing them itself (off the message queue).
+  onAccepted: (r) => console.log(`${ACCEPTED_PREFIX}${r.unitId}`),
 });
-const busy = timeHandling(core, (unitId) => console.log(`${ACCEPTED_PREFIX}${unitId}`));
+const busy = timeHandling(core);
 
 function report(): void {
   const cpu = process.cpuUsage();

@@ -20,21 +20,16 @@ export const ACCEPTED_PREFIX = 'accepted ';
  * Times each message's turn in the core's queue. The core handles one message at a time in
  * call order, so a message's turn runs from when it was handed in (or the previous one ended,
  * if later) to when its replies resolve. That is its share of the host's one handle queue:
- * signature checks, the verification itself and the SQLite commit. Replaces core.handle, and
- * calls `onAccepted` for each acceptance it replies (direct volunteers; relayed ones are wrapped).
+ * signature checks, the verification itself and the SQLite commit. Replaces core.handle.
  */
-export function timeHandling(core: HostCore, onAccepted: (unitId: string) => void): Record<string, number> {
+export function timeHandling(core: HostCore): Record<string, number> {
   const busy: Record<string, number> = {};
   const handle = core.handle.bind(core);
   let lastEnd = 0;
   core.handle = async (name, raw) => {
     const called = performance.now();
     try {
-      const replies = await handle(name, raw);
-      // Acceptances are read off the replies, not HostCore's onAccepted: that hook builds the
-      // whole result list per acceptance (O(n) each), which would weigh on what is measured.
-      for (const r of replies) if (r.type === 'verdict' && r.verdict === 'accepted') onAccepted(r.unitId);
-      return replies;
+      return await handle(name, raw);
     } finally {
       const end = performance.now();
       const type = typeof raw === 'string' ? (/"type":"([\w-]+)"/.exec(raw)?.[1] ?? 'unknown') : 'unknown';

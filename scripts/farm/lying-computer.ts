@@ -30,7 +30,8 @@ export class LyingComputer implements UnitComputer {
   }
 
   async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress, resume?: ResumeOptions): Promise<UnitOutput> {
-    if (this.kind === CheatKind.SkippedRange && unit.kernel === Kernel.Sha256dPow) {
+    // A colluding pair lies on every unit it gets (the same way on both keys), proof of work included.
+    if ((this.kind === CheatKind.SkippedRange || this.kind === CheatKind.ColludingPair) && unit.kernel === Kernel.Sha256dPow) {
       const searched = Math.floor(unit.nonceCount / 2);
       const out = await powReference(unit, searched, signal);
       onProgress?.(unit.nonceCount, unit.nonceCount);
