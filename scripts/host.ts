@@ -1,6 +1,6 @@
 /**
  * `npm run host -- --job FILE.json [--db FILE.sqlite] [--signal URL] [--id ID] [--lease-ms N]
- * [--max-connections N] [--exit-when-done]`: a job host in Node on a running signaling server. With --db its state
+ * [--max-hold-ms N] [--max-connections N] [--exit-when-done]`: a job host in Node on a running signaling server. With --db its state
  * is durable: kill the process at any moment, start it again with the same --db, and the job
  * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority).
  */
@@ -19,6 +19,7 @@ const { values } = parseArgs({
     signal: { type: 'string' },
     id: { type: 'string' },
     'lease-ms': { type: 'string' },
+    'max-hold-ms': { type: 'string' },
     'max-connections': { type: 'string' },
     'exit-when-done': { type: 'boolean' },
   },
@@ -29,6 +30,10 @@ const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_
 const hostId = values.id ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID;
 const leaseMs = values['lease-ms'] === undefined ? undefined : Number(values['lease-ms']);
 if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 1000)) throw new Error(`--lease-ms ${values['lease-ms']} must be a whole number ≥ 1000`);
+const maxHoldMs = values['max-hold-ms'] === undefined ? undefined : Number(values['max-hold-ms']);
+if (maxHoldMs !== undefined && !(Number.isInteger(maxHoldMs) && maxHoldMs >= (leaseMs ?? 60_000))) {
+  throw new Error(`--max-hold-ms ${values['max-hold-ms']} must be a whole number ≥ the lease (--lease-ms, default 60000)`);
+}
 const maxDirect = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
 if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1)) throw new Error(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
 const store = values.db ? new SqliteHostStore(values.db) : new MemoryHostStore();
@@ -38,6 +43,7 @@ const { core, host } = await startHost({
   jobs,
   store,
   leaseMs,
+  maxHoldMs,
   maxDirect,
   signalUrl,
   hostId,

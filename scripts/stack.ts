@@ -94,6 +94,8 @@ export interface HostOptions {
   /** Where the host keeps its state (default: memory, lost when the process ends). */
   readonly store?: HostStore;
   readonly leaseMs?: number;
+  /** The longest one key may hold a unit (default 10 × leaseMs; HostCoreOptions.maxHoldMs). */
+  readonly maxHoldMs?: number;
   /** Direct connections before newcomers are sent to relays (default: no cap). */
   readonly maxDirect?: number;
   readonly signalUrl: string;
@@ -115,6 +117,7 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
     log,
     onAccepted,
     leaseMs: options.leaseMs,
+    maxHoldMs: options.maxHoldMs,
     maxDirect: options.maxDirect,
     recomputer,
   });

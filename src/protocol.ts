@@ -28,6 +28,8 @@ export const MAX_MESSAGE_CHARS = 512 * 1024;
 export const MAX_RELAY_CHARS = 2 * MAX_MESSAGE_CHARS + 256;
 /** Most relays a redirect lists. */
 export const MAX_RELAYS = 8;
+/** Most children one relay serves at once: the relay turns more away, and the host opens no more sessions for it. */
+export const MAX_RELAY_CHILDREN = 8;
 /** Most leaves a host may challenge in one unit (bounds the openings message). */
 export const MAX_CHALLENGE = 64;
 /** Most units a volunteer may say it holds (its prefetch queue). */

@@ -1,11 +1,21 @@
 import { MAX_RELAYS } from '../protocol';
 
 export interface Connection {
+  /** When the host first heard of the connection (epoch ms): one that proves no key in time is a stranger. */
+  readonly openedAt: number;
   /** identityOf(publicKey), set once the key-proof verifies: until then the connection is nobody. */
   volunteerId?: string;
   publicKey?: string;
   /** The key hello named and the nonce its welcome carried, awaiting the key-proof. */
   claimed?: { readonly publicKey: string; readonly nonce: string };
+  /**
+   * The first key proved on this connection. The connection speaks for it for its life (a hello
+   * naming another key is refused), so one connection cannot gather leases under many keys.
+   */
+  key?: string;
+  /** Welcomed: from then on a direct connection counts against the host's cap, proved or not. */
+  greeted?: boolean;
+  /** Offered to relay in its hello. It may relay once its key is proved and has had results accepted. */
   relay?: boolean;
 }
 
@@ -17,10 +27,12 @@ export interface Connection {
 export class Connections {
   private readonly byName = new Map<string, Connection>();
 
+  constructor(private readonly clock: () => number) {}
+
   get(name: string): Connection {
     let c = this.byName.get(name);
     if (!c) {
-      c = {};
+      c = { openedAt: this.clock() };
       this.byName.set(name, c);
     }
     return c;
@@ -30,31 +42,52 @@ export class Connections {
     return this.byName.get(name);
   }
 
+  /** A new link under `name`: nothing of an earlier link by that name carries over. */
+  open(name: string): void {
+    this.delete(name);
+    this.get(name);
+  }
+
   /** Forgets a connection and, for a relay, its children's. */
   delete(name: string): void {
     this.byName.delete(name);
     for (const other of [...this.byName.keys()]) if (other.startsWith(`${name}>`)) this.byName.delete(other);
   }
 
+  get size(): number {
+    return this.byName.size;
+  }
+
   static isRelayed(name: string): boolean {
     return name.includes('>');
   }
 
-  /** Greeted connections straight to the host, other than `except`. */
+  /** Sessions the host has opened for `relay`'s children. */
+  children(relay: string): number {
+    let n = 0;
+    for (const name of this.byName.keys()) if (name.startsWith(`${relay}>`)) n++;
+    return n;
+  }
+
+  /** Welcomed connections straight to the host, other than `except`. */
   direct(except?: string): [string, Connection][] {
-    return [...this.byName].filter(([n, c]) => n !== except && !Connections.isRelayed(n) && c.volunteerId !== undefined);
+    return [...this.byName].filter(([n, c]) => n !== except && !Connections.isRelayed(n) && c.greeted === true);
   }
 
   /**
-   * Up to MAX_RELAYS direct connections that offered to relay and whose volunteer `proven`
-   * accepts, those with the fewest children first.
+   * Direct connections that have not proved a key `ms` after the host first heard of them
+   * (silent, refused, or sent to relays and lingering).
    */
-  relaysFor(except: string, proven: (volunteerId: string) => boolean): string[] {
-    const children = (n: string) => [...this.byName.keys()].filter((c) => c.startsWith(`${n}>`)).length;
+  strangers(now: number, ms: number): string[] {
+    return [...this.byName].filter(([n, c]) => !Connections.isRelayed(n) && c.key === undefined && now - c.openedAt >= ms).map(([n]) => n);
+  }
+
+  /** Up to MAX_RELAYS direct connections that `mayRelay` accepts, those with the fewest children first. */
+  relaysFor(except: string, mayRelay: (c: Connection) => boolean): string[] {
     return this.direct(except)
-      .filter(([, c]) => c.relay && proven(c.volunteerId!))
+      .filter(([, c]) => mayRelay(c))
       .map(([n]) => n)
-      .sort((a, b) => children(a) - children(b))
+      .sort((a, b) => this.children(a) - this.children(b))
       .slice(0, MAX_RELAYS);
   }
 }

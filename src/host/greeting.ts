@@ -22,8 +22,10 @@ export interface GreetingOptions {
 /**
  * How a connection becomes a volunteer: `hello` names a public key and gets a `welcome` with
  * the host's key and a fresh nonce; `key-proof` signs that nonce (proof/key-proof.ts), and only
- * then does the connection speak for the key's identity. A key banned from every job is turned
- * away at hello.
+ * then does the connection speak for the key's identity. Once a key is proved, the connection
+ * speaks for that key for its life: a hello naming another key is refused (one connection
+ * switching keys could otherwise hold maxLeases units under each). A key banned from every job
+ * is turned away at hello.
  */
 export class Greeting {
   constructor(private readonly options: GreetingOptions) {}
@@ -33,6 +35,9 @@ export class Greeting {
       throw new TabgridError(ErrorCode.ProtocolVersion, `host speaks protocol ${PROTOCOL_VERSION}, volunteer ${message.protocol}`);
     }
     if (this.options.trust.bannedEverywhere(identityOf(message.publicKey))) throw banned();
+    if (session.key !== undefined && session.key !== message.publicKey) {
+      throw new TabgridError(ErrorCode.BadMessage, 'this connection already speaks for another key: one key a connection (open another connection for another key)');
+    }
     const redirect = this.options.redirect(name);
     if (redirect) return redirect;
     const { hostId, identity, leaseMs, heartbeatMs } = this.options;
@@ -42,6 +47,7 @@ export class Greeting {
     session.publicKey = undefined;
     session.claimed = { publicKey: message.publicKey, nonce };
     session.relay = message.relay === true && !Connections.isRelayed(name);
+    session.greeted = true;
     return { type: 'welcome', protocol: PROTOCOL_VERSION, hostId, leaseMs, heartbeatMs, publicKey: identity.publicKey, nonce };
   }
 
@@ -56,6 +62,7 @@ export class Greeting {
     }
     session.publicKey = claimed.publicKey;
     session.volunteerId = identityOf(claimed.publicKey);
+    session.key = claimed.publicKey;
   }
 
   /** Who a greeted connection speaks for; throws for one that has not proved its key. */

@@ -1,14 +1,15 @@
 import { ErrorCode, TabgridError } from '../errors';
-import { encodeMessage, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
+import { encodeMessage, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage } from '../validate';
 import { jobUnit, type JobSpec } from './job';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
-import { Connections } from './connections';
+import { Connections, type Connection } from './connections';
 import { banned, Greeting } from './greeting';
 import { HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
+import { Holds } from './holds';
 import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
 import { randomBelow, type Random } from '../proof/random';
 import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
@@ -22,6 +23,9 @@ export { StoredUnitState as UnitState } from './store/store';
 export type { AcceptedResult, HostCoreOptions } from './host-options';
 export type { UnitView, VerdictEvent } from './host-views';
 
+/** A direct connection that has not proved a key this long after it opened is a stranger, for the shell to close. */
+export const KEY_PROOF_TIMEOUT_MS = 30_000;
+
 /**
  * The job host's logic, free of any transport: connections are names, messages are JSON texts
  * in and typed replies out. Units go queued → leased → verifying → accepted; a rejected unit,
@@ -30,12 +34,14 @@ export type { UnitView, VerdictEvent } from './host-views';
  * arrival order.
  */
 export class HostCore {
-  private readonly sessions = new Connections();
+  private readonly sessions: Connections;
   private readonly judge: Judge;
   private readonly greeting: Greeting;
   private readonly clock: () => number;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
+  readonly maxHoldMs: number;
+  private readonly holds: Holds;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly announcer: Announcer;
   private readonly random: Random;
@@ -60,6 +66,10 @@ export class HostCore {
     this.clock = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
+    this.maxHoldMs = options.maxHoldMs ?? 10 * this.leaseMs;
+    if (!(this.maxHoldMs >= this.leaseMs)) throw new TabgridError(ErrorCode.BadInput, `maxHoldMs (${this.maxHoldMs}) must be at least leaseMs (${this.leaseMs})`);
+    this.holds = new Holds(this.leaseMs, this.maxHoldMs);
+    this.sessions = new Connections(this.clock);
     const { hostId, identity } = options;
     this.greeting = new Greeting({ hostId, identity, leaseMs: this.leaseMs, heartbeatMs: this.heartbeatMs, trust: this.judge.trust, redirect: (name) => this.redirect(name) });
   }
@@ -144,21 +154,40 @@ export class HostCore {
     return this.state.receipt(unitId);
   }
 
-  connect(name: string): void {
-    this.sessions.get(name);
+  /**
+   * A link named `name` opened: a new connection, whatever an earlier link of that name said.
+   * In turn with messages, like disconnect, so each applies after the messages received before it.
+   */
+  connect(name: string): Promise<void> {
+    return this.serial(async () => this.sessions.open(name));
   }
 
   /**
    * The connection closed (and with a relay, its children's). Leases stay until they lapse,
-   * so a quick reconnect keeps them.
+   * so a quick reconnect keeps them. In turn with messages: one still queued from the closed
+   * link would otherwise bring the connection back, for good, after it was forgotten.
    */
-  disconnect(name: string): void {
-    this.sessions.delete(name);
+  disconnect(name: string): Promise<void> {
+    return this.serial(async () => this.sessions.delete(name));
   }
 
-  /** Greeted connections straight to this host (not through a relay). */
+  /** Welcomed connections straight to this host (not through a relay), key proved or not: what the cap counts. */
   directConnections(): number {
     return this.sessions.direct().length;
+  }
+
+  /** Connections the host keeps a session for: direct ones, greeted or not, and relays' children. */
+  openSessions(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Direct connections that have not proved a key KEY_PROOF_TIMEOUT_MS after they opened
+   * (silent, refused, or sent to relays and lingering): the cap does not count a connection
+   * before its hello, so the shell closes these rather than let them pile up.
+   */
+  strangers(): string[] {
+    return this.sessions.strangers(this.clock(), KEY_PROOF_TIMEOUT_MS);
   }
 
   /** Handles one raw message from connection `name`; resolves to the replies, in order. */
@@ -178,15 +207,24 @@ export class HostCore {
   /**
    * A relay's traffic: the child's message is handled as if the child were connected as
    * `<relay>><child>` (its own volunteer id, leases, verification and credit), and the replies
-   * go back wrapped for the relay to pass on. A relay holds no state of its own.
+   * go back wrapped for the relay to pass on. A relay holds no state of its own. It serves at
+   * most MAX_RELAY_CHILDREN children at once: another child hears an error and gets no session
+   * until one leaves.
    */
   private async relay(name: string, message: Extract<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<HostMessage[]> {
     const session = this.sessions.find(name);
     if (!session?.relay || Connections.isRelayed(name)) throw new TabgridError(ErrorCode.BadMessage, 'only a directly connected relay may relay');
+    if (!this.mayRelay(session)) {
+      throw new TabgridError(ErrorCode.BadMessage, `not a relay yet: a relay first proves its key and has ${this.relayMinAccepted} result(s) accepted`);
+    }
     const child = `${name}>${message.child}`;
     if (message.type === 'child-left') {
-      this.disconnect(child);
+      this.sessions.delete(child);
       return [];
+    }
+    if (!this.sessions.find(child) && this.sessions.children(name) >= MAX_RELAY_CHILDREN) {
+      const full = new TabgridError(ErrorCode.BadMessage, `this relay already serves ${MAX_RELAY_CHILDREN} children; try the host again later`);
+      return [{ type: 'relayed', child: message.child, text: encodeMessage(this.error(child, full)) }];
     }
     let replies: HostMessage[];
     try {
@@ -205,18 +243,22 @@ export class HostCore {
       const now = this.clock();
       const tx = this.state.tx();
       let expired = 0;
+      let overheld = 0;
       for (const u of this.state.leasedUnits()) {
         if (u.leaseDeadline !== null && u.leaseDeadline <= now) {
           // A result under check that lapses starts over with anyone: keeping its holder would let
           // a volunteer come back for a fresh challenge (or a fresh spot-check roll) until it passed.
-          tx.putUnit(u.state === UnitState.Verifying ? requeued(u) : lapsed(u));
+          // A hold that ran out forgets its holder too: the unit is no longer its to take back.
+          const over = u.holder !== null && this.holds.over(u, u.holder, now);
+          tx.putUnit(u.state === UnitState.Verifying || over ? requeued(u) : lapsed(u));
           expired++;
+          if (over) overheld++;
         }
       }
       if (expired > 0) {
         await this.store.commit(tx.batch());
         tx.apply();
-        this.options.log?.(`${expired} lease(s) lapsed; units back in the queue`);
+        this.options.log?.(`${expired} lease(s) lapsed${overheld > 0 ? ` (${overheld} at the maximum hold)` : ''}; units back in the queue`);
       }
       return expired;
     });
@@ -229,7 +271,6 @@ export class HostCore {
   }
 
   private async dispatch(name: string, message: Exclude<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<HostMessage[]> {
-    this.connect(name);
     const session = this.sessions.get(name);
     if (message.type === 'hello') return [this.greeting.hello(name, session, message)];
     if (message.type === 'key-proof') {
@@ -254,37 +295,55 @@ export class HostCore {
 
   /** Works out the replies and the state changes (into tx) for one message. */
   private async decide(speaker: Speaker, message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>, now: number, tx: Tx): Promise<HostMessage[]> {
-    const deadline = now + this.leaseMs;
     const who = speaker.id;
     switch (message.type) {
       case 'request-unit': {
         const trust = this.judge.trust;
         if (trust.bannedEverywhere(who)) throw banned();
-        // A leased unit this volunteer holds but did not list (it reloaded, or lost a reply) first.
+        // A leased unit this volunteer holds but did not list (it reloaded, or lost a reply) first;
+        // not one whose hold ran out (expiry requeues it within a second).
         const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
-        const lost = held.find((u) => !message.holding.includes(u.unitId));
-        const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? this.state.nextQueued(who, (jobId) => trust.isBanned(jobId, who), (n) => randomBelow(this.random, n)) : undefined);
+        const lost = held.find((u) => !message.holding.includes(u.unitId) && !this.holds.over(u, who, now));
+        const next = () => this.state.nextQueued(who, (jobId) => trust.isBanned(jobId, who), (n) => randomBelow(this.random, n), (u) => this.holds.barred(u, who, now));
+        const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? next() : undefined);
         if (!pick) return [{ type: 'no-work', retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
-        tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: deadline, progress: lost ? pick.progress : 0, leasedTo: withLeaseHolder(pick, who) });
+        // Taking back a unit that lapsed from this key goes on with its hold; anyone else starts one.
+        const hold = this.holds.of(pick, who, now);
+        tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: this.holds.deadline(hold, now), progress: lost ? pick.progress : 0, leasedTo: withLeaseHolder(pick, who), hold });
         return [{ type: 'unit', unit: jobUnit(this.state.job(pick.jobId)!.spec, pick.index), leaseMs: this.leaseMs }];
       }
       case 'heartbeat': {
         const u = this.state.unit(message.unitId);
-        // Its lease lapsed but nobody took the unit since: it is this volunteer's again, checkpoint and all.
+        if (u && u.state !== UnitState.Accepted && this.holds.over(u, who, now)) {
+          // Renewed for as long as one key may hold a unit: the unit goes to someone else (now, if expiry has not yet requeued it).
+          if (u.holder === who && (u.state === UnitState.Leased || u.state === UnitState.Verifying)) tx.putUnit(requeued(u));
+          return [{ type: 'lease-lost', unitId: message.unitId, reason: this.holds.reason }];
+        }
+        // Its lease lapsed but nobody took the unit since: it is this volunteer's again, checkpoint and all (its hold goes on).
         const regained =
           u?.state === UnitState.Queued && u.holder === who && !u.rejectedBy.includes(who) && !this.judge.trust.isBanned(u.jobId, who) && this.state.heldBy(who).length < (this.options.maxLeases ?? 2);
         if (regained) {
-          tx.putUnit({ ...u, state: UnitState.Leased, leaseDeadline: deadline, progress: message.done });
+          const hold = this.holds.of(u, who, now);
+          tx.putUnit({ ...u, state: UnitState.Leased, leaseDeadline: this.holds.deadline(hold, now), progress: message.done, hold });
           return [{ type: 'lease', unitId: u.unitId, leaseMs: this.leaseMs }];
         }
         if (!u || u.holder !== who || (u.state !== UnitState.Leased && u.state !== UnitState.Verifying)) {
           return [{ type: 'lease-lost', unitId: message.unitId, reason: u?.state === UnitState.Accepted ? 'already accepted' : 'the lease lapsed or belongs to another volunteer' }];
         }
-        tx.putUnit({ ...u, leaseDeadline: deadline, progress: message.done });
+        const hold = this.holds.of(u, who, now);
+        tx.putUnit({ ...u, leaseDeadline: this.holds.deadline(hold, now), progress: message.done, hold });
         return [{ type: 'lease', unitId: u.unitId, leaseMs: this.leaseMs }];
       }
-      case 'result':
+      case 'result': {
+        const u = this.state.unit(message.unitId);
+        // A unit held past the maximum hold is no longer its holder's to finish (nor to take back by a late result).
+        if (u?.holder === who && u.state !== UnitState.Accepted && this.holds.over(u, who, now)) {
+          throw new TabgridError(ErrorCode.UnknownUnit, `unit ${u.unitId} was ${this.holds.reason}`);
+        }
+        // Checking the result extends the lease, but not past the holder's hold.
+        const deadline = u?.holder === who && u.hold?.key === who ? this.holds.deadline(u.hold, now) : now + this.leaseMs;
         return [await this.judge.result(speaker, message, deadline, now, tx)];
+      }
       case 'openings':
         return [await this.judge.openings(who, message, now, tx)];
       case 'rows':
@@ -303,9 +362,18 @@ export class HostCore {
   private redirect(name: string): HostMessage | undefined {
     const cap = this.options.maxDirect;
     if (cap === undefined || Connections.isRelayed(name) || this.sessions.direct(name).length < cap) return undefined;
-    const relays = this.sessions.relaysFor(name, (id) => (this.state.volunteer(id)?.accepted ?? 0) >= (this.options.relayMinAccepted ?? 1));
+    const relays = this.sessions.relaysFor(name, (c) => this.mayRelay(c));
     this.options.log?.(`at the cap of ${cap} connections: sending ${name} to ${relays.length} relay(s)`);
     return { type: 'redirect', relays, retryMs: this.options.retryMs ?? 2000 };
+  }
+
+  private get relayMinAccepted(): number {
+    return this.options.relayMinAccepted ?? 1;
+  }
+
+  /** A connection that offered to relay may, once its key is proved and has had relayMinAccepted results accepted. */
+  private mayRelay(c: Connection): boolean {
+    return c.relay === true && c.volunteerId !== undefined && (this.state.volunteer(c.volunteerId)?.accepted ?? 0) >= this.relayMinAccepted;
   }
 
   private error(name: string, err: unknown, unitId?: string): HostMessage {

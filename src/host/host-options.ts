@@ -24,6 +24,14 @@ export interface HostCoreOptions {
   readonly leaseMs?: number;
   /** How often volunteers should send heartbeats (default a quarter of leaseMs). */
   readonly heartbeatMs?: number;
+  /**
+   * The longest one key may hold a unit, from its first lease, heartbeats and its own lapses and
+   * regains included (default 10 × leaseMs: 10 minutes with the default lease). Past it the lease
+   * is lost and the unit goes back to the queue, where that key may not take it for one more
+   * leaseMs. Generous, so only a unit taking an honest volunteer that long is lost to it; keys
+   * that squat on units with heartbeats free each within it. At least leaseMs.
+   */
+  readonly maxHoldMs?: number;
   /** Units one volunteer may hold at once, so it can prefetch (default 2). */
   readonly maxLeases?: number;
   /**

@@ -80,10 +80,11 @@ export class HostState {
    * replica of), from the highest-priority job that has one, skipping jobs `skip` names. Units
    * waiting for a second replica come first, but which one is drawn by `choose(n)` (an index
    * below n) among them and the next fresh unit: handing a waiting replica to whoever asks next
-   * would let one person's second key ask right after its first and vote with it.
+   * would let one person's second key ask right after its first and vote with it. Units `barred`
+   * names are passed over too (one the volunteer held for the maximum hold, holds.ts).
    */
-  nextQueued(volunteer: string, skip: (jobId: string) => boolean = () => false, choose: (n: number) => number = () => 0): StoredUnit | undefined {
-    const mayTake = (u: StoredUnit) => !u.rejectedBy.includes(volunteer) && !u.votes?.some((v) => v.key === volunteer);
+  nextQueued(volunteer: string, skip: (jobId: string) => boolean = () => false, choose: (n: number) => number = () => 0, barred: (u: StoredUnit) => boolean = () => false): StoredUnit | undefined {
+    const mayTake = (u: StoredUnit) => !u.rejectedBy.includes(volunteer) && !u.votes?.some((v) => v.key === volunteer) && !barred(u);
     for (const job of this.jobOrder) {
       if (skip(job.id)) continue;
       const candidates = [...(this.awaitingReplica.get(job.id) ?? [])].map((id) => this.units.get(id)!).filter(mayTake);
@@ -182,7 +183,8 @@ export class HostState {
 /**
  * The unit back in the queue after its lease lapsed. It remembers who held it: that volunteer
  * (slow, or reloading) may take it back with a heartbeat or deliver its result as long as
- * nobody else has leased it meanwhile, instead of throwing its checkpoint away.
+ * nobody else has leased it meanwhile and its hold has not run out (holds.ts), instead of
+ * throwing its checkpoint away.
  */
 export function lapsed(u: UnitRecord): UnitRecord {
   return { ...requeued(u), holder: u.holder };

@@ -38,7 +38,7 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
       const name = conn.peer;
       // One link per volunteer: a second connection from the same peer replaces the first.
       links.get(name)?.close();
-      core.connect(name);
+      void core.connect(name);
       const link = linkFromConnection(conn, {
         onText: (text) => {
           void core.handle(name, text).then((replies) => {
@@ -48,7 +48,7 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
         onClose: () => {
           if (links.get(name) !== link) return;
           links.delete(name);
-          core.disconnect(name);
+          void core.disconnect(name);
           log?.(`volunteer ${name} left`);
         },
       });
@@ -66,8 +66,17 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
     peer.once('open', (id) => {
       registered = true;
       clearTimeout(timer);
-      // Lapsed leases go back to the queue within about a second.
-      const expiry = setInterval(() => void core.expireLeases().catch((err: unknown) => log?.(`lease expiry failed: ${String(err)}`)), 1000);
+      // Lapsed leases go back to the queue within about a second; connections that proved no key
+      // in time are closed (the cap counts a connection only from its hello).
+      const expiry = setInterval(() => {
+        void core.expireLeases().catch((err: unknown) => log?.(`lease expiry failed: ${String(err)}`));
+        for (const name of core.strangers()) {
+          const link = links.get(name);
+          if (!link) continue; // closed already; the core forgets it in turn
+          log?.(`closing ${name}: no key proved in time`);
+          link.close();
+        }
+      }, 1000);
       resolve({
         id,
         links,

@@ -1,5 +1,5 @@
 import type { DataConnection } from 'peerjs';
-import { encodeMessage, MAX_MESSAGE_CHARS } from '../protocol';
+import { encodeMessage, MAX_MESSAGE_CHARS, MAX_RELAY_CHILDREN } from '../protocol';
 import { linkFromConnection, type Link } from '../net/link';
 
 /**
@@ -13,7 +13,7 @@ export class RelayServer {
   private upstream?: Link;
   private next = 1;
 
-  constructor(private readonly maxChildren = 8) {}
+  constructor(private readonly maxChildren = MAX_RELAY_CHILDREN) {}
 
   get size(): number {
     return this.children.size;

@@ -81,11 +81,11 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
     }));
 
     it('round-trips arrays, nulls, fractions and large numbers', withStore(async (store) => {
-      const leased = unit('j', 0, { state: 'verifying', holder: 'v1', leaseDeadline: 1_767_225_600_123, progress: 37, root: 'cd'.repeat(32), challenge: [0, 5, 4095], rejectedBy: ['x', 'y'] });
+      const leased = unit('j', 0, { state: 'verifying', holder: 'v1', leaseDeadline: 1_767_225_600_123, progress: 37, root: 'cd'.repeat(32), challenge: [0, 5, 4095], rejectedBy: ['x', 'y'], hold: { key: 'v1', since: 1_767_225_000_001 } });
       const accepted = unit('j', 1, { state: 'accepted', holder: 'v2', root: 'ef'.repeat(32), challenge: [], acceptedAt: 1_767_225_600_999 });
       const solved = unit('j', 2, { state: 'accepted', holder: 'v2', root: '01'.repeat(32), acceptedAt: 5, solutions: [0, 7, 4_294_967_295] });
       const replicated = unit('j', 3, { votes: [{ key: 'k1', root: 'aa'.repeat(32) }, { key: 'k2', root: 'bb'.repeat(32) }] });
-      const noVotesYet = unit('j', 4, { votes: [], leasedTo: ['k1', 'k3'] });
+      const noVotesYet = unit('j', 4, { votes: [], leasedTo: ['k1', 'k3'], hold: { key: 'k3', since: 0 } });
       await store.commit({ units: [leased, accepted, solved, replicated, noVotesYet], volunteers: [{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }] });
       const got = await store.load();
       expect(got.units).toEqual([leased, accepted, solved, replicated, noVotesYet]);
@@ -94,9 +94,12 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
 
     it('upserts replace records by key', withStore(async (store) => {
       await store.commit({ jobs: [job('j', 1)], units: [unit('j', 0)], volunteers: [volunteer('v')], receipts: [receipt('r', 1)] });
-      const leased = unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 99, rejectedBy: ['w'] });
+      const leased = unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 99, rejectedBy: ['w'], hold: { key: 'v', since: 42 } });
       await store.commit({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }] });
       expect(await store.load()).toEqual({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }], trust: [] });
+      // A record without an optional field replaces one with it: the field is gone, not kept.
+      await store.commit({ units: [unit('j', 0, { rejectedBy: ['w'] })] });
+      expect((await store.load()).units).toEqual([unit('j', 0, { rejectedBy: ['w'] })]);
     }));
 
     it('round-trips signed receipts and trust records, upserting trust by job and key', withStore(async (store) => {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/hex';
-import { HostCore } from '../../src/host/host-core';
+import { HostCore, KEY_PROOF_TIMEOUT_MS } from '../../src/host/host-core';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
 import { jobUnit, unitWork, validateJob, type JobSpec } from '../../src/host/job';
@@ -293,6 +293,13 @@ describe('HostCore relays', () => {
   const hello = async (name: string, relay?: boolean) =>
     ({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: (await key(name)).publicKey, ...(relay === undefined ? {} : { relay }) }) as const;
   const greetRelay = (core: HostCore, name: string) => greetAs(core, name, keys.get(name)!, { relay: true });
+  /** A relay as the host lets one relay: offered in its hello, key proved, a result accepted. */
+  const provenRelay = async (core: HostCore, name: string) => {
+    await key(name);
+    await greetRelay(core, name);
+    const unit = await lease(core, name);
+    expect(await submit(core, name, unit, honest(unit))).toMatchObject({ verdict: 'accepted' });
+  };
 
   it('past its cap, sends newcomers to proven relays, or tells them to wait while there are none', async () => {
     const core = await capped();
@@ -307,8 +314,8 @@ describe('HostCore relays', () => {
 
   it('handles a relayed child as itself: its own leases, verdicts and credit, replies wrapped for the relay', async () => {
     const core = await capped();
-    await key('r');
-    await greetRelay(core, 'r');
+    await provenRelay(core, 'r');
+    const relayBefore = core.volunteer(vid('r'));
     const wrap = async (m: VolunteerMessage) => {
       const replies = await say(core, 'r', { type: 'relay', child: 'c1', text: encodeMessage(m) });
       return replies.map((r) => {
@@ -329,7 +336,7 @@ describe('HostCore relays', () => {
     const openings = challenge.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * 32, index * 32 + 32)), path: merklePath(tree, index).map(toHex) }));
     expect((await wrap({ type: 'openings', unitId: u.unit.unitId, openings }))[0]).toMatchObject({ verdict: 'accepted' });
     expect(core.volunteer(vid('child'))?.accepted).toBe(1);
-    expect(core.volunteer(vid('r'))).toBeUndefined(); // the relay earns nothing for its child
+    expect(core.volunteer(vid('r'))).toEqual(relayBefore); // the relay earns nothing for its child
   });
 
   it('refuses relaying from a volunteer that did not offer to relay, and nested relays', async () => {
@@ -337,11 +344,210 @@ describe('HostCore relays', () => {
     await say(core, 'n', await hello('n'));
     expect((await say(core, 'n', { type: 'relay', child: 'c', text: encodeMessage(await hello('c')) }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     const core2 = await capped();
-    await key('r');
-    await greetRelay(core2, 'r');
+    await provenRelay(core2, 'r');
     const nested = encodeMessage({ type: 'relay', child: 'd', text: encodeMessage(await hello('d')) });
     const [reply] = await say(core2, 'r', { type: 'relay', child: 'c', text: nested });
     expect(reply?.type === 'relayed' && parseHostMessage(reply.text)).toMatchObject({ type: 'error', code: 'bad-message' });
+  });
+
+  it('lets a connection that offered to relay relay only once its key is proved and it has had a result accepted', async () => {
+    const core = await capped();
+    await key('r');
+    const relayed = async () => say(core, 'r', { type: 'relay', child: 'c', text: encodeMessage(await hello('child')) });
+    const notYet = { type: 'error', code: 'bad-message', message: expect.stringMatching(/not a relay yet: a relay first proves its key and has 1 result\(s\) accepted/) };
+    // `relay: true` in a hello alone.
+    expect((await say(core, 'r', await hello('r', true)))[0]).toMatchObject({ type: 'welcome' });
+    expect(await relayed()).toEqual([notYet]);
+    // Key proved, nothing accepted yet.
+    await greetRelay(core, 'r');
+    expect(await relayed()).toEqual([notYet]);
+    expect(await say(core, 'r', { type: 'child-left', child: 'c' })).toEqual([notYet]);
+    const unit = await lease(core, 'r');
+    expect(await submit(core, 'r', unit, honest(unit))).toMatchObject({ verdict: 'accepted' });
+    const [reply] = await relayed();
+    expect(reply).toMatchObject({ type: 'relayed', child: 'c' });
+    expect(reply?.type === 'relayed' && parseHostMessage(reply.text)).toMatchObject({ type: 'welcome' });
+  });
+
+  it('opens at most 8 child sessions a relay: of 400 children 8 are served, child-left frees a place, the relay leaving drops them', async () => {
+    const core = await capped();
+    await provenRelay(core, 'r');
+    const before = core.openSessions();
+    const childHello = encodeMessage(await hello('child'));
+    const replies: HostMessage[] = [];
+    for (let i = 0; i < 400; i++) replies.push(...(await say(core, 'r', { type: 'relay', child: `c${i}`, text: childHello })));
+    // Every reply is wrapped, so the relay passes it on to its child.
+    expect(replies.map((r) => r.type === 'relayed' && r.child)).toEqual(Array.from({ length: 400 }, (_, i) => `c${i}`));
+    const inner = replies.map((r) => (r.type === 'relayed' ? parseHostMessage(r.text) : r));
+    expect(inner.slice(0, 8).map((m) => m.type)).toEqual(Array(8).fill('welcome'));
+    for (const m of inner.slice(8)) expect(m).toMatchObject({ type: 'error', code: 'bad-message', message: expect.stringMatching(/already serves 8 children/) });
+    expect(core.openSessions()).toBe(before + 8);
+    // A turned-away child still has no session; one leaving frees a place for the next.
+    const [refused] = await say(core, 'r', { type: 'relay', child: 'c9', text: encodeMessage({ type: 'request-unit', holding: [] }) });
+    expect(refused?.type === 'relayed' && parseHostMessage(refused.text)).toMatchObject({ message: expect.stringMatching(/already serves 8 children/) });
+    expect(await say(core, 'r', { type: 'child-left', child: 'c3' })).toEqual([]);
+    expect(core.openSessions()).toBe(before + 7);
+    const [next] = await say(core, 'r', { type: 'relay', child: 'c400', text: childHello });
+    expect(next?.type === 'relayed' && parseHostMessage(next.text)).toMatchObject({ type: 'welcome' });
+    expect(core.openSessions()).toBe(before + 8);
+    await core.disconnect('r');
+    expect(core.openSessions()).toBe(before - 1);
+  });
+});
+
+describe('HostCore against hostile peers', () => {
+  const helloOf = (identity: Identity) => ({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: identity.publicKey }) as const;
+  const open = (spec: JobSpec, options: { leaseMs?: number; maxHoldMs?: number; maxDirect?: number; maxLeases?: number } = {}, store: HostStore = new MemoryHostStore()) =>
+    HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, random: seededRandom(2), clock, ...options });
+  const beat = async (core: HostCore, name: string, unitId: string) => (await say(core, name, { type: 'heartbeat', unitId, done: 1, total: 37 }))[0];
+
+  it('lets a connection speak for one key: 16 keys behind one connection cannot squat on every unit, and a newcomer gets work within a lease period', async () => {
+    const core = await open({ ...job, id: 'squat', units: 32 }, { leaseMs: 10_000 });
+    const sybils = await Promise.all(Array.from({ length: 16 }, () => newIdentity()));
+    const held = new Map<Identity, string[]>();
+    // Speaks as `k` on the one connection, with hello and key-proof again each time (the attack).
+    const as = async (k: Identity) => (await greetAs(core, 'sybil', k)).type === 'welcome';
+    for (const k of sybils) {
+      if (!(await as(k))) continue;
+      for (let i = 0; i < 2; i++) {
+        const [r] = await say(core, 'sybil', { type: 'request-unit', holding: held.get(k) ?? [] });
+        if (r?.type === 'unit') held.set(k, [...(held.get(k) ?? []), r.unit.unitId]);
+      }
+    }
+    // The squatter heartbeats everything it holds every quarter lease; a newcomer asks every retryMs.
+    await greet(core, 'newcomer');
+    let servedAt: number | undefined;
+    for (let t = 0; t <= core.leaseMs && servedAt === undefined; t += 500) {
+      if (t % core.heartbeatMs === 0) for (const [k, units] of held) if (await as(k)) for (const unitId of units) await beat(core, 'sybil', unitId);
+      await core.expireLeases();
+      if (t % 2_000 === 0 && (await say(core, 'newcomer', { type: 'request-unit', holding: [] }))[0]?.type === 'unit') servedAt = t;
+      now += 500;
+    }
+    expect(servedAt).toBeDefined();
+    // The connection speaks for its first key only, so it holds that key's maxLeases units.
+    expect([...held.values()].flat()).toHaveLength(2);
+    expect(await greetAs(core, 'sybil', sybils[1]!)).toMatchObject({ type: 'error', code: 'bad-message', message: expect.stringMatching(/already speaks for another key/) });
+    // The same key saying hello again is fine, and keeps its leases.
+    expect(await greetAs(core, 'sybil', sybils[0]!)).toMatchObject({ type: 'welcome' });
+    expect(await beat(core, 'sybil', held.get(sybils[0]!)![0]!)).toMatchObject({ type: 'lease' });
+  });
+
+  it('renews a lease by heartbeats only up to maxHoldMs; then the lease is lost and its holder cannot take the unit straight back', async () => {
+    const core = await open({ ...job, units: 1 }, { leaseMs: 10_000, maxHoldMs: 40_000 });
+    await greet(core, 'squat');
+    const unit = await lease(core, 'squat');
+    const start = now;
+    for (now += 2_500; now < start + 40_000; now += 2_500) {
+      expect(await beat(core, 'squat', unit.unitId)).toEqual({ type: 'lease', unitId: unit.unitId, leaseMs: 10_000 });
+      expect(await core.expireLeases()).toBe(0);
+    }
+    expect(await beat(core, 'squat', unit.unitId)).toEqual({ type: 'lease-lost', unitId: unit.unitId, reason: expect.stringMatching(/^held for 40 s, the longest one key may hold a unit/) });
+    expect(core.progress()).toMatchObject({ leased: 0, queued: 1 });
+    // Not straight back: not by the lapsed-lease path, not by asking, not with a late result.
+    expect(await beat(core, 'squat', unit.unitId)).toMatchObject({ type: 'lease-lost', reason: expect.stringMatching(/^held for 40 s/) });
+    expect((await say(core, 'squat', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work', jobDone: false });
+    expect((await say(core, 'squat', await signed('squat', unit, rootOf(honest(unit)))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
+    expect(core.volunteer(vid('squat'))?.rejected ?? 0).toBe(0); // it did hold the unit: no penalty
+    // Anyone else gets it, and finishes it.
+    await greet(core, 'newcomer');
+    expect((await lease(core, 'newcomer')).unitId).toBe(unit.unitId);
+    expect(await submit(core, 'newcomer', unit, honest(unit))).toMatchObject({ verdict: 'accepted' });
+    expect((await newHost()).maxHoldMs).toBe(600_000); // 10 × the default 60 s lease
+    await expect(open(job, { leaseMs: 10_000, maxHoldMs: 9_999 })).rejects.toThrow(/maxHoldMs \(9999\) must be at least leaseMs/);
+  });
+
+  it("counts a key's hold from its first lease, across its lapses, regains and a lapsed check; a lone holder may lease the unit again a lease period later", async () => {
+    const core = await open({ ...job, units: 1 }, { leaseMs: 10_000, maxHoldMs: 40_000, maxLeases: 1 });
+    await greet(core, 'slow');
+    const unit = await lease(core, 'slow');
+    const start = now;
+    // Lapses at 10 s and is taken back by a heartbeat at 12 s.
+    now = start + 12_000;
+    expect(await core.expireLeases()).toBe(1);
+    expect(await beat(core, 'slow', unit.unitId)).toMatchObject({ type: 'lease' });
+    // Its result is challenged at 20 s and the check lapses unanswered; asking takes the unit back.
+    now = start + 20_000;
+    expect((await say(core, 'slow', await signed('slow', unit, rootOf(honest(unit)))))[0]).toMatchObject({ type: 'challenge' });
+    now = start + 31_000;
+    expect(await core.expireLeases()).toBe(1);
+    expect((await lease(core, 'slow')).unitId).toBe(unit.unitId);
+    // Still the hold that began at the start: a heartbeat at 39 s renews the lease only to 40 s.
+    now = start + 39_000;
+    expect(await beat(core, 'slow', unit.unitId)).toMatchObject({ type: 'lease' });
+    now = start + 40_000;
+    expect(await core.expireLeases()).toBe(1);
+    expect((await say(core, 'slow', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work' });
+    now = start + 49_999;
+    expect((await say(core, 'slow', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work' });
+    // Nobody else wanted it for a lease period: its last holder may start a new hold.
+    now = start + 50_000;
+    expect((await lease(core, 'slow')).unitId).toBe(unit.unitId);
+    now = start + 85_000;
+    expect(await beat(core, 'slow', unit.unitId)).toMatchObject({ type: 'lease' });
+    expect(await submit(core, 'slow', unit, honest(unit))).toMatchObject({ verdict: 'accepted' });
+  });
+
+  it('keeps holds in the store: a restarted host ends a hold when the first would have', async () => {
+    const store = new MemoryHostStore();
+    const options = { leaseMs: 10_000, maxHoldMs: 40_000 };
+    const first = await open({ ...job, units: 1 }, options, store);
+    await greet(first, 'a');
+    const unit = await lease(first, 'a');
+    const start = now;
+    now = start + 9_000;
+    const second = await open({ ...job, units: 1 }, options, store);
+    await greet(second, 'a');
+    for (const t of [9_000, 18_000, 27_000, 36_000]) {
+      now = start + t;
+      expect(await beat(second, 'a', unit.unitId)).toMatchObject({ type: 'lease' });
+    }
+    now = start + 40_000;
+    expect(await beat(second, 'a', unit.unitId)).toMatchObject({ type: 'lease-lost', reason: expect.stringMatching(/^held for 40 s/) });
+    expect((await store.load()).units[0]).toMatchObject({ state: 'queued', holder: null, hold: { key: vid('a'), since: start } });
+  });
+
+  it('counts a direct connection against the cap from its hello: of 18 that say hello before any key-proof, 12 are welcomed', async () => {
+    const core = await open(job, { maxDirect: 12 });
+    const ids = await Promise.all(Array.from({ length: 18 }, () => newIdentity()));
+    const replies: HostMessage[] = [];
+    for (const [i, id] of ids.entries()) replies.push(...(await say(core, `early-${i}`, helloOf(id))));
+    expect(replies.slice(0, 12).map((r) => r.type)).toEqual(Array(12).fill('welcome'));
+    expect(replies.slice(12)).toEqual(Array(6).fill({ type: 'redirect', relays: [], retryMs: 2000 }));
+    expect(core.directConnections()).toBe(12);
+    // One that leaves frees its place.
+    await core.disconnect('early-0');
+    expect(await greetAs(core, 'late', ids[0]!)).toMatchObject({ type: 'welcome' });
+  });
+
+  it('forgets a connection that closes with a message still queued, rather than bringing it back for good', async () => {
+    const core = await open(job, { maxDirect: 1 });
+    await core.connect('gone');
+    // Its hello arrived, then its link closed before the host got to the hello.
+    const late = core.handle('gone', encodeMessage(helloOf(await key('gone'))));
+    const closed = core.disconnect('gone');
+    expect((await late)[0]).toMatchObject({ type: 'welcome' });
+    await closed;
+    expect(core.openSessions()).toBe(0);
+    // So it holds no place under the cap.
+    expect(await greetAs(core, 'next', await key('next'))).toMatchObject({ type: 'welcome' });
+    // A new link under a name starts afresh: nothing of the last one carries over.
+    await core.connect('next');
+    expect(core.directConnections()).toBe(0);
+  });
+
+  it('names the direct connections that proved no key 30 s after opening, for the shell to close', async () => {
+    const core = await open(job, { maxDirect: 2 });
+    const opened = now;
+    for (const name of ['silent', 'honest', 'hello-only', 'sent-away']) await core.connect(name);
+    await greet(core, 'honest');
+    expect((await say(core, 'hello-only', helloOf(await key('hello-only'))))[0]).toMatchObject({ type: 'welcome' });
+    expect((await say(core, 'sent-away', helloOf(await key('sent-away'))))[0]).toMatchObject({ type: 'redirect' });
+    now = opened + KEY_PROOF_TIMEOUT_MS - 1;
+    expect(core.strangers()).toEqual([]);
+    now = opened + KEY_PROOF_TIMEOUT_MS;
+    expect(core.strangers().sort()).toEqual(['hello-only', 'sent-away', 'silent']);
+    await core.disconnect('silent');
+    expect(core.strangers().sort()).toEqual(['hello-only', 'sent-away']);
   });
 });
 

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
 import { verifySignature } from '../../src/proof/identity';
 import { SQLITE_SCHEMA_VERSION, SqliteHostStore } from '../../src/host/store/sqlite-store';
+import { HOST_KEY_TABLE } from '../../src/host/store/sqlite-key';
 import type { HostStore } from '../../src/host/store/store';
 import { describeHostStore, receipt, unit } from '../helpers/store-conformance';
 
@@ -95,6 +96,45 @@ describe('SqliteHostStore', () => {
     await store.close();
     const after = new Database(path, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    after.close();
+  });
+
+  it('migrates a version-7 file (before holds) keeping every row, and keeps holds after', async () => {
+    const path = freshPath();
+    const raw = new Database(path);
+    // The schema migrations 1–7 made, written out as a file of that version has it.
+    raw.exec(`CREATE TABLE jobs (id TEXT NOT NULL PRIMARY KEY, spec TEXT NOT NULL, priority REAL NOT NULL, created_at REAL NOT NULL) STRICT;
+      CREATE INDEX jobs_order ON jobs (created_at, id);
+      CREATE TABLE units (unit_id TEXT NOT NULL PRIMARY KEY, job_id TEXT NOT NULL, idx INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'leased', 'verifying', 'accepted')), holder TEXT, lease_deadline REAL,
+        progress REAL NOT NULL, root TEXT, challenge TEXT, rejected_by TEXT NOT NULL, accepted_at REAL,
+        solutions TEXT, votes TEXT, leased_to TEXT, collecting TEXT) STRICT;
+      CREATE INDEX units_order ON units (job_id, idx, unit_id);
+      CREATE TABLE volunteers (id TEXT NOT NULL PRIMARY KEY, credit REAL NOT NULL, accepted INTEGER NOT NULL, rejected INTEGER NOT NULL) STRICT;
+      CREATE TABLE receipts (receipt_id TEXT NOT NULL PRIMARY KEY, job_id TEXT NOT NULL, unit_id TEXT NOT NULL, volunteer TEXT NOT NULL,
+        credit REAL NOT NULL, root TEXT NOT NULL, issued_at REAL NOT NULL, signature TEXT) STRICT;
+      CREATE INDEX receipts_order ON receipts (issued_at, receipt_id);
+      CREATE TABLE trust (job_id TEXT NOT NULL, key TEXT NOT NULL, streak INTEGER NOT NULL, valid INTEGER NOT NULL, invalid INTEGER NOT NULL,
+        banned INTEGER NOT NULL CHECK (banned IN (0, 1)), PRIMARY KEY (job_id, key)) STRICT;
+      ${HOST_KEY_TABLE}
+      CREATE TABLE outputs (unit_id TEXT NOT NULL, root TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (unit_id, root)) STRICT;
+      INSERT INTO units VALUES ('j/0', 'j', 0, 'leased', 'v', 1000, 5, NULL, NULL, '[]', NULL, NULL, NULL, '["w","v"]', NULL);
+      INSERT INTO units VALUES ('j/1', 'j', 1, 'verifying', 'w', 2000, 9, '${'ab'.repeat(32)}', NULL, '[]', NULL, NULL, NULL, '["w"]', 'verified');
+      INSERT INTO outputs VALUES ('j/1', '${'ab'.repeat(32)}', x'0102');
+      PRAGMA user_version = 7;`);
+    raw.close();
+    const store = new SqliteHostStore(path);
+    const leased = unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 1000, progress: 5, leasedTo: ['w', 'v'] });
+    const collecting = unit('j', 1, { state: 'verifying', holder: 'w', leaseDeadline: 2000, progress: 9, root: 'ab'.repeat(32), leasedTo: ['w'], collecting: 'verified' });
+    // Units leased before holds load without one (the host starts the holder's hold at its next heartbeat).
+    expect((await store.load()).units).toEqual([leased, collecting]);
+    expect(await store.output('j/1', 'ab'.repeat(32))).toEqual(new Uint8Array([1, 2]));
+    await store.commit({ units: [{ ...leased, hold: { key: 'v', since: 1500 } }] });
+    expect((await store.load()).units).toEqual([{ ...leased, hold: { key: 'v', since: 1500 } }, collecting]);
+    await store.close();
+    const after = new Database(path, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(SQLITE_SCHEMA_VERSION).toBe(8);
     after.close();
   });
 

@@ -28,6 +28,8 @@ const STORES = ['jobs', 'units', 'volunteers', 'receipts', 'trust'] as const sat
 /**
  * Upgrade i takes the database from version i to i + 1, inside the versionchange transaction.
  * Append, never edit. A version 2 that reshapes records would read and rewrite them through `tx`.
+ * Optional unit fields (votes, leasedTo, collecting, hold) need no upgrade: a record is stored
+ * whole, and one written before a field existed loads without it, as StoredUnit allows.
  */
 const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb, StoreName[], 'versionchange'>) => void)[] = [
   (db) => {

@@ -88,6 +88,8 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
         PRIMARY KEY (unit_id, root)
       ) STRICT;
     `),
+  // 8: whose hold of each unit runs, and since when (the maximum hold, holds.ts).
+  (db) => db.exec(`ALTER TABLE units ADD COLUMN hold TEXT;`),
 ];
 
 /** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
@@ -148,6 +150,7 @@ interface Rows {
     votes: string | null;
     leased_to: string | null;
     collecting: 'verified' | 'trusted' | null;
+    hold: string | null;
   };
   volunteers: StoredVolunteer;
   receipts: { receipt_id: string; job_id: string; unit_id: string; volunteer: string; credit: number; root: string; issued_at: number; signature: string | null };
@@ -207,6 +210,7 @@ export class SqliteHostStore implements HostStore {
       votes: (u) => json(u.votes ?? null),
       leased_to: (u) => json(u.leasedTo ?? null),
       collecting: (u) => u.collecting ?? null,
+      hold: (u) => json(u.hold ?? null),
     });
     const volunteer = upsert<StoredVolunteer>(this.db, 'volunteers', 'id', {
       id: (v) => v.id,
@@ -270,6 +274,7 @@ export class SqliteHostStore implements HostStore {
             ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) }),
             ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) }),
             ...(r.collecting === null ? {} : { collecting: r.collecting }),
+            ...(r.hold === null ? {} : { hold: JSON.parse(r.hold) }),
           }),
         ),
         volunteers: this.selects.volunteers.all().map(

@@ -62,6 +62,20 @@ export interface StoredUnit {
    * check was skipped ('trusted'), and its output (`send-rows`) is awaited. Absent otherwise.
    */
   readonly collecting?: 'verified' | 'trusted';
+  /**
+   * The key whose hold of this unit runs now or ran last, and since when: heartbeats renew a
+   * lease only up to the host's maximum hold counted from `since`, a key's own lapses and
+   * regains included, and past it the key may not take the unit straight back (holds.ts). Kept
+   * when the unit goes back to the queue; replaced when another key leases it. Absent in records
+   * older than the field and in units never leased.
+   */
+  readonly hold?: Hold;
+}
+
+/** Who holds (or last held) a unit's lease, and since when (epoch ms). */
+export interface Hold {
+  readonly key: string;
+  readonly since: number;
 }
 
 /**
