@@ -8,12 +8,30 @@ import { linkFromConnection, type Link } from '../net/link';
  * as `relay` and hands `relayed` replies back; it keeps no leases, verifies nothing and earns
  * nothing for its children, so losing a relay loses nothing: its children reconnect.
  */
+export interface RelayOptions {
+  readonly maxChildren?: number;
+  /** A child that says nothing this long after it connects is closed (default 30 s). */
+  readonly firstWordMs?: number;
+  /** A child silent this long is closed (default 5 min; a volunteer speaks every few seconds). */
+  readonly idleMs?: number;
+  readonly clock?: () => number;
+}
+
+/** How often silent children are looked for. */
+const SWEEP_MS = 1000;
+
 export class RelayServer {
-  private readonly children = new Map<string, Link>();
+  private readonly children = new Map<string, { readonly link: Link; readonly since: number; heard?: number }>();
   private upstream?: Link;
   private next = 1;
+  private sweeper?: ReturnType<typeof setInterval>;
+  private readonly maxChildren: number;
+  private readonly clock: () => number;
 
-  constructor(private readonly maxChildren = MAX_RELAY_CHILDREN) {}
+  constructor(private readonly options: RelayOptions = {}) {
+    this.maxChildren = options.maxChildren ?? MAX_RELAY_CHILDREN;
+    this.clock = options.clock ?? Date.now;
+  }
 
   get size(): number {
     return this.children.size;
@@ -22,7 +40,23 @@ export class RelayServer {
   /** The direct link to the host to relay through; undefined drops every child. */
   attach(upstream: Link | undefined): void {
     this.upstream = upstream;
-    if (!upstream) for (const child of [...this.children.values()]) child.close();
+    if (!upstream) for (const child of [...this.children.values()]) child.link.close();
+  }
+
+  /**
+   * Closes children that never spoke or fell silent: a place held by a peer that says nothing is
+   * a place an honest newcomer cannot have. Called every second while there are children.
+   */
+  sweep(): void {
+    const now = this.clock();
+    for (const child of [...this.children.values()]) {
+      const silentFor = now - (child.heard ?? child.since);
+      if (silentFor >= (child.heard === undefined ? (this.options.firstWordMs ?? 30_000) : (this.options.idleMs ?? 300_000))) child.link.close();
+    }
+    if (this.children.size === 0 && this.sweeper !== undefined) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 
   /** A peer opened a connection to us: serve it if we can, else close it so it looks elsewhere. */
@@ -36,6 +70,8 @@ export class RelayServer {
     // Listen at once: a child may speak the moment its side opens, before ours reports it.
     const link = linkFromConnection(conn, {
       onText: (text) => {
+        const entry = this.children.get(child);
+        if (entry) entry.heard = this.clock();
         // Only what the protocol allows goes up; the host validates the rest.
         if (typeof text === 'string' && text.length <= MAX_MESSAGE_CHARS && this.upstream === upstream) {
           upstream.send(encodeMessage({ type: 'relay', child, text }));
@@ -46,11 +82,12 @@ export class RelayServer {
         if (this.upstream === upstream) upstream.send(encodeMessage({ type: 'child-left', child }));
       },
     });
-    this.children.set(child, link);
+    this.children.set(child, { link, since: this.clock() });
+    this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
   }
 
   /** A reply from the host for one of our children. */
   deliver(child: string, text: string): void {
-    this.children.get(child)?.send(text);
+    this.children.get(child)?.link.send(text);
   }
 }
