@@ -124,10 +124,15 @@ export class HostLink {
       publicKey: identity.publicKey,
       ...(relay && direct ? { relay: true } : {}),
     };
-    const welcome = await withTimeout(this.ask(hello, ['welcome', 'redirect'], signal), 15_000, () => {
+    let welcome: Reply<'welcome' | 'redirect'>;
+    try {
+      welcome = await withTimeout(this.ask(hello, ['welcome', 'redirect'], signal), 15_000, () => new TabgridError(ErrorCode.Network, 'the host did not answer hello'));
+    } catch (err) {
+      // Not greeted (refused, banned, no answer, aborted): this link is no connection, and the next open() must make a new one.
       link.close();
-      return new TabgridError(ErrorCode.Network, 'the host did not answer hello');
-    });
+      if (this.link === link) this.link = undefined;
+      throw err;
+    }
     if (welcome.type === 'redirect') {
       const choice = welcome.relays[Math.floor(Math.random() * welcome.relays.length)];
       link.close();
