@@ -9,7 +9,7 @@ import { banned, Greeting } from './greeting';
 import { HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
-import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
+import { cryptoRandom, DEFAULT_MAX_UPLOAD_BYTES, type AcceptedResult, type HostCoreOptions } from './host-options';
 import { randomBelow, type Random } from '../proof/random';
 import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
@@ -43,7 +43,7 @@ export class HostCore {
   ) {
     this.announcer = new Announcer(state, options, options.clock ?? Date.now);
     this.random = options.random ?? cryptoRandom;
-    this.judge = new Judge(state, options.hash, this.random, options.identity);
+    this.judge = new Judge(state, options.hash, this.random, options.identity, options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES);
     this.clock = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
@@ -109,10 +109,16 @@ export class HostCore {
 
   /**
    * The connection closed (and with a relay, its children's). Leases stay until they lapse,
-   * so a quick reconnect keeps them.
+   * so a quick reconnect keeps them; uploads over it go (a reconnect sends them again).
    */
   disconnect(name: string): void {
     this.sessions.delete(name);
+    this.judge.dropUploadsVia(name);
+  }
+
+  /** Bytes the uploads in flight hold now (bounded by `maxUploadBytes`). */
+  uploadBytesInFlight(): number {
+    return this.judge.uploadBytes;
   }
 
   /** Greeted connections straight to this host (not through a relay). */
@@ -173,8 +179,10 @@ export class HostCore {
         }
       }
       if (expired > 0) {
-        await this.store.commit(tx.batch());
+        const batch = tx.batch();
+        await this.store.commit(batch);
         tx.apply();
+        this.judge.release(batch.units ?? []);
         this.options.log?.(`${expired} lease(s) lapsed; units back in the queue`);
       }
       return expired;
@@ -200,18 +208,20 @@ export class HostCore {
     const tx = this.state.tx();
     let replies: HostMessage[];
     try {
-      replies = await this.decide(speaker, message, now, tx);
+      replies = await this.decide(speaker, message, now, tx, name);
     } catch (err) {
       // Owed verdicts still go out, first (a key banned by its replica's rejection hears why before it hears `banned`).
       return [...this.announcer.take(speaker.id), this.error(speaker.id, err, 'unitId' in message ? message.unitId : undefined)];
     }
-    await this.store.commit(tx.batch());
+    const batch = tx.batch();
+    await this.store.commit(batch);
     tx.apply();
+    this.judge.release(batch.units ?? []);
     return this.announcer.committed(speaker.id, replies, tx);
   }
 
-  /** Works out the replies and the state changes (into tx) for one message. */
-  private async decide(speaker: Speaker, message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>, now: number, tx: Tx): Promise<HostMessage[]> {
+  /** Works out the replies and the state changes (into tx) for one message from connection `name`. */
+  private async decide(speaker: Speaker, message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>, now: number, tx: Tx, name: string): Promise<HostMessage[]> {
     const deadline = now + this.leaseMs;
     const who = speaker.id;
     switch (message.type) {
@@ -246,7 +256,7 @@ export class HostCore {
       case 'openings':
         return [await this.judge.openings(who, message, now, tx)];
       case 'rows':
-        return this.judge.rows(who, message, now, tx);
+        return this.judge.rows(who, name, message, now, tx);
     }
   }
 
