@@ -1,7 +1,7 @@
 import { sleep, waited } from '../async';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
-import { Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { MAX_HOLDING, Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
 import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs, stableVolunteerId } from './backoff';
@@ -160,7 +160,8 @@ export class VolunteerSession extends EventTarget {
   /** Asks for units until `prefetch + 1` are held; returns how long to wait if none came. */
   private async fill(signal: AbortSignal): Promise<number> {
     while (this.queue.length < (this.options.prefetch ?? 1) + 1) {
-      const holding = [...this.queue.map((u) => u.unitId), ...this.sent.keys()];
+      // The host reads at most MAX_HOLDING; a leased unit left off is handed back to us, which ends the filling below.
+      const holding = [...this.queue.map((u) => u.unitId), ...this.sent.keys()].slice(0, MAX_HOLDING);
       const reply = await this.host.ask({ type: 'request-unit', holding }, ['unit', 'no-work'], signal);
       if (reply.type === 'no-work') {
         if (this.queue.length === 0) this.say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work', signal);
