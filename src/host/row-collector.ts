@@ -11,7 +11,8 @@ import { unitLeaves, type ChallengedUnit } from '../protocol';
  * Memory stays bounded, because anyone with a fresh key can start an upload and go quiet:
  * - one upload in flight per volunteer key; rows for another unit replace it;
  * - an upload holds what arrived, in a buffer grown by doubling (at most twice the bytes
- *   received, never more than the unit's output), not the whole output from its first row;
+ *   received, never more than the unit's output, itself at most 4 MiB: MAX_COLLECT_BYTES),
+ *   not the whole output from its first row;
  * - it is dropped as soon as its unit stops waiting for it (judged, requeued, lapsed, its key
  *   banned: see `keepOnly`) or the connection it came over closes (`dropVia`);
  * - all uploads together stay under `maxBytes`. An upload that does not fit is refused as
