@@ -26,6 +26,8 @@ export const ErrorCode = {
   BadSignature: 'bad-signature',
   /** The volunteer's key is banned from every job this host serves (too many invalid results). */
   Banned: 'banned',
+  /** The host cannot take this now (its memory for uploads is full): no fault of the peer's; send it again later. */
+  Busy: 'busy',
   /** The host's durable store (SQLite file, IndexedDB) could not be opened, read or written. */
   Storage: 'storage',
   /** The browser refused to store more for this site (QuotaExceededError): free space or clear data. */

@@ -190,7 +190,8 @@ export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
       if (typeof m.data !== 'string' || m.data.length === 0 || m.data.length > MAX_ROWS_HEX || m.data.length % 8 !== 0 || !leafHex.test(m.data)) {
         fail(`rows.data must be 1..${MAX_ROWS_HEX / 8} words of lower-case hex`);
       }
-      return { type: t, unitId: str(m.unitId, 'rows.unitId'), first: int(m.first, 'rows.first', 0, MAX_UNIT_MATRIX_DIM - 1), data: m.data };
+      // A row is a leaf: a row of C (at most MAX_UNIT_MATRIX_DIM a unit), or a digest of a hashing unit (at most MAX_UNIT_MESSAGES).
+      return { type: t, unitId: str(m.unitId, 'rows.unitId'), first: int(m.first, 'rows.first', 0, MAX_UNIT_MESSAGES - 1), data: m.data };
     }
     default:
       return fail(`unknown message type '${t.slice(0, 40)}'`);

@@ -10,7 +10,7 @@ import { HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-st
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
 import { Holds } from './holds';
-import { cryptoRandom, type AcceptedResult, type HostCoreOptions } from './host-options';
+import { cryptoRandom, DEFAULT_MAX_UPLOAD_BYTES, type AcceptedResult, type HostCoreOptions } from './host-options';
 import { randomBelow, type Random } from '../proof/random';
 import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
@@ -62,7 +62,7 @@ export class HostCore {
       log: options.log,
       settle: (unitId, settlement) => this.settled(unitId, settlement),
     });
-    this.judge = new Judge(state, options.hash, this.random, options.identity, this.settler);
+    this.judge = new Judge(state, options.hash, this.random, options.identity, this.settler, options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES);
     this.clock = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
@@ -110,8 +110,10 @@ export class HostCore {
     return this.serial(async () => {
       const tx = this.state.tx();
       await this.judge.settle(unitId, settlement, this.clock(), tx);
-      await this.store.commit(tx.batch());
+      const batch = tx.batch();
+      await this.store.commit(batch);
       tx.apply();
+      this.judge.release(batch.units ?? []);
       this.announcer.committed(undefined, [], tx);
       if ('error' in settlement) this.options.log?.(`could not compute ${unitId} to settle its replicas (${settlement.error}); it starts over with other keys`);
     });
@@ -164,11 +166,20 @@ export class HostCore {
 
   /**
    * The connection closed (and with a relay, its children's). Leases stay until they lapse,
-   * so a quick reconnect keeps them. In turn with messages: one still queued from the closed
-   * link would otherwise bring the connection back, for good, after it was forgotten.
+   * so a quick reconnect keeps them; uploads over it go (a reconnect sends them again). In turn
+   * with messages: one still queued from the closed link would otherwise bring the connection
+   * back, for good, after it was forgotten.
    */
   disconnect(name: string): Promise<void> {
-    return this.serial(async () => this.sessions.delete(name));
+    return this.serial(async () => {
+      this.sessions.delete(name);
+      this.judge.dropUploadsVia(name);
+    });
+  }
+
+  /** Bytes the uploads in flight hold now (bounded by `maxUploadBytes`). */
+  uploadBytesInFlight(): number {
+    return this.judge.uploadBytes;
   }
 
   /** Welcomed connections straight to this host (not through a relay), key proved or not: what the cap counts. */
@@ -256,8 +267,10 @@ export class HostCore {
         }
       }
       if (expired > 0) {
-        await this.store.commit(tx.batch());
+        const batch = tx.batch();
+        await this.store.commit(batch);
         tx.apply();
+        this.judge.release(batch.units ?? []);
         this.options.log?.(`${expired} lease(s) lapsed${overheld > 0 ? ` (${overheld} at the maximum hold)` : ''}; units back in the queue`);
       }
       return expired;
@@ -282,19 +295,21 @@ export class HostCore {
     const tx = this.state.tx();
     let replies: HostMessage[];
     try {
-      replies = await this.decide(speaker, message, now, tx);
+      replies = await this.decide(speaker, message, now, tx, name);
     } catch (err) {
       // Owed verdicts still go out, first (a key banned by its replica's rejection hears why before it hears `banned`).
       return [...this.announcer.take(speaker.id), this.error(speaker.id, err, 'unitId' in message ? message.unitId : undefined)];
     }
-    await this.store.commit(tx.batch());
+    const batch = tx.batch();
+    await this.store.commit(batch);
     tx.apply();
+    this.judge.release(batch.units ?? []);
     this.scheduleSettlements(tx);
     return this.announcer.committed(speaker.id, replies, tx);
   }
 
-  /** Works out the replies and the state changes (into tx) for one message. */
-  private async decide(speaker: Speaker, message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>, now: number, tx: Tx): Promise<HostMessage[]> {
+  /** Works out the replies and the state changes (into tx) for one message from connection `name`. */
+  private async decide(speaker: Speaker, message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>, now: number, tx: Tx, name: string): Promise<HostMessage[]> {
     const who = speaker.id;
     switch (message.type) {
       case 'request-unit': {
@@ -347,7 +362,7 @@ export class HostCore {
       case 'openings':
         return [await this.judge.openings(who, message, now, tx)];
       case 'rows':
-        return this.judge.rows(who, message, now, tx);
+        return this.judge.rows(who, name, message, now, tx);
     }
   }
 

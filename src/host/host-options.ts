@@ -41,6 +41,12 @@ export interface HostCoreOptions {
    */
   readonly maxDirect?: number;
   readonly relayMinAccepted?: number;
+  /**
+   * Most bytes all uploads in flight (`rows` answering `send-rows`) may hold together (default
+   * DEFAULT_MAX_UPLOAD_BYTES). Past it a new upload is answered `busy`, and the volunteer
+   * offers its result again later (row-collector.ts).
+   */
+  readonly maxUploadBytes?: number;
   /** How long a volunteer waits before asking again when every unit is out. */
   readonly retryMs?: number;
   /**
@@ -57,6 +63,9 @@ export interface HostCoreOptions {
   readonly onVerdict?: (event: VerdictEvent) => void;
   readonly log?: (line: string) => void;
 }
+
+/** 64 of the largest units' outputs (4 MiB each) in flight at once. */
+export const DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
 
 /** Uniform in [0, 1) from the platform's CSPRNG: challenges must be unpredictable. */
 export function cryptoRandom(): number {

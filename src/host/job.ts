@@ -177,6 +177,8 @@ export function validateJob(spec: JobSpec): JobSpec {
       fields('messagesPerUnit', 'messageLength');
       intIn(spec.messagesPerUnit, 1, MAX_UNIT_MESSAGES, 'messagesPerUnit');
       intIn(spec.messageLength, 0, MAX_UNIT_MESSAGE_BYTES, 'messageLength');
+      // Matrices stay under the cap by their sides; digests would reach 32 MiB a unit.
+      if (spec.collect === true && 32 * spec.messagesPerUnit > MAX_COLLECT_BYTES) bad(`messagesPerUnit must be at most ${MAX_COLLECT_BYTES / 32} to collect the output (32 bytes a digest, at most 4 MiB a unit)`);
       break;
     case Kernel.MatmulF32:
     case Kernel.MatmulModp:
@@ -209,6 +211,9 @@ function validateVerify(verify: MatmulVerify | undefined, bad: (what: string) =>
     bad(`verify.${(err as Error).message}`);
   }
 }
+
+/** The most output a unit of a job that collects may upload: the largest C (1024 × 1024 words). */
+export const MAX_COLLECT_BYTES = 4 * MAX_UNIT_MATRIX_DIM * MAX_UNIT_MATRIX_DIM;
 
 /**
  * Whether the host keeps each unit's output (`collect: true`): once a result passes its check

@@ -42,7 +42,7 @@ export interface Speaker {
  */
 export class Judge {
   readonly trust: HostTrust;
-  private readonly rowsInFlight = new RowCollector();
+  private readonly rowsInFlight: RowCollector;
 
   constructor(
     private readonly state: HostState,
@@ -50,8 +50,28 @@ export class Judge {
     private readonly random: Random,
     private readonly identity: Identity,
     private readonly settler: Pick<Settler, 'hasRoom'>,
+    maxUploadBytes: number,
   ) {
     this.trust = new HostTrust(state, random);
+    this.rowsInFlight = new RowCollector(maxUploadBytes);
+  }
+
+  /** Bytes held by uploads in flight. */
+  get uploadBytes(): number {
+    return this.rowsInFlight.bytes;
+  }
+
+  /**
+   * After a commit: drops the uploads of `units` that no longer wait for rows from the key
+   * uploading them (judged, requeued after a rejection, a lapsed lease or a ban, or leased on).
+   */
+  release(units: readonly UnitRecord[]): void {
+    for (const u of units) this.rowsInFlight.keepOnly(u.unitId, u.state === UnitState.Verifying && !u.challenge ? (u.holder ?? undefined) : undefined);
+  }
+
+  /** The connection `name` closed (and with a relay, its children's): what it was uploading goes. */
+  dropUploadsVia(name: string): void {
+    this.rowsInFlight.dropVia(name);
   }
 
   unitOf(u: UnitRecord): WorkUnit {
@@ -137,17 +157,19 @@ export class Judge {
   }
 
   /**
-   * Rows answering `send-rows`: no reply until the last row. Then the whole output must hash to
+   * Rows answering `send-rows` over connection `via`: no reply until the last row (or `busy`,
+   * when the host has no memory left for the upload). Then the whole output must hash to
    * the committed root, and, by the job's policy, pass Freivalds' check, be kept (collect), or
    * both; a replica of a collecting job votes only now.
    */
-  async rows(who: string, message: Rows, now: number, tx: Tx): Promise<HostMessage[]> {
+  async rows(who: string, via: string, message: Rows, now: number, tx: Tx): Promise<HostMessage[]> {
     const u = this.state.unit(message.unitId);
     if (!u || u.holder !== who || u.state !== UnitState.Verifying || u.challenge) {
       throw new TabgridError(ErrorCode.UnknownUnit, `no request for the rows of unit ${message.unitId} is open for you`);
     }
     const unit = this.unitOf(u) as ChallengedUnit;
-    const got = this.rowsInFlight.add(who, unit, message.first, message.data);
+    const got = this.rowsInFlight.add(who, via, unit, message.first, message.data);
+    if (got.busy) throw new TabgridError(ErrorCode.Busy, got.busy);
     if (got.failure) return [this.reject(who, u, got.failure, tx)];
     if (!got.data) return [];
     const spec = this.state.job(u.jobId)!.spec;

@@ -1,7 +1,7 @@
 import { sleep, waited } from '../async';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
-import { Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { MAX_HOLDING, Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
 import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs, stableVolunteerId } from './backoff';
@@ -47,6 +47,8 @@ export class VolunteerSession extends EventTarget {
   private readonly replicas = new Map<string, VolunteerMessage>();
   /** Checkpoints of held units not finished yet. */
   private partial = new Map<string, Resumable>();
+  /** Results whose upload the host was too busy to take: offered again after a backoff. */
+  private readonly busy = new Map<string, { attempt: number; timer?: ReturnType<typeof setTimeout> }>();
   private restored = false;
 
   constructor(readonly options: VolunteerSessionOptions) {
@@ -99,6 +101,7 @@ export class VolunteerSession extends EventTarget {
 
   close(): void {
     this.controller?.abort();
+    for (const unitId of [...this.busy.keys()]) this.calm(unitId);
     this.host.close();
     if (this.state === VolunteerState.Running) this.set(VolunteerState.Paused, 'closed');
   }
@@ -157,7 +160,8 @@ export class VolunteerSession extends EventTarget {
   /** Asks for units until `prefetch + 1` are held; returns how long to wait if none came. */
   private async fill(signal: AbortSignal): Promise<number> {
     while (this.queue.length < (this.options.prefetch ?? 1) + 1) {
-      const holding = [...this.queue.map((u) => u.unitId), ...this.sent.keys()];
+      // The host reads at most MAX_HOLDING; a leased unit left off is handed back to us, which ends the filling below.
+      const holding = [...this.queue.map((u) => u.unitId), ...this.sent.keys()].slice(0, MAX_HOLDING);
       const reply = await this.host.ask({ type: 'request-unit', holding }, ['unit', 'no-work'], signal);
       if (reply.type === 'no-work') {
         if (this.queue.length === 0) this.say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work', signal);
@@ -236,10 +240,35 @@ export class VolunteerSession extends EventTarget {
       }
       case 'verdict':
         return this.count(message);
-      case 'lease-lost':
       case 'error':
+        // The host had no memory left for our upload: no fault of ours, and the unit is still ours.
+        if (message.code === ErrorCode.Busy && this.sent.has(message.unitId)) return this.offerAgain(message.unitId);
+        return this.drop(message.unitId);
+      case 'lease-lost':
         return this.drop(message.unitId);
     }
+  }
+
+  /**
+   * Sends a result again after a backoff (as reconnects wait); the host, still checking it,
+   * answers with `send-rows` once more. Heartbeats keep its lease meanwhile.
+   */
+  private offerAgain(unitId: string): void {
+    const retry = this.busy.get(unitId) ?? { attempt: 0 };
+    this.busy.set(unitId, retry);
+    if (retry.timer) return;
+    retry.attempt++;
+    retry.timer = setTimeout(() => {
+      retry.timer = undefined;
+      const r = this.sent.get(unitId);
+      if (r) this.host.send(resultMessage(unitId, r));
+    }, backoffMs(retry.attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs));
+  }
+
+  /** Forgets a result's pending offer (it was judged, dropped, or the session closed). */
+  private calm(unitId: string): void {
+    clearTimeout(this.busy.get(unitId)?.timer);
+    this.busy.delete(unitId);
   }
 
   /** Restores, once, what an earlier page left in the store: held units, checkpoints, outbox, receipts. */
@@ -262,12 +291,14 @@ export class VolunteerSession extends EventTarget {
     const i = this.queue.findIndex((u) => u.unitId === unitId);
     if (i >= 0) this.queue.splice(i, 1);
     this.sent.delete(unitId);
+    this.calm(unitId);
   }
 
   private count(v: Reply<'verdict'>): void {
     const sent = this.sent.get(v.unitId);
     this.sent.delete(v.unitId);
     this.partial.delete(v.unitId);
+    this.calm(v.unitId);
     // A pending replica stays in the outbox (and is re-sent on reconnect) until its verdict.
     if (v.verdict === Verdict.Pending && sent) this.replicas.set(v.unitId, resultMessage(v.unitId, sent));
     if (v.verdict !== Verdict.Pending) {

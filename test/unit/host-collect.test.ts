@@ -7,7 +7,8 @@ import { validateJob, type JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
 import type { Identity } from '../../src/proof/identity';
-import type { WorkUnit } from '../../src/protocol';
+import type { ChallengedUnit, WorkUnit } from '../../src/protocol';
+import { referenceLeaves } from '../../src/host/recompute';
 import { rowsMessages, sentResult } from '../../src/volunteer/results';
 import { seededRandom } from '../../src/work/seeded';
 import { honest, leafBytes, reasonOf, submit, volunteer } from '../helpers/judged';
@@ -33,6 +34,22 @@ describe('jobs that collect output', () => {
     expect(() => validateJob(hashing)).not.toThrow();
     expect(() => validateJob({ ...hashing, collect: 'yes' as unknown as boolean })).toThrow(/collect must be true or false/);
     expect(() => validateJob({ id: 'p', kernel: 'sha256d-pow', units: 1, seed: 1, noncesPerUnit: 4096, shareBits: 6, targetBits: 12, collect: true } as unknown as JobSpec)).toThrow(/solutions are always kept/);
+    // At most 4 MiB a unit, as for the largest C: 131072 digests.
+    expect(() => validateJob({ ...hashing, messagesPerUnit: 131_072 })).not.toThrow();
+    expect(() => validateJob({ ...hashing, messagesPerUnit: 131_073 })).toThrow(/messagesPerUnit must be at most 131072 to collect/);
+    expect(() => validateJob({ ...hashing, messagesPerUnit: 1 << 20, collect: false })).not.toThrow();
+  });
+
+  it('collects a hashing unit whose digests take several rows messages (8192 messages)', async () => {
+    const core = await open({ ...hashing, units: 1, messagesPerUnit: 8192, messageLength: 16 });
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const leaves = honest(unit, hash);
+    const sent = await sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
+    // The volunteer's own chunking: 4096 digests a message, so the second starts at row 4096.
+    expect(rowsMessages(unit.unitId, sent).map((m) => m.type === 'rows' && m.first)).toEqual([0, 4096]);
+    expect(reasonOf(await submit(v, unit, leaves, hash))).toMatch(/^accepted: verified/);
+    expect(await core.output(unit.unitId)).toEqual(referenceLeaves(unit as ChallengedUnit, hash));
   });
 
   it('asks for the whole output after the challenge passes, and keeps it with the accepted unit', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, TabgridError } from '../../src/errors';
-import { MAX_CHALLENGE, MAX_MESSAGE_CHARS, MAX_ROWS_HEX, PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import { MAX_CHALLENGE, MAX_MESSAGE_CHARS, MAX_ROWS_HEX, MAX_UNIT_MESSAGES, PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseHostMessage, parseVolunteerMessage } from '../../src/validate';
 import { seededRandom } from '../../src/work/seeded';
 
@@ -20,6 +20,8 @@ const volunteerMessages: VolunteerMessage[] = [
   { type: 'result', unitId: 'job/0', root: D, backend: 'webgpu', signature: SIG },
   { type: 'result', unitId: 'pow/0', root: D, backend: 'cpu', signature: SIG, shares: [0, 17, 4_294_967_295] },
   { type: 'rows', unitId: 'm/0', first: 3, data: '00ff00ff'.repeat(64) },
+  // The last digest of the largest hashing unit: a row is a leaf, not only a row of C.
+  { type: 'rows', unitId: 'h/0', first: MAX_UNIT_MESSAGES - 1, data: 'ab'.repeat(32) },
   { type: 'openings', unitId: 'job/0', openings: [{ index: 3, leaf: D, path: [D, D] }, { index: 0, leaf: D, path: [] }] },
 ];
 const hostMessages: HostMessage[] = [
@@ -113,7 +115,7 @@ describe('protocol: the validator refuses', () => {
     ['a result with an upper-case signature', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","signature":"${SIG.toUpperCase()}"}`],
     ['rows of a partial word', '{"type":"rows","unitId":"u","first":0,"data":"00ff00"}'],
     ['rows with no data', '{"type":"rows","unitId":"u","first":0,"data":""}'],
-    ['rows past the largest matrix', '{"type":"rows","unitId":"u","first":1024,"data":"00ff00ff"}'],
+    ['rows past the largest unit', `{"type":"rows","unitId":"u","first":${MAX_UNIT_MESSAGES},"data":"00ff00ff"}`],
     ['rows of too much data', `{"type":"rows","unitId":"u","first":0,"data":"${'00'.repeat(MAX_ROWS_HEX / 2 + 4)}"}`],
     ['a heartbeat past its total', '{"type":"heartbeat","unitId":"u","done":11,"total":10}'],
     ['a heartbeat with no total', '{"type":"heartbeat","unitId":"u","done":0,"total":0}'],

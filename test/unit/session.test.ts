@@ -132,6 +132,19 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     session.close();
   });
 
+  it('lists at most MAX_HOLDING units when it asks for more, however many it prefetches', async () => {
+    const hash = await createCpuSha256();
+    const spec: JobSpec = { ...job, id: 'many', units: 24, messagesPerUnit: 20 };
+    const core = await HostCore.open(new MemoryHostStore(), [spec], { hostId: 'h', hash, identity: await newIdentity(), heartbeatMs: 200, leaseMs: 5_000, maxLeases: 24 });
+    const net = memoryConnector(core);
+    const session = new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer: new ComputeEngine(), connect: net.connect, identity: await newIdentity(), prefetch: 20, backoff: { baseMs: 20, maxMs: 100 } });
+    session.start();
+    await until(() => core.done || session.state === VolunteerState.Error);
+    expect(session.error).toBeUndefined();
+    expect(core.progress().accepted).toBe(24);
+    session.close();
+  });
+
   it('pauses and resumes where the host left it', async () => {
     const { core, session } = await setup();
     session.start();
