@@ -266,12 +266,24 @@ export class HostCore {
           if (over) overheld++;
         }
       }
+      // An upload that stopped (its rows stopped coming while heartbeats renew its lease) frees
+      // its memory and its unit, which starts over with anyone, as a lapsed check does.
+      let stalled = 0;
+      for (const { who, unitId } of this.judge.stalledUploads(now - this.leaseMs)) {
+        const u = this.state.unit(unitId);
+        if (u?.state === UnitState.Verifying && u.holder === who && !u.challenge && u.leaseDeadline !== null && u.leaseDeadline > now) {
+          tx.putUnit(requeued(u));
+          expired++;
+          stalled++;
+        }
+      }
       if (expired > 0) {
         const batch = tx.batch();
         await this.store.commit(batch);
         tx.apply();
         this.judge.release(batch.units ?? []);
-        this.options.log?.(`${expired} lease(s) lapsed${overheld > 0 ? ` (${overheld} at the maximum hold)` : ''}; units back in the queue`);
+        const why = [overheld > 0 ? `${overheld} at the maximum hold` : '', stalled > 0 ? `${stalled} upload(s) stalled for a lease period` : ''].filter(Boolean).join(', ');
+        this.options.log?.(`${expired} lease(s) lapsed${why ? ` (${why})` : ''}; units back in the queue`);
       }
       return expired;
     });

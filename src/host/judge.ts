@@ -69,6 +69,11 @@ export class Judge {
     for (const u of units) this.rowsInFlight.keepOnly(u.unitId, u.state === UnitState.Verifying && !u.challenge ? (u.holder ?? undefined) : undefined);
   }
 
+  /** Uploads that received nothing since `before` (see RowCollector.stalled). */
+  stalledUploads(before: number): { readonly who: string; readonly unitId: string }[] {
+    return this.rowsInFlight.stalled(before);
+  }
+
   /** The connection `name` closed (and with a relay, its children's): what it was uploading goes. */
   dropUploadsVia(name: string): void {
     this.rowsInFlight.dropVia(name);
@@ -168,7 +173,7 @@ export class Judge {
       throw new TabgridError(ErrorCode.UnknownUnit, `no request for the rows of unit ${message.unitId} is open for you`);
     }
     const unit = this.unitOf(u) as ChallengedUnit;
-    const got = this.rowsInFlight.add(who, via, unit, message.first, message.data);
+    const got = this.rowsInFlight.add(who, via, unit, message.first, message.data, now);
     if (got.busy) throw new TabgridError(ErrorCode.Busy, got.busy);
     if (got.failure) return [this.reject(who, u, got.failure, tx)];
     if (!got.data) return [];

@@ -42,6 +42,8 @@ interface Upload {
   next: number;
   /** Refused as busy: what is still on its way is dropped unanswered. */
   refused: boolean;
+  /** When its last rows arrived (the host's clock). */
+  last: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -60,14 +62,14 @@ export class RowCollector {
   }
 
   /** Adds rows `first`… of `unit`'s output from `who`, sent over connection `via`; returns the output when complete. */
-  add(who: string, via: string, unit: ChallengedUnit, first: number, dataHex: string): Collected {
+  add(who: string, via: string, unit: ChallengedUnit, first: number, dataHex: string, now = 0): Collected {
     const { count, bytes } = unitLeaves(unit);
     let p = this.uploads.get(who);
     if (p?.unitId === unit.unitId && p.refused && first !== 0) return {};
     // Row 0 starts an upload over (the volunteer reconnected, or was told busy, and sends it again).
     if (p?.unitId !== unit.unitId || first === 0) {
       this.drop(who);
-      p = { unitId: unit.unitId, via, buffer: EMPTY, filled: 0, next: 0, refused: false };
+      p = { unitId: unit.unitId, via, buffer: EMPTY, filled: 0, next: 0, refused: false, last: now };
       const before = this.byUnit.get(unit.unitId);
       if (before !== undefined) this.drop(before);
       this.uploads.set(who, p);
@@ -102,6 +104,7 @@ export class RowCollector {
     }
     p.buffer.set(data!, p.filled);
     p.filled = needed;
+    p.last = now;
     p.next += data!.length / bytes;
     if (p.next < count) return {};
     // Grown at most to the output's size, so the buffer is exactly the output now.
@@ -119,6 +122,15 @@ export class RowCollector {
   keepOnly(unitId: string, holder: string | undefined): void {
     const who = this.byUnit.get(unitId);
     if (who !== undefined && who !== holder) this.drop(who);
+  }
+
+  /**
+   * Uploads holding memory whose last rows came before `before`: a volunteer that starts an
+   * upload and goes quiet while it heartbeats would otherwise hold its part of the cap for as
+   * long as its lease lasts. An honest upload streams its rows back to back.
+   */
+  stalled(before: number): { readonly who: string; readonly unitId: string }[] {
+    return [...this.uploads].filter(([, p]) => p.buffer.length > 0 && p.last < before).map(([who, p]) => ({ who, unitId: p.unitId }));
   }
 
   /** Drops the uploads that came over connection `name` or, for a relay, over its children's. */

@@ -210,6 +210,27 @@ describe('an upload is dropped when its unit no longer waits for it', () => {
     }
   });
 
+  it('when its rows stop coming for a lease period, even while heartbeats keep the lease: the unit starts over with anyone', async () => {
+    const core = await open([big(1)]);
+    const [{ v, unit }] = await sybils(core, 1);
+    expect(core.uploadBytesInFlight()).toBe(ROW_BYTES);
+    // Heartbeats every quarter lease keep the lease alive, but no row follows the first.
+    for (let i = 0; i < 4; i++) {
+      now += LEASE_MS / 4;
+      expect(await core.expireLeases()).toBe(0);
+      expect((await v.say({ type: 'heartbeat', unitId: unit.unitId, done: 1, total: 1024 }))[0]).toMatchObject({ type: 'lease' });
+    }
+    now += 1;
+    expect(await core.expireLeases()).toBe(1);
+    expect(core.uploadBytesInFlight()).toBe(0);
+    expect(core.units('big').find((u) => u.unitId === unit.unitId)).toMatchObject({ state: 'queued', holder: null });
+    expect((await v.say({ type: 'heartbeat', unitId: unit.unitId, done: 1, total: 1024 }))[0]).toMatchObject({ type: 'lease-lost' });
+    // Nobody is blamed: it may have been a broken link.
+    expect(core.volunteer(v.me.id)).toBeUndefined();
+    const newcomer = await volunteer(core, 'newcomer');
+    expect((await newcomer.lease()).unitId).toBe(unit.unitId);
+  });
+
   it('when the unit is judged (the upload completes or is refused)', async () => {
     const core = await open([{ ...big(1), m: 64, n: 1024, k: 2 }]);
     const v = await volunteer(core, 'a');
