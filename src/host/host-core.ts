@@ -10,7 +10,7 @@ import { HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-st
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
 import { Holds } from './holds';
-import { cryptoRandom, DEFAULT_MAX_UPLOAD_BYTES, type AcceptedResult, type HostCoreOptions } from './host-options';
+import { checkHostOptions, cryptoRandom, DEFAULT_MAX_UPLOAD_BYTES, type AcceptedResult, type HostCoreOptions } from './host-options';
 import { randomBelow, type Random } from '../proof/random';
 import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
 import { StoredUnitState as UnitState } from './store/store';
@@ -79,6 +79,7 @@ export class HostCore {
    * yet. A job id the store knows with a different spec is an error, not a silent replacement.
    */
   static async open(store: HostStore, jobs: readonly JobSpec[], options: HostCoreOptions): Promise<HostCore> {
+    checkHostOptions(options);
     const snapshot = await store.load();
     const state = new HostState(snapshot);
     const now = (options.clock ?? Date.now)();

@@ -1,3 +1,4 @@
+import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
 import type { Identity } from '../proof/identity';
 import type { VerdictEvent } from './host-views';
@@ -66,6 +67,25 @@ export interface HostCoreOptions {
 
 /** 64 of the largest units' outputs (4 MiB each) in flight at once. */
 export const DEFAULT_MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Refuses settings a volunteer would refuse in the welcome or no-work message (validate.ts), so
+ * a misconfigured host fails at start with the setting named, not at every volunteer's hello.
+ */
+export function checkHostOptions(options: HostCoreOptions): void {
+  const bad = (what: string): never => {
+    throw new TabgridError(ErrorCode.BadInput, `host option ${what}`);
+  };
+  const within = (name: string, value: number | undefined, lo: number, hi: number) => {
+    if (value !== undefined && !(Number.isInteger(value) && value >= lo && value <= hi)) bad(`${name} = ${value} must be a whole number of milliseconds in ${lo}..${hi}`);
+  };
+  if (typeof options.hostId !== 'string' || options.hostId.length === 0 || options.hostId.length > 128) bad('hostId must be 1..128 characters');
+  within('leaseMs', options.leaseMs, 1000, 86_400_000);
+  within('heartbeatMs', options.heartbeatMs, 100, 86_400_000);
+  within('retryMs', options.retryMs, 0, 3_600_000);
+  const leaseMs = options.leaseMs ?? 60_000;
+  if (options.maxHoldMs !== undefined && !(options.maxHoldMs >= leaseMs)) bad(`maxHoldMs (${options.maxHoldMs}) must be at least leaseMs (${leaseMs})`);
+}
 
 /** Uniform in [0, 1) from the platform's CSPRNG: challenges must be unpredictable. */
 export function cryptoRandom(): number {

@@ -397,7 +397,7 @@ describe('HostCore relays', () => {
 
 describe('HostCore against hostile peers', () => {
   const helloOf = (identity: Identity) => ({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: identity.publicKey }) as const;
-  const open = (spec: JobSpec, options: { leaseMs?: number; maxHoldMs?: number; maxDirect?: number; maxLeases?: number } = {}, store: HostStore = new MemoryHostStore()) =>
+  const open = (spec: JobSpec, options: { leaseMs?: number; maxHoldMs?: number; maxDirect?: number; maxLeases?: number; heartbeatMs?: number; retryMs?: number; hostId?: string } = {}, store: HostStore = new MemoryHostStore()) =>
     HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, random: seededRandom(2), clock, ...options });
   const beat = async (core: HostCore, name: string, unitId: string) => (await say(core, name, { type: 'heartbeat', unitId, done: 1, total: 37 }))[0];
 
@@ -454,6 +454,13 @@ describe('HostCore against hostile peers', () => {
     expect(await submit(core, 'newcomer', unit, honest(unit))).toMatchObject({ verdict: 'accepted' });
     expect((await newHost()).maxHoldMs).toBe(600_000); // 10 × the default 60 s lease
     await expect(open(job, { leaseMs: 10_000, maxHoldMs: 9_999 })).rejects.toThrow(/maxHoldMs \(9999\) must be at least leaseMs/);
+  });
+
+  it('refuses, at start and naming the setting, options a volunteer would refuse in the welcome', async () => {
+    await expect(open(job, { leaseMs: 999 })).rejects.toThrow(/host option leaseMs = 999 must be .* in 1000\.\.86400000/);
+    await expect(open(job, { heartbeatMs: 50 })).rejects.toThrow(/host option heartbeatMs = 50/);
+    await expect(open(job, { retryMs: 4_000_000 })).rejects.toThrow(/host option retryMs/);
+    await expect(open(job, { hostId: 'x'.repeat(129) })).rejects.toThrow(/host option hostId must be 1\.\.128 characters/);
   });
 
   it("counts a key's hold from its first lease, across its lapses, regains and a lapsed check; a lone holder may lease the unit again a lease period later", async () => {
