@@ -93,7 +93,8 @@ export function fieldsFor(v: Pick<JobFormValues, 'kernel' | 'verify' | 'trust'>)
     ['m', 'n', 'k', 'verify'].forEach((x) => f.add(x as JobFormField));
     if (v.kernel === Kernel.MatmulModp) f.add('p');
   }
-  if (verify === MatrixVerify.Challenge && f.has('verify')) f.add('samples');
+  // Replication challenges each replica from a key without an earned record, so it has samples too.
+  if ((verify === MatrixVerify.Challenge || verify === MatrixVerify.Replicate) && f.has('verify')) f.add('samples');
   if (verify === MatrixVerify.Freivalds) f.add('rounds');
   if (v.kernel === Kernel.Sha256dPow) ['noncesPerUnit', 'shareBits', 'targetBits'].forEach((x) => f.add(x as JobFormField));
   if (v.trust) ['warmup', 'minCheckRate', 'decay', 'banAfter'].forEach((x) => f.add(x as JobFormField));
@@ -125,18 +126,20 @@ export function specFromForm(v: JobFormValues): Parsed {
     return value;
   };
   const shown = fieldsFor(v);
+  // A policy left over from another kernel falls back to the challenge, as the form shows it.
+  const replicate = verifyChoices(v.kernel).includes(v.verify) && v.verify === MatrixVerify.Replicate ? { replicate: true } : {};
   const common = { id: v.id.trim(), units: num('units'), seed: num('seed'), ...(num('priority') !== 0 ? { priority: num('priority') } : {}) };
   const trust: { trust?: JobTrust } = v.trust ? { trust: { warmup: num('warmup'), minCheckRate: num('minCheckRate'), decay: num('decay'), banAfter: num('banAfter') } } : {};
   // Off is the spec's default, so it is left out: the spec stays what a job file would say.
   const collect: { collect?: true } = shown.has('collect') && v.collect ? { collect: true } : {};
   let spec: JobSpec;
   if (v.kernel === Kernel.Sha256Batch) {
-    const check = shown.has('samples') ? { samples: num('samples') } : { replicate: true };
+    const check = { samples: num('samples'), ...replicate };
     spec = { ...common, kernel: v.kernel, messagesPerUnit: num('messagesPerUnit'), messageLength: num('messageLength'), ...check, ...collect, ...trust };
   } else if (v.kernel === Kernel.Sha256dPow) {
     spec = { ...common, kernel: v.kernel, noncesPerUnit: num('noncesPerUnit'), shareBits: num('shareBits'), targetBits: num('targetBits'), ...trust };
   } else {
-    const check = shown.has('rounds') ? { verify: { policy: MatrixVerify.Freivalds, rounds: num('rounds') } } : shown.has('samples') ? { samples: num('samples') } : { replicate: true };
+    const check = shown.has('rounds') ? { verify: { policy: MatrixVerify.Freivalds, rounds: num('rounds') } } : { samples: num('samples'), ...replicate };
     spec = { ...common, kernel: v.kernel, m: num('m'), n: num('n'), k: num('k'), ...(v.kernel === Kernel.MatmulModp ? { p: num('p') } : {}), ...check, ...collect, ...trust };
   }
   for (const field of Object.keys(errors)) if (!shown.has(field as JobFormField)) delete errors[field as JobFormField];

@@ -37,7 +37,10 @@ const FIELDS: Partial<Record<JobFormField, readonly [string, string?]>> = {
   noncesPerUnit: ['Nonces per unit'],
   shareBits: ['Share difficulty (leading zero bits)', 'Expected shares per unit (nonces · 2^-bits) must lie in 16..2048.'],
   targetBits: ['Solution difficulty (leading zero bits)'],
-  samples: ['Samples per result', 'Leaves (or rows) the host recomputes per result: faking a fraction f is caught with probability 1 − (1 − f)^samples.'],
+  samples: [
+    'Samples per result',
+    'Leaves (or rows) the host recomputes per result: faking a fraction f is caught with probability 1 − (1 − f)^samples. With replication, per replica from a key without an earned record, so agreeing free keys cannot settle a unit on their own.',
+  ],
   rounds: ['Freivalds rounds'],
   warmup: ['Warm-up (valid results before spot checks)'],
   minCheckRate: ['Lowest check rate (0–1]'],

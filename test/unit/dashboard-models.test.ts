@@ -47,12 +47,15 @@ describe('job form → JobSpec', () => {
   });
 
   it('builds replicated hashing and modp jobs, and offers replication only where results are bit-exact', () => {
-    expect(specFromForm(form({ id: 'r1', verify: 'replicate', messagesPerUnit: '512', collect: false })).spec).toEqual({ id: 'r1', kernel: 'sha256-batch', units: 16, seed: 1, messagesPerUnit: 512, messageLength: 64, replicate: true });
-    expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({ kernel: 'matmul-modp', replicate: true });
+    expect(specFromForm(form({ id: 'r1', verify: 'replicate', messagesPerUnit: '512', collect: false })).spec).toEqual({ id: 'r1', kernel: 'sha256-batch', units: 16, seed: 1, messagesPerUnit: 512, messageLength: 64, samples: 16, replicate: true });
+    expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({ kernel: 'matmul-modp', replicate: true, samples: 16 });
+    // Replication shows samples: the challenge of each replica from a key without an earned record.
+    expect(fieldsFor({ kernel: 'sha256-batch', verify: 'replicate', trust: false }).has('samples')).toBe(true);
     expect(verifyChoices('matmul-f32')).not.toContain('replicate');
     expect(verifyChoices('sha256d-pow')).toEqual([]);
     // A policy left over from another kernel falls back to the challenge.
     expect(specFromForm(form({ kernel: 'matmul-f32', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({ samples: 16 });
+    expect(specFromForm(form({ kernel: 'matmul-f32', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).not.toHaveProperty('replicate');
     expect(specFromForm(form({ verify: 'freivalds' })).spec).toMatchObject({ samples: 16 });
   });
 
