@@ -12,6 +12,9 @@ import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
 import { HandVolunteer } from '../helpers/honest-volunteer';
 import { honest, submit, volunteer } from '../helpers/judged';
 import { newIdentity } from '../helpers/signing';
+import { until as untilWithin } from '../helpers/until';
+
+const until = (predicate: () => boolean, timeoutMs = 10_000) => untilWithin(predicate, timeoutMs, 20);
 
 let hash: Hasher;
 beforeAll(async () => {
@@ -35,13 +38,6 @@ async function mount(start?: StartHost): Promise<{ el: TabgridDashboard; core: (
   return { el, core: () => core! };
 }
 
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const inner = (el: TabgridDashboard, tag: string) => el.shadowRoot!.querySelector(tag)!;
 const text = (host: Element, sel: string) => host.shadowRoot!.querySelector(sel)?.textContent?.replace(/\s+/g, ' ').trim() ?? '';

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../src/ui/tabgrid-volunteer';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
+import { until as untilWithin } from '../helpers/until';
+
+const until = (predicate: () => boolean, timeoutMs = 10_000) => untilWithin(predicate, timeoutMs, 20);
 
 // Nothing listens on port 9: sessions fail to connect and retry, which is enough to see them
 // started, paused and resumed; the e2e specs run against a real host.
@@ -19,13 +22,6 @@ const field = (el: TabgridVolunteer, name: string) => shadow(el).querySelector(`
 const control = (el: TabgridVolunteer, name: string) => shadow(el).querySelector<HTMLInputElement>(`[data-control="${name}"]`)!;
 const sessions = (el: TabgridVolunteer) => (el as unknown as { work: { sessions: { state: string }[] } }).work.sessions;
 
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 let visibility: DocumentVisibilityState = 'visible';
 Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility });

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../src/ui/tabgrid-volunteer';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
+import { until as untilWithin } from '../helpers/until';
+
+const until = (predicate: () => boolean, timeoutMs = 20_000) => untilWithin(predicate, timeoutMs, 20);
 
 function mount(attrs: Record<string, string> = {}): TabgridVolunteer {
   const el = document.createElement('tabgrid-volunteer');
@@ -17,13 +20,6 @@ function field(el: TabgridVolunteer, name: string): string {
   return el.shadowRoot!.querySelector(`[data-field="${name}"]`)!.textContent!.trim();
 }
 
-async function until(predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 afterEach(() => {
   document.body.replaceChildren();

@@ -16,6 +16,7 @@ import { ComputeEngine } from '../../src/worker/engine';
 import { honest, leafBytes, reasonOf, volunteer, type TestVolunteer } from '../helpers/judged';
 import { memoryConnector } from '../helpers/memory-host';
 import { greetAs, newIdentity, resultOf, sayTo, signFor } from '../helpers/signing';
+import { until } from '../helpers/until';
 
 /**
  * Uploads (`rows` after `send-rows`) are the one place a volunteer makes the host hold memory
@@ -373,20 +374,6 @@ describe('the cap on all uploads together', () => {
   }, 20_000);
 });
 
-function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = setInterval(() => {
-      if (predicate()) {
-        clearInterval(poll);
-        resolve();
-      } else if (Date.now() - started > timeoutMs) {
-        clearInterval(poll);
-        reject(new Error('timed out'));
-      }
-    }, 5);
-  });
-}
 
 describe('1,000 sybil keys that lease, upload a row and vanish', () => {
   it('leave no upload memory behind', async () => {

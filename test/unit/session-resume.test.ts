@@ -14,20 +14,10 @@ import { ComputeEngine, type Progress } from '../../src/worker/engine';
 import type { ResumeOptions } from '../../src/worker/segments';
 import { memoryConnector } from '../helpers/memory-host';
 import { newIdentity } from '../helpers/signing';
+import { until } from '../helpers/until';
 
 const job: JobSpec = { id: 'resume', kernel: 'sha256-batch', units: 1, messagesPerUnit: 20_000, messageLength: 64, seed: 8, samples: 16 };
 
-function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = async () => {
-      if (await predicate()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error('timed out'));
-      setTimeout(poll, 5);
-    };
-    void poll();
-  });
-}
 
 /** A computer that runs the engine and records each call's resume point. */
 function spy(inner: UnitComputer, freezeAfterCheckpoint = false) {

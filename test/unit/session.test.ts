@@ -11,26 +11,13 @@ import { memoryConnector } from '../helpers/memory-host';
 import { newIdentity } from '../helpers/signing';
 import { honest, submit, volunteer } from '../helpers/judged';
 import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
+import { until } from '../helpers/until';
 
 let skew = 0;
 const clock = () => Date.now() + skew;
 
 const job: JobSpec = { id: 'mem', kernel: 'sha256-batch', units: 6, messagesPerUnit: 300, messageLength: 64, seed: 5, samples: 16 };
 
-function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const poll = setInterval(() => {
-      if (predicate()) {
-        clearInterval(poll);
-        resolve();
-      } else if (Date.now() - started > timeoutMs) {
-        clearInterval(poll);
-        reject(new Error('timed out'));
-      }
-    }, 5);
-  });
-}
 
 async function setup(units = job.units, extra: { prefetch?: number; volunteerId?: string; spec?: JobSpec } = {}) {
   const hash = await createCpuSha256();
