@@ -34,6 +34,13 @@ export function honest(unit: WorkUnit, hash: Hasher): Uint8Array {
 
 export const leafBytes = (unit: WorkUnit) => unitLeaves(unit as ChallengedUnit).bytes;
 
+/** An honest result of `unit` signed by `me`: its leaves (`c`), the committed tree (`sent`) and the result message. */
+export async function honestResult(me: Identity, unit: WorkUnit, hash: Hasher) {
+  const c = honest(unit, hash);
+  const sent = await sentResult(unit, { leaves: c, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, me);
+  return { c, sent, result: await resultOf(me, unit, sent.root) };
+}
+
 /**
  * Commits to `leaves` (signed by `v`) and answers every check the host asks for (a challenge,
  * then perhaps `send-rows` for a collecting job, or `send-rows` alone) until it answers

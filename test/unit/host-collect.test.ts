@@ -11,7 +11,7 @@ import type { ChallengedUnit, WorkUnit } from '../../src/protocol';
 import { referenceLeaves } from '../../src/host/recompute';
 import { rowsMessages, sentResult } from '../../src/volunteer/results';
 import { seededRandom } from '../../src/work/seeded';
-import { honest, leafBytes, reasonOf, submit, volunteer } from '../helpers/judged';
+import { honest, leafBytes, reasonOf, submit, volunteer, honestResult } from '../helpers/judged';
 import { newIdentity, resultOf } from '../helpers/signing';
 
 let hash: Hasher;
@@ -134,9 +134,7 @@ describe('jobs that collect output', () => {
     const core = await open({ ...modp, m: 600, n: 60, k: 5, trust: { banAfter: 1 } });
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
-    const c = honest(unit, hash);
-    const sent = await sentResult(unit, { leaves: c, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, v.me);
-    const result = await resultOf(v.me, unit, sent.root);
+    const { sent, result } = await honestResult(v.me, unit, hash);
     expect((await v.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     const rows = rowsMessages(unit.unitId, sent);
     expect(rows.length).toBeGreaterThan(1);

@@ -10,10 +10,10 @@ import { encodeMessage, PROTOCOL_VERSION, type HostMessage, type VolunteerMessag
 import { parseHostMessage } from '../../src/validate';
 import { signKeyProof } from '../../src/proof/key-proof';
 import { VolunteerSession, type VerdictDetail } from '../../src/volunteer/session';
-import { rowsMessages, sentResult } from '../../src/volunteer/results';
+import { rowsMessages } from '../../src/volunteer/results';
 import { seededRandom } from '../../src/work/seeded';
 import { ComputeEngine } from '../../src/worker/engine';
-import { honest, leafBytes, reasonOf, volunteer, type TestVolunteer } from '../helpers/judged';
+import { honest, leafBytes, reasonOf, volunteer, type TestVolunteer, honestResult } from '../helpers/judged';
 import { memoryConnector } from '../helpers/memory-host';
 import { greetAs, newIdentity, resultOf, sayTo, signFor } from '../helpers/signing';
 import { until } from '../helpers/until';
@@ -178,9 +178,7 @@ describe('an upload is dropped when its unit no longer waits for it', () => {
     const me = await newIdentity();
     const old = await volunteer(core, 'old', me);
     const unit = await old.lease();
-    const c = honest(unit, hash);
-    const sent = await sentResult(unit, { leaves: c, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, me);
-    const result = await resultOf(me, unit, sent.root);
+    const { c, result } = await honestResult(me, unit, hash);
     expect((await old.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     // The volunteer reconnects before the host notices the old link is gone, and starts over there.
     const fresh = await volunteer(core, 'new', me);
@@ -262,9 +260,7 @@ describe('the cap on all uploads together', () => {
 
     const h = await volunteer(core, 'h');
     const unit = await h.lease();
-    const c = honest(unit, hash);
-    const sent = await sentResult(unit, { leaves: c, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, h.me);
-    const result = await resultOf(h.me, unit, sent.root);
+    const { c, sent, result } = await honestResult(h.me, unit, hash);
     expect((await h.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     const [busy] = await h.say(rowsMessages(unit.unitId, sent)[0]!);
     expect(busy).toMatchObject({ type: 'error', code: 'busy', unitId: unit.unitId });
@@ -294,9 +290,7 @@ describe('the cap on all uploads together', () => {
     for (const name of ['h1', 'h2']) {
       const v = await volunteer(core, name);
       const unit = await v.lease();
-      const c = honest(unit, hash);
-      const sent = await sentResult(unit, { leaves: c, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, v.me);
-      const result = await resultOf(v.me, unit, sent.root);
+      const { c, sent, result } = await honestResult(v.me, unit, hash);
       expect((await v.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
       const rows = rowsMessages(unit.unitId, sent);
       expect(rows).toHaveLength(2);
@@ -333,9 +327,8 @@ describe('the cap on all uploads together', () => {
     const core = await open([small], { maxUploadBytes: 4 * 1024 });
     const h = await volunteer(core, 'h');
     const unit = await h.lease();
-    const c = honest(unit, hash);
-    const sent = await sentResult(unit, { leaves: c, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, h.me);
-    expect((await h.say(await resultOf(h.me, unit, sent.root)))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    const { c, sent, result } = await honestResult(h.me, unit, hash);
+    expect((await h.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     expect(reasonOf((await h.say(rowsMessages(unit.unitId, sent)[0]!))[0]!)).toMatch(/^accepted: verified/);
     expect(await core.output(unit.unitId)).toEqual(c);
   });
