@@ -10,7 +10,10 @@ import { createSimdMatmul } from '../src/kernels/matmul-simd';
 import { seededRandom } from '../src/work/seeded';
 
 const P = 65521;
-const sizes = process.argv.slice(2).map(Number).filter((s) => s > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((s) => s > 0);
 const simd = createSimdMatmul();
 
 /** Best wall time in ms over runs lasting at least ~1 s in total (and at least 2 runs). */
@@ -57,21 +60,41 @@ for (const size of sizes.length ? sizes : [256, 512]) {
   const want = matmulF32Ref(a, b, shape);
   const refMs = best(() => matmulF32Ref(a, b, shape));
   row('f32 reference', shape, refMs, refMs);
-  row('f32 JS band kernel', shape, best(() => matmulF32Rows(a, b, shape, 0, size, c)), refMs);
+  row(
+    'f32 JS band kernel',
+    shape,
+    best(() => matmulF32Rows(a, b, shape, 0, size, c)),
+    refMs,
+  );
   checkF32(c, want, bound, 'f32 JS');
   if (simd) {
     // release() so every run packs B, as a fresh product would.
-    row('f32 wasm SIMD', shape, best(() => (simd.release(), simd.matmulF32Rows(a, b, shape, 0, size, c))), refMs);
+    row(
+      'f32 wasm SIMD',
+      shape,
+      best(() => (simd.release(), simd.matmulF32Rows(a, b, shape, 0, size, c))),
+      refMs,
+    );
     checkF32(c, want, bound, 'f32 SIMD');
   }
 
   const wantM = matmulModpRef(am, bm, shape, P);
   const refMsM = best(() => matmulModpRef(am, bm, shape, P));
   row('mod p reference', shape, refMsM, refMsM);
-  row('mod p JS band kernel', shape, best(() => matmulModpRows(am, bm, shape, P, 0, size, cm)), refMsM);
+  row(
+    'mod p JS band kernel',
+    shape,
+    best(() => matmulModpRows(am, bm, shape, P, 0, size, cm)),
+    refMsM,
+  );
   checkExact(cm, wantM, 'mod p JS');
   if (simd) {
-    row('mod p wasm SIMD', shape, best(() => (simd.release(), simd.matmulModpRows(am, bm, shape, P, 0, size, cm))), refMsM);
+    row(
+      'mod p wasm SIMD',
+      shape,
+      best(() => (simd.release(), simd.matmulModpRows(am, bm, shape, P, 0, size, cm))),
+      refMsM,
+    );
     checkExact(cm, wantM, 'mod p SIMD');
   }
 }

@@ -35,7 +35,8 @@ if (maxHoldMs !== undefined && !(Number.isInteger(maxHoldMs) && maxHoldMs >= (le
   throw new Error(`--max-hold-ms ${values['max-hold-ms']} must be a whole number ≥ the lease (--lease-ms, default 60000)`);
 }
 const maxDirect = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
-if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1)) throw new Error(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
+if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1))
+  throw new Error(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
 const store = values.db ? new SqliteHostStore(values.db) : new MemoryHostStore();
 if (!values.db) console.log('no --db: the host keeps its state in memory and loses it when it stops');
 

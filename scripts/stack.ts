@@ -145,7 +145,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => signaling.close());
     const web = await startWeb(options.webPort ?? 5173, { signalUrl: signaling.url, hostId });
     closers.push(() => web.close());
-    const { core, host } = await startHost({ jobs: options.jobs ?? [DEMO_JOB], signalUrl: signaling.url, hostId, log: options.log, store: options.store, leaseMs: options.leaseMs, maxDirect: options.maxDirect });
+    const { core, host } = await startHost({
+      jobs: options.jobs ?? [DEMO_JOB],
+      signalUrl: signaling.url,
+      hostId,
+      log: options.log,
+      store: options.store,
+      leaseMs: options.leaseMs,
+      maxDirect: options.maxDirect,
+    });
     closers.push(() => host.close());
     const webUrl = `http://localhost:${web.config.server.port}/`;
     return { signalUrl: signaling.url, webUrl, hostId, core, host, close };

@@ -161,7 +161,14 @@ export type VolunteerMessage =
    * unitInputDigest(unit), root). `shares`: a proof-of-work unit's shares, ascending (the root
    * is their Merkle root).
    */
-  | { readonly type: 'result'; readonly unitId: string; readonly root: string; readonly backend: Backend; readonly signature: string; readonly shares?: readonly number[] }
+  | {
+      readonly type: 'result';
+      readonly unitId: string;
+      readonly root: string;
+      readonly backend: Backend;
+      readonly signature: string;
+      readonly shares?: readonly number[];
+    }
   | { readonly type: 'openings'; readonly unitId: string; readonly openings: readonly Opening[] }
   /** Rows first, first + 1, … of C (little-endian words, hex), answering `send-rows`, in order. */
   | { readonly type: 'rows'; readonly unitId: string; readonly first: number; readonly data: string }
@@ -171,7 +178,15 @@ export type VolunteerMessage =
 
 export type HostMessage =
   /** `publicKey`: the host's, which signs receipts. `nonce`: for the volunteer's key-proof. */
-  | { readonly type: 'welcome'; readonly protocol: number; readonly hostId: string; readonly leaseMs: number; readonly heartbeatMs: number; readonly publicKey: string; readonly nonce: string }
+  | {
+      readonly type: 'welcome';
+      readonly protocol: number;
+      readonly hostId: string;
+      readonly leaseMs: number;
+      readonly heartbeatMs: number;
+      readonly publicKey: string;
+      readonly nonce: string;
+    }
   | { readonly type: 'unit'; readonly unit: WorkUnit; readonly leaseMs: number }
   | { readonly type: 'lease'; readonly unitId: string; readonly leaseMs: number }
   | { readonly type: 'lease-lost'; readonly unitId: string; readonly reason: string }

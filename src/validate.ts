@@ -222,7 +222,11 @@ export function parseHostMessage(raw: unknown): HostMessage {
       return { type: t, unitId: str(m.unitId, 'lease.unitId'), leaseMs: int(m.leaseMs, 'lease.leaseMs', 1000, 86_400_000) };
     case 'redirect':
       only(m, t, 'type', 'relays', 'retryMs');
-      return { type: t, relays: list(m.relays, 'redirect.relays', MAX_RELAYS).map((r, i) => str(r, `redirect.relays[${i}]`)), retryMs: int(m.retryMs, 'redirect.retryMs', 0, 3_600_000) };
+      return {
+        type: t,
+        relays: list(m.relays, 'redirect.relays', MAX_RELAYS).map((r, i) => str(r, `redirect.relays[${i}]`)),
+        retryMs: int(m.retryMs, 'redirect.retryMs', 0, 3_600_000),
+      };
     case 'relayed':
       only(m, t, 'type', 'child', 'text');
       return { type: t, child: str(m.child, 'relayed.child', 64), text: text(m.text, 'relayed.text', MAX_MESSAGE_CHARS) };

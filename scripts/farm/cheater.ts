@@ -48,7 +48,9 @@ export async function startCheater(options: CheaterOptions): Promise<Cheater> {
     const partner = await identityFromKeyPair(await createKeyPair());
     keys.push(partner.id);
     report.note(`and as ${partner.id}, its partner`);
-    const sessions = [identity, partner].map((key) => runSession(options, key, new LyingComputer(new CpuComputer(), kind, (unit, what) => report.lie(unit.unitId, `${key.id.slice(0, 8)} ${what}`)), report));
+    const sessions = [identity, partner].map((key) =>
+      runSession(options, key, new LyingComputer(new CpuComputer(), kind, (unit, what) => report.lie(unit.unitId, `${key.id.slice(0, 8)} ${what}`)), report),
+    );
     done = Promise.all(sessions).then(() => undefined);
   } else if (isOutputCheat(kind)) {
     const computer = new LyingComputer(new CpuComputer(), kind, (unit, what) => report.lie(unit.unitId, what));
@@ -62,7 +64,12 @@ export async function startCheater(options: CheaterOptions): Promise<Cheater> {
 }
 
 /** The real session with a lying computer; stops when the host bans the key, or on the signal. */
-function runSession(options: CheaterOptions, identity: Awaited<ReturnType<typeof identityFromKeyPair>>, computer: LyingComputer, report: CheaterReport): Promise<void> {
+function runSession(
+  options: CheaterOptions,
+  identity: Awaited<ReturnType<typeof identityFromKeyPair>>,
+  computer: LyingComputer,
+  report: CheaterReport,
+): Promise<void> {
   const session = new VolunteerSession({
     signalUrl: options.signalUrl,
     hostId: options.hostId,

@@ -17,7 +17,15 @@ export class NodeVolunteers {
     const identity = await identityFromKeyPair(await createKeyPair());
     const computer = new CpuComputer();
     this.computers.push(computer);
-    const session = new VolunteerSession({ signalUrl, hostId, computer, identity, volunteerId: `farm-node-${n}`, client: 'tabgrid-farm-node', backoff: { baseMs: 200, maxMs: 3000 } });
+    const session = new VolunteerSession({
+      signalUrl,
+      hostId,
+      computer,
+      identity,
+      volunteerId: `farm-node-${n}`,
+      client: 'tabgrid-farm-node',
+      backoff: { baseMs: 200, maxMs: 3000 },
+    });
     this.sessions.push(session);
     return session;
   }

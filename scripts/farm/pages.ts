@@ -68,10 +68,14 @@ export class VolunteerPage {
     // Mid-unit, after a checkpoint if one comes within a few seconds (short units may finish first).
     const written = await this.page.evaluate(() => (document.querySelector('tabgrid-volunteer') as TabgridVolunteer | null)?.checkpoints ?? 0);
     await this.page
-      .waitForFunction((n) => {
-        const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer | null;
-        return el !== null && el.computing && el.checkpoints > n;
-      }, written, { timeout: 8_000, polling: 50 })
+      .waitForFunction(
+        (n) => {
+          const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer | null;
+          return el !== null && el.computing && el.checkpoints > n;
+        },
+        written,
+        { timeout: 8_000, polling: 50 },
+      )
       .catch(() => undefined);
     const before = await this.facts();
     this.earlierComputeMs = before.computeMs;

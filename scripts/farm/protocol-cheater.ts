@@ -42,12 +42,21 @@ export class ProtocolCheater {
   private accepted?: { unitId: string; sent: Sent };
 
   constructor(private readonly options: ProtocolCheaterOptions) {
-    this.link = new HostLink({ signalUrl: options.signalUrl, hostId: options.hostId, volunteerId: `cheater-${options.kind}`, identity: options.identity, client: 'tabgrid-farm-cheater' }, (m) => this.hear(m));
+    this.link = new HostLink(
+      {
+        signalUrl: options.signalUrl,
+        hostId: options.hostId,
+        volunteerId: `cheater-${options.kind}`,
+        identity: options.identity,
+        client: 'tabgrid-farm-cheater',
+      },
+      (m) => this.hear(m),
+    );
   }
 
   async run(signal: AbortSignal): Promise<void> {
     this.hash = await createCpuSha256();
-    for (let attempt = 0; !signal.aborted; ) {
+    for (let attempt = 0; !signal.aborted;) {
       try {
         await this.link.open(signal);
         attempt = 0;
@@ -130,7 +139,10 @@ export class ProtocolCheater {
     this.link.send(message);
     try {
       // No answer means the link died under us: the run loop reconnects.
-      const a = await abortable(withTimeout(answer, 30_000, () => new TabgridError(ErrorCode.Network, `no answer about ${unitId}`)), signal);
+      const a = await abortable(
+        withTimeout(answer, 30_000, () => new TabgridError(ErrorCode.Network, `no answer about ${unitId}`)),
+        signal,
+      );
       this.options.report.answer(unitId, a);
       return a;
     } finally {

@@ -55,7 +55,13 @@ export type OutputReader = (unitId: string, root: string) => Promise<Uint8Array 
  * within the f32 error bound (and that C must hash to the accepted root); an f32 job that does
  * not collect is `unchecked` here (the host's Freivalds check is all there is for it).
  */
-export async function recheck(spec: JobSpec, index: number, accepted: { root: string; solutions?: readonly number[] | null }, hash: Hasher, output?: OutputReader): Promise<Recheck> {
+export async function recheck(
+  spec: JobSpec,
+  index: number,
+  accepted: { root: string; solutions?: readonly number[] | null },
+  hash: Hasher,
+  output?: OutputReader,
+): Promise<Recheck> {
   const unit = jobUnit(spec, index);
   const kept = await output?.(unit.unitId, accepted.root);
   if (unit.kernel === Kernel.MatmulF32) {

@@ -52,7 +52,16 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   const seed = options.seed ?? 1;
   const jobs = options.jobs ?? defaultJobs(seed);
   const log = options.log ?? (() => undefined);
-  const faults = planFaults({ volunteers: options.volunteers, kill: options.kill ?? 0, reload: options.reload ?? 0, dropSignal: !!options.dropSignal, restartHost: !!options.restartHost }, seed);
+  const faults = planFaults(
+    {
+      volunteers: options.volunteers,
+      kill: options.kill ?? 0,
+      reload: options.reload ?? 0,
+      dropSignal: !!options.dropSignal,
+      restartHost: !!options.restartHost,
+    },
+    seed,
+  );
   if (options.node && faults.some((f) => f.kind === FaultKind.Reload)) throw new Error('--reload needs pages (Node volunteers have no store to resume from)');
   const dir = mkdtempSync(join(tmpdir(), 'tabgrid-farm-'));
   const jobFiles = jobs.map((j, i) => {
@@ -67,7 +76,15 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   const run = new AbortController();
   const stopAll = () => run.abort();
   signal.addEventListener('abort', stopAll, { once: true });
-  const host = new HostProcess({ jobFiles, db: join(dir, 'host.sqlite'), signalUrl, hostId, leaseMs: options.leaseMs ?? 6000, log, nodeFlags: options.hostFlags });
+  const host = new HostProcess({
+    jobFiles,
+    db: join(dir, 'host.sqlite'),
+    signalUrl,
+    hostId,
+    leaseMs: options.leaseMs ?? 6000,
+    log,
+    nodeFlags: options.hostFlags,
+  });
   const pages = new PageFarm();
   const nodes = new NodeVolunteers();
   const cheaters: Cheater[] = [];
@@ -92,7 +109,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     // A head start until each cheater has told its first lie (≤ 10 s): a small job must not be
     // done before they reach units of the kernel they lie about.
     const lying = () => cheaters.every((c) => c.report.lies > 0);
-    for (const until = performance.now() + 10_000; cheaters.length > 0 && !lying() && performance.now() < until; ) await sleep(100, run.signal);
+    for (const until = performance.now() + 10_000; cheaters.length > 0 && !lying() && performance.now() < until;) await sleep(100, run.signal);
     nodes.startAll();
     await Promise.all(pages.pages.map((p) => p.start()));
     log(`farm: ${options.volunteers} volunteer(s), ${cheaters.length} cheater(s), ${faults.length} fault(s) planned`);

@@ -96,7 +96,8 @@ export function brokenInvariants(s: FarmSummary): string[] {
   if (s.wrong_results_accepted !== 0) broken.push(`${s.wrong_results_accepted} wrong result(s) accepted`);
   if (s.duplicates_accepted !== 0) broken.push(`${s.duplicates_accepted} duplicate acceptance(s)`);
   if (s.cheater_wrong_credit !== 0) broken.push(`cheaters earned ${s.cheater_wrong_credit} credit for wrong results`);
-  if (s.cheaters_not_banned.length > 0) broken.push(`${s.cheaters_not_banned.length} of ${s.cheaters} cheater(s) not banned: ${s.cheaters_not_banned.join(', ')}`);
+  if (s.cheaters_not_banned.length > 0)
+    broken.push(`${s.cheaters_not_banned.length} of ${s.cheaters} cheater(s) not banned: ${s.cheaters_not_banned.join(', ')}`);
   return broken;
 }
 

@@ -214,17 +214,24 @@ export class TabgridDashboard extends LitElement {
     return html`
       <header><h1>tabgrid dashboard</h1></header>
       <main>
-        <tg-host-settings .settings=${this.settings ?? { signalUrl: '', hostId: '' }} status=${this.statusText}
-          .volunteerLink=${running && this.settings ? volunteerUrl(location.origin, this.settings) : ''}></tg-host-settings>
+        <tg-host-settings
+          .settings=${this.settings ?? { signalUrl: '', hostId: '' }}
+          status=${this.statusText}
+          .volunteerLink=${running && this.settings ? volunteerUrl(location.origin, this.settings) : ''}
+        ></tg-host-settings>
         <div class="cols">
           <tg-job-form></tg-job-form>
           <div class="stack">
-            ${v.jobs.length > 1
-              ? html`<label class="pick">Job shown
-                  <select @change=${(e: Event) => ((this.selected = (e.target as HTMLSelectElement).value), this.refresh(true))}>
-                    ${v.jobs.map((j) => html`<option value=${j.id} ?selected=${j.id === v.selected}>${j.id} (${j.kernel}, ${j.units} units)</option>`)}
-                  </select></label>`
-              : nothing}
+            ${
+              v.jobs.length > 1
+                ? html`<label class="pick"
+                    >Job shown
+                    <select @change=${(e: Event) => ((this.selected = (e.target as HTMLSelectElement).value), this.refresh(true))}>
+                      ${v.jobs.map((j) => html`<option value=${j.id} ?selected=${j.id === v.selected}>${j.id} (${j.kernel}, ${j.units} units)</option>`)}
+                    </select></label
+                  >`
+                : nothing
+            }
             <tg-unit-grid job-id=${v.selected ?? ''} .units=${v.units} .rejectedAt=${this.rejectedAt} .now=${v.now}></tg-unit-grid>
             <tg-throughput-chart .acceptedAt=${v.acceptedAt} .now=${v.now}></tg-throughput-chart>
             <tg-volunteers-table .rows=${v.volunteers}></tg-volunteers-table>

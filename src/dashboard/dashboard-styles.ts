@@ -9,7 +9,9 @@ import { css } from 'lit';
 export const panelStyles = css`
   :host {
     display: block;
-    font: 15px/1.45 system-ui, sans-serif;
+    font:
+      15px/1.45 system-ui,
+      sans-serif;
     color: var(--tabgrid-fg, #1b1b1f);
   }
   section {

@@ -79,7 +79,8 @@ export class Downloads extends LitElement {
       return [];
     }
     const blobs: [string, Blob][] = [[resultsFileName(jobId), new Blob([resultsJson(built.header)], { type: 'application/json' })]];
-    if (built.c && built.header.layout) blobs.push([built.header.layout.file, new Blob([built.c as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })]);
+    if (built.c && built.header.layout)
+      blobs.push([built.header.layout.file, new Blob([built.c as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })]);
     const files = blobs.map(([name, blob]) => ({ name, url: URL.createObjectURL(blob), bytes: blob.size }));
     if (files.length === 1) {
       save(files[0]!);
@@ -112,14 +113,18 @@ export class Downloads extends LitElement {
     const label = kept === OutputKept.Matrix ? `Prepare results of ${j.spec.id} (JSON header and C as binary)` : `Download results of ${j.spec.id} (JSON)`;
     return html`<li data-job=${j.spec.id}>
       <button type="button" ?disabled=${!this.build || p?.status === PrepareStatus.Preparing} @click=${() => void this.prepare(j.spec.id)}>${label}</button>
-      <span class="muted" data-field="units">${j.accepted} of ${j.spec.units} units accepted${j.accepted < j.spec.units ? '; a download holds those accepted by then' : ''}.</span>
+      <span class="muted" data-field="units"
+        >${j.accepted} of ${j.spec.units} units accepted${j.accepted < j.spec.units ? '; a download holds those accepted by then' : ''}.</span
+      >
       <span role="status" aria-live="polite" data-field="status" class=${p?.status === PrepareStatus.Failed ? 'error' : ''}>${this.status(p)}</span>
       <p class="muted" data-field="kept">${KEPT_TEXT[kept]}</p>
-      ${p?.status === PrepareStatus.Ready
-        ? html`<ul class="files">
-            ${p.files.map((f) => html`<li><a href=${f.url} download=${f.name}>Save ${f.name}</a> <span class="muted">(${formatBytes(f.bytes)})</span></li>`)}
-          </ul>`
-        : nothing}
+      ${
+        p?.status === PrepareStatus.Ready
+          ? html`<ul class="files">
+              ${p.files.map((f) => html`<li><a href=${f.url} download=${f.name}>Save ${f.name}</a> <span class="muted">(${formatBytes(f.bytes)})</span></li>`)}
+            </ul>`
+          : nothing
+      }
     </li>`;
   }
 
@@ -128,9 +133,9 @@ export class Downloads extends LitElement {
       <section aria-labelledby="dl-title">
         <h2 id="dl-title">Downloads</h2>
         <p class="help">
-          Each file holds the Merkle root of every accepted unit's output, the volunteer, the receipt the host signed and the host's
-          public key, so anyone can check the receipts' signatures. Jobs that keep their output (Keep the output, <code>collect</code>)
-          add the output itself. Files are built when you click, from the units accepted by then.
+          Each file holds the Merkle root of every accepted unit's output, the volunteer, the receipt the host signed and the host's public key, so anyone can
+          check the receipts' signatures. Jobs that keep their output (Keep the output, <code>collect</code>) add the output itself. Files are built when you
+          click, from the units accepted by then.
         </p>
         ${this.jobs.length === 0 ? html`<p class="muted">No jobs yet.</p>` : null}
         <ul>

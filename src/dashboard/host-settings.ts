@@ -53,8 +53,7 @@ export class HostSettingsForm extends LitElement {
           </form>
         </details>
         <p class="help">
-          The host keeps its jobs, results and key in this browser (IndexedDB): keep the tab open while the job runs; reopening it
-          resumes where it stopped.
+          The host keeps its jobs, results and key in this browser (IndexedDB): keep the tab open while the job runs; reopening it resumes where it stopped.
         </p>
       </section>
     `;

@@ -129,7 +129,9 @@ export function specFromForm(v: JobFormValues): Parsed {
   // A policy left over from another kernel falls back to the challenge, as the form shows it.
   const replicate = verifyChoices(v.kernel).includes(v.verify) && v.verify === MatrixVerify.Replicate ? { replicate: true } : {};
   const common = { id: v.id.trim(), units: num('units'), seed: num('seed'), ...(num('priority') !== 0 ? { priority: num('priority') } : {}) };
-  const trust: { trust?: JobTrust } = v.trust ? { trust: { warmup: num('warmup'), minCheckRate: num('minCheckRate'), decay: num('decay'), banAfter: num('banAfter') } } : {};
+  const trust: { trust?: JobTrust } = v.trust
+    ? { trust: { warmup: num('warmup'), minCheckRate: num('minCheckRate'), decay: num('decay'), banAfter: num('banAfter') } }
+    : {};
   // Off is the spec's default, so it is left out: the spec stays what a job file would say.
   const collect: { collect?: true } = shown.has('collect') && v.collect ? { collect: true } : {};
   let spec: JobSpec;
@@ -140,7 +142,17 @@ export function specFromForm(v: JobFormValues): Parsed {
     spec = { ...common, kernel: v.kernel, noncesPerUnit: num('noncesPerUnit'), shareBits: num('shareBits'), targetBits: num('targetBits'), ...trust };
   } else {
     const check = shown.has('rounds') ? { verify: { policy: MatrixVerify.Freivalds, rounds: num('rounds') } } : { samples: num('samples'), ...replicate };
-    spec = { ...common, kernel: v.kernel, m: num('m'), n: num('n'), k: num('k'), ...(v.kernel === Kernel.MatmulModp ? { p: num('p') } : {}), ...check, ...collect, ...trust };
+    spec = {
+      ...common,
+      kernel: v.kernel,
+      m: num('m'),
+      n: num('n'),
+      k: num('k'),
+      ...(v.kernel === Kernel.MatmulModp ? { p: num('p') } : {}),
+      ...check,
+      ...collect,
+      ...trust,
+    };
   }
   for (const field of Object.keys(errors)) if (!shown.has(field as JobFormField)) delete errors[field as JobFormField];
   if (Object.keys(errors).length > 0) return { errors };

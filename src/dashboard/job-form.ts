@@ -3,7 +3,18 @@ import type { JobSpec } from '../host/job';
 import { Kernel } from '../protocol';
 import { fieldStyles, panelStyles } from './dashboard-styles';
 import { formatBytes } from './format-bytes';
-import { DEFAULT_FORM, MatrixVerify, fieldsFor, outputSize, verifyChoices, specFromFile, specFromForm, type FieldErrors, type JobFormField, type JobFormValues } from './job-form-model';
+import {
+  DEFAULT_FORM,
+  MatrixVerify,
+  fieldsFor,
+  outputSize,
+  verifyChoices,
+  specFromFile,
+  specFromForm,
+  type FieldErrors,
+  type JobFormField,
+  type JobFormValues,
+} from './job-form-model';
 
 /** Fired with the checked spec when the researcher creates a job (form or file). */
 export const JOB_SUBMIT = 'tg-job-submit';
@@ -26,7 +37,7 @@ const VERIFY_LABELS: Record<MatrixVerify, string> = {
 const FIELDS: Partial<Record<JobFormField, readonly [string, string?]>> = {
   id: ['Job id', 'Letters, digits, . _ or -; a new id for each job.'],
   units: ['Work units'],
-  seed: ['Seed', 'Every unit\'s input is generated from it.'],
+  seed: ['Seed', "Every unit's input is generated from it."],
   priority: ['Priority', 'Higher runs first.'],
   messagesPerUnit: ['Messages per unit'],
   messageLength: ['Message length (bytes)'],
@@ -110,11 +121,16 @@ export class JobForm extends LitElement {
     const described = [help ? `h-${name}` : '', error ? `e-${name}` : ''].filter(Boolean).join(' ');
     return html`<div class="field">
       <label for="f-${name}">${label}</label>
-      <input id="f-${name}" name=${name} inputmode=${name === 'id' ? 'text' : 'decimal'} .value=${String(this.values[name])}
-        aria-invalid=${error ? 'true' : 'false'} aria-describedby=${described || nothing}
-        @input=${(e: Event) => this.set(name, (e.target as HTMLInputElement).value)} />
-      ${help ? html`<p id="h-${name}" class="help">${help}</p>` : nothing}
-      ${error ? html`<p id="e-${name}" class="error">${error}</p>` : nothing}
+      <input
+        id="f-${name}"
+        name=${name}
+        inputmode=${name === 'id' ? 'text' : 'decimal'}
+        .value=${String(this.values[name])}
+        aria-invalid=${error ? 'true' : 'false'}
+        aria-describedby=${described || nothing}
+        @input=${(e: Event) => this.set(name, (e.target as HTMLInputElement).value)}
+      />
+      ${help ? html`<p id="h-${name}" class="help">${help}</p>` : nothing} ${error ? html`<p id="e-${name}" class="error">${error}</p>` : nothing}
     </div>`;
   }
 
@@ -124,13 +140,18 @@ export class JobForm extends LitElement {
     const size = outputSize(v);
     const what = v.kernel === Kernel.Sha256Batch ? 'digests' : 'C';
     return html`<div class="check">
-        <input type="checkbox" id="f-collect" .checked=${v.collect} aria-describedby="h-collect"
-          @change=${(e: Event) => this.set('collect', (e.target as HTMLInputElement).checked)} />
+        <input
+          type="checkbox"
+          id="f-collect"
+          .checked=${v.collect}
+          aria-describedby="h-collect"
+          @change=${(e: Event) => this.set('collect', (e.target as HTMLInputElement).checked)}
+        />
         <label for="f-collect">Keep the output (the ${what} of every accepted unit), to download it</label>
       </div>
       <p id="h-collect" class="help">
-        Each volunteer uploads a unit's output once more after its result is checked (up to 4 MiB a unit), and it is kept in
-        this page's IndexedDB${size ? html`: <span data-field="collect-size">${formatBytes(size.perUnit)} a unit, ${formatBytes(size.total)} for the job</span>` : nothing}.
+        Each volunteer uploads a unit's output once more after its result is checked (up to 4 MiB a unit), and it is kept in this page's
+        IndexedDB${size ? html`: <span data-field="collect-size">${formatBytes(size.perUnit)} a unit, ${formatBytes(size.total)} for the job</span>` : nothing}.
         ${v.collect ? nothing : 'Off: the host keeps only Merkle roots and receipts, and the output stays with the volunteers.'}
       </p>`;
   }
@@ -145,8 +166,8 @@ export class JobForm extends LitElement {
       <section aria-labelledby="form-title">
         <h2 id="form-title">New job</h2>
         <p class="help">
-          Work units carry parameters, never data: every unit's input is generated from the job's seed, so uploading input
-          data is not supported. A job file is a job spec in JSON (the format <code>npm run host</code> takes).
+          Work units carry parameters, never data: every unit's input is generated from the job's seed, so uploading input data is not supported. A job file is
+          a job spec in JSON (the format <code>npm run host</code> takes).
         </p>
         <form @submit=${this.submit} novalidate>
           ${this.field('id')}
@@ -160,14 +181,16 @@ export class JobForm extends LitElement {
           ${shown.has('collect') ? this.collect() : nothing}
           <fieldset>
             <legend>Verification</legend>
-            ${matrix
-              ? html`<div class="field">
-                  <label for="f-verify">Policy</label>
-                  <select id="f-verify" .value=${v.verify} @change=${(e: Event) => this.set('verify', (e.target as HTMLSelectElement).value)}>
-                    ${verifyChoices(v.kernel).map((c) => html`<option value=${c} ?selected=${v.verify === c}>${VERIFY_LABELS[c]}</option>`)}
-                  </select>
-                </div>`
-              : nothing}
+            ${
+              matrix
+                ? html`<div class="field">
+                    <label for="f-verify">Policy</label>
+                    <select id="f-verify" .value=${v.verify} @change=${(e: Event) => this.set('verify', (e.target as HTMLSelectElement).value)}>
+                      ${verifyChoices(v.kernel).map((c) => html`<option value=${c} ?selected=${v.verify === c}>${VERIFY_LABELS[c]}</option>`)}
+                    </select>
+                  </div>`
+                : nothing
+            }
             ${shown.has('samples') ? this.field('samples') : nothing} ${shown.has('rounds') ? this.field('rounds') : nothing}
             ${v.kernel === Kernel.Sha256dPow ? html`<p class="help">Proof of work: the host rechecks every share, so there is nothing to sample.</p>` : nothing}
             <div class="check">
@@ -176,14 +199,20 @@ export class JobForm extends LitElement {
             </div>
             ${v.trust ? (['warmup', 'minCheckRate', 'decay', 'banAfter'] as const).map((f) => this.field(f)) : html`<p class="help">Off: every result is verified and nobody is banned.</p>`}
           </fieldset>
-          ${this.field('priority')}
-          ${this.errors.form ? html`<p class="error" role="alert">${this.errors.form}</p>` : nothing}
+          ${this.field('priority')} ${this.errors.form ? html`<p class="error" role="alert">${this.errors.form}</p>` : nothing}
           <button type="submit">Create job</button>
           ${this.submitError ? html`<p class="error" role="alert" data-field="submit-error">${this.submitError}</p>` : nothing}
         </form>
         <div class="field file">
           <label for="f-file">…or create a job from a job file (JSON)</label>
-          <input type="file" id="f-file" accept="application/json,.json" aria-invalid=${this.fileError ? 'true' : 'false'} aria-describedby=${this.fileError ? 'e-file' : nothing} @change=${this.upload} />
+          <input
+            type="file"
+            id="f-file"
+            accept="application/json,.json"
+            aria-invalid=${this.fileError ? 'true' : 'false'}
+            aria-describedby=${this.fileError ? 'e-file' : nothing}
+            @change=${this.upload}
+          />
           ${this.fileError ? html`<p id="e-file" class="error" role="alert">${this.fileError}</p>` : nothing}
         </div>
       </section>

@@ -59,19 +59,34 @@ export async function matrixOutput(job: MatmulJobSpec, entries: readonly ResultE
   const byId = new Map(entries.map((e) => [e.unitId, e]));
   const units: MatrixSlice[] = [];
   const missing: string[] = [];
-  await forEachOutput(entries.map((e) => e.unitId), read, (unitId, output) => {
-    if (!output) return void missing.push(unitId);
-    // Checked against its root when accepted, so another length means a damaged store.
-    if (output.length !== unitBytes) throw new Error(`the stored output of ${unitId} has ${output.length} bytes, not m·n·4 = ${unitBytes}`);
-    const e = byId.get(unitId)!;
-    const offset = units.length * unitBytes;
-    c.set(output, offset);
-    units.push({ unitId, index: e.index, offset, root: e.root, receipt: e.receipt });
-  });
+  await forEachOutput(
+    entries.map((e) => e.unitId),
+    read,
+    (unitId, output) => {
+      if (!output) return void missing.push(unitId);
+      // Checked against its root when accepted, so another length means a damaged store.
+      if (output.length !== unitBytes) throw new Error(`the stored output of ${unitId} has ${output.length} bytes, not m·n·4 = ${unitBytes}`);
+      const e = byId.get(unitId)!;
+      const offset = units.length * unitBytes;
+      c.set(output, offset);
+      units.push({ unitId, index: e.index, offset, root: e.root, receipt: e.receipt });
+    },
+  );
   const dtype = job.kernel === Kernel.MatmulF32 ? MatrixDtype.Float32 : MatrixDtype.Uint32;
   const totalBytes = units.length * unitBytes;
   return {
-    layout: { file: matrixFileName(job.id), dtype, m: job.m, n: job.n, rowBytes: 4 * job.n, unitBytes, totalBytes, units, missing, check: checkText(job.m, job.n, dtype) },
+    layout: {
+      file: matrixFileName(job.id),
+      dtype,
+      m: job.m,
+      n: job.n,
+      rowBytes: 4 * job.n,
+      unitBytes,
+      totalBytes,
+      units,
+      missing,
+      check: checkText(job.m, job.n, dtype),
+    },
     c: c.subarray(0, totalBytes),
   };
 }

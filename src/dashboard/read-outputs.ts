@@ -11,7 +11,11 @@ const YIELD_EVERY_BYTES = 4 << 20;
  * Reads the outputs of `unitIds` one unit at a time, in order, handing each to `visit` (before
  * the next is read, so only what `visit` keeps stays in memory).
  */
-export async function forEachOutput(unitIds: readonly string[], read: OutputReader, visit: (unitId: string, output: Uint8Array | undefined) => void): Promise<void> {
+export async function forEachOutput(
+  unitIds: readonly string[],
+  read: OutputReader,
+  visit: (unitId: string, output: Uint8Array | undefined) => void,
+): Promise<void> {
   let sinceYield = 0;
   for (const unitId of unitIds) {
     const output = await read(unitId);

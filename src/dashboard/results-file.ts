@@ -112,7 +112,11 @@ export async function buildResults(source: ResultsSource): Promise<BuiltResults>
   let matrix: Awaited<ReturnType<typeof matrixOutput>> | undefined;
   if (kept === OutputKept.Digests) {
     const digests = new Map<string, string[] | null>();
-    await forEachOutput(results.map((r) => r.unitId), source.output, (id, output) => digests.set(id, output ? digestsOf(output) : null));
+    await forEachOutput(
+      results.map((r) => r.unitId),
+      source.output,
+      (id, output) => digests.set(id, output ? digestsOf(output) : null),
+    );
     results = results.map((r) => ({ ...r, digests: digests.get(r.unitId) ?? null }));
   } else if (kept === OutputKept.Matrix && source.job.kernel !== Kernel.Sha256Batch && source.job.kernel !== Kernel.Sha256dPow) {
     matrix = await matrixOutput(source.job, results, source.output);

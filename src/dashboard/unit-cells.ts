@@ -61,10 +61,13 @@ export function gridModel(units: readonly UnitView[], rejectedAt: ReadonlyMap<st
 function single(u: UnitView, state: CellState): Cell {
   const who = u.holder ? ` by ${shortId(u.holder)}` : '';
   const detail =
-    state === CellState.Accepted ? `accepted from ${shortId(u.holder ?? '?')}`
-    : state === CellState.Rejected ? `rejected ${u.rejections} time(s), back in the queue`
-    : state === CellState.Queued ? 'queued'
-    : `${state}${who}${u.progress > 0 ? `, ${u.progress} items done` : ''}`;
+    state === CellState.Accepted
+      ? `accepted from ${shortId(u.holder ?? '?')}`
+      : state === CellState.Rejected
+        ? `rejected ${u.rejections} time(s), back in the queue`
+        : state === CellState.Queued
+          ? 'queued'
+          : `${state}${who}${u.progress > 0 ? `, ${u.progress} items done` : ''}`;
   return { state, from: u.index, to: u.index, label: `unit ${u.index}: ${detail}` };
 }
 

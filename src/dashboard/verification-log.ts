@@ -33,12 +33,13 @@ export class VerificationLog extends LitElement {
         <ol role="log" aria-live="polite" aria-labelledby="log-title" tabindex="0">
           ${shown.length === 0 ? html`<li class="muted">No results judged yet.</li>` : null}
           ${shown.map(
-            (e) => html`<li data-verdict=${e.verdict}>
-              <time datetime=${new Date(e.at).toISOString()}>${new Date(e.at).toLocaleTimeString('en-GB')}</time>
-              <span class="verdict v-${e.verdict}">${e.verdict}</span>
-              <code>${e.unitId}</code> from <code title=${e.volunteer}>${shortId(e.volunteer)}</code>:
-              <span class="reason">${e.reason}</span>${e.credit > 0 ? html` <span class="muted">(+${e.credit.toLocaleString('en')} credit)</span>` : null}
-            </li>`,
+            (e) =>
+              html`<li data-verdict=${e.verdict}>
+                <time datetime=${new Date(e.at).toISOString()}>${new Date(e.at).toLocaleTimeString('en-GB')}</time>
+                <span class="verdict v-${e.verdict}">${e.verdict}</span>
+                <code>${e.unitId}</code> from <code title=${e.volunteer}>${shortId(e.volunteer)}</code>:
+                <span class="reason">${e.reason}</span>${e.credit > 0 ? html` <span class="muted">(+${e.credit.toLocaleString('en')} credit)</span>` : null}
+              </li>`,
           )}
         </ol>
       </section>

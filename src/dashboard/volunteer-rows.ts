@@ -55,6 +55,13 @@ export function volunteerRows(core: VolunteerSource, spec: JobSpec, units: reado
   const known = new Map(core.volunteers().map((v) => [v.id, v]));
   for (const id of holding.keys()) if (!known.has(id)) known.set(id, { id, credit: 0, accepted: 0, rejected: 0 });
   return [...known.values()]
-    .map((v) => ({ id: v.id, credit: v.credit, accepted: v.accepted, rejected: v.rejected, holding: holding.get(v.id) ?? 0, trust: trustSummary(spec, trust.get(v.id)) }))
+    .map((v) => ({
+      id: v.id,
+      credit: v.credit,
+      accepted: v.accepted,
+      rejected: v.rejected,
+      holding: holding.get(v.id) ?? 0,
+      trust: trustSummary(spec, trust.get(v.id)),
+    }))
     .sort((a, b) => b.credit - a.credit || a.id.localeCompare(b.id));
 }

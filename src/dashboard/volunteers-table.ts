@@ -23,33 +23,38 @@ export class VolunteersTable extends LitElement {
     return html`
       <section aria-labelledby="vol-title">
         <h2 id="vol-title">Volunteers</h2>
-        ${this.rows.length === 0
-          ? html`<p class="muted" data-field="no-volunteers">No volunteer has connected yet. Share the volunteer link above.</p>`
-          : html`<table>
-              <caption class="visually-hidden">Volunteers, most credit first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Volunteer</th>
-                  <th scope="col">Trust</th>
-                  <th scope="col" class="num">Accepted</th>
-                  <th scope="col" class="num">Credit</th>
-                  <th scope="col" class="num">Rejected</th>
-                  <th scope="col" class="num">Holding</th>
-                </tr>
-              </thead>
-              <tbody>
-                ${this.rows.map(
-                  (r) => html`<tr data-volunteer=${r.id}>
-                    <th scope="row"><code title=${r.id}>${shortId(r.id)}</code></th>
-                    <td>${describeTrust(r.trust)}</td>
-                    <td class="num">${r.accepted}</td>
-                    <td class="num">${r.credit.toLocaleString('en')}</td>
-                    <td class="num">${r.rejected}</td>
-                    <td class="num">${r.holding}</td>
-                  </tr>`,
-                )}
-              </tbody>
-            </table>`}
+        ${
+          this.rows.length === 0
+            ? html`<p class="muted" data-field="no-volunteers">No volunteer has connected yet. Share the volunteer link above.</p>`
+            : html`<table>
+                <caption class="visually-hidden">
+                  Volunteers, most credit first
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Volunteer</th>
+                    <th scope="col">Trust</th>
+                    <th scope="col" class="num">Accepted</th>
+                    <th scope="col" class="num">Credit</th>
+                    <th scope="col" class="num">Rejected</th>
+                    <th scope="col" class="num">Holding</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${this.rows.map(
+                    (r) =>
+                      html`<tr data-volunteer=${r.id}>
+                        <th scope="row"><code title=${r.id}>${shortId(r.id)}</code></th>
+                        <td>${describeTrust(r.trust)}</td>
+                        <td class="num">${r.accepted}</td>
+                        <td class="num">${r.credit.toLocaleString('en')}</td>
+                        <td class="num">${r.rejected}</td>
+                        <td class="num">${r.holding}</td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>`
+        }
       </section>
     `;
   }

@@ -58,7 +58,10 @@ export class GpuDevices {
   destroy(): void {
     const pending = this.current;
     this.current = undefined;
-    void pending?.then(({ device }) => device.destroy(), () => undefined);
+    void pending?.then(
+      ({ device }) => device.destroy(),
+      () => undefined,
+    );
   }
 
   private async request(): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {

@@ -55,7 +55,14 @@ export class MatmulGpu {
     return new Float32Array(out);
   }
 
-  async modp(a: Uint32Array, b: Uint32Array, shape: MatmulShape, p: number, config = DEFAULT_MATMUL_CONFIG, options: MatmulRunOptions = {}): Promise<Uint32Array> {
+  async modp(
+    a: Uint32Array,
+    b: Uint32Array,
+    shape: MatmulShape,
+    p: number,
+    config = DEFAULT_MATMUL_CONFIG,
+    options: MatmulRunOptions = {},
+  ): Promise<Uint32Array> {
     checkShape(shape, a.length, b.length);
     checkModulus(p);
     checkResidues('A', a, p);
@@ -111,7 +118,11 @@ export class MatmulGpu {
       await runPaced({
         device,
         total: tileRows,
-        pacer: new DispatchPacer({ initial: options.initialTileRows ?? 1, max: Math.min(65535, options.maxTileRows ?? 65535), targetMs: options.targetDispatchMs }),
+        pacer: new DispatchPacer({
+          initial: options.initialTileRows ?? 1,
+          max: Math.min(65535, options.maxTileRows ?? 65535),
+          targetMs: options.targetDispatchMs,
+        }),
         signal: options.signal,
         pace: options.pace,
         onProgress: options.onProgress && ((done) => options.onProgress!(Math.min(m, done * tileM), m)),
@@ -130,7 +141,8 @@ export function configKey(c: MatmulConfig): string {
 function checkConfig(c: MatmulConfig): void {
   // Within WebGPU's default limits: 256 invocations and 16 KiB of workgroup memory.
   const tileBytes = (c.wgY * c.tm + c.wgX * c.tn) * c.tileK * 4;
-  if (c.vec4 && (c.tm !== 4 || c.tn !== 4 || c.tileK % 4 !== 0)) throw new RangeError(`vec4 configurations need 4×4 outputs and TILE_K % 4 = 0: ${configKey(c)}`);
+  if (c.vec4 && (c.tm !== 4 || c.tn !== 4 || c.tileK % 4 !== 0))
+    throw new RangeError(`vec4 configurations need 4×4 outputs and TILE_K % 4 = 0: ${configKey(c)}`);
   const ok = c.tm >= 1 && c.tm <= 4 && c.tn >= 1 && c.tn <= 4 && c.wgX >= 1 && c.wgY >= 1 && c.wgX * c.wgY <= 256 && c.tileK >= 1 && tileBytes <= 16384;
   if (!ok) throw new RangeError(`bad matmul configuration ${configKey(c)}`);
 }

@@ -116,7 +116,7 @@ export interface PacedRun {
  */
 export async function runPaced(run: PacedRun): Promise<void> {
   const { device, total, pacer } = run;
-  for (let done = 0; done < total; ) {
+  for (let done = 0; done < total;) {
     throwIfAborted(run.signal);
     const count = pacer.next(total - done);
     const started = performance.now();

@@ -79,7 +79,8 @@ export class Sha256Gpu {
         signal: options.signal,
         onProgress: options.onProgress,
         pace: options.pace,
-        dispatch: (base, n) => submitDispatch(device, pipeline, bindGroup, { buffer: params, words: Uint32Array.of(base, n) }, Math.ceil(n / this.workgroupSize)),
+        dispatch: (base, n) =>
+          submitDispatch(device, pipeline, bindGroup, { buffer: params, words: Uint32Array.of(base, n) }, Math.ceil(n / this.workgroupSize)),
       });
       return wordsToDigests(new Uint32Array(await buffers.read(digests, outBytes)), count);
     });

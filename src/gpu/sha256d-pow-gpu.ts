@@ -97,7 +97,13 @@ export class Sha256dPowGpu {
         onProgress: options.onProgress,
         pace: options.pace,
         dispatch: (done, n) =>
-          submitDispatch(device, pipeline, bindGroup, { buffer: params, words: Uint32Array.of(start + done, n, this.capacity) }, Math.ceil(n / this.workgroupSize)),
+          submitDispatch(
+            device,
+            pipeline,
+            bindGroup,
+            { buffer: params, words: Uint32Array.of(start + done, n, this.capacity) },
+            Math.ceil(n / this.workgroupSize),
+          ),
       });
       const [claimed, overflow] = new Uint32Array(await buffers.read(counters, 8));
       const kept = Math.min(claimed!, this.capacity);
@@ -113,7 +119,14 @@ export class Sha256dPowGpu {
  * solutions. A nonce out of range, reported twice or not a share means the GPU computed wrong
  * (or a slot was never written and still holds poison): that fails the run, not just the nonce.
  */
-function classify(header: Uint8Array, start: number, count: number, target: Uint8Array, shareTarget: Uint8Array, stored: Uint32Array): { shares: number[]; solutions: number[] } {
+function classify(
+  header: Uint8Array,
+  start: number,
+  count: number,
+  target: Uint8Array,
+  shareTarget: Uint8Array,
+  stored: Uint32Array,
+): { shares: number[]; solutions: number[] } {
   const hasher = new PowHasher(header);
   const tw = targetWords(target);
   const sw = targetWords(shareTarget);

@@ -82,14 +82,7 @@ export function merklePathLength(index: number, count: number): number {
  * supplies `count`, so a path of the wrong length or a wrong index fails rather than verifying
  * a different position.
  */
-export function verifyMerklePath(
-  root: Uint8Array,
-  count: number,
-  index: number,
-  leafData: Uint8Array,
-  path: readonly Uint8Array[],
-  hash: Hasher,
-): boolean {
+export function verifyMerklePath(root: Uint8Array, count: number, index: number, leafData: Uint8Array, path: readonly Uint8Array[], hash: Hasher): boolean {
   if (!Number.isInteger(index) || index < 0 || index >= count) return false;
   if (path.length !== merklePathLength(index, count)) return false;
   let node = hash(LEAF, leafData);

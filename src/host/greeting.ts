@@ -36,7 +36,10 @@ export class Greeting {
     }
     if (this.options.trust.bannedEverywhere(identityOf(message.publicKey))) throw banned();
     if (session.key !== undefined && session.key !== message.publicKey) {
-      throw new TabgridError(ErrorCode.BadMessage, 'this connection already speaks for another key: one key a connection (open another connection for another key)');
+      throw new TabgridError(
+        ErrorCode.BadMessage,
+        'this connection already speaks for another key: one key a connection (open another connection for another key)',
+      );
     }
     const redirect = this.options.redirect(name);
     if (redirect) return redirect;

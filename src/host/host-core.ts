@@ -67,11 +67,19 @@ export class HostCore {
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
     this.maxHoldMs = options.maxHoldMs ?? 10 * this.leaseMs;
-    if (!(this.maxHoldMs >= this.leaseMs)) throw new TabgridError(ErrorCode.BadInput, `maxHoldMs (${this.maxHoldMs}) must be at least leaseMs (${this.leaseMs})`);
+    if (!(this.maxHoldMs >= this.leaseMs))
+      throw new TabgridError(ErrorCode.BadInput, `maxHoldMs (${this.maxHoldMs}) must be at least leaseMs (${this.leaseMs})`);
     this.holds = new Holds(this.leaseMs, this.maxHoldMs);
     this.sessions = new Connections(this.clock);
     const { hostId, identity } = options;
-    this.greeting = new Greeting({ hostId, identity, leaseMs: this.leaseMs, heartbeatMs: this.heartbeatMs, trust: this.judge.trust, redirect: (name) => this.redirect(name) });
+    this.greeting = new Greeting({
+      hostId,
+      identity,
+      leaseMs: this.leaseMs,
+      heartbeatMs: this.heartbeatMs,
+      trust: this.judge.trust,
+      redirect: (name) => this.redirect(name),
+    });
   }
 
   /**
@@ -90,7 +98,12 @@ export class HostCore {
     const core = new HostCore(state, store, options);
     // Units that were waiting for the host's own computation when it stopped wait again.
     for (const j of state.jobSpecs()) {
-      for (const u of state.unitsOf(j.id)) if (awaitingRecompute(u)) core.settler.schedule(jobUnit(j, u.index) as ChallengedUnit, (u.votes ?? []).map((v) => v.key));
+      for (const u of state.unitsOf(j.id))
+        if (awaitingRecompute(u))
+          core.settler.schedule(
+            jobUnit(j, u.index) as ChallengedUnit,
+            (u.votes ?? []).map((v) => v.key),
+          );
     }
     return core;
   }
@@ -283,7 +296,9 @@ export class HostCore {
         await this.store.commit(batch);
         tx.apply();
         this.judge.release(batch.units ?? []);
-        const why = [overheld > 0 ? `${overheld} at the maximum hold` : '', stalled > 0 ? `${stalled} upload(s) stalled for a lease period` : ''].filter(Boolean).join(', ');
+        const why = [overheld > 0 ? `${overheld} at the maximum hold` : '', stalled > 0 ? `${stalled} upload(s) stalled for a lease period` : '']
+          .filter(Boolean)
+          .join(', ');
         this.options.log?.(`${expired} lease(s) lapsed${why ? ` (${why})` : ''}; units back in the queue`);
       }
       return expired;
@@ -322,7 +337,13 @@ export class HostCore {
   }
 
   /** Works out the replies and the state changes (into tx) for one message from connection `name`. */
-  private async decide(speaker: Speaker, message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>, now: number, tx: Tx, name: string): Promise<HostMessage[]> {
+  private async decide(
+    speaker: Speaker,
+    message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>,
+    now: number,
+    tx: Tx,
+    name: string,
+  ): Promise<HostMessage[]> {
     const who = speaker.id;
     switch (message.type) {
       case 'request-unit': {
@@ -332,12 +353,26 @@ export class HostCore {
         // not one whose hold ran out (expiry requeues it within a second).
         const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
         const lost = held.find((u) => !message.holding.includes(u.unitId) && !this.holds.over(u, who, now));
-        const next = () => this.state.nextQueued(who, (jobId) => trust.isBanned(jobId, who), (n) => randomBelow(this.random, n), (u) => this.holds.barred(u, who, now));
+        const next = () =>
+          this.state.nextQueued(
+            who,
+            (jobId) => trust.isBanned(jobId, who),
+            (n) => randomBelow(this.random, n),
+            (u) => this.holds.barred(u, who, now),
+          );
         const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? next() : undefined);
         if (!pick) return [{ type: 'no-work', retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
         // Taking back a unit that lapsed from this key goes on with its hold; anyone else starts one.
         const hold = this.holds.of(pick, who, now);
-        tx.putUnit({ ...pick, state: UnitState.Leased, holder: who, leaseDeadline: this.holds.deadline(hold, now), progress: lost ? pick.progress : 0, leasedTo: withLeaseHolder(pick, who), hold });
+        tx.putUnit({
+          ...pick,
+          state: UnitState.Leased,
+          holder: who,
+          leaseDeadline: this.holds.deadline(hold, now),
+          progress: lost ? pick.progress : 0,
+          leasedTo: withLeaseHolder(pick, who),
+          hold,
+        });
         return [{ type: 'unit', unit: jobUnit(this.state.job(pick.jobId)!.spec, pick.index), leaseMs: this.leaseMs }];
       }
       case 'heartbeat': {
@@ -349,14 +384,24 @@ export class HostCore {
         }
         // Its lease lapsed but nobody took the unit since: it is this volunteer's again, checkpoint and all (its hold goes on).
         const regained =
-          u?.state === UnitState.Queued && u.holder === who && !u.rejectedBy.includes(who) && !this.judge.trust.isBanned(u.jobId, who) && this.state.heldBy(who).length < (this.options.maxLeases ?? 2);
+          u?.state === UnitState.Queued &&
+          u.holder === who &&
+          !u.rejectedBy.includes(who) &&
+          !this.judge.trust.isBanned(u.jobId, who) &&
+          this.state.heldBy(who).length < (this.options.maxLeases ?? 2);
         if (regained) {
           const hold = this.holds.of(u, who, now);
           tx.putUnit({ ...u, state: UnitState.Leased, leaseDeadline: this.holds.deadline(hold, now), progress: message.done, hold });
           return [{ type: 'lease', unitId: u.unitId, leaseMs: this.leaseMs }];
         }
         if (!u || u.holder !== who || (u.state !== UnitState.Leased && u.state !== UnitState.Verifying)) {
-          return [{ type: 'lease-lost', unitId: message.unitId, reason: u?.state === UnitState.Accepted ? 'already accepted' : 'the lease lapsed or belongs to another volunteer' }];
+          return [
+            {
+              type: 'lease-lost',
+              unitId: message.unitId,
+              reason: u?.state === UnitState.Accepted ? 'already accepted' : 'the lease lapsed or belongs to another volunteer',
+            },
+          ];
         }
         const hold = this.holds.of(u, who, now);
         tx.putUnit({ ...u, leaseDeadline: this.holds.deadline(hold, now), progress: message.done, hold });
@@ -413,7 +458,18 @@ export class HostCore {
 
   /** A job's units in index order, as copies (empty for an unknown job). */
   units(jobId: string): UnitView[] {
-    return this.state.unitsOf(jobId).map((u) => ({ unitId: u.unitId, index: u.index, state: u.state, holder: u.holder, progress: u.progress, root: u.root, rejections: u.rejectedBy.length, acceptedAt: u.acceptedAt }));
+    return this.state
+      .unitsOf(jobId)
+      .map((u) => ({
+        unitId: u.unitId,
+        index: u.index,
+        state: u.state,
+        holder: u.holder,
+        progress: u.progress,
+        root: u.root,
+        rejections: u.rejectedBy.length,
+        acceptedAt: u.acceptedAt,
+      }));
   }
 
   /** Every volunteer the host has judged a result of: credit, accepted and rejected counts. */

@@ -77,7 +77,8 @@ export function checkHostOptions(options: HostCoreOptions): void {
     throw new TabgridError(ErrorCode.BadInput, `host option ${what}`);
   };
   const within = (name: string, value: number | undefined, lo: number, hi: number) => {
-    if (value !== undefined && !(Number.isInteger(value) && value >= lo && value <= hi)) bad(`${name} = ${value} must be a whole number of milliseconds in ${lo}..${hi}`);
+    if (value !== undefined && !(Number.isInteger(value) && value >= lo && value <= hi))
+      bad(`${name} = ${value} must be a whole number of milliseconds in ${lo}..${hi}`);
   };
   if (typeof options.hostId !== 'string' || options.hostId.length === 0 || options.hostId.length > 128) bad('hostId must be 1..128 characters');
   within('leaseMs', options.leaseMs, 1000, 86_400_000);

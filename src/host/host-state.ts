@@ -68,7 +68,9 @@ export class HostState {
   }
 
   heldBy(volunteer: string): StoredUnit[] {
-    return [...(this.holders.get(volunteer) ?? [])].map((id) => this.units.get(id)!).filter((u) => u.state === UnitState.Leased || u.state === UnitState.Verifying);
+    return [...(this.holders.get(volunteer) ?? [])]
+      .map((id) => this.units.get(id)!)
+      .filter((u) => u.state === UnitState.Leased || u.state === UnitState.Verifying);
   }
 
   leasedUnits(): StoredUnit[] {
@@ -83,7 +85,12 @@ export class HostState {
    * would let one person's second key ask right after its first and vote with it. Units `barred`
    * names are passed over too (one the volunteer held for the maximum hold, holds.ts).
    */
-  nextQueued(volunteer: string, skip: (jobId: string) => boolean = () => false, choose: (n: number) => number = () => 0, barred: (u: StoredUnit) => boolean = () => false): StoredUnit | undefined {
+  nextQueued(
+    volunteer: string,
+    skip: (jobId: string) => boolean = () => false,
+    choose: (n: number) => number = () => 0,
+    barred: (u: StoredUnit) => boolean = () => false,
+  ): StoredUnit | undefined {
     const mayTake = (u: StoredUnit) => !u.rejectedBy.includes(volunteer) && !u.votes?.some((v) => v.key === volunteer) && !barred(u);
     for (const job of this.jobOrder) {
       if (skip(job.id)) continue;

@@ -25,7 +25,21 @@ export function stageJobs(state: HostState, tx: Tx, jobs: readonly JobSpec[], no
     // An empty lease history from the start: a signed result for a unit nobody ever leased is a claim on work never given.
     for (let i = 0; i < spec.units; i++) {
       const unit = jobUnit(spec, i);
-      tx.putUnit({ jobId: spec.id, unitId: unit.unitId, index: i, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, rejectedBy: [], acceptedAt: null, solutions: null, leasedTo: [] });
+      tx.putUnit({
+        jobId: spec.id,
+        unitId: unit.unitId,
+        index: i,
+        state: UnitState.Queued,
+        holder: null,
+        leaseDeadline: null,
+        progress: 0,
+        root: null,
+        challenge: null,
+        rejectedBy: [],
+        acceptedAt: null,
+        solutions: null,
+        leasedTo: [],
+      });
     }
     staged.push(spec.id);
   }

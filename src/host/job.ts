@@ -161,7 +161,8 @@ export function validateJob(spec: JobSpec): JobSpec {
     case Kernel.Sha256dPow: {
       fields('header', 'nonceStart', 'noncesPerUnit', 'shareBits', 'targetBits');
       if ('samples' in spec) bad('samples does not apply to sha256d-pow (every share is rechecked)');
-      if (spec.header !== undefined && (typeof spec.header !== 'string' || !/^[0-9a-f]{160}$/.test(spec.header))) bad('header must be 160 lower-case hex digits (80 bytes)');
+      if (spec.header !== undefined && (typeof spec.header !== 'string' || !/^[0-9a-f]{160}$/.test(spec.header)))
+        bad('header must be 160 lower-case hex digits (80 bytes)');
       intIn(spec.nonceStart ?? 0, 0, 0xffffffff, 'nonceStart');
       intIn(spec.noncesPerUnit, 1, 2 ** 32, 'noncesPerUnit');
       if ((spec.nonceStart ?? 0) + spec.units * spec.noncesPerUnit > 2 ** 32) bad('the nonce ranges of all units must end at or before 2^32');
@@ -178,7 +179,8 @@ export function validateJob(spec: JobSpec): JobSpec {
       intIn(spec.messagesPerUnit, 1, MAX_UNIT_MESSAGES, 'messagesPerUnit');
       intIn(spec.messageLength, 0, MAX_UNIT_MESSAGE_BYTES, 'messageLength');
       // Matrices stay under the cap by their sides; digests would reach 32 MiB a unit.
-      if (spec.collect === true && 32 * spec.messagesPerUnit > MAX_COLLECT_BYTES) bad(`messagesPerUnit must be at most ${MAX_COLLECT_BYTES / 32} to collect the output (32 bytes a digest, at most 4 MiB a unit)`);
+      if (spec.collect === true && 32 * spec.messagesPerUnit > MAX_COLLECT_BYTES)
+        bad(`messagesPerUnit must be at most ${MAX_COLLECT_BYTES / 32} to collect the output (32 bytes a digest, at most 4 MiB a unit)`);
       break;
     case Kernel.MatmulF32:
     case Kernel.MatmulModp:

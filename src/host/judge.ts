@@ -4,7 +4,17 @@ import { verifyCommitment, unitInputDigest } from '../proof/commitment';
 import type { Identity } from '../proof/identity';
 import type { Random } from '../proof/random';
 import { signReceipt } from '../proof/receipt-signing';
-import { Kernel, Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type MatmulUnit, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import {
+  Kernel,
+  Verdict,
+  unitLeaves,
+  type ChallengedUnit,
+  type HostMessage,
+  type MatmulUnit,
+  type Receipt,
+  type VolunteerMessage,
+  type WorkUnit,
+} from '../protocol';
 import { neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
 import { challengeSamples, collects, freivaldsRounds, isReplicated, jobUnit, unitWork, type JobSpec } from './job';
 import { makeReceipt } from './receipt';
@@ -16,7 +26,15 @@ import { matmulLeafCheck } from './verify-matmul';
 import { checkOpenings, chooseChallenge } from './verify-openings';
 import { checkPowResult } from './verify-pow';
 import { sha256LeafCheck } from './verify-sha256';
-import { awaitingRecompute, castVote, decideByRecompute, MAX_REPLICAS, MAX_REPLICAS_WITHOUT_HOST, replicaReason, type ReplicaDecision } from './verify-replicas';
+import {
+  awaitingRecompute,
+  castVote,
+  decideByRecompute,
+  MAX_REPLICAS,
+  MAX_REPLICAS_WITHOUT_HOST,
+  replicaReason,
+  type ReplicaDecision,
+} from './verify-replicas';
 import { QuorumStatus } from '../proof/replication';
 import type { Settlement, Settler } from './settler';
 import type { Vote } from './store/store';
@@ -200,7 +218,9 @@ export class Judge {
 
   verdict(who: string, unitId: string, verdict: Verdict, reason: string, credit: number, receipt: Receipt | undefined, tx: Tx): HostMessage {
     const totalCredit = tx.volunteer(who).credit;
-    return receipt ? { type: 'verdict', unitId, verdict, reason, credit, totalCredit, receipt } : { type: 'verdict', unitId, verdict, reason, credit, totalCredit };
+    return receipt
+      ? { type: 'verdict', unitId, verdict, reason, credit, totalCredit, receipt }
+      : { type: 'verdict', unitId, verdict, reason, credit, totalCredit };
   }
 
   /** `verified`: false when a trusted key's spot check was skipped (which earns no trust). */
@@ -307,10 +327,27 @@ export class Judge {
    * now, gets its verdict as the reply, the others with their next message. Every replica wrong
    * (the host's computation matches none): the unit starts over with other keys.
    */
-  private async conclude(who: string | undefined, u: UnitRecord, unit: WorkUnit, settled: ReplicaDecision, now: number, tx: Tx): Promise<HostMessage | undefined> {
+  private async conclude(
+    who: string | undefined,
+    u: UnitRecord,
+    unit: WorkUnit,
+    settled: ReplicaDecision,
+    now: number,
+    tx: Tx,
+  ): Promise<HostMessage | undefined> {
     const { collecting: _, ...rest } = u;
     const holder = who !== undefined && settled.right.includes(who) ? who : (settled.right[0] ?? null);
-    const accepted: UnitRecord = { ...rest, state: UnitState.Accepted, holder, root: settled.root!, votes: settled.votes, challenge: null, leaseDeadline: null, acceptedAt: now, solutions: null };
+    const accepted: UnitRecord = {
+      ...rest,
+      state: UnitState.Accepted,
+      holder,
+      root: settled.root!,
+      votes: settled.votes,
+      challenge: null,
+      leaseDeadline: null,
+      acceptedAt: now,
+      solutions: null,
+    };
     if (settled.status === QuorumStatus.Unresolved) tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...settled.wrong] });
     else tx.putUnit(accepted);
     this.dropLosingOutputs(u, settled.votes, settled.status === QuorumStatus.Accepted ? settled.root! : null, tx);

@@ -14,7 +14,10 @@ import { outputRoot } from './row-collector';
 export function referenceLeaves(unit: ChallengedUnit, hash: Hasher): Uint8Array {
   if (unit.kernel === Kernel.Sha256Batch) return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
   const { a, b } = matmulOperands(unit);
-  const c = unit.kernel === Kernel.MatmulModp ? matmulModpRef(a as Uint32Array, b as Uint32Array, unit, unit.p) : matmulF32Ref(a as Float32Array, b as Float32Array, unit);
+  const c =
+    unit.kernel === Kernel.MatmulModp
+      ? matmulModpRef(a as Uint32Array, b as Uint32Array, unit, unit.p)
+      : matmulF32Ref(a as Float32Array, b as Float32Array, unit);
   return new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
 }
 

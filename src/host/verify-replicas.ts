@@ -72,7 +72,10 @@ export function replicaReason(d: ReplicaDecision, key: string): string {
     case QuorumStatus.NeedsReplica:
       return d.votes.length >= MAX_REPLICAS ? `${d.votes.length} replicas disagree; another key decides` : 'replicas disagree; a third key decides';
     case QuorumStatus.Accepted:
-      if (d.recomputed) return d.right.includes(key) ? `verified: ${d.votes.length} replicas disagreed and the host's own computation matches this one` : `${d.votes.length} replicas disagreed and the host's own computation does not match this one`;
+      if (d.recomputed)
+        return d.right.includes(key)
+          ? `verified: ${d.votes.length} replicas disagreed and the host's own computation matches this one`
+          : `${d.votes.length} replicas disagreed and the host's own computation does not match this one`;
       return d.right.includes(key)
         ? `verified: ${d.right.length} keys reported the same result`
         : `the result disagrees with the ${d.right.length} keys that agree on this unit`;

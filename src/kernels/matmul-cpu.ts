@@ -37,24 +37,47 @@ export function checkBand(shape: MatmulShape, rowStart: number, rowEnd: number, 
  * rows in `a` are ar0, ar1). Products of f32 values are exact in f64; sums round in f64.
  */
 function block2(
-  a: Float32Array, b: Float32Array, ar0: number, ar1: number, n: number,
-  t0: number, t1: number, j0: number, w: number, acc0: Float64Array, acc1: Float64Array,
+  a: Float32Array,
+  b: Float32Array,
+  ar0: number,
+  ar1: number,
+  n: number,
+  t0: number,
+  t1: number,
+  j0: number,
+  w: number,
+  acc0: Float64Array,
+  acc1: Float64Array,
 ): void {
   acc0.fill(0, 0, w);
   acc1.fill(0, 0, w);
   let t = t0;
   for (; t + 3 < t1; t += 4) {
-    const x0 = a[ar0 + t]!, x1 = a[ar0 + t + 1]!, x2 = a[ar0 + t + 2]!, x3 = a[ar0 + t + 3]!;
-    const y0 = a[ar1 + t]!, y1 = a[ar1 + t + 1]!, y2 = a[ar1 + t + 2]!, y3 = a[ar1 + t + 3]!;
-    const b0 = t * n + j0, b1 = b0 + n, b2 = b1 + n, b3 = b2 + n;
+    const x0 = a[ar0 + t]!,
+      x1 = a[ar0 + t + 1]!,
+      x2 = a[ar0 + t + 2]!,
+      x3 = a[ar0 + t + 3]!;
+    const y0 = a[ar1 + t]!,
+      y1 = a[ar1 + t + 1]!,
+      y2 = a[ar1 + t + 2]!,
+      y3 = a[ar1 + t + 3]!;
+    const b0 = t * n + j0,
+      b1 = b0 + n,
+      b2 = b1 + n,
+      b3 = b2 + n;
     for (let j = 0; j < w; j++) {
-      const v0 = b[b0 + j]!, v1 = b[b1 + j]!, v2 = b[b2 + j]!, v3 = b[b3 + j]!;
+      const v0 = b[b0 + j]!,
+        v1 = b[b1 + j]!,
+        v2 = b[b2 + j]!,
+        v3 = b[b3 + j]!;
       acc0[j] += x0 * v0 + x1 * v1 + x2 * v2 + x3 * v3;
       acc1[j] += y0 * v0 + y1 * v1 + y2 * v2 + y3 * v3;
     }
   }
   for (; t < t1; t++) {
-    const x = a[ar0 + t]!, y = a[ar1 + t]!, bt = t * n + j0;
+    const x = a[ar0 + t]!,
+      y = a[ar1 + t]!,
+      bt = t * n + j0;
     for (let j = 0; j < w; j++) {
       const v = b[bt + j]!;
       acc0[j] += x * v;
@@ -69,7 +92,13 @@ function block2(
  * discarded), which keeps one inner loop at the cost of at most one extra row.
  */
 function bandBlocks(
-  a: Float32Array, b: Float32Array, aRowOffset: number, n: number, k: number, rowStart: number, rowEnd: number,
+  a: Float32Array,
+  b: Float32Array,
+  aRowOffset: number,
+  n: number,
+  k: number,
+  rowStart: number,
+  rowEnd: number,
   flush: (row: number, j0: number, w: number, acc: Float64Array) => void,
 ): void {
   const acc0 = new Float64Array(Math.min(NC, n));
@@ -95,9 +124,7 @@ function bandBlocks(
  * result, so the error is a handful of f32 roundings (⌈K/128⌉ per element), well inside
  * f32ErrorBound (which allows for K sequential f32 roundings, twice over).
  */
-export function matmulF32Rows(
-  a: Float32Array, b: Float32Array, shape: MatmulShape, rowStart: number, rowEnd: number, out: Float32Array,
-): void {
+export function matmulF32Rows(a: Float32Array, b: Float32Array, shape: MatmulShape, rowStart: number, rowEnd: number, out: Float32Array): void {
   checkShape(shape, a.length, b.length);
   checkBand(shape, rowStart, rowEnd, out.length);
   const { n, k } = shape;
@@ -112,9 +139,7 @@ export function matmulF32Rows(
  * Rows [rowStart, rowEnd) of C = A·B mod p into `out`, bit-identical to matmulModpRef. Residues
  * must be below p (callers check with checkResidues; this O(1)-checks shape and modulus only).
  */
-export function matmulModpRows(
-  a: Uint32Array, b: Uint32Array, shape: MatmulShape, p: number, rowStart: number, rowEnd: number, out: Uint32Array,
-): void {
+export function matmulModpRows(a: Uint32Array, b: Uint32Array, shape: MatmulShape, p: number, rowStart: number, rowEnd: number, out: Uint32Array): void {
   checkShape(shape, a.length, b.length);
   checkModulus(p);
   checkBand(shape, rowStart, rowEnd, out.length);

@@ -48,7 +48,12 @@ const [ADD, SUB, MUL, NE, END] = [0x6a, 0x6b, 0x6c, 0x47, 0x0b];
 const LOOP = [0x03, 0x40];
 const REPEAT_IF = [0x0d, 0]; // br_if to the innermost loop's start
 
-interface Lanes { bytes: 4 | 8; loadSplat: number; add: number; mul: number }
+interface Lanes {
+  bytes: 4 | 8;
+  loadSplat: number;
+  add: number;
+  mul: number;
+}
 const F32: Lanes = { bytes: 4, loadSplat: 0x09, add: 0xe4, mul: 0xe6 };
 const F64: Lanes = { bytes: 8, loadSplat: 0x0a, add: 0xf0, mul: 0xf2 };
 
@@ -91,7 +96,14 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   const name = (s: string) => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
   const section = (id: number, bytes: number[]) => [id, ...uleb(bytes.length), ...bytes];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
     ...section(1, [1, 0x60, 7, ...new Array<number>(7).fill(0x7f), 0]), // type: (i32 ×7) → ()
     ...section(2, [1, ...name('env'), ...name('mem'), 2, 0, 1]), // import memory, min 1 page
     ...section(3, [2, 0, 0]),

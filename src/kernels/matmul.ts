@@ -14,7 +14,11 @@ export const MODP_MAX = 65521;
 
 export function checkShape(shape: MatmulShape, aLength: number, bLength: number): void {
   const { m, n, k } = shape;
-  for (const [name, v] of [['M', m], ['N', n], ['K', k]] as const) {
+  for (const [name, v] of [
+    ['M', m],
+    ['N', n],
+    ['K', k],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1 || v > MATMUL_MAX_DIM) throw new TabgridError(ErrorCode.BadInput, `${name} = ${v} is outside 1..${MATMUL_MAX_DIM}`);
   }
   if (aLength !== m * k) throw new TabgridError(ErrorCode.BadInput, `A has ${aLength} elements, M×K = ${m * k}`);

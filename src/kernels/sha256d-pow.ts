@@ -100,7 +100,7 @@ export function targetFromLeadingZeroBits(z: number): Uint8Array {
   const out = new Uint8Array(TARGET_BYTES).fill(0xff);
   const whole = Math.floor(z / 8);
   out.fill(0, TARGET_BYTES - whole);
-  if (whole < TARGET_BYTES) out[TARGET_BYTES - 1 - whole] = 0xff >>> z % 8;
+  if (whole < TARGET_BYTES) out[TARGET_BYTES - 1 - whole] = 0xff >>> (z % 8);
   return out;
 }
 
@@ -182,14 +182,21 @@ export class PowHasher {
 }
 
 /** The reference search: writes each nonce into a copy of the header and double-hashes it. */
-export function powSearchCpu(header: Uint8Array, start: number, count: number, target: Uint8Array, shareTarget: Uint8Array, opts: PowSearchOptions = {}): PowResult {
+export function powSearchCpu(
+  header: Uint8Array,
+  start: number,
+  count: number,
+  target: Uint8Array,
+  shareTarget: Uint8Array,
+  opts: PowSearchOptions = {},
+): PowResult {
   validatePowSearch(header, start, count, target, shareTarget);
   const work = header.slice();
   const view = new DataView(work.buffer);
   const shares: number[] = [];
   const solutions: number[] = [];
   const chunk = chunkOf(opts, 4096);
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     throwIfAborted(opts.signal);
     const end = Math.min(count, done + chunk);
     for (; done < end; done++) {
@@ -208,7 +215,14 @@ export function powSearchCpu(header: Uint8Array, start: number, count: number, t
  * The same search from the midstate, yielding to the event loop between chunks so that an
  * abort (or a worker message) gets through; the CPU fallback when there is no GPU.
  */
-export async function powSearchCpuFast(header: Uint8Array, start: number, count: number, target: Uint8Array, shareTarget: Uint8Array, opts: PowSearchOptions = {}): Promise<PowResult> {
+export async function powSearchCpuFast(
+  header: Uint8Array,
+  start: number,
+  count: number,
+  target: Uint8Array,
+  shareTarget: Uint8Array,
+  opts: PowSearchOptions = {},
+): Promise<PowResult> {
   validatePowSearch(header, start, count, target, shareTarget);
   const hasher = new PowHasher(header);
   const tw = targetWords(target);
@@ -217,7 +231,7 @@ export async function powSearchCpuFast(header: Uint8Array, start: number, count:
   const solutions: number[] = [];
   const chunk = chunkOf(opts, 65536);
   let started = performance.now();
-  for (let done = 0; done < count; ) {
+  for (let done = 0; done < count;) {
     if (done > 0) {
       await new Promise((resolve) => setTimeout(resolve, 0));
       await opts.pace?.rest(performance.now() - started, opts.signal);

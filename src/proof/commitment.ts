@@ -56,7 +56,11 @@ export function unitInputDigest(unit: WorkUnit): string {
 export function commitmentBytes(f: CommitmentFields): Uint8Array {
   if (!DIGEST_HEX.test(f.inputDigest)) throw new TabgridError(ErrorCode.BadInput, 'inputDigest must be 64 lower-case hex characters');
   if (!DIGEST_HEX.test(f.root)) throw new TabgridError(ErrorCode.BadInput, 'root must be 64 lower-case hex characters');
-  for (const [name, value] of [['jobId', f.jobId], ['unitId', f.unitId], ['kernel', f.kernel]] as const) {
+  for (const [name, value] of [
+    ['jobId', f.jobId],
+    ['unitId', f.unitId],
+    ['kernel', f.kernel],
+  ] as const) {
     if (typeof value !== 'string') throw new TabgridError(ErrorCode.BadInput, `${name} must be a string`);
   }
   return new TextEncoder().encode(JSON.stringify([COMMITMENT_TAG, f.jobId, f.unitId, f.kernel, f.inputDigest, f.root]));

@@ -36,7 +36,9 @@ const STATEMENT_TAG = 'tabgrid/credit-statement/v1';
 
 function statementBytes(s: Omit<CreditStatement, 'signature'>): Uint8Array {
   const ids = s.receipts.map((r) => r.receiptId);
-  return new TextEncoder().encode(JSON.stringify([STATEMENT_TAG, s.version, s.publicKey, s.hostPublicKey, toHex(sha256Ref(new TextEncoder().encode(JSON.stringify(ids))))]));
+  return new TextEncoder().encode(
+    JSON.stringify([STATEMENT_TAG, s.version, s.publicKey, s.hostPublicKey, toHex(sha256Ref(new TextEncoder().encode(JSON.stringify(ids))))]),
+  );
 }
 
 /** `identity`'s signed statement of the receipts it holds from the host with `hostPublicKey`. */
@@ -68,7 +70,8 @@ export async function verifyCreditStatement(statement: CreditStatement, trustedH
     return bad('publicKey is not a P-256 public key');
   }
   const { signature, ...unsigned } = statement;
-  if (typeof signature !== 'string' || !(await verifySignature(statement.publicKey, statementBytes(unsigned), signature))) bad("the volunteer's signature does not verify");
+  if (typeof signature !== 'string' || !(await verifySignature(statement.publicKey, statementBytes(unsigned), signature)))
+    bad("the volunteer's signature does not verify");
   const problems: string[] = [];
   const units = new Set<string>();
   let total = 0;

@@ -42,14 +42,7 @@ export function checkRounds(rounds: number): void {
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 64) throw new TabgridError(ErrorCode.BadInput, `rounds = ${rounds} is outside 1..64`);
 }
 
-export function freivaldsModp(
-  a: Uint32Array,
-  b: Uint32Array,
-  c: Uint32Array,
-  shape: MatmulShape,
-  p: number,
-  options: FreivaldsOptions = {},
-): FreivaldsResult {
+export function freivaldsModp(a: Uint32Array, b: Uint32Array, c: Uint32Array, shape: MatmulShape, p: number, options: FreivaldsOptions = {}): FreivaldsResult {
   const { rounds = DEFAULT_FREIVALDS_ROUNDS, random = cryptoRandom } = options;
   checkShape(shape, a.length, b.length);
   checkModulus(p);

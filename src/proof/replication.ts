@@ -50,7 +50,8 @@ export class ReplicaSet {
   private settled?: string;
 
   constructor(readonly maxReplicas = 3) {
-    if (!Number.isInteger(maxReplicas) || maxReplicas < 3) throw new TabgridError(ErrorCode.BadInput, `maxReplicas = ${maxReplicas} must be an integer ≥ 3 (a tie needs a third)`);
+    if (!Number.isInteger(maxReplicas) || maxReplicas < 3)
+      throw new TabgridError(ErrorCode.BadInput, `maxReplicas = ${maxReplicas} must be an integer ≥ 3 (a tie needs a third)`);
   }
 
   has(key: string): boolean {
@@ -68,7 +69,8 @@ export class ReplicaSet {
    */
   add(key: string, value: string): QuorumOutcome {
     if (this.votes.has(key)) throw new TabgridError(ErrorCode.BadInput, `key ${key} already reported a replica of this unit`);
-    if (this.outcome().status === QuorumStatus.Unresolved) throw new TabgridError(ErrorCode.BadInput, `the unit is unresolved after ${this.votes.size} replicas`);
+    if (this.outcome().status === QuorumStatus.Unresolved)
+      throw new TabgridError(ErrorCode.BadInput, `the unit is unresolved after ${this.votes.size} replicas`);
     this.votes.set(key, value);
     return this.outcome();
   }

@@ -195,7 +195,10 @@ export class Contribution extends EventTarget {
     // Items computed per second, for the sparkline; sampled whether running or resting.
     let samples = 0;
     this.sampler = setInterval(() => {
-      this.history.record(this.sum((x) => x.computed), performance.now());
+      this.history.record(
+        this.sum((x) => x.computed),
+        performance.now(),
+      );
       // Backends are chosen per kernel as units arrive: ask again now and then.
       if (++samples % 10 === 0) this.describe(computer);
       this.emit();

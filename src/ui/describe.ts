@@ -24,7 +24,15 @@ export function describeConnection(sessions: readonly VolunteerSession[]): strin
   const many = sessions.length > 1;
   return sessions
     .map((x) => {
-      const link = x.connected ? (x.relayed ? 'connected through a relay' : 'connected') : x.state === 'running' ? 'connecting…' : x.state === 'error' ? 'disconnected' : 'not connected';
+      const link = x.connected
+        ? x.relayed
+          ? 'connected through a relay'
+          : 'connected'
+        : x.state === 'running'
+          ? 'connecting…'
+          : x.state === 'error'
+            ? 'disconnected'
+            : 'not connected';
       return many ? `${x.options.hostId}: ${link}` : link;
     })
     .join(' · ');
@@ -32,7 +40,10 @@ export function describeConnection(sessions: readonly VolunteerSession[]): strin
 
 export function describeStorage(sessions: readonly VolunteerSession[], note: string | undefined, persistence: Persistence | undefined): string {
   const problem = sessions.find((x) => x.journal.problem)?.journal.problem;
-  if (problem) return problem.code === 'storage-full' ? 'storage is full: computing goes on, without checkpoints' : `storage failed (${problem.message}): computing goes on without resume`;
+  if (problem)
+    return problem.code === 'storage-full'
+      ? 'storage is full: computing goes on, without checkpoints'
+      : `storage failed (${problem.message}): computing goes on without resume`;
   if (note) return note;
   if (persistence === Persistence.Persisted) return 'kept in this browser (persistent)';
   if (persistence) return 'kept in this browser (may be evicted when the disk is full)';
@@ -49,7 +60,13 @@ export function describeHold(hold: CourtesyHold): string {
 }
 
 /** The live line (announced politely to screen readers): what the widget is doing now. */
-export function describeStatus(s: { sessions: readonly VolunteerSession[]; waitingForTab: boolean; starting: boolean; consent: Consent; hold?: CourtesyHold }): string {
+export function describeStatus(s: {
+  sessions: readonly VolunteerSession[];
+  waitingForTab: boolean;
+  starting: boolean;
+  consent: Consent;
+  hold?: CourtesyHold;
+}): string {
   if (s.waitingForTab) return 'Another tab of this site is contributing; this one takes over when it closes or pauses.';
   if (s.consent === Consent.Paused && s.sessions.length === 0) return 'Paused, as you chose. Press Start to contribute.';
   if (s.sessions.length === 0) return s.starting ? 'Starting…' : 'Press Start to contribute.';

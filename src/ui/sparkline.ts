@@ -82,7 +82,10 @@ const HEIGHT = 36;
 export function renderSparkline(history: ThroughputHistory, unit: string): SVGTemplateResult {
   const values = history.values();
   const latest = history.latest ?? 0;
-  const label = values.length === 0 ? 'Throughput: no samples yet' : `Throughput: now ${formatRate(latest)} ${unit}, peak ${formatRate(history.peak)} over the last ${Math.ceil(values.length / 60)} min`;
+  const label =
+    values.length === 0
+      ? 'Throughput: no samples yet'
+      : `Throughput: now ${formatRate(latest)} ${unit}, peak ${formatRate(history.peak)} over the last ${Math.ceil(values.length / 60)} min`;
   return svg`<svg part="sparkline" class="sparkline" viewBox="0 0 ${WIDTH} ${HEIGHT}" width=${WIDTH} height=${HEIGHT}
       preserveAspectRatio="none" role="img" aria-label=${label}>
     <title>${label}</title>

@@ -96,7 +96,6 @@ export class TabgridVolunteer extends LitElement {
     return this.work.sessions.some((x) => x.computing);
   }
 
-
   /** Leaves (or nonces) computed by this page: a resumed unit counts only what was left. */
   get computed(): number {
     return this.work.sum((x) => x.computed);
@@ -137,7 +136,10 @@ export class TabgridVolunteer extends LitElement {
 
   private get hostIds(): string[] {
     const env = import.meta.env as Record<string, string | undefined>;
-    return (this.host ?? env.VITE_TABGRID_HOST ?? DEMO_HOST_ID).split(',').map((h) => h.trim()).filter(Boolean);
+    return (this.host ?? env.VITE_TABGRID_HOST ?? DEMO_HOST_ID)
+      .split(',')
+      .map((h) => h.trim())
+      .filter(Boolean);
   }
 
   /** Choices are remembered per origin and this list of hosts. */
@@ -264,7 +266,13 @@ export class TabgridVolunteer extends LitElement {
         state: this.state,
         consented: this.consent === Consent.Started,
         hosts: this.hostIds,
-        status: describeStatus({ sessions: w.sessions, waitingForTab: w.waitingForTab, starting: w.isStarting, consent: this.consent, ...(hold ? { hold } : {}) }),
+        status: describeStatus({
+          sessions: w.sessions,
+          waitingForTab: w.waitingForTab,
+          starting: w.isStarting,
+          consent: this.consent,
+          ...(hold ? { hold } : {}),
+        }),
         ...(hold ? { hold: describeHold(hold) } : {}),
         adapter: describeEngine(w.engine, w.sessions.length > 0),
         connection: describeConnection(w.sessions),

@@ -53,10 +53,8 @@ const KERNEL_NAMES: Record<Kernel, string> = {
 function whatRuns(hosts: readonly string[]) {
   const names = Object.values(KERNEL_NAMES).join(', ');
   return html`<p class="what" part="consent">
-    With your consent, this page runs compute work for the job host
-    ${hosts.map((h, i) => html`${i > 0 ? ', ' : ''}<strong class="host">${h}</strong>`)}: only the built-in
-    WebGPU kernels (${names}), on your GPU or, without one, your CPU. Nothing runs until you press
-    Start, and Pause always stops it.
+    With your consent, this page runs compute work for the job host ${hosts.map((h, i) => html`${i > 0 ? ', ' : ''}<strong class="host">${h}</strong>`)}: only
+    the built-in WebGPU kernels (${names}), on your GPU or, without one, your CPU. Nothing runs until you press Start, and Pause always stops it.
   </p>`;
 }
 
@@ -66,20 +64,36 @@ function controls(v: VolunteerView, a: VolunteerActions) {
     <legend>Courtesy</legend>
     <div class="throttle">
       <label for="throttle">Use at most</label>
-      <input id="throttle" part="throttle" type="range" min=${MIN_THROTTLE} max="100" step="10" .value=${String(c.throttle)}
-        aria-valuetext="${c.throttle} percent of compute time" @input=${(e: Event) => a.throttle(Number((e.target as HTMLInputElement).value))} />
+      <input
+        id="throttle"
+        part="throttle"
+        type="range"
+        min=${MIN_THROTTLE}
+        max="100"
+        step="10"
+        .value=${String(c.throttle)}
+        aria-valuetext="${c.throttle} percent of compute time"
+        @input=${(e: Event) => a.throttle(Number((e.target as HTMLInputElement).value))}
+      />
       <output for="throttle" data-field="throttle">${c.throttle} %</output>
     </div>
     <label class="check">
       <input type="checkbox" data-control="idle" .checked=${c.onlyWhenIdle} @change=${(e: Event) => a.onlyWhenIdle((e.target as HTMLInputElement).checked)} />
       Only when this tab is hidden or I'm idle (no input for ${v.idleSeconds} s)
     </label>
-    ${v.batteryOption
-      ? html`<label class="check">
-          <input type="checkbox" data-control="battery" .checked=${c.pauseOnBattery} @change=${(e: Event) => a.pauseOnBattery((e.target as HTMLInputElement).checked)} />
-          Pause on battery
-        </label>`
-      : nothing}
+    ${
+      v.batteryOption
+        ? html`<label class="check">
+            <input
+              type="checkbox"
+              data-control="battery"
+              .checked=${c.pauseOnBattery}
+              @change=${(e: Event) => a.pauseOnBattery((e.target as HTMLInputElement).checked)}
+            />
+            Pause on battery
+          </label>`
+        : nothing
+    }
   </fieldset>`;
 }
 
@@ -104,12 +118,16 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
       </div>
       <p class="status" part="status-line" role="status" aria-live="polite" data-field="status">${v.status}</p>
       ${v.error ? html`<p class="error" part="error" data-field="error">${v.error}</p>` : nothing}
-      ${v.creditProblem ? html`<p class="error" part="error" role="alert" data-field="credit-problem">${v.creditProblem}</p>` : nothing}
-      ${controls(v, a)}
+      ${v.creditProblem ? html`<p class="error" part="error" role="alert" data-field="credit-problem">${v.creditProblem}</p>` : nothing} ${controls(v, a)}
       <dl part="status">
         <dt>State</dt>
         <dd data-field="state">${v.state}</dd>
-        ${v.hold ? html`<dt>Waiting</dt><dd data-field="hold">${v.hold}</dd>` : nothing}
+        ${
+          v.hold
+            ? html`<dt>Waiting</dt>
+                <dd data-field="hold">${v.hold}</dd>`
+            : nothing
+        }
         <dt>Adapter</dt>
         <dd data-field="adapter">${v.adapter}</dd>
         <dt>Connection</dt>
@@ -119,17 +137,30 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
         <dd data-field="units">${v.unitsDone}</dd>
         <dt>Credit</dt>
         <dd data-field="credit">${v.credit}</dd>
-        ${v.rejected > 0 ? html`<dt>Rejected</dt><dd data-field="rejected">${v.rejected}${v.lastRejection ? ` (last: ${v.lastRejection})` : ''}</dd>` : nothing}
+        ${
+          v.rejected > 0
+            ? html`<dt>Rejected</dt>
+                <dd data-field="rejected">${v.rejected}${v.lastRejection ? ` (last: ${v.lastRejection})` : ''}</dd>`
+            : nothing
+        }
         <dt>Saved work</dt>
         <dd data-field="storage">${v.storage}</dd>
-        ${v.resumed ? html`<dt>Resumed</dt><dd data-field="resumed">${v.resumed}</dd>` : nothing}
-        ${v.relaying > 0 ? html`<dt>Relaying for</dt><dd data-field="relaying">${v.relaying} volunteer(s)</dd>` : nothing}
+        ${
+          v.resumed
+            ? html`<dt>Resumed</dt>
+                <dd data-field="resumed">${v.resumed}</dd>`
+            : nothing
+        }
+        ${
+          v.relaying > 0
+            ? html`<dt>Relaying for</dt>
+                <dd data-field="relaying">${v.relaying} volunteer(s)</dd>`
+            : nothing
+        }
         <dt>Throughput</dt>
         <dd class="throughput">${renderSparkline(v.history, 'items')}<span data-field="rate">${formatRate(v.history.latest ?? 0)}</span></dd>
       </dl>
-      ${v.unit
-        ? html`<progress part="progress" max=${v.unit.total} .value=${v.unit.done} aria-label="Progress of ${v.unit.unitId}"></progress>`
-        : nothing}
+      ${v.unit ? html`<progress part="progress" max=${v.unit.total} .value=${v.unit.done} aria-label="Progress of ${v.unit.unitId}"></progress>` : nothing}
     </section>
   `;
 }

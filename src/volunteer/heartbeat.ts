@@ -49,7 +49,11 @@ export class Heartbeat {
  * One heartbeat per unit held: the one computing (with its progress), those waiting, and the
  * results sent without a verdict yet (reported as done).
  */
-export function heartbeatsFor(current: { unit: WorkUnit; done: number } | undefined, queue: readonly WorkUnit[], sent: ReadonlyMap<string, { readonly total: number }>): VolunteerMessage[] {
+export function heartbeatsFor(
+  current: { unit: WorkUnit; done: number } | undefined,
+  queue: readonly WorkUnit[],
+  sent: ReadonlyMap<string, { readonly total: number }>,
+): VolunteerMessage[] {
   const beats: VolunteerMessage[] = [];
   if (current) beats.push({ type: 'heartbeat', unitId: current.unit.unitId, done: current.done, total: unitSize(current.unit) });
   for (const u of queue) beats.push({ type: 'heartbeat', unitId: u.unitId, done: 0, total: unitSize(u) });

@@ -96,7 +96,11 @@ export class HostLink {
   identity(): Promise<Identity> {
     const fresh = () => createKeyPair().then(identityFromKeyPair);
     // A store that cannot keep the key costs the leases on reload, not the ability to compute.
-    this.identityPromise ??= this.options.identity ? Promise.resolve(this.options.identity) : this.options.loadIdentity ? this.options.loadIdentity().catch(fresh) : fresh();
+    this.identityPromise ??= this.options.identity
+      ? Promise.resolve(this.options.identity)
+      : this.options.loadIdentity
+        ? this.options.loadIdentity().catch(fresh)
+        : fresh();
     return this.identityPromise;
   }
 
@@ -111,7 +115,13 @@ export class HostLink {
       this.options.connect ??
       ((h: LinkHandlers, s: AbortSignal) =>
         connectToHost(
-          { signalUrl: this.options.signalUrl, hostId: target, iceServers: this.options.iceServers, signal: s, onConnection: relay && direct ? (c) => relay.accept(c) : undefined },
+          {
+            signalUrl: this.options.signalUrl,
+            hostId: target,
+            iceServers: this.options.iceServers,
+            signal: s,
+            onConnection: relay && direct ? (c) => relay.accept(c) : undefined,
+          },
           h,
         ));
     const identity = await this.identity();
@@ -126,7 +136,11 @@ export class HostLink {
     };
     let welcome: Reply<'welcome' | 'redirect'>;
     try {
-      welcome = await withTimeout(this.ask(hello, ['welcome', 'redirect'], signal), 15_000, () => new TabgridError(ErrorCode.Network, 'the host did not answer hello'));
+      welcome = await withTimeout(
+        this.ask(hello, ['welcome', 'redirect'], signal),
+        15_000,
+        () => new TabgridError(ErrorCode.Network, 'the host did not answer hello'),
+      );
     } catch (err) {
       // Not greeted (refused, banned, no answer, aborted): this link is no connection, and the next open() must make a new one.
       link.close();
@@ -142,7 +156,10 @@ export class HostLink {
     // Proves we hold the key hello named; the host handles messages in order, so whatever we
     // ask next is heard after the proof, with no round trip to wait for.
     this.hostKey = welcome.publicKey;
-    this.send({ type: 'key-proof', signature: await signKeyProof(identity, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }) });
+    this.send({
+      type: 'key-proof',
+      signature: await signKeyProof(identity, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }),
+    });
     if (relay && direct) relay.attach(link);
     this.heartbeatMs = welcome.heartbeatMs;
   }

@@ -56,15 +56,27 @@ export class VolunteerSession extends EventTarget {
     this.volunteerId = options.volunteerId ?? stableVolunteerId();
     const store = options.store;
     // With a store the key is kept there, so a reloaded page is the same volunteer to the host.
-    this.host = new HostLink({ ...options, volunteerId: this.volunteerId, ...(store ? { loadIdentity: () => loadOrCreateIdentity(store) } : {}) }, (m) => this.hear(m));
+    this.host = new HostLink({ ...options, volunteerId: this.volunteerId, ...(store ? { loadIdentity: () => loadOrCreateIdentity(store) } : {}) }, (m) =>
+      this.hear(m),
+    );
     this.journal = new Journal(options.store, options.hostId, () => this.emit());
   }
 
-  get unitsDone(): number { return this.tally.unitsDone; } // prettier-ignore
-  get unitsRejected(): number { return this.tally.unitsRejected; } // prettier-ignore
-  get credit(): number { return this.tally.credit; } // prettier-ignore
-  get receipts(): readonly Receipt[] { return this.tally.receipts; } // prettier-ignore
-  get pendingReplicas(): ReadonlySet<string> { return this.tally.pendingReplicas; } // prettier-ignore
+  get unitsDone(): number {
+    return this.tally.unitsDone;
+  }
+  get unitsRejected(): number {
+    return this.tally.unitsRejected;
+  }
+  get credit(): number {
+    return this.tally.credit;
+  }
+  get receipts(): readonly Receipt[] {
+    return this.tally.receipts;
+  }
+  get pendingReplicas(): ReadonlySet<string> {
+    return this.tally.pendingReplicas;
+  }
 
   /** A signed statement of this volunteer's receipts from the host, for anyone holding the host's key to check (proof/credit.ts). */
   async creditStatement(): Promise<CreditStatement> {
@@ -74,13 +86,25 @@ export class VolunteerSession extends EventTarget {
   }
 
   /** Results sent (or to send) that have no verdict yet; whether we reach the host through a relay; volunteers we relay for. */
-  get awaitingVerdict(): number { return this.sent.size; } // prettier-ignore
-  get relayed(): boolean { return this.host.relayed; } // prettier-ignore
-  get relayChildren(): number { return this.host.relayChildren; } // prettier-ignore
+  get awaitingVerdict(): number {
+    return this.sent.size;
+  }
+  get relayed(): boolean {
+    return this.host.relayed;
+  }
+  get relayChildren(): number {
+    return this.host.relayChildren;
+  }
   /** Whether a unit is being computed, and its kernel; whether a link to the host (or a relay) is open. */
-  get computing(): boolean { return this.current !== undefined; } // prettier-ignore
-  get kernel(): WorkUnit['kernel'] | undefined { return this.current?.unit.kernel; } // prettier-ignore
-  get connected(): boolean { return this.host.connected; } // prettier-ignore
+  get computing(): boolean {
+    return this.current !== undefined;
+  }
+  get kernel(): WorkUnit['kernel'] | undefined {
+    return this.current?.unit.kernel;
+  }
+  get connected(): boolean {
+    return this.host.connected;
+  }
 
   start(): void {
     if (this.state === VolunteerState.Running) return;
@@ -107,7 +131,7 @@ export class VolunteerSession extends EventTarget {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
-    for (let attempt = 0; !signal.aborted; ) {
+    for (let attempt = 0; !signal.aborted;) {
       try {
         this.hash ??= await createCpuSha256();
         await this.restore();
@@ -258,11 +282,14 @@ export class VolunteerSession extends EventTarget {
     this.busy.set(unitId, retry);
     if (retry.timer) return;
     retry.attempt++;
-    retry.timer = setTimeout(() => {
-      retry.timer = undefined;
-      const r = this.sent.get(unitId);
-      if (r) this.host.send(resultMessage(unitId, r));
-    }, backoffMs(retry.attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs));
+    retry.timer = setTimeout(
+      () => {
+        retry.timer = undefined;
+        const r = this.sent.get(unitId);
+        if (r) this.host.send(resultMessage(unitId, r));
+      },
+      backoffMs(retry.attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs),
+    );
   }
 
   /** Forgets a result's pending offer (it was judged, dropped, or the session closed). */
@@ -306,7 +333,15 @@ export class VolunteerSession extends EventTarget {
       void this.journal.settle(v.unitId, v.receipt);
     }
     const counted = this.tally.count(v);
-    const detail: VerdictDetail = { unitId: v.unitId, verdict: v.verdict, reason: v.reason, credit: v.credit, totalCredit: v.totalCredit, receipt: v.receipt, counted };
+    const detail: VerdictDetail = {
+      unitId: v.unitId,
+      verdict: v.verdict,
+      reason: v.reason,
+      credit: v.credit,
+      totalCredit: v.totalCredit,
+      receipt: v.receipt,
+      counted,
+    };
     this.dispatchEvent(new CustomEvent<VerdictDetail>('verdict', { detail }));
     this.emit();
   }

@@ -36,7 +36,13 @@ const api = {
   },
 
   /** Comlink proxies only top-level arguments, so the checkpoint callback comes on its own. */
-  async runUnit(callId: number, unit: WorkUnit, onProgress?: Progress, resume?: Omit<ResumeOptions, 'onCheckpoint'>, onCheckpoint?: ResumeOptions['onCheckpoint']) {
+  async runUnit(
+    callId: number,
+    unit: WorkUnit,
+    onProgress?: Progress,
+    resume?: Omit<ResumeOptions, 'onCheckpoint'>,
+    onCheckpoint?: ResumeOptions['onCheckpoint'],
+  ) {
     const out = await call(callId, onProgress, (o) => engine.runUnit(unit, o.signal, o.onProgress, { ...resume, onCheckpoint }));
     return transfer(out, [out.leaves.buffer]);
   },

@@ -128,8 +128,10 @@ export class CpuMatmulPool {
 
   constructor(options: CpuPoolOptions = {}) {
     const { workers, bandRows } = options;
-    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1)) throw new TabgridError(ErrorCode.BadInput, `workers = ${workers} must be a positive integer`);
-    if (bandRows !== undefined && !(Number.isInteger(bandRows) && bandRows >= 1)) throw new TabgridError(ErrorCode.BadInput, `bandRows = ${bandRows} must be a positive integer`);
+    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1))
+      throw new TabgridError(ErrorCode.BadInput, `workers = ${workers} must be a positive integer`);
+    if (bandRows !== undefined && !(Number.isInteger(bandRows) && bandRows >= 1))
+      throw new TabgridError(ErrorCode.BadInput, `bandRows = ${bandRows} must be a positive integer`);
     const wanted = workers ?? globalThis.navigator?.hardwareConcurrency ?? 1;
     this.size = this.inline ? 1 : Math.max(1, Math.min(MAX_CPU_WORKERS, wanted));
     this.bandRows = bandRows;
@@ -236,7 +238,10 @@ export class CpuMatmulPool {
               }
               if (!pace) return pump(i);
               // The worker idles before its next band; an abort meanwhile has already settled.
-              pace.rest(performance.now() - started, signal).then(() => pump(i), () => undefined);
+              pace.rest(performance.now() - started, signal).then(
+                () => pump(i),
+                () => undefined,
+              );
             },
             (err: unknown) => {
               busy.delete(i);
@@ -291,7 +296,9 @@ function planBands({ m, n, k }: MatmulShape, workers: number, fixed?: number): [
 /** B in a SharedArrayBuffer when that can cross postMessage (cross-origin isolation), else B. */
 function shareIfIsolated<T extends Operand>(b: T): T {
   if (!globalThis.crossOriginIsolated || typeof SharedArrayBuffer !== 'function' || b.buffer instanceof SharedArrayBuffer) return b;
-  const shared = (b instanceof Float32Array ? new Float32Array(new SharedArrayBuffer(b.byteLength)) : new Uint32Array(new SharedArrayBuffer(b.byteLength))) as T;
+  const shared = (
+    b instanceof Float32Array ? new Float32Array(new SharedArrayBuffer(b.byteLength)) : new Uint32Array(new SharedArrayBuffer(b.byteLength))
+  ) as T;
   shared.set(b);
   return shared;
 }

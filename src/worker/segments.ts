@@ -25,7 +25,12 @@ export type Segment = (start: number, end: number, onProgress: Progress | undefi
  * up or down, and never below a 64th of the unit), so a checkpoint comes every few seconds of
  * compute whatever the device's speed, and never per dispatch. Returns the bytes of [from, total).
  */
-export async function runSegments(total: number, options: ResumeOptions & { onProgress?: Progress }, segment: Segment, now = () => performance.now()): Promise<Uint8Array> {
+export async function runSegments(
+  total: number,
+  options: ResumeOptions & { onProgress?: Progress },
+  segment: Segment,
+  now = () => performance.now(),
+): Promise<Uint8Array> {
   const from = options.from ?? 0;
   if (!Number.isInteger(from) || from < 0 || from > total) throw new TabgridError(ErrorCode.BadInput, `resume point ${from} is outside 0..${total}`);
   const onProgress = options.onProgress;
@@ -38,7 +43,7 @@ export async function runSegments(total: number, options: ResumeOptions & { onPr
   let size = Math.max(1, Math.ceil(total / 16));
   // At most 64 checkpoints a unit, however fast they are asked for.
   const floor = Math.max(1, Math.ceil(total / 64));
-  for (let at = from; at < total; ) {
+  for (let at = from; at < total;) {
     const end = Math.min(total, at + size);
     const start = now();
     const base = at;

@@ -128,7 +128,14 @@ async function main(): Promise<void> {
   for (const count of [65536]) {
     const batch = seededBatch(9, count, 64);
     rows.push(
-      await compare('sha256-batch', `${count} × 64 B`, count, 'hash', ['tabgrid sha256.wgsl', () => sha.hash(batch)], ['hash-wasm 4.13 (CPU)', async () => sha256BatchCpu(batch, hasher)]),
+      await compare(
+        'sha256-batch',
+        `${count} × 64 B`,
+        count,
+        'hash',
+        ['tabgrid sha256.wgsl', () => sha.hash(batch)],
+        ['hash-wasm 4.13 (CPU)', async () => sha256BatchCpu(batch, hasher)],
+      ),
     );
     log(table(rows.slice(-1)).split('\n').at(-1)!);
   }
@@ -148,9 +155,29 @@ async function main(): Promise<void> {
     }
     return shares;
   };
-  rows.push(await compare('sha256d-pow', `${nonces} nonces`, nonces, 'nonce', ['tabgrid sha256d-pow.wgsl', () => pow.search(header, 0, nonces, target, share)], ['hash-wasm 4.13 loop (CPU)', hashWasmSearch], 3));
+  rows.push(
+    await compare(
+      'sha256d-pow',
+      `${nonces} nonces`,
+      nonces,
+      'nonce',
+      ['tabgrid sha256d-pow.wgsl', () => pow.search(header, 0, nonces, target, share)],
+      ['hash-wasm 4.13 loop (CPU)', hashWasmSearch],
+      3,
+    ),
+  );
   log(table(rows.slice(-1)).split('\n').at(-1)!);
-  rows.push(await compare('sha256d-pow (CPU fallback)', `${nonces} nonces`, nonces, 'nonce', ['tabgrid midstate search (JS)', () => powSearchCpuFast(header, 0, nonces, target, share)], ['hash-wasm 4.13 loop (CPU)', hashWasmSearch], 3));
+  rows.push(
+    await compare(
+      'sha256d-pow (CPU fallback)',
+      `${nonces} nonces`,
+      nonces,
+      'nonce',
+      ['tabgrid midstate search (JS)', () => powSearchCpuFast(header, 0, nonces, target, share)],
+      ['hash-wasm 4.13 loop (CPU)', hashWasmSearch],
+      3,
+    ),
+  );
   log(table(rows.slice(-1)).split('\n').at(-1)!);
 
   log('verification cost at 1024² and friends…');

@@ -48,10 +48,7 @@ export function rate(row: BenchRow, ms: number): string {
 }
 
 export function table(rows: readonly BenchRow[]): string {
-  const lines = [
-    '| kernel | size | ours | ms | rate | peer | ms | rate | peer time / ours |',
-    '|---|---|---|---:|---:|---|---:|---:|---:|',
-  ];
+  const lines = ['| kernel | size | ours | ms | rate | peer | ms | rate | peer time / ours |', '|---|---|---|---:|---:|---|---:|---:|---:|'];
   for (const r of rows) {
     lines.push(
       `| ${r.kernel} | ${r.size} | ${r.ours} | ${r.oursMs.toFixed(1)} | ${rate(r, r.oursMs)} | ${r.peer} | ${r.peerMs.toFixed(1)} | ${rate(r, r.peerMs)} | ${r.speedup.toFixed(2)}× |`,

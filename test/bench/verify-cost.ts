@@ -29,7 +29,15 @@ export interface VerifyCost {
   readonly ratio: number;
 }
 
-const row = (kernel: string, size: string, policy: string, compute: string, computeMs: number, verifyMs: number): VerifyCost => ({ kernel, size, policy, compute, computeMs, verifyMs, ratio: verifyMs / computeMs });
+const row = (kernel: string, size: string, policy: string, compute: string, computeMs: number, verifyMs: number): VerifyCost => ({
+  kernel,
+  size,
+  policy,
+  compute,
+  computeMs,
+  verifyMs,
+  ratio: verifyMs / computeMs,
+});
 
 export async function verificationCosts(gpu: MatmulGpu, f32Config: MatmulConfig, pool: CpuMatmulPool, hash: Hasher): Promise<VerifyCost[]> {
   const random = seededRandom(77);
@@ -43,14 +51,32 @@ export async function verificationCosts(gpu: MatmulGpu, f32Config: MatmulConfig,
   const gpuMs = await medianMs(() => gpu.f32(a, b, shape, f32Config), 3);
   const cpuMs = await medianMs(() => pool.matmulF32(a, b, shape), 3);
   const c = await pool.matmulF32(a, b, shape);
-  out.push(row('matmul-f32', '1024³', 'Freivalds, 2 rounds', gpuMs < cpuMs ? 'GPU' : 'CPU pool', Math.min(gpuMs, cpuMs), await medianMs(async () => freivaldsF32(a, b, c, shape), 3)));
+  out.push(
+    row(
+      'matmul-f32',
+      '1024³',
+      'Freivalds, 2 rounds',
+      gpuMs < cpuMs ? 'GPU' : 'CPU pool',
+      Math.min(gpuMs, cpuMs),
+      await medianMs(async () => freivaldsF32(a, b, c, shape), 3),
+    ),
+  );
 
   // modp: the CPU pool computes (on a software adapter it beats the GPU by far).
   const p = 65521;
   const au = Uint32Array.from(a, (x) => Math.floor((x + 0.5) * (p - 1)));
   const bu = Uint32Array.from(b, (x) => Math.floor((x + 0.5) * (p - 1)));
   const cu = await pool.matmulModp(au, bu, shape, p);
-  out.push(row('matmul-modp', '1024³', 'Freivalds, 2 rounds', 'CPU pool', await medianMs(() => pool.matmulModp(au, bu, shape, p), 3), await medianMs(async () => freivaldsModp(au, bu, cu, shape, p), 3)));
+  out.push(
+    row(
+      'matmul-modp',
+      '1024³',
+      'Freivalds, 2 rounds',
+      'CPU pool',
+      await medianMs(() => pool.matmulModp(au, bu, shape, p), 3),
+      await medianMs(async () => freivaldsModp(au, bu, cu, shape, p), 3),
+    ),
+  );
 
   // Hashing: 16 challenged leaves out of 2^20, each rehashed and its audit path checked.
   const unit = { kernel: 'sha256-batch', jobId: 'b', unitId: 'b/0', seed: 5, count: 1 << 20, messageLength: 64 } as const;
@@ -70,14 +96,35 @@ export async function verificationCosts(gpu: MatmulGpu, f32Config: MatmulConfig,
   const nonces = 1 << 20;
   let shares: number[] = [];
   const searchMs = await medianMs(async () => (shares = (await powSearchCpuFast(header, 0, nonces, target, share)).shares), 3);
-  const powUnit = { kernel: 'sha256d-pow', jobId: 'p', unitId: 'p/0', header: toHex(header), nonceStart: 0, nonceCount: nonces, target: toHex(target), shareTarget: toHex(share) } as const;
+  const powUnit = {
+    kernel: 'sha256d-pow',
+    jobId: 'p',
+    unitId: 'p/0',
+    header: toHex(header),
+    nonceStart: 0,
+    nonceCount: nonces,
+    target: toHex(target),
+    shareTarget: toHex(share),
+  } as const;
   const sharesRootHex = sharesRoot(shares, hash);
-  out.push(row('sha256d-pow', '2^20 nonces', 'every share rechecked', 'CPU (midstate)', searchMs, await medianMs(async () => checkPowResult(powUnit, sharesRootHex, shares, hash), 5)));
+  out.push(
+    row(
+      'sha256d-pow',
+      '2^20 nonces',
+      'every share rechecked',
+      'CPU (midstate)',
+      searchMs,
+      await medianMs(async () => checkPowResult(powUnit, sharesRootHex, shares, hash), 5),
+    ),
+  );
   return out;
 }
 
 export function verifyTable(rows: readonly VerifyCost[]): string {
   const lines = ['| kernel | size | check | computed on | compute ms | verify ms | verify / compute |', '|---|---|---|---|---:|---:|---:|'];
-  for (const r of rows) lines.push(`| ${r.kernel} | ${r.size} | ${r.policy} | ${r.compute} | ${r.computeMs.toFixed(1)} | ${r.verifyMs.toFixed(2)} | ${(100 * r.ratio).toFixed(2)} % |`);
+  for (const r of rows)
+    lines.push(
+      `| ${r.kernel} | ${r.size} | ${r.policy} | ${r.compute} | ${r.computeMs.toFixed(1)} | ${r.verifyMs.toFixed(2)} | ${(100 * r.ratio).toFixed(2)} % |`,
+    );
   return lines.join('\n');
 }

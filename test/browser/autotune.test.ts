@@ -24,11 +24,17 @@ describe('matmul autotuning', () => {
     expect(again).toMatchObject({ cached: true, timings: [] });
     expect(again.config).toEqual(first.config);
     // Another adapter, or another kernel, is tuned separately.
-    expect((await cache.get('matmul-f32@other'))).toBeUndefined();
+    expect(await cache.get('matmul-f32@other')).toBeUndefined();
   });
 
   it('never offers the f32-only vec4 kernel to modp', async () => {
-    const result = await tuneMatmul(new MatmulGpu(devices), MatmulKind.Modp, { adapterKey: 'test', cache: new MemoryTuneCache(), size: 32, candidates, repeats: 1 });
+    const result = await tuneMatmul(new MatmulGpu(devices), MatmulKind.Modp, {
+      adapterKey: 'test',
+      cache: new MemoryTuneCache(),
+      size: 32,
+      candidates,
+      repeats: 1,
+    });
     expect(result.timings.map((t) => t.config)).toEqual([configKey(candidates[0]!)]);
   });
 });

@@ -30,14 +30,19 @@ async function mount(start?: StartHost): Promise<{ el: TabgridDashboard; core: (
   el.startHost =
     start ??
     (async (s, hooks) => {
-      core = await HostCore.open(new MemoryHostStore(), [], { hostId: s.hostId, hash, identity: await newIdentity(), onVerdict: hooks.onVerdict, maxLeases: 1 });
+      core = await HostCore.open(new MemoryHostStore(), [], {
+        hostId: s.hostId,
+        hash,
+        identity: await newIdentity(),
+        onVerdict: hooks.onVerdict,
+        maxLeases: 1,
+      });
       return { core, close: async () => undefined };
     });
   document.body.append(el);
   await until(() => el.status !== HostStatus.Starting);
   return { el, core: () => core! };
 }
-
 
 const inner = (el: TabgridDashboard, tag: string) => el.shadowRoot!.querySelector(tag)!;
 const text = (host: Element, sel: string) => host.shadowRoot!.querySelector(sel)?.textContent?.replace(/\s+/g, ' ').trim() ?? '';

@@ -42,7 +42,9 @@ describe('<tg-job-form>', () => {
     await type(el, 'units', '3');
     await type(el, 'samples', '8');
     await submit(el);
-    expect(submitted).toEqual([{ id: 'hash-1', kernel: 'sha256-batch', units: 3, seed: 1, messagesPerUnit: 4096, messageLength: 64, samples: 8, collect: true }]);
+    expect(submitted).toEqual([
+      { id: 'hash-1', kernel: 'sha256-batch', units: 3, seed: 1, messagesPerUnit: 4096, messageLength: 64, samples: 8, collect: true },
+    ]);
   });
 
   it('offers "Keep the output" with its cost for hashing and matrices, not for proof of work', async () => {

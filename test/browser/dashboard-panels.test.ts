@@ -19,19 +19,45 @@ const text = (el: Element, sel: string) => el.shadowRoot!.querySelector(sel)!.te
 
 afterEach(() => document.body.replaceChildren());
 
-const unit = (index: number, over: Partial<UnitView> = {}): UnitView => ({ unitId: `j/${index}`, index, state: 'queued', holder: null, progress: 0, root: null, rejections: 0, acceptedAt: null, ...over });
+const unit = (index: number, over: Partial<UnitView> = {}): UnitView => ({
+  unitId: `j/${index}`,
+  index,
+  state: 'queued',
+  holder: null,
+  progress: 0,
+  root: null,
+  rejections: 0,
+  acceptedAt: null,
+  ...over,
+});
 
 describe('<tg-unit-grid>', () => {
   it('draws one labelled cell per unit, a legend with counts and a text summary', async () => {
-    const units = [unit(0, { state: 'accepted', holder: 'aaaa1111bbbb' }), unit(1, { state: 'verifying', holder: 'cccc2222' }), unit(2, { rejections: 1 }), unit(3, { state: 'leased', holder: 'dddd3333' })];
+    const units = [
+      unit(0, { state: 'accepted', holder: 'aaaa1111bbbb' }),
+      unit(1, { state: 'verifying', holder: 'cccc2222' }),
+      unit(2, { rejections: 1 }),
+      unit(3, { state: 'leased', holder: 'dddd3333' }),
+    ];
     const el = mount('tg-unit-grid', { jobId: 'j', units, now: 1 });
     await el.updateComplete;
     const cells = $$(el, '.cell');
     expect(cells.map((c) => c.getAttribute('data-state'))).toEqual(['accepted', 'verifying', 'rejected', 'leased']);
-    expect(cells.map((c) => c.getAttribute('aria-label'))).toEqual(['unit 0: accepted from aaaa1111', 'unit 1: verifying by cccc2222', 'unit 2: rejected 1 time(s), back in the queue', 'unit 3: leased by dddd3333']);
+    expect(cells.map((c) => c.getAttribute('aria-label'))).toEqual([
+      'unit 0: accepted from aaaa1111',
+      'unit 1: verifying by cccc2222',
+      'unit 2: rejected 1 time(s), back in the queue',
+      'unit 3: leased by dddd3333',
+    ]);
     expect(cells.every((c) => c.getAttribute('title') === c.getAttribute('aria-label'))).toBe(true);
     expect(text(el, '[data-field="summary"]')).toBe('1 of 4 units accepted; 1 verifying, 1 leased, 0 queued, 1 recently rejected.');
-    expect($$(el, '.legend li').map((li) => li.textContent!.trim())).toEqual(['queued (0)', 'leased (1)', 'verifying (1)', 'accepted (1)', 'rejected recently (1)']);
+    expect($$(el, '.legend li').map((li) => li.textContent!.trim())).toEqual([
+      'queued (0)',
+      'leased (1)',
+      'verifying (1)',
+      'accepted (1)',
+      'rejected recently (1)',
+    ]);
     // Each state has its own colour.
     const colours = new Set(cells.map((c) => getComputedStyle(c).backgroundColor));
     expect(colours.size).toBe(4);
@@ -63,8 +89,22 @@ describe('<tg-volunteers-table>', () => {
   it('lists volunteers with a short id, trust, accepted, credit and rejections', async () => {
     const el = mount('tg-volunteers-table', {
       rows: [
-        { id: '0123456789abcdef0123456789abcdef', credit: 12345, accepted: 3, rejected: 0, holding: 1, trust: { level: 'trusted', streak: 14, checkRate: 0.59, banned: false } },
-        { id: 'fedcba9876543210fedcba9876543210', credit: 0, accepted: 0, rejected: 3, holding: 0, trust: { level: 'banned', streak: 0, checkRate: 1, banned: true } },
+        {
+          id: '0123456789abcdef0123456789abcdef',
+          credit: 12345,
+          accepted: 3,
+          rejected: 0,
+          holding: 1,
+          trust: { level: 'trusted', streak: 14, checkRate: 0.59, banned: false },
+        },
+        {
+          id: 'fedcba9876543210fedcba9876543210',
+          credit: 0,
+          accepted: 0,
+          rejected: 3,
+          holding: 0,
+          trust: { level: 'banned', streak: 0, checkRate: 1, banned: true },
+        },
       ],
     });
     await el.updateComplete;
@@ -82,7 +122,14 @@ describe('<tg-volunteers-table>', () => {
 
 describe('<tg-verification-log>', () => {
   it('shows the last verdicts newest first, with reasons, in a live region', async () => {
-    const entries: VerdictEvent[] = Array.from({ length: 60 }, (_, i) => ({ at: i * 1000, unitId: `j/${i}`, volunteer: 'abcdef0123', verdict: i % 2 ? 'rejected' : 'accepted', reason: i % 2 ? 'committed root does not match' : 'verified', credit: i % 2 ? 0 : 10 }));
+    const entries: VerdictEvent[] = Array.from({ length: 60 }, (_, i) => ({
+      at: i * 1000,
+      unitId: `j/${i}`,
+      volunteer: 'abcdef0123',
+      verdict: i % 2 ? 'rejected' : 'accepted',
+      reason: i % 2 ? 'committed root does not match' : 'verified',
+      credit: i % 2 ? 0 : 10,
+    }));
     const el = mount('tg-verification-log', { entries });
     await el.updateComplete;
     const log = el.shadowRoot!.querySelector('[role="log"]')!;
@@ -114,7 +161,12 @@ describe('<tg-downloads>', () => {
   it("saves a job's results file on click, built then, saying preparing… meanwhile and that the output was not kept", async () => {
     const spec: JobSpec = { id: 'j', kernel: 'sha256-batch', units: 2, messagesPerUnit: 8, messageLength: 64, seed: 1, samples: 4 };
     let finish!: () => void;
-    const build = vi.fn((jobId: string) => new Promise<BuiltResults>((resolve) => (finish = () => resolve({ header: { format: RESULTS_FORMAT, job: { ...spec, id: jobId } } as unknown as ResultsFile }))));
+    const build = vi.fn(
+      (jobId: string) =>
+        new Promise<BuiltResults>(
+          (resolve) => (finish = () => resolve({ header: { format: RESULTS_FORMAT, job: { ...spec, id: jobId } } as unknown as ResultsFile })),
+        ),
+    );
     const files = capture();
     try {
       const el = mount('tg-downloads', { jobs: [{ spec, accepted: 1 }], build });
@@ -160,7 +212,10 @@ describe('<tg-downloads>', () => {
       expect(build).toHaveBeenCalledTimes(1);
       expect(text(el, '[data-field="status"]')).toBe('Ready: save both files below.');
       const links = [...el.shadowRoot!.querySelectorAll<HTMLAnchorElement>('a[download]')];
-      expect(links.map((a) => [a.download, a.textContent])).toEqual([['tabgrid-mm-results.json', 'Save tabgrid-mm-results.json'], ['tabgrid-mm-c.bin', 'Save tabgrid-mm-c.bin']]);
+      expect(links.map((a) => [a.download, a.textContent])).toEqual([
+        ['tabgrid-mm-results.json', 'Save tabgrid-mm-results.json'],
+        ['tabgrid-mm-c.bin', 'Save tabgrid-mm-c.bin'],
+      ]);
       expect(new Uint8Array(await files.blobs.get(links[1]!.getAttribute('href')!)!.arrayBuffer())).toEqual(c);
       expect(JSON.parse(await files.blobs.get(links[0]!.getAttribute('href')!)!.text())).toEqual(header);
 

@@ -108,7 +108,10 @@ describe('ComputeEngine', () => {
       const e = engine({ backend, cpuWorkers: 2 });
       const controller = new AbortController();
       const big = { m: 600, n: 300, k: 300 };
-      const run = e.matmulF32(new Float32Array(big.m * big.k), new Float32Array(big.k * big.n), big, { signal: controller.signal, onProgress: () => controller.abort() });
+      const run = e.matmulF32(new Float32Array(big.m * big.k), new Float32Array(big.k * big.n), big, {
+        signal: controller.signal,
+        onProgress: () => controller.abort(),
+      });
       await expect(run).rejects.toMatchObject({ code: ErrorCode.Aborted });
     }
   });

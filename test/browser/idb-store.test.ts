@@ -15,14 +15,21 @@ afterAll(async () => {
   for (const name of names) await deleteDB(name);
 });
 
-describeHostStore('IdbHostStore', () => IdbHostStore.open(freshName()), async (store) => {
-  await store.close();
-  return IdbHostStore.open((store as IdbHostStore).name);
-});
+describeHostStore(
+  'IdbHostStore',
+  () => IdbHostStore.open(freshName()),
+  async (store) => {
+    await store.close();
+    return IdbHostStore.open((store as IdbHostStore).name);
+  },
+);
 
 /** The rejection of `promise`, which must be a TabgridError 'storage'. */
 async function storageError(promise: Promise<unknown>): Promise<Error> {
-  const err = await promise.then(() => null, (e: unknown) => e);
+  const err = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
   expect(isTabgridError(err, 'storage'), String(err)).toBe(true);
   return err as Error;
 }

@@ -48,7 +48,10 @@ describe('acquireLeadership', () => {
     const first = await acquireLeadership(name);
     const abort = new AbortController();
     const waiting = acquireLeadership(name, { signal: abort.signal, onWaiting: () => abort.abort() });
-    const err = await waiting.then(() => null, (e: unknown) => e);
+    const err = await waiting.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isTabgridError(err, 'aborted'), String(err)).toBe(true);
     first.release();
     await tick();
@@ -62,7 +65,10 @@ describe('acquireLeadership', () => {
 
   it('rejects at once with aborted for a signal already fired', async () => {
     const name = freshLock();
-    const err = await acquireLeadership(name, { signal: AbortSignal.abort() }).then(() => null, (e: unknown) => e);
+    const err = await acquireLeadership(name, { signal: AbortSignal.abort() }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(isTabgridError(err, 'aborted'), String(err)).toBe(true);
     expect(await lockState(name)).toEqual({ held: 0, pending: 0 });
   });

@@ -44,7 +44,7 @@ describe('sha256.wgsl', () => {
     expect(split(out)).toEqual(referenceDigests(messages));
   });
 
-  it('equals the NIST vectors, including a million a\'s', async () => {
+  it("equals the NIST vectors, including a million a's", async () => {
     const text = (s: string) => new TextEncoder().encode(s);
     const messages = [text(''), text('abc'), text('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq'), new Uint8Array(1_000_000).fill(0x61)];
     const out = await gpuDigests(new Sha256Gpu(devices, { poisonOutput: POISON }), packMessages(messages));

@@ -61,7 +61,13 @@ describe('sha256d-pow.wgsl', () => {
   });
 
   it('finds the genesis nonce as the one solution of a range crossing it', async () => {
-    const s = { header: GENESIS_HEADER, start: GENESIS_NONCE - 12_345, count: 30_001, target: targetFromBits(0x1d00ffff), shareTarget: targetFromLeadingZeroBits(10) };
+    const s = {
+      header: GENESIS_HEADER,
+      start: GENESIS_NONCE - 12_345,
+      count: 30_001,
+      target: targetFromBits(0x1d00ffff),
+      shareTarget: targetFromLeadingZeroBits(10),
+    };
     const gpu = await gpuSearch(s, { workgroupSize: 256 });
     expect(gpu.solutions).toEqual([GENESIS_NONCE]);
     expect(gpu).toEqual({ ...(await powSearchCpuFast(s.header, s.start, s.count, s.target, s.shareTarget)), overflowed: 0 });
@@ -75,9 +81,19 @@ describe('sha256d-pow.wgsl', () => {
   it('splits a range into many odd dispatches, every nonce tried once, progress to the end', async () => {
     // 50_001 nonces, at most 997 per dispatch in workgroups of 8: the last workgroup of each
     // dispatch is partly idle and the last dispatch is short.
-    const s = { header: randomHeader(5), start: 4_000_000_000, count: 50_001, target: targetFromLeadingZeroBits(10), shareTarget: targetFromLeadingZeroBits(6) };
+    const s = {
+      header: randomHeader(5),
+      start: 4_000_000_000,
+      count: 50_001,
+      target: targetFromLeadingZeroBits(10),
+      shareTarget: targetFromLeadingZeroBits(6),
+    };
     const progress: number[] = [];
-    const gpu = await gpuSearch(s, { workgroupSize: 8, maxNoncesPerDispatch: 997, initialNoncesPerDispatch: 997 }, { onProgress: (done) => progress.push(done) });
+    const gpu = await gpuSearch(
+      s,
+      { workgroupSize: 8, maxNoncesPerDispatch: 997, initialNoncesPerDispatch: 997 },
+      { onProgress: (done) => progress.push(done) },
+    );
     expect(gpu).toEqual({ ...(await powSearchCpuFast(s.header, s.start, s.count, s.target, s.shareTarget)), overflowed: 0 });
     expect(gpu.shares.length).toBeGreaterThan(500);
     expect(progress.length).toBeGreaterThanOrEqual(Math.ceil(s.count / 997));

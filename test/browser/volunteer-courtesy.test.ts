@@ -22,7 +22,6 @@ const field = (el: TabgridVolunteer, name: string) => shadow(el).querySelector(`
 const control = (el: TabgridVolunteer, name: string) => shadow(el).querySelector<HTMLInputElement>(`[data-control="${name}"]`)!;
 const sessions = (el: TabgridVolunteer) => (el as unknown as { work: { sessions: { state: string }[] } }).work.sessions;
 
-
 let visibility: DocumentVisibilityState = 'visible';
 Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visibility });
 function setVisibility(v: DocumentVisibilityState): void {

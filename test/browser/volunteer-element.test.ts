@@ -20,7 +20,6 @@ function field(el: TabgridVolunteer, name: string): string {
   return el.shadowRoot!.querySelector(`[data-field="${name}"]`)!.textContent!.trim();
 }
 
-
 afterEach(() => {
   document.body.replaceChildren();
   localStorage.clear();

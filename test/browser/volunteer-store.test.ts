@@ -5,7 +5,16 @@ import { IdbVolunteerStore, openVolunteerStore } from '../../src/volunteer/store
 import { Persistence, requestPersistence } from '../../src/volunteer/store/persistence';
 import { CHUNK_BYTES, VOLUNTEER_SCHEMA_VERSION } from '../../src/volunteer/store/schema';
 import { HeldState } from '../../src/volunteer/store/volunteer-store';
-import { checkpointInPieces, describeVolunteerStore, expectBytes, randomBytes, receipt, rejection, shaUnit, split } from '../helpers/volunteer-store-conformance';
+import {
+  checkpointInPieces,
+  describeVolunteerStore,
+  expectBytes,
+  randomBytes,
+  receipt,
+  rejection,
+  shaUnit,
+  split,
+} from '../helpers/volunteer-store-conformance';
 
 // Unique names, so tests (and reruns in one browser profile) never share a database.
 const names: string[] = [];
@@ -18,10 +27,14 @@ afterAll(async () => {
   for (const name of names) await deleteDB(name);
 });
 
-describeVolunteerStore('IdbVolunteerStore', () => openVolunteerStore({ name: freshName() }), async (store) => {
-  store.close();
-  return openVolunteerStore({ name: (store as IdbVolunteerStore).name });
-});
+describeVolunteerStore(
+  'IdbVolunteerStore',
+  () => openVolunteerStore({ name: freshName() }),
+  async (store) => {
+    store.close();
+    return openVolunteerStore({ name: (store as IdbVolunteerStore).name });
+  },
+);
 
 /** Resolves with the result of a raw IDBRequest (the open and version 1 layout are written without idb on purpose). */
 const settled = <T>(request: IDBRequest<T>) =>
@@ -43,7 +56,8 @@ async function createVersion1(name: string, data: Uint8Array): Promise<IDBDataba
   const db = await settled(request);
   const tx = db.transaction(['units', 'chunks', 'receipts', 'settings'], 'readwrite');
   tx.objectStore('units').put({ hostId: 'A', unitId: 'j/0', seq: 0, unit: shaUnit('j/0'), state: 'computing', done: 40, bytes: data.length, updatedAt: 5 });
-  for (let i = 0; i * CHUNK_BYTES < data.length; i++) tx.objectStore('chunks').put({ hostId: 'A', unitId: 'j/0', index: i, bytes: data.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES) });
+  for (let i = 0; i * CHUNK_BYTES < data.length; i++)
+    tx.objectStore('chunks').put({ hostId: 'A', unitId: 'j/0', index: i, bytes: data.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES) });
   tx.objectStore('receipts').add({ hostId: 'A', receipt: receipt('r1', 'j/9') });
   tx.objectStore('receipts').add({ hostId: 'B', receipt: receipt('r2', 'k/0') });
   tx.objectStore('receipts').add({ hostId: 'A', receipt: receipt('r3', 'j/8') });
@@ -115,7 +129,10 @@ describe('IdbVolunteerStore', () => {
     // The second chunk of the next checkpoint (puts 1, 2), and of a finish (puts 3, 4, 5), fails as a
     // full disk would, after the unit record and the first chunk were written.
     const puts = spyPuts('chunks', (n) => (n === 2 || n === 4 ? new DOMException('The quota has been exceeded.', 'QuotaExceededError') : undefined));
-    const err = await rejection(store.checkpoint('A', 'j/0', { done: 3 * CHUNK_BYTES, atBytes: at, append: data.subarray(at, 3 * CHUNK_BYTES) }), 'storage-full');
+    const err = await rejection(
+      store.checkpoint('A', 'j/0', { done: 3 * CHUNK_BYTES, atBytes: at, append: data.subarray(at, 3 * CHUNK_BYTES) }),
+      'storage-full',
+    );
     expect(err.message).toMatch(/QuotaExceededError/);
     await rejection(store.finish('A', 'j/0', { done: 4, data, root: 'aa', backend: Backend.Cpu }), 'storage-full');
     expect(puts.count()).toBe(4);

@@ -15,7 +15,11 @@ export async function widgetA11yProblems(page: Page, selector = 'tabgrid-volunte
 
     const name = (el: Element) => `<${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}>`;
     for (const input of root.querySelectorAll('input, select, textarea')) {
-      const labelled = (input.id && root.querySelector(`label[for="${input.id}"]`)) || input.closest('label') || input.getAttribute('aria-label') || input.getAttribute('aria-labelledby');
+      const labelled =
+        (input.id && root.querySelector(`label[for="${input.id}"]`)) ||
+        input.closest('label') ||
+        input.getAttribute('aria-label') ||
+        input.getAttribute('aria-labelledby');
       if (!labelled) problems.push(`${name(input)} has no label`);
     }
     for (const button of root.querySelectorAll('button')) {
@@ -31,7 +35,10 @@ export async function widgetA11yProblems(page: Page, selector = 'tabgrid-volunte
     const rgba = (c: string): [number, number, number, number] => {
       const m = c.match(/rgba?\(([^)]+)\)/);
       if (!m) return [0, 0, 0, 0];
-      const parts = m[1]!.split(/[ ,/]+/).filter(Boolean).map(Number);
+      const parts = m[1]!
+        .split(/[ ,/]+/)
+        .filter(Boolean)
+        .map(Number);
       return [parts[0]!, parts[1]!, parts[2]!, parts[3] ?? 1];
     };
     const luminance = ([r, g, b]: number[]) => {

@@ -33,7 +33,8 @@ function checkPage(options: A11yOptions): string[] {
   };
   walk(document);
 
-  const describe = (el: Element) => `<${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.getAttribute('name') ? ` name=${el.getAttribute('name')}` : ''}> in ${(el.getRootNode() as ShadowRoot).host?.tagName.toLowerCase() ?? 'document'}`;
+  const describe = (el: Element) =>
+    `<${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.getAttribute('name') ? ` name=${el.getAttribute('name')}` : ''}> in ${(el.getRootNode() as ShadowRoot).host?.tagName.toLowerCase() ?? 'document'}`;
   const textOf = (el: Element | null | undefined) => (el?.textContent ?? '').replace(/\s+/g, ' ').trim();
   const visible = (el: Element) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
   const nameOf = (el: Element): string => {
@@ -42,7 +43,11 @@ function checkPage(options: A11yOptions): string[] {
     if (label) return label;
     const by = el.getAttribute('aria-labelledby');
     if (by) {
-      const named = by.split(/\s+/).map((id) => textOf(root.getElementById?.(id) ?? root.querySelector(`#${CSS.escape(id)}`))).join(' ').trim();
+      const named = by
+        .split(/\s+/)
+        .map((id) => textOf(root.getElementById?.(id) ?? root.querySelector(`#${CSS.escape(id)}`)))
+        .join(' ')
+        .trim();
       if (named) return named;
     }
     if (el.id) {

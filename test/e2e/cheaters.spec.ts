@@ -18,7 +18,8 @@ const pow: JobSpec = { id: 'pow', kernel: 'sha256d-pow', units: 10, seed: 603, n
 /** The job each cheat is tried on (f32 is left out: its results cannot be compared bit for bit). */
 function jobFor(kind: CheatKind): JobSpec {
   // A colluding pair needs replicated units; every leaf of every replica from a fresh key is challenged.
-  const base = kind === CheatKind.WrongElement ? modp : kind === CheatKind.SkippedRange ? pow : kind === CheatKind.ColludingPair ? { ...sha, replicate: true } : sha;
+  const base =
+    kind === CheatKind.WrongElement ? modp : kind === CheatKind.SkippedRange ? pow : kind === CheatKind.ColludingPair ? { ...sha, replicate: true } : sha;
   return { ...base, id: `cheat-${kind}` };
 }
 

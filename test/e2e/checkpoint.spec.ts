@@ -11,7 +11,16 @@ const hashing: JobSpec = { id: 'e2e-outbox', kernel: 'sha256-batch', units: 1, m
 function widget(page: Page) {
   return page.evaluate(() => {
     const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer;
-    return { state: el.state, unitsDone: el.unitsDone, resumed: el.resumed, computed: el.computed, checkpoints: el.checkpoints, outbox: el.outbox, storage: el.storage, text: el.shadowRoot!.textContent ?? '' };
+    return {
+      state: el.state,
+      unitsDone: el.unitsDone,
+      resumed: el.resumed,
+      computed: el.computed,
+      checkpoints: el.checkpoints,
+      outbox: el.outbox,
+      storage: el.storage,
+      text: el.shadowRoot!.textContent ?? '',
+    };
   });
 }
 

@@ -17,13 +17,18 @@ const matrix: MatmulJobSpec = { id: 'e2e-mat', kernel: 'matmul-modp', units: 3, 
 const hostId = `e2e-dashboard-${process.pid}`;
 const env = useSignalingAndWeb(hostId);
 
-test('a researcher creates jobs on the dashboard that keep their output, volunteer pages finish them, and the downloads verify', async ({ browser }, testInfo) => {
+test('a researcher creates jobs on the dashboard that keep their output, volunteer pages finish them, and the downloads verify', async ({
+  browser,
+}, testInfo) => {
   const base = env.base;
   const dash = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   dash.on('pageerror', (err) => console.error(`[dashboard error] ${err.message}`));
   await dash.goto(`${base}/dashboard.html?${new URLSearchParams({ host: hostId, signal: env.signaling.url })}`);
   await expect(dash.locator('[data-field="host-status"]')).toContainText(`Running as host ${hostId}`, { timeout: 30_000 });
-  await expect(dash.locator('[data-field="volunteer-link"]')).toHaveAttribute('href', `${base}/?${new URLSearchParams({ host: hostId, signal: env.signaling.url })}`);
+  await expect(dash.locator('[data-field="volunteer-link"]')).toHaveAttribute(
+    'href',
+    `${base}/?${new URLSearchParams({ host: hostId, signal: env.signaling.url })}`,
+  );
 
   // The form: an invalid value first, whose error shows next to its field.
   await dash.getByLabel('Job id').fill(job.id);
@@ -82,7 +87,12 @@ test('a researcher creates jobs on the dashboard that keep their output, volunte
   await dash.getByLabel('Kernel').selectOption(matrix.kernel);
   await dash.getByLabel('Work units').fill(String(matrix.units));
   await dash.getByLabel('Seed', { exact: true }).fill(String(matrix.seed));
-  for (const [label, value] of [['m (rows of A)', matrix.m], ['n (columns of B)', matrix.n], ['k (inner dimension)', matrix.k], ['Samples per result', matrix.samples]] as const) {
+  for (const [label, value] of [
+    ['m (rows of A)', matrix.m],
+    ['n (columns of B)', matrix.n],
+    ['k (inner dimension)', matrix.k],
+    ['Samples per result', matrix.samples],
+  ] as const) {
     await dash.getByLabel(label).fill(String(value));
   }
   await expect(dash.getByLabel(/^Keep the output/)).toBeChecked();
@@ -113,7 +123,9 @@ test('a researcher creates jobs on the dashboard that keep their output, volunte
     expect(bin.subarray(u.offset, u.offset + layout.unitBytes)).toEqual(new Uint8Array(c.buffer));
     expect(await verifyReceiptSignature(header.host.publicKey, u.receipt!, u.receipt!.signature!)).toBe(true);
   }
-  console.log(`downloads: ${job.id} results.json ${(await readFile(await download.path())).length} bytes; ${matrix.id} header ${JSON.stringify(header, null, 2).length} bytes, c.bin ${bin.length} bytes`);
+  console.log(
+    `downloads: ${job.id} results.json ${(await readFile(await download.path())).length} bytes; ${matrix.id} header ${JSON.stringify(header, null, 2).length} bytes, c.bin ${bin.length} bytes`,
+  );
 
   expect(await a11yViolations(dash)).toEqual([]);
 

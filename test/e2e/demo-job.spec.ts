@@ -59,7 +59,9 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     const inbox: HostMessage[] = [];
     // Node-to-Node WebRTC setup now and then fails on loopback; a volunteer would retry, so do we.
     const connect = () => connectToHost({ signalUrl: stack.signalUrl, hostId }, { onText: (t) => inbox.push(parseHostMessage(t)), onClose: () => undefined });
-    const link = await connect().catch(() => connect()).catch(() => connect());
+    const link = await connect()
+      .catch(() => connect())
+      .catch(() => connect());
     const nextMessage = async () => {
       await expect.poll(() => inbox.length, { timeout: 10_000 }).toBeGreaterThan(0);
       return inbox.shift()!;
@@ -87,7 +89,11 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     say({
       type: 'openings',
       unitId: unit.unitId,
-      openings: challenge.indices.map((index) => ({ index, leaf: toHex(digests.subarray(index * 32, index * 32 + 32)), path: merklePath(tree, index).map(toHex) })),
+      openings: challenge.indices.map((index) => ({
+        index,
+        leaf: toHex(digests.subarray(index * 32, index * 32 + 32)),
+        path: merklePath(tree, index).map(toHex),
+      })),
     });
     expect(await nextMessage()).toMatchObject({ type: 'verdict', unitId: unit.unitId, verdict: 'rejected', credit: 0, totalCredit: 0 });
     expect(core.progress().accepted).toBe(0);

@@ -67,7 +67,7 @@ test('the bundle, served from another origin, starts its workers and completes u
     const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer;
     return { unitsDone: el.unitsDone, adapter: el.shadowRoot!.querySelector('[data-field="adapter"]')!.textContent };
   });
-  await expect.poll(async () => (await page.evaluate(() => (document.querySelector('tabgrid-volunteer') as TabgridVolunteer).unitsDone))).toBe(4);
+  await expect.poll(async () => await page.evaluate(() => (document.querySelector('tabgrid-volunteer') as TabgridVolunteer).unitsDone)).toBe(4);
   expect(widget.adapter).toMatch(/WebGPU|CPU/);
   expect(host.core.results()).toHaveLength(4);
 
@@ -79,7 +79,10 @@ test('the bundle, served from another origin, starts its workers and completes u
   // compute worker, come from the bundle's origin too.
   if (/software fallback|CPU/.test(widget.adapter ?? '')) expect(cdn.requests.some((r) => /\/assets\/cpu-matmul-worker-.*\.js$/.test(r.path))).toBe(true);
   if (process.env.TABGRID_E2E_CONSOLE) console.log(cdn.requests.map((r) => `${r.path} ${r.headers.origin}`));
-  await testInfo.attach('bundle requests', { body: cdn.requests.map((r) => `${r.path} (origin ${r.headers.origin ?? '-'})`).join('\n'), contentType: 'text/plain' });
+  await testInfo.attach('bundle requests', {
+    body: cdn.requests.map((r) => `${r.path} (origin ${r.headers.origin ?? '-'})`).join('\n'),
+    contentType: 'text/plain',
+  });
   await page.screenshot({ path: testInfo.outputPath('embedded.png') });
 });
 
@@ -87,7 +90,9 @@ test('the embed example page works next to the bundle, themed, pointed at a host
   await page.goto(`${cdn.url}/embed-example.html?${new URLSearchParams({ host: hostId, signal: signaling.url })}`);
   await page.waitForFunction(() => customElements.get('tabgrid-volunteer') !== undefined);
   await expect(page.getByText(`for the job host ${hostId}`)).toBeVisible();
-  const accent = await page.evaluate(() => getComputedStyle(document.querySelector('tabgrid-volunteer')!.shadowRoot!.querySelector('button.primary')!).backgroundColor);
+  const accent = await page.evaluate(
+    () => getComputedStyle(document.querySelector('tabgrid-volunteer')!.shadowRoot!.querySelector('button.primary')!).backgroundColor,
+  );
   expect(accent).toBe('rgb(15, 118, 110)');
   await page.getByRole('button', { name: 'Start' }).click();
   await expect(page.locator('tabgrid-volunteer [data-field="connection"]')).toHaveText('connected', { timeout: 30_000 });

@@ -84,7 +84,9 @@ test('a host killed mid-job and restarted on its SQLite file loses nothing and f
   await store.close();
   expect(snapshot.units.filter((u) => u.state === 'accepted')).toHaveLength(job.units);
   expect(snapshot.receipts).toHaveLength(job.units);
-  const held: Receipt[] = (await Promise.all(pages.map((p) => p.evaluate(() => [...(document.querySelector('tabgrid-volunteer') as TabgridVolunteer).receipts])))).flat();
+  const held: Receipt[] = (
+    await Promise.all(pages.map((p) => p.evaluate(() => [...(document.querySelector('tabgrid-volunteer') as TabgridVolunteer).receipts])))
+  ).flat();
   const onFile = new Map(snapshot.receipts.map((r) => [r.receiptId, r]));
   for (const r of held) expect(onFile.get(r.receiptId)).toEqual(r);
   const credit = snapshot.volunteers.reduce((n, v) => n + v.credit, 0);

@@ -8,7 +8,14 @@ const job: JobSpec = { id: 'e2e-relay', kernel: 'sha256-batch', units: 60, messa
 
 let stack: Stack;
 test.beforeAll(async () => {
-  stack = await startStack({ signalPort: await freePort(), webPort: await freePort(), hostId: `e2e-relay-${process.pid}`, jobs: [job], maxDirect: 2, log: process.env.TABGRID_E2E_CONSOLE ? (l) => console.log(`[host] ${l}`) : undefined });
+  stack = await startStack({
+    signalPort: await freePort(),
+    webPort: await freePort(),
+    hostId: `e2e-relay-${process.pid}`,
+    jobs: [job],
+    maxDirect: 2,
+    log: process.env.TABGRID_E2E_CONSOLE ? (l) => console.log(`[host] ${l}`) : undefined,
+  });
 });
 test.afterAll(async () => {
   await stack?.close();
@@ -42,11 +49,18 @@ test('a host capped at two connections serves six volunteers through relays', as
     }
     for (const page of relayed) {
       await expect
-        .poll(async () => {
-          const status = await page.locator('tabgrid-volunteer [data-field="status"]').textContent().catch(() => '?');
-          if (process.env.TABGRID_E2E_CONSOLE) console.log(`[relayed page] ${status} ${JSON.stringify(await relayInfo(page))} host ${JSON.stringify(stack.core.progress())}`);
-          return (await volunteerStatus(page)).unitsDone;
-        }, { timeout: 90_000 })
+        .poll(
+          async () => {
+            const status = await page
+              .locator('tabgrid-volunteer [data-field="status"]')
+              .textContent()
+              .catch(() => '?');
+            if (process.env.TABGRID_E2E_CONSOLE)
+              console.log(`[relayed page] ${status} ${JSON.stringify(await relayInfo(page))} host ${JSON.stringify(stack.core.progress())}`);
+            return (await volunteerStatus(page)).unitsDone;
+          },
+          { timeout: 90_000 },
+        )
         .toBeGreaterThan(0);
       expect((await relayInfo(page)).relayed).toBe(true);
     }

@@ -27,7 +27,12 @@ export interface StaticServer {
  * Serves files (from `dir`, or `pages` by path) on a loopback host, optionally with the CORS
  * header a CDN hosting tabgrid.js must send. Enough to stand in for another origin in tests.
  */
-export async function serveStatic(options: { host: '127.0.0.1' | 'localhost'; dir?: string; pages?: Record<string, string>; cors?: boolean }): Promise<StaticServer> {
+export async function serveStatic(options: {
+  host: '127.0.0.1' | 'localhost';
+  dir?: string;
+  pages?: Record<string, string>;
+  cors?: boolean;
+}): Promise<StaticServer> {
   const requests: ServedRequest[] = [];
   const server: Server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;

@@ -15,7 +15,17 @@ function widget(page: Page) {
   return page.evaluate(() => {
     const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer;
     const f = (name: string) => el.shadowRoot!.querySelector(`[data-field="${name}"]`)?.textContent?.trim() ?? '';
-    return { state: el.state, consent: el.consentState, throttle: el.throttle, unitsDone: el.unitsDone, receipts: el.receipts.length, status: f('status'), unit: f('unit'), throttleShown: f('throttle'), points: el.shadowRoot!.querySelector('polyline')?.getAttribute('points') ?? '' };
+    return {
+      state: el.state,
+      consent: el.consentState,
+      throttle: el.throttle,
+      unitsDone: el.unitsDone,
+      receipts: el.receipts.length,
+      status: f('status'),
+      unit: f('unit'),
+      throttleShown: f('throttle'),
+      points: el.shadowRoot!.querySelector('polyline')?.getAttribute('points') ?? '',
+    };
   });
 }
 
@@ -30,7 +40,8 @@ test.afterAll(async () => {
 test('consent, throttle, pause and resume: remembered across reloads, accessible, proof of credit downloadable', async ({ browser }, testInfo) => {
   const context = await browser.newContext({ acceptDownloads: true });
   const page = await context.newPage();
-  const shot = async (name: string) => testInfo.attach(name, { body: await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true }), contentType: 'image/png' });
+  const shot = async (name: string) =>
+    testInfo.attach(name, { body: await page.screenshot({ path: testInfo.outputPath(`${name}.png`), fullPage: true }), contentType: 'image/png' });
   await openVolunteer(page, stack.webUrl, stack.signalUrl, stack.hostId);
 
   // Before consent: the what-and-for-whom line, nothing leased.
@@ -86,10 +97,15 @@ test('consent, throttle, pause and resume: remembered across reloads, accessible
 
   // Themed by the page: custom properties and ::part reach inside; the contrast check notices
   // a theme that makes text unreadable.
-  await page.addStyleTag({ content: 'tabgrid-volunteer { --tabgrid-accent: #7c2d12; --tabgrid-radius: 0px } tabgrid-volunteer::part(card) { border-width: 3px }' });
+  await page.addStyleTag({
+    content: 'tabgrid-volunteer { --tabgrid-accent: #7c2d12; --tabgrid-radius: 0px } tabgrid-volunteer::part(card) { border-width: 3px }',
+  });
   const themed = await page.evaluate(() => {
     const root = document.querySelector('tabgrid-volunteer')!.shadowRoot!;
-    return { button: getComputedStyle(root.querySelector('button.primary')!).backgroundColor, card: getComputedStyle(root.querySelector('.card')!).borderTopWidth };
+    return {
+      button: getComputedStyle(root.querySelector('button.primary')!).backgroundColor,
+      card: getComputedStyle(root.querySelector('.card')!).borderTopWidth,
+    };
   });
   expect(themed).toEqual({ button: 'rgb(124, 45, 18)', card: '3px' });
   expect(await widgetA11yProblems(page)).toEqual([]);

@@ -40,7 +40,11 @@ export class HandVolunteer {
     const root = cheat ? '07'.repeat(32) : toHex(tree.root);
     const [challenge] = await sayTo(this.core, this.name, await resultOf(this.identity, unit, root));
     if (challenge?.type !== 'challenge') return challenge!;
-    const openings = challenge.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * bytes, (index + 1) * bytes)), path: merklePath(tree, index).map(toHex) }));
+    const openings = challenge.indices.map((index) => ({
+      index,
+      leaf: toHex(leaves.subarray(index * bytes, (index + 1) * bytes)),
+      path: merklePath(tree, index).map(toHex),
+    }));
     const [verdict] = await sayTo(this.core, this.name, { type: 'openings', unitId: unit.unitId, openings });
     return verdict!;
   }

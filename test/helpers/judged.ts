@@ -56,7 +56,11 @@ export async function submit(v: TestVolunteer, unit: WorkUnit, leaves: Uint8Arra
       reply = last[0];
     } else if (reply?.type === 'challenge') {
       const b = leafBytes(unit);
-      const openings = reply.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * b, (index + 1) * b)), path: merklePath(sent.tree, index).map(toHex) }));
+      const openings = reply.indices.map((index) => ({
+        index,
+        leaf: toHex(leaves.subarray(index * b, (index + 1) * b)),
+        path: merklePath(sent.tree, index).map(toHex),
+      }));
       [reply] = await v.say({ type: 'openings', unitId: unit.unitId, openings });
     } else return reply!;
   }

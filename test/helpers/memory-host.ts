@@ -23,9 +23,11 @@ export function memoryConnector(host: HostCore | (() => HostCore)) {
         if (!open || muted.has(link)) return;
         setTimeout(() => {
           if (!open) return;
-          void core().handle(name, text).then((replies) => {
-            for (const reply of replies) setTimeout(() => open && handlers.onText(encodeMessage(reply)), 0);
-          });
+          void core()
+            .handle(name, text)
+            .then((replies) => {
+              for (const reply of replies) setTimeout(() => open && handlers.onText(encodeMessage(reply)), 0);
+            });
         }, 0);
       },
       close() {

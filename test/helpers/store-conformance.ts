@@ -56,141 +56,217 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
   };
 
   describe(`HostStore conformance: ${name}`, () => {
-    it('loads empty when new, and an empty batch changes nothing', withStore(async (store) => {
-      const empty = { jobs: [], units: [], volunteers: [], receipts: [], trust: [] };
-      expect(await store.load()).toEqual(empty);
-      await store.commit({});
-      await store.commit({ jobs: [], units: [] });
-      expect(await store.load()).toEqual(empty);
-    }));
+    it(
+      'loads empty when new, and an empty batch changes nothing',
+      withStore(async (store) => {
+        const empty = { jobs: [], units: [], volunteers: [], receipts: [], trust: [] };
+        expect(await store.load()).toEqual(empty);
+        await store.commit({});
+        await store.commit({ jobs: [], units: [] });
+        expect(await store.load()).toEqual(empty);
+      }),
+    );
 
-    it('loads what was committed, in the stable order', withStore(async (store) => {
-      // Committed out of order, with ties on the first sort key and indices that sort
-      // differently as text ('10' < '2') than as numbers.
-      await store.commit({
-        jobs: [job('b', 2000), job('c', 1000), job('a', 2000, 5)],
-        units: [unit('b', 10), unit('a', 2), unit('b', 2), unit('a', 0)],
-        volunteers: [volunteer('b'), volunteer('a'), volunteer('B')],
-        receipts: [receipt('r2', 50), receipt('r3', 40), receipt('r1', 50)],
-      });
-      const got = await store.load();
-      expect(got.jobs).toEqual([job('c', 1000), job('a', 2000, 5), job('b', 2000)]);
-      expect(got.units).toEqual([unit('a', 0), unit('a', 2), unit('b', 2), unit('b', 10)]);
-      expect(got.volunteers).toEqual([volunteer('B'), volunteer('a'), volunteer('b')]);
-      expect(got.receipts).toEqual([receipt('r3', 40), receipt('r1', 50), receipt('r2', 50)]);
-    }));
+    it(
+      'loads what was committed, in the stable order',
+      withStore(async (store) => {
+        // Committed out of order, with ties on the first sort key and indices that sort
+        // differently as text ('10' < '2') than as numbers.
+        await store.commit({
+          jobs: [job('b', 2000), job('c', 1000), job('a', 2000, 5)],
+          units: [unit('b', 10), unit('a', 2), unit('b', 2), unit('a', 0)],
+          volunteers: [volunteer('b'), volunteer('a'), volunteer('B')],
+          receipts: [receipt('r2', 50), receipt('r3', 40), receipt('r1', 50)],
+        });
+        const got = await store.load();
+        expect(got.jobs).toEqual([job('c', 1000), job('a', 2000, 5), job('b', 2000)]);
+        expect(got.units).toEqual([unit('a', 0), unit('a', 2), unit('b', 2), unit('b', 10)]);
+        expect(got.volunteers).toEqual([volunteer('B'), volunteer('a'), volunteer('b')]);
+        expect(got.receipts).toEqual([receipt('r3', 40), receipt('r1', 50), receipt('r2', 50)]);
+      }),
+    );
 
-    it('round-trips arrays, nulls, fractions and large numbers', withStore(async (store) => {
-      const leased = unit('j', 0, { state: 'verifying', holder: 'v1', leaseDeadline: 1_767_225_600_123, progress: 37, root: 'cd'.repeat(32), challenge: [0, 5, 4095], rejectedBy: ['x', 'y'], hold: { key: 'v1', since: 1_767_225_000_001 } });
-      const accepted = unit('j', 1, { state: 'accepted', holder: 'v2', root: 'ef'.repeat(32), challenge: [], acceptedAt: 1_767_225_600_999 });
-      const solved = unit('j', 2, { state: 'accepted', holder: 'v2', root: '01'.repeat(32), acceptedAt: 5, solutions: [0, 7, 4_294_967_295] });
-      const replicated = unit('j', 3, { votes: [{ key: 'k1', root: 'aa'.repeat(32) }, { key: 'k2', root: 'bb'.repeat(32) }] });
-      const noVotesYet = unit('j', 4, { votes: [], leasedTo: ['k1', 'k3'], hold: { key: 'k3', since: 0 } });
-      await store.commit({ units: [leased, accepted, solved, replicated, noVotesYet], volunteers: [{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }] });
-      const got = await store.load();
-      expect(got.units).toEqual([leased, accepted, solved, replicated, noVotesYet]);
-      expect(got.volunteers).toEqual([{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }]);
-    }));
+    it(
+      'round-trips arrays, nulls, fractions and large numbers',
+      withStore(async (store) => {
+        const leased = unit('j', 0, {
+          state: 'verifying',
+          holder: 'v1',
+          leaseDeadline: 1_767_225_600_123,
+          progress: 37,
+          root: 'cd'.repeat(32),
+          challenge: [0, 5, 4095],
+          rejectedBy: ['x', 'y'],
+          hold: { key: 'v1', since: 1_767_225_000_001 },
+        });
+        const accepted = unit('j', 1, { state: 'accepted', holder: 'v2', root: 'ef'.repeat(32), challenge: [], acceptedAt: 1_767_225_600_999 });
+        const solved = unit('j', 2, { state: 'accepted', holder: 'v2', root: '01'.repeat(32), acceptedAt: 5, solutions: [0, 7, 4_294_967_295] });
+        const replicated = unit('j', 3, {
+          votes: [
+            { key: 'k1', root: 'aa'.repeat(32) },
+            { key: 'k2', root: 'bb'.repeat(32) },
+          ],
+        });
+        const noVotesYet = unit('j', 4, { votes: [], leasedTo: ['k1', 'k3'], hold: { key: 'k3', since: 0 } });
+        await store.commit({
+          units: [leased, accepted, solved, replicated, noVotesYet],
+          volunteers: [{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }],
+        });
+        const got = await store.load();
+        expect(got.units).toEqual([leased, accepted, solved, replicated, noVotesYet]);
+        expect(got.volunteers).toEqual([{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }]);
+      }),
+    );
 
-    it('upserts replace records by key', withStore(async (store) => {
-      await store.commit({ jobs: [job('j', 1)], units: [unit('j', 0)], volunteers: [volunteer('v')], receipts: [receipt('r', 1)] });
-      const leased = unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 99, rejectedBy: ['w'], hold: { key: 'v', since: 42 } });
-      await store.commit({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }] });
-      expect(await store.load()).toEqual({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }], trust: [] });
-      // A record without an optional field replaces one with it: the field is gone, not kept.
-      await store.commit({ units: [unit('j', 0, { rejectedBy: ['w'] })] });
-      expect((await store.load()).units).toEqual([unit('j', 0, { rejectedBy: ['w'] })]);
-    }));
+    it(
+      'upserts replace records by key',
+      withStore(async (store) => {
+        await store.commit({ jobs: [job('j', 1)], units: [unit('j', 0)], volunteers: [volunteer('v')], receipts: [receipt('r', 1)] });
+        const leased = unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 99, rejectedBy: ['w'], hold: { key: 'v', since: 42 } });
+        await store.commit({ jobs: [job('j', 1, 9)], units: [leased], volunteers: [volunteer('v', 42)], receipts: [{ ...receipt('r', 1), credit: 3 }] });
+        expect(await store.load()).toEqual({
+          jobs: [job('j', 1, 9)],
+          units: [leased],
+          volunteers: [volunteer('v', 42)],
+          receipts: [{ ...receipt('r', 1), credit: 3 }],
+          trust: [],
+        });
+        // A record without an optional field replaces one with it: the field is gone, not kept.
+        await store.commit({ units: [unit('j', 0, { rejectedBy: ['w'] })] });
+        expect((await store.load()).units).toEqual([unit('j', 0, { rejectedBy: ['w'] })]);
+      }),
+    );
 
-    it('round-trips signed receipts and trust records, upserting trust by job and key', withStore(async (store) => {
-      const signed = { ...receipt('r', 1), signature: 'ef'.repeat(64) };
-      const t = (jobId: string, key: string, over: Partial<StoredTrust> = {}): StoredTrust => ({ jobId, key, streak: 2, valid: 3, invalid: 1, banned: false, ...over });
-      await store.commit({ receipts: [signed], trust: [t('j', 'k2'), t('j', 'k1'), t('i', 'k2')] });
-      await store.commit({ trust: [t('j', 'k1', { streak: 0, invalid: 3, banned: true })] });
-      const got = await store.load();
-      expect(got.receipts).toEqual([signed]);
-      expect(got.trust).toEqual([t('i', 'k2'), t('j', 'k1', { streak: 0, invalid: 3, banned: true }), t('j', 'k2')]);
-    }));
+    it(
+      'round-trips signed receipts and trust records, upserting trust by job and key',
+      withStore(async (store) => {
+        const signed = { ...receipt('r', 1), signature: 'ef'.repeat(64) };
+        const t = (jobId: string, key: string, over: Partial<StoredTrust> = {}): StoredTrust => ({
+          jobId,
+          key,
+          streak: 2,
+          valid: 3,
+          invalid: 1,
+          banned: false,
+          ...over,
+        });
+        await store.commit({ receipts: [signed], trust: [t('j', 'k2'), t('j', 'k1'), t('i', 'k2')] });
+        await store.commit({ trust: [t('j', 'k1', { streak: 0, invalid: 3, banned: true })] });
+        const got = await store.load();
+        expect(got.receipts).toEqual([signed]);
+        expect(got.trust).toEqual([t('i', 'k2'), t('j', 'k1', { streak: 0, invalid: 3, banned: true }), t('j', 'k2')]);
+      }),
+    );
 
-    it('applies a batch that fails midway not at all, and stays usable', withStore(async (store) => {
-      const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 1)], receipts: [receipt('r', 1)], trust: [] };
-      await store.commit(before);
-      // No key: every store must refuse it (SQLite: NOT NULL; IndexedDB: no key at the key path).
-      const keyless = { ...unit('j', 2), unitId: null } as unknown as StoredUnit;
-      const bad = {
-        jobs: [job('k', 2)],
-        units: [unit('j', 0, { state: 'leased', holder: 'v' }), unit('k', 0), keyless, unit('k', 1)],
-        volunteers: [volunteer('v', 100)],
-        receipts: [receipt('s', 2)],
-      };
-      const err = await store.commit(bad).then(() => null, (e: unknown) => e);
-      expect(isTabgridError(err, 'storage'), String(err)).toBe(true);
-      expect(await store.load()).toEqual(before);
-      await store.commit({ units: [unit('k', 0)] });
-      expect((await store.load()).units).toEqual([unit('j', 0), unit('j', 1), unit('k', 0)]);
-    }));
+    it(
+      'applies a batch that fails midway not at all, and stays usable',
+      withStore(async (store) => {
+        const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 1)], receipts: [receipt('r', 1)], trust: [] };
+        await store.commit(before);
+        // No key: every store must refuse it (SQLite: NOT NULL; IndexedDB: no key at the key path).
+        const keyless = { ...unit('j', 2), unitId: null } as unknown as StoredUnit;
+        const bad = {
+          jobs: [job('k', 2)],
+          units: [unit('j', 0, { state: 'leased', holder: 'v' }), unit('k', 0), keyless, unit('k', 1)],
+          volunteers: [volunteer('v', 100)],
+          receipts: [receipt('s', 2)],
+        };
+        const err = await store.commit(bad).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(isTabgridError(err, 'storage'), String(err)).toBe(true);
+        expect(await store.load()).toEqual(before);
+        await store.commit({ units: [unit('k', 0)] });
+        expect((await store.load()).units).toEqual([unit('j', 0), unit('j', 1), unit('k', 0)]);
+      }),
+    );
 
-    it('keeps outputs by unit and root, apart from the snapshot, atomically with the rest of a batch', withStore(async (store) => {
-      const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
-      const a = bytes(4096 * 4, 1);
-      const b = bytes(96, 2);
-      await store.commit({ units: [unit('j', 0, { collecting: 'verified' })], outputs: [{ unitId: 'j/0', root: 'aa', data: a }, { unitId: 'j/0', root: 'bb', data: b }] });
-      expect(await store.output('j/0', 'aa')).toEqual(a);
-      expect(await store.output('j/0', 'bb')).toEqual(b);
-      expect(await store.output('j/0', 'cc')).toBeUndefined();
-      expect(await store.output('j/1', 'aa')).toBeUndefined();
-      expect((await store.load()).units).toEqual([unit('j', 0, { collecting: 'verified' })]);
-      // A copy: changing what was read changes nothing stored.
-      (await store.output('j/0', 'bb'))!.fill(0);
-      expect(await store.output('j/0', 'bb')).toEqual(b);
-      await store.commit({ units: [unit('j', 0, { state: 'accepted', root: 'aa' })], droppedOutputs: [{ unitId: 'j/0', root: 'bb' }] });
-      expect(await store.output('j/0', 'bb')).toBeUndefined();
-      expect(await store.output('j/0', 'aa')).toEqual(a);
-      // A failing batch keeps none of its outputs either.
-      const keyless = { ...unit('j', 2), unitId: null } as unknown as StoredUnit;
-      await expect(store.commit({ units: [keyless], outputs: [{ unitId: 'j/2', root: 'dd', data: b }] })).rejects.toThrow();
-      expect(await store.output('j/2', 'dd')).toBeUndefined();
-    }));
+    it(
+      'keeps outputs by unit and root, apart from the snapshot, atomically with the rest of a batch',
+      withStore(async (store) => {
+        const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
+        const a = bytes(4096 * 4, 1);
+        const b = bytes(96, 2);
+        await store.commit({
+          units: [unit('j', 0, { collecting: 'verified' })],
+          outputs: [
+            { unitId: 'j/0', root: 'aa', data: a },
+            { unitId: 'j/0', root: 'bb', data: b },
+          ],
+        });
+        expect(await store.output('j/0', 'aa')).toEqual(a);
+        expect(await store.output('j/0', 'bb')).toEqual(b);
+        expect(await store.output('j/0', 'cc')).toBeUndefined();
+        expect(await store.output('j/1', 'aa')).toBeUndefined();
+        expect((await store.load()).units).toEqual([unit('j', 0, { collecting: 'verified' })]);
+        // A copy: changing what was read changes nothing stored.
+        (await store.output('j/0', 'bb'))!.fill(0);
+        expect(await store.output('j/0', 'bb')).toEqual(b);
+        await store.commit({ units: [unit('j', 0, { state: 'accepted', root: 'aa' })], droppedOutputs: [{ unitId: 'j/0', root: 'bb' }] });
+        expect(await store.output('j/0', 'bb')).toBeUndefined();
+        expect(await store.output('j/0', 'aa')).toEqual(a);
+        // A failing batch keeps none of its outputs either.
+        const keyless = { ...unit('j', 2), unitId: null } as unknown as StoredUnit;
+        await expect(store.commit({ units: [keyless], outputs: [{ unitId: 'j/2', root: 'dd', data: b }] })).rejects.toThrow();
+        expect(await store.output('j/2', 'dd')).toBeUndefined();
+      }),
+    );
 
-    it('keeps what many commits wrote, and applies overlapping commits in call order', withStore(async (store) => {
-      for (let i = 0; i < 100; i++) await store.commit({ units: [unit('j', i)], volunteers: [volunteer('v', i)] });
-      // Not awaited one by one: the later commit must still win.
-      await Promise.all([store.commit({ volunteers: [volunteer('v', 1000)] }), store.commit({ volunteers: [volunteer('v', 2000)] })]);
-      const got = await store.load();
-      expect(got.units).toEqual(Array.from({ length: 100 }, (_, i) => unit('j', i)));
-      expect(got.volunteers).toEqual([volunteer('v', 2000)]);
-    }));
+    it(
+      'keeps what many commits wrote, and applies overlapping commits in call order',
+      withStore(async (store) => {
+        for (let i = 0; i < 100; i++) await store.commit({ units: [unit('j', i)], volunteers: [volunteer('v', i)] });
+        // Not awaited one by one: the later commit must still win.
+        await Promise.all([store.commit({ volunteers: [volunteer('v', 1000)] }), store.commit({ volunteers: [volunteer('v', 2000)] })]);
+        const got = await store.load();
+        expect(got.units).toEqual(Array.from({ length: 100 }, (_, i) => unit('j', i)));
+        expect(got.volunteers).toEqual([volunteer('v', 2000)]);
+      }),
+    );
 
-    it('commits 5,000 units in one batch', withStore(async (store) => {
-      const units = Array.from({ length: 5000 }, (_, i) => unit('big', 4999 - i, { rejectedBy: i % 7 === 0 ? ['x'] : [] }));
-      await store.commit({ units });
-      const got = await store.load();
-      expect(got.units).toHaveLength(5000);
-      expect(got.units).toEqual([...units].reverse());
-    }));
+    it(
+      'commits 5,000 units in one batch',
+      withStore(async (store) => {
+        const units = Array.from({ length: 5000 }, (_, i) => unit('big', 4999 - i, { rejectedBy: i % 7 === 0 ? ['x'] : [] }));
+        await store.commit({ units });
+        const got = await store.load();
+        expect(got.units).toHaveLength(5000);
+        expect(got.units).toEqual([...units].reverse());
+      }),
+    );
 
-    it('gives copies: changing a batch or a snapshot afterwards changes nothing stored', withStore(async (store) => {
-      const u = { ...unit('j', 0), rejectedBy: ['a'] };
-      await store.commit({ units: [u] });
-      u.rejectedBy.push('b');
-      const first = await store.load();
-      (first.units[0]!.rejectedBy as string[]).push('c');
-      expect((await store.load()).units).toEqual([unit('j', 0, { rejectedBy: ['a'] })]);
-    }));
+    it(
+      'gives copies: changing a batch or a snapshot afterwards changes nothing stored',
+      withStore(async (store) => {
+        const u = { ...unit('j', 0), rejectedBy: ['a'] };
+        await store.commit({ units: [u] });
+        u.rejectedBy.push('b');
+        const first = await store.load();
+        (first.units[0]!.rejectedBy as string[]).push('c');
+        expect((await store.load()).units).toEqual([unit('j', 0, { rejectedBy: ['a'] })]);
+      }),
+    );
 
-    it('closes twice without error', withStore(async (store) => {
-      await store.close();
-    }));
+    it(
+      'closes twice without error',
+      withStore(async (store) => {
+        await store.close();
+      }),
+    );
 
-    it.runIf(reopen)('returns the same snapshot after close and reopen', withStore(async (store) => {
-      await store.commit({ jobs: [job('j', 1)], units: [unit('j', 1, { challenge: [3], rejectedBy: ['z'] }), unit('j', 0)] });
-      await store.commit({ volunteers: [volunteer('v', 7.25)], receipts: [receipt('r', 5)] });
-      const before = await store.load();
-      const again = await reopen!(store);
-      expect(await again.load()).toEqual(before);
-      await again.commit({ units: [unit('j', 2)] });
-      expect((await again.load()).units).toHaveLength(3);
-      return again;
-    }));
+    it.runIf(reopen)(
+      'returns the same snapshot after close and reopen',
+      withStore(async (store) => {
+        await store.commit({ jobs: [job('j', 1)], units: [unit('j', 1, { challenge: [3], rejectedBy: ['z'] }), unit('j', 0)] });
+        await store.commit({ volunteers: [volunteer('v', 7.25)], receipts: [receipt('r', 5)] });
+        const before = await store.load();
+        const again = await reopen!(store);
+        expect(await again.load()).toEqual(before);
+        await again.commit({ units: [unit('j', 2)] });
+        expect((await again.load()).units).toHaveLength(3);
+        return again;
+      }),
+    );
   });
 }

@@ -22,7 +22,15 @@ beforeAll(async () => {
 
 let now = 5_000_000;
 async function open(jobs: JobSpec[], store = new MemoryHostStore(), events: VerdictEvent[] = []) {
-  const core = await HostCore.open(store, jobs, { hostId: 'h', hash, identity: hostKey, random: seededRandom(3), clock: () => now, maxLeases: 1, onVerdict: (e) => events.push(e) });
+  const core = await HostCore.open(store, jobs, {
+    hostId: 'h',
+    hash,
+    identity: hostKey,
+    random: seededRandom(3),
+    clock: () => now,
+    maxLeases: 1,
+    onVerdict: (e) => events.push(e),
+  });
   return { core, store, events };
 }
 
@@ -33,7 +41,11 @@ describe('HostCore.addJob', () => {
     expect(await core.addJob(job)).toBe(true);
     expect(store.commits).toBe(before + 1);
     expect(core.jobs()).toEqual([job]);
-    expect(core.units('dash').map((u) => [u.unitId, u.state])).toEqual([['dash/0', 'queued'], ['dash/1', 'queued'], ['dash/2', 'queued']]);
+    expect(core.units('dash').map((u) => [u.unitId, u.state])).toEqual([
+      ['dash/0', 'queued'],
+      ['dash/1', 'queued'],
+      ['dash/2', 'queued'],
+    ]);
     // The committed state is what a reopened host sees.
     const again = await open([], store);
     expect(again.core.progress()).toMatchObject({ total: 3, queued: 3 });
@@ -92,7 +104,9 @@ describe('HostCore read-only views', () => {
     const { core } = await open([job]);
     const v = await HandVolunteer.greet(core, 'a', await newIdentity(), hash);
     await v.lease();
-    expect(volunteerRows(core, job)).toEqual([{ id: v.identity.id, credit: 0, accepted: 0, rejected: 0, holding: 1, trust: { level: 'always checked', streak: 0, checkRate: 1, banned: false } }]);
+    expect(volunteerRows(core, job)).toEqual([
+      { id: v.identity.id, credit: 0, accepted: 0, rejected: 0, holding: 1, trust: { level: 'always checked', streak: 0, checkRate: 1, banned: false } },
+    ]);
   });
 });
 
@@ -103,13 +117,31 @@ describe('results file', () => {
     for (let i = 0; i < 2; i++) await v.submit(await v.lease());
     // The job does not collect output: none is read, and the file says it was not kept.
     const output = vi.fn(async (id: string) => core.output(id));
-    const { header: file, c } = await buildResults({ hostId: 'h', publicKey: core.publicKey, job, accepted: core.results('dash'), receipt: (id) => core.receipt(id), output, now: 0 });
+    const { header: file, c } = await buildResults({
+      hostId: 'h',
+      publicKey: core.publicKey,
+      job,
+      accepted: core.results('dash'),
+      receipt: (id) => core.receipt(id),
+      output,
+      now: 0,
+    });
     expect(output).not.toHaveBeenCalled();
     expect(c).toBeUndefined();
     expect(file.note).toMatch(/did not collect output/);
     expect(file.results.every((r) => !('digests' in r))).toBe(true);
-    expect(file).toMatchObject({ format: RESULTS_FORMAT, output: 'none', host: { id: 'h', publicKey: hostKey.publicKey }, job, exportedAt: '1970-01-01T00:00:00.000Z', units: { total: 3, accepted: 2 } });
-    expect(file.results.map((r) => [r.unitId, r.index, r.volunteer])).toEqual([['dash/0', 0, v.identity.id], ['dash/1', 1, v.identity.id]]);
+    expect(file).toMatchObject({
+      format: RESULTS_FORMAT,
+      output: 'none',
+      host: { id: 'h', publicKey: hostKey.publicKey },
+      job,
+      exportedAt: '1970-01-01T00:00:00.000Z',
+      units: { total: 3, accepted: 2 },
+    });
+    expect(file.results.map((r) => [r.unitId, r.index, r.volunteer])).toEqual([
+      ['dash/0', 0, v.identity.id],
+      ['dash/1', 1, v.identity.id],
+    ]);
     // Through JSON, as a downloader gets it.
     const parsed = JSON.parse(JSON.stringify(file)) as typeof file;
     for (const r of parsed.results) {

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { UnitView } from '../../src/host/host-views';
 import { formatBytes } from '../../src/dashboard/format-bytes';
-import { DEFAULT_FORM, fieldOfError, fieldsFor, outputSize, verifyChoices, specFromFile, specFromForm, type JobFormValues } from '../../src/dashboard/job-form-model';
+import {
+  DEFAULT_FORM,
+  fieldOfError,
+  fieldsFor,
+  outputSize,
+  verifyChoices,
+  specFromFile,
+  specFromForm,
+  type JobFormValues,
+} from '../../src/dashboard/job-form-model';
 import { resolveSettings, settingsQuery, volunteerUrl } from '../../src/dashboard/settings';
 import { throughputSeries } from '../../src/dashboard/throughput';
 import { gridModel, REJECTED_SHOWN_MS } from '../../src/dashboard/unit-cells';
@@ -17,16 +26,40 @@ describe('job form → JobSpec', () => {
 
   it('builds matrix jobs with the challenge or the Freivalds policy, and a trust policy', () => {
     expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'freivalds', rounds: '3', m: '8', n: '8', k: '8', p: '65521' })).spec).toEqual({
-      id: 'job-1', kernel: 'matmul-modp', units: 16, seed: 1, m: 8, n: 8, k: 8, p: 65521, verify: { policy: 'freivalds', rounds: 3 }, collect: true,
+      id: 'job-1',
+      kernel: 'matmul-modp',
+      units: 16,
+      seed: 1,
+      m: 8,
+      n: 8,
+      k: 8,
+      p: 65521,
+      verify: { policy: 'freivalds', rounds: 3 },
+      collect: true,
     });
     expect(specFromForm(form({ kernel: 'matmul-f32', samples: '4', trust: true, warmup: '5', priority: '2', collect: false })).spec).toEqual({
-      id: 'job-1', kernel: 'matmul-f32', units: 16, seed: 1, priority: 2, m: 256, n: 256, k: 256, samples: 4, trust: { warmup: 5, minCheckRate: 0.05, decay: 0.9, banAfter: 3 },
+      id: 'job-1',
+      kernel: 'matmul-f32',
+      units: 16,
+      seed: 1,
+      priority: 2,
+      m: 256,
+      n: 256,
+      k: 256,
+      samples: 4,
+      trust: { warmup: 5, minCheckRate: 0.05, decay: 0.9, banAfter: 3 },
     });
   });
 
   it('builds a proof-of-work job without samples', () => {
     expect(specFromForm(form({ kernel: 'sha256d-pow', noncesPerUnit: '65536', shareBits: '12', targetBits: '20' })).spec).toEqual({
-      id: 'job-1', kernel: 'sha256d-pow', units: 16, seed: 1, noncesPerUnit: 65536, shareBits: 12, targetBits: 20,
+      id: 'job-1',
+      kernel: 'sha256d-pow',
+      units: 16,
+      seed: 1,
+      noncesPerUnit: 65536,
+      shareBits: 12,
+      targetBits: 20,
     });
   });
 
@@ -47,8 +80,21 @@ describe('job form → JobSpec', () => {
   });
 
   it('builds replicated hashing and modp jobs, and offers replication only where results are bit-exact', () => {
-    expect(specFromForm(form({ id: 'r1', verify: 'replicate', messagesPerUnit: '512', collect: false })).spec).toEqual({ id: 'r1', kernel: 'sha256-batch', units: 16, seed: 1, messagesPerUnit: 512, messageLength: 64, samples: 16, replicate: true });
-    expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({ kernel: 'matmul-modp', replicate: true, samples: 16 });
+    expect(specFromForm(form({ id: 'r1', verify: 'replicate', messagesPerUnit: '512', collect: false })).spec).toEqual({
+      id: 'r1',
+      kernel: 'sha256-batch',
+      units: 16,
+      seed: 1,
+      messagesPerUnit: 512,
+      messageLength: 64,
+      samples: 16,
+      replicate: true,
+    });
+    expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({
+      kernel: 'matmul-modp',
+      replicate: true,
+      samples: 16,
+    });
     // Replication shows samples: the challenge of each replica from a key without an earned record.
     expect(fieldsFor({ kernel: 'sha256-batch', verify: 'replicate', trust: false }).has('samples')).toBe(true);
     expect(verifyChoices('matmul-f32')).not.toContain('replicate');
@@ -60,7 +106,9 @@ describe('job form → JobSpec', () => {
   });
 
   it('shows the fields of the chosen kernel and policy', () => {
-    expect(fieldsFor({ kernel: 'matmul-f32', verify: 'freivalds', trust: false })).toEqual(new Set(['id', 'kernel', 'units', 'seed', 'priority', 'trust', 'collect', 'm', 'n', 'k', 'verify', 'rounds']));
+    expect(fieldsFor({ kernel: 'matmul-f32', verify: 'freivalds', trust: false })).toEqual(
+      new Set(['id', 'kernel', 'units', 'seed', 'priority', 'trust', 'collect', 'm', 'n', 'k', 'verify', 'rounds']),
+    );
     expect(fieldsFor({ kernel: 'sha256d-pow', verify: 'challenge', trust: true }).has('samples')).toBe(false);
   });
 });
@@ -76,7 +124,9 @@ describe('Keep the output (collect)', () => {
     }
     expect(fieldsFor({ kernel: 'sha256d-pow', verify: 'challenge', trust: false }).has('collect')).toBe(false);
     // The box stays ticked from another kernel, but proof of work takes no collect (validateJob refuses it).
-    expect(specFromForm(form({ kernel: 'sha256d-pow', noncesPerUnit: '65536', shareBits: '12', targetBits: '20', collect: true })).spec).not.toHaveProperty('collect');
+    expect(specFromForm(form({ kernel: 'sha256d-pow', noncesPerUnit: '65536', shareBits: '12', targetBits: '20', collect: true })).spec).not.toHaveProperty(
+      'collect',
+    );
     // Replication and Freivalds jobs collect too.
     expect(specFromForm(form({ kernel: 'matmul-modp', verify: 'replicate', m: '8', n: '8', k: '8' })).spec).toMatchObject({ replicate: true, collect: true });
   });
@@ -132,10 +182,25 @@ describe('throughput', () => {
 });
 
 describe('unit grid model', () => {
-  const unit = (index: number, over: Partial<UnitView> = {}): UnitView => ({ unitId: `j/${index}`, index, state: 'queued', holder: null, progress: 0, root: null, rejections: 0, acceptedAt: null, ...over });
+  const unit = (index: number, over: Partial<UnitView> = {}): UnitView => ({
+    unitId: `j/${index}`,
+    index,
+    state: 'queued',
+    holder: null,
+    progress: 0,
+    root: null,
+    rejections: 0,
+    acceptedAt: null,
+    ...over,
+  });
 
   it('labels every unit and shows recent rejections', () => {
-    const units = [unit(0, { state: 'accepted', holder: 'abcdef0123456789' }), unit(1, { state: 'leased', holder: 'ffff0000aaaa', progress: 40 }), unit(2, { rejections: 1 }), unit(3)];
+    const units = [
+      unit(0, { state: 'accepted', holder: 'abcdef0123456789' }),
+      unit(1, { state: 'leased', holder: 'ffff0000aaaa', progress: 40 }),
+      unit(2, { rejections: 1 }),
+      unit(3),
+    ];
     const m = gridModel(units, new Map([['j/2', 1000]]), 1000 + REJECTED_SHOWN_MS - 1);
     expect(m.cells.map((c) => c.state)).toEqual(['accepted', 'leased', 'rejected', 'queued']);
     expect(m.cells[0]!.label).toBe('unit 0: accepted from abcdef01');
@@ -148,7 +213,12 @@ describe('unit grid model', () => {
   it('groups units into range cells past maxCells, showing the least advanced state', () => {
     const units = Array.from({ length: 10 }, (_, i) => unit(i, i < 7 ? { state: 'accepted', holder: 'a' } : {}));
     const m = gridModel(units, new Map(), 0, 4);
-    expect(m.cells.map((c) => [c.from, c.to, c.state])).toEqual([[0, 2, 'accepted'], [3, 5, 'accepted'], [6, 8, 'queued'], [9, 9, 'queued']]);
+    expect(m.cells.map((c) => [c.from, c.to, c.state])).toEqual([
+      [0, 2, 'accepted'],
+      [3, 5, 'accepted'],
+      [6, 8, 'queued'],
+      [9, 9, 'queued'],
+    ]);
     expect(m.cells[2]!.label).toBe('units 6–8: 2 queued, 1 accepted');
   });
 });

@@ -48,7 +48,7 @@ const hashing: JobSpec = { id: 'h1', kernel: 'sha256-batch', units: 4, messagesP
 const modp: JobSpec = { id: 'm1', kernel: 'matmul-modp', units: 4, m: 3, n: 5, k: 2, p: 65521, seed: 2, samples: 1, collect: true };
 
 describe('results of a hashing job that collects', () => {
-  it('lists each accepted unit\'s digests as hex in message order, reading one unit at a time', async () => {
+  it("lists each accepted unit's digests as hex in message order, reading one unit at a time", async () => {
     const outputs = new Map([0, 2].map((i) => [i, bytesOf(i, 3 * 32)]));
     const { src, seen } = source(hashing, outputs, [0, 2], 32);
     const { header, c } = await buildResults(src);
@@ -83,8 +83,21 @@ describe('results of a matrix job that collects', () => {
     expect(header.output).toBe(OutputKept.Matrix);
     expect(header.note).toMatch(/layout\.file/);
     const layout = header.layout as MatrixLayout;
-    expect(layout).toMatchObject({ file: 'tabgrid-m1-c.bin', dtype: MatrixDtype.Uint32, m: 3, n: 5, rowBytes: 20, unitBytes, totalBytes: 3 * unitBytes, missing: [] });
-    expect(layout.units.map((u) => [u.unitId, u.index, u.offset])).toEqual([['m1/0', 0, 0], ['m1/1', 1, unitBytes], ['m1/3', 3, 2 * unitBytes]]);
+    expect(layout).toMatchObject({
+      file: 'tabgrid-m1-c.bin',
+      dtype: MatrixDtype.Uint32,
+      m: 3,
+      n: 5,
+      rowBytes: 20,
+      unitBytes,
+      totalBytes: 3 * unitBytes,
+      missing: [],
+    });
+    expect(layout.units.map((u) => [u.unitId, u.index, u.offset])).toEqual([
+      ['m1/0', 0, 0],
+      ['m1/1', 1, unitBytes],
+      ['m1/3', 3, 2 * unitBytes],
+    ]);
     expect(c!.length).toBe(layout.totalBytes);
     // The check the header describes: each slice, cut into rows of rowBytes, hashes to its root.
     for (const u of layout.units) {
@@ -116,7 +129,11 @@ describe('results of a matrix job that collects', () => {
     // 24 units of 1 MiB from a store that answers in microtasks: a timer set before must fire before the end.
     const big: JobSpec = { ...modp, m: 512, n: 512, units: 24 };
     const one = new Uint8Array(4 * 512 * 512);
-    const src: ResultsSource = { ...source(big, new Map(), [], 2048).src, accepted: Array.from({ length: 24 }, (_, i) => ({ unitId: `m1/${i}`, volunteer: 'v', root: '00' })), output: async () => one };
+    const src: ResultsSource = {
+      ...source(big, new Map(), [], 2048).src,
+      accepted: Array.from({ length: 24 }, (_, i) => ({ unitId: `m1/${i}`, volunteer: 'v', root: '00' })),
+      output: async () => one,
+    };
     let fired = false;
     setTimeout(() => (fired = true), 0);
     const built = buildResults(src).then((b) => [fired, b.c!.length] as const);

@@ -3,10 +3,29 @@ import { FaultKind, planFaults } from '../../scripts/farm/faults';
 import { brokenInvariants, type FarmSummary } from '../../scripts/farm/summary';
 
 const clean: FarmSummary = {
-  volunteers: 4, units_total: 10, units_accepted: 10, units_lost: 0, wrong_results_accepted: 0, duplicates_accepted: 0, unchecked_f32: 0,
-  cheaters: 2, cheater_kinds: ['wrong-digest', 'never-leased'], cheaters_banned: 2, cheaters_not_banned: [], cheater_wrong_credit: 0,
-  resumed_from_checkpoint: 0, outbox_redelivered: 0, faults_injected: 0, fault_log: [], seconds: 1, units_per_second: 10,
-  verify_cpu_seconds: 0, host_cpu_seconds: 0, host_busy: {}, compute_seconds: 0, failures: [],
+  volunteers: 4,
+  units_total: 10,
+  units_accepted: 10,
+  units_lost: 0,
+  wrong_results_accepted: 0,
+  duplicates_accepted: 0,
+  unchecked_f32: 0,
+  cheaters: 2,
+  cheater_kinds: ['wrong-digest', 'never-leased'],
+  cheaters_banned: 2,
+  cheaters_not_banned: [],
+  cheater_wrong_credit: 0,
+  resumed_from_checkpoint: 0,
+  outbox_redelivered: 0,
+  faults_injected: 0,
+  fault_log: [],
+  seconds: 1,
+  units_per_second: 10,
+  verify_cpu_seconds: 0,
+  host_cpu_seconds: 0,
+  host_busy: {},
+  compute_seconds: 0,
+  failures: [],
 };
 
 describe('farm invariants', () => {

@@ -33,7 +33,18 @@ describe('jobs that collect output', () => {
   it('validates the collect field', () => {
     expect(() => validateJob(hashing)).not.toThrow();
     expect(() => validateJob({ ...hashing, collect: 'yes' as unknown as boolean })).toThrow(/collect must be true or false/);
-    expect(() => validateJob({ id: 'p', kernel: 'sha256d-pow', units: 1, seed: 1, noncesPerUnit: 4096, shareBits: 6, targetBits: 12, collect: true } as unknown as JobSpec)).toThrow(/solutions are always kept/);
+    expect(() =>
+      validateJob({
+        id: 'p',
+        kernel: 'sha256d-pow',
+        units: 1,
+        seed: 1,
+        noncesPerUnit: 4096,
+        shareBits: 6,
+        targetBits: 12,
+        collect: true,
+      } as unknown as JobSpec),
+    ).toThrow(/solutions are always kept/);
     // At most 4 MiB a unit, as for the largest C: 131072 digests.
     expect(() => validateJob({ ...hashing, messagesPerUnit: 131_072 })).not.toThrow();
     expect(() => validateJob({ ...hashing, messagesPerUnit: 131_073 })).toThrow(/messagesPerUnit must be at most 131072 to collect/);
@@ -78,7 +89,11 @@ describe('jobs that collect output', () => {
     const [challenge] = await v.say(await resultOf(v.me, unit, sent.root));
     if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
     const { merklePath } = await import('../../src/hash/merkle');
-    const openings = challenge.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * 32, (index + 1) * 32)), path: merklePath(sent.tree, index).map(toHex) }));
+    const openings = challenge.indices.map((index) => ({
+      index,
+      leaf: toHex(leaves.subarray(index * 32, (index + 1) * 32)),
+      path: merklePath(sent.tree, index).map(toHex),
+    }));
     expect((await v.say({ type: 'openings', unitId: unit.unitId, openings }))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     // The digests swapped for others after the challenge: the upload must still match the root.
     const other = { ...sent, leaves: leaves.map((b, i) => (i === 33 ? b ^ 1 : b)) };

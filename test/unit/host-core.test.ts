@@ -8,7 +8,16 @@ import { chooseChallenge } from '../../src/host/verify-openings';
 import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
-import { PROTOCOL_VERSION, encodeMessage, unitLeaves, type ChallengedUnit, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
+import {
+  PROTOCOL_VERSION,
+  encodeMessage,
+  unitLeaves,
+  type ChallengedUnit,
+  type HostMessage,
+  type Receipt,
+  type VolunteerMessage,
+  type WorkUnit,
+} from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
 import { matmulF32Ref, matmulModpRef, f32ErrorBound } from '../../src/kernels/matmul';
 import { matmulOperands } from '../../src/kernels/matmul-inputs';
@@ -69,7 +78,10 @@ function honestLeaves(unit: WorkUnit): Uint8Array {
   if (unit.kernel === 'sha256-batch') return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
   const { a, b } = matmulOperands(unit);
   const shape = { m: unit.m, n: unit.n, k: unit.k };
-  const c = unit.kernel === 'matmul-modp' ? matmulModpRef(a as Uint32Array, b as Uint32Array, shape, unit.p) : matmulF32Ref(a as Float32Array, b as Float32Array, shape);
+  const c =
+    unit.kernel === 'matmul-modp'
+      ? matmulModpRef(a as Uint32Array, b as Uint32Array, shape, unit.p)
+      : matmulF32Ref(a as Float32Array, b as Float32Array, shape);
   return new Uint8Array(c.buffer);
 }
 
@@ -98,7 +110,12 @@ describe('HostCore', () => {
       const unit = await lease(core, 'a');
       expect(unit).toEqual(jobUnit(job, i));
       const verdict = await submit(core, 'a', unit, honest(unit));
-      expect(verdict).toMatchObject({ type: 'verdict', verdict: 'accepted', credit: unitWork(unit), receipt: { unitId: unit.unitId, volunteer: vid('a'), credit: unitWork(unit) } });
+      expect(verdict).toMatchObject({
+        type: 'verdict',
+        verdict: 'accepted',
+        credit: unitWork(unit),
+        receipt: { unitId: unit.unitId, volunteer: vid('a'), credit: unitWork(unit) },
+      });
       expect(receiptIsIntact((verdict as { receipt: Receipt }).receipt, hash)).toBe(true);
     }
     expect(core.done).toBe(true);
@@ -174,7 +191,10 @@ describe('HostCore', () => {
   it('answers messages before hello, wrong versions and junk with typed errors', async () => {
     const core = await newHost();
     expect((await say(core, 'x', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
-    expect((await say(core, 'x', { type: 'hello', protocol: 1, client: 't', publicKey: (await key('x')).publicKey }))[0]).toMatchObject({ type: 'error', code: 'protocol-version' });
+    expect((await say(core, 'x', { type: 'hello', protocol: 1, client: 't', publicKey: (await key('x')).publicKey }))[0]).toMatchObject({
+      type: 'error',
+      code: 'protocol-version',
+    });
     expect((await say(core, 'x', '{"type":'))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     expect((await core.handle('x', new Uint8Array(3)))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     expect(core.progress().queued).toBe(3);
@@ -197,7 +217,11 @@ describe('HostCore', () => {
     now += 6_000;
     // Same key on a new connection: the lease is still its own.
     await greet(core, 'conn-2', 'conn-1');
-    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 10, total: 37 }))[0]).toEqual({ type: 'lease', unitId: unit.unitId, leaseMs: 10_000 });
+    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 10, total: 37 }))[0]).toEqual({
+      type: 'lease',
+      unitId: unit.unitId,
+      leaseMs: 10_000,
+    });
     now += 6_000;
     expect(await core.expireLeases()).toBe(0); // renewed 6 s ago, lasts 10 s
     now += 5_000;
@@ -207,16 +231,27 @@ describe('HostCore', () => {
     await greet(core, 'b');
     expect((await lease(core, 'b')).unitId).toBe('test/1');
     // Nobody took it since: a heartbeat from its last holder takes it back, progress and all.
-    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 20, total: 37 }))[0]).toEqual({ type: 'lease', unitId: unit.unitId, leaseMs: 10_000 });
+    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 20, total: 37 }))[0]).toEqual({
+      type: 'lease',
+      unitId: unit.unitId,
+      leaseMs: 10_000,
+    });
     expect(core.progress()).toMatchObject({ leased: 2, queued: 1 });
     // It lapses again and this time another volunteer leases it: now the lease is lost for good.
     now += 11_000;
     expect(await core.expireLeases()).toBe(2);
-    for (const [name, id] of [['c', 'test/2'], ['d', 'test/1'], ['e', unit.unitId]]) {
+    for (const [name, id] of [
+      ['c', 'test/2'],
+      ['d', 'test/1'],
+      ['e', unit.unitId],
+    ]) {
       await greet(core, name!);
       expect((await lease(core, name!)).unitId).toBe(id);
     }
-    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 30, total: 37 }))[0]).toMatchObject({ type: 'lease-lost', unitId: unit.unitId });
+    expect((await say(core, 'conn-2', { type: 'heartbeat', unitId: unit.unitId, done: 30, total: 37 }))[0]).toMatchObject({
+      type: 'lease-lost',
+      unitId: unit.unitId,
+    });
     expect((await say(core, 'conn-2', await signed('conn-1', unit, 'ab'.repeat(32))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
   });
 
@@ -333,7 +368,11 @@ describe('HostCore relays', () => {
     const tree = buildMerkleTreeOfChunks(leaves, 32, hash);
     const [challenge] = await wrap(await signed('child', u.unit, toHex(tree.root)));
     if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
-    const openings = challenge.indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * 32, index * 32 + 32)), path: merklePath(tree, index).map(toHex) }));
+    const openings = challenge.indices.map((index) => ({
+      index,
+      leaf: toHex(leaves.subarray(index * 32, index * 32 + 32)),
+      path: merklePath(tree, index).map(toHex),
+    }));
     expect((await wrap({ type: 'openings', unitId: u.unit.unitId, openings }))[0]).toMatchObject({ verdict: 'accepted' });
     expect(core.volunteer(vid('child'))?.accepted).toBe(1);
     expect(core.volunteer(vid('r'))).toEqual(relayBefore); // the relay earns nothing for its child
@@ -342,7 +381,10 @@ describe('HostCore relays', () => {
   it('refuses relaying from a volunteer that did not offer to relay, and nested relays', async () => {
     const core = await capped();
     await say(core, 'n', await hello('n'));
-    expect((await say(core, 'n', { type: 'relay', child: 'c', text: encodeMessage(await hello('c')) }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+    expect((await say(core, 'n', { type: 'relay', child: 'c', text: encodeMessage(await hello('c')) }))[0]).toMatchObject({
+      type: 'error',
+      code: 'bad-message',
+    });
     const core2 = await capped();
     await provenRelay(core2, 'r');
     const nested = encodeMessage({ type: 'relay', child: 'd', text: encodeMessage(await hello('d')) });
@@ -354,7 +396,11 @@ describe('HostCore relays', () => {
     const core = await capped();
     await key('r');
     const relayed = async () => say(core, 'r', { type: 'relay', child: 'c', text: encodeMessage(await hello('child')) });
-    const notYet = { type: 'error', code: 'bad-message', message: expect.stringMatching(/not a relay yet: a relay first proves its key and has 1 result\(s\) accepted/) };
+    const notYet = {
+      type: 'error',
+      code: 'bad-message',
+      message: expect.stringMatching(/not a relay yet: a relay first proves its key and has 1 result\(s\) accepted/),
+    };
     // `relay: true` in a hello alone.
     expect((await say(core, 'r', await hello('r', true)))[0]).toMatchObject({ type: 'welcome' });
     expect(await relayed()).toEqual([notYet]);
@@ -380,7 +426,8 @@ describe('HostCore relays', () => {
     expect(replies.map((r) => r.type === 'relayed' && r.child)).toEqual(Array.from({ length: 400 }, (_, i) => `c${i}`));
     const inner = replies.map((r) => (r.type === 'relayed' ? parseHostMessage(r.text) : r));
     expect(inner.slice(0, 8).map((m) => m.type)).toEqual(Array(8).fill('welcome'));
-    for (const m of inner.slice(8)) expect(m).toMatchObject({ type: 'error', code: 'bad-message', message: expect.stringMatching(/already serves 8 children/) });
+    for (const m of inner.slice(8))
+      expect(m).toMatchObject({ type: 'error', code: 'bad-message', message: expect.stringMatching(/already serves 8 children/) });
     expect(core.openSessions()).toBe(before + 8);
     // A turned-away child still has no session; one leaving frees a place for the next.
     const [refused] = await say(core, 'r', { type: 'relay', child: 'c9', text: encodeMessage({ type: 'request-unit', holding: [] }) });
@@ -397,8 +444,11 @@ describe('HostCore relays', () => {
 
 describe('HostCore against hostile peers', () => {
   const helloOf = (identity: Identity) => ({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: identity.publicKey }) as const;
-  const open = (spec: JobSpec, options: { leaseMs?: number; maxHoldMs?: number; maxDirect?: number; maxLeases?: number; heartbeatMs?: number; retryMs?: number; hostId?: string } = {}, store: HostStore = new MemoryHostStore()) =>
-    HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, random: seededRandom(2), clock, ...options });
+  const open = (
+    spec: JobSpec,
+    options: { leaseMs?: number; maxHoldMs?: number; maxDirect?: number; maxLeases?: number; heartbeatMs?: number; retryMs?: number; hostId?: string } = {},
+    store: HostStore = new MemoryHostStore(),
+  ) => HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, random: seededRandom(2), clock, ...options });
   const beat = async (core: HostCore, name: string, unitId: string) => (await say(core, name, { type: 'heartbeat', unitId, done: 1, total: 37 }))[0];
 
   it('lets a connection speak for one key: 16 keys behind one connection cannot squat on every unit, and a newcomer gets work within a lease period', async () => {
@@ -426,7 +476,11 @@ describe('HostCore against hostile peers', () => {
     expect(servedAt).toBeDefined();
     // The connection speaks for its first key only, so it holds that key's maxLeases units.
     expect([...held.values()].flat()).toHaveLength(2);
-    expect(await greetAs(core, 'sybil', sybils[1]!)).toMatchObject({ type: 'error', code: 'bad-message', message: expect.stringMatching(/already speaks for another key/) });
+    expect(await greetAs(core, 'sybil', sybils[1]!)).toMatchObject({
+      type: 'error',
+      code: 'bad-message',
+      message: expect.stringMatching(/already speaks for another key/),
+    });
     // The same key saying hello again is fine, and keeps its leases.
     expect(await greetAs(core, 'sybil', sybils[0]!)).toMatchObject({ type: 'welcome' });
     expect(await beat(core, 'sybil', held.get(sybils[0]!)![0]!)).toMatchObject({ type: 'lease' });
@@ -441,7 +495,11 @@ describe('HostCore against hostile peers', () => {
       expect(await beat(core, 'squat', unit.unitId)).toEqual({ type: 'lease', unitId: unit.unitId, leaseMs: 10_000 });
       expect(await core.expireLeases()).toBe(0);
     }
-    expect(await beat(core, 'squat', unit.unitId)).toEqual({ type: 'lease-lost', unitId: unit.unitId, reason: expect.stringMatching(/^held for 40 s, the longest one key may hold a unit/) });
+    expect(await beat(core, 'squat', unit.unitId)).toEqual({
+      type: 'lease-lost',
+      unitId: unit.unitId,
+      reason: expect.stringMatching(/^held for 40 s, the longest one key may hold a unit/),
+    });
     expect(core.progress()).toMatchObject({ leased: 0, queued: 1 });
     // Not straight back: not by the lapsed-lease path, not by asking, not with a late result.
     expect(await beat(core, 'squat', unit.unitId)).toMatchObject({ type: 'lease-lost', reason: expect.stringMatching(/^held for 40 s/) });
@@ -583,7 +641,11 @@ describe('HostCore with matrix jobs', () => {
 
   it('accepts f32 results that differ within the error bound, and rejects one beyond it or NaN', async () => {
     const bound = f32ErrorBound(300, 1, 1);
-    for (const [delta, expected] of [[bound / 4, 'accepted'], [bound * 4, 'rejected'], [Number.NaN, 'rejected']] as const) {
+    for (const [delta, expected] of [
+      [bound / 4, 'accepted'],
+      [bound * 4, 'rejected'],
+      [Number.NaN, 'rejected'],
+    ] as const) {
       const core = await newHost(f32);
       await greet(core, 'a');
       const unit = await lease(core, 'a');
@@ -605,7 +667,13 @@ describe('HostCore with matrix jobs', () => {
 describe('chooseChallenge', () => {
   it('picks distinct sorted indices in range, all of them when the unit is small', () => {
     const random = seededRandom(3);
-    for (const [count, samples] of [[1, 16], [5, 16], [16, 16], [4096, 16], [100, 99]] as const) {
+    for (const [count, samples] of [
+      [1, 16],
+      [5, 16],
+      [16, 16],
+      [4096, 16],
+      [100, 99],
+    ] as const) {
       const picked = chooseChallenge(count, samples, random);
       expect(picked).toHaveLength(Math.min(count, samples));
       expect(new Set(picked).size).toBe(picked.length);

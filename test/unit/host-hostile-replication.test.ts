@@ -124,7 +124,15 @@ describe("the host's own computation of disagreeing replicas", () => {
   it('runs off the message queue: a bystander is answered promptly while the host computes', async () => {
     const recomputer = threadRecomputer();
     recomputers.push(recomputer);
-    const core = await HostCore.open(new MemoryHostStore(), [modp, side], { hostId: 'h', hash, identity: hostKey, random: seededRandom(5), maxLeases: 1, recomputer, log: (l) => console.log(l) });
+    const core = await HostCore.open(new MemoryHostStore(), [modp, side], {
+      hostId: 'h',
+      hash,
+      identity: hostKey,
+      random: seededRandom(5),
+      maxLeases: 1,
+      recomputer,
+      log: (l) => console.log(l),
+    });
     const [x, y, z, bystander] = [await volunteer(core, 'x'), await volunteer(core, 'y'), await volunteer(core, 'z'), await volunteer(core, 'by')];
     const unit = await x.lease();
     const held = await bystander.lease();
@@ -149,11 +157,15 @@ describe("the host's own computation of disagreeing replicas", () => {
     } while (!answered || core.settling() > 0);
     const computing = performance.now() - started;
     expect(reasonOf(await third)).toMatch(/^pending: 3 replicas disagree; the host computes the unit/);
-    console.log(`third vote to settled (host recomputation of a 512×512·512×256 modp unit on a thread): ${computing.toFixed(0)} ms; a bystander's slowest reply meanwhile: ${worst.toFixed(1)} ms over ${pings} round trips`);
+    console.log(
+      `third vote to settled (host recomputation of a 512×512·512×256 modp unit on a thread): ${computing.toFixed(0)} ms; a bystander's slowest reply meanwhile: ${worst.toFixed(1)} ms over ${pings} round trips`,
+    );
     expect(pings).toBeGreaterThan(3);
     expect(worst).toBeLessThan(computing / 3);
     // Settled: x was right, y and z are rejected, each hears it with its next message.
-    expect((await verdictsOf(x)).map(reasonOf)).toEqual([expect.stringMatching(/^accepted: verified: 3 replicas disagreed and the host's own computation matches/)]);
+    expect((await verdictsOf(x)).map(reasonOf)).toEqual([
+      expect.stringMatching(/^accepted: verified: 3 replicas disagreed and the host's own computation matches/),
+    ]);
     for (const v of [y, z]) expect((await verdictsOf(v)).map(reasonOf)).toEqual([expect.stringMatching(/^rejected: 3 replicas disagreed/)]);
     expect(core.results().map((r) => r.unitId)).toEqual([unit.unitId]);
     core.close();
@@ -185,7 +197,10 @@ describe("the host's own computation of disagreeing replicas", () => {
     expect(reasons.get(other)!.at(-1)).toMatch(/^pending: 3 replicas disagree; another key decides/);
     expect(core.settling()).toBe(1);
     while (!core.results().length) await vote(() => true);
-    expect(reasons.get(other)!.slice(3)).toEqual([expect.stringMatching(/^pending: 4 replicas disagree; another key decides/), expect.stringMatching(/^accepted: verified: 2 keys reported the same result/)]);
+    expect(reasons.get(other)!.slice(3)).toEqual([
+      expect.stringMatching(/^pending: 4 replicas disagree; another key decides/),
+      expect.stringMatching(/^accepted: verified: 2 keys reported the same result/),
+    ]);
     expect(core.results().map((r) => r.unitId)).toEqual([other]);
     core.close();
   });

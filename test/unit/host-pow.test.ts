@@ -64,7 +64,8 @@ describe('proof-of-work jobs', () => {
       const shares = await honestShares(unit);
       const verdict = await submit(unit, shares);
       expect(verdict).toMatchObject({ type: 'verdict', verdict: 'accepted', credit: 3 * 4096, receipt: { root: sharesRoot(shares, hash) } });
-      const found = (await powSearchCpuFast(fromHex(unit.header)!, unit.nonceStart, unit.nonceCount, fromHex(unit.target)!, fromHex(unit.shareTarget)!)).solutions;
+      const found = (await powSearchCpuFast(fromHex(unit.header)!, unit.nonceStart, unit.nonceCount, fromHex(unit.target)!, fromHex(unit.shareTarget)!))
+        .solutions;
       expect(core.results().at(-1)).toMatchObject({ unitId: unit.unitId, solutions: found });
       solutions += found.length;
     }
@@ -97,7 +98,11 @@ describe('proof-of-work jobs', () => {
     const { lease, submit } = await host({ ...job, units: 1 });
     const unit = await lease();
     const shares = await honestShares(unit);
-    expect(await submit(unit, [shares[1]!, shares[0]!, ...shares.slice(2)])).toMatchObject({ type: 'error', code: 'bad-message', message: expect.stringMatching(/strictly ascending/) });
+    expect(await submit(unit, [shares[1]!, shares[0]!, ...shares.slice(2)])).toMatchObject({
+      type: 'error',
+      code: 'bad-message',
+      message: expect.stringMatching(/strictly ascending/),
+    });
     expect(await submit(unit, [shares[0]!, ...shares])).toMatchObject({ type: 'error', code: 'bad-message' });
     // The unit is still leased and takes the honest result.
     expect(await submit(unit, shares)).toMatchObject({ verdict: 'accepted' });

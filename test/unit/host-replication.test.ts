@@ -55,9 +55,22 @@ describe('replicated jobs', () => {
     // samples: the challenge of replicas from keys without an earned record (default 8).
     expect(() => validateJob({ ...job, samples: 4 })).not.toThrow();
     expect(() => validateJob({ ...job, samples: 0 })).toThrow(/samples/);
-    expect(() => validateJob({ id: 'm', kernel: 'matmul-modp', units: 1, m: 4, n: 4, k: 4, p: 7, seed: 1, replicate: true, verify: { policy: 'freivalds' } })).toThrow(/replicate replaces verify/);
+    expect(() =>
+      validateJob({ id: 'm', kernel: 'matmul-modp', units: 1, m: 4, n: 4, k: 4, p: 7, seed: 1, replicate: true, verify: { policy: 'freivalds' } }),
+    ).toThrow(/replicate replaces verify/);
     expect(() => validateJob({ id: 'f', kernel: 'matmul-f32', units: 1, m: 4, n: 4, k: 4, seed: 1, replicate: true })).toThrow(/bit-exact/);
-    expect(() => validateJob({ id: 'p', kernel: 'sha256d-pow', units: 1, seed: 1, noncesPerUnit: 4096, shareBits: 6, targetBits: 12, replicate: true } as unknown as JobSpec)).toThrow(/does not apply to sha256d-pow/);
+    expect(() =>
+      validateJob({
+        id: 'p',
+        kernel: 'sha256d-pow',
+        units: 1,
+        seed: 1,
+        noncesPerUnit: 4096,
+        shareBits: 6,
+        targetBits: 12,
+        replicate: true,
+      } as unknown as JobSpec),
+    ).toThrow(/does not apply to sha256d-pow/);
     expect(() => validateJob({ ...job, replicate: false as true })).toThrow(/must be true/);
     const { replicate: _, ...challenged } = job;
     expect(() => validateJob(challenged)).toThrow(/samples/);
@@ -119,8 +132,12 @@ describe('replicated jobs', () => {
     expect(reasonOf(await submit(vs[2]!, unit, wrong(unit, 80), hash))).toMatch(/^pending: 3 replicas disagree; the host computes the unit/);
     expect(core.progress()).toMatchObject({ verifying: 1 });
     await settled(core);
-    expect((await nextVerdicts(vs[2]!)).map(reasonOf)).toEqual([expect.stringMatching(/^rejected: 3 replicas disagreed and the host's own computation does not match this one/)]);
-    expect((await nextVerdicts(vs[1]!)).map(reasonOf)).toEqual([expect.stringMatching(/^accepted: verified: 3 replicas disagreed and the host's own computation matches this one/)]);
+    expect((await nextVerdicts(vs[2]!)).map(reasonOf)).toEqual([
+      expect.stringMatching(/^rejected: 3 replicas disagreed and the host's own computation does not match this one/),
+    ]);
+    expect((await nextVerdicts(vs[1]!)).map(reasonOf)).toEqual([
+      expect.stringMatching(/^accepted: verified: 3 replicas disagreed and the host's own computation matches this one/),
+    ]);
     expect((await nextVerdicts(vs[0]!)).map(reasonOf)).toEqual([expect.stringMatching(/^rejected: /)]);
     expect(core.done).toBe(true);
     expect(core.results()[0]!.volunteer).toBe(core.receipt(unit.unitId)!.volunteer);
@@ -191,7 +208,13 @@ describe('replicated jobs', () => {
     let partnerGotIt = 0;
     const trials = 30;
     for (let seed = 1; seed <= trials; seed++) {
-      const core = await HostCore.open(new MemoryHostStore(), [{ ...job, units: 8 }], { hostId: 'h', hash, identity: hostKey, random: seededRandom(seed), maxLeases: 1 });
+      const core = await HostCore.open(new MemoryHostStore(), [{ ...job, units: 8 }], {
+        hostId: 'h',
+        hash,
+        identity: hostKey,
+        random: seededRandom(seed),
+        maxLeases: 1,
+      });
       // Four keys each leave one unit waiting for a second replica; the first is the colluder's.
       const voters = [await volunteer(core, 'k0'), await volunteer(core, 'k1'), await volunteer(core, 'k2'), await volunteer(core, 'k3')];
       const units: WorkUnit[] = [];

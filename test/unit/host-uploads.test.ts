@@ -37,13 +37,34 @@ const clock = () => now;
 const LEASE_MS = 60_000;
 
 /** The largest matrix unit: 4 MiB of C, 4 KiB a row (8 KiB of hex). Freivalds asks for all of C right after the result. */
-const big = (units: number, extra: Partial<MatmulJobSpec> = {}): MatmulJobSpec => ({ id: 'big', kernel: 'matmul-modp', units, m: 1024, n: 1024, k: 1024, p: 65521, seed: 1, verify: { policy: 'freivalds' }, collect: true, ...extra });
+const big = (units: number, extra: Partial<MatmulJobSpec> = {}): MatmulJobSpec => ({
+  id: 'big',
+  kernel: 'matmul-modp',
+  units,
+  m: 1024,
+  n: 1024,
+  k: 1024,
+  p: 65521,
+  seed: 1,
+  verify: { policy: 'freivalds' },
+  collect: true,
+  ...extra,
+});
 const ROW_BYTES = 4096;
 const ROW = '00'.repeat(ROW_BYTES);
 const FAKE_ROOT = '5a'.repeat(32);
 
 function open(jobs: JobSpec[], extra: { maxLeases?: number; maxUploadBytes?: number; relayMinAccepted?: number; log?: (line: string) => void } = {}) {
-  return HostCore.open(new MemoryHostStore(), jobs, { hostId: 'h', hash, identity: hostKey, random: seededRandom(7), clock, leaseMs: LEASE_MS, maxLeases: 1, ...extra });
+  return HostCore.open(new MemoryHostStore(), jobs, {
+    hostId: 'h',
+    hash,
+    identity: hostKey,
+    random: seededRandom(7),
+    clock,
+    leaseMs: LEASE_MS,
+    maxLeases: 1,
+    ...extra,
+  });
 }
 
 /** Commits to a made-up root (Freivalds: the host answers send-rows at once) and uploads one row of C, then goes quiet. */
@@ -75,7 +96,9 @@ async function relayedVolunteer(core: HostCore, relay: string, child: string) {
     });
   const [welcome] = await say({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: me.publicKey });
   if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
-  expect(await say({ type: 'key-proof', signature: await signKeyProof(me, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }) })).toEqual([]);
+  expect(
+    await say({ type: 'key-proof', signature: await signKeyProof(me, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }) }),
+  ).toEqual([]);
   const lease = async (): Promise<WorkUnit> => {
     const [reply] = await say({ type: 'request-unit', holding: [] });
     if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
@@ -104,7 +127,8 @@ const memory = () => {
   const m = process.memoryUsage();
   return { rss: m.rss, heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
 };
-const inMiB = (m: ReturnType<typeof memory>) => `rss ${(m.rss / MiB).toFixed(1)} MiB, heapUsed ${(m.heapUsed / MiB).toFixed(1)} MiB, arrayBuffers ${(m.arrayBuffers / MiB).toFixed(1)} MiB`;
+const inMiB = (m: ReturnType<typeof memory>) =>
+  `rss ${(m.rss / MiB).toFixed(1)} MiB, heapUsed ${(m.heapUsed / MiB).toFixed(1)} MiB, arrayBuffers ${(m.arrayBuffers / MiB).toFixed(1)} MiB`;
 
 describe('upload memory follows the bytes received', () => {
   it('pins about one row of memory for one row received, not the whole output', async () => {
@@ -173,7 +197,7 @@ describe('an upload is dropped when its unit no longer waits for it', () => {
     expect(core.uploadBytesInFlight()).toBe(0);
   });
 
-  it("but not when an older connection of the same key closes after the key has started again on a new one", async () => {
+  it('but not when an older connection of the same key closes after the key has started again on a new one', async () => {
     const core = await open([{ ...big(1), m: 64, n: 64, k: 8 }]);
     const me = await newIdentity();
     const old = await volunteer(core, 'old', me);
@@ -248,7 +272,18 @@ function rowsHex(out: Uint8Array, from: number, to: number, bytes: number): stri
 
 describe('the cap on all uploads together', () => {
   // 64 rows of 256 bytes: 16 KiB of C, one rows message.
-  const small: JobSpec = { id: 'small', kernel: 'matmul-modp', units: 2, m: 64, n: 64, k: 8, p: 65521, seed: 3, verify: { policy: 'freivalds' }, collect: true };
+  const small: JobSpec = {
+    id: 'small',
+    kernel: 'matmul-modp',
+    units: 2,
+    m: 64,
+    n: 64,
+    k: 8,
+    p: 65521,
+    seed: 3,
+    verify: { policy: 'freivalds' },
+    collect: true,
+  };
 
   it('turns a new upload away with busy (no penalty) while others fill the cap, and takes it once they are gone', async () => {
     const core = await open([small], { maxUploadBytes: 24 * 1024 });
@@ -283,7 +318,18 @@ describe('the cap on all uploads together', () => {
 
   it('refuses an upload midway when it would grow past the cap, drops the rest of it quietly, and takes it again later', async () => {
     // Two honest uploads of 256 KiB (two rows messages each) and a sybil's half upload of a 128 KiB unit.
-    const wide: JobSpec = { id: 'wide', kernel: 'matmul-modp', units: 2, m: 64, n: 1024, k: 2, p: 65521, seed: 4, verify: { policy: 'freivalds' }, collect: true };
+    const wide: JobSpec = {
+      id: 'wide',
+      kernel: 'matmul-modp',
+      units: 2,
+      m: 64,
+      n: 1024,
+      k: 2,
+      p: 65521,
+      seed: 4,
+      verify: { policy: 'freivalds' },
+      collect: true,
+    };
     const narrow: JobSpec = { ...wide, id: 'narrow', units: 1, m: 32 };
     const core = await open([wide, narrow], { maxUploadBytes: 400 * 1024 });
     const honestOnes = [];
@@ -335,7 +381,15 @@ describe('the cap on all uploads together', () => {
 
   it('a volunteer session told busy offers its result again with backoff, and is accepted once memory frees', async () => {
     const lines: string[] = [];
-    const core = await HostCore.open(new MemoryHostStore(), [small], { hostId: 'h', hash, identity: hostKey, maxUploadBytes: 24 * 1024, heartbeatMs: 200, leaseMs: 5_000, log: (l) => lines.push(l) });
+    const core = await HostCore.open(new MemoryHostStore(), [small], {
+      hostId: 'h',
+      hash,
+      identity: hostKey,
+      maxUploadBytes: 24 * 1024,
+      heartbeatMs: 200,
+      leaseMs: 5_000,
+      log: (l) => lines.push(l),
+    });
     const s = await volunteer(core, 's');
     const pinned = await s.lease();
     expect((await s.say(await resultOf(s.me, pinned, FAKE_ROOT)))[0]).toEqual({ type: 'send-rows', unitId: pinned.unitId });
@@ -343,7 +397,15 @@ describe('the cap on all uploads together', () => {
 
     const net = memoryConnector(core);
     const identity = await newIdentity();
-    const session = new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer: new ComputeEngine(), connect: net.connect, volunteerId: 'busy-test', identity, backoff: { baseMs: 20, maxMs: 100 } });
+    const session = new VolunteerSession({
+      signalUrl: 'ws://unused/',
+      hostId: 'h',
+      computer: new ComputeEngine(),
+      connect: net.connect,
+      volunteerId: 'busy-test',
+      identity,
+      backoff: { baseMs: 20, maxMs: 100 },
+    });
     const verdicts: VerdictDetail[] = [];
     session.addEventListener('verdict', (e) => verdicts.push((e as CustomEvent<VerdictDetail>).detail));
     session.start();
@@ -366,7 +428,6 @@ describe('the cap on all uploads together', () => {
     }
   }, 20_000);
 });
-
 
 describe('1,000 sybil keys that lease, upload a row and vanish', () => {
   it('leave no upload memory behind', async () => {

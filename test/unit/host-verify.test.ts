@@ -26,7 +26,6 @@ beforeAll(async () => {
 const open = (spec: JobSpec, store: HostStore = new MemoryHostStore(), seed = 1) =>
   HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, random: seededRandom(seed), maxLeases: 1 });
 
-
 describe('Freivalds policy for matrix jobs', () => {
   const modp: JobSpec = { id: 'fm', kernel: 'matmul-modp', units: 2, m: 1000, n: 40, k: 50, p: 65521, seed: 3, verify: { policy: 'freivalds', rounds: 2 } };
   const f32: JobSpec = { id: 'ff', kernel: 'matmul-f32', units: 2, m: 40, n: 33, k: 200, seed: 5, verify: { policy: 'freivalds' } };
@@ -128,14 +127,27 @@ describe('signed results', () => {
     const w = await volunteer(core, 'b');
     const unit = await v.lease();
     const [reply] = await w.say(await resultOf(w.me, unit, toHex(buildMerkleTreeOfChunks(honest(unit, hash), 32, hash).root)));
-    expect(reply).toMatchObject({ type: 'error', code: 'unknown-unit', unitId: unit.unitId, message: expect.stringMatching(/never leased to you; .*counts as an invalid result/) });
+    expect(reply).toMatchObject({
+      type: 'error',
+      code: 'unknown-unit',
+      unitId: unit.unitId,
+      message: expect.stringMatching(/never leased to you; .*counts as an invalid result/),
+    });
     expect(core.progress()).toMatchObject({ leased: 1, verifying: 0 });
     expect(core.volunteer(w.me.id)).toMatchObject({ rejected: 1, credit: 0 });
   });
 
   it('bans a key for claiming units it never held, but not one whose lease lapsed and went to another', async () => {
     let now = 1_000_000;
-    const core = await HostCore.open(new MemoryHostStore(), [{ ...job, trust: { banAfter: 2 } }], { hostId: 'h', hash, identity: hostKey, random: seededRandom(1), maxLeases: 1, leaseMs: 10_000, clock: () => now });
+    const core = await HostCore.open(new MemoryHostStore(), [{ ...job, trust: { banAfter: 2 } }], {
+      hostId: 'h',
+      hash,
+      identity: hostKey,
+      random: seededRandom(1),
+      maxLeases: 1,
+      leaseMs: 10_000,
+      clock: () => now,
+    });
     const [slow, quick, claimer] = [await volunteer(core, 's'), await volunteer(core, 'q'), await volunteer(core, 'c')];
     const unit = await slow.lease();
     now += 11_000;
@@ -148,11 +160,21 @@ describe('signed results', () => {
     expect((await quick.lease()).unitId).toBe(unit.unitId);
     const rootOf = (u: typeof unit) => toHex(buildMerkleTreeOfChunks(honest(u, hash), 32, hash).root);
     // The slow volunteer's honest result arrives late: refused, not held against it.
-    expect((await slow.say(await resultOf(slow.me, unit, rootOf(unit))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit', message: expect.stringMatching(/not leased to you/) });
+    expect((await slow.say(await resultOf(slow.me, unit, rootOf(unit))))[0]).toMatchObject({
+      type: 'error',
+      code: 'unknown-unit',
+      message: expect.stringMatching(/not leased to you/),
+    });
     expect(core.trustRecords(job.id).find((t) => t.key === slow.me.id)).toBeUndefined();
     // The claimer never held anything: twice is a ban (accepted units too: a claim on them is no duplicate).
-    expect((await claimer.say(await resultOf(claimer.me, first, rootOf(first))))[0]).toMatchObject({ type: 'error', message: expect.stringMatching(/never leased/) });
-    expect((await claimer.say(await resultOf(claimer.me, unit, rootOf(unit))))[0]).toMatchObject({ type: 'error', message: expect.stringMatching(/now banned from job sig/) });
+    expect((await claimer.say(await resultOf(claimer.me, first, rootOf(first))))[0]).toMatchObject({
+      type: 'error',
+      message: expect.stringMatching(/never leased/),
+    });
+    expect((await claimer.say(await resultOf(claimer.me, unit, rootOf(unit))))[0]).toMatchObject({
+      type: 'error',
+      message: expect.stringMatching(/now banned from job sig/),
+    });
     expect((await claimer.say({ type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
     expect(core.volunteer(claimer.me.id)).toMatchObject({ credit: 0, rejected: 2 });
   });
@@ -167,7 +189,15 @@ describe('signed results', () => {
     // As a store written before lease histories would hold it: the holder, and no history.
     const { leasedTo: _, ...legacy } = (await store.load()).units.find((u) => u.unitId === unit.unitId)!;
     await store.commit({ units: [{ ...legacy, leaseDeadline: now + 5_000 }] });
-    const core = await HostCore.open(store, [one], { hostId: 'h', hash, identity: hostKey, random: seededRandom(1), maxLeases: 1, leaseMs: 10_000, clock: () => now });
+    const core = await HostCore.open(store, [one], {
+      hostId: 'h',
+      hash,
+      identity: hostKey,
+      random: seededRandom(1),
+      maxLeases: 1,
+      leaseMs: 10_000,
+      clock: () => now,
+    });
     now += 6_000;
     expect(await core.expireLeases()).toBe(1);
     const late = await volunteer(core, 'e2', early.me);
@@ -193,7 +223,16 @@ describe('signed results', () => {
 });
 
 describe('adaptive trust', () => {
-  const trusting: JobSpec = { id: 'tr', kernel: 'sha256-batch', units: 40, messagesPerUnit: 16, messageLength: 16, seed: 4, samples: 2, trust: { warmup: 3, minCheckRate: 0.25, decay: 0.5, banAfter: 2 } };
+  const trusting: JobSpec = {
+    id: 'tr',
+    kernel: 'sha256-batch',
+    units: 40,
+    messagesPerUnit: 16,
+    messageLength: 16,
+    seed: 4,
+    samples: 2,
+    trust: { warmup: 3, minCheckRate: 0.25, decay: 0.5, banAfter: 2 },
+  };
 
   it('validates the trust field', () => {
     expect(() => validateJob(trusting)).not.toThrow();
@@ -227,10 +266,16 @@ describe('adaptive trust', () => {
     const second = await cheat.lease();
     expect(reasonOf(await submit(cheat, second, new Uint8Array(16 * 32), hash))).toMatch(/now banned from job tr/);
     expect((await cheat.say({ type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
-    expect((await sayTo(core, 'c2', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    expect((await sayTo(core, 'c2', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({
+      type: 'error',
+      code: 'banned',
+    });
     // The ban survives a restart (trust is in the store).
     const again = await open({ ...trusting, units: 4 }, store);
-    expect((await sayTo(again, 'c3', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    expect((await sayTo(again, 'c3', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({
+      type: 'error',
+      code: 'banned',
+    });
     const honestOne = await volunteer(again, 'h');
     for (let i = 0; i < 4; i++) {
       const u = await honestOne.lease();
@@ -240,7 +285,13 @@ describe('adaptive trust', () => {
   });
 
   it('requeues the other leases of a key when it is banned', async () => {
-    const core = await HostCore.open(new MemoryHostStore(), [{ ...trusting, units: 4, trust: { banAfter: 1 } }], { hostId: 'h', hash, identity: hostKey, random: seededRandom(1), maxLeases: 2 });
+    const core = await HostCore.open(new MemoryHostStore(), [{ ...trusting, units: 4, trust: { banAfter: 1 } }], {
+      hostId: 'h',
+      hash,
+      identity: hostKey,
+      random: seededRandom(1),
+      maxLeases: 2,
+    });
     const cheat = await volunteer(core, 'c');
     const first = await cheat.lease();
     await cheat.lease([first.unitId]);

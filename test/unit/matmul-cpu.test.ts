@@ -25,7 +25,16 @@ function randomResidues(seed: number, length: number, p: number, high = false): 
 }
 
 /** Shapes written M×K×N: tiny, prime, tall/skinny, wide, a lone dot product, a ragged last tile. */
-const shapes: [number, number, number][] = [[1, 1, 1], [7, 13, 5], [31, 17, 64], [257, 3, 9], [3, 257, 129], [1, 1000, 1], [9, 300, 17], [66, 40, 70]];
+const shapes: [number, number, number][] = [
+  [1, 1, 1],
+  [7, 13, 5],
+  [31, 17, 64],
+  [257, 3, 9],
+  [3, 257, 129],
+  [1, 1000, 1],
+  [9, 300, 17],
+  [66, 40, 70],
+];
 const shapeOf = ([m, k, n]: [number, number, number]): MatmulShape => ({ m, n, k });
 
 function expectF32Close(got: Float32Array, want: Float32Array, bound: number): void {
@@ -81,7 +90,12 @@ describe.each(kernels)('%s band kernels', (_name, f32Rows, modpRows) => {
     f32Rows(a, b, shape, 5, 14, out);
     expect(out.subarray(0, 5 * 19).every((v) => v === 42)).toBe(true);
     expect(out.subarray(14 * 19).every((v) => v === 42)).toBe(true);
-    for (const [r0, r1] of [[0, 5], [14, 22], [22, 23]] as const) f32Rows(a, b, shape, r0, r1, out);
+    for (const [r0, r1] of [
+      [0, 5],
+      [14, 22],
+      [22, 23],
+    ] as const)
+      f32Rows(a, b, shape, r0, r1, out);
     expectF32Close(out, want, f32ErrorBound(37, maxAbs(a), maxAbs(b)));
 
     const am = randomResidues(3, 23 * 37, 65521);
@@ -168,7 +182,10 @@ describe('CpuMatmulPool without Worker (Node runs bands in-thread)', () => {
     const controller = new AbortController();
     const shape = { m: 50, n: 8, k: 8 };
     let reports = 0;
-    const run = pool.matmulF32(new Float32Array(400), new Float32Array(64), shape, { signal: controller.signal, onProgress: () => (reports++, controller.abort()) });
+    const run = pool.matmulF32(new Float32Array(400), new Float32Array(64), shape, {
+      signal: controller.signal,
+      onProgress: () => (reports++, controller.abort()),
+    });
     await expect(run).rejects.toMatchObject({ code: ErrorCode.Aborted });
     expect(reports).toBe(1);
   });

@@ -12,7 +12,7 @@ function fields(unit: MatmulUnit | Sha256BatchUnit, r = root): CommitmentFields 
 }
 
 describe('result commitments', () => {
-  it('digests a unit\'s inputs: every input parameter matters, the ids and field order do not', () => {
+  it("digests a unit's inputs: every input parameter matters, the ids and field order do not", () => {
     const d = unitInputDigest(matmul);
     expect(d).toMatch(/^[0-9a-f]{64}$/);
     for (const change of [{ seed: 43 }, { m: 8 }, { n: 12 }, { k: 6 }, { p: 65519 }, { kernel: Kernel.MatmulF32 }] as const) {
@@ -40,7 +40,7 @@ describe('result commitments', () => {
     expect(() => commitmentBytes({ ...f, inputDigest: 'ab' })).toThrow(/inputDigest/);
   });
 
-  it('accepts the signer\'s commitment and rejects forged, foreign and replayed signatures', async () => {
+  it("accepts the signer's commitment and rejects forged, foreign and replayed signatures", async () => {
     const me = await identityFromKeyPair(await createKeyPair());
     const other = await identityFromKeyPair(await createKeyPair());
     const f = fields(matmul);

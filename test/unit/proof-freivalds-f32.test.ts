@@ -98,7 +98,13 @@ const honest: Record<string, Product> = {
   }),
 };
 
-const shapes: [number, number, number][] = [[1, 1, 1], [7, 13, 5], [64, 64, 1024], [128, 200, 96], [3, 1, 257]];
+const shapes: [number, number, number][] = [
+  [1, 1, 1],
+  [7, 13, 5],
+  [64, 64, 1024],
+  [128, 200, 96],
+  [3, 1, 257],
+];
 const inputs: Record<string, (seed: number, length: number, operand: 'A' | 'B') => Float32Array> = {
   'uniform [-1, 1)': (seed, length) => seededF32(seed, 1, length),
   'mixed signs and magnitudes': mixed,
@@ -121,7 +127,10 @@ describe('Freivalds for f32', () => {
         for (const [name, product] of Object.entries(honest)) {
           const c = product(a, b, shape);
           for (const margin of [1, 2]) {
-            expect(freivaldsF32(a, b, c, shape, { random: seededRandom(seed), margin, rounds: 3 }), `${name}, ${m}×${n}×${k}, ${inputName}, margin ${margin}`).toEqual({ ok: true });
+            expect(
+              freivaldsF32(a, b, c, shape, { random: seededRandom(seed), margin, rounds: 3 }),
+              `${name}, ${m}×${n}×${k}, ${inputName}, margin ${margin}`,
+            ).toEqual({ ok: true });
           }
         }
       }
@@ -129,7 +138,12 @@ describe('Freivalds for f32', () => {
   });
 
   it('rejects one element changed beyond f32DetectableDelta, at several positions, both signs, every round', () => {
-    for (const [m, n, k] of [[1, 1, 1], [7, 13, 5], [64, 64, 1024], [128, 200, 96]] as const) {
+    for (const [m, n, k] of [
+      [1, 1, 1],
+      [7, 13, 5],
+      [64, 64, 1024],
+      [128, 200, 96],
+    ] as const) {
       const shape = { m, n, k };
       const a = mixed(m + n, m * k);
       const b = mixed(k + 1, k * n);
@@ -156,7 +170,11 @@ describe('Freivalds for f32', () => {
     const a = seededF32(9, 1, 64 * 1024);
     const b = seededF32(9, 2, 1024 * 64);
     const c = matmulF32Ref(a, b, shape);
-    const short = matmulF32Ref(a.filter((_, e) => e % 1024 < 993), b.subarray(0, 993 * 64), { m: 64, n: 64, k: 993 });
+    const short = matmulF32Ref(
+      a.filter((_, e) => e % 1024 < 993),
+      b.subarray(0, 993 * 64),
+      { m: 64, n: 64, k: 993 },
+    );
     const holes = c.map((x, e) => (e % 64 < 16 ? 0 : x));
     const random = seededRandom(10);
     for (let trial = 0; trial < 20; trial++) {

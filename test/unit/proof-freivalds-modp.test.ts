@@ -12,7 +12,14 @@ function problem(seed: number, m: number, n: number, k: number, p: number) {
   return { a, b, c: matmulModpRef(a, b, { m, n, k }, p), shape: { m, n, k } };
 }
 
-const shapes: [number, number, number][] = [[1, 1, 1], [1, 9, 1], [5, 1, 7], [7, 13, 5], [33, 17, 64], [64, 3, 129]];
+const shapes: [number, number, number][] = [
+  [1, 1, 1],
+  [1, 9, 1],
+  [5, 1, 7],
+  [7, 13, 5],
+  [33, 17, 64],
+  [64, 3, 129],
+];
 const primes = [2, 3, 7, 251, 65519, MODP_MAX];
 
 describe('Freivalds modulo p', () => {

@@ -6,10 +6,13 @@ import { signCommitment } from '../../src/proof/commitment';
 import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
 import { receiptBytes, signReceipt, verifyReceiptSignature } from '../../src/proof/receipt-signing';
 
-const receipt = makeReceipt({ jobId: 'job-1', unitId: 'u-3', volunteer: '0123456789abcdef0123456789abcdef', credit: 12.5, root: 'ef'.repeat(32), issuedAt: 1_700_000_000_000 }, sha256Ref);
+const receipt = makeReceipt(
+  { jobId: 'job-1', unitId: 'u-3', volunteer: '0123456789abcdef0123456789abcdef', credit: 12.5, root: 'ef'.repeat(32), issuedAt: 1_700_000_000_000 },
+  sha256Ref,
+);
 
 describe('host-signed receipts', () => {
-  it('verifies the host\'s signature of an intact receipt, and nothing else', async () => {
+  it("verifies the host's signature of an intact receipt, and nothing else", async () => {
     const host = await identityFromKeyPair(await createKeyPair());
     const impostor = await identityFromKeyPair(await createKeyPair());
     const sig = await signReceipt(host, receipt);
@@ -24,7 +27,14 @@ describe('host-signed receipts', () => {
     const host = await identityFromKeyPair(await createKeyPair());
     const sig = await signReceipt(host, receipt);
     const { receiptId: _, ...fields } = receipt;
-    const changes: Partial<Receipt>[] = [{ credit: 125 }, { volunteer: 'f'.repeat(32) }, { unitId: 'u-4' }, { jobId: 'job-2' }, { root: '00'.repeat(32) }, { issuedAt: 1 }];
+    const changes: Partial<Receipt>[] = [
+      { credit: 125 },
+      { volunteer: 'f'.repeat(32) },
+      { unitId: 'u-4' },
+      { jobId: 'job-2' },
+      { root: '00'.repeat(32) },
+      { issuedAt: 1 },
+    ];
     for (const change of changes) {
       // Altered but keeping the old id: not intact.
       expect(await verifyReceiptSignature(host.publicKey, { ...receipt, ...change }, sig)).toBe(false);
@@ -42,7 +52,13 @@ describe('host-signed receipts', () => {
 
   it('does not accept a receipt signature as a commitment signature or the reverse', async () => {
     const host = await identityFromKeyPair(await createKeyPair());
-    const commitmentSig = await signCommitment(host, { jobId: receipt.jobId, unitId: receipt.unitId, kernel: 'matmul-modp', inputDigest: '12'.repeat(32), root: receipt.root });
+    const commitmentSig = await signCommitment(host, {
+      jobId: receipt.jobId,
+      unitId: receipt.unitId,
+      kernel: 'matmul-modp',
+      inputDigest: '12'.repeat(32),
+      root: receipt.root,
+    });
     expect(await verifyReceiptSignature(host.publicKey, receipt, commitmentSig)).toBe(false);
     expect(new TextDecoder().decode(receiptBytes(receipt))).toMatch(/^\["tabgrid\/receipt\/v1","/);
   });

@@ -23,7 +23,10 @@ describe('replica quorum', () => {
   });
 
   it('asks for a third on disagreement, which decides either way', () => {
-    for (const [third, winner, right, wrong] of [[A, A, ['k1', 'k3'], ['k2']], [B, B, ['k2', 'k3'], ['k1']]] as const) {
+    for (const [third, winner, right, wrong] of [
+      [A, A, ['k1', 'k3'], ['k2']],
+      [B, B, ['k2', 'k3'], ['k1']],
+    ] as const) {
       const set = new ReplicaSet();
       set.add('k1', A);
       expect(set.add('k2', B)).toEqual({ status: QuorumStatus.NeedsReplica, right: [], wrong: [], wanted: 1 });

@@ -47,7 +47,15 @@ beforeAll(async () => {
 const ID = 'j'.repeat(64);
 const UNITS = 1_000_000;
 
-const hashing: JobSpec = { id: ID, kernel: 'sha256-batch', units: UNITS, messagesPerUnit: MAX_UNIT_MESSAGES, messageLength: MAX_UNIT_MESSAGE_BYTES, seed: 0xffffffff, samples: MAX_CHALLENGE };
+const hashing: JobSpec = {
+  id: ID,
+  kernel: 'sha256-batch',
+  units: UNITS,
+  messagesPerUnit: MAX_UNIT_MESSAGES,
+  messageLength: MAX_UNIT_MESSAGE_BYTES,
+  seed: 0xffffffff,
+  samples: MAX_CHALLENGE,
+};
 // Hashing units upload their digests only to be kept, so the largest upload is the largest unit that may collect.
 const collecting: JobSpec = { ...hashing, messagesPerUnit: MAX_COLLECT_BYTES / 32, collect: true };
 const square = { id: ID, units: UNITS, m: MAX_UNIT_MATRIX_DIM, n: MAX_UNIT_MATRIX_DIM, k: MAX_UNIT_MATRIX_DIM, seed: 0xffffffff, collect: true } as const;
@@ -108,7 +116,8 @@ function fits(m: VolunteerMessage | HostMessage, parse: (raw: unknown) => unknow
 
 describe('protocol limits: the largest legal unit of every kernel crosses the wire', () => {
   const f32 = () => ({ ...square, kernel: 'matmul-f32', samples: mostSamples({ ...square, kernel: 'matmul-f32', samples: 1 }) }) as const;
-  const modp = () => ({ ...square, kernel: 'matmul-modp', p: 65521, samples: mostSamples({ ...square, kernel: 'matmul-modp', p: 65521, samples: 1 }) }) as const;
+  const modp = () =>
+    ({ ...square, kernel: 'matmul-modp', p: 65521, samples: mostSamples({ ...square, kernel: 'matmul-modp', p: 65521, samples: 1 }) }) as const;
   /** Each kernel's largest unit, and the largest whose whole output is uploaded (`rows`). */
   const kernels: [string, () => JobSpec, () => JobSpec | undefined][] = [
     ['sha256-batch', () => hashing, () => collecting],
@@ -154,6 +163,9 @@ describe('protocol limits: the largest legal unit of every kernel crosses the wi
     expect(Number.isSafeInteger(credit * spec.units)).toBe(true);
     const unsigned = makeReceipt({ jobId: unit.jobId, unitId: unit.unitId, volunteer: me.id, credit, root: sent.root, issuedAt: 4_102_444_800_000 }, hash);
     const receipt = { ...unsigned, signature: await signReceipt(host, unsigned) };
-    fits({ type: 'verdict', unitId: unit.unitId, verdict: 'accepted', reason: 'verified', credit, totalCredit: credit * spec.units, receipt }, parseHostMessage);
+    fits(
+      { type: 'verdict', unitId: unit.unitId, verdict: 'accepted', reason: 'verified', credit, totalCredit: credit * spec.units, receipt },
+      parseHostMessage,
+    );
   });
 });

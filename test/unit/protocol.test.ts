@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, TabgridError } from '../../src/errors';
-import { MAX_CHALLENGE, MAX_MESSAGE_CHARS, MAX_ROWS_HEX, MAX_UNIT_MESSAGES, PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import {
+  MAX_CHALLENGE,
+  MAX_MESSAGE_CHARS,
+  MAX_ROWS_HEX,
+  MAX_UNIT_MESSAGES,
+  PROTOCOL_VERSION,
+  encodeMessage,
+  type HostMessage,
+  type VolunteerMessage,
+} from '../../src/protocol';
 import { parseHostMessage, parseVolunteerMessage } from '../../src/validate';
 import { seededRandom } from '../../src/work/seeded';
 
@@ -22,7 +31,14 @@ const volunteerMessages: VolunteerMessage[] = [
   { type: 'rows', unitId: 'm/0', first: 3, data: '00ff00ff'.repeat(64) },
   // The last digest of the largest hashing unit: a row is a leaf, not only a row of C.
   { type: 'rows', unitId: 'h/0', first: MAX_UNIT_MESSAGES - 1, data: 'ab'.repeat(32) },
-  { type: 'openings', unitId: 'job/0', openings: [{ index: 3, leaf: D, path: [D, D] }, { index: 0, leaf: D, path: [] }] },
+  {
+    type: 'openings',
+    unitId: 'job/0',
+    openings: [
+      { index: 3, leaf: D, path: [D, D] },
+      { index: 0, leaf: D, path: [] },
+    ],
+  },
 ];
 const hostMessages: HostMessage[] = [
   { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000, publicKey: KEY, nonce: D },
@@ -31,7 +47,16 @@ const hostMessages: HostMessage[] = [
   { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/1', seed: 1, m: 1, n: 1024, k: 1024, p: 0 }, leaseMs: 60_000 },
   {
     type: 'unit',
-    unit: { kernel: 'sha256d-pow', jobId: 'p', unitId: 'p/0', header: '0f'.repeat(80), nonceStart: 4096, nonceCount: 4096, target: '00'.repeat(31) + '0f', shareTarget: 'ff'.repeat(31) + '03' },
+    unit: {
+      kernel: 'sha256d-pow',
+      jobId: 'p',
+      unitId: 'p/0',
+      header: '0f'.repeat(80),
+      nonceStart: 4096,
+      nonceCount: 4096,
+      target: '00'.repeat(31) + '0f',
+      shareTarget: 'ff'.repeat(31) + '03',
+    },
     leaseMs: 60_000,
   },
   { type: 'lease', unitId: 'job/0', leaseMs: 60_000 },
@@ -79,7 +104,16 @@ describe('protocol: encode and parse', () => {
     badMessage(() => parseVolunteerMessage(result([1.5])));
     badMessage(() => parseVolunteerMessage(result([2 ** 32])));
     badMessage(() => parseVolunteerMessage(result(Array.from({ length: 4097 }, (_, i) => i))));
-    const pow = { kernel: 'sha256d-pow', jobId: 'p', unitId: 'p/0', header: '0f'.repeat(80), nonceStart: 0, nonceCount: 16, target: '00'.repeat(32), shareTarget: 'ff'.repeat(32) };
+    const pow = {
+      kernel: 'sha256d-pow',
+      jobId: 'p',
+      unitId: 'p/0',
+      header: '0f'.repeat(80),
+      nonceStart: 0,
+      nonceCount: 16,
+      target: '00'.repeat(32),
+      shareTarget: 'ff'.repeat(32),
+    };
     const unitText = (over: object) => JSON.stringify({ type: 'unit', unit: { ...pow, ...over }, leaseMs: 60_000 });
     expect(() => parseHostMessage(unitText({}))).not.toThrow();
     badMessage(() => parseHostMessage(unitText({ header: '0f'.repeat(79) })));
@@ -125,7 +159,10 @@ describe('protocol: the validator refuses', () => {
     ['an upper-case root', `{"type":"result","unitId":"u","root":"${'AB'.repeat(32)}","backend":"webgpu","signature":"${SIG}"}`],
     ['an unknown backend', `{"type":"result","unitId":"u","root":"${D}","backend":"quantum","signature":"${SIG}"}`],
     ['a huge unit id', `{"type":"result","unitId":"${'u'.repeat(200)}","root":"${D}","backend":"cpu","signature":"${SIG}"}`],
-    ['too many openings', encodeMessage({ type: 'openings', unitId: 'u', openings: Array.from({ length: MAX_CHALLENGE + 1 }, (_, i) => ({ index: i, leaf: D, path: [] })) })],
+    [
+      'too many openings',
+      encodeMessage({ type: 'openings', unitId: 'u', openings: Array.from({ length: MAX_CHALLENGE + 1 }, (_, i) => ({ index: i, leaf: D, path: [] })) }),
+    ],
     ['a negative opening index', `{"type":"openings","unitId":"u","openings":[{"index":-1,"leaf":"${D}","path":[]}]}`],
     ['a fractional opening index', `{"type":"openings","unitId":"u","openings":[{"index":1.5,"leaf":"${D}","path":[]}]}`],
     ['an opening with an extra field', `{"type":"openings","unitId":"u","openings":[{"index":1,"leaf":"${D}","path":[],"x":1}]}`],
@@ -156,7 +193,12 @@ describe('protocol: the validator refuses', () => {
       { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, publicKey: KEY, nonce: 'ab' },
       { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1, receipt: { receiptId: 'x' } },
       {
-        type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1,
+        type: 'verdict',
+        unitId: 'u',
+        verdict: 'accepted',
+        reason: '',
+        credit: 1,
+        totalCredit: 1,
         receipt: { receiptId: D, jobId: 'j', unitId: 'u', volunteer: ID, credit: 1, root: D, issuedAt: 1 },
       },
       { type: 'send-rows', unitId: 'u', first: 0 },

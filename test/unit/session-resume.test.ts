@@ -18,7 +18,6 @@ import { until } from '../helpers/until';
 
 const job: JobSpec = { id: 'resume', kernel: 'sha256-batch', units: 1, messagesPerUnit: 20_000, messageLength: 64, seed: 8, samples: 16 };
 
-
 /** A computer that runs the engine and records each call's resume point. */
 function spy(inner: UnitComputer, freezeAfterCheckpoint = false) {
   const calls: { unitId: string; from: number }[] = [];
@@ -43,7 +42,16 @@ async function setup() {
   const engine = new ComputeEngine();
   const store = new MemoryVolunteerStore();
   const session = (computer: UnitComputer, connect: (h: LinkHandlers, s: AbortSignal) => Promise<Link> = net.connect) =>
-    new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer, connect, volunteerId: 'volunteer-resume', store, checkpointMs: 1, backoff: { baseMs: 20, maxMs: 100 } });
+    new VolunteerSession({
+      signalUrl: 'ws://unused/',
+      hostId: 'h',
+      computer,
+      connect,
+      volunteerId: 'volunteer-resume',
+      store,
+      checkpointMs: 1,
+      backoff: { baseMs: 20, maxMs: 100 },
+    });
   return { core, net, engine, store, session };
 }
 

@@ -18,12 +18,18 @@ const clock = () => Date.now() + skew;
 
 const job: JobSpec = { id: 'mem', kernel: 'sha256-batch', units: 6, messagesPerUnit: 300, messageLength: 64, seed: 5, samples: 16 };
 
-
 async function setup(units = job.units, extra: { prefetch?: number; volunteerId?: string; spec?: JobSpec } = {}) {
   const hash = await createCpuSha256();
   const hostKey = await newIdentity();
   const identity = await newIdentity();
-  const core = await HostCore.open(new MemoryHostStore(), [extra.spec ?? { ...job, units }], { hostId: 'h', hash, identity: hostKey, heartbeatMs: 200, leaseMs: 5_000, clock });
+  const core = await HostCore.open(new MemoryHostStore(), [extra.spec ?? { ...job, units }], {
+    hostId: 'h',
+    hash,
+    identity: hostKey,
+    heartbeatMs: 200,
+    leaseMs: 5_000,
+    clock,
+  });
   const net = memoryConnector(core);
   const engine = new ComputeEngine(); // Node has no WebGPU: the CPU backend runs
   const session = new VolunteerSession({
@@ -65,7 +71,15 @@ describe('VolunteerSession against a HostCore (no network)', () => {
   it('two sessions settle a replicated job: each result is pending, then accepted when the other agrees', async () => {
     const spec: JobSpec = { id: 'rep', kernel: 'sha256-batch', units: 4, messagesPerUnit: 200, messageLength: 64, seed: 8, replicate: true };
     const { core, net, engine, session } = await setup(4, { spec });
-    const other = new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer: engine, connect: net.connect, volunteerId: 'volunteer-test-2', identity: await newIdentity(), backoff: { baseMs: 20, maxMs: 100 } });
+    const other = new VolunteerSession({
+      signalUrl: 'ws://unused/',
+      hostId: 'h',
+      computer: engine,
+      connect: net.connect,
+      volunteerId: 'volunteer-test-2',
+      identity: await newIdentity(),
+      backoff: { baseMs: 20, maxMs: 100 },
+    });
     const verdicts: string[] = [];
     for (const s of [session, other]) s.addEventListener('verdict', (e) => verdicts.push((e as CustomEvent<VerdictDetail>).detail.verdict));
     session.start();
@@ -90,7 +104,15 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     const open = () => HostCore.open(store, [spec], { hostId: 'h', hash, identity: hostKey, heartbeatMs: 200, leaseMs: 5_000 });
     let core = await open();
     const net = memoryConnector(() => core);
-    const session = new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer: new ComputeEngine(), connect: net.connect, volunteerId: 'v-a', identity: await newIdentity(), backoff: { baseMs: 20, maxMs: 100 } });
+    const session = new VolunteerSession({
+      signalUrl: 'ws://unused/',
+      hostId: 'h',
+      computer: new ComputeEngine(),
+      connect: net.connect,
+      volunteerId: 'v-a',
+      identity: await newIdentity(),
+      backoff: { baseMs: 20, maxMs: 100 },
+    });
     session.start();
     await until(() => session.pendingReplicas.size === 1);
     // The host stops answering this volunteer (it is about to die), then a second key agrees:
@@ -122,9 +144,24 @@ describe('VolunteerSession against a HostCore (no network)', () => {
   it('lists at most MAX_HOLDING units when it asks for more, however many it prefetches', async () => {
     const hash = await createCpuSha256();
     const spec: JobSpec = { ...job, id: 'many', units: 24, messagesPerUnit: 20 };
-    const core = await HostCore.open(new MemoryHostStore(), [spec], { hostId: 'h', hash, identity: await newIdentity(), heartbeatMs: 200, leaseMs: 5_000, maxLeases: 24 });
+    const core = await HostCore.open(new MemoryHostStore(), [spec], {
+      hostId: 'h',
+      hash,
+      identity: await newIdentity(),
+      heartbeatMs: 200,
+      leaseMs: 5_000,
+      maxLeases: 24,
+    });
     const net = memoryConnector(core);
-    const session = new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer: new ComputeEngine(), connect: net.connect, identity: await newIdentity(), prefetch: 20, backoff: { baseMs: 20, maxMs: 100 } });
+    const session = new VolunteerSession({
+      signalUrl: 'ws://unused/',
+      hostId: 'h',
+      computer: new ComputeEngine(),
+      connect: net.connect,
+      identity: await newIdentity(),
+      prefetch: 20,
+      backoff: { baseMs: 20, maxMs: 100 },
+    });
     session.start();
     await until(() => core.done || session.state === VolunteerState.Error);
     expect(session.error).toBeUndefined();

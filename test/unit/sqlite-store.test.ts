@@ -17,10 +17,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
 const freshPath = () => join(dir, `store-${++files}.sqlite`);
 
-describeHostStore('SqliteHostStore (file)', async () => new SqliteHostStore(freshPath()), async (store) => {
-  await store.close();
-  return new SqliteHostStore((store as SqliteHostStore).path);
-});
+describeHostStore(
+  'SqliteHostStore (file)',
+  async () => new SqliteHostStore(freshPath()),
+  async (store) => {
+    await store.close();
+    return new SqliteHostStore((store as SqliteHostStore).path);
+  },
+);
 describeHostStore('SqliteHostStore (:memory:)', async () => new SqliteHostStore(':memory:'));
 
 /** Expects `f` to throw TabgridError 'storage' with a message matching `pattern`. */
@@ -90,7 +94,9 @@ describe('SqliteHostStore', () => {
     // Receipts from before protocol 4 load unsigned; the trust table starts empty.
     expect(receipts).toEqual([{ ...receipt('r', 5), volunteer: 'v' }]);
     expect(trust).toEqual([]);
-    expect(units).toEqual([unit('j', 0, { state: 'accepted', holder: 'v', progress: 9, root: 'ab'.repeat(32), challenge: [1, 2], rejectedBy: ['w'], acceptedAt: 77 })]);
+    expect(units).toEqual([
+      unit('j', 0, { state: 'accepted', holder: 'v', progress: 9, root: 'ab'.repeat(32), challenge: [1, 2], rejectedBy: ['w'], acceptedAt: 77 }),
+    ]);
     await store.commit({ units: [{ ...units[0]!, solutions: [3] }] });
     expect((await store.load()).units[0]!.solutions).toEqual([3]);
     await store.close();
@@ -125,7 +131,15 @@ describe('SqliteHostStore', () => {
     raw.close();
     const store = new SqliteHostStore(path);
     const leased = unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 1000, progress: 5, leasedTo: ['w', 'v'] });
-    const collecting = unit('j', 1, { state: 'verifying', holder: 'w', leaseDeadline: 2000, progress: 9, root: 'ab'.repeat(32), leasedTo: ['w'], collecting: 'verified' });
+    const collecting = unit('j', 1, {
+      state: 'verifying',
+      holder: 'w',
+      leaseDeadline: 2000,
+      progress: 9,
+      root: 'ab'.repeat(32),
+      leasedTo: ['w'],
+      collecting: 'verified',
+    });
     // Units leased before holds load without one (the host starts the holder's hold at its next heartbeat).
     expect((await store.load()).units).toEqual([leased, collecting]);
     expect(await store.output('j/1', 'ab'.repeat(32))).toEqual(new Uint8Array([1, 2]));
@@ -175,7 +189,12 @@ describe('SqliteHostStore', () => {
     // The child reports batch i on stdout only after commit(i) resolved.
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', `
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `
         const { SqliteHostStore } = await import(${JSON.stringify(resolve('src/host/store/sqlite-store.ts'))});
         const store = new SqliteHostStore(process.argv[1]);
         for (let i = 0; ; i++) {
@@ -183,7 +202,9 @@ describe('SqliteHostStore', () => {
             state: 'queued', holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, rejectedBy: [], acceptedAt: null, solutions: null }));
           await store.commit({ units, volunteers: [{ id: 'v', credit: i, accepted: 0, rejected: 0 }] });
           process.stdout.write(i + '\\n');
-        }`, path],
+        }`,
+        path,
+      ],
       { cwd: resolve('.'), stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let reported = -1;

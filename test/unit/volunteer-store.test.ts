@@ -49,7 +49,11 @@ describe('chunk layout', () => {
   it('joins chunks, and refuses a gap or a length that disagrees with the record', () => {
     expect(joinChunks('u', [chunk(0, 1, 2, 3, 4), chunk(1, 5)], 5, 4)).toEqual(bytes(1, 2, 3, 4, 5));
     expect(joinChunks('u', [], 0, 4)).toEqual(bytes());
-    for (const [chunks, n] of [[[chunk(0, 1, 2, 3, 4), chunk(2, 5)], 5], [[chunk(0, 1, 2, 3, 4)], 5], [[chunk(0, 1, 2)], 3]] as const) {
+    for (const [chunks, n] of [
+      [[chunk(0, 1, 2, 3, 4), chunk(2, 5)], 5],
+      [[chunk(0, 1, 2, 3, 4)], 5],
+      [[chunk(0, 1, 2)], 3],
+    ] as const) {
       let err: unknown;
       try {
         joinChunks('u', chunks, n, 4);

@@ -24,7 +24,10 @@ export async function loadOrCreateHostIdentity(db: Database.Database): Promise<I
   let row = db.prepare<[], { private_jwk: string; public_jwk: string }>('SELECT private_jwk, public_jwk FROM host_key WHERE id = 1').get();
   if (!row) {
     const made = await subtle.generateKey(ALGORITHM, true, ['sign', 'verify']);
-    const fresh = { private_jwk: JSON.stringify(await subtle.exportKey('jwk', made.privateKey)), public_jwk: JSON.stringify(await subtle.exportKey('jwk', made.publicKey)) };
+    const fresh = {
+      private_jwk: JSON.stringify(await subtle.exportKey('jwk', made.privateKey)),
+      public_jwk: JSON.stringify(await subtle.exportKey('jwk', made.publicKey)),
+    };
     // Two hosts racing on one new file: the first key written wins, and both use it.
     db.prepare('INSERT OR IGNORE INTO host_key (id, private_jwk, public_jwk) VALUES (1, @private_jwk, @public_jwk)').run(fresh);
     row = db.prepare<[], { private_jwk: string; public_jwk: string }>('SELECT private_jwk, public_jwk FROM host_key WHERE id = 1').get()!;

@@ -8,7 +8,18 @@ import Database from 'better-sqlite3';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { Identity } from '../../proof/identity';
 import { HOST_KEY_TABLE, loadOrCreateHostIdentity } from './sqlite-key';
-import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
+import type {
+  HostSnapshot,
+  HostStore,
+  StoreBatch,
+  StoredJob,
+  StoredOutput,
+  StoredReceipt,
+  StoredTrust,
+  StoredUnit,
+  StoredUnitState,
+  StoredVolunteer,
+} from './store';
 
 /**
  * Migration i takes a database from user_version i to i + 1. Append, never edit: a file on disk
@@ -153,7 +164,16 @@ interface Rows {
     hold: string | null;
   };
   volunteers: StoredVolunteer;
-  receipts: { receipt_id: string; job_id: string; unit_id: string; volunteer: string; credit: number; root: string; issued_at: number; signature: string | null };
+  receipts: {
+    receipt_id: string;
+    job_id: string;
+    unit_id: string;
+    volunteer: string;
+    credit: number;
+    root: string;
+    issued_at: number;
+    signature: string | null;
+  };
   trust: { job_id: string; key: string; streak: number; valid: number; invalid: number; banned: number };
 }
 
@@ -236,7 +256,11 @@ export class SqliteHostStore implements HostStore {
       invalid: (t) => t.invalid,
       banned: (t) => (t.banned ? 1 : 0),
     });
-    const output = upsert<StoredOutput>(this.db, 'outputs', 'unit_id, root', { unit_id: (o) => o.unitId, root: (o) => o.root, data: (o) => Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength) });
+    const output = upsert<StoredOutput>(this.db, 'outputs', 'unit_id, root', {
+      unit_id: (o) => o.unitId,
+      root: (o) => o.root,
+      data: (o) => Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength),
+    });
     const dropOutput = this.db.prepare<[string, string]>('DELETE FROM outputs WHERE unit_id = ? AND root = ?');
     // db.transaction rolls the whole batch back if any statement throws.
     return this.db.transaction((batch: StoreBatch) => {
@@ -254,48 +278,40 @@ export class SqliteHostStore implements HostStore {
     return this.guard('read', () => {
       // One read transaction, so the tables come from the same commit.
       return this.db.transaction(() => ({
-        jobs: this.selects.jobs.all().map(
-          (r): StoredJob => ({ id: r.id, spec: JSON.parse(r.spec), priority: r.priority, createdAt: r.created_at }),
-        ),
-        units: this.selects.units.all().map(
-          (r): StoredUnit => ({
-            jobId: r.job_id,
-            unitId: r.unit_id,
-            index: r.idx,
-            state: r.state,
-            holder: r.holder,
-            leaseDeadline: r.lease_deadline,
-            progress: r.progress,
-            root: r.root,
-            challenge: r.challenge === null ? null : JSON.parse(r.challenge),
-            rejectedBy: JSON.parse(r.rejected_by),
-            acceptedAt: r.accepted_at,
-            solutions: r.solutions === null ? null : JSON.parse(r.solutions),
-            ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) }),
-            ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) }),
-            ...(r.collecting === null ? {} : { collecting: r.collecting }),
-            ...(r.hold === null ? {} : { hold: JSON.parse(r.hold) }),
-          }),
-        ),
-        volunteers: this.selects.volunteers.all().map(
-          (r): StoredVolunteer => ({ id: r.id, credit: r.credit, accepted: r.accepted, rejected: r.rejected }),
-        ),
-        receipts: this.selects.receipts.all().map(
-          (r): StoredReceipt => ({
-            receiptId: r.receipt_id,
-            jobId: r.job_id,
-            unitId: r.unit_id,
-            volunteer: r.volunteer,
-            credit: r.credit,
-            root: r.root,
-            issuedAt: r.issued_at,
-            // Receipts issued before protocol 4 were not signed.
-            ...(r.signature === null ? {} : { signature: r.signature }),
-          }),
-        ),
-        trust: this.selects.trust.all().map(
-          (r): StoredTrust => ({ jobId: r.job_id, key: r.key, streak: r.streak, valid: r.valid, invalid: r.invalid, banned: r.banned === 1 }),
-        ),
+        jobs: this.selects.jobs.all().map((r): StoredJob => ({ id: r.id, spec: JSON.parse(r.spec), priority: r.priority, createdAt: r.created_at })),
+        units: this.selects.units.all().map((r): StoredUnit => ({
+          jobId: r.job_id,
+          unitId: r.unit_id,
+          index: r.idx,
+          state: r.state,
+          holder: r.holder,
+          leaseDeadline: r.lease_deadline,
+          progress: r.progress,
+          root: r.root,
+          challenge: r.challenge === null ? null : JSON.parse(r.challenge),
+          rejectedBy: JSON.parse(r.rejected_by),
+          acceptedAt: r.accepted_at,
+          solutions: r.solutions === null ? null : JSON.parse(r.solutions),
+          ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) }),
+          ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) }),
+          ...(r.collecting === null ? {} : { collecting: r.collecting }),
+          ...(r.hold === null ? {} : { hold: JSON.parse(r.hold) }),
+        })),
+        volunteers: this.selects.volunteers.all().map((r): StoredVolunteer => ({ id: r.id, credit: r.credit, accepted: r.accepted, rejected: r.rejected })),
+        receipts: this.selects.receipts.all().map((r): StoredReceipt => ({
+          receiptId: r.receipt_id,
+          jobId: r.job_id,
+          unitId: r.unit_id,
+          volunteer: r.volunteer,
+          credit: r.credit,
+          root: r.root,
+          issuedAt: r.issued_at,
+          // Receipts issued before protocol 4 were not signed.
+          ...(r.signature === null ? {} : { signature: r.signature }),
+        })),
+        trust: this.selects.trust
+          .all()
+          .map((r): StoredTrust => ({ jobId: r.job_id, key: r.key, streak: r.streak, valid: r.valid, invalid: r.invalid, banned: r.banned === 1 })),
       }))();
     });
   }

@@ -56,7 +56,13 @@ export function finishedChunks(
 ): { records: ChunkRecord[]; count: number } {
   const count = Math.ceil(data.length / chunkBytes);
   let keep = 0;
-  while (keep < count && keep < stored.length && stored[keep]!.index === keep && sameBytes(stored[keep]!.bytes, data.subarray(keep * chunkBytes, (keep + 1) * chunkBytes))) keep++;
+  while (
+    keep < count &&
+    keep < stored.length &&
+    stored[keep]!.index === keep &&
+    sameBytes(stored[keep]!.bytes, data.subarray(keep * chunkBytes, (keep + 1) * chunkBytes))
+  )
+    keep++;
   const records: ChunkRecord[] = [];
   for (let i = keep; i < count; i++) records.push({ hostId, unitId, index: i, bytes: data.slice(i * chunkBytes, (i + 1) * chunkBytes) });
   return { records, count };
@@ -69,7 +75,10 @@ export function joinChunks(unitId: string, chunks: readonly ChunkRecord[], bytes
   for (const [i, chunk] of chunks.entries()) {
     const expected = Math.min(chunkBytes, bytes - at);
     if (chunk.index !== i || chunk.bytes.length !== expected) {
-      throw new TabgridError(ErrorCode.Storage, `unit ${unitId}'s stored data is damaged: chunk ${chunk.index} (${chunk.bytes.length} bytes) where chunk ${i} (${expected} bytes) belongs`);
+      throw new TabgridError(
+        ErrorCode.Storage,
+        `unit ${unitId}'s stored data is damaged: chunk ${chunk.index} (${chunk.bytes.length} bytes) where chunk ${i} (${expected} bytes) belongs`,
+      );
     }
     out.set(chunk.bytes, at);
     at += chunk.bytes.length;

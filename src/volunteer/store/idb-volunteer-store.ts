@@ -10,7 +10,16 @@ import { ErrorCode, TabgridError } from '../../errors';
 import type { MatmulConfig } from '../../gpu/matmul-gpu';
 import type { Receipt, WorkUnit } from '../../protocol';
 import { appendedChunks, chunkAt, finishedChunks, joinChunks } from './chunks';
-import { chunksFrom, prefixRange, UPGRADES, VOLUNTEER_DB_NAME, VOLUNTEER_SCHEMA_VERSION, type UnitRecord, type VolunteerDb, type VolunteerStoreName } from './schema';
+import {
+  chunksFrom,
+  prefixRange,
+  UPGRADES,
+  VOLUNTEER_DB_NAME,
+  VOLUNTEER_SCHEMA_VERSION,
+  type UnitRecord,
+  type VolunteerDb,
+  type VolunteerStoreName,
+} from './schema';
 import { HeldState, type Checkpoint, type FinishedResult, type HeldUnit, type VolunteerStore } from './volunteer-store';
 
 export interface OpenVolunteerStoreOptions {
@@ -52,7 +61,10 @@ export async function openVolunteerStore(options: OpenVolunteerStoreOptions = {}
     },
   });
   // An open we gave up on may still succeed later: close it then, so it blocks no one.
-  opening.then((db) => gaveUp && db.close(), () => undefined);
+  opening.then(
+    (db) => gaveUp && db.close(),
+    () => undefined,
+  );
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -110,7 +122,16 @@ export class IdbVolunteerStore implements VolunteerStore {
       const units = tx.objectStore('units');
       if ((await units.count([hostId, unit.unitId])) > 0) return;
       const last = await units.index('by-order').openCursor(prefixRange(hostId), 'prev');
-      const record: UnitRecord = { hostId, unitId: unit.unitId, seq: last ? last.value.seq + 1 : 0, unit, state: HeldState.Queued, done: 0, bytes: 0, updatedAt: Date.now() };
+      const record: UnitRecord = {
+        hostId,
+        unitId: unit.unitId,
+        seq: last ? last.value.seq + 1 : 0,
+        unit,
+        state: HeldState.Queued,
+        done: 0,
+        bytes: 0,
+        updatedAt: Date.now(),
+      };
       pending.push(units.add(record));
     });
   }
@@ -182,7 +203,10 @@ export class IdbVolunteerStore implements VolunteerStore {
 
   async putKeyPair(pair: CryptoKeyPair): Promise<void> {
     // Copied to a plain object: the pair generateKey returns is one, but a caller's may not be.
-    return this.write(['keys'], async (tx, pending) => void pending.push(tx.objectStore('keys').put({ publicKey: pair.publicKey, privateKey: pair.privateKey }, KEY_PAIR)));
+    return this.write(
+      ['keys'],
+      async (tx, pending) => void pending.push(tx.objectStore('keys').put({ publicKey: pair.publicKey, privateKey: pair.privateKey }, KEY_PAIR)),
+    );
   }
 
   async getTune(key: string): Promise<MatmulConfig | undefined> {
