@@ -16,13 +16,13 @@ export function readJob(path: string): JobSpec {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new Error(`cannot read job file ${path}: ${(err as Error).message}`);
+    throw new Error(`cannot read job file ${path}: ${(err as Error).message}`, { cause: err });
   }
   let spec: unknown;
   try {
     spec = JSON.parse(text);
   } catch (err) {
-    throw new Error(`job file ${path} is not JSON: ${(err as Error).message}`);
+    throw new Error(`job file ${path} is not JSON: ${(err as Error).message}`, { cause: err });
   }
   return validateJob(spec as JobSpec);
 }

@@ -33,7 +33,9 @@ export async function referenceOutput(unit: WorkUnit, hash: Hasher, signal?: Abo
   switch (unit.kernel) {
     case Kernel.Sha256dPow:
       return powReference(unit, unit.nonceCount, signal);
-    default:
+    case Kernel.Sha256Batch:
+    case Kernel.MatmulF32:
+    case Kernel.MatmulModp:
       return { leaves: referenceLeaves(unit, hash), leafBytes: unitLeaves(unit).bytes };
   }
 }

@@ -102,7 +102,7 @@ export class Downloads extends LitElement {
         return `Could not build the download: ${p.error}`;
       case PrepareStatus.Saved:
         return `Saved ${p.files.map((f) => `${f.name} (${formatBytes(f.bytes)})`).join(', ')}.`;
-      default:
+      case PrepareStatus.Ready:
         return 'Ready: save both files below.';
     }
   }

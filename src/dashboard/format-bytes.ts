@@ -3,6 +3,6 @@ export function formatBytes(bytes: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
   let value = bytes;
   let i = 0;
-  while (value >= 1024 && i < units.length - 1) ((value /= 1024), i++);
+  for (; value >= 1024 && i < units.length - 1; i++) value /= 1024;
   return i === 0 ? `${value} bytes` : `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[i]}`;
 }

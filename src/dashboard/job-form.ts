@@ -97,7 +97,7 @@ export class JobForm extends LitElement {
     const parsed = specFromForm(this.values);
     this.errors = parsed.errors ?? {};
     if (parsed.spec) this.emit(parsed.spec);
-    else this.updateComplete.then(() => (this.renderRoot.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus());
+    else void this.updateComplete.then(() => (this.renderRoot.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus());
   }
 
   private async upload(e: Event): Promise<void> {

@@ -80,7 +80,7 @@ export function resultsNote(job: JobSpec): string {
       return "The host kept every accepted unit's output after checking it against the unit's Merkle root: each result lists its digests (SHA-256 of the unit's messages, in message order), with the root they hash to and the signed receipt.";
     case OutputKept.Matrix:
       return "The host kept every accepted unit's C after checking it against the unit's Merkle root: the binary file named in layout.file holds them one after another, and layout says where each lies, with its root and signed receipt.";
-    default:
+    case OutputKept.None:
       return ROOTS_ONLY;
   }
 }

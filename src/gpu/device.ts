@@ -100,13 +100,16 @@ export async function withErrorScopes<T>(device: GPUDevice, work: () => T): Prom
   device.pushErrorScope('internal');
   device.pushErrorScope('out-of-memory');
   device.pushErrorScope('validation');
-  let result: T;
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown };
   try {
-    result = work();
-  } finally {
-    const errors = await Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()]);
-    const first = errors.find((e) => e !== null);
-    if (first) throw new TabgridError(ErrorCode.GpuError, `WebGPU error: ${first.message}`);
+    outcome = { ok: true, value: work() };
+  } catch (error) {
+    outcome = { ok: false, error };
   }
-  return result;
+  // The scopes are popped whatever happened; a WebGPU error explains more than what it broke.
+  const errors = await Promise.all([device.popErrorScope(), device.popErrorScope(), device.popErrorScope()]);
+  const first = errors.find((e) => e !== null);
+  if (first) throw new TabgridError(ErrorCode.GpuError, `WebGPU error: ${first.message}`, outcome.ok ? undefined : { cause: outcome.error });
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
 }

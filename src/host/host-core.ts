@@ -458,18 +458,16 @@ export class HostCore {
 
   /** A job's units in index order, as copies (empty for an unknown job). */
   units(jobId: string): UnitView[] {
-    return this.state
-      .unitsOf(jobId)
-      .map((u) => ({
-        unitId: u.unitId,
-        index: u.index,
-        state: u.state,
-        holder: u.holder,
-        progress: u.progress,
-        root: u.root,
-        rejections: u.rejectedBy.length,
-        acceptedAt: u.acceptedAt,
-      }));
+    return this.state.unitsOf(jobId).map((u) => ({
+      unitId: u.unitId,
+      index: u.index,
+      state: u.state,
+      holder: u.holder,
+      progress: u.progress,
+      root: u.root,
+      rejections: u.rejectedBy.length,
+      acceptedAt: u.acceptedAt,
+    }));
   }
 
   /** Every volunteer the host has judged a result of: credit, accepted and rejected counts. */

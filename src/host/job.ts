@@ -290,7 +290,8 @@ export function unitWork(unit: WorkUnit): number {
     case Kernel.Sha256dPow:
       // Double SHA-256 of an 80-byte header: two compression blocks, then one.
       return unit.nonceCount * 3;
-    default:
+    case Kernel.MatmulF32:
+    case Kernel.MatmulModp:
       return unit.m * unit.n * unit.k;
   }
 }

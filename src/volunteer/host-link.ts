@@ -221,7 +221,10 @@ export class HostLink {
         this.settle()?.reject(new TabgridError(code, `host: ${message.message}`));
         return;
       }
-      default:
+      case 'welcome':
+      case 'redirect':
+      case 'unit':
+      case 'no-work':
         if (this.waiter?.types.includes(message.type)) this.settle()!.resolve(message);
     }
   }

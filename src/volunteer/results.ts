@@ -47,7 +47,8 @@ export function leafBytesOf(unit: WorkUnit): number {
       return 32;
     case Kernel.Sha256dPow:
       return 4;
-    default:
+    case Kernel.MatmulF32:
+    case Kernel.MatmulModp:
       return 4 * unit.n;
   }
 }

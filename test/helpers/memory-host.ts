@@ -16,7 +16,7 @@ export function memoryConnector(host: HostCore | (() => HostCore)) {
   const connect = async (handlers: LinkHandlers): Promise<Link> => {
     const name = `mem-${++n}`;
     let open = true;
-    core().connect(name);
+    void core().connect(name);
     const link: Link = {
       peer: 'host',
       send(text) {
@@ -33,7 +33,7 @@ export function memoryConnector(host: HostCore | (() => HostCore)) {
       close() {
         if (!open) return;
         open = false;
-        core().disconnect(name);
+        void core().disconnect(name);
         handlers.onClose();
       },
     };

@@ -213,7 +213,7 @@ describe('HostCore', () => {
     const core = await newHost(job, new MemoryHostStore(), 10_000);
     await greet(core, 'conn-1');
     const unit = await lease(core, 'conn-1');
-    core.disconnect('conn-1');
+    await core.disconnect('conn-1');
     now += 6_000;
     // Same key on a new connection: the lease is still its own.
     await greet(core, 'conn-2', 'conn-1');

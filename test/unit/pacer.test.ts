@@ -24,7 +24,10 @@ describe('DispatchPacer', () => {
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]!).toBeLessThanOrEqual(sizes[i - 1]! * 4);
     const settled = times.slice(8, -1);
     expect(settled.length).toBeGreaterThan(10);
-    for (const t of settled) (expect(t).toBeGreaterThan(15), expect(t).toBeLessThan(40));
+    for (const t of settled) {
+      expect(t).toBeGreaterThan(15);
+      expect(t).toBeLessThan(40);
+    }
   });
 
   it('shrinks at once when the device turns out slow, so no dispatch runs long twice', () => {

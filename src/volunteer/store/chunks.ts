@@ -26,7 +26,9 @@ export function appendedChunks(
   chunkBytes = CHUNK_BYTES,
 ): ChunkRecord[] {
   const records: ChunkRecord[] = [];
-  let { index, within } = chunkAt(at, chunkBytes);
+  const start = chunkAt(at, chunkBytes);
+  const within = start.within;
+  let index = start.index;
   let pos = 0;
   if (within > 0 && append.length > 0) {
     if (!tail || tail.length !== within) {

@@ -1,0 +1,30 @@
+// typescript-eslint with type information: the rules that catch what tsc cannot (unawaited
+// promises, switches that miss a case) over every TypeScript file the tsconfig covers.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'test-results/', 'playwright-report/', 'bench-results/', '.vitest-attachments/', 'public/', '**/*.mjs', '*.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: false }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+      // The GPU and IndexedDB are touched only when asked to (consent first; workers and tests import modules freely).
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MemberExpression[property.name=/^(gpu|indexedDB)$/]:not(:function MemberExpression)',
+          message: 'No top-level access to navigator.gpu or indexedDB: reach them inside a function, when asked to.',
+        },
+      ],
+    },
+  },
+);
