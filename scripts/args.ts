@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { validateJob, type JobSpec } from '../src/host/job';
+import { parseJob, type JobSpec } from '../src/host/job';
 
 /** A port from a flag, else an environment variable, else the default; refuses junk. */
 export function portFrom(flag: string | undefined, envName: string, fallback: number): number {
@@ -24,7 +24,7 @@ export function readJob(path: string): JobSpec {
   } catch (err) {
     throw new Error(`job file ${path} is not JSON: ${(err as Error).message}`, { cause: err });
   }
-  return validateJob(spec as JobSpec);
+  return parseJob(spec);
 }
 
 export { parseArgs };

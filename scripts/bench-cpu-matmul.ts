@@ -4,9 +4,9 @@
  * Each timing is the best of several runs after a warm-up, so JIT tier-up is not counted.
  * Results are checked against the reference so a broken kernel cannot post a fast time.
  */
-import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } from '../src/kernels/matmul';
-import { matmulF32Rows, matmulModpRows } from '../src/kernels/matmul-cpu';
-import { createSimdMatmul } from '../src/kernels/matmul-simd';
+import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } from '../src/kernels/matmul/matmul';
+import { matmulF32Rows, matmulModpRows } from '../src/kernels/matmul/matmul-cpu';
+import { createSimdMatmul } from '../src/kernels/matmul/matmul-simd';
 import { seededRandom } from '../src/work/seeded';
 
 const P = 65521;

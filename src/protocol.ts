@@ -18,6 +18,21 @@
  * result earns a `receipt` the host signs.
  */
 
+import { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';
+import type { WorkUnit } from './kernels/units';
+
+/*
+ * Units are the kernels' own (kernels/<kernel>/unit.ts), registered in kernels/units.ts; the
+ * protocol carries them as they are.
+ */
+export { Kernel, unitLeaves, unitSize, type ChallengedUnit, type WorkUnit } from './kernels/units';
+export type { Sha256BatchUnit } from './kernels/sha256-batch/unit';
+export type { MatmulUnit } from './kernels/matmul/unit';
+export type { PowUnit } from './kernels/sha256d-pow/unit';
+export { MAX_UNIT_MESSAGES, MAX_UNIT_MESSAGE_BYTES } from './kernels/sha256-batch/unit';
+export { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';
+export { MAX_SHARES } from './kernels/sha256d-pow/unit';
+
 export const PROTOCOL_VERSION = 5;
 /**
  * No message may be longer than this (JSON text, UTF-16 code units ~ bytes). Texts over 16 KiB
@@ -34,12 +49,6 @@ export const MAX_RELAY_CHILDREN = 8;
 export const MAX_CHALLENGE = 64;
 /** Most units a volunteer may say it holds (its prefetch queue). */
 export const MAX_HOLDING = 16;
-/** Most messages in one sha256-batch unit, and the longest message (bytes). */
-export const MAX_UNIT_MESSAGES = 1 << 20;
-export const MAX_UNIT_MESSAGE_BYTES = 4096;
-
-export const Kernel = { Sha256Batch: 'sha256-batch', MatmulF32: 'matmul-f32', MatmulModp: 'matmul-modp', Sha256dPow: 'sha256d-pow' } as const;
-export type Kernel = (typeof Kernel)[keyof typeof Kernel];
 
 export const Backend = { WebGpu: 'webgpu', Cpu: 'cpu' } as const;
 export type Backend = (typeof Backend)[keyof typeof Backend];
@@ -51,56 +60,6 @@ export type Backend = (typeof Backend)[keyof typeof Backend];
 export const Verdict = { Accepted: 'accepted', Rejected: 'rejected', Duplicate: 'duplicate', Pending: 'pending' } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
-/** Hash `count` seeded messages of `messageLength` bytes (see work/seeded.ts). */
-export interface Sha256BatchUnit {
-  readonly kernel: typeof Kernel.Sha256Batch;
-  readonly jobId: string;
-  readonly unitId: string;
-  readonly seed: number;
-  readonly count: number;
-  readonly messageLength: number;
-}
-/**
- * C = A·B for seeded A (m×k) and B (k×n) (see kernels/matmul-inputs.ts): f32, or residues
- * modulo the prime p. The result's leaves are the rows of C.
- */
-export interface MatmulUnit {
-  readonly kernel: typeof Kernel.MatmulF32 | typeof Kernel.MatmulModp;
-  readonly jobId: string;
-  readonly unitId: string;
-  readonly seed: number;
-  readonly m: number;
-  readonly n: number;
-  readonly k: number;
-  /** The modulus (matmul-modp); 0 for f32. */
-  readonly p: number;
-}
-
-/**
- * Search nonces [nonceStart, nonceStart + nonceCount) of an 80-byte block header for double
- * SHA-256 hashes at most `shareTarget` (shares, which prove the work) or `target` (solutions).
- * The result lists every share; there are no challenges, as the host rechecks each one.
- */
-export interface PowUnit {
-  readonly kernel: typeof Kernel.Sha256dPow;
-  readonly jobId: string;
-  readonly unitId: string;
-  /** The header, 160 hex digits; its nonce bytes (76..79) are overwritten by the search. */
-  readonly header: string;
-  readonly nonceStart: number;
-  readonly nonceCount: number;
-  /** 256-bit little-endian targets, 64 hex digits (see kernels/sha256d-pow.ts). */
-  readonly target: string;
-  readonly shareTarget: string;
-}
-
-export type WorkUnit = Sha256BatchUnit | MatmulUnit | PowUnit;
-/** Units whose result is a Merkle tree of fixed-size leaves the host challenges. */
-export type ChallengedUnit = Sha256BatchUnit | MatmulUnit;
-
-/** Most shares one proof-of-work result may list (jobs keep the expected count well below). */
-export const MAX_SHARES = 4096;
-
 /** A raw P-256 public key (0x04‖x‖y), hex; an ECDSA signature r‖s, hex; a key-proof nonce, hex. */
 export const PUBLIC_KEY_HEX = 130;
 export const SIGNATURE_HEX = 128;
@@ -108,20 +67,8 @@ export const NONCE_HEX = 64;
 /** Longest `rows` payload, hex characters: whole rows of C, so C of a big unit takes several messages. */
 export const MAX_ROWS_HEX = 256 * 1024;
 
-/** Largest matrix side in a unit: a row of C (a Merkle leaf) stays ≤ 4 KiB. */
-export const MAX_UNIT_MATRIX_DIM = 1024;
 /** Longest leaf in an opening, hex characters (a row of 1024 words). */
 export const MAX_LEAF_HEX = 8 * MAX_UNIT_MATRIX_DIM;
-
-/** How many leaves (challengeable outputs) a unit's result has, and the bytes of each. */
-export function unitLeaves(unit: ChallengedUnit): { count: number; bytes: number } {
-  return unit.kernel === Kernel.Sha256Batch ? { count: unit.count, bytes: 32 } : { count: unit.m, bytes: 4 * unit.n };
-}
-
-/** What a unit's progress counts up to: leaves, or nonces for proof of work. */
-export function unitSize(unit: WorkUnit): number {
-  return unit.kernel === Kernel.Sha256dPow ? unit.nonceCount : unitLeaves(unit).count;
-}
 
 export interface Opening {
   readonly index: number;

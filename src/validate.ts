@@ -5,7 +5,6 @@
  */
 import {
   Backend,
-  Kernel,
   MAX_CHALLENGE,
   MAX_HOLDING,
   MAX_LEAF_HEX,
@@ -16,17 +15,15 @@ import {
   NONCE_HEX,
   PUBLIC_KEY_HEX,
   SIGNATURE_HEX,
-  MAX_UNIT_MATRIX_DIM,
   MAX_UNIT_MESSAGES,
-  MAX_UNIT_MESSAGE_BYTES,
   Verdict,
   type HostMessage,
   type Opening,
   type Receipt,
   type VolunteerMessage,
-  type WorkUnit,
 } from './protocol';
 
+import { parseUnit } from './kernels/units';
 import { decodeObject, digest, fail, int, list, object, oneOf, only, str, text } from './validate-fields';
 
 const leafHex = /^(?:[0-9a-f]{2})+$/;
@@ -81,11 +78,6 @@ function receipt(raw: unknown): Receipt {
   };
 }
 
-function hexOf(value: unknown, where: string, bytes: number): string {
-  if (typeof value !== 'string' || value.length !== 2 * bytes || !leafHex.test(value)) fail(`${where} must be ${2 * bytes} lower-case hex digits`);
-  return value;
-}
-
 /** Nonces: ascending, distinct u32s (so a share cannot be counted twice). */
 function shares(value: unknown): number[] {
   const out = list(value, 'result.shares', MAX_SHARES).map((v, i) => int(v, `result.shares[${i}]`, 0, 2 ** 32 - 1));
@@ -93,48 +85,8 @@ function shares(value: unknown): number[] {
   return out;
 }
 
-export function parseUnit(raw: unknown): WorkUnit {
-  const u = object(raw, 'unit');
-  const kernel = oneOf(u.kernel, 'unit.kernel', Kernel);
-  if (kernel === Kernel.Sha256dPow) {
-    only(u, 'unit', 'kernel', 'jobId', 'unitId', 'header', 'nonceStart', 'nonceCount', 'target', 'shareTarget');
-    const nonceStart = int(u.nonceStart, 'unit.nonceStart', 0, 2 ** 32 - 1);
-    return {
-      kernel,
-      jobId: str(u.jobId, 'unit.jobId'),
-      unitId: str(u.unitId, 'unit.unitId'),
-      header: hexOf(u.header, 'unit.header', 80),
-      nonceStart,
-      nonceCount: int(u.nonceCount, 'unit.nonceCount', 1, 2 ** 32 - nonceStart),
-      target: hexOf(u.target, 'unit.target', 32),
-      shareTarget: hexOf(u.shareTarget, 'unit.shareTarget', 32),
-    };
-  }
-  if (kernel === Kernel.MatmulF32 || kernel === Kernel.MatmulModp) {
-    only(u, 'unit', 'kernel', 'jobId', 'unitId', 'seed', 'm', 'n', 'k', 'p');
-    const p = int(u.p, 'unit.p', 0, 65521);
-    if ((kernel === Kernel.MatmulModp) !== p > 1) fail('unit.p must be a modulus > 1 for matmul-modp and 0 for matmul-f32');
-    return {
-      kernel,
-      jobId: str(u.jobId, 'unit.jobId'),
-      unitId: str(u.unitId, 'unit.unitId'),
-      seed: int(u.seed, 'unit.seed', 0, 0xffffffff),
-      m: int(u.m, 'unit.m', 1, MAX_UNIT_MATRIX_DIM),
-      n: int(u.n, 'unit.n', 1, MAX_UNIT_MATRIX_DIM),
-      k: int(u.k, 'unit.k', 1, MAX_UNIT_MATRIX_DIM),
-      p,
-    };
-  }
-  only(u, 'unit', 'kernel', 'jobId', 'unitId', 'seed', 'count', 'messageLength');
-  return {
-    kernel,
-    jobId: str(u.jobId, 'unit.jobId'),
-    unitId: str(u.unitId, 'unit.unitId'),
-    seed: int(u.seed, 'unit.seed', 0, 0xffffffff),
-    count: int(u.count, 'unit.count', 1, MAX_UNIT_MESSAGES),
-    messageLength: int(u.messageLength, 'unit.messageLength', 0, MAX_UNIT_MESSAGE_BYTES),
-  };
-}
+/** A unit: each kernel declares its own (kernels/units.ts). */
+export { parseUnit };
 
 /** What a host accepts from a volunteer. Throws TabgridError('bad-message'). */
 export function parseVolunteerMessage(raw: unknown): VolunteerMessage {

@@ -3,7 +3,9 @@ import type { UnitComputer } from '../../src/worker/client';
 import type { EngineInfo, Progress, UnitOutput } from '../../src/worker/engine';
 import type { ResumeOptions } from '../../src/worker/segments';
 import { CheatKind } from './cheat-kind';
-import { powReference } from './reference';
+import { fromHex } from '../../src/hex';
+import { sharesToLeaves } from '../../src/kernels/shares';
+import { powSearchCpuFast } from '../../src/kernels/sha256d-pow/pow';
 
 /** The output-level cheats: the session around the computer commits and answers honestly from the lie. */
 export type OutputCheat = typeof CheatKind.WrongElement | typeof CheatKind.WrongDigest | typeof CheatKind.SkippedRange | typeof CheatKind.ColludingPair;
@@ -33,10 +35,11 @@ export class LyingComputer implements UnitComputer {
     // A colluding pair lies on every unit it gets (the same way on both keys), proof of work included.
     if ((this.kind === CheatKind.SkippedRange || this.kind === CheatKind.ColludingPair) && unit.kernel === Kernel.Sha256dPow) {
       const searched = Math.floor(unit.nonceCount / 2);
-      const out = await powReference(unit, searched, signal);
+      const bytes = (hex: string) => fromHex(hex)!;
+      const found = await powSearchCpuFast(bytes(unit.header), unit.nonceStart, searched, bytes(unit.target), bytes(unit.shareTarget), { signal });
       onProgress?.(unit.nonceCount, unit.nonceCount);
-      this.lie(unit, `searched ${searched} of ${unit.nonceCount} nonces, reporting ${out.leaves.length / 4} shares`);
-      return { leaves: out.leaves, leafBytes: 4, backend: 'cpu' };
+      this.lie(unit, `searched ${searched} of ${unit.nonceCount} nonces, reporting ${found.shares.length} shares`);
+      return { leaves: sharesToLeaves(found.shares), leafBytes: 4, backend: 'cpu' };
     }
     const out = await this.honest.runUnit(unit, signal, onProgress, resume);
     const colluding = this.kind === CheatKind.ColludingPair;

@@ -1,27 +1,21 @@
 import { isTabgridError } from '../errors';
-import { validateJob, type JobSpec, type JobTrust } from '../host/job';
-import { Kernel } from '../protocol';
+import { parseJob, type JobSpec, type JobTrust } from '../host/job';
+import { formFieldsOf, hostKernel, kernelForm, type KernelFormField } from '../kernels/host-registry';
+import { Kernel, KERNELS } from '../kernels/units';
 import { DEFAULT_TRUST_POLICY } from '../proof/trust';
 
-/** The job form's fields, as the form holds them (text, as typed). */
-export interface JobFormValues {
+/** The job form's fields, as the form holds them (text, as typed): every job's, then every kernel's own (kernels/<kernel>/form.ts). */
+export type JobFormValues = CommonFormValues & { readonly [F in KernelFormField]: string };
+
+interface CommonFormValues {
   readonly id: string;
   readonly kernel: Kernel;
   readonly units: string;
   readonly seed: string;
   readonly priority: string;
-  readonly messagesPerUnit: string;
-  readonly messageLength: string;
-  readonly m: string;
-  readonly n: string;
-  readonly k: string;
-  readonly p: string;
-  readonly noncesPerUnit: string;
-  readonly shareBits: string;
-  readonly targetBits: string;
   /**
    * 'challenge' (recompute `samples` leaves or rows), 'freivalds' (matrices: `rounds` rounds) or
-   * 'replicate' (hashing and modp: two keys must agree).
+   * 'replicate' (bit-exact kernels: two keys must agree).
    */
   readonly verify: MatrixVerify;
   readonly samples: string;
@@ -30,7 +24,7 @@ export interface JobFormValues {
   readonly trust: boolean;
   /**
    * Keep every accepted unit's output (`collect`) so it can be downloaded; on by default, not
-   * offered for proof of work (its solutions are always kept).
+   * offered where a kernel keeps no output (proof of work keeps its solutions).
    */
   readonly collect: boolean;
   readonly warmup: string;
@@ -47,21 +41,20 @@ export type JobFormField = keyof JobFormValues;
 export type FieldErrors = Partial<Record<JobFormField | 'form', string>>;
 export type Parsed = { readonly spec: JobSpec; readonly errors?: undefined } | { readonly spec?: undefined; readonly errors: FieldErrors };
 
+/** Every kernel's fields at their initial values (a field two kernels share has one). */
+function kernelInitials(): { readonly [F in KernelFormField]: string } {
+  const initials: Partial<Record<KernelFormField, string>> = {};
+  for (const kernel of KERNELS) for (const { name, field } of formFieldsOf(kernel)) initials[name] = field.initial;
+  return initials as { readonly [F in KernelFormField]: string };
+}
+
 export const DEFAULT_FORM: JobFormValues = {
   id: 'job-1',
   kernel: Kernel.Sha256Batch,
   units: '16',
   seed: '1',
   priority: '0',
-  messagesPerUnit: '4096',
-  messageLength: '64',
-  m: '256',
-  n: '256',
-  k: '256',
-  p: '65521',
-  noncesPerUnit: '1048576',
-  shareBits: '14',
-  targetBits: '24',
+  ...kernelInitials(),
   verify: MatrixVerify.Challenge,
   samples: '16',
   rounds: '2',
@@ -73,55 +66,54 @@ export const DEFAULT_FORM: JobFormValues = {
   banAfter: String(DEFAULT_TRUST_POLICY.banAfter),
 };
 
-const isMatrix = (k: Kernel) => k === Kernel.MatmulF32 || k === Kernel.MatmulModp;
-
-/** The verification policies a kernel's jobs may choose (none for proof of work: every share is rechecked). */
+/**
+ * The verification policies a kernel's jobs may choose, from its checks (kernels/host-kernel.ts):
+ * challenges wherever results are leaves, Freivalds' check where the kernel has one, replication
+ * where results are bit-exact; none for proof of work (every share is rechecked).
+ */
 export function verifyChoices(kernel: Kernel): MatrixVerify[] {
-  if (kernel === Kernel.Sha256Batch) return [MatrixVerify.Challenge, MatrixVerify.Replicate];
-  if (kernel === Kernel.MatmulModp) return [MatrixVerify.Challenge, MatrixVerify.Freivalds, MatrixVerify.Replicate];
-  if (kernel === Kernel.MatmulF32) return [MatrixVerify.Challenge, MatrixVerify.Freivalds];
-  return [];
+  const checks = hostKernel(kernel).checks;
+  if (checks.kind !== 'leaves') return [];
+  return [MatrixVerify.Challenge, ...(checks.freivalds ? [MatrixVerify.Freivalds] : []), ...(checks.bitExact ? [MatrixVerify.Replicate] : [])];
 }
 
 /** Which fields the form shows for a kernel (the others do not apply to it). */
 export function fieldsFor(v: Pick<JobFormValues, 'kernel' | 'verify' | 'trust'>): Set<JobFormField> {
   const f = new Set<JobFormField>(['id', 'kernel', 'units', 'seed', 'priority', 'trust']);
-  if (v.kernel !== Kernel.Sha256dPow) f.add('collect');
-  const verify = verifyChoices(v.kernel).includes(v.verify) ? v.verify : MatrixVerify.Challenge;
-  if (v.kernel === Kernel.Sha256Batch) ['messagesPerUnit', 'messageLength', 'verify'].forEach((x) => f.add(x as JobFormField));
-  if (isMatrix(v.kernel)) {
-    ['m', 'n', 'k', 'verify'].forEach((x) => f.add(x as JobFormField));
-    if (v.kernel === Kernel.MatmulModp) f.add('p');
-  }
+  if (kernelForm(v.kernel).output) f.add('collect');
+  for (const { name } of formFieldsOf(v.kernel)) f.add(name);
+  const choices = verifyChoices(v.kernel);
+  const verify = choices.includes(v.verify) ? v.verify : MatrixVerify.Challenge;
+  if (choices.length > 0) f.add('verify');
   // Replication challenges each replica from a key without an earned record, so it has samples too.
   if ((verify === MatrixVerify.Challenge || verify === MatrixVerify.Replicate) && f.has('verify')) f.add('samples');
   if (verify === MatrixVerify.Freivalds) f.add('rounds');
-  if (v.kernel === Kernel.Sha256dPow) ['noncesPerUnit', 'shareBits', 'targetBits'].forEach((x) => f.add(x as JobFormField));
   if (v.trust) ['warmup', 'minCheckRate', 'decay', 'banAfter'].forEach((x) => f.add(x as JobFormField));
   return f;
 }
 
+const numberOf = (text: string) => (text.trim() === '' ? NaN : Number(text));
+
 /**
  * What keeping the output costs for the values typed so far: the bytes each accepted unit
  * uploads once more and the host keeps (digests: 32 a message; C: 4 a cell), per unit and for
- * the whole job; undefined while the sizes are not numbers, or for proof of work.
+ * the whole job; undefined while the sizes are not numbers, or where a kernel keeps no output.
  */
 export function outputSize(v: JobFormValues): { readonly perUnit: number; readonly total: number } | undefined {
-  const n = (text: string) => (text.trim() === '' ? NaN : Number(text));
-  const perUnit = v.kernel === Kernel.Sha256Batch ? 32 * n(v.messagesPerUnit) : isMatrix(v.kernel) ? 4 * n(v.m) * n(v.n) : NaN;
-  const total = perUnit * n(v.units);
+  const output = kernelForm(v.kernel).output;
+  const perUnit = output ? output.bytesPerUnit((field: KernelFormField) => numberOf(v[field])) : NaN;
+  const total = perUnit * numberOf(v.units);
   return Number.isFinite(total) && total >= 0 ? { perUnit, total } : undefined;
 }
 
 /**
- * The JobSpec the form describes, checked by validateJob (the host's own check), or the
- * errors keyed by the field they belong to.
+ * The JobSpec the form describes, checked by parseJob (the host's own check), or the errors
+ * keyed by the field they belong to.
  */
 export function specFromForm(v: JobFormValues): Parsed {
   const errors: FieldErrors = {};
   const num = (field: JobFormField): number => {
-    const text = String(v[field]).trim();
-    const value = text === '' ? NaN : Number(text);
+    const value = numberOf(String(v[field]));
     if (!Number.isFinite(value)) errors[field] = 'enter a number';
     return value;
   };
@@ -134,30 +126,17 @@ export function specFromForm(v: JobFormValues): Parsed {
     : {};
   // Off is the spec's default, so it is left out: the spec stays what a job file would say.
   const collect: { collect?: true } = shown.has('collect') && v.collect ? { collect: true } : {};
-  let spec: JobSpec;
-  if (v.kernel === Kernel.Sha256Batch) {
-    const check = { samples: num('samples'), ...replicate };
-    spec = { ...common, kernel: v.kernel, messagesPerUnit: num('messagesPerUnit'), messageLength: num('messageLength'), ...check, ...collect, ...trust };
-  } else if (v.kernel === Kernel.Sha256dPow) {
-    spec = { ...common, kernel: v.kernel, noncesPerUnit: num('noncesPerUnit'), shareBits: num('shareBits'), targetBits: num('targetBits'), ...trust };
-  } else {
-    const check = shown.has('rounds') ? { verify: { policy: MatrixVerify.Freivalds, rounds: num('rounds') } } : { samples: num('samples'), ...replicate };
-    spec = {
-      ...common,
-      kernel: v.kernel,
-      m: num('m'),
-      n: num('n'),
-      k: num('k'),
-      ...(v.kernel === Kernel.MatmulModp ? { p: num('p') } : {}),
-      ...check,
-      ...collect,
-      ...trust,
-    };
-  }
+  const check = shown.has('rounds')
+    ? { verify: { policy: MatrixVerify.Freivalds, rounds: num('rounds') } }
+    : shown.has('samples')
+      ? { samples: num('samples'), ...replicate }
+      : {};
+  const own = kernelForm(v.kernel).specFields((field: KernelFormField) => num(field));
+  const candidate = { ...common, kernel: v.kernel, ...own, ...check, ...collect, ...trust };
   for (const field of Object.keys(errors)) if (!shown.has(field as JobFormField)) delete errors[field as JobFormField];
   if (Object.keys(errors).length > 0) return { errors };
   try {
-    return { spec: validateJob(spec) };
+    return { spec: parseJob(candidate) };
   } catch (err) {
     if (!isTabgridError(err)) throw err;
     const [field, message] = fieldOfError(err.message);
@@ -166,7 +145,7 @@ export function specFromForm(v: JobFormValues): Parsed {
 }
 
 /**
- * A job file (JSON), checked by validateJob; the error as text otherwise. The form cannot
+ * A job file (JSON), checked by parseJob; the error as text otherwise. The form cannot
  * express every spec (e.g. a proof-of-work header), a file can.
  */
 export function specFromFile(text: string): { spec: JobSpec; error?: undefined } | { spec?: undefined; error: string } {
@@ -177,21 +156,23 @@ export function specFromFile(text: string): { spec: JobSpec; error?: undefined }
     return { error: `not JSON: ${(err as Error).message}` };
   }
   try {
-    return { spec: validateJob(raw as JobSpec) };
+    return { spec: parseJob(raw) };
   } catch (err) {
     if (!isTabgridError(err)) throw err;
     return { error: err.message };
   }
 }
 
-/** validateJob's message `job "id": <what>` → the form field <what> is about, and <what>. */
+/** parseJob's message `job "id": <what>` → the form field <what> is about, and <what>. */
 export function fieldOfError(message: string): [JobFormField | 'form', string] {
   const what = message.replace(/^job [^:]*: /, '');
   const trust = /^trust policy (warmup|minCheckRate|decay|banAfter)\b/.exec(what);
   if (trust) return [trust[1] as JobFormField, what];
   if (what.startsWith('verify.rounds') || what.startsWith('verify.')) return ['rounds', what];
-  if (what.startsWith('the nonce ranges')) return ['units', what];
-  if (what.startsWith('samples × row size')) return ['samples', what];
-  const named = /^(id|units|seed|priority|samples|messagesPerUnit|messageLength|noncesPerUnit|shareBits|targetBits|m|n|k|p)\b/.exec(what);
+  for (const kernel of KERNELS) {
+    for (const [prefix, field] of kernelForm(kernel).messageFields ?? []) if (what.startsWith(prefix)) return [field as JobFormField, what];
+  }
+  const fields = ['id', 'units', 'seed', 'priority', 'samples', ...KERNELS.flatMap((k) => formFieldsOf(k).map(({ name }) => name))];
+  const named = new RegExp(`^(${fields.join('|')})\\b`).exec(what);
   return named ? [named[1] as JobFormField, what] : ['form', what];
 }

@@ -1,6 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { JobSpec } from '../host/job';
-import { Kernel } from '../protocol';
+import { formFieldsOf, kernelForm } from '../kernels/host-registry';
+import { KERNELS } from '../kernels/units';
 import { fieldStyles, panelStyles } from './dashboard-styles';
 import { formatBytes } from './format-bytes';
 import {
@@ -20,34 +21,19 @@ import {
 export const JOB_SUBMIT = 'tg-job-submit';
 export type JobSubmitEvent = CustomEvent<{ spec: JobSpec }>;
 
-const KERNEL_LABELS: Record<Kernel, string> = {
-  [Kernel.Sha256Batch]: 'SHA-256 of a batch of messages (sha256-batch)',
-  [Kernel.MatmulF32]: 'Matrix product, f32 (matmul-f32)',
-  [Kernel.MatmulModp]: 'Matrix product modulo a prime (matmul-modp)',
-  [Kernel.Sha256dPow]: 'Proof-of-work search, double SHA-256 (sha256d-pow)',
-};
-
 const VERIFY_LABELS: Record<MatrixVerify, string> = {
   [MatrixVerify.Challenge]: 'Recompute sampled leaves or rows (challenge)',
   [MatrixVerify.Freivalds]: "Freivalds' check on all of C",
   [MatrixVerify.Replicate]: 'Replicate: two volunteers must agree (a third decides)',
 };
 
-/** Per field: label and help text. */
+/** Per field: label and help text; each kernel's own fields come from its form (kernels/<kernel>/form.ts). */
 const FIELDS: Partial<Record<JobFormField, readonly [string, string?]>> = {
   id: ['Job id', 'Letters, digits, . _ or -; a new id for each job.'],
   units: ['Work units'],
   seed: ['Seed', "Every unit's input is generated from it."],
   priority: ['Priority', 'Higher runs first.'],
-  messagesPerUnit: ['Messages per unit'],
-  messageLength: ['Message length (bytes)'],
-  m: ['m (rows of A)'],
-  n: ['n (columns of B)'],
-  k: ['k (inner dimension)'],
-  p: ['Prime modulus p', 'At most 65521.'],
-  noncesPerUnit: ['Nonces per unit'],
-  shareBits: ['Share difficulty (leading zero bits)', 'Expected shares per unit (nonces · 2^-bits) must lie in 16..2048.'],
-  targetBits: ['Solution difficulty (leading zero bits)'],
+  ...Object.fromEntries(KERNELS.flatMap((k) => formFieldsOf(k).map(({ name, field }) => [name, [field.label, field.help]] as const))),
   samples: [
     'Samples per result',
     'Leaves (or rows) the host recomputes per result: faking a fraction f is caught with probability 1 − (1 − f)^samples. With replication, per replica from a key without an earned record, so agreeing free keys cannot settle a unit on their own.',
@@ -61,7 +47,7 @@ const FIELDS: Partial<Record<JobFormField, readonly [string, string?]>> = {
 
 /**
  * <tg-job-form>: creates a job from a form (kernel, sizes, seed, verification and trust
- * policy) or from a job file (JSON), both checked by the host's own validateJob; errors are
+ * policy) or from a job file (JSON), both checked by the host's own parseJob; errors are
  * shown next to their field. Fires tg-job-submit; the dashboard adds the job and reports a
  * host-side failure back through `submitError`.
  */
@@ -138,7 +124,7 @@ export class JobForm extends LitElement {
   private collect() {
     const v = this.values;
     const size = outputSize(v);
-    const what = v.kernel === Kernel.Sha256Batch ? 'digests' : 'C';
+    const what = kernelForm(v.kernel).output?.what;
     return html`<div class="check">
         <input
           type="checkbox"
@@ -159,8 +145,9 @@ export class JobForm extends LitElement {
   override render() {
     const v = this.values;
     const shown = fieldsFor(v);
-    const sizes: JobFormField[] = ['messagesPerUnit', 'messageLength', 'm', 'n', 'k', 'p', 'noncesPerUnit', 'shareBits', 'targetBits'];
+    const sizes = formFieldsOf(v.kernel).map(({ name }) => name);
     const matrix = shown.has('verify');
+    const note = kernelForm(v.kernel).note;
 
     return html`
       <section aria-labelledby="form-title">
@@ -174,7 +161,7 @@ export class JobForm extends LitElement {
           <div class="field">
             <label for="f-kernel">Kernel</label>
             <select id="f-kernel" .value=${v.kernel} @change=${(e: Event) => this.set('kernel', (e.target as HTMLSelectElement).value)}>
-              ${Object.values(Kernel).map((k) => html`<option value=${k} ?selected=${k === v.kernel}>${KERNEL_LABELS[k]}</option>`)}
+              ${KERNELS.map((k) => html`<option value=${k} ?selected=${k === v.kernel}>${kernelForm(k).label}</option>`)}
             </select>
           </div>
           ${this.field('units')} ${this.field('seed')} ${sizes.filter((f) => shown.has(f)).map((f) => this.field(f))}
@@ -192,7 +179,7 @@ export class JobForm extends LitElement {
                 : nothing
             }
             ${shown.has('samples') ? this.field('samples') : nothing} ${shown.has('rounds') ? this.field('rounds') : nothing}
-            ${v.kernel === Kernel.Sha256dPow ? html`<p class="help">Proof of work: the host rechecks every share, so there is nothing to sample.</p>` : nothing}
+            ${note ? html`<p class="help">${note}</p>` : nothing}
             <div class="check">
               <input type="checkbox" id="f-trust" .checked=${v.trust} @change=${(e: Event) => this.set('trust', (e.target as HTMLInputElement).checked)} />
               <label for="f-trust">Adaptive trust: spot-check volunteers with a run of valid results, ban repeat offenders</label>

@@ -1,5 +1,5 @@
-import type { MatmulJobSpec } from '../host/job';
-import { Kernel, type Receipt } from '../protocol';
+import type { JobOutput } from '../kernels/host-registry';
+import type { Receipt } from '../protocol';
 import type { ResultEntry } from './results-file';
 import { forEachOutput, type OutputReader } from './read-outputs';
 
@@ -50,11 +50,18 @@ function checkText(m: number, n: number, dtype: MatrixDtype): string {
 }
 
 /**
- * C of the accepted units in `entries` (unit order), concatenated, and its layout. Outputs are
- * read one unit at a time into one buffer, so the peak is the file's size, not twice it.
+ * C of the accepted units in `entries` (unit order) of job `jobId`, whose kernel keeps C as
+ * `output` says (its dtype and m×n), concatenated, and its layout. Outputs are read one unit at
+ * a time into one buffer, so the peak is the file's size, not twice it.
  */
-export async function matrixOutput(job: MatmulJobSpec, entries: readonly ResultEntry[], read: OutputReader): Promise<{ layout: MatrixLayout; c: Uint8Array }> {
-  const unitBytes = 4 * job.m * job.n;
+export async function matrixOutput(
+  jobId: string,
+  output: Extract<JobOutput, { as: 'matrix' }>,
+  entries: readonly ResultEntry[],
+  read: OutputReader,
+): Promise<{ layout: MatrixLayout; c: Uint8Array }> {
+  const { m, n, dtype } = output;
+  const unitBytes = 4 * m * n;
   const c = new Uint8Array(unitBytes * entries.length);
   const byId = new Map(entries.map((e) => [e.unitId, e]));
   const units: MatrixSlice[] = [];
@@ -72,20 +79,19 @@ export async function matrixOutput(job: MatmulJobSpec, entries: readonly ResultE
       units.push({ unitId, index: e.index, offset, root: e.root, receipt: e.receipt });
     },
   );
-  const dtype = job.kernel === Kernel.MatmulF32 ? MatrixDtype.Float32 : MatrixDtype.Uint32;
   const totalBytes = units.length * unitBytes;
   return {
     layout: {
-      file: matrixFileName(job.id),
+      file: matrixFileName(jobId),
       dtype,
-      m: job.m,
-      n: job.n,
-      rowBytes: 4 * job.n,
+      m,
+      n,
+      rowBytes: 4 * n,
       unitBytes,
       totalBytes,
       units,
       missing,
-      check: checkText(job.m, job.n, dtype),
+      check: checkText(m, n, dtype),
     },
     c: c.subarray(0, totalBytes),
   };

@@ -1,7 +1,8 @@
 import { collects, type JobSpec } from '../host/job';
 import type { AcceptedResult } from '../host/host-options';
 import { toHex } from '../hex';
-import { Kernel, type Receipt } from '../protocol';
+import { jobOutput } from '../kernels/host-registry';
+import type { Receipt } from '../protocol';
 import { matrixOutput, type MatrixLayout } from './matrix-output';
 import { forEachOutput, type OutputReader } from './read-outputs';
 
@@ -65,8 +66,9 @@ export interface BuiltResults {
 }
 
 export function outputKept(job: JobSpec): OutputKept {
-  if (!collects(job)) return OutputKept.None;
-  return job.kernel === Kernel.Sha256Batch ? OutputKept.Digests : OutputKept.Matrix;
+  const output = jobOutput(job);
+  if (!collects(job) || !output) return OutputKept.None;
+  return output.as === 'digests' ? OutputKept.Digests : OutputKept.Matrix;
 }
 
 const ROOTS_ONLY =
@@ -109,6 +111,7 @@ export async function buildResults(source: ResultsSource): Promise<BuiltResults>
     ...(r.solutions ? { solutions: [...r.solutions] } : {}),
   }));
   const kept = outputKept(source.job);
+  const output = jobOutput(source.job);
   let matrix: Awaited<ReturnType<typeof matrixOutput>> | undefined;
   if (kept === OutputKept.Digests) {
     const digests = new Map<string, string[] | null>();
@@ -118,8 +121,8 @@ export async function buildResults(source: ResultsSource): Promise<BuiltResults>
       (id, output) => digests.set(id, output ? digestsOf(output) : null),
     );
     results = results.map((r) => ({ ...r, digests: digests.get(r.unitId) ?? null }));
-  } else if (kept === OutputKept.Matrix && source.job.kernel !== Kernel.Sha256Batch && source.job.kernel !== Kernel.Sha256dPow) {
-    matrix = await matrixOutput(source.job, results, source.output);
+  } else if (kept === OutputKept.Matrix && output?.as === 'matrix') {
+    matrix = await matrixOutput(source.job.id, output, results, source.output);
   }
   const header: ResultsFile = {
     format: RESULTS_FORMAT,

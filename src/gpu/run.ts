@@ -3,6 +3,15 @@ import { withErrorScopes } from './device';
 import type { Pace } from '../duty-cycle';
 import type { DispatchPacer } from './pacer';
 
+/** What every GPU kernel run takes besides its inputs. */
+export interface RunOptions {
+  readonly signal?: AbortSignal;
+  /** The throttle, applied between dispatches. */
+  readonly pace?: Pace;
+  /** Called after each dispatch completes with the items (messages, nonces) done so far. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
 /** Allocates a kernel run's buffers and destroys them all when the run ends, however it ends. */
 export class RunBuffers {
   private readonly owned: GPUBuffer[] = [];

@@ -1,5 +1,5 @@
 import { ErrorCode, TabgridError } from '../errors';
-import { jobUnit, validateJob, type JobSpec } from './job';
+import { jobUnit, parseJob, type JobSpec } from './job';
 import type { HostState, Tx } from './host-state';
 import { StoredUnitState as UnitState } from './store/store';
 
@@ -13,7 +13,7 @@ import { StoredUnitState as UnitState } from './store/store';
 export function stageJobs(state: HostState, tx: Tx, jobs: readonly JobSpec[], now: number): string[] {
   const staged: string[] = [];
   for (const [order, spec] of jobs.entries()) {
-    validateJob(spec);
+    parseJob(spec);
     const known = state.job(spec.id);
     if (known) {
       if (JSON.stringify(known.spec) !== JSON.stringify(spec)) {

@@ -4,28 +4,16 @@ import { verifyCommitment, unitInputDigest } from '../proof/commitment';
 import type { Identity } from '../proof/identity';
 import type { Random } from '../proof/random';
 import { signReceipt } from '../proof/receipt-signing';
-import {
-  Kernel,
-  Verdict,
-  unitLeaves,
-  type ChallengedUnit,
-  type HostMessage,
-  type MatmulUnit,
-  type Receipt,
-  type VolunteerMessage,
-  type WorkUnit,
-} from '../protocol';
+import { Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
 import { challengeSamples, collects, freivaldsRounds, isReplicated, jobUnit, unitWork, type JobSpec } from './job';
+import { checksOf, leafChecksOf } from '../kernels/host-registry';
 import { makeReceipt } from './receipt';
 import { StoredUnitState as UnitState } from './store/store';
 import { HostTrust } from './trust-store';
 import { checkFreivalds } from './verify-freivalds';
 import { hashesTo, RowCollector } from './row-collector';
-import { matmulLeafCheck } from './verify-matmul';
 import { checkOpenings, chooseChallenge } from './verify-openings';
-import { checkPowResult } from './verify-pow';
-import { sha256LeafCheck } from './verify-sha256';
 import {
   awaitingRecompute,
   castVote,
@@ -130,9 +118,10 @@ export class Judge {
       return u.challenge ? { type: 'challenge', unitId: u.unitId, indices: u.challenge } : { type: 'send-rows', unitId: u.unitId };
     }
     if (!mine) throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you (its lease may have lapsed)`);
-    if (unit.kernel === Kernel.Sha256dPow) {
+    const checks = checksOf(unit);
+    if (checks.kind === 'shares') {
       // Rechecking every share is cheap, so proof of work is always verified.
-      const check = checkPowResult(unit, message.root, message.shares, this.hash);
+      const check = checks.recheck(message.root, message.shares, this.hash);
       const judged = { ...u, root: message.root };
       return check.failure ? this.reject(who.id, judged, check.failure, tx) : this.accept(who.id, judged, unit, now, tx, check.solutions, true);
     }
@@ -199,7 +188,7 @@ export class Judge {
     // A trusted key's skipped check stays skipped: its rows are only kept.
     const rounds = u.collecting === 'trusted' ? undefined : freivaldsRounds(spec);
     const failure = rounds
-      ? checkFreivalds(unit as MatmulUnit, u.root!, got.data, rounds, this.random, this.hash)
+      ? checkFreivalds(unit, u.root!, got.data, rounds, this.random, this.hash)
       : hashesTo(unit, got.data, u.root!, this.hash)
         ? undefined
         : 'the rows do not hash to the committed root';
@@ -374,6 +363,6 @@ export class Judge {
   }
 
   private leafCheck(unit: ChallengedUnit) {
-    return unit.kernel === Kernel.Sha256Batch ? sha256LeafCheck(unit, this.hash) : matmulLeafCheck(unit);
+    return leafChecksOf(unit).leafCheck(this.hash);
   }
 }

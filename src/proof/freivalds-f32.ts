@@ -1,4 +1,4 @@
-import { checkShape, type MatmulShape } from '../kernels/matmul';
+import { checkShape, type MatmulShape } from '../kernels/matmul/matmul';
 import { ErrorCode, TabgridError } from '../errors';
 import { checkRounds, DEFAULT_FREIVALDS_ROUNDS, type FreivaldsOptions, type FreivaldsResult } from './freivalds-modp';
 import { cryptoRandom } from './random';

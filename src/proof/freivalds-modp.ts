@@ -1,4 +1,4 @@
-import { checkModulus, checkShape, type MatmulShape } from '../kernels/matmul';
+import { checkModulus, checkShape, type MatmulShape } from '../kernels/matmul/matmul';
 import { ErrorCode, TabgridError } from '../errors';
 import { cryptoRandom, randomBelow, type Random } from './random';
 

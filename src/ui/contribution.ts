@@ -170,7 +170,8 @@ export class Contribution extends EventTarget {
   private ensureSessions(): void {
     if (this.sessions.length > 0) return;
     const config = this.config();
-    const computer = new ComputeClient();
+    // The worker keeps tuned tile shapes in this tab's store, when it has one.
+    const computer = new ComputeClient(this.store ? { tuneStore: this.store } : {});
     this.computer = computer;
     void computer.setThrottle(config.share);
     this.describe(computer);

@@ -1,5 +1,5 @@
 import { html, nothing, type TemplateResult } from 'lit';
-import { Kernel } from '../protocol';
+import { KERNELS, kernelName } from '../kernels/units';
 import { MIN_THROTTLE, type CourtesySettings } from './choices';
 import { formatRate, renderSparkline, type ThroughputHistory } from './sparkline';
 
@@ -42,16 +42,9 @@ export interface VolunteerActions {
   downloadCredit(): void;
 }
 
-const KERNEL_NAMES: Record<Kernel, string> = {
-  [Kernel.Sha256Batch]: 'SHA-256 hashing',
-  [Kernel.MatmulF32]: 'f32 matrix products',
-  [Kernel.MatmulModp]: 'mod-p matrix products',
-  [Kernel.Sha256dPow]: 'proof-of-work search',
-};
-
 /** The one-sentence answer to "what runs here, and for whom". */
 function whatRuns(hosts: readonly string[]) {
-  const names = Object.values(KERNEL_NAMES).join(', ');
+  const names = KERNELS.map(kernelName).join(', ');
   return html`<p class="what" part="consent">
     With your consent, this page runs compute work for the job host ${hosts.map((h, i) => html`${i > 0 ? ', ' : ''}<strong class="host">${h}</strong>`)}: only
     the built-in WebGPU kernels (${names}), on your GPU or, without one, your CPU. Nothing runs until you press Start, and Pause always stops it.
@@ -102,7 +95,7 @@ function unitLine(v: VolunteerView) {
   if (!u) return nothing;
   const pct = u.total > 0 ? Math.floor((100 * u.done) / u.total) : 0;
   return html`<dt>Current unit</dt>
-    <dd data-field="unit">${u.unitId}${u.kernel ? ` (${KERNEL_NAMES[u.kernel as Kernel] ?? u.kernel})` : ''}: ${pct} %</dd>`;
+    <dd data-field="unit">${u.unitId}${u.kernel ? ` (${kernelName(u.kernel) ?? u.kernel})` : ''}: ${pct} %</dd>`;
 }
 
 export function renderVolunteer(v: VolunteerView, a: VolunteerActions): TemplateResult {

@@ -1,9 +1,10 @@
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
 import type { Identity } from '../proof/identity';
+import { leafBytesOf } from '../kernels/units';
 import { unitSize, type Receipt, type WorkUnit } from '../protocol';
 import { concat } from '../worker/segments';
-import { leafBytesOf, sentResult, type Sent } from './results';
+import { sentResult, type Sent } from './results';
 import { HeldState, type VolunteerStore } from './store/volunteer-store';
 
 /** A checkpoint of a unit not yet finished: the progress reached and the output so far. */

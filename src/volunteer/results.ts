@@ -1,10 +1,11 @@
 import { buildMerkleTreeOfChunks, merklePath, type MerkleTree } from '../hash/merkle';
 import type { Hasher } from '../hash/sha256-cpu';
 import { toHex } from '../hex';
-import { leavesToShares } from '../kernels/sha256d-pow';
+import { leavesToShares } from '../kernels/shares';
+import { listsShares } from '../kernels/units';
 import { signCommitment, unitInputDigest } from '../proof/commitment';
 import type { Identity } from '../proof/identity';
-import { Kernel, MAX_ROWS_HEX, type Backend, type HostMessage, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { MAX_ROWS_HEX, type Backend, type HostMessage, type VolunteerMessage, type WorkUnit } from '../protocol';
 
 /**
  * A finished result, committed to its Merkle root, signed, and kept until its verdict: to
@@ -35,22 +36,9 @@ export async function sentResult(
 ): Promise<Sent> {
   const tree = buildMerkleTreeOfChunks(out.leaves, out.leafBytes, hash);
   const root = toHex(tree.root);
-  const shares = unit.kernel === Kernel.Sha256dPow ? leavesToShares(out.leaves) : undefined;
+  const shares = listsShares(unit) ? leavesToShares(out.leaves) : undefined;
   const signature = await signCommitment(identity, { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
   return { root, backend: out.backend, tree, leaves: out.leaves, leafBytes: out.leafBytes, total, signature, ...(shares ? { shares } : {}) };
-}
-
-/** The bytes of one Merkle leaf of a unit's output: a digest, a row of C, or a 4-byte share. */
-export function leafBytesOf(unit: WorkUnit): number {
-  switch (unit.kernel) {
-    case Kernel.Sha256Batch:
-      return 32;
-    case Kernel.Sha256dPow:
-      return 4;
-    case Kernel.MatmulF32:
-    case Kernel.MatmulModp:
-      return 4 * unit.n;
-  }
 }
 
 export function resultMessage(unitId: string, r: Sent): VolunteerMessage {

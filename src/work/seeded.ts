@@ -35,6 +35,11 @@ export function seededMessage(seed: number, index: number, length: number): Uint
   return out;
 }
 
+/** The seed of unit `index` of a job seeded `jobSeed`: unit seeds are decorrelated from each other by mix32. */
+export function unitSeed(jobSeed: number, index: number): number {
+  return mix32((jobSeed ^ mix32(index + 1)) >>> 0);
+}
+
 /** A small seeded PRNG for tests and sampling that must be reproducible (not for secrets). */
 export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;

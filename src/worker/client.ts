@@ -1,11 +1,9 @@
 import { proxy, wrap, type Remote } from 'comlink';
 import { throwIfAborted } from '../errors';
-import type { MatmulShape } from '../kernels/matmul';
-import type { MessageBatch } from '../kernels/sha256-batch';
-import type { PowResult } from '../kernels/sha256d-pow';
+import type { TileConfig, TuneStore } from '../gpu/tune-cache';
 import type { WorkUnit } from '../protocol';
 import type { ComputeWorkerApi } from './compute-worker';
-import type { DigestsOutput, EngineInfo, KernelOptions, Progress, UnitOutput, WithBackend } from './engine';
+import type { EngineInfo, KernelOptions, Progress, UnitOutput } from './engine';
 import computeWorkerUrl from './compute-worker.ts?worker&url';
 import { installErrorTransfer } from './error-transfer';
 import type { ResumeOptions } from './segments';
@@ -26,11 +24,21 @@ export class ComputeClient implements UnitComputer {
   private readonly remote: Remote<ComputeWorkerApi>;
   private nextCall = 1;
 
-  constructor(workerUrl?: URL) {
+  /**
+   * `tuneStore`: where tuned tile shapes are kept across reloads (the volunteer's store); the
+   * worker reaches it through this page, so it opens no store of its own.
+   */
+  constructor(options: { readonly workerUrl?: URL; readonly tuneStore?: TuneStore } = {}) {
     installErrorTransfer();
     // Vite bundles the worker (?worker&url); the library bundle may be on another origin (spawn.ts).
-    this.worker = spawnModuleWorker(workerUrl ?? computeWorkerUrl, 'tabgrid-compute');
+    this.worker = spawnModuleWorker(options.workerUrl ?? computeWorkerUrl, 'tabgrid-compute');
     this.remote = wrap<ComputeWorkerApi>(this.worker);
+    const store = options.tuneStore;
+    // Messages reach the worker in order, so the store is in place before the first unit.
+    if (store)
+      void this.remote.useTuneStore(
+        proxy({ getTune: (key: string) => store.getTune(key), setTune: (key: string, config: TileConfig) => store.setTune(key, config) }),
+      );
   }
 
   describe(): Promise<EngineInfo> {
@@ -41,29 +49,6 @@ export class ComputeClient implements UnitComputer {
     const { onCheckpoint, ...rest } = resume;
     // Callbacks cross to the worker as Comlink proxies.
     return this.invoke({ signal, onProgress }, (id, p) => this.remote.runUnit(id, unit, p, rest, onCheckpoint && proxy(onCheckpoint)));
-  }
-
-  sha256Batch(batch: MessageBatch, opts: KernelOptions = {}): Promise<DigestsOutput> {
-    return this.invoke(opts, (id, p) => this.remote.sha256Batch(id, batch, p));
-  }
-
-  matmulF32(a: Float32Array, b: Float32Array, shape: MatmulShape, opts: KernelOptions = {}): Promise<WithBackend<{ c: Float32Array }>> {
-    return this.invoke(opts, (id, p) => this.remote.matmulF32(id, a, b, shape, p));
-  }
-
-  matmulModp(a: Uint32Array, b: Uint32Array, shape: MatmulShape, p: number, opts: KernelOptions = {}): Promise<WithBackend<{ c: Uint32Array }>> {
-    return this.invoke(opts, (id, progress) => this.remote.matmulModp(id, a, b, shape, p, progress));
-  }
-
-  powSearch(
-    header: Uint8Array,
-    start: number,
-    count: number,
-    target: Uint8Array,
-    shareTarget: Uint8Array,
-    opts: KernelOptions = {},
-  ): Promise<WithBackend<PowResult & { overflowed: number }>> {
-    return this.invoke(opts, (id, p) => this.remote.powSearch(id, header, start, count, target, shareTarget, p));
   }
 
   /**

@@ -4,19 +4,20 @@
  * by (see client.ts). Results travel back transferred, not copied.
  */
 import { expose, transfer } from 'comlink';
-import type { MatmulShape } from '../kernels/matmul';
-import type { MessageBatch } from '../kernels/sha256-batch';
+import { StoredTuneCache, type TuneStore } from '../gpu/tune-cache';
 import type { WorkUnit } from '../protocol';
 import { ComputeEngine, type EngineInfo, type KernelOptions, type Progress } from './engine';
 import { installErrorTransfer } from './error-transfer';
-import { openVolunteerStore } from '../volunteer/store/idb-volunteer-store';
-import { lazyTuneCache } from '../volunteer/store/tune-cache';
 import type { ResumeOptions } from './segments';
 
 installErrorTransfer();
 
-// Tuned tile shapes survive reloads in the volunteer's IndexedDB; without it, tuning reruns.
-const engine = new ComputeEngine({ tuneCache: lazyTuneCache(() => openVolunteerStore()) });
+/** The page's store of tuned tile shapes (useTuneStore); until it is given, tuning is kept per engine only. */
+let tuneStore: TuneStore | undefined;
+// Tuned tile shapes survive reloads in the volunteer's store, which the page lends (ComputeClient).
+const engine = new ComputeEngine({
+  tuneCache: new StoredTuneCache({ getTune: async (key) => tuneStore?.getTune(key), setTune: async (key, config) => tuneStore?.setTune(key, config) }),
+});
 const running = new Map<number, AbortController>();
 
 /** Runs one call with an AbortController the page can reach by `callId`. */
@@ -47,23 +48,9 @@ const api = {
     return transfer(out, [out.leaves.buffer]);
   },
 
-  async sha256Batch(callId: number, batch: MessageBatch, onProgress?: Progress) {
-    const out = await call(callId, onProgress, (o) => engine.sha256Batch(batch, o));
-    return transfer(out, [out.digests.buffer]);
-  },
-
-  async matmulF32(callId: number, a: Float32Array, b: Float32Array, shape: MatmulShape, onProgress?: Progress) {
-    const out = await call(callId, onProgress, (o) => engine.matmulF32(a, b, shape, o));
-    return transfer(out, [out.c.buffer]);
-  },
-
-  async matmulModp(callId: number, a: Uint32Array, b: Uint32Array, shape: MatmulShape, p: number, onProgress?: Progress) {
-    const out = await call(callId, onProgress, (o) => engine.matmulModp(a, b, shape, p, o));
-    return transfer(out, [out.c.buffer]);
-  },
-
-  powSearch(callId: number, header: Uint8Array, start: number, count: number, target: Uint8Array, shareTarget: Uint8Array, onProgress?: Progress) {
-    return call(callId, onProgress, (o) => engine.powSearch(header, start, count, target, shareTarget, o));
+  /** The page's tune store, a Comlink proxy. */
+  useTuneStore(store: TuneStore): void {
+    tuneStore = store;
   },
 
   setThrottle(share: number): void {

@@ -6,15 +6,16 @@
 import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import type { Hasher } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
-import { sharesRoot, checkPowResult } from '../../src/host/verify-pow';
+import { sharesRoot, checkPowResult } from '../../src/kernels/sha256d-pow/recheck';
 import { checkOpenings, chooseChallenge } from '../../src/host/verify-openings';
-import { sha256LeafCheck } from '../../src/host/verify-sha256';
-import type { MatmulConfig, MatmulGpu } from '../../src/gpu/matmul-gpu';
-import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
-import { powSearchCpuFast, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow';
+import { sha256LeafCheck } from '../../src/kernels/sha256-batch/leaf-check';
+import type { MatmulConfig, MatmulGpu } from '../../src/kernels/matmul/gpu';
+import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
+import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
+import { powSearchCpuFast, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow/pow';
 import { freivaldsF32 } from '../../src/proof/freivalds-f32';
 import { freivaldsModp } from '../../src/proof/freivalds-modp';
-import type { CpuMatmulPool } from '../../src/worker/cpu-pool';
+import type { CpuMatmulPool } from '../../src/kernels/matmul/cpu-pool';
 import { seededRandom } from '../../src/work/seeded';
 import { medianMs } from './measure';
 

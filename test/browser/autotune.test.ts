@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryTuneCache, tuneMatmul } from '../../src/gpu/autotune';
+import { MemoryTuneCache } from '../../src/gpu/tune-cache';
+import { tuneMatmul } from '../../src/kernels/matmul/autotune';
 import { GpuDevices } from '../../src/gpu/device';
-import { MatmulGpu, MatmulKind, configKey, type MatmulConfig } from '../../src/gpu/matmul-gpu';
+import { MatmulGpu, MatmulKind, configKey, type MatmulConfig } from '../../src/kernels/matmul/gpu';
 
 const devices = new GpuDevices();
 afterAll(() => devices.destroy());

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, TabgridError } from '../../src/errors';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
-import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
+import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
+import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
 import type { Sha256BatchUnit, WorkUnit } from '../../src/protocol';
 import { ComputeClient } from '../../src/worker/client';
 import { ComputeEngine } from '../../src/worker/engine';

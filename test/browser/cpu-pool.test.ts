@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, TabgridError } from '../../src/errors';
-import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } from '../../src/kernels/matmul';
+import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } from '../../src/kernels/matmul/matmul';
 import { seededRandom } from '../../src/work/seeded';
-import { CpuMatmulPool } from '../../src/worker/cpu-pool';
+import { CpuMatmulPool } from '../../src/kernels/matmul/cpu-pool';
 
 function randomF32(seed: number, length: number): Float32Array {
   const rand = seededRandom(seed);

@@ -1,19 +1,15 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors';
-import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs } from '../../src/kernels/matmul';
-import { powSearchCpu, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow';
-import { DEFAULT_MATMUL_CONFIG } from '../../src/gpu/matmul-gpu';
-import { ComputeEngine, type EngineOptions } from '../../src/worker/engine';
-import { fromHex } from '../../src/hex';
-import { jobUnit } from '../../src/host/job';
-import { seededRandom } from '../../src/work/seeded';
+import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
+import { jobUnit, type JobSpec } from '../../src/host/job';
+import { checksOf } from '../../src/kernels/host-registry';
+import { DEFAULT_MATMUL_CONFIG } from '../../src/kernels/matmul/gpu';
+import { leavesToShares } from '../../src/kernels/shares';
+import { powSearchCpu } from '../../src/kernels/sha256d-pow/pow';
+import { bytesEqual, fromHex } from '../../src/hex';
+import type { WorkUnit } from '../../src/protocol';
+import { ComputeEngine, type EngineOptions, type UnitOutput } from '../../src/worker/engine';
 
-const random = seededRandom(404);
-const shape = { m: 97, n: 45, k: 63 };
-const a = Float32Array.from({ length: shape.m * shape.k }, () => random() * 2 - 1);
-const b = Float32Array.from({ length: shape.k * shape.n }, () => random() * 2 - 1);
-const bound = f32ErrorBound(shape.k, maxAbs(a), maxAbs(b));
-const ref = matmulF32Ref(a, b, shape);
 const engines: ComputeEngine[] = [];
 // Autotuning is tested on its own (autotune.test.ts); here it would only cost time.
 const fixedTuning = { get: async () => DEFAULT_MATMUL_CONFIG, set: async () => undefined };
@@ -24,8 +20,37 @@ const engine = (options: EngineOptions = {}) => {
 };
 afterAll(() => engines.forEach((e) => e.dispose()));
 
-function expectClose(c: Float32Array) {
-  for (let i = 0; i < ref.length; i++) expect(Math.abs(c[i]! - ref[i]!)).toBeLessThanOrEqual(bound);
+let hash: Hasher;
+beforeAll(async () => {
+  hash = await createCpuSha256();
+});
+
+const matrix = (kernel: 'matmul-f32' | 'matmul-modp', m: number, n: number, k: number): JobSpec =>
+  kernel === 'matmul-f32'
+    ? { id: 'f', kernel, units: 1, m, n, k, seed: 404, samples: 1 }
+    : { id: 'm', kernel, units: 1, m, n, k, p: 65521, seed: 404, samples: 1 };
+/** A small unit of every kernel. */
+const units: readonly WorkUnit[] = [
+  jobUnit({ id: 's', kernel: 'sha256-batch', units: 1, messagesPerUnit: 300, messageLength: 64, seed: 404, samples: 1 }, 0),
+  jobUnit(matrix('matmul-f32', 97, 45, 63), 0),
+  jobUnit(matrix('matmul-modp', 97, 45, 63), 0),
+  jobUnit({ id: 'p', kernel: 'sha256d-pow', units: 1, noncesPerUnit: 4096, shareBits: 6, targetBits: 12, seed: 404 }, 0),
+];
+const f32Unit = units[1]!;
+
+/**
+ * An engine's output for a unit is what the host accepts: each leaf passes the kernel's own leaf
+ * check, a bit-exact kernel's leaves are the reference's, and a search finds the reference's shares.
+ */
+async function expectRight(unit: WorkUnit, out: UnitOutput) {
+  const checks = checksOf(unit);
+  if (checks.kind === 'shares') {
+    expect(leavesToShares(out.leaves)).toEqual((await checks.search()).shares);
+    return;
+  }
+  const check = checks.leafCheck(hash);
+  for (let i = 0; i < out.leaves.length / out.leafBytes; i++) expect(check(i, out.leaves.subarray(i * out.leafBytes, (i + 1) * out.leafBytes))).toBeUndefined();
+  if (checks.bitExact) expect(bytesEqual(out.leaves, checks.reference(hash))).toBe(true);
 }
 
 describe('ComputeEngine', () => {
@@ -34,8 +59,8 @@ describe('ComputeEngine', () => {
     const info = await e.describe();
     expect(info.backend).toBe('webgpu');
     expect(info.adapter?.isFallbackAdapter).toBe(true); // CI has SwiftShader only
-    const out = await e.matmulF32(a, b, shape);
-    expectClose(out.c);
+    const out = await e.runUnit(f32Unit);
+    await expectRight(f32Unit, out);
     const choices = (await e.describe()).choices!;
     expect(choices['matmul-f32']).toMatchObject({ backend: out.backend, gpuMs: expect.any(Number), cpuMs: expect.any(Number) });
     // The faster of the two was chosen.
@@ -44,20 +69,13 @@ describe('ComputeEngine', () => {
   });
 
   it('gives the same answers on either backend for every kernel', async () => {
-    const modp = { a: Uint32Array.from(a, (x) => Math.floor((x + 1) * 30000)), b: Uint32Array.from(b, (x) => Math.floor((x + 1) * 30000)) };
-    const header = Uint8Array.from({ length: 80 }, () => Math.floor(random() * 256));
-    const [hard, easy] = [targetFromLeadingZeroBits(12), targetFromLeadingZeroBits(6)];
-    const powRef = powSearchCpu(header, 1000, 3000, hard, easy);
     for (const backend of ['webgpu', 'cpu'] as const) {
       const e = engine({ backend, cpuWorkers: 2 });
-      const f = await e.matmulF32(a, b, shape);
-      expect(f.backend).toBe(backend);
-      expectClose(f.c);
-      const m = await e.matmulModp(modp.a, modp.b, shape, 65521);
-      expect(m.c).toEqual(matmulModpRef(modp.a, modp.b, shape, 65521));
-      const pow = await e.powSearch(header, 1000, 3000, hard, easy);
-      expect({ shares: pow.shares, solutions: pow.solutions }).toEqual({ shares: powRef.shares, solutions: powRef.solutions });
-      expect(pow.backend).toBe(backend);
+      for (const unit of units) {
+        const out = await e.runUnit(unit);
+        expect(out.backend).toBe(backend);
+        await expectRight(unit, out);
+      }
     }
   });
 
@@ -82,36 +100,27 @@ describe('ComputeEngine', () => {
     const e = engine({ backend: 'webgpu' });
     let destroyed = false;
     const progress: number[] = [];
-    const big = { m: 512, n: 64, k: 64 };
-    const x = Float32Array.from({ length: big.m * big.k }, () => random());
-    const y = Float32Array.from({ length: big.k * big.n }, () => random());
-    const out = await e.matmulF32(x, y, big, {
-      onProgress: (done) => {
-        progress.push(done);
-        if (!destroyed) {
-          destroyed = true;
-          e.loseDevice();
-        }
-      },
+    const big = jobUnit(matrix('matmul-f32', 512, 64, 64), 0);
+    const out = await e.runUnit(big, undefined, (done) => {
+      progress.push(done);
+      if (!destroyed) {
+        destroyed = true;
+        e.loseDevice();
+      }
     });
     expect(destroyed).toBe(true);
     // Progress started over once: the first device's run failed and a second one finished.
     expect(progress.filter((p, i) => i > 0 && p < progress[i - 1]!)).toHaveLength(1);
-    expect(progress.at(-1)).toBe(big.m);
-    const want = matmulF32Ref(x, y, big);
-    const tol = f32ErrorBound(big.k, maxAbs(x), maxAbs(y));
-    for (let i = 0; i < want.length; i++) expect(Math.abs(out.c[i]! - want[i]!)).toBeLessThanOrEqual(tol);
+    expect(progress.at(-1)).toBe(512);
+    await expectRight(big, out);
   });
 
   it('aborts on either backend with the aborted code', async () => {
+    const big = jobUnit(matrix('matmul-f32', 600, 300, 300), 0);
     for (const backend of ['webgpu', 'cpu'] as const) {
       const e = engine({ backend, cpuWorkers: 2 });
       const controller = new AbortController();
-      const big = { m: 600, n: 300, k: 300 };
-      const run = e.matmulF32(new Float32Array(big.m * big.k), new Float32Array(big.k * big.n), big, {
-        signal: controller.signal,
-        onProgress: () => controller.abort(),
-      });
+      const run = e.runUnit(big, controller.signal, () => controller.abort());
       await expect(run).rejects.toMatchObject({ code: ErrorCode.Aborted });
     }
   });
@@ -119,6 +128,6 @@ describe('ComputeEngine', () => {
   it('says why the CPU runs where there is no WebGPU', async () => {
     const e = engine({ gpu: () => undefined, cpuWorkers: 1 });
     expect(await e.describe()).toMatchObject({ backend: 'cpu', reason: expect.stringMatching(/WebGPU/) });
-    expect((await e.matmulF32(a, b, shape)).backend).toBe('cpu');
+    expect((await e.runUnit(f32Unit)).backend).toBe('cpu');
   });
 });

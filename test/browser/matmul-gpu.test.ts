@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { gpuSuite } from '../helpers/gpu-suite';
 import { ErrorCode } from '../../src/errors';
-import { DEFAULT_MATMUL_CONFIG, MatmulGpu, configKey, type MatmulConfig } from '../../src/gpu/matmul-gpu';
-import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } from '../../src/kernels/matmul';
+import { DEFAULT_MATMUL_CONFIG, MatmulGpu, configKey, type MatmulConfig } from '../../src/kernels/matmul/gpu';
+import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } from '../../src/kernels/matmul/matmul';
 import { seededRandom } from '../../src/work/seeded';
 
 const POISON = 0x7fc0dead; // a NaN pattern for f32, a huge residue for modp

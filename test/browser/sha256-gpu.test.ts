@@ -3,9 +3,10 @@ import { gpuSuite } from '../helpers/gpu-suite';
 import { ErrorCode, TabgridError } from '../../src/errors';
 import { toHex } from '../../src/hex';
 import { GpuDevices } from '../../src/gpu/device';
-import { Sha256Gpu } from '../../src/gpu/sha256-gpu';
+import { Sha256Gpu } from '../../src/kernels/sha256-batch/gpu';
 import { sha256Ref } from '../../src/hash/sha256-ref';
-import { packMessages, seededBatch, sha256BatchCpu, type MessageBatch } from '../../src/kernels/sha256-batch';
+import { packMessages, sha256BatchCpu, type MessageBatch } from '../../src/kernels/sha256-batch/batch';
+import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
 import { seededRandom } from '../../src/work/seeded';
 
 const POISON = 0xdeadbeef;

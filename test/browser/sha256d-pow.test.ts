@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { gpuSuite } from '../helpers/gpu-suite';
 import { ErrorCode } from '../../src/errors';
 import { fromHex } from '../../src/hex';
-import { Sha256dPowGpu, type PowGpuResult, type Sha256dPowGpuOptions } from '../../src/gpu/sha256d-pow-gpu';
-import type { RunOptions } from '../../src/gpu/sha256-gpu';
-import { powSearchCpu, powSearchCpuFast, sha256d, targetFromBits, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow';
+import { Sha256dPowGpu, type PowGpuResult, type Sha256dPowGpuOptions } from '../../src/kernels/sha256d-pow/gpu';
+import type { RunOptions } from '../../src/gpu/run';
+import { powSearchCpu, powSearchCpuFast, sha256d, targetFromBits, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow/pow';
 import { seededRandom } from '../../src/work/seeded';
 
 const POISON = 0xdeadbeef;

@@ -2,7 +2,7 @@ import { expect, test } from '@playwright/test';
 import { startStack, type Stack } from '../../scripts/stack';
 import { jobUnit, type JobSpec } from '../../src/host/job';
 import { fromHex } from '../../src/hex';
-import { powSearchCpuFast } from '../../src/kernels/sha256d-pow';
+import { powSearchCpuFast } from '../../src/kernels/sha256d-pow/pow';
 import { openVolunteer, freePort, volunteerStatus } from './stack-fixture';
 
 const modp: JobSpec = { id: 'e2e-modp', kernel: 'matmul-modp', units: 6, m: 96, n: 64, k: 80, p: 65521, seed: 12, samples: 8 };

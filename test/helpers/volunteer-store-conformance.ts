@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
 import { Backend, Kernel, type MatmulUnit, type Receipt, type WorkUnit } from '../../src/protocol';
 import { CHUNK_BYTES } from '../../src/volunteer/store/schema';
-import { IdbTuneCache } from '../../src/volunteer/store/tune-cache';
+import { StoredTuneCache } from '../../src/gpu/tune-cache';
 import { HeldState, type HeldUnit, type VolunteerStore } from '../../src/volunteer/store/volunteer-store';
 import { seededRandom } from '../../src/work/seeded';
 
@@ -298,12 +298,12 @@ export function describeVolunteerStore(name: string, open: () => Promise<Volunte
     );
 
     it(
-      'keeps autotune results, also through IdbTuneCache',
+      'keeps autotune results, also through StoredTuneCache',
       withStore(async (store) => {
         expect(await store.getTune('matmul-f32@gpu')).toBeUndefined();
         await store.setTune('matmul-f32@gpu', { wgX: 8, wgY: 8, tm: 4, tn: 4, tileK: 16, vec4: true });
         expect(await store.getTune('matmul-f32@gpu')).toEqual({ wgX: 8, wgY: 8, tm: 4, tn: 4, tileK: 16, vec4: true });
-        const cache = new IdbTuneCache(store);
+        const cache = new StoredTuneCache(store);
         expect(await cache.get('matmul-f32@gpu')).toEqual({ wgX: 8, wgY: 8, tm: 4, tn: 4, tileK: 16, vec4: true });
         await cache.set('matmul-modp@gpu', { wgX: 16, wgY: 16, tm: 2, tn: 2, tileK: 16 });
         expect(await store.getTune('matmul-modp@gpu')).toEqual({ wgX: 16, wgY: 16, tm: 2, tn: 2, tileK: 16 });

@@ -73,7 +73,7 @@ describe('job form → JobSpec', () => {
     expect(specFromForm(form({ kernel: 'sha256d-pow', noncesPerUnit: '16', shareBits: '12' })).errors).toHaveProperty('noncesPerUnit');
   });
 
-  it('maps validateJob messages to fields, else to the form', () => {
+  it('maps parseJob messages to fields, else to the form', () => {
     expect(fieldOfError('job "a": targetBits (at least shareBits) must be an integer in 3..256')[0]).toBe('targetBits');
     expect(fieldOfError('job "a": the nonce ranges of all units must end at or before 2^32')[0]).toBe('units');
     expect(fieldOfError('job "a": header must be 160 lower-case hex digits (80 bytes)')[0]).toBe('form');
@@ -123,7 +123,7 @@ describe('Keep the output (collect)', () => {
       expect(specFromForm(form({ kernel, m: '8', n: '8', k: '8', collect: false })).spec).not.toHaveProperty('collect');
     }
     expect(fieldsFor({ kernel: 'sha256d-pow', verify: 'challenge', trust: false }).has('collect')).toBe(false);
-    // The box stays ticked from another kernel, but proof of work takes no collect (validateJob refuses it).
+    // The box stays ticked from another kernel, but proof of work takes no collect (parseJob refuses it).
     expect(specFromForm(form({ kernel: 'sha256d-pow', noncesPerUnit: '65536', shareBits: '12', targetBits: '20', collect: true })).spec).not.toHaveProperty(
       'collect',
     );

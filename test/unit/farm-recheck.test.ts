@@ -4,7 +4,7 @@ import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
 import { jobUnit, type JobSpec } from '../../src/host/job';
-import { matmulOperands } from '../../src/kernels/matmul-inputs';
+import { matmulOperands } from '../../src/kernels/matmul/inputs';
 import type { MatmulUnit } from '../../src/protocol';
 
 const f32: JobSpec = { id: 'f', kernel: 'matmul-f32', units: 1, m: 12, n: 9, k: 200, seed: 4, verify: { policy: 'freivalds' }, collect: true };

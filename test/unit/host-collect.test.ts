@@ -3,7 +3,7 @@ import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
-import { validateJob, type JobSpec } from '../../src/host/job';
+import { parseJob, type JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
 import type { Identity } from '../../src/proof/identity';
@@ -31,10 +31,10 @@ const rootOf = (unit: WorkUnit, leaves: Uint8Array) => toHex(buildMerkleTreeOfCh
 
 describe('jobs that collect output', () => {
   it('validates the collect field', () => {
-    expect(() => validateJob(hashing)).not.toThrow();
-    expect(() => validateJob({ ...hashing, collect: 'yes' as unknown as boolean })).toThrow(/collect must be true or false/);
+    expect(() => parseJob(hashing)).not.toThrow();
+    expect(() => parseJob({ ...hashing, collect: 'yes' })).toThrow(/collect must be true or false/);
     expect(() =>
-      validateJob({
+      parseJob({
         id: 'p',
         kernel: 'sha256d-pow',
         units: 1,
@@ -46,9 +46,9 @@ describe('jobs that collect output', () => {
       } as unknown as JobSpec),
     ).toThrow(/solutions are always kept/);
     // At most 4 MiB a unit, as for the largest C: 131072 digests.
-    expect(() => validateJob({ ...hashing, messagesPerUnit: 131_072 })).not.toThrow();
-    expect(() => validateJob({ ...hashing, messagesPerUnit: 131_073 })).toThrow(/messagesPerUnit must be at most 131072 to collect/);
-    expect(() => validateJob({ ...hashing, messagesPerUnit: 1 << 20, collect: false })).not.toThrow();
+    expect(() => parseJob({ ...hashing, messagesPerUnit: 131_072 })).not.toThrow();
+    expect(() => parseJob({ ...hashing, messagesPerUnit: 131_073 })).toThrow(/messagesPerUnit must be at most 131072 to collect/);
+    expect(() => parseJob({ ...hashing, messagesPerUnit: 1 << 20, collect: false })).not.toThrow();
   });
 
   it('collects a hashing unit whose digests take several rows messages (8192 messages)', async () => {

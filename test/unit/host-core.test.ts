@@ -3,11 +3,12 @@ import { toHex } from '../../src/hex';
 import { HostCore, KEY_PROOF_TIMEOUT_MS } from '../../src/host/host-core';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
-import { jobUnit, unitWork, validateJob, type JobSpec } from '../../src/host/job';
+import { jobUnit, unitWork, parseJob, type JobSpec } from '../../src/host/job';
 import { chooseChallenge } from '../../src/host/verify-openings';
 import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
-import { seededBatch, sha256BatchCpu } from '../../src/kernels/sha256-batch';
+import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
+import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
 import {
   PROTOCOL_VERSION,
   encodeMessage,
@@ -19,8 +20,8 @@ import {
   type WorkUnit,
 } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
-import { matmulF32Ref, matmulModpRef, f32ErrorBound } from '../../src/kernels/matmul';
-import { matmulOperands } from '../../src/kernels/matmul-inputs';
+import { matmulF32Ref, matmulModpRef, f32ErrorBound } from '../../src/kernels/matmul/matmul';
+import { matmulOperands } from '../../src/kernels/matmul/inputs';
 import { receiptIsIntact } from '../../src/host/receipt';
 import { seededRandom } from '../../src/work/seeded';
 import type { Identity } from '../../src/proof/identity';
@@ -658,9 +659,9 @@ describe('HostCore with matrix jobs', () => {
   });
 
   it('refuses matrix jobs whose openings would not fit a message, or without a prime', () => {
-    expect(() => validateJob({ ...modp, n: 1024, samples: 64 })).toThrow(/too large/);
-    expect(() => validateJob({ ...modp, p: 65535 })).toThrow(/prime/);
-    expect(() => validateJob({ ...f32, p: 7 })).toThrow(/modp only/);
+    expect(() => parseJob({ ...modp, n: 1024, samples: 64 })).toThrow(/too large/);
+    expect(() => parseJob({ ...modp, p: 65535 })).toThrow(/prime/);
+    expect(() => parseJob({ ...f32, p: 7 })).toThrow(/modp only/);
   });
 });
 
@@ -693,10 +694,10 @@ describe('chooseChallenge', () => {
 
 describe('job files', () => {
   it('refuses bad specs with a message naming the field', () => {
-    expect(() => validateJob({ ...job, units: 0 })).toThrow(/units/);
-    expect(() => validateJob({ ...job, id: 'a b' })).toThrow(/id/);
-    expect(() => validateJob({ ...job, kernel: 'matmul' as 'sha256-batch' })).toThrow(/kernel/);
-    expect(() => validateJob({ ...job, samples: 1000 })).toThrow(/samples/);
+    expect(() => parseJob({ ...job, units: 0 })).toThrow(/units/);
+    expect(() => parseJob({ ...job, id: 'a b' })).toThrow(/id/);
+    expect(() => parseJob({ ...job, kernel: 'matmul' })).toThrow(/kernel/);
+    expect(() => parseJob({ ...job, samples: 1000 })).toThrow(/samples/);
   });
 });
 

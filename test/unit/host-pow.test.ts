@@ -2,10 +2,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { fromHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
-import { jobUnit, validateJob, type JobSpec, type PowJobSpec } from '../../src/host/job';
+import { jobUnit, parseJob, type JobSpec, type PowJobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
-import { checkPowResult, poissonLowerTail, sharesRoot, targetProbability } from '../../src/host/verify-pow';
-import { powSearchCpuFast, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow';
+import { checkPowResult, poissonLowerTail, sharesRoot, targetProbability } from '../../src/kernels/sha256d-pow/recheck';
+import { powSearchCpuFast, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow/pow';
 import { encodeMessage, type HostMessage, type PowUnit, type VolunteerMessage } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
 import { seededRandom } from '../../src/work/seeded';
@@ -38,8 +38,8 @@ async function host(spec: JobSpec = job) {
 
 describe('proof-of-work jobs', () => {
   it('validates the job file', () => {
-    expect(() => validateJob(job)).not.toThrow();
-    const bad = (over: Record<string, unknown>, pattern: RegExp) => expect(() => validateJob({ ...job, ...over } as JobSpec)).toThrow(pattern);
+    expect(() => parseJob(job)).not.toThrow();
+    const bad = (over: Record<string, unknown>, pattern: RegExp) => expect(() => parseJob({ ...job, ...over })).toThrow(pattern);
     bad({ header: 'ab' }, /160 lower-case hex/);
     bad({ samples: 4 }, /samples does not apply/);
     bad({ shareBits: 12, targetBits: 12 }, /expected shares per unit/); // 1 expected share: too few to test a skip

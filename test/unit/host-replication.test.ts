@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { HostCore, type AcceptedResult } from '../../src/host/host-core';
-import { jobUnit, validateJob, type JobSpec } from '../../src/host/job';
+import { jobUnit, parseJob, type JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
 import type { Identity } from '../../src/proof/identity';
@@ -51,16 +51,16 @@ async function nextVerdicts(v: TestVolunteer): Promise<Extract<HostMessage, { ty
 
 describe('replicated jobs', () => {
   it('validates the replicate field', () => {
-    expect(() => validateJob(job)).not.toThrow();
+    expect(() => parseJob(job)).not.toThrow();
     // samples: the challenge of replicas from keys without an earned record (default 8).
-    expect(() => validateJob({ ...job, samples: 4 })).not.toThrow();
-    expect(() => validateJob({ ...job, samples: 0 })).toThrow(/samples/);
+    expect(() => parseJob({ ...job, samples: 4 })).not.toThrow();
+    expect(() => parseJob({ ...job, samples: 0 })).toThrow(/samples/);
     expect(() =>
-      validateJob({ id: 'm', kernel: 'matmul-modp', units: 1, m: 4, n: 4, k: 4, p: 7, seed: 1, replicate: true, verify: { policy: 'freivalds' } }),
+      parseJob({ id: 'm', kernel: 'matmul-modp', units: 1, m: 4, n: 4, k: 4, p: 7, seed: 1, replicate: true, verify: { policy: 'freivalds' } }),
     ).toThrow(/replicate replaces verify/);
-    expect(() => validateJob({ id: 'f', kernel: 'matmul-f32', units: 1, m: 4, n: 4, k: 4, seed: 1, replicate: true })).toThrow(/bit-exact/);
+    expect(() => parseJob({ id: 'f', kernel: 'matmul-f32', units: 1, m: 4, n: 4, k: 4, seed: 1, replicate: true })).toThrow(/bit-exact/);
     expect(() =>
-      validateJob({
+      parseJob({
         id: 'p',
         kernel: 'sha256d-pow',
         units: 1,
@@ -71,9 +71,9 @@ describe('replicated jobs', () => {
         replicate: true,
       } as unknown as JobSpec),
     ).toThrow(/does not apply to sha256d-pow/);
-    expect(() => validateJob({ ...job, replicate: false as true })).toThrow(/must be true/);
+    expect(() => parseJob({ ...job, replicate: false })).toThrow(/must be true/);
     const { replicate: _, ...challenged } = job;
-    expect(() => validateJob(challenged)).toThrow(/samples/);
+    expect(() => parseJob(challenged)).toThrow(/samples/);
   });
 
   it('accepts a unit when two keys agree, crediting both with signed receipts', async () => {

@@ -3,10 +3,10 @@ import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
-import { validateJob, type JobSpec } from '../../src/host/job';
+import { parseJob, type JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
-import { matmulOperands } from '../../src/kernels/matmul-inputs';
+import { matmulOperands } from '../../src/kernels/matmul/inputs';
 import { f32DetectableDelta } from '../../src/proof/freivalds-f32';
 import type { Identity } from '../../src/proof/identity';
 import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
@@ -31,11 +31,11 @@ describe('Freivalds policy for matrix jobs', () => {
   const f32: JobSpec = { id: 'ff', kernel: 'matmul-f32', units: 2, m: 40, n: 33, k: 200, seed: 5, verify: { policy: 'freivalds' } };
 
   it('validates the verify field', () => {
-    expect(() => validateJob(modp)).not.toThrow();
-    expect(() => validateJob({ ...modp, samples: 4 } as JobSpec)).toThrow(/samples does not apply/);
-    expect(() => validateJob({ ...modp, samples: 4, verify: { policy: 'guess' } } as unknown as JobSpec)).toThrow(/verify.policy/);
-    expect(() => validateJob({ ...modp, verify: { policy: 'freivalds', rounds: 0 } })).toThrow(/rounds/);
-    expect(() => validateJob({ ...modp, verify: { policy: 'challenge', rounds: 2 }, samples: 4 })).toThrow(/rounds is for/);
+    expect(() => parseJob(modp)).not.toThrow();
+    expect(() => parseJob({ ...modp, samples: 4 })).toThrow(/samples does not apply/);
+    expect(() => parseJob({ ...modp, samples: 4, verify: { policy: 'guess' } })).toThrow(/verify.policy/);
+    expect(() => parseJob({ ...modp, verify: { policy: 'freivalds', rounds: 0 } })).toThrow(/rounds/);
+    expect(() => parseJob({ ...modp, verify: { policy: 'challenge', rounds: 2 }, samples: 4 })).toThrow(/rounds is for/);
   });
 
   it('modp: asks for every row, accepts the exact product with a signed receipt', async () => {
@@ -235,9 +235,9 @@ describe('adaptive trust', () => {
   };
 
   it('validates the trust field', () => {
-    expect(() => validateJob(trusting)).not.toThrow();
-    expect(() => validateJob({ ...trusting, trust: { warmup: 3, minCheck: 0.1 } } as unknown as JobSpec)).toThrow(/unknown field/);
-    expect(() => validateJob({ ...trusting, trust: { banAfter: 0 } })).toThrow(/banAfter/);
+    expect(() => parseJob(trusting)).not.toThrow();
+    expect(() => parseJob({ ...trusting, trust: { warmup: 3, minCheck: 0.1 } })).toThrow(/unknown field/);
+    expect(() => parseJob({ ...trusting, trust: { banAfter: 0 } })).toThrow(/banAfter/);
   });
 
   it('verifies every result during the warm-up, then spot checks at the floor rate', async () => {

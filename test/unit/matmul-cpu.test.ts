@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors';
-import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } from '../../src/kernels/matmul';
-import { matmulF32Rows, matmulModpRows } from '../../src/kernels/matmul-cpu';
-import { createSimdMatmul } from '../../src/kernels/matmul-simd';
+import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } from '../../src/kernels/matmul/matmul';
+import { matmulF32Rows, matmulModpRows } from '../../src/kernels/matmul/matmul-cpu';
+import { createSimdMatmul } from '../../src/kernels/matmul/matmul-simd';
 import { seededRandom } from '../../src/work/seeded';
-import { CpuMatmulPool } from '../../src/worker/cpu-pool';
+import { CpuMatmulPool } from '../../src/kernels/matmul/cpu-pool';
 
 type F32Rows = (a: Float32Array, b: Float32Array, s: MatmulShape, r0: number, r1: number, out: Float32Array) => void;
 type ModpRows = (a: Uint32Array, b: Uint32Array, s: MatmulShape, p: number, r0: number, r1: number, out: Uint32Array) => void;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { f32ErrorBound, isPrime, matmulF32Ref, matmulModpRef } from '../../src/kernels/matmul';
+import { f32ErrorBound, isPrime, matmulF32Ref, matmulModpRef } from '../../src/kernels/matmul/matmul';
 
 describe('matmul references, checked by hand', () => {
   it('multiplies a 2×3 by a 3×2 (f32)', () => {

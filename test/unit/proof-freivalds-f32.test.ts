@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
-import { matmulF32Ref, type MatmulShape } from '../../src/kernels/matmul';
-import { matmulF32Rows } from '../../src/kernels/matmul-cpu';
-import { seededF32 } from '../../src/kernels/matmul-inputs';
-import { createSimdMatmul } from '../../src/kernels/matmul-simd';
+import { matmulF32Ref, type MatmulShape } from '../../src/kernels/matmul/matmul';
+import { matmulF32Rows } from '../../src/kernels/matmul/matmul-cpu';
+import { seededF32 } from '../../src/kernels/matmul/inputs';
+import { createSimdMatmul } from '../../src/kernels/matmul/matmul-simd';
 import { f32DetectableDelta, freivaldsF32 } from '../../src/proof/freivalds-f32';
 import { seededRandom } from '../../src/work/seeded';
 

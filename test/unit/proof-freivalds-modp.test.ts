@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
-import { MODP_MAX, matmulModpRef } from '../../src/kernels/matmul';
-import { matmulModpRows } from '../../src/kernels/matmul-cpu';
-import { seededResidues } from '../../src/kernels/matmul-inputs';
+import { MODP_MAX, matmulModpRef } from '../../src/kernels/matmul/matmul';
+import { matmulModpRows } from '../../src/kernels/matmul/matmul-cpu';
+import { seededResidues } from '../../src/kernels/matmul/inputs';
 import { freivaldsModp, modpFalseAcceptBound } from '../../src/proof/freivalds-modp';
 import { seededRandom } from '../../src/work/seeded';
 

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { MerkleTree } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
-import { jobUnit, MAX_COLLECT_BYTES, unitWork, validateJob, type JobSpec } from '../../src/host/job';
+import { jobUnit, MAX_COLLECT_BYTES, unitWork, parseJob, type JobSpec } from '../../src/host/job';
 import { makeReceipt } from '../../src/host/receipt';
-import { sharesToLeaves } from '../../src/kernels/sha256d-pow';
+import { sharesToLeaves } from '../../src/kernels/shares';
 import { signReceipt } from '../../src/proof/receipt-signing';
 import type { Identity } from '../../src/proof/identity';
 import {
@@ -24,7 +24,8 @@ import {
 } from '../../src/protocol';
 import { parseHostMessage, parseVolunteerMessage } from '../../src/validate';
 import { heartbeatsFor } from '../../src/volunteer/heartbeat';
-import { leafBytesOf, openingsMessage, resultMessage, rowsMessages, sentResult, type Sent } from '../../src/volunteer/results';
+import { leafBytesOf } from '../../src/kernels/units';
+import { openingsMessage, resultMessage, rowsMessages, sentResult, type Sent } from '../../src/volunteer/results';
 import { newIdentity, signFor } from '../helpers/signing';
 
 /**
@@ -62,11 +63,11 @@ const square = { id: ID, units: UNITS, m: MAX_UNIT_MATRIX_DIM, n: MAX_UNIT_MATRI
 // One unit of every nonce (expected shares 2^32 · 2^-21 = 2048, the most a job may expect).
 const pow: JobSpec = { id: ID, kernel: 'sha256d-pow', units: 1, seed: 1, noncesPerUnit: 2 ** 32, shareBits: 21, targetBits: 64 };
 
-/** The most rows of C a matrix job may challenge at n = 1024 (validateJob bounds samples × n). */
+/** The most rows of C a matrix job may challenge at n = 1024 (parseJob bounds samples × n). */
 function mostSamples(spec: JobSpec): number {
   for (let s = MAX_CHALLENGE; s > 0; s--) {
     try {
-      validateJob({ ...spec, samples: s } as JobSpec);
+      parseJob({ ...spec, samples: s });
       return s;
     } catch {
       // too many for one openings message
@@ -127,7 +128,7 @@ describe('protocol limits: the largest legal unit of every kernel crosses the wi
   ];
 
   it.each(kernels)('%s', async (_, specOf, uploadingOf) => {
-    const spec = validateJob(specOf());
+    const spec = parseJob(specOf());
     const unit = jobUnit(spec, spec.units - 1);
     const total = unitSize(unit);
     fits({ type: 'unit', unit, leaseMs: 86_400_000 }, parseHostMessage);
@@ -146,7 +147,7 @@ describe('protocol limits: the largest legal unit of every kernel crosses the wi
     }
     const uploading = uploadingOf();
     if (uploading) {
-      const big = jobUnit(validateJob(uploading), uploading.units - 1) as ChallengedUnit;
+      const big = jobUnit(parseJob(uploading), uploading.units - 1) as ChallengedUnit;
       const output = await sentFor(big);
       fits({ type: 'send-rows', unitId: big.unitId }, parseHostMessage);
       // The whole output as the volunteer chunks it: every message, the last one included.

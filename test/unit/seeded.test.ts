@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/hex';
-import { batchMessage, packMessages, seededBatch, validateBatch } from '../../src/kernels/sha256-batch';
+import { batchMessage, packMessages, validateBatch } from '../../src/kernels/sha256-batch/batch';
+import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
 import { mix32, seededMessage, seededRandom } from '../../src/work/seeded';
 
 describe('seeded unit inputs', () => {

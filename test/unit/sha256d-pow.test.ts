@@ -12,7 +12,7 @@ import {
   targetFromBits,
   targetFromLeadingZeroBits,
   targetWords,
-} from '../../src/kernels/sha256d-pow';
+} from '../../src/kernels/sha256d-pow/pow';
 import { seededRandom } from '../../src/work/seeded';
 
 const GENESIS_HEADER = fromHex(

@@ -7,7 +7,7 @@
  */
 import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
 import { ErrorCode, TabgridError } from '../../errors';
-import type { MatmulConfig } from '../../gpu/matmul-gpu';
+import type { TileConfig } from '../../gpu/tune-cache';
 import type { Receipt, WorkUnit } from '../../protocol';
 import { appendedChunks, chunkAt, finishedChunks, joinChunks } from './chunks';
 import {
@@ -209,11 +209,11 @@ export class IdbVolunteerStore implements VolunteerStore {
     );
   }
 
-  async getTune(key: string): Promise<MatmulConfig | undefined> {
+  async getTune(key: string): Promise<TileConfig | undefined> {
     return this.run('read', () => this.db.get('tune', key));
   }
 
-  async setTune(key: string, config: MatmulConfig): Promise<void> {
+  async setTune(key: string, config: TileConfig): Promise<void> {
     return this.write(['tune'], async (tx, pending) => void pending.push(tx.objectStore('tune').put(config, key)));
   }
 

@@ -5,7 +5,7 @@
  * which makes it atomic as an IndexedDB transaction is.
  */
 import { ErrorCode, TabgridError } from '../../errors';
-import type { MatmulConfig } from '../../gpu/matmul-gpu';
+import type { TileConfig } from '../../gpu/tune-cache';
 import type { Receipt, WorkUnit } from '../../protocol';
 import { HeldState, type Checkpoint, type FinishedResult, type HeldUnit, type VolunteerStore } from './volunteer-store';
 
@@ -25,7 +25,7 @@ export class MemoryVolunteerStore implements VolunteerStore {
   private readonly units = new Map<string, Map<string, Entry>>();
   private readonly receiptLog: { hostId: string; receipt: Receipt }[] = [];
   private readonly settings = new Map<string, unknown>();
-  private readonly tune = new Map<string, MatmulConfig>();
+  private readonly tune = new Map<string, TileConfig>();
   private keyPair: CryptoKeyPair | undefined;
   private closed = false;
 
@@ -110,13 +110,13 @@ export class MemoryVolunteerStore implements VolunteerStore {
     this.keyPair = { publicKey: pair.publicKey, privateKey: pair.privateKey };
   }
 
-  async getTune(key: string): Promise<MatmulConfig | undefined> {
+  async getTune(key: string): Promise<TileConfig | undefined> {
     this.check();
     const config = this.tune.get(key);
     return config && { ...config };
   }
 
-  async setTune(key: string, config: MatmulConfig): Promise<void> {
+  async setTune(key: string, config: TileConfig): Promise<void> {
     this.check();
     this.tune.set(key, { ...config });
   }

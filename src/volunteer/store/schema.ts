@@ -10,7 +10,7 @@
  *      hostId, so the new index covers them with no rewrite.
  */
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
-import type { MatmulConfig } from '../../gpu/matmul-gpu';
+import type { TileConfig } from '../../gpu/tune-cache';
 import type { Backend, Receipt, WorkUnit } from '../../protocol';
 import type { HeldState } from './volunteer-store';
 
@@ -53,7 +53,7 @@ export interface VolunteerDb extends DBSchema {
   receipts: { key: number; value: ReceiptRecord; indexes: { 'by-id': string; 'by-host': string } };
   settings: { key: string; value: unknown };
   keys: { key: string; value: CryptoKeyPair };
-  tune: { key: string; value: MatmulConfig };
+  tune: { key: string; value: TileConfig };
 }
 export type VolunteerStoreName = StoreNames<VolunteerDb>;
 type Upgrade = (db: IDBPDatabase<VolunteerDb>, tx: IDBPTransaction<VolunteerDb, VolunteerStoreName[], 'versionchange'>) => void;

@@ -9,7 +9,7 @@
  * Every failure is a TabgridError: 'storage-full' when the browser's quota is exhausted,
  * 'storage' for everything else (unknown unit, stale checkpoint, closed or failing database).
  */
-import type { MatmulConfig } from '../../gpu/matmul-gpu';
+import type { TileConfig } from '../../gpu/tune-cache';
 import type { Backend, Receipt, WorkUnit } from '../../protocol';
 
 export const HeldState = { Queued: 'queued', Computing: 'computing', Sent: 'sent' } as const;
@@ -75,9 +75,9 @@ export interface VolunteerStore {
   /** The volunteer's signing key pair (CryptoKey objects are structured-cloneable, so IDB keeps them, non-extractable private key included). */
   getKeyPair(): Promise<CryptoKeyPair | undefined>;
   putKeyPair(pair: CryptoKeyPair): Promise<void>;
-  /** The autotune cache (same contract as TuneCache in src/gpu/autotune.ts). */
-  getTune(key: string): Promise<MatmulConfig | undefined>;
-  setTune(key: string, config: MatmulConfig): Promise<void>;
+  /** The autotune cache (TuneStore in src/gpu/tune-cache.ts). */
+  getTune(key: string): Promise<TileConfig | undefined>;
+  setTune(key: string, config: TileConfig): Promise<void>;
   /** Closes the store; later calls throw a Storage error. Closing twice is harmless. */
   close(): void;
 }

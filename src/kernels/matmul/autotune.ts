@@ -1,21 +1,7 @@
-import { seededRandom } from '../work/seeded';
-import { DEFAULT_MATMUL_CONFIG, MatmulKind, configKey, type MatmulConfig, type MatmulGpu } from './matmul-gpu';
-
-/** Where tuned configurations are kept, per adapter and kernel (in memory now; IndexedDB later). */
-export interface TuneCache {
-  get(key: string): Promise<MatmulConfig | undefined>;
-  set(key: string, config: MatmulConfig): Promise<void>;
-}
-
-export class MemoryTuneCache implements TuneCache {
-  private readonly map = new Map<string, MatmulConfig>();
-  async get(key: string) {
-    return this.map.get(key);
-  }
-  async set(key: string, config: MatmulConfig) {
-    this.map.set(key, config);
-  }
-}
+import type { TuneCache } from '../../gpu/tune-cache';
+import { seededRandom } from '../../work/seeded';
+import { DEFAULT_MATMUL_CONFIG, MatmulKind, configKey, type MatmulConfig, type MatmulGpu } from './gpu';
+import { MODP_MAX } from './matmul';
 
 /**
  * The tile shapes tried: big register blocks suit discrete GPUs, small ones suit integrated
@@ -63,7 +49,7 @@ export async function tuneMatmul(gpu: MatmulGpu, kind: MatmulKind, options: Tune
   const n = options.size ?? 256;
   const shape = { m: n, n, k: n };
   const random = seededRandom(n);
-  const p = 65521;
+  const p = MODP_MAX;
   const af = Float32Array.from({ length: n * n }, () => random() - 0.5);
   const bf = Float32Array.from({ length: n * n }, () => random() - 0.5);
   const au = Uint32Array.from(af, (x) => Math.floor((x + 0.5) * p));

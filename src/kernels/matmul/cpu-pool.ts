@@ -9,15 +9,15 @@
  * Where there is no Worker at all (Node), bands run in this thread, yielding between bands.
  */
 import { transfer, wrap, type Remote } from 'comlink';
-import type { Pace } from '../duty-cycle';
-import { ErrorCode, TabgridError } from '../errors';
-import { checkModulus, checkResidues, checkShape, type MatmulShape } from '../kernels/matmul';
-import { matmulF32Rows, matmulModpRows } from '../kernels/matmul-cpu';
-import { createSimdMatmul } from '../kernels/matmul-simd';
+import type { Pace } from '../../duty-cycle';
+import { ErrorCode, TabgridError } from '../../errors';
+import { checkModulus, checkResidues, checkShape, type MatmulShape } from './matmul';
+import { matmulF32Rows, matmulModpRows } from './matmul-cpu';
+import { createSimdMatmul } from './matmul-simd';
 import type { BandRequest, CpuKernelName, CpuMatmulWorkerApi } from './cpu-matmul-worker';
 import cpuWorkerUrl from './cpu-matmul-worker.ts?worker&url';
-import { installErrorTransfer } from './error-transfer';
-import { spawnModuleWorker } from './spawn';
+import { installErrorTransfer } from '../../worker/error-transfer';
+import { spawnModuleWorker } from '../../worker/spawn';
 
 export interface CpuPoolOptions {
   /** Workers to run (default navigator.hardwareConcurrency); kept within 1..8. */

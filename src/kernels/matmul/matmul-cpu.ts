@@ -9,7 +9,7 @@
  * in L2. Two rows of C are computed together (each B element loaded once feeds both) and k is
  * unrolled by 4 (one accumulator load/store per four multiply-adds).
  */
-import { ErrorCode, TabgridError } from '../errors';
+import { ErrorCode, TabgridError } from '../../errors';
 import { MODP_MAX, checkModulus, checkShape, type MatmulShape } from './matmul';
 
 /** Depth of a k-block: 128 rows of B (× NC columns × 4 bytes = 256 KiB, within L2). */

@@ -1,11 +1,10 @@
-import shaderSource from '../../shaders/sha256d-pow.wgsl?raw';
-import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
-import { HEADER_BYTES, PowHasher, midstate, targetWords, validatePowSearch, type PowResult } from '../kernels/sha256d-pow';
-import type { GpuDevices } from './device';
-import { DispatchPacer, maxItemsPerDispatch } from './pacer';
-import { PipelineCache } from './pipelines';
-import { runPaced, submitDispatch, withRunBuffers } from './run';
-import type { RunOptions } from './sha256-gpu';
+import shaderSource from './sha256d-pow.wgsl?raw';
+import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
+import { HEADER_BYTES, PowHasher, midstate, targetWords, validatePowSearch, type PowResult } from './pow';
+import type { GpuDevices } from '../../gpu/device';
+import { DispatchPacer, maxItemsPerDispatch } from '../../gpu/pacer';
+import { PipelineCache } from '../../gpu/pipelines';
+import { runPaced, submitDispatch, withRunBuffers, type RunOptions } from '../../gpu/run';
 
 export interface Sha256dPowGpuOptions {
   /** The shader's WORKGROUP_SIZE override. */
@@ -44,7 +43,7 @@ function jobWords(header: Uint8Array, shareTarget: Uint8Array): Uint32Array {
   return job;
 }
 
-/** Proof-of-work nonce search on the GPU (shaders/sha256d-pow.wgsl). */
+/** Proof-of-work nonce search on the GPU (sha256d-pow.wgsl). */
 export class Sha256dPowGpu {
   private readonly pipelines: PipelineCache;
   private readonly workgroupSize: number;

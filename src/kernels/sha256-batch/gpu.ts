@@ -1,11 +1,10 @@
-import shaderSource from '../../shaders/sha256.wgsl?raw';
-import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
-import { DIGEST_BYTES, validateBatch, type MessageBatch } from '../kernels/sha256-batch';
-import type { GpuDevices } from './device';
-import type { Pace } from '../duty-cycle';
-import { DispatchPacer, maxItemsPerDispatch } from './pacer';
-import { PipelineCache } from './pipelines';
-import { runPaced, submitDispatch, withRunBuffers } from './run';
+import shaderSource from './sha256.wgsl?raw';
+import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
+import { DIGEST_BYTES, validateBatch, type MessageBatch } from './batch';
+import type { GpuDevices } from '../../gpu/device';
+import { DispatchPacer, maxItemsPerDispatch } from '../../gpu/pacer';
+import { PipelineCache } from '../../gpu/pipelines';
+import { runPaced, submitDispatch, withRunBuffers, type RunOptions } from '../../gpu/run';
 
 export interface Sha256GpuOptions {
   /** The shader's WORKGROUP_SIZE override. */
@@ -20,15 +19,7 @@ export interface Sha256GpuOptions {
   readonly poisonOutput?: number;
 }
 
-export interface RunOptions {
-  readonly signal?: AbortSignal;
-  /** The throttle, applied between dispatches. */
-  readonly pace?: Pace;
-  /** Called after each dispatch completes with the number of messages hashed so far. */
-  readonly onProgress?: (done: number, total: number) => void;
-}
-
-/** SHA-256 of message batches on the GPU (shaders/sha256.wgsl). */
+/** SHA-256 of message batches on the GPU (sha256.wgsl). */
 export class Sha256Gpu {
   private readonly pipelines: PipelineCache;
   private readonly workgroupSize: number;

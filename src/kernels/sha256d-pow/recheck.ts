@@ -1,8 +1,10 @@
-import { buildMerkleTreeOfChunks } from '../hash/merkle';
-import type { Hasher } from '../hash/sha256-cpu';
-import { fromHex, toHex } from '../hex';
-import { PowHasher, meetsTarget, sharesToLeaves } from '../kernels/sha256d-pow';
-import type { PowUnit } from '../protocol';
+import { buildMerkleTreeOfChunks } from '../../hash/merkle';
+import type { Hasher } from '../../hash/sha256-cpu';
+import { toHex } from '../../hex';
+import { powInputs } from './inputs';
+import { sharesToLeaves } from '../shares';
+import { PowHasher, meetsTarget } from './pow';
+import type { PowUnit } from './unit';
 
 /**
  * Checking a proof-of-work result costs one double hash per share, never a search:
@@ -57,9 +59,7 @@ export function checkPowResult(unit: PowUnit, root: string, shares: readonly num
   const none = (failure: string): PowCheck => ({ failure, solutions: [] });
   if (shares === undefined) return none('a proof-of-work result must list its shares');
   if (sharesRoot(shares, hash) !== root) return none('the root is not the Merkle root of the listed shares');
-  const header = fromHex(unit.header)!;
-  const target = fromHex(unit.target)!;
-  const shareTarget = fromHex(unit.shareTarget)!;
+  const { header, target, shareTarget } = powInputs(unit);
   const end = unit.nonceStart + unit.nonceCount;
   const hasher = new PowHasher(header);
   const solutions: number[] = [];

@@ -1,27 +1,17 @@
-import f32Source from '../../shaders/matmul-f32.wgsl?raw';
-import f32Vec4Source from '../../shaders/matmul-f32-vec4.wgsl?raw';
-import modpSource from '../../shaders/matmul-modp.wgsl?raw';
-import { throwIfAborted } from '../errors';
-import { checkModulus, checkResidues, checkShape, type MatmulShape } from '../kernels/matmul';
-import type { GpuDevices } from './device';
-import type { Pace } from '../duty-cycle';
-import { DispatchPacer } from './pacer';
-import { PipelineCache } from './pipelines';
-import { runPaced, submitDispatch, withRunBuffers } from './run';
+import f32Source from '../matmul-f32/matmul-f32.wgsl?raw';
+import f32Vec4Source from '../matmul-f32/matmul-f32-vec4.wgsl?raw';
+import modpSource from '../matmul-modp/matmul-modp.wgsl?raw';
+import { throwIfAborted } from '../../errors';
+import { checkModulus, checkResidues, checkShape, type MatmulShape } from './matmul';
+import type { GpuDevices } from '../../gpu/device';
+import type { TileConfig } from '../../gpu/tune-cache';
+import type { Pace } from '../../duty-cycle';
+import { DispatchPacer } from '../../gpu/pacer';
+import { PipelineCache } from '../../gpu/pipelines';
+import { runPaced, submitDispatch, withRunBuffers } from '../../gpu/run';
 
-/** A tile configuration: the shader's override constants. */
-export interface MatmulConfig {
-  readonly wgX: number;
-  readonly wgY: number;
-  readonly tm: number;
-  readonly tn: number;
-  readonly tileK: number;
-  /**
-   * f32 only: use the vec4 kernel (4 × 4 outputs per invocation, vec4 loads) when K and N are
-   * multiples of 4; other shapes run the scalar kernel with the same tiles.
-   */
-  readonly vec4?: boolean;
-}
+/** A tile configuration: the shader's override constants (kept per adapter by the tune cache). */
+export type MatmulConfig = TileConfig;
 
 export const DEFAULT_MATMUL_CONFIG: MatmulConfig = { wgX: 16, wgY: 16, tm: 4, tn: 4, tileK: 16 };
 
@@ -43,7 +33,7 @@ export interface MatmulRunOptions {
   readonly maxTileRows?: number;
 }
 
-/** Matrix products on the GPU (shaders/matmul-f32.wgsl, shaders/matmul-modp.wgsl). */
+/** Matrix products on the GPU (matmul-f32/matmul-f32*.wgsl, matmul-modp/matmul-modp.wgsl). */
 export class MatmulGpu {
   private readonly caches = new Map<string, PipelineCache>();
 

@@ -1,4 +1,4 @@
-import { ErrorCode, TabgridError } from '../errors';
+import { ErrorCode, TabgridError } from '../../errors';
 
 /** C (M×N) = A (M×K) · B (K×N), all row-major. */
 export interface MatmulShape {
@@ -93,4 +93,9 @@ export function maxAbs(x: Float32Array): number {
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]!));
   return m;
+}
+
+/** C's elements as the bytes of its leaves (rows), little-endian as the platform (and WebGPU) stores them. */
+export function bytesOfC(c: Float32Array | Uint32Array): Uint8Array {
+  return new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
 }

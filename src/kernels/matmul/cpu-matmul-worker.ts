@@ -7,11 +7,11 @@
  * kernels (matmul-cpu.ts). Errors are TabgridErrors and keep their code across Comlink.
  */
 import { expose, transfer } from 'comlink';
-import { ErrorCode, TabgridError } from '../errors';
-import { checkResidues } from '../kernels/matmul';
-import { matmulF32Rows, matmulModpRows } from '../kernels/matmul-cpu';
-import { createSimdMatmul } from '../kernels/matmul-simd';
-import { installErrorTransfer } from './error-transfer';
+import { ErrorCode, TabgridError } from '../../errors';
+import { checkResidues } from './matmul';
+import { matmulF32Rows, matmulModpRows } from './matmul-cpu';
+import { createSimdMatmul } from './matmul-simd';
+import { installErrorTransfer } from '../../worker/error-transfer';
 
 installErrorTransfer();
 

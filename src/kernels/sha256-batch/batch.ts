@@ -1,6 +1,5 @@
-import { ErrorCode, TabgridError } from '../errors';
-import type { Hasher } from '../hash/sha256-cpu';
-import { fillSeededMessage } from '../work/seeded';
+import { ErrorCode, TabgridError } from '../../errors';
+import type { Hasher } from '../../hash/sha256-cpu';
 
 /** The longest single message the batch kernels accept (1 MiB): keeps one invocation short. */
 export const SHA256_MAX_MESSAGE_BYTES = 1 << 20;
@@ -26,7 +25,8 @@ function checkLength(length: number): void {
   }
 }
 
-function allocate(lengths: ArrayLike<number>): MessageBatch {
+/** An empty batch of messages of these lengths, laid out as the kernels read it. */
+export function allocateBatch(lengths: ArrayLike<number>): MessageBatch {
   const offsets = new Uint32Array(lengths.length);
   let at = 0;
   for (let i = 0; i < lengths.length; i++) {
@@ -39,18 +39,8 @@ function allocate(lengths: ArrayLike<number>): MessageBatch {
 }
 
 export function packMessages(messages: readonly Uint8Array[]): MessageBatch {
-  const batch = allocate(messages.map((m) => m.length));
+  const batch = allocateBatch(messages.map((m) => m.length));
   messages.forEach((m, i) => batch.data.set(m, batch.offsets[i]));
-  return batch;
-}
-
-/** Messages first … first + count − 1 of a seeded unit, `length` bytes each (see work/seeded.ts). */
-export function seededBatch(seed: number, count: number, length: number, first = 0): MessageBatch {
-  if (!Number.isInteger(count) || count < 1) throw new TabgridError(ErrorCode.BadInput, `message count ${count} must be ≥ 1`);
-  const batch = allocate(new Uint32Array(count).fill(length));
-  for (let i = 0; i < count; i++) {
-    fillSeededMessage(seed, first + i, batch.data.subarray(batch.offsets[i], batch.offsets[i]! + length));
-  }
   return batch;
 }
 

@@ -1,6 +1,6 @@
-import type { Pace } from '../duty-cycle';
-import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
-import { SHA256_IV, compressWords, sha256Ref } from '../hash/sha256-ref';
+import type { Pace } from '../../duty-cycle';
+import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
+import { SHA256_IV, compressWords, sha256Ref } from '../../hash/sha256-ref';
 
 /**
  * Bitcoin-style proof of work: find nonces n for which SHA-256(SHA-256(header with n)) is at
@@ -250,18 +250,4 @@ export async function powSearchCpuFast(
   }
   await opts.pace?.rest(performance.now() - started, opts.signal);
   return { shares, solutions, searched: count };
-}
-
-/** A result's shares as its Merkle leaves: 4-byte little-endian nonces, back to back. */
-export function sharesToLeaves(shares: readonly number[]): Uint8Array {
-  const leaves = new Uint8Array(4 * shares.length);
-  const view = new DataView(leaves.buffer);
-  shares.forEach((nonce, i) => view.setUint32(4 * i, nonce, true));
-  return leaves;
-}
-
-/** The inverse of sharesToLeaves. */
-export function leavesToShares(leaves: Uint8Array): number[] {
-  const view = new DataView(leaves.buffer, leaves.byteOffset, leaves.byteLength);
-  return Array.from({ length: leaves.length / 4 }, (_, i) => view.getUint32(4 * i, true));
 }

@@ -1,0 +1,45 @@
+/**
+ * What the two matrix kernels share in the compute worker: one GPU runner, one pool of CPU
+ * workers, the tile shapes tuned per adapter, and the small problem a software adapter is timed
+ * on against the CPU.
+ */
+import type { KernelContext } from '../worker-kernel';
+import { tuneMatmul } from './autotune';
+import { CpuMatmulPool } from './cpu-pool';
+import { DEFAULT_MATMUL_CONFIG, MatmulGpu, type MatmulConfig, type MatmulKind } from './gpu';
+
+export const gpuOf = (context: KernelContext) => context.shared('matmul/gpu', () => new MatmulGpu(context.devices));
+
+export const poolOf = (context: KernelContext) =>
+  context.shared(
+    'matmul/cpu-pool',
+    () => new CpuMatmulPool(context.cpuWorkers === undefined ? {} : { workers: context.cpuWorkers }),
+    (pool) => pool.terminate(),
+  );
+
+/** The tile configuration autotuned for this adapter (timed once per engine, then cached). */
+export function tuning(context: KernelContext, kind: MatmulKind): Promise<MatmulConfig> {
+  const tuned = context.shared('matmul/tuned', () => new Map<MatmulKind, Promise<MatmulConfig>>());
+  let config = tuned.get(kind);
+  if (!config) {
+    config = context.adapterKey().then(async (adapterKey) => (await tuneMatmul(gpuOf(context), kind, { adapterKey, cache: context.tuneCache })).config);
+    // A failed tuning is not remembered; the next unit tries again.
+    config.catch(() => tuned.delete(kind));
+    tuned.set(kind, config);
+  }
+  return config;
+}
+
+/** The calibration problem's shape, and the tile shape it runs with: tuning costs seconds, and only pays if the GPU wins. */
+export const CALIBRATION_SHAPE = { m: 128, n: 128, k: 128 };
+export const CALIBRATION_CONFIG: MatmulConfig = { ...DEFAULT_MATMUL_CONFIG, wgX: 8, wgY: 8, vec4: true };
+
+/** The arguments for rows [start, end) of C: those rows of A, all of B. */
+export function rowsOf<T extends Float32Array | Uint32Array>(
+  operands: { readonly a: T; readonly b: T },
+  unit: { readonly n: number; readonly k: number },
+  start: number,
+  end: number,
+) {
+  return [operands.a.subarray(start * unit.k, end * unit.k) as T, operands.b, { m: end - start, n: unit.n, k: unit.k }] as const;
+}

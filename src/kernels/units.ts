@@ -1,0 +1,94 @@
+/**
+ * Every kernel's unit, registered once: the kernel names, the units on the wire (WorkUnit and
+ * its parse), and the leaf layout of their results. This is the part of the kernel registry the
+ * protocol, the volunteer and the widget read; the host's part is host-registry.ts, the compute
+ * worker's worker-registry.ts.
+ */
+import * as v from 'valibot';
+import { ErrorCode, TabgridError } from '../errors';
+import { matmulF32Unit } from './matmul-f32/unit';
+import { matmulModpUnit } from './matmul-modp/unit';
+import { conform, isRecord } from './schema-fields';
+import { sha256BatchUnit } from './sha256-batch/unit';
+import { powUnit } from './sha256d-pow/unit';
+import { UnitOutput, type UnitKernel } from './unit-kernel';
+
+export const Kernel = { Sha256Batch: 'sha256-batch', MatmulF32: 'matmul-f32', MatmulModp: 'matmul-modp', Sha256dPow: 'sha256d-pow' } as const;
+export type Kernel = (typeof Kernel)[keyof typeof Kernel];
+
+/** One line per kernel. A kernel missing here fails to compile (satisfies). */
+const UNIT_KERNELS = {
+  [Kernel.Sha256Batch]: sha256BatchUnit,
+  [Kernel.MatmulF32]: matmulF32Unit,
+  [Kernel.MatmulModp]: matmulModpUnit,
+  [Kernel.Sha256dPow]: powUnit,
+} satisfies { [K in Kernel]: { readonly kernel: K } };
+
+type UnitKernels = typeof UNIT_KERNELS;
+/** Each kernel's unit type, by kernel name. */
+export type UnitMap = { [K in Kernel]: v.InferOutput<UnitKernels[K]['schema']> };
+export type UnitOf<K extends Kernel> = UnitMap[K];
+export type WorkUnit = UnitMap[Kernel];
+/** Units whose result is a Merkle tree of fixed-size leaves the host can challenge (every kernel's but proof of work's). */
+export type ChallengedUnit = { [K in Kernel]: UnitKernels[K]['output'] extends typeof UnitOutput.Leaves ? UnitMap[K] : never }[Kernel];
+
+const UNITS: { readonly [K in Kernel]: UnitKernel<UnitMap[K]> } = UNIT_KERNELS;
+
+export function isKernel(value: unknown): value is Kernel {
+  return typeof value === 'string' && Object.hasOwn(UNIT_KERNELS, value);
+}
+
+/** The kernel names, in registry order. */
+export const KERNELS: readonly Kernel[] = Object.values(Kernel);
+
+export function unitKernel<K extends Kernel>(kernel: K): UnitKernel<UnitMap[K]> {
+  return UNITS[kernel];
+}
+
+/** What a volunteer is told a kernel computes, or undefined for a name no kernel has. */
+export function kernelName(kernel: string): string | undefined {
+  return isKernel(kernel) ? UNITS[kernel].name : undefined;
+}
+
+/** The unit in a `unit` message: an object of a known kernel, every field within its limits. Throws TabgridError('bad-message'). */
+export function parseUnit(raw: unknown): WorkUnit {
+  const fail = (message: string): never => {
+    throw new TabgridError(ErrorCode.BadMessage, message);
+  };
+  if (!isRecord(raw)) return fail('unit is not a JSON object');
+  const { kernel } = raw;
+  if (!isKernel(kernel)) return fail(`unit.kernel must be one of ${KERNELS.join(', ')}`);
+  conform(UNITS[kernel].schema, raw, fail);
+  return raw;
+}
+
+function layout<K extends Kernel>(kernel: K, unit: UnitMap[K]) {
+  const k = UNITS[kernel];
+  return { bytes: k.leafBytes(unit), count: k.leafCount(unit), size: k.size(unit), output: k.output };
+}
+
+/** What a unit's progress counts up to: leaves, or nonces for proof of work. */
+export function unitSize(unit: WorkUnit): number {
+  return layout(unit.kernel, unit).size;
+}
+
+/** The bytes of one Merkle leaf of a unit's result: a digest, a row of C, a 4-byte share. */
+export function leafBytesOf(unit: WorkUnit): number {
+  return layout(unit.kernel, unit).bytes;
+}
+
+export function isChallenged(unit: WorkUnit): unit is ChallengedUnit {
+  return layout(unit.kernel, unit).output === UnitOutput.Leaves;
+}
+
+/** Whether a result lists its leaves as `shares` beside the root (proof of work). */
+export function listsShares(unit: WorkUnit): boolean {
+  return layout(unit.kernel, unit).output === UnitOutput.Shares;
+}
+
+/** How many leaves (challengeable outputs) a unit's result has, and the bytes of each. */
+export function unitLeaves(unit: ChallengedUnit): { count: number; bytes: number } {
+  const { count, bytes } = layout(unit.kernel, unit);
+  if (count === undefined) throw new TabgridError(ErrorCode.BadInput, `${unit.kernel} results have no fixed leaf count`);
+  return { count, bytes };
+}
