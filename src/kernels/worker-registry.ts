@@ -34,3 +34,8 @@ export function unitRun(unit: WorkUnit, context: KernelContext): UnitRun {
 export function calibrationOf(kernel: Kernel, context: KernelContext): Calibration {
   return WORKER_KERNELS[kernel].calibration(context);
 }
+
+/** A kernel's compute-worker half (the registry test checks every kernel has one). */
+export function workerKernel<K extends Kernel>(kernel: K): WorkerKernel<UnitMap[K]> {
+  return WORKER_KERNELS[kernel];
+}

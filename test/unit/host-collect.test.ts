@@ -43,7 +43,7 @@ describe('jobs that collect output', () => {
         shareBits: 6,
         targetBits: 12,
         collect: true,
-      } as unknown as JobSpec),
+      }),
     ).toThrow(/solutions are always kept/);
     // At most 4 MiB a unit, as for the largest C: 131072 digests.
     expect(() => parseJob({ ...hashing, messagesPerUnit: 131_072 })).not.toThrow();

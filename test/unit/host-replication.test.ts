@@ -69,7 +69,7 @@ describe('replicated jobs', () => {
         shareBits: 6,
         targetBits: 12,
         replicate: true,
-      } as unknown as JobSpec),
+      }),
     ).toThrow(/does not apply to sha256d-pow/);
     expect(() => parseJob({ ...job, replicate: false })).toThrow(/must be true/);
     const { replicate: _, ...challenged } = job;
