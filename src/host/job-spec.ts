@@ -125,9 +125,7 @@ interface LeafPolicyFields {
 export const leafPolicyRules: readonly SpecRule<LeafPolicyFields>[] = [
   (spec) => (spec.replicate !== undefined && spec.verify !== undefined ? 'replicate replaces verify: give one policy' : undefined),
   (spec) =>
-    spec.verify?.policy === 'freivalds' && spec.samples !== undefined
-      ? 'samples does not apply to verify.policy "freivalds" (every row is checked)'
-      : undefined,
+    spec.verify?.policy === 'freivalds' && 'samples' in spec ? 'samples does not apply to verify.policy "freivalds" (every row is checked)' : undefined,
   (spec) =>
     spec.samples === undefined && spec.replicate === undefined && spec.verify?.policy !== 'freivalds'
       ? `samples must be an integer in 1..${MAX_CHALLENGE}`
