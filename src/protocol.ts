@@ -128,7 +128,7 @@ export function unitSize(unit: WorkUnit): number {
 }
 
 /** The messages' types, inferred from their schemas. */
-export type { HostMessage, Opening, Receipt, Request, SignedReceipt, VolunteerMessage } from './protocol/messages';
+export type { HostMessage, Opening, Receipt, RequestMessage, VolunteerMessage } from './protocol/messages';
 
 export function encodeMessage(message: VolunteerMessage | HostMessage): string {
   return JSON.stringify(message);

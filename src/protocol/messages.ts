@@ -173,4 +173,4 @@ export type HostMessage =
   Exclude<HostMessageOnWire, { type: 'verdict' }> | (Omit<Extract<HostMessageOnWire, { type: 'verdict' }>, 'receipt'> & { readonly receipt?: Receipt });
 
 /** The messages that await an answer: each carries an `id`, and the answer (or an error) names it. */
-export type Request = Extract<VolunteerMessage, { id: number }>;
+export type RequestMessage = Extract<VolunteerMessage, { id: number }>;

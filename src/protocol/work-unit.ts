@@ -6,7 +6,7 @@
  * schemas, and the wire follows them.
  */
 import * as v from 'valibot';
-import { Kernel, MAX_UNIT_MATRIX_DIM, MAX_UNIT_MESSAGE_BYTES, MAX_UNIT_MESSAGES, type PowUnit, type WorkUnit } from '../protocol';
+import { Kernel, MAX_UNIT_MATRIX_DIM, MAX_UNIT_MESSAGE_BYTES, MAX_UNIT_MESSAGES, type WorkUnit } from '../protocol';
 import { across, hex, int, record, str } from './fields';
 
 const seed = int(0, 0xffffffff);
@@ -43,6 +43,6 @@ export const workUnitSchema: v.GenericSchema<unknown, WorkUnit> = v.pipe(
   across(
     'nonceCount',
     (u) => u.kernel !== Kernel.Sha256dPow || u.nonceCount <= 2 ** 32 - u.nonceStart,
-    (u) => `must be an integer in 1..${2 ** 32 - (u as PowUnit).nonceStart}`,
+    (u) => `must be an integer in 1..${2 ** 32 - (u.kernel === Kernel.Sha256dPow ? u.nonceStart : 0)}`,
   ),
 );

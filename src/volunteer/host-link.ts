@@ -2,7 +2,7 @@ import { abortable, withTimeout } from '../async';
 import { ErrorCode, TabgridError, isErrorCode } from '../errors';
 import { connectToHost } from '../net/connect';
 import type { Link, LinkHandlers } from '../net/link';
-import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type Request, type VolunteerMessage } from '../protocol';
+import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type RequestMessage, type VolunteerMessage } from '../protocol';
 import { parseHostMessage } from '../validate';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../proof/identity';
 import { signKeyProof } from '../proof/key-proof';
@@ -12,7 +12,7 @@ import { RelayServer } from './relay';
 
 export type Reply<T extends HostMessage['type']> = Extract<HostMessage, { type: T }>;
 /** A request as the caller gives it: HostLink numbers it. */
-export type Unnumbered<R extends Request = Request> = R extends unknown ? Omit<R, 'id'> : never;
+export type Unnumbered<R extends RequestMessage = RequestMessage> = R extends unknown ? Omit<R, 'id'> : never;
 /** What the host may say without being asked: the session acts on these. */
 export type Unprompted = Reply<'challenge' | 'send-rows' | 'verdict' | 'lease-lost'> | (Reply<'error'> & { unitId: string });
 
@@ -131,7 +131,7 @@ export class HostLink {
     const identity = await this.identity();
     const link = await connect(handlers, signal);
     this.link = link;
-    const hello: Unnumbered<Extract<Request, { type: 'hello' }>> = {
+    const hello: Unnumbered<Extract<RequestMessage, { type: 'hello' }>> = {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       client: this.options.client ?? 'tabgrid-volunteer',
