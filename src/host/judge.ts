@@ -17,7 +17,7 @@ import {
 } from '../protocol';
 import { neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
 import { challengeSamples, collects, freivaldsRounds, isReplicated, jobUnit, unitWork, type JobSpec } from './job';
-import { makeReceipt } from './receipt';
+import { makeReceipt } from '../proof/receipt';
 import { StoredUnitState as UnitState } from './store/store';
 import { HostTrust } from './trust-store';
 import { checkFreivalds } from './verify-freivalds';

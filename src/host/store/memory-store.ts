@@ -1,3 +1,4 @@
+import { createKeyPair, identityFromKeyPair, type Identity } from '../../proof/identity';
 import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
 
 /** A HostStore in memory: for tests, and for hosts that may lose their state. */
@@ -10,6 +11,7 @@ export class MemoryHostStore implements HostStore {
   private readonly outputs = new Map<string, Uint8Array>();
   /** Number of batches committed (tests check that a reply waited for its commit). */
   commits = 0;
+  private identity?: Promise<Identity>;
 
   async load(): Promise<HostSnapshot> {
     // Copies, so the caller cannot alter what is "on disk" except through commit().
@@ -37,6 +39,10 @@ export class MemoryHostStore implements HostStore {
   async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
     const data = this.outputs.get(JSON.stringify([unitId, root]));
     return data && data.slice();
+  }
+
+  hostIdentity(): Promise<Identity> {
+    return (this.identity ??= createKeyPair().then(identityFromKeyPair));
   }
 
   async close(): Promise<void> {}
