@@ -74,7 +74,7 @@ describe('HostLink: requests and their answers', () => {
         close: () => handlers.onClose(),
       };
     };
-    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', volunteerId: 'v', identity: await newIdentity(), connect }, () => undefined);
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect }, () => undefined);
     await link.open(new AbortController().signal);
     return { link, requests, say: (m: HostMessage) => say(m) };
   }
@@ -125,7 +125,7 @@ describe('HostLink: requests and their answers', () => {
       },
     );
     const { connect } = memoryConnector(core);
-    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', volunteerId: 'v', identity: await newIdentity(), connect }, () => undefined);
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect }, () => undefined);
     const signal = new AbortController().signal;
     await link.open(signal);
     const replies = await Promise.all([
