@@ -130,7 +130,7 @@ describe('protocol limits: the largest legal unit of every kernel crosses the wi
     const spec = validateJob(specOf());
     const unit = jobUnit(spec, spec.units - 1);
     const total = unitSize(unit);
-    fits({ type: 'unit', unit, leaseMs: 86_400_000 }, parseHostMessage);
+    fits({ type: 'unit', id: Number.MAX_SAFE_INTEGER, unit, leaseMs: 86_400_000 }, parseHostMessage);
     const sent = await sentFor(unit);
     for (const beat of heartbeatsFor({ unit, done: total }, [unit], new Map([[unit.unitId, sent]]))) fits(beat, parseVolunteerMessage);
     fits(resultMessage(unit.unitId, sent), parseVolunteerMessage);
