@@ -7,7 +7,7 @@ import { signReceipt } from '../proof/receipt-signing';
 import { Verdict, type ChallengedUnit, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { awaitsRows, neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
 import { jobUnit, unitWork } from './job';
-import { makeReceipt } from './receipt';
+import { makeReceipt } from '../proof/receipt';
 import { Awaiting, StoredUnitState as UnitState } from './store/store';
 import { HostTrust } from './trust-store';
 import { hashesTo, RowCollector } from './row-collector';

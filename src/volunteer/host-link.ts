@@ -17,8 +17,6 @@ export type Unprompted = Reply<'challenge' | 'send-rows' | 'verdict' | 'lease-lo
 export interface HostLinkOptions {
   readonly signalUrl: string;
   readonly hostId: string;
-  /** A local name for this volunteer (logs); the host knows it by its key only. */
-  readonly volunteerId: string;
   /** The key this volunteer signs with; absent, `loadIdentity` gives it, else one is made in memory on first use. */
   readonly identity?: Identity;
   /** Loads (or creates and keeps) the key, e.g. from the volunteer's IndexedDB. */

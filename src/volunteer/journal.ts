@@ -1,8 +1,8 @@
+import { concat } from '../bytes';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
 import type { Identity } from '../proof/identity';
 import { unitSize, type Receipt, type WorkUnit } from '../protocol';
-import { concat } from '../worker/segments';
 import { leafBytesOf, sentResult, type Sent } from './results';
 import { HeldState, type VolunteerStore } from './store/volunteer-store';
 

@@ -139,5 +139,17 @@ describe('IdbHostStore', () => {
     const store = await IdbHostStore.open(freshName());
     await store.close();
     await storageError(store.commit({ units: [unit('j', 0)] }));
+    await storageError(store.hostIdentity());
+  });
+
+  it('gives two connections making the host key at once the same key, the first written', async () => {
+    const name = freshName();
+    const [a, b] = await Promise.all([IdbHostStore.open(name), IdbHostStore.open(name)]);
+    const [ka, kb] = await Promise.all([a.hostIdentity(), b.hostIdentity()]);
+    expect(kb.publicKey).toBe(ka.publicKey);
+    await Promise.all([a.close(), b.close()]);
+    const again = await IdbHostStore.open(name);
+    expect((await again.hostIdentity()).publicKey).toBe(ka.publicKey);
+    await again.close();
   });
 });

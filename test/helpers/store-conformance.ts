@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
 import type { JobSpec } from '../../src/host/job';
+import { identityOf, verifySignature } from '../../src/proof/identity';
 import type { HostStore, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from '../../src/host/store/store';
 
 const spec = (id: string): JobSpec => ({ id, kernel: 'sha256-batch', units: 4, messagesPerUnit: 16, messageLength: 64, seed: 7, samples: 8 });
@@ -259,6 +260,26 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
     );
 
     it(
+      "keeps one host key: a real signing key, the same on every call, another store's differs",
+      withStore(async (store) => {
+        const [identity, again] = await Promise.all([store.hostIdentity(), store.hostIdentity()]);
+        expect(again.publicKey).toBe(identity.publicKey);
+        expect(identity.id).toBe(identityOf(identity.publicKey));
+        const bytes = new TextEncoder().encode('receipt');
+        const signature = await identity.sign(bytes);
+        expect(await verifySignature(identity.publicKey, bytes, signature)).toBe(true);
+        expect(await verifySignature(identity.publicKey, new TextEncoder().encode('receipts'), signature)).toBe(false);
+        expect((await store.hostIdentity()).publicKey).toBe(identity.publicKey);
+        const other = await open();
+        try {
+          expect((await other.hostIdentity()).publicKey).not.toBe(identity.publicKey);
+        } finally {
+          await other.close();
+        }
+      }),
+    );
+
+    it(
       'closes twice without error',
       withStore(async (store) => {
         await store.close();
@@ -275,6 +296,21 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
         expect(await again.load()).toEqual(before);
         await again.commit({ units: [unit('j', 2)] });
         expect((await again.load()).units).toHaveLength(3);
+        return again;
+      }),
+    );
+
+    it.runIf(reopen)(
+      'keeps the host key across close and reopen: the reopened store signs as the first did',
+      withStore(async (store) => {
+        const identity = await store.hostIdentity();
+        const bytes = new TextEncoder().encode('receipt');
+        const signature = await identity.sign(bytes);
+        const again = await reopen!(store);
+        const reloaded = await again.hostIdentity();
+        expect(reloaded.publicKey).toBe(identity.publicKey);
+        expect(await verifySignature(reloaded.publicKey, bytes, signature)).toBe(true);
+        expect(await verifySignature(identity.publicKey, bytes, await reloaded.sign(bytes))).toBe(true);
         return again;
       }),
     );

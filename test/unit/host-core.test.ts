@@ -21,7 +21,7 @@ import {
 import { parseHostMessage } from '../../src/validate';
 import { matmulF32Ref, matmulModpRef, f32ErrorBound } from '../../src/kernels/matmul';
 import { matmulOperands } from '../../src/kernels/matmul-inputs';
-import { receiptIsIntact } from '../../src/host/receipt';
+import { receiptIsIntact } from '../../src/proof/receipt';
 import { seededRandom } from '../../src/work/seeded';
 import type { Identity } from '../../src/proof/identity';
 import { signKeyProof } from '../../src/proof/key-proof';

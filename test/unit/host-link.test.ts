@@ -22,7 +22,7 @@ describe('HostLink', () => {
         },
       };
     };
-    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', volunteerId: 'v', identity: await newIdentity(), connect }, () => undefined);
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect }, () => undefined);
     const signal = new AbortController().signal;
     await expect(link.open(signal)).rejects.toMatchObject({ code: 'banned' });
     expect(link.connected).toBe(false);

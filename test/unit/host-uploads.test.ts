@@ -402,7 +402,6 @@ describe('the cap on all uploads together', () => {
       hostId: 'h',
       computer: new ComputeEngine(),
       connect: net.connect,
-      volunteerId: 'busy-test',
       identity,
       backoff: { baseMs: 20, maxMs: 100 },
     });

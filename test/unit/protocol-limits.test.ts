@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { MerkleTree } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { jobUnit, MAX_COLLECT_BYTES, unitWork, validateJob, type JobSpec } from '../../src/host/job';
-import { makeReceipt } from '../../src/host/receipt';
+import { makeReceipt } from '../../src/proof/receipt';
 import { sharesToLeaves } from '../../src/kernels/sha256d-pow';
 import { signReceipt } from '../../src/proof/receipt-signing';
 import type { Identity } from '../../src/proof/identity';

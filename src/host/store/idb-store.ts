@@ -6,7 +6,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { ErrorCode, TabgridError } from '../../errors';
-import type { KeyPairStore } from '../../proof/identity';
+import { createKeyPair, identityFromKeyPair, type Identity } from '../../proof/identity';
 import { legacyAwaiting, type LegacyVerifyingFields } from './legacy-awaiting';
 import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
 
@@ -98,9 +98,10 @@ function putAll<N extends StoreName>(
   for (const record of records) pending.push(store.put(record));
 }
 
-export class IdbHostStore implements HostStore, KeyPairStore {
+export class IdbHostStore implements HostStore {
   /** Why the connection was closed under us, if it was; later calls fail with this. */
   private lost: string | null = null;
+  private identity?: Promise<Identity>;
 
   private constructor(
     readonly name: string,
@@ -205,21 +206,33 @@ export class IdbHostStore implements HostStore, KeyPairStore {
     }
   }
 
-  async getKeyPair(): Promise<CryptoKeyPair | undefined> {
-    this.check();
-    try {
-      return await this.db.get('keys', HOST_KEY);
-    } catch (err) {
-      throw storageError(`cannot read the host key from ${JSON.stringify(this.name)}`, err);
-    }
+  /** The host's signing identity, made on first use and kept in this database (non-extractable). */
+  hostIdentity(): Promise<Identity> {
+    // One read per store; a failed one is tried again on the next call.
+    this.identity ??= this.keyPair()
+      .then(identityFromKeyPair)
+      .catch((err: unknown) => {
+        this.identity = undefined;
+        throw err;
+      });
+    return this.identity;
   }
 
-  async putKeyPair(pair: CryptoKeyPair): Promise<void> {
+  private async keyPair(): Promise<CryptoKeyPair> {
     this.check();
     try {
-      await this.db.put('keys', pair, HOST_KEY);
+      const kept = await this.db.get('keys', HOST_KEY);
+      if (kept) return kept;
+      // Made before the transaction, which would commit while WebCrypto works. Another tab
+      // making one at once: the first key written wins, and both use it.
+      const fresh = await createKeyPair();
+      const tx = this.db.transaction('keys', 'readwrite', { durability: 'strict' });
+      const raced = await tx.store.get(HOST_KEY);
+      if (!raced) await tx.store.add(fresh, HOST_KEY);
+      await tx.done;
+      return raced ?? fresh;
     } catch (err) {
-      throw storageError(`cannot store the host key in ${JSON.stringify(this.name)}`, err);
+      throw storageError(`cannot read or store the host key in ${JSON.stringify(this.name)}`, err);
     }
   }
 

@@ -195,6 +195,7 @@ export class SqliteHostStore implements HostStore {
   private readonly db: Database.Database;
   private readonly apply: (batch: StoreBatch) => void;
   private readonly selects: { [T in keyof Rows]: Database.Statement<[], Rows[T]> };
+  private identity?: Promise<Identity>;
 
   /** Opens (creating if need be) the store at `path`, or ':memory:'. Throws TabgridError 'storage'. */
   constructor(readonly path: string) {
@@ -334,7 +335,6 @@ export class SqliteHostStore implements HostStore {
     this.guard('write', () => this.apply(batch));
   }
 
-  /** The host's signing identity, made on first use and kept in this file. */
   async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
     return this.guard('read', () => {
       const row = this.db.prepare<[string, string], { data: Buffer }>('SELECT data FROM outputs WHERE unit_id = ? AND root = ?').get(unitId, root);
@@ -342,8 +342,14 @@ export class SqliteHostStore implements HostStore {
     });
   }
 
+  /** The host's signing identity, made on first use and kept in this file (sqlite-key.ts). */
   hostIdentity(): Promise<Identity> {
-    return loadOrCreateHostIdentity(this.db);
+    // One read and import per store; a failed one is tried again on the next call.
+    this.identity ??= loadOrCreateHostIdentity(this.db).catch((err: unknown) => {
+      this.identity = undefined;
+      throw new TabgridError(ErrorCode.Storage, `cannot read the host key from ${JSON.stringify(this.path)}: ${(err as Error).message}`, { cause: err });
+    });
+    return this.identity;
   }
 
   async close(): Promise<void> {

@@ -3,9 +3,11 @@
  * CLI to SQLite, the dashboard page to IndexedDB, tests to memory. The host keeps its state in
  * memory while it runs and commits every change as one batch in one transaction *before* it
  * answers the volunteer, so a reply never promises more than survives a crash. On start it
- * loads the last committed snapshot.
+ * loads the last committed snapshot. The host's signing key lives in the store too, so choosing
+ * the store chooses the key: a durable store keeps both.
  */
 import type { Receipt } from '../../protocol';
+import type { Identity } from '../../proof/identity';
 import type { TrustState } from '../../proof/trust';
 import type { JobSpec } from '../job';
 
@@ -166,5 +168,11 @@ export interface HostStore {
    * be large (up to 4 MiB a unit), so they are read one at a time, when downloaded.
    */
   output(unitId: string, root: string): Promise<Uint8Array | undefined>;
+  /**
+   * The host's signing identity: it signs receipts, and volunteers prove their keys to it. Made
+   * on first use and the same on every call; a durable store keeps it, so a restarted host signs
+   * with the key its earlier receipts verify against. A memory store's key lasts as long as it.
+   */
+  hostIdentity(): Promise<Identity>;
   close(): Promise<void>;
 }
