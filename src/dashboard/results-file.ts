@@ -1,4 +1,5 @@
-import { collects, type JobSpec } from '../host/job';
+import type { JobSpec } from '../host/job';
+import { keepsOutput, policyOf } from '../host/verifiers/policy';
 import type { AcceptedResult } from '../host/host-options';
 import { toHex } from '../hex';
 import { Kernel, type Receipt } from '../protocol';
@@ -65,7 +66,7 @@ export interface BuiltResults {
 }
 
 export function outputKept(job: JobSpec): OutputKept {
-  if (!collects(job)) return OutputKept.None;
+  if (!keepsOutput(policyOf(job))) return OutputKept.None;
   return job.kernel === Kernel.Sha256Batch ? OutputKept.Digests : OutputKept.Matrix;
 }
 

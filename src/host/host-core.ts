@@ -6,7 +6,7 @@ import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections, type Connection } from './connections';
 import { banned, Greeting } from './greeting';
-import { HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-state';
+import { awaitsRows, HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
 import { Holds } from './holds';
@@ -285,7 +285,7 @@ export class HostCore {
       let stalled = 0;
       for (const { who, unitId } of this.judge.stalledUploads(now - this.leaseMs)) {
         const u = this.state.unit(unitId);
-        if (u?.state === UnitState.Verifying && u.holder === who && !u.challenge && u.leaseDeadline !== null && u.leaseDeadline > now) {
+        if (u && awaitsRows(u) && u.holder === who && u.leaseDeadline !== null && u.leaseDeadline > now) {
           tx.putUnit(requeued(u));
           expired++;
           stalled++;

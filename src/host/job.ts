@@ -6,7 +6,8 @@ import { toHex } from '../hex';
 import { HEADER_BYTES, targetFromLeadingZeroBits } from '../kernels/sha256d-pow';
 import { mix32, seededMessage } from '../work/seeded';
 import { validateTrustPolicy, type TrustPolicy } from '../proof/trust';
-import { checkRounds, DEFAULT_FREIVALDS_ROUNDS } from '../proof/freivalds-modp';
+import { checkRounds } from '../proof/freivalds-modp';
+import { challengedLeaves, policyOf } from './verifiers/policy';
 
 /**
  * Adaptive trust (proof/trust.ts), any job: once a key has a run of valid results, its results
@@ -22,13 +23,10 @@ export type JobTrust = Partial<TrustPolicy>;
  * roots agree; on disagreement a third key decides (verify-replicas.ts). Keys cost nothing to
  * make, so agreement alone proves nothing: a replica from a key without an earned record (in
  * its warm-up, spot-checked, or in a job without `trust`) is challenged like a result of the
- * challenge policy (`samples` leaves, default DEFAULT_REPLICA_SAMPLES) before its vote counts.
- * It costs a second computation of every unit (less under `trust`: a trusted key's result is
- * accepted alone). It needs at least two volunteers.
+ * challenge policy (`samples` leaves, default DEFAULT_REPLICA_SAMPLES in verifiers/policy.ts)
+ * before its vote counts. It costs a second computation of every unit (less under `trust`: a
+ * trusted key's result is accepted alone). It needs at least two volunteers.
  */
-
-/** Leaves challenged per replica from a key without an earned record, when the job gives no `samples`. */
-export const DEFAULT_REPLICA_SAMPLES = 8;
 
 /**
  * How a matrix job checks results. 'challenge' (the default): the host recomputes `samples`
@@ -60,7 +58,7 @@ export interface Sha256JobSpec {
    */
   readonly samples?: number;
   readonly replicate?: boolean;
-  /** Keep every unit's digests (see `collects`). */
+  /** Keep every unit's digests (OutputPolicy in verifiers/policy.ts). */
   readonly collect?: boolean;
   /** Jobs with a higher priority are leased first (default 0). */
   readonly priority?: number;
@@ -83,7 +81,7 @@ export interface MatmulJobSpec {
   readonly verify?: MatmulVerify;
   /** matmul-modp only (f32 results differ bitwise between devices). */
   readonly replicate?: boolean;
-  /** Keep every unit's C (see `collects`). */
+  /** Keep every unit's C (OutputPolicy in verifiers/policy.ts). */
   readonly collect?: boolean;
   readonly priority?: number;
   readonly trust?: JobTrust;
@@ -192,7 +190,8 @@ export function validateJob(spec: JobSpec): JobSpec {
       if (spec.kernel === Kernel.MatmulModp && (spec.p === undefined || !isPrime(spec.p) || spec.p > MODP_MAX)) bad(`p must be a prime ≤ ${MODP_MAX}`);
       if (spec.kernel === Kernel.MatmulF32 && spec.p !== undefined) bad('p is for matmul-modp only');
       // The openings of one result (rows of 8n hex characters plus paths) must fit a message.
-      if (challengeSamples(spec) * (8 * spec.n + 70 * 11) > 480_000) bad(`samples × row size is too large for one message: use fewer samples or a smaller n`);
+      if (challengedLeaves(policyOf(spec)) * (8 * spec.n + 70 * 11) > 480_000)
+        bad(`samples × row size is too large for one message: use fewer samples or a smaller n`);
       break;
     default:
       bad(`kernel must be one of ${Object.values(Kernel).join(', ')}`);
@@ -216,36 +215,6 @@ function validateVerify(verify: MatmulVerify | undefined, bad: (what: string) =>
 
 /** The most output a unit of a job that collects may upload: the largest C (1024 × 1024 words). */
 export const MAX_COLLECT_BYTES = 4 * MAX_UNIT_MATRIX_DIM * MAX_UNIT_MATRIX_DIM;
-
-/**
- * Whether the host keeps each unit's output (`collect: true`): once a result passes its check
- * (or a trusted key's check is skipped, or before a replica votes) the host asks for the whole
- * output (`send-rows`), checks it against the committed root, and stores it with the accepted
- * unit, for the researcher to download. Without it the host keeps roots and receipts only.
- */
-export function collects(spec: JobSpec): boolean {
-  return spec.kernel !== Kernel.Sha256dPow && spec.collect === true;
-}
-
-/** The Freivalds rounds of a matrix job with the freivalds policy; undefined for any other job. */
-export function freivaldsRounds(spec: JobSpec): number | undefined {
-  if (spec.kernel !== Kernel.MatmulF32 && spec.kernel !== Kernel.MatmulModp) return undefined;
-  return spec.verify?.policy === 'freivalds' ? (spec.verify.rounds ?? DEFAULT_FREIVALDS_ROUNDS) : undefined;
-}
-
-/**
- * Leaves challenged per result (the challenge policy), or per replica from a key without an
- * earned record (replication); 0 for jobs that use another policy.
- */
-export function challengeSamples(spec: JobSpec): number {
-  if (spec.kernel === Kernel.Sha256dPow) return 0;
-  return spec.samples ?? (spec.replicate === true ? DEFAULT_REPLICA_SAMPLES : 0);
-}
-
-/** Whether a job's units are replicated rather than challenged. */
-export function isReplicated(spec: JobSpec): boolean {
-  return spec.kernel !== Kernel.Sha256dPow && spec.replicate === true;
-}
 
 /** The adaptive-trust policy of a job, or undefined when it verifies every result. */
 export function jobTrustPolicy(spec: JobSpec): TrustPolicy | undefined {

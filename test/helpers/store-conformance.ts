@@ -109,12 +109,22 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
           ],
         });
         const noVotesYet = unit('j', 4, { votes: [], leasedTo: ['k1', 'k3'], hold: { key: 'k3', since: 0 } });
+        // What a verifying unit awaits, each kind: a restarted host must know what it waits for and why.
+        const awaiting = (['openings', 'rows-to-check', 'rows-to-keep', 'rows-trusted', 'recompute'] as const).map((a, i) =>
+          unit('w', i, {
+            state: 'verifying',
+            holder: a === 'recompute' ? null : 'v1',
+            root: 'ab'.repeat(32),
+            challenge: a === 'openings' ? [2, 9] : null,
+            awaiting: a,
+          }),
+        );
         await store.commit({
-          units: [leased, accepted, solved, replicated, noVotesYet],
+          units: [leased, accepted, solved, replicated, noVotesYet, ...awaiting],
           volunteers: [{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }],
         });
         const got = await store.load();
-        expect(got.units).toEqual([leased, accepted, solved, replicated, noVotesYet]);
+        expect(got.units).toEqual([leased, accepted, solved, replicated, noVotesYet, ...awaiting]);
         expect(got.volunteers).toEqual([{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }]);
       }),
     );
@@ -190,7 +200,7 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
         const a = bytes(4096 * 4, 1);
         const b = bytes(96, 2);
         await store.commit({
-          units: [unit('j', 0, { collecting: 'verified' })],
+          units: [unit('j', 0, { state: 'verifying', holder: 'v', root: 'aa', awaiting: 'rows-to-keep' })],
           outputs: [
             { unitId: 'j/0', root: 'aa', data: a },
             { unitId: 'j/0', root: 'bb', data: b },
@@ -200,7 +210,7 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
         expect(await store.output('j/0', 'bb')).toEqual(b);
         expect(await store.output('j/0', 'cc')).toBeUndefined();
         expect(await store.output('j/1', 'aa')).toBeUndefined();
-        expect((await store.load()).units).toEqual([unit('j', 0, { collecting: 'verified' })]);
+        expect((await store.load()).units).toEqual([unit('j', 0, { state: 'verifying', holder: 'v', root: 'aa', awaiting: 'rows-to-keep' })]);
         // A copy: changing what was read changes nothing stored.
         (await store.output('j/0', 'bb'))!.fill(0);
         expect(await store.output('j/0', 'bb')).toEqual(b);

@@ -7,6 +7,7 @@
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { ErrorCode, TabgridError } from '../../errors';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../../proof/identity';
+import { legacyAwaiting, type LegacyVerifyingFields } from './legacy-awaiting';
 import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
 
 interface HostDb extends DBSchema {
@@ -27,9 +28,9 @@ const STORES = ['jobs', 'units', 'volunteers', 'receipts', 'trust'] as const sat
 
 /**
  * Upgrade i takes the database from version i to i + 1, inside the versionchange transaction.
- * Append, never edit. A version 2 that reshapes records would read and rewrite them through `tx`.
- * Optional unit fields (votes, leasedTo, collecting, hold) need no upgrade: a record is stored
- * whole, and one written before a field existed loads without it, as StoredUnit allows.
+ * Append, never edit. An upgrade that reshapes records reads and rewrites them through `tx`.
+ * Optional unit fields (votes, leasedTo, hold) need no upgrade: a record is stored whole, and
+ * one written before a field existed loads without it, as StoredUnit allows.
  */
 const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb, StoreName[], 'versionchange'>) => void)[] = [
   (db) => {
@@ -47,7 +48,26 @@ const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb,
   (db) => {
     db.createObjectStore('outputs', { keyPath: ['unitId', 'root'] });
   },
+  // 4: what a verifying unit awaits, and why (store.ts `Awaiting`), replaces `collecting`.
+  (_db, tx) => {
+    addAwaiting(tx).catch(() => {
+      try {
+        tx.abort();
+      } catch {
+        // Already aborted by the failing request.
+      }
+    });
+  },
 ];
+
+/** Upgrade 4: every unit record loses `collecting`, and a verifying one gains `awaiting` (legacy-awaiting.ts). */
+async function addAwaiting(tx: IDBPTransaction<HostDb, StoreName[], 'versionchange'>): Promise<void> {
+  for (let cursor = await tx.objectStore('units').openCursor(); cursor; cursor = await cursor.continue()) {
+    const { collecting, ...rest } = cursor.value as StoredUnit & LegacyVerifyingFields;
+    const awaiting = legacyAwaiting({ ...rest, collecting });
+    if (collecting !== undefined || awaiting !== undefined) await cursor.update(awaiting === undefined ? rest : { ...rest, awaiting });
+  }
+}
 
 /** The IndexedDB version this code writes; a database at a newer version is refused. */
 export const IDB_SCHEMA_VERSION = UPGRADES.length;
