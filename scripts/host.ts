@@ -3,11 +3,11 @@
  * [--max-hold-ms N] [--max-connections N] [--exit-when-done]`: a job host in Node on a running signaling server. With --db its state
  * is durable: kill the process at any moment, start it again with the same --db, and the job
  * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority).
+ * --db names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, or memory.
  */
 import './node-webrtc';
 import { DEMO_JOB } from '../src/host/job';
-import { MemoryHostStore } from '../src/host/store/memory-store';
-import { SqliteHostStore } from '../src/host/store/sqlite-store';
+import { openHostStore, parseStoreSpec, StoreKind } from '../src/host/store/open-host-store';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
 import { parseArgs, readJob } from './args';
 import { startHost } from './stack';
@@ -37,8 +37,8 @@ if (maxHoldMs !== undefined && !(Number.isInteger(maxHoldMs) && maxHoldMs >= (le
 const maxDirect = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
 if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1))
   throw new Error(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
-const store = values.db ? new SqliteHostStore(values.db) : new MemoryHostStore();
-if (!values.db) console.log('no --db: the host keeps its state in memory and loses it when it stops');
+const store = await openHostStore(values.db);
+if (parseStoreSpec(values.db).kind === StoreKind.Memory) console.log('no --db: the host keeps its state in memory and loses it when it stops');
 
 const { core, host } = await startHost({
   jobs,

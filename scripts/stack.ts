@@ -10,14 +10,12 @@ import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { createServer, type ViteDevServer } from 'vite';
 import { HostCore, type HostCoreOptions } from '../src/host/host-core';
-import { MemoryHostStore } from '../src/host/store/memory-store';
-import { SqliteHostStore } from '../src/host/store/sqlite-store';
+import { openHostStore } from '../src/host/store/open-host-store';
 import type { HostStore } from '../src/host/store/store';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
 import { startPeerHost, type PeerHost } from '../src/host/peer-host';
 import { threadRecomputer } from '../src/host/recompute-thread';
 import { createCpuSha256 } from '../src/hash/sha256-cpu';
-import { createKeyPair, identityFromKeyPair } from '../src/proof/identity';
 import { DEMO_HOST_ID } from '../src/net/signal';
 
 export interface StackOptions {
@@ -26,7 +24,8 @@ export interface StackOptions {
   readonly hostId?: string;
   /** The jobs to serve (default: the demo job). */
   readonly jobs?: readonly JobSpec[];
-  readonly store?: HostStore;
+  /** Where the host keeps its state and key: a store spec for openHostStore (default: memory). */
+  readonly db?: string;
   readonly leaseMs?: number;
   readonly maxDirect?: number;
   readonly log?: (line: string) => void;
@@ -91,7 +90,7 @@ export async function startWeb(port: number, env: { signalUrl: string; hostId: s
 
 export interface HostOptions {
   readonly jobs: readonly JobSpec[];
-  /** Where the host keeps its state (default: memory, lost when the process ends). */
+  /** Where the host keeps its state and its key (default: memory, lost when the process ends). The caller closes it. */
   readonly store?: HostStore;
   readonly leaseMs?: number;
   /** The longest one key may hold a unit (default 10 × leaseMs; HostCoreOptions.maxHoldMs). */
@@ -108,12 +107,12 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
   const { jobs, signalUrl, hostId, log, onAccepted } = options;
   // Units whose replicas all disagree are computed on a thread of their own, never in the message queue.
   const recomputer = threadRecomputer();
-  const core = await HostCore.open(options.store ?? new MemoryHostStore(), jobs, {
+  const store = options.store ?? (await openHostStore());
+  const core = await HostCore.open(store, jobs, {
     hostId,
     hash: await createCpuSha256(),
-    // A SQLite host keeps its key in its file, so receipts it re-sends after a restart verify;
-    // a memory host's key lives as long as the process.
-    identity: options.store instanceof SqliteHostStore ? await options.store.hostIdentity() : await identityFromKeyPair(await createKeyPair()),
+    // A durable store keeps the key, so receipts the host re-sends after a restart verify.
+    identity: await store.hostIdentity(),
     log,
     onAccepted,
     leaseMs: options.leaseMs,
@@ -145,12 +144,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => signaling.close());
     const web = await startWeb(options.webPort ?? 5173, { signalUrl: signaling.url, hostId });
     closers.push(() => web.close());
+    const store = await openHostStore(options.db);
+    closers.push(() => store.close());
     const { core, host } = await startHost({
       jobs: options.jobs ?? [DEMO_JOB],
       signalUrl: signaling.url,
       hostId,
       log: options.log,
-      store: options.store,
+      store,
       leaseMs: options.leaseMs,
       maxDirect: options.maxDirect,
     });

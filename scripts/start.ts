@@ -7,7 +7,6 @@
  *   --db FILE        keep the host's state in this SQLite file (default: memory)
  */
 import { DEMO_JOB } from '../src/host/job';
-import { SqliteHostStore } from '../src/host/store/sqlite-store';
 import { DEMO_HOST_ID } from '../src/net/signal';
 import { parseArgs, portFrom, readJob } from './args';
 import { startStack } from './stack';
@@ -28,7 +27,7 @@ const stack = await startStack({
   webPort: portFrom(values['web-port'], 'TABGRID_WEB_PORT', 5173),
   hostId: values['host-id'] ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID,
   jobs: [values.job ? readJob(values.job) : DEMO_JOB],
-  store: values.db ? new SqliteHostStore(values.db) : undefined,
+  db: values.db,
   log: (line) => console.log(`${time()} host: ${line}`),
 });
 

@@ -5,8 +5,8 @@
  * verified total and every receipt that does not verify; exits 1 if any does not, or if the
  * statement as a whole is not the volunteer's or not from that host.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { SqliteHostStore } from '../src/host/store/sqlite-store';
+import { readFileSync } from 'node:fs';
+import { openHostStore } from '../src/host/store/open-host-store';
 import { verifyCreditStatement, type CreditStatement } from '../src/proof/credit';
 import { parseArgs } from './args';
 
@@ -18,9 +18,8 @@ const { values, positionals } = parseArgs({
 async function hostKey(): Promise<string> {
   if (values['host-key']) return values['host-key'];
   if (!values['host-db']) throw new Error('give the host key: --host-key HEX (printed by npm run host) or --host-db FILE.sqlite');
-  // Opening a missing file would make a new database with a new key; refuse instead.
-  if (!existsSync(values['host-db'])) throw new Error(`no host database at ${values['host-db']}`);
-  const store = new SqliteHostStore(values['host-db']);
+  // A new store would make a new key; refuse one instead.
+  const store = await openHostStore(values['host-db'], { existing: true });
   try {
     return (await store.hostIdentity()).publicKey;
   } finally {

@@ -1,4 +1,5 @@
-import { isReplicated, type JobSpec } from '../../src/host/job';
+import type { JobSpec } from '../../src/host/job';
+import { PolicyKind, policyOf } from '../../src/host/verifiers/policy';
 import { Kernel } from '../../src/protocol';
 
 /** The ways a farm cheater lies (see cheater.ts). */
@@ -52,6 +53,6 @@ export function cheatKernels(kind: CheatKind): readonly Kernel[] | undefined {
 export function usableIn(kind: CheatKind, jobs: readonly JobSpec[]): boolean {
   const kernels = cheatKernels(kind);
   // A colluding pair needs replicated units to agree on.
-  const fit = (j: JobSpec) => (kernels?.includes(j.kernel) ?? true) && (kind !== CheatKind.ColludingPair || isReplicated(j));
+  const fit = (j: JobSpec) => (kernels?.includes(j.kernel) ?? true) && (kind !== CheatKind.ColludingPair || policyOf(j).kind === PolicyKind.Replicate);
   return jobs.some(fit);
 }

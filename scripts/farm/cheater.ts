@@ -75,7 +75,6 @@ function runSession(
     hostId: options.hostId,
     computer,
     identity,
-    volunteerId: `cheater-${options.kind}`,
     client: 'tabgrid-farm-cheater',
     backoff: { baseMs: 200, maxMs: 3000 },
   });

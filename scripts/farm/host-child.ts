@@ -5,7 +5,7 @@
  * line every --stats-ms and on SIGTERM, when it exits cleanly.
  */
 import '../node-webrtc';
-import { SqliteHostStore } from '../../src/host/store/sqlite-store';
+import { openHostStore } from '../../src/host/store/open-host-store';
 import { parseArgs, readJob } from '../args';
 import { startHost } from '../stack';
 import { ACCEPTED_PREFIX, STATS_PREFIX, timeHandling, type HostStats } from './host-stats';
@@ -22,7 +22,7 @@ const { values } = parseArgs({
 });
 if (!values.job?.length || !values.db || !values.signal || !values.id) throw new Error('host-child needs --job, --db, --signal and --id');
 const jobs = values.job.map(readJob);
-const store = new SqliteHostStore(values.db);
+const store = await openHostStore(values.db);
 const { core, host } = await startHost({
   jobs,
   store,

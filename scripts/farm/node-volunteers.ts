@@ -13,7 +13,6 @@ export class NodeVolunteers {
 
   /** One more volunteer, not started yet. */
   async add(signalUrl: string, hostId: string): Promise<VolunteerSession> {
-    const n = this.sessions.length;
     const identity = await identityFromKeyPair(await createKeyPair());
     const computer = new CpuComputer();
     this.computers.push(computer);
@@ -22,7 +21,6 @@ export class NodeVolunteers {
       hostId,
       computer,
       identity,
-      volunteerId: `farm-node-${n}`,
       client: 'tabgrid-farm-node',
       backoff: { baseMs: 200, maxMs: 3000 },
     });

@@ -4,7 +4,7 @@ import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { jobUnit, type JobSpec } from '../../src/host/job';
 import type { Identity } from '../../src/proof/identity';
 import { unitSize, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
-import { backoffMs } from '../../src/volunteer/backoff';
+import { backoffMs } from '../../src/net/backoff';
 import { HostLink, type Unprompted } from '../../src/volunteer/host-link';
 import { answerCheck, resultMessage, sentResult, type Sent } from '../../src/volunteer/results';
 import { CheatKind } from './cheat-kind';
@@ -46,7 +46,6 @@ export class ProtocolCheater {
       {
         signalUrl: options.signalUrl,
         hostId: options.hostId,
-        volunteerId: `cheater-${options.kind}`,
         identity: options.identity,
         client: 'tabgrid-farm-cheater',
       },

@@ -10,7 +10,7 @@ import type { ViteDevServer } from 'vite';
 import { sleep } from '../../src/async';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import type { JobSpec } from '../../src/host/job';
-import { SqliteHostStore } from '../../src/host/store/sqlite-store';
+import { openHostStore } from '../../src/host/store/open-host-store';
 import { startSignaling, startWeb, type Signaling } from '../stack';
 import { freePort } from '../free-port';
 import { CHEAT_KINDS, usableIn, type CheatKind } from './cheat-kind';
@@ -160,7 +160,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     nodes.close();
     await pages.close();
     await host.stop();
-    const store = new SqliteHostStore(join(dir, 'host.sqlite'));
+    const store = await openHostStore(join(dir, 'host.sqlite'), { existing: true });
     const snapshot = await store.load();
     const results = await judgeResults(snapshot, cheaters, await createCpuSha256(), (unitId, root) => store.output(unitId, root));
     await store.close();

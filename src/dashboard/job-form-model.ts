@@ -1,6 +1,7 @@
 import { isTabgridError } from '../errors';
 import { parseJob, type JobSpec, type JobTrust } from '../host/job';
-import { formFieldsOf, hostKernel, kernelForm, type KernelFormField } from '../kernels/host-registry';
+import { policiesFor, PolicyKind } from '../host/verifiers/policy';
+import { formFieldsOf, kernelForm, type KernelFormField } from '../kernels/host-registry';
 import { Kernel, KERNELS } from '../kernels/units';
 import { DEFAULT_TRUST_POLICY } from '../proof/trust';
 
@@ -67,14 +68,11 @@ export const DEFAULT_FORM: JobFormValues = {
 };
 
 /**
- * The verification policies a kernel's jobs may choose, from its checks (kernels/host-kernel.ts):
- * challenges wherever results are leaves, Freivalds' check where the kernel has one, replication
- * where results are bit-exact; none for proof of work (every share is rechecked).
+ * The verification policies a researcher may pick for a kernel's jobs: the policies its checks
+ * allow (verifiers/policy.ts policiesFor), but proof of work's, which has none to pick.
  */
 export function verifyChoices(kernel: Kernel): MatrixVerify[] {
-  const checks = hostKernel(kernel).checks;
-  if (checks.kind !== 'leaves') return [];
-  return [MatrixVerify.Challenge, ...(checks.freivalds ? [MatrixVerify.Freivalds] : []), ...(checks.bitExact ? [MatrixVerify.Replicate] : [])];
+  return policiesFor(kernel).flatMap((p) => (p === PolicyKind.RecheckAll ? [] : [p]));
 }
 
 /** Which fields the form shows for a kernel (the others do not apply to it). */

@@ -1,4 +1,5 @@
-import { collects, type JobSpec } from '../host/job';
+import type { JobSpec } from '../host/job';
+import { keepsOutput, policyOf } from '../host/verifiers/policy';
 import type { AcceptedResult } from '../host/host-options';
 import { toHex } from '../hex';
 import { jobOutput } from '../kernels/host-registry';
@@ -67,7 +68,7 @@ export interface BuiltResults {
 
 export function outputKept(job: JobSpec): OutputKept {
   const output = jobOutput(job);
-  if (!collects(job) || !output) return OutputKept.None;
+  if (!keepsOutput(policyOf(job)) || !output) return OutputKept.None;
   return output.as === 'digests' ? OutputKept.Digests : OutputKept.Matrix;
 }
 

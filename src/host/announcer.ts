@@ -52,11 +52,6 @@ export class Announcer {
     if (this.owed.size > OWED_KEYS) this.owed.delete(this.owed.keys().next().value!);
   }
 
-  /** Keys with verdicts owed (for tests of the bound). */
-  get owedKeys(): number {
-    return this.owed.size;
-  }
-
   /** The verdicts owed to `volunteer`, now handed over. */
   take(volunteer: string): HostMessage[] {
     const owed = this.owed.get(volunteer) ?? [];

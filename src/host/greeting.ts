@@ -7,6 +7,7 @@ import type { Speaker } from './judge';
 import type { HostTrust } from './trust-store';
 
 type Hello = Extract<VolunteerMessage, { type: 'hello' }>;
+type Redirect = Extract<HostMessage, { type: 'redirect' }>;
 type KeyProof = Extract<VolunteerMessage, { type: 'key-proof' }>;
 
 export interface GreetingOptions {
@@ -15,8 +16,8 @@ export interface GreetingOptions {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly trust: HostTrust;
-  /** The redirect to send instead of a welcome when the host is at its connection cap. */
-  readonly redirect: (name: string) => HostMessage | undefined;
+  /** The redirect to send instead of a welcome when the host is at its connection cap (the greeting numbers it). */
+  readonly redirect: (name: string) => Omit<Redirect, 'id'> | undefined;
 }
 
 /**
@@ -30,6 +31,7 @@ export interface GreetingOptions {
 export class Greeting {
   constructor(private readonly options: GreetingOptions) {}
 
+  /** The answer to hello (welcome or redirect), carrying the hello's id. */
   hello(name: string, session: Connection, message: Hello): HostMessage {
     if (message.protocol !== PROTOCOL_VERSION) {
       throw new TabgridError(ErrorCode.ProtocolVersion, `host speaks protocol ${PROTOCOL_VERSION}, volunteer ${message.protocol}`);
@@ -42,7 +44,7 @@ export class Greeting {
       );
     }
     const redirect = this.options.redirect(name);
-    if (redirect) return redirect;
+    if (redirect) return { ...redirect, id: message.id };
     const { hostId, identity, leaseMs, heartbeatMs } = this.options;
     const nonce = newNonce();
     // A second hello on a connection starts over: it speaks for nobody until its new proof.
@@ -51,7 +53,7 @@ export class Greeting {
     session.claimed = { publicKey: message.publicKey, nonce };
     session.relay = message.relay === true && !Connections.isRelayed(name);
     session.greeted = true;
-    return { type: 'welcome', protocol: PROTOCOL_VERSION, hostId, leaseMs, heartbeatMs, publicKey: identity.publicKey, nonce };
+    return { type: 'welcome', id: message.id, protocol: PROTOCOL_VERSION, hostId, leaseMs, heartbeatMs, publicKey: identity.publicKey, nonce };
   }
 
   async prove(session: Connection, message: KeyProof): Promise<void> {

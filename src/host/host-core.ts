@@ -6,7 +6,7 @@ import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections, type Connection } from './connections';
 import { banned, Greeting } from './greeting';
-import { HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-state';
+import { awaitsRows, HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
 import { Holds } from './holds';
@@ -224,7 +224,7 @@ export class HostCore {
         if (message.type === 'relay' || message.type === 'child-left') return await this.relay(name, message);
         return await this.dispatch(name, message);
       } catch (err) {
-        return [this.error(name, err, message && 'unitId' in message ? message.unitId : undefined)];
+        return [this.error(name, err, message)];
       }
     });
   }
@@ -255,7 +255,7 @@ export class HostCore {
     try {
       const inner = parseVolunteerMessage(message.text);
       if (inner.type === 'relay' || inner.type === 'child-left') throw new TabgridError(ErrorCode.BadMessage, 'relays do not nest');
-      replies = await this.dispatch(child, inner).catch((err: unknown) => [this.error(child, err, 'unitId' in inner ? inner.unitId : undefined)]);
+      replies = await this.dispatch(child, inner).catch((err: unknown) => [this.error(child, err, inner)]);
     } catch (err) {
       replies = [this.error(child, err)];
     }
@@ -285,7 +285,7 @@ export class HostCore {
       let stalled = 0;
       for (const { who, unitId } of this.judge.stalledUploads(now - this.leaseMs)) {
         const u = this.state.unit(unitId);
-        if (u?.state === UnitState.Verifying && u.holder === who && !u.challenge && u.leaseDeadline !== null && u.leaseDeadline > now) {
+        if (u && awaitsRows(u) && u.holder === who && u.leaseDeadline !== null && u.leaseDeadline > now) {
           tx.putUnit(requeued(u));
           expired++;
           stalled++;
@@ -326,7 +326,7 @@ export class HostCore {
       replies = await this.decide(speaker, message, now, tx, name);
     } catch (err) {
       // Owed verdicts still go out, first (a key banned by its replica's rejection hears why before it hears `banned`).
-      return [...this.announcer.take(speaker.id), this.error(speaker.id, err, 'unitId' in message ? message.unitId : undefined)];
+      return [...this.announcer.take(speaker.id), this.error(speaker.id, err, message)];
     }
     const batch = tx.batch();
     await this.store.commit(batch);
@@ -361,7 +361,7 @@ export class HostCore {
             (u) => this.holds.barred(u, who, now),
           );
         const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? next() : undefined);
-        if (!pick) return [{ type: 'no-work', retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
+        if (!pick) return [{ type: 'no-work', id: message.id, retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
         // Taking back a unit that lapsed from this key goes on with its hold; anyone else starts one.
         const hold = this.holds.of(pick, who, now);
         tx.putUnit({
@@ -373,7 +373,7 @@ export class HostCore {
           leasedTo: withLeaseHolder(pick, who),
           hold,
         });
-        return [{ type: 'unit', unit: jobUnit(this.state.job(pick.jobId)!.spec, pick.index), leaseMs: this.leaseMs }];
+        return [{ type: 'unit', id: message.id, unit: jobUnit(this.state.job(pick.jobId)!.spec, pick.index), leaseMs: this.leaseMs }];
       }
       case 'heartbeat': {
         const u = this.state.unit(message.unitId);
@@ -432,7 +432,7 @@ export class HostCore {
   }
 
   /** At the cap, a new direct connection is sent to the relays with the fewest children. */
-  private redirect(name: string): HostMessage | undefined {
+  private redirect(name: string): Omit<Extract<HostMessage, { type: 'redirect' }>, 'id'> | undefined {
     const cap = this.options.maxDirect;
     if (cap === undefined || Connections.isRelayed(name) || this.sessions.direct(name).length < cap) return undefined;
     const relays = this.sessions.relaysFor(name, (c) => this.mayRelay(c));
@@ -449,11 +449,14 @@ export class HostCore {
     return c.relay === true && c.volunteerId !== undefined && (this.state.volunteer(c.volunteerId)?.accepted ?? 0) >= this.relayMinAccepted;
   }
 
-  private error(name: string, err: unknown, unitId?: string): HostMessage {
+  /** The error for a message that failed: it names the request (`id`) or the unit the message was about, when it was either. */
+  private error(name: string, err: unknown, about?: VolunteerMessage): HostMessage {
     const code = err instanceof TabgridError ? err.code : ErrorCode.BadMessage;
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 1024);
     this.options.log?.(`error from ${name}: [${code}] ${message}`);
-    return unitId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, unitId };
+    if (about && 'id' in about) return { type: 'error', code, message, id: about.id };
+    if (about && 'unitId' in about) return { type: 'error', code, message, unitId: about.unitId };
+    return { type: 'error', code, message };
   }
 
   /** A job's units in index order, as copies (empty for an unknown job). */

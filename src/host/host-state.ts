@@ -1,6 +1,6 @@
 import type { HostMessage } from '../protocol';
 import type { HostSnapshot, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
-import { LEASE_HISTORY, StoredUnitState as UnitState } from './store/store';
+import { Awaiting, LEASE_HISTORY, StoredUnitState as UnitState } from './store/store';
 
 export type UnitRecord = StoredUnit;
 
@@ -214,8 +214,22 @@ export function neverLeasedTo(u: UnitRecord, key: string): boolean {
 
 /** The unit back in the queue, forgetting its holder and any result. */
 export function requeued(u: UnitRecord): UnitRecord {
-  const { collecting: _, ...rest } = u;
+  const { awaiting: _, ...rest } = u;
   return { ...rest, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, solutions: null };
+}
+
+/** Whether the unit waits for its holder's whole output (`rows`), for whatever reason. */
+export function awaitsRows(u: UnitRecord): boolean {
+  if (u.state !== UnitState.Verifying || u.awaiting === undefined) return false;
+  switch (u.awaiting) {
+    case Awaiting.RowsToCheck:
+    case Awaiting.RowsToKeep:
+    case Awaiting.RowsTrusted:
+      return true;
+    case Awaiting.Openings:
+    case Awaiting.Recompute:
+      return false;
+  }
 }
 
 const trustKey = (jobId: string, key: string) => JSON.stringify([jobId, key]);

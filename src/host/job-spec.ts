@@ -8,7 +8,7 @@ import { checkRounds } from '../proof/freivalds-modp';
 import { validateTrustPolicy, type TrustPolicy } from '../proof/trust';
 import { MAX_CHALLENGE } from '../protocol';
 import { MAX_UNIT_MATRIX_DIM } from '../kernels/matmul/unit';
-import { fields, intIn, refused } from '../kernels/schema-fields';
+import { fields, intIn, refused } from './spec-fields';
 
 /**
  * Adaptive trust (proof/trust.ts), any job: once a key has a run of valid results, its results
@@ -54,7 +54,7 @@ export const jobEntries = {
  * Results checked leaf by leaf. `samples`: leaves the host challenges per result (a volunteer
  * faking a fraction f of a unit is caught with probability 1 − (1 − f)^samples); optional with
  * `replicate` (the check of each replica from a key without an earned record, default
- * DEFAULT_REPLICA_SAMPLES). `collect`: keep every unit's output (host/job.ts `collects`).
+ * DEFAULT_REPLICA_SAMPLES). `collect`: keep every unit's output (OutputPolicy in verifiers/policy.ts).
  */
 export const leafPolicyEntries = {
   samples: v.optional(intIn('samples', 1, MAX_CHALLENGE)),

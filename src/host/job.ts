@@ -1,17 +1,16 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { hostKernel, JOB_FIELDS, type JobSpec } from '../kernels/host-registry';
-import { conform, isRecord } from '../kernels/schema-fields';
+import { conform, isRecord } from './spec-fields';
 import { isKernel, Kernel, KERNELS } from '../kernels/units';
-import { DEFAULT_FREIVALDS_ROUNDS } from '../proof/freivalds-modp';
 import { validateTrustPolicy, type TrustPolicy } from '../proof/trust';
-import { DEFAULT_REPLICA_SAMPLES } from './job-spec';
 
 /*
  * A job spec is its kernel's (kernels/<kernel>/spec.ts, registered in kernels/host-registry.ts);
- * the fields every job has and the policy fields are in job-spec.ts.
+ * the fields every job has and the policy fields are in job-spec.ts, and how the host reads the
+ * policy fields in verifiers/policy.ts.
  */
 export { jobUnit, unitWork, type JobSpec } from '../kernels/host-registry';
-export { DEFAULT_REPLICA_SAMPLES, MAX_COLLECT_BYTES, type JobTrust, type MatmulVerify } from './job-spec';
+export { MAX_COLLECT_BYTES, type JobTrust, type MatmulVerify } from './job-spec';
 export type { Sha256JobSpec } from '../kernels/sha256-batch/spec';
 export type { MatmulF32JobSpec } from '../kernels/matmul-f32/spec';
 export type { MatmulModpJobSpec } from '../kernels/matmul-modp/spec';
@@ -45,35 +44,6 @@ export function parseJob(raw: unknown): JobSpec {
   if (!isKernel(raw.kernel)) return bad(`kernel must be one of ${KERNELS.join(', ')}`);
   conform(hostKernel(raw.kernel).spec, raw, bad);
   return raw;
-}
-
-/**
- * Whether the host keeps each unit's output (`collect: true`): once a result passes its check
- * (or a trusted key's check is skipped, or before a replica votes) the host asks for the whole
- * output (`send-rows`), checks it against the committed root, and stores it with the accepted
- * unit, for the researcher to download. Without it the host keeps roots and receipts only.
- */
-export function collects(spec: JobSpec): boolean {
-  return spec.collect === true;
-}
-
-/** The Freivalds rounds of a matrix job with the freivalds policy; undefined for any other job. */
-export function freivaldsRounds(spec: JobSpec): number | undefined {
-  if (!('verify' in spec)) return undefined;
-  return spec.verify?.policy === 'freivalds' ? (spec.verify.rounds ?? DEFAULT_FREIVALDS_ROUNDS) : undefined;
-}
-
-/**
- * Leaves challenged per result (the challenge policy), or per replica from a key without an
- * earned record (replication); 0 for jobs that use another policy.
- */
-export function challengeSamples(spec: JobSpec): number {
-  return spec.samples ?? (spec.replicate === true ? DEFAULT_REPLICA_SAMPLES : 0);
-}
-
-/** Whether a job's units are replicated rather than challenged. */
-export function isReplicated(spec: JobSpec): boolean {
-  return spec.replicate === true;
 }
 
 /** The adaptive-trust policy of a job, or undefined when it verifies every result. */

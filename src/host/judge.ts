@@ -4,34 +4,24 @@ import { verifyCommitment, unitInputDigest } from '../proof/commitment';
 import type { Identity } from '../proof/identity';
 import type { Random } from '../proof/random';
 import { signReceipt } from '../proof/receipt-signing';
-import { Verdict, unitLeaves, type ChallengedUnit, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
-import { neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
-import { challengeSamples, collects, freivaldsRounds, isReplicated, jobUnit, unitWork, type JobSpec } from './job';
-import { checksOf, leafChecksOf } from '../kernels/host-registry';
-import { makeReceipt } from './receipt';
-import { StoredUnitState as UnitState } from './store/store';
+import { Verdict, type ChallengedUnit, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { awaitsRows, neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
+import { jobUnit, unitWork } from './job';
+import { makeReceipt } from '../proof/receipt';
+import { Awaiting, StoredUnitState as UnitState } from './store/store';
 import { HostTrust } from './trust-store';
-import { checkFreivalds } from './verify-freivalds';
 import { hashesTo, RowCollector } from './row-collector';
-import { checkOpenings, chooseChallenge } from './verify-openings';
-import {
-  awaitingRecompute,
-  castVote,
-  decideByRecompute,
-  MAX_REPLICAS,
-  MAX_REPLICAS_WITHOUT_HOST,
-  replicaReason,
-  type ReplicaDecision,
-} from './verify-replicas';
-import { QuorumStatus } from '../proof/replication';
+import { awaitingRecompute } from './verify-replicas';
 import type { Settlement, Settler } from './settler';
-import type { Vote } from './store/store';
-
-const UNSETTLED = 'replicas all disagree and the host had no room to compute the unit; it starts over with other keys';
+import { keepsOutput, policyOf, type VerificationPolicy } from './verifiers/policy';
+import { verifierFor } from './verifiers/registry';
+import { failed, passed, SpotCheck, StepKind, TRUSTED, type Case, type Court, type Step, type Verifier } from './verifiers/verifier';
 
 type Result = Extract<VolunteerMessage, { type: 'result' }>;
 type Openings = Extract<VolunteerMessage, { type: 'openings' }>;
 type Rows = Extract<VolunteerMessage, { type: 'rows' }>;
+
+const NOT_THE_ROOT = 'the rows do not hash to the committed root';
 
 /** The volunteer a message comes from: its identity and the public key it proved it holds. */
 export interface Speaker {
@@ -40,15 +30,19 @@ export interface Speaker {
 }
 
 /**
- * Decides on results. Each result's signed commitment is checked first; then, by the job's
- * policy and the key's trust, the host challenges leaves (hashing, matrices), asks for all of C
- * (Freivalds), rechecks every share (proof of work) or, for a trusted key, skips the spot
- * check. Accepting grants credit and a signed receipt, rejecting requeues the unit; both are
+ * Decides on results. Each result's signed commitment is checked first; then the spot-check step
+ * of adaptive trust decides whether the key's result is checked or spared, and the job's
+ * verifier (verifiers/: one per policy) says what the check needs: leaves opened (a challenge),
+ * the whole output (Freivalds), a vote (replication), nothing more (proof of work). The Judge
+ * stores what each unit awaits, keeps the output of jobs that collect it, and gives the
+ * verdicts: accepting grants credit and a signed receipt, rejecting requeues the unit; both are
  * staged in the caller's Tx with the key's new trust record.
  */
 export class Judge {
   readonly trust: HostTrust;
   private readonly rowsInFlight: RowCollector;
+  /** Each job's policy and its verifier, made once. */
+  private readonly verification = new Map<string, { readonly policy: VerificationPolicy; readonly verifier: Verifier }>();
 
   constructor(
     private readonly state: HostState,
@@ -72,7 +66,7 @@ export class Judge {
    * uploading them (judged, requeued after a rejection, a lapsed lease or a ban, or leased on).
    */
   release(units: readonly UnitRecord[]): void {
-    for (const u of units) this.rowsInFlight.keepOnly(u.unitId, u.state === UnitState.Verifying && !u.challenge ? (u.holder ?? undefined) : undefined);
+    for (const u of units) this.rowsInFlight.keepOnly(u.unitId, awaitsRows(u) ? (u.holder ?? undefined) : undefined);
   }
 
   /** Uploads that received nothing since `before` (see RowCollector.stalled). */
@@ -113,96 +107,143 @@ export class Judge {
     // The same result again (the volunteer reconnected before the challenge reached it): the
     // same challenge again, so resending cannot be used to shop for easier leaves.
     if (u.state === UnitState.Verifying && u.holder === who.id && u.root === message.root) {
+      if (u.awaiting === Awaiting.Openings && u.challenge) return { type: 'challenge', unitId: u.unitId, indices: u.challenge };
       // Rows are sent again from the first: drop any half-received upload.
-      if (!u.challenge) this.rowsInFlight.forget(who.id, u.unitId);
-      return u.challenge ? { type: 'challenge', unitId: u.unitId, indices: u.challenge } : { type: 'send-rows', unitId: u.unitId };
-    }
-    if (!mine) throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you (its lease may have lapsed)`);
-    const checks = checksOf(unit);
-    if (checks.kind === 'shares') {
-      // Rechecking every share is cheap, so proof of work is always verified.
-      const check = checks.recheck(message.root, message.shares, this.hash);
-      const judged = { ...u, root: message.root };
-      return check.failure ? this.reject(who.id, judged, check.failure, tx) : this.accept(who.id, judged, unit, now, tx, check.solutions, true);
-    }
-    if (message.shares !== undefined) throw new TabgridError(ErrorCode.BadMessage, `shares are for proof-of-work units; ${u.unitId} is ${unit.kernel}`);
-    const spec = this.state.job(u.jobId)!.spec;
-    const judged = { ...u, root: message.root, leaseDeadline: deadline };
-    // Under `trust`, a key past its warm-up is spot-checked only now and then; otherwise every result is checked.
-    const verify = this.trust.shouldVerify(tx, u.jobId, who.id);
-    if (isReplicated(spec)) {
-      // A key without an earned record is challenged before its vote counts: two free keys
-      // agreeing on a made-up root would otherwise settle a unit. A trusted key's result is
-      // accepted alone, unless a replica is on file (comparing costs nothing).
-      if (verify) return this.challenge(judged, spec, tx);
-      if ((u.votes?.length ?? 0) === 0) return collects(spec) ? this.collect(judged, 'trusted', tx) : this.accept(who.id, judged, unit, now, tx, null, false);
-      return collects(spec) ? this.collect(judged, 'verified', tx) : this.replica(who.id, judged, unit, now, tx);
-    }
-    if (!verify) return collects(spec) ? this.collect(judged, 'trusted', tx) : this.accept(who.id, judged, unit, now, tx, null, false);
-    if (freivaldsRounds(spec) !== undefined) {
-      tx.putUnit({ ...judged, state: UnitState.Verifying, challenge: null });
+      this.rowsInFlight.forget(who.id, u.unitId);
       return { type: 'send-rows', unitId: u.unitId };
     }
-    return this.challenge(judged, spec, tx);
+    if (!mine) throw new TabgridError(ErrorCode.UnknownUnit, `unit ${message.unitId} is not leased to you (its lease may have lapsed)`);
+    const { verifier } = this.verificationOf(u.jobId);
+    if (message.shares !== undefined && !verifier.shares) {
+      throw new TabgridError(ErrorCode.BadMessage, `shares are for proof-of-work units; ${u.unitId} is ${unit.kernel}`);
+    }
+    const judged = { ...u, root: message.root, leaseDeadline: deadline };
+    const trusted = this.spared(verifier, u.jobId, who.id, tx);
+    return this.take(who.id, judged, unit, verifier.onResult({ who: who.id, record: judged, unit, shares: message.shares, trusted }), undefined, now, tx);
   }
 
-  /** Challenges leaves the host picks now, after the commitment. */
-  private challenge(judged: UnitRecord, spec: JobSpec, tx: Tx): HostMessage {
-    const challenge = chooseChallenge(unitLeaves(this.unitOf(judged) as ChallengedUnit).count, challengeSamples(spec), this.random);
-    tx.putUnit({ ...judged, state: UnitState.Verifying, challenge });
-    return { type: 'challenge', unitId: judged.unitId, indices: challenge };
+  /**
+   * The spot-check step, before any policy's check: under the job's `trust`, a key past its
+   * warm-up is checked only now and then (proof/trust.ts); a key spared is "trusted". Without
+   * `trust`, or for a policy that checks every result, nobody is spared.
+   */
+  private spared(verifier: Verifier, jobId: string, key: string, tx: Tx): boolean {
+    switch (verifier.spotCheck) {
+      case SpotCheck.Always:
+        return false;
+      case SpotCheck.WhenDrawn:
+        return !this.trust.shouldVerify(tx, jobId, key);
+    }
   }
 
   /** The openings answering a challenge. */
   async openings(who: string, message: Openings, now: number, tx: Tx): Promise<HostMessage> {
     const u = this.state.unit(message.unitId);
-    if (!u || u.holder !== who || u.state !== UnitState.Verifying || !u.challenge) {
+    const { verifier } = u ? this.verificationOf(u.jobId) : { verifier: undefined };
+    if (!u || u.holder !== who || u.state !== UnitState.Verifying || u.awaiting !== Awaiting.Openings || !u.challenge || !verifier?.onOpenings) {
       throw new TabgridError(ErrorCode.UnknownUnit, `no challenge of unit ${message.unitId} is open for you`);
     }
-    const unit = this.unitOf(u) as ChallengedUnit;
-    const failure = checkOpenings(unit, u.root!, u.challenge, message.openings, this.hash, this.leafCheck(unit));
-    if (failure) return this.reject(who, u, failure, tx);
-    const spec = this.state.job(u.jobId)!.spec;
-    if (collects(spec)) return this.collect(u, 'verified', tx);
-    // A replica that passed its challenge now votes.
-    return isReplicated(spec) ? this.replica(who, { ...u, challenge: null }, unit, now, tx) : this.accept(who, u, unit, now, tx, null, true);
+    const unit = this.unitOf(u);
+    return this.take(who, u, unit, verifier.onOpenings({ who, record: u, unit }, message.openings), undefined, now, tx);
   }
 
   /**
    * Rows answering `send-rows` over connection `via`: no reply until the last row (or `busy`,
-   * when the host has no memory left for the upload). Then the whole output must hash to
-   * the committed root, and, by the job's policy, pass Freivalds' check, be kept (collect), or
-   * both; a replica of a collecting job votes only now.
+   * when the host has no memory left for the upload). Then the whole output must hash to the
+   * committed root and, when it is the policy's check, pass it (Freivalds); a job that collects
+   * keeps it.
    */
   async rows(who: string, via: string, message: Rows, now: number, tx: Tx): Promise<HostMessage[]> {
     const u = this.state.unit(message.unitId);
-    if (!u || u.holder !== who || u.state !== UnitState.Verifying || u.challenge) {
+    if (!u || u.holder !== who || !awaitsRows(u)) {
       throw new TabgridError(ErrorCode.UnknownUnit, `no request for the rows of unit ${message.unitId} is open for you`);
     }
-    const unit = this.unitOf(u) as ChallengedUnit;
-    const got = this.rowsInFlight.add(who, via, unit, message.first, message.data, now);
+    const unit = this.unitOf(u);
+    const got = this.rowsInFlight.add(who, via, unit as ChallengedUnit, message.first, message.data, now);
     if (got.busy) throw new TabgridError(ErrorCode.Busy, got.busy);
     if (got.failure) return [this.reject(who, u, got.failure, tx)];
     if (!got.data) return [];
-    const spec = this.state.job(u.jobId)!.spec;
-    // A trusted key's skipped check stays skipped: its rows are only kept.
-    const rounds = u.collecting === 'trusted' ? undefined : freivaldsRounds(spec);
-    const failure = rounds
-      ? checkFreivalds(unit, u.root!, got.data, rounds, this.random, this.hash)
-      : hashesTo(unit, got.data, u.root!, this.hash)
-        ? undefined
-        : 'the rows do not hash to the committed root';
-    if (failure) return [this.reject(who, u, failure, tx)];
-    if (collects(spec)) tx.putOutput({ unitId: u.unitId, root: u.root!, data: got.data });
-    // A trusted key's result is accepted alone, in a replicated job too.
-    if (isReplicated(spec) && u.collecting !== 'trusted') return [await this.replica(who, u, unit, now, tx)];
-    return [await this.accept(who, u, unit, now, tx, null, u.collecting !== 'trusted')];
+    return [await this.take(who, u, unit, this.rowsStep({ who, record: u, unit }, got.data), got.data, now, tx)];
   }
 
-  /** Asks for a unit's whole output before it is accepted (or votes), remembering why it may be. */
-  private collect(u: UnitRecord, why: 'verified' | 'trusted', tx: Tx): HostMessage {
-    tx.putUnit({ ...u, state: UnitState.Verifying, challenge: null, collecting: why });
+  /** What the whole output says, by what the unit awaited it for. */
+  private rowsStep(c: Case, data: Uint8Array): Step {
+    const matches = () => hashesTo(c.unit as ChallengedUnit, data, c.record.root!, this.hash);
+    const awaiting = c.record.awaiting!;
+    switch (awaiting) {
+      case Awaiting.RowsToCheck: {
+        const { verifier } = this.verificationOf(c.record.jobId);
+        if (!verifier.onRows) throw new Error(`unit ${c.record.unitId} awaits rows its policy does not check`);
+        return verifier.onRows(c, data);
+      }
+      case Awaiting.RowsToKeep:
+        return matches() ? passed() : failed(NOT_THE_ROOT);
+      // A trusted key's skipped check stays skipped: its rows are only kept.
+      case Awaiting.RowsTrusted:
+        return matches() ? TRUSTED : failed(NOT_THE_ROOT);
+      case Awaiting.Openings:
+      case Awaiting.Recompute:
+        throw new Error(`unit ${c.record.unitId} awaits ${awaiting}, not rows`);
+    }
+  }
+
+  /**
+   * Carries out a verifier's step for `who`'s result: asks for what the check needs (storing what
+   * the unit now awaits), or rejects, or once the check passed or was spared keeps the output of
+   * a job that collects it (asking for it first when `rows` are not in hand) and settles the unit.
+   */
+  private async take(who: string, u: UnitRecord, unit: WorkUnit, step: Step, rows: Uint8Array | undefined, now: number, tx: Tx): Promise<HostMessage> {
+    switch (step.kind) {
+      case StepKind.Challenge:
+        tx.putUnit({ ...u, state: UnitState.Verifying, challenge: step.indices, awaiting: Awaiting.Openings });
+        return { type: 'challenge', unitId: u.unitId, indices: step.indices };
+      case StepKind.SendRows:
+        return this.askRows(u, Awaiting.RowsToCheck, tx);
+      case StepKind.Failed:
+        return this.reject(who, u, step.reason, tx);
+      case StepKind.Passed:
+      case StepKind.Trusted: {
+        const { policy, verifier } = this.verificationOf(u.jobId);
+        if (keepsOutput(policy)) {
+          if (!rows) return this.askRows(u, step.kind === StepKind.Passed ? Awaiting.RowsToKeep : Awaiting.RowsTrusted, tx);
+          tx.putOutput({ unitId: u.unitId, root: u.root!, data: rows });
+        }
+        const settled = { ...u, challenge: null };
+        if (step.kind === StepKind.Trusted) return this.accept(who, settled, unit, now, tx, null, false);
+        return verifier.onPassed({ who, record: settled, unit }, this.court(now, tx), step.solutions ?? null);
+      }
+    }
+  }
+
+  /** Asks for a unit's whole output, remembering why (the unit's `awaiting`). */
+  private askRows(u: UnitRecord, why: Awaiting, tx: Tx): HostMessage {
+    tx.putUnit({ ...u, state: UnitState.Verifying, challenge: null, awaiting: why });
     return { type: 'send-rows', unitId: u.unitId };
+  }
+
+  /** The Judge's verdicts, for a verifier settling a unit within this message's Tx. */
+  private court(now: number, tx: Tx): Court {
+    return {
+      tx,
+      now,
+      accept: (who, record, verified, solutions = null) => this.accept(who, record, this.unitOf(record), now, tx, solutions, verified),
+      credit: (who, accepted, reason) => this.credit(who, accepted, this.unitOf(accepted), now, tx, reason, true),
+      penalise: (who, record, reason) => this.penalise(who, record, reason, tx),
+      verdict: (who, unitId, verdict, reason) => this.verdict(who, unitId, verdict, reason, 0, undefined, tx),
+      isBanned: (jobId, key) => this.trust.isBanned(jobId, key),
+      hasRoom: (jobId, voters) => this.settler.hasRoom(jobId, voters),
+    };
+  }
+
+  /** A job's policy (policyOf) and its verifier, made on first use. */
+  private verificationOf(jobId: string): { readonly policy: VerificationPolicy; readonly verifier: Verifier } {
+    let v = this.verification.get(jobId);
+    if (!v) {
+      const policy = policyOf(this.state.job(jobId)!.spec);
+      v = { policy, verifier: verifierFor(policy, { hash: this.hash, random: this.random }) };
+      this.verification.set(jobId, v);
+    }
+    return v;
   }
 
   verdict(who: string, unitId: string, verdict: Verdict, reason: string, credit: number, receipt: Receipt | undefined, tx: Tx): HostMessage {
@@ -213,8 +254,16 @@ export class Judge {
   }
 
   /** `verified`: false when a trusted key's spot check was skipped (which earns no trust). */
-  private async accept(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx, solutions: number[] | null, verified: boolean): Promise<HostMessage> {
-    const { collecting: _, ...rest } = u;
+  private async accept(
+    who: string,
+    u: UnitRecord,
+    unit: WorkUnit,
+    now: number,
+    tx: Tx,
+    solutions: readonly number[] | null,
+    verified: boolean,
+  ): Promise<HostMessage> {
+    const { awaiting: _, ...rest } = u;
     tx.putUnit({ ...rest, state: UnitState.Accepted, challenge: null, leaseDeadline: null, acceptedAt: now, solutions });
     return this.credit(who, u, unit, now, tx, verified ? 'verified' : 'accepted on commitment (trusted key; spot check skipped)', verified);
   }
@@ -234,7 +283,7 @@ export class Judge {
   private reject(who: string, u: UnitRecord, reason: string, tx: Tx): HostMessage {
     tx.putUnit({ ...requeued(u), rejectedBy: [...u.rejectedBy, who] });
     this.rowsInFlight.forget(who, u.unitId);
-    return this.penalise(who, u, reason, tx, true);
+    return this.penalise(who, u, reason, tx);
   }
 
   /** A result for a unit `who` never held: an error reply, and an invalid result for its trust (which may ban it). */
@@ -246,123 +295,28 @@ export class Judge {
     return { type: 'error', code: trust?.banned ? ErrorCode.Banned : ErrorCode.UnknownUnit, message, unitId: u.unitId };
   }
 
-  /** Counts a rejection against `who` (and, when `invalid`, against its trust; a ban requeues its other units). */
-  private penalise(who: string, u: UnitRecord, reason: string, tx: Tx, invalid: boolean): HostMessage {
+  /** Counts a rejection against `who`, and an invalid result against its trust (a ban requeues its other units). */
+  private penalise(who: string, u: UnitRecord, reason: string, tx: Tx): HostMessage {
     const volunteer = tx.volunteer(who);
     tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
-    const trust = invalid ? this.trust.record(tx, u.jobId, who, false, u.unitId) : undefined;
+    const trust = this.trust.record(tx, u.jobId, who, false, u.unitId);
     return this.verdict(who, u.unitId, Verdict.Rejected, trust?.banned ? `${reason}; this key is now banned from job ${u.jobId}` : reason, 0, undefined, tx);
   }
 
   /**
-   * A replicated unit's result: a vote. Until a quorum the unit goes back to the queue (barred
-   * to the keys that voted) and the volunteer hears `pending`; at a quorum every agreeing key is
-   * credited and every other key rejected, and the keys not speaking now hear it with their
-   * next message. Three different roots are settled by the host computing the unit itself, off
-   * the message queue (settler.ts): the unit waits, and every voter hears the outcome later. If
-   * the host has no room for that (its budget per job and per key), more keys vote instead.
-   */
-  private async replica(who: string, u: UnitRecord, unit: WorkUnit, now: number, tx: Tx): Promise<HostMessage> {
-    const discounted = (key: string) => this.trust.isBanned(u.jobId, key);
-    const standing = (u.votes ?? []).filter((v) => v.key !== who && !discounted(v.key));
-    const voters = [...standing.map((v) => v.key), who];
-    // Five votes at most; a third disagreeing vote goes to the host only when it has room.
-    const hostSettles = standing.length >= MAX_REPLICAS_WITHOUT_HOST - 1 || (standing.length < MAX_REPLICAS && this.settler.hasRoom(u.jobId, voters));
-    const d = castVote(u, who, u.root!, discounted, hostSettles ? Math.max(MAX_REPLICAS, standing.length + 1) : MAX_REPLICAS_WITHOUT_HOST);
-    this.dropLosingOutputs(u, d.votes, undefined, tx);
-    switch (d.status) {
-      case QuorumStatus.Pending:
-      case QuorumStatus.NeedsReplica:
-        tx.putUnit({ ...requeued(u), votes: d.votes });
-        return this.verdict(who, u.unitId, Verdict.Pending, replicaReason(d, who), 0, undefined, tx);
-      case QuorumStatus.Unresolved: {
-        if (!this.settler.hasRoom(u.jobId, voters)) {
-          // No room even after five votes: the unit starts over with other keys; nobody is blamed, since the host did not check.
-          tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...voters] });
-          this.dropLosingOutputs(u, d.votes, null, tx);
-          for (const key of voters.filter((k) => k !== who)) tx.notify(key, this.verdict(key, u.unitId, Verdict.Rejected, UNSETTLED, 0, undefined, tx));
-          return this.verdict(who, u.unitId, Verdict.Rejected, UNSETTLED, 0, undefined, tx);
-        }
-        const { collecting: _, ...rest } = u;
-        tx.putUnit({ ...rest, state: UnitState.Verifying, holder: null, leaseDeadline: null, challenge: null, votes: d.votes });
-        tx.settle(u.unitId, voters);
-        return this.verdict(who, u.unitId, Verdict.Pending, replicaReason(d, who), 0, undefined, tx);
-      }
-      case QuorumStatus.Accepted:
-        return (await this.conclude(who, u, unit, d, now, tx))!;
-    }
-  }
-
-  /**
-   * The host's own computation of a unit awaiting it (settler.ts) is in: the keys that reported
-   * its root are credited, every other voter rejected; all hear it with their next message. If
-   * the computation failed, the unit starts over with other keys and nobody is blamed.
+   * The host's own computation of a unit awaiting it (settler.ts) is in: the unit's verifier
+   * settles it (replication: the keys that reported its root are credited, the others rejected).
    */
   async settle(unitId: string, settlement: Settlement, now: number, tx: Tx): Promise<void> {
     const u = this.state.unit(unitId);
     if (!u || !awaitingRecompute(u)) return;
-    const votes = (u.votes ?? []).filter((v) => !this.trust.isBanned(u.jobId, v.key));
-    if ('error' in settlement) {
-      tx.putUnit({ ...requeued(u), votes: [] });
-      this.dropLosingOutputs(u, votes, null, tx);
-      return;
-    }
-    const undecided: ReplicaDecision = { status: QuorumStatus.Unresolved, votes, right: [], wrong: [] };
-    await this.conclude(undefined, u, this.unitOf(u), decideByRecompute(undecided, settlement.root), now, tx);
-  }
-
-  /**
-   * Credits the keys that agree with a settled unit and rejects the others; `who`, if speaking
-   * now, gets its verdict as the reply, the others with their next message. Every replica wrong
-   * (the host's computation matches none): the unit starts over with other keys.
-   */
-  private async conclude(
-    who: string | undefined,
-    u: UnitRecord,
-    unit: WorkUnit,
-    settled: ReplicaDecision,
-    now: number,
-    tx: Tx,
-  ): Promise<HostMessage | undefined> {
-    const { collecting: _, ...rest } = u;
-    const holder = who !== undefined && settled.right.includes(who) ? who : (settled.right[0] ?? null);
-    const accepted: UnitRecord = {
-      ...rest,
-      state: UnitState.Accepted,
-      holder,
-      root: settled.root!,
-      votes: settled.votes,
-      challenge: null,
-      leaseDeadline: null,
-      acceptedAt: now,
-      solutions: null,
-    };
-    if (settled.status === QuorumStatus.Unresolved) tx.putUnit({ ...requeued(u), votes: [], rejectedBy: [...u.rejectedBy, ...settled.wrong] });
-    else tx.putUnit(accepted);
-    this.dropLosingOutputs(u, settled.votes, settled.status === QuorumStatus.Accepted ? settled.root! : null, tx);
-    let reply: HostMessage | undefined;
-    const tell = (key: string, message: HostMessage) => (key === who ? (reply = message) : tx.notify(key, message));
-    for (const key of settled.right) tell(key, await this.credit(key, accepted, unit, now, tx, replicaReason(settled, key), true));
-    for (const key of settled.wrong) tell(key, this.penalise(key, accepted, replicaReason(settled, key), tx, true));
-    return reply;
-  }
-
-  /**
-   * Collecting jobs keep one output per root voted for: drop those of votes that no longer
-   * count, and once the unit is settled (`keep`: the winning root, or null for none) every other.
-   */
-  private dropLosingOutputs(u: UnitRecord, counted: readonly Vote[], keep: string | null | undefined, tx: Tx): void {
-    const roots = new Set(counted.map((v) => v.root));
-    for (const r of new Set((u.votes ?? []).map((v) => v.root))) if (!roots.has(r)) tx.dropOutput(u.unitId, r);
-    if (keep !== undefined) for (const r of roots) if (r !== keep) tx.dropOutput(u.unitId, r);
+    const { verifier } = this.verificationOf(u.jobId);
+    if (!verifier.onRecomputed) throw new Error(`unit ${unitId} awaits a computation its policy does not use`);
+    await verifier.onRecomputed(u, settlement, this.court(now, tx));
   }
 
   private signed(publicKey: string, unit: WorkUnit, message: Result): Promise<boolean> {
     const fields = { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root: message.root };
     return verifyCommitment(publicKey, fields, message.signature);
-  }
-
-  private leafCheck(unit: ChallengedUnit) {
-    return leafChecksOf(unit).leafCheck(this.hash);
   }
 }

@@ -1,5 +1,4 @@
 import { createCpuSha256 } from '../hash/sha256-cpu';
-import { loadOrCreateIdentity } from '../proof/identity';
 import { HostCore, type HostCoreOptions } from './host-core';
 import type { JobSpec } from './job';
 import { startPeerHost, type PeerHost } from './peer-host';
@@ -40,7 +39,7 @@ export async function startPageHost(options: PageHostOptions): Promise<PageHost>
       hostId: options.hostId,
       hash: await createCpuSha256(),
       // Kept in the host's IndexedDB (non-extractable), so a reload signs with the same key.
-      identity: await loadOrCreateIdentity(store),
+      identity: await store.hostIdentity(),
       leaseMs: options.leaseMs,
       log: options.log,
       onAccepted: options.onAccepted,

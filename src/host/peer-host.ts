@@ -3,7 +3,7 @@ import { ErrorCode, TabgridError } from '../errors';
 import { encodeMessage } from '../protocol';
 import { linkFromConnection, type Link } from '../net/link';
 import { peerOptions } from '../net/signal';
-import { backoffMs } from '../volunteer/backoff';
+import { backoffMs } from '../net/backoff';
 import type { HostCore } from './host-core';
 
 export interface PeerHostOptions {

@@ -1,12 +1,13 @@
 import { TrustLedger, type TrustPolicy, type TrustState } from '../proof/trust';
 import type { Random } from '../proof/random';
 import { requeued, type HostState, type Tx } from './host-state';
-import { jobTrustPolicy } from './job';
+import { policyOf } from './verifiers/policy';
 
 /**
- * The host's adaptive trust: one TrustLedger per job (the job file's `trust` policy), its
- * records kept per (job, key) in the host's store and staged in the Tx like every other change,
- * so a verdict and the trust it earned commit together. A job without `trust` verifies every
+ * The host's adaptive trust: one TrustLedger per job (the job file's `trust`, as the job's
+ * verification policy holds it: verifiers/policy.ts), its records kept per (job, key) in the
+ * host's store and staged in the Tx like every other change, so a verdict and the trust it
+ * earned commit together. A job without `trust` verifies every
  * result and bans nobody.
  *
  * The ledger logic is TrustLedger's: each decision restores a one-key ledger from the record,
@@ -59,7 +60,7 @@ export class HostTrust {
   }
 
   private policy(jobId: string): TrustPolicy | undefined {
-    if (!this.policies.has(jobId)) this.policies.set(jobId, jobTrustPolicy(this.state.job(jobId)!.spec));
+    if (!this.policies.has(jobId)) this.policies.set(jobId, policyOf(this.state.job(jobId)!.spec).trust);
     return this.policies.get(jobId);
   }
 

@@ -1,6 +1,6 @@
 import { QuorumStatus, ReplicaSet } from '../proof/replication';
 import type { UnitRecord } from './host-state';
-import { StoredUnitState as UnitState, type Vote } from './store/store';
+import { Awaiting, StoredUnitState as UnitState, type Vote } from './store/store';
 
 /**
  * The host's side of replication: a unit's stored votes plus a new one, judged by the quorum
@@ -61,7 +61,7 @@ export const MAX_REPLICAS_WITHOUT_HOST = 5;
  * queue. Such a unit is verifying with no holder (its voters' leases ended with their votes).
  */
 export function awaitingRecompute(u: UnitRecord): boolean {
-  return u.state === UnitState.Verifying && u.holder === null;
+  return u.state === UnitState.Verifying && u.awaiting === Awaiting.Recompute;
 }
 
 /** Words for a verdict on a replica, for the volunteer and the verification log. */

@@ -1,6 +1,6 @@
 /**
  * Every kernel's unit, registered once: the kernel names, the units on the wire (WorkUnit and
- * its parse), and the leaf layout of their results. This is the part of the kernel registry the
+ * its schema), and the leaf layout of their results. This is the part of the kernel registry the
  * protocol, the volunteer and the widget read; the host's part is host-registry.ts, the compute
  * worker's worker-registry.ts.
  */
@@ -8,7 +8,6 @@ import * as v from 'valibot';
 import { ErrorCode, TabgridError } from '../errors';
 import { matmulF32Unit } from './matmul-f32/unit';
 import { matmulModpUnit } from './matmul-modp/unit';
-import { conform, isRecord } from './schema-fields';
 import { sha256BatchUnit } from './sha256-batch/unit';
 import { powUnit } from './sha256d-pow/unit';
 import { UnitOutput, type UnitKernel } from './unit-kernel';
@@ -50,17 +49,15 @@ export function kernelName(kernel: string): string | undefined {
   return isKernel(kernel) ? UNITS[kernel].name : undefined;
 }
 
-/** The unit in a `unit` message: an object of a known kernel, every field within its limits. Throws TabgridError('bad-message'). */
-export function parseUnit(raw: unknown): WorkUnit {
-  const fail = (message: string): never => {
-    throw new TabgridError(ErrorCode.BadMessage, message);
-  };
-  if (!isRecord(raw)) return fail('unit is not a JSON object');
-  const { kernel } = raw;
-  if (!isKernel(kernel)) return fail(`unit.kernel must be one of ${KERNELS.join(', ')}`);
-  conform(UNITS[kernel].schema, raw, fail);
-  return raw;
-}
+/**
+ * The unit of a `unit` message (protocol/work-unit.ts): an object of a known kernel, every field
+ * within that kernel's limits, no other field.
+ */
+export const workUnitSchema: v.GenericSchema<unknown, WorkUnit> = v.variant(
+  'kernel',
+  Object.values(UNIT_KERNELS).map((k) => k.schema),
+  (issue) => (issue.path ? `must be one of ${KERNELS.join(', ')}` : 'is not a JSON object'),
+);
 
 function layout<K extends Kernel>(kernel: K, unit: UnitMap[K]) {
   const k = UNITS[kernel];

@@ -66,14 +66,6 @@ export function commitmentBytes(f: CommitmentFields): Uint8Array {
   return new TextEncoder().encode(JSON.stringify([COMMITMENT_TAG, f.jobId, f.unitId, f.kernel, f.inputDigest, f.root]));
 }
 
-/**
- * SHA-256 (hex) of commitmentBytes: a short name for "this result for this unit", which
- * replicas of a unit compare (replication.ts) without comparing signatures (those differ per key).
- */
-export function commitmentDigest(f: CommitmentFields): string {
-  return toHex(sha256Ref(commitmentBytes(f)));
-}
-
 export function signCommitment(identity: Pick<Identity, 'sign'>, f: CommitmentFields): Promise<string> {
   return identity.sign(commitmentBytes(f));
 }

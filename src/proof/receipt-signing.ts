@@ -1,11 +1,11 @@
 import { sha256Ref } from '../hash/sha256-ref';
-import { receiptIsIntact } from '../host/receipt';
+import { receiptIsIntact } from './receipt';
 import type { Receipt } from '../protocol';
 import { verifySignature, type Identity } from './identity';
 
 /**
  * Host-signed receipts. A receipt is content-addressed (receiptId = SHA-256 of its other fields,
- * host/receipt.ts), which shows it was not altered but not who issued it: anyone can make a
+ * receipt.ts), which shows it was not altered but not who issued it: anyone can make a
  * well-formed receipt. Signed with the host's key, it shows the host accepted the result, so a
  * volunteer can prove its credit to third parties holding the host's public key.
  *

@@ -48,10 +48,6 @@ export class CourtesyWatcher extends EventTarget {
     this.now = options.now ?? (() => performance.now());
   }
 
-  get running(): boolean {
-    return this.timer !== undefined;
-  }
-
   start(): void {
     if (this.timer !== undefined) return;
     this.lastInput = this.now();

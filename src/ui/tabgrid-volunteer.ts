@@ -1,6 +1,7 @@
 import { LitElement, type PropertyValues } from 'lit';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../net/signal';
 import type { Receipt } from '../protocol';
+import { forgetRetired } from '../remembered';
 import { VolunteerState } from '../volunteer/session';
 import { Contribution } from './contribution';
 import { clampThrottle, Consent, DEFAULT_COURTESY, recallConsent, recallCourtesy, rememberConsent, rememberCourtesy, type CourtesySettings } from './choices';
@@ -167,6 +168,7 @@ export class TabgridVolunteer extends LitElement {
   /** Before the first render (attributes set right after the element upgraded are in by then). */
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (!this.hasUpdated) {
+      forgetRetired();
       this.consent = recallConsent(this.memoryKey);
       this.courtesy = recallCourtesy(this.memoryKey) ?? { ...DEFAULT_COURTESY, throttle: clampThrottle(this.throttle) };
       this.throttle = this.courtesy.throttle;

@@ -2,7 +2,7 @@ import { abortable, withTimeout } from '../async';
 import { ErrorCode, TabgridError, isErrorCode } from '../errors';
 import { connectToHost } from '../net/connect';
 import type { Link, LinkHandlers } from '../net/link';
-import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../protocol';
+import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type RequestMessage, type VolunteerMessage } from '../protocol';
 import { parseHostMessage } from '../validate';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../proof/identity';
 import { signKeyProof } from '../proof/key-proof';
@@ -11,14 +11,14 @@ import { Heartbeat, type HeartbeatSource } from './heartbeat';
 import { RelayServer } from './relay';
 
 export type Reply<T extends HostMessage['type']> = Extract<HostMessage, { type: T }>;
+/** A request as the caller gives it: HostLink numbers it. */
+export type Unnumbered<R extends RequestMessage = RequestMessage> = R extends unknown ? Omit<R, 'id'> : never;
 /** What the host may say without being asked: the session acts on these. */
 export type Unprompted = Reply<'challenge' | 'send-rows' | 'verdict' | 'lease-lost'> | (Reply<'error'> & { unitId: string });
 
 export interface HostLinkOptions {
   readonly signalUrl: string;
   readonly hostId: string;
-  /** A local name for this volunteer (logs); the host knows it by its key only. */
-  readonly volunteerId: string;
   /** The key this volunteer signs with; absent, `loadIdentity` gives it, else one is made in memory on first use. */
   readonly identity?: Identity;
   /** Loads (or creates and keeps) the key, e.g. from the volunteer's IndexedDB. */
@@ -45,7 +45,9 @@ export class Redirected extends Error {
  */
 export class HostLink {
   private link?: Link;
-  private waiter?: { types: readonly HostMessage['type'][]; resolve(m: HostMessage): void; reject(e: unknown): void };
+  /** Requests awaiting their answers, by id: each answer names its request, so asks may overlap. */
+  private readonly pending = new Map<number, { types: readonly HostMessage['type'][]; resolve(m: HostMessage): void; reject(e: unknown): void }>();
+  private nextId = 1;
   private heartbeatMs = 15_000;
   private readonly heartbeat = new Heartbeat();
   /** Where to connect next: a relay the host sent us to, else the host. */
@@ -75,7 +77,7 @@ export class HostLink {
 
   /** True while a request waits for its reply. */
   get waiting(): boolean {
-    return this.waiter !== undefined;
+    return this.pending.size > 0;
   }
 
   /** True while connected through a relay rather than to the host itself. */
@@ -127,7 +129,7 @@ export class HostLink {
     const identity = await this.identity();
     const link = await connect(handlers, signal);
     this.link = link;
-    const hello: VolunteerMessage = {
+    const hello: Unnumbered<Extract<RequestMessage, { type: 'hello' }>> = {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       client: this.options.client ?? 'tabgrid-volunteer',
@@ -174,14 +176,17 @@ export class HostLink {
     this.heartbeat.stop();
   }
 
-  ask<T extends HostMessage['type']>(message: VolunteerMessage, types: readonly T[], signal: AbortSignal): Promise<Reply<T>> {
+  /** Sends `message` numbered with a fresh id and resolves to the answer that names it, one of `types`. */
+  ask<T extends HostMessage['type']>(message: Unnumbered, types: readonly T[], signal: AbortSignal): Promise<Reply<T>> {
     // The link may have closed while the caller was busy; asking over it would wait forever.
     if (!this.link) return Promise.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
+    const id = this.nextId++;
     const reply = new Promise<Reply<T>>((resolve, reject) => {
-      this.waiter = { types, resolve: resolve as (m: HostMessage) => void, reject };
+      this.pending.set(id, { types, resolve: resolve as (m: HostMessage) => void, reject });
     });
-    this.send(message);
-    return abortable(reply, signal);
+    this.send({ ...message, id });
+    // Answered, failed or given up on: an answer that comes after is dropped.
+    return abortable(reply, signal).finally(() => this.pending.delete(id));
   }
 
   /** Sends if connected; a message lost to a drop is sent again after the reconnect. */
@@ -215,17 +220,23 @@ export class HostLink {
       case 'relayed':
         return this.relayServer?.deliver(message.child, message.text);
       case 'error': {
-        // An error about one unit costs that unit only; any other fails the pending request.
-        if (message.unitId !== undefined) return this.hand({ ...message, unitId: message.unitId });
         const code = isErrorCode(message.code) ? message.code : ErrorCode.BadMessage;
-        this.settle()?.reject(new TabgridError(code, `host: ${message.message}`));
-        return;
+        const failure = new TabgridError(code, `host: ${message.message}`);
+        // An error answering a request fails that request; one about a unit costs that unit only;
+        // any other (the host could not read the message, or the key-proof failed) fails every request.
+        if (message.id !== undefined) return this.pending.get(message.id)?.reject(failure);
+        if (message.unitId !== undefined) return this.hand({ ...message, unitId: message.unitId });
+        return this.failAll(failure);
       }
       case 'welcome':
       case 'redirect':
       case 'unit':
-      case 'no-work':
-        if (this.waiter?.types.includes(message.type)) this.settle()!.resolve(message);
+      case 'no-work': {
+        const request = this.pending.get(message.id);
+        if (!request) return;
+        if (request.types.includes(message.type)) return request.resolve(message);
+        return request.reject(new TabgridError(ErrorCode.BadMessage, `host answered with '${message.type}', expected ${request.types.join(' or ')}`));
+      }
     }
   }
 
@@ -235,10 +246,8 @@ export class HostLink {
     this.inbox = this.inbox.then(async () => this.onMessage(message.type === 'verdict' ? await checkedReceipt(message, hostKey) : message));
   }
 
-  private settle() {
-    const w = this.waiter;
-    this.waiter = undefined;
-    return w;
+  private failAll(err: TabgridError): void {
+    for (const request of [...this.pending.values()]) request.reject(err);
   }
 
   /** The link is gone; the session's run loop sees it fail and reconnects with backoff. */
@@ -248,7 +257,7 @@ export class HostLink {
     // Try the host itself first next time: a lost relay may be gone for good.
     this.upstream = undefined;
     this.heartbeat.stop();
-    this.settle()?.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
+    this.failAll(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
   }
 }
 

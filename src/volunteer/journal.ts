@@ -1,9 +1,9 @@
+import { concat } from '../bytes';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
 import type { Identity } from '../proof/identity';
 import { leafBytesOf } from '../kernels/units';
 import { unitSize, type Receipt, type WorkUnit } from '../protocol';
-import { concat } from '../worker/segments';
 import { sentResult, type Sent } from './results';
 import { HeldState, type VolunteerStore } from './store/volunteer-store';
 

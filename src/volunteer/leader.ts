@@ -1,6 +1,6 @@
 /**
  * One leader per origin. Every tab of a volunteer shares one IndexedDB store and one
- * volunteerId, so two tabs computing at once would compute (and report) the same held units.
+ * key, so two tabs computing at once would compute (and report) the same held units.
  * The Web Locks API gives the lock to one context at a time, across tabs and workers, and
  * frees it when its holder's context dies (a closed or crashed tab), so a waiting tab takes
  * over without a timeout.

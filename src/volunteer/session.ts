@@ -1,17 +1,17 @@
 import { sleep, waited } from '../async';
+import { concat } from '../bytes';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import { MAX_HOLDING, Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
 import { loadOrCreateIdentity } from '../proof/identity';
-import { backoffMs, stableVolunteerId } from './backoff';
+import { backoffMs } from '../net/backoff';
 import { heartbeatsFor } from './heartbeat';
 import { HostLink, Redirected, type Reply, type Unprompted } from './host-link';
 import { Journal, type Resumable } from './journal';
 import { Tally } from './tally';
 import { answerCheck, resultMessage, sentResult, type Sent } from './results';
 import { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
-import { concat } from '../worker/segments';
 
 export { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 
@@ -33,7 +33,6 @@ export class VolunteerSession extends EventTarget {
   resumed?: { unitId: string; from: number; total: number };
   /** Leaves (or nonces) computed by this session: what a resume saved shows here. */
   computed = 0;
-  readonly volunteerId: string;
   readonly journal: Journal;
 
   private readonly host: HostLink;
@@ -53,12 +52,9 @@ export class VolunteerSession extends EventTarget {
 
   constructor(readonly options: VolunteerSessionOptions) {
     super();
-    this.volunteerId = options.volunteerId ?? stableVolunteerId();
     const store = options.store;
     // With a store the key is kept there, so a reloaded page is the same volunteer to the host.
-    this.host = new HostLink({ ...options, volunteerId: this.volunteerId, ...(store ? { loadIdentity: () => loadOrCreateIdentity(store) } : {}) }, (m) =>
-      this.hear(m),
-    );
+    this.host = new HostLink({ ...options, ...(store ? { loadIdentity: () => loadOrCreateIdentity(store) } : {}) }, (m) => this.hear(m));
     this.journal = new Journal(options.store, options.hostId, () => this.emit());
   }
 

@@ -1,3 +1,4 @@
+import { concat } from '../bytes';
 import { ErrorCode, TabgridError } from '../errors';
 import type { Progress } from './engine';
 
@@ -55,15 +56,4 @@ export async function runSegments(
     size = Math.max(floor, Math.round(size * Math.min(4, Math.max(0.25, target / ms))));
   }
   return concat(parts);
-}
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -94,9 +94,62 @@ describe('IdbHostStore', () => {
     expect(err.message).toMatch(/newer tabgrid/);
   });
 
+  it('upgrades a version-3 database: what each verifying unit awaits, from `collecting` and the rest', async () => {
+    const name = freshName();
+    const root = 'ab'.repeat(32);
+    // The stores versions 1–3 made, and unit records as a version-3 host wrote them.
+    const old = await openDB(name, 3, {
+      upgrade(db) {
+        db.createObjectStore('jobs', { keyPath: 'id' });
+        db.createObjectStore('units', { keyPath: 'unitId' });
+        db.createObjectStore('volunteers', { keyPath: 'id' });
+        db.createObjectStore('receipts', { keyPath: 'receiptId' });
+        db.createObjectStore('trust', { keyPath: ['jobId', 'key'] });
+        db.createObjectStore('keys');
+        db.createObjectStore('outputs', { keyPath: ['unitId', 'root'] });
+      },
+    });
+    const verifying = (i: number, over: Record<string, unknown>) => ({ ...unit('j', i, { state: 'verifying', holder: 'v', leaseDeadline: 9, root }), ...over });
+    const before = [
+      unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 9 }),
+      verifying(1, { challenge: [2, 5] }),
+      verifying(2, {}),
+      verifying(3, { collecting: 'verified' }),
+      verifying(4, { collecting: 'trusted' }),
+      { ...unit('j', 5, { state: 'verifying', votes: [{ key: 'a', root }] }) },
+      unit('j', 6, { state: 'accepted', holder: 'v', root, acceptedAt: 3 }),
+    ];
+    for (const u of before) await old.put('units', u);
+    old.close();
+    const store = await IdbHostStore.open(name);
+    expect((await store.load()).units).toEqual([
+      before[0],
+      { ...before[1], awaiting: 'openings' },
+      { ...before[2], awaiting: 'rows-to-check' },
+      { ...unit('j', 3, { state: 'verifying', holder: 'v', leaseDeadline: 9, root }), awaiting: 'rows-to-keep' },
+      { ...unit('j', 4, { state: 'verifying', holder: 'v', leaseDeadline: 9, root }), awaiting: 'rows-trusted' },
+      { ...before[5], awaiting: 'recompute' },
+      before[6],
+    ]);
+    await store.close();
+    expect(IDB_SCHEMA_VERSION).toBe(4);
+  });
+
   it('reports a commit after close as storage', async () => {
     const store = await IdbHostStore.open(freshName());
     await store.close();
     await storageError(store.commit({ units: [unit('j', 0)] }));
+    await storageError(store.hostIdentity());
+  });
+
+  it('gives two connections making the host key at once the same key, the first written', async () => {
+    const name = freshName();
+    const [a, b] = await Promise.all([IdbHostStore.open(name), IdbHostStore.open(name)]);
+    const [ka, kb] = await Promise.all([a.hostIdentity(), b.hostIdentity()]);
+    expect(kb.publicKey).toBe(ka.publicKey);
+    await Promise.all([a.close(), b.close()]);
+    const again = await IdbHostStore.open(name);
+    expect((await again.hostIdentity()).publicKey).toBe(ka.publicKey);
+    await again.close();
   });
 });

@@ -70,11 +70,11 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     const say = (m: VolunteerMessage) => link.send(encodeMessage(m));
 
     const me = await newIdentity();
-    say({ type: 'hello', protocol: PROTOCOL_VERSION, client: 'e2e-cheater', publicKey: me.publicKey });
+    say({ type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 'e2e-cheater', publicKey: me.publicKey });
     const welcome = await nextMessage();
     if (welcome.type !== 'welcome') throw new Error(`expected a welcome, got ${welcome.type}`);
     say({ type: 'key-proof', signature: await signKeyProof(me, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }) });
-    say({ type: 'request-unit', holding: [] });
+    say({ type: 'request-unit', id: 2, holding: [] });
     const unitMsg = await nextMessage();
     if (unitMsg.type !== 'unit') throw new Error(`expected a unit, got ${unitMsg.type}`);
     const { unit } = unitMsg;
@@ -104,7 +104,7 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     expect(await nextMessage()).toMatchObject({ type: 'error', code: 'bad-message' });
     // The unit went back to the queue at once, and it is never offered to this volunteer again.
     expect(core.progress()).toMatchObject({ leased: 0, queued: 2 });
-    say({ type: 'request-unit', holding: [] });
+    say({ type: 'request-unit', id: 3, holding: [] });
     const next = await nextMessage();
     expect(next).toMatchObject({ type: 'unit' });
     expect((next as { unit: { unitId: string } }).unit.unitId).not.toBe(unit.unitId);

@@ -27,7 +27,7 @@ export class HandVolunteer {
   }
 
   async lease(): Promise<WorkUnit> {
-    const [reply] = await sayTo(this.core, this.name, { type: 'request-unit', holding: [] });
+    const [reply] = await sayTo(this.core, this.name, { type: 'request-unit', id: 1, holding: [] });
     if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
     return reply.unit;
   }

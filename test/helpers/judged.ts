@@ -17,7 +17,7 @@ export async function volunteer(core: HostCore, name: string, identity?: Identit
   expect(await greetAs(core, name, me)).toMatchObject({ type: 'welcome' });
   const say = (m: Parameters<typeof sayTo>[2]) => sayTo(core, name, m);
   const lease = async (holding: string[] = []): Promise<WorkUnit> => {
-    const [reply] = await say({ type: 'request-unit', holding });
+    const [reply] = await say({ type: 'request-unit', id: 1, holding });
     if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
     return reply.unit;
   };

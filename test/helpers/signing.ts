@@ -10,10 +10,15 @@ export async function newIdentity(): Promise<Identity> {
   return identityFromKeyPair(await createKeyPair());
 }
 
-/** Sends `m` as connection `name`; checks every reply parses as a host message. */
+/** Sends `m` as connection `name`; checks every reply parses as a host message, and that an answer to a request names it. */
 export async function sayTo(core: HostCore, name: string, m: VolunteerMessage | string): Promise<HostMessage[]> {
-  const replies = await core.handle(name, typeof m === 'string' ? m : encodeMessage(m));
-  return replies.map((r) => parseHostMessage(encodeMessage(r)));
+  const replies = (await core.handle(name, typeof m === 'string' ? m : encodeMessage(m))).map((r) => parseHostMessage(encodeMessage(r)));
+  const asked = typeof m !== 'string' && 'id' in m ? m.id : undefined;
+  for (const r of replies) {
+    const answer = r.type === 'welcome' || r.type === 'redirect' || r.type === 'unit' || r.type === 'no-work';
+    if (answer && r.id !== asked) throw new Error(`${r.type} carries id ${r.id}, answering ${typeof m === 'string' ? 'a raw text' : m.type} with id ${asked}`);
+  }
+  return replies;
 }
 
 /**
@@ -21,7 +26,7 @@ export async function sayTo(core: HostCore, name: string, m: VolunteerMessage | 
  * else the host answered hello with, and then sends no proof).
  */
 export async function greetAs(core: HostCore, name: string, identity: Identity, extra: { relay?: boolean } = {}): Promise<HostMessage> {
-  const [welcome] = await sayTo(core, name, { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: identity.publicKey, ...extra });
+  const [welcome] = await sayTo(core, name, { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: identity.publicKey, ...extra });
   if (welcome?.type !== 'welcome') return welcome!;
   const signature = await signKeyProof(identity, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
   const replies = await sayTo(core, name, { type: 'key-proof', signature });

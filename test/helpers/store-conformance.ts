@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { isTabgridError } from '../../src/errors';
 import type { JobSpec } from '../../src/host/job';
+import { identityOf, verifySignature } from '../../src/proof/identity';
 import type { HostStore, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from '../../src/host/store/store';
 
 const spec = (id: string): JobSpec => ({ id, kernel: 'sha256-batch', units: 4, messagesPerUnit: 16, messageLength: 64, seed: 7, samples: 8 });
@@ -108,12 +109,22 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
           ],
         });
         const noVotesYet = unit('j', 4, { votes: [], leasedTo: ['k1', 'k3'], hold: { key: 'k3', since: 0 } });
+        // What a verifying unit awaits, each kind: a restarted host must know what it waits for and why.
+        const awaiting = (['openings', 'rows-to-check', 'rows-to-keep', 'rows-trusted', 'recompute'] as const).map((a, i) =>
+          unit('w', i, {
+            state: 'verifying',
+            holder: a === 'recompute' ? null : 'v1',
+            root: 'ab'.repeat(32),
+            challenge: a === 'openings' ? [2, 9] : null,
+            awaiting: a,
+          }),
+        );
         await store.commit({
-          units: [leased, accepted, solved, replicated, noVotesYet],
+          units: [leased, accepted, solved, replicated, noVotesYet, ...awaiting],
           volunteers: [{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }],
         });
         const got = await store.load();
-        expect(got.units).toEqual([leased, accepted, solved, replicated, noVotesYet]);
+        expect(got.units).toEqual([leased, accepted, solved, replicated, noVotesYet, ...awaiting]);
         expect(got.volunteers).toEqual([{ id: 'v1', credit: 0.1 + 0.2, accepted: 3, rejected: 1 }]);
       }),
     );
@@ -189,7 +200,7 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
         const a = bytes(4096 * 4, 1);
         const b = bytes(96, 2);
         await store.commit({
-          units: [unit('j', 0, { collecting: 'verified' })],
+          units: [unit('j', 0, { state: 'verifying', holder: 'v', root: 'aa', awaiting: 'rows-to-keep' })],
           outputs: [
             { unitId: 'j/0', root: 'aa', data: a },
             { unitId: 'j/0', root: 'bb', data: b },
@@ -199,7 +210,7 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
         expect(await store.output('j/0', 'bb')).toEqual(b);
         expect(await store.output('j/0', 'cc')).toBeUndefined();
         expect(await store.output('j/1', 'aa')).toBeUndefined();
-        expect((await store.load()).units).toEqual([unit('j', 0, { collecting: 'verified' })]);
+        expect((await store.load()).units).toEqual([unit('j', 0, { state: 'verifying', holder: 'v', root: 'aa', awaiting: 'rows-to-keep' })]);
         // A copy: changing what was read changes nothing stored.
         (await store.output('j/0', 'bb'))!.fill(0);
         expect(await store.output('j/0', 'bb')).toEqual(b);
@@ -249,6 +260,26 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
     );
 
     it(
+      "keeps one host key: a real signing key, the same on every call, another store's differs",
+      withStore(async (store) => {
+        const [identity, again] = await Promise.all([store.hostIdentity(), store.hostIdentity()]);
+        expect(again.publicKey).toBe(identity.publicKey);
+        expect(identity.id).toBe(identityOf(identity.publicKey));
+        const bytes = new TextEncoder().encode('receipt');
+        const signature = await identity.sign(bytes);
+        expect(await verifySignature(identity.publicKey, bytes, signature)).toBe(true);
+        expect(await verifySignature(identity.publicKey, new TextEncoder().encode('receipts'), signature)).toBe(false);
+        expect((await store.hostIdentity()).publicKey).toBe(identity.publicKey);
+        const other = await open();
+        try {
+          expect((await other.hostIdentity()).publicKey).not.toBe(identity.publicKey);
+        } finally {
+          await other.close();
+        }
+      }),
+    );
+
+    it(
       'closes twice without error',
       withStore(async (store) => {
         await store.close();
@@ -265,6 +296,21 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
         expect(await again.load()).toEqual(before);
         await again.commit({ units: [unit('j', 2)] });
         expect((await again.load()).units).toHaveLength(3);
+        return again;
+      }),
+    );
+
+    it.runIf(reopen)(
+      'keeps the host key across close and reopen: the reopened store signs as the first did',
+      withStore(async (store) => {
+        const identity = await store.hostIdentity();
+        const bytes = new TextEncoder().encode('receipt');
+        const signature = await identity.sign(bytes);
+        const again = await reopen!(store);
+        const reloaded = await again.hostIdentity();
+        expect(reloaded.publicKey).toBe(identity.publicKey);
+        expect(await verifySignature(reloaded.publicKey, bytes, signature)).toBe(true);
+        expect(await verifySignature(identity.publicKey, bytes, await reloaded.sign(bytes))).toBe(true);
         return again;
       }),
     );

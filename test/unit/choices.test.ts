@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Consent, clampThrottle, recallConsent, recallCourtesy, rememberConsent, rememberCourtesy } from '../../src/ui/choices';
+import { forgetRetired } from '../../src/remembered';
 
 /** A Map-backed localStorage, or one that throws like a sandboxed frame's. */
 function fakeStorage(broken = false): Storage {
@@ -15,7 +16,7 @@ function fakeStorage(broken = false): Storage {
     key: (i: number) => [...map.keys()][i] ?? null,
     getItem: (k: string) => (broken ? fail() : (map.get(k) ?? null)),
     setItem: (k: string, v: string) => (broken ? fail() : void map.set(k, v)),
-    removeItem: (k: string) => void map.delete(k),
+    removeItem: (k: string) => (broken ? fail() : void map.delete(k)),
   };
 }
 
@@ -67,5 +68,17 @@ describe('courtesy settings', () => {
     expect(clampThrottle(250)).toBe(100);
     expect(clampThrottle('abc')).toBe(100);
     expect(clampThrottle(undefined)).toBe(100);
+  });
+});
+
+describe('retired keys', () => {
+  it('deletes the old random volunteer id and keeps the choices', () => {
+    g.localStorage!.setItem('tabgrid-volunteer-id', '0123456789abcdef0123456789abcdef');
+    rememberConsent('h', Consent.Started);
+    forgetRetired();
+    expect(g.localStorage!.getItem('tabgrid-volunteer-id')).toBeNull();
+    expect(recallConsent('h')).toBe(Consent.Started);
+    g.localStorage = fakeStorage(true);
+    expect(() => forgetRetired()).not.toThrow();
   });
 });

@@ -202,6 +202,37 @@ describe('jobs that collect output', () => {
     expect(await core.output(held.unitId)).toEqual(honest(held, hash));
   });
 
+  it("knows after a restart why it awaits an output: a checked result is accepted as verified, a trusted key's only kept", async () => {
+    const spec: JobSpec = { ...hashing, units: 2, trust: { warmup: 1, minCheckRate: 1e-9, decay: 1e-9 } };
+    const store = new MemoryHostStore();
+    const key = await newIdentity();
+    const v = await volunteer(await open(spec, store), 'a', key);
+    const first = await v.lease();
+    const leaves = honest(first, hash);
+    const sent = await sentResult(first, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
+    const [challenge] = await v.say(await resultOf(v.me, first, sent.root));
+    if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
+    const { merklePath } = await import('../../src/hash/merkle');
+    const openings = challenge.indices.map((index) => ({
+      index,
+      leaf: toHex(leaves.subarray(index * 32, (index + 1) * 32)),
+      path: merklePath(sent.tree, index).map(toHex),
+    }));
+    expect((await v.say({ type: 'openings', unitId: first.unitId, openings }))[0]).toEqual({ type: 'send-rows', unitId: first.unitId });
+    // The host stops before the rows come; the volunteer sends its result again to the new one.
+    const w = await volunteer(await open(spec, store), 'b', key);
+    expect(reasonOf(await submit(w, first, leaves, hash))).toBe('accepted: verified');
+    // Now past its warm-up, the key is spared the next check: its output is only kept, across a restart too.
+    const second = await w.lease();
+    const [ask] = await w.say(await resultOf(w.me, second, rootOf(second, honest(second, hash))));
+    expect(ask).toEqual({ type: 'send-rows', unitId: second.unitId });
+    const again = await open(spec, store);
+    const x = await volunteer(again, 'c', key);
+    expect(reasonOf(await submit(x, second, honest(second, hash), hash))).toMatch(/^accepted: accepted on commitment/);
+    expect(await again.output(second.unitId)).toEqual(honest(second, hash));
+    expect(again.trustRecords(spec.id)).toMatchObject([{ valid: 1 }]);
+  });
+
   it('asks again for the output when the result is re-sent mid-upload (after a reconnect)', async () => {
     const store = new MemoryHostStore();
     const core = await open(modp, store);

@@ -22,7 +22,7 @@ import {
 import { parseHostMessage } from '../../src/validate';
 import { matmulF32Ref, matmulModpRef, f32ErrorBound } from '../../src/kernels/matmul/matmul';
 import { matmulOperands } from '../../src/kernels/matmul/inputs';
-import { receiptIsIntact } from '../../src/host/receipt';
+import { receiptIsIntact } from '../../src/proof/receipt';
 import { seededRandom } from '../../src/work/seeded';
 import type { Identity } from '../../src/proof/identity';
 import { signKeyProof } from '../../src/proof/key-proof';
@@ -68,7 +68,7 @@ async function signed(name: string, unit: WorkUnit, root: string): Promise<Volun
 }
 
 async function lease(core: HostCore, name: string, holding: string[] = []): Promise<WorkUnit> {
-  const [reply] = await say(core, name, { type: 'request-unit', holding });
+  const [reply] = await say(core, name, { type: 'request-unit', id: 1, holding });
   if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
   return reply.unit;
 }
@@ -121,7 +121,7 @@ describe('HostCore', () => {
     }
     expect(core.done).toBe(true);
     expect(core.volunteer(vid('a'))).toMatchObject({ accepted: 3, credit: 3 * 37 * 2 });
-    expect(await say(core, 'a', { type: 'request-unit', holding: [] })).toEqual([{ type: 'no-work', retryMs: 2000, jobDone: true }]);
+    expect(await say(core, 'a', { type: 'request-unit', id: 1, holding: [] })).toEqual([{ type: 'no-work', id: 1, retryMs: 2000, jobDone: true }]);
     expect(core.results().map((r) => r.unitId)).toEqual(['test/0', 'test/1', 'test/2']);
   });
 
@@ -134,7 +134,7 @@ describe('HostCore', () => {
     expect(verdict).not.toHaveProperty('receipt');
     expect((verdict as { reason: string }).reason).toMatch(/committed root/);
     expect(core.progress()).toMatchObject({ queued: 1, accepted: 0 });
-    expect((await say(core, 'cheat', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work', jobDone: false });
+    expect((await say(core, 'cheat', { type: 'request-unit', id: 1, holding: [] }))[0]).toMatchObject({ type: 'no-work', jobDone: false });
     await greet(core, 'honest');
     expect((await lease(core, 'honest')).unitId).toBe(unit.unitId);
   });
@@ -191,10 +191,12 @@ describe('HostCore', () => {
 
   it('answers messages before hello, wrong versions and junk with typed errors', async () => {
     const core = await newHost();
-    expect((await say(core, 'x', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
-    expect((await say(core, 'x', { type: 'hello', protocol: 1, client: 't', publicKey: (await key('x')).publicKey }))[0]).toMatchObject({
+    // An error answering a request names it.
+    expect((await say(core, 'x', { type: 'request-unit', id: 3, holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message', id: 3 });
+    expect((await say(core, 'x', { type: 'hello', id: 4, protocol: 1, client: 't', publicKey: (await key('x')).publicKey }))[0]).toMatchObject({
       type: 'error',
       code: 'protocol-version',
+      id: 4,
     });
     expect((await say(core, 'x', '{"type":'))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     expect((await core.handle('x', new Uint8Array(3)))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
@@ -206,7 +208,7 @@ describe('HostCore', () => {
     await greet(core, 'a');
     const unit = await lease(core, 'a');
     expect(await lease(core, 'a')).toEqual(unit); // a reload: it forgot, the host did not
-    expect((await say(core, 'a', { type: 'request-unit', holding: [unit.unitId] }))[0]).toMatchObject({ type: 'no-work' }); // maxLeases 1
+    expect((await say(core, 'a', { type: 'request-unit', id: 1, holding: [unit.unitId] }))[0]).toMatchObject({ type: 'no-work' }); // maxLeases 1
     expect(core.progress()).toMatchObject({ leased: 1, queued: 2 });
   });
 
@@ -327,7 +329,14 @@ describe('HostCore relays', () => {
     return HostCore.open(new MemoryHostStore(), [job], { hostId: 'h', hash, identity: hostKey, clock, maxDirect: 1, relayMinAccepted: 1 });
   }
   const hello = async (name: string, relay?: boolean) =>
-    ({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: (await key(name)).publicKey, ...(relay === undefined ? {} : { relay }) }) as const;
+    ({
+      type: 'hello',
+      id: 1,
+      protocol: PROTOCOL_VERSION,
+      client: 't',
+      publicKey: (await key(name)).publicKey,
+      ...(relay === undefined ? {} : { relay }),
+    }) as const;
   const greetRelay = (core: HostCore, name: string) => greetAs(core, name, keys.get(name)!, { relay: true });
   /** A relay as the host lets one relay: offered in its hello, key proved, a result accepted. */
   const provenRelay = async (core: HostCore, name: string) => {
@@ -341,10 +350,10 @@ describe('HostCore relays', () => {
     const core = await capped();
     await key('r');
     await greetRelay(core, 'r');
-    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', relays: [], retryMs: 2000 }); // r has no accepted result yet
+    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', id: 1, relays: [], retryMs: 2000 }); // r has no accepted result yet
     const unit = await lease(core, 'r');
     await submit(core, 'r', unit, honest(unit));
-    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', relays: ['r'], retryMs: 2000 });
+    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', id: 1, relays: ['r'], retryMs: 2000 });
     expect(core.directConnections()).toBe(1);
   });
 
@@ -359,12 +368,15 @@ describe('HostCore relays', () => {
         return parseHostMessage(r.text);
       });
     };
-    const [welcome] = await wrap(await hello('child'));
+    // The child numbers its requests; the answers carry its ids back through the relay unchanged.
+    const [welcome] = await wrap({ ...(await hello('child')), id: 41 });
     if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
+    expect(welcome.id).toBe(41);
     const proof = await signKeyProof(keys.get('child')!, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
     expect(await wrap({ type: 'key-proof', signature: proof })).toEqual([]);
-    const [u] = await wrap({ type: 'request-unit', holding: [] });
+    const [u] = await wrap({ type: 'request-unit', id: 42, holding: [] });
     if (u?.type !== 'unit') throw new Error('expected a unit');
+    expect(u.id).toBe(42);
     const leaves = honest(u.unit);
     const tree = buildMerkleTreeOfChunks(leaves, 32, hash);
     const [challenge] = await wrap(await signed('child', u.unit, toHex(tree.root)));
@@ -431,7 +443,7 @@ describe('HostCore relays', () => {
       expect(m).toMatchObject({ type: 'error', code: 'bad-message', message: expect.stringMatching(/already serves 8 children/) });
     expect(core.openSessions()).toBe(before + 8);
     // A turned-away child still has no session; one leaving frees a place for the next.
-    const [refused] = await say(core, 'r', { type: 'relay', child: 'c9', text: encodeMessage({ type: 'request-unit', holding: [] }) });
+    const [refused] = await say(core, 'r', { type: 'relay', child: 'c9', text: encodeMessage({ type: 'request-unit', id: 1, holding: [] }) });
     expect(refused?.type === 'relayed' && parseHostMessage(refused.text)).toMatchObject({ message: expect.stringMatching(/already serves 8 children/) });
     expect(await say(core, 'r', { type: 'child-left', child: 'c3' })).toEqual([]);
     expect(core.openSessions()).toBe(before + 7);
@@ -444,7 +456,7 @@ describe('HostCore relays', () => {
 });
 
 describe('HostCore against hostile peers', () => {
-  const helloOf = (identity: Identity) => ({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: identity.publicKey }) as const;
+  const helloOf = (identity: Identity) => ({ type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: identity.publicKey }) as const;
   const open = (
     spec: JobSpec,
     options: { leaseMs?: number; maxHoldMs?: number; maxDirect?: number; maxLeases?: number; heartbeatMs?: number; retryMs?: number; hostId?: string } = {},
@@ -461,7 +473,7 @@ describe('HostCore against hostile peers', () => {
     for (const k of sybils) {
       if (!(await as(k))) continue;
       for (let i = 0; i < 2; i++) {
-        const [r] = await say(core, 'sybil', { type: 'request-unit', holding: held.get(k) ?? [] });
+        const [r] = await say(core, 'sybil', { type: 'request-unit', id: 1, holding: held.get(k) ?? [] });
         if (r?.type === 'unit') held.set(k, [...(held.get(k) ?? []), r.unit.unitId]);
       }
     }
@@ -471,7 +483,7 @@ describe('HostCore against hostile peers', () => {
     for (let t = 0; t <= core.leaseMs && servedAt === undefined; t += 500) {
       if (t % core.heartbeatMs === 0) for (const [k, units] of held) if (await as(k)) for (const unitId of units) await beat(core, 'sybil', unitId);
       await core.expireLeases();
-      if (t % 2_000 === 0 && (await say(core, 'newcomer', { type: 'request-unit', holding: [] }))[0]?.type === 'unit') servedAt = t;
+      if (t % 2_000 === 0 && (await say(core, 'newcomer', { type: 'request-unit', id: 1, holding: [] }))[0]?.type === 'unit') servedAt = t;
       now += 500;
     }
     expect(servedAt).toBeDefined();
@@ -504,7 +516,7 @@ describe('HostCore against hostile peers', () => {
     expect(core.progress()).toMatchObject({ leased: 0, queued: 1 });
     // Not straight back: not by the lapsed-lease path, not by asking, not with a late result.
     expect(await beat(core, 'squat', unit.unitId)).toMatchObject({ type: 'lease-lost', reason: expect.stringMatching(/^held for 40 s/) });
-    expect((await say(core, 'squat', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work', jobDone: false });
+    expect((await say(core, 'squat', { type: 'request-unit', id: 1, holding: [] }))[0]).toMatchObject({ type: 'no-work', jobDone: false });
     expect((await say(core, 'squat', await signed('squat', unit, rootOf(honest(unit)))))[0]).toMatchObject({ type: 'error', code: 'unknown-unit' });
     expect(core.volunteer(vid('squat'))?.rejected ?? 0).toBe(0); // it did hold the unit: no penalty
     // Anyone else gets it, and finishes it.
@@ -542,9 +554,9 @@ describe('HostCore against hostile peers', () => {
     expect(await beat(core, 'slow', unit.unitId)).toMatchObject({ type: 'lease' });
     now = start + 40_000;
     expect(await core.expireLeases()).toBe(1);
-    expect((await say(core, 'slow', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work' });
+    expect((await say(core, 'slow', { type: 'request-unit', id: 1, holding: [] }))[0]).toMatchObject({ type: 'no-work' });
     now = start + 49_999;
-    expect((await say(core, 'slow', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work' });
+    expect((await say(core, 'slow', { type: 'request-unit', id: 1, holding: [] }))[0]).toMatchObject({ type: 'no-work' });
     // Nobody else wanted it for a lease period: its last holder may start a new hold.
     now = start + 50_000;
     expect((await lease(core, 'slow')).unitId).toBe(unit.unitId);
@@ -578,7 +590,7 @@ describe('HostCore against hostile peers', () => {
     const replies: HostMessage[] = [];
     for (const [i, id] of ids.entries()) replies.push(...(await say(core, `early-${i}`, helloOf(id))));
     expect(replies.slice(0, 12).map((r) => r.type)).toEqual(Array(12).fill('welcome'));
-    expect(replies.slice(12)).toEqual(Array(6).fill({ type: 'redirect', relays: [], retryMs: 2000 }));
+    expect(replies.slice(12)).toEqual(Array(6).fill({ type: 'redirect', id: 1, relays: [], retryMs: 2000 }));
     expect(core.directConnections()).toBe(12);
     // One that leaves frees its place.
     await core.disconnect('early-0');

@@ -41,7 +41,7 @@ function corrupt(unit: WorkUnit, which: readonly number[]): Uint8Array {
   return out;
 }
 
-const verdictsOf = async (v: TestVolunteer) => (await v.say({ type: 'request-unit', holding: [] })).filter((r) => r.type === 'verdict');
+const verdictsOf = async (v: TestVolunteer) => (await v.say({ type: 'request-unit', id: 1, holding: [] })).filter((r) => r.type === 'verdict');
 
 describe('colluding keys in a replicated job', () => {
   it('cannot get a made-up root accepted: the first key without a record is challenged and cannot open it', async () => {
@@ -90,7 +90,7 @@ describe('colluding keys in a replicated job', () => {
       const fake = corrupt(unit, [...Array(Math.round(16 * f)).keys()]);
       for (let i = 0; i < k; i++) {
         const v = await volunteer(core, `c${i}`);
-        if ((await v.say({ type: 'request-unit', holding: [] }))[0]?.type !== 'unit') continue;
+        if ((await v.say({ type: 'request-unit', id: 1, holding: [] }))[0]?.type !== 'unit') continue;
         if ((await submit(v, unit, fake, hash)).type === 'verdict' && core.done) break;
       }
       if (core.done) wrongAccepted++;

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import { HostCore } from '../../src/host/host-core';
+import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { Link, LinkHandlers } from '../../src/net/link';
+import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import { parseVolunteerMessage } from '../../src/validate';
 import { HostLink } from '../../src/volunteer/host-link';
+import { memoryConnector } from '../helpers/memory-host';
 import { newIdentity } from '../helpers/signing';
+import { until } from '../helpers/until';
 
 describe('HostLink', () => {
   it('drops a link whose hello was refused, so the next open connects anew instead of speaking ungreeted', async () => {
@@ -22,12 +29,109 @@ describe('HostLink', () => {
         },
       };
     };
-    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', volunteerId: 'v', identity: await newIdentity(), connect }, () => undefined);
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect }, () => undefined);
     const signal = new AbortController().signal;
     await expect(link.open(signal)).rejects.toMatchObject({ code: 'banned' });
     expect(link.connected).toBe(false);
     expect(closes).toBe(1);
     await expect(link.open(signal)).rejects.toMatchObject({ code: 'banned' });
     expect(connects).toBe(2);
+  });
+});
+
+describe('HostLink: requests and their answers', () => {
+  const D = 'ab'.repeat(32);
+  const unitOf = (i: number) => ({ kernel: 'sha256-batch', jobId: 'j', unitId: `j/${i}`, seed: 1, count: 8, messageLength: 64 }) as const;
+
+  /**
+   * A host that welcomes every hello and keeps every other request for the test to answer when
+   * it likes, in any order, as a host answering from several places (or a relay) could.
+   */
+  async function heldHost() {
+    const hostKey = await newIdentity();
+    const requests: Extract<VolunteerMessage, { type: 'request-unit' }>[] = [];
+    let say: (m: HostMessage) => void = () => undefined;
+    const connect = async (handlers: LinkHandlers): Promise<Link> => {
+      say = (m) => setTimeout(() => handlers.onText(encodeMessage(m)), 0);
+      return {
+        peer: 'host',
+        send(text) {
+          const m = parseVolunteerMessage(text);
+          if (m.type === 'hello') {
+            say({
+              type: 'welcome',
+              id: m.id,
+              protocol: PROTOCOL_VERSION,
+              hostId: 'h',
+              leaseMs: 60_000,
+              heartbeatMs: 15_000,
+              publicKey: hostKey.publicKey,
+              nonce: D,
+            });
+          }
+          if (m.type === 'request-unit') requests.push(m);
+        },
+        close: () => handlers.onClose(),
+      };
+    };
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect }, () => undefined);
+    await link.open(new AbortController().signal);
+    return { link, requests, say: (m: HostMessage) => say(m) };
+  }
+
+  it('matches each answer to its request when two asks are in flight at once', async () => {
+    const { link, requests, say } = await heldHost();
+    const signal = new AbortController().signal;
+    const first = link.ask({ type: 'request-unit', holding: [] }, ['unit', 'no-work'], signal);
+    const second = link.ask({ type: 'request-unit', holding: ['j/0'] }, ['unit', 'no-work'], signal);
+    await until(() => requests.length === 2);
+    const [a, b] = requests;
+    expect(a!.id).not.toBe(b!.id);
+    // Answered in the other order: the second request's unit first, then the first's no-work.
+    say({ type: 'unit', id: b!.id, unit: unitOf(1), leaseMs: 60_000 });
+    say({ type: 'no-work', id: a!.id, retryMs: 2000, jobDone: false });
+    expect(await second).toMatchObject({ type: 'unit', unit: { unitId: 'j/1' } });
+    expect(await first).toMatchObject({ type: 'no-work', retryMs: 2000 });
+    expect(link.waiting).toBe(false);
+  });
+
+  it('fails only the request an error names, and drops answers to a request given up on', async () => {
+    const { link, requests, say } = await heldHost();
+    const gaveUp = new AbortController();
+    const abandoned = link.ask({ type: 'request-unit', holding: [] }, ['unit', 'no-work'], gaveUp.signal);
+    gaveUp.abort();
+    await expect(abandoned).rejects.toMatchObject({ code: 'aborted' });
+    const signal = new AbortController().signal;
+    const failing = link.ask({ type: 'request-unit', holding: [] }, ['unit', 'no-work'], signal);
+    const kept = link.ask({ type: 'request-unit', holding: [] }, ['unit', 'no-work'], signal);
+    await until(() => requests.length === 3);
+    const [late, failed, answered] = requests;
+    // The unit meant for the abandoned request does not answer a later one.
+    say({ type: 'unit', id: late!.id, unit: unitOf(0), leaseMs: 60_000 });
+    say({ type: 'error', id: failed!.id, code: 'busy', message: 'try later' });
+    await expect(failing).rejects.toMatchObject({ code: 'busy' });
+    say({ type: 'unit', id: answered!.id, unit: unitOf(2), leaseMs: 60_000 });
+    expect(await kept).toMatchObject({ type: 'unit', unit: { unitId: 'j/2' } });
+  });
+
+  it('gets two units from a real host for two overlapping asks', async () => {
+    const core = await HostCore.open(
+      new MemoryHostStore(),
+      [{ id: 'j', kernel: 'sha256-batch', units: 3, messagesPerUnit: 8, messageLength: 64, seed: 1, samples: 2 }],
+      {
+        hostId: 'h',
+        hash: await createCpuSha256(),
+        identity: await newIdentity(),
+      },
+    );
+    const { connect } = memoryConnector(core);
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect }, () => undefined);
+    const signal = new AbortController().signal;
+    await link.open(signal);
+    const replies = await Promise.all([
+      link.ask({ type: 'request-unit', holding: [] }, ['unit', 'no-work'], signal),
+      link.ask({ type: 'request-unit', holding: ['j/0'] }, ['unit', 'no-work'], signal),
+    ]);
+    expect(replies.map((r) => r.type === 'unit' && r.unit.unitId)).toEqual(['j/0', 'j/1']);
   });
 });

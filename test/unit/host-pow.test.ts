@@ -28,7 +28,7 @@ async function host(spec: JobSpec = job) {
   const me = await newIdentity();
   await greetAs(core, 'v', me);
   const lease = async (): Promise<PowUnit> => {
-    const [reply] = await say({ type: 'request-unit', holding: [] });
+    const [reply] = await say({ type: 'request-unit', id: 1, holding: [] });
     if (reply?.type !== 'unit' || reply.unit.kernel !== 'sha256d-pow') throw new Error(`expected a pow unit, got ${JSON.stringify(reply)}`);
     return reply.unit;
   };

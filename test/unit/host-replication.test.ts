@@ -45,7 +45,7 @@ function wrong(unit: WorkUnit, which = 0): Uint8Array {
 
 /** The verdicts among a volunteer's replies to its next message (owed verdicts ride on it). */
 async function nextVerdicts(v: TestVolunteer): Promise<Extract<HostMessage, { type: 'verdict' }>[]> {
-  const replies = await v.say({ type: 'request-unit', holding: [] });
+  const replies = await v.say({ type: 'request-unit', id: 1, holding: [] });
   return replies.filter((r) => r.type === 'verdict');
 }
 
@@ -112,7 +112,7 @@ describe('replicated jobs', () => {
     expect(reasonOf(await submit(h1, unit, honest(unit, hash), hash))).toMatch(/^pending: replicas disagree; a third key decides/);
     expect((await h2.lease()).unitId).toBe(unit.unitId);
     expect(await submit(h2, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'accepted', credit: 512 });
-    const [cheatVerdict] = (await cheat.say({ type: 'request-unit', holding: [] })).filter((r) => r.type === 'verdict');
+    const [cheatVerdict] = (await cheat.say({ type: 'request-unit', id: 1, holding: [] })).filter((r) => r.type === 'verdict');
     expect(reasonOf(cheatVerdict!)).toMatch(/^rejected: the result disagrees with the 2 keys .*now banned from job rep/);
     expect(await nextVerdicts(h1)).toMatchObject([{ verdict: 'accepted', credit: 512 }]);
     expect(core.done).toBe(true);
@@ -155,7 +155,7 @@ describe('replicated jobs', () => {
     await settled(core);
     for (const v of vs) expect((await nextVerdicts(v)).map(reasonOf)).toEqual([expect.stringMatching(/^rejected: 3 replicas all disagree/)]);
     // Each was wrong, so none of the three gets it again; two fresh keys settle it.
-    for (const v of vs) expect((await v.say({ type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'no-work' });
+    for (const v of vs) expect((await v.say({ type: 'request-unit', id: 1, holding: [] }))[0]).toMatchObject({ type: 'no-work' });
     for (const v of vs) expect(core.volunteer(v.me.id)).toMatchObject({ rejected: 1 });
     const [p, q] = [await volunteer(core, 'p'), await volunteer(core, 'q')];
     await p.lease();
@@ -247,13 +247,13 @@ describe('replicated jobs', () => {
     // Settle units between the two, in whatever order the host hands them out, until both are trusted.
     while (valid(a) === 0 || valid(b) === 0) {
       for (const v of [a, b]) {
-        const [r] = await v.say({ type: 'request-unit', holding: [] });
+        const [r] = await v.say({ type: 'request-unit', id: 1, holding: [] });
         if (r?.type === 'unit') expect(reasonOf(await submit(v, r.unit, honest(r.unit, hash), hash))).toMatch(/^(pending|accepted)/);
       }
     }
     const reasons: string[] = [];
     while (!core.done) {
-      const [r] = await b.say({ type: 'request-unit', holding: [] });
+      const [r] = await b.say({ type: 'request-unit', id: 1, holding: [] });
       if (r?.type !== 'unit') break;
       reasons.push(reasonOf(await submit(b, r.unit, honest(r.unit, hash), hash)));
     }

@@ -94,13 +94,13 @@ async function relayedVolunteer(core: HostCore, relay: string, child: string) {
       if (r.type !== 'relayed' || r.child !== child) throw new Error(`expected a relayed reply, got ${JSON.stringify(r)}`);
       return parseHostMessage(r.text);
     });
-  const [welcome] = await say({ type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: me.publicKey });
+  const [welcome] = await say({ type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: me.publicKey });
   if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
   expect(
     await say({ type: 'key-proof', signature: await signKeyProof(me, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }) }),
   ).toEqual([]);
   const lease = async (): Promise<WorkUnit> => {
-    const [reply] = await say({ type: 'request-unit', holding: [] });
+    const [reply] = await say({ type: 'request-unit', id: 1, holding: [] });
     if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
     return reply.unit;
   };
@@ -402,7 +402,6 @@ describe('the cap on all uploads together', () => {
       hostId: 'h',
       computer: new ComputeEngine(),
       connect: net.connect,
-      volunteerId: 'busy-test',
       identity,
       backoff: { baseMs: 20, maxMs: 100 },
     });

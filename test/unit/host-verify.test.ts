@@ -175,7 +175,7 @@ describe('signed results', () => {
       type: 'error',
       message: expect.stringMatching(/now banned from job sig/),
     });
-    expect((await claimer.say({ type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    expect((await claimer.say({ type: 'request-unit', id: 1, holding: [] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
     expect(core.volunteer(claimer.me.id)).toMatchObject({ credit: 0, rejected: 2 });
   });
 
@@ -212,12 +212,12 @@ describe('signed results', () => {
     const core = await open(job);
     const victim = await newIdentity();
     const thief = await newIdentity();
-    const [welcome] = await sayTo(core, 'x', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: victim.publicKey });
+    const [welcome] = await sayTo(core, 'x', { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: victim.publicKey });
     if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
     const { signKeyProof } = await import('../../src/proof/key-proof');
     const signature = await signKeyProof(thief, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
     expect((await sayTo(core, 'x', { type: 'key-proof', signature }))[0]).toMatchObject({ type: 'error', code: 'bad-signature' });
-    expect((await sayTo(core, 'x', { type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+    expect((await sayTo(core, 'x', { type: 'request-unit', id: 1, holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     expect(core.progress().leased).toBe(0);
   });
 });
@@ -265,14 +265,14 @@ describe('adaptive trust', () => {
     expect(reasonOf(await submit(cheat, unit, new Uint8Array(16 * 32), hash))).toMatch(/^rejected: .*digest is wrong/);
     const second = await cheat.lease();
     expect(reasonOf(await submit(cheat, second, new Uint8Array(16 * 32), hash))).toMatch(/now banned from job tr/);
-    expect((await cheat.say({ type: 'request-unit', holding: [] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
-    expect((await sayTo(core, 'c2', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({
+    expect((await cheat.say({ type: 'request-unit', id: 1, holding: [] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    expect((await sayTo(core, 'c2', { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({
       type: 'error',
       code: 'banned',
     });
     // The ban survives a restart (trust is in the store).
     const again = await open({ ...trusting, units: 4 }, store);
-    expect((await sayTo(again, 'c3', { type: 'hello', protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({
+    expect((await sayTo(again, 'c3', { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: cheat.me.publicKey }))[0]).toMatchObject({
       type: 'error',
       code: 'banned',
     });

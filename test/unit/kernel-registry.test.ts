@@ -32,10 +32,10 @@ describe('kernel registries', () => {
     for (const index of [0, spec.units - 1]) {
       const unit = jobUnit(spec, index);
       expect(unit.kernel).toBe(kernel);
-      const message = { type: 'unit', unit, leaseMs: 60_000 } as const;
+      const message = { type: 'unit', id: 1, unit, leaseMs: 60_000 } as const;
       expect(parseHostMessage(encodeMessage(message))).toEqual(message);
       // A field the unit does not have is refused, not carried along.
-      expect(() => parseHostMessage(JSON.stringify({ ...message, unit: { ...unit, extra: 1 } }))).toThrow(/unexpected field 'extra'/);
+      expect(() => parseHostMessage(JSON.stringify({ ...message, unit: { ...unit, extra: 1 } }))).toThrow(/unit.unit: unexpected field 'extra'/);
     }
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Kernel, type MatmulUnit, type Sha256BatchUnit } from '../../src/protocol';
-import { commitmentBytes, commitmentDigest, signCommitment, unitInputDigest, verifyCommitment, type CommitmentFields } from '../../src/proof/commitment';
+import { commitmentBytes, signCommitment, unitInputDigest, verifyCommitment, type CommitmentFields } from '../../src/proof/commitment';
 import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
 
 const matmul: MatmulUnit = { kernel: Kernel.MatmulModp, jobId: 'job-1', unitId: 'u-1', seed: 42, m: 7, n: 13, k: 5, p: 65521 };
@@ -32,9 +32,10 @@ describe('result commitments', () => {
 
   it('encodes fields unambiguously: moving text between fields changes the bytes', () => {
     const f = fields(matmul);
-    const a = commitmentDigest({ ...f, jobId: 'ab', unitId: 'c' });
-    const b = commitmentDigest({ ...f, jobId: 'a', unitId: 'bc' });
-    const c = commitmentDigest({ ...f, jobId: 'a","b', unitId: 'c' });
+    const text = (g: CommitmentFields) => new TextDecoder().decode(commitmentBytes(g));
+    const a = text({ ...f, jobId: 'ab', unitId: 'c' });
+    const b = text({ ...f, jobId: 'a', unitId: 'bc' });
+    const c = text({ ...f, jobId: 'a","b', unitId: 'c' });
     expect(new Set([a, b, c]).size).toBe(3);
     expect(() => commitmentBytes({ ...f, root: 'AB'.repeat(32) })).toThrow(/root/);
     expect(() => commitmentBytes({ ...f, inputDigest: 'ab' })).toThrow(/inputDigest/);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
-import { makeReceipt } from '../../src/host/receipt';
+import { makeReceipt } from '../../src/proof/receipt';
 import { makeCreditStatement, verifyCreditStatement, type CreditStatement } from '../../src/proof/credit';
 import type { Identity } from '../../src/proof/identity';
 import { signReceipt } from '../../src/proof/receipt-signing';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Ref } from '../../src/hash/sha256-ref';
-import { makeReceipt } from '../../src/host/receipt';
+import { makeReceipt } from '../../src/proof/receipt';
 import type { Receipt } from '../../src/protocol';
 import { signCommitment } from '../../src/proof/commitment';
 import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { MerkleTree } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { jobUnit, MAX_COLLECT_BYTES, unitWork, parseJob, type JobSpec } from '../../src/host/job';
-import { makeReceipt } from '../../src/host/receipt';
+import { makeReceipt } from '../../src/proof/receipt';
 import { sharesToLeaves } from '../../src/kernels/shares';
 import { signReceipt } from '../../src/proof/receipt-signing';
 import type { Identity } from '../../src/proof/identity';
@@ -131,7 +131,7 @@ describe('protocol limits: the largest legal unit of every kernel crosses the wi
     const spec = parseJob(specOf());
     const unit = jobUnit(spec, spec.units - 1);
     const total = unitSize(unit);
-    fits({ type: 'unit', unit, leaseMs: 86_400_000 }, parseHostMessage);
+    fits({ type: 'unit', id: Number.MAX_SAFE_INTEGER, unit, leaseMs: 86_400_000 }, parseHostMessage);
     const sent = await sentFor(unit);
     for (const beat of heartbeatsFor({ unit, done: total }, [unit], new Map([[unit.unitId, sent]]))) fits(beat, parseVolunteerMessage);
     fits(resultMessage(unit.unitId, sent), parseVolunteerMessage);

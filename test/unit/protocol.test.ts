@@ -20,11 +20,11 @@ const ID = '0123456789abcdef'.repeat(2);
 const unit = { kernel: 'sha256-batch', jobId: 'job', unitId: 'job/0', seed: 123, count: 4096, messageLength: 64 } as const;
 
 const volunteerMessages: VolunteerMessage[] = [
-  { type: 'hello', protocol: PROTOCOL_VERSION, client: 'test', publicKey: KEY },
-  { type: 'hello', protocol: PROTOCOL_VERSION, client: 'test', publicKey: KEY, relay: true },
+  { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 'test', publicKey: KEY },
+  { type: 'hello', id: 2 ** 53 - 1, protocol: PROTOCOL_VERSION, client: 'test', publicKey: KEY, relay: true },
   { type: 'key-proof', signature: SIG },
-  { type: 'request-unit', holding: [] },
-  { type: 'request-unit', holding: ['job/1', 'job/2'] },
+  { type: 'request-unit', id: 0, holding: [] },
+  { type: 'request-unit', id: 7, holding: ['job/1', 'job/2'] },
   { type: 'heartbeat', unitId: 'job/0', done: 100, total: 4096 },
   { type: 'result', unitId: 'job/0', root: D, backend: 'webgpu', signature: SIG },
   { type: 'result', unitId: 'pow/0', root: D, backend: 'cpu', signature: SIG, shares: [0, 17, 4_294_967_295] },
@@ -41,12 +41,13 @@ const volunteerMessages: VolunteerMessage[] = [
   },
 ];
 const hostMessages: HostMessage[] = [
-  { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000, publicKey: KEY, nonce: D },
-  { type: 'unit', unit, leaseMs: 60_000 },
-  { type: 'unit', unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 65521 }, leaseMs: 60_000 },
-  { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/1', seed: 1, m: 1, n: 1024, k: 1024, p: 0 }, leaseMs: 60_000 },
+  { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000, publicKey: KEY, nonce: D },
+  { type: 'unit', id: 3, unit, leaseMs: 60_000 },
+  { type: 'unit', id: 3, unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 65521 }, leaseMs: 60_000 },
+  { type: 'unit', id: 3, unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/1', seed: 1, m: 1, n: 1024, k: 1024, p: 0 }, leaseMs: 60_000 },
   {
     type: 'unit',
+    id: 4,
     unit: {
       kernel: 'sha256d-pow',
       jobId: 'p',
@@ -61,7 +62,8 @@ const hostMessages: HostMessage[] = [
   },
   { type: 'lease', unitId: 'job/0', leaseMs: 60_000 },
   { type: 'lease-lost', unitId: 'job/0', reason: 'lapsed' },
-  { type: 'no-work', retryMs: 2000, jobDone: false },
+  { type: 'no-work', id: 5, retryMs: 2000, jobDone: false },
+  { type: 'redirect', id: 1, relays: ['relay-a', 'relay-b'], retryMs: 2000 },
   { type: 'challenge', unitId: 'job/0', indices: [1, 5, 4095] },
   { type: 'send-rows', unitId: 'm/0' },
   { type: 'verdict', unitId: 'job/0', verdict: 'accepted', reason: 'verified', credit: 8192, totalCredit: 16384 },
@@ -75,6 +77,7 @@ const hostMessages: HostMessage[] = [
     receipt: { receiptId: D, jobId: 'job', unitId: 'job/0', volunteer: ID, credit: 8192, root: D, issuedAt: 1_700_000_000_000, signature: SIG },
   },
   { type: 'error', code: 'bad-message', message: 'no' },
+  { type: 'error', code: 'protocol-version', message: 'host speaks protocol 6, volunteer 5', id: 1 },
   { type: 'error', code: 'unknown-unit', message: 'not yours', unitId: 'job/3' },
 ];
 
@@ -114,7 +117,7 @@ describe('protocol: encode and parse', () => {
       target: '00'.repeat(32),
       shareTarget: 'ff'.repeat(32),
     };
-    const unitText = (over: object) => JSON.stringify({ type: 'unit', unit: { ...pow, ...over }, leaseMs: 60_000 });
+    const unitText = (over: object) => JSON.stringify({ type: 'unit', id: 3, unit: { ...pow, ...over }, leaseMs: 60_000 });
     expect(() => parseHostMessage(unitText({}))).not.toThrow();
     badMessage(() => parseHostMessage(unitText({ header: '0f'.repeat(79) })));
     badMessage(() => parseHostMessage(unitText({ target: 'FF'.repeat(32) })));
@@ -139,7 +142,7 @@ describe('protocol: the validator refuses', () => {
     ['an unknown type', '{"type":"give-me-credit"}'],
     ['an extra field', '{"type":"request-unit","holding":[],"admin":true}'],
     ['a request without its holding list', '{"type":"request-unit"}'],
-    ['too long a holding list', encodeMessage({ type: 'request-unit', holding: Array.from({ length: 17 }, (_, i) => `u${i}`) })],
+    ['too long a holding list', encodeMessage({ type: 'request-unit', id: 1, holding: Array.from({ length: 17 }, (_, i) => `u${i}`) })],
     ['a hello without a public key', '{"type":"hello","protocol":4,"client":"x"}'],
     ['a hello with a short public key', `{"type":"hello","protocol":4,"client":"x","publicKey":"${KEY.slice(2)}"}`],
     ['a hello with a compressed public key', `{"type":"hello","protocol":4,"client":"x","publicKey":"02${KEY.slice(2)}"}`],
@@ -175,22 +178,22 @@ describe('protocol: the validator refuses', () => {
 
   it('refuses host messages with bad units, indices or verdicts', () => {
     const bad = [
-      { type: 'unit', unit: { ...unit, kernel: 'rm -rf' } },
-      { type: 'unit', unit: { ...unit, count: 0 } },
-      { type: 'unit', unit: { ...unit, seed: -1 } },
-      { type: 'unit', unit: { ...unit, messageLength: 1e9 } },
-      { type: 'unit', unit: { ...unit, code: 'alert(1)' } },
+      { type: 'unit', id: 3, unit: { ...unit, kernel: 'rm -rf' } },
+      { type: 'unit', id: 3, unit: { ...unit, count: 0 } },
+      { type: 'unit', id: 3, unit: { ...unit, seed: -1 } },
+      { type: 'unit', id: 3, unit: { ...unit, messageLength: 1e9 } },
+      { type: 'unit', id: 3, unit: { ...unit, code: 'alert(1)' } },
       { type: 'challenge', unitId: 'u', indices: [1, 'x'] },
       { type: 'verdict', unitId: 'u', verdict: 'maybe', reason: '', credit: 0, totalCredit: 0 },
       { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: -1, totalCredit: 0 },
-      { type: 'no-work', retryMs: 10, jobDone: 'yes' },
-      { type: 'unit', unit },
-      { type: 'unit', unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 0 }, leaseMs: 60_000 },
-      { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 7 }, leaseMs: 60_000 },
-      { type: 'unit', unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 2048, k: 16, p: 0 }, leaseMs: 60_000 },
-      { type: 'welcome', protocol: 2, hostId: 'h', leaseMs: 10, heartbeatMs: 1000, publicKey: KEY, nonce: D },
-      { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, nonce: D },
-      { type: 'welcome', protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, publicKey: KEY, nonce: 'ab' },
+      { type: 'no-work', id: 1, retryMs: 10, jobDone: 'yes' },
+      { type: 'unit', id: 3, unit },
+      { type: 'unit', id: 3, unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 0 }, leaseMs: 60_000 },
+      { type: 'unit', id: 3, unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 7 }, leaseMs: 60_000 },
+      { type: 'unit', id: 3, unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 2048, k: 16, p: 0 }, leaseMs: 60_000 },
+      { type: 'welcome', id: 1, protocol: 2, hostId: 'h', leaseMs: 10, heartbeatMs: 1000, publicKey: KEY, nonce: D },
+      { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, nonce: D },
+      { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, publicKey: KEY, nonce: 'ab' },
       { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1, receipt: { receiptId: 'x' } },
       {
         type: 'verdict',

@@ -47,7 +47,6 @@ async function setup() {
       hostId: 'h',
       computer,
       connect,
-      volunteerId: 'volunteer-resume',
       store,
       checkpointMs: 1,
       backoff: { baseMs: 20, maxMs: 100 },

@@ -3,8 +3,8 @@ import { HostCore } from '../../src/host/host-core';
 import type { JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
-import { receiptIsIntact } from '../../src/host/receipt';
-import { backoffMs } from '../../src/volunteer/backoff';
+import { receiptIsIntact } from '../../src/proof/receipt';
+import { backoffMs } from '../../src/net/backoff';
 import { VolunteerSession, VolunteerState, type VerdictDetail } from '../../src/volunteer/session';
 import { ComputeEngine } from '../../src/worker/engine';
 import { memoryConnector } from '../helpers/memory-host';
@@ -18,7 +18,7 @@ const clock = () => Date.now() + skew;
 
 const job: JobSpec = { id: 'mem', kernel: 'sha256-batch', units: 6, messagesPerUnit: 300, messageLength: 64, seed: 5, samples: 16 };
 
-async function setup(units = job.units, extra: { prefetch?: number; volunteerId?: string; spec?: JobSpec } = {}) {
+async function setup(units = job.units, extra: { prefetch?: number; spec?: JobSpec } = {}) {
   const hash = await createCpuSha256();
   const hostKey = await newIdentity();
   const identity = await newIdentity();
@@ -37,7 +37,6 @@ async function setup(units = job.units, extra: { prefetch?: number; volunteerId?
     hostId: 'h',
     computer: engine,
     connect: net.connect,
-    volunteerId: extra.volunteerId ?? 'volunteer-test-1',
     identity,
     prefetch: extra.prefetch,
     backoff: { baseMs: 20, maxMs: 100 },
@@ -76,7 +75,6 @@ describe('VolunteerSession against a HostCore (no network)', () => {
       hostId: 'h',
       computer: engine,
       connect: net.connect,
-      volunteerId: 'volunteer-test-2',
       identity: await newIdentity(),
       backoff: { baseMs: 20, maxMs: 100 },
     });
@@ -109,7 +107,6 @@ describe('VolunteerSession against a HostCore (no network)', () => {
       hostId: 'h',
       computer: new ComputeEngine(),
       connect: net.connect,
-      volunteerId: 'v-a',
       identity: await newIdentity(),
       backoff: { baseMs: 20, maxMs: 100 },
     });

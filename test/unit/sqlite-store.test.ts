@@ -138,7 +138,8 @@ describe('SqliteHostStore', () => {
       progress: 9,
       root: 'ab'.repeat(32),
       leasedTo: ['w'],
-      collecting: 'verified',
+      // `collecting: 'verified'` then; what it meant now (migration 9).
+      awaiting: 'rows-to-keep',
     });
     // Units leased before holds load without one (the host starts the holder's hold at its next heartbeat).
     expect((await store.load()).units).toEqual([leased, collecting]);
@@ -148,7 +149,70 @@ describe('SqliteHostStore', () => {
     await store.close();
     const after = new Database(path, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(8);
+    after.close();
+  });
+
+  it('migrates a version-8 file (collecting) to what each verifying unit awaits, keeping every row', async () => {
+    const path = freshPath();
+    const raw = new Database(path);
+    const root = 'ab'.repeat(32);
+    // The schema migrations 1–8 made, written out as a file of that version has it.
+    raw.exec(`CREATE TABLE jobs (id TEXT NOT NULL PRIMARY KEY, spec TEXT NOT NULL, priority REAL NOT NULL, created_at REAL NOT NULL) STRICT;
+      CREATE INDEX jobs_order ON jobs (created_at, id);
+      CREATE TABLE units (unit_id TEXT NOT NULL PRIMARY KEY, job_id TEXT NOT NULL, idx INTEGER NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'leased', 'verifying', 'accepted')), holder TEXT, lease_deadline REAL,
+        progress REAL NOT NULL, root TEXT, challenge TEXT, rejected_by TEXT NOT NULL, accepted_at REAL,
+        solutions TEXT, votes TEXT, leased_to TEXT, collecting TEXT, hold TEXT) STRICT;
+      CREATE INDEX units_order ON units (job_id, idx, unit_id);
+      CREATE TABLE volunteers (id TEXT NOT NULL PRIMARY KEY, credit REAL NOT NULL, accepted INTEGER NOT NULL, rejected INTEGER NOT NULL) STRICT;
+      CREATE TABLE receipts (receipt_id TEXT NOT NULL PRIMARY KEY, job_id TEXT NOT NULL, unit_id TEXT NOT NULL, volunteer TEXT NOT NULL,
+        credit REAL NOT NULL, root TEXT NOT NULL, issued_at REAL NOT NULL, signature TEXT) STRICT;
+      CREATE INDEX receipts_order ON receipts (issued_at, receipt_id);
+      CREATE TABLE trust (job_id TEXT NOT NULL, key TEXT NOT NULL, streak INTEGER NOT NULL, valid INTEGER NOT NULL, invalid INTEGER NOT NULL,
+        banned INTEGER NOT NULL CHECK (banned IN (0, 1)), PRIMARY KEY (job_id, key)) STRICT;
+      ${HOST_KEY_TABLE}
+      CREATE TABLE outputs (unit_id TEXT NOT NULL, root TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (unit_id, root)) STRICT;
+      INSERT INTO units VALUES ('j/0', 'j', 0, 'leased', 'v', 1000, 5, NULL, NULL, '[]', NULL, NULL, NULL, '["v"]', NULL, '{"key":"v","since":900}');
+      INSERT INTO units VALUES ('j/1', 'j', 1, 'verifying', 'v', 2000, 0, '${root}', '[3,7]', '[]', NULL, NULL, NULL, '["v"]', NULL, NULL);
+      INSERT INTO units VALUES ('j/2', 'j', 2, 'verifying', 'v', 2000, 0, '${root}', NULL, '[]', NULL, NULL, NULL, '["v"]', NULL, NULL);
+      INSERT INTO units VALUES ('j/3', 'j', 3, 'verifying', 'v', 2000, 0, '${root}', NULL, '[]', NULL, NULL, NULL, '["v"]', 'verified', NULL);
+      INSERT INTO units VALUES ('j/4', 'j', 4, 'verifying', 'v', 2000, 0, '${root}', NULL, '[]', NULL, NULL, NULL, '["v"]', 'trusted', NULL);
+      INSERT INTO units VALUES ('j/5', 'j', 5, 'verifying', NULL, NULL, 0, NULL, NULL, '[]', NULL, NULL,
+        '[{"key":"a","root":"${'aa'.repeat(32)}"},{"key":"b","root":"${'bb'.repeat(32)}"}]', '["a","b"]', NULL, NULL);
+      INSERT INTO units VALUES ('j/6', 'j', 6, 'accepted', 'v', NULL, 0, '${root}', NULL, '[]', 99, NULL, NULL, '["v"]', NULL, NULL);
+      INSERT INTO outputs VALUES ('j/3', '${root}', x'0102');
+      PRAGMA user_version = 8;`);
+    raw.close();
+    const store = new SqliteHostStore(path);
+    const verifying = (i: number, over: Parameters<typeof unit>[2]) =>
+      unit('j', i, { state: 'verifying', holder: 'v', leaseDeadline: 2000, root, leasedTo: ['v'], ...over });
+    expect((await store.load()).units).toEqual([
+      unit('j', 0, { state: 'leased', holder: 'v', leaseDeadline: 1000, progress: 5, leasedTo: ['v'], hold: { key: 'v', since: 900 } }),
+      // A challenge open: its openings.
+      verifying(1, { challenge: [3, 7], awaiting: 'openings' }),
+      // Verifying without a challenge or `collecting`: the output as the check (Freivalds).
+      verifying(2, { awaiting: 'rows-to-check' }),
+      verifying(3, { awaiting: 'rows-to-keep' }),
+      verifying(4, { awaiting: 'rows-trusted' }),
+      // No holder: the host's own computation.
+      unit('j', 5, {
+        state: 'verifying',
+        votes: [
+          { key: 'a', root: 'aa'.repeat(32) },
+          { key: 'b', root: 'bb'.repeat(32) },
+        ],
+        leasedTo: ['a', 'b'],
+        awaiting: 'recompute',
+      }),
+      unit('j', 6, { state: 'accepted', holder: 'v', root, acceptedAt: 99, leasedTo: ['v'] }),
+    ]);
+    expect(await store.output('j/3', root)).toEqual(new Uint8Array([1, 2]));
+    await store.close();
+    const after = new Database(path, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+    expect(SQLITE_SCHEMA_VERSION).toBe(9);
+    // The old column is gone, so nothing can read it as if it still said something.
+    expect((after.prepare('SELECT name FROM pragma_table_info(?)').all('units') as { name: string }[]).map((c) => c.name)).not.toContain('collecting');
     after.close();
   });
 

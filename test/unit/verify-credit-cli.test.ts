@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
-import { makeReceipt } from '../../src/host/receipt';
+import { makeReceipt } from '../../src/proof/receipt';
 import { SqliteHostStore } from '../../src/host/store/sqlite-store';
 import { makeCreditStatement } from '../../src/proof/credit';
 import { signReceipt } from '../../src/proof/receipt-signing';

@@ -6,7 +6,8 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { ErrorCode, TabgridError } from '../../errors';
-import type { KeyPairStore } from '../../proof/identity';
+import { createKeyPair, identityFromKeyPair, type Identity } from '../../proof/identity';
+import { legacyAwaiting, type LegacyVerifyingFields } from './legacy-awaiting';
 import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
 
 interface HostDb extends DBSchema {
@@ -27,9 +28,9 @@ const STORES = ['jobs', 'units', 'volunteers', 'receipts', 'trust'] as const sat
 
 /**
  * Upgrade i takes the database from version i to i + 1, inside the versionchange transaction.
- * Append, never edit. A version 2 that reshapes records would read and rewrite them through `tx`.
- * Optional unit fields (votes, leasedTo, collecting, hold) need no upgrade: a record is stored
- * whole, and one written before a field existed loads without it, as StoredUnit allows.
+ * Append, never edit. An upgrade that reshapes records reads and rewrites them through `tx`.
+ * Optional unit fields (votes, leasedTo, hold) need no upgrade: a record is stored whole, and
+ * one written before a field existed loads without it, as StoredUnit allows.
  */
 const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb, StoreName[], 'versionchange'>) => void)[] = [
   (db) => {
@@ -47,7 +48,26 @@ const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb,
   (db) => {
     db.createObjectStore('outputs', { keyPath: ['unitId', 'root'] });
   },
+  // 4: what a verifying unit awaits, and why (store.ts `Awaiting`), replaces `collecting`.
+  (_db, tx) => {
+    addAwaiting(tx).catch(() => {
+      try {
+        tx.abort();
+      } catch {
+        // Already aborted by the failing request.
+      }
+    });
+  },
 ];
+
+/** Upgrade 4: every unit record loses `collecting`, and a verifying one gains `awaiting` (legacy-awaiting.ts). */
+async function addAwaiting(tx: IDBPTransaction<HostDb, StoreName[], 'versionchange'>): Promise<void> {
+  for (let cursor = await tx.objectStore('units').openCursor(); cursor; cursor = await cursor.continue()) {
+    const { collecting, ...rest } = cursor.value as StoredUnit & LegacyVerifyingFields;
+    const awaiting = legacyAwaiting({ ...rest, collecting });
+    if (collecting !== undefined || awaiting !== undefined) await cursor.update(awaiting === undefined ? rest : { ...rest, awaiting });
+  }
+}
 
 /** The IndexedDB version this code writes; a database at a newer version is refused. */
 export const IDB_SCHEMA_VERSION = UPGRADES.length;
@@ -78,9 +98,10 @@ function putAll<N extends StoreName>(
   for (const record of records) pending.push(store.put(record));
 }
 
-export class IdbHostStore implements HostStore, KeyPairStore {
+export class IdbHostStore implements HostStore {
   /** Why the connection was closed under us, if it was; later calls fail with this. */
   private lost: string | null = null;
+  private identity?: Promise<Identity>;
 
   private constructor(
     readonly name: string,
@@ -185,21 +206,33 @@ export class IdbHostStore implements HostStore, KeyPairStore {
     }
   }
 
-  async getKeyPair(): Promise<CryptoKeyPair | undefined> {
-    this.check();
-    try {
-      return await this.db.get('keys', HOST_KEY);
-    } catch (err) {
-      throw storageError(`cannot read the host key from ${JSON.stringify(this.name)}`, err);
-    }
+  /** The host's signing identity, made on first use and kept in this database (non-extractable). */
+  hostIdentity(): Promise<Identity> {
+    // One read per store; a failed one is tried again on the next call.
+    this.identity ??= this.keyPair()
+      .then(identityFromKeyPair)
+      .catch((err: unknown) => {
+        this.identity = undefined;
+        throw err;
+      });
+    return this.identity;
   }
 
-  async putKeyPair(pair: CryptoKeyPair): Promise<void> {
+  private async keyPair(): Promise<CryptoKeyPair> {
     this.check();
     try {
-      await this.db.put('keys', pair, HOST_KEY);
+      const kept = await this.db.get('keys', HOST_KEY);
+      if (kept) return kept;
+      // Made before the transaction, which would commit while WebCrypto works. Another tab
+      // making one at once: the first key written wins, and both use it.
+      const fresh = await createKeyPair();
+      const tx = this.db.transaction('keys', 'readwrite', { durability: 'strict' });
+      const raced = await tx.store.get(HOST_KEY);
+      if (!raced) await tx.store.add(fresh, HOST_KEY);
+      await tx.done;
+      return raced ?? fresh;
     } catch (err) {
-      throw storageError(`cannot store the host key in ${JSON.stringify(this.name)}`, err);
+      throw storageError(`cannot read or store the host key in ${JSON.stringify(this.name)}`, err);
     }
   }
 

@@ -8,7 +8,9 @@ import Database from 'better-sqlite3';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { Identity } from '../../proof/identity';
 import { HOST_KEY_TABLE, loadOrCreateHostIdentity } from './sqlite-key';
+import { legacyAwaiting } from './legacy-awaiting';
 import type {
+  Awaiting,
   HostSnapshot,
   HostStore,
   StoreBatch,
@@ -101,6 +103,18 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
     `),
   // 8: whose hold of each unit runs, and since when (the maximum hold, holds.ts).
   (db) => db.exec(`ALTER TABLE units ADD COLUMN hold TEXT;`),
+  // 9: what a verifying unit awaits, and why (store.ts `Awaiting`), replaces `collecting`.
+  (db) => {
+    db.exec(`ALTER TABLE units ADD COLUMN awaiting TEXT;`);
+    const verifying = db
+      .prepare<[], { unit_id: string; state: string; holder: string | null; challenge: string | null; collecting: string | null }>(
+        `SELECT unit_id, state, holder, challenge, collecting FROM units WHERE state = 'verifying'`,
+      )
+      .all();
+    const set = db.prepare<[string | null, string]>('UPDATE units SET awaiting = ? WHERE unit_id = ?');
+    for (const u of verifying) set.run(legacyAwaiting(u) ?? null, u.unit_id);
+    db.exec(`ALTER TABLE units DROP COLUMN collecting;`);
+  },
 ];
 
 /** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
@@ -160,7 +174,7 @@ interface Rows {
     solutions: string | null;
     votes: string | null;
     leased_to: string | null;
-    collecting: 'verified' | 'trusted' | null;
+    awaiting: Awaiting | null;
     hold: string | null;
   };
   volunteers: StoredVolunteer;
@@ -181,6 +195,7 @@ export class SqliteHostStore implements HostStore {
   private readonly db: Database.Database;
   private readonly apply: (batch: StoreBatch) => void;
   private readonly selects: { [T in keyof Rows]: Database.Statement<[], Rows[T]> };
+  private identity?: Promise<Identity>;
 
   /** Opens (creating if need be) the store at `path`, or ':memory:'. Throws TabgridError 'storage'. */
   constructor(readonly path: string) {
@@ -229,7 +244,7 @@ export class SqliteHostStore implements HostStore {
       solutions: (u) => json(u.solutions),
       votes: (u) => json(u.votes ?? null),
       leased_to: (u) => json(u.leasedTo ?? null),
-      collecting: (u) => u.collecting ?? null,
+      awaiting: (u) => u.awaiting ?? null,
       hold: (u) => json(u.hold ?? null),
     });
     const volunteer = upsert<StoredVolunteer>(this.db, 'volunteers', 'id', {
@@ -294,7 +309,7 @@ export class SqliteHostStore implements HostStore {
           solutions: r.solutions === null ? null : JSON.parse(r.solutions),
           ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) }),
           ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) }),
-          ...(r.collecting === null ? {} : { collecting: r.collecting }),
+          ...(r.awaiting === null ? {} : { awaiting: r.awaiting }),
           ...(r.hold === null ? {} : { hold: JSON.parse(r.hold) }),
         })),
         volunteers: this.selects.volunteers.all().map((r): StoredVolunteer => ({ id: r.id, credit: r.credit, accepted: r.accepted, rejected: r.rejected })),
@@ -320,7 +335,6 @@ export class SqliteHostStore implements HostStore {
     this.guard('write', () => this.apply(batch));
   }
 
-  /** The host's signing identity, made on first use and kept in this file. */
   async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
     return this.guard('read', () => {
       const row = this.db.prepare<[string, string], { data: Buffer }>('SELECT data FROM outputs WHERE unit_id = ? AND root = ?').get(unitId, root);
@@ -328,8 +342,14 @@ export class SqliteHostStore implements HostStore {
     });
   }
 
+  /** The host's signing identity, made on first use and kept in this file (sqlite-key.ts). */
   hostIdentity(): Promise<Identity> {
-    return loadOrCreateHostIdentity(this.db);
+    // One read and import per store; a failed one is tried again on the next call.
+    this.identity ??= loadOrCreateHostIdentity(this.db).catch((err: unknown) => {
+      this.identity = undefined;
+      throw new TabgridError(ErrorCode.Storage, `cannot read the host key from ${JSON.stringify(this.path)}: ${(err as Error).message}`, { cause: err });
+    });
+    return this.identity;
   }
 
   async close(): Promise<void> {

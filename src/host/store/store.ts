@@ -3,9 +3,11 @@
  * CLI to SQLite, the dashboard page to IndexedDB, tests to memory. The host keeps its state in
  * memory while it runs and commits every change as one batch in one transaction *before* it
  * answers the volunteer, so a reply never promises more than survives a crash. On start it
- * loads the last committed snapshot.
+ * loads the last committed snapshot. The host's signing key lives in the store too, so choosing
+ * the store chooses the key: a durable store keeps both.
  */
 import type { Receipt } from '../../protocol';
+import type { Identity } from '../../proof/identity';
 import type { TrustState } from '../../proof/trust';
 import type { JobSpec } from '../job';
 
@@ -16,6 +18,26 @@ export const StoredUnitState = {
   Accepted: 'accepted',
 } as const;
 export type StoredUnitState = (typeof StoredUnitState)[keyof typeof StoredUnitState];
+
+/**
+ * What a verifying unit awaits. The output is awaited for one of three reasons, which a
+ * restarted host must still know: to check it (Freivalds), to keep it once its check passed
+ * (or, for a replica, before its vote), or to keep it from a trusted key whose spot check was
+ * skipped (accepted on its commitment, earning no trust).
+ */
+export const Awaiting = {
+  /** The openings of the leaves in `challenge`. */
+  Openings: 'openings',
+  /** The whole output (`send-rows`), which is the check. */
+  RowsToCheck: 'rows-to-check',
+  /** The whole output, to keep: the check passed (or a trusted replica's vote is next). */
+  RowsToKeep: 'rows-to-keep',
+  /** The whole output, to keep: a trusted key's spot check was skipped. */
+  RowsTrusted: 'rows-trusted',
+  /** The host's own computation of the unit (replicas that all disagree; no holder). */
+  Recompute: 'recompute',
+} as const;
+export type Awaiting = (typeof Awaiting)[keyof typeof Awaiting];
 
 export interface StoredJob {
   readonly id: string;
@@ -38,7 +60,7 @@ export interface StoredUnit {
   readonly progress: number;
   /** The committed or accepted Merkle root, hex. */
   readonly root: string | null;
-  /** Leaf indices challenged (verifying), else null; null while verifying means every row of C was asked for (Freivalds). */
+  /** Leaf indices challenged (verifying, awaiting openings), else null. */
   readonly challenge: readonly number[] | null;
   /** Volunteers whose result for this unit was rejected. */
   readonly rejectedBy: readonly string[];
@@ -58,10 +80,11 @@ export interface StoredUnit {
    */
   readonly leasedTo?: readonly string[];
   /**
-   * Jobs that collect output (`collect: true`): the unit passed its check, or its key's spot
-   * check was skipped ('trusted'), and its output (`send-rows`) is awaited. Absent otherwise.
+   * What a verifying unit awaits, and so what the host does when it comes (judge.ts): present
+   * exactly while the unit is verifying, so a restarted host goes on where it stopped. Absent
+   * otherwise.
    */
-  readonly collecting?: 'verified' | 'trusted';
+  readonly awaiting?: Awaiting;
   /**
    * The key whose hold of this unit runs now or ran last, and since when: heartbeats renew a
    * lease only up to the host's maximum hold counted from `since`, a key's own lapses and
@@ -145,5 +168,11 @@ export interface HostStore {
    * be large (up to 4 MiB a unit), so they are read one at a time, when downloaded.
    */
   output(unitId: string, root: string): Promise<Uint8Array | undefined>;
+  /**
+   * The host's signing identity: it signs receipts, and volunteers prove their keys to it. Made
+   * on first use and the same on every call; a durable store keeps it, so a restarted host signs
+   * with the key its earlier receipts verify against. A memory store's key lasts as long as it.
+   */
+  hostIdentity(): Promise<Identity>;
   close(): Promise<void>;
 }

@@ -1,8 +1,8 @@
 import * as v from 'valibot';
-import { MODULUS_MESSAGE, matmulUnitLayout, matmulUnitSchema } from '../matmul/unit';
+import { matmulUnitLayout, matmulUnitSchema } from '../matmul/unit';
 import type { UnitKernel } from '../unit-kernel';
 
-export const matmulF32UnitSchema = matmulUnitSchema('matmul-f32', v.literal(0, MODULUS_MESSAGE));
+export const matmulF32UnitSchema = matmulUnitSchema('matmul-f32', v.literal(0, 'must be 0 for matmul-f32'));
 export type MatmulF32Unit = v.InferOutput<typeof matmulF32UnitSchema>;
 
 export const matmulF32Unit = {

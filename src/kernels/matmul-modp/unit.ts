@@ -1,13 +1,11 @@
-import * as v from 'valibot';
+import type * as v from 'valibot';
+import { int } from '../../protocol/fields';
 import { MODP_MAX } from '../matmul/matmul';
-import { MODULUS_MESSAGE, matmulUnitLayout, matmulUnitSchema } from '../matmul/unit';
+import { matmulUnitLayout, matmulUnitSchema } from '../matmul/unit';
 import type { UnitKernel } from '../unit-kernel';
 
-/** Whether p is prime is the kernel's own check (matmul.ts checkModulus), before any work. */
-export const matmulModpUnitSchema = matmulUnitSchema(
-  'matmul-modp',
-  v.pipe(v.number(MODULUS_MESSAGE), v.integer(MODULUS_MESSAGE), v.minValue(2, MODULUS_MESSAGE), v.maxValue(MODP_MAX, MODULUS_MESSAGE)),
-);
+// The job checks that p is prime (spec.ts), the kernels before any work; here only that it is a modulus they take.
+export const matmulModpUnitSchema = matmulUnitSchema('matmul-modp', int(2, MODP_MAX));
 export type MatmulModpUnit = v.InferOutput<typeof matmulModpUnitSchema>;
 
 export const matmulModpUnit = {

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { fields, intIn, stringOf } from '../schema-fields';
+import { int, record, str } from '../../protocol/fields';
 import type { MatmulF32Unit } from '../matmul-f32/unit';
 import type { MatmulModpUnit } from '../matmul-modp/unit';
 import { UnitOutput } from '../unit-kernel';
@@ -9,25 +9,12 @@ export const MAX_UNIT_MATRIX_DIM = 1024;
 
 /**
  * C = A·B for A (m×k) and B (k×n) derived from `seed` (inputs.ts). The result's leaves are the
- * rows of C. `p` is the modulus, given by each kernel (0 for f32: the wire keeps the field).
+ * rows of C. `p` is the modulus, as each kernel takes it (0 for f32: the wire keeps the field).
  */
-export function matmulUnitSchema<const K extends string, P extends v.GenericSchema<unknown, number>>(kernel: K, p: P) {
-  return fields(
-    {
-      kernel: v.literal(kernel),
-      jobId: stringOf('unit.jobId'),
-      unitId: stringOf('unit.unitId'),
-      seed: intIn('unit.seed', 0, 0xffffffff),
-      m: intIn('unit.m', 1, MAX_UNIT_MATRIX_DIM),
-      n: intIn('unit.n', 1, MAX_UNIT_MATRIX_DIM),
-      k: intIn('unit.k', 1, MAX_UNIT_MATRIX_DIM),
-      p,
-    },
-    { notObject: 'unit is not a JSON object', unknown: (key) => `unit: unexpected field '${key}'` },
-  );
+export function matmulUnitSchema<const K extends string, const P extends v.GenericSchema<number>>(kernel: K, p: P) {
+  const side = int(1, MAX_UNIT_MATRIX_DIM);
+  return record({ kernel: v.literal(kernel), jobId: str(), unitId: str(), seed: int(0, 0xffffffff), m: side, n: side, k: side, p });
 }
-
-export const MODULUS_MESSAGE = 'unit.p must be a modulus > 1 for matmul-modp and 0 for matmul-f32';
 
 /** What the two matmul kernels' units share: rows of C are the leaves, and progress counts them. */
 export const matmulUnitLayout = {

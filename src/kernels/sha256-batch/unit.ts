@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { fields, intIn, stringOf } from '../schema-fields';
+import { int, record, str } from '../../protocol/fields';
 import { UnitOutput, type UnitKernel } from '../unit-kernel';
 
 /** Most messages in one unit, and the longest message (bytes). */
@@ -7,17 +7,14 @@ export const MAX_UNIT_MESSAGES = 1 << 20;
 export const MAX_UNIT_MESSAGE_BYTES = 4096;
 
 /** Hash `count` messages of `messageLength` bytes, derived from `seed` (inputs.ts). Its leaves are the digests. */
-export const sha256BatchUnitSchema = fields(
-  {
-    kernel: v.literal('sha256-batch'),
-    jobId: stringOf('unit.jobId'),
-    unitId: stringOf('unit.unitId'),
-    seed: intIn('unit.seed', 0, 0xffffffff),
-    count: intIn('unit.count', 1, MAX_UNIT_MESSAGES),
-    messageLength: intIn('unit.messageLength', 0, MAX_UNIT_MESSAGE_BYTES),
-  },
-  { notObject: 'unit is not a JSON object', unknown: (key) => `unit: unexpected field '${key}'` },
-);
+export const sha256BatchUnitSchema = record({
+  kernel: v.literal('sha256-batch'),
+  jobId: str(),
+  unitId: str(),
+  seed: int(0, 0xffffffff),
+  count: int(1, MAX_UNIT_MESSAGES),
+  messageLength: int(0, MAX_UNIT_MESSAGE_BYTES),
+});
 export type Sha256BatchUnit = v.InferOutput<typeof sha256BatchUnitSchema>;
 
 export const sha256BatchUnit = {

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { fields, hexBytes, intIn, stringOf } from '../schema-fields';
+import { across, hex, int, record, str } from '../../protocol/fields';
 import { UnitOutput, type UnitKernel } from '../unit-kernel';
 
 /** Most shares one proof-of-work result may list (jobs keep the expected count well below). */
@@ -12,23 +12,23 @@ export const MAX_SHARES = 4096;
  * are 256-bit little-endian, 64 hex digits (see pow.ts). The result lists every share; there are
  * no challenges, as the host rechecks each one.
  */
+const powUnitFields = record({
+  kernel: v.literal('sha256d-pow'),
+  jobId: str(),
+  unitId: str(),
+  header: hex(160),
+  nonceStart: int(0, 2 ** 32 - 1),
+  nonceCount: int(1, 2 ** 32),
+  target: hex(64),
+  shareTarget: hex(64),
+});
 export const powUnitSchema = v.pipe(
-  fields(
-    {
-      kernel: v.literal('sha256d-pow'),
-      jobId: stringOf('unit.jobId'),
-      unitId: stringOf('unit.unitId'),
-      header: hexBytes('unit.header', 80),
-      nonceStart: intIn('unit.nonceStart', 0, 2 ** 32 - 1),
-      nonceCount: intIn('unit.nonceCount', 1, 2 ** 32),
-      target: hexBytes('unit.target', 32),
-      shareTarget: hexBytes('unit.shareTarget', 32),
-    },
-    { notObject: 'unit is not a JSON object', unknown: (key) => `unit: unexpected field '${key}'` },
-  ),
-  v.check(
-    (unit) => unit.nonceStart + unit.nonceCount <= 2 ** 32,
-    (issue) => `unit.nonceCount must be an integer in 1..${2 ** 32 - (issue.input as { nonceStart: number }).nonceStart}`,
+  powUnitFields,
+  // The search must not run past the last 32-bit nonce.
+  across<v.InferOutput<typeof powUnitFields>>(
+    'nonceCount',
+    (u) => u.nonceCount <= 2 ** 32 - u.nonceStart,
+    (u) => `must be an integer in 1..${2 ** 32 - u.nonceStart}`,
   ),
 );
 export type PowUnit = v.InferOutput<typeof powUnitSchema>;

@@ -4,8 +4,8 @@ import type { Receipt } from '../protocol';
 
 /**
  * A receipt's id is the SHA-256 of its other fields in a fixed order, so anyone holding the
- * receipt can check it was not altered, and host and volunteer name it the same way. (Host
- * signatures over it arrive with volunteer keys.)
+ * receipt can check it was not altered, and host and volunteer name it the same way. Who issued
+ * it is the host's signature's to show (receipt-signing.ts).
  */
 export function receiptId(r: Omit<Receipt, 'receiptId'>, hash: Hasher): string {
   const canonical = JSON.stringify([r.jobId, r.unitId, r.volunteer, r.credit, r.root, r.issuedAt]);

@@ -1,7 +1,7 @@
 /**
- * The Valibot pieces units and job specs are declared with. Every piece carries the one message
- * a person reads when it fails ("units must be an integer in 1..1000000"), so a parse reports
- * its first issue as it is, without translating Valibot's own wording.
+ * The Valibot pieces job specs are declared with (job-spec.ts, kernels/<kernel>/spec.ts). Every
+ * piece carries the one message a person reads when it fails, field named ("units must be an
+ * integer in 1..1000000"): parseJob reports its first issue as it is, after the job's id.
  */
 import * as v from 'valibot';
 
@@ -9,12 +9,6 @@ import * as v from 'valibot';
 export function intIn(name: string, lo: number, hi: number) {
   const message = `${name} must be an integer in ${lo}..${hi}`;
   return v.pipe(v.number(message), v.integer(message), v.minValue(lo, message), v.maxValue(hi, message));
-}
-
-/** A string of 1..max characters. */
-export function stringOf(name: string, max = 128) {
-  const message = `${name} must be a string of 1..${max} characters`;
-  return v.pipe(v.string(message), v.minLength(1, message), v.maxLength(max, message));
 }
 
 /** Exactly `bytes` bytes as lower-case hex. */

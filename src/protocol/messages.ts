@@ -1,0 +1,176 @@
+/**
+ * Every wire message, declared once as a schema: its TS type is inferred from it (protocol.ts
+ * re-exports the types), and validate.ts parses every incoming text with it. Limits live in
+ * the schemas; objects are strict. See protocol.ts for the protocol as a whole.
+ */
+import * as v from 'valibot';
+import {
+  Backend,
+  MAX_CHALLENGE,
+  MAX_HOLDING,
+  MAX_LEAF_HEX,
+  MAX_MESSAGE_CHARS,
+  MAX_RELAYS,
+  MAX_ROWS_HEX,
+  MAX_SHARES,
+  MAX_UNIT_MESSAGES,
+  NONCE_HEX,
+  PUBLIC_KEY_HEX,
+  SIGNATURE_HEX,
+  Verdict,
+} from '../protocol';
+import { across, bool, bytesHex, hex, int, list, oneOf, record, str, text } from './fields';
+import { workUnitSchema } from './work-unit';
+
+function message<const T extends string, const E extends v.ObjectEntries>(type: T, entries: E) {
+  return record({ type: v.literal(type), ...entries });
+}
+
+const digest = hex(64);
+/** An ECDSA signature r‖s. */
+const signature = hex(SIGNATURE_HEX);
+/** A raw uncompressed P-256 point: 65 bytes starting 04 (whether it lies on the curve is left to verification). */
+const publicKey = v.pipe(hex(PUBLIC_KEY_HEX), v.startsWith('04', 'must be an uncompressed point (starting 04)'));
+const identityProblem = 'must be a volunteer identity (32 lower-case hex digits)';
+/** identityOf(publicKey). */
+const identity = v.pipe(v.string(identityProblem), v.regex(/^[0-9a-f]{32}$/, identityProblem));
+const unitId = str();
+const child = str(64);
+const protocol = int(0, 2 ** 31);
+const leaseMs = int(1000, 86_400_000);
+const retryMs = int(0, 3_600_000);
+const credit = int(0, Number.MAX_SAFE_INTEGER);
+/** A leaf index: a row of C, or a digest of the largest hashing unit. */
+const leafIndex = int(0, MAX_UNIT_MESSAGES - 1);
+/**
+ * Pairs a request with its reply: the volunteer numbers each message it awaits an answer to
+ * (hello, request-unit), and the host's answer (or error) carries the same id.
+ */
+const requestId = int(0, Number.MAX_SAFE_INTEGER);
+
+export const openingSchema = record({
+  index: leafIndex,
+  /** The leaf's data, hex. */
+  leaf: bytesHex(MAX_LEAF_HEX / 2),
+  /** The audit path, bottom first (see hash/merkle.ts). */
+  path: list(digest, 32),
+});
+
+/**
+ * Proof that a result was accepted: content-addressed (receiptId = SHA-256 of the fields but
+ * the signature), and signed by the host's key (proof/receipt-signing.ts), so the volunteer
+ * can prove its credit to anyone holding that key. `volunteer` is the volunteer's identity.
+ */
+export const receiptSchema = record({
+  receiptId: digest,
+  jobId: str(),
+  unitId,
+  volunteer: identity,
+  credit,
+  root: digest,
+  issuedAt: int(0, Number.MAX_SAFE_INTEGER),
+  signature,
+});
+
+/** A proof-of-work result's nonces: ascending, distinct u32s (so a share cannot be counted twice). */
+const shares = v.pipe(
+  list(int(0, 2 ** 32 - 1), MAX_SHARES),
+  v.check((s) => s.every((n, i) => i === 0 || n > s[i - 1]!), 'must be strictly ascending'),
+);
+
+const rowsProblem = `must be 1..${MAX_ROWS_HEX / 8} words of lower-case hex`;
+/** Whole little-endian words; that they are whole rows of the unit is the host's to check. */
+const rowsData = v.pipe(
+  v.string(rowsProblem),
+  v.minLength(1, rowsProblem),
+  v.maxLength(MAX_ROWS_HEX, rowsProblem),
+  v.check((s) => s.length % 8 === 0, rowsProblem),
+  v.regex(/^[0-9a-f]*$/, rowsProblem),
+);
+
+/** What a volunteer says, by type. */
+export const volunteerMessages = {
+  /** `relay`: this volunteer can serve other volunteers' connections (see `relay` below). */
+  hello: message('hello', { id: requestId, protocol, client: str(), publicKey, relay: v.optional(bool()) }),
+  /** The volunteer's signature of the welcome's nonce (proof/key-proof.ts); required before anything but hello. */
+  'key-proof': message('key-proof', { signature }),
+  /** `holding`: the units this volunteer already has, so the host leases it another. */
+  'request-unit': message('request-unit', { id: requestId, holding: list(unitId, MAX_HOLDING) }),
+  heartbeat: v.pipe(
+    message('heartbeat', { unitId, done: int(0, 2 ** 32), total: int(1, 2 ** 32) }),
+    across(
+      'done',
+      (m) => m.done <= m.total,
+      (m) => `must be an integer in 0..${m.total}`,
+    ),
+  ),
+  /**
+   * `signature`: the volunteer's signature of the commitment (jobId, unitId, kernel,
+   * unitInputDigest(unit), root). `shares`: a proof-of-work unit's shares, ascending (the root
+   * is their Merkle root).
+   */
+  result: message('result', { unitId, root: digest, backend: oneOf(Backend), signature, shares: v.optional(shares) }),
+  openings: message('openings', { unitId, openings: list(openingSchema, MAX_CHALLENGE) }),
+  /** Rows first, first + 1, … of C (or digests of a hashing unit), answering `send-rows`, in order. */
+  rows: message('rows', { unitId, first: leafIndex, data: rowsData }),
+  /** A relay forwards a child's message, as the child sent it; `child` names the child's link. */
+  relay: message('relay', { child, text: text(MAX_MESSAGE_CHARS) }),
+  'child-left': message('child-left', { child }),
+};
+
+/** What a host says, by type. */
+export const hostMessages = {
+  /** Answers hello. `publicKey`: the host's, which signs receipts. `nonce`: for the volunteer's key-proof. */
+  welcome: message('welcome', {
+    id: requestId,
+    protocol,
+    hostId: str(),
+    leaseMs,
+    heartbeatMs: int(100, 86_400_000),
+    publicKey,
+    nonce: hex(NONCE_HEX),
+  }),
+  /** Answers request-unit with a unit leased for `leaseMs`. */
+  unit: message('unit', { id: requestId, unit: workUnitSchema, leaseMs }),
+  lease: message('lease', { unitId, leaseMs }),
+  'lease-lost': message('lease-lost', { unitId, reason: text(512) }),
+  /** Answers hello when the host is at its connection cap: connect to one of these relays instead (or retry later). */
+  redirect: message('redirect', { id: requestId, relays: list(str(), MAX_RELAYS), retryMs }),
+  /** A message for a relay's child, to pass on as it is. */
+  relayed: message('relayed', { child, text: text(MAX_MESSAGE_CHARS) }),
+  /** Answers request-unit when there is nothing to lease now. */
+  'no-work': message('no-work', { id: requestId, retryMs, jobDone: bool() }),
+  challenge: message('challenge', { unitId, indices: list(leafIndex, MAX_CHALLENGE) }),
+  /** Send every row of C (in `rows` messages): the job checks matrices by Freivalds' method, or keeps the output. */
+  'send-rows': message('send-rows', { unitId }),
+  verdict: message('verdict', {
+    unitId,
+    verdict: oneOf(Verdict),
+    reason: text(512),
+    credit,
+    totalCredit: credit,
+    /** Present for accepted results, and for duplicates (the original receipt). */
+    receipt: v.optional(receiptSchema),
+  }),
+  /**
+   * `id`: the request that failed, when the failed message was one; `unitId`: the unit the
+   * failed message was about, when it was about one.
+   */
+  error: message('error', { code: str(64), message: text(1024), id: v.optional(requestId), unitId: v.optional(unitId) }),
+};
+
+export type Opening = v.InferOutput<typeof openingSchema>;
+/** A receipt as the wire carries it: signed (protocol 4 on). */
+export type SignedReceipt = v.InferOutput<typeof receiptSchema>;
+/** A receipt as it is kept: the signature is optional for receipts kept before protocol 4. */
+export type Receipt = Omit<SignedReceipt, 'signature'> & { readonly signature?: string };
+
+export type VolunteerMessage = v.InferOutput<(typeof volunteerMessages)[keyof typeof volunteerMessages]>;
+
+type HostMessageOnWire = v.InferOutput<(typeof hostMessages)[keyof typeof hostMessages]>;
+/** The verdict's receipt is typed as kept (Receipt), so a host can answer with the receipt it holds; the wire requires its signature. */
+export type HostMessage =
+  Exclude<HostMessageOnWire, { type: 'verdict' }> | (Omit<Extract<HostMessageOnWire, { type: 'verdict' }>, 'receipt'> & { readonly receipt?: Receipt });
+
+/** The messages that await an answer: each carries an `id`, and the answer (or an error) names it. */
+export type RequestMessage = Extract<VolunteerMessage, { id: number }>;
