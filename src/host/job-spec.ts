@@ -1,7 +1,7 @@
 /**
  * The parts of a job spec every kernel's schema (kernels/<kernel>/spec.ts) is built from: the
  * fields every job has, the verification-policy fields a kernel takes or refuses, and the rules
- * between them. Each piece carries the message validateJob always gave.
+ * between them. Each piece carries the message the job's parse (host/job.ts parseJob) gives.
  */
 import * as v from 'valibot';
 import { checkRounds } from '../proof/freivalds-modp';

@@ -25,7 +25,7 @@ import { cryptoRandom } from './random';
  * the last factor covering rounding in computing T and s (≤ (k + n + 8)·2^-53 < 2^-37). One
  * pass computes T (and checks that every element is finite); each round is then one
  * multiply-add per element of A, B and C.
- * `margin` (default 2, as in kernels/matmul.ts's f32ErrorBound) is slack for devices that are
+ * `margin` (default 2, as in kernels/matmul/matmul.ts's f32ErrorBound) is slack for devices that are
  * not quite IEEE; honest IEEE results pass with margin 1.
  *
  * Detection guarantee (per round, for every r drawn):
@@ -38,7 +38,7 @@ import { cryptoRandom } from './random';
  * The threshold is loose: T_i sums worst-case rounding over the whole row, ~n·K·u·(|A||B|)_ij.
  * At 1024³ with operands in [−1, 1) it is ≈ 130 while |C_ij| ≈ 10: gross errors (skipped work,
  * wrong rows or blocks, garbage) are caught; a few slightly wrong elements need the per-row
- * recompute of challenged openings (host/verify-matmul.ts) to be found.
+ * recompute of challenged openings (kernels/matmul/leaf-check.ts) to be found.
  * Errors below the tolerance pass: they cannot be told from rounding. Results whose honest
  * value overflows f32 cannot be checked (the host's operands lie in [−1, 1)).
  */

@@ -68,7 +68,7 @@ export type VerificationPolicy = ChallengePolicy | FreivaldsPolicy | ReplicatePo
 export type PolicyOf<K extends PolicyKind> = Extract<VerificationPolicy, { readonly kind: K }>;
 
 /**
- * The policy of a job file (one validateJob accepted; it refuses the combinations that have no
+ * The policy of a job file (one parseJob accepted; it refuses the combinations that have no
  * policy, e.g. `replicate` with `verify`, or `samples` with Freivalds).
  */
 export function policyOf(spec: JobSpec): VerificationPolicy {
@@ -81,7 +81,7 @@ export function policyOf(spec: JobSpec): VerificationPolicy {
   if ('verify' in spec && spec.verify?.policy === 'freivalds') {
     return { kind: PolicyKind.Freivalds, rounds: spec.verify.rounds ?? DEFAULT_FREIVALDS_ROUNDS, output, trust };
   }
-  // validateJob requires samples here; 0 only for a spec it would refuse.
+  // parseJob requires samples here; 0 only for a spec it would refuse.
   return { kind: PolicyKind.Challenge, samples: samples ?? 0, output, trust };
 }
 
