@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { ErrorCode, TabgridError } from './errors';
-import { MAX_MESSAGE_CHARS, MAX_RELAY_CHARS, type HostMessage, type VolunteerMessage } from './protocol';
+import { MAX_MESSAGE_CHARS, MAX_RELAY_CHARS, PROTOCOL_VERSION, type HostMessage, type VolunteerMessage } from './protocol';
 import { hostMessages, volunteerMessages } from './protocol/messages';
 
 /** What a host accepts from a volunteer. Throws TabgridError('bad-message'). */
@@ -19,9 +19,25 @@ export function parseHostMessage(raw: unknown): HostMessage {
   return parseWith(hostMessages, raw);
 }
 
-function fail(message: string): never {
-  throw new TabgridError(ErrorCode.BadMessage, message);
+/**
+ * A refused message. It keeps the id of the request it claimed to answer or make, when it had a
+ * usable one, so the error can name that request (the volunteer fails that request alone).
+ */
+export class RefusedMessage extends TabgridError {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    readonly requestId?: number,
+  ) {
+    super(code, message);
+  }
 }
+
+function fail(message: string, m?: Record<string, unknown>): never {
+  throw new RefusedMessage(ErrorCode.BadMessage, message, requestIdOf(m));
+}
+
+const requestIdOf = (m?: Record<string, unknown>) => (Number.isSafeInteger(m?.id) && (m!.id as number) >= 0 ? (m!.id as number) : undefined);
 
 /** The first problem only: a message is refused whole, so checking on past it is wasted work. */
 const firstIssue = { abortEarly: true } as const;
@@ -31,8 +47,12 @@ function parseWith<S extends Record<string, v.GenericSchema>>(schemas: S, raw: u
   const type = m.type;
   if (typeof type !== 'string') fail('message has no type');
   if (!Object.hasOwn(schemas, type)) fail(`unknown message type '${type.slice(0, 40)}'`);
+  // A hello from another protocol version may be shaped otherwise: say which version, not which field.
+  if (type === 'hello' && typeof m.protocol === 'number' && m.protocol !== PROTOCOL_VERSION) {
+    throw new RefusedMessage(ErrorCode.ProtocolVersion, `host speaks protocol ${PROTOCOL_VERSION}, volunteer ${m.protocol}`, requestIdOf(m));
+  }
   const parsed = v.safeParse(schemas[type]!, m, firstIssue);
-  if (!parsed.success) fail(describe(type, parsed.issues[0]));
+  if (!parsed.success) fail(describe(type, parsed.issues[0]), m);
   return parsed.output as v.InferOutput<S[keyof S]>;
 }
 

@@ -1,6 +1,6 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { encodeMessage, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
-import { parseVolunteerMessage } from '../validate';
+import { parseVolunteerMessage, RefusedMessage } from '../validate';
 import { jobUnit, type JobSpec } from './job';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
@@ -455,6 +455,8 @@ export class HostCore {
     const message = (err instanceof Error ? err.message : String(err)).slice(0, 1024);
     this.options.log?.(`error from ${name}: [${code}] ${message}`);
     if (about && 'id' in about) return { type: 'error', code, message, id: about.id };
+    // Refused before it parsed: still name the request it claimed to be, if it had a usable id.
+    if (err instanceof RefusedMessage && err.requestId !== undefined) return { type: 'error', code, message, id: err.requestId };
     if (about && 'unitId' in about) return { type: 'error', code, message, unitId: about.unitId };
     return { type: 'error', code, message };
   }

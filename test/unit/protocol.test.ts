@@ -143,10 +143,13 @@ describe('protocol: the validator refuses', () => {
     ['an extra field', '{"type":"request-unit","holding":[],"admin":true}'],
     ['a request without its holding list', '{"type":"request-unit"}'],
     ['too long a holding list', encodeMessage({ type: 'request-unit', id: 1, holding: Array.from({ length: 17 }, (_, i) => `u${i}`) })],
-    ['a hello without a public key', '{"type":"hello","protocol":4,"client":"x"}'],
-    ['a hello with a short public key', `{"type":"hello","protocol":4,"client":"x","publicKey":"${KEY.slice(2)}"}`],
-    ['a hello with a compressed public key', `{"type":"hello","protocol":4,"client":"x","publicKey":"02${KEY.slice(2)}"}`],
-    ['a hello with a volunteer id (protocol 3)', `{"type":"hello","protocol":4,"client":"x","publicKey":"${KEY}","volunteerId":"volunteer-0001"}`],
+    ['a hello without a public key', `{"type":"hello","protocol":${PROTOCOL_VERSION},"client":"x"}`],
+    ['a hello with a short public key', `{"type":"hello","protocol":${PROTOCOL_VERSION},"client":"x","publicKey":"${KEY.slice(2)}"}`],
+    ['a hello with a compressed public key', `{"type":"hello","protocol":${PROTOCOL_VERSION},"client":"x","publicKey":"02${KEY.slice(2)}"}`],
+    [
+      'a hello with a volunteer id (protocol 3)',
+      `{"type":"hello","protocol":${PROTOCOL_VERSION},"client":"x","publicKey":"${KEY}","volunteerId":"volunteer-0001"}`,
+    ],
     ['a key-proof with a short signature', `{"type":"key-proof","signature":"${SIG.slice(2)}"}`],
     ['an unsigned result', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu"}`],
     ['a result with an upper-case signature', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","signature":"${SIG.toUpperCase()}"}`],
@@ -157,7 +160,7 @@ describe('protocol: the validator refuses', () => {
     ['a heartbeat past its total', '{"type":"heartbeat","unitId":"u","done":11,"total":10}'],
     ['a heartbeat with no total', '{"type":"heartbeat","unitId":"u","done":0,"total":0}'],
     ['a wrong protocol type', `{"type":"hello","protocol":"2","client":"x","publicKey":"${KEY}"}`],
-    ['an empty client', `{"type":"hello","protocol":2,"client":"","publicKey":"${KEY}"}`],
+    ['an empty client', `{"type":"hello","protocol":${PROTOCOL_VERSION},"client":"","publicKey":"${KEY}"}`],
     ['a short root', `{"type":"result","unitId":"u","root":"${'ab'.repeat(31)}","backend":"webgpu","signature":"${SIG}"}`],
     ['an upper-case root', `{"type":"result","unitId":"u","root":"${'AB'.repeat(32)}","backend":"webgpu","signature":"${SIG}"}`],
     ['an unknown backend', `{"type":"result","unitId":"u","root":"${D}","backend":"quantum","signature":"${SIG}"}`],
@@ -170,10 +173,18 @@ describe('protocol: the validator refuses', () => {
     ['a fractional opening index', `{"type":"openings","unitId":"u","openings":[{"index":1.5,"leaf":"${D}","path":[]}]}`],
     ['an opening with an extra field', `{"type":"openings","unitId":"u","openings":[{"index":1,"leaf":"${D}","path":[],"x":1}]}`],
     ['a path that is not a list', `{"type":"openings","unitId":"u","openings":[{"index":1,"leaf":"${D}","path":"${D}"}]}`],
-    ['an oversized message', `{"type":"hello","protocol":1,"client":"${'x'.repeat(MAX_MESSAGE_CHARS)}"}`],
+    ['an oversized message', `{"type":"hello","protocol":${PROTOCOL_VERSION},"client":"${'x'.repeat(MAX_MESSAGE_CHARS)}"}`],
   ];
   it.each(cases)('%s', (_, raw) => {
     badMessage(() => parseVolunteerMessage(raw));
+  });
+
+  it("answers a hello of another protocol version with the versions, whatever that version's shape", () => {
+    // A protocol-5 hello has no id: the volunteer must hear which version the host speaks, not which field it lacks.
+    const old = `{"type":"hello","protocol":5,"client":"x","publicKey":"${KEY}"}`;
+    expect(() => parseVolunteerMessage(old)).toThrow(
+      expect.objectContaining({ code: 'protocol-version', message: `host speaks protocol ${PROTOCOL_VERSION}, volunteer 5` }),
+    );
   });
 
   it('refuses host messages with bad units, indices or verdicts', () => {
