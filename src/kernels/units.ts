@@ -37,7 +37,7 @@ export function isKernel(value: unknown): value is Kernel {
   return typeof value === 'string' && Object.hasOwn(UNIT_KERNELS, value);
 }
 
-/** The kernel names, in registry order. */
+/** The kernel names, in the order Kernel lists them. */
 export const KERNELS: readonly Kernel[] = Object.values(Kernel);
 
 export function unitKernel<K extends Kernel>(kernel: K): UnitKernel<UnitMap[K]> {
