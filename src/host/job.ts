@@ -1,6 +1,6 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { hostKernel, JOB_FIELDS, type JobSpec } from '../kernels/host-registry';
-import { conform, isRecord } from './spec-fields';
+import { conform, isRecord } from '../kernels/spec-fields';
 import { isKernel, Kernel, KERNELS } from '../kernels/units';
 import { validateTrustPolicy, type TrustPolicy } from '../proof/trust';
 
@@ -10,7 +10,7 @@ import { validateTrustPolicy, type TrustPolicy } from '../proof/trust';
  * policy fields in verifiers/policy.ts.
  */
 export { jobUnit, unitWork, type JobSpec } from '../kernels/host-registry';
-export { MAX_COLLECT_BYTES, type JobTrust, type MatmulVerify } from './job-spec';
+export { MAX_COLLECT_BYTES, type JobTrust, type MatmulVerify } from '../kernels/job-spec';
 export type { Sha256JobSpec } from '../kernels/sha256-batch/spec';
 export type { MatmulF32JobSpec } from '../kernels/matmul-f32/spec';
 export type { MatmulModpJobSpec } from '../kernels/matmul-modp/spec';

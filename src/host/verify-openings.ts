@@ -1,10 +1,8 @@
+import type { LeafCheck } from '../kernels/host-kernel';
 import { fromHex } from '../hex';
 import { verifyMerklePath } from '../hash/merkle';
 import type { Hasher } from '../hash/sha256-cpu';
 import { unitLeaves, type ChallengedUnit, type Opening } from '../protocol';
-
-/** Checks one opened leaf's content; returns why it is wrong, or undefined. */
-export type LeafCheck = (index: number, leaf: Uint8Array) => string | undefined;
 
 /**
  * Picks `samples` distinct leaf indices of a unit of `count` leaves, uniformly, with the host's

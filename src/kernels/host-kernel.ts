@@ -1,8 +1,10 @@
 import type * as v from 'valibot';
 import type { Hasher } from '../hash/sha256-cpu';
-import type { LeafCheck } from '../host/verify-openings';
 import type { Random } from '../proof/random';
 import type { ChallengedUnit, WorkUnit } from './units';
+
+/** Checks one opened leaf's content; returns why it is wrong, or undefined. */
+export type LeafCheck = (index: number, leaf: Uint8Array) => string | undefined;
 
 /**
  * How the host checks the results of a kernel whose result is leaves (unit-kernel.ts): by

@@ -6,7 +6,7 @@
  */
 import type * as v from 'valibot';
 import type { Hasher } from '../hash/sha256-cpu';
-import type { LeafCheck } from '../host/verify-openings';
+import type { LeafCheck } from './host-kernel';
 import type { Random } from '../proof/random';
 import type { FormField, HostKernel, KernelForm, ResultChecks, SearchResult } from './host-kernel';
 import { matmulF32Host } from './matmul-f32/host';

@@ -1,8 +1,14 @@
 import type { Pace } from '../duty-cycle';
 import type { GpuDevices } from '../gpu/device';
 import type { TuneCache } from '../gpu/tune-cache';
-import type { Calibration } from '../worker/backend-choice';
 import type { WorkUnit } from './units';
+
+/** How the engine times a kernel on each backend once, to choose where it runs on a software adapter. */
+export interface Calibration {
+  /** Runs the kernel once on a small problem on each backend (after a warm-up each). */
+  readonly gpu: () => Promise<unknown>;
+  readonly cpu: () => Promise<unknown>;
+}
 
 export type Progress = (done: number, total: number) => void;
 

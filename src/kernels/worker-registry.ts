@@ -10,7 +10,7 @@ import { sha256BatchWorker } from './sha256-batch/worker';
 import { powWorker } from './sha256d-pow/worker';
 import { isKernel, Kernel, type UnitMap, type WorkUnit } from './units';
 import type { KernelContext, UnitRun, WorkerKernel } from './worker-kernel';
-import type { Calibration } from '../worker/backend-choice';
+import type { Calibration } from './worker-kernel';
 
 const WORKER_KERNELS: { readonly [K in Kernel]: WorkerKernel<UnitMap[K]> } = {
   [Kernel.Sha256Batch]: sha256BatchWorker,

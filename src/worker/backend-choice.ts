@@ -1,6 +1,9 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { Backend } from '../protocol';
 import type { AdapterSummary } from '../gpu/device';
+import type { Calibration } from '../kernels/worker-kernel';
+
+export type { Calibration };
 
 export interface Choice {
   readonly backend: Backend;
@@ -8,12 +11,6 @@ export interface Choice {
   /** Calibration times (ms) when both backends were timed. */
   readonly gpuMs?: number;
   readonly cpuMs?: number;
-}
-
-export interface Calibration {
-  /** Runs the kernel once on a small problem on each backend (after a warm-up each). */
-  readonly gpu: () => Promise<unknown>;
-  readonly cpu: () => Promise<unknown>;
 }
 
 /**

@@ -5,9 +5,9 @@ import type { WorkUnit } from '../protocol';
 import type { ComputeWorkerApi } from './compute-worker';
 import type { EngineInfo, KernelOptions, Progress, UnitOutput } from './engine';
 import computeWorkerUrl from './compute-worker.ts?worker&url';
-import { installErrorTransfer } from './error-transfer';
+import { installErrorTransfer } from '../thread/error-transfer';
 import type { ResumeOptions } from './segments';
-import { spawnModuleWorker } from './spawn';
+import { spawnModuleWorker } from '../thread/spawn';
 
 /** What the volunteer needs from a compute backend; the worker is one, the engine itself another. */
 export interface UnitComputer {

@@ -7,7 +7,7 @@ import { expose, transfer } from 'comlink';
 import { StoredTuneCache, type TuneStore } from '../gpu/tune-cache';
 import type { WorkUnit } from '../protocol';
 import { ComputeEngine, type EngineInfo, type KernelOptions, type Progress } from './engine';
-import { installErrorTransfer } from './error-transfer';
+import { installErrorTransfer } from '../thread/error-transfer';
 import type { ResumeOptions } from './segments';
 
 installErrorTransfer();

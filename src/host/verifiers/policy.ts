@@ -2,7 +2,7 @@ import { DEFAULT_FREIVALDS_ROUNDS } from '../../proof/freivalds-modp';
 import { validateTrustPolicy, type TrustPolicy } from '../../proof/trust';
 import type { Kernel } from '../../protocol';
 import type { JobSpec } from '../job';
-import { DEFAULT_REPLICA_SAMPLES } from '../job-spec';
+import { DEFAULT_REPLICA_SAMPLES } from '../../kernels/job-spec';
 import { kernelChecks, type KernelChecks } from './kernel-checks';
 
 /**

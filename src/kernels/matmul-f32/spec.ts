@@ -1,7 +1,7 @@
 import type * as v from 'valibot';
-import { jobSpecSchema, replicateRefused } from '../../host/job-spec';
+import { jobSpecSchema, replicateRefused } from '../job-spec';
 import { matmulEntries, matmulRules } from '../matmul/spec';
-import { refused } from '../../host/spec-fields';
+import { refused } from '../spec-fields';
 
 /** f32 products differ bitwise between devices, so they are never replicated, and they have no modulus. */
 export const matmulF32SpecSchema = jobSpecSchema(

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { jobSpecSchema, replicateEntry } from '../../host/job-spec';
+import { jobSpecSchema, replicateEntry } from '../job-spec';
 import { isPrime, MODP_MAX } from '../matmul/matmul';
 import { matmulEntries, matmulRules } from '../matmul/spec';
 

@@ -1,6 +1,6 @@
 import type * as v from 'valibot';
 import { int } from '../../protocol/fields';
-import { MODP_MAX } from '../matmul/matmul';
+import { MODP_MAX } from '../matmul/unit';
 import { matmulUnitLayout, matmulUnitSchema } from '../matmul/unit';
 import type { UnitKernel } from '../unit-kernel';
 

@@ -11,7 +11,7 @@ import { ErrorCode, TabgridError } from '../../errors';
 import { checkResidues } from './matmul';
 import { matmulF32Rows, matmulModpRows } from './matmul-cpu';
 import { createSimdMatmul } from './matmul-simd';
-import { installErrorTransfer } from '../../worker/error-transfer';
+import { installErrorTransfer } from '../../thread/error-transfer';
 
 installErrorTransfer();
 

@@ -16,8 +16,8 @@ import { matmulF32Rows, matmulModpRows } from './matmul-cpu';
 import { createSimdMatmul } from './matmul-simd';
 import type { BandRequest, CpuKernelName, CpuMatmulWorkerApi } from './cpu-matmul-worker';
 import cpuWorkerUrl from './cpu-matmul-worker.ts?worker&url';
-import { installErrorTransfer } from '../../worker/error-transfer';
-import { spawnModuleWorker } from '../../worker/spawn';
+import { installErrorTransfer } from '../../thread/error-transfer';
+import { spawnModuleWorker } from '../../thread/spawn';
 
 export interface CpuPoolOptions {
   /** Workers to run (default navigator.hardwareConcurrency); kept within 1..8. */

@@ -1,4 +1,4 @@
-import type { LeafCheck } from '../../host/verify-openings';
+import type { LeafCheck } from '../host-kernel';
 import type { MatmulF32Unit } from '../matmul-f32/unit';
 import type { MatmulModpUnit } from '../matmul-modp/unit';
 import { f32Operands, modpOperands } from './inputs';

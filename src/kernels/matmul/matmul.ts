@@ -1,4 +1,7 @@
 import { ErrorCode, TabgridError } from '../../errors';
+import { MODP_MAX } from './unit';
+
+export { MODP_MAX };
 
 /** C (M×N) = A (M×K) · B (K×N), all row-major. */
 export interface MatmulShape {
@@ -9,8 +12,6 @@ export interface MatmulShape {
 
 /** Largest dimension accepted (keeps every index and byte size well inside u32). */
 export const MATMUL_MAX_DIM = 16384;
-/** Largest prime modulus: every product of two residues then fits a u32 before reduction. */
-export const MODP_MAX = 65521;
 
 export function checkShape(shape: MatmulShape, aLength: number, bLength: number): void {
   const { m, n, k } = shape;

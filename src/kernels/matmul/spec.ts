@@ -1,5 +1,5 @@
-import { DEFAULT_REPLICA_SAMPLES, leafPolicyEntries, leafPolicyRules, verifyEntry, type MatmulVerify, type SpecRule } from '../../host/job-spec';
-import { intIn } from '../../host/spec-fields';
+import { DEFAULT_REPLICA_SAMPLES, leafPolicyEntries, leafPolicyRules, verifyEntry, type MatmulVerify, type SpecRule } from '../job-spec';
+import { intIn } from '../spec-fields';
 import { MAX_UNIT_MATRIX_DIM } from './unit';
 
 /**

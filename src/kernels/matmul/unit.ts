@@ -4,6 +4,9 @@ import type { MatmulF32Unit } from '../matmul-f32/unit';
 import type { MatmulModpUnit } from '../matmul-modp/unit';
 import { UnitOutput } from '../unit-kernel';
 
+/** Largest prime modulus: every product of two residues then fits a u32 before reduction. */
+export const MODP_MAX = 65521;
+
 /** Largest matrix side in a unit: a row of C (a Merkle leaf) stays ≤ 4 KiB. */
 export const MAX_UNIT_MATRIX_DIM = 1024;
 

@@ -1,6 +1,6 @@
 import { bytesEqual } from '../../hex';
 import type { Hasher } from '../../hash/sha256-cpu';
-import type { LeafCheck } from '../../host/verify-openings';
+import type { LeafCheck } from '../host-kernel';
 import { sha256BatchInputs } from './inputs';
 import type { Sha256BatchUnit } from './unit';
 

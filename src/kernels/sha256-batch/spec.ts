@@ -1,6 +1,6 @@
 import type * as v from 'valibot';
-import { jobSpecSchema, leafPolicyEntries, leafPolicyRules, MAX_COLLECT_BYTES, replicateEntry } from '../../host/job-spec';
-import { intIn } from '../../host/spec-fields';
+import { jobSpecSchema, leafPolicyEntries, leafPolicyRules, MAX_COLLECT_BYTES, replicateEntry } from '../job-spec';
+import { intIn } from '../spec-fields';
 import { MAX_UNIT_MESSAGE_BYTES, MAX_UNIT_MESSAGES } from './unit';
 
 /**

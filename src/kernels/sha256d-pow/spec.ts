@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { jobSpecSchema, policiesRefused } from '../../host/job-spec';
-import { hexBytes, intIn } from '../../host/spec-fields';
+import { jobSpecSchema, policiesRefused } from '../job-spec';
+import { hexBytes, intIn } from '../spec-fields';
 import { MAX_SHARES } from './unit';
 
 /** Below this many expected shares per unit, skipping part of a range is hard to detect. */

@@ -7,7 +7,7 @@ import * as v from 'valibot';
 import { checkRounds } from '../proof/freivalds-modp';
 import { validateTrustPolicy, type TrustPolicy } from '../proof/trust';
 import { MAX_CHALLENGE } from '../protocol';
-import { MAX_UNIT_MATRIX_DIM } from '../kernels/matmul/unit';
+import { MAX_UNIT_MATRIX_DIM } from './matmul/unit';
 import { fields, intIn, refused } from './spec-fields';
 
 /**
