@@ -1,13 +1,16 @@
 /**
  * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
- * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--out FILE.json]`
+ * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
+ * [--out FILE.json]`
  *
  * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
  * (Chromium, up to 8 per browser process; --node: Node sessions computing with the CPU
  * reference), K cheating Node volunteers cycling through the cheat kinds, and faults at seeded
  * points of the job's progress. Prints a table, writes the summary JSON (scripts/farm/summary.ts
  * defines each field) to --out, and exits 1 when an invariant broke. Without --job it runs
- * defaultJobs (every kernel, small units).
+ * defaultJobs (every kernel, small units). --backend makes every page run every kernel there
+ * (?backend=): on SwiftShader the chooser would put most kernels on the CPU, so
+ * --backend webgpu is how the farm exercises the GPU kernels end to end.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, readJob } from './args';
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'time-limit': { type: 'string' },
     node: { type: 'boolean' },
+    backend: { type: 'string' },
     'host-cpu-prof': { type: 'string' },
     out: { type: 'string' },
     quiet: { type: 'boolean' },
@@ -37,6 +41,13 @@ function count(name: string, raw: string | undefined, fallback: number, min = 0)
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} ${raw} must be a whole number ≥ ${min}`);
   return n;
+}
+
+/** --backend, checked here: a typo must not run a farm on the backends the pages would choose. */
+function backendOf(raw: string | undefined): 'webgpu' | 'cpu' | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'webgpu' || raw === 'cpu') return raw;
+  throw new Error(`--backend ${raw} must be webgpu or cpu`);
 }
 
 const controller = new AbortController();
@@ -55,6 +66,7 @@ const summary = await runFarm(
     seed: count('seed', values.seed, 1),
     timeLimitS: count('time-limit', values['time-limit'], 600, 1),
     node: values.node,
+    backend: backendOf(values.backend),
     hostFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : undefined,
     log: values.quiet ? undefined : (line) => console.log(line),
   },

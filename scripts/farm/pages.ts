@@ -11,6 +11,8 @@ export interface PageFacts {
   readonly resumed: boolean;
   /** Milliseconds this page spent with a unit computing (sampled every 100 ms). */
   readonly computeMs: number;
+  /** The widget's adapter line: where this page's kernels ran (and whether that was forced). */
+  readonly backend: string;
 }
 
 /** Counts the time a unit is being computed, on every load of the page (the widget's `computing`). */
@@ -51,11 +53,12 @@ export class VolunteerPage {
   }
 
   async facts(): Promise<PageFacts> {
-    if (this.closed) return { unitsDone: 0, outbox: 0, resumed: false, computeMs: this.earlierComputeMs };
+    if (this.closed) return { unitsDone: 0, outbox: 0, resumed: false, computeMs: this.earlierComputeMs, backend: '' };
     const f = await this.page.evaluate(() => {
       const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer | null;
       const ms = (window as unknown as { tabgridComputeMs?: number }).tabgridComputeMs ?? 0;
-      return { unitsDone: el?.unitsDone ?? 0, outbox: el?.outbox ?? 0, resumed: el?.resumed ?? false, computeMs: ms };
+      const backend = el?.shadowRoot?.querySelector('[data-field="adapter"]')?.textContent?.trim() ?? '';
+      return { unitsDone: el?.unitsDone ?? 0, outbox: el?.outbox ?? 0, resumed: el?.resumed ?? false, computeMs: ms, backend };
     });
     return { ...f, computeMs: f.computeMs + this.earlierComputeMs };
   }

@@ -41,6 +41,8 @@ export interface FarmOptions {
   /** Node flags for the host child, e.g. ['--cpu-prof', '--cpu-prof-dir=DIR']. */
   readonly hostFlags?: readonly string[];
   readonly log?: (line: string) => void;
+  /** Make every page run every kernel on this backend (the page's ?backend=), instead of choosing. */
+  readonly backend?: 'webgpu' | 'cpu';
 }
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
@@ -62,6 +64,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     },
     seed,
   );
+  if (options.node && options.backend) throw new Error('--backend needs pages (Node volunteers compute with the CPU reference)');
   if (options.node && faults.some((f) => f.kind === FaultKind.Reload)) throw new Error('--reload needs pages (Node volunteers have no store to resume from)');
   const dir = mkdtempSync(join(tmpdir(), 'tabgrid-farm-'));
   const jobFiles = jobs.map((j, i) => {
@@ -95,7 +98,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   try {
     if (!options.node) web = await startWeb(await freePort(), { signalUrl, hostId });
     await host.start(signal);
-    const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '200' });
+    const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '200', ...(options.backend ? { backend: options.backend } : {}) });
     for (let i = 0; i < options.volunteers; i++) {
       if (options.node) await nodes.add(signalUrl, hostId);
       else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
@@ -183,6 +186,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       host_cpu_seconds: hostStats.cpuSeconds,
       host_busy: hostStats.busy,
       compute_seconds: computeSeconds,
+      ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
       failures: [],
     };
     summary.failures = brokenInvariants(summary);

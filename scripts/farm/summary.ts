@@ -50,6 +50,10 @@ export interface FarmSummary {
   host_busy: Record<string, number>;
   /** Sum over volunteers of the time a unit was computing. */
   compute_seconds: number;
+  /** The backend every page was made to use (--backend); absent: each page chose per kernel. */
+  backend?: 'webgpu' | 'cpu';
+  /** What the pages' widgets said they ran on at the end (their adapter line), each once. */
+  page_backends?: string[];
   /** Invariants that broke (empty: the run passed). */
   failures: string[];
 }
@@ -95,6 +99,9 @@ export function brokenInvariants(s: FarmSummary): string[] {
   if (s.units_lost !== 0) broken.push(`${s.units_lost} accepted unit(s) lost by the host`);
   if (s.wrong_results_accepted !== 0) broken.push(`${s.wrong_results_accepted} wrong result(s) accepted`);
   if (s.duplicates_accepted !== 0) broken.push(`${s.duplicates_accepted} duplicate acceptance(s)`);
+  // A forced backend that a page did not take would test the chooser's pick, not the kernels asked for.
+  const notForced = s.backend ? (s.page_backends ?? []).filter((line) => !line.includes(`forced to ${s.backend}`)) : [];
+  if (notForced.length > 0) broken.push(`pages not on the forced backend ${s.backend}: ${notForced.join('; ')}`);
   if (s.cheater_wrong_credit !== 0) broken.push(`cheaters earned ${s.cheater_wrong_credit} credit for wrong results`);
   if (s.cheaters_not_banned.length > 0)
     broken.push(`${s.cheaters_not_banned.length} of ${s.cheaters} cheater(s) not banned: ${s.cheaters_not_banned.join(', ')}`);
@@ -105,6 +112,7 @@ export function brokenInvariants(s: FarmSummary): string[] {
 export function summaryTable(s: FarmSummary): string {
   const rows: [string, string | number][] = [
     ['volunteers', s.volunteers],
+    ...(s.page_backends?.length ? [['pages ran on', s.page_backends.join('; ')] as [string, string]] : []),
     ['units accepted / total', `${s.units_accepted} / ${s.units_total}`],
     ['units lost', s.units_lost],
     ['wrong results accepted', s.wrong_results_accepted],

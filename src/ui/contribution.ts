@@ -1,5 +1,5 @@
 import { createKeyPair, identityFromKeyPair, loadOrCreateIdentity, type Identity } from '../proof/identity';
-import { Verdict, type Receipt } from '../protocol';
+import { Verdict, type Backend, type Receipt } from '../protocol';
 import { acquireLeadership, type Leadership } from '../volunteer/leader';
 import { VolunteerSession, VolunteerState, type VerdictDetail } from '../volunteer/session';
 import { openVolunteerStore } from '../volunteer/store/idb-volunteer-store';
@@ -17,6 +17,8 @@ export interface ContributionConfig {
   readonly checkpointMs?: number;
   /** Share of compute time, 0.1..1. */
   readonly share: number;
+  /** Run every kernel on this backend instead of choosing (the element's `backend`). */
+  readonly backend?: Backend;
 }
 
 /** One tab per origin computes (see volunteer/leader.ts): they share one store and one id. */
@@ -171,7 +173,7 @@ export class Contribution extends EventTarget {
     if (this.sessions.length > 0) return;
     const config = this.config();
     // The worker keeps tuned tile shapes in this tab's store, when it has one.
-    const computer = new ComputeClient(this.store ? { tuneStore: this.store } : {});
+    const computer = new ComputeClient({ ...(this.store ? { tuneStore: this.store } : {}), ...(config.backend ? { backend: config.backend } : {}) });
     this.computer = computer;
     void computer.setThrottle(config.share);
     this.describe(computer);

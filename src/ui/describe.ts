@@ -8,6 +8,9 @@ import type { EngineInfo } from '../worker/engine';
 
 export function describeEngine(e: EngineInfo | undefined, started: boolean): string {
   if (!e) return started ? 'detecting…' : 'not started';
+  if (e.forced === 'webgpu' && !e.adapter) return `WebGPU forced by the page, but there is none (${e.reason ?? 'no adapter'})`;
+  const forced = e.forced ? ` (backend forced to ${e.forced} by the page)` : '';
+  if (e.forced === 'cpu') return `CPU${forced}`;
   if (e.backend === 'cpu') return `CPU fallback (no usable GPU: ${e.reason ?? 'unknown'})`;
   const a = e.adapter!;
   const name = [a.vendor, a.architecture, a.description].filter(Boolean).join(' ');
@@ -16,7 +19,7 @@ export function describeEngine(e: EngineInfo | undefined, started: boolean): str
     .filter(([, c]) => c.backend === 'cpu')
     .map(([k]) => k);
   const note = cpuKernels.length > 0 ? `; on the CPU, faster here: ${cpuKernels.join(', ')}` : '';
-  return `WebGPU: ${name || 'unknown adapter'}${a.isFallbackAdapter ? ' (software fallback)' : ''}${note}`;
+  return `WebGPU: ${name || 'unknown adapter'}${a.isFallbackAdapter ? ' (software fallback)' : ''}${note}${forced}`;
 }
 
 export function describeConnection(sessions: readonly VolunteerSession[]): string {

@@ -1,8 +1,9 @@
 import { LitElement, type PropertyValues } from 'lit';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../net/signal';
-import type { Receipt } from '../protocol';
+import type { Backend, Receipt } from '../protocol';
 import { forgetRetired } from '../remembered';
 import { VolunteerState } from '../volunteer/session';
+import { parseBackend } from '../worker/backend-choice';
 import { Contribution } from './contribution';
 import { clampThrottle, Consent, DEFAULT_COURTESY, recallConsent, recallCourtesy, rememberConsent, rememberCourtesy, type CourtesySettings } from './choices';
 import { batteryApiAvailable, CourtesyHold, CourtesyWatcher } from './courtesy-watcher';
@@ -21,6 +22,9 @@ export type WidgetState = (typeof WidgetState)[keyof typeof WidgetState];
  * pressed Start resumes and one who pressed Pause stays paused. `host` may list several host
  * ids, comma-separated: one session per host, sharing one compute worker (contribution.ts).
  *
+ * `backend="webgpu|cpu"` forces where every kernel runs (tests, farms); WebGPU forced where there
+ * is none is an error shown, never a quiet CPU run.
+ *
  * Properties: state, unitsDone, credit, resumed, computed, outbox, checkpoints, storage,
  * receipts, consentState, throttle (percent). Event: tabgrid-unit-accepted.
  */
@@ -31,6 +35,7 @@ export class TabgridVolunteer extends LitElement {
     checkpointMs: { type: Number, attribute: 'checkpoint-ms' },
     throttle: { type: Number },
     idleSeconds: { type: Number, attribute: 'idle-seconds' },
+    backend: { type: String },
     tick: { state: true },
   };
 
@@ -44,6 +49,8 @@ export class TabgridVolunteer extends LitElement {
   declare throttle: number;
   /** "Idle" means no input for this many seconds (default 60). */
   declare idleSeconds: number;
+  /** Run every kernel on `webgpu` or `cpu` instead of choosing (tests, farms); read at Start. Any other value is refused. */
+  declare backend: string | null;
   declare private tick: number;
 
   private consent: Consent = Consent.Unasked;
@@ -58,11 +65,13 @@ export class TabgridVolunteer extends LitElement {
     this.checkpointMs = null;
     this.throttle = DEFAULT_COURTESY.throttle;
     this.idleSeconds = 60;
+    this.backend = null;
     this.tick = 0;
   }
 
-  /** waiting for another tab; resting for courtesy; else running if any host's session runs; else error, paused or idle. */
+  /** error for a bad backend setting; waiting for another tab; resting for courtesy; else running if any host's session runs; else error, paused or idle. */
   get state(): WidgetState {
+    if (this.forced.problem) return WidgetState.Error;
     if (this.work.waitingForTab) return WidgetState.Waiting;
     if (this.hold && this.work.leading) return WidgetState.Resting;
     const states = this.work.sessions.map((x) => x.state);
@@ -135,6 +144,16 @@ export class TabgridVolunteer extends LitElement {
     return this.consent === Consent.Started ? this.watcher?.hold : undefined;
   }
 
+  /** The `backend` attribute, parsed; a bad value is the error the widget shows instead of starting. */
+  private get forced(): { backend?: Backend; problem?: string } {
+    try {
+      const backend = parseBackend(this.backend);
+      return backend ? { backend } : {};
+    } catch (err) {
+      return { problem: `Cannot start: ${(err as Error).message} (the page's backend setting)` };
+    }
+  }
+
   private get hostIds(): string[] {
     const env = import.meta.env as Record<string, string | undefined>;
     return (this.host ?? env.VITE_TABGRID_HOST ?? DEMO_HOST_ID)
@@ -157,6 +176,7 @@ export class TabgridVolunteer extends LitElement {
       relay: !this.hasAttribute('no-relay'),
       ...(this.checkpointMs ? { checkpointMs: this.checkpointMs } : {}),
       share: this.courtesy.throttle / 100,
+      ...(this.forced.backend ? { backend: this.forced.backend } : {}),
     }));
     work.addEventListener('change', () => this.tick++);
     work.addEventListener('accepted', (e) => {
@@ -235,6 +255,8 @@ export class TabgridVolunteer extends LitElement {
 
   private async begin(): Promise<void> {
     this.tick++;
+    // A bad backend setting starts nothing; render shows why.
+    if (this.forced.problem) return;
     if (!(await this.work.lead())) return;
     if (this.consent !== Consent.Started) return; // paused while starting
     this.watchCourtesy().start();
@@ -263,18 +285,22 @@ export class TabgridVolunteer extends LitElement {
     const resumed = w.sessions.find((x) => x.resumed)?.resumed;
     const failed = w.sessions.find((x) => x.state === VolunteerState.Error);
     const hold = this.hold && w.leading ? this.hold : undefined;
+    const problem = this.forced.problem;
+    const error = problem ?? failed?.error?.message;
     return renderVolunteer(
       {
         state: this.state,
         consented: this.consent === Consent.Started,
         hosts: this.hostIds,
-        status: describeStatus({
-          sessions: w.sessions,
-          waitingForTab: w.waitingForTab,
-          starting: w.isStarting,
-          consent: this.consent,
-          ...(hold ? { hold } : {}),
-        }),
+        status:
+          problem ??
+          describeStatus({
+            sessions: w.sessions,
+            waitingForTab: w.waitingForTab,
+            starting: w.isStarting,
+            consent: this.consent,
+            ...(hold ? { hold } : {}),
+          }),
         ...(hold ? { hold: describeHold(hold) } : {}),
         adapter: describeEngine(w.engine, w.sessions.length > 0),
         connection: describeConnection(w.sessions),
@@ -291,7 +317,7 @@ export class TabgridVolunteer extends LitElement {
         batteryOption: batteryApiAvailable(),
         idleSeconds: this.idleSeconds,
         receipts: this.receipts.length,
-        ...(failed?.error ? { error: failed.error.message } : {}),
+        ...(error ? { error } : {}),
         ...(w.creditProblem ? { creditProblem: w.creditProblem } : {}),
       },
       this.actions,

@@ -5,6 +5,18 @@ import type { Calibration } from '../kernels/worker-kernel';
 
 export type { Calibration };
 
+/**
+ * A forced backend as a page or a command line gives it: webgpu or cpu; empty or absent is
+ * none (the engine chooses). Anything else is refused, so a typo never runs silently on the
+ * backend the engine would have chosen.
+ */
+export function parseBackend(value: string | null | undefined): Backend | undefined {
+  if (value === null || value === undefined || value.trim() === '') return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === Backend.WebGpu || v === Backend.Cpu) return v;
+  throw new TabgridError(ErrorCode.BadInput, `backend "${value}" is not one of ${Backend.WebGpu}, ${Backend.Cpu}`);
+}
+
 export interface Choice {
   readonly backend: Backend;
   readonly reason: string;
@@ -27,6 +39,8 @@ export class BackendChooser {
     private readonly now: () => number = () => performance.now(),
     /** A backend every kernel must use (a volunteer's setting, or a test's). */
     private readonly forced?: Backend,
+    /** Why there is no adapter, for the error a forced WebGPU without one raises. */
+    private readonly noAdapterReason?: () => string | undefined,
   ) {}
 
   choose(kernel: string, calibration: Calibration): Promise<Choice> {
@@ -51,7 +65,9 @@ export class BackendChooser {
     if (this.forced === Backend.Cpu) return { backend: Backend.Cpu, reason: 'CPU chosen in settings' };
     const adapter = await this.adapter();
     if (this.forced === Backend.WebGpu) {
-      if (!adapter) throw new TabgridError(ErrorCode.NoWebGpu, 'WebGPU was required but no adapter is available');
+      // Never a silent CPU run: whoever forced WebGPU wants to know it is not there.
+      if (!adapter)
+        throw new TabgridError(ErrorCode.NoWebGpu, `backend=webgpu was forced, but ${this.noAdapterReason?.() ?? 'no WebGPU adapter is available'}`);
       return { backend: Backend.WebGpu, reason: 'WebGPU chosen in settings' };
     }
     if (!adapter) return { backend: Backend.Cpu, reason: 'no WebGPU adapter' };

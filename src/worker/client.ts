@@ -1,13 +1,14 @@
 import { proxy, wrap, type Remote } from 'comlink';
 import { throwIfAborted } from '../errors';
 import type { TileConfig, TuneStore } from '../gpu/tune-cache';
-import type { WorkUnit } from '../protocol';
+import type { Backend, WorkUnit } from '../protocol';
 import type { ComputeWorkerApi } from './compute-worker';
 import type { EngineInfo, KernelOptions, Progress, UnitOutput } from './engine';
 import computeWorkerUrl from './compute-worker.ts?worker&url';
 import { installErrorTransfer } from '../thread/error-transfer';
 import type { ResumeOptions } from './segments';
 import { spawnModuleWorker } from '../thread/spawn';
+import { parseBackend } from './backend-choice';
 
 /** What the volunteer needs from a compute backend; the worker is one, the engine itself another. */
 export interface UnitComputer {
@@ -26,13 +27,18 @@ export class ComputeClient implements UnitComputer {
 
   /**
    * `tuneStore`: where tuned tile shapes are kept across reloads (the volunteer's store); the
-   * worker reaches it through this page, so it opens no store of its own.
+   * worker reaches it through this page, so it opens no store of its own. `backend`: run every
+   * kernel on it (engine.ts forceBackend) instead of choosing.
    */
-  constructor(options: { readonly workerUrl?: URL; readonly tuneStore?: TuneStore } = {}) {
+  constructor(options: { readonly workerUrl?: URL; readonly tuneStore?: TuneStore; readonly backend?: Backend } = {}) {
     installErrorTransfer();
+    // A bad value is refused here, before a worker starts.
+    const backend = parseBackend(options.backend);
     // Vite bundles the worker (?worker&url); the library bundle may be on another origin (spawn.ts).
     this.worker = spawnModuleWorker(options.workerUrl ?? computeWorkerUrl, 'tabgrid-compute');
     this.remote = wrap<ComputeWorkerApi>(this.worker);
+    // Before any unit, like the store below: every kernel then runs on it, or fails saying why.
+    if (backend) void this.remote.forceBackend(backend).catch(() => undefined);
     const store = options.tuneStore;
     // Messages reach the worker in order, so the store is in place before the first unit.
     if (store)

@@ -5,7 +5,7 @@
  */
 import { expose, transfer } from 'comlink';
 import { StoredTuneCache, type TuneStore } from '../gpu/tune-cache';
-import type { WorkUnit } from '../protocol';
+import type { Backend, WorkUnit } from '../protocol';
 import { ComputeEngine, type EngineInfo, type KernelOptions, type Progress } from './engine';
 import { installErrorTransfer } from '../thread/error-transfer';
 import type { ResumeOptions } from './segments';
@@ -55,6 +55,11 @@ const api = {
 
   setThrottle(share: number): void {
     engine.setThrottle(share);
+  },
+
+  /** The page's forced backend (undefined: chosen per kernel). */
+  forceBackend(backend: Backend | undefined): void {
+    engine.forceBackend(backend);
   },
 
   abort(callId: number): void {

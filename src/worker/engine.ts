@@ -6,7 +6,7 @@ import { leafBytesOf, unitSize } from '../kernels/units';
 import { calibrationOf, unitRun } from '../kernels/worker-registry';
 import type { KernelContext, Progress } from '../kernels/worker-kernel';
 import { Backend, type WorkUnit } from '../protocol';
-import { BackendChooser, type Choice } from './backend-choice';
+import { BackendChooser, parseBackend, type Choice } from './backend-choice';
 import { runSegments, type ResumeOptions } from './segments';
 
 export type { KernelOptions, Progress } from '../kernels/worker-kernel';
@@ -19,6 +19,8 @@ export interface EngineInfo {
   readonly reason?: string;
   /** Per-kernel decisions made so far (software adapters are timed against the CPU). */
   readonly choices?: Record<string, Choice>;
+  /** The backend every kernel is made to use (EngineOptions.backend, forceBackend), if one is. */
+  readonly forced?: Backend;
 }
 
 /** A unit's result as Merkle leaves: `leaves` holds them back to back, `leafBytes` each (for
@@ -47,7 +49,8 @@ export interface EngineOptions {
  */
 export class ComputeEngine {
   private readonly devices: GpuDevices;
-  private readonly chooser: BackendChooser;
+  private chooser: BackendChooser;
+  private forced?: Backend;
   private readonly context: KernelContext;
   /** What kernels keep per engine (KernelContext.shared), and how each is disposed. */
   private readonly kept = new Map<string, { value: unknown; dispose?: (value: never) => void }>();
@@ -58,7 +61,8 @@ export class ComputeEngine {
 
   constructor(options: EngineOptions = {}) {
     this.devices = new GpuDevices({}, options.gpu);
-    this.chooser = new BackendChooser(() => this.adapter(), undefined, options.backend);
+    this.forced = options.backend;
+    this.chooser = this.chooserFor(options.backend);
     const tuneCache = options.tuneCache ?? new MemoryTuneCache();
     this.context = {
       devices: this.devices,
@@ -81,8 +85,21 @@ export class ComputeEngine {
   async describe(): Promise<EngineInfo> {
     const adapter = await this.adapter();
     const choices = await this.chooser.known();
-    if (!adapter) return { backend: Backend.Cpu, reason: this.noGpuReason, choices };
-    return { backend: Backend.WebGpu, adapter, choices };
+    const forced = this.forced ? { forced: this.forced } : {};
+    if (!adapter) return { backend: Backend.Cpu, reason: this.noGpuReason, choices, ...forced };
+    return { backend: this.forced ?? Backend.WebGpu, adapter, choices, ...forced };
+  }
+
+  /**
+   * Makes every kernel run on `backend` from the next segment on (undefined: choose again);
+   * the page's `backend` setting arrives this way, since the worker's engine exists before it.
+   */
+  forceBackend(backend: Backend | undefined): void {
+    // Checked again here: the value may come over postMessage from any page.
+    backend = parseBackend(backend);
+    if (backend === this.forced) return;
+    this.forced = backend;
+    this.chooser = this.chooserFor(backend);
   }
 
   /** Share of compute time units may use, 0.1..1 (see duty-cycle.ts); acts within a quarter second. */
@@ -122,6 +139,15 @@ export class ComputeEngine {
     for (const { value, dispose } of this.kept.values()) dispose?.(value as never);
     this.kept.clear();
     this.devices.destroy();
+  }
+
+  private chooserFor(forced: Backend | undefined): BackendChooser {
+    return new BackendChooser(
+      () => this.adapter(),
+      undefined,
+      forced,
+      () => this.noGpuReason,
+    );
   }
 
   private adapter(): Promise<AdapterSummary | undefined> {

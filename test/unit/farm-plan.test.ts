@@ -37,6 +37,11 @@ describe('farm invariants', () => {
     expect(brokenInvariants({ ...clean, duplicates_accepted: 1 })).toEqual(['1 duplicate acceptance(s)']);
     expect(brokenInvariants({ ...clean, cheater_wrong_credit: 5 })).toEqual(['cheaters earned 5 credit for wrong results']);
     expect(brokenInvariants({ ...clean, cheaters_banned: 1, cheaters_not_banned: ['wrong-digest'] })).toEqual(['1 of 2 cheater(s) not banned: wrong-digest']);
+    const forced = 'WebGPU: google swiftshader (software fallback) (backend forced to webgpu by the page)';
+    expect(brokenInvariants({ ...clean, backend: 'webgpu', page_backends: [forced] })).toEqual([]);
+    expect(brokenInvariants({ ...clean, backend: 'webgpu', page_backends: [forced, 'CPU fallback (no usable GPU: none)'] })).toEqual([
+      'pages not on the forced backend webgpu: CPU fallback (no usable GPU: none)',
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * Matrix products on the CPU across several module workers (cpu-matmul-worker.ts), for
- * volunteers with no usable GPU. The rows of C are cut into bands that idle workers take in
- * turn; a worker receives B once per product (shared through a SharedArrayBuffer when the
+ * volunteers with no usable GPU, on the shared pool (thread/worker-pool.ts). The rows of C are
+ * cut into bands that idle workers take in turn; a worker receives B once per product (shared through a SharedArrayBuffer when the
  * context is cross-origin isolated, else copied) and a copy of each band of A it computes.
  *
  * Products run one at a time (later calls queue). Abort and terminate() kill the workers that
@@ -18,6 +18,7 @@ import type { BandRequest, CpuKernelName, CpuMatmulWorkerApi } from './cpu-matmu
 import cpuWorkerUrl from './cpu-matmul-worker.ts?worker&url';
 import { installErrorTransfer } from '../../thread/error-transfer';
 import { spawnModuleWorker } from '../../thread/spawn';
+import { poolSize, WorkerPool, type PoolSlot } from '../../thread/worker-pool';
 
 export interface CpuPoolOptions {
   /** Workers to run (default navigator.hardwareConcurrency); kept within 1..8. */
@@ -34,7 +35,6 @@ export interface CpuMatmulOptions {
   readonly pace?: Pace;
 }
 
-export const MAX_CPU_WORKERS = 8;
 const BANDS_PER_WORKER = 3;
 /** A smaller band costs more in messages (and packing A) than it gains in balance. */
 const MIN_BAND_WORK = 2 ** 22;
@@ -42,7 +42,7 @@ const MIN_BAND_WORK = 2 ** 22;
 type Operand = Float32Array | Uint32Array;
 
 /** Where bands run: a worker, or this thread. `jobs` lists the products whose B it holds. */
-interface Slot {
+interface Slot extends PoolSlot {
   readonly jobs: Set<number>;
   run(req: BandRequest): Promise<Operand>;
   kernel(): Promise<CpuKernelName>;
@@ -55,11 +55,11 @@ class WorkerSlot implements Slot {
   private readonly worker: Worker;
   private readonly remote: Remote<CpuMatmulWorkerApi>;
 
-  constructor(onCrash: (slot: WorkerSlot, err: Error) => void) {
+  constructor(onCrash: (err: Error) => void) {
     // From the compute worker's own origin, which may not be the page's (spawn.ts).
     this.worker = spawnModuleWorker(cpuWorkerUrl, 'tabgrid-cpu-matmul');
     // A worker that fails to load never answers Comlink, so its call must be failed here.
-    this.worker.addEventListener('error', (e) => onCrash(this, new Error(`CPU matmul worker failed: ${(e as ErrorEvent).message || 'could not start'}`)));
+    this.worker.addEventListener('error', (e) => onCrash(new Error(`CPU matmul worker failed: ${(e as ErrorEvent).message || 'could not start'}`)));
     this.remote = wrap<CpuMatmulWorkerApi>(this.worker);
   }
 
@@ -118,31 +118,24 @@ export class CpuMatmulPool {
   /** How many workers this pool runs at most. */
   readonly size: number;
   private readonly bandRows?: number;
-  private readonly slots: (Slot | undefined)[];
   private readonly inline = typeof Worker === 'undefined';
-  private tail: Promise<unknown> = Promise.resolve();
-  /** Fails the running product (abort, crash, terminate). */
-  private failCurrent?: (err: unknown) => void;
+  private readonly pool: WorkerPool<Slot>;
   private nextJob = 1;
-  private terminated = false;
 
   constructor(options: CpuPoolOptions = {}) {
     const { workers, bandRows } = options;
-    if (workers !== undefined && !(Number.isInteger(workers) && workers >= 1))
-      throw new TabgridError(ErrorCode.BadInput, `workers = ${workers} must be a positive integer`);
     if (bandRows !== undefined && !(Number.isInteger(bandRows) && bandRows >= 1))
       throw new TabgridError(ErrorCode.BadInput, `bandRows = ${bandRows} must be a positive integer`);
-    const wanted = workers ?? globalThis.navigator?.hardwareConcurrency ?? 1;
-    this.size = this.inline ? 1 : Math.max(1, Math.min(MAX_CPU_WORKERS, wanted));
+    this.size = poolSize(workers, this.inline);
     this.bandRows = bandRows;
-    this.slots = new Array<Slot | undefined>(this.size);
     if (!this.inline) installErrorTransfer();
+    this.pool = new WorkerPool<Slot>(this.size, 'the CPU matmul pool', (onCrash) => (this.inline ? new InlineSlot() : new WorkerSlot(onCrash)));
   }
 
   /** C = A·B in f32 (within f32ErrorBound of matmulF32Ref). */
   async matmulF32(a: Float32Array, b: Float32Array, shape: MatmulShape, opts: CpuMatmulOptions = {}): Promise<Float32Array> {
     checkShape(shape, a.length, b.length);
-    return this.enqueue(opts.signal, () => this.run('f32', a, b, shape, 0, opts, new Float32Array(shape.m * shape.n)));
+    return this.run('f32', a, b, shape, 0, opts, new Float32Array(shape.m * shape.n));
   }
 
   /** C = A·B mod p, exactly; residues are checked (in the workers) to be below p. */
@@ -153,134 +146,42 @@ export class CpuMatmulPool {
       checkResidues('A', a, p);
       checkResidues('B', b, p);
     }
-    return this.enqueue(opts.signal, () => this.run('modp', a, b, shape, p, opts, new Uint32Array(shape.m * shape.n)));
+    return this.run('modp', a, b, shape, p, opts, new Uint32Array(shape.m * shape.n));
   }
 
   /** Which kernels the workers run (starts one worker if none is running). */
   async kernel(): Promise<CpuKernelName> {
-    if (this.terminated) throw new TabgridError(ErrorCode.Aborted, 'the CPU matmul pool was terminated');
-    return this.slot(0).kernel();
+    return this.pool.slot(0).kernel();
   }
 
   /** Stops every worker; the running and queued products fail with `aborted`. */
   terminate(): void {
-    this.terminated = true;
-    this.failCurrent?.(new TabgridError(ErrorCode.Aborted, 'the CPU matmul pool was terminated'));
-    for (let i = 0; i < this.slots.length; i++) this.kill(i);
+    this.pool.terminate();
   }
 
-  /** Runs products one after another; an abort while queued rejects at once. */
-  private enqueue<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(() => {
-      if (this.terminated) throw new TabgridError(ErrorCode.Aborted, 'the CPU matmul pool was terminated');
-      if (signal?.aborted) throw aborted(signal);
-      return work();
-    });
-    this.tail = result.catch(() => undefined);
-    if (!signal) return result;
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () => reject(aborted(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      result.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-    });
-  }
-
-  private run<T extends Operand>(kind: 'f32' | 'modp', a: T, b: T, shape: MatmulShape, p: number, opts: CpuMatmulOptions, c: T): Promise<T> {
+  private async run<T extends Operand>(kind: 'f32' | 'modp', a: T, b: T, shape: MatmulShape, p: number, opts: CpuMatmulOptions, c: T): Promise<T> {
     const { m, n, k } = shape;
-    const { signal, onProgress, pace } = opts;
     const bands = planBands(shape, this.size, this.bandRows);
     const job = this.nextJob++;
     const bSent = shareIfIsolated(b);
-    return new Promise<T>((resolve, reject) => {
-      let next = 0;
-      let rowsDone = 0;
-      let settled = false;
-      const busy = new Set<number>();
-      const finish = (err?: unknown) => {
-        if (settled) return;
-        settled = true;
-        this.failCurrent = undefined;
-        signal?.removeEventListener('abort', onAbort);
-        // Busy workers are computing discarded bands: stop them now rather than wait.
-        for (const i of busy) this.kill(i);
-        for (const slot of this.slots) slot?.drop(job);
-        if (err === undefined) resolve(c);
-        else reject(err);
-      };
-      const onAbort = () => finish(aborted(signal!));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.failCurrent = finish;
-      // Gives slot i the next band; anything thrown here (or by onProgress) fails the product.
-      const pump = (i: number): void => {
-        if (settled) return;
-        if (next === bands.length) {
-          if (busy.size === 0) finish();
-          return;
-        }
-        const [start, end] = bands[next++]!;
-        try {
-          const slot = this.slot(i);
-          const first = !slot.jobs.has(job);
-          slot.jobs.add(job);
-          const req: BandRequest = { job, kind, n, k, p, rowStart: start, rowEnd: end, a: a.slice(start * k, end * k), ...(first ? { b: bSent } : {}) };
-          busy.add(i);
-          const started = performance.now();
-          slot.run(req).then(
-            (rows) => {
-              busy.delete(i);
-              if (settled) return;
-              try {
-                c.set(rows, start * n);
-                rowsDone += end - start;
-                onProgress?.(rowsDone, m);
-              } catch (err) {
-                finish(err);
-              }
-              if (!pace) return pump(i);
-              // The worker idles before its next band; an abort meanwhile has already settled.
-              pace.rest(performance.now() - started, signal).then(
-                () => pump(i),
-                () => undefined,
-              );
-            },
-            (err: unknown) => {
-              busy.delete(i);
-              finish(err);
-            },
-          );
-        } catch (err) {
-          finish(err);
-        }
-      };
-      for (let i = 0; i < Math.min(this.size, bands.length); i++) pump(i);
-    });
+    let rowsDone = 0;
+    await this.pool.run(
+      bands,
+      (slot, [start, end]) => {
+        // B crosses once per worker and product; the worker keeps it until drop().
+        const first = !slot.jobs.has(job);
+        slot.jobs.add(job);
+        return slot.run({ job, kind, n, k, p, rowStart: start, rowEnd: end, a: a.slice(start * k, end * k), ...(first ? { b: bSent } : {}) });
+      },
+      (rows, [start, end]) => {
+        c.set(rows, start * n);
+        rowsDone += end - start;
+        opts.onProgress?.(rowsDone, m);
+      },
+      { signal: opts.signal, pace: opts.pace, release: (slot) => slot.drop(job) },
+    );
+    return c;
   }
-
-  /** The slot's worker, started on first use (or after it was killed). */
-  private slot(i: number): Slot {
-    let slot = this.slots[i];
-    if (!slot) {
-      slot = this.inline
-        ? new InlineSlot()
-        : new WorkerSlot((crashed, err) => {
-            // A late error from a worker already replaced must not touch its successor.
-            if (this.slots[i] !== crashed) return;
-            this.kill(i);
-            this.failCurrent?.(err);
-          });
-      this.slots[i] = slot;
-    }
-    return slot;
-  }
-
-  private kill(i: number): void {
-    this.slots[i]?.kill();
-    this.slots[i] = undefined;
-  }
-}
-
-function aborted(signal: AbortSignal): TabgridError {
-  return new TabgridError(ErrorCode.Aborted, 'aborted', { cause: signal.reason });
 }
 
 /** Row bands [start, end) covering 0..M: multiples of 4 rows (the SIMD tile height) where M allows. */

@@ -3,7 +3,8 @@ import type { KernelContext, WorkerKernel } from '../worker-kernel';
 import { Sha256dPowGpu } from './gpu';
 import { powInputs } from './inputs';
 import { sharesToLeaves } from '../shares';
-import { powSearchCpuFast, targetFromLeadingZeroBits } from './pow';
+import { targetFromLeadingZeroBits } from './pow';
+import { hashPoolOf } from '../cpu-hash/pool';
 import type { PowUnit } from './unit';
 
 let probe: { header: Uint8Array; target: Uint8Array; share: Uint8Array } | undefined;
@@ -12,11 +13,15 @@ const calibration = () => (probe ??= { header: new Uint8Array(80), target: targe
 
 const gpuOf = (context: KernelContext) => context.shared('sha256d-pow/gpu', () => new Sha256dPowGpu(context.devices));
 
-/** Proof-of-work search in the compute worker: sha256d-pow.wgsl, or the midstate search in JS on the CPU. Leaves are the shares. */
+/**
+ * Proof-of-work search in the compute worker: sha256d-pow.wgsl, or the midstate search in JS
+ * on the CPU, its nonce range split across a pool of workers (cpu-hash/pool.ts). Leaves are the shares.
+ */
 export const powWorker: WorkerKernel<PowUnit> = {
   calibration: (context) => ({
     gpu: () => gpuOf(context).search(calibration().header, 0, 16384, calibration().target, calibration().share),
-    cpu: () => powSearchCpuFast(calibration().header, 0, 16384, calibration().target, calibration().share),
+    // The CPU side as units run it, on every core: the choice compares like with like.
+    cpu: () => hashPoolOf(context).powSearch(calibration().header, 0, 16384, calibration().target, calibration().share),
   }),
   run(unit, context) {
     const { header, target, shareTarget } = powInputs(unit);
@@ -27,7 +32,7 @@ export const powWorker: WorkerKernel<PowUnit> = {
         return sharesToLeaves(out.shares);
       },
       cpu: async (start, end, options) =>
-        sharesToLeaves((await powSearchCpuFast(header, unit.nonceStart + start, end - start, target, shareTarget, options)).shares),
+        sharesToLeaves((await hashPoolOf(context).powSearch(header, unit.nonceStart + start, end - start, target, shareTarget, options)).shares),
     };
   },
 };
