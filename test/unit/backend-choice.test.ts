@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AdapterSummary } from '../../src/gpu/device';
-import { BackendChooser } from '../../src/worker/backend-choice';
+import { BackendChooser, parseBackend } from '../../src/worker/backend-choice';
 
 const software: AdapterSummary = { vendor: 'google', architecture: 'swiftshader', description: '', isFallbackAdapter: true };
 const hardware: AdapterSummary = { vendor: 'acme', architecture: 'rdna9', description: '', isFallbackAdapter: false };
@@ -40,6 +40,24 @@ describe('BackendChooser', () => {
     expect(await new BackendChooser(async () => software, undefined, 'cpu').choose('k', never)).toMatchObject({ backend: 'cpu' });
     expect(await new BackendChooser(async () => software, undefined, 'webgpu').choose('k', never)).toMatchObject({ backend: 'webgpu' });
     await expect(new BackendChooser(async () => undefined, undefined, 'webgpu').choose('k', never)).rejects.toMatchObject({ code: 'no-webgpu' });
+    await expect(
+      new BackendChooser(
+        async () => undefined,
+        undefined,
+        'webgpu',
+        () => 'no adapter here',
+      ).choose('k', never),
+    ).rejects.toMatchObject({
+      message: 'backend=webgpu was forced, but no adapter here',
+    });
+  });
+
+  it('parses a forced backend: webgpu, cpu, or none; anything else is refused', () => {
+    expect(parseBackend('webgpu')).toBe('webgpu');
+    expect(parseBackend(' CPU ')).toBe('cpu');
+    expect(parseBackend(null)).toBeUndefined();
+    expect(parseBackend('')).toBeUndefined();
+    expect(() => parseBackend('gpu')).toThrow(expect.objectContaining({ code: 'bad-input', message: 'backend "gpu" is not one of webgpu, cpu' }));
   });
 
   it('does not remember a calibration that failed', async () => {
