@@ -13,6 +13,7 @@ import { Sha256Gpu } from '../../src/kernels/sha256-batch/gpu';
 import { Sha256dPowGpu } from '../../src/kernels/sha256d-pow/gpu';
 import { meetsTarget, powSearchCpuFast, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow/pow';
 import { CpuMatmulPool } from '../../src/kernels/matmul/cpu-pool';
+import { CpuHashPool } from '../../src/kernels/cpu-hash/pool';
 import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
 import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
 import { seededRandom } from '../../src/work/seeded';
@@ -181,6 +182,37 @@ async function main(): Promise<void> {
     ),
   );
   log(table(rows.slice(-1)).split('\n').at(-1)!);
+
+  // The volunteer's CPU hashing (cpu-hash/pool.ts): every core against one worker.
+  const cores = navigator.hardwareConcurrency;
+  const onePool = new CpuHashPool({ workers: 1 });
+  const allPool = new CpuHashPool({ workers: cores });
+  const shaUnit = { kernel: 'sha256-batch', jobId: 'bench', unitId: 'bench/0', seed: 9, count: 1 << 17, messageLength: 64 } as const;
+  rows.push(
+    await compare(
+      'sha256-batch (CPU pool)',
+      `${shaUnit.count} × 64 B`,
+      shaUnit.count,
+      'hash',
+      [`${cores} workers`, () => allPool.sha256Batch(shaUnit, 0, shaUnit.count)],
+      ['1 worker', () => onePool.sha256Batch(shaUnit, 0, shaUnit.count)],
+    ),
+  );
+  log(table(rows.slice(-1)).split('\n').at(-1)!);
+  rows.push(
+    await compare(
+      'sha256d-pow (CPU pool)',
+      `${nonces * 16} nonces`,
+      nonces * 16,
+      'nonce',
+      [`${cores} workers`, () => allPool.powSearch(header, 0, nonces * 16, target, share)],
+      ['1 worker', () => onePool.powSearch(header, 0, nonces * 16, target, share)],
+      3,
+    ),
+  );
+  log(table(rows.slice(-1)).split('\n').at(-1)!);
+  onePool.terminate();
+  allPool.terminate();
 
   log('verification cost at 1024² and friends…');
   const verification = await verificationCosts(matmul, tunedF32.config, pool, hasher);

@@ -89,37 +89,55 @@ async function bestOf(...runs: (() => Promise<unknown>)[]): Promise<number[]> {
   return ms;
 }
 
+/** Plain busy workers: how much faster two do the same work than one, on this machine right now. */
+function control(): { one: () => Promise<unknown>; two: () => Promise<unknown>; stop: () => void } {
+  const source = 'onmessage = (e) => { let x = 0; for (let i = 0; i < e.data; i++) x = (x * 1664525 + 1013904223) >>> 0; postMessage(x); };';
+  const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+  const workers = [new Worker(url), new Worker(url)];
+  const spin = (w: Worker, n: number) => new Promise((r) => ((w.onmessage = r), w.postMessage(n)));
+  const n = 5e7;
+  return {
+    one: async () => (await spin(workers[0]!, n), await spin(workers[0]!, n)),
+    two: () => Promise.all(workers.map((w) => spin(w, n))),
+    stop: () => workers.forEach((w) => w.terminate()),
+  };
+}
+
 describe('CpuHashPool speed-up (every core against one thread)', () => {
   const cores = navigator.hardwareConcurrency;
   const one = new CpuHashPool({ workers: 1 });
   const all = new CpuHashPool({ workers: cores });
-  afterAll(() => (one.terminate(), all.terminate()));
+  const spin = control();
+  afterAll(() => (one.terminate(), all.terminate(), spin.stop()));
 
-  it(`hashes faster on ${cores} workers than on one`, async () => {
+  it(`hashes faster on ${cores} workers than on one, as far as the machine's free cores allow`, async () => {
     const u = unit(2 ** 17, 64);
     const header = new Uint8Array(80);
     const [t, s] = [targetFromLeadingZeroBits(40), targetFromLeadingZeroBits(24)];
     const nonces = 2 ** 20;
-    const [batch1, batchN] = await bestOf(
+    // Taken in turn with a control (plain busy workers), since other processes may take cores meanwhile.
+    const [batch1, batchN, pow1, powN, spin1, spin2] = await bestOf(
       () => one.sha256Batch(u, 0, u.count),
       () => all.sha256Batch(u, 0, u.count),
-    );
-    const [pow1, powN] = await bestOf(
       () => one.powSearch(header, 0, nonces, t, s),
       () => all.powSearch(header, 0, nonces, t, s),
+      spin.one,
+      spin.two,
     );
     const rate = (n: number, ms: number) => `${((n / ms) * 1e-3).toFixed(2)} M/s`;
+    const free = spin1! / spin2!;
     console.log(
       [
         `CPU hashing, 1 worker against ${cores} (best of 5, taken in turn):`,
-        `sha256-batch 2^17 × 64 B: ${rate(u.count, batch1)} → ${rate(u.count, batchN)}, ${(batch1 / batchN).toFixed(2)}×`,
-        `sha256d-pow 2^20 nonces: ${rate(nonces, pow1)} → ${rate(nonces, powN)}, ${(pow1 / powN).toFixed(2)}×`,
+        `sha256-batch 2^17 × 64 B: ${rate(u.count, batch1!)} → ${rate(u.count, batchN!)}, ${(batch1! / batchN!).toFixed(2)}×`,
+        `sha256d-pow 2^20 nonces: ${rate(nonces, pow1!)} → ${rate(nonces, powN!)}, ${(pow1! / powN!).toFixed(2)}×`,
+        `control: 2 plain busy workers ${free.toFixed(2)}× faster than 1`,
       ].join('\n'),
     );
-    // A loose bound, since other processes may share these cores; the figures are in the log.
-    if (cores >= 2) {
-      expect(batch1 / batchN).toBeGreaterThan(1.1);
-      expect(pow1 / powN).toBeGreaterThan(1.1);
+    // Asserted only when two cores were free for the control; the figures are in the log either way.
+    if (cores >= 2 && free >= 1.8) {
+      expect(batch1! / batchN!).toBeGreaterThan(1.5);
+      expect(pow1! / powN!).toBeGreaterThan(1.5);
     }
-  }, 180_000);
+  }, 240_000);
 });
