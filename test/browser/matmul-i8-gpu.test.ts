@@ -3,6 +3,12 @@ import { gpuSuite } from '../helpers/gpu-suite';
 import { ErrorCode } from '../../src/errors';
 import { DEFAULT_I8_CONFIG, I8Path, MatmulI8Gpu, PACKED_DOT_FEATURE, type I8Config } from '../../src/kernels/matmul-i8/gpu';
 import { matmulI8Ref, matmulI8Rows } from '../../src/kernels/matmul-i8/matmul-i8';
+import { matmulI8RowsSimd, packBForSimd } from '../../src/kernels/matmul-i8/matmul-i8-simd';
+import { matmulI8Worker } from '../../src/kernels/matmul-i8/worker';
+import { MemoryTuneCache } from '../../src/gpu/tune-cache';
+import { bytesOfI32 } from '../../src/kernels/matmul-i8/matmul-i8';
+import { i8Operands } from '../../src/kernels/matmul-i8/inputs';
+import type { KernelContext } from '../../src/kernels/worker-kernel';
 import type { MatmulShape } from '../../src/kernels/matmul/matmul';
 import { seededRandom } from '../../src/work/seeded';
 
@@ -111,14 +117,51 @@ describe('matmul-i8 GPU runner', () => {
       const runner = new MatmulI8Gpu(devices, path);
       await runner.matmul(a, b, shape);
       const ms = await time(() => runner.matmul(a, b, shape));
-      lines.push(`${path} ${ms.toFixed(1)} ms (${((2 * 256 ** 3) / ms / 1e6).toFixed(2)} GOP/s)`);
+      lines.push(`GPU ${path} ${ms.toFixed(1)} ms (${((2 * 256 ** 3) / ms / 1e6).toFixed(2)} GOP/s)`);
     }
     const out = new Int32Array(256 * 256);
-    const cpuMs = await time(() => matmulI8Rows(a, b, shape, 0, 256, out));
+    const jsMs = await time(() => matmulI8Rows(a, b, shape, 0, 256, out));
     expect(out).toEqual(want);
+    const simdOut = new Int32Array(256 * 256);
+    // Packing B is part of the SIMD path's cost here (a unit packs it once).
+    const simdMs = await time(() => matmulI8RowsSimd(a, packBForSimd(b, 256, 256), shape, 0, 256, simdOut));
+    expect(simdOut).toEqual(want);
+    const rate = (ms: number) => `${ms.toFixed(1)} ms (${((2 * 256 ** 3) / ms / 1e6).toFixed(2)} GOP/s)`;
     console.info(
-      `matmul-i8 256³ on ${adapter.description || adapter.vendor} (fallback adapter: ${adapter.isFallbackAdapter}), best of 3, wall incl. upload/readback: ` +
-        `${lines.join('; ')}; CPU plain JS one thread ${cpuMs.toFixed(1)} ms (${((2 * 256 ** 3) / cpuMs / 1e6).toFixed(2)} GOP/s)`,
+      `matmul-i8 256³ on ${adapter.description || adapter.vendor} (fallback adapter: ${adapter.isFallbackAdapter}; SwiftShader runs on the CPU, not a GPU figure), ` +
+        `best of 3, wall incl. packing, upload, readback: ${lines.join('; ')}; CPU one thread: WASM SIMD ${rate(simdMs)}, plain JS ${rate(jsMs)}`,
     );
+  });
+});
+
+describe('matmul-i8 in the compute worker (its registry entry)', () => {
+  it("runs a unit's row segments on either backend, each equal to the reference", async () => {
+    const values = new Map<string, unknown>();
+    const context: KernelContext = {
+      devices,
+      tuneCache: new MemoryTuneCache(),
+      adapterKey: () => Promise.resolve('test'),
+      shared: <T>(key: string, make: () => T) => {
+        if (!values.has(key)) values.set(key, make());
+        return values.get(key) as T;
+      },
+    };
+    const unit = { kernel: 'matmul-i8', jobId: 'j', unitId: 'j/0', seed: 77, m: 45, n: 33, k: 51, p: 0 } as const;
+    const { a, b } = i8Operands(unit);
+    const want = bytesOfI32(matmulI8Ref(a, b, unit));
+    const run = matmulI8Worker.run(unit, context);
+    const rowBytes = 4 * unit.n;
+    for (const [start, end] of [
+      [0, 45],
+      [0, 13],
+      [13, 45],
+    ] as const) {
+      const slice = want.subarray(start * rowBytes, end * rowBytes);
+      expect(await scoped(() => run.gpu(start, end, {})), `gpu ${start}..${end}`).toEqual(slice);
+      expect(await run.cpu(start, end, {}), `cpu ${start}..${end}`).toEqual(slice);
+    }
+    const calibration = matmulI8Worker.calibration(context);
+    await calibration.gpu();
+    await calibration.cpu();
   });
 });
