@@ -1,11 +1,11 @@
+import type { MatrixDtype } from '../kernels/host-kernel';
 import type { JobOutput } from '../kernels/host-registry';
 import type { Receipt } from '../protocol';
 import type { ResultEntry } from './results-file';
 import { forEachOutput, type OutputReader } from './read-outputs';
 
-/** How the elements of C are stored: f32 for matmul-f32, residues mod p for matmul-modp. */
-export const MatrixDtype = { Float32: 'float32-le', Uint32: 'uint32-le' } as const;
-export type MatrixDtype = (typeof MatrixDtype)[keyof typeof MatrixDtype];
+/** How the elements of C are stored: each kernel names its own (kernels/<kernel>/host.ts). */
+export { MatrixDtype } from '../kernels/host-kernel';
 
 /** Where one unit's C lies in the binary file. */
 export interface MatrixSlice {

@@ -46,12 +46,19 @@ export interface ShareRecheck<U> {
 export type ResultChecks<U extends WorkUnit> = U extends ChallengedUnit ? LeafChecks<U> : ShareRecheck<U>;
 
 /**
+ * Every type a 32-bit little-endian word of a kept matrix may have, as the download's layout
+ * names it. Listed here once, whole, so that a kernel picks its own and neither the registry
+ * nor the dashboard names any kernel's.
+ */
+export const MatrixDtype = { Float32: 'float32-le', Int32: 'int32-le', Uint32: 'uint32-le' } as const;
+export type MatrixDtype = (typeof MatrixDtype)[keyof typeof MatrixDtype];
+
+/**
  * How a job's kept output (`collect`) is downloaded from the dashboard: its leaves listed in
  * the results file as hex (`digests`), or one binary file of m×n little-endian words per unit
  * (`matrix`, its dtype as the file's layout names it).
  */
-export type OutputFormat<S> =
-  { readonly as: 'digests' } | { readonly as: 'matrix'; readonly dtype: 'float32-le' | 'uint32-le'; shape(spec: S): { m: number; n: number } };
+export type OutputFormat<S> = { readonly as: 'digests' } | { readonly as: 'matrix'; readonly dtype: MatrixDtype; shape(spec: S): { m: number; n: number } };
 
 /** One of a kernel's fields on the dashboard's job form. */
 export interface FormField {

@@ -8,8 +8,9 @@ import type * as v from 'valibot';
 import type { Hasher } from '../hash/sha256-cpu';
 import type { LeafCheck } from './host-kernel';
 import type { Random } from '../proof/random';
-import type { FormField, HostKernel, KernelForm, ResultChecks, SearchResult } from './host-kernel';
+import type { FormField, HostKernel, KernelForm, MatrixDtype, ResultChecks, SearchResult } from './host-kernel';
 import { matmulF32Host } from './matmul-f32/host';
+import { matmulI8Host } from './matmul-i8/host';
 import { matmulModpHost } from './matmul-modp/host';
 import { sha256BatchHost } from './sha256-batch/host';
 import { powHost } from './sha256d-pow/host';
@@ -20,6 +21,7 @@ const HOST_MODULES = {
   [Kernel.MatmulF32]: matmulF32Host,
   [Kernel.MatmulModp]: matmulModpHost,
   [Kernel.Sha256dPow]: powHost,
+  [Kernel.MatmulI8]: matmulI8Host,
 } satisfies { [K in Kernel]: { readonly kernel: K; readonly checks: ResultChecks<UnitMap[K]> } };
 
 type HostModules = typeof HOST_MODULES;
@@ -122,8 +124,7 @@ export function referenceLeaves(unit: ChallengedUnit, hash: Hasher): Uint8Array 
 }
 
 /** How a job's kept output is downloaded, with its matrix shape, or undefined where its kernel keeps none. */
-export type JobOutput =
-  { readonly as: 'digests' } | { readonly as: 'matrix'; readonly dtype: 'float32-le' | 'uint32-le'; readonly m: number; readonly n: number };
+export type JobOutput = { readonly as: 'digests' } | { readonly as: 'matrix'; readonly dtype: MatrixDtype; readonly m: number; readonly n: number };
 
 function outputOf<K extends Kernel>(kernel: K, spec: SpecMap[K]): JobOutput | undefined {
   const output = HOST_KERNELS[kernel].output;

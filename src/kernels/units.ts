@@ -7,12 +7,19 @@
 import * as v from 'valibot';
 import { ErrorCode, TabgridError } from '../errors';
 import { matmulF32Unit } from './matmul-f32/unit';
+import { matmulI8Unit } from './matmul-i8/unit';
 import { matmulModpUnit } from './matmul-modp/unit';
 import { sha256BatchUnit } from './sha256-batch/unit';
 import { powUnit } from './sha256d-pow/unit';
 import { UnitOutput, type UnitKernel } from './unit-kernel';
 
-export const Kernel = { Sha256Batch: 'sha256-batch', MatmulF32: 'matmul-f32', MatmulModp: 'matmul-modp', Sha256dPow: 'sha256d-pow' } as const;
+export const Kernel = {
+  Sha256Batch: 'sha256-batch',
+  MatmulF32: 'matmul-f32',
+  MatmulModp: 'matmul-modp',
+  Sha256dPow: 'sha256d-pow',
+  MatmulI8: 'matmul-i8',
+} as const;
 export type Kernel = (typeof Kernel)[keyof typeof Kernel];
 
 /** One line per kernel. A kernel missing here fails to compile (satisfies). */
@@ -21,6 +28,7 @@ const UNIT_KERNELS = {
   [Kernel.MatmulF32]: matmulF32Unit,
   [Kernel.MatmulModp]: matmulModpUnit,
   [Kernel.Sha256dPow]: powUnit,
+  [Kernel.MatmulI8]: matmulI8Unit,
 } satisfies { [K in Kernel]: { readonly kernel: K } };
 
 type UnitKernels = typeof UNIT_KERNELS;

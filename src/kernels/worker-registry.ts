@@ -5,6 +5,7 @@
  */
 import { ErrorCode, TabgridError } from '../errors';
 import { matmulF32Worker } from './matmul-f32/worker';
+import { matmulI8Worker } from './matmul-i8/worker';
 import { matmulModpWorker } from './matmul-modp/worker';
 import { sha256BatchWorker } from './sha256-batch/worker';
 import { powWorker } from './sha256d-pow/worker';
@@ -17,6 +18,7 @@ const WORKER_KERNELS: { readonly [K in Kernel]: WorkerKernel<UnitMap[K]> } = {
   [Kernel.MatmulF32]: matmulF32Worker,
   [Kernel.MatmulModp]: matmulModpWorker,
   [Kernel.Sha256dPow]: powWorker,
+  [Kernel.MatmulI8]: matmulI8Worker,
 };
 
 function runOf<K extends Kernel>(kernel: K, unit: UnitMap[K], context: KernelContext): UnitRun {

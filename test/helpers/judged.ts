@@ -55,15 +55,15 @@ export async function submit(v: TestVolunteer, unit: WorkUnit, leaves: Uint8Arra
       for (const m of rowsMessages(unit.unitId, sent)) last = await v.say(m);
       reply = last[0];
     } else if (reply?.type === 'challenge') {
-      const b = leafBytes(unit);
-      const openings = reply.indices.map((index) => ({
-        index,
-        leaf: toHex(leaves.subarray(index * b, (index + 1) * b)),
-        path: merklePath(sent.tree, index).map(toHex),
-      }));
+      const openings = openingsOf(reply.indices, leaves, leafBytes(unit), sent.tree);
       [reply] = await v.say({ type: 'openings', unitId: unit.unitId, openings });
     } else return reply!;
   }
+}
+
+/** The openings an honest volunteer sends for challenged `indices`: each leaf and its audit path. */
+export function openingsOf(indices: readonly number[], leaves: Uint8Array, bytes: number, tree: Parameters<typeof merklePath>[0]) {
+  return indices.map((index) => ({ index, leaf: toHex(leaves.subarray(index * bytes, (index + 1) * bytes)), path: merklePath(tree, index).map(toHex) }));
 }
 
 export const reasonOf = (m: HostMessage) => (m.type === 'verdict' ? `${m.verdict}: ${m.reason}` : JSON.stringify(m));

@@ -11,7 +11,7 @@ import type { ChallengedUnit, WorkUnit } from '../../src/protocol';
 import { referenceLeaves } from '../../src/host/recompute';
 import { rowsMessages, sentResult } from '../../src/volunteer/results';
 import { seededRandom } from '../../src/work/seeded';
-import { honest, leafBytes, reasonOf, submit, volunteer, honestResult } from '../helpers/judged';
+import { honest, leafBytes, reasonOf, submit, volunteer, honestResult, openingsOf } from '../helpers/judged';
 import { newIdentity, resultOf } from '../helpers/signing';
 
 let hash: Hasher;
@@ -88,12 +88,7 @@ describe('jobs that collect output', () => {
     const sent = await sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
     const [challenge] = await v.say(await resultOf(v.me, unit, sent.root));
     if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
-    const { merklePath } = await import('../../src/hash/merkle');
-    const openings = challenge.indices.map((index) => ({
-      index,
-      leaf: toHex(leaves.subarray(index * 32, (index + 1) * 32)),
-      path: merklePath(sent.tree, index).map(toHex),
-    }));
+    const openings = openingsOf(challenge.indices, leaves, 32, sent.tree);
     expect((await v.say({ type: 'openings', unitId: unit.unitId, openings }))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     // The digests swapped for others after the challenge: the upload must still match the root.
     const other = { ...sent, leaves: leaves.map((b, i) => (i === 33 ? b ^ 1 : b)) };
@@ -212,12 +207,7 @@ describe('jobs that collect output', () => {
     const sent = await sentResult(first, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
     const [challenge] = await v.say(await resultOf(v.me, first, sent.root));
     if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
-    const { merklePath } = await import('../../src/hash/merkle');
-    const openings = challenge.indices.map((index) => ({
-      index,
-      leaf: toHex(leaves.subarray(index * 32, (index + 1) * 32)),
-      path: merklePath(sent.tree, index).map(toHex),
-    }));
+    const openings = openingsOf(challenge.indices, leaves, 32, sent.tree);
     expect((await v.say({ type: 'openings', unitId: first.unitId, openings }))[0]).toEqual({ type: 'send-rows', unitId: first.unitId });
     // The host stops before the rows come; the volunteer sends its result again to the new one.
     const w = await volunteer(await open(spec, store), 'b', key);

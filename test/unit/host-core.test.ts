@@ -7,8 +7,6 @@ import { jobUnit, unitWork, parseJob, type JobSpec } from '../../src/host/job';
 import { chooseChallenge } from '../../src/host/verify-openings';
 import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
-import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
-import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
 import {
   PROTOCOL_VERSION,
   encodeMessage,
@@ -20,8 +18,8 @@ import {
   type WorkUnit,
 } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
-import { matmulF32Ref, matmulModpRef, f32ErrorBound } from '../../src/kernels/matmul/matmul';
-import { matmulOperands } from '../../src/kernels/matmul/inputs';
+import { f32ErrorBound } from '../../src/kernels/matmul/matmul';
+import { referenceLeaves } from '../../src/host/recompute';
 import { receiptIsIntact } from '../../src/proof/receipt';
 import { seededRandom } from '../../src/work/seeded';
 import type { Identity } from '../../src/proof/identity';
@@ -73,17 +71,10 @@ async function lease(core: HostCore, name: string, holding: string[] = []): Prom
   return reply.unit;
 }
 
-/** The leaves an honest volunteer computes: digests, or the rows of C (CPU references). */
+/** The leaves an honest volunteer computes: digests, or the rows of C (each kernel's CPU reference, so any kernel's units). */
 function honestLeaves(unit: WorkUnit): Uint8Array {
   if (unit.kernel === 'sha256d-pow') throw new Error('proof-of-work units have no fixed leaves');
-  if (unit.kernel === 'sha256-batch') return sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
-  const { a, b } = matmulOperands(unit);
-  const shape = { m: unit.m, n: unit.n, k: unit.k };
-  const c =
-    unit.kernel === 'matmul-modp'
-      ? matmulModpRef(a as Uint32Array, b as Uint32Array, shape, unit.p)
-      : matmulF32Ref(a as Float32Array, b as Float32Array, shape);
-  return new Uint8Array(c.buffer);
+  return referenceLeaves(unit, hash);
 }
 
 /** Runs result → challenge → openings with the given leaves and root; returns the verdict. */

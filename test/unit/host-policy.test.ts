@@ -15,7 +15,7 @@ import {
 } from '../../src/host/verifiers/policy';
 import { VERIFIERS, verifierFor, type VerifierRegistry } from '../../src/host/verifiers/registry';
 import { SpotCheck } from '../../src/host/verifiers/verifier';
-import { verifyChoices } from '../../src/dashboard/job-form-model';
+import { DEFAULT_FORM, specFromForm, verifyChoices } from '../../src/dashboard/job-form-model';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { seededRandom } from '../../src/work/seeded';
 import { Kernel } from '../../src/protocol';
@@ -24,7 +24,17 @@ const hashing = { id: 'h', kernel: 'sha256-batch', units: 4, messagesPerUnit: 64
 const modp = { id: 'm', kernel: 'matmul-modp', units: 4, m: 16, n: 16, k: 16, p: 65521, seed: 1 } as const;
 const f32 = { id: 'f', kernel: 'matmul-f32', units: 4, m: 16, n: 16, k: 16, seed: 1 } as const;
 const pow = { id: 'p', kernel: 'sha256d-pow', units: 4, seed: 1, noncesPerUnit: 4096, shareBits: 6, targetBits: 11 } as const;
-const base = { [Kernel.Sha256Batch]: hashing, [Kernel.MatmulModp]: modp, [Kernel.MatmulF32]: f32, [Kernel.Sha256dPow]: pow } as const;
+const base: Partial<Record<Kernel, JobSpec>> = { [Kernel.Sha256Batch]: hashing, [Kernel.MatmulModp]: modp, [Kernel.MatmulF32]: f32, [Kernel.Sha256dPow]: pow };
+
+/** A kernel's job without policy fields: the one above, or the job form's defaults (so a new kernel needs no line here). */
+function baseOf(kernel: Kernel): JobSpec {
+  const listed = base[kernel];
+  if (listed) return listed;
+  const parsed = specFromForm({ ...DEFAULT_FORM, kernel, collect: false });
+  if (!parsed.spec) throw new Error(`the form's defaults make no ${kernel} job`);
+  const { samples: _, ...spec } = parsed.spec as JobSpec & { samples?: number };
+  return spec as JobSpec;
+}
 
 /** The policy of a job file the host accepts (parseJob first, as the host does). */
 const policy = (spec: JobSpec) => policyOf(parseJob(spec));
@@ -150,7 +160,7 @@ describe('policyOf: the job file read as one policy', () => {
 describe('policiesFor: the policies a kernel allows', () => {
   /** A job of `kernel` asking for policy `kind` the way a job file does. */
   const asking = (kernel: Kernel, kind: PolicyKind): JobSpec => {
-    const spec = base[kernel] as JobSpec;
+    const spec = baseOf(kernel);
     switch (kind) {
       case PolicyKind.Challenge:
         return { ...spec, samples: 4 } as JobSpec;

@@ -1,0 +1,74 @@
+import { throwIfAborted } from '../../errors';
+import type { MatmulShape } from '../matmul/matmul';
+import type { KernelContext, KernelOptions, WorkerKernel } from '../worker-kernel';
+import { MatmulI8Gpu } from './gpu';
+import { i8Operands, seededInt8 } from './inputs';
+import { bytesOfI32, matmulI8Rows, packColumns, packRows } from './matmul-i8';
+import { i8Simd, matmulI8RowsSimd, packBForSimd } from './matmul-i8-simd';
+import type { MatmulI8Unit } from './unit';
+
+/**
+ * Multiply-adds per CPU slice (a few ms with SIMD, tens without): between slices the worker
+ * yields (an abort gets through) and rests when throttled.
+ */
+const CPU_SLICE_MADDS = 1 << 24;
+
+const gpuOf = (context: KernelContext) => context.shared('matmul-i8/gpu', () => new MatmulI8Gpu(context.devices));
+
+/** B as the CPU path reads it: packed for the SIMD kernel once per unit, or as it is where SIMD is missing. */
+type CpuB = { readonly b: Int8Array; readonly packed: Int16Array | undefined };
+const cpuB = (b: Int8Array, k: number, n: number): CpuB => ({ b, packed: i8Simd() ? packBForSimd(b, k, n) : undefined });
+
+/**
+ * Rows [start, end) of C on the CPU, one thread (the worker pool of the other products takes
+ * f32 and residues only): WebAssembly SIMD (matmul-i8-simd.ts), plain JS where it is missing;
+ * in slices of whole row quads.
+ */
+async function rowsOnCpu(a: Int8Array, b: CpuB, shape: MatmulShape, start: number, end: number, options: KernelOptions): Promise<Int32Array> {
+  const { n, k } = shape;
+  const band = { m: end - start, n, k };
+  const aBand = a.subarray(start * k, end * k);
+  const out = new Int32Array(band.m * n);
+  const slice = 4 * Math.max(1, Math.floor(CPU_SLICE_MADDS / (4 * n * k)));
+  for (let from = 0; from < band.m; from += slice) {
+    throwIfAborted(options.signal);
+    const to = Math.min(band.m, from + slice);
+    const started = performance.now();
+    if (!b.packed || !matmulI8RowsSimd(aBand, b.packed, band, from, to, out)) matmulI8Rows(aBand, b.b, band, from, to, out);
+    options.onProgress?.(to, band.m);
+    await new Promise((r) => setTimeout(r, 0));
+    await options.pace?.rest(performance.now() - started, options.signal);
+  }
+  return out;
+}
+
+/** The problem a software adapter is timed on against the CPU: 128³. */
+const CALIBRATION_SHAPE = { m: 128, n: 128, k: 128 };
+let calibrationOperands: readonly [Int8Array, Int8Array] | undefined;
+const calibration = () => (calibrationOperands ??= [seededInt8(1, 1, 128 * 128), seededInt8(1, 2, 128 * 128)]);
+let calibrationB: CpuB | undefined;
+
+/** int8 products in the compute worker: matmul-i8.wgsl (dot4I8Packed, or shifts without it), or WebAssembly SIMD on the CPU. */
+export const matmulI8Worker: WorkerKernel<MatmulI8Unit> = {
+  calibration: (context) => ({
+    gpu: () => gpuOf(context).matmul(...calibration(), CALIBRATION_SHAPE),
+    cpu: () => {
+      const [a, b] = calibration();
+      return rowsOnCpu(a, (calibrationB ??= cpuB(b, 128, 128)), CALIBRATION_SHAPE, 0, CALIBRATION_SHAPE.m, {});
+    },
+  }),
+  run(unit, context) {
+    const { a, b } = i8Operands(unit);
+    // B is packed once for the unit, on the first segment of each backend.
+    let bt: Uint32Array | undefined;
+    let bCpu: CpuB | undefined;
+    return {
+      gpu: async (start, end, options) => {
+        bt ??= packColumns(b, unit.k, unit.n);
+        const aRows = packRows(a.subarray(start * unit.k, end * unit.k), end - start, unit.k);
+        return bytesOfI32(await gpuOf(context).packed(aRows, bt, { m: end - start, n: unit.n, k: unit.k }, options));
+      },
+      cpu: async (start, end, options) => bytesOfI32(await rowsOnCpu(a, (bCpu ??= cpuB(b, unit.k, unit.n)), unit, start, end, options)),
+    };
+  },
+};
