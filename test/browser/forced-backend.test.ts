@@ -3,6 +3,7 @@ import { ErrorCode } from '../../src/errors';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { jobUnit } from '../../src/host/job';
 import { checksOf } from '../../src/kernels/host-registry';
+import { Kernel } from '../../src/kernels/units';
 import { leavesToShares } from '../../src/kernels/shares';
 import { bytesEqual } from '../../src/hex';
 import type { WorkUnit } from '../../src/protocol';
@@ -23,6 +24,7 @@ const units: readonly WorkUnit[] = [
   jobUnit({ id: 's', kernel: 'sha256-batch', units: 1, messagesPerUnit: 300, messageLength: 64, seed: 404, samples: 1 }, 0),
   jobUnit({ id: 'f', kernel: 'matmul-f32', units: 1, m: 37, n: 45, k: 63, seed: 404, samples: 1 }, 0),
   jobUnit({ id: 'm', kernel: 'matmul-modp', units: 1, m: 37, n: 45, k: 63, p: 65521, seed: 404, samples: 1 }, 0),
+  jobUnit({ id: 'i', kernel: 'matmul-i8', units: 1, m: 37, n: 45, k: 63, seed: 404, samples: 1 }, 0),
   jobUnit({ id: 'p', kernel: 'sha256d-pow', units: 1, noncesPerUnit: 4096, shareBits: 6, targetBits: 12, seed: 404 }, 0),
 ];
 
@@ -37,6 +39,10 @@ async function expectRight(unit: WorkUnit, out: UnitOutput) {
   for (let i = 0; i < out.leaves.length / out.leafBytes; i++) expect(check(i, out.leaves.subarray(i * out.leafBytes, (i + 1) * out.leafBytes))).toBeUndefined();
   if (checks.bitExact) expect(bytesEqual(out.leaves, checks.reference(hash))).toBe(true);
 }
+
+it('covers every kernel', () => {
+  expect(new Set(units.map((u) => u.kernel))).toEqual(new Set(Object.values(Kernel)));
+});
 
 function mount(attrs: Record<string, string>): TabgridVolunteer {
   const el = document.createElement('tabgrid-volunteer');
