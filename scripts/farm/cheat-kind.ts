@@ -35,13 +35,13 @@ export function isCheatKind(value: string): value is CheatKind {
 export function cheatKernels(kind: CheatKind): readonly Kernel[] | undefined {
   switch (kind) {
     case CheatKind.WrongElement:
-      return [Kernel.MatmulModp, Kernel.MatmulF32];
+      return [Kernel.MatmulModp, Kernel.MatmulF32, Kernel.MatmulI8];
     case CheatKind.WrongDigest:
       return [Kernel.Sha256Batch];
     case CheatKind.SkippedRange:
       return [Kernel.Sha256dPow];
     case CheatKind.ColludingPair:
-      return [Kernel.Sha256Batch, Kernel.MatmulModp, Kernel.MatmulF32, Kernel.Sha256dPow];
+      return [Kernel.Sha256Batch, Kernel.MatmulModp, Kernel.MatmulF32, Kernel.MatmulI8, Kernel.Sha256dPow];
     case CheatKind.ForgedSignature:
     case CheatKind.Replay:
     case CheatKind.NeverLeased:

@@ -8,6 +8,8 @@ export class CheaterReport {
   readonly lines: string[] = [];
   /** Dishonest results sent. */
   lies = 0;
+  /** Lies per key (a colluding pair has two), then per job: a key is banned from a job after that job's banAfter lies there. */
+  readonly liesByKey = new Map<string, Map<string, number>>();
   accepted = 0;
   rejected = 0;
   duplicates = 0;
@@ -28,8 +30,12 @@ export class CheaterReport {
     this.log?.(line);
   }
 
-  lie(unitId: string, what: string): void {
+  lie(unitId: string, what: string, key = this.id): void {
     this.lies++;
+    const jobId = unitId.slice(0, unitId.lastIndexOf('/'));
+    const byJob = this.liesByKey.get(key) ?? new Map<string, number>();
+    byJob.set(jobId, (byJob.get(jobId) ?? 0) + 1);
+    this.liesByKey.set(key, byJob);
     this.note(`${unitId}: ${what}`);
   }
 

@@ -49,7 +49,12 @@ export async function startCheater(options: CheaterOptions): Promise<Cheater> {
     keys.push(partner.id);
     report.note(`and as ${partner.id}, its partner`);
     const sessions = [identity, partner].map((key) =>
-      runSession(options, key, new LyingComputer(new CpuComputer(), kind, (unit, what) => report.lie(unit.unitId, `${key.id.slice(0, 8)} ${what}`)), report),
+      runSession(
+        options,
+        key,
+        new LyingComputer(new CpuComputer(), kind, (unit, what) => report.lie(unit.unitId, `${key.id.slice(0, 8)} ${what}`, key.id)),
+        report,
+      ),
     );
     done = Promise.all(sessions).then(() => undefined);
   } else if (isOutputCheat(kind)) {

@@ -43,6 +43,7 @@ export function defaultJobs(seed: number): JobSpec[] {
     { id: 'farm-pow', kernel: 'sha256d-pow', units: 12, seed: seed + 3, noncesPerUnit: 1 << 16, shareBits: 8, targetBits: 12, trust, priority: 1 },
     // Units of a second or more, so a tab reloaded mid-unit has a checkpoint to resume from.
     { id: 'farm-pow-long', kernel: 'sha256d-pow', units: 6, seed: seed + 5, noncesPerUnit: 1 << 21, shareBits: 13, targetBits: 20, trust },
+    { id: 'farm-i8', kernel: 'matmul-i8', units: 8, m: 48, n: 48, k: 64, seed: seed + 7, verify: { policy: 'freivalds' }, collect: true, trust },
     { id: 'farm-f32', kernel: 'matmul-f32', units: 8, m: 48, n: 48, k: 64, seed: seed + 4, verify: { policy: 'freivalds' }, collect: true, trust },
   ];
 }

@@ -43,7 +43,9 @@ export class LyingComputer implements UnitComputer {
     }
     const out = await this.honest.runUnit(unit, signal, onProgress, resume);
     const colluding = this.kind === CheatKind.ColludingPair;
-    const wrongElement = (this.kind === CheatKind.WrongElement || colluding) && (unit.kernel === Kernel.MatmulModp || unit.kernel === Kernel.MatmulF32);
+    const wrongElement =
+      (this.kind === CheatKind.WrongElement || colluding) &&
+      (unit.kernel === Kernel.MatmulModp || unit.kernel === Kernel.MatmulF32 || unit.kernel === Kernel.MatmulI8);
     const wrongDigest = (this.kind === CheatKind.WrongDigest || colluding) && unit.kernel === Kernel.Sha256Batch;
     if (!wrongElement && !wrongDigest) return out;
     const leaves = out.leaves.slice();
@@ -56,6 +58,7 @@ export class LyingComputer implements UnitComputer {
       // since Freivalds' f32 check must tolerate rounding and cannot see tiny lies.
       const at = row * out.leafBytes;
       if (unit.kernel === Kernel.MatmulModp) view.setUint32(at, (view.getUint32(at, true) + 1) % unit.p, true);
+      else if (unit.kernel === Kernel.MatmulI8) view.setInt32(at, view.getInt32(at, true) + 1, true);
       else view.setFloat32(at, view.getFloat32(at, true) * 2 + 1000, true);
       this.lie(unit, `changed C[${row}][0]`);
     } else {

@@ -165,7 +165,12 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await host.stop();
     const store = await openHostStore(join(dir, 'host.sqlite'), { existing: true });
     const snapshot = await store.load();
-    const results = await judgeResults(snapshot, cheaters, await createCpuSha256(), (unitId, root) => store.output(unitId, root));
+    const results = await judgeResults(
+      snapshot,
+      cheaters.map((c) => ({ id: c.id, keys: c.keys, kind: c.kind, liesByKey: c.report.liesByKey })),
+      await createCpuSha256(),
+      (unitId, root) => store.output(unitId, root),
+    );
     await store.close();
     const accepted = new Set(snapshot.units.filter((u) => u.state === 'accepted').map((u) => u.unitId));
     const hostStats = host.total();

@@ -1,3 +1,4 @@
+import { DEFAULT_TRUST_POLICY } from '../../src/proof/trust';
 import type { HostSnapshot } from '../../src/host/store/store';
 import type { Hasher } from '../../src/hash/sha256-cpu';
 import type { CheatKind } from './cheat-kind';
@@ -24,8 +25,13 @@ export interface FarmSummary {
   cheater_kinds: CheatKind[];
   /** Cheaters whose key the host banned from at least one job (trust ledger in its store). */
   cheaters_banned: number;
-  /** The kinds of the cheaters the host did not ban. */
+  /** The kinds of the cheaters the host did not ban although each of their keys lied banAfter times in one job. */
   cheaters_not_banned: CheatKind[];
+  /**
+   * The kinds of the cheaters that never lied often enough to be banned (some key of theirs never
+   * told banAfter lies in any one job before the work ran out): nothing to ban them for.
+   */
+  cheaters_short_of_lies: CheatKind[];
   /** Credit the host granted cheaters for results that are not the reference's (must be 0). */
   cheater_wrong_credit: number;
   /** Reloaded pages that went on with a unit from its checkpoint instead of from the start. */
@@ -63,6 +69,8 @@ export interface CheaterFacts {
   /** Every key the cheater speaks with (a colluding pair has two); banned means all of them. */
   readonly keys: readonly string[];
   readonly kind: CheatKind;
+  /** Lies told, per key and job (CheaterReport.liesByKey). */
+  readonly liesByKey: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 /** The result half of the summary, from the host's store as it was left at the end. */
@@ -81,13 +89,21 @@ export async function judgeResults(snapshot: HostSnapshot, cheaters: readonly Ch
   const cheaterWrongCredit = snapshot.receipts.filter((r) => wrongUnits.has(r.unitId) && cheaterKeys.has(r.volunteer)).reduce((n, r) => n + r.credit, 0);
   const wrong = wrongUnits.size;
   const isBanned = (c: CheaterFacts) => c.keys.every((key) => snapshot.trust.some((t) => t.key === key && t.banned));
+  // A key can be banned from a job once it lied there banAfter times (jobs without trust ban nobody).
+  const banAfter = (jobId: string) => {
+    const trust = specs.get(jobId)?.trust;
+    return trust === undefined ? Infinity : (trust.banAfter ?? DEFAULT_TRUST_POLICY.banAfter);
+  };
+  const liedEnough = (c: CheaterFacts) =>
+    c.keys.every((key) => [...(c.liesByKey.get(key) ?? new Map<string, number>())].some(([job, n]) => n >= banAfter(job)));
   return {
     units_total: snapshot.units.length,
     units_accepted: snapshot.units.filter((u) => u.state === 'accepted').length,
     wrong_results_accepted: wrong,
     unchecked_f32: unchecked,
     cheaters_banned: cheaters.filter(isBanned).length,
-    cheaters_not_banned: cheaters.filter((c) => !isBanned(c)).map((c) => c.kind),
+    cheaters_not_banned: cheaters.filter((c) => !isBanned(c) && liedEnough(c)).map((c) => c.kind),
+    cheaters_short_of_lies: cheaters.filter((c) => !isBanned(c) && !liedEnough(c)).map((c) => c.kind),
     cheater_wrong_credit: cheaterWrongCredit,
   };
 }
@@ -119,6 +135,7 @@ export function summaryTable(s: FarmSummary): string {
     ['duplicates accepted', s.duplicates_accepted],
     ['f32 units not rechecked (no output kept)', s.unchecked_f32],
     ['cheaters banned / launched', `${s.cheaters_banned} / ${s.cheaters}`],
+    ['cheaters short of lies (too few to ban)', s.cheaters_short_of_lies.length ? s.cheaters_short_of_lies.join(', ') : 0],
     ['resumed from checkpoint', s.resumed_from_checkpoint],
     ['outbox redelivered', s.outbox_redelivered],
     ['faults injected', `${s.faults_injected}${s.fault_log.length ? `: ${s.fault_log.join('; ')}` : ''}`],

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { FaultKind, planFaults } from '../../scripts/farm/faults';
-import { brokenInvariants, type FarmSummary } from '../../scripts/farm/summary';
+import { brokenInvariants, judgeResults, type FarmSummary } from '../../scripts/farm/summary';
+import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import type { JobSpec } from '../../src/host/job';
+import type { HostSnapshot } from '../../src/host/store/store';
 
 const clean: FarmSummary = {
   volunteers: 4,
@@ -14,6 +17,7 @@ const clean: FarmSummary = {
   cheater_kinds: ['wrong-digest', 'never-leased'],
   cheaters_banned: 2,
   cheaters_not_banned: [],
+  cheaters_short_of_lies: [],
   cheater_wrong_credit: 0,
   resumed_from_checkpoint: 0,
   outbox_redelivered: 0,
@@ -67,5 +71,31 @@ describe('fault plan', () => {
 
   it('refuses to kill every volunteer', () => {
     expect(() => planFaults({ ...ask, kill: 6 }, 1)).toThrow(/leave no volunteer/);
+  });
+});
+
+describe('cheaters in the summary', () => {
+  it('fails a cheater that lied banAfter times in a job and was not banned, and only reports one that never lied enough', async () => {
+    const spec: JobSpec = { id: 'j', kernel: 'sha256-batch', units: 1, messagesPerUnit: 4, messageLength: 8, seed: 1, samples: 4, trust: { banAfter: 2 } };
+    const trust = (key: string, banned: boolean) => ({ jobId: 'j', key, streak: 0, valid: 0, invalid: banned ? 2 : 1, banned });
+    const snapshot: HostSnapshot = {
+      jobs: [{ id: 'j', spec, priority: 0, createdAt: 0 }],
+      units: [],
+      volunteers: [],
+      receipts: [],
+      trust: [trust('a', true), trust('b', false)],
+    };
+    const lies = (key: string, n: number) => new Map([[key, new Map([['j', n]])]]);
+    const results = await judgeResults(
+      snapshot,
+      [
+        { id: 'a', keys: ['a'], kind: 'wrong-digest', liesByKey: lies('a', 2) },
+        { id: 'b', keys: ['b'], kind: 'forged-signature', liesByKey: lies('b', 2) },
+        { id: 'c', keys: ['c'], kind: 'skipped-range', liesByKey: lies('c', 1) },
+      ],
+      await createCpuSha256(),
+    );
+    expect(results).toMatchObject({ cheaters_banned: 1, cheaters_not_banned: ['forged-signature'], cheaters_short_of_lies: ['skipped-range'] });
+    expect(brokenInvariants({ ...clean, ...results })).toEqual(['1 of 2 cheater(s) not banned: forged-signature']);
   });
 });
