@@ -11,30 +11,8 @@
  * to whole quads, pairs and steps (zeros add nothing). C comes out as a padded m4 × n2 block.
  */
 import { checkShape, type MatmulShape } from '../matmul/matmul';
+import { get, i32, set, simd, uleb } from '../matmul/wasm-encoding';
 
-// ---- the few wasm encodings the kernel needs ----
-const uleb = (v: number): number[] => {
-  const out: number[] = [];
-  do {
-    const low = v & 0x7f;
-    v >>>= 7;
-    out.push(v ? low | 0x80 : low);
-  } while (v);
-  return out;
-};
-const sleb = (v: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const low = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && !(low & 0x40)) || (v === -1 && low & 0x40)) return [...out, low];
-    out.push(low | 0x80);
-  }
-};
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const i32 = (v: number) => [0x41, ...sleb(v)];
-const simd = (opcode: number, ...imm: number[]) => [0xfd, ...uleb(opcode), ...imm];
 const vload = (offset: number) => simd(0x00, 4, ...uleb(offset));
 const [ADD, SUB, SHL, NE, END] = [0x6a, 0x6b, 0x74, 0x47, 0x0b];
 const LOOP = [0x03, 0x40];

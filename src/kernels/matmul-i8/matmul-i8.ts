@@ -5,21 +5,12 @@
  * to 2^53, compute it exactly without any care.
  */
 import { ErrorCode, TabgridError } from '../../errors';
-import { checkShape, type MatmulShape } from '../matmul/matmul';
+import { checkShape, tripleLoop, type MatmulShape } from '../matmul/matmul';
 
 /** The plain triple loop: what every other path is compared with. */
 export function matmulI8Ref(a: Int8Array, b: Int8Array, shape: MatmulShape): Int32Array {
-  checkShape(shape, a.length, b.length);
-  const { m, n, k } = shape;
-  const c = new Int32Array(m * n);
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let sum = 0;
-      for (let t = 0; t < k; t++) sum += a[i * k + t]! * b[t * n + j]!;
-      c[i * n + j] = sum;
-    }
-  }
-  return c;
+  // |C| ≤ 128·128·k < 2^31 for every legal k: the f64 sums are exact and fit an int32.
+  return tripleLoop(new Int32Array(shape.m * shape.n), a, b, shape);
 }
 
 /** Row i of C, exactly: what the host recomputes for a challenged leaf, O(k·n). */

@@ -10,6 +10,7 @@
  */
 import { MATMUL_MAX_DIM, MODP_MAX, checkModulus, checkShape, type MatmulShape } from './matmul';
 import { checkBand } from './matmul-cpu';
+import { get, i32, set, simd, tee, uleb } from './wasm-encoding';
 
 /** k-block depth, and panels per kernel call: 256 × 16 × 32 B = 128 KiB of B stays in L2. */
 const KC = 256;
@@ -18,30 +19,6 @@ const PANELS_PER_CALL = 16;
 // Mod p runs in f64 lanes: products of residues (< 2^32) and all K of their sums stay exact.
 if (MATMUL_MAX_DIM * (MODP_MAX - 1) ** 2 >= 2 ** 53) throw new Error('mod-p sums would exceed 2^53');
 
-// ---- the few wasm encodings the kernel needs ----
-const uleb = (v: number): number[] => {
-  const out: number[] = [];
-  do {
-    const low = v & 0x7f;
-    v >>>= 7;
-    out.push(v ? low | 0x80 : low);
-  } while (v);
-  return out;
-};
-const sleb = (v: number): number[] => {
-  const out: number[] = [];
-  for (;;) {
-    const low = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && !(low & 0x40)) || (v === -1 && low & 0x40)) return [...out, low];
-    out.push(low | 0x80);
-  }
-};
-const get = (i: number) => [0x20, ...uleb(i)];
-const set = (i: number) => [0x21, ...uleb(i)];
-const tee = (i: number) => [0x22, ...uleb(i)];
-const i32 = (v: number) => [0x41, ...sleb(v)];
-const simd = (opcode: number, ...imm: number[]) => [0xfd, ...uleb(opcode), ...imm];
 const vload = (offset: number) => simd(0x00, 4, ...uleb(offset));
 const vstore = (offset: number) => simd(0x0b, 4, ...uleb(offset));
 const [ADD, SUB, MUL, NE, END] = [0x6a, 0x6b, 0x6c, 0x47, 0x0b];

@@ -48,9 +48,16 @@ export function checkResidues(name: string, x: Uint32Array, p: number): void {
  * correctly rounded dot products (tests compare GPU results to it with an error bound).
  */
 export function matmulF32Ref(a: Float32Array, b: Float32Array, shape: MatmulShape): Float32Array {
+  return tripleLoop(new Float32Array(shape.m * shape.n), a, b, shape);
+}
+
+/**
+ * The plain triple loop every reference product is: each dot product summed in f64 and stored
+ * into `c` (rounded to f32 for a Float32Array; exact for integer sums below 2^53).
+ */
+export function tripleLoop<C extends Float32Array | Int32Array>(c: C, a: ArrayLike<number>, b: ArrayLike<number>, shape: MatmulShape): C {
   checkShape(shape, a.length, b.length);
   const { m, n, k } = shape;
-  const c = new Float32Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let sum = 0;
