@@ -66,9 +66,8 @@ export class HostCore {
     this.clock = options.clock ?? Date.now;
     this.leaseMs = options.leaseMs ?? 60_000;
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
+    // open() checked the options (checkHostOptions): a hold is at least one lease.
     this.maxHoldMs = options.maxHoldMs ?? 10 * this.leaseMs;
-    if (!(this.maxHoldMs >= this.leaseMs))
-      throw new TabgridError(ErrorCode.BadInput, `maxHoldMs (${this.maxHoldMs}) must be at least leaseMs (${this.leaseMs})`);
     this.holds = new Holds(this.leaseMs, this.maxHoldMs);
     this.sessions = new Connections(this.clock);
     const { hostId, identity } = options;
@@ -97,14 +96,12 @@ export class HostCore {
     fresh.apply();
     const core = new HostCore(state, store, options);
     // Units that were waiting for the host's own computation when it stopped wait again.
-    for (const j of state.jobSpecs()) {
-      for (const u of state.unitsOf(j.id))
-        if (awaitingRecompute(u))
-          core.settler.schedule(
-            jobUnit(j, u.index) as ChallengedUnit,
-            (u.votes ?? []).map((v) => v.key),
-          );
-    }
+    for (const u of state.leasedUnits())
+      if (awaitingRecompute(u))
+        core.scheduleSettlement(
+          u.unitId,
+          (u.votes ?? []).map((v) => v.key),
+        );
     return core;
   }
 
@@ -124,10 +121,7 @@ export class HostCore {
     return this.serial(async () => {
       const tx = this.state.tx();
       await this.judge.settle(unitId, settlement, this.clock(), tx);
-      const batch = tx.batch();
-      await this.store.commit(batch);
-      tx.apply();
-      this.judge.release(batch.units ?? []);
+      await this.commit(tx);
       this.announcer.committed(undefined, [], tx);
       if ('error' in settlement) this.options.log?.(`could not compute ${unitId} to settle its replicas (${settlement.error}); it starts over with other keys`);
     });
@@ -292,10 +286,7 @@ export class HostCore {
         }
       }
       if (expired > 0) {
-        const batch = tx.batch();
-        await this.store.commit(batch);
-        tx.apply();
-        this.judge.release(batch.units ?? []);
+        await this.commit(tx);
         const why = [overheld > 0 ? `${overheld} at the maximum hold` : '', stalled > 0 ? `${stalled} upload(s) stalled for a lease period` : '']
           .filter(Boolean)
           .join(', ');
@@ -328,12 +319,20 @@ export class HostCore {
       // Owed verdicts still go out, first (a key banned by its replica's rejection hears why before it hears `banned`).
       return [...this.announcer.take(speaker.id), this.error(speaker.id, err, message)];
     }
+    await this.commit(tx);
+    return this.announcer.committed(speaker.id, replies, tx);
+  }
+
+  /**
+   * Makes `tx` durable, then applies it, then does what follows from the new state: uploads
+   * whose unit no longer waits for them go, and units left for the host to compute are queued.
+   */
+  private async commit(tx: Tx): Promise<void> {
     const batch = tx.batch();
     await this.store.commit(batch);
     tx.apply();
     this.judge.release(batch.units ?? []);
-    this.scheduleSettlements(tx);
-    return this.announcer.committed(speaker.id, replies, tx);
+    for (const { unitId, voters } of tx.settlements()) this.scheduleSettlement(unitId, voters);
   }
 
   /** Works out the replies and the state changes (into tx) for one message from connection `name`. */
@@ -424,11 +423,8 @@ export class HostCore {
     }
   }
 
-  private scheduleSettlements(tx: Tx): void {
-    for (const { unitId, voters } of tx.settlements()) {
-      const u = this.state.unit(unitId)!;
-      this.settler.schedule(this.judge.unitOf(u) as ChallengedUnit, voters);
-    }
+  private scheduleSettlement(unitId: string, voters: readonly string[]): void {
+    this.settler.schedule(this.judge.unitOf(this.state.unit(unitId)!) as ChallengedUnit, voters);
   }
 
   /** At the cap, a new direct connection is sent to the relays with the fewest children. */
@@ -495,8 +491,7 @@ export class HostCore {
       const tx = this.state.tx();
       const staged = stageJobs(this.state, tx, [spec], this.clock());
       if (staged.length === 0) return false;
-      await this.store.commit(tx.batch());
-      tx.apply();
+      await this.commit(tx);
       this.options.log?.(`added job ${spec.id} (${spec.units} units)`);
       return true;
     });

@@ -62,7 +62,7 @@ export class RowCollector {
   }
 
   /** Adds rows `first`… of `unit`'s output from `who`, sent over connection `via`; returns the output when complete. */
-  add(who: string, via: string, unit: ChallengedUnit, first: number, dataHex: string, now = 0): Collected {
+  add(who: string, via: string, unit: ChallengedUnit, first: number, dataHex: string, now: number): Collected {
     const { count, bytes } = unitLeaves(unit);
     let p = this.uploads.get(who);
     if (p?.unitId === unit.unitId && p.refused && first !== 0) return {};

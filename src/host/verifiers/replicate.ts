@@ -44,9 +44,9 @@ async function vote(who: string, u: UnitRecord, court: Court): Promise<HostMessa
   const discounted = (key: string) => court.isBanned(u.jobId, key);
   const standing = (u.votes ?? []).filter((v) => v.key !== who && !discounted(v.key));
   const voters = [...standing.map((v) => v.key), who];
-  // Five votes at most; a third disagreeing vote goes to the host only when it has room.
-  const hostSettles = standing.length >= MAX_REPLICAS_WITHOUT_HOST - 1 || (standing.length < MAX_REPLICAS && court.hasRoom(u.jobId, voters));
-  const d = castVote(u, who, u.root!, discounted, hostSettles ? Math.max(MAX_REPLICAS, standing.length + 1) : MAX_REPLICAS_WITHOUT_HOST);
+  // A third disagreeing vote leaves the unit to the host when it has room; otherwise up to five keys vote.
+  const maxReplicas = standing.length < MAX_REPLICAS && court.hasRoom(u.jobId, voters) ? MAX_REPLICAS : MAX_REPLICAS_WITHOUT_HOST;
+  const d = castVote(u, who, u.root!, discounted, maxReplicas);
   dropLosingOutputs(u, d.votes, undefined, tx);
   switch (d.status) {
     case QuorumStatus.Pending:
