@@ -1,3 +1,5 @@
+import { wrap, type Remote } from 'comlink';
+
 /**
  * Starts a module worker from a script URL that may live on another origin. A page that
  * embeds tabgrid.js from a CDN runs it with the CDN's import.meta.url, but browsers construct
@@ -22,4 +24,15 @@ export function spawnModuleWorker(url: string | URL, name: string): Worker {
 /** True when `url` shares this context's origin (a blob worker's origin is its creator's). */
 function sameOrigin(url: URL): boolean {
   return url.origin === globalThis.location.origin;
+}
+
+/**
+ * A pool worker spoken to over Comlink: started as above, and `onCrash` called if it dies or
+ * never loads (a worker that fails to load never answers Comlink, so its call must be failed
+ * from outside).
+ */
+export function spawnRemote<Api>(url: string | URL, name: string, what: string, onCrash: (err: Error) => void): { worker: Worker; remote: Remote<Api> } {
+  const worker = spawnModuleWorker(url, name);
+  worker.addEventListener('error', (e) => onCrash(new Error(`${what} failed: ${(e as ErrorEvent).message || 'could not start'}`)));
+  return { worker, remote: wrap<Api>(worker) };
 }

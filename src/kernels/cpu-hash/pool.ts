@@ -6,10 +6,10 @@
  * piece for the throttle; an abort kills the busy workers (a piece cannot be interrupted).
  * Where there is no Worker at all (Node), pieces run in this thread, yielding between pieces.
  */
-import { wrap, type Remote } from 'comlink';
+import type { Remote } from 'comlink';
 import { createCpuSha256, type Hasher } from '../../hash/sha256-cpu';
 import { installErrorTransfer } from '../../thread/error-transfer';
-import { spawnModuleWorker } from '../../thread/spawn';
+import { spawnRemote } from '../../thread/spawn';
 import { poolSize, WorkerPool, type PoolSlot } from '../../thread/worker-pool';
 import { DIGEST_BYTES } from '../sha256-batch/batch';
 import type { Sha256BatchUnit } from '../sha256-batch/unit';
@@ -46,9 +46,7 @@ class WorkerSlot implements Slot {
 
   constructor(onCrash: (err: Error) => void) {
     // From the compute worker's own origin, which may not be the page's (spawn.ts).
-    this.worker = spawnModuleWorker(hashWorkerUrl, 'tabgrid-cpu-hash');
-    this.worker.addEventListener('error', (e) => onCrash(new Error(`CPU hash worker failed: ${(e as ErrorEvent).message || 'could not start'}`)));
-    this.remote = wrap<CpuHashWorkerApi>(this.worker);
+    ({ worker: this.worker, remote: this.remote } = spawnRemote<CpuHashWorkerApi>(hashWorkerUrl, 'tabgrid-cpu-hash', 'CPU hash worker', onCrash));
   }
 
   run(piece: HashPiece): Promise<PieceResult> {

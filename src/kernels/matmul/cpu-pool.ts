@@ -8,7 +8,7 @@
  * are busy, since a band cannot be interrupted; new ones start on the next call.
  * Where there is no Worker at all (Node), bands run in this thread, yielding between bands.
  */
-import { transfer, wrap, type Remote } from 'comlink';
+import { transfer, type Remote } from 'comlink';
 import type { Pace } from '../../duty-cycle';
 import { ErrorCode, TabgridError } from '../../errors';
 import { checkModulus, checkResidues, checkShape, type MatmulShape } from './matmul';
@@ -17,7 +17,7 @@ import { createSimdMatmul } from './matmul-simd';
 import type { BandRequest, CpuKernelName, CpuMatmulWorkerApi } from './cpu-matmul-worker';
 import cpuWorkerUrl from './cpu-matmul-worker.ts?worker&url';
 import { installErrorTransfer } from '../../thread/error-transfer';
-import { spawnModuleWorker } from '../../thread/spawn';
+import { spawnRemote } from '../../thread/spawn';
 import { poolSize, WorkerPool, type PoolSlot } from '../../thread/worker-pool';
 
 export interface CpuPoolOptions {
@@ -57,10 +57,7 @@ class WorkerSlot implements Slot {
 
   constructor(onCrash: (err: Error) => void) {
     // From the compute worker's own origin, which may not be the page's (spawn.ts).
-    this.worker = spawnModuleWorker(cpuWorkerUrl, 'tabgrid-cpu-matmul');
-    // A worker that fails to load never answers Comlink, so its call must be failed here.
-    this.worker.addEventListener('error', (e) => onCrash(new Error(`CPU matmul worker failed: ${(e as ErrorEvent).message || 'could not start'}`)));
-    this.remote = wrap<CpuMatmulWorkerApi>(this.worker);
+    ({ worker: this.worker, remote: this.remote } = spawnRemote<CpuMatmulWorkerApi>(cpuWorkerUrl, 'tabgrid-cpu-matmul', 'CPU matmul worker', onCrash));
   }
 
   run(req: BandRequest): Promise<Operand> {
