@@ -3,6 +3,7 @@ import type { Hasher } from '../hash/sha256-cpu';
 import { verifyCommitment, unitInputDigest } from '../proof/commitment';
 import type { Identity } from '../proof/identity';
 import type { Random } from '../proof/random';
+import type { TrustState } from '../proof/trust';
 import { signReceipt } from '../proof/receipt-signing';
 import { Verdict, type ChallengedUnit, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { awaitsRows, neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
@@ -288,19 +289,25 @@ export class Judge {
 
   /** A result for a unit `who` never held: an error reply, and an invalid result for its trust (which may ban it). */
   private unearned(who: string, u: UnitRecord, tx: Tx): HostMessage {
-    const volunteer = tx.volunteer(who);
-    tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
-    const trust = this.trust.record(tx, u.jobId, who, false);
+    const trust = this.countInvalid(who, u, tx);
     const message = `unit ${u.unitId} was never leased to you; a signed result for it counts as an invalid result${trust?.banned ? `, and this key is now banned from job ${u.jobId}` : ''}`;
     return { type: 'error', code: trust?.banned ? ErrorCode.Banned : ErrorCode.UnknownUnit, message, unitId: u.unitId };
   }
 
   /** Counts a rejection against `who`, and an invalid result against its trust (a ban requeues its other units). */
   private penalise(who: string, u: UnitRecord, reason: string, tx: Tx): HostMessage {
+    const trust = this.countInvalid(who, u, tx);
+    return this.verdict(who, u.unitId, Verdict.Rejected, trust?.banned ? `${reason}; this key is now banned from job ${u.jobId}` : reason, 0, undefined, tx);
+  }
+
+  /**
+   * A rejection on `who`'s record and an invalid result on its trust in `u`'s job; a ban requeues
+   * its other units there (the caller settles `u` itself).
+   */
+  private countInvalid(who: string, u: UnitRecord, tx: Tx): TrustState | undefined {
     const volunteer = tx.volunteer(who);
     tx.putVolunteer({ ...volunteer, rejected: volunteer.rejected + 1 });
-    const trust = this.trust.record(tx, u.jobId, who, false, u.unitId);
-    return this.verdict(who, u.unitId, Verdict.Rejected, trust?.banned ? `${reason}; this key is now banned from job ${u.jobId}` : reason, 0, undefined, tx);
+    return this.trust.record(tx, u.jobId, who, false, u.unitId);
   }
 
   /**
