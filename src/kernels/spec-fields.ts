@@ -4,17 +4,13 @@
  * integer in 1..1000000"): parseJob reports its first issue as it is, after the job's id.
  */
 import * as v from 'valibot';
+import { hex, int } from '../protocol/fields';
 
-/** An integer in lo..hi; `name` is how the message names the field. */
-export function intIn(name: string, lo: number, hi: number) {
-  const message = `${name} must be an integer in ${lo}..${hi}`;
-  return v.pipe(v.number(message), v.integer(message), v.minValue(lo, message), v.maxValue(hi, message));
-}
+/** An integer in lo..hi; `name` is how the message names the field (the wire's check, named). */
+export const intIn = (name: string, lo: number, hi: number) => int(lo, hi, name);
 
 /** Exactly `bytes` bytes as lower-case hex. */
-export function hexBytes(name: string, bytes: number, message = `${name} must be ${2 * bytes} lower-case hex digits`) {
-  return v.pipe(v.string(message), v.regex(new RegExp(`^[0-9a-f]{${2 * bytes}}$`), message));
-}
+export const hexBytes = (name: string, bytes: number) => hex(2 * bytes, `${name} must be ${2 * bytes} lower-case hex digits (${bytes} bytes)`);
 
 /**
  * A field the schema refuses whenever it is given, saying why (a policy a kernel does not take,

@@ -28,8 +28,9 @@ export function text(max: number) {
   return v.pipe(v.string(m), v.maxLength(max, m));
 }
 
-export function int(min: number, max: number) {
-  const m = `must be an integer in ${min}..${max}`;
+/** An integer in min..max. `name` starts the message where no path names the field (job files). */
+export function int(min: number, max: number, name?: string) {
+  const m = `${name === undefined ? '' : `${name} `}must be an integer in ${min}..${max}`;
   return v.pipe(v.number(m), v.integer(m), v.minValue(min, m), v.maxValue(max, m));
 }
 
@@ -51,8 +52,7 @@ export function list<const S extends v.GenericSchema>(item: S, max: number) {
 const lowerHex = /^[0-9a-f]*$/;
 
 /** Lower-case hex of exactly `chars` digits (digests, keys, signatures, nonces, headers, targets). */
-export function hex(chars: number) {
-  const m = `must be ${chars} lower-case hex digits`;
+export function hex(chars: number, m = `must be ${chars} lower-case hex digits`) {
   return v.pipe(v.string(m), v.length(chars, m), v.regex(lowerHex, m));
 }
 

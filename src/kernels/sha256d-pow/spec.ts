@@ -17,7 +17,7 @@ export const MIN_EXPECTED_SHARES = 16;
 export const powSpecSchema = jobSpecSchema(
   'sha256d-pow',
   {
-    header: v.optional(hexBytes('header', 80, 'header must be 160 lower-case hex digits (80 bytes)')),
+    header: v.optional(hexBytes('header', 80)),
     nonceStart: v.optional(intIn('nonceStart', 0, 0xffffffff)),
     noncesPerUnit: intIn('noncesPerUnit', 1, 2 ** 32),
     shareBits: intIn('shareBits', 0, 64),
