@@ -35,7 +35,7 @@ export { MAX_UNIT_MESSAGES, MAX_UNIT_MESSAGE_BYTES } from './kernels/sha256-batc
 export { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';
 export { MAX_SHARES } from './kernels/sha256d-pow/unit';
 
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 /**
  * No message may be longer than this (JSON text, UTF-16 code units ~ bytes). Texts over 16 KiB
  * cross the data channel as binary frames (net/frames.ts).

@@ -345,6 +345,9 @@ export class HostCore {
   ): Promise<HostMessage[]> {
     const who = speaker.id;
     switch (message.type) {
+      case 'get-chunks':
+        // Served by the dataset library (issue 14, being wired): until then no dataset is held.
+        throw new TabgridError(ErrorCode.BadInput, `no dataset ${message.root.slice(0, 12)}… on this host`);
       case 'request-unit': {
         const trust = this.judge.trust;
         if (trust.bannedEverywhere(who)) throw banned();

@@ -4,6 +4,7 @@
  * string of 1..128 characters"), so a refused message says which field and what is wrong.
  */
 import * as v from 'valibot';
+import { MAX_DATASET_BYTES, sliceProblem, type DatasetSlice } from '../data/dataset';
 
 /** Strict objects: an unknown field is refused, so typos and smuggled data do not pass. Read-only, as received. */
 export function record<const E extends v.ObjectEntries>(entries: E) {
@@ -78,4 +79,19 @@ export function across<T extends object>(key: string, ok: (value: T) => boolean,
     const input = dataset.value as Record<string, unknown>;
     addIssue({ message: message(dataset.value), path: [{ type: 'object', origin: 'value', input, key, value: input[key] }] });
   });
+}
+
+/** A dataset's root: the Merkle root over its chunks (data/dataset.ts). */
+export const datasetRoot = hex(64);
+
+/** Bytes a unit reads from a dataset (data/dataset.ts): inside the dataset, which has 1..MAX_DATASET_BYTES bytes. */
+export function datasetSlice() {
+  const size = int(0, MAX_DATASET_BYTES);
+  return v.pipe(
+    record({ root: datasetRoot, bytes: int(1, MAX_DATASET_BYTES), offset: size, length: size }),
+    v.check(
+      (s: DatasetSlice) => sliceProblem(s) === undefined,
+      (issue) => sliceProblem(issue.input as DatasetSlice) ?? 'is not a slice of its dataset',
+    ),
+  );
 }

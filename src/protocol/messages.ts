@@ -19,7 +19,8 @@ import {
   SIGNATURE_HEX,
   Verdict,
 } from '../protocol';
-import { across, bool, bytesHex, hex, int, list, oneOf, record, str, text } from './fields';
+import { MAX_CHUNKS_PER_REQUEST, chunkCount, MAX_DATASET_BYTES } from '../data/dataset';
+import { across, bool, bytesHex, datasetRoot, hex, int, list, oneOf, record, str, text } from './fields';
 import { workUnitSchema } from './work-unit';
 
 function message<const T extends string, const E extends v.ObjectEntries>(type: T, entries: E) {
@@ -47,6 +48,9 @@ const leafIndex = int(0, MAX_UNIT_MESSAGES - 1);
  * (hello, request-unit), and the host's answer (or error) carries the same id.
  */
 const requestId = int(0, Number.MAX_SAFE_INTEGER);
+/** The most dataset roots a request-unit lists as cached. */
+export const MAX_CACHED_HINT = 16;
+export const MAX_ADAPTER_CHARS = 200;
 
 export const openingSchema = record({
   index: leafIndex,
@@ -95,7 +99,21 @@ export const volunteerMessages = {
   /** The volunteer's signature of the welcome's nonce (proof/key-proof.ts); required before anything but hello. */
   'key-proof': message('key-proof', { signature }),
   /** `holding`: the units this volunteer already has, so the host leases it another. */
-  'request-unit': message('request-unit', { id: requestId, holding: list(unitId, MAX_HOLDING) }),
+  'request-unit': message('request-unit', {
+    id: requestId,
+    holding: list(unitId, MAX_HOLDING),
+    /** Datasets this volunteer keeps chunks of, most recently used first: the host prefers units that read them. */
+    cached: v.optional(list(datasetRoot, MAX_CACHED_HINT)),
+  }),
+  /** Chunks first … first + count − 1 of a dataset a leased unit reads: each comes back as a `chunk` data message. */
+  'get-chunks': v.pipe(
+    message('get-chunks', { id: requestId, root: datasetRoot, first: int(0, chunkCount(MAX_DATASET_BYTES) - 1), count: int(1, MAX_CHUNKS_PER_REQUEST) }),
+    across(
+      'count',
+      (m) => m.first + m.count <= chunkCount(MAX_DATASET_BYTES),
+      () => `must not run past chunk ${chunkCount(MAX_DATASET_BYTES) - 1}`,
+    ),
+  ),
   heartbeat: v.pipe(
     message('heartbeat', { unitId, done: int(0, 2 ** 32), total: int(1, 2 ** 32) }),
     across(
@@ -109,7 +127,15 @@ export const volunteerMessages = {
    * unitInputDigest(unit), root). `shares`: a proof-of-work unit's shares, ascending (the root
    * is their Merkle root).
    */
-  result: message('result', { unitId, root: digest, backend: oneOf(Backend), signature, shares: v.optional(shares) }),
+  result: message('result', {
+    unitId,
+    root: digest,
+    backend: oneOf(Backend),
+    signature,
+    shares: v.optional(shares),
+    /** What computed it, as the volunteer's engine describes its device ("NVIDIA H200 (vulkan)", "8 CPU threads"): kept and exported, never trusted. */
+    adapter: v.optional(text(MAX_ADAPTER_CHARS)),
+  }),
   openings: message('openings', { unitId, openings: list(openingSchema, MAX_CHALLENGE) }),
   /** Rows first, first + 1, … of C (or digests of a hashing unit), answering `send-rows`, in order. */
   rows: message('rows', { unitId, first: leafIndex, data: rowsData }),
@@ -140,6 +166,12 @@ export const hostMessages = {
   relayed: message('relayed', { child, text: text(MAX_MESSAGE_CHARS) }),
   /** Answers request-unit when there is nothing to lease now. */
   'no-work': message('no-work', { id: requestId, retryMs, jobDone: bool() }),
+  /**
+   * Chunk `index` of dataset `root`, answering get-chunks `id`: a data message, this JSON with
+   * the chunk's bytes as its binary body (net/link.ts), and the chunk's audit path, bottom first,
+   * which the volunteer checks against the root before it keeps the bytes (data/dataset.ts).
+   */
+  chunk: message('chunk', { id: requestId, root: datasetRoot, index: int(0, chunkCount(MAX_DATASET_BYTES) - 1), path: list(digest, 32) }),
   challenge: message('challenge', { unitId, indices: list(leafIndex, MAX_CHALLENGE) }),
   /** Send every row of C (in `rows` messages): the job checks matrices by Freivalds' method, or keeps the output. */
   'send-rows': message('send-rows', { unitId }),

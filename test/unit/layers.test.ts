@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
  */
 const FLOORS: readonly (readonly string[])[] = [
   ['errors', 'async', 'hex', 'bytes', 'duty-cycle', 'remembered'],
-  ['hash', 'work', 'thread'],
+  ['hash', 'work', 'thread', 'data'],
   ['protocol', 'validate', 'validate-fields'],
   ['kernels', 'gpu', 'proof'],
   ['worker', 'net'],
