@@ -58,7 +58,26 @@ export type MatrixDtype = (typeof MatrixDtype)[keyof typeof MatrixDtype];
  * the results file as hex (`digests`), or one binary file of m×n little-endian words per unit
  * (`matrix`, its dtype as the file's layout names it).
  */
-export type OutputFormat<S> = { readonly as: 'digests' } | { readonly as: 'matrix'; readonly dtype: MatrixDtype; shape(spec: S): { m: number; n: number } };
+export type OutputFormat<S> =
+  | { readonly as: 'digests' }
+  | {
+      readonly as: 'matrix';
+      readonly dtype: MatrixDtype;
+      shape(spec: S): { m: number; n: number };
+      /**
+       * Jobs that tile one big product (dataset inputs): C's shape and where unit `index`'s
+       * m×n block goes in it. Undefined for jobs whose units are independent products (seeded).
+       */
+      grid?(spec: S): MatrixGrid | undefined;
+    };
+
+/** A big C = A·B cut into units: C is rows×cols; unit `index` computes the block at (row, col) of m×n. */
+export interface MatrixGrid {
+  readonly rows: number;
+  readonly cols: number;
+  readonly units: number;
+  tile(index: number): { readonly row: number; readonly col: number; readonly m: number; readonly n: number };
+}
 
 /** One of a kernel's fields on the dashboard's job form. */
 export interface FormField {
