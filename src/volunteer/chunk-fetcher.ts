@@ -43,6 +43,42 @@ export interface FetchSliceDeps {
   onRefused?(index: number, why: string): void;
   /** The cache failed a read (taken as a miss) or a write (the chunk is used, not kept). */
   onCacheError?(err: unknown): void;
+  /** Shared by the fetches of one volunteer, so two units reading the same chunk at once fetch it once. */
+  readonly flights?: ChunkFlights;
+}
+
+/**
+ * The chunks being fetched right now, by dataset and index, so a fetch that needs a chunk
+ * another is getting waits for it instead of asking the host again (two prefetched units that
+ * read one B panel). Holds only chunks in flight: an entry goes when its fetch gets the chunk
+ * or ends.
+ */
+export class ChunkFlights {
+  private readonly flights = new Map<string, Promise<Uint8Array | undefined>>();
+
+  /** The verified chunk once the fetch getting it has it, or undefined if that fetch ended without it; undefined when no fetch is getting it. */
+  wait(root: string, index: number): Promise<Uint8Array | undefined> | undefined {
+    return this.flights.get(`${root}/${index}`);
+  }
+
+  /** Marks the chunk as being fetched; the caller must call what it returns (with the verified bytes, or undefined on giving up). Undefined when another fetch has it. */
+  claim(root: string, index: number): ((data: Uint8Array | undefined) => void) | undefined {
+    const key = `${root}/${index}`;
+    if (this.flights.has(key)) return undefined;
+    let resolve!: (data: Uint8Array | undefined) => void;
+    const promise = new Promise<Uint8Array | undefined>((r) => (resolve = r));
+    const settle = (data: Uint8Array | undefined) => {
+      if (this.flights.get(key) === promise) this.flights.delete(key);
+      resolve(data);
+    };
+    this.flights.set(key, promise);
+    return settle;
+  }
+
+  /** Chunks in flight. */
+  get size(): number {
+    return this.flights.size;
+  }
 }
 
 /**
@@ -71,6 +107,8 @@ export async function fetchSlice(slice: DatasetSlice, deps: FetchSliceDeps): Pro
   deps.signal?.addEventListener('abort', onAbort, { once: true });
   const have = new Map<number, Uint8Array>();
   const puts: Promise<unknown>[] = [];
+  /** The chunks this fetch told `flights` it gets, each with how to hand it to those waiting. */
+  const claimed = new Map<number, (data: Uint8Array | undefined) => void>();
   try {
     const wanted = Array.from({ length: count }, (_, i) => first + i);
     const cached = await abortable(Promise.all(wanted.map((i) => cacheGet(deps, root, i, chunkLength(slice.bytes, i)))), signal);
@@ -84,49 +122,85 @@ export async function fetchSlice(slice: DatasetSlice, deps: FetchSliceDeps): Pro
 
     const attempts = new Map<number, number>();
     const why = new Map<number, string>();
-    let missing = wanted.filter((i) => !have.has(i));
-    while (missing.length > 0) {
-      for (const i of missing) {
-        const n = attempts.get(i) ?? 0;
-        if (n >= maxAttempts) {
-          throw new TabgridError(
-            ErrorCode.BadMessage,
-            `dataset ${root}: chunk ${i} was refused ${n} time${n === 1 ? '' : 's'} (last: ${why.get(i) ?? 'not served'}); a unit is never computed on unverified bytes`,
-          );
-        }
-        attempts.set(i, n + 1);
+    const claim = (indices: readonly number[]) => {
+      for (const i of indices) {
+        const settle = deps.flights?.claim(root, i);
+        if (settle) claimed.set(i, settle);
       }
-      await inPool(requestsFor(missing), parallel, async ({ first: from, count: n }) => {
-        throwIfAborted(signal);
-        const served = await abortable(deps.fetch(root, from, n, signal), signal);
-        for (const chunk of served) {
-          const index = chunk.index;
-          const refusal =
-            !Number.isInteger(index) || index < from || index >= from + n
-              ? `chunk ${index} of ${short} was not asked for (asked ${from}..${from + n - 1})`
-              : have.has(index)
-                ? undefined
-                : chunkProblem(slice, index, chunk, deps.hash);
-          if (refusal !== undefined) {
-            if (Number.isInteger(index) && index >= from && index < from + n) why.set(index, refusal);
-            deps.onRefused?.(index, refusal);
-            continue;
+    };
+    const got = (index: number, data: Uint8Array) => {
+      have.set(index, data);
+      claimed.get(index)?.(data);
+      claimed.delete(index);
+    };
+
+    /** Asks for `indices` until each is verified, or one has been asked for maxAttempts times. */
+    const fetchAll = async (indices: readonly number[]) => {
+      let missing = indices.filter((i) => !have.has(i));
+      while (missing.length > 0) {
+        for (const i of missing) {
+          const n = attempts.get(i) ?? 0;
+          if (n >= maxAttempts) {
+            throw new TabgridError(
+              ErrorCode.BadMessage,
+              `dataset ${root}: chunk ${i} was asked for ${n} time${n === 1 ? '' : 's'} and never came verified (last: ${why.get(i) ?? 'not served'}); a unit is never computed on unverified bytes`,
+            );
           }
-          if (have.has(index)) continue;
-          have.set(index, chunk.data);
-          deps.onBytes?.(chunk.data.length, 0);
-          if (deps.keep ?? true) puts.push(deps.cache.put(root, index, chunk.data).catch((err: unknown) => deps.onCacheError?.(err)));
+          attempts.set(i, n + 1);
         }
-        for (let i = from; i < from + n; i++) if (!have.has(i) && !why.has(i)) why.set(i, `chunk ${i} of ${short} was not served`);
-      });
-      missing = missing.filter((i) => !have.has(i));
-    }
+        await inPool(requestsFor(missing), parallel, async ({ first: from, count: n }) => {
+          throwIfAborted(signal);
+          const served = await abortable(deps.fetch(root, from, n, signal), signal);
+          for (let i = from; i < from + n; i++) why.delete(i);
+          for (const chunk of served) {
+            const index = chunk.index;
+            const asked = Number.isInteger(index) && index >= from && index < from + n;
+            if (asked && have.has(index)) continue;
+            const refusal = asked
+              ? chunkProblem(slice, index, chunk, deps.hash)
+              : `chunk ${index} of ${short} was not asked for (asked ${from}..${from + n - 1})`;
+            if (refusal !== undefined) {
+              if (asked) why.set(index, refusal);
+              deps.onRefused?.(index, refusal);
+              continue;
+            }
+            got(index, chunk.data);
+            deps.onBytes?.(chunk.data.length, 0);
+            if (deps.keep ?? true) puts.push(deps.cache.put(root, index, chunk.data).catch((err: unknown) => deps.onCacheError?.(err)));
+          }
+          for (let i = from; i < from + n; i++) if (!have.has(i) && !why.has(i)) why.set(i, `chunk ${i} of ${short} was not served`);
+        });
+        missing = missing.filter((i) => !have.has(i));
+      }
+    };
+
+    // Chunks another fetch is getting (another unit reading the same B) are waited for, not asked twice.
+    const missing = wanted.filter((i) => !have.has(i));
+    const borrowed = missing
+      .map((i) => [i, deps.flights?.wait(root, i)] as const)
+      .filter((b): b is readonly [number, Promise<Uint8Array | undefined>] => !!b[1]);
+    const own = missing.filter((i) => !borrowed.some(([b]) => b === i));
+    claim(own);
+    const borrow = async () => {
+      for (const [i, flight] of borrowed) {
+        const data = await abortable(flight, signal);
+        if (data?.length !== chunkLength(slice.bytes, i)) continue;
+        have.set(i, data);
+        deps.onBytes?.(0, data.length);
+      }
+    };
+    await Promise.all([borrow(), fetchAll(own)]);
+    // What the other fetch did not get (it failed or was aborted), this one asks for itself.
+    const left = borrowed.map(([i]) => i).filter((i) => !have.has(i));
+    claim(left);
+    await fetchAll(left);
     // Kept before we answer, so the next unit that reads these chunks finds them.
     await abortable(Promise.all(puts), signal);
     return gatherSlice(slice, (i) => have.get(i)!);
   } finally {
     deps.signal?.removeEventListener('abort', onAbort);
     controller.abort();
+    for (const settle of claimed.values()) settle(undefined);
   }
 }
 
