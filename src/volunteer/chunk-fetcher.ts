@@ -179,7 +179,8 @@ export async function fetchSlice(slice: DatasetSlice, deps: FetchSliceDeps): Pro
     const borrowed = missing
       .map((i) => [i, deps.flights?.wait(root, i)] as const)
       .filter((b): b is readonly [number, Promise<Uint8Array | undefined>] => !!b[1]);
-    const own = missing.filter((i) => !borrowed.some(([b]) => b === i));
+    const lent = new Set(borrowed.map(([i]) => i));
+    const own = missing.filter((i) => !lent.has(i));
     claim(own);
     const borrow = async () => {
       for (const [i, flight] of borrowed) {
