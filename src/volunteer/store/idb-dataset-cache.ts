@@ -4,8 +4,9 @@
  * each dataset has a record of its bytes, chunk count and last use, indexed by last use, so
  * eviction reads no chunk and recency survives reloads. Every put is one transaction (the
  * evictions, the chunk, the record), so a failure keeps nothing of it and loses nothing else.
- * Puts commit with 'strict' durability, recency updates of gets with 'relaxed': a lost
- * recency bump costs an eviction order, never data.
+ * Puts and recency updates commit with 'relaxed' durability (the volunteer store's are
+ * 'strict'): a transaction stays atomic, and what a crash may undo here is a chunk the next
+ * unit fetches again or a recency bump, never work.
  */
 import type { IDBPDatabase, IDBPTransaction } from 'idb';
 import { ErrorCode, TabgridError } from '../../errors';
@@ -125,7 +126,7 @@ export class IdbDatasetCache implements DatasetCache {
 
   /** One put in one transaction: `spare` datasets are evicted besides what the bounds need. */
   private putOnce(root: string, index: number, data: Uint8Array, estimate: StorageQuota | undefined, spare: number): Promise<boolean> {
-    return writeTransaction(this.db, STORES, 'strict', async (tx, pending) => {
+    return writeTransaction(this.db, STORES, 'relaxed', async (tx, pending) => {
       const chunks = tx.objectStore('dataset-chunks');
       const datasets = tx.objectStore('datasets');
       const records = await datasets.getAll();
