@@ -6,7 +6,7 @@
  */
 import { ErrorCode, TabgridError } from '../errors';
 import { MAX_DATASET_BYTES } from './dataset';
-import type { NpyArray, NpyDtype } from './npy';
+import { npyItemBytes, type NpyArray, type NpyDtype } from './npy';
 
 /** How a matrix's elements are read: finite float32, or residues 0..p − 1. */
 export type MatrixAs = { readonly kind: 'f32' } | { readonly kind: 'modp'; readonly p: number };
@@ -34,6 +34,7 @@ export function matrixDataset(arr: NpyArray, as: MatrixAs, name: string): Matrix
     const want = TAKES[as.kind].map((d) => `'${d}'`).join(', ');
     throw bad(`a ${as.kind === 'f32' ? 'matmul-f32' : 'matmul-modp'} operand is ${want}, not '${arr.dtype}'`);
   }
+  if (arr.data.length !== rows * cols * npyItemBytes(arr.dtype)) throw bad(`${arr.data.length} bytes are not a ${rows}×${cols} array of ${arr.dtype}`);
   const at = (i: number) => `element [${Math.floor(i / cols)}, ${i % cols}]`;
   switch (as.kind) {
     case 'f32': {

@@ -187,7 +187,7 @@ class PyLiteral {
   }
 
   private error(what: string): SyntaxError {
-    return new SyntaxError(`${what} at character ${this.at}`);
+    return new SyntaxError(this.at >= this.text.length ? 'the header ends too early' : `${what} at character ${this.at}`);
   }
 
   private space(): void {
