@@ -229,9 +229,9 @@ export function withoutMadeBy(u: UnitRecord): UnitRecord {
   return rest;
 }
 
-/** The unit back in the queue, forgetting its holder and any result (and what computed it). */
+/** The unit back in the queue, forgetting its holder and any result (what computed it, its shares). */
 export function requeued(u: UnitRecord): UnitRecord {
-  const { awaiting: _, backend: _b, adapter: _a, ...rest } = u;
+  const { awaiting: _, backend: _b, adapter: _a, shares: _s, ...rest } = u;
   return { ...rest, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, solutions: null };
 }
 

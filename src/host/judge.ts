@@ -118,8 +118,9 @@ export class Judge {
     if (message.shares !== undefined && !verifier.shares) {
       throw new TabgridError(ErrorCode.BadMessage, `shares are for proof-of-work units; ${u.unitId} is ${unit.kernel}`);
     }
-    // What computed it goes with the result: kept while it is judged, and with the unit once accepted.
-    const judged = { ...withoutMadeBy(u), root: message.root, leaseDeadline: deadline, ...madeBy(message) };
+    // What computed it (and a proof-of-work result's shares) goes with the result: kept while it is judged, and with the unit once accepted.
+    const { shares: _, ...rest } = withoutMadeBy(u);
+    const judged = { ...rest, root: message.root, leaseDeadline: deadline, ...madeBy(message), ...(message.shares ? { shares: message.shares } : {}) };
     const trusted = this.spared(verifier, u.jobId, who.id, tx);
     return this.take(who.id, judged, unit, verifier.onResult({ who: who.id, record: judged, unit, shares: message.shares, trusted }), undefined, now, tx);
   }

@@ -117,7 +117,14 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
           backend: 'webgpu',
           adapter: 'NVIDIA H200 (vulkan) “quoted” ✓',
         });
-        const solved = unit('j', 2, { state: 'accepted', holder: 'v2', root: '01'.repeat(32), acceptedAt: 5, solutions: [0, 7, 4_294_967_295] });
+        const solved = unit('j', 2, {
+          state: 'accepted',
+          holder: 'v2',
+          root: '01'.repeat(32),
+          acceptedAt: 5,
+          solutions: [0, 7, 4_294_967_295],
+          shares: [0, 3, 7, 4_294_967_295],
+        });
         const replicated = unit('j', 3, {
           votes: [
             { key: 'k1', root: 'aa'.repeat(32) },

@@ -225,7 +225,7 @@ describe('SqliteHostStore', () => {
     // What version 9 had: no dataset tables, no backend or adapter on units.
     const raw = new Database(path);
     raw.exec(
-      `DROP TABLE datasets; DROP TABLE dataset_chunks; ALTER TABLE units DROP COLUMN backend; ALTER TABLE units DROP COLUMN adapter; PRAGMA user_version = 9;`,
+      `DROP TABLE datasets; DROP TABLE dataset_chunks; ALTER TABLE units DROP COLUMN backend; ALTER TABLE units DROP COLUMN adapter; ALTER TABLE units DROP COLUMN shares; PRAGMA user_version = 9;`,
     );
     raw.close();
     const store = new SqliteHostStore(path);

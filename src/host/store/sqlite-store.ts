@@ -119,7 +119,8 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
     db.exec(`ALTER TABLE units DROP COLUMN collecting;`);
   },
   // 10: datasets, in rows of one chunk each (a 1 GiB blob passes SQLite's default 10⁹-byte
-  // value limit); what computed each result (the backend and adapter it reports).
+  // value limit); what computed each result (the backend and adapter it reports); proof-of-work
+  // units' shares.
   (db) =>
     db.exec(`
       CREATE TABLE datasets (
@@ -135,6 +136,7 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       ) STRICT;
       ALTER TABLE units ADD COLUMN backend TEXT;
       ALTER TABLE units ADD COLUMN adapter TEXT;
+      ALTER TABLE units ADD COLUMN shares TEXT;
     `),
 ];
 
@@ -202,6 +204,7 @@ interface Rows {
     hold: string | null;
     backend: Backend | null;
     adapter: string | null;
+    shares: string | null;
   };
   volunteers: StoredVolunteer;
   receipts: {
@@ -274,6 +277,7 @@ export class SqliteHostStore implements HostStore {
       hold: (u) => json(u.hold ?? null),
       backend: (u) => u.backend ?? null,
       adapter: (u) => u.adapter ?? null,
+      shares: (u) => json(u.shares ?? null),
     });
     const volunteer = upsert<StoredVolunteer>(this.db, 'volunteers', 'id', {
       id: (v) => v.id,
@@ -341,6 +345,7 @@ export class SqliteHostStore implements HostStore {
           ...(r.hold === null ? {} : { hold: JSON.parse(r.hold) }),
           ...(r.backend === null ? {} : { backend: r.backend }),
           ...(r.adapter === null ? {} : { adapter: r.adapter }),
+          ...(r.shares === null ? {} : { shares: JSON.parse(r.shares) }),
         })),
         volunteers: this.selects.volunteers.all().map((r): StoredVolunteer => ({ id: r.id, credit: r.credit, accepted: r.accepted, rejected: r.rejected })),
         receipts: this.selects.receipts.all().map((r): StoredReceipt => ({

@@ -68,6 +68,12 @@ export interface StoredUnit {
   /** Proof-of-work units once accepted: the nonces that met the full target; else null. */
   readonly solutions: readonly number[] | null;
   /**
+   * Proof-of-work units: every share the result under judgement or accepted listed, ascending
+   * (its solutions are among them), exported with the solutions. Absent otherwise, and in
+   * records older than the field.
+   */
+  readonly shares?: readonly number[];
+  /**
    * The backend and device the result under judgement (verifying) or accepted was computed with,
    * as its volunteer reported them: kept and exported, never trusted. Absent while no result is
    * in, in records older than the fields, and for an adapter the volunteer did not name.
