@@ -6,7 +6,7 @@ import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections, type Connection } from './connections';
 import { banned, Greeting } from './greeting';
-import { awaitsRows, HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-state';
+import { awaitsRows, HostState, lapsed, madeBy, requeued, withLeaseHolder, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
 import { Holds } from './holds';
@@ -472,6 +472,7 @@ export class HostCore {
       root: u.root,
       rejections: u.rejectedBy.length,
       acceptedAt: u.acceptedAt,
+      ...madeBy(u),
     }));
   }
 

@@ -1,4 +1,4 @@
-import type { HostMessage } from '../protocol';
+import type { Backend, HostMessage } from '../protocol';
 import type { HostSnapshot, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
 import { Awaiting, LEASE_HISTORY, StoredUnitState as UnitState } from './store/store';
 
@@ -212,9 +212,26 @@ export function neverLeasedTo(u: UnitRecord, key: string): boolean {
   return u.leasedTo !== undefined && u.leasedTo.length < LEASE_HISTORY && !u.leasedTo.includes(key) && u.holder !== key;
 }
 
-/** The unit back in the queue, forgetting its holder and any result. */
+/** What computed a result, as its volunteer reported it (StoredUnit `backend`, `adapter`). */
+export interface MadeBy {
+  readonly backend?: Backend;
+  readonly adapter?: string;
+}
+
+/** The fields of `from` saying what computed a result, only those present (so none is stored as undefined). */
+export function madeBy(from: MadeBy | undefined): MadeBy {
+  return { ...(from?.backend === undefined ? {} : { backend: from.backend }), ...(from?.adapter === undefined ? {} : { adapter: from.adapter }) };
+}
+
+/** A unit record without what computed its last result. */
+export function withoutMadeBy(u: UnitRecord): UnitRecord {
+  const { backend: _b, adapter: _a, ...rest } = u;
+  return rest;
+}
+
+/** The unit back in the queue, forgetting its holder and any result (what computed it, its shares). */
 export function requeued(u: UnitRecord): UnitRecord {
-  const { awaiting: _, ...rest } = u;
+  const { awaiting: _, backend: _b, adapter: _a, shares: _s, ...rest } = u;
   return { ...rest, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, solutions: null };
 }
 

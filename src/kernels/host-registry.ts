@@ -8,7 +8,7 @@ import type * as v from 'valibot';
 import type { Hasher } from '../hash/sha256-cpu';
 import type { LeafCheck } from './host-kernel';
 import type { Random } from '../proof/random';
-import type { FormField, HostKernel, KernelForm, MatrixDtype, ResultChecks, SearchResult } from './host-kernel';
+import type { FormField, HostKernel, KernelForm, MatrixDtype, MatrixGrid, ResultChecks, SearchResult } from './host-kernel';
 import { matmulF32Host } from './matmul-f32/host';
 import { matmulI8Host } from './matmul-i8/host';
 import { matmulModpHost } from './matmul-modp/host';
@@ -134,4 +134,14 @@ function outputOf<K extends Kernel>(kernel: K, spec: SpecMap[K]): JobOutput | un
 
 export function jobOutput(spec: JobSpec): JobOutput | undefined {
   return outputOf(spec.kernel, spec);
+}
+
+function gridOf<K extends Kernel>(kernel: K, spec: SpecMap[K]): MatrixGrid | undefined {
+  const output = HOST_KERNELS[kernel].output;
+  return output?.as === 'matrix' ? output.grid?.(spec) : undefined;
+}
+
+/** Where each unit's block lies in C, for a job that tiles one big product (host-kernel.ts OutputFormat `grid`); undefined for any other job. */
+export function jobGrid(spec: JobSpec): MatrixGrid | undefined {
+  return gridOf(spec.kernel, spec);
 }
