@@ -13,6 +13,7 @@ import { ErrorCode, TabgridError } from '../../errors';
 import type { HostStore } from '../store/store';
 import { StoredUnitState } from '../store/store';
 import { EXPORT_FORMAT, ExportState, exportedUnits, RECEIPT_CHECK, type ExportedFile, type ExportManifest, type ExportOutput } from './export-manifest';
+import { withDatasets } from './with-datasets';
 import { assembleOutput, type OutputFile } from './export-output';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -83,7 +84,7 @@ export async function exportJob(store: HostStore, jobId: string, outDir: string,
     units,
     snapshot.receipts.filter((r) => r.jobId === jobId),
   );
-  const assembled = await assembleOutput(job.spec, units, (unitId, root) => store.output(unitId, root), opts.signal);
+  const assembled = await withDatasets(store, job.spec, () => assembleOutput(job.spec, units, (unitId, root) => store.output(unitId, root), opts.signal));
   const unaccepted = listed.filter((u) => u.state !== StoredUnitState.Accepted).map((u) => u.unitId);
   const missing = [...unaccepted, ...assembled.unkept].sort((a, b) => index(a) - index(b));
   const state = missing.length === 0 && listed.length === job.spec.units ? ExportState.Complete : ExportState.Partial;
