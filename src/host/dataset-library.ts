@@ -5,6 +5,11 @@ import type { Hasher } from '../hash/sha256-cpu';
 import { datasetsOf, type JobSpec } from './job';
 import type { HostStore } from './store/store';
 
+/** How many volunteer keys the per-key byte counts keep (the least recently served go first). */
+export const MAX_SERVED_KEYS = 4096;
+/** How many datasets the count of one key keeps apart (bytes of further ones are not counted per key). */
+export const MAX_SERVED_ROOTS = 256;
+
 /**
  * The datasets of the jobs a host serves: loaded from its store when a job is opened or added,
  * checked against the root the job names (a store that returns other bytes is an error, not an
@@ -15,6 +20,8 @@ import type { HostStore } from './store/store';
 export class DatasetLibrary {
   private readonly held = new Map<string, { readonly dataset: Dataset; readonly release: () => void }>();
   private served = 0;
+  /** Bytes served per volunteer key and dataset root, for the most recent MAX_SERVED_KEYS keys (a key that fetches again moves to the back). */
+  private readonly byKey = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly store: HostStore,
@@ -40,7 +47,7 @@ export class DatasetLibrary {
     return this.held.has(root);
   }
 
-  /** Chunks first … first + count − 1 of a held dataset, each with its audit path. */
+  /** Chunks first … first + count − 1 of a held dataset, each with its audit path (counted once sent: `sent`). */
   chunks(root: string, first: number, count: number): ServedChunk[] {
     const held = this.held.get(root);
     if (!held) throw new TabgridError(ErrorCode.BadInput, `no dataset ${root.slice(0, 12)}… on this host`);
@@ -49,8 +56,22 @@ export class DatasetLibrary {
       throw new TabgridError(ErrorCode.BadInput, `dataset ${root.slice(0, 12)}… has chunks 0..${total - 1}, not ${first}..${first + count - 1}`);
     const out: ServedChunk[] = [];
     for (let i = first; i < first + count; i++) out.push(serveChunk(held.dataset, i));
-    for (const c of out) this.served += c.data.length;
     return out;
+  }
+
+  /** Counts `bytes` of dataset `root` as served to volunteer `key`. */
+  sent(key: string, root: string, bytes: number): void {
+    this.served += bytes;
+    const roots = this.byKey.get(key) ?? new Map<string, number>();
+    this.byKey.delete(key);
+    this.byKey.set(key, roots);
+    if (roots.has(root) || roots.size < MAX_SERVED_ROOTS) roots.set(root, (roots.get(root) ?? 0) + bytes);
+    if (this.byKey.size > MAX_SERVED_KEYS) this.byKey.delete(this.byKey.keys().next().value!);
+  }
+
+  /** Bytes served per key and root (the most recent MAX_SERVED_KEYS keys, MAX_SERVED_ROOTS roots each), as plain objects. */
+  servedByKey(): Record<string, Record<string, number>> {
+    return Object.fromEntries([...this.byKey].map(([key, roots]) => [key, Object.fromEntries(roots)]));
   }
 
   /** Dataset bytes served to volunteers since the host started. */

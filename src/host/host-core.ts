@@ -1,7 +1,7 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
-import { jobUnit, unitDatasets, type JobSpec } from './job';
+import { jobUnit, type JobSpec } from './job';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections, type Connection } from './connections';
@@ -18,6 +18,7 @@ import { inlineRecomputer, type Recomputer } from './recomputer';
 import { Settler, type Settlement } from './settler';
 import { awaitingRecompute } from './verify-replicas';
 import { DatasetLibrary } from './dataset-library';
+import { localityRanker } from './locality';
 import { spend } from './chunk-budget';
 import type { ChallengedUnit } from '../protocol';
 
@@ -136,6 +137,11 @@ export class HostCore {
   /** Dataset bytes served to volunteers since the host started. */
   get datasetBytesServed(): number {
     return this.datasets.bytesServed;
+  }
+
+  /** Dataset bytes served per volunteer key and dataset root (bounded: DatasetLibrary.servedByKey). */
+  datasetBytesByKey(): Record<string, Record<string, number>> {
+    return this.datasets.servedByKey();
   }
 
   /** The key the host signs receipts with: whoever checks a volunteer's credit statement needs it. */
@@ -348,6 +354,7 @@ export class HostCore {
       // Remembered for locality (a volunteer that sends no hint still gets units on what it fetched).
       connection.roots = [m.root, ...(connection.roots ?? []).filter((r) => r !== m.root)].slice(0, MAX_CACHED_HINT);
       if (!ok) throw new TabgridError(ErrorCode.Busy, 'asking for dataset chunks faster than this host serves them; ask again shortly');
+      this.datasets.sent(speaker.id, m.root, bytes);
       return chunks.map((c) => ({ type: 'chunk', id: m.id, root: m.root, index: c.index, path: [...c.path], data: c.data }));
     } catch (err) {
       return [this.error(speaker.id, err, m)];
@@ -383,14 +390,19 @@ export class HostCore {
         // not one whose hold ran out (expiry requeues it within a second).
         const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
         const lost = held.find((u) => !message.holding.includes(u.unitId) && !this.holds.over(u, who, now));
-        const holds = new Set([...(message.cached ?? []), ...(this.sessions.get(name).roots ?? [])]);
+        const rank = localityRanker(
+          who,
+          [...(message.cached ?? []), ...(this.sessions.get(name).roots ?? [])],
+          this.state.leasedUnits(),
+          (jobId) => this.state.job(jobId)?.spec,
+        );
         const next = () =>
           this.state.nextQueued(
             who,
             (jobId) => trust.isBanned(jobId, who),
             (n) => randomBelow(this.random, n),
             (u) => this.holds.barred(u, who, now),
-            holds.size === 0 ? undefined : (u, spec) => unitDatasets(jobUnit(spec, u.index)).some((root) => holds.has(root)),
+            rank,
           );
         const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? next() : undefined);
         if (!pick) return [{ type: 'no-work', id: message.id, retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];

@@ -11,6 +11,8 @@ export type UnitRecord = StoredUnit;
  */
 /** How many of a job's queued units the locality preference looks through for one whose datasets the volunteer holds. */
 export const LOCALITY_SCAN = 512;
+/** The rank nextQueued stops looking at: nothing beats it. */
+export const BEST_RANK = 2;
 
 export class HostState {
   private readonly jobs = new Map<string, StoredJob>();
@@ -87,34 +89,35 @@ export class HostState {
    * below n) among them and the next fresh unit: handing a waiting replica to whoever asks next
    * would let one person's second key ask right after its first and vote with it. Units `barred`
    * names are passed over too (one the volunteer held for the maximum hold, holds.ts). Among a
-   * job's fresh units, the first `prefer` likes (one reading a dataset the volunteer holds:
-   * locality, as BOINC schedules sticky files) wins over the first in line, looking
-   * LOCALITY_SCAN units deep.
+   * job's fresh units, the one `rank` ranks highest wins over the first in line (the earliest of
+   * equals), looking LOCALITY_SCAN units deep and stopping at the first of rank BEST_RANK: for
+   * locality, as BOINC schedules sticky files, a unit reading datasets the volunteer holds.
    */
   nextQueued(
     volunteer: string,
     skip: (jobId: string) => boolean = () => false,
     choose: (n: number) => number = () => 0,
     barred: (u: StoredUnit) => boolean = () => false,
-    prefer?: (u: StoredUnit, spec: StoredJob['spec']) => boolean,
+    rank?: (u: StoredUnit, spec: StoredJob['spec']) => number,
   ): StoredUnit | undefined {
     const mayTake = (u: StoredUnit) => !u.rejectedBy.includes(volunteer) && !u.votes?.some((v) => v.key === volunteer) && !barred(u);
     for (const job of this.jobOrder) {
       if (skip(job.id)) continue;
       const candidates = [...(this.awaitingReplica.get(job.id) ?? [])].map((id) => this.units.get(id)!).filter(mayTake);
-      let first: StoredUnit | undefined;
+      let best: StoredUnit | undefined;
+      let bestRank = -Infinity;
       let seen = 0;
       for (const id of this.queued.get(job.id) ?? []) {
         const u = this.units.get(id)!;
         if (!mayTake(u)) continue;
-        first ??= u;
-        if (!prefer || prefer(u, job.spec)) {
-          first = u;
-          break;
+        const r = rank ? rank(u, job.spec) : BEST_RANK;
+        if (r > bestRank) {
+          best = u;
+          bestRank = r;
         }
-        if (++seen >= LOCALITY_SCAN) break;
+        if (r >= BEST_RANK || ++seen >= LOCALITY_SCAN) break;
       }
-      if (first) candidates.push(first);
+      if (best) candidates.push(best);
       if (candidates.length > 0) return candidates[candidates.length === 1 ? 0 : choose(candidates.length)];
     }
     return undefined;
