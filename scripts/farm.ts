@@ -1,7 +1,7 @@
 /**
  * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
  * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
- * [--out FILE.json]`
+ * [--dataset] [--out FILE.json]`
  *
  * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
  * (Chromium, up to 8 per browser process; --node: Node sessions computing with the CPU
@@ -10,7 +10,10 @@
  * defines each field) to --out, and exits 1 when an invariant broke. Without --job it runs
  * defaultJobs (every kernel, small units). --backend makes every page run every kernel there
  * (?backend=): on SwiftShader the chooser would put most kernels on the CPU, so
- * --backend webgpu is how the farm exercises the GPU kernels end to end.
+ * --backend webgpu is how the farm exercises the GPU kernels end to end. --dataset runs the
+ * default jobs on dataset inputs (random .npy matrices, records and headers files, ingested as
+ * `npm run host -- --job` does) and measures locality: the summary's input_bytes_sent,
+ * input_bytes_per_unit and the shared-B figure (scripts/farm/locality.ts), bounded by 1.1.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, readJob } from './args';
@@ -33,6 +36,7 @@ const { values } = parseArgs({
     'host-cpu-prof': { type: 'string' },
     out: { type: 'string' },
     quiet: { type: 'boolean' },
+    dataset: { type: 'boolean' },
   },
 });
 
@@ -67,6 +71,7 @@ const summary = await runFarm(
     timeLimitS: count('time-limit', values['time-limit'], 600, 1),
     node: values.node,
     backend: backendOf(values.backend),
+    dataset: values.dataset,
     hostFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : undefined,
     log: values.quiet ? undefined : (line) => console.log(line),
   },

@@ -2,6 +2,8 @@ import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { Backend, unitSize, type WorkUnit } from '../../src/protocol';
 import type { UnitComputer } from '../../src/worker/client';
 import type { EngineInfo, Progress, UnitOutput } from '../../src/worker/engine';
+import type { ResumeOptions } from '../../src/worker/segments';
+import { shelf } from '../../src/data/shelf';
 import { referenceOutput } from './reference';
 
 /**
@@ -18,10 +20,17 @@ export class CpuComputer implements UnitComputer {
     return Promise.resolve({ backend: Backend.Cpu, reason: 'a Node volunteer computes with the CPU reference' });
   }
 
-  async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress): Promise<UnitOutput> {
+  async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress, resume: ResumeOptions = {}): Promise<UnitOutput> {
     this.hash ??= createCpuSha256();
     const started = performance.now();
-    const out = await referenceOutput(unit, await this.hash, signal);
+    // The verified slices the session fetched, where the kernels' inputs read them (as engine.ts runUnit does).
+    const releases = (resume.inputs ?? []).map((i) => shelf.holdSlice(i.slice, i.data));
+    let out;
+    try {
+      out = await referenceOutput(unit, await this.hash, signal);
+    } finally {
+      for (const release of releases) release();
+    }
     this.computeMs += performance.now() - started;
     onProgress?.(unitSize(unit), unitSize(unit));
     return { leaves: out.leaves, leafBytes: out.leafBytes, backend: Backend.Cpu };

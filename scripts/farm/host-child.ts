@@ -6,7 +6,7 @@
  */
 import '../node-webrtc';
 import { openHostStore } from '../../src/host/store/open-host-store';
-import { parseArgs, readJob } from '../args';
+import { parseArgs, readJobs } from '../args';
 import { startHost } from '../stack';
 import { ACCEPTED_PREFIX, STATS_PREFIX, timeHandling, type HostStats } from './host-stats';
 
@@ -21,8 +21,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.job?.length || !values.db || !values.signal || !values.id) throw new Error('host-child needs --job, --db, --signal and --id');
-const jobs = values.job.map(readJob);
 const store = await openHostStore(values.db);
+// Job requests naming their own input files are ingested into the store (again after a restart: the same roots, kept once).
+const jobs = await readJobs(values.job, store);
 const { core, host } = await startHost({
   jobs,
   store,
@@ -37,7 +38,14 @@ const busy = timeHandling(core);
 function report(): void {
   const cpu = process.cpuUsage();
   const p = core.progress();
-  const stats: HostStats = { cpuSeconds: (cpu.user + cpu.system) / 1e6, busy, accepted: p.accepted, total: p.total };
+  const stats: HostStats = {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    busy,
+    accepted: p.accepted,
+    total: p.total,
+    inputBytes: core.datasetBytesServed,
+    inputBytesByKey: core.datasetBytesByKey(),
+  };
   console.log(STATS_PREFIX + JSON.stringify(stats));
 }
 const timer = setInterval(report, Number(values['stats-ms'] ?? 1000));

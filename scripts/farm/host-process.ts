@@ -45,7 +45,7 @@ export class HostProcess {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const life = this.lives.length;
-    this.lives.push({ cpuSeconds: 0, busy: {}, accepted: 0, total: 0 });
+    this.lives.push({ cpuSeconds: 0, busy: {}, accepted: 0, total: 0, inputBytes: 0, inputBytesByKey: {} });
     const ready = new Promise<void>((resolve, reject) => {
       let buffer = '';
       child.stdout!.on('data', (chunk: Buffer) => {
@@ -86,7 +86,15 @@ export class HostProcess {
     for (const l of this.lives) for (const [type, s] of Object.entries(l.busy)) busy[type] = (busy[type] ?? 0) + s;
     const last = this.lives.at(-1);
     const cpuSeconds = this.lives.reduce((n, l, i) => n + l.cpuSeconds - (this.baseCpu[i] ?? 0), 0);
-    return { cpuSeconds, busy, accepted: last?.accepted ?? 0, total: last?.total ?? 0 };
+    // Bytes served add up over incarnations (each counts from its start); a killed one's last second of serving is not in its last report.
+    const inputBytesByKey: Record<string, Record<string, number>> = {};
+    for (const l of this.lives)
+      for (const [key, roots] of Object.entries(l.inputBytesByKey)) {
+        const into = (inputBytesByKey[key] ??= {});
+        for (const [root, bytes] of Object.entries(roots)) into[root] = (into[root] ?? 0) + bytes;
+      }
+    const inputBytes = this.lives.reduce((n, l) => n + l.inputBytes, 0);
+    return { cpuSeconds, busy, accepted: last?.accepted ?? 0, total: last?.total ?? 0, inputBytes, inputBytesByKey };
   }
 
   private hear(life: number, line: string): void {

@@ -11,6 +11,10 @@ export interface HostStats {
   readonly busy: Record<string, number>;
   readonly accepted: number;
   readonly total: number;
+  /** Dataset bytes the host served to volunteers (HostCore.datasetBytesServed). */
+  readonly inputBytes: number;
+  /** The same per volunteer key and dataset root (HostCore.datasetBytesByKey). */
+  readonly inputBytesByKey: Record<string, Record<string, number>>;
 }
 
 export const STATS_PREFIX = 'farm-stats ';

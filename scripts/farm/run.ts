@@ -9,15 +9,18 @@ import { join } from 'node:path';
 import type { ViteDevServer } from 'vite';
 import { sleep } from '../../src/async';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
-import type { JobSpec } from '../../src/host/job';
+import { shelf } from '../../src/data/shelf';
+import { datasetsOf, type JobSpec } from '../../src/host/job';
 import { openHostStore } from '../../src/host/store/open-host-store';
 import { startSignaling, startWeb, type Signaling } from '../stack';
 import { freePort } from '../free-port';
 import { CHEAT_KINDS, usableIn, type CheatKind } from './cheat-kind';
 import { startCheater, type Cheater } from './cheater';
+import { datasetJobs } from './dataset-jobs';
 import { defaultJobs } from './default-jobs';
 import { FaultKind, planFaults, type PlannedFault } from './faults';
 import { HostProcess } from './host-process';
+import { localityFigure } from './locality';
 import { judgingSeconds } from './host-stats';
 import { NodeVolunteers } from './node-volunteers';
 import { PageFarm } from './pages';
@@ -43,6 +46,8 @@ export interface FarmOptions {
   readonly log?: (line: string) => void;
   /** Make every page run every kernel on this backend (the page's ?backend=), instead of choosing. */
   readonly backend?: 'webgpu' | 'cpu';
+  /** The default jobs on dataset inputs (dataset-jobs.ts) instead of seeds; measures locality. Not with `jobs`. */
+  readonly dataset?: boolean;
 }
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
@@ -52,7 +57,7 @@ function usableKinds(jobs: readonly JobSpec[]): CheatKind[] {
 
 export async function runFarm(options: FarmOptions, signal: AbortSignal): Promise<FarmSummary> {
   const seed = options.seed ?? 1;
-  const jobs = options.jobs ?? defaultJobs(seed);
+  if (options.dataset && options.jobs) throw new Error('--dataset runs its own jobs: give it no --job');
   const log = options.log ?? (() => undefined);
   const faults = planFaults(
     {
@@ -67,11 +72,18 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   if (options.node && options.backend) throw new Error('--backend needs pages (Node volunteers compute with the CPU reference)');
   if (options.node && faults.some((f) => f.kind === FaultKind.Reload)) throw new Error('--reload needs pages (Node volunteers have no store to resume from)');
   const dir = mkdtempSync(join(tmpdir(), 'tabgrid-farm-'));
-  const jobFiles = jobs.map((j, i) => {
-    const file = join(dir, `job-${i}.json`);
-    writeFileSync(file, JSON.stringify(j));
-    return file;
-  });
+  const hash = await createCpuSha256();
+  // With --dataset the farm holds the datasets on its shelf for the whole run: its recheck (and the protocol cheaters, which compute without fetching) read them there.
+  const data = options.dataset ? await datasetJobs(seed, dir, hash) : undefined;
+  const unshelve = [...(data?.datasets ?? [])].map(([root, bytes]) => shelf.holdDataset(root, bytes));
+  const jobs = data?.specs ?? options.jobs ?? defaultJobs(seed);
+  const jobFiles =
+    data?.files ??
+    jobs.map((j, i) => {
+      const file = join(dir, `job-${i}.json`);
+      writeFileSync(file, JSON.stringify(j));
+      return file;
+    });
   const hostId = `farm-${process.pid}-${seed}`;
   const signalPort = await freePort();
   let signaling: Signaling | undefined = await startSignaling(signalPort);
@@ -168,12 +180,23 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     const results = await judgeResults(
       snapshot,
       cheaters.map((c) => ({ id: c.id, keys: c.keys, kind: c.kind, liesByKey: c.report.liesByKey })),
-      await createCpuSha256(),
+      hash,
       (unitId, root) => store.output(unitId, root),
     );
     await store.close();
     const accepted = new Set(snapshot.units.filter((u) => u.state === 'accepted').map((u) => u.unitId));
     const hostStats = host.total();
+    const readsData = new Set(jobs.filter((j) => datasetsOf(j).length > 0).map((j) => j.id));
+    const dataUnits = snapshot.units.filter((u) => u.state === 'accepted' && readsData.has(u.jobId)).length;
+    const cheaterKeys = new Set(cheaters.flatMap((c) => c.keys));
+    const locality = data
+      ? localityFigure(
+          snapshot,
+          jobs.filter((j) => data.sharedB.includes(j.id)),
+          hostStats.inputBytesByKey,
+          (key) => !cheaterKeys.has(key),
+        )
+      : undefined;
     const summary: FarmSummary = {
       volunteers: options.volunteers,
       ...results,
@@ -191,6 +214,9 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       host_cpu_seconds: hostStats.cpuSeconds,
       host_busy: hostStats.busy,
       compute_seconds: computeSeconds,
+      input_bytes_sent: hostStats.inputBytes,
+      input_bytes_per_unit: dataUnits > 0 ? hostStats.inputBytes / dataUnits : 0,
+      ...(data ? { dataset: true, locality } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
       failures: [],
@@ -205,6 +231,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await host.stop().catch(() => undefined);
     await web?.close();
     await signaling?.close();
+    for (const release of unshelve) release();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,7 @@ import { DEFAULT_TRUST_POLICY } from '../../src/proof/trust';
 import type { HostSnapshot } from '../../src/host/store/store';
 import type { Hasher } from '../../src/hash/sha256-cpu';
 import type { CheatKind } from './cheat-kind';
+import { LOCALITY_BOUND, type LocalityFigure } from './locality';
 import { Recheck, recheck, type OutputReader } from './reference';
 
 /** What `npm run farm` reports (the --out JSON). Seconds are wall-clock unless named CPU. */
@@ -56,6 +57,14 @@ export interface FarmSummary {
   host_busy: Record<string, number>;
   /** Sum over volunteers of the time a unit was computing. */
   compute_seconds: number;
+  /** Dataset bytes the host served to volunteers (chunks of the jobs' inputs), over all its incarnations. */
+  input_bytes_sent: number;
+  /** input_bytes_sent per accepted unit of the jobs that read datasets (0 when none do). */
+  input_bytes_per_unit: number;
+  /** With --dataset: the jobs read datasets made of random files, not seeds. */
+  dataset?: boolean;
+  /** With --dataset: the locality of the jobs whose units share B (locality.ts); must stay within LOCALITY_BOUND. */
+  locality?: LocalityFigure;
   /** The backend every page was made to use (--backend); absent: each page chose per kernel. */
   backend?: 'webgpu' | 'cpu';
   /** What the pages' widgets said they ran on at the end (their adapter line), each once. */
@@ -121,6 +130,11 @@ export function brokenInvariants(s: FarmSummary): string[] {
   if (s.cheater_wrong_credit !== 0) broken.push(`cheaters earned ${s.cheater_wrong_credit} credit for wrong results`);
   if (s.cheaters_not_banned.length > 0)
     broken.push(`${s.cheaters_not_banned.length} of ${s.cheaters} cheater(s) not banned: ${s.cheaters_not_banned.join(', ')}`);
+  if (s.locality && s.locality.ratio > LOCALITY_BOUND)
+    broken.push(
+      `locality: ${s.locality.ratio.toFixed(3)} × the A slice sent per unit after the first (over ${s.locality.volunteers} volunteer(s) × job), more than ${LOCALITY_BOUND}`,
+    );
+  if (s.locality && s.locality.volunteers === 0) broken.push('locality: no volunteer computed two units of a shared-B job, nothing was measured');
   return broken;
 }
 
@@ -143,6 +157,15 @@ export function summaryTable(s: FarmSummary): string {
     ['units / second', s.units_per_second.toFixed(2)],
     ['host judging / all CPU (s)', `${s.verify_cpu_seconds.toFixed(2)} / ${s.host_cpu_seconds.toFixed(2)}`],
     ['volunteer compute (s)', s.compute_seconds.toFixed(1)],
+    ['input bytes sent / per unit', `${s.input_bytes_sent} / ${Math.round(s.input_bytes_per_unit)}`],
+    ...(s.locality
+      ? [
+          [
+            'shared-B bytes per unit after the first',
+            `${s.locality.ratio.toFixed(3)} × the A slice (worst volunteer ${s.locality.worst_volunteer_ratio.toFixed(3)}; ${s.locality.bytes_after_first} / ${s.locality.a_slice_bytes_after_first} bytes, ${s.locality.volunteers} volunteer(s) × job)`,
+          ] as [string, string],
+        ]
+      : []),
     ['result', s.failures.length ? `FAILED: ${s.failures.join('; ')}` : 'all invariants hold'],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
