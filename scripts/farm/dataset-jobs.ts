@@ -60,8 +60,8 @@ function headers(count: number, random: () => number): string {
   return Array.from({ length: count }, () => hex(randomBytes(80, random))).join('\n') + '\n';
 }
 
-/** Writes the farm's input files and job requests to `dir` (random bytes from `seed`), and ingests them. */
-export async function datasetJobs(seed: number, dir: string, hash: Hasher): Promise<DatasetJobs> {
+/** Writes the farm's input files and job requests to `dir` (random bytes from `seed`), and ingests them; `only`: just the jobs with these ids. */
+export async function datasetJobs(seed: number, dir: string, hash: Hasher, only?: readonly string[]): Promise<DatasetJobs> {
   const random = seededRandom(seed ^ 0x5eed);
   const file = (name: string, data: Uint8Array | string) => writeFileSync(join(dir, name), data);
   const f32 = (r: number) => 2 * r - 1;
@@ -115,10 +115,11 @@ export async function datasetJobs(seed: number, dir: string, hash: Hasher): Prom
     },
     { id: 'farm-ds-f32', kernel: 'matmul-f32', a: 'A.npy', b: 'B.npy', m: F32.m, n: F32.n, verify: { policy: 'freivalds' }, collect: true, trust },
   ];
+  const wanted = (id: unknown) => only === undefined || only.includes(String(id));
   const files: string[] = [];
   const specs: JobSpec[] = [];
   const datasets = new Map<string, Uint8Array>();
-  for (const request of requests) {
+  for (const request of requests.filter((r) => wanted(r.id))) {
     const path = join(dir, `${String(request.id)}.json`);
     writeFileSync(path, JSON.stringify(request));
     const ingested = await ingestRequest(request, { base: dir, hash });
@@ -139,9 +140,11 @@ export async function datasetJobs(seed: number, dir: string, hash: Hasher): Prom
     collect: true,
     trust,
   });
-  const i8File = join(dir, 'farm-i8.json');
-  writeFileSync(i8File, JSON.stringify(i8));
-  files.push(i8File);
-  specs.push(i8);
-  return { files, specs, datasets, sharedB: ['farm-ds-modp', 'farm-ds-f32'] };
+  if (wanted(i8.id)) {
+    const i8File = join(dir, 'farm-i8.json');
+    writeFileSync(i8File, JSON.stringify(i8));
+    files.push(i8File);
+    specs.push(i8);
+  }
+  return { files, specs, datasets, sharedB: ['farm-ds-modp', 'farm-ds-f32'].filter(wanted) };
 }

@@ -48,6 +48,8 @@ export interface FarmOptions {
   readonly backend?: 'webgpu' | 'cpu';
   /** The default jobs on dataset inputs (dataset-jobs.ts) instead of seeds; measures locality. Not with `jobs`. */
   readonly dataset?: boolean;
+  /** With `dataset`: run only the dataset jobs with these ids (a shorter farm, for tests). */
+  readonly datasetJobs?: readonly string[];
 }
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
@@ -74,7 +76,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   const dir = mkdtempSync(join(tmpdir(), 'tabgrid-farm-'));
   const hash = await createCpuSha256();
   // With --dataset the farm holds the datasets on its shelf for the whole run: its recheck (and the protocol cheaters, which compute without fetching) read them there.
-  const data = options.dataset ? await datasetJobs(seed, dir, hash) : undefined;
+  const data = options.dataset ? await datasetJobs(seed, dir, hash, options.datasetJobs) : undefined;
   const unshelve = [...(data?.datasets ?? [])].map(([root, bytes]) => shelf.holdDataset(root, bytes));
   const jobs = data?.specs ?? options.jobs ?? defaultJobs(seed);
   const jobFiles =

@@ -1,0 +1,36 @@
+import { expect, test } from '@playwright/test';
+import { runFarm } from '../../scripts/farm/run';
+import { LOCALITY_BOUND } from '../../scripts/farm/locality';
+import { summaryTable } from '../../scripts/farm/summary';
+
+test('a small farm on dataset inputs (3 pages, a cheater, a tab killed and one reloaded) keeps every invariant and its volunteers on their B panels', async () => {
+  test.setTimeout(120_000);
+  const summary = await runFarm(
+    {
+      volunteers: 3,
+      cheaters: 1,
+      kill: 1,
+      reload: 1,
+      seed: 12,
+      timeLimitS: 90,
+      dataset: true,
+      // The default dataset jobs but the long proof-of-work and the replicated hashing (for the colluding pair): a minute on two cores.
+      datasetJobs: ['farm-ds-sha256', 'farm-ds-modp', 'farm-ds-pow', 'farm-ds-f32', 'farm-i8'],
+    },
+    AbortSignal.timeout(115_000),
+  );
+  console.log(summaryTable(summary));
+  expect(summary.failures).toEqual([]);
+  expect(summary.dataset).toBe(true);
+  expect(summary.units_accepted).toBe(summary.units_total);
+  expect(summary.wrong_results_accepted).toBe(0);
+  expect(summary.cheaters_banned).toBe(1);
+  expect(summary.faults_injected).toBe(2);
+  expect(summary.unchecked_f32).toBe(0);
+  // The volunteers fetched their inputs from the host, and after each one's first unit of a shared-B job, little more than the unit's A band.
+  expect(summary.input_bytes_sent).toBeGreaterThan(0);
+  expect(summary.input_bytes_per_unit).toBeGreaterThan(0);
+  expect(summary.locality!.volunteers).toBeGreaterThan(0);
+  expect(summary.locality!.a_slice_bytes_after_first).toBeGreaterThan(0);
+  expect(summary.locality!.ratio).toBeLessThanOrEqual(LOCALITY_BOUND);
+});
