@@ -2,7 +2,8 @@
  * `npm run bench [-- --sizes 256,512,1024] [--out bench-results/bench.json]`: serves the bench
  * page, runs it in headless Chromium with WebGPU (SwiftShader without a GPU), and writes the
  * results as JSON and a Markdown table. Ratios from one run are meaningful; absolute times on a
- * shared machine are noise.
+ * shared machine are noise. `npm run bench -- --ingest [--size 8192] [--units 3]` runs the
+ * tiling benchmark instead (bench-ingest.ts: .npy ingestion stage by stage, the unit grid, unit times).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -10,6 +11,13 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
 import { INSTALL_HINT, launchOptions } from './chromium';
+
+// `npm run bench -- --ingest …`: the tiling benchmark (bench-ingest.ts) instead of the page's.
+if (process.argv.includes('--ingest')) {
+  const { ingestBenchMain } = await import('./bench-ingest');
+  await ingestBenchMain(process.argv.slice(2));
+  process.exit(0);
+}
 
 const { values } = parseArgs({ options: { sizes: { type: 'string' }, out: { type: 'string' }, port: { type: 'string' } } });
 const outFile = values.out ?? 'bench-results/bench.json';
