@@ -3,13 +3,17 @@
  * [--max-hold-ms N] [--max-connections N] [--exit-when-done]`: a job host in Node on a running signaling server. With --db its state
  * is durable: kill the process at any moment, start it again with the same --db, and the job
  * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority).
- * --db names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, or memory.
+ * --db (or --store) names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, or memory.
+ *
+ * `npm run host -- --export JOB --out DIR --db FILE.sqlite [--force]` and `--list-jobs`: results
+ * out of a store, stopped or running, instead of hosting (export-command.ts).
  */
 import './node-webrtc';
 import { DEMO_JOB } from '../src/host/job';
 import { openHostStore, parseStoreSpec, StoreKind } from '../src/host/store/open-host-store';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
 import { parseArgs, readJob } from './args';
+import { runExportCommand } from './export-command';
 import { startHost } from './stack';
 
 const { values } = parseArgs({
@@ -22,8 +26,25 @@ const { values } = parseArgs({
     'max-hold-ms': { type: 'string' },
     'max-connections': { type: 'string' },
     'exit-when-done': { type: 'boolean' },
+    store: { type: 'string' },
+    export: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean' },
+    'list-jobs': { type: 'boolean' },
   },
 });
+
+if (values.db !== undefined && values.store !== undefined) throw new Error('--store is another name for --db: give one');
+values.db ??= values.store;
+
+if (values.export !== undefined || values['list-jobs']) {
+  const code = await runExportCommand(
+    { export: values.export, out: values.out, db: values.db, force: values.force, listJobs: values['list-jobs'] },
+    (line) => console.log(line),
+    (line) => console.error(line),
+  );
+  process.exit(code);
+}
 
 const jobs = values.job?.map(readJob) ?? [DEMO_JOB];
 const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL;

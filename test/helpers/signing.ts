@@ -2,7 +2,7 @@ import type { HostCore } from '../../src/host/host-core';
 import { signCommitment, unitInputDigest } from '../../src/proof/commitment';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../../src/proof/identity';
 import { signKeyProof } from '../../src/proof/key-proof';
-import { PROTOCOL_VERSION, encodeHostMessage, encodeMessage, type HostMessage, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
+import { PROTOCOL_VERSION, encodeHostMessage, encodeMessage, type Backend, type HostMessage, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
 
 /** A fresh in-memory identity (host or volunteer). */
@@ -46,6 +46,11 @@ export function signFor(identity: Identity, unit: WorkUnit, root: string): Promi
 }
 
 /** A signed result message. */
-export async function resultOf(identity: Identity, unit: WorkUnit, root: string, extra: { shares?: number[] } = {}): Promise<VolunteerMessage> {
+export async function resultOf(
+  identity: Identity,
+  unit: WorkUnit,
+  root: string,
+  extra: { shares?: number[]; backend?: Backend; adapter?: string } = {},
+): Promise<VolunteerMessage> {
   return { type: 'result', unitId: unit.unitId, root, backend: 'cpu', signature: await signFor(identity, unit, root), ...extra };
 }
