@@ -2,7 +2,8 @@
  * The wire protocol between a volunteer and a job host. Every message is one JSON text on a
  * PeerJS data connection (serialization 'raw'), declared once as a schema (protocol/messages.ts,
  * whose types this module re-exports) and checked by `parse*Message` before anything acts on
- * it (src/validate.ts): a message that fails is answered with an `error` and dropped.
+ * it (src/validate.ts): a message that fails is answered with an `error` and dropped. A dataset
+ * chunk is a data message: its JSON text with the chunk's bytes as a binary body (net/link.ts).
  *
  * A unit's life:  volunteer → hello · key-proof · request-unit · heartbeat… · result · openings | rows…
  *                 host      → welcome · unit | no-work · lease… · challenge | send-rows · verdict
@@ -20,6 +21,7 @@
  * skipped), so a volunteer cannot know in advance which outputs will be checked. An accepted
  * result earns a `receipt` the host signs.
  */
+import { ErrorCode, TabgridError } from './errors';
 import { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';
 import type { HostMessage, VolunteerMessage } from './protocol/messages';
 
@@ -75,6 +77,29 @@ export const MAX_LEAF_HEX = 8 * MAX_UNIT_MATRIX_DIM;
 /** The messages' types, inferred from their schemas. */
 export type { HostMessage, Opening, Receipt, RequestMessage, VolunteerMessage } from './protocol/messages';
 
+/** A message's JSON text. A message with a binary body (a chunk) is no text: encodeHostMessage it. */
 export function encodeMessage(message: VolunteerMessage | HostMessage): string {
+  if ('data' in message && message.data instanceof Uint8Array) {
+    throw new TabgridError(ErrorCode.BadInput, `a '${message.type}' with a body travels as a data message (encodeHostMessage, sendHostMessage), not as a text`);
+  }
   return JSON.stringify(message);
+}
+
+/** A message as it goes on the wire: its JSON text, and the binary body of a data message. */
+export interface EncodedMessage {
+  readonly text: string;
+  readonly body?: Uint8Array;
+}
+
+/** A host message's text, and its body when it travels as a data message (a chunk's bytes: not in the JSON, neither hex nor base64). */
+export function encodeHostMessage(message: HostMessage): EncodedMessage {
+  if (message.type !== 'chunk' && message.type !== 'relayed') return { text: JSON.stringify(message) };
+  const { data, ...meta } = message;
+  return data === undefined ? { text: JSON.stringify(meta) } : { text: JSON.stringify(meta), body: data };
+}
+
+/** `message` wrapped for relay `child` to pass on as it is: its text, and its body when it has one. */
+export function relayedMessage(child: string, message: HostMessage): HostMessage {
+  const { text, body } = encodeHostMessage(message);
+  return body === undefined ? { type: 'relayed', child, text } : { type: 'relayed', child, text, data: body };
 }

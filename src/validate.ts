@@ -1,22 +1,35 @@
 /**
- * The validator at the edge: every text a peer sends passes through `parse*Message` before
- * anything acts on it. It bounds the text, decodes the JSON, and parses it with its type's
+ * The validator at the edge: every text a peer sends (with the body of a data message) passes
+ * through `parse*Message` before anything acts on it. It bounds the text, decodes the JSON, and parses it with its type's
  * schema (protocol/messages.ts: types, ranges, lengths, no unexpected field), and throws
  * TabgridError('bad-message') naming the field and what is wrong with it.
  */
 import * as v from 'valibot';
 import { ErrorCode, TabgridError } from './errors';
 import { MAX_MESSAGE_CHARS, MAX_RELAY_CHARS, PROTOCOL_VERSION, type HostMessage, type VolunteerMessage } from './protocol';
-import { hostMessages, volunteerMessages } from './protocol/messages';
+import { hostMessageBodies, hostMessages, volunteerMessages } from './protocol/messages';
 
-/** What a host accepts from a volunteer. Throws TabgridError('bad-message'). */
-export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
-  return parseWith(volunteerMessages, raw);
+/** What a host accepts from a volunteer: texts only (a volunteer sends no data messages). Throws TabgridError('bad-message'). */
+export function parseVolunteerMessage(raw: unknown, body?: Uint8Array): VolunteerMessage {
+  const message = parseWith(volunteerMessages, raw);
+  if (body !== undefined) fail(`${message.type} carries no binary body (a volunteer sends texts only)`, message);
+  return message;
 }
 
-/** What a volunteer accepts from a host. Throws TabgridError('bad-message'). */
-export function parseHostMessage(raw: unknown): HostMessage {
-  return parseWith(hostMessages, raw);
+/**
+ * What a volunteer accepts from a host, with the binary body of a data message (net/link.ts)
+ * attached as `data`: a chunk must come with its bytes, and no other message but a relayed one
+ * may come with a body. Throws TabgridError('bad-message').
+ */
+export function parseHostMessage(raw: unknown, body?: Uint8Array): HostMessage {
+  const message = parseWith(hostMessages, raw);
+  const wants = message.type === 'chunk' || message.type === 'relayed' ? hostMessageBodies[message.type] : undefined;
+  if (body === undefined) {
+    if (wants === 'required') fail(`${message.type} must come as a data message with the chunk's bytes as its binary body, not as a text`, message);
+    return message as HostMessage;
+  }
+  if (wants === undefined) fail(`${message.type} carries no binary body`, message);
+  return { ...message, data: body } as HostMessage;
 }
 
 /**

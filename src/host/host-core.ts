@@ -1,5 +1,5 @@
 import { ErrorCode, TabgridError } from '../errors';
-import { encodeMessage, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
+import { relayedMessage, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
 import { jobUnit, type JobSpec } from './job';
 import { stageJobs } from './job-intake';
@@ -209,12 +209,12 @@ export class HostCore {
     return this.sessions.strangers(this.clock(), KEY_PROOF_TIMEOUT_MS);
   }
 
-  /** Handles one raw message from connection `name`; resolves to the replies, in order. */
-  handle(name: string, raw: unknown): Promise<HostMessage[]> {
+  /** Handles one raw message from connection `name` (with its body, had it one: refused); resolves to the replies, in order. */
+  handle(name: string, raw: unknown, body?: Uint8Array): Promise<HostMessage[]> {
     return this.serial(async () => {
       let message: VolunteerMessage | undefined;
       try {
-        message = parseVolunteerMessage(raw);
+        message = parseVolunteerMessage(raw, body);
         if (message.type === 'relay' || message.type === 'child-left') return await this.relay(name, message);
         return await this.dispatch(name, message);
       } catch (err) {
@@ -243,7 +243,7 @@ export class HostCore {
     }
     if (!this.sessions.find(child) && this.sessions.children(name) >= MAX_RELAY_CHILDREN) {
       const full = new TabgridError(ErrorCode.BadMessage, `this relay already serves ${MAX_RELAY_CHILDREN} children; try the host again later`);
-      return [{ type: 'relayed', child: message.child, text: encodeMessage(this.error(child, full)) }];
+      return [relayedMessage(message.child, this.error(child, full))];
     }
     let replies: HostMessage[];
     try {
@@ -253,7 +253,8 @@ export class HostCore {
     } catch (err) {
       replies = [this.error(child, err)];
     }
-    return replies.map((r) => ({ type: 'relayed', child: message.child, text: encodeMessage(r) }));
+    // A chunk for the child stays a data message: its bytes ride beside the wrapper's JSON.
+    return replies.map((r) => relayedMessage(message.child, r));
   }
 
   /** Returns units whose lease has lapsed to the queue; the shell calls this every second. */

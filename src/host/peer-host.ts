@@ -1,7 +1,7 @@
 import { Peer } from '../net/peerjs';
 import { ErrorCode, TabgridError } from '../errors';
-import { encodeMessage } from '../protocol';
 import { linkFromConnection, type Link } from '../net/link';
+import { sendHostMessage } from '../net/send-host-message';
 import { peerOptions } from '../net/signal';
 import { backoffMs } from '../net/backoff';
 import type { HostCore } from './host-core';
@@ -40,9 +40,9 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
       links.get(name)?.close();
       void core.connect(name);
       const link = linkFromConnection(conn, {
-        onText: (text) => {
-          void core.handle(name, text).then((replies) => {
-            for (const reply of replies) link.send(encodeMessage(reply));
+        onText: (text, body) => {
+          void core.handle(name, text, body).then((replies) => {
+            for (const reply of replies) sendHostMessage(link, reply);
           });
         },
         onClose: () => {

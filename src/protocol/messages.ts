@@ -199,10 +199,25 @@ export type Receipt = Omit<SignedReceipt, 'signature'> & { readonly signature?: 
 
 export type VolunteerMessage = v.InferOutput<(typeof volunteerMessages)[keyof typeof volunteerMessages]>;
 
+/**
+ * The host messages that travel as data messages (net/link.ts): the schema checks their JSON,
+ * and `data` is the binary body beside it, attached by the validator. A chunk must have one
+ * (its bytes); a relayed message has one when the message it wraps has (a child's chunk).
+ */
+export const hostMessageBodies = { chunk: 'required', relayed: 'optional' } as const satisfies Partial<
+  Record<keyof typeof hostMessages, 'required' | 'optional'>
+>;
+
 type HostMessageOnWire = v.InferOutput<(typeof hostMessages)[keyof typeof hostMessages]>;
-/** The verdict's receipt is typed as kept (Receipt), so a host can answer with the receipt it holds; the wire requires its signature. */
+/**
+ * The verdict's receipt is typed as kept (Receipt), so a host can answer with the receipt it
+ * holds; the wire requires its signature. A chunk and a relayed message carry their body as `data`.
+ */
 export type HostMessage =
-  Exclude<HostMessageOnWire, { type: 'verdict' }> | (Omit<Extract<HostMessageOnWire, { type: 'verdict' }>, 'receipt'> & { readonly receipt?: Receipt });
+  | Exclude<HostMessageOnWire, { type: 'verdict' | 'chunk' | 'relayed' }>
+  | (Omit<Extract<HostMessageOnWire, { type: 'verdict' }>, 'receipt'> & { readonly receipt?: Receipt })
+  | (Extract<HostMessageOnWire, { type: 'chunk' }> & { readonly data: Uint8Array })
+  | (Extract<HostMessageOnWire, { type: 'relayed' }> & { readonly data?: Uint8Array });
 
 /** The messages that await an answer: each carries an `id`, and the answer (or an error) names it. */
 export type RequestMessage = Extract<VolunteerMessage, { id: number }>;
