@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
+import { parseNpy } from '../../src/data/npy';
 import { fromHex } from '../../src/hex';
 import { exportJob, listJobs } from '../../src/host/export/export-job';
 import type { ExportManifest } from '../../src/host/export/export-manifest';
@@ -106,6 +107,8 @@ describe('exportJob', () => {
       expect(c).toMatchObject({ descr: spec.kernel === 'matmul-f32' ? '<f4' : '<u4', fortran: false, shape: [spec.units, m, n] });
       const expected = Buffer.concat(Array.from({ length: spec.units }, (_, i) => referenceLeaves(jobUnit(spec, i) as ChallengedUnit, hash)));
       expect(Buffer.from(c.data).equals(expected)).toBe(true);
+      // tabgrid's own reader (the one that ingests datasets) takes it too.
+      expect(parseNpy(readFileSync(join(out, 'C.npy')), 'C.npy')).toMatchObject({ dtype: c.descr, shape: [spec.units, m, n] });
       const manifest = manifestOf(out);
       expect(manifest).toMatchObject({
         format: 'tabgrid-export/1',
