@@ -251,7 +251,7 @@ describe('exportJob', () => {
 });
 
 describe('placing tiles of a grid in C', () => {
-  it('puts each unit’s block at its place, edge tiles smaller, and refuses a block of the wrong size', () => {
+  it('puts each unit’s block at its place, edge tiles smaller, and refuses a block of the wrong size', async () => {
     // C is 5×7, cut into 3×4 tiles: a 2×2 grid whose last row and column are smaller.
     const grid: MatrixGrid = {
       rows: 5,
@@ -264,16 +264,22 @@ describe('placing tiles of a grid in C', () => {
     };
     const want = Uint32Array.from({ length: 35 }, (_, i) => 1000 + i);
     const c = new Uint8Array(35 * 4);
+    const write = async (at: number, bytes: Uint8Array) => c.set(bytes, at);
     const place = gridPlacement(grid);
     expect(place.shape).toEqual([5, 7]);
     for (let i = 0; i < 4; i++) {
       const t = grid.tile(i);
       const block = new Uint32Array(t.m * t.n);
       for (let r = 0; r < t.m; r++) for (let k = 0; k < t.n; k++) block[r * t.n + k] = want[(t.row + r) * 7 + t.col + k]!;
-      place.place(c, i, new Uint8Array(block.buffer));
+      await place.place(i, new Uint8Array(block.buffer), write);
     }
     expect(new Uint32Array(c.buffer)).toEqual(want);
-    expect(() => place.place(c, 3, new Uint8Array(4 * 5))).toThrow(/not its 2×3 tile at \(3, 4\)/);
+    await expect(place.place(3, new Uint8Array(4 * 5), write)).rejects.toThrow(/not its 2×3 tile at \(3, 4\)/);
+    // A tile as wide as C goes in one write.
+    const full = gridPlacement({ rows: 4, cols: 3, units: 2, tile: (i) => ({ row: 2 * i, col: 0, m: 2, n: 3 }) });
+    const writes: number[] = [];
+    await full.place(1, new Uint8Array(24), async (at) => void writes.push(at));
+    expect(writes).toEqual([24]);
   });
 });
 
