@@ -9,13 +9,11 @@ import type { Duplex } from 'node:stream';
 import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { createServer, type ViteDevServer } from 'vite';
-import { HostCore, type HostCoreOptions } from '../src/host/host-core';
+import type { HostCore } from '../src/host/host-core';
+import { startHost } from '../src/host/node-host';
 import { openHostStore } from '../src/host/store/open-host-store';
-import type { HostStore } from '../src/host/store/store';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
-import { startPeerHost, type PeerHost } from '../src/host/peer-host';
-import { threadRecomputer } from '../src/host/recompute-thread';
-import { createCpuSha256 } from '../src/hash/sha256-cpu';
+import type { PeerHost } from '../src/host/peer-host';
 import { DEMO_HOST_ID } from '../src/net/signal';
 
 export interface StackOptions {
@@ -88,50 +86,7 @@ export async function startWeb(port: number, env: { signalUrl: string; hostId: s
   return server;
 }
 
-export interface HostOptions {
-  readonly jobs: readonly JobSpec[];
-  /** Where the host keeps its state and its key (default: memory, lost when the process ends). The caller closes it. */
-  readonly store?: HostStore;
-  readonly leaseMs?: number;
-  /** The longest one key may hold a unit (default 10 × leaseMs; HostCoreOptions.maxHoldMs). */
-  readonly maxHoldMs?: number;
-  /** Direct connections before newcomers are sent to relays (default: no cap). */
-  readonly maxDirect?: number;
-  readonly signalUrl: string;
-  readonly hostId: string;
-  readonly log?: (line: string) => void;
-  readonly onAccepted?: HostCoreOptions['onAccepted'];
-}
-
-export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost }> {
-  const { jobs, signalUrl, hostId, log, onAccepted } = options;
-  // Units whose replicas all disagree are computed on a thread of their own, never in the message queue.
-  const recomputer = threadRecomputer();
-  const store = options.store ?? (await openHostStore());
-  const core = await HostCore.open(store, jobs, {
-    hostId,
-    hash: await createCpuSha256(),
-    // A durable store keeps the key, so receipts the host re-sends after a restart verify.
-    identity: await store.hostIdentity(),
-    log,
-    onAccepted,
-    leaseMs: options.leaseMs,
-    maxHoldMs: options.maxHoldMs,
-    maxDirect: options.maxDirect,
-    recomputer,
-  });
-  const peer = await startPeerHost({ core, signalUrl, hostId, log });
-  const host: PeerHost = {
-    id: peer.id,
-    links: peer.links,
-    close: () => {
-      peer.close();
-      core.close();
-      recomputer.close();
-    },
-  };
-  return { core, host };
-}
+export { startHost, type HostOptions } from '../src/host/node-host';
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const hostId = options.hostId ?? DEMO_HOST_ID;

@@ -29,7 +29,7 @@ import type { HostMessage, VolunteerMessage } from './protocol/messages';
  * Units are the kernels' own (kernels/<kernel>/unit.ts), registered in kernels/units.ts; the
  * protocol carries them as they are (protocol/work-unit.ts).
  */
-export { Kernel, unitLeaves, unitSize, type ChallengedUnit, type WorkUnit } from './kernels/units';
+export { Kernel, unitLeaves, unitSize, unitSlices, type ChallengedUnit, type WorkUnit } from './kernels/units';
 export type { Sha256BatchUnit } from './kernels/sha256-batch/unit';
 export type { MatmulUnit } from './kernels/matmul/unit';
 export type { PowUnit } from './kernels/sha256d-pow/unit';
@@ -53,6 +53,10 @@ export const MAX_RELAY_CHILDREN = 8;
 export const MAX_CHALLENGE = 64;
 /** Most units a volunteer may say it holds (its prefetch queue). */
 export const MAX_HOLDING = 16;
+/** The most dataset roots a request-unit lists as cached. */
+export const MAX_CACHED_HINT = 16;
+/** The longest description of what computed a result (a result's `adapter`). */
+export const MAX_ADAPTER_CHARS = 200;
 
 export const Backend = { WebGpu: 'webgpu', Cpu: 'cpu' } as const;
 export type Backend = (typeof Backend)[keyof typeof Backend];

@@ -1,7 +1,7 @@
 import { ErrorCode, TabgridError } from '../errors';
-import { relayedMessage, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
+import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
-import { jobUnit, type JobSpec } from './job';
+import { jobUnit, unitDatasets, type JobSpec } from './job';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections, type Connection } from './connections';
@@ -17,6 +17,8 @@ import { StoredUnitState as UnitState } from './store/store';
 import { inlineRecomputer, type Recomputer } from './recomputer';
 import { Settler, type Settlement } from './settler';
 import { awaitingRecompute } from './verify-replicas';
+import { DatasetLibrary } from './dataset-library';
+import { spend } from './chunk-budget';
 import type { ChallengedUnit } from '../protocol';
 
 export { StoredUnitState as UnitState } from './store/store';
@@ -52,6 +54,7 @@ export class HostCore {
     private readonly state: HostState,
     private readonly store: HostStore,
     private readonly options: HostCoreOptions,
+    private readonly datasets: DatasetLibrary,
   ) {
     this.announcer = new Announcer(state, options, options.clock ?? Date.now);
     this.random = options.random ?? cryptoRandom;
@@ -90,11 +93,13 @@ export class HostCore {
     const snapshot = await store.load();
     const state = new HostState(snapshot);
     const now = (options.clock ?? Date.now)();
+    const datasets = new DatasetLibrary(store, options.hash);
+    await datasets.load([...state.jobSpecs(), ...jobs]);
     const fresh = state.tx();
     stageJobs(state, fresh, jobs, now);
     await store.commit(fresh.batch());
     fresh.apply();
-    const core = new HostCore(state, store, options);
+    const core = new HostCore(state, store, options, datasets);
     // Units that were waiting for the host's own computation when it stopped wait again.
     for (const u of state.leasedUnits())
       if (awaitingRecompute(u))
@@ -108,6 +113,7 @@ export class HostCore {
   /** Stops the host's own computations (the shell closes its connections and store). */
   close(): void {
     this.settler.close();
+    this.datasets.close();
     if (!this.options.recomputer) this.recomputer.close();
   }
 
@@ -125,6 +131,11 @@ export class HostCore {
       this.announcer.committed(undefined, [], tx);
       if ('error' in settlement) this.options.log?.(`could not compute ${unitId} to settle its replicas (${settlement.error}); it starts over with other keys`);
     });
+  }
+
+  /** Dataset bytes served to volunteers since the host started. */
+  get datasetBytesServed(): number {
+    return this.datasets.bytesServed;
   }
 
   /** The key the host signs receipts with: whoever checks a volunteer's credit statement needs it. */
@@ -312,6 +323,8 @@ export class HostCore {
     }
     const speaker = this.greeting.speaker(session, message.type);
     const now = this.clock();
+    // Reads immutable datasets only: nothing to commit.
+    if (message.type === 'get-chunks') return this.serveChunks(name, speaker, message, now);
     const tx = this.state.tx();
     let replies: HostMessage[];
     try {
@@ -322,6 +335,23 @@ export class HostCore {
     }
     await this.commit(tx);
     return this.announcer.committed(speaker.id, replies, tx);
+  }
+
+  /** Chunks of a dataset the host's jobs read, within the connection's budget (chunk-budget.ts). */
+  private serveChunks(name: string, speaker: Speaker, m: Extract<VolunteerMessage, { type: 'get-chunks' }>, now: number): HostMessage[] {
+    try {
+      const chunks = this.datasets.chunks(m.root, m.first, m.count);
+      const connection = this.sessions.get(name);
+      const bytes = chunks.reduce((sum, c) => sum + c.data.length, 0);
+      const { ok, budget } = spend(connection.chunks, bytes, now);
+      connection.chunks = budget;
+      // Remembered for locality (a volunteer that sends no hint still gets units on what it fetched).
+      connection.roots = [m.root, ...(connection.roots ?? []).filter((r) => r !== m.root)].slice(0, MAX_CACHED_HINT);
+      if (!ok) throw new TabgridError(ErrorCode.Busy, 'asking for dataset chunks faster than this host serves them; ask again shortly');
+      return chunks.map((c) => ({ type: 'chunk', id: m.id, root: m.root, index: c.index, path: [...c.path], data: c.data }));
+    } catch (err) {
+      return [this.error(speaker.id, err, m)];
+    }
   }
 
   /**
@@ -339,16 +369,13 @@ export class HostCore {
   /** Works out the replies and the state changes (into tx) for one message from connection `name`. */
   private async decide(
     speaker: Speaker,
-    message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>,
+    message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' }>,
     now: number,
     tx: Tx,
     name: string,
   ): Promise<HostMessage[]> {
     const who = speaker.id;
     switch (message.type) {
-      case 'get-chunks':
-        // Served by the dataset library (issue 14, being wired): until then no dataset is held.
-        throw new TabgridError(ErrorCode.BadInput, `no dataset ${message.root.slice(0, 12)}… on this host`);
       case 'request-unit': {
         const trust = this.judge.trust;
         if (trust.bannedEverywhere(who)) throw banned();
@@ -356,12 +383,14 @@ export class HostCore {
         // not one whose hold ran out (expiry requeues it within a second).
         const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
         const lost = held.find((u) => !message.holding.includes(u.unitId) && !this.holds.over(u, who, now));
+        const holds = new Set([...(message.cached ?? []), ...(this.sessions.get(name).roots ?? [])]);
         const next = () =>
           this.state.nextQueued(
             who,
             (jobId) => trust.isBanned(jobId, who),
             (n) => randomBelow(this.random, n),
             (u) => this.holds.barred(u, who, now),
+            holds.size === 0 ? undefined : (u, spec) => unitDatasets(jobUnit(spec, u.index)).some((root) => holds.has(root)),
           );
         const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? next() : undefined);
         if (!pick) return [{ type: 'no-work', id: message.id, retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
@@ -493,6 +522,7 @@ export class HostCore {
    */
   addJob(spec: JobSpec): Promise<boolean> {
     return this.serial(async () => {
+      await this.datasets.load([spec]);
       const tx = this.state.tx();
       const staged = stageJobs(this.state, tx, [spec], this.clock());
       if (staged.length === 0) return false;

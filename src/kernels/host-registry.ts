@@ -65,6 +65,15 @@ export function jobUnit(spec: JobSpec, index: number): WorkUnit {
   return unitOf(spec.kernel, spec, index);
 }
 
+function datasetsOfKernel<K extends Kernel>(kernel: K, spec: SpecMap[K]): readonly string[] {
+  return HOST_KERNELS[kernel].datasets?.(spec) ?? [];
+}
+
+/** The datasets (roots) a job reads: its host holds them before it makes the job's units. */
+export function datasetsOf(spec: JobSpec): readonly string[] {
+  return datasetsOfKernel(spec.kernel, spec);
+}
+
 function workOf<K extends Kernel>(kernel: K, unit: UnitMap[K]): number {
   return HOST_KERNELS[kernel].work(unit);
 }

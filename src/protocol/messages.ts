@@ -6,6 +6,8 @@
 import * as v from 'valibot';
 import {
   Backend,
+  MAX_ADAPTER_CHARS,
+  MAX_CACHED_HINT,
   MAX_CHALLENGE,
   MAX_HOLDING,
   MAX_LEAF_HEX,
@@ -48,9 +50,6 @@ const leafIndex = int(0, MAX_UNIT_MESSAGES - 1);
  * (hello, request-unit), and the host's answer (or error) carries the same id.
  */
 const requestId = int(0, Number.MAX_SAFE_INTEGER);
-/** The most dataset roots a request-unit lists as cached. */
-export const MAX_CACHED_HINT = 16;
-export const MAX_ADAPTER_CHARS = 200;
 
 export const openingSchema = record({
   index: leafIndex,

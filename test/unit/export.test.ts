@@ -9,7 +9,7 @@ import { parseNpy } from '../../src/data/npy';
 import { fromHex } from '../../src/hex';
 import { exportJob, listJobs } from '../../src/host/export/export-job';
 import type { ExportManifest } from '../../src/host/export/export-manifest';
-import { gridPlacement, type PowUnitSolutions } from '../../src/host/export/export-output';
+import { assembleOutput, gridPlacement, type PowUnitSolutions } from '../../src/host/export/export-output';
 import { HostCore } from '../../src/host/host-core';
 import { jobUnit, type JobSpec, type PowJobSpec } from '../../src/host/job';
 import { referenceLeaves } from '../../src/host/recompute';
@@ -107,6 +107,11 @@ describe('exportJob', () => {
       expect(c).toMatchObject({ descr: spec.kernel === 'matmul-f32' ? '<f4' : '<u4', fortran: false, shape: [spec.units, m, n] });
       const expected = Buffer.concat(Array.from({ length: spec.units }, (_, i) => referenceLeaves(jobUnit(spec, i) as ChallengedUnit, hash)));
       expect(Buffer.from(c.data).equals(expected)).toBe(true);
+      // In memory (the SDK's output()), the same bytes as the file.
+      const units = (await store.load()).units.filter((u) => u.jobId === spec.id);
+      const inMemory = await assembleOutput(spec, units, (unitId, root) => store.output(unitId, root));
+      expect(inMemory).toMatchObject({ output: 'matrix', unkept: [] });
+      expect(Buffer.from(inMemory.files[0]!.data).equals(readFileSync(join(out, 'C.npy')))).toBe(true);
       // tabgrid's own reader (the one that ingests datasets) takes it too.
       expect(parseNpy(readFileSync(join(out, 'C.npy')), 'C.npy')).toMatchObject({ dtype: c.descr, shape: [spec.units, m, n] });
       const manifest = manifestOf(out);

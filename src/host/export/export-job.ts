@@ -14,6 +14,7 @@ import type { HostStore } from '../store/store';
 import { StoredUnitState } from '../store/store';
 import { EXPORT_FORMAT, ExportState, exportedUnits, RECEIPT_CHECK, type ExportManifest, type ExportOutput } from './export-manifest';
 import { planOutput, type FileSink, type OutputPlan, type OutputReader } from './export-output';
+import { withDatasets } from './with-datasets';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -83,8 +84,11 @@ export async function exportJob(store: HostStore, jobId: string, outDir: string,
     units,
     snapshot.receipts.filter((r) => r.jobId === jobId),
   );
-  const plan = planOutput(job.spec, units);
-  const unkept = await writeFiles(outDir, plan, (unitId, root) => store.output(unitId, root), opts.signal);
+  // The job's datasets on the shelf while its units are laid out (a hashing job's records say where each unit's digests go).
+  const { plan, unkept } = await withDatasets(store, job.spec, async () => {
+    const plan = planOutput(job.spec, units);
+    return { plan, unkept: await writeFiles(outDir, plan, (unitId, root) => store.output(unitId, root), opts.signal) };
+  });
   const unaccepted = listed.filter((u) => u.state !== StoredUnitState.Accepted).map((u) => u.unitId);
   const missing = [...unaccepted, ...unkept].sort((a, b) => index(a) - index(b));
   const state = missing.length === 0 && listed.length === job.spec.units ? ExportState.Complete : ExportState.Partial;

@@ -194,6 +194,37 @@ function digestsPlan(spec: JobSpec, units: ReadonlyMap<number, StoredUnit>): Out
   };
 }
 
+/** One output file in memory. */
+export interface OutputFile {
+  readonly name: string;
+  readonly data: Uint8Array;
+  readonly holds: string;
+}
+
+/** A job's output files, filled in memory (the SDK's `output()`); `unkept`: accepted units whose output the store lacks. */
+export interface AssembledOutput {
+  readonly output: ExportOutput;
+  readonly files: readonly OutputFile[];
+  readonly unkept: readonly string[];
+  readonly note: string;
+}
+
+/** The plan's files filled in memory: for callers that want the arrays, not files (export-job.ts streams them instead). */
+export async function assembleOutput(spec: JobSpec, units: readonly StoredUnit[], read: OutputReader, signal?: AbortSignal): Promise<AssembledOutput> {
+  const plan = planOutput(spec, units);
+  const buffers = plan.files.map((f) => new Uint8Array(f.bytes));
+  const unkept = await plan.fill(
+    buffers.map(
+      (b): FileSink =>
+        async (at, data) =>
+          b.set(data, at),
+    ),
+    read,
+    signal,
+  );
+  return { output: plan.output, files: plan.files.map((f, i) => ({ name: f.name, data: buffers[i]!, holds: f.holds })), unkept, note: plan.note };
+}
+
 /** One proof-of-work unit in solutions.json. */
 export interface PowUnitSolutions {
   readonly unitId: string;
