@@ -2,7 +2,9 @@
  * `npm run host -- --job FILE.json [--db FILE.sqlite] [--signal URL] [--id ID] [--lease-ms N]
  * [--max-hold-ms N] [--max-connections N] [--exit-when-done]`: a job host in Node on a running signaling server. With --db its state
  * is durable: kill the process at any moment, start it again with the same --db, and the job
- * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority).
+ * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority). A job
+ * file may name its own inputs (.npy matrices, a records file, a headers file: README "Your own
+ * data"); they are read, checked and stored as datasets before the host starts.
  * --db (or --store) names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, or memory.
  *
  * `npm run host -- --export JOB --out DIR --db FILE.sqlite [--force]` and `--list-jobs`: results
@@ -12,7 +14,7 @@ import './node-webrtc';
 import { DEMO_JOB } from '../src/host/job';
 import { openHostStore, parseStoreSpec, StoreKind } from '../src/host/store/open-host-store';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
-import { parseArgs, readJob } from './args';
+import { parseArgs, readJobs } from './args';
 import { runExportCommand } from './export-command';
 import { startHost } from './stack';
 
@@ -46,7 +48,6 @@ if (values.export !== undefined || values['list-jobs']) {
   process.exit(code);
 }
 
-const jobs = values.job?.map(readJob) ?? [DEMO_JOB];
 const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL;
 const hostId = values.id ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID;
 const leaseMs = values['lease-ms'] === undefined ? undefined : Number(values['lease-ms']);
@@ -60,6 +61,7 @@ if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1))
   throw new Error(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
 const store = await openHostStore(values.db);
 if (parseStoreSpec(values.db).kind === StoreKind.Memory) console.log('no --db: the host keeps its state in memory and loses it when it stops');
+const jobs = values.job ? await readJobs(values.job, store) : [DEMO_JOB];
 
 const { core, host } = await startHost({
   jobs,

@@ -257,7 +257,7 @@ export class GridJob extends EventTarget {
     const c = file('C.npy');
     if (c) {
       const npy = parseNpy(c, 'C.npy');
-      const words = npy.data.slice();
+      const words = new Uint8Array(npy.data); // a copy, aligned
       const data = npy.dtype === '<f4' ? new Float32Array(words.buffer) : npy.dtype === '<i4' ? new Int32Array(words.buffer) : new Uint32Array(words.buffer);
       return { kind: 'matrix', shape: npy.shape, data, missing: [...missing, ...assembled.unkept] };
     }

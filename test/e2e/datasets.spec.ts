@@ -90,21 +90,26 @@ test('a researcher submits .npy matrices and records through the SDK; volunteers
   const c = parseNpy(await readFile(join(out, 'C.npy')), 'C.npy');
   expect(c.dtype).toBe('<f4');
   expect(c.shape).toEqual([rows, cols]);
-  const got = new Float32Array(c.data.slice().buffer);
+  // A copy: readFile's Buffer slices are views of a shared pool.
+  const got = new Float32Array(new Uint8Array(c.data).buffer);
   const want = product(a, b, rows, inner, cols);
   const bound = f32ErrorBound(inner, 1, 1);
   for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(bound);
-  const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as { units: { receipt: unknown; backend: string; volunteer: string }[] };
-  expect(manifest.units).toHaveLength(9);
-  for (const u of manifest.units)
-    expect(u).toMatchObject({ backend: expect.stringMatching(/^(webgpu|cpu)$/) as unknown, volunteer: expect.any(String) as unknown });
+  const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8')) as { state: string; units: { list: Record<string, unknown>[] } };
+  expect(manifest.state).toBe('complete');
+  expect(manifest.units.list).toHaveLength(9);
+  for (const u of manifest.units.list) {
+    expect(u.backend).toMatch(/^(webgpu|cpu)$/);
+    expect(u.adapter).toEqual(expect.any(String));
+    expect(u.receipt).toMatchObject({ signature: expect.any(String) as unknown });
+  }
 
   // modp exactly.
   const outM = join(dir, 'out-modp');
   await modp.export(outM);
   const cm = parseNpy(await readFile(join(outM, 'C.npy')), 'C.npy');
   expect(cm.shape).toEqual([61, 47]);
-  expect([...new Uint32Array(cm.data.slice().buffer)]).toEqual([...product(am, bm, 61, 33, 47, p)]);
+  expect([...new Uint32Array(new Uint8Array(cm.data).buffer)]).toEqual([...product(am, bm, 61, 33, 47, p)]);
 
   // Digests, in record order, as node:crypto computes them.
   const outH = join(dir, 'out-sha');
