@@ -1,7 +1,7 @@
 /**
  * The farm's default work on dataset inputs (`npm run farm -- --dataset`): the default jobs'
  * kernels, but reading files a researcher would bring, made of random bytes from the farm's
- * seed. Two tiled products whose units share B's panels (the locality the farm measures), a
+ * seed. Two tiled products whose units share B (the locality the farm measures), a
  * hashing job over variable-length records (and a replicated one, for the colluding pair), proof
  * of work over a list of headers (and longer units, for the reloads' checkpoints). The files and
  * the job requests naming them go to `dir`; the host child reads them with --job as `npm run
@@ -25,15 +25,24 @@ export interface DatasetJobs {
   readonly specs: readonly JobSpec[];
   /** Every dataset the specs read, by root. */
   readonly datasets: ReadonlyMap<string, Uint8Array>;
-  /** The jobs whose units all share B's panels: the locality figure is theirs. */
+  /** The products whose units all read one B: the bounded locality figure is theirs. */
   readonly sharedB: readonly string[];
+  /** The products whose B is cut into several panels (2-D tiles): their figure is reported, not bounded. */
+  readonly tiled: readonly string[];
 }
 
 const trust = { banAfter: 2 };
 const P = 65521;
-/** Bands of A a chunk each: one unit's A slice is exactly the chunk it fetches, so bytes per unit compare with it honestly. */
-const F32 = { rows: 2048, inner: 256, cols: 1024, m: DATASET_CHUNK_BYTES / (4 * 256), n: 256 };
-const MODP = { rows: 4096, inner: 128, cols: 1024, m: DATASET_CHUNK_BYTES / (4 * 128), n: 512 };
+/**
+ * Bands of A a chunk each, so one unit's A slice is exactly the chunk it fetches. The modp
+ * product's B is one panel that every unit reads (the issue's "all units share B": after its
+ * first unit a volunteer should fetch its band and nothing else); the f32 product's B is four
+ * panels, each four chunks, so the scheduler has to keep volunteers on their panels and spread
+ * them over the panels (its figure is reported beside, unbounded: a volunteer whose panel runs
+ * out pays a whole panel for its next units, which a farm this small cannot amortize).
+ */
+const F32 = { rows: 2048, inner: 256, cols: 4096, m: DATASET_CHUNK_BYTES / (4 * 256), n: 1024 };
+const MODP = { rows: 4096, inner: 256, cols: 512, m: DATASET_CHUNK_BYTES / (4 * 256), n: 512 };
 
 function words(count: number, random: () => number, word: (r: number) => number, as: 'f32' | 'u32'): Uint8Array {
   const out = new Uint8Array(4 * count);
@@ -146,5 +155,5 @@ export async function datasetJobs(seed: number, dir: string, hash: Hasher, only?
     files.push(i8File);
     specs.push(i8);
   }
-  return { files, specs, datasets, sharedB: ['farm-ds-modp', 'farm-ds-f32'].filter(wanted) };
+  return { files, specs, datasets, sharedB: ['farm-ds-modp'].filter(wanted), tiled: ['farm-ds-f32'].filter(wanted) };
 }

@@ -1,6 +1,6 @@
 /**
- * The issue's locality figure, measured from what the host served: in jobs whose units all share
- * B's panels, the dataset bytes the host sends a volunteer per unit after its first unit of the
+ * The issue's locality figure, measured from what the host served: in products whose units all
+ * read one B (and, reported beside, products tiled over several panels of B), the dataset bytes the host sends a volunteer per unit after its first unit of the
  * job, against that unit's own A slice. Per volunteer key and job: the bytes served to the key
  * for the job's datasets (host-counted, DatasetLibrary.sent), less the chunks its first unit
  * needs (its A band and its panel, whole chunks: the cheapest of its units, so the figure leans

@@ -191,14 +191,13 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     const readsData = new Set(jobs.filter((j) => datasetsOf(j).length > 0).map((j) => j.id));
     const dataUnits = snapshot.units.filter((u) => u.state === 'accepted' && readsData.has(u.jobId)).length;
     const cheaterKeys = new Set(cheaters.flatMap((c) => c.keys));
-    const locality = data
-      ? localityFigure(
-          snapshot,
-          jobs.filter((j) => data.sharedB.includes(j.id)),
-          hostStats.inputBytesByKey,
-          (key) => !cheaterKeys.has(key),
-        )
-      : undefined;
+    const figure = (ids: readonly string[]) =>
+      localityFigure(
+        snapshot,
+        jobs.filter((j) => ids.includes(j.id)),
+        hostStats.inputBytesByKey,
+        (key) => !cheaterKeys.has(key),
+      );
     const summary: FarmSummary = {
       volunteers: options.volunteers,
       ...results,
@@ -218,7 +217,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       compute_seconds: computeSeconds,
       input_bytes_sent: hostStats.inputBytes,
       input_bytes_per_unit: dataUnits > 0 ? hostStats.inputBytes / dataUnits : 0,
-      ...(data ? { dataset: true, locality } : {}),
+      ...(data ? { dataset: true, locality: figure(data.sharedB), locality_tiled: figure(data.tiled) } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
       failures: [],

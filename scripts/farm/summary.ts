@@ -63,8 +63,10 @@ export interface FarmSummary {
   input_bytes_per_unit: number;
   /** With --dataset: the jobs read datasets made of random files, not seeds. */
   dataset?: boolean;
-  /** With --dataset: the locality of the jobs whose units share B (locality.ts); must stay within LOCALITY_BOUND. */
+  /** With --dataset: the locality of the products whose units all read one B (locality.ts); must stay within LOCALITY_BOUND. */
   locality?: LocalityFigure;
+  /** With --dataset: the same figure for the products whose B is cut into several panels (reported, not bounded). */
+  locality_tiled?: LocalityFigure;
   /** The backend every page was made to use (--backend); absent: each page chose per kernel. */
   backend?: 'webgpu' | 'cpu';
   /** What the pages' widgets said they ran on at the end (their adapter line), each once. */
@@ -134,7 +136,7 @@ export function brokenInvariants(s: FarmSummary): string[] {
     broken.push(
       `locality: ${s.locality.ratio.toFixed(3)} × the A slice sent per unit after the first (over ${s.locality.volunteers} volunteer(s) × job), more than ${LOCALITY_BOUND}`,
     );
-  if (s.locality && s.locality.volunteers === 0) broken.push('locality: no volunteer computed two units of a shared-B job, nothing was measured');
+  if (s.locality && s.locality.volunteers === 0) broken.push('locality: no volunteer computed two units of a job whose units share B, nothing was measured');
   return broken;
 }
 
@@ -161,8 +163,16 @@ export function summaryTable(s: FarmSummary): string {
     ...(s.locality
       ? [
           [
-            'shared-B bytes per unit after the first',
+            'bytes per unit after the first, one B',
             `${s.locality.ratio.toFixed(3)} × the A slice (worst volunteer ${s.locality.worst_volunteer_ratio.toFixed(3)}; ${s.locality.bytes_after_first} / ${s.locality.a_slice_bytes_after_first} bytes, ${s.locality.volunteers} volunteer(s) × job)`,
+          ] as [string, string],
+        ]
+      : []),
+    ...(s.locality_tiled?.volunteers
+      ? [
+          [
+            'bytes per unit after the first, B in panels',
+            `${s.locality_tiled.ratio.toFixed(3)} × the A slice (worst volunteer ${s.locality_tiled.worst_volunteer_ratio.toFixed(3)}; ${s.locality_tiled.volunteers} volunteer(s) × job; not bounded)`,
           ] as [string, string],
         ]
       : []),

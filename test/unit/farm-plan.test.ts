@@ -48,13 +48,21 @@ describe('farm invariants', () => {
     expect(brokenInvariants({ ...clean, backend: 'webgpu', page_backends: [forced, 'CPU fallback (no usable GPU: none)'] })).toEqual([
       'pages not on the forced backend webgpu: CPU fallback (no usable GPU: none)',
     ]);
-    const locality = { jobs: ['j'], volunteers: 3, bytes_after_first: 1_100_000, a_slice_bytes_after_first: 1_000_000, ratio: 1.1, worst_volunteer_ratio: 1.3, by_volunteer: [] };
+    const locality = {
+      jobs: ['j'],
+      volunteers: 3,
+      bytes_after_first: 1_100_000,
+      a_slice_bytes_after_first: 1_000_000,
+      ratio: 1.1,
+      worst_volunteer_ratio: 1.3,
+      by_volunteer: [],
+    };
     expect(brokenInvariants({ ...clean, dataset: true, locality })).toEqual([]);
     expect(brokenInvariants({ ...clean, dataset: true, locality: { ...locality, ratio: 1.25 } })).toEqual([
       'locality: 1.250 × the A slice sent per unit after the first (over 3 volunteer(s) × job), more than 1.1',
     ]);
     expect(brokenInvariants({ ...clean, dataset: true, locality: { ...locality, volunteers: 0, ratio: 0 } })).toEqual([
-      'locality: no volunteer computed two units of a shared-B job, nothing was measured',
+      'locality: no volunteer computed two units of a job whose units share B, nothing was measured',
     ]);
   });
 });
