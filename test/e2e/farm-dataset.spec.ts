@@ -3,7 +3,7 @@ import { runFarm } from '../../scripts/farm/run';
 import { LOCALITY_BOUND } from '../../scripts/farm/locality';
 import { summaryTable } from '../../scripts/farm/summary';
 
-test('a small farm on dataset inputs (3 pages, a cheater, a tab killed and one reloaded) keeps every invariant and its volunteers on their B panels', async () => {
+test("a small farm on dataset inputs (3 pages, a cheater, a tab killed and one reloaded) keeps every invariant, and after a volunteer's first unit of a job sharing B sends little more than each unit's A band", async () => {
   test.setTimeout(120_000);
   const summary = await runFarm(
     {
@@ -33,4 +33,6 @@ test('a small farm on dataset inputs (3 pages, a cheater, a tab killed and one r
   expect(summary.locality!.volunteers).toBeGreaterThan(0);
   expect(summary.locality!.a_slice_bytes_after_first).toBeGreaterThan(0);
   expect(summary.locality!.ratio).toBeLessThanOrEqual(LOCALITY_BOUND);
+  // The tiled product (B in four panels) was measured too; its figure is reported, not bounded.
+  expect(summary.locality_tiled!.jobs).toEqual(['farm-ds-f32']);
 });
