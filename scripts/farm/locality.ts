@@ -5,8 +5,9 @@
  * for the job's datasets (host-counted, DatasetLibrary.sent), less the chunks its first unit
  * needs (its A band and its panel, whole chunks: the cheapest of its units, so the figure leans
  * against us), over the A slices of its other accepted units. Units a key fetched for but did
- * not get accepted (killed, lease lost) add bytes and no units: that leans against us too. Keys
- * with fewer than two accepted units of a job have nothing after their first and are left out.
+ * not get accepted (killed, lease lost, a lie caught) add bytes and no units: that leans against
+ * us too. Keys with fewer than two accepted units of a job have nothing after their first and
+ * are left out, and so are keys that do not fetch through the volunteer session (`fetches`).
  */
 import { chunkLength, chunksOf, type DatasetSlice } from '../../src/data/dataset';
 import { datasetsOf, jobUnit, type JobSpec } from '../../src/host/job';
@@ -45,7 +46,7 @@ export function localityFigure(
   snapshot: HostSnapshot,
   jobs: readonly JobSpec[],
   servedByKey: Readonly<Record<string, Readonly<Record<string, number>>>>,
-  honest: (key: string) => boolean,
+  fetches: (key: string) => boolean,
 ): LocalityFigure {
   const index = new Map(snapshot.units.map((u) => [u.unitId, u.index]));
   let after = 0;
@@ -59,7 +60,7 @@ export function localityFigure(
     const aRoot = roots[0];
     const byKey = new Map<string, number[]>();
     for (const r of snapshot.receipts) {
-      if (r.jobId !== spec.id || !honest(r.volunteer)) continue;
+      if (r.jobId !== spec.id || !fetches(r.volunteer)) continue;
       const list = byKey.get(r.volunteer) ?? [];
       list.push(index.get(r.unitId)!);
       byKey.set(r.volunteer, list);

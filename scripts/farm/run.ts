@@ -21,6 +21,7 @@ import { defaultJobs } from './default-jobs';
 import { FaultKind, planFaults, type PlannedFault } from './faults';
 import { HostProcess } from './host-process';
 import { localityFigure } from './locality';
+import { isOutputCheat } from './lying-computer';
 import { judgingSeconds } from './host-stats';
 import { NodeVolunteers } from './node-volunteers';
 import { PageFarm } from './pages';
@@ -190,13 +191,14 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     const hostStats = host.total();
     const readsData = new Set(jobs.filter((j) => datasetsOf(j).length > 0).map((j) => j.id));
     const dataUnits = snapshot.units.filter((u) => u.state === 'accepted' && readsData.has(u.jobId)).length;
-    const cheaterKeys = new Set(cheaters.flatMap((c) => c.keys));
+    // Protocol cheaters compute from the farm's own copy of the datasets, fetching nothing: their units would flatter the figure. Output cheaters run the real session, fetching as honest volunteers do.
+    const fetchesNothing = new Set(cheaters.filter((c) => !isOutputCheat(c.kind)).flatMap((c) => c.keys));
     const figure = (ids: readonly string[]) =>
       localityFigure(
         snapshot,
         jobs.filter((j) => ids.includes(j.id)),
         hostStats.inputBytesByKey,
-        (key) => !cheaterKeys.has(key),
+        (key) => !fetchesNothing.has(key),
       );
     const summary: FarmSummary = {
       volunteers: options.volunteers,
