@@ -14,6 +14,8 @@ import { openHostStore } from '../src/host/store/open-host-store';
 import type { HostStore } from '../src/host/store/store';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
 import { startPeerHost, type PeerHost } from '../src/host/peer-host';
+import { ObserverHost } from '../src/host/observer';
+import { newObserverToken } from '../src/proof/observer-token';
 import { threadRecomputer } from '../src/host/recompute-thread';
 import { createCpuSha256 } from '../src/hash/sha256-cpu';
 import { DEMO_HOST_ID } from '../src/net/signal';
@@ -29,12 +31,18 @@ export interface StackOptions {
   readonly leaseMs?: number;
   readonly maxDirect?: number;
   readonly log?: (line: string) => void;
+  /** The token a dashboard proves to watch the host (default: a fresh random one). */
+  readonly observerToken?: string;
 }
 
 export interface Stack {
   readonly signalUrl: string;
   readonly webUrl: string;
   readonly hostId: string;
+  /** The token a dashboard proves to watch the host (watchUrl carries it). */
+  readonly observerToken: string;
+  /** The dashboard watching this stack's host. */
+  readonly watchUrl: string;
   readonly core: HostCore;
   readonly host: PeerHost;
   close(): Promise<void>;
@@ -101,26 +109,31 @@ export interface HostOptions {
   readonly hostId: string;
   readonly log?: (line: string) => void;
   readonly onAccepted?: HostCoreOptions['onAccepted'];
+  /** Lets dashboards watch the host (read-only) when they prove this token (src/host/observer.ts); none without it. */
+  readonly observerToken?: string;
 }
 
-export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost }> {
+export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost; observers?: ObserverHost }> {
   const { jobs, signalUrl, hostId, log, onAccepted } = options;
   // Units whose replicas all disagree are computed on a thread of their own, never in the message queue.
   const recomputer = threadRecomputer();
   const store = options.store ?? (await openHostStore());
-  const core = await HostCore.open(store, jobs, {
+  let observers: ObserverHost | undefined;
+  const core: HostCore = await HostCore.open(store, jobs, {
     hostId,
     hash: await createCpuSha256(),
     // A durable store keeps the key, so receipts the host re-sends after a restart verify.
     identity: await store.hostIdentity(),
     log,
     onAccepted,
+    onVerdict: (e) => observers?.recordVerdict(e),
     leaseMs: options.leaseMs,
     maxHoldMs: options.maxHoldMs,
     maxDirect: options.maxDirect,
     recomputer,
   });
-  const peer = await startPeerHost({ core, signalUrl, hostId, log });
+  if (options.observerToken !== undefined) observers = new ObserverHost({ hostId, token: options.observerToken, core, log });
+  const peer = await startPeerHost({ core, signalUrl, hostId, log, observers });
   const host: PeerHost = {
     id: peer.id,
     links: peer.links,
@@ -130,7 +143,16 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
       recomputer.close();
     },
   };
-  return { core, host };
+  return observers ? { core, host, observers } : { core, host };
+}
+
+/** The dashboard page that watches host `hostId`: the token rides in the fragment, which the browser never sends to a web server. */
+export function watchUrl(dashboardUrl: string, signalUrl: string, hostId: string, token: string): string {
+  const url = new URL(dashboardUrl);
+  url.searchParams.set('watch', hostId);
+  url.searchParams.set('signal', signalUrl);
+  url.hash = new URLSearchParams({ token }).toString();
+  return url.toString();
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -146,7 +168,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => web.close());
     const store = await openHostStore(options.db);
     closers.push(() => store.close());
+    const observerToken = options.observerToken ?? newObserverToken();
     const { core, host } = await startHost({
+      observerToken,
       jobs: options.jobs ?? [DEMO_JOB],
       signalUrl: signaling.url,
       hostId,
@@ -157,7 +181,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     closers.push(() => host.close());
     const webUrl = `http://localhost:${web.config.server.port}/`;
-    return { signalUrl: signaling.url, webUrl, hostId, core, host, close };
+    return {
+      signalUrl: signaling.url,
+      webUrl,
+      hostId,
+      observerToken,
+      watchUrl: watchUrl(`${webUrl}dashboard.html`, signaling.url, hostId, observerToken),
+      core,
+      host,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

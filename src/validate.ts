@@ -7,7 +7,7 @@
 import * as v from 'valibot';
 import { ErrorCode, TabgridError } from './errors';
 import { MAX_MESSAGE_CHARS, MAX_RELAY_CHARS, PROTOCOL_VERSION, type HostMessage, type VolunteerMessage } from './protocol';
-import { hostMessages, volunteerMessages } from './protocol/messages';
+import { hostMessages, observedMessages, observerMessages, volunteerMessages, type ObservedMessage, type ObserverMessage } from './protocol/messages';
 
 /** What a host accepts from a volunteer. Throws TabgridError('bad-message'). */
 export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
@@ -78,4 +78,14 @@ function describe(type: string, issue: v.BaseIssue<unknown>): string {
   const unexpected = issue.type === 'strict_object' && issue.expected === 'never';
   const where = type + (unexpected ? path.slice(0, -1) : path).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('');
   return unexpected ? `${where}: ${issue.message}` : `${where} ${issue.message}`;
+}
+
+/** What a host accepts on an observer connection (protocol/messages.ts observerMessages): no volunteer message passes. Throws TabgridError('bad-message'). */
+export function parseObserverMessage(raw: unknown): ObserverMessage {
+  return parseWith(observerMessages, raw);
+}
+
+/** What an observer accepts from the host it watches. Throws TabgridError('bad-message'). */
+export function parseObservedMessage(raw: unknown): ObservedMessage {
+  return parseWith(observedMessages, raw);
 }
