@@ -30,7 +30,17 @@ export default tseslint.config(
   {
     // Code the pages bundle must not reach Node-only modules (SQLite, worker threads, the store factory, files read from disk).
     files: ['src/**/*.ts'],
-    ignores: ['src/host/recompute-thread*.ts', 'src/host/store/sqlite-*.ts', 'src/host/store/open-host-store.ts', 'src/data/load-node.ts'],
+    ignores: [
+      'src/host/recompute-thread*.ts',
+      'src/host/store/sqlite-*.ts',
+      'src/host/store/open-host-store.ts',
+      'src/data/load-node.ts',
+      'src/host/ingest/ingest-node.ts',
+      'src/host/node-host.ts',
+      'src/host/export/export-job.ts',
+      'src/net/node-webrtc.ts',
+      'src/sdk/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -38,7 +48,10 @@ export default tseslint.config(
           patterns: [
             { regex: '^node:', message: 'Node-only: keep it in one of the Node-only files eslint.config.js lists.' },
             { regex: '^better-sqlite3$', message: 'Node-only: SQLite lives in src/host/store/sqlite-*.ts.' },
-            { regex: '(open-host-store|sqlite-store|sqlite-key|recompute-thread|load-node)$', message: 'Node-only module: the pages bundle cannot load it.' },
+            {
+              regex: '(open-host-store|sqlite-store|sqlite-key|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/[^/]+)$',
+              message: 'Node-only module: the pages bundle cannot load it.',
+            },
           ],
         },
       ],

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { dirname } from 'node:path';
+import { createCpuSha256 } from '../src/hash/sha256-cpu';
+import { ingestRequest } from '../src/host/ingest/ingest-node';
+import { isJobRequest } from '../src/host/ingest/request';
 import { parseJob, type JobSpec } from '../src/host/job';
+import type { HostStore } from '../src/host/store/store';
 
 /** A port from a flag, else an environment variable, else the default; refuses junk. */
 export function portFrom(flag: string | undefined, envName: string, fallback: number): number {
@@ -9,6 +14,47 @@ export function portFrom(flag: string | undefined, envName: string, fallback: nu
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${flag !== undefined ? 'flag' : envName}: ${raw} is not a port`);
   return port;
+}
+
+/**
+ * Job files for a host on `store`: a seeded job spec as it is, or a job request naming its own
+ * input files (relative to the job file; README "Your own data"), whose inputs are read,
+ * checked and saved to the store as datasets before the host opens. A bad file stops here,
+ * naming itself, before anything of it is stored.
+ */
+export async function readJobs(paths: readonly string[], store: HostStore): Promise<JobSpec[]> {
+  const hash = await createCpuSha256();
+  const jobs: JobSpec[] = [];
+  for (const path of paths) {
+    const raw = readJson(path);
+    if (!isJobRequest(raw)) {
+      jobs.push(parseJob(raw));
+      continue;
+    }
+    let ingested;
+    try {
+      ingested = await ingestRequest(raw, { base: dirname(path), hash });
+    } catch (err) {
+      throw new Error(`job file ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    for (const [root, data] of ingested.datasets) await store.saveDataset({ root, data, createdAt: Date.now() });
+    jobs.push(ingested.spec);
+  }
+  return jobs;
+}
+
+function readJson(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read job file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`job file ${path} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 export function readJob(path: string): JobSpec {

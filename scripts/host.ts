@@ -2,18 +2,24 @@
  * `npm run host -- --job FILE.json [--db FILE.sqlite] [--signal URL] [--id ID] [--lease-ms N]
  * [--max-hold-ms N] [--max-connections N] [--exit-when-done] [--observer-token T] [--dashboard-url URL]`: a job host in Node on a running signaling server. With --db its state
  * is durable: kill the process at any moment, start it again with the same --db, and the job
- * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority).
- * --db names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, or memory.
+ * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority). A job
+ * file may name its own inputs (.npy matrices, a records file, a headers file: README "Your own
+ * data"); they are read, checked and stored as datasets before the host starts.
+ * --db (or --store) names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, or memory.
  * The host prints a token (--observer-token or TABGRID_OBSERVER_TOKEN, else a fresh random one)
  * and the dashboard URL that watches it read-only with that token (--dashboard-url or
  * TABGRID_DASHBOARD_URL, default npm start's http://localhost:5173/dashboard.html).
+ *
+ * `npm run host -- --export JOB --out DIR --db FILE.sqlite [--force]` and `--list-jobs`: results
+ * out of a store, stopped or running, instead of hosting (export-command.ts).
  */
 import './node-webrtc';
 import { DEMO_JOB } from '../src/host/job';
 import { openHostStore, parseStoreSpec, StoreKind } from '../src/host/store/open-host-store';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
+import { parseArgs, readJobs } from './args';
+import { runExportCommand } from './export-command';
 import { checkObserverToken, newObserverToken } from '../src/proof/observer-token';
-import { parseArgs, readJob } from './args';
 import { startHost, watchUrl } from './stack';
 
 const { values } = parseArgs({
@@ -26,12 +32,28 @@ const { values } = parseArgs({
     'max-hold-ms': { type: 'string' },
     'max-connections': { type: 'string' },
     'exit-when-done': { type: 'boolean' },
+    store: { type: 'string' },
+    export: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean' },
+    'list-jobs': { type: 'boolean' },
     'observer-token': { type: 'string' },
     'dashboard-url': { type: 'string' },
   },
 });
 
-const jobs = values.job?.map(readJob) ?? [DEMO_JOB];
+if (values.db !== undefined && values.store !== undefined) throw new Error('--store is another name for --db: give one');
+values.db ??= values.store;
+
+if (values.export !== undefined || values['list-jobs']) {
+  const code = await runExportCommand(
+    { export: values.export, out: values.out, db: values.db, force: values.force, listJobs: values['list-jobs'] },
+    (line) => console.log(line),
+    (line) => console.error(line),
+  );
+  process.exit(code);
+}
+
 const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL;
 const hostId = values.id ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID;
 const leaseMs = values['lease-ms'] === undefined ? undefined : Number(values['lease-ms']);
@@ -48,6 +70,7 @@ const observerToken = givenToken === undefined ? newObserverToken() : checkObser
 const dashboardUrl = values['dashboard-url'] ?? process.env.TABGRID_DASHBOARD_URL ?? 'http://localhost:5173/dashboard.html';
 const store = await openHostStore(values.db);
 if (parseStoreSpec(values.db).kind === StoreKind.Memory) console.log('no --db: the host keeps its state in memory and loses it when it stops');
+const jobs = values.job ? await readJobs(values.job, store) : [DEMO_JOB];
 
 const { core, host } = await startHost({
   jobs,

@@ -9,15 +9,12 @@ import type { Duplex } from 'node:stream';
 import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { createServer, type ViteDevServer } from 'vite';
-import { HostCore, type HostCoreOptions } from '../src/host/host-core';
-import { openHostStore } from '../src/host/store/open-host-store';
-import type { HostStore } from '../src/host/store/store';
-import { DEMO_JOB, type JobSpec } from '../src/host/job';
-import { startPeerHost, type PeerHost } from '../src/host/peer-host';
-import { ObserverHost } from '../src/host/observer';
+import type { HostCore } from '../src/host/host-core';
+import { startHost, watchUrl } from '../src/host/node-host';
 import { newObserverToken } from '../src/proof/observer-token';
-import { threadRecomputer } from '../src/host/recompute-thread';
-import { createCpuSha256 } from '../src/hash/sha256-cpu';
+import { openHostStore } from '../src/host/store/open-host-store';
+import { DEMO_JOB, type JobSpec } from '../src/host/job';
+import type { PeerHost } from '../src/host/peer-host';
 import { DEMO_HOST_ID } from '../src/net/signal';
 
 export interface StackOptions {
@@ -41,7 +38,7 @@ export interface Stack {
   readonly hostId: string;
   /** The token a dashboard proves to watch the host (watchUrl carries it). */
   readonly observerToken: string;
-  /** The dashboard watching this stack's host. */
+  /** The dashboard watching this stack's host, read-only. */
   readonly watchUrl: string;
   readonly core: HostCore;
   readonly host: PeerHost;
@@ -96,64 +93,7 @@ export async function startWeb(port: number, env: { signalUrl: string; hostId: s
   return server;
 }
 
-export interface HostOptions {
-  readonly jobs: readonly JobSpec[];
-  /** Where the host keeps its state and its key (default: memory, lost when the process ends). The caller closes it. */
-  readonly store?: HostStore;
-  readonly leaseMs?: number;
-  /** The longest one key may hold a unit (default 10 × leaseMs; HostCoreOptions.maxHoldMs). */
-  readonly maxHoldMs?: number;
-  /** Direct connections before newcomers are sent to relays (default: no cap). */
-  readonly maxDirect?: number;
-  readonly signalUrl: string;
-  readonly hostId: string;
-  readonly log?: (line: string) => void;
-  readonly onAccepted?: HostCoreOptions['onAccepted'];
-  /** Lets dashboards watch the host (read-only) when they prove this token (src/host/observer.ts); none without it. */
-  readonly observerToken?: string;
-}
-
-export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost; observers?: ObserverHost }> {
-  const { jobs, signalUrl, hostId, log, onAccepted } = options;
-  // Units whose replicas all disagree are computed on a thread of their own, never in the message queue.
-  const recomputer = threadRecomputer();
-  const store = options.store ?? (await openHostStore());
-  let observers: ObserverHost | undefined;
-  const core: HostCore = await HostCore.open(store, jobs, {
-    hostId,
-    hash: await createCpuSha256(),
-    // A durable store keeps the key, so receipts the host re-sends after a restart verify.
-    identity: await store.hostIdentity(),
-    log,
-    onAccepted,
-    onVerdict: (e) => observers?.recordVerdict(e),
-    leaseMs: options.leaseMs,
-    maxHoldMs: options.maxHoldMs,
-    maxDirect: options.maxDirect,
-    recomputer,
-  });
-  if (options.observerToken !== undefined) observers = new ObserverHost({ hostId, token: options.observerToken, core, log });
-  const peer = await startPeerHost({ core, signalUrl, hostId, log, observers });
-  const host: PeerHost = {
-    id: peer.id,
-    links: peer.links,
-    close: () => {
-      peer.close();
-      core.close();
-      recomputer.close();
-    },
-  };
-  return observers ? { core, host, observers } : { core, host };
-}
-
-/** The dashboard page that watches host `hostId`: the token rides in the fragment, which the browser never sends to a web server. */
-export function watchUrl(dashboardUrl: string, signalUrl: string, hostId: string, token: string): string {
-  const url = new URL(dashboardUrl);
-  url.searchParams.set('watch', hostId);
-  url.searchParams.set('signal', signalUrl);
-  url.hash = new URLSearchParams({ token }).toString();
-  return url.toString();
-}
+export { startHost, watchUrl, type HostOptions } from '../src/host/node-host';
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const hostId = options.hostId ?? DEMO_HOST_ID;
@@ -181,16 +121,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     closers.push(() => host.close());
     const webUrl = `http://localhost:${web.config.server.port}/`;
-    return {
-      signalUrl: signaling.url,
-      webUrl,
-      hostId,
-      observerToken,
-      watchUrl: watchUrl(`${webUrl}dashboard.html`, signaling.url, hostId, observerToken),
-      core,
-      host,
-      close,
-    };
+    const watch = watchUrl(`${webUrl}dashboard.html`, signaling.url, hostId, observerToken);
+    return { signalUrl: signaling.url, webUrl, hostId, observerToken, watchUrl: watch, core, host, close };
   } catch (err) {
     await close();
     throw err;

@@ -2,7 +2,8 @@
  * The wire protocol between a volunteer and a job host. Every message is one JSON text on a
  * PeerJS data connection (serialization 'raw'), declared once as a schema (protocol/messages.ts,
  * whose types this module re-exports) and checked by `parse*Message` before anything acts on
- * it (src/validate.ts): a message that fails is answered with an `error` and dropped.
+ * it (src/validate.ts): a message that fails is answered with an `error` and dropped. A dataset
+ * chunk is a data message: its JSON text with the chunk's bytes as a binary body (net/link.ts).
  *
  * A unit's life:  volunteer → hello · key-proof · request-unit · heartbeat… · result · openings | rows…
  *                 host      → welcome · unit | no-work · lease… · challenge | send-rows · verdict
@@ -20,6 +21,7 @@
  * skipped), so a volunteer cannot know in advance which outputs will be checked. An accepted
  * result earns a `receipt` the host signs.
  */
+import { ErrorCode, TabgridError } from './errors';
 import { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';
 import type { HostMessage, VolunteerMessage } from './protocol/messages';
 
@@ -27,7 +29,7 @@ import type { HostMessage, VolunteerMessage } from './protocol/messages';
  * Units are the kernels' own (kernels/<kernel>/unit.ts), registered in kernels/units.ts; the
  * protocol carries them as they are (protocol/work-unit.ts).
  */
-export { Kernel, unitLeaves, unitSize, type ChallengedUnit, type WorkUnit } from './kernels/units';
+export { Kernel, unitLeaves, unitSize, unitSlices, type ChallengedUnit, type WorkUnit } from './kernels/units';
 export type { Sha256BatchUnit } from './kernels/sha256-batch/unit';
 export type { MatmulUnit } from './kernels/matmul/unit';
 export type { PowUnit } from './kernels/sha256d-pow/unit';
@@ -51,6 +53,10 @@ export const MAX_RELAY_CHILDREN = 8;
 export const MAX_CHALLENGE = 64;
 /** Most units a volunteer may say it holds (its prefetch queue). */
 export const MAX_HOLDING = 16;
+/** The most dataset roots a request-unit lists as cached. */
+export const MAX_CACHED_HINT = 16;
+/** The longest description of what computed a result (a result's `adapter`). */
+export const MAX_ADAPTER_CHARS = 200;
 
 export const Backend = { WebGpu: 'webgpu', Cpu: 'cpu' } as const;
 export type Backend = (typeof Backend)[keyof typeof Backend];
@@ -75,6 +81,29 @@ export const MAX_LEAF_HEX = 8 * MAX_UNIT_MATRIX_DIM;
 /** The messages' types, inferred from their schemas. */
 export type { HostMessage, Opening, Receipt, RequestMessage, VolunteerMessage } from './protocol/messages';
 
+/** A message's JSON text. A message with a binary body (a chunk) is no text: encodeHostMessage it. */
 export function encodeMessage(message: VolunteerMessage | HostMessage): string {
+  if ('data' in message && message.data instanceof Uint8Array) {
+    throw new TabgridError(ErrorCode.BadInput, `a '${message.type}' with a body travels as a data message (encodeHostMessage, sendHostMessage), not as a text`);
+  }
   return JSON.stringify(message);
+}
+
+/** A message as it goes on the wire: its JSON text, and the binary body of a data message. */
+export interface EncodedMessage {
+  readonly text: string;
+  readonly body?: Uint8Array;
+}
+
+/** A host message's text, and its body when it travels as a data message (a chunk's bytes: not in the JSON, neither hex nor base64). */
+export function encodeHostMessage(message: HostMessage): EncodedMessage {
+  if (message.type !== 'chunk' && message.type !== 'relayed') return { text: JSON.stringify(message) };
+  const { data, ...meta } = message;
+  return data === undefined ? { text: JSON.stringify(meta) } : { text: JSON.stringify(meta), body: data };
+}
+
+/** `message` wrapped for relay `child` to pass on as it is: its text, and its body when it has one. */
+export function relayedMessage(child: string, message: HostMessage): HostMessage {
+  const { text, body } = encodeHostMessage(message);
+  return body === undefined ? { type: 'relayed', child, text } : { type: 'relayed', child, text, data: body };
 }

@@ -1,22 +1,45 @@
 /**
- * The validator at the edge: every text a peer sends passes through `parse*Message` before
- * anything acts on it. It bounds the text, decodes the JSON, and parses it with its type's
+ * The validator at the edge: every text a peer sends (with the body of a data message) passes
+ * through `parse*Message` before anything acts on it. It bounds the text, decodes the JSON, and parses it with its type's
  * schema (protocol/messages.ts: types, ranges, lengths, no unexpected field), and throws
  * TabgridError('bad-message') naming the field and what is wrong with it.
  */
 import * as v from 'valibot';
 import { ErrorCode, TabgridError } from './errors';
 import { MAX_MESSAGE_CHARS, MAX_RELAY_CHARS, PROTOCOL_VERSION, type HostMessage, type VolunteerMessage } from './protocol';
-import { hostMessages, observedMessages, observerMessages, volunteerMessages, type ObservedMessage, type ObserverMessage } from './protocol/messages';
+import {
+  hostMessageBodies,
+  hostMessages,
+  observedMessages,
+  observerMessages,
+  EXPORT_PART_BYTES,
+  OUTPUT_PART_BYTES,
+  volunteerMessages,
+  type ObservedMessage,
+  type ObserverMessage,
+} from './protocol/messages';
 
-/** What a host accepts from a volunteer. Throws TabgridError('bad-message'). */
-export function parseVolunteerMessage(raw: unknown): VolunteerMessage {
-  return parseWith(volunteerMessages, raw);
+/** What a host accepts from a volunteer: texts only (a volunteer sends no data messages). Throws TabgridError('bad-message'). */
+export function parseVolunteerMessage(raw: unknown, body?: Uint8Array): VolunteerMessage {
+  const message = parseWith(volunteerMessages, raw);
+  if (body !== undefined) fail(`${message.type} carries no binary body (a volunteer sends texts only)`, message);
+  return message;
 }
 
-/** What a volunteer accepts from a host. Throws TabgridError('bad-message'). */
-export function parseHostMessage(raw: unknown): HostMessage {
-  return parseWith(hostMessages, raw);
+/**
+ * What a volunteer accepts from a host, with the binary body of a data message (net/link.ts)
+ * attached as `data`: a chunk must come with its bytes, and no other message but a relayed one
+ * may come with a body. Throws TabgridError('bad-message').
+ */
+export function parseHostMessage(raw: unknown, body?: Uint8Array): HostMessage {
+  const message = parseWith(hostMessages, raw);
+  const wants = message.type === 'chunk' || message.type === 'relayed' ? hostMessageBodies[message.type] : undefined;
+  if (body === undefined) {
+    if (wants === 'required') fail(`${message.type} must come as a data message with the chunk's bytes as its binary body, not as a text`, message);
+    return message as HostMessage;
+  }
+  if (wants === undefined) fail(`${message.type} carries no binary body`, message);
+  return { ...message, data: body } as HostMessage;
 }
 
 /**
@@ -80,12 +103,40 @@ function describe(type: string, issue: v.BaseIssue<unknown>): string {
   return unexpected ? `${where}: ${issue.message}` : `${where} ${issue.message}`;
 }
 
-/** What a host accepts on an observer connection (protocol/messages.ts observerMessages): no volunteer message passes. Throws TabgridError('bad-message'). */
-export function parseObserverMessage(raw: unknown): ObserverMessage {
-  return parseWith(observerMessages, raw);
+/**
+ * What a host accepts on an observer connection (protocol/messages.ts observerMessages): no
+ * volunteer message passes, and an observer sends texts only. Throws TabgridError('bad-message').
+ */
+export function parseObserverMessage(raw: unknown, body?: Uint8Array): ObserverMessage {
+  const message = parseWith(observerMessages, raw);
+  if (body !== undefined) fail(`${message.type} carries no binary body (an observer sends texts only)`, message);
+  return message;
 }
 
-/** What an observer accepts from the host it watches. Throws TabgridError('bad-message'). */
-export function parseObservedMessage(raw: unknown): ObservedMessage {
-  return parseWith(observedMessages, raw);
+/**
+ * What an observer accepts from the host it watches, with the body of a data message attached
+ * as `data`: an output part with bytes (total > 0) comes as a data message with their digest,
+ * one without (total 0) as a text, and nothing else has a body. Throws TabgridError('bad-message').
+ */
+export function parseObservedMessage(raw: unknown, body?: Uint8Array): ObservedMessage {
+  const message = parseWith(observedMessages, raw);
+  if (message.type === 'export-part') {
+    if (body === undefined || body.length === 0 || body.length > EXPORT_PART_BYTES)
+      fail(`export-part must come as a data message of 1..${EXPORT_PART_BYTES} bytes`, message);
+    return { ...message, data: body };
+  }
+  if (message.type !== 'output-part') {
+    if (body !== undefined) fail(`${message.type} carries no binary body`, message);
+    return message;
+  }
+  if (message.total === 0) {
+    if (body !== undefined || message.sha256 !== undefined) fail('output-part of no output (total 0) carries no body and no sha256', message);
+    return message;
+  }
+  if (body === undefined || message.sha256 === undefined)
+    fail("output-part must come as a data message with the output's bytes as its body and their sha256", message);
+  if (body.length === 0 || body.length > OUTPUT_PART_BYTES || message.offset + body.length > message.total) {
+    fail(`output-part of ${body.length} bytes at ${message.offset} does not fit 1..${OUTPUT_PART_BYTES} bytes within ${message.total}`, message);
+  }
+  return { ...message, data: body };
 }

@@ -273,6 +273,9 @@ export class TabgridDashboard extends LitElement {
     }
   }
 
+  /** A watched host's export of a job, as its `npm run host -- --export` writes it. */
+  private exportFiles = (jobId: string) => this.observer!.exportFiles(jobId);
+
   /** A job's downloads, from the units accepted now; outputs are read one unit at a time, on click only. */
   private buildResults = async (jobId: string) => {
     const observer = this.observer;
@@ -351,7 +354,11 @@ export class TabgridDashboard extends LitElement {
           </div>
         </div>
         <tg-verification-log .entries=${this.log}></tg-verification-log>
-        <tg-downloads .jobs=${v.downloads} .build=${running ? this.buildResults : undefined}></tg-downloads>
+        <tg-downloads
+          .jobs=${v.downloads}
+          .build=${running ? this.buildResults : undefined}
+          .exportFiles=${running && this.observer ? this.exportFiles : undefined}
+        ></tg-downloads>
       </main>
     `;
   }

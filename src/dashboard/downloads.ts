@@ -9,6 +9,13 @@ export interface DownloadJob {
   readonly accepted: number;
 }
 
+/** A job's export as the watched host's `npm run host -- --export` writes it (observer-client.ts exportFiles). */
+export type ExportFiles = (jobId: string) => Promise<{
+  readonly state: string;
+  readonly missing: number;
+  readonly files: readonly { readonly name: string; readonly data: Uint8Array }[];
+}>;
+
 /** Where a job's download is: built on click, never on refresh. */
 export const PrepareStatus = { Preparing: 'preparing', Saved: 'saved', Ready: 'ready', Failed: 'failed' } as const;
 export type PrepareStatus = (typeof PrepareStatus)[keyof typeof PrepareStatus];
@@ -22,6 +29,8 @@ interface Prepared {
   readonly status: PrepareStatus;
   readonly files: readonly SavedFile[];
   readonly error?: string;
+  /** An export's state and missing units, said when its files are ready. */
+  readonly note?: string;
 }
 
 const KEPT_TEXT: Record<OutputKept, string> = {
@@ -40,18 +49,22 @@ export class Downloads extends LitElement {
   static override properties = {
     jobs: { attribute: false },
     build: { attribute: false },
+    exportFiles: { attribute: false },
     prepared: { state: true },
   };
 
   declare jobs: readonly DownloadJob[];
   /** Builds a job's results from the host (the dashboard binds it). */
   declare build: ((jobId: string) => Promise<BuiltResults>) | undefined;
+  /** A watched host's export of a job (the dashboard binds it in watch mode): offered beside the results file. */
+  declare exportFiles: ExportFiles | undefined;
   declare private prepared: ReadonlyMap<string, Prepared>;
 
   constructor() {
     super();
     this.jobs = [];
     this.build = undefined;
+    this.exportFiles = undefined;
     this.prepared = new Map();
   }
 
@@ -91,6 +104,28 @@ export class Downloads extends LitElement {
     return files.map((f) => f.name);
   }
 
+  /** Fetches job `jobId`'s export from the watched host and offers its files as links. Returns the file names. */
+  async exportJob(jobId: string): Promise<string[]> {
+    const key = exportKey(jobId);
+    if (!this.exportFiles) throw new Error('no watched host to export from');
+    if (this.prepared.get(key)?.status === PrepareStatus.Preparing) return [];
+    this.put(key, { status: PrepareStatus.Preparing, files: [] });
+    let exported: Awaited<ReturnType<ExportFiles>>;
+    try {
+      exported = await this.exportFiles(jobId);
+    } catch (err) {
+      this.put(key, { status: PrepareStatus.Failed, files: [], error: (err as Error).message });
+      return [];
+    }
+    const files = exported.files.map((f) => {
+      const blob = new Blob([f.data as Uint8Array<ArrayBuffer>], { type: f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+      return { name: f.name, url: URL.createObjectURL(blob), bytes: blob.size };
+    });
+    const note = exported.missing > 0 ? ` The export is ${exported.state}: ${exported.missing} unit(s) missing (manifest.json lists them).` : '';
+    this.put(key, { status: PrepareStatus.Ready, files, note });
+    return files.map((f) => f.name);
+  }
+
   /** The preparation's state, announced (aria-live) without the unit counts that change on every refresh. */
   private status(p: Prepared | undefined): string {
     switch (p?.status) {
@@ -103,7 +138,7 @@ export class Downloads extends LitElement {
       case PrepareStatus.Saved:
         return `Saved ${p.files.map((f) => `${f.name} (${formatBytes(f.bytes)})`).join(', ')}.`;
       case PrepareStatus.Ready:
-        return 'Ready: save both files below.';
+        return p.files.length === 2 && p.note === undefined ? 'Ready: save both files below.' : `Ready: save the ${p.files.length} files below.${p.note ?? ''}`;
     }
   }
 
@@ -118,14 +153,28 @@ export class Downloads extends LitElement {
       >
       <span role="status" aria-live="polite" data-field="status" class=${p?.status === PrepareStatus.Failed ? 'error' : ''}>${this.status(p)}</span>
       <p class="muted" data-field="kept">${KEPT_TEXT[kept]}</p>
-      ${
-        p?.status === PrepareStatus.Ready
-          ? html`<ul class="files">
-              ${p.files.map((f) => html`<li><a href=${f.url} download=${f.name}>Save ${f.name}</a> <span class="muted">(${formatBytes(f.bytes)})</span></li>`)}
-            </ul>`
-          : nothing
-      }
+      ${this.links(p)} ${this.exportFiles ? this.exportItem(j) : nothing}
     </li>`;
+  }
+
+  private links(p: Prepared | undefined) {
+    return p?.status === PrepareStatus.Ready
+      ? html`<ul class="files">
+          ${p.files.map((f) => html`<li><a href=${f.url} download=${f.name}>Save ${f.name}</a> <span class="muted">(${formatBytes(f.bytes)})</span></li>`)}
+        </ul>`
+      : nothing;
+  }
+
+  /** The watched host's export: the files `npm run host -- --export` writes, fetched on click. */
+  private exportItem(j: DownloadJob) {
+    const p = this.prepared.get(exportKey(j.spec.id));
+    return html`<div data-field="export">
+      <button type="button" ?disabled=${p?.status === PrepareStatus.Preparing} @click=${() => void this.exportJob(j.spec.id)}>
+        Export ${j.spec.id} as the host writes it (output files and manifest.json)
+      </button>
+      <span role="status" aria-live="polite" data-field="export-status" class=${p?.status === PrepareStatus.Failed ? 'error' : ''}>${this.status(p)}</span>
+      ${this.links(p)}
+    </div>`;
   }
 
   override render() {
@@ -165,6 +214,9 @@ export class Downloads extends LitElement {
     `,
   ];
 }
+
+/** Where a job's export is kept among the preparations (beside its results file's). */
+const exportKey = (jobId: string) => `export:${jobId}`;
 
 /** Starts the browser's download of a file. */
 function save(f: SavedFile): void {

@@ -1,5 +1,5 @@
 import { waited } from '../async';
-import { fromBase64 } from '../bytes';
+import { toHex } from '../hex';
 import { ErrorCode, isErrorCode, TabgridError } from '../errors';
 import type { AcceptedResult } from '../host/host-options';
 import type { UnitView, VerdictEvent } from '../host/host-views';
@@ -9,7 +9,7 @@ import { backoffMs } from '../net/backoff';
 import type { Link, LinkHandlers } from '../net/link';
 import { observerProof } from '../proof/observer-token';
 import { PROTOCOL_VERSION, type Receipt } from '../protocol';
-import type { ObservedMessage, ObserverMessage } from '../protocol/messages';
+import { MAX_OBSERVED_EXPORT_BYTES, type ObservedMessage, type ObserverMessage } from '../protocol/messages';
 import { parseObservedMessage } from '../validate';
 
 /** Where the observer is with its host. */
@@ -31,6 +31,15 @@ export interface ObserverClientOptions {
   /** A request unanswered this long counts the link as lost (default 20 s). */
   readonly requestTimeoutMs?: number;
   readonly random?: () => number;
+}
+
+/** A job's export files, as an observer received them. */
+export interface ObservedExportFiles {
+  /** complete, or partial (units not accepted yet, or without kept output: manifest.json lists them). */
+  readonly state: string;
+  /** How many units the export lacks. */
+  readonly missing: number;
+  readonly files: readonly { readonly name: string; readonly data: Uint8Array }[];
 }
 
 /** With no visible change, the selected job's units are fetched again at least this often. */
@@ -176,26 +185,72 @@ export class ObserverClient {
     return { accepted, receipts };
   }
 
-  /** An accepted unit's kept output, as the host's store holds it; undefined when it keeps none. */
-  output(unitId: string): Promise<Uint8Array | undefined> {
-    let out: Uint8Array | undefined;
+  /** An accepted unit's kept output, as the host's store holds it (each part checked against its digest); undefined when it keeps none. */
+  async output(unitId: string): Promise<Uint8Array | undefined> {
+    const parts: { readonly data: Uint8Array; readonly sha256: string }[] = [];
+    let total = 0;
     let received = 0;
-    return this.ask({ type: 'output', unitId }, (m) => {
+    await this.ask({ type: 'output', unitId }, (m) => {
       if (m.type !== 'output-part' || m.unitId !== unitId) throw unexpected(m, 'output-part');
-      if (m.total === 0) return { value: undefined };
+      if (m.total === 0 || m.data === undefined || m.sha256 === undefined) return { value: undefined };
       if (m.total > MAX_OUTPUT_BYTES) throw new TabgridError(ErrorCode.BadMessage, `output of ${unitId}: ${m.total} bytes exceeds ${MAX_OUTPUT_BYTES}`);
-      out ??= new Uint8Array(m.total);
-      const part = fromBase64(m.data);
-      if (m.total !== out.length || m.offset !== received || received + part.length > out.length || part.length === 0) {
-        throw new TabgridError(
-          ErrorCode.BadMessage,
-          `output of ${unitId}: part at ${m.offset} (${part.length} bytes) does not follow ${received} of ${out.length}`,
-        );
+      if ((parts.length > 0 && m.total !== total) || m.offset !== received) {
+        throw new TabgridError(ErrorCode.BadMessage, `output of ${unitId}: the part at ${m.offset} of ${m.total} does not follow ${received} of ${total}`);
       }
-      out.set(part, received);
-      received += part.length;
-      return received === out.length ? { value: out } : undefined;
+      total = m.total;
+      parts.push({ data: m.data, sha256: m.sha256 });
+      received += m.data.length;
+      return received === total ? { value: undefined } : undefined;
     });
+    if (parts.length === 0) return undefined;
+    // The frames check a data message's text, not its body: each part's digest does.
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const part of parts) {
+      if ((await sha256Hex(part.data)) !== part.sha256)
+        throw new TabgridError(ErrorCode.BadMessage, `output of ${unitId}: the part at ${at} does not match its sha256`);
+      out.set(part.data, at);
+      at += part.data.length;
+    }
+    return out;
+  }
+
+  /**
+   * Job `jobId`'s export as the host's `npm run host -- --export` writes it (C.npy, digests.bin and
+   * digests.npy, solutions.json, manifest.json last), each part checked against its digest.
+   */
+  async exportFiles(jobId: string): Promise<ObservedExportFiles> {
+    let listing: Observed<'export-files'> | undefined;
+    const parts: { readonly file: number; readonly offset: number; readonly data: Uint8Array; readonly sha256: string }[] = [];
+    const received: number[] = [];
+    const allIn = () => listing!.files.every((f, i) => (received[i] ?? 0) === f.bytes);
+    await this.ask({ type: 'export', job: jobId }, (m) => {
+      if (!listing) {
+        if (m.type !== 'export-files' || m.job !== jobId) throw unexpected(m, 'export-files');
+        if (m.files.reduce((n, f) => n + f.bytes, 0) > MAX_OBSERVED_EXPORT_BYTES)
+          throw new TabgridError(ErrorCode.BadMessage, `the export of ${jobId} is too big`);
+        listing = m;
+        return allIn() ? { value: undefined } : undefined;
+      }
+      if (m.type !== 'export-part') throw unexpected(m, 'export-part');
+      // Files in order, each in order: the part goes where the first unfinished file stands.
+      const file = listing.files.findIndex((f, i) => (received[i] ?? 0) < f.bytes);
+      const at = received[m.file] ?? 0;
+      if (m.file !== file || m.offset !== at || at + m.data.length > listing.files[file]!.bytes) {
+        throw new TabgridError(ErrorCode.BadMessage, `export of ${jobId}: a part of file ${m.file} at ${m.offset} does not follow what came before`);
+      }
+      parts.push({ file: m.file, offset: m.offset, data: m.data, sha256: m.sha256 });
+      received[file] = at + m.data.length;
+      return allIn() ? { value: undefined } : undefined;
+    });
+    const files = listing!.files.map((f) => ({ name: f.name, data: new Uint8Array(f.bytes) }));
+    for (const p of parts) {
+      if ((await sha256Hex(p.data)) !== p.sha256) {
+        throw new TabgridError(ErrorCode.BadMessage, `export of ${jobId}: the part of ${files[p.file]!.name} at ${p.offset} does not match its sha256`);
+      }
+      files[p.file]!.data.set(p.data, p.offset);
+    }
+    return { state: listing!.state, missing: listing!.missing, files };
   }
 
   private setStatus(status: WatchStatus, text: string): void {
@@ -239,7 +294,7 @@ export class ObserverClient {
     closed.catch(() => undefined);
     const link = await this.options.connect(
       {
-        onText: (text) => this.receive(text),
+        onText: (text, body) => this.receive(text, body),
         onClose: () => {
           if (this.link !== link) return;
           this.link = undefined;
@@ -358,10 +413,10 @@ export class ObserverClient {
     return result;
   }
 
-  private receive(text: unknown): void {
+  private receive(text: unknown, body?: Uint8Array): void {
     let m: ObservedMessage;
     try {
-      m = parseObservedMessage(text);
+      m = parseObservedMessage(text, body);
     } catch (err) {
       // A host that says what cannot be read is broken or not a tabgrid host: drop the link and dial again.
       this.failAll(new TabgridError(ErrorCode.BadMessage, `the host sent a message this page cannot read: ${(err as Error).message}`));
@@ -380,6 +435,10 @@ export class ObserverClient {
     for (const p of [...this.pending.values()]) p.fail(err);
     this.pending.clear();
   }
+}
+
+function sha256Hex(data: Uint8Array): Promise<string> {
+  return globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>).then((d) => toHex(new Uint8Array(d)));
 }
 
 /** A request answered by exactly one message of `type`. */

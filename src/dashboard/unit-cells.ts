@@ -62,13 +62,19 @@ function single(u: UnitView, state: CellState): Cell {
   const who = u.holder ? ` by ${shortId(u.holder)}` : '';
   const detail =
     state === CellState.Accepted
-      ? `accepted from ${shortId(u.holder ?? '?')}`
+      ? `accepted from ${shortId(u.holder ?? '?')}${madeWith(u)}`
       : state === CellState.Rejected
         ? `rejected ${u.rejections} time(s), back in the queue`
         : state === CellState.Queued
           ? 'queued'
           : `${state}${who}${u.progress > 0 ? `, ${u.progress} items done` : ''}`;
   return { state, from: u.index, to: u.index, label: `unit ${u.index}: ${detail}` };
+}
+
+/** What computed an accepted result, as its volunteer reported it: " (webgpu, Apple M3)", or nothing when unknown. */
+function madeWith(u: UnitView): string {
+  const parts = [u.backend, u.adapter].filter((p) => p !== undefined);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
 /** A range cell shows the least advanced state in it, so work still to do stays visible. */

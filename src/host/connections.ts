@@ -1,3 +1,4 @@
+import type { ChunkBudget } from './chunk-budget';
 import { MAX_RELAYS } from '../protocol';
 
 export interface Connection {
@@ -17,6 +18,10 @@ export interface Connection {
   greeted?: boolean;
   /** Offered to relay in its hello. It may relay once its key is proved and has had results accepted. */
   relay?: boolean;
+  /** What is left of its dataset-chunk budget (chunk-budget.ts). */
+  chunks?: ChunkBudget;
+  /** Datasets it fetched chunks of lately, most recent first (at most MAX_CACHED_HINT): the scheduler prefers units that read them. */
+  roots?: readonly string[];
 }
 
 /**

@@ -1,12 +1,12 @@
 import { ErrorCode, TabgridError } from '../errors';
-import { encodeMessage, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
+import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
-import { jobUnit, type JobSpec } from './job';
+import { jobUnit, unitDatasets, type JobSpec } from './job';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections, type Connection } from './connections';
 import { banned, Greeting } from './greeting';
-import { awaitsRows, HostState, lapsed, requeued, withLeaseHolder, type Tx } from './host-state';
+import { awaitsRows, HostState, lapsed, madeBy, requeued, withLeaseHolder, type Tx } from './host-state';
 import { Judge, type Speaker } from './judge';
 import { acceptedResult, Announcer } from './announcer';
 import { Holds } from './holds';
@@ -17,6 +17,8 @@ import { StoredUnitState as UnitState } from './store/store';
 import { inlineRecomputer, type Recomputer } from './recomputer';
 import { Settler, type Settlement } from './settler';
 import { awaitingRecompute } from './verify-replicas';
+import { DatasetLibrary } from './dataset-library';
+import { spend } from './chunk-budget';
 import type { ChallengedUnit } from '../protocol';
 
 export { StoredUnitState as UnitState } from './store/store';
@@ -52,6 +54,7 @@ export class HostCore {
     private readonly state: HostState,
     private readonly store: HostStore,
     private readonly options: HostCoreOptions,
+    private readonly datasets: DatasetLibrary,
   ) {
     this.announcer = new Announcer(state, options, options.clock ?? Date.now);
     this.random = options.random ?? cryptoRandom;
@@ -90,11 +93,13 @@ export class HostCore {
     const snapshot = await store.load();
     const state = new HostState(snapshot);
     const now = (options.clock ?? Date.now)();
+    const datasets = new DatasetLibrary(store, options.hash);
+    await datasets.load([...state.jobSpecs(), ...jobs]);
     const fresh = state.tx();
     stageJobs(state, fresh, jobs, now);
     await store.commit(fresh.batch());
     fresh.apply();
-    const core = new HostCore(state, store, options);
+    const core = new HostCore(state, store, options, datasets);
     // Units that were waiting for the host's own computation when it stopped wait again.
     for (const u of state.leasedUnits())
       if (awaitingRecompute(u))
@@ -108,6 +113,7 @@ export class HostCore {
   /** Stops the host's own computations (the shell closes its connections and store). */
   close(): void {
     this.settler.close();
+    this.datasets.close();
     if (!this.options.recomputer) this.recomputer.close();
   }
 
@@ -125,6 +131,11 @@ export class HostCore {
       this.announcer.committed(undefined, [], tx);
       if ('error' in settlement) this.options.log?.(`could not compute ${unitId} to settle its replicas (${settlement.error}); it starts over with other keys`);
     });
+  }
+
+  /** Dataset bytes served to volunteers since the host started. */
+  get datasetBytesServed(): number {
+    return this.datasets.bytesServed;
   }
 
   /** The key the host signs receipts with: whoever checks a volunteer's credit statement needs it. */
@@ -209,12 +220,12 @@ export class HostCore {
     return this.sessions.strangers(this.clock(), KEY_PROOF_TIMEOUT_MS);
   }
 
-  /** Handles one raw message from connection `name`; resolves to the replies, in order. */
-  handle(name: string, raw: unknown): Promise<HostMessage[]> {
+  /** Handles one raw message from connection `name` (with its body, had it one: refused); resolves to the replies, in order. */
+  handle(name: string, raw: unknown, body?: Uint8Array): Promise<HostMessage[]> {
     return this.serial(async () => {
       let message: VolunteerMessage | undefined;
       try {
-        message = parseVolunteerMessage(raw);
+        message = parseVolunteerMessage(raw, body);
         if (message.type === 'relay' || message.type === 'child-left') return await this.relay(name, message);
         return await this.dispatch(name, message);
       } catch (err) {
@@ -243,7 +254,7 @@ export class HostCore {
     }
     if (!this.sessions.find(child) && this.sessions.children(name) >= MAX_RELAY_CHILDREN) {
       const full = new TabgridError(ErrorCode.BadMessage, `this relay already serves ${MAX_RELAY_CHILDREN} children; try the host again later`);
-      return [{ type: 'relayed', child: message.child, text: encodeMessage(this.error(child, full)) }];
+      return [relayedMessage(message.child, this.error(child, full))];
     }
     let replies: HostMessage[];
     try {
@@ -253,7 +264,8 @@ export class HostCore {
     } catch (err) {
       replies = [this.error(child, err)];
     }
-    return replies.map((r) => ({ type: 'relayed', child: message.child, text: encodeMessage(r) }));
+    // A chunk for the child stays a data message: its bytes ride beside the wrapper's JSON.
+    return replies.map((r) => relayedMessage(message.child, r));
   }
 
   /** Returns units whose lease has lapsed to the queue; the shell calls this every second. */
@@ -311,6 +323,8 @@ export class HostCore {
     }
     const speaker = this.greeting.speaker(session, message.type);
     const now = this.clock();
+    // Reads immutable datasets only: nothing to commit.
+    if (message.type === 'get-chunks') return this.serveChunks(name, speaker, message, now);
     const tx = this.state.tx();
     let replies: HostMessage[];
     try {
@@ -321,6 +335,23 @@ export class HostCore {
     }
     await this.commit(tx);
     return this.announcer.committed(speaker.id, replies, tx);
+  }
+
+  /** Chunks of a dataset the host's jobs read, within the connection's budget (chunk-budget.ts). */
+  private serveChunks(name: string, speaker: Speaker, m: Extract<VolunteerMessage, { type: 'get-chunks' }>, now: number): HostMessage[] {
+    try {
+      const chunks = this.datasets.chunks(m.root, m.first, m.count);
+      const connection = this.sessions.get(name);
+      const bytes = chunks.reduce((sum, c) => sum + c.data.length, 0);
+      const { ok, budget } = spend(connection.chunks, bytes, now);
+      connection.chunks = budget;
+      // Remembered for locality (a volunteer that sends no hint still gets units on what it fetched).
+      connection.roots = [m.root, ...(connection.roots ?? []).filter((r) => r !== m.root)].slice(0, MAX_CACHED_HINT);
+      if (!ok) throw new TabgridError(ErrorCode.Busy, 'asking for dataset chunks faster than this host serves them; ask again shortly');
+      return chunks.map((c) => ({ type: 'chunk', id: m.id, root: m.root, index: c.index, path: [...c.path], data: c.data }));
+    } catch (err) {
+      return [this.error(speaker.id, err, m)];
+    }
   }
 
   /**
@@ -338,16 +369,13 @@ export class HostCore {
   /** Works out the replies and the state changes (into tx) for one message from connection `name`. */
   private async decide(
     speaker: Speaker,
-    message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' }>,
+    message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' }>,
     now: number,
     tx: Tx,
     name: string,
   ): Promise<HostMessage[]> {
     const who = speaker.id;
     switch (message.type) {
-      case 'get-chunks':
-        // Served by the dataset library (issue 14, being wired): until then no dataset is held.
-        throw new TabgridError(ErrorCode.BadInput, `no dataset ${message.root.slice(0, 12)}… on this host`);
       case 'request-unit': {
         const trust = this.judge.trust;
         if (trust.bannedEverywhere(who)) throw banned();
@@ -355,12 +383,14 @@ export class HostCore {
         // not one whose hold ran out (expiry requeues it within a second).
         const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
         const lost = held.find((u) => !message.holding.includes(u.unitId) && !this.holds.over(u, who, now));
+        const holds = new Set([...(message.cached ?? []), ...(this.sessions.get(name).roots ?? [])]);
         const next = () =>
           this.state.nextQueued(
             who,
             (jobId) => trust.isBanned(jobId, who),
             (n) => randomBelow(this.random, n),
             (u) => this.holds.barred(u, who, now),
+            holds.size === 0 ? undefined : (u, spec) => unitDatasets(jobUnit(spec, u.index)).some((root) => holds.has(root)),
           );
         const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? next() : undefined);
         if (!pick) return [{ type: 'no-work', id: message.id, retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
@@ -471,6 +501,7 @@ export class HostCore {
       root: u.root,
       rejections: u.rejectedBy.length,
       acceptedAt: u.acceptedAt,
+      ...madeBy(u),
     }));
   }
 
@@ -491,6 +522,7 @@ export class HostCore {
    */
   addJob(spec: JobSpec): Promise<boolean> {
     return this.serial(async () => {
+      await this.datasets.load([spec]);
       const tx = this.state.tx();
       const staged = stageJobs(this.state, tx, [spec], this.clock());
       if (staged.length === 0) return false;

@@ -1,4 +1,4 @@
-import type { HostMessage } from '../protocol';
+import type { Backend, HostMessage } from '../protocol';
 import type { HostSnapshot, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
 import { Awaiting, LEASE_HISTORY, StoredUnitState as UnitState } from './store/store';
 
@@ -9,6 +9,9 @@ export type UnitRecord = StoredUnit;
  * order, leased units, units per holder). Records are immutable: a change is a new record,
  * staged in a Tx, committed to the store, and only then applied here.
  */
+/** How many of a job's queued units the locality preference looks through for one whose datasets the volunteer holds. */
+export const LOCALITY_SCAN = 512;
+
 export class HostState {
   private readonly jobs = new Map<string, StoredJob>();
   private jobOrder: StoredJob[] = [];
@@ -83,24 +86,35 @@ export class HostState {
    * waiting for a second replica come first, but which one is drawn by `choose(n)` (an index
    * below n) among them and the next fresh unit: handing a waiting replica to whoever asks next
    * would let one person's second key ask right after its first and vote with it. Units `barred`
-   * names are passed over too (one the volunteer held for the maximum hold, holds.ts).
+   * names are passed over too (one the volunteer held for the maximum hold, holds.ts). Among a
+   * job's fresh units, the first `prefer` likes (one reading a dataset the volunteer holds:
+   * locality, as BOINC schedules sticky files) wins over the first in line, looking
+   * LOCALITY_SCAN units deep.
    */
   nextQueued(
     volunteer: string,
     skip: (jobId: string) => boolean = () => false,
     choose: (n: number) => number = () => 0,
     barred: (u: StoredUnit) => boolean = () => false,
+    prefer?: (u: StoredUnit, spec: StoredJob['spec']) => boolean,
   ): StoredUnit | undefined {
     const mayTake = (u: StoredUnit) => !u.rejectedBy.includes(volunteer) && !u.votes?.some((v) => v.key === volunteer) && !barred(u);
     for (const job of this.jobOrder) {
       if (skip(job.id)) continue;
       const candidates = [...(this.awaitingReplica.get(job.id) ?? [])].map((id) => this.units.get(id)!).filter(mayTake);
+      let first: StoredUnit | undefined;
+      let seen = 0;
       for (const id of this.queued.get(job.id) ?? []) {
         const u = this.units.get(id)!;
         if (!mayTake(u)) continue;
-        candidates.push(u);
-        break;
+        first ??= u;
+        if (!prefer || prefer(u, job.spec)) {
+          first = u;
+          break;
+        }
+        if (++seen >= LOCALITY_SCAN) break;
       }
+      if (first) candidates.push(first);
       if (candidates.length > 0) return candidates[candidates.length === 1 ? 0 : choose(candidates.length)];
     }
     return undefined;
@@ -212,9 +226,26 @@ export function neverLeasedTo(u: UnitRecord, key: string): boolean {
   return u.leasedTo !== undefined && u.leasedTo.length < LEASE_HISTORY && !u.leasedTo.includes(key) && u.holder !== key;
 }
 
-/** The unit back in the queue, forgetting its holder and any result. */
+/** What computed a result, as its volunteer reported it (StoredUnit `backend`, `adapter`). */
+export interface MadeBy {
+  readonly backend?: Backend;
+  readonly adapter?: string;
+}
+
+/** The fields of `from` saying what computed a result, only those present (so none is stored as undefined). */
+export function madeBy(from: MadeBy | undefined): MadeBy {
+  return { ...(from?.backend === undefined ? {} : { backend: from.backend }), ...(from?.adapter === undefined ? {} : { adapter: from.adapter }) };
+}
+
+/** A unit record without what computed its last result. */
+export function withoutMadeBy(u: UnitRecord): UnitRecord {
+  const { backend: _b, adapter: _a, ...rest } = u;
+  return rest;
+}
+
+/** The unit back in the queue, forgetting its holder and any result (what computed it, its shares). */
 export function requeued(u: UnitRecord): UnitRecord {
-  const { awaiting: _, ...rest } = u;
+  const { awaiting: _, backend: _b, adapter: _a, shares: _s, ...rest } = u;
   return { ...rest, state: UnitState.Queued, holder: null, leaseDeadline: null, progress: 0, root: null, challenge: null, solutions: null };
 }
 

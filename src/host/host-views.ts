@@ -1,3 +1,4 @@
+import type { Backend } from '../protocol';
 import type { StoredUnitState } from './store/store';
 
 /**
@@ -19,6 +20,9 @@ export interface UnitView {
   /** Volunteers whose result for this unit was rejected. */
   readonly rejections: number;
   readonly acceptedAt: number | null;
+  /** What computed the result under judgement or accepted, as its volunteer reported it (never trusted); absent when unknown. */
+  readonly backend?: Backend;
+  readonly adapter?: string;
 }
 
 /** One verdict the host committed, for a verification log. */

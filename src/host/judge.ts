@@ -6,7 +6,7 @@ import type { Random } from '../proof/random';
 import type { TrustState } from '../proof/trust';
 import { signReceipt } from '../proof/receipt-signing';
 import { Verdict, type ChallengedUnit, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
-import { awaitsRows, neverLeasedTo, requeued, type HostState, type Tx, type UnitRecord } from './host-state';
+import { awaitsRows, madeBy, neverLeasedTo, requeued, withoutMadeBy, type HostState, type Tx, type UnitRecord } from './host-state';
 import { jobUnit, unitWork } from './job';
 import { makeReceipt } from '../proof/receipt';
 import { Awaiting, StoredUnitState as UnitState } from './store/store';
@@ -118,7 +118,9 @@ export class Judge {
     if (message.shares !== undefined && !verifier.shares) {
       throw new TabgridError(ErrorCode.BadMessage, `shares are for proof-of-work units; ${u.unitId} is ${unit.kernel}`);
     }
-    const judged = { ...u, root: message.root, leaseDeadline: deadline };
+    // What computed it (and a proof-of-work result's shares) goes with the result: kept while it is judged, and with the unit once accepted.
+    const { shares: _, ...rest } = withoutMadeBy(u);
+    const judged = { ...rest, root: message.root, leaseDeadline: deadline, ...madeBy(message), ...(message.shares ? { shares: message.shares } : {}) };
     const trusted = this.spared(verifier, u.jobId, who.id, tx);
     return this.take(who.id, judged, unit, verifier.onResult({ who: who.id, record: judged, unit, shares: message.shares, trusted }), undefined, now, tx);
   }

@@ -1,10 +1,13 @@
-import { toBase64 } from '../bytes';
 import { ErrorCode, TabgridError } from '../errors';
+import { toHex } from '../hex';
 import type { Link } from '../net/link';
 import { newNonce } from '../proof/key-proof';
 import { verifyObserverProof } from '../proof/observer-token';
-import { MAX_MESSAGE_CHARS, PROTOCOL_VERSION } from '../protocol';
+import { MAX_ADAPTER_CHARS, MAX_MESSAGE_CHARS, PROTOCOL_VERSION } from '../protocol';
 import {
+  EXPORT_PART_BYTES,
+  MAX_EXPORT_FILES,
+  MAX_OBSERVED_EXPORT_BYTES,
   MAX_OBSERVED_ITEMS,
   MAX_OBSERVED_JOBS,
   MAX_OBSERVED_VERDICTS,
@@ -33,6 +36,15 @@ export interface ObserverHostOptions {
   readonly log?: (line: string) => void;
   /** Observing connections at once (default MAX_OBSERVERS); one more is refused and closed. */
   readonly maxObservers?: number;
+  /** A job's export files in memory (host/export/export-job.ts buildExport on the host's store); without it, `export` is refused. */
+  readonly exportJob?: (jobId: string) => Promise<ObservedExport>;
+}
+
+/** What an observer's `export` sends: the files `npm run host -- --export` writes, manifest.json last. */
+export interface ObservedExport {
+  readonly state: string;
+  readonly missing: readonly string[];
+  readonly files: readonly { readonly name: string; readonly data: Uint8Array }[];
 }
 
 /** How often an observer is told to ask for a snapshot. */
@@ -75,6 +87,8 @@ export class ObserverHost {
   private readonly sessions = new Map<string, Session>();
   private readonly clock: () => number;
   private readonly verdicts: ObservedVerdict[] = [];
+  /** An export is being assembled (one at a time, host-wide: each holds the job's whole output in memory). */
+  private exporting = false;
   private verdictSeq = 0;
 
   constructor(private readonly options: ObserverHostOptions) {
@@ -122,8 +136,8 @@ export class ObserverHost {
     }
   }
 
-  /** Handles one raw message from observer connection `name`; resolves once its replies are sent. */
-  handle(name: string, raw: unknown): Promise<void> {
+  /** Handles one raw message (with its body, had it one: refused) from observer connection `name`; resolves once its replies are sent. */
+  handle(name: string, raw: unknown, body?: Uint8Array): Promise<void> {
     const s = this.sessions.get(name);
     if (!s) return Promise.resolve();
     if (s.backlog >= MAX_OBSERVER_BACKLOG) {
@@ -132,18 +146,18 @@ export class ObserverHost {
     }
     s.backlog++;
     s.queue = s.queue
-      .then(() => this.serve(name, s, raw))
+      .then(() => this.serve(name, s, raw, body))
       .finally(() => {
         s.backlog--;
       });
     return s.queue;
   }
 
-  private async serve(name: string, s: Session, raw: unknown): Promise<void> {
+  private async serve(name: string, s: Session, raw: unknown, body: Uint8Array | undefined): Promise<void> {
     if (this.sessions.get(name) !== s) return; // closed while this waited
     let message: ObserverMessage | undefined;
     try {
-      message = parseObserverMessage(raw);
+      message = parseObserverMessage(raw, body);
       for (const reply of await this.answer(s, message)) this.send(s, reply);
     } catch (err) {
       const code = err instanceof TabgridError ? err.code : ErrorCode.BadMessage;
@@ -172,6 +186,8 @@ export class ObserverHost {
         return [this.results(this.observer(s, m), m)];
       case 'output':
         return this.output(this.observer(s, m), m);
+      case 'export':
+        return this.export(this.observer(s, m), m);
     }
   }
 
@@ -258,6 +274,8 @@ export class ObserverHost {
         root: u.root,
         rejections: u.rejections,
         acceptedAt: u.acceptedAt,
+        ...(u.backend === undefined ? {} : { backend: u.backend }),
+        ...(u.adapter === undefined ? {} : { adapter: u.adapter.slice(0, MAX_ADAPTER_CHARS) }),
       };
     });
     return { type: 'units', id: m.id, job: m.job, first: m.first, total: all.length, units };
@@ -282,23 +300,59 @@ export class ObserverHost {
 
   private async output(_: Session, m: Request<'output'>): Promise<ObservedMessage[]> {
     const data = await this.options.core.output(m.unitId);
-    if (!data || data.length === 0) return [{ type: 'output-part', id: m.id, unitId: m.unitId, offset: 0, total: 0, data: '' }];
+    if (!data || data.length === 0) return [{ type: 'output-part', id: m.id, unitId: m.unitId, offset: 0, total: 0 }];
     const parts: ObservedMessage[] = [];
     for (let offset = 0; offset < data.length; offset += OUTPUT_PART_BYTES) {
-      parts.push({
-        type: 'output-part',
-        id: m.id,
-        unitId: m.unitId,
-        offset,
-        total: data.length,
-        data: toBase64(data.subarray(offset, offset + OUTPUT_PART_BYTES)),
-      });
+      const part = data.slice(offset, offset + OUTPUT_PART_BYTES);
+      const sha256 = await sha256Hex(part);
+      parts.push({ type: 'output-part', id: m.id, unitId: m.unitId, offset, total: data.length, sha256, data: part });
     }
     return parts;
   }
 
+  private async export(_: Session, m: Request<'export'>): Promise<ObservedMessage[]> {
+    const build = this.options.exportJob;
+    if (!build) throw new TabgridError(ErrorCode.BadInput, `host ${this.options.hostId} offers no export to observers`);
+    if (this.exporting) throw new TabgridError(ErrorCode.Busy, 'another export is being assembled; try again when it is done');
+    this.exporting = true;
+    let built: ObservedExport;
+    try {
+      built = await build(m.job);
+    } finally {
+      this.exporting = false;
+    }
+    const bytes = built.files.reduce((n, f) => n + f.data.length, 0);
+    if (bytes > MAX_OBSERVED_EXPORT_BYTES || built.files.length > MAX_EXPORT_FILES) {
+      throw new TabgridError(
+        ErrorCode.BadInput,
+        `job ${m.job}'s export (${built.files.length} files, ${bytes} bytes) is more than an observer takes (${MAX_EXPORT_FILES} files, ${MAX_OBSERVED_EXPORT_BYTES} bytes): export it on the host (npm run host -- --export)`,
+      );
+    }
+    const replies: ObservedMessage[] = [
+      {
+        type: 'export-files',
+        id: m.id,
+        job: m.job,
+        state: built.state,
+        missing: built.missing.length,
+        files: built.files.map((f) => ({ name: f.name, bytes: f.data.length })),
+      },
+    ];
+    for (const [file, f] of built.files.entries()) {
+      for (let offset = 0; offset < f.data.length; offset += EXPORT_PART_BYTES) {
+        const data = f.data.subarray(offset, offset + EXPORT_PART_BYTES);
+        replies.push({ type: 'export-part', id: m.id, file, offset, sha256: await sha256Hex(data), data });
+      }
+    }
+    return replies;
+  }
+
+  /** A message on the link: an output part's bytes as a data message's body (neither hex nor base64), anything else as a text. */
   private send(s: Session, message: ObservedMessage): void {
-    s.link.send(JSON.stringify(message));
+    if ((message.type === 'output-part' || message.type === 'export-part') && message.data !== undefined) {
+      const { data, ...meta } = message;
+      s.link.sendData(JSON.stringify(meta), data);
+    } else s.link.send(JSON.stringify(message));
   }
 
   /** Forgets the connection now (what it says next is ignored) and closes it once its last answer has left. */
@@ -321,6 +375,10 @@ export function isObserverOpening(raw: unknown): boolean {
   } catch {
     return false;
   }
+}
+
+async function sha256Hex(data: Uint8Array): Promise<string> {
+  return toHex(new Uint8Array(await globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>)));
 }
 
 /** The id of a request the validator refused for its type (an unknown one): the error still names it, so the observer fails that request alone. */

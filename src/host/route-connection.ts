@@ -1,5 +1,5 @@
-import { encodeMessage } from '../protocol';
 import type { Link } from '../net/link';
+import { sendHostMessage } from '../net/send-host-message';
 import type { HostCore } from './host-core';
 import { isObserverOpening, type ObserverHost } from './observer';
 
@@ -15,7 +15,7 @@ export interface RouteOptions {
 }
 
 export interface Route {
-  onText(text: unknown): void;
+  onText(text: unknown, body?: Uint8Array): void;
   onClose(): void;
 }
 
@@ -31,7 +31,7 @@ export function routeConnection(options: RouteOptions): Route {
   let observer = false;
   let first = true;
   return {
-    onText: (text) => {
+    onText: (text, body) => {
       if (first) {
         first = false;
         if (observers && isObserverOpening(text)) {
@@ -42,10 +42,10 @@ export function routeConnection(options: RouteOptions): Route {
           log?.(`observer ${name} connected`);
         }
       }
-      if (observer) return void observers?.handle(name, text);
-      void core.handle(name, text).then((replies) => {
+      if (observer) return void observers?.handle(name, text, body);
+      void core.handle(name, text, body).then((replies) => {
         const link = options.link();
-        for (const reply of replies) link.send(encodeMessage(reply));
+        for (const reply of replies) sendHostMessage(link, reply);
       });
     },
     onClose: () => {

@@ -1,5 +1,5 @@
 import { QuorumStatus, ReplicaSet } from '../proof/replication';
-import type { UnitRecord } from './host-state';
+import { madeBy, type UnitRecord } from './host-state';
 import { Awaiting, StoredUnitState as UnitState, type Vote } from './store/store';
 
 /**
@@ -27,7 +27,8 @@ export interface ReplicaDecision {
  */
 export function castVote(u: UnitRecord, key: string, root: string, discounted: (key: string) => boolean, maxReplicas = MAX_REPLICAS): ReplicaDecision {
   const set = new ReplicaSet(maxReplicas);
-  const votes = [...(u.votes ?? []).filter((v) => v.key !== key && !discounted(v.key)), { key, root }];
+  // The vote keeps what computed its result (the unit's, as judged now): the accepted unit takes its holder's.
+  const votes = [...(u.votes ?? []).filter((v) => v.key !== key && !discounted(v.key)), { key, root, ...madeBy(u) }];
   let outcome = set.outcome();
   for (const v of votes) outcome = set.add(v.key, v.root);
   return outcome.value === undefined

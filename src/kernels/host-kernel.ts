@@ -117,6 +117,8 @@ export interface HostKernel<S extends { readonly kernel: string }, U extends Wor
   unit(spec: S, index: number): U;
   /** Where a unit's inputs come from (inputs.ts): derived from its seed today, the one place that derivation happens. */
   inputsOf(unit: U): I;
+  /** The datasets (roots) a job reads, which its host must hold before it makes the job's units; none for seeded jobs. */
+  datasets?(spec: S): readonly string[];
   /** The credit a unit earns, in proportion to its work. */
   work(unit: U): number;
   /** Which of the two fits the unit's output is checked where the kernel is registered (host-registry.ts). */

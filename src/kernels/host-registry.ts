@@ -8,7 +8,7 @@ import type * as v from 'valibot';
 import type { Hasher } from '../hash/sha256-cpu';
 import type { LeafCheck } from './host-kernel';
 import type { Random } from '../proof/random';
-import type { FormField, HostKernel, KernelForm, MatrixDtype, ResultChecks, SearchResult } from './host-kernel';
+import type { FormField, HostKernel, KernelForm, MatrixDtype, MatrixGrid, ResultChecks, SearchResult } from './host-kernel';
 import { matmulF32Host } from './matmul-f32/host';
 import { matmulI8Host } from './matmul-i8/host';
 import { matmulModpHost } from './matmul-modp/host';
@@ -63,6 +63,15 @@ function unitOf<K extends Kernel>(kernel: K, spec: SpecMap[K], index: number): U
 /** Unit `index` of a job. */
 export function jobUnit(spec: JobSpec, index: number): WorkUnit {
   return unitOf(spec.kernel, spec, index);
+}
+
+function datasetsOfKernel<K extends Kernel>(kernel: K, spec: SpecMap[K]): readonly string[] {
+  return HOST_KERNELS[kernel].datasets?.(spec) ?? [];
+}
+
+/** The datasets (roots) a job reads: its host holds them before it makes the job's units. */
+export function datasetsOf(spec: JobSpec): readonly string[] {
+  return datasetsOfKernel(spec.kernel, spec);
 }
 
 function workOf<K extends Kernel>(kernel: K, unit: UnitMap[K]): number {
@@ -134,4 +143,14 @@ function outputOf<K extends Kernel>(kernel: K, spec: SpecMap[K]): JobOutput | un
 
 export function jobOutput(spec: JobSpec): JobOutput | undefined {
   return outputOf(spec.kernel, spec);
+}
+
+function gridOf<K extends Kernel>(kernel: K, spec: SpecMap[K]): MatrixGrid | undefined {
+  const output = HOST_KERNELS[kernel].output;
+  return output?.as === 'matrix' ? output.grid?.(spec) : undefined;
+}
+
+/** Where each unit's block lies in C, for a job that tiles one big product (host-kernel.ts OutputFormat `grid`); undefined for any other job. */
+export function jobGrid(spec: JobSpec): MatrixGrid | undefined {
+  return gridOf(spec.kernel, spec);
 }

@@ -5,6 +5,7 @@
  * worker's worker-registry.ts.
  */
 import * as v from 'valibot';
+import type { DatasetSlice } from '../data/dataset';
 import { ErrorCode, TabgridError } from '../errors';
 import { matmulF32Unit } from './matmul-f32/unit';
 import { matmulI8Unit } from './matmul-i8/unit';
@@ -96,4 +97,23 @@ export function unitLeaves(unit: ChallengedUnit): { count: number; bytes: number
   const { count, bytes } = layout(unit.kernel, unit);
   if (count === undefined) throw new TabgridError(ErrorCode.BadInput, `${unit.kernel} results have no fixed leaf count`);
   return { count, bytes };
+}
+
+/** The dataset slices a unit reads (a and b of a product, a hashing unit's records): none for a seeded unit. */
+export function unitSlices(unit: WorkUnit): DatasetSlice[] {
+  switch (unit.kernel) {
+    case Kernel.MatmulF32:
+    case Kernel.MatmulModp:
+    case Kernel.MatmulI8:
+      return unit.a && unit.b ? [unit.a, unit.b] : [];
+    case Kernel.Sha256Batch:
+      return unit.records ? [unit.records] : [];
+    case Kernel.Sha256dPow:
+      return [];
+  }
+}
+
+/** The datasets (roots) a unit reads. */
+export function unitDatasets(unit: WorkUnit): string[] {
+  return unitSlices(unit).map((s) => s.root);
 }

@@ -2,17 +2,23 @@ import type { DataConnection } from 'peerjs';
 import { FRAME_BYTES, FrameAssembler, encodeFrames } from './frames';
 
 /**
- * One text channel to one peer. The protocol code talks to this, not to PeerJS, so it runs the
- * same over a data connection, in a test over an in-memory pair, or (later) through a relay.
+ * One message channel to one peer. The protocol code talks to this, not to PeerJS, so it runs
+ * the same over a data connection, in a test over an in-memory pair, or through a relay.
  */
 export interface Link {
   readonly peer: string;
   send(text: string): void;
+  /** Sends a data message: a JSON text with a binary body (a dataset chunk's bytes), in order with the texts. */
+  sendData(text: string, body: Uint8Array): void;
   close(): void;
 }
 
 export interface LinkHandlers {
-  onText(text: unknown): void;
+  /**
+   * A message: its text, and the body when it came as a data message. `text` is a string for
+   * a whole message and anything else for a broken one, which the validator refuses.
+   */
+  onText(text: unknown, body?: Uint8Array): void;
   onClose(): void;
 }
 
@@ -24,9 +30,9 @@ const HIGH_WATER = 1 << 20;
 const LOW_WATER = 256 << 10;
 
 /**
- * Wraps a PeerJS data connection as a Link. Texts up to 16 KiB go as they are; longer ones as
- * binary frames (frames.ts), paced by the channel's bufferedAmount so a big message never
- * floods the send buffer. Sends keep their order.
+ * Wraps a PeerJS data connection as a Link. Texts up to 16 KiB go as they are; longer ones, and
+ * every data message, as binary frames (frames.ts), paced by the channel's bufferedAmount so a
+ * big message never floods the send buffer. Sends keep their order.
  */
 export function linkFromConnection(conn: DataConnection, handlers: LinkHandlers): Link {
   let closed = false;
@@ -42,7 +48,10 @@ export function linkFromConnection(conn: DataConnection, handlers: LinkHandlers)
     if (typeof data === 'string') return handlers.onText(data);
     try {
       const whole = assembler.push(data instanceof ArrayBuffer || ArrayBuffer.isView(data) ? data : new Uint8Array());
-      if (whole) handlers.onText(decoder.decode(whole));
+      if (!whole) return;
+      const text = decoder.decode(whole.text);
+      if (whole.body) handlers.onText(text, whole.body);
+      else handlers.onText(text);
     } catch (err) {
       // Hand the receiver something its validator refuses, so a bad frame is answered, not lost.
       console.warn('tabgrid: dropping a broken message:', (err as Error).message);
@@ -63,24 +72,26 @@ export function linkFromConnection(conn: DataConnection, handlers: LinkHandlers)
     });
   // A link made for an incoming connection may be used before its channel has opened.
   const opened = () => (conn.open ? Promise.resolve() : new Promise<void>((resolve) => conn.once('open', () => resolve())));
-  const sendNow = async (text: string) => {
+  const sendNow = async (text: string, body?: Uint8Array) => {
     await opened();
     const bytes = encoder.encode(text);
-    if (bytes.length <= FRAME_BYTES) {
+    if (body === undefined && bytes.length <= FRAME_BYTES) {
       if (!closed && conn.open) void conn.send(text);
       return;
     }
-    for (const frame of encodeFrames(nextId++, bytes)) {
+    for (const frame of encodeFrames(nextId++, bytes, body)) {
       await drained();
       if (closed || !conn.open) return;
       void conn.send(frame);
     }
   };
+  const enqueue = (text: string, body?: Uint8Array) => {
+    queue = queue.then(() => sendNow(text, body)).catch((err: unknown) => console.warn('tabgrid: send failed:', err));
+  };
   return {
     peer: conn.peer,
-    send: (text) => {
-      queue = queue.then(() => sendNow(text)).catch((err: unknown) => console.warn('tabgrid: send failed:', err));
-    },
+    send: (text) => enqueue(text),
+    sendData: (text, body) => enqueue(text, body),
     close: () => {
       conn.close();
       closeOnce();

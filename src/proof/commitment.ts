@@ -39,17 +39,30 @@ export interface CommitmentFields {
  * anyone remembering to add it here.
  */
 export function unitInputDigest(unit: WorkUnit): string {
-  const fields: [string, string | number][] = [];
+  const fields: [string, Canonical][] = [];
   for (const [name, value] of Object.entries(unit)) {
-    if (name === 'jobId' || name === 'unitId') continue;
-    // Only plain values have one canonical JSON form (no objects, no NaN, which JSON turns to null).
-    if (typeof value !== 'string' && !(typeof value === 'number' && Number.isFinite(value))) {
-      throw new TabgridError(ErrorCode.BadInput, `unit field ${name} is not a string or a finite number`);
-    }
-    fields.push([name, value]);
+    if (name === 'jobId' || name === 'unitId' || value === undefined) continue;
+    fields.push([name, canonical(name, value)]);
   }
-  fields.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
-  return sha256Hex(JSON.stringify([UNIT_INPUT_TAG, ...fields]));
+  return sha256Hex(JSON.stringify([UNIT_INPUT_TAG, ...sorted(fields)]));
+}
+
+type Canonical = string | number | [string, Canonical][];
+
+/**
+ * Only plain values have one canonical JSON form (no NaN, which JSON turns to null); a dataset
+ * slice (an object of plain values) becomes its [name, value] pairs sorted by name.
+ */
+function canonical(name: string, value: unknown): Canonical {
+  if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) return value;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return sorted(Object.entries(value).map(([k, v]): [string, Canonical] => [k, canonical(`${name}.${k}`, v)]));
+  }
+  throw new TabgridError(ErrorCode.BadInput, `unit field ${name} is not a string, a finite number or an object of them`);
+}
+
+function sorted(fields: [string, Canonical][]): [string, Canonical][] {
+  return fields.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
 }
 
 /** The bytes a commitment's signature covers. Throws BadInput for a digest or root that is not 32 bytes of hex. */

@@ -6,6 +6,8 @@
 import * as v from 'valibot';
 import {
   Backend,
+  MAX_ADAPTER_CHARS,
+  MAX_CACHED_HINT,
   MAX_CHALLENGE,
   MAX_HOLDING,
   MAX_LEAF_HEX,
@@ -48,9 +50,6 @@ const leafIndex = int(0, MAX_UNIT_MESSAGES - 1);
  * (hello, request-unit), and the host's answer (or error) carries the same id.
  */
 const requestId = int(0, Number.MAX_SAFE_INTEGER);
-/** The most dataset roots a request-unit lists as cached. */
-export const MAX_CACHED_HINT = 16;
-export const MAX_ADAPTER_CHARS = 200;
 
 export const openingSchema = record({
   index: leafIndex,
@@ -203,33 +202,38 @@ export const hostMessages = {
  *   observer → observe-proof {id, proof = HMAC-SHA-256(token, JSON ["tabgrid/observe/v1", hostId, nonce]), hex}
  *   host     → observing {id, hostId, publicKey, pollMs}      (or error bad-token, and the host closes the connection)
  *   then, any number of times, one reply per request:
- *   observer → snapshot {id, job?, verdictsAfter} · units {id, job, first} · results {id, job, first} · output {id, unitId}
- *   host     → snapshot · units · results · output-part… (or error)
+ *   observer → snapshot {id, job?, verdictsAfter} · units {id, job, first} · results {id, job, first} · output {id, unitId} · export {id, job}
+ *   host     → snapshot · units · results · output-part… · export-files export-part… (or error)
+ * Output and export bytes travel as data messages (net/link.ts): a JSON text with the bytes as
+ * its binary body, never hex or base64, each part with its sha256 (frames digest texts only).
  * The token never crosses the wire: the host proves nothing, the observer proves it holds the
  * token the host printed, on a nonce the host chose for this connection (proof/observer-token.ts).
  */
 
 /** How many units, results or volunteers one observed message lists at most (a page; the host fills it up to MAX_MESSAGE_CHARS). */
 export const MAX_OBSERVED_ITEMS = 2000;
-/** Raw bytes of a unit's output per `output-part` message (base64 in the JSON: 4/3 as many characters, well under MAX_MESSAGE_CHARS). */
-export const OUTPUT_PART_BYTES = 192 * 1024;
+/** Bytes of a unit's output per `output-part` data message (its binary body; well under the frames' MAX_FRAMED_BYTES). */
+export const OUTPUT_PART_BYTES = 256 * 1024;
+/** Bytes of an export file per `export-part` data message. */
+export const EXPORT_PART_BYTES = 1024 * 1024;
 /** Most verdicts a snapshot carries (the dashboard's log keeps as many). */
 export const MAX_OBSERVED_VERDICTS = 200;
 /** Most jobs a snapshot lists. */
 export const MAX_OBSERVED_JOBS = 256;
+/** The largest export a host sends an observer, all files together (a bigger one is for `npm run host -- --export`). */
+export const MAX_OBSERVED_EXPORT_BYTES = 1 << 30;
+/** Most files one export holds (C.npy; digests.bin and digests.npy; solutions.json; and manifest.json). */
+export const MAX_EXPORT_FILES = 8;
 
 const count = int(0, Number.MAX_SAFE_INTEGER);
 const epochMs = int(0, Number.MAX_SAFE_INTEGER);
-const base64Problem = `must be base64 of at most ${OUTPUT_PART_BYTES} bytes`;
-const base64 = v.pipe(
-  v.string(base64Problem),
-  v.maxLength(Math.ceil(OUTPUT_PART_BYTES / 3) * 4, base64Problem),
-  v.check((s) => s.length % 4 === 0, base64Problem),
-  v.regex(/^[A-Za-z0-9+/]*={0,2}$/, base64Problem),
-);
 /** A job spec as the host holds it: an object; the observer parses it as any job (host/job.ts parseJob) before it shows it. */
 const jobObject = v.pipe(v.record(v.string(), v.unknown(), 'must be a job object'), v.readonly());
 const unitState = v.picklist(['queued', 'leased', 'verifying', 'accepted'], 'must be one of queued, leased, verifying, accepted');
+
+const fileProblem = 'must be a file name of 1..64 letters, digits, dots, dashes and underscores, not starting with a dot';
+/** An export file's name: nothing a browser or a file system could take for a path. */
+const fileName = v.pipe(v.string(fileProblem), v.regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/, fileProblem));
 
 /** One unit as the dashboard shows it (host/host-views.ts UnitView). */
 export const observedUnitSchema = record({
@@ -241,6 +245,9 @@ export const observedUnitSchema = record({
   root: v.nullable(digest),
   rejections: count,
   acceptedAt: v.nullable(epochMs),
+  /** What computed the unit's result, as its volunteer reported it (never trusted). */
+  backend: v.optional(oneOf(Backend)),
+  adapter: v.optional(text(MAX_ADAPTER_CHARS)),
 });
 
 /** One verdict the host committed (host/host-views.ts VerdictEvent), numbered so an observer asks only for newer ones. */
@@ -279,6 +286,8 @@ export const observerMessages = {
   results: message('results', { id: requestId, job: str(), first: count }),
   /** An accepted unit's kept output, as output-part messages. */
   output: message('output', { id: requestId, unitId }),
+  /** `job`'s export as `npm run host -- --export` writes it (host/export/): export-files, then its bytes as export-part messages. */
+  export: message('export', { id: requestId, job: str() }),
 };
 
 /** What a host says to an observer, by type. */
@@ -307,15 +316,35 @@ export const observedMessages = {
   units: message('units', { id: requestId, job: str(), first: count, total: count, units: list(observedUnitSchema, MAX_OBSERVED_ITEMS) }),
   results: message('results', { id: requestId, job: str(), first: count, total: count, results: list(observedResultSchema, MAX_OBSERVED_ITEMS) }),
   /**
-   * Bytes offset … offset + len − 1 of a unit's output, `total` bytes in all, in order. `total`
-   * 0 (one part, no data) says the host keeps no output for the unit (a kept output is never empty).
+   * A data message (net/link.ts): bytes offset … offset + body length − 1 of a unit's output as
+   * its binary body, `total` bytes in all, parts in order; `sha256` is the body's digest (the
+   * frames check a data message's text, not its body). `total` 0, as a text with no body and no
+   * digest, says the host keeps no output for the unit (a kept output is never empty).
    */
-  'output-part': message('output-part', { id: requestId, unitId, offset: count, total: count, data: base64 }),
+  'output-part': message('output-part', { id: requestId, unitId, offset: count, total: count, sha256: v.optional(digest) }),
+  /** Answers export: the files, in the order their parts follow; `state` complete or partial, `missing` units the export lacks. */
+  'export-files': message('export-files', {
+    id: requestId,
+    job: str(),
+    state: str(16),
+    missing: count,
+    files: list(record({ name: fileName, bytes: int(0, MAX_OBSERVED_EXPORT_BYTES) }), MAX_EXPORT_FILES),
+  }),
+  /**
+   * A data message: bytes offset … offset + body length − 1 of export file `file` (an index into
+   * export-files' list) as its binary body, with the body's sha256; files in order, each in order.
+   */
+  'export-part': message('export-part', { id: requestId, file: int(0, MAX_EXPORT_FILES - 1), offset: int(0, MAX_OBSERVED_EXPORT_BYTES), sha256: digest }),
   error: hostMessages.error,
 };
 
 export type ObserverMessage = v.InferOutput<(typeof observerMessages)[keyof typeof observerMessages]>;
-export type ObservedMessage = v.InferOutput<(typeof observedMessages)[keyof typeof observedMessages]>;
+type ObservedOnWire = v.InferOutput<(typeof observedMessages)[keyof typeof observedMessages]>;
+/** What the host says to an observer; an output part with bytes carries them as `data` (its body on the wire). */
+export type ObservedMessage =
+  | Exclude<ObservedOnWire, { type: 'output-part' | 'export-part' }>
+  | (Extract<ObservedOnWire, { type: 'output-part' }> & { readonly data?: Uint8Array })
+  | (Extract<ObservedOnWire, { type: 'export-part' }> & { readonly data: Uint8Array });
 export type ObservedUnit = v.InferOutput<typeof observedUnitSchema>;
 export type ObservedVerdict = v.InferOutput<typeof observedVerdictSchema>;
 export type ObservedResult = v.InferOutput<typeof observedResultSchema>;
@@ -328,10 +357,25 @@ export type Receipt = Omit<SignedReceipt, 'signature'> & { readonly signature?: 
 
 export type VolunteerMessage = v.InferOutput<(typeof volunteerMessages)[keyof typeof volunteerMessages]>;
 
+/**
+ * The host messages that travel as data messages (net/link.ts): the schema checks their JSON,
+ * and `data` is the binary body beside it, attached by the validator. A chunk must have one
+ * (its bytes); a relayed message has one when the message it wraps has (a child's chunk).
+ */
+export const hostMessageBodies = { chunk: 'required', relayed: 'optional' } as const satisfies Partial<
+  Record<keyof typeof hostMessages, 'required' | 'optional'>
+>;
+
 type HostMessageOnWire = v.InferOutput<(typeof hostMessages)[keyof typeof hostMessages]>;
-/** The verdict's receipt is typed as kept (Receipt), so a host can answer with the receipt it holds; the wire requires its signature. */
+/**
+ * The verdict's receipt is typed as kept (Receipt), so a host can answer with the receipt it
+ * holds; the wire requires its signature. A chunk and a relayed message carry their body as `data`.
+ */
 export type HostMessage =
-  Exclude<HostMessageOnWire, { type: 'verdict' }> | (Omit<Extract<HostMessageOnWire, { type: 'verdict' }>, 'receipt'> & { readonly receipt?: Receipt });
+  | Exclude<HostMessageOnWire, { type: 'verdict' | 'chunk' | 'relayed' }>
+  | (Omit<Extract<HostMessageOnWire, { type: 'verdict' }>, 'receipt'> & { readonly receipt?: Receipt })
+  | (Extract<HostMessageOnWire, { type: 'chunk' }> & { readonly data: Uint8Array })
+  | (Extract<HostMessageOnWire, { type: 'relayed' }> & { readonly data?: Uint8Array });
 
 /** The messages that await an answer: each carries an `id`, and the answer (or an error) names it. */
 export type RequestMessage = Extract<VolunteerMessage, { id: number }>;

@@ -3,6 +3,9 @@ import { Verdict, type Backend, type Receipt } from '../protocol';
 import { acquireLeadership, type Leadership } from '../volunteer/leader';
 import { VolunteerSession, VolunteerState, type VerdictDetail } from '../volunteer/session';
 import { openVolunteerStore } from '../volunteer/store/idb-volunteer-store';
+import { openDatasetCache } from '../volunteer/store/idb-dataset-cache';
+import type { DatasetCache } from '../volunteer/store/dataset-cache';
+import { ChunkFlights } from '../volunteer/chunk-fetcher';
 import { Persistence, requestPersistence } from '../volunteer/store/persistence';
 import type { VolunteerStore } from '../volunteer/store/volunteer-store';
 import { ComputeClient } from '../worker/client';
@@ -46,6 +49,9 @@ export class Contribution extends EventTarget {
   private leadership?: Leadership;
   private starting?: AbortController;
   private store?: VolunteerStore;
+  private datasets?: DatasetCache;
+  /** Chunks in flight, shared by this tab's sessions (one per host). */
+  private readonly flights = new ChunkFlights();
   private sampler?: ReturnType<typeof setInterval>;
   private opening?: Promise<void>;
   private closed = false;
@@ -149,6 +155,8 @@ export class Contribution extends EventTarget {
     this.computer?.terminate();
     this.leadership?.release();
     this.store?.close();
+    this.datasets?.close();
+    this.datasets = undefined;
     clearInterval(this.sampler);
     this.sessions = [];
     this.computer = this.sampler = this.leadership = this.store = this.starting = undefined;
@@ -161,6 +169,9 @@ export class Contribution extends EventTarget {
       // Closed while it opened: nobody else will close it.
       if (this.closed) return store.close();
       this.store = store;
+      // Verified dataset chunks, kept across reloads beside the store; without it they stay in memory.
+      this.datasets = await openDatasetCache().catch(() => undefined);
+      if (this.closed) this.datasets?.close();
       this.persistence = await requestPersistence();
       this.identity = await loadOrCreateIdentity(this.store);
     } catch (err) {
@@ -185,6 +196,8 @@ export class Contribution extends EventTarget {
         relay: config.relay,
         store: this.store,
         identity: this.identity,
+        chunkFlights: this.flights,
+        ...(this.datasets ? { datasetCache: this.datasets } : {}),
         ...(config.checkpointMs ? { checkpointMs: config.checkpointMs } : {}),
       });
       session.addEventListener('change', () => this.emit());

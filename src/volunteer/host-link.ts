@@ -7,6 +7,8 @@ import { parseHostMessage } from '../validate';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../proof/identity';
 import { signKeyProof } from '../proof/key-proof';
 import { verifyReceiptSignature } from '../proof/receipt-signing';
+import type { ServedChunk } from '../data/dataset';
+import { ChunkRequest } from './chunk-request';
 import { Heartbeat, type HeartbeatSource } from './heartbeat';
 import { RelayServer } from './relay';
 
@@ -29,7 +31,14 @@ export interface HostLinkOptions {
   readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
   /** Offer to relay for other volunteers when the host is full. */
   readonly relay?: boolean;
+  /** A chunk fetch fails when no chunk of it has come for this long (default CHUNK_IDLE_MS). */
+  readonly chunkIdleMs?: number;
 }
+
+/** How long a chunk fetch waits for its next chunk: a 256 KiB chunk takes well under a second on any working link. */
+export const CHUNK_IDLE_MS = 30_000;
+/** Chunk fetches one link has in flight at most: with MAX_CHUNKS_PER_REQUEST each, 4 × 2 MiB held at most. */
+export const MAX_CHUNK_FETCHES = 4;
 
 /** The host sent us elsewhere: not a failure, so no backoff and no error state. */
 export class Redirected extends Error {
@@ -45,8 +54,9 @@ export class Redirected extends Error {
  */
 export class HostLink {
   private link?: Link;
-  /** Requests awaiting their answers, by id: each answer names its request, so asks may overlap. */
-  private readonly pending = new Map<number, { types: readonly HostMessage['type'][]; resolve(m: HostMessage): void; reject(e: unknown): void }>();
+  /** Requests awaiting their answers, by id: each answer names its request, so asks (and chunk fetches) may overlap. */
+  private readonly pending = new Map<number, { take(m: HostMessage): void; reject(e: unknown): void }>();
+  private fetches = 0;
   private nextId = 1;
   private heartbeatMs = 15_000;
   private readonly heartbeat = new Heartbeat();
@@ -109,7 +119,7 @@ export class HostLink {
   /** Connects and greets, unless connected already. Throws Redirected when the host is full. */
   async open(signal: AbortSignal): Promise<void> {
     if (this.link) return;
-    const handlers: LinkHandlers = { onText: (text) => this.receive(text), onClose: () => this.closed() };
+    const handlers: LinkHandlers = { onText: (text, body) => this.receive(text, body), onClose: () => this.closed() };
     const target = this.upstream ?? this.options.hostId;
     const direct = this.upstream === undefined;
     const relay = this.relayServer;
@@ -182,11 +192,51 @@ export class HostLink {
     if (!this.link) return Promise.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
     const id = this.nextId++;
     const reply = new Promise<Reply<T>>((resolve, reject) => {
-      this.pending.set(id, { types, resolve: resolve as (m: HostMessage) => void, reject });
+      const take = (m: HostMessage) =>
+        (types as readonly HostMessage['type'][]).includes(m.type)
+          ? resolve(m as Reply<T>)
+          : reject(new TabgridError(ErrorCode.BadMessage, `host answered with '${m.type}', expected ${types.join(' or ')}`));
+      this.pending.set(id, { take, reject });
     });
     this.send({ ...message, id });
     // Answered, failed or given up on: an answer that comes after is dropped.
     return abortable(reply, signal).finally(() => this.pending.delete(id));
+  }
+
+  /**
+   * Fetches chunks first … first + count − 1 (count ≤ MAX_CHUNKS_PER_REQUEST) of dataset
+   * `root`: one get-chunks, answered by `count` chunk data messages. Resolves to the chunks in
+   * index order, UNVERIFIED: the caller checks each with chunkProblem against the slice's root
+   * and length before it keeps or uses it. Rejects with the host's error for the request, a
+   * bad-message for a chunk it did not ask for, network when the connection drops or no chunk
+   * comes for `chunkIdleMs`, aborted on `signal`, and bad-input for a bad range or past
+   * MAX_CHUNK_FETCHES fetches in flight.
+   */
+  fetchChunks(root: string, first: number, count: number, signal?: AbortSignal): Promise<ServedChunk[]> {
+    if (!this.link) return Promise.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
+    if (this.fetches >= MAX_CHUNK_FETCHES)
+      return Promise.reject(new TabgridError(ErrorCode.BadInput, `${MAX_CHUNK_FETCHES} chunk fetches are in flight already`));
+    if (signal?.aborted) return Promise.reject(new TabgridError(ErrorCode.Aborted, 'aborted'));
+    let request: ChunkRequest;
+    try {
+      request = new ChunkRequest(root, first, count, this.options.chunkIdleMs ?? CHUNK_IDLE_MS);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const id = this.nextId++;
+    const take = (m: HostMessage) =>
+      m.type === 'chunk' ? request.take(m) : request.fail(new TabgridError(ErrorCode.BadMessage, `host answered get-chunks with '${m.type}'`));
+    this.pending.set(id, { take, reject: (err) => request.fail(err) });
+    this.fetches++;
+    const onAbort = () => request.fail(new TabgridError(ErrorCode.Aborted, 'aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.send({ type: 'get-chunks', id, root, first, count });
+    // Done, failed or given up on: chunks that come after are dropped.
+    return request.done.finally(() => {
+      this.pending.delete(id);
+      this.fetches--;
+      signal?.removeEventListener('abort', onAbort);
+    });
   }
 
   /** Sends if connected; a message lost to a drop is sent again after the reconnect. */
@@ -200,11 +250,11 @@ export class HostLink {
     this.link = undefined;
   }
 
-  private receive(text: unknown): void {
+  private receive(text: unknown, body?: Uint8Array): void {
     this.heartbeat.heard();
     let message: HostMessage;
     try {
-      message = parseHostMessage(text);
+      message = parseHostMessage(text, body);
     } catch (err) {
       console.warn('tabgrid: ignoring a malformed message from the host:', (err as Error).message);
       return;
@@ -218,7 +268,7 @@ export class HostLink {
       case 'lease':
         return;
       case 'relayed':
-        return this.relayServer?.deliver(message.child, message.text);
+        return this.relayServer?.deliver(message.child, message.text, message.data);
       case 'error': {
         const code = isErrorCode(message.code) ? message.code : ErrorCode.BadMessage;
         const failure = new TabgridError(code, `host: ${message.message}`);
@@ -231,12 +281,9 @@ export class HostLink {
       case 'welcome':
       case 'redirect':
       case 'unit':
-      case 'no-work': {
-        const request = this.pending.get(message.id);
-        if (!request) return;
-        if (request.types.includes(message.type)) return request.resolve(message);
-        return request.reject(new TabgridError(ErrorCode.BadMessage, `host answered with '${message.type}', expected ${request.types.join(' or ')}`));
-      }
+      case 'no-work':
+      case 'chunk':
+        return this.pending.get(message.id)?.take(message);
     }
   }
 

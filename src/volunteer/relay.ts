@@ -5,8 +5,10 @@ import { linkFromConnection, type Link } from '../net/link';
 /**
  * The relay side of a volunteer: when the host is at its connection cap it sends newcomers to
  * volunteers that offered to relay. A relay passes each child's messages to the host wrapped
- * as `relay` and hands `relayed` replies back; it keeps no leases, verifies nothing and earns
- * nothing for its children, so losing a relay loses nothing: its children reconnect.
+ * as `relay` and hands `relayed` replies back (a chunk as a data message, its bytes as they
+ * came: the child checks them against the dataset's root, so a relay cannot slip it others);
+ * it keeps no leases, verifies nothing and earns nothing for its children, so losing a relay
+ * loses nothing: its children reconnect.
  */
 export interface RelayOptions {
   readonly maxChildren?: number;
@@ -69,7 +71,9 @@ export class RelayServer {
     const child = `c${this.next++}`;
     // Listen at once: a child may speak the moment its side opens, before ours reports it.
     const link = linkFromConnection(conn, {
-      onText: (text) => {
+      onText: (text, body) => {
+        // A volunteer sends texts only: a data message from a child is nothing to pass on (nor a sign of life).
+        if (body !== undefined) return console.warn(`tabgrid: relay child ${child} sent a data message; dropping it`);
         const entry = this.children.get(child);
         if (entry) entry.heard = this.clock();
         // Only what the protocol allows goes up; the host validates the rest.
@@ -86,8 +90,10 @@ export class RelayServer {
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
   }
 
-  /** A reply from the host for one of our children. */
-  deliver(child: string, text: string): void {
-    this.children.get(child)?.link.send(text);
+  /** A reply from the host for one of our children: a text, or a data message (a chunk) when it came with a body. */
+  deliver(child: string, text: string, body?: Uint8Array): void {
+    const link = this.children.get(child)?.link;
+    if (body === undefined) link?.send(text);
+    else link?.sendData(text, body);
   }
 }

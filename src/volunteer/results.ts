@@ -15,6 +15,8 @@ import { MAX_ROWS_HEX, type Backend, type HostMessage, type VolunteerMessage, ty
 export interface Sent {
   readonly root: string;
   readonly backend: Backend;
+  /** What computed it, in words (the engine's), when known: not kept across reloads. */
+  readonly adapter?: string;
   readonly tree: MerkleTree;
   readonly leaves: Uint8Array;
   readonly leafBytes: number;
@@ -29,7 +31,7 @@ export interface Sent {
 /** Builds the result's Merkle tree and signs the commitment to its root with `identity`. */
 export async function sentResult(
   unit: WorkUnit,
-  out: { leaves: Uint8Array; leafBytes: number; backend: Backend },
+  out: { leaves: Uint8Array; leafBytes: number; backend: Backend; adapter?: string },
   total: number,
   hash: Hasher,
   identity: Pick<Identity, 'sign'>,
@@ -38,11 +40,29 @@ export async function sentResult(
   const root = toHex(tree.root);
   const shares = listsShares(unit) ? leavesToShares(out.leaves) : undefined;
   const signature = await signCommitment(identity, { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
-  return { root, backend: out.backend, tree, leaves: out.leaves, leafBytes: out.leafBytes, total, signature, ...(shares ? { shares } : {}) };
+  return {
+    root,
+    backend: out.backend,
+    ...(out.adapter ? { adapter: out.adapter } : {}),
+    tree,
+    leaves: out.leaves,
+    leafBytes: out.leafBytes,
+    total,
+    signature,
+    ...(shares ? { shares } : {}),
+  };
 }
 
 export function resultMessage(unitId: string, r: Sent): VolunteerMessage {
-  return { type: 'result', unitId, root: r.root, backend: r.backend, signature: r.signature, ...(r.shares ? { shares: r.shares } : {}) };
+  return {
+    type: 'result',
+    unitId,
+    root: r.root,
+    backend: r.backend,
+    signature: r.signature,
+    ...(r.shares ? { shares: r.shares } : {}),
+    ...(r.adapter ? { adapter: r.adapter } : {}),
+  };
 }
 
 /** Opens the challenged leaves (cheap: no GPU, so even while paused). */

@@ -3,6 +3,8 @@ import type { HostMessage } from '../protocol';
 import type { Identity } from '../proof/identity';
 import type { UnitComputer } from '../worker/client';
 import type { VolunteerStore } from './store/volunteer-store';
+import type { DatasetCache } from './store/dataset-cache';
+import type { ChunkFlights } from './chunk-fetcher';
 
 export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
 export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
@@ -28,6 +30,10 @@ export interface VolunteerSessionOptions {
    * (see journal.ts). Without one the session keeps them in memory only.
    */
   readonly store?: VolunteerStore;
+  /** Where verified dataset chunks are kept between units (default: in memory, for this session). */
+  readonly datasetCache?: DatasetCache;
+  /** Chunks being fetched, shared by the sessions of one volunteer so a chunk two units need is fetched once. */
+  readonly chunkFlights?: ChunkFlights;
   /** Aimed-for compute time between checkpoints (default 3 s; only with a store). */
   readonly checkpointMs?: number;
 }

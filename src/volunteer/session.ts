@@ -2,7 +2,7 @@ import { sleep, waited } from '../async';
 import { concat } from '../bytes';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
-import { MAX_HOLDING, Verdict, unitSize, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { MAX_CACHED_HINT, MAX_HOLDING, Verdict, unitSize, unitSlices, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
 import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs } from '../net/backoff';
@@ -10,6 +10,10 @@ import { heartbeatsFor } from './heartbeat';
 import { HostLink, Redirected, type Reply, type Unprompted } from './host-link';
 import { Journal, type Resumable } from './journal';
 import { Tally } from './tally';
+import { ChunkFlights, fetchSlice } from './chunk-fetcher';
+import type { DatasetCache } from './store/dataset-cache';
+import { MemoryDatasetCache } from './store/memory-dataset-cache';
+import type { UnitInput } from '../worker/segments';
 import { answerCheck, resultMessage, sentResult, type Sent } from './results';
 import { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 
@@ -34,6 +38,11 @@ export class VolunteerSession extends EventTarget {
   /** Leaves (or nonces) computed by this session: what a resume saved shows here. */
   computed = 0;
   readonly journal: Journal;
+  /** Dataset bytes read for units' inputs: fetched from the host, read from the cache; chunks refused (they failed their proof). */
+  readonly inputBytes = { fetched: 0, cached: 0, refused: 0 };
+  /** Verified dataset chunks kept between units (and reloads, with a persistent cache). */
+  readonly datasets: DatasetCache;
+  private readonly flights: ChunkFlights;
 
   private readonly host: HostLink;
   private hash?: Hasher;
@@ -56,6 +65,8 @@ export class VolunteerSession extends EventTarget {
     // With a store the key is kept there, so a reloaded page is the same volunteer to the host.
     this.host = new HostLink({ ...options, ...(store ? { loadIdentity: () => loadOrCreateIdentity(store) } : {}) }, (m) => this.hear(m));
     this.journal = new Journal(options.store, options.hostId, () => this.emit());
+    this.datasets = options.datasetCache ?? new MemoryDatasetCache();
+    this.flights = options.chunkFlights ?? new ChunkFlights();
   }
 
   get unitsDone(): number {
@@ -182,7 +193,8 @@ export class VolunteerSession extends EventTarget {
     while (this.queue.length < (this.options.prefetch ?? 1) + 1) {
       // The host reads at most MAX_HOLDING; a leased unit left off is handed back to us, which ends the filling below.
       const holding = [...this.queue.map((u) => u.unitId), ...this.sent.keys()].slice(0, MAX_HOLDING);
-      const reply = await this.host.ask({ type: 'request-unit', holding }, ['unit', 'no-work'], signal);
+      const cached = (await this.datasets.roots()).slice(0, MAX_CACHED_HINT);
+      const reply = await this.host.ask({ type: 'request-unit', holding, ...(cached.length > 0 ? { cached } : {}) }, ['unit', 'no-work'], signal);
       if (reply.type === 'no-work') {
         if (this.queue.length === 0) this.say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work', signal);
         return reply.jobDone ? Math.max(reply.retryMs, 10_000) : reply.retryMs;
@@ -203,7 +215,6 @@ export class VolunteerSession extends EventTarget {
     const from = this.partial.get(unit.unitId);
     if (from) this.resumed = { unitId: unit.unitId, from: from.done, total };
     this.progress = { unitId: unit.unitId, done: from?.done ?? 0, total };
-    this.say(from ? `resumed ${unit.unitId} from its checkpoint` : `computing ${unit.unitId}`, signal);
     const checkpoints = this.journal.checkpointer(unit.unitId, from);
     let last = from?.done ?? 0;
     try {
@@ -213,7 +224,13 @@ export class VolunteerSession extends EventTarget {
         this.progress = { unitId: unit.unitId, done, total };
         this.emit();
       };
-      const resume = { from: from?.done ?? 0, ...(this.journal.enabled ? { onCheckpoint: checkpoints.write, checkpointMs: this.options.checkpointMs } : {}) };
+      const inputs = await this.inputsOf(unit, controller.signal);
+      this.say(from ? `resumed ${unit.unitId} from its checkpoint` : `computing ${unit.unitId}`, signal);
+      const resume = {
+        from: from?.done ?? 0,
+        inputs,
+        ...(this.journal.enabled ? { onCheckpoint: checkpoints.write, checkpointMs: this.options.checkpointMs } : {}),
+      };
       const out = await this.options.computer.runUnit(unit, controller.signal, progress, resume);
       const leaves = from ? concat([from.data, out.leaves]) : out.leaves;
       const result = await sentResult(unit, { ...out, leaves }, total, this.hash!, await this.host.identity());
@@ -233,6 +250,55 @@ export class VolunteerSession extends EventTarget {
     } finally {
       signal.removeEventListener('abort', stop);
       this.current = undefined;
+    }
+  }
+
+  /**
+   * The verified bytes of the dataset slices a unit reads: from the cache, or fetched from the
+   * host (or our relay) chunk by chunk, each checked against its root before it is kept or used
+   * (chunk-fetcher.ts). Chunks that keep failing their check, or a host that keeps saying busy,
+   * count as network trouble: the session reconnects and backs off, as for a dropped link.
+   */
+  private async inputsOf(unit: WorkUnit, signal: AbortSignal): Promise<UnitInput[]> {
+    const slices = unitSlices(unit);
+    if (slices.length === 0) return [];
+    this.say(`fetching the inputs of ${unit.unitId}`, signal);
+    const inputs: UnitInput[] = [];
+    try {
+      for (const slice of slices) {
+        const data = await fetchSlice(slice, {
+          fetch: (root, first, count, s) => this.fetchChunks(root, first, count, s),
+          cache: this.datasets,
+          flights: this.flights,
+          hash: this.hash!,
+          signal,
+          onBytes: (fetched, fromCache) => {
+            this.inputBytes.fetched += fetched;
+            this.inputBytes.cached += fromCache;
+          },
+          onRefused: (index, why) => {
+            this.inputBytes.refused++;
+            console.warn(`tabgrid: refused chunk ${index} of ${slice.root.slice(0, 12)}…: ${why}`);
+          },
+        });
+        inputs.push({ slice, data });
+      }
+    } catch (err) {
+      if (signal.aborted || (isTabgridError(err) && err.code === ErrorCode.Network)) throw err;
+      throw new TabgridError(ErrorCode.Network, `the inputs of ${unit.unitId}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    return inputs;
+  }
+
+  /** Asks the host for chunks, waiting out `busy` answers (its per-connection budget) with a backoff. */
+  private async fetchChunks(root: string, first: number, count: number, signal: AbortSignal) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.host.fetchChunks(root, first, count, signal);
+      } catch (err) {
+        if (!isTabgridError(err, ErrorCode.Busy) || attempt >= 8) throw err;
+        await sleep(backoffMs(attempt, 100, 2000), signal);
+      }
     }
   }
 

@@ -5,7 +5,8 @@ import { MemoryTuneCache, type TuneCache } from '../gpu/tune-cache';
 import { leafBytesOf, unitSize } from '../kernels/units';
 import { calibrationOf, unitRun } from '../kernels/worker-registry';
 import type { KernelContext, Progress } from '../kernels/worker-kernel';
-import { Backend, type WorkUnit } from '../protocol';
+import { shelf } from '../data/shelf';
+import { Backend, MAX_ADAPTER_CHARS, type WorkUnit } from '../protocol';
 import { BackendChooser, parseBackend, type Choice } from './backend-choice';
 import { runSegments, type ResumeOptions } from './segments';
 
@@ -29,6 +30,8 @@ export interface UnitOutput {
   readonly leaves: Uint8Array;
   readonly leafBytes: number;
   readonly backend: Backend;
+  /** What computed it, in words ("nvidia hopper: NVIDIA H200", "CPU"), for the result's `adapter`. */
+  readonly adapter?: string;
 }
 
 export interface EngineOptions {
@@ -117,16 +120,29 @@ export class ComputeEngine {
    * (see segments.ts); the output then holds only what this run computed, from `from` on.
    */
   async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress, resume: ResumeOptions = {}): Promise<UnitOutput> {
-    const run = unitRun(unit, this.context);
-    let backend: Backend = Backend.Cpu;
-    const leaves = await runSegments(unitSize(unit), { ...resume, onProgress }, async (start, end, p) => {
-      const choice = await this.chooser.choose(unit.kernel, calibrationOf(unit.kernel, this.context));
-      const options = { signal, onProgress: p, pace: this.duty };
-      const out = choice.backend === Backend.WebGpu ? await this.onGpu(() => run.gpu(start, end, options)) : await run.cpu(start, end, options);
-      backend = choice.backend;
-      return out;
-    });
-    return { leaves, leafBytes: leafBytesOf(unit), backend };
+    const releases = (resume.inputs ?? []).map((i) => shelf.holdSlice(i.slice, i.data));
+    try {
+      const run = unitRun(unit, this.context);
+      let backend: Backend = Backend.Cpu;
+      const leaves = await runSegments(unitSize(unit), { ...resume, onProgress }, async (start, end, p) => {
+        const choice = await this.chooser.choose(unit.kernel, calibrationOf(unit.kernel, this.context));
+        const options = { signal, onProgress: p, pace: this.duty };
+        const out = choice.backend === Backend.WebGpu ? await this.onGpu(() => run.gpu(start, end, options)) : await run.cpu(start, end, options);
+        backend = choice.backend;
+        return out;
+      });
+      return { leaves, leafBytes: leafBytesOf(unit), backend, adapter: await this.adapterWords(backend) };
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+
+  /** What computed a unit on `backend`, in words, for the result's `adapter` (kept and exported by the host). */
+  private async adapterWords(backend: Backend): Promise<string> {
+    if (backend === Backend.Cpu) return 'CPU';
+    const info = await this.adapter();
+    const words = info ? [info.vendor, info.architecture, info.description].filter((w) => w !== '').join(' ') : '';
+    return `WebGPU${words ? `: ${words}` : ''}${info?.isFallbackAdapter ? ' (software)' : ''}`.slice(0, MAX_ADAPTER_CHARS);
   }
 
   /** Destroys the GPU device (tests use it to simulate a loss). */

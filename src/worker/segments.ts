@@ -1,5 +1,6 @@
 import { concat } from '../bytes';
 import { ErrorCode, TabgridError } from '../errors';
+import type { DatasetSlice } from '../data/dataset';
 import type { Progress } from './engine';
 
 /** Where a unit run starts and how it reports checkpoints (see ComputeEngine.runUnit). */
@@ -13,6 +14,18 @@ export interface ResumeOptions {
   readonly onCheckpoint?: (done: number, append: Uint8Array) => void;
   /** Aimed-for compute time between checkpoints (default 3 s). */
   readonly checkpointMs?: number;
+  /**
+   * The verified bytes of the dataset slices the unit reads (data/dataset.ts), which its
+   * volunteer fetched and checked against their roots: held on the worker's shelf while the
+   * unit runs, where the kernel's inputs read them. A dataset unit without them fails.
+   */
+  readonly inputs?: readonly UnitInput[];
+}
+
+/** One dataset slice of a unit and its verified bytes. */
+export interface UnitInput {
+  readonly slice: DatasetSlice;
+  readonly data: Uint8Array;
 }
 
 export const DEFAULT_CHECKPOINT_MS = 3000;

@@ -1,9 +1,10 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import '../../src/dashboard/dashboard-app';
 import { HostStatus, type TabgridDashboard } from '../../src/dashboard/dashboard-app';
 import type { BuiltResults, ResultsFile } from '../../src/dashboard/results-file';
 import { resolveWatch } from '../../src/dashboard/settings';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
+import { concat } from '../../src/bytes';
 import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
 import type { JobSpec } from '../../src/host/job';
@@ -37,7 +38,22 @@ async function watchedHost(jobs: JobSpec[]) {
     identity: await newIdentity(),
     onVerdict: (e) => late.observers?.recordVerdict(e),
   });
-  const observers = (late.observers = new ObserverHost({ hostId: HOST, token: TOKEN, core }));
+  // The Node host exports from its store (host/export/export-job.ts, Node-only); here the same
+  // shape from the core's kept outputs: the accepted units' digests, and a manifest naming them.
+  const exportJob = async (jobId: string) => {
+    const accepted = core.results(jobId);
+    const outputs = await Promise.all(accepted.map((r) => core.output(r.unitId)));
+    const manifest = new TextEncoder().encode(JSON.stringify({ job: jobId, units: accepted.map((r) => r.unitId) }));
+    return {
+      state: 'complete',
+      missing: [],
+      files: [
+        { name: 'digests.bin', data: concat(outputs.map((o) => o!)) },
+        { name: 'manifest.json', data: manifest },
+      ],
+    };
+  };
+  const observers = (late.observers = new ObserverHost({ hostId: HOST, token: TOKEN, core, exportJob }));
   return { core, observers, connector: memoryHostConnector(core, observers) };
 }
 
@@ -97,6 +113,22 @@ describe('<tabgrid-dashboard> watching a Node host', () => {
     for (const r of file.results) {
       expect(r.digests!.join('')).toBe(toHex(outputs.get(r.unitId)!));
       expect(await verifyReceiptSignature(file.host.publicKey, r.receipt!, r.receipt!.signature!)).toBe(true);
+    }
+
+    // The host's export, fetched over the link and offered as files to save.
+    const blobs = new Map<string, Blob>();
+    const create = vi.spyOn(URL, 'createObjectURL').mockImplementation((b) => (blobs.set(`blob:${blobs.size}`, b as Blob), `blob:${blobs.size - 1}`));
+    try {
+      const item = downloads.shadowRoot!.querySelector('li[data-job="dig"] [data-field="export"]')!;
+      item.querySelector('button')!.click();
+      await until(() => item.querySelectorAll('a[download]').length === 2);
+      expect(text(item, '[data-field="export-status"]')).toBe('Ready: save the 2 files below.');
+      const links = [...item.querySelectorAll('a[download]')].map((a) => [a.getAttribute('download'), blobs.get(a.getAttribute('href')!)!] as const);
+      expect(links.map(([name]) => name)).toEqual(['digests.bin', 'manifest.json']);
+      const digests = new Uint8Array(await links[0]![1].arrayBuffer());
+      expect(toHex(digests)).toBe(['dig/0', 'dig/1', 'dig/2'].map((id) => toHex(outputs.get(id)!)).join(''));
+    } finally {
+      create.mockRestore();
     }
   });
 

@@ -44,7 +44,7 @@ describe('IdbHostStore', () => {
     await (await IdbHostStore.open(name)).close();
     const raw = await openDB(name);
     expect(raw.version).toBe(IDB_SCHEMA_VERSION);
-    expect([...raw.objectStoreNames].sort()).toEqual(['jobs', 'keys', 'outputs', 'receipts', 'trust', 'units', 'volunteers']);
+    expect([...raw.objectStoreNames].sort()).toEqual(['datasetChunks', 'datasets', 'jobs', 'keys', 'outputs', 'receipts', 'trust', 'units', 'volunteers']);
     raw.close();
   });
 
@@ -131,8 +131,12 @@ describe('IdbHostStore', () => {
       { ...before[5], awaiting: 'recompute' },
       before[6],
     ]);
+    // Version 5's dataset stores are there, empty, and keep what is saved.
+    expect(await store.datasetRoots()).toEqual([]);
+    await store.saveDataset({ root, data: Uint8Array.of(9, 8, 7), createdAt: 1 });
+    expect((await store.loadDataset(root))?.data).toEqual(Uint8Array.of(9, 8, 7));
     await store.close();
-    expect(IDB_SCHEMA_VERSION).toBe(4);
+    expect(IDB_SCHEMA_VERSION).toBe(5);
   });
 
   it('reports a commit after close as storage', async () => {

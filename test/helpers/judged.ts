@@ -5,7 +5,7 @@ import { merklePath } from '../../src/hash/merkle';
 import type { HostCore } from '../../src/host/host-core';
 import { referenceLeaves } from '../../src/host/recompute';
 import type { Identity } from '../../src/proof/identity';
-import { unitLeaves, type ChallengedUnit, type HostMessage, type WorkUnit } from '../../src/protocol';
+import { unitLeaves, type Backend, type ChallengedUnit, type HostMessage, type WorkUnit } from '../../src/protocol';
 import { rowsMessages, sentResult } from '../../src/volunteer/results';
 import { greetAs, newIdentity, resultOf, sayTo } from './signing';
 
@@ -44,11 +44,17 @@ export async function honestResult(me: Identity, unit: WorkUnit, hash: Hasher) {
 /**
  * Commits to `leaves` (signed by `v`) and answers every check the host asks for (a challenge,
  * then perhaps `send-rows` for a collecting job, or `send-rows` alone) until it answers
- * otherwise; returns that answer (usually the verdict).
+ * otherwise; returns that answer (usually the verdict). `madeBy`: the backend and adapter the result reports (default cpu, no adapter).
  */
-export async function submit(v: TestVolunteer, unit: WorkUnit, leaves: Uint8Array, hash: Hasher): Promise<HostMessage> {
+export async function submit(
+  v: TestVolunteer,
+  unit: WorkUnit,
+  leaves: Uint8Array,
+  hash: Hasher,
+  madeBy: { backend?: Backend; adapter?: string } = {},
+): Promise<HostMessage> {
   const sent = await sentResult(unit, { leaves, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, v.me);
-  let [reply] = await v.say(await resultOf(v.me, unit, sent.root));
+  let [reply] = await v.say(await resultOf(v.me, unit, sent.root, madeBy));
   for (;;) {
     if (reply?.type === 'send-rows') {
       let last: HostMessage[] = [];

@@ -1,9 +1,9 @@
 import type { HostCore } from '../../src/host/host-core';
 import type { Link, LinkHandlers } from '../../src/net/link';
-import { encodeMessage } from '../../src/protocol';
+import { encodeHostMessage } from '../../src/protocol';
 
 /**
- * Connects volunteers to a HostCore without a network: each link delivers texts on a later
+ * Connects volunteers to a HostCore without a network: each link delivers messages on a later
  * task, as a data channel would, and closing it tells both sides.
  */
 export function memoryConnector(host: HostCore | (() => HostCore)) {
@@ -17,19 +17,25 @@ export function memoryConnector(host: HostCore | (() => HostCore)) {
     const name = `mem-${++n}`;
     let open = true;
     void core().connect(name);
+    const deliver = (text: string, body?: Uint8Array) => {
+      if (!open || muted.has(link)) return;
+      setTimeout(() => {
+        if (!open) return;
+        void core()
+          .handle(name, text, body)
+          .then((replies) => {
+            for (const reply of replies) {
+              // As the wire carries it: a chunk's bytes beside its text (net/send-host-message.ts).
+              const wire = encodeHostMessage(reply);
+              setTimeout(() => open && (wire.body === undefined ? handlers.onText(wire.text) : handlers.onText(wire.text, wire.body)), 0);
+            }
+          });
+      }, 0);
+    };
     const link: Link = {
       peer: 'host',
-      send(text) {
-        if (!open || muted.has(link)) return;
-        setTimeout(() => {
-          if (!open) return;
-          void core()
-            .handle(name, text)
-            .then((replies) => {
-              for (const reply of replies) setTimeout(() => open && handlers.onText(encodeMessage(reply)), 0);
-            });
-        }, 0);
-      },
+      send: (text) => deliver(text),
+      sendData: (text, body) => deliver(text, body),
       close() {
         if (!open) return;
         open = false;

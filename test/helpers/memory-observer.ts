@@ -24,12 +24,14 @@ export function memoryHostConnector(core: HostCore, observers: ObserverHost) {
     const host: Link = {
       peer: name,
       send: (text) => void setTimeout(() => open && handlers.onText(text), 0),
+      sendData: (text, body) => void setTimeout(() => open && handlers.onText(text, body), 0),
       close: closeBoth,
     };
     const route = routeConnection({ core, observers, name, link: () => host });
     const peer: Link = {
       peer: 'host',
       send: (text) => void setTimeout(() => open && route.onText(text), 0),
+      sendData: (text, body) => void setTimeout(() => open && route.onText(text, body), 0),
       close: closeBoth,
     };
     links.set(name, { host, peer });

@@ -2,7 +2,7 @@ import type { HostCore } from '../../src/host/host-core';
 import { signCommitment, unitInputDigest } from '../../src/proof/commitment';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../../src/proof/identity';
 import { signKeyProof } from '../../src/proof/key-proof';
-import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
+import { PROTOCOL_VERSION, encodeHostMessage, encodeMessage, type Backend, type HostMessage, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
 
 /** A fresh in-memory identity (host or volunteer). */
@@ -10,12 +10,18 @@ export async function newIdentity(): Promise<Identity> {
   return identityFromKeyPair(await createKeyPair());
 }
 
+/** A host message as the volunteer gets it: sent as the wire carries it (a chunk's bytes as a data message's body) and parsed. */
+export function overTheWire(message: HostMessage): HostMessage {
+  const { text, body } = encodeHostMessage(message);
+  return parseHostMessage(text, body);
+}
+
 /** Sends `m` as connection `name`; checks every reply parses as a host message, and that an answer to a request names it. */
 export async function sayTo(core: HostCore, name: string, m: VolunteerMessage | string): Promise<HostMessage[]> {
-  const replies = (await core.handle(name, typeof m === 'string' ? m : encodeMessage(m))).map((r) => parseHostMessage(encodeMessage(r)));
+  const replies = (await core.handle(name, typeof m === 'string' ? m : encodeMessage(m))).map(overTheWire);
   const asked = typeof m !== 'string' && 'id' in m ? m.id : undefined;
   for (const r of replies) {
-    const answer = r.type === 'welcome' || r.type === 'redirect' || r.type === 'unit' || r.type === 'no-work';
+    const answer = r.type === 'welcome' || r.type === 'redirect' || r.type === 'unit' || r.type === 'no-work' || r.type === 'chunk';
     if (answer && r.id !== asked) throw new Error(`${r.type} carries id ${r.id}, answering ${typeof m === 'string' ? 'a raw text' : m.type} with id ${asked}`);
   }
   return replies;
@@ -40,6 +46,11 @@ export function signFor(identity: Identity, unit: WorkUnit, root: string): Promi
 }
 
 /** A signed result message. */
-export async function resultOf(identity: Identity, unit: WorkUnit, root: string, extra: { shares?: number[] } = {}): Promise<VolunteerMessage> {
+export async function resultOf(
+  identity: Identity,
+  unit: WorkUnit,
+  root: string,
+  extra: { shares?: number[]; backend?: Backend; adapter?: string } = {},
+): Promise<VolunteerMessage> {
   return { type: 'result', unitId: unit.unitId, root, backend: 'cpu', signature: await signFor(identity, unit, root), ...extra };
 }

@@ -29,6 +29,14 @@ export const unit = (jobId: string, index: number, over: Partial<StoredUnit> = {
   ...over,
 });
 
+/** `n` bytes of a pattern that differs by `seed` and does not repeat every 256 bytes. */
+const bytesOf = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + (i >> 8) * 7 + seed) & 0xff);
+
+/** Byte equality without printing megabytes on failure (and without Node's Buffer, for the browser). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 export const volunteer = (id: string, credit = 0): StoredVolunteer => ({ id, credit, accepted: 0, rejected: 0 });
 
 export const receipt = (receiptId: string, issuedAt: number): StoredReceipt => ({
@@ -100,13 +108,29 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
           rejectedBy: ['x', 'y'],
           hold: { key: 'v1', since: 1_767_225_000_001 },
         });
-        const accepted = unit('j', 1, { state: 'accepted', holder: 'v2', root: 'ef'.repeat(32), challenge: [], acceptedAt: 1_767_225_600_999 });
-        const solved = unit('j', 2, { state: 'accepted', holder: 'v2', root: '01'.repeat(32), acceptedAt: 5, solutions: [0, 7, 4_294_967_295] });
+        const accepted = unit('j', 1, {
+          state: 'accepted',
+          holder: 'v2',
+          root: 'ef'.repeat(32),
+          challenge: [],
+          acceptedAt: 1_767_225_600_999,
+          backend: 'webgpu',
+          adapter: 'NVIDIA H200 (vulkan) “quoted” ✓',
+        });
+        const solved = unit('j', 2, {
+          state: 'accepted',
+          holder: 'v2',
+          root: '01'.repeat(32),
+          acceptedAt: 5,
+          solutions: [0, 7, 4_294_967_295],
+          shares: [0, 3, 7, 4_294_967_295],
+        });
         const replicated = unit('j', 3, {
           votes: [
             { key: 'k1', root: 'aa'.repeat(32) },
-            { key: 'k2', root: 'bb'.repeat(32) },
+            { key: 'k2', root: 'bb'.repeat(32), backend: 'cpu', adapter: '8 CPU threads' },
           ],
+          backend: 'cpu',
         });
         const noVotesYet = unit('j', 4, { votes: [], leasedTo: ['k1', 'k3'], hold: { key: 'k3', since: 0 } });
         // What a verifying unit awaits, each kind: a restarted host must know what it waits for and why.
@@ -280,6 +304,48 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
     );
 
     it(
+      'keeps datasets by root, apart from the snapshot: saving a root again changes nothing, an unknown root is undefined',
+      withStore(async (store) => {
+        expect(await store.datasetRoots()).toEqual([]);
+        expect(await store.loadDataset('00'.repeat(32))).toBeUndefined();
+        const small = { root: 'bb'.repeat(32), data: bytesOf(1000, 3), createdAt: 1_767_225_600_123 };
+        const one = { root: 'aa'.repeat(32), data: Uint8Array.of(7), createdAt: 5 };
+        await store.saveDataset(small);
+        await store.saveDataset(one);
+        expect(await store.loadDataset(small.root)).toEqual(small);
+        expect(await store.loadDataset(one.root)).toEqual(one);
+        expect(await store.datasetRoots()).toEqual([one.root, small.root]);
+        // Content-addressed: a second save of a root keeps the first (its bytes and its time).
+        await store.saveDataset({ root: small.root, data: bytesOf(1000, 3), createdAt: 9e12 });
+        expect(await store.loadDataset(small.root)).toEqual(small);
+        expect(await store.datasetRoots()).toEqual([one.root, small.root]);
+        // A copy: changing what was saved or read changes nothing stored.
+        small.data.fill(0);
+        (await store.loadDataset(one.root))!.data.fill(0);
+        expect(await store.loadDataset(small.root)).toEqual({ ...small, data: bytesOf(1000, 3) });
+        expect((await store.loadDataset(one.root))!.data).toEqual(Uint8Array.of(7));
+        // Not in the snapshot, and no commit touches them.
+        await store.commit({ jobs: [job('j', 1)] });
+        expect(await store.load()).toEqual({ jobs: [job('j', 1)], units: [], volunteers: [], receipts: [], trust: [] });
+        await expect(store.saveDataset({ root: 'cc'.repeat(32), data: new Uint8Array(0), createdAt: 1 })).rejects.toThrow(/no bytes/);
+        expect(await store.loadDataset('cc'.repeat(32))).toBeUndefined();
+      }),
+    );
+
+    it(
+      'keeps a dataset of many chunks whole (a partial last chunk included)',
+      withStore(async (store) => {
+        // 5 MiB + 13 bytes: 21 chunks of 256 KiB, the last 13 bytes long.
+        const big = { root: 'dd'.repeat(32), data: bytesOf(5 * 2 ** 20 + 13, 11), createdAt: 42 };
+        await store.saveDataset(big);
+        const got = await store.loadDataset(big.root);
+        expect(got?.data.length).toBe(big.data.length);
+        expect(got?.createdAt).toBe(42);
+        expect(sameBytes(got!.data, big.data)).toBe(true);
+      }),
+    );
+
+    it(
       'closes twice without error',
       withStore(async (store) => {
         await store.close();
@@ -296,6 +362,20 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
         expect(await again.load()).toEqual(before);
         await again.commit({ units: [unit('j', 2)] });
         expect((await again.load()).units).toHaveLength(3);
+        return again;
+      }),
+    );
+
+    it.runIf(reopen)(
+      'keeps datasets across close and reopen',
+      withStore(async (store) => {
+        const d = { root: 'ee'.repeat(32), data: bytesOf(3 * 2 ** 18 + 1, 5), createdAt: 77 };
+        await store.saveDataset(d);
+        const again = await reopen!(store);
+        expect(await again.datasetRoots()).toEqual([d.root]);
+        const got = await again.loadDataset(d.root);
+        expect(got?.createdAt).toBe(77);
+        expect(sameBytes(got!.data, d.data)).toBe(true);
         return again;
       }),
     );

@@ -200,12 +200,17 @@ describe('unit grid model', () => {
       unit(1, { state: 'leased', holder: 'ffff0000aaaa', progress: 40 }),
       unit(2, { rejections: 1 }),
       unit(3),
+      unit(4, { state: 'accepted', holder: '0123456789abcdef', backend: 'webgpu', adapter: 'Apple M3' }),
+      unit(5, { state: 'accepted', holder: '0123456789abcdef', backend: 'cpu' }),
     ];
     const m = gridModel(units, new Map([['j/2', 1000]]), 1000 + REJECTED_SHOWN_MS - 1);
-    expect(m.cells.map((c) => c.state)).toEqual(['accepted', 'leased', 'rejected', 'queued']);
+    expect(m.cells.map((c) => c.state)).toEqual(['accepted', 'leased', 'rejected', 'queued', 'accepted', 'accepted']);
     expect(m.cells[0]!.label).toBe('unit 0: accepted from abcdef01');
+    // What computed it, where the volunteer said.
+    expect(m.cells[4]!.label).toBe('unit 4: accepted from 01234567 (webgpu, Apple M3)');
+    expect(m.cells[5]!.label).toBe('unit 5: accepted from 01234567 (cpu)');
     expect(m.cells[1]!.label).toBe('unit 1: leased by ffff0000, 40 items done');
-    expect(m.summary).toBe('1 of 4 units accepted; 0 verifying, 1 leased, 1 queued, 1 recently rejected.');
+    expect(m.summary).toBe('3 of 6 units accepted; 0 verifying, 1 leased, 1 queued, 1 recently rejected.');
     // Once the rejection is old, the unit shows its state again.
     expect(gridModel(units, new Map([['j/2', 1000]]), 1000 + REJECTED_SHOWN_MS).cells[2]!.state).toBe('queued');
   });

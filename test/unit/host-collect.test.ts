@@ -238,4 +238,29 @@ describe('jobs that collect output', () => {
     expect(reasonOf(await submit(w, unit, c, hash))).toMatch(/^accepted/);
     expect(await again.output(unit.unitId)).toEqual(c);
   });
+
+  it('keeps the backend and adapter a result reports: while it is judged, with the accepted unit, across a restart; a rejection forgets them', async () => {
+    const store = new MemoryHostStore();
+    const core = await open(hashing, store);
+    const v = await volunteer(core, 'a');
+    const first = await v.lease();
+    const leaves = honest(first, hash);
+    const sent = await sentResult(first, { leaves, leafBytes: 32, backend: 'webgpu' }, 1, hash, v.me);
+    const [challenge] = await v.say(await resultOf(v.me, first, sent.root, { backend: 'webgpu', adapter: 'NVIDIA H200 (vulkan)' }));
+    expect(challenge).toMatchObject({ type: 'challenge' });
+    expect(core.units(hashing.id)[0]).toMatchObject({ state: 'verifying', backend: 'webgpu', adapter: 'NVIDIA H200 (vulkan)' });
+    // submit() sends the result again (the same challenge comes back), then the openings.
+    expect(reasonOf(await submit(v, first, leaves, hash, { backend: 'webgpu', adapter: 'NVIDIA H200 (vulkan)' }))).toMatch(/^accepted: verified/);
+    const made = { state: 'accepted', holder: v.me.id, backend: 'webgpu', adapter: 'NVIDIA H200 (vulkan)' };
+    expect((await store.load()).units[0]).toMatchObject(made);
+    expect((await open(hashing, store)).units(hashing.id)[0]).toMatchObject(made);
+    // Every digest wrong: the challenge catches it, and the unit goes back to the queue without what computed the rejected result.
+    const second = await v.lease();
+    const bad = honest(second, hash).map((b) => b ^ 1);
+    expect(reasonOf(await submit(v, second, bad, hash, { backend: 'cpu', adapter: '8 CPU threads' }))).toMatch(/^rejected/);
+    const requeued = core.units(hashing.id)[1]!;
+    expect(requeued.state).toBe('queued');
+    expect(requeued.backend).toBeUndefined();
+    expect(requeued.adapter).toBeUndefined();
+  });
 });

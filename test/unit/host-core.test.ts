@@ -24,7 +24,7 @@ import { receiptIsIntact } from '../../src/proof/receipt';
 import { seededRandom } from '../../src/work/seeded';
 import type { Identity } from '../../src/proof/identity';
 import { signKeyProof } from '../../src/proof/key-proof';
-import { greetAs, newIdentity, resultOf } from '../helpers/signing';
+import { greetAs, newIdentity, overTheWire, resultOf } from '../helpers/signing';
 
 const job: JobSpec = { id: 'test', kernel: 'sha256-batch', units: 3, messagesPerUnit: 37, messageLength: 64, seed: 9, samples: 8 };
 let hash: Hasher;
@@ -44,7 +44,7 @@ function newHost(spec = job, store: HostStore = new MemoryHostStore(), leaseMs =
 /** Sends a message as volunteer `name`, checks every reply parses as a host message. */
 async function say(core: HostCore, name: string, m: VolunteerMessage | string): Promise<HostMessage[]> {
   const replies = await core.handle(name, typeof m === 'string' ? m : encodeMessage(m));
-  return replies.map((r) => parseHostMessage(encodeMessage(r)));
+  return replies.map(overTheWire);
 }
 
 /** Each volunteer name's key, made on first use: the host knows volunteers by key. */

@@ -21,6 +21,7 @@ describe('HostLink', () => {
       return {
         peer: 'host',
         send: () => setTimeout(() => open && handlers.onText(JSON.stringify({ type: 'error', code: 'banned', message: 'go away' })), 0),
+        sendData: () => undefined,
         close: () => {
           if (!open) return;
           open = false;
@@ -71,6 +72,7 @@ describe('HostLink: requests and their answers', () => {
           }
           if (m.type === 'request-unit') requests.push(m);
         },
+        sendData: () => undefined,
         close: () => handlers.onClose(),
       };
     };

@@ -82,15 +82,19 @@ describe('replicated jobs', () => {
     const a = await volunteer(core, 'a');
     const b = await volunteer(core, 'b');
     const unit = await a.lease();
-    const first = await submit(a, unit, honest(unit, hash), hash);
+    const first = await submit(a, unit, honest(unit, hash), hash, { backend: 'cpu', adapter: '8 CPU threads' });
     expect(first).toMatchObject({ verdict: 'pending', credit: 0 });
     expect(core.progress()).toMatchObject({ queued: 2, accepted: 0 });
     // The unit went back to the queue, but not to the key that already reported it.
     const other = await a.lease();
     expect(other.unitId).not.toBe(unit.unitId);
     expect((await b.lease()).unitId).toBe(unit.unitId);
-    const second = await submit(b, unit, honest(unit, hash), hash);
+    const second = await submit(b, unit, honest(unit, hash), hash, { backend: 'webgpu' });
     expect(second).toMatchObject({ verdict: 'accepted', reason: expect.stringMatching(/2 keys reported the same result/) });
+    // What computed b's result, the holder's: its backend, and no adapter (a's is not carried over).
+    const kept = core.units(job.id).find((u) => u.unitId === unit.unitId)!;
+    expect(kept).toMatchObject({ holder: b.me.id, backend: 'webgpu' });
+    expect(kept.adapter).toBeUndefined();
     // a hears its own verdict, with its own receipt, with the reply to its next message.
     const [late] = await nextVerdicts(a);
     expect(late).toMatchObject({ unitId: unit.unitId, verdict: 'accepted' });
@@ -124,12 +128,14 @@ describe('replicated jobs', () => {
     const core = await open({ ...lucky, units: 1 });
     const vs = [await volunteer(core, 'x'), await volunteer(core, 'y'), await volunteer(core, 'z')];
     const unit = await vs[0]!.lease();
-    expect(await submit(vs[0]!, unit, wrong(unit, 0), hash)).toMatchObject({ verdict: 'pending' });
+    expect(await submit(vs[0]!, unit, wrong(unit, 0), hash, { backend: 'cpu', adapter: 'x cpu' })).toMatchObject({ verdict: 'pending' });
     await vs[1]!.lease();
-    expect(await submit(vs[1]!, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'pending' });
+    expect(await submit(vs[1]!, unit, honest(unit, hash), hash, { backend: 'webgpu', adapter: 'y gpu' })).toMatchObject({ verdict: 'pending' });
     await vs[2]!.lease();
     // Two keys wrong in different ways, one right: no two agree, the host's computation decides, later.
-    expect(reasonOf(await submit(vs[2]!, unit, wrong(unit, 80), hash))).toMatch(/^pending: 3 replicas disagree; the host computes the unit/);
+    expect(reasonOf(await submit(vs[2]!, unit, wrong(unit, 80), hash, { backend: 'cpu', adapter: 'z cpu' }))).toMatch(
+      /^pending: 3 replicas disagree; the host computes the unit/,
+    );
     expect(core.progress()).toMatchObject({ verifying: 1 });
     await settled(core);
     expect((await nextVerdicts(vs[2]!)).map(reasonOf)).toEqual([
@@ -141,6 +147,8 @@ describe('replicated jobs', () => {
     expect((await nextVerdicts(vs[0]!)).map(reasonOf)).toEqual([expect.stringMatching(/^rejected: /)]);
     expect(core.done).toBe(true);
     expect(core.results()[0]!.volunteer).toBe(core.receipt(unit.unitId)!.volunteer);
+    // The accepted unit says what computed the right replica (y's), not the last one heard (z's).
+    expect(core.units(job.id)[0]).toMatchObject({ holder: vs[1]!.me.id, backend: 'webgpu', adapter: 'y gpu' });
   });
 
   it("starts a unit over with other keys when no replica matches the host's computation", async () => {

@@ -14,7 +14,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ['kernels', 'gpu', 'proof'],
   ['worker', 'net'],
   ['volunteer', 'host'],
-  ['ui', 'dashboard'],
+  ['ui', 'dashboard', 'sdk'],
   // The library bundle's entry.
   ['index'],
 ];
@@ -24,6 +24,8 @@ const APART: readonly (readonly [string, string])[] = [
   ['host', 'volunteer'],
   ['worker', 'net'],
   ['ui', 'dashboard'],
+  ['sdk', 'ui'],
+  ['sdk', 'dashboard'],
 ];
 
 const SRC = resolve(__dirname, '../../src');

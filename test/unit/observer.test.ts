@@ -4,11 +4,12 @@ import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { HostCore, type VerdictEvent } from '../../src/host/host-core';
 import type { JobSpec } from '../../src/host/job';
 import { MAX_OBSERVER_BACKLOG, OBSERVE_PROOF_TIMEOUT_MS, ObserverHost } from '../../src/host/observer';
+import { buildExport } from '../../src/host/export/export-job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { checkObserverToken, newObserverToken, observerProof, verifyObserverProof } from '../../src/proof/observer-token';
 import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
 import { MAX_MESSAGE_CHARS, PROTOCOL_VERSION } from '../../src/protocol';
-import { OUTPUT_PART_BYTES } from '../../src/protocol/messages';
+import { EXPORT_PART_BYTES, OUTPUT_PART_BYTES } from '../../src/protocol/messages';
 import { parseObservedMessage, parseObserverMessage } from '../../src/validate';
 import { honest, submit, volunteer } from '../helpers/judged';
 import { memoryHostConnector, rawConnection } from '../helpers/memory-observer';
@@ -28,19 +29,28 @@ afterEach(() => {
   for (const c of clients.splice(0)) c.close();
 });
 
-async function setup(jobs: JobSpec[], options: { maxObservers?: number } = {}) {
+async function setup(jobs: JobSpec[], options: { maxObservers?: number; exports?: boolean } = {}) {
   let now = 1_000_000;
   // The core reports verdicts to the observers, made after it.
   const late: { observers?: ObserverHost } = {};
-  const core = await HostCore.open(new MemoryHostStore(), jobs, {
+  const store = new MemoryHostStore();
+  const core = await HostCore.open(store, jobs, {
     hostId: HOST,
     hash,
-    identity: await newIdentity(),
+    // As a real host: the store's key, which its export's manifest names.
+    identity: await store.hostIdentity(),
     onVerdict: (e) => late.observers?.recordVerdict(e),
   });
-  const observers = (late.observers = new ObserverHost({ hostId: HOST, token: TOKEN, core, clock: () => now, maxObservers: options.maxObservers }));
+  const observers = (late.observers = new ObserverHost({
+    hostId: HOST,
+    token: TOKEN,
+    core,
+    clock: () => now,
+    maxObservers: options.maxObservers,
+    ...(options.exports ? { exportJob: (jobId: string) => buildExport(store, jobId) } : {}),
+  }));
   const connector = memoryHostConnector(core, observers);
-  return { core, observers, connector, advance: (ms: number) => (now += ms) };
+  return { core, store, observers, connector, advance: (ms: number) => (now += ms) };
 }
 
 function client(connector: ReturnType<typeof memoryHostConnector>, token = TOKEN, extra: { onVerdict?: (e: VerdictEvent) => void } = {}) {
@@ -62,8 +72,8 @@ async function prove(raw: Awaited<ReturnType<typeof rawConnection>>, token: stri
 }
 
 const hashing: JobSpec = { id: 'dig', kernel: 'sha256-batch', units: 3, messagesPerUnit: 6, messageLength: 16, seed: 3, samples: 2, collect: true };
-// 256 × 256 words of C: 256 KiB, more than one output-part.
-const big: JobSpec = { id: 'mat', kernel: 'matmul-modp', units: 1, m: 256, n: 256, k: 3, p: 65521, seed: 4, verify: { policy: 'freivalds' }, collect: true };
+// 300 × 256 words of C: 300 KiB, more than one output-part.
+const big: JobSpec = { id: 'mat', kernel: 'matmul-modp', units: 1, m: 300, n: 256, k: 3, p: 65521, seed: 4, verify: { policy: 'freivalds' }, collect: true };
 
 describe('the observer token', () => {
   it('proves the token on a nonce without sending it, and binds the proof to the host and the nonce', async () => {
@@ -92,6 +102,17 @@ describe('the observer token', () => {
       /unexpected field 'token'/,
     );
     expect(() => parseObservedMessage(JSON.stringify({ type: 'unit', id: 1 }))).toThrow(/unknown message type 'unit'/);
+    // Bodies: an observer sends texts only; an output part's bytes come as a body with their digest, nothing else has one.
+    const body = new Uint8Array([1, 2, 3]);
+    expect(() => parseObserverMessage(JSON.stringify({ type: 'output', id: 1, unitId: 'u/0' }), body)).toThrow(/output carries no binary body/);
+    const part = { type: 'output-part', id: 1, unitId: 'u/0', offset: 0, total: 3, sha256: 'ab'.repeat(32) };
+    expect(parseObservedMessage(JSON.stringify(part), body)).toMatchObject({ ...part, data: body });
+    expect(() => parseObservedMessage(JSON.stringify(part))).toThrow(/must come as a data message/);
+    expect(() => parseObservedMessage(JSON.stringify({ ...part, total: 2 }), body)).toThrow(/does not fit 1\.\.262144 bytes within 2/);
+    expect(() => parseObservedMessage(JSON.stringify({ ...part, total: 0, sha256: undefined }), body)).toThrow(/total 0\) carries no body/);
+    expect(() => parseObservedMessage(JSON.stringify({ type: 'units', id: 1, job: 'j', first: 0, total: 0, units: [] }), body)).toThrow(
+      /units carries no binary body/,
+    );
   });
 });
 
@@ -131,6 +152,63 @@ describe('observing a host', () => {
     expect(outputs.get('mat/0')!.length).toBeGreaterThan(OUTPUT_PART_BYTES);
     // An unknown unit has no output: said, not failed.
     expect(await c.output('dig/99')).toBeUndefined();
+  });
+
+  it('exports a job as `npm run host -- --export` writes it: output files and manifest, byte for byte, in parts', async () => {
+    // 4 × 300 × 256 words of C: a C.npy of more than one export part.
+    const mats: JobSpec = { ...big, id: 'mats', units: 4 };
+    const { core, store, connector } = await setup([mats, hashing], { exports: true });
+    const c = client(connector);
+    const v = await volunteer(core, 'vol');
+    for (let i = 0; i < 5; i++) {
+      const unit = await v.lease();
+      expect(await submit(v, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'accepted' });
+    }
+    await until(() => c.status === WatchStatus.Watching);
+    const mine = await c.exportFiles('mats');
+    const theirs = await buildExport(store, 'mats');
+    expect(mine.state).toBe('complete');
+    expect(mine.files.map((f) => f.name)).toEqual(['C.npy', 'manifest.json']);
+    expect(mine.files[0]!.data.length).toBeGreaterThan(EXPORT_PART_BYTES);
+    expect(mine.files[0]!.data).toEqual(theirs.files[0]!.data);
+    const manifest = JSON.parse(new TextDecoder().decode(mine.files[1]!.data)) as { state: string; units: { accepted: number }; host: { publicKey: string } };
+    expect(manifest).toMatchObject({ state: 'complete', units: { accepted: 4 }, host: { publicKey: core.publicKey } });
+
+    // A partial export says so: two of the hashing job's three units are missing.
+    const partial = await c.exportFiles('dig');
+    expect(partial).toMatchObject({ state: 'partial', missing: 2 });
+    expect(partial.files.map((f) => f.name)).toEqual(['digests.bin', 'digests.npy', 'manifest.json']);
+    await expect(c.exportFiles('nope')).rejects.toThrow(/the store holds no job "nope"/);
+
+    // A host that offers no export says so.
+    const plain = await setup([hashing]);
+    const other = client(plain.connector);
+    await until(() => other.status === WatchStatus.Watching);
+    await expect(other.exportFiles('dig')).rejects.toThrow(/host watched-host offers no export to observers/);
+  }, 30_000);
+
+  it("refuses an output part whose bytes do not match the part's digest", async () => {
+    const { core, connector } = await setup([hashing]);
+    // A middle that flips a byte of every body it carries (the frames do not digest bodies).
+    const c = client({
+      ...connector,
+      connect: (h) =>
+        connector.connect({
+          ...h,
+          onText: (t, body) =>
+            body
+              ? h.onText(
+                  t,
+                  Uint8Array.from(body, (b, i) => (i === 0 ? b ^ 1 : b)),
+                )
+              : h.onText(t),
+        }),
+    });
+    const v = await volunteer(core, 'vol');
+    const unit = await v.lease();
+    expect(await submit(v, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'accepted' });
+    await until(() => c.status === WatchStatus.Watching);
+    await expect(c.output(unit.unitId)).rejects.toThrow(/output of dig\/0: the part at 0 does not match its sha256/);
   });
 
   it('refuses a wrong token with a clear error and closes the connection; the client does not retry', async () => {

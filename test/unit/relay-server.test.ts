@@ -29,7 +29,7 @@ afterEach(() => servers.splice(0).forEach((s) => s.attach(undefined)));
 
 function relay(now: { t: number }) {
   const up: string[] = [];
-  const upstream: Link = { peer: 'host', send: (t) => up.push(t), close: () => undefined };
+  const upstream: Link = { peer: 'host', send: (t) => up.push(t), sendData: (t) => up.push(t), close: () => undefined };
   const server = new RelayServer({ clock: () => now.t, firstWordMs: 30_000, idleMs: 300_000 });
   servers.push(server);
   server.attach(upstream);

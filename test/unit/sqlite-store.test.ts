@@ -210,10 +210,59 @@ describe('SqliteHostStore', () => {
     await store.close();
     const after = new Database(path, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(9);
+    expect(SQLITE_SCHEMA_VERSION).toBe(10);
     // The old column is gone, so nothing can read it as if it still said something.
     expect((after.prepare('SELECT name FROM pragma_table_info(?)').all('units') as { name: string }[]).map((c) => c.name)).not.toContain('collecting');
     after.close();
+  });
+
+  it('migrates a version-9 file (before datasets and backends) keeping every row', async () => {
+    const path = freshPath();
+    const first = new SqliteHostStore(path);
+    const accepted = unit('j', 0, { state: 'accepted', holder: 'v', root: 'ab'.repeat(32), acceptedAt: 5 });
+    await first.commit({ units: [accepted], receipts: [receipt('r', 1)] });
+    await first.close();
+    // What version 9 had: no dataset tables, no backend or adapter on units.
+    const raw = new Database(path);
+    raw.exec(
+      `DROP TABLE datasets; DROP TABLE dataset_chunks; ALTER TABLE units DROP COLUMN backend; ALTER TABLE units DROP COLUMN adapter; ALTER TABLE units DROP COLUMN shares; PRAGMA user_version = 9;`,
+    );
+    raw.close();
+    const store = new SqliteHostStore(path);
+    expect((await store.load()).units).toEqual([accepted]);
+    expect(await store.datasetRoots()).toEqual([]);
+    await store.saveDataset({ root: 'cd'.repeat(32), data: Uint8Array.of(1, 2, 3), createdAt: 1 });
+    await store.commit({ units: [{ ...accepted, backend: 'webgpu', adapter: 'Apple M3' }] });
+    await store.close();
+    const again = new SqliteHostStore(path);
+    expect((await again.load()).units).toEqual([{ ...accepted, backend: 'webgpu', adapter: 'Apple M3' }]);
+    expect((await again.loadDataset('cd'.repeat(32)))?.data).toEqual(Uint8Array.of(1, 2, 3));
+    await again.close();
+  });
+
+  it('reads a dataset while another connection writes to the file (a WAL reader beside a running host)', async () => {
+    const path = freshPath();
+    const host = new SqliteHostStore(path);
+    const reader = new SqliteHostStore(path);
+    const data = Uint8Array.from({ length: 2 ** 20 }, (_, i) => (i * 13) & 0xff);
+    const saving = host.saveDataset({ root: 'ef'.repeat(32), data, createdAt: 3 });
+    // Until the dataset's row is written, a reader sees no dataset, never half of one.
+    expect(await reader.loadDataset('ef'.repeat(32))).toBeUndefined();
+    await saving;
+    expect(Buffer.from((await reader.loadDataset('ef'.repeat(32)))!.data).equals(data)).toBe(true);
+    await host.close();
+    await reader.close();
+  });
+
+  it('refuses a dataset whose chunk rows were lost, naming it', async () => {
+    const path = freshPath();
+    const store = new SqliteHostStore(path);
+    await store.saveDataset({ root: 'ab'.repeat(32), data: new Uint8Array(300_000), createdAt: 1 });
+    const raw = new Database(path);
+    raw.exec(`DELETE FROM dataset_chunks WHERE idx = 1`);
+    raw.close();
+    await expect(store.loadDataset('ab'.repeat(32))).rejects.toThrow(/dataset a{0}(ab){32} is damaged: its chunks hold 262144 of its 300000 bytes/);
+    await store.close();
   });
 
   it('keeps the host key in the file: a reopened store signs with the same key', async () => {

@@ -8,7 +8,19 @@ import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type St
 import { ErrorCode, TabgridError } from '../../errors';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../../proof/identity';
 import { legacyAwaiting, type LegacyVerifyingFields } from './legacy-awaiting';
-import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
+import { DATASET_CHUNK_BYTES } from '../../data/dataset';
+import type {
+  HostSnapshot,
+  HostStore,
+  StoreBatch,
+  StoredDataset,
+  StoredJob,
+  StoredOutput,
+  StoredReceipt,
+  StoredTrust,
+  StoredUnit,
+  StoredVolunteer,
+} from './store';
 
 interface HostDb extends DBSchema {
   jobs: { key: string; value: StoredJob };
@@ -20,7 +32,26 @@ interface HostDb extends DBSchema {
   keys: { key: string; value: CryptoKeyPair };
   /** Collected output by unit and root; read one at a time, never in the snapshot. */
   outputs: { key: [string, string]; value: StoredOutput };
+  /** A kept dataset, without its bytes: written after all its chunks, so one listed here is whole. */
+  datasets: { key: string; value: DatasetRecord };
+  /** A dataset's bytes, one chunk of DATASET_CHUNK_BYTES a record (no value nears a browser's per-value limits). */
+  datasetChunks: { key: [string, number]; value: DatasetChunkRecord };
 }
+
+interface DatasetRecord {
+  readonly root: string;
+  readonly bytes: number;
+  readonly createdAt: number;
+}
+
+interface DatasetChunkRecord {
+  readonly root: string;
+  readonly index: number;
+  readonly data: Uint8Array;
+}
+
+/** Chunks written per transaction when saving a dataset. */
+const DATASET_CHUNKS_PER_TRANSACTION = 64;
 const HOST_KEY = 'host';
 type StoreName = StoreNames<HostDb>;
 /** The stores a snapshot holds (the host key is kept apart from them). */
@@ -57,6 +88,11 @@ const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb,
         // Already aborted by the failing request.
       }
     });
+  },
+  // 5: datasets, in chunk records (units gained backend and adapter: no change needed).
+  (db) => {
+    db.createObjectStore('datasets', { keyPath: 'root' });
+    db.createObjectStore('datasetChunks', { keyPath: ['root', 'index'] });
   },
 ];
 
@@ -203,6 +239,69 @@ export class IdbHostStore implements HostStore {
       return (await this.db.get('outputs', [unitId, root]))?.data;
     } catch (err) {
       throw storageError(`cannot read an output from ${JSON.stringify(this.name)}`, err);
+    }
+  }
+
+  /**
+   * Writes the chunks in transactions of DATASET_CHUNKS_PER_TRANSACTION and the dataset's record
+   * last: a save cut short leaves only chunk records no dataset names, which the next save of
+   * the root overwrites.
+   */
+  async saveDataset(d: StoredDataset): Promise<void> {
+    this.check();
+    if (d.data.length === 0) throw new TabgridError(ErrorCode.Storage, `cannot store dataset ${d.root}: it has no bytes`);
+    try {
+      if (await this.db.getKey('datasets', d.root)) return;
+      const count = Math.ceil(d.data.length / DATASET_CHUNK_BYTES);
+      for (let first = 0; first < count; first += DATASET_CHUNKS_PER_TRANSACTION) {
+        const tx = this.db.transaction('datasetChunks', 'readwrite', { durability: 'strict' });
+        const puts: Promise<unknown>[] = [];
+        for (let i = first; i < Math.min(count, first + DATASET_CHUNKS_PER_TRANSACTION); i++) {
+          puts.push(tx.store.put({ root: d.root, index: i, data: d.data.slice(i * DATASET_CHUNK_BYTES, (i + 1) * DATASET_CHUNK_BYTES) }));
+        }
+        await Promise.all([...puts, tx.done]);
+      }
+      const tx = this.db.transaction('datasets', 'readwrite', { durability: 'strict' });
+      if (!(await tx.store.getKey(d.root))) await tx.store.add({ root: d.root, bytes: d.data.length, createdAt: d.createdAt });
+      await tx.done;
+    } catch (err) {
+      throw storageError(`cannot store dataset ${d.root} in ${JSON.stringify(this.name)}`, err);
+    }
+  }
+
+  async loadDataset(root: string): Promise<StoredDataset | undefined> {
+    this.check();
+    try {
+      const tx = this.db.transaction(['datasets', 'datasetChunks'], 'readonly');
+      const record = await tx.objectStore('datasets').get(root);
+      if (!record) return undefined;
+      const data = new Uint8Array(record.bytes);
+      let at = 0;
+      const range = IDBKeyRange.bound([root, 0], [root, Infinity]);
+      for (let c = await tx.objectStore('datasetChunks').openCursor(range); c && at < record.bytes; c = await c.continue()) {
+        if (c.value.index * DATASET_CHUNK_BYTES !== at || at + c.value.data.length > record.bytes) break;
+        data.set(c.value.data, at);
+        at += c.value.data.length;
+      }
+      await tx.done;
+      if (at !== record.bytes)
+        throw new TabgridError(
+          ErrorCode.Storage,
+          `dataset ${root} in ${JSON.stringify(this.name)} is damaged: its chunks hold ${at} of its ${record.bytes} bytes`,
+        );
+      return { root, data, createdAt: record.createdAt };
+    } catch (err) {
+      throw storageError(`cannot read dataset ${root} from ${JSON.stringify(this.name)}`, err);
+    }
+  }
+
+  async datasetRoots(): Promise<string[]> {
+    this.check();
+    try {
+      // Keys come in IndexedDB's string order, which is code-unit order.
+      return await this.db.getAllKeys('datasets');
+    } catch (err) {
+      throw storageError(`cannot list datasets in ${JSON.stringify(this.name)}`, err);
     }
   }
 

@@ -1,6 +1,6 @@
 import { ErrorCode, TabgridError } from '../../errors';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../../proof/identity';
-import type { HostSnapshot, HostStore, StoreBatch, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
+import type { HostSnapshot, HostStore, StoreBatch, StoredDataset, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
 
 /**
  * A HostStore in memory: for tests, and for hosts that may lose their state. It keeps the same
@@ -14,6 +14,7 @@ export class MemoryHostStore implements HostStore {
   private readonly receipts = new Map<string, StoredReceipt>();
   private readonly trust = new Map<string, StoredTrust>();
   private readonly outputs = new Map<string, Uint8Array>();
+  private readonly datasets = new Map<string, StoredDataset>();
   /** Number of batches committed (tests check that a reply waited for its commit). */
   commits = 0;
   private identity?: Promise<Identity>;
@@ -55,6 +56,21 @@ export class MemoryHostStore implements HostStore {
   async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
     const data = this.outputs.get(JSON.stringify([unitId, root]));
     return data && data.slice();
+  }
+
+  async saveDataset(d: StoredDataset): Promise<void> {
+    const root = keyOf('dataset', d.root);
+    if (d.data.length === 0) throw new TabgridError(ErrorCode.Storage, `cannot store dataset ${root}: it has no bytes`);
+    if (!this.datasets.has(root)) this.datasets.set(root, { root, data: d.data.slice(), createdAt: d.createdAt });
+  }
+
+  async loadDataset(root: string): Promise<StoredDataset | undefined> {
+    const d = this.datasets.get(root);
+    return d && { ...d, data: d.data.slice() };
+  }
+
+  async datasetRoots(): Promise<string[]> {
+    return [...this.datasets.keys()].sort();
   }
 
   hostIdentity(): Promise<Identity> {

@@ -7,6 +7,8 @@
 import Database from 'better-sqlite3';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { Identity } from '../../proof/identity';
+import { DATASET_CHUNK_BYTES } from '../../data/dataset';
+import type { Backend } from '../../protocol';
 import { HOST_KEY_TABLE, loadOrCreateHostIdentity } from './sqlite-key';
 import { legacyAwaiting } from './legacy-awaiting';
 import type {
@@ -14,6 +16,7 @@ import type {
   HostSnapshot,
   HostStore,
   StoreBatch,
+  StoredDataset,
   StoredJob,
   StoredOutput,
   StoredReceipt,
@@ -115,7 +118,30 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
     for (const u of verifying) set.run(legacyAwaiting(u) ?? null, u.unit_id);
     db.exec(`ALTER TABLE units DROP COLUMN collecting;`);
   },
+  // 10: datasets, in rows of one chunk each (a 1 GiB blob passes SQLite's default 10⁹-byte
+  // value limit); what computed each result (the backend and adapter it reports); proof-of-work
+  // units' shares.
+  (db) =>
+    db.exec(`
+      CREATE TABLE datasets (
+        root TEXT NOT NULL PRIMARY KEY,
+        bytes INTEGER NOT NULL CHECK (bytes > 0),
+        created_at REAL NOT NULL
+      ) STRICT;
+      CREATE TABLE dataset_chunks (
+        root TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (root, idx)
+      ) STRICT;
+      ALTER TABLE units ADD COLUMN backend TEXT;
+      ALTER TABLE units ADD COLUMN adapter TEXT;
+      ALTER TABLE units ADD COLUMN shares TEXT;
+    `),
 ];
+
+/** Chunks written per transaction when saving a dataset: the event loop runs between them. */
+const DATASET_CHUNKS_PER_TRANSACTION = 64;
 
 /** The schema version (PRAGMA user_version) this code writes; newer files are refused. */
 export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
@@ -176,6 +202,9 @@ interface Rows {
     leased_to: string | null;
     awaiting: Awaiting | null;
     hold: string | null;
+    backend: Backend | null;
+    adapter: string | null;
+    shares: string | null;
   };
   volunteers: StoredVolunteer;
   receipts: {
@@ -246,6 +275,9 @@ export class SqliteHostStore implements HostStore {
       leased_to: (u) => json(u.leasedTo ?? null),
       awaiting: (u) => u.awaiting ?? null,
       hold: (u) => json(u.hold ?? null),
+      backend: (u) => u.backend ?? null,
+      adapter: (u) => u.adapter ?? null,
+      shares: (u) => json(u.shares ?? null),
     });
     const volunteer = upsert<StoredVolunteer>(this.db, 'volunteers', 'id', {
       id: (v) => v.id,
@@ -311,6 +343,9 @@ export class SqliteHostStore implements HostStore {
           ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) }),
           ...(r.awaiting === null ? {} : { awaiting: r.awaiting }),
           ...(r.hold === null ? {} : { hold: JSON.parse(r.hold) }),
+          ...(r.backend === null ? {} : { backend: r.backend }),
+          ...(r.adapter === null ? {} : { adapter: r.adapter }),
+          ...(r.shares === null ? {} : { shares: JSON.parse(r.shares) }),
         })),
         volunteers: this.selects.volunteers.all().map((r): StoredVolunteer => ({ id: r.id, credit: r.credit, accepted: r.accepted, rejected: r.rejected })),
         receipts: this.selects.receipts.all().map((r): StoredReceipt => ({
@@ -340,6 +375,61 @@ export class SqliteHostStore implements HostStore {
       const row = this.db.prepare<[string, string], { data: Buffer }>('SELECT data FROM outputs WHERE unit_id = ? AND root = ?').get(unitId, root);
       return row && new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength).slice();
     });
+  }
+
+  /**
+   * Writes the chunks in transactions of DATASET_CHUNKS_PER_TRANSACTION, yielding between them
+   * so a host saving 1 GiB still answers its volunteers, and the dataset's row last: a save cut
+   * short leaves only chunk rows no dataset names, which the next save of the root overwrites.
+   */
+  async saveDataset(d: StoredDataset): Promise<void> {
+    if (d.data.length === 0) throw new TabgridError(ErrorCode.Storage, `cannot store dataset ${d.root}: it has no bytes`);
+    const known = this.guard('read', () => this.db.prepare<[string], { root: string }>('SELECT root FROM datasets WHERE root = ?').get(d.root));
+    if (known) return;
+    const put = this.db.prepare<[string, number, Buffer]>('INSERT OR REPLACE INTO dataset_chunks (root, idx, data) VALUES (?, ?, ?)');
+    const count = Math.ceil(d.data.length / DATASET_CHUNK_BYTES);
+    for (let first = 0; first < count; first += DATASET_CHUNKS_PER_TRANSACTION) {
+      this.guard('write', () =>
+        this.db.transaction(() => {
+          for (let i = first; i < Math.min(count, first + DATASET_CHUNKS_PER_TRANSACTION); i++) {
+            const chunk = d.data.subarray(i * DATASET_CHUNK_BYTES, (i + 1) * DATASET_CHUNK_BYTES);
+            put.run(d.root, i, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          }
+        })(),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.guard('write', () =>
+      this.db.prepare('INSERT OR IGNORE INTO datasets (root, bytes, created_at) VALUES (?, ?, ?)').run(d.root, d.data.length, d.createdAt),
+    );
+  }
+
+  async loadDataset(root: string): Promise<StoredDataset | undefined> {
+    return this.guard('read', () =>
+      this.db.transaction(() => {
+        const row = this.db.prepare<[string], { bytes: number; created_at: number }>('SELECT bytes, created_at FROM datasets WHERE root = ?').get(root);
+        if (!row) return undefined;
+        const data = new Uint8Array(row.bytes);
+        let at = 0;
+        const chunks = this.db.prepare<[string], { idx: number; data: Buffer }>('SELECT idx, data FROM dataset_chunks WHERE root = ? ORDER BY idx');
+        for (const c of chunks.iterate(root)) {
+          if (c.idx * DATASET_CHUNK_BYTES !== at || at + c.data.length > row.bytes) break;
+          data.set(c.data, at);
+          at += c.data.length;
+        }
+        if (at !== row.bytes) throw new Error(`dataset ${root} is damaged: its chunks hold ${at} of its ${row.bytes} bytes`);
+        return { root, data, createdAt: row.created_at };
+      })(),
+    );
+  }
+
+  async datasetRoots(): Promise<string[]> {
+    return this.guard('read', () =>
+      this.db
+        .prepare<[], { root: string }>('SELECT root FROM datasets ORDER BY root')
+        .all()
+        .map((r) => r.root),
+    );
   }
 
   /** The host's signing identity, made on first use and kept in this file (sqlite-key.ts). */

@@ -6,7 +6,7 @@
  * loads the last committed snapshot. The host's signing key lives in the store too, so choosing
  * the store chooses the key: a durable store keeps both.
  */
-import type { Receipt } from '../../protocol';
+import type { Backend, Receipt } from '../../protocol';
 import type { Identity } from '../../proof/identity';
 import type { TrustState } from '../../proof/trust';
 import type { JobSpec } from '../job';
@@ -68,6 +68,19 @@ export interface StoredUnit {
   /** Proof-of-work units once accepted: the nonces that met the full target; else null. */
   readonly solutions: readonly number[] | null;
   /**
+   * Proof-of-work units: every share the result under judgement or accepted listed, ascending
+   * (its solutions are among them), exported with the solutions. Absent otherwise, and in
+   * records older than the field.
+   */
+  readonly shares?: readonly number[];
+  /**
+   * The backend and device the result under judgement (verifying) or accepted was computed with,
+   * as its volunteer reported them: kept and exported, never trusted. Absent while no result is
+   * in, in records older than the fields, and for an adapter the volunteer did not name.
+   */
+  readonly backend?: Backend;
+  readonly adapter?: string;
+  /**
    * Replicated jobs: the results (roots) other keys reported for this unit, awaiting a quorum
    * (verify-replicas.ts); kept once accepted, so a late replica is judged against them.
    * Absent for jobs without replication.
@@ -114,10 +127,24 @@ export interface StoredOutput {
 
 export const LEASE_HISTORY = 16;
 
-/** One key's reported root for a replicated unit. */
+/** One key's reported root for a replicated unit, with what the key says computed it (absent in votes older than the fields). */
 export interface Vote {
   readonly key: string;
   readonly root: string;
+  readonly backend?: Backend;
+  readonly adapter?: string;
+}
+
+/**
+ * A dataset the host serves (data/dataset.ts): its canonical bytes under their root. What the
+ * bytes mean (a matrix's words, length-prefixed records) is for the job spec naming the root.
+ */
+export interface StoredDataset {
+  /** The Merkle root over the bytes' chunks: 64 lower-case hex digits. */
+  readonly root: string;
+  readonly data: Uint8Array;
+  /** Epoch ms of the first save. */
+  readonly createdAt: number;
 }
 
 export interface StoredVolunteer {
@@ -174,5 +201,17 @@ export interface HostStore {
    * with the key its earlier receipts verify against. A memory store's key lasts as long as it.
    */
   hostIdentity(): Promise<Identity>;
+  /**
+   * Keeps a dataset. Datasets are big (up to 1 GiB) and immutable, so they are saved on their
+   * own, outside any commit batch, and *before* the job naming them is committed: a committed
+   * job never names a dataset the store lacks. Content-addressed, so saving a root already kept
+   * changes nothing (its first `createdAt` stays). The caller vouches that `root` is the bytes'
+   * root (data/dataset.ts buildDataset); the store does not hash them again.
+   */
+  saveDataset(dataset: StoredDataset): Promise<void>;
+  /** The dataset kept under `root`, whole; undefined for a root never saved. */
+  loadDataset(root: string): Promise<StoredDataset | undefined>;
+  /** The roots of every kept dataset, in code-unit order. */
+  datasetRoots(): Promise<string[]>;
   close(): Promise<void>;
 }

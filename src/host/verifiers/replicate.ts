@@ -1,6 +1,6 @@
 import { QuorumStatus } from '../../proof/replication';
 import { Verdict, type HostMessage } from '../../protocol';
-import { requeued, type Tx, type UnitRecord } from '../host-state';
+import { madeBy, requeued, withoutMadeBy, type Tx, type UnitRecord } from '../host-state';
 import type { Settlement } from '../settler';
 import { Awaiting, StoredUnitState as UnitState, type Vote } from '../store/store';
 import { castVote, decideByRecompute, MAX_REPLICAS, MAX_REPLICAS_WITHOUT_HOST, replicaReason, type ReplicaDecision } from '../verify-replicas';
@@ -96,7 +96,9 @@ async function conclude(who: string | undefined, u: UnitRecord, settled: Replica
   const { awaiting: _, ...rest } = u;
   const holder = who !== undefined && settled.right.includes(who) ? who : (settled.right[0] ?? null);
   const accepted: UnitRecord = {
-    ...rest,
+    ...withoutMadeBy(rest),
+    // What computed the holder's result, from its vote: the unit's own fields are the last speaker's.
+    ...madeBy(settled.votes.find((v) => v.key === holder)),
     state: UnitState.Accepted,
     holder,
     root: settled.root!,

@@ -7,6 +7,7 @@
 import type { Hasher } from '../../hash/sha256-cpu';
 import { DIGEST_BYTES, sha256BatchCpu } from '../sha256-batch/batch';
 import { sha256BatchInputs } from '../sha256-batch/inputs';
+import type { MessageBatch } from '../sha256-batch/batch';
 import type { Sha256BatchUnit } from '../sha256-batch/unit';
 import { powSearchCpuFast } from '../sha256d-pow/pow';
 
@@ -16,6 +17,12 @@ export interface BatchPiece {
   readonly unit: Sha256BatchUnit;
   readonly first: number;
   readonly count: number;
+  /**
+   * The messages themselves, for units that read a dataset: a pool worker holds no dataset, so
+   * the compute worker (which holds the verified slice) cuts them out. Seeded units' messages
+   * are made where they are hashed instead.
+   */
+  readonly messages?: MessageBatch;
 }
 
 /** Nonces start … start + count − 1 of a header, against a target and a share target. */
@@ -35,7 +42,7 @@ export type PieceResult = Uint8Array | { readonly shares: number[]; readonly sol
 
 export async function hashPiece(piece: HashPiece, hash: Hasher): Promise<PieceResult> {
   if (piece.kind === 'sha256-batch') {
-    const batch = sha256BatchInputs(piece.unit).batch(piece.first, piece.count);
+    const batch = piece.messages ?? sha256BatchInputs(piece.unit).batch(piece.first, piece.count);
     return sha256BatchCpu(batch, hash, 0, piece.count, new Uint8Array(piece.count * DIGEST_BYTES));
   }
   // One chunk: the pool yields and paces between pieces, so the search need not.

@@ -12,6 +12,7 @@ import { installErrorTransfer } from '../../thread/error-transfer';
 import { spawnRemote } from '../../thread/spawn';
 import { poolSize, WorkerPool, type PoolSlot } from '../../thread/worker-pool';
 import { DIGEST_BYTES } from '../sha256-batch/batch';
+import { sha256BatchInputs } from '../sha256-batch/inputs';
 import type { Sha256BatchUnit } from '../sha256-batch/unit';
 import { validatePowSearch } from '../sha256d-pow/pow';
 import type { KernelContext, KernelOptions } from '../worker-kernel';
@@ -96,7 +97,8 @@ export class CpuHashPool {
   /** Digests of messages [start, end) of a sha256-batch unit, back to back; progress counts messages. */
   async sha256Batch(unit: Sha256BatchUnit, start: number, end: number, options: KernelOptions = {}): Promise<Uint8Array> {
     const count = end - start;
-    const bytes = Math.max(unit.messageLength, 64);
+    const bytes = Math.max(unit.records ? unit.records.length / unit.count : unit.messageLength, 64);
+    const messages = unit.records ? sha256BatchInputs(unit) : undefined;
     const per = clamp(
       Math.ceil(count / (this.size * PIECES_PER_WORKER)),
       Math.max(1, Math.floor(MIN_PIECE_BYTES / bytes)),
@@ -106,7 +108,7 @@ export class CpuHashPool {
     let done = 0;
     await this.pool.run(
       cut(start, end, per),
-      (slot, [first, n]) => slot.run({ kind: 'sha256-batch', unit, first, count: n }),
+      (slot, [first, n]) => slot.run({ kind: 'sha256-batch', unit, first, count: n, ...(messages ? { messages: messages.batch(first, n) } : {}) }),
       (digests, [first, n]) => {
         out.set(digests as Uint8Array, (first - start) * DIGEST_BYTES);
         done += n;

@@ -1,6 +1,7 @@
 import type { HostKernel } from '../host-kernel';
 import { f32Freivalds } from '../matmul/freivalds';
 import { matmulUnitFields, matmulWork } from '../matmul/job';
+import { matmulGrid } from '../matmul/tiles';
 import { f32Operands, type Operands } from '../matmul/inputs';
 import { f32LeafCheck } from '../matmul/leaf-check';
 import { bytesOfC, matmulF32Ref } from '../matmul/matmul';
@@ -17,6 +18,7 @@ export const matmulF32Host = {
   spec: matmulF32SpecSchema,
   unit: (spec, index) => ({ kernel: 'matmul-f32', ...matmulUnitFields(spec, index), p: 0 }),
   inputsOf: f32Operands,
+  datasets: (spec) => (spec.data ? [spec.data.a, ...spec.data.panels] : []),
   work: matmulWork,
   checks: {
     kind: 'leaves',
@@ -29,6 +31,6 @@ export const matmulF32Host = {
     bitExact: false,
     freivalds: f32Freivalds,
   },
-  output: { as: 'matrix', dtype: 'float32-le', shape: (spec) => ({ m: spec.m, n: spec.n }) },
+  output: { as: 'matrix', dtype: 'float32-le', shape: (spec) => ({ m: spec.m, n: spec.n }), grid: matmulGrid },
   form: matmulF32Form,
 } as const satisfies HostKernel<MatmulF32JobSpec, MatmulF32Unit, Operands<Float32Array>>;

@@ -1,6 +1,7 @@
 import type { HostKernel } from '../host-kernel';
 import { modpFreivalds } from '../matmul/freivalds';
 import { matmulUnitFields, matmulWork } from '../matmul/job';
+import { matmulGrid } from '../matmul/tiles';
 import { modpOperands, type Operands } from '../matmul/inputs';
 import { modpLeafCheck } from '../matmul/leaf-check';
 import { bytesOfC, matmulModpRef } from '../matmul/matmul';
@@ -14,6 +15,7 @@ export const matmulModpHost = {
   spec: matmulModpSpecSchema,
   unit: (spec, index) => ({ kernel: 'matmul-modp', ...matmulUnitFields(spec, index), p: spec.p }),
   inputsOf: modpOperands,
+  datasets: (spec) => (spec.data ? [spec.data.a, ...spec.data.panels] : []),
   work: matmulWork,
   checks: {
     kind: 'leaves',
@@ -25,6 +27,6 @@ export const matmulModpHost = {
     bitExact: true,
     freivalds: modpFreivalds,
   },
-  output: { as: 'matrix', dtype: 'uint32-le', shape: (spec) => ({ m: spec.m, n: spec.n }) },
+  output: { as: 'matrix', dtype: 'uint32-le', shape: (spec) => ({ m: spec.m, n: spec.n }), grid: matmulGrid },
   form: matmulModpForm,
 } as const satisfies HostKernel<MatmulModpJobSpec, MatmulModpUnit, Operands<Uint32Array>>;

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { jobSpecSchema, replicateEntry } from '../job-spec';
 import { isPrime, MODP_MAX } from '../matmul/matmul';
-import { matmulEntries, matmulRules } from '../matmul/spec';
+import { matmulDataEntry, matmulEntries, matmulRules } from '../matmul/spec';
 
 const primeMessage = `p must be a prime ≤ ${MODP_MAX}`;
 
@@ -10,6 +10,7 @@ export const matmulModpSpecSchema = jobSpecSchema(
   'matmul-modp',
   {
     ...matmulEntries,
+    ...matmulDataEntry,
     p: v.pipe(
       v.number(primeMessage),
       v.check((p) => isPrime(p) && p <= MODP_MAX, primeMessage),

@@ -4,9 +4,14 @@
  * (1 = A, 2 = B) comes from w = mix32(base + e), base = mix32(seed ^ mix32(tag)):
  *   f32:  w / 2^32 · 2 − 1, a value in [−1, 1) with 24 significant bits (exact in f32);
  *   modp: w mod p (a residue; the bias of at most 2^-16 does not matter for test data).
+ * Dataset units name slices `a` and `b` instead: row-major little-endian words (f32, or u32
+ * residues < p), read from the shelf (data/shelf.ts), where the host holds its jobs' datasets
+ * and a compute worker the slices its volunteer fetched and verified.
  * Every user of a unit's operands (the compute worker, the host's checks, the reference) asks
- * here, so another source (a dataset) is a change to this file.
+ * here, so the source of a unit's operands is this file's business alone.
  */
+import type { DatasetSlice } from '../../data/dataset';
+import { shelf } from '../../data/shelf';
 import { mix32 } from '../../work/seeded';
 import type { MatmulF32Unit } from '../matmul-f32/unit';
 import type { MatmulModpUnit } from '../matmul-modp/unit';
@@ -33,11 +38,26 @@ export interface Operands<T extends Float32Array | Uint32Array> {
   readonly b: T;
 }
 
+/** A slice's little-endian words, as `T`: a view where the bytes are aligned, else a copy. */
+function words<T extends Float32Array | Uint32Array>(slice: DatasetSlice, make: (buffer: ArrayBufferLike, offset: number, length: number) => T): T {
+  const bytes = shelf.slice(slice);
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  return make(aligned.buffer, aligned.byteOffset, aligned.length / 4);
+}
+
 export function f32Operands(unit: MatmulF32Unit): Operands<Float32Array> {
+  if (unit.a && unit.b) {
+    const f32 = (buffer: ArrayBufferLike, offset: number, length: number) => new Float32Array(buffer, offset, length);
+    return { a: words(unit.a, f32), b: words(unit.b, f32) };
+  }
   return { a: seededF32(unit.seed, 1, unit.m * unit.k), b: seededF32(unit.seed, 2, unit.k * unit.n) };
 }
 
 export function modpOperands(unit: MatmulModpUnit): Operands<Uint32Array> {
+  if (unit.a && unit.b) {
+    const u32 = (buffer: ArrayBufferLike, offset: number, length: number) => new Uint32Array(buffer, offset, length);
+    return { a: words(unit.a, u32), b: words(unit.b, u32) };
+  }
   return { a: seededResidues(unit.seed, 1, unit.m * unit.k, unit.p), b: seededResidues(unit.seed, 2, unit.k * unit.n, unit.p) };
 }
 

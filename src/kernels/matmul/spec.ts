@@ -1,21 +1,35 @@
+import * as v from 'valibot';
 import { DEFAULT_REPLICA_SAMPLES, leafPolicyEntries, leafPolicyRules, verifyEntry, type MatmulVerify, type SpecRule } from '../job-spec';
 import { intIn } from '../spec-fields';
-import { MAX_UNIT_MATRIX_DIM } from './unit';
+import { matmulDataSchema, tilesProblem, type MatmulData } from './tiles';
+import { MAX_UNIT_INNER_DIM, MAX_UNIT_MATRIX_DIM } from './unit';
 
 /**
- * What the two matrix kernels' jobs share: `units` independent products of m×k and k×n
- * matrices derived from the job's seed, checked by challenges or Freivalds' check (`verify`),
- * and optionally kept (`collect`).
+ * What the matrix kernels' jobs share: `units` independent products of m×k and k×n matrices
+ * derived from the job's seed, checked by challenges or Freivalds' check (`verify`), and
+ * optionally kept (`collect`). Seeded jobs keep k ≤ MAX_UNIT_MATRIX_DIM (matmulRules).
  */
 export const matmulEntries = {
   m: intIn('m', 1, MAX_UNIT_MATRIX_DIM),
   n: intIn('n', 1, MAX_UNIT_MATRIX_DIM),
-  k: intIn('k', 1, MAX_UNIT_MATRIX_DIM),
+  k: intIn('k', 1, MAX_UNIT_INNER_DIM),
   ...verifyEntry,
   ...leafPolicyEntries,
 };
 
+/**
+ * The kernels whose jobs may read datasets (f32, modp): one big product tiled into units
+ * (tiles.ts), m and n the sides of a unit's block of C, k the inner dimension.
+ */
+export const matmulDataEntry = { data: v.optional(matmulDataSchema) };
+
 interface MatmulPolicyFields {
+  readonly id: string;
+  readonly units: number;
+  readonly seed: number;
+  readonly m: number;
+  readonly k: number;
+  readonly data?: MatmulData;
   readonly n: number;
   readonly samples?: number;
   readonly replicate?: boolean;
@@ -23,6 +37,7 @@ interface MatmulPolicyFields {
 }
 
 export const matmulRules: readonly SpecRule<MatmulPolicyFields>[] = [
+  tilesProblem,
   ...leafPolicyRules,
   // The openings of one result (rows of 8n hex characters plus paths) must fit a message.
   (spec) =>

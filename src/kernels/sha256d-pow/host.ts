@@ -4,10 +4,16 @@ import { powForm } from './form';
 import { powHeader, powInputs, type PowInputs } from './inputs';
 import { powSearchCpuFast, targetFromLeadingZeroBits } from './pow';
 import { checkPowResult } from './recheck';
-import { powSpecSchema, type PowJobSpec } from './spec';
+import { powSpecSchema, unitsPerHeader, type PowJobSpec } from './spec';
 import type { PowUnit } from './unit';
 
 /** Bitcoin-style proof of work, as the host, the dashboard and the farm know it: every share rechecked, nothing sampled. */
+function headerOf(headers: readonly string[], i: number): string {
+  const header = headers[i];
+  if (header === undefined) throw new RangeError(`no header ${i} of ${headers.length}`);
+  return header;
+}
+
 export const powHost = {
   kernel: 'sha256d-pow',
   spec: powSpecSchema,
@@ -15,8 +21,8 @@ export const powHost = {
     kernel: 'sha256d-pow',
     jobId: spec.id,
     unitId: `${spec.id}/${index}`,
-    header: powHeader(spec),
-    nonceStart: (spec.nonceStart ?? 0) + index * spec.noncesPerUnit,
+    header: spec.headers ? headerOf(spec.headers, Math.floor(index / unitsPerHeader(spec))) : powHeader(spec),
+    nonceStart: (spec.nonceStart ?? 0) + (index % unitsPerHeader(spec)) * spec.noncesPerUnit,
     nonceCount: spec.noncesPerUnit,
     target: toHex(targetFromLeadingZeroBits(spec.targetBits)),
     shareTarget: toHex(targetFromLeadingZeroBits(spec.shareBits)),

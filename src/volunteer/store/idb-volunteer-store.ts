@@ -5,88 +5,27 @@
  * undo after the session has moved on would break the atBytes chain. Transactions are created
  * before the first await, so overlapping calls apply in call order. Layout: schema.ts.
  */
-import { openDB, type IDBPDatabase, type IDBPTransaction } from 'idb';
+import type { IDBPDatabase, IDBPTransaction } from 'idb';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { TileConfig } from '../../gpu/tune-cache';
 import type { Receipt, WorkUnit } from '../../protocol';
 import { appendedChunks, chunkAt, finishedChunks, joinChunks } from './chunks';
-import {
-  chunksFrom,
-  prefixRange,
-  UPGRADES,
-  VOLUNTEER_DB_NAME,
-  VOLUNTEER_SCHEMA_VERSION,
-  type UnitRecord,
-  type VolunteerDb,
-  type VolunteerStoreName,
-} from './schema';
+import { chunksFrom, prefixRange, VOLUNTEER_DB_NAME, type UnitRecord, type VolunteerDb, type VolunteerStoreName } from './schema';
+import { openVolunteerDb, storageError, writeTransaction, type OpenVolunteerDbOptions } from './volunteer-db';
 import { HeldState, type Checkpoint, type FinishedResult, type HeldUnit, type VolunteerStore } from './volunteer-store';
 
-export interface OpenVolunteerStoreOptions {
-  /** Database name (default 'tabgrid-volunteer'); tests use their own. */
-  readonly name?: string;
-  /** How long the open may wait, e.g. for another tab to let go of an old version (default 10 s). */
-  readonly timeoutMs?: number;
-  /** Hears that the open waits for another tab's connection to close. */
-  readonly onBlocked?: () => void;
-}
+/** Options of the open: the database name, how long to wait, who hears a blocked open (volunteer-db.ts). */
+export type OpenVolunteerStoreOptions = OpenVolunteerDbOptions;
 
 const KEY_PAIR = 'signing';
 
 /** Opens (creating or upgrading if need be) the volunteer's database. Throws TabgridError 'storage'. */
 export async function openVolunteerStore(options: OpenVolunteerStoreOptions = {}): Promise<IdbVolunteerStore> {
   const name = options.name ?? VOLUNTEER_DB_NAME;
-  const what = `cannot open the volunteer store ${JSON.stringify(name)}`;
-  if (typeof indexedDB === 'undefined') throw new TabgridError(ErrorCode.Storage, `${what}: no IndexedDB here`);
-  let store: IdbVolunteerStore | undefined;
-  let blocked = false;
-  let gaveUp = false;
-  const opening = openDB<VolunteerDb>(name, VOLUNTEER_SCHEMA_VERSION, {
-    upgrade(db, oldVersion, _newVersion, tx) {
-      for (let v = oldVersion; v < VOLUNTEER_SCHEMA_VERSION; v++) UPGRADES[v]!(db, tx);
-    },
-    // An older connection (another tab) did not close when asked. Its tab may still be about
-    // to; the timeout below decides when to stop waiting.
-    blocked() {
-      blocked = true;
-      options.onBlocked?.();
-    },
-    // Another tab wants a newer version: step aside rather than stall its upgrade.
-    blocking(_current, _wanted, event) {
-      (event.target as IDBDatabase).close();
-      store?.lose('another tab upgraded the database; reload this page');
-    },
-    terminated() {
-      store?.lose('the browser closed the database (storage cleared or failing)');
-    },
-  });
-  // An open we gave up on may still succeed later: close it then, so it blocks no one.
-  opening.then(
-    (db) => gaveUp && db.close(),
-    () => undefined,
-  );
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      gaveUp = true;
-      reject(
-        new TabgridError(
-          ErrorCode.Storage,
-          blocked
-            ? `${what}: another tab keeps an older version of it open; close or reload the other tabgrid tabs`
-            : `${what}: no answer within ${options.timeoutMs ?? 10_000} ms`,
-        ),
-      );
-    }, options.timeoutMs ?? 10_000);
-  });
-  try {
-    store = new IdbVolunteerStore(name, await Promise.race([opening, timeout]));
-    return store;
-  } catch (err) {
-    throw storageError(what, err);
-  } finally {
-    clearTimeout(timer);
-  }
+  let store: IdbVolunteerStore | undefined = undefined;
+  const db = await openVolunteerDb(options, `cannot open the volunteer store ${JSON.stringify(name)}`, (why) => store?.lose(why));
+  store = new IdbVolunteerStore(name, db);
+  return store;
 }
 
 export class IdbVolunteerStore implements VolunteerStore {
@@ -244,54 +183,11 @@ export class IdbVolunteerStore implements VolunteerStore {
     }
   }
 
-  /**
-   * Runs `f` in one readwrite transaction and waits for it to commit. `f` puts each request it
-   * makes in `pending`. Whatever `f` throws, or any request that fails, aborts the
-   * transaction, so nothing of it is kept.
-   */
+  /** Runs `f` in one strict readwrite transaction (writeTransaction in volunteer-db.ts); any failure keeps nothing of it. */
   private async write<N extends ArrayLike<VolunteerStoreName>>(
     stores: N,
     f: (tx: IDBPTransaction<VolunteerDb, N, 'readwrite'>, pending: Promise<unknown>[]) => Promise<void>,
   ): Promise<void> {
-    return this.run('write', async () => {
-      const tx = this.db.transaction(stores, 'readwrite', { durability: 'strict' });
-      const pending: Promise<unknown>[] = [];
-      try {
-        await f(tx, pending);
-        await Promise.all(pending);
-        await tx.done;
-      } catch (err) {
-        try {
-          tx.abort();
-        } catch {
-          // Already aborted by the failing request, or already finished.
-        }
-        // Settle the requests the abort failed, so none surfaces as an unhandled rejection.
-        await Promise.allSettled([...pending, tx.done]);
-        throw err;
-      }
-    });
+    return this.run('write', () => writeTransaction(this.db, stores, 'strict', f));
   }
-}
-
-/**
- * IndexedDB failures as TabgridErrors: a full quota becomes 'storage-full' (the session can
- * tell the volunteer to free space and stop prefetching, which retrying will not fix); every
- * other fault is 'storage'.
- */
-function storageError(what: string, err: unknown): TabgridError {
-  if (err instanceof TabgridError) return err;
-  const e = err as { name?: string; message?: string } | undefined;
-  if (e?.name === 'QuotaExceededError') {
-    return new TabgridError(
-      ErrorCode.StorageFull,
-      `${what}: the browser refused to store more for this site (QuotaExceededError); free disk space or clear old site data. Nothing of this write was kept; what was stored before is intact`,
-      { cause: err },
-    );
-  }
-  const detail =
-    e?.name === 'VersionError'
-      ? `the database was created by a newer tabgrid (${e.message}); reload the page to get the newer version`
-      : `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
-  return new TabgridError(ErrorCode.Storage, `${what}: ${detail}`, { cause: err });
 }

@@ -8,6 +8,9 @@
  *   1: units, chunks, receipts (by receiptId), settings.
  *   2: keys and tune stores; receipts indexed by host. Version 1 receipts already carry their
  *      hostId, so the new index covers them with no rewrite.
+ *   3: the dataset cache (dataset-cache.ts): verified dataset chunks by [root, index], and one
+ *      record per dataset (its bytes, chunk count, last use) indexed by last use, so the least
+ *      recently used dataset is found, and recency survives reloads.
  */
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { TileConfig } from '../../gpu/tune-cache';
@@ -41,6 +44,21 @@ export interface ChunkRecord {
   readonly bytes: Uint8Array;
 }
 
+/** A verified chunk of a dataset (dataset-cache.ts): `bytes` is chunk `index` of the dataset whose root is `root`. */
+export interface DatasetChunkRecord {
+  readonly root: string;
+  readonly index: number;
+  readonly bytes: Uint8Array;
+}
+
+/** What the dataset cache holds of one dataset: the chunks' total bytes and count, and when it was last used (a strictly increasing clock). */
+export interface DatasetRecord {
+  readonly root: string;
+  readonly bytes: number;
+  readonly chunks: number;
+  readonly lastUsed: number;
+}
+
 /** Keyed by an auto-increment number, so key order is the order stored (oldest first). */
 export interface ReceiptRecord {
   readonly hostId: string;
@@ -54,6 +72,8 @@ export interface VolunteerDb extends DBSchema {
   settings: { key: string; value: unknown };
   keys: { key: string; value: CryptoKeyPair };
   tune: { key: string; value: TileConfig };
+  'dataset-chunks': { key: [string, number]; value: DatasetChunkRecord };
+  datasets: { key: string; value: DatasetRecord; indexes: { 'by-use': number } };
 }
 export type VolunteerStoreName = StoreNames<VolunteerDb>;
 type Upgrade = (db: IDBPDatabase<VolunteerDb>, tx: IDBPTransaction<VolunteerDb, VolunteerStoreName[], 'versionchange'>) => void;
@@ -72,6 +92,10 @@ export const UPGRADES: readonly Upgrade[] = [
     db.createObjectStore('keys');
     db.createObjectStore('tune');
     tx.objectStore('receipts').createIndex('by-host', 'hostId');
+  },
+  (db) => {
+    db.createObjectStore('dataset-chunks', { keyPath: ['root', 'index'] });
+    db.createObjectStore('datasets', { keyPath: 'root' }).createIndex('by-use', 'lastUsed');
   },
 ];
 
