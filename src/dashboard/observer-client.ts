@@ -269,7 +269,7 @@ export class ObserverClient {
       } catch (err) {
         if (signal.aborted) return;
         const code = err instanceof TabgridError ? err.code : undefined;
-        if (code === ErrorCode.BadToken || code === ErrorCode.ProtocolVersion) {
+        if (code === ErrorCode.BadToken || code === ErrorCode.ProtocolVersion || err instanceof NotObservable) {
           this.setStatus(WatchStatus.Refused, `Host ${hostId} refused to be watched: ${(err as Error).message}`);
           return;
         }
@@ -308,7 +308,15 @@ export class ObserverClient {
     this.link = link;
     this.chain = Promise.resolve();
     try {
-      const challenge = await this.ask({ type: 'observe', protocol: PROTOCOL_VERSION, client: 'tabgrid-dashboard' }, one('observe-challenge'));
+      const challenge = await this.ask({ type: 'observe', protocol: PROTOCOL_VERSION, client: 'tabgrid-dashboard' }, one('observe-challenge')).catch(
+        (err: unknown) => {
+          // A host that cannot read `observe` takes no observers: dialling again will not change that.
+          if (err instanceof TabgridError && err.code === ErrorCode.BadMessage) {
+            throw new NotObservable(`it takes no observers (${err.message}): it may be a dashboard's own host, or run another tabgrid version`);
+          }
+          throw err;
+        },
+      );
       if (challenge.hostId !== hostId) throw new TabgridError(ErrorCode.BadMessage, `the peer says it is host ${challenge.hostId}, not ${hostId}`);
       const proof = await observerProof(token, hostId, challenge.nonce);
       const ok = await this.ask({ type: 'observe-proof', proof }, one('observing'));
@@ -439,6 +447,13 @@ export class ObserverClient {
 
 function sha256Hex(data: Uint8Array): Promise<string> {
   return globalThis.crypto.subtle.digest('SHA-256', data as Uint8Array<ArrayBuffer>).then((d) => toHex(new Uint8Array(d)));
+}
+
+/** The host answered `observe` as a message it does not know. */
+class NotObservable extends TabgridError {
+  constructor(message: string) {
+    super(ErrorCode.BadMessage, message);
+  }
 }
 
 /** A request answered by exactly one message of `type`. */

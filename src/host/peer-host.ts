@@ -15,7 +15,7 @@ export interface PeerHostOptions {
   readonly log?: (line: string) => void;
   /** Give up if the signaling server has not registered the host by then. */
   readonly openTimeoutMs?: number;
-  /** Read-only observers (the dashboard watching this host): a connection whose first message is `observe` goes to them, not to the core. */
+  /** Read-only observers (the dashboard watching this host): a connection whose first message is `observe` goes to them, not to the core (route-connection.ts). */
   readonly observers?: ObserverHost;
 }
 
@@ -51,7 +51,7 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
         },
       });
       links.set(name, link);
-      log?.(`volunteer ${name} connected`);
+      log?.(`peer ${name} connected`);
     });
   });
 

@@ -12,11 +12,14 @@ import { MAX_MESSAGE_CHARS, PROTOCOL_VERSION } from '../../src/protocol';
 import { EXPORT_PART_BYTES, OUTPUT_PART_BYTES } from '../../src/protocol/messages';
 import { parseObservedMessage, parseObserverMessage } from '../../src/validate';
 import { honest, submit, volunteer } from '../helpers/judged';
+import { memoryConnector } from '../helpers/memory-host';
 import { memoryHostConnector, rawConnection } from '../helpers/memory-observer';
 import { newIdentity } from '../helpers/signing';
 import { until } from '../helpers/until';
 
 const TOKEN = 'observer-token-for-tests-0123456789';
+/** A connection to a host without observers, as a page host is (test/helpers/memory-host.ts). */
+const memoryVolunteerOnly = (core: HostCore, handlers: Parameters<ReturnType<typeof memoryConnector>['connect']>[0]) => memoryConnector(core).connect(handlers);
 const HOST = 'watched-host';
 
 let hash: Hasher;
@@ -179,6 +182,19 @@ describe('observing a host', () => {
     expect(partial).toMatchObject({ state: 'partial', missing: 2 });
     expect(partial.files.map((f) => f.name)).toEqual(['digests.bin', 'digests.npy', 'manifest.json']);
     await expect(c.exportFiles('nope')).rejects.toThrow(/the store holds no job "nope"/);
+
+    // A host that takes no observers (a dashboard's own host) is said to, and not dialled again.
+    const pageHost = await HostCore.open(new MemoryHostStore(), [hashing], { hostId: HOST, hash, identity: await newIdentity() });
+    const lonely = new ObserverClient({
+      hostId: HOST,
+      token: TOKEN,
+      connect: (handlers) => memoryVolunteerOnly(pageHost, handlers),
+      random: () => 0,
+    });
+    clients.push(lonely);
+    lonely.start();
+    await until(() => lonely.status === WatchStatus.Refused);
+    expect(lonely.statusText).toMatch(/refused to be watched: it takes no observers \(unknown message type 'observe'\)/);
 
     // A host that offers no export says so.
     const plain = await setup([hashing]);
