@@ -138,7 +138,8 @@ export class Downloads extends LitElement {
       case PrepareStatus.Saved:
         return `Saved ${p.files.map((f) => `${f.name} (${formatBytes(f.bytes)})`).join(', ')}.`;
       case PrepareStatus.Ready:
-        return p.files.length === 2 && p.note === undefined ? 'Ready: save both files below.' : `Ready: save the ${p.files.length} files below.${p.note ?? ''}`;
+        if (p.files.length === 2 && p.note === undefined) return 'Ready: save both files below.';
+        return `Ready: save ${p.files.length === 1 ? 'the file' : `the ${p.files.length} files`} below.${p.note ?? ''}`;
     }
   }
 
