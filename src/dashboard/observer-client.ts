@@ -173,12 +173,9 @@ export class ObserverClient {
       total = page.total;
       if (page.results.length === 0) break;
       for (const r of page.results) {
-        accepted.push(
-          r.solutions
-            ? { unitId: r.unitId, volunteer: r.volunteer, root: r.root, solutions: r.solutions }
-            : { unitId: r.unitId, volunteer: r.volunteer, root: r.root },
-        );
-        if (r.receipt) receipts.set(r.unitId, r.receipt);
+        const { receipt, ...result } = r;
+        accepted.push(result);
+        if (receipt) receipts.set(r.unitId, receipt);
       }
       first += page.results.length;
     }

@@ -292,6 +292,8 @@ export class ObserverHost {
         volunteer: r.volunteer,
         root: r.root,
         ...(r.solutions ? { solutions: [...r.solutions] } : {}),
+        ...(r.backend === undefined ? {} : { backend: r.backend }),
+        ...(r.adapter === undefined ? {} : { adapter: r.adapter.slice(0, MAX_ADAPTER_CHARS) }),
         ...(receipt ? { receipt: { ...receipt } } : {}),
       };
     });

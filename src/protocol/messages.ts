@@ -267,6 +267,8 @@ export const observedResultSchema = record({
   volunteer: str(),
   root: digest,
   solutions: v.optional(list(int(0, 2 ** 32 - 1), MAX_SHARES)),
+  backend: v.optional(oneOf(Backend)),
+  adapter: v.optional(text(MAX_ADAPTER_CHARS)),
   receipt: v.optional(record({ ...receiptEntries, signature: v.optional(signature) })),
 });
 

@@ -16,7 +16,8 @@ import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
 import type { HostCore } from '../host/host-core';
 import type { AcceptedResult } from '../host/host-options';
-import { parseJob, type JobSpec } from '../host/job';
+import { describeLayout, jobGrid, parseJob, type JobSpec } from '../host/job';
+import type { MatrixGrid } from '../kernels/host-kernel';
 import { ingestRequest, submitIngested } from '../host/ingest/ingest-node';
 import { isJobRequest } from '../host/ingest/request';
 import { startHost } from '../host/node-host';
@@ -164,6 +165,16 @@ export class GridJob extends EventTarget {
 
   get id(): string {
     return this.spec.id;
+  }
+
+  /** For a tiled product: C's shape and where each unit's block goes; undefined for other jobs. */
+  get grid(): MatrixGrid | undefined {
+    return jobGrid(this.spec);
+  }
+
+  /** The job's layout in words ("C 8192×8192 in 256 units (…)"). */
+  get layout(): string {
+    return describeLayout(this.spec);
   }
 
   progress(): JobProgress {

@@ -7,14 +7,14 @@
  * the manifest last, so a directory with a manifest holds a finished export. Node only.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { HostStore } from '../store/store';
 import { StoredUnitState } from '../store/store';
-import { EXPORT_FORMAT, ExportState, exportedUnits, RECEIPT_CHECK, type ExportedFile, type ExportManifest, type ExportOutput } from './export-manifest';
+import { EXPORT_FORMAT, ExportState, exportedUnits, RECEIPT_CHECK, type ExportManifest, type ExportOutput } from './export-manifest';
+import { planOutput, type FileSink, type OutputPlan, type OutputReader } from './export-output';
 import { withDatasets } from './with-datasets';
-import { assembleOutput, type OutputFile } from './export-output';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -69,25 +69,14 @@ export interface BuiltExport {
   readonly state: ExportState;
   readonly output: ExportOutput;
   /** The output files, then manifest.json. */
-  readonly files: readonly Pick<OutputFile, 'name' | 'data'>[];
+  readonly files: readonly { readonly name: string; readonly data: Uint8Array }[];
   readonly total: number;
   readonly accepted: number;
   readonly missing: readonly string[];
 }
 
-export interface BuildExportOptions {
-  readonly now?: number;
-  readonly signal?: AbortSignal;
-  /** Called once the job is found, before its output is assembled (exportJob readies its directory there). */
-  readonly found?: () => Promise<void>;
-}
-
-/**
- * Job `jobId`'s export files, in memory, from one snapshot of the store: what exportJob writes,
- * and what a host sends an observer that asks (observer.ts `export`); it touches no file.
- * Throws TabgridError 'bad-input' for an unknown job, 'storage' for a store it cannot read.
- */
-export async function buildExport(store: HostStore, jobId: string, opts: BuildExportOptions = {}): Promise<BuiltExport> {
+/** Job `jobId` in one snapshot of the store: its spec, units and their listing. Throws 'bad-input' for an unknown job. */
+async function snapshotOf(store: HostStore, jobId: string) {
   const snapshot = await store.load();
   const job = snapshot.jobs.find((j) => j.id === jobId);
   if (!job) {
@@ -97,40 +86,39 @@ export async function buildExport(store: HostStore, jobId: string, opts: BuildEx
       `the store holds no job ${JSON.stringify(jobId)}; ${known.length ? `its jobs: ${known.join(', ')}` : 'it holds no jobs'}`,
     );
   }
-  await opts.found?.();
   const units = snapshot.units.filter((u) => u.jobId === jobId);
   const listed = exportedUnits(
     units,
     snapshot.receipts.filter((r) => r.jobId === jobId),
   );
-  const assembled = await withDatasets(store, job.spec, () => assembleOutput(job.spec, units, (unitId, root) => store.output(unitId, root), opts.signal));
+  return { job, units, listed };
+}
+
+/** The manifest of a filled plan (`unkept`: accepted units whose output the store lacks), as UTF-8 JSON, with what it says. */
+async function manifestOf(
+  store: HostStore,
+  { job, listed }: Awaited<ReturnType<typeof snapshotOf>>,
+  plan: OutputPlan,
+  unkept: readonly string[],
+  now: number | undefined,
+): Promise<{ text: Uint8Array; state: ExportState; accepted: number; missing: string[] }> {
   const unaccepted = listed.filter((u) => u.state !== StoredUnitState.Accepted).map((u) => u.unitId);
-  const missing = [...unaccepted, ...assembled.unkept].sort((a, b) => index(a) - index(b));
+  const missing = [...unaccepted, ...unkept].sort((a, b) => index(a) - index(b));
   const state = missing.length === 0 && listed.length === job.spec.units ? ExportState.Complete : ExportState.Partial;
-  const files: ExportedFile[] = assembled.files.map((f) => ({ name: f.name, bytes: f.data.length, holds: f.holds }));
   const manifest: ExportManifest = {
     format: EXPORT_FORMAT,
     job: { id: job.id, kernel: job.spec.kernel, spec: job.spec },
     state,
-    output: assembled.output,
-    note: assembled.note,
-    exportedAt: new Date(opts.now ?? Date.now()).toISOString(),
+    output: plan.output,
+    note: plan.note,
+    exportedAt: new Date(now ?? Date.now()).toISOString(),
     host: { publicKey: (await store.hostIdentity()).publicKey },
     units: { total: job.spec.units, accepted: listed.length - unaccepted.length, list: listed },
     missing,
-    files,
+    files: plan.files,
     receiptCheck: RECEIPT_CHECK,
   };
-  const text = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n');
-  return {
-    jobId,
-    state,
-    output: assembled.output,
-    files: [...assembled.files, { name: MANIFEST_FILE, data: text }],
-    total: job.spec.units,
-    accepted: manifest.units.accepted,
-    missing,
-  };
+  return { text: new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'), state, accepted: manifest.units.accepted, missing };
 }
 
 /**
@@ -139,14 +127,48 @@ export async function buildExport(store: HostStore, jobId: string, opts: BuildEx
  * directory, 'storage' for a store it cannot read.
  */
 export async function exportJob(store: HostStore, jobId: string, outDir: string, opts: ExportOptions = {}): Promise<ExportReport> {
-  const built = await buildExport(store, jobId, { ...opts, found: () => prepareDir(outDir, opts.force ?? false) });
-  // The output files first and the manifest last, so a directory with a manifest holds a finished export.
-  for (const f of built.files) {
-    opts.signal?.throwIfAborted();
-    await writeAtomic(outDir, f);
-  }
-  const { state, output, total, accepted, missing } = built;
-  return { jobId, outDir, state, output, files: built.files.map((f) => f.name), total, accepted, missing };
+  const found = await snapshotOf(store, jobId);
+  const { job, units } = found;
+  await prepareDir(outDir, opts.force ?? false);
+  // The job's datasets on the shelf while its units are laid out (a hashing job's records say where each unit's digests go).
+  const { plan, unkept } = await withDatasets(store, job.spec, async () => {
+    const plan = planOutput(job.spec, units);
+    return { plan, unkept: await writeFiles(outDir, plan, (unitId, root) => store.output(unitId, root), opts.signal) };
+  });
+  const { text, state, accepted, missing } = await manifestOf(store, found, plan, unkept, opts.now);
+  await writeAtomic(outDir, MANIFEST_FILE, text);
+  return {
+    jobId,
+    outDir,
+    state,
+    output: plan.output,
+    files: [...plan.files.map((f) => f.name), MANIFEST_FILE],
+    total: job.spec.units,
+    accepted,
+    missing,
+  };
+}
+
+/**
+ * Job `jobId`'s export in memory, the same files exportJob writes, from one snapshot of the
+ * store: what a host sends an observer that asks (observer.ts `export`). The caller bounds its
+ * size (an observer takes MAX_OBSERVED_EXPORT_BYTES at most). Throws as exportJob does.
+ */
+export async function buildExport(store: HostStore, jobId: string, opts: Omit<ExportOptions, 'force'> = {}): Promise<BuiltExport> {
+  const found = await snapshotOf(store, jobId);
+  const { job, units } = found;
+  const { plan, files, unkept } = await withDatasets(store, job.spec, async () => {
+    const plan = planOutput(job.spec, units);
+    const files = plan.files.map((f) => ({ name: f.name, data: new Uint8Array(f.bytes) }));
+    const sinks = files.map((f): FileSink => async (position, data) => {
+      if (position + data.length > f.data.length)
+        throw new TabgridError(ErrorCode.Storage, `${f.name}: bytes ${position}..${position + data.length} lie past its end`);
+      f.data.set(data, position);
+    });
+    return { plan, files, unkept: await plan.fill(sinks, (unitId, root) => store.output(unitId, root), opts.signal) };
+  });
+  const { text, state, accepted, missing } = await manifestOf(store, found, plan, unkept, opts.now);
+  return { jobId, state, output: plan.output, files: [...files, { name: MANIFEST_FILE, data: text }], total: job.spec.units, accepted, missing };
 }
 
 /** A unit id's index (`job/index`), for ordering the missing list. */
@@ -169,12 +191,51 @@ async function prepareDir(dir: string, force: boolean): Promise<void> {
   }
 }
 
-/** Writes `f` as `dir/f.name` under a temporary name first, so a reader never sees half a file. */
-async function writeAtomic(dir: string, f: Pick<OutputFile, 'name' | 'data'>): Promise<void> {
-  const final = join(dir, f.name);
-  const temp = join(dir, `.${f.name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+/** A temporary name in `dir` for `name`, renamed to it once written, so a reader never sees half a file. */
+function tempName(dir: string, name: string): string {
+  return join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * The plan's files, each made at its full length (zeros), filled unit by unit at positions,
+ * flushed and renamed into place; resolves to the accepted units whose output the store lacks.
+ */
+async function writeFiles(dir: string, plan: OutputPlan, read: OutputReader, signal?: AbortSignal): Promise<string[]> {
+  const temps = plan.files.map((f) => tempName(dir, f.name));
+  const handles: FileHandle[] = [];
   try {
-    await writeFile(temp, f.data, { flush: true });
+    for (const [i, f] of plan.files.entries()) {
+      const handle = await open(temps[i]!, 'w');
+      handles.push(handle);
+      await handle.truncate(f.bytes);
+    }
+    const sinks = handles.map((h, i): FileSink => async (position, data) => {
+      if (position + data.length > plan.files[i]!.bytes)
+        throw new Error(`${plan.files[i]!.name}: bytes ${position}..${position + data.length} lie past its end`);
+      let done = 0;
+      while (done < data.length) done += (await h.write(data, done, data.length - done, position + done)).bytesWritten;
+    });
+    const unkept = await plan.fill(sinks, read, signal);
+    for (const h of handles) await h.sync();
+    for (const h of handles.splice(0)) await h.close();
+    for (const [i, f] of plan.files.entries()) await rename(temps[i]!, join(dir, f.name));
+    return unkept;
+  } catch (err) {
+    await Promise.allSettled(handles.map((h) => h.close()));
+    await Promise.allSettled(temps.map((t) => rm(t, { force: true })));
+    if (err instanceof TabgridError) throw err;
+    throw new TabgridError(signal?.aborted ? ErrorCode.Aborted : ErrorCode.Storage, `cannot write the export to ${dir}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Writes `dir/name` under a temporary name first, so a reader never sees half a file. */
+async function writeAtomic(dir: string, name: string, data: Uint8Array): Promise<void> {
+  const final = join(dir, name);
+  const temp = tempName(dir, name);
+  try {
+    await writeFile(temp, data, { flush: true });
     await rename(temp, final);
   } catch (err) {
     await rm(temp, { force: true });
