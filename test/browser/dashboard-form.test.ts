@@ -6,7 +6,7 @@ import type { JobSpec } from '../../src/host/job';
 async function mount(): Promise<{ el: JobForm; submitted: JobSpec[] }> {
   const el = document.createElement('tg-job-form');
   const submitted: JobSpec[] = [];
-  el.addEventListener(JOB_SUBMIT, (e) => submitted.push((e as JobSubmitEvent).detail.spec));
+  el.addEventListener(JOB_SUBMIT, (e) => submitted.push((e as JobSubmitEvent).detail.spec!));
   document.body.append(el);
   await el.updateComplete;
   return { el, submitted };

@@ -33,7 +33,8 @@ export interface AssembledOutput {
   readonly note: string;
 }
 
-const NPY_OF: Record<MatrixDtype, NpyDtype> = {
+/** The .npy dtype of each way C's words are stored. */
+export const NPY_OF: Record<MatrixDtype, NpyDtype> = {
   [MatrixDtype.Float32]: NpyDtype.Float32,
   [MatrixDtype.Uint32]: NpyDtype.Uint32,
   [MatrixDtype.Int32]: NpyDtype.Int32,
