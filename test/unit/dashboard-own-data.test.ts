@@ -151,8 +151,9 @@ describe("a tiled product's download", () => {
       const c = parseNpy(built.npy!.data, 'C.npy');
       expect(c).toMatchObject({ dtype: '<f4', shape: [rows, cols] });
       const got = new Float32Array(new Uint8Array(c.data).buffer);
-      const a = new Float32Array(datasets.get(spec.data!.a)!.buffer.slice(0));
-      const bRoots = spec.data!.panels;
+      const data = (spec as unknown as { data: { a: string; panels: string[] } }).data;
+      const a = new Float32Array(datasets.get(data.a)!.slice().buffer);
+      const bRoots = data.panels;
       // B back from its panels (3, 3, 1 columns wide), for the test's own product.
       const panels = bRoots.map((p) => new Float32Array(datasets.get(p)!.slice().buffer));
       const bAt = (t: number, j: number) => panels[Math.floor(j / 3)]![t * (j < 6 ? 3 : 1) + (j % 3)]!;
