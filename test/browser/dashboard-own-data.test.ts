@@ -7,6 +7,7 @@ import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { HostCore } from '../../src/host/host-core';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { honest, submit, volunteer } from '../helpers/judged';
+import { exactMatrix, npyFile, product } from '../helpers/npy-file';
 import { newIdentity } from '../helpers/signing';
 import { until as untilWithin } from '../helpers/until';
 
@@ -35,13 +36,6 @@ async function mount(): Promise<{ el: TabgridDashboard; core: () => HostCore; st
   await until(() => el.status !== HostStatus.Starting);
   return { el, core: () => core!, store };
 }
-
-/** Small integers over 4: every product and sum is exact in f32, whatever the order. */
-function matrix(rows: number, cols: number, seed: number): Float32Array {
-  return Float32Array.from({ length: rows * cols }, (_, i) => (((i * 7 + seed * 13) % 9) - 4) / 4);
-}
-const npyFile = (name: string, rows: number, cols: number, m: Float32Array) =>
-  new File([encodeNpy(NpyDtype.Float32, [rows, cols], new Uint8Array(m.buffer)) as Uint8Array<ArrayBuffer>], name);
 
 describe('<tabgrid-dashboard> with your own data', () => {
   it('takes A and B as .npy files from the form, names a bad file beside its input and stores nothing, then runs a tiled job and offers C.npy', async () => {
@@ -80,11 +74,11 @@ describe('<tabgrid-dashboard> with your own data', () => {
     await choose('f-verify', 'freivalds');
 
     const [rows, inner, cols] = [9, 5, 6];
-    const a = matrix(rows, inner, 1);
-    const b = matrix(inner, cols, 2);
-    await pick('a', npyFile('A.npy', rows, inner, a));
+    const a = exactMatrix(rows, inner, 1);
+    const b = exactMatrix(inner, cols, 2);
+    await pick('a', npyFile('A.npy', [rows, inner], a));
     // B with the wrong number of rows: read, refused, named.
-    await pick('b', npyFile('B.npy', inner + 1, cols, matrix(inner + 1, cols, 2)));
+    await pick('b', npyFile('B.npy', [inner + 1, cols], exactMatrix(inner + 1, cols, 2)));
     q<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(() => q('#e-file-a') !== null);
     expect(q('#e-file-a')!.textContent).toBe("A.npy is 9×5 and B.npy is 6×6: A's columns must equal B's rows");
@@ -100,7 +94,7 @@ describe('<tabgrid-dashboard> with your own data', () => {
     expect(q('#e-file-b')!.textContent).toMatch(/^B\.npy: /);
     expect(await store.datasetRoots()).toEqual([]);
 
-    await pick('b', npyFile('B.npy', inner, cols, b));
+    await pick('b', npyFile('B.npy', [inner, cols], b));
     q<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(() => core().jobs().length === 1);
     const spec = core().jobs()[0]!;
@@ -133,12 +127,6 @@ describe('<tabgrid-dashboard> with your own data', () => {
     const link = item.querySelector<HTMLAnchorElement>('a[download="tabgrid-mine-C.npy"]')!;
     const c = parseNpy(new Uint8Array(await blobs.get(link.getAttribute('href')!)!.arrayBuffer()), 'C.npy');
     expect(c).toMatchObject({ dtype: '<f4', shape: [rows, cols] });
-    const got = new Float32Array(new Uint8Array(c.data).buffer);
-    for (let i = 0; i < rows; i++)
-      for (let j = 0; j < cols; j++) {
-        let want = 0;
-        for (let t = 0; t < inner; t++) want += a[i * inner + t]! * b[t * cols + j]!;
-        expect(got[i * cols + j], `C[${i}, ${j}]`).toBe(want);
-      }
+    expect([...new Float32Array(new Uint8Array(c.data).buffer)]).toEqual(product(a, b, rows, inner, cols));
   });
 });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { encodeNpy, NpyDtype } from '../../src/data/npy';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { HostCore } from '../../src/host/host-core';
 import type { AcceptedResult } from '../../src/host/host-options';
@@ -8,14 +7,8 @@ import { submitToPageHost, type JobProgress, type PageGridHost } from '../../src
 import { VolunteerSession } from '../../src/volunteer/session';
 import { ComputeEngine } from '../../src/worker/engine';
 import { memoryConnector } from '../helpers/memory-host';
+import { exactMatrix, npyFile, product } from '../helpers/npy-file';
 import { newIdentity } from '../helpers/signing';
-
-/** Small integers over 8: every product and partial sum is exact in f32, in any order (CPU or GPU). */
-function matrix(rows: number, cols: number, seed: number): Float32Array {
-  return Float32Array.from({ length: rows * cols }, (_, i) => (((i * 5 + seed * 11) % 13) - 6) / 8);
-}
-const npyFile = (name: string, rows: number, cols: number, m: Float32Array) =>
-  new File([encodeNpy(NpyDtype.Float32, [rows, cols], new Uint8Array(m.buffer)) as Uint8Array<ArrayBuffer>], name);
 
 describe('the page SDK, end to end in the page', () => {
   it('submits .npy Files to a host on IndexedDB; an in-page volunteer fetches the chunks and computes; C is assembled from the accepted blocks', async () => {
@@ -50,13 +43,13 @@ describe('the page SDK, end to end in the page', () => {
     try {
       // B spans two chunks (72 × 1000 words = 288 000 bytes); A is cut into bands, B into panels.
       const [rows, inner, cols] = [24, 72, 1000];
-      const a = matrix(rows, inner, 1);
-      const b = matrix(inner, cols, 2);
+      const a = exactMatrix(rows, inner, 1);
+      const b = exactMatrix(inner, cols, 2);
       const job = await submitToPageHost(host, {
         id: 'tiled',
         kernel: 'matmul-f32',
-        a: npyFile('A.npy', rows, inner, a),
-        b: npyFile('B.npy', inner, cols, b),
+        a: npyFile('A.npy', [rows, inner], a),
+        b: npyFile('B.npy', [inner, cols], b),
         m: 8,
         n: 500,
         verify: { policy: 'freivalds' },
@@ -79,14 +72,8 @@ describe('the page SDK, end to end in the page', () => {
       if (out.kind !== 'matrix') throw new Error(`expected C, got ${out.kind}`);
       expect(out.shape).toEqual([rows, cols]);
       expect(out.missing).toEqual([]);
-      let wrong = 0;
-      for (let i = 0; i < rows; i++)
-        for (let j = 0; j < cols; j++) {
-          let want = 0;
-          for (let t = 0; t < inner; t++) want += a[i * inner + t]! * b[t * cols + j]!;
-          if (out.data[i * cols + j] !== want) wrong++;
-        }
-      expect(wrong).toBe(0);
+      const want = product(a, b, rows, inner, cols);
+      expect(want.filter((x, i) => out.data[i] !== x)).toEqual([]);
       job.close();
     } finally {
       session.close();

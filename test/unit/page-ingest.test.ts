@@ -12,6 +12,7 @@ import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { submitToPageHost, type JobProgress, type PageGridHost } from '../../src/sdk/page-grid';
 import { seededRandom } from '../../src/work/seeded';
 import { honest, reasonOf, submit, volunteer } from '../helpers/judged';
+import { npyFile as npyAs, product } from '../helpers/npy-file';
 
 let hash: Hasher;
 beforeAll(async () => {
@@ -41,24 +42,11 @@ async function memoryPageHost(): Promise<PageGridHost & { store: MemoryHostStore
 }
 
 const bytesOf = (a: Float32Array | Uint32Array | Uint16Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-const npyFile = (name: string, dtype: NpyDtype, shape: number[], data: Float32Array | Uint32Array | Uint16Array) =>
-  new File([encodeNpy(dtype, shape, bytesOf(data)) as Uint8Array<ArrayBuffer>], name);
+const npyFile = (name: string, dtype: NpyDtype, shape: number[], data: Float32Array | Uint32Array | Uint16Array) => npyAs(name, shape, data, dtype);
 
 function randomF32(n: number, seed: number): Float32Array {
   const r = seededRandom(seed);
   return Float32Array.from({ length: n }, () => Math.round((r() * 2 - 1) * 64) / 16);
-}
-
-/** C = A·B, the test's own product (small integers over 16: exact in f32). */
-function product(a: ArrayLike<number>, b: ArrayLike<number>, rows: number, inner: number, cols: number, mod?: number): number[] {
-  const c: number[] = [];
-  for (let i = 0; i < rows; i++)
-    for (let j = 0; j < cols; j++) {
-      let s = 0;
-      for (let t = 0; t < inner; t++) s = mod === undefined ? s + a[i * inner + t]! * b[t * cols + j]! : (s + a[i * inner + t]! * b[t * cols + j]!) % mod;
-      c.push(s);
-    }
-  return c;
 }
 
 async function failure(p: Promise<unknown>): Promise<string> {
