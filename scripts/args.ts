@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { dirname } from 'node:path';
 import { createCpuSha256 } from '../src/hash/sha256-cpu';
+import type { Ingested } from '../src/host/ingest/build';
 import { ingestRequest } from '../src/host/ingest/ingest-node';
 import { isJobRequest } from '../src/host/ingest/request';
 import { parseJob, type JobSpec } from '../src/host/job';
@@ -24,23 +25,22 @@ export function portFrom(flag: string | undefined, envName: string, fallback: nu
  */
 export async function readJobs(paths: readonly string[], store: HostStore): Promise<JobSpec[]> {
   const hash = await createCpuSha256();
-  const jobs: JobSpec[] = [];
+  const jobs: { spec: JobSpec; datasets?: Ingested['datasets'] }[] = [];
+  // Every file read and checked first: one bad file stores nothing of any.
   for (const path of paths) {
     const raw = readJson(path);
     if (!isJobRequest(raw)) {
-      jobs.push(parseJob(raw));
+      jobs.push({ spec: parseJob(raw) });
       continue;
     }
-    let ingested;
     try {
-      ingested = await ingestRequest(raw, { base: dirname(path), hash });
+      jobs.push(await ingestRequest(raw, { base: dirname(path), hash }));
     } catch (err) {
       throw new Error(`job file ${path}: ${(err as Error).message}`, { cause: err });
     }
-    for (const [root, data] of ingested.datasets) await store.saveDataset({ root, data, createdAt: Date.now() });
-    jobs.push(ingested.spec);
   }
-  return jobs;
+  for (const { datasets } of jobs) for (const [root, data] of datasets ?? []) await store.saveDataset({ root, data, createdAt: Date.now() });
+  return jobs.map((j) => j.spec);
 }
 
 function readJson(path: string): unknown {

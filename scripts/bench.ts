@@ -1,6 +1,8 @@
 /**
- * `npm run bench [-- --sizes 256,512,1024] [--out bench-results/bench.json]`: serves the bench
- * page, runs it in headless Chromium with WebGPU (SwiftShader without a GPU), and writes the
+ * `npm run bench [-- --sizes 256,512,1024] [--only kernels|transfer] [--transfer-mib 32] [--out bench-results/bench.json]`:
+ * serves the bench pages and runs them in headless Chromium: the kernel benchmarks with WebGPU
+ * (SwiftShader without a GPU), then chunk delivery from a Node peer to the page over loopback
+ * WebRTC as binary data messages next to the same bytes as hex in JSON texts. Writes the
  * results as JSON and a Markdown table. Ratios from one run are meaningful; absolute times on a
  * shared machine are noise.
  */
@@ -9,10 +11,23 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
+import { benchTransfer, type TransferBench } from './bench-transfer';
 import { INSTALL_HINT, launchOptions } from './chromium';
 
-const { values } = parseArgs({ options: { sizes: { type: 'string' }, out: { type: 'string' }, port: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { sizes: { type: 'string' }, out: { type: 'string' }, port: { type: 'string' }, only: { type: 'string' }, 'transfer-mib': { type: 'string' } },
+});
 const outFile = values.out ?? 'bench-results/bench.json';
+const only = values.only;
+if (only !== undefined && only !== 'kernels' && only !== 'transfer') {
+  console.error(`--only takes kernels or transfer, not ${only}`);
+  process.exit(1);
+}
+const transferMib = Number(values['transfer-mib'] ?? 32);
+if (!Number.isInteger(transferMib) || transferMib < 1 || transferMib > 1024) {
+  console.error(`--transfer-mib takes a whole number of MiB in 1..1024, not ${values['transfer-mib']}`);
+  process.exit(1);
+}
 const options = launchOptions();
 if (!options.executablePath) {
   console.error(INSTALL_HINT);
@@ -27,19 +42,35 @@ const server = await createServer({
 await server.listen();
 const browser = await chromium.launch(options);
 try {
-  const page = await browser.newPage();
-  page.on('console', (m) => console.log(`[page] ${m.text()}`));
-  const query = values.sizes ? `?sizes=${encodeURIComponent(values.sizes)}` : '';
-  await page.goto(`http://localhost:${server.config.server.port}/test/bench/bench.html${query}`);
-  await page.waitForFunction(() => window.benchResults !== undefined, undefined, { timeout: 20 * 60_000, polling: 1000 });
-  const results = await page.evaluate(() => window.benchResults!);
-  if (results.error) throw new Error(results.error);
+  const base = `http://localhost:${server.config.server.port}`;
+  const record: Record<string, unknown> = { date: new Date().toISOString() };
+  const tables: string[] = [];
+  if (only !== 'transfer') {
+    const page = await browser.newPage();
+    page.on('console', (m) => console.log(`[page] ${m.text()}`));
+    const query = values.sizes ? `?sizes=${encodeURIComponent(values.sizes)}` : '';
+    await page.goto(`${base}/test/bench/bench.html${query}`);
+    await page.waitForFunction(() => window.benchResults !== undefined, undefined, { timeout: 20 * 60_000, polling: 1000 });
+    const results = await page.evaluate(() => window.benchResults!);
+    if (results.error) throw new Error(results.error);
+    Object.assign(record, { userAgent: await page.evaluate(() => navigator.userAgent), ...results });
+    tables.push(results.table);
+    await page.close();
+  }
+  if (only !== 'kernels') {
+    const transfer: TransferBench = await benchTransfer(browser, base, transferMib);
+    record.transfer = { setup: transfer.setup, runs: transfer.runs };
+    tables.push(transfer.table);
+  }
+  const table = tables.join('\n\n');
+  record.table = table;
   mkdirSync(dirname(outFile), { recursive: true });
-  const record = { date: new Date().toISOString(), userAgent: await page.evaluate(() => navigator.userAgent), ...results };
   writeFileSync(outFile, JSON.stringify(record, null, 2));
-  writeFileSync(outFile.replace(/\.json$/, '.md'), results.table + '\n');
-  console.log(`\n${results.table}\n\nwrote ${outFile}`);
+  writeFileSync(outFile.replace(/\.json$/, '.md'), table + '\n');
+  console.log(`\n${table}\n\nwrote ${outFile}`);
 } finally {
   await browser.close();
   await server.close();
 }
+// node-datachannel's threads outlive the peers it served: end here, as the farm does.
+process.exit(0);

@@ -11,7 +11,7 @@
  * out of a store, stopped or running, instead of hosting (export-command.ts).
  */
 import './node-webrtc';
-import { DEMO_JOB } from '../src/host/job';
+import { DEMO_JOB, describeLayout } from '../src/host/job';
 import { openHostStore, parseStoreSpec, StoreKind } from '../src/host/store/open-host-store';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
 import { parseArgs, readJobs } from './args';
@@ -79,6 +79,7 @@ const { core, host } = await startHost({
   },
 });
 const p = core.progress();
+for (const job of jobs) console.log(`job ${job.id}: ${describeLayout(job)}`);
 console.log(`host ${host.id} serves ${jobs.map((j) => j.id).join(', ')} via ${signalUrl}: ${p.accepted}/${p.total} units accepted so far`);
 console.log(`host key ${core.publicKey} (receipts are signed with it: \`npm run verify-credit -- STATEMENT.json --host-key KEY\` checks a volunteer's credit)`);
 

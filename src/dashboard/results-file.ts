@@ -1,4 +1,4 @@
-import { encodeNpy } from '../data/npy';
+import { npyPreamble } from '../data/npy';
 import { gridPlacement, NPY_OF } from '../host/export/export-output';
 import type { JobSpec } from '../host/job';
 import { keepsOutput, policyOf } from '../host/verifiers/policy';
@@ -81,13 +81,16 @@ export function offersNpy(job: JobSpec): boolean {
 }
 
 /** A tiled product's C from its accepted units' blocks (the binary file's slices), placed by the job's grid (export-output.ts gridPlacement). */
-function assembledNpy(job: JobSpec, layout: MatrixLayout, c: Uint8Array): { name: string; data: Uint8Array } | undefined {
+async function assembledNpy(job: JobSpec, layout: MatrixLayout, c: Uint8Array): Promise<{ name: string; data: Uint8Array } | undefined> {
   const grid = jobGrid(job);
   if (!grid) return undefined;
-  const { shape, place } = gridPlacement(grid);
-  const out = new Uint8Array(grid.rows * grid.cols * 4);
-  for (const u of layout.units) place(out, u.index, c.subarray(u.offset, u.offset + (u.bytes ?? layout.unitBytes)));
-  return { name: matrixNpyName(job.id), data: encodeNpy(NPY_OF[layout.dtype], shape, out) };
+  const placement = gridPlacement(grid);
+  const preamble = npyPreamble(NPY_OF[layout.dtype], placement.shape);
+  const out = new Uint8Array(preamble.length + grid.rows * grid.cols * 4);
+  out.set(preamble);
+  const write = (at: number, bytes: Uint8Array) => Promise.resolve(out.set(bytes, preamble.length + at));
+  for (const u of layout.units) await placement.place(u.index, c.subarray(u.offset, u.offset + (u.bytes ?? layout.unitBytes)), write);
+  return { name: matrixNpyName(job.id), data: out };
 }
 
 export function outputKept(job: JobSpec): OutputKept {
@@ -162,7 +165,7 @@ export async function buildResults(source: ResultsSource): Promise<BuiltResults>
     ...(matrix ? { layout: matrix.layout } : {}),
   };
   if (!matrix) return { header };
-  const npy = assembledNpy(source.job, matrix.layout, matrix.c);
+  const npy = await assembledNpy(source.job, matrix.layout, matrix.c);
   return npy ? { header, c: matrix.c, npy } : { header, c: matrix.c };
 }
 

@@ -17,19 +17,19 @@ export function npyItemBytes(dtype: NpyDtype): number {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-/** A .npy file (version 1.0, or 2.0 when the header needs it) holding `data`, C order. */
-export function encodeNpy(dtype: NpyDtype, shape: readonly number[], data: Uint8Array): Uint8Array {
-  const items = shape.reduce((a, b) => a * b, 1);
-  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0) || items * ITEM_BYTES[dtype] !== data.length) {
-    throw new TabgridError(ErrorCode.BadInput, `${data.length} bytes are not a ${dtype} array of shape (${shape.join(', ')})`);
-  }
+/**
+ * The bytes of a .npy file (version 1.0, or 2.0 when the header needs it) before the data of a
+ * `dtype` array of `shape`, C order: for writers that stream the data after it.
+ */
+export function npyPreamble(dtype: NpyDtype, shape: readonly number[]): Uint8Array {
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new TabgridError(ErrorCode.BadInput, `(${shape.join(', ')}) is not an array shape`);
   const tuple = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
   const dict = `{'descr': '${dtype}', 'fortran_order': False, 'shape': ${tuple}, }`;
   const long = 10 + dict.length + 1 > 0xffff;
   const prefix = long ? 12 : 10;
   const padded = Math.ceil((prefix + dict.length + 1) / 64) * 64;
   const header = dict + ' '.repeat(padded - prefix - dict.length - 1) + '\n';
-  const out = new Uint8Array(padded + data.length);
+  const out = new Uint8Array(padded);
   out.set(MAGIC, 0);
   out[6] = long ? 2 : 1;
   out[7] = 0;
@@ -37,7 +37,19 @@ export function encodeNpy(dtype: NpyDtype, shape: readonly number[], data: Uint8
   if (long) view.setUint32(8, header.length, true);
   else view.setUint16(8, header.length, true);
   out.set(new TextEncoder().encode(header), prefix);
-  out.set(data, padded);
+  return out;
+}
+
+/** A .npy file (version 1.0, or 2.0 when the header needs it) holding `data`, C order. */
+export function encodeNpy(dtype: NpyDtype, shape: readonly number[], data: Uint8Array): Uint8Array {
+  const items = shape.reduce((a, b) => a * b, 1);
+  if (shape.some((d) => !Number.isSafeInteger(d) || d < 0) || items * ITEM_BYTES[dtype] !== data.length) {
+    throw new TabgridError(ErrorCode.BadInput, `${data.length} bytes are not a ${dtype} array of shape (${shape.join(', ')})`);
+  }
+  const preamble = npyPreamble(dtype, shape);
+  const out = new Uint8Array(preamble.length + data.length);
+  out.set(preamble, 0);
+  out.set(data, preamble.length);
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { Verdict, type HostMessage } from '../protocol';
-import type { HostState, Tx, UnitRecord } from './host-state';
+import { madeBy, type HostState, type Tx, type UnitRecord } from './host-state';
 import type { AcceptedResult, HostCoreOptions } from './host-options';
 
 const OWED_PER_KEY = 64;
@@ -7,7 +7,7 @@ const OWED_KEYS = 10_000;
 
 /** What the host reports of an accepted unit. */
 export function acceptedResult(u: UnitRecord): AcceptedResult {
-  return { unitId: u.unitId, volunteer: u.holder!, root: u.root!, ...(u.solutions ? { solutions: u.solutions } : {}) };
+  return { unitId: u.unitId, volunteer: u.holder!, root: u.root!, ...(u.solutions ? { solutions: u.solutions } : {}), ...madeBy(u) };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
-import { jobUnit, unitDatasets, type JobSpec } from './job';
+import { describeLayout, jobUnit, unitDatasets, type JobSpec } from './job';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections, type Connection } from './connections';
@@ -527,7 +527,7 @@ export class HostCore {
       const staged = stageJobs(this.state, tx, [spec], this.clock());
       if (staged.length === 0) return false;
       await this.commit(tx);
-      this.options.log?.(`added job ${spec.id} (${spec.units} units)`);
+      this.options.log?.(`added job ${spec.id}: ${describeLayout(spec)}`);
       return true;
     });
   }

@@ -1,3 +1,4 @@
+import type { Backend } from '../protocol';
 import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
 import type { Identity } from '../proof/identity';
@@ -10,6 +11,9 @@ export interface AcceptedResult {
   readonly root: string;
   /** Proof-of-work units: the nonces that met the full target. */
   readonly solutions?: readonly number[];
+  /** What computed it, as its volunteer reported it (never checked); absent when not said. */
+  readonly backend?: Backend;
+  readonly adapter?: string;
 }
 
 export interface HostCoreOptions {

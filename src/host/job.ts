@@ -9,7 +9,7 @@ import { validateTrustPolicy, type TrustPolicy } from '../proof/trust';
  * the fields every job has and the policy fields are in job-spec.ts, and how the host reads the
  * policy fields in verifiers/policy.ts.
  */
-export { datasetsOf, jobUnit, unitWork, type JobSpec } from '../kernels/host-registry';
+export { datasetsOf, describeLayout, jobGrid, jobUnit, unitWork, type JobSpec } from '../kernels/host-registry';
 export { unitDatasets } from '../kernels/units';
 export { MAX_COLLECT_BYTES, type JobTrust, type MatmulVerify } from '../kernels/job-spec';
 export type { Sha256JobSpec } from '../kernels/sha256-batch/spec';

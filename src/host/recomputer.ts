@@ -1,6 +1,9 @@
 import type { Hasher } from '../hash/sha256-cpu';
 import type { ChallengedUnit } from '../protocol';
 import { recomputedRoot } from './recompute';
+import type { DatasetSlice } from '../data/dataset';
+import { shelf } from '../data/shelf';
+import { unitSlices } from '../protocol';
 
 /**
  * Where the host computes a bit-exact unit itself (replicas that all disagree): away from its
@@ -40,6 +43,8 @@ export function inlineRecomputer(hash: Hasher): Recomputer {
 export interface RecomputeRequest {
   readonly id: number;
   readonly unit: ChallengedUnit;
+  /** The bytes of the dataset slices the unit reads, from the host's shelf: a worker holds no datasets of its own. */
+  readonly inputs: readonly { readonly slice: DatasetSlice; readonly data: Uint8Array }[];
 }
 export type RecomputeReply = { readonly id: number; readonly root: string } | { readonly id: number; readonly error: string };
 
@@ -63,7 +68,8 @@ export class RecomputeCalls {
         resolve: (root) => (signal?.removeEventListener('abort', onAbort), resolve(root)),
         reject: (err) => (signal?.removeEventListener('abort', onAbort), reject(err)),
       });
-      this.post({ id, unit });
+      // Copies: the shelf's bytes are views of whole datasets, which postMessage would copy whole.
+      this.post({ id, unit, inputs: unitSlices(unit).map((slice) => ({ slice, data: shelf.slice(slice).slice() })) });
     });
   }
 
@@ -84,9 +90,12 @@ export class RecomputeCalls {
 
 /** The worker side: computes one request (both kinds of worker share it). */
 export function answerRecompute(request: RecomputeRequest, hash: Hasher): RecomputeReply {
+  const releases = (request.inputs ?? []).map((i) => shelf.holdSlice(i.slice, i.data));
   try {
     return { id: request.id, root: recomputedRoot(request.unit, hash) };
   } catch (err) {
     return { id: request.id, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    for (const release of releases) release();
   }
 }

@@ -154,3 +154,11 @@ function gridOf<K extends Kernel>(kernel: K, spec: SpecMap[K]): MatrixGrid | und
 export function jobGrid(spec: JobSpec): MatrixGrid | undefined {
   return gridOf(spec.kernel, spec);
 }
+
+/** A job's layout in words, for logs and the SDK: its units, and for a tiled product C's shape and the unit grid. */
+export function describeLayout(spec: JobSpec): string {
+  const grid = jobGrid(spec);
+  if (!grid || !('m' in spec)) return `${spec.units} units`;
+  const bands = Math.ceil(grid.rows / spec.m);
+  return `C ${grid.rows}×${grid.cols} in ${grid.units} units (${bands} bands of ≤ ${spec.m} rows × ${grid.units / bands} panels of ≤ ${spec.n} columns, inner ${spec.k})`;
+}

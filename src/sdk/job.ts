@@ -6,7 +6,8 @@
 import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
 import type { HostCore } from '../host/host-core';
 import type { AcceptedResult } from '../host/host-options';
-import type { JobSpec } from '../host/job';
+import { describeLayout, jobGrid, type JobSpec } from '../host/job';
+import type { MatrixGrid } from '../kernels/host-kernel';
 import type { HostStore } from '../host/store/store';
 import { assembleOutput, type PowUnitSolutions } from '../host/export/export-output';
 import { withDatasets } from '../host/export/with-datasets';
@@ -56,6 +57,16 @@ export class JobHandle extends EventTarget {
 
   get id(): string {
     return this.spec.id;
+  }
+
+  /** For a tiled product: C's shape and where each unit's block goes; undefined for other jobs. */
+  get grid(): MatrixGrid | undefined {
+    return jobGrid(this.spec);
+  }
+
+  /** The job's layout in words ("C 8192×8192 in 256 units (…)"). */
+  get layout(): string {
+    return describeLayout(this.spec);
   }
 
   progress(): JobProgress {

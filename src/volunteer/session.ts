@@ -184,6 +184,9 @@ export class VolunteerSession extends EventTarget {
         await sleep(waitMs, signal);
         continue;
       }
+      // The next unit's inputs come in while this one computes, so the device does not wait on the network.
+      const next = this.queue[0];
+      if (next) void this.inputsOf(next, signal, false).catch(() => undefined);
       await this.compute(unit, signal);
     }
   }
@@ -258,11 +261,13 @@ export class VolunteerSession extends EventTarget {
    * host (or our relay) chunk by chunk, each checked against its root before it is kept or used
    * (chunk-fetcher.ts). Chunks that keep failing their check, or a host that keeps saying busy,
    * count as network trouble: the session reconnects and backs off, as for a dropped link.
+   * Called ahead for the next unit too (`say` false), which warms the cache: chunks already in
+   * flight are shared (ChunkFlights), so nothing is fetched twice.
    */
-  private async inputsOf(unit: WorkUnit, signal: AbortSignal): Promise<UnitInput[]> {
+  private async inputsOf(unit: WorkUnit, signal: AbortSignal, say = true): Promise<UnitInput[]> {
     const slices = unitSlices(unit);
     if (slices.length === 0) return [];
-    this.say(`fetching the inputs of ${unit.unitId}`, signal);
+    if (say) this.say(`fetching the inputs of ${unit.unitId}`, signal);
     const inputs: UnitInput[] = [];
     try {
       for (const slice of slices) {

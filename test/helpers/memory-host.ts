@@ -13,7 +13,8 @@ export function memoryConnector(host: HostCore | (() => HostCore)) {
   const links = new Map<string, Link>();
   /** Links whose messages vanish without the link closing, like a host that was killed. */
   const muted = new Set<Link>();
-  const connect = async (handlers: LinkHandlers): Promise<Link> => {
+  // The signal is the session's connect signal; an in-memory link opens at once, so there is nothing to abort.
+  const connect = async (handlers: LinkHandlers, _signal?: AbortSignal): Promise<Link> => {
     const name = `mem-${++n}`;
     let open = true;
     void core().connect(name);

@@ -235,3 +235,29 @@ describe('datasets', () => {
     expect(buildDataset(data, hash).root).not.toBe(root);
   });
 });
+
+describe('the host computing a dataset unit itself', () => {
+  it('on its recomputing thread, which holds no datasets: the request carries the slices, and the root is the host’s own', async () => {
+    const { threadRecomputer } = await import('../../src/host/recompute-thread');
+    const { recomputedRoot } = await import('../../src/host/recompute');
+    const r = seededRandom(12);
+    const records = Array.from({ length: 40 }, (_, i) => Uint8Array.from({ length: (i * 13) % 90 }, () => Math.floor(r() * 256)));
+    const job = recordsJob(
+      { id: 'thread-recs', records: { data: encodeRecords(records), count: 40, name: 'r' }, messagesPerUnit: 16, options: { replicate: true } },
+      hash,
+    );
+    const recomputer = threadRecomputer();
+    try {
+      const [unit, root] = holding(job, () => {
+        const u = jobUnit(job.spec, 1) as ChallengedUnit;
+        return [u, recomputedRoot(u, hash)] as const;
+      });
+      // Not held here any more: the request must bring the bytes, which it reads while held.
+      await expect(recomputer.root(unit)).rejects.toThrow(/not held here/);
+      const got = await holding(job, () => recomputer.root(unit));
+      expect(got).toBe(root);
+    } finally {
+      recomputer.close();
+    }
+  });
+});

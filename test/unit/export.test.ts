@@ -1,16 +1,22 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
+import { parseNpy } from '../../src/data/npy';
+import { encodeRecords } from '../../src/data/records';
+import { shelf } from '../../src/data/shelf';
 import { fromHex } from '../../src/hex';
 import { exportJob, listJobs } from '../../src/host/export/export-job';
 import type { ExportManifest } from '../../src/host/export/export-manifest';
-import { gridPlacement, type PowUnitSolutions } from '../../src/host/export/export-output';
+import { assembleOutput, gridPlacement, type PowUnitSolutions } from '../../src/host/export/export-output';
 import { HostCore } from '../../src/host/host-core';
+import { productJob, recordsJob, type Ingested } from '../../src/host/ingest/build';
 import { jobUnit, type JobSpec, type PowJobSpec } from '../../src/host/job';
+import { matmulGrid } from '../../src/kernels/matmul/tiles';
 import { referenceLeaves } from '../../src/host/recompute';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { SqliteHostStore } from '../../src/host/store/sqlite-store';
@@ -106,6 +112,13 @@ describe('exportJob', () => {
       expect(c).toMatchObject({ descr: spec.kernel === 'matmul-f32' ? '<f4' : '<u4', fortran: false, shape: [spec.units, m, n] });
       const expected = Buffer.concat(Array.from({ length: spec.units }, (_, i) => referenceLeaves(jobUnit(spec, i) as ChallengedUnit, hash)));
       expect(Buffer.from(c.data).equals(expected)).toBe(true);
+      // In memory (the SDK's output()), the same bytes as the file.
+      const units = (await store.load()).units.filter((u) => u.jobId === spec.id);
+      const inMemory = await assembleOutput(spec, units, (unitId, root) => store.output(unitId, root));
+      expect(inMemory).toMatchObject({ output: 'matrix', unkept: [] });
+      expect(Buffer.from(inMemory.files[0]!.data).equals(readFileSync(join(out, 'C.npy')))).toBe(true);
+      // tabgrid's own reader (the one that ingests datasets) takes it too.
+      expect(parseNpy(readFileSync(join(out, 'C.npy')), 'C.npy')).toMatchObject({ dtype: c.descr, shape: [spec.units, m, n] });
       const manifest = manifestOf(out);
       expect(manifest).toMatchObject({
         format: 'tabgrid-export/1',
@@ -247,8 +260,137 @@ describe('exportJob', () => {
   });
 });
 
+describe('exportJob of dataset jobs (from a stopped store: the datasets come from it)', () => {
+  const [rows, inner, cols] = [37, 19, 45];
+  const r = seededRandom(11);
+  const a = Float32Array.from({ length: rows * inner }, () => r() * 2 - 1);
+  const b = Float32Array.from({ length: inner * cols }, () => r() * 2 - 1);
+  const p = 65521;
+  const am = Uint32Array.from({ length: rows * inner }, () => Math.floor(r() * p));
+  const bm = Uint32Array.from({ length: inner * cols }, () => Math.floor(r() * p));
+  const bytesOf = (w: Float32Array | Uint32Array) => new Uint8Array(w.buffer, w.byteOffset, w.byteLength);
+  const records = Array.from({ length: 23 }, (_, i) => Uint8Array.from({ length: (i * 37) % 131 }, () => Math.floor(r() * 256)));
+
+  /** C = A·B in f64 (or exactly mod p), the test's own product. */
+  function product(x: ArrayLike<number>, y: ArrayLike<number>, mod?: number): number[] {
+    const c: number[] = new Array(rows * cols).fill(0);
+    for (let i = 0; i < rows; i++)
+      for (let j = 0; j < cols; j++) {
+        let sum = 0;
+        for (let t = 0; t < inner; t++)
+          sum = mod === undefined ? sum + x[i * inner + t]! * y[t * cols + j]! : (sum + x[i * inner + t]! * y[t * cols + j]!) % mod;
+        c[i * cols + j] = sum;
+      }
+    return c;
+  }
+
+  /** Runs `job` to the end with an honest volunteer on a SQLite store (datasets saved before the job, as a host does), closes it, and exports from the file. */
+  async function runAndExport(job: Ingested, accept = job.spec.units): Promise<{ out: string; report: Awaited<ReturnType<typeof exportJob>> }> {
+    const db = join(dir, `${job.spec.id}-${++dirs}.sqlite`);
+    const store = new SqliteHostStore(db);
+    for (const [root, data] of job.datasets) await store.saveDataset({ root, data, createdAt: 1 });
+    const releases = [...job.datasets].map(([root, data]) => shelf.holdDataset(root, data));
+    try {
+      const core = await open([job.spec], store);
+      await work(await volunteer(core, 'a'), accept);
+    } finally {
+      for (const release of releases) release();
+      await store.close();
+    }
+    const out = freshDir();
+    const stopped = new SqliteHostStore(db);
+    try {
+      return { out, report: await exportJob(stopped, job.spec.id, out) };
+    } finally {
+      await stopped.close();
+    }
+  }
+
+  it('places every unit of a tiled f32 product in one C.npy of A·B’s shape, within f32 error', async () => {
+    const job = productJob(
+      {
+        id: 'tiled-f32',
+        kernel: 'matmul-f32',
+        a: { rows, cols: inner, data: bytesOf(a), name: 'A.npy' },
+        b: { rows: inner, cols, data: bytesOf(b), name: 'B.npy' },
+        m: 8,
+        n: 16,
+        options: { verify: { policy: 'freivalds' }, collect: true },
+      },
+      hash,
+    );
+    expect(job.spec.units).toBe(15);
+    const { out, report } = await runAndExport(job);
+    expect(report).toMatchObject({ state: 'complete', files: ['C.npy', 'manifest.json'] });
+    const c = readNpy(readFileSync(join(out, 'C.npy')));
+    expect(c).toMatchObject({ descr: '<f4', shape: [rows, cols] });
+    const got = new Float32Array(Uint8Array.from(c.data).buffer);
+    const want = product(a, b);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4);
+  });
+
+  it('a partial tiled modp export is exact where accepted, zero where missing', async () => {
+    const job = productJob(
+      {
+        id: 'tiled-modp',
+        kernel: 'matmul-modp',
+        p,
+        a: { rows, cols: inner, data: bytesOf(am), name: 'A.npy' },
+        b: { rows: inner, cols, data: bytesOf(bm), name: 'B.npy' },
+        m: 10,
+        n: 20,
+        options: { verify: { policy: 'freivalds' }, collect: true },
+      },
+      hash,
+    );
+    const grid = matmulGrid(job.spec as Parameters<typeof matmulGrid>[0])!;
+    const { out, report } = await runAndExport(job, 5);
+    const accepted = new Set(
+      manifestOf(out)
+        .units.list.filter((u) => u.state === 'accepted')
+        .map((u) => u.index),
+    );
+    expect(accepted.size).toBe(5);
+    expect(report.state).toBe('partial');
+    expect(report.missing).toEqual(
+      manifestOf(out)
+        .units.list.filter((u) => !accepted.has(u.index))
+        .map((u) => u.unitId),
+    );
+    expect(report.missing).toHaveLength(job.spec.units - 5);
+    const c = readNpy(readFileSync(join(out, 'C.npy')));
+    expect(c).toMatchObject({ descr: '<u4', shape: [rows, cols] });
+    const got = new Uint32Array(Uint8Array.from(c.data).buffer);
+    const want = product(am, bm, p);
+    for (let i = 0; i < grid.units; i++) {
+      const t = grid.tile(i);
+      for (let row = t.row; row < t.row + t.m; row++)
+        for (let col = t.col; col < t.col + t.n; col++) expect(got[row * cols + col]).toBe(accepted.has(i) ? want[row * cols + col] : 0);
+    }
+  });
+
+  it('digests of a records job (variable lengths, a shorter last unit) are node:crypto’s, in record order', async () => {
+    const job = recordsJob(
+      {
+        id: 'recs',
+        records: { data: encodeRecords(records), count: records.length, name: 'r.bin' },
+        messagesPerUnit: 5,
+        options: { samples: 2, collect: true },
+      },
+      hash,
+    );
+    const { out, report } = await runAndExport(job);
+    expect(report).toMatchObject({ state: 'complete', output: 'digests' });
+    const want = Buffer.concat(records.map((m) => createHash('sha256').update(m).digest()));
+    expect(readFileSync(join(out, 'digests.bin')).equals(want)).toBe(true);
+    const npy = readNpy(readFileSync(join(out, 'digests.npy')));
+    expect(npy.shape).toEqual([23, 32]);
+    expect(Buffer.from(npy.data).equals(want)).toBe(true);
+  });
+});
+
 describe('placing tiles of a grid in C', () => {
-  it('puts each unit’s block at its place, edge tiles smaller, and refuses a block of the wrong size', () => {
+  it('puts each unit’s block at its place, edge tiles smaller, and refuses a block of the wrong size', async () => {
     // C is 5×7, cut into 3×4 tiles: a 2×2 grid whose last row and column are smaller.
     const grid: MatrixGrid = {
       rows: 5,
@@ -261,16 +403,22 @@ describe('placing tiles of a grid in C', () => {
     };
     const want = Uint32Array.from({ length: 35 }, (_, i) => 1000 + i);
     const c = new Uint8Array(35 * 4);
+    const write = async (at: number, bytes: Uint8Array) => c.set(bytes, at);
     const place = gridPlacement(grid);
     expect(place.shape).toEqual([5, 7]);
     for (let i = 0; i < 4; i++) {
       const t = grid.tile(i);
       const block = new Uint32Array(t.m * t.n);
       for (let r = 0; r < t.m; r++) for (let k = 0; k < t.n; k++) block[r * t.n + k] = want[(t.row + r) * 7 + t.col + k]!;
-      place.place(c, i, new Uint8Array(block.buffer));
+      await place.place(i, new Uint8Array(block.buffer), write);
     }
     expect(new Uint32Array(c.buffer)).toEqual(want);
-    expect(() => place.place(c, 3, new Uint8Array(4 * 5))).toThrow(/not its 2×3 tile at \(3, 4\)/);
+    await expect(place.place(3, new Uint8Array(4 * 5), write)).rejects.toThrow(/not its 2×3 tile at \(3, 4\)/);
+    // A tile as wide as C goes in one write.
+    const full = gridPlacement({ rows: 4, cols: 3, units: 2, tile: (i) => ({ row: 2 * i, col: 0, m: 2, n: 3 }) });
+    const writes: number[] = [];
+    await full.place(1, new Uint8Array(24), async (at) => void writes.push(at));
+    expect(writes).toEqual([24]);
   });
 });
 

@@ -254,6 +254,9 @@ describe('jobs that collect output', () => {
     const made = { state: 'accepted', holder: v.me.id, backend: 'webgpu', adapter: 'NVIDIA H200 (vulkan)' };
     expect((await store.load()).units[0]).toMatchObject(made);
     expect((await open(hashing, store)).units(hashing.id)[0]).toMatchObject(made);
+    expect(core.results(hashing.id)).toEqual([
+      { unitId: first.unitId, volunteer: v.me.id, root: sent.root, backend: 'webgpu', adapter: 'NVIDIA H200 (vulkan)' },
+    ]);
     // Every digest wrong: the challenge catches it, and the unit goes back to the queue without what computed the rejected result.
     const second = await v.lease();
     const bad = honest(second, hash).map((b) => b ^ 1);

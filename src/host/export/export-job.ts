@@ -7,14 +7,14 @@
  * the manifest last, so a directory with a manifest holds a finished export. Node only.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { HostStore } from '../store/store';
 import { StoredUnitState } from '../store/store';
-import { EXPORT_FORMAT, ExportState, exportedUnits, RECEIPT_CHECK, type ExportedFile, type ExportManifest, type ExportOutput } from './export-manifest';
+import { EXPORT_FORMAT, ExportState, exportedUnits, RECEIPT_CHECK, type ExportManifest, type ExportOutput } from './export-manifest';
+import { planOutput, type FileSink, type OutputPlan, type OutputReader } from './export-output';
 import { withDatasets } from './with-datasets';
-import { assembleOutput, type OutputFile } from './export-output';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -84,37 +84,35 @@ export async function exportJob(store: HostStore, jobId: string, outDir: string,
     units,
     snapshot.receipts.filter((r) => r.jobId === jobId),
   );
-  const assembled = await withDatasets(store, job.spec, () => assembleOutput(job.spec, units, (unitId, root) => store.output(unitId, root), opts.signal));
+  // The job's datasets on the shelf while its units are laid out (a hashing job's records say where each unit's digests go).
+  const { plan, unkept } = await withDatasets(store, job.spec, async () => {
+    const plan = planOutput(job.spec, units);
+    return { plan, unkept: await writeFiles(outDir, plan, (unitId, root) => store.output(unitId, root), opts.signal) };
+  });
   const unaccepted = listed.filter((u) => u.state !== StoredUnitState.Accepted).map((u) => u.unitId);
-  const missing = [...unaccepted, ...assembled.unkept].sort((a, b) => index(a) - index(b));
+  const missing = [...unaccepted, ...unkept].sort((a, b) => index(a) - index(b));
   const state = missing.length === 0 && listed.length === job.spec.units ? ExportState.Complete : ExportState.Partial;
-  const files: ExportedFile[] = [];
-  for (const f of assembled.files) {
-    opts.signal?.throwIfAborted();
-    await writeAtomic(outDir, f);
-    files.push({ name: f.name, bytes: f.data.length, holds: f.holds });
-  }
   const manifest: ExportManifest = {
     format: EXPORT_FORMAT,
     job: { id: job.id, kernel: job.spec.kernel, spec: job.spec },
     state,
-    output: assembled.output,
-    note: assembled.note,
+    output: plan.output,
+    note: plan.note,
     exportedAt: new Date(opts.now ?? Date.now()).toISOString(),
     host: { publicKey: (await store.hostIdentity()).publicKey },
     units: { total: job.spec.units, accepted: listed.length - unaccepted.length, list: listed },
     missing,
-    files,
+    files: plan.files,
     receiptCheck: RECEIPT_CHECK,
   };
   const text = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n');
-  await writeAtomic(outDir, { name: MANIFEST_FILE, data: text });
+  await writeAtomic(outDir, MANIFEST_FILE, text);
   return {
     jobId,
     outDir,
     state,
-    output: assembled.output,
-    files: [...files.map((f) => f.name), MANIFEST_FILE],
+    output: plan.output,
+    files: [...plan.files.map((f) => f.name), MANIFEST_FILE],
     total: job.spec.units,
     accepted: manifest.units.accepted,
     missing,
@@ -141,12 +139,51 @@ async function prepareDir(dir: string, force: boolean): Promise<void> {
   }
 }
 
-/** Writes `f` as `dir/f.name` under a temporary name first, so a reader never sees half a file. */
-async function writeAtomic(dir: string, f: Pick<OutputFile, 'name' | 'data'>): Promise<void> {
-  const final = join(dir, f.name);
-  const temp = join(dir, `.${f.name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+/** A temporary name in `dir` for `name`, renamed to it once written, so a reader never sees half a file. */
+function tempName(dir: string, name: string): string {
+  return join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * The plan's files, each made at its full length (zeros), filled unit by unit at positions,
+ * flushed and renamed into place; resolves to the accepted units whose output the store lacks.
+ */
+async function writeFiles(dir: string, plan: OutputPlan, read: OutputReader, signal?: AbortSignal): Promise<string[]> {
+  const temps = plan.files.map((f) => tempName(dir, f.name));
+  const handles: FileHandle[] = [];
   try {
-    await writeFile(temp, f.data, { flush: true });
+    for (const [i, f] of plan.files.entries()) {
+      const handle = await open(temps[i]!, 'w');
+      handles.push(handle);
+      await handle.truncate(f.bytes);
+    }
+    const sinks = handles.map((h, i): FileSink => async (position, data) => {
+      if (position + data.length > plan.files[i]!.bytes)
+        throw new Error(`${plan.files[i]!.name}: bytes ${position}..${position + data.length} lie past its end`);
+      let done = 0;
+      while (done < data.length) done += (await h.write(data, done, data.length - done, position + done)).bytesWritten;
+    });
+    const unkept = await plan.fill(sinks, read, signal);
+    for (const h of handles) await h.sync();
+    for (const h of handles.splice(0)) await h.close();
+    for (const [i, f] of plan.files.entries()) await rename(temps[i]!, join(dir, f.name));
+    return unkept;
+  } catch (err) {
+    await Promise.allSettled(handles.map((h) => h.close()));
+    await Promise.allSettled(temps.map((t) => rm(t, { force: true })));
+    if (err instanceof TabgridError) throw err;
+    throw new TabgridError(signal?.aborted ? ErrorCode.Aborted : ErrorCode.Storage, `cannot write the export to ${dir}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Writes `dir/name` under a temporary name first, so a reader never sees half a file. */
+async function writeAtomic(dir: string, name: string, data: Uint8Array): Promise<void> {
+  const final = join(dir, name);
+  const temp = tempName(dir, name);
+  try {
+    await writeFile(temp, data, { flush: true });
     await rename(temp, final);
   } catch (err) {
     await rm(temp, { force: true });
