@@ -1,4 +1,5 @@
 import { isTabgridError } from '../errors';
+import { isJobRequest } from '../host/ingest/request';
 import { parseJob, type JobSpec, type JobTrust } from '../host/job';
 import { policiesFor, PolicyKind } from '../host/verifiers/policy';
 import { formFieldsOf, kernelForm, type KernelFormField } from '../kernels/host-registry';
@@ -299,6 +300,8 @@ export function specFromFile(text: string): { spec: JobSpec; error?: undefined }
   } catch (err) {
     return { error: `not JSON: ${(err as Error).message}` };
   }
+  if (isJobRequest(raw))
+    return { error: 'this job file names its own input files, which a page cannot read by path: choose "Your own data" under Inputs and pick the files' };
   try {
     return { spec: parseJob(raw) };
   } catch (err) {

@@ -5,6 +5,7 @@ import {
   fileFieldOf,
   outputSize,
   requestFromForm,
+  specFromFile,
   specFromForm,
   type FormFiles,
   type JobFormValues,
@@ -100,6 +101,13 @@ describe('the job form on your own data', () => {
       records: [folder[0]!],
     }).request!;
     expect(fixed).toMatchObject({ records: folder[0], format: { fixed: 16 } });
+  });
+
+  it('points a job file that names its own input files to the form’s file inputs', () => {
+    expect(specFromFile(JSON.stringify({ kernel: 'matmul-f32', a: 'A.npy', b: 'B.npy' })).error).toMatch(/cannot read by path: choose "Your own data"/);
+    expect(
+      specFromFile(JSON.stringify({ id: 's', kernel: 'sha256-batch', units: 1, seed: 1, messagesPerUnit: 4, messageLength: 8, samples: 1 })).spec,
+    ).toBeDefined();
   });
 
   it('finds the file an ingestion error is about by the name it starts with', () => {
