@@ -1,5 +1,8 @@
 import { LitElement, css, html, nothing } from 'lit';
+import type { Hasher } from '../hash/sha256-cpu';
 import type { HostCore, VerdictEvent } from '../host/host-core';
+import { submitRequest } from '../host/ingest/ingest';
+import type { HostStore } from '../host/store/store';
 import type { JobSpec } from '../host/job';
 import { startPageHost } from '../host/page-host';
 import type { UnitView } from '../host/host-views';
@@ -23,6 +26,9 @@ import './volunteers-table';
 /** The host the dashboard runs: a page host by default; tests inject one over a memory store. */
 export interface DashboardHost {
   readonly core: HostCore;
+  /** Where the datasets of jobs on the researcher's own files are saved (without it, the form's files are refused). */
+  readonly store?: HostStore;
+  readonly hash?: Hasher;
   close(): Promise<void>;
 }
 export type StartHost = (settings: HostSettings, hooks: { onVerdict: (e: VerdictEvent) => void; log: (line: string) => void }) => Promise<DashboardHost>;
@@ -264,9 +270,18 @@ export class TabgridDashboard extends LitElement {
       return;
     }
     try {
-      const added = await core.addJob(e.detail.spec);
-      form.submitError = added ? '' : `The host already serves job ${e.detail.spec.id} with this spec.`;
-      this.selected = e.detail.spec.id;
+      const { spec, request } = e.detail;
+      if (spec) {
+        const added = await core.addJob(spec);
+        form.submitError = added ? '' : `The host already serves job ${spec.id} with this spec.`;
+        this.selected = spec.id;
+      } else {
+        const { store, hash } = this.host!;
+        if (!store || !hash) throw new Error('This host keeps no datasets, so it cannot take a job on your own files.');
+        // Every file is read and checked before anything is stored: a bad one leaves the host as it was.
+        this.selected = (await submitRequest(core, store, request, { hash })).id;
+        form.submitError = '';
+      }
       this.refresh(true);
     } catch (err) {
       form.submitError = (err as Error).message;

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { JobSpec } from '../host/job';
 import { panelStyles } from './dashboard-styles';
 import { formatBytes } from './format-bytes';
-import { OutputKept, outputKept, resultsFileName, type BuiltResults, type ResultsFile } from './results-file';
+import { OutputKept, offersNpy, outputKept, resultsFileName, type BuiltResults, type ResultsFile } from './results-file';
 
 export interface DownloadJob {
   readonly spec: JobSpec;
@@ -38,12 +38,15 @@ const KEPT_TEXT: Record<OutputKept, string> = {
   [OutputKept.Digests]: "The file holds every accepted unit's digests with its root and receipt.",
   [OutputKept.Matrix]: "Two files: C of every accepted unit as binary, and a JSON header with each unit's offset, root and receipt.",
 };
+const TILED_TEXT =
+  "Three files: C of every accepted unit as binary, a JSON header with each unit's offset, root and receipt, and C.npy: the whole product, each unit's block where the job's grid puts it (blocks not accepted yet are zero).";
 
 /**
  * <tg-downloads>: per job, the results a researcher downloads (results-file.ts): one JSON file,
  * saved as soon as it is built, or for a matrix job that keeps its output a JSON header and C
  * as binary, built from one snapshot and offered as two links (one click each, so the browser
- * does not block the second download). Built on click, reading outputs one unit at a time.
+ * does not block the second download); a tiled product (your own A and B) adds C assembled as
+ * one .npy. Built on click, reading outputs one unit at a time.
  */
 export class Downloads extends LitElement {
   static override properties = {
@@ -94,6 +97,7 @@ export class Downloads extends LitElement {
     const blobs: [string, Blob][] = [[resultsFileName(jobId), new Blob([resultsJson(built.header)], { type: 'application/json' })]];
     if (built.c && built.header.layout)
       blobs.push([built.header.layout.file, new Blob([built.c as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })]);
+    if (built.npy) blobs.push([built.npy.name, new Blob([built.npy.data as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })]);
     const files = blobs.map(([name, blob]) => ({ name, url: URL.createObjectURL(blob), bytes: blob.size }));
     if (files.length === 1) {
       save(files[0]!);
@@ -146,14 +150,20 @@ export class Downloads extends LitElement {
   private item(j: DownloadJob) {
     const kept = outputKept(j.spec);
     const p = this.prepared.get(j.spec.id);
-    const label = kept === OutputKept.Matrix ? `Prepare results of ${j.spec.id} (JSON header and C as binary)` : `Download results of ${j.spec.id} (JSON)`;
+    const tiled = offersNpy(j.spec);
+    const label =
+      kept !== OutputKept.Matrix
+        ? `Download results of ${j.spec.id} (JSON)`
+        : tiled
+          ? `Prepare results of ${j.spec.id} (JSON header, C as binary, and C.npy)`
+          : `Prepare results of ${j.spec.id} (JSON header and C as binary)`;
     return html`<li data-job=${j.spec.id}>
       <button type="button" ?disabled=${!this.build || p?.status === PrepareStatus.Preparing} @click=${() => void this.prepare(j.spec.id)}>${label}</button>
       <span class="muted" data-field="units"
         >${j.accepted} of ${j.spec.units} units accepted${j.accepted < j.spec.units ? '; a download holds those accepted by then' : ''}.</span
       >
       <span role="status" aria-live="polite" data-field="status" class=${p?.status === PrepareStatus.Failed ? 'error' : ''}>${this.status(p)}</span>
-      <p class="muted" data-field="kept">${KEPT_TEXT[kept]}</p>
+      <p class="muted" data-field="kept">${tiled ? TILED_TEXT : KEPT_TEXT[kept]}</p>
       ${this.links(p)} ${this.exportFiles ? this.exportItem(j) : nothing}
     </li>`;
   }
