@@ -1,11 +1,14 @@
 /**
  * `npm run host -- --job FILE.json [--db FILE.sqlite] [--signal URL] [--id ID] [--lease-ms N]
- * [--max-hold-ms N] [--max-connections N] [--exit-when-done]`: a job host in Node on a running signaling server. With --db its state
+ * [--max-hold-ms N] [--max-connections N] [--exit-when-done] [--observer-token T] [--dashboard-url URL]`: a job host in Node on a running signaling server. With --db its state
  * is durable: kill the process at any moment, start it again with the same --db, and the job
  * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority). A job
  * file may name its own inputs (.npy matrices, a records file, a headers file: README "Your own
  * data"); they are read, checked and stored as datasets before the host starts.
  * --db (or --store) names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, or memory.
+ * The host prints a token (--observer-token or TABGRID_OBSERVER_TOKEN, else a fresh random one)
+ * and the dashboard URL that watches it read-only with that token (--dashboard-url or
+ * TABGRID_DASHBOARD_URL, default npm start's http://localhost:5173/dashboard.html).
  *
  * `npm run host -- --export JOB --out DIR --db FILE.sqlite [--force]` and `--list-jobs`: results
  * out of a store, stopped or running, instead of hosting (export-command.ts).
@@ -16,7 +19,8 @@ import { openHostStore, parseStoreSpec, StoreKind } from '../src/host/store/open
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
 import { parseArgs, readJobs } from './args';
 import { runExportCommand } from './export-command';
-import { startHost } from './stack';
+import { checkObserverToken, newObserverToken } from '../src/proof/observer-token';
+import { startHost, watchUrl } from './stack';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +37,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     force: { type: 'boolean' },
     'list-jobs': { type: 'boolean' },
+    'observer-token': { type: 'string' },
+    'dashboard-url': { type: 'string' },
   },
 });
 
@@ -59,6 +65,9 @@ if (maxHoldMs !== undefined && !(Number.isInteger(maxHoldMs) && maxHoldMs >= (le
 const maxDirect = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
 if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1))
   throw new Error(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
+const givenToken = values['observer-token'] ?? process.env.TABGRID_OBSERVER_TOKEN;
+const observerToken = givenToken === undefined ? newObserverToken() : checkObserverToken(givenToken, '--observer-token');
+const dashboardUrl = values['dashboard-url'] ?? process.env.TABGRID_DASHBOARD_URL ?? 'http://localhost:5173/dashboard.html';
 const store = await openHostStore(values.db);
 if (parseStoreSpec(values.db).kind === StoreKind.Memory) console.log('no --db: the host keeps its state in memory and loses it when it stops');
 const jobs = values.job ? await readJobs(values.job, store) : [DEMO_JOB];
@@ -71,6 +80,7 @@ const { core, host } = await startHost({
   maxDirect,
   signalUrl,
   hostId,
+  observerToken,
   log: (line) => console.log(line),
   onAccepted: () => {
     if (!values['exit-when-done'] || !core.done) return;
@@ -82,6 +92,8 @@ const p = core.progress();
 for (const job of jobs) console.log(`job ${job.id}: ${describeLayout(job)}`);
 console.log(`host ${host.id} serves ${jobs.map((j) => j.id).join(', ')} via ${signalUrl}: ${p.accepted}/${p.total} units accepted so far`);
 console.log(`host key ${core.publicKey} (receipts are signed with it: \`npm run verify-credit -- STATEMENT.json --host-key KEY\` checks a volunteer's credit)`);
+console.log(`observer token ${observerToken} (whoever holds it can watch this host and download its results; keep it private)`);
+console.log(`watch it from the dashboard: ${watchUrl(dashboardUrl, signalUrl, host.id, observerToken)}`);
 
 async function stop(code: number, printResults = false): Promise<void> {
   if (printResults) console.log(JSON.stringify({ results: core.results() }, null, 2));

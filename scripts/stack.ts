@@ -10,7 +10,8 @@ import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { createServer, type ViteDevServer } from 'vite';
 import type { HostCore } from '../src/host/host-core';
-import { startHost } from '../src/host/node-host';
+import { startHost, watchUrl } from '../src/host/node-host';
+import { newObserverToken } from '../src/proof/observer-token';
 import { openHostStore } from '../src/host/store/open-host-store';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
 import type { PeerHost } from '../src/host/peer-host';
@@ -27,12 +28,18 @@ export interface StackOptions {
   readonly leaseMs?: number;
   readonly maxDirect?: number;
   readonly log?: (line: string) => void;
+  /** The token a dashboard proves to watch the host (default: a fresh random one). */
+  readonly observerToken?: string;
 }
 
 export interface Stack {
   readonly signalUrl: string;
   readonly webUrl: string;
   readonly hostId: string;
+  /** The token a dashboard proves to watch the host (watchUrl carries it). */
+  readonly observerToken: string;
+  /** The dashboard watching this stack's host, read-only. */
+  readonly watchUrl: string;
   readonly core: HostCore;
   readonly host: PeerHost;
   close(): Promise<void>;
@@ -86,7 +93,7 @@ export async function startWeb(port: number, env: { signalUrl: string; hostId: s
   return server;
 }
 
-export { startHost, type HostOptions } from '../src/host/node-host';
+export { startHost, watchUrl, type HostOptions } from '../src/host/node-host';
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const hostId = options.hostId ?? DEMO_HOST_ID;
@@ -101,7 +108,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     closers.push(() => web.close());
     const store = await openHostStore(options.db);
     closers.push(() => store.close());
+    const observerToken = options.observerToken ?? newObserverToken();
     const { core, host } = await startHost({
+      observerToken,
       jobs: options.jobs ?? [DEMO_JOB],
       signalUrl: signaling.url,
       hostId,
@@ -112,7 +121,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     });
     closers.push(() => host.close());
     const webUrl = `http://localhost:${web.config.server.port}/`;
-    return { signalUrl: signaling.url, webUrl, hostId, core, host, close };
+    const watch = watchUrl(`${webUrl}dashboard.html`, signaling.url, hostId, observerToken);
+    return { signalUrl: signaling.url, webUrl, hostId, observerToken, watchUrl: watch, core, host, close };
   } catch (err) {
     await close();
     throw err;

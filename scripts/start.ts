@@ -38,6 +38,7 @@ tabgrid is running.
   signaling        ${stack.signalUrl}
   job host id      ${stack.hostId}
   job              ${job.id}: ${job.units} units of ${job.kernel}
+  watch the host   ${stack.watchUrl}   (the dashboard, read-only; the #token is its key)
 Press Ctrl-C to stop.
 `);
 

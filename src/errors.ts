@@ -32,6 +32,8 @@ export const ErrorCode = {
   Storage: 'storage',
   /** The browser refused to store more for this site (QuotaExceededError): free space or clear data. */
   StorageFull: 'storage-full',
+  /** An observer's proof of the host's observer token does not verify (wrong token): the host closes the connection. */
+  BadToken: 'bad-token',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

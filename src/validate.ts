@@ -7,7 +7,17 @@
 import * as v from 'valibot';
 import { ErrorCode, TabgridError } from './errors';
 import { MAX_MESSAGE_CHARS, MAX_RELAY_CHARS, PROTOCOL_VERSION, type HostMessage, type VolunteerMessage } from './protocol';
-import { hostMessageBodies, hostMessages, volunteerMessages } from './protocol/messages';
+import {
+  hostMessageBodies,
+  hostMessages,
+  observedMessages,
+  observerMessages,
+  EXPORT_PART_BYTES,
+  OUTPUT_PART_BYTES,
+  volunteerMessages,
+  type ObservedMessage,
+  type ObserverMessage,
+} from './protocol/messages';
 
 /** What a host accepts from a volunteer: texts only (a volunteer sends no data messages). Throws TabgridError('bad-message'). */
 export function parseVolunteerMessage(raw: unknown, body?: Uint8Array): VolunteerMessage {
@@ -91,4 +101,42 @@ function describe(type: string, issue: v.BaseIssue<unknown>): string {
   const unexpected = issue.type === 'strict_object' && issue.expected === 'never';
   const where = type + (unexpected ? path.slice(0, -1) : path).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('');
   return unexpected ? `${where}: ${issue.message}` : `${where} ${issue.message}`;
+}
+
+/**
+ * What a host accepts on an observer connection (protocol/messages.ts observerMessages): no
+ * volunteer message passes, and an observer sends texts only. Throws TabgridError('bad-message').
+ */
+export function parseObserverMessage(raw: unknown, body?: Uint8Array): ObserverMessage {
+  const message = parseWith(observerMessages, raw);
+  if (body !== undefined) fail(`${message.type} carries no binary body (an observer sends texts only)`, message);
+  return message;
+}
+
+/**
+ * What an observer accepts from the host it watches, with the body of a data message attached
+ * as `data`: an output part with bytes (total > 0) comes as a data message with their digest,
+ * one without (total 0) as a text, and nothing else has a body. Throws TabgridError('bad-message').
+ */
+export function parseObservedMessage(raw: unknown, body?: Uint8Array): ObservedMessage {
+  const message = parseWith(observedMessages, raw);
+  if (message.type === 'export-part') {
+    if (body === undefined || body.length === 0 || body.length > EXPORT_PART_BYTES)
+      fail(`export-part must come as a data message of 1..${EXPORT_PART_BYTES} bytes`, message);
+    return { ...message, data: body };
+  }
+  if (message.type !== 'output-part') {
+    if (body !== undefined) fail(`${message.type} carries no binary body`, message);
+    return message;
+  }
+  if (message.total === 0) {
+    if (body !== undefined || message.sha256 !== undefined) fail('output-part of no output (total 0) carries no body and no sha256', message);
+    return message;
+  }
+  if (body === undefined || message.sha256 === undefined)
+    fail("output-part must come as a data message with the output's bytes as its body and their sha256", message);
+  if (body.length === 0 || body.length > OUTPUT_PART_BYTES || message.offset + body.length > message.total) {
+    fail(`output-part of ${body.length} bytes at ${message.offset} does not fit 1..${OUTPUT_PART_BYTES} bytes within ${message.total}`, message);
+  }
+  return { ...message, data: body };
 }

@@ -1,5 +1,8 @@
 import { LitElement, css, html, nothing } from 'lit';
+import type { Hasher } from '../hash/sha256-cpu';
 import type { HostCore, VerdictEvent } from '../host/host-core';
+import { submitRequest } from '../host/ingest/ingest';
+import type { HostStore } from '../host/store/store';
 import type { JobSpec } from '../host/job';
 import { startPageHost } from '../host/page-host';
 import type { UnitView } from '../host/host-views';
@@ -7,8 +10,10 @@ import { panelStyles } from './dashboard-styles';
 import type { DownloadJob } from './downloads';
 import { SETTINGS_CHANGE } from './host-settings';
 import { JOB_SUBMIT, type JobForm, type JobSubmitEvent } from './job-form';
+import { connectToHost } from '../net/connect';
+import { ObserverClient, WatchStatus, type ConnectObserver } from './observer-client';
 import { buildResults } from './results-file';
-import { resolveSettings, settingsQuery, volunteerUrl, type HostSettings } from './settings';
+import { resolveSettings, resolveWatch, settingsQuery, volunteerUrl, type HostSettings, type WatchSettings } from './settings';
 import { volunteerRows, type VolunteerRow } from './volunteer-rows';
 import './downloads';
 import './host-settings';
@@ -21,11 +26,24 @@ import './volunteers-table';
 /** The host the dashboard runs: a page host by default; tests inject one over a memory store. */
 export interface DashboardHost {
   readonly core: HostCore;
+  /** Where the datasets of jobs on the researcher's own files are saved (without it, the form's files are refused). */
+  readonly store?: HostStore;
+  readonly hash?: Hasher;
   close(): Promise<void>;
 }
 export type StartHost = (settings: HostSettings, hooks: { onVerdict: (e: VerdictEvent) => void; log: (line: string) => void }) => Promise<DashboardHost>;
 
 export const startDashboardHost: StartHost = (settings, hooks) => startPageHost({ jobs: [], ...settings, ...hooks });
+
+/** How the dashboard reaches a host it watches: over PeerJS by default; tests hand in an in-memory link. */
+export type ConnectWatched = (watch: WatchSettings) => ConnectObserver;
+export const connectWatched: ConnectWatched = (watch) => (handlers, signal) =>
+  connectToHost({ signalUrl: watch.signalUrl, hostId: watch.hostId, signal }, handlers);
+
+/** What the panels read: a HostCore's views in this tab, or a watched host's last snapshot (observer-client.ts WatchedHost). */
+type PanelSource = Pick<HostCore, 'jobs' | 'progress' | 'units' | 'volunteers' | 'trustRecords' | 'directConnections'> & {
+  acceptedOf(jobId: string): number;
+};
 
 export const HostStatus = { Starting: 'starting', Running: 'running', Failed: 'failed' } as const;
 export type HostStatus = (typeof HostStatus)[keyof typeof HostStatus];
@@ -61,6 +79,10 @@ const EMPTY: View = { now: 0, jobs: [], selected: undefined, units: [], accepted
  * IndexedDB), creates jobs, and shows progress, throughput, volunteers, verdicts and
  * downloads, refreshed every REFRESH_MS (less often for huge jobs). The host starts when the element is connected, never
  * at import. Settings come from the query (?signal=…&host=…) or the build's defaults.
+ *
+ * Or it watches a host running elsewhere (`npm run host`), read-only: `?watch=HOSTID&signal=URL#token=TOKEN`
+ * shows the same panels from the host's snapshots (observer-client.ts), offers the same
+ * downloads from its store, has no job form, and reconnects with backoff when the link drops.
  */
 export class TabgridDashboard extends LitElement {
   static override properties = {
@@ -74,6 +96,12 @@ export class TabgridDashboard extends LitElement {
   startHost: StartHost = startDashboardHost;
   settings?: HostSettings;
   host?: DashboardHost;
+  /** The host to watch instead of running one (from the URL unless a test sets it). */
+  watch?: WatchSettings;
+  /** Replaced by tests before the element is connected. */
+  connectWatched: ConnectWatched = connectWatched;
+  /** The watched host's observer, in watch mode. */
+  observer?: ObserverClient;
   /** Counts starts (and disconnects), so a start that finishes late knows it is stale. */
   private starts = 0;
   declare status: HostStatus;
@@ -99,7 +127,10 @@ export class TabgridDashboard extends LitElement {
 
   override connectedCallback(): void {
     super.connectedCallback();
-    this.settings ??= resolveSettings(location.search, import.meta.env as Record<string, string | undefined>);
+    const env = import.meta.env as Record<string, string | undefined>;
+    this.watch ??= this.settings ? undefined : resolveWatch(location.search, location.hash, env);
+    if (this.watch) return this.startWatching(this.watch);
+    this.settings ??= resolveSettings(location.search, env);
     void this.start(this.settings);
   }
 
@@ -109,6 +140,56 @@ export class TabgridDashboard extends LitElement {
     clearTimeout(this.timer);
     void this.host?.close();
     this.host = undefined;
+    this.observer?.close();
+    this.observer = undefined;
+  }
+
+  /** Watch mode: an observer of `watch`, whose every snapshot refreshes the panels. */
+  private startWatching(watch: WatchSettings): void {
+    if (!watch.token) {
+      this.status = HostStatus.Failed;
+      this.statusText = `No observer token in the address: open the URL host ${watch.hostId} printed at start (it ends in #token=…).`;
+      return;
+    }
+    const observer = new ObserverClient({
+      hostId: watch.hostId,
+      token: watch.token,
+      connect: this.connectWatched(watch),
+      onUpdate: () => this.refresh(),
+      onVerdict: (e) => this.record(e),
+      onStatus: (status, text) => {
+        this.status = status === WatchStatus.Watching ? HostStatus.Running : status === WatchStatus.Refused ? HostStatus.Failed : HostStatus.Starting;
+        this.statusText = status === WatchStatus.Watching ? this.watchingText() : text;
+      },
+    });
+    this.observer = observer;
+    this.statusText = `Connecting to host ${watch.hostId} via ${watch.signalUrl}…`;
+    observer.start();
+  }
+
+  private watchingText(): string {
+    const w = this.watch!;
+    const unreadable = this.observer?.view.unreadableJobs ?? [];
+    return (
+      `Watching host ${w.hostId} via ${w.signalUrl} (read-only); ${this.view.connected} volunteer connection(s).` +
+      (unreadable.length > 0 ? ` Not shown (this page cannot read their kernel): ${unreadable.join(', ')}.` : '')
+    );
+  }
+
+  /** What the panels read now: the host in this tab, or the watched host's last snapshot. */
+  private source(): PanelSource | undefined {
+    const core = this.host?.core;
+    // Watching: the last snapshot, kept on screen while the link is dialled again.
+    if (!core) return this.observer?.view;
+    return {
+      jobs: () => core.jobs(),
+      progress: () => core.progress(),
+      units: (id) => core.units(id),
+      volunteers: () => core.volunteers(),
+      trustRecords: (id) => core.trustRecords(id),
+      directConnections: () => core.directConnections(),
+      acceptedOf: (id) => core.results(id).length,
+    };
   }
 
   private async start(settings: HostSettings): Promise<void> {
@@ -148,7 +229,7 @@ export class TabgridDashboard extends LitElement {
    * (state counts, verdicts, connections, jobs) is far cheaper than the rebuild.
    */
   refresh(force = false): boolean {
-    const core = this.host?.core;
+    const core = this.source();
     if (!core) return false;
     const now = Date.now();
     const key = JSON.stringify([core.progress(), this.log.length, core.directConnections(), this.selected, core.jobs().length]);
@@ -158,6 +239,7 @@ export class TabgridDashboard extends LitElement {
     const jobs = core.jobs();
     const selected = jobs.find((j) => j.id === this.selected)?.id ?? jobs[0]?.id;
     this.selected = selected;
+    this.observer?.select(selected);
     const spec = jobs.find((j) => j.id === selected);
     const units = selected ? core.units(selected) : [];
     const accepted = units.filter((u) => u.state === 'accepted').length;
@@ -168,9 +250,13 @@ export class TabgridDashboard extends LitElement {
       units,
       acceptedAt: units.map((u) => u.acceptedAt),
       volunteers: spec ? volunteerRows(core, spec, units) : [],
-      downloads: jobs.map((j) => ({ spec: j, accepted: j.id === selected ? accepted : core.results(j.id).length })),
+      downloads: jobs.map((j) => ({ spec: j, accepted: j.id === selected ? accepted : core.acceptedOf(j.id) })),
       connected: core.directConnections(),
     };
+    if (this.observer) {
+      if (this.observer.status === WatchStatus.Watching) this.statusText = this.watchingText();
+      return true;
+    }
     const s = this.settings!;
     this.statusText = `Running as host ${s.hostId} on ${s.signalUrl}; ${this.view.connected} volunteer connection(s).`;
     return true;
@@ -184,17 +270,45 @@ export class TabgridDashboard extends LitElement {
       return;
     }
     try {
-      const added = await core.addJob(e.detail.spec);
-      form.submitError = added ? '' : `The host already serves job ${e.detail.spec.id} with this spec.`;
-      this.selected = e.detail.spec.id;
+      const { spec, request } = e.detail;
+      if (spec) {
+        const added = await core.addJob(spec);
+        form.submitError = added ? '' : `The host already serves job ${spec.id} with this spec.`;
+        this.selected = spec.id;
+      } else {
+        const { store, hash } = this.host!;
+        if (!store || !hash) throw new Error('This host keeps no datasets, so it cannot take a job on your own files.');
+        // Every file is read and checked before anything is stored: a bad one leaves the host as it was.
+        this.selected = (await submitRequest(core, store, request, { hash })).id;
+        form.submitError = '';
+      }
       this.refresh(true);
     } catch (err) {
       form.submitError = (err as Error).message;
     }
   }
 
+  /** A watched host's export of a job, as its `npm run host -- --export` writes it. */
+  private exportFiles = (jobId: string) => this.observer!.exportFiles(jobId);
+
   /** A job's downloads, from the units accepted now; outputs are read one unit at a time, on click only. */
-  private buildResults = (jobId: string) => {
+  private buildResults = async (jobId: string) => {
+    const observer = this.observer;
+    if (observer) {
+      // From the watched host: its results and receipts page by page, each kept output as it is read.
+      const job = observer.view.jobs().find((j) => j.id === jobId);
+      if (!job) throw new Error(`host ${this.watch!.hostId} shows no job ${jobId} this page can read`);
+      const { accepted, receipts } = await observer.results(jobId);
+      return buildResults({
+        hostId: this.watch!.hostId,
+        publicKey: observer.publicKey,
+        job,
+        accepted,
+        receipt: (id) => receipts.get(id),
+        output: (id) => observer.output(id),
+        now: Date.now(),
+      });
+    }
     const core = this.host!.core;
     const job = core.jobs().find((j) => j.id === jobId)!;
     return buildResults({
@@ -208,19 +322,36 @@ export class TabgridDashboard extends LitElement {
     });
   };
 
+  /** Watch mode's header panel: which host, the link's state, and that nothing here changes the host. */
+  private watchPanel(watch: WatchSettings) {
+    return html`<section aria-labelledby="watch-title" data-mode="watch">
+      <h2 id="watch-title">Watching host ${watch.hostId}</h2>
+      <p role="status" aria-live="polite" data-field="watch-status" class=${this.status === HostStatus.Failed ? 'error' : ''}>${this.statusText}</p>
+      <p class="muted">
+        Read-only: this page shows a job host that runs elsewhere (<code>npm run host</code>), as it proved the token the host printed at start. Jobs are added
+        on that host; downloads are built from its store.
+      </p>
+    </section>`;
+  }
+
   override render() {
     const v = this.view;
     const running = this.status === HostStatus.Running;
+    const watch = this.watch;
     return html`
-      <header><h1>tabgrid dashboard</h1></header>
+      <header><h1>tabgrid dashboard${watch ? html` <span class="muted">watching ${watch.hostId}</span>` : nothing}</h1></header>
       <main>
-        <tg-host-settings
-          .settings=${this.settings ?? { signalUrl: '', hostId: '' }}
-          status=${this.statusText}
-          .volunteerLink=${running && this.settings ? volunteerUrl(location.origin, this.settings) : ''}
-        ></tg-host-settings>
-        <div class="cols">
-          <tg-job-form></tg-job-form>
+        ${
+          watch
+            ? this.watchPanel(watch)
+            : html`<tg-host-settings
+                .settings=${this.settings ?? { signalUrl: '', hostId: '' }}
+                status=${this.statusText}
+                .volunteerLink=${running && this.settings ? volunteerUrl(location.origin, this.settings) : ''}
+              ></tg-host-settings>`
+        }
+        <div class=${watch ? 'solo' : 'cols'}>
+          ${watch ? nothing : html`<tg-job-form></tg-job-form>`}
           <div class="stack">
             ${
               v.jobs.length > 1
@@ -238,7 +369,11 @@ export class TabgridDashboard extends LitElement {
           </div>
         </div>
         <tg-verification-log .entries=${this.log}></tg-verification-log>
-        <tg-downloads .jobs=${v.downloads} .build=${running ? this.buildResults : undefined}></tg-downloads>
+        <tg-downloads
+          .jobs=${v.downloads}
+          .build=${running ? this.buildResults : undefined}
+          .exportFiles=${running && this.observer ? this.exportFiles : undefined}
+        ></tg-downloads>
       </main>
     `;
   }
@@ -269,7 +404,8 @@ export class TabgridDashboard extends LitElement {
           grid-template-columns: 1fr;
         }
       }
-      .stack {
+      .stack,
+      .solo {
         display: grid;
         gap: 1rem;
       }

@@ -2,12 +2,19 @@ import { LitElement, css, html, nothing } from 'lit';
 import type { JobSpec } from '../host/job';
 import { panelStyles } from './dashboard-styles';
 import { formatBytes } from './format-bytes';
-import { OutputKept, outputKept, resultsFileName, type BuiltResults, type ResultsFile } from './results-file';
+import { OutputKept, offersNpy, outputKept, resultsFileName, type BuiltResults, type ResultsFile } from './results-file';
 
 export interface DownloadJob {
   readonly spec: JobSpec;
   readonly accepted: number;
 }
+
+/** A job's export as the watched host's `npm run host -- --export` writes it (observer-client.ts exportFiles). */
+export type ExportFiles = (jobId: string) => Promise<{
+  readonly state: string;
+  readonly missing: number;
+  readonly files: readonly { readonly name: string; readonly data: Uint8Array }[];
+}>;
 
 /** Where a job's download is: built on click, never on refresh. */
 export const PrepareStatus = { Preparing: 'preparing', Saved: 'saved', Ready: 'ready', Failed: 'failed' } as const;
@@ -22,6 +29,8 @@ interface Prepared {
   readonly status: PrepareStatus;
   readonly files: readonly SavedFile[];
   readonly error?: string;
+  /** An export's state and missing units, said when its files are ready. */
+  readonly note?: string;
 }
 
 const KEPT_TEXT: Record<OutputKept, string> = {
@@ -29,29 +38,36 @@ const KEPT_TEXT: Record<OutputKept, string> = {
   [OutputKept.Digests]: "The file holds every accepted unit's digests with its root and receipt.",
   [OutputKept.Matrix]: "Two files: C of every accepted unit as binary, and a JSON header with each unit's offset, root and receipt.",
 };
+const TILED_TEXT =
+  "Three files: C of every accepted unit as binary, a JSON header with each unit's offset, root and receipt, and C.npy: the whole product, each unit's block where the job's grid puts it (blocks not accepted yet are zero).";
 
 /**
  * <tg-downloads>: per job, the results a researcher downloads (results-file.ts): one JSON file,
  * saved as soon as it is built, or for a matrix job that keeps its output a JSON header and C
  * as binary, built from one snapshot and offered as two links (one click each, so the browser
- * does not block the second download). Built on click, reading outputs one unit at a time.
+ * does not block the second download); a tiled product (your own A and B) adds C assembled as
+ * one .npy. Built on click, reading outputs one unit at a time.
  */
 export class Downloads extends LitElement {
   static override properties = {
     jobs: { attribute: false },
     build: { attribute: false },
+    exportFiles: { attribute: false },
     prepared: { state: true },
   };
 
   declare jobs: readonly DownloadJob[];
   /** Builds a job's results from the host (the dashboard binds it). */
   declare build: ((jobId: string) => Promise<BuiltResults>) | undefined;
+  /** A watched host's export of a job (the dashboard binds it in watch mode): offered beside the results file. */
+  declare exportFiles: ExportFiles | undefined;
   declare private prepared: ReadonlyMap<string, Prepared>;
 
   constructor() {
     super();
     this.jobs = [];
     this.build = undefined;
+    this.exportFiles = undefined;
     this.prepared = new Map();
   }
 
@@ -81,6 +97,7 @@ export class Downloads extends LitElement {
     const blobs: [string, Blob][] = [[resultsFileName(jobId), new Blob([resultsJson(built.header)], { type: 'application/json' })]];
     if (built.c && built.header.layout)
       blobs.push([built.header.layout.file, new Blob([built.c as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })]);
+    if (built.npy) blobs.push([built.npy.name, new Blob([built.npy.data as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' })]);
     const files = blobs.map(([name, blob]) => ({ name, url: URL.createObjectURL(blob), bytes: blob.size }));
     if (files.length === 1) {
       save(files[0]!);
@@ -88,6 +105,28 @@ export class Downloads extends LitElement {
       setTimeout(() => URL.revokeObjectURL(files[0]!.url), 1000);
     }
     this.put(jobId, { status: files.length === 1 ? PrepareStatus.Saved : PrepareStatus.Ready, files });
+    return files.map((f) => f.name);
+  }
+
+  /** Fetches job `jobId`'s export from the watched host and offers its files as links. Returns the file names. */
+  async exportJob(jobId: string): Promise<string[]> {
+    const key = exportKey(jobId);
+    if (!this.exportFiles) throw new Error('no watched host to export from');
+    if (this.prepared.get(key)?.status === PrepareStatus.Preparing) return [];
+    this.put(key, { status: PrepareStatus.Preparing, files: [] });
+    let exported: Awaited<ReturnType<ExportFiles>>;
+    try {
+      exported = await this.exportFiles(jobId);
+    } catch (err) {
+      this.put(key, { status: PrepareStatus.Failed, files: [], error: (err as Error).message });
+      return [];
+    }
+    const files = exported.files.map((f) => {
+      const blob = new Blob([f.data as Uint8Array<ArrayBuffer>], { type: f.name.endsWith('.json') ? 'application/json' : 'application/octet-stream' });
+      return { name: f.name, url: URL.createObjectURL(blob), bytes: blob.size };
+    });
+    const note = exported.missing > 0 ? ` The export is ${exported.state}: ${exported.missing} unit(s) missing (manifest.json lists them).` : '';
+    this.put(key, { status: PrepareStatus.Ready, files, note });
     return files.map((f) => f.name);
   }
 
@@ -103,29 +142,50 @@ export class Downloads extends LitElement {
       case PrepareStatus.Saved:
         return `Saved ${p.files.map((f) => `${f.name} (${formatBytes(f.bytes)})`).join(', ')}.`;
       case PrepareStatus.Ready:
-        return 'Ready: save both files below.';
+        if (p.files.length === 2 && p.note === undefined) return 'Ready: save both files below.';
+        return `Ready: save ${p.files.length === 1 ? 'the file' : `the ${p.files.length} files`} below.${p.note ?? ''}`;
     }
   }
 
   private item(j: DownloadJob) {
     const kept = outputKept(j.spec);
     const p = this.prepared.get(j.spec.id);
-    const label = kept === OutputKept.Matrix ? `Prepare results of ${j.spec.id} (JSON header and C as binary)` : `Download results of ${j.spec.id} (JSON)`;
+    const tiled = offersNpy(j.spec);
+    const label =
+      kept !== OutputKept.Matrix
+        ? `Download results of ${j.spec.id} (JSON)`
+        : tiled
+          ? `Prepare results of ${j.spec.id} (JSON header, C as binary, and C.npy)`
+          : `Prepare results of ${j.spec.id} (JSON header and C as binary)`;
     return html`<li data-job=${j.spec.id}>
       <button type="button" ?disabled=${!this.build || p?.status === PrepareStatus.Preparing} @click=${() => void this.prepare(j.spec.id)}>${label}</button>
       <span class="muted" data-field="units"
         >${j.accepted} of ${j.spec.units} units accepted${j.accepted < j.spec.units ? '; a download holds those accepted by then' : ''}.</span
       >
       <span role="status" aria-live="polite" data-field="status" class=${p?.status === PrepareStatus.Failed ? 'error' : ''}>${this.status(p)}</span>
-      <p class="muted" data-field="kept">${KEPT_TEXT[kept]}</p>
-      ${
-        p?.status === PrepareStatus.Ready
-          ? html`<ul class="files">
-              ${p.files.map((f) => html`<li><a href=${f.url} download=${f.name}>Save ${f.name}</a> <span class="muted">(${formatBytes(f.bytes)})</span></li>`)}
-            </ul>`
-          : nothing
-      }
+      <p class="muted" data-field="kept">${tiled ? TILED_TEXT : KEPT_TEXT[kept]}</p>
+      ${this.links(p)} ${this.exportFiles ? this.exportItem(j) : nothing}
     </li>`;
+  }
+
+  private links(p: Prepared | undefined) {
+    return p?.status === PrepareStatus.Ready
+      ? html`<ul class="files">
+          ${p.files.map((f) => html`<li><a href=${f.url} download=${f.name}>Save ${f.name}</a> <span class="muted">(${formatBytes(f.bytes)})</span></li>`)}
+        </ul>`
+      : nothing;
+  }
+
+  /** The watched host's export: the files `npm run host -- --export` writes, fetched on click. */
+  private exportItem(j: DownloadJob) {
+    const p = this.prepared.get(exportKey(j.spec.id));
+    return html`<div data-field="export">
+      <button type="button" ?disabled=${p?.status === PrepareStatus.Preparing} @click=${() => void this.exportJob(j.spec.id)}>
+        Export ${j.spec.id} as the host writes it (output files and manifest.json)
+      </button>
+      <span role="status" aria-live="polite" data-field="export-status" class=${p?.status === PrepareStatus.Failed ? 'error' : ''}>${this.status(p)}</span>
+      ${this.links(p)}
+    </div>`;
   }
 
   override render() {
@@ -165,6 +225,9 @@ export class Downloads extends LitElement {
     `,
   ];
 }
+
+/** Where a job's export is kept among the preparations (beside its results file's). */
+const exportKey = (jobId: string) => `export:${jobId}`;
 
 /** Starts the browser's download of a file. */
 function save(f: SavedFile): void {

@@ -6,20 +6,49 @@ import { fieldStyles, panelStyles } from './dashboard-styles';
 import { formatBytes } from './format-bytes';
 import {
   DEFAULT_FORM,
+  FILE_KERNELS,
+  InputSource,
   MatrixVerify,
+  RecordsLayout,
   fieldsFor,
+  fileFieldOf,
+  fileFieldsFor,
   outputSize,
+  requestFromForm,
+  usesFiles,
   verifyChoices,
   specFromFile,
   specFromForm,
   type FieldErrors,
+  type FileField,
+  type FormFiles,
   type JobFormField,
   type JobFormValues,
 } from './job-form-model';
 
-/** Fired with the checked spec when the researcher creates a job (form or file). */
+/**
+ * Fired when the researcher creates a job: a checked seeded spec (form or job file), or a job
+ * request on their own files (host/ingest/request.ts), which the dashboard ingests: the files
+ * are read and checked then, and nothing is stored unless all of them are good.
+ */
 export const JOB_SUBMIT = 'tg-job-submit';
-export type JobSubmitEvent = CustomEvent<{ spec: JobSpec }>;
+export type JobSubmitDetail =
+  { readonly spec: JobSpec; readonly request?: undefined } | { readonly request: Record<string, unknown>; readonly spec?: undefined };
+export type JobSubmitEvent = CustomEvent<JobSubmitDetail>;
+
+/** Per file input: its label, what it takes (the picker's filter) and help. */
+const FILE_INPUTS: Record<FileField, { readonly label: string; readonly accept: string; readonly help: string }> = {
+  a: { label: 'A (.npy)', accept: '.npy', help: 'M×K, C order, little-endian: float32 for f32; uint32, int32 or uint16 residues below p for modp.' },
+  b: { label: 'B (.npy)', accept: '.npy', help: "K×N, as A. The job is cut into blocks of C (bands of A's rows times panels of B's columns)." },
+  records: { label: 'Records', accept: '', help: 'Messages to hash, laid out as the format below says; each unit hashes "Messages per unit" of them.' },
+  headers: { label: 'Block headers (text)', accept: '.txt,text/plain', help: 'One header a line, 160 hex digits (80 bytes) each.' },
+};
+
+const LAYOUT_LABELS: Record<RecordsLayout, string> = {
+  [RecordsLayout.LengthPrefixed]: 'Length-prefixed records (u32 little-endian length, then the bytes)',
+  [RecordsLayout.Fixed]: 'Records of one size, back to back',
+  [RecordsLayout.Directory]: 'A folder of files, one record each (in name order)',
+};
 
 const VERIFY_LABELS: Record<MatrixVerify, string> = {
   [MatrixVerify.Challenge]: 'Recompute sampled leaves or rows (challenge)',
@@ -32,6 +61,8 @@ const FIELDS: Partial<Record<JobFormField, readonly [string, string?]>> = {
   id: ['Job id', 'Letters, digits, . _ or -; a new id for each job.'],
   units: ['Work units'],
   seed: ['Seed', "Every unit's input is generated from it."],
+  recordBytes: ['Record size (bytes)'],
+  unitsPerHeader: ['Units per header', "Each header's nonce range is split into this many units."],
   priority: ['Priority', 'Higher runs first.'],
   ...Object.fromEntries(KERNELS.flatMap((k) => formFieldsOf(k).map(({ name, field }) => [name, [field.label, field.help]] as const))),
   samples: [
@@ -57,6 +88,7 @@ export class JobForm extends LitElement {
     values: { state: true },
     errors: { state: true },
     fileError: { state: true },
+    files: { state: true },
   };
 
   /** Set by the dashboard when the host refused the job (e.g. a known id with another spec). */
@@ -64,6 +96,8 @@ export class JobForm extends LitElement {
   declare private values: JobFormValues;
   declare private errors: FieldErrors;
   declare private fileError: string;
+  /** The researcher's own files, chosen so far (read only when the job is created). */
+  declare private files: FormFiles;
 
   constructor() {
     super();
@@ -71,6 +105,7 @@ export class JobForm extends LitElement {
     this.values = DEFAULT_FORM;
     this.errors = {};
     this.fileError = '';
+    this.files = {};
   }
 
   private set(field: JobFormField, value: string | boolean): void {
@@ -78,12 +113,26 @@ export class JobForm extends LitElement {
     if (this.errors[field]) this.errors = { ...this.errors, [field]: undefined };
   }
 
+  private choose(field: FileField, input: HTMLInputElement): void {
+    const chosen = [...(input.files ?? [])];
+    this.files = { ...this.files, [field]: field === 'records' ? chosen : chosen[0] };
+    this.submitError = '';
+    if (this.errors[field]) this.errors = { ...this.errors, [field]: undefined };
+  }
+
   private submit(e: Event): void {
     e.preventDefault();
-    const parsed = specFromForm(this.values);
-    this.errors = parsed.errors ?? {};
-    if (parsed.spec) this.emit(parsed.spec);
-    else void this.updateComplete.then(() => (this.renderRoot.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus());
+    if (usesFiles(this.values)) {
+      const parsed = requestFromForm(this.values, this.files);
+      this.errors = parsed.errors ?? {};
+      if (parsed.request) this.emit({ request: parsed.request });
+    } else {
+      const parsed = specFromForm(this.values);
+      this.errors = parsed.errors ?? {};
+      if (parsed.spec) this.emit({ spec: parsed.spec });
+    }
+    if (Object.keys(this.errors).length > 0)
+      void this.updateComplete.then(() => (this.renderRoot.querySelector('[aria-invalid="true"]') as HTMLElement | null)?.focus());
   }
 
   private async upload(e: Event): Promise<void> {
@@ -92,13 +141,72 @@ export class JobForm extends LitElement {
     if (!file) return;
     const parsed = specFromFile(await file.text());
     this.fileError = parsed.error ?? '';
-    if (parsed.spec) this.emit(parsed.spec);
+    if (parsed.spec) this.emit({ spec: parsed.spec });
     input.value = '';
   }
 
-  private emit(spec: JobSpec): void {
+  private emit(detail: JobSubmitDetail): void {
     this.submitError = '';
-    this.dispatchEvent(new CustomEvent(JOB_SUBMIT, { detail: { spec }, bubbles: true, composed: true }));
+    this.dispatchEvent(new CustomEvent(JOB_SUBMIT, { detail, bubbles: true, composed: true }));
+  }
+
+  /**
+   * A file input of the researcher's own data, with the error about that file next to it: the
+   * form's own (none chosen), or the host's when reading it failed (its message names the file).
+   */
+  private fileInput(name: FileField) {
+    const { label, accept, help } = FILE_INPUTS[name];
+    const hostError = this.submitError && fileFieldOf(this.submitError, this.files) === name ? this.submitError : '';
+    const error = this.errors[name] ?? hostError;
+    const folder = name === 'records' && this.values.recordsFormat === RecordsLayout.Directory;
+    return html`<div class="field">
+      <label for="f-file-${name}">${folder ? 'Records (a folder)' : label}</label>
+      <input
+        type="file"
+        id="f-file-${name}"
+        accept=${accept || nothing}
+        ?multiple=${folder}
+        ?webkitdirectory=${folder}
+        aria-invalid=${error ? 'true' : 'false'}
+        aria-describedby=${`h-file-${name}${error ? ` e-file-${name}` : ''}`}
+        @change=${(e: Event) => this.choose(name, e.target as HTMLInputElement)}
+      />
+      <p id="h-file-${name}" class="help">${help}</p>
+      ${error ? html`<p id="e-file-${name}" class="error" role=${hostError ? 'alert' : nothing}>${error}</p>` : nothing}
+    </div>`;
+  }
+
+  /** The inputs' source, for kernels that can read the researcher's files; with files, the file inputs and their layout. */
+  private source() {
+    const v = this.values;
+    if (!FILE_KERNELS.includes(v.kernel)) return nothing;
+    const files = usesFiles(v);
+    return html`<div class="field">
+        <label for="f-source">Inputs</label>
+        <select id="f-source" .value=${v.source} @change=${(e: Event) => this.set('source', (e.target as HTMLSelectElement).value)}>
+          <option value=${InputSource.Seeded} ?selected=${!files}>Generated from a seed</option>
+          <option value=${InputSource.Files} ?selected=${files}>Your own data (files)</option>
+        </select>
+      </div>
+      ${
+        files
+          ? html`${
+              v.kernel === 'sha256-batch'
+                ? html`<div class="field">
+                    <label for="f-recordsFormat">Records format</label>
+                    <select
+                      id="f-recordsFormat"
+                      .value=${v.recordsFormat}
+                      @change=${(e: Event) => this.set('recordsFormat', (e.target as HTMLSelectElement).value)}
+                    >
+                      ${Object.values(RecordsLayout).map((l) => html`<option value=${l} ?selected=${v.recordsFormat === l}>${LAYOUT_LABELS[l]}</option>`)}
+                    </select>
+                  </div>`
+                : nothing
+            }
+            ${fileFieldsFor(v.kernel).map((f) => this.fileInput(f))}`
+          : nothing
+      }`;
   }
 
   private field(name: JobFormField) {
@@ -153,8 +261,9 @@ export class JobForm extends LitElement {
       <section aria-labelledby="form-title">
         <h2 id="form-title">New job</h2>
         <p class="help">
-          Work units carry parameters, never data: every unit's input is generated from the job's seed, so uploading input data is not supported. A job file is
-          a job spec in JSON (the format <code>npm run host</code> takes).
+          A job's inputs are generated from its seed, or are your own data: .npy matrices, a records file or a headers file, read and checked in this page when
+          you create the job (a bad file is named with what is wrong, and nothing is stored), kept in this page's IndexedDB, and fetched by volunteers in
+          Merkle-checked chunks. A job file is a seeded job spec in JSON (the format <code>npm run host</code> takes).
         </p>
         <form @submit=${this.submit} novalidate>
           ${this.field('id')}
@@ -164,8 +273,9 @@ export class JobForm extends LitElement {
               ${KERNELS.map((k) => html`<option value=${k} ?selected=${k === v.kernel}>${kernelForm(k).label}</option>`)}
             </select>
           </div>
-          ${this.field('units')} ${this.field('seed')} ${sizes.filter((f) => shown.has(f)).map((f) => this.field(f))}
-          ${shown.has('collect') ? this.collect() : nothing}
+          ${this.source()} ${shown.has('units') ? this.field('units') : nothing} ${shown.has('seed') ? this.field('seed') : nothing}
+          ${sizes.filter((f) => shown.has(f)).map((f) => this.field(f))} ${shown.has('recordBytes') ? this.field('recordBytes') : nothing}
+          ${shown.has('unitsPerHeader') ? this.field('unitsPerHeader') : nothing} ${shown.has('collect') ? this.collect() : nothing}
           <fieldset>
             <legend>Verification</legend>
             ${
@@ -188,7 +298,11 @@ export class JobForm extends LitElement {
           </fieldset>
           ${this.field('priority')} ${this.errors.form ? html`<p class="error" role="alert">${this.errors.form}</p>` : nothing}
           <button type="submit">Create job</button>
-          ${this.submitError ? html`<p class="error" role="alert" data-field="submit-error">${this.submitError}</p>` : nothing}
+          ${
+            this.submitError && !fileFieldOf(this.submitError, usesFiles(v) ? this.files : {})
+              ? html`<p class="error" role="alert" data-field="submit-error">${this.submitError}</p>`
+              : nothing
+          }
         </form>
         <div class="field file">
           <label for="f-file">…or create a job from a job file (JSON)</label>

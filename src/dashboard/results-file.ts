@@ -1,8 +1,10 @@
+import { npyPreamble } from '../data/npy';
+import { gridPlacement, NPY_OF } from '../host/export/export-output';
 import type { JobSpec } from '../host/job';
 import { keepsOutput, policyOf } from '../host/verifiers/policy';
 import type { AcceptedResult } from '../host/host-options';
 import { toHex } from '../hex';
-import { jobOutput } from '../kernels/host-registry';
+import { jobGrid, jobOutput } from '../kernels/host-registry';
 import type { Receipt } from '../protocol';
 import { matrixOutput, type MatrixLayout } from './matrix-output';
 import { forEachOutput, type OutputReader } from './read-outputs';
@@ -60,10 +62,35 @@ export interface ResultsSource {
   readonly now: number;
 }
 
-/** The results file, and for a matrix job that collects, C of its accepted units (layout.file). */
+/** The results file, and for a matrix job that collects, C of its accepted units (layout.file); for a tiled product, C assembled as one matrix too. */
 export interface BuiltResults {
   readonly header: ResultsFile;
   readonly c?: Uint8Array;
+  /** A tiled product's C (rows × cols, C order) as .npy, each accepted unit's block where the job's grid puts it; missing blocks are zero. */
+  readonly npy?: { readonly name: string; readonly data: Uint8Array };
+}
+
+/** The .npy download's name: the job id is already restricted to [\w.-]. */
+export function matrixNpyName(jobId: string): string {
+  return `tabgrid-${jobId}-C.npy`;
+}
+
+/** Whether a job's download offers C as one .npy: a tiled product (its units are blocks of one C) that keeps its output. */
+export function offersNpy(job: JobSpec): boolean {
+  return outputKept(job) === OutputKept.Matrix && jobGrid(job) !== undefined;
+}
+
+/** A tiled product's C from its accepted units' blocks (the binary file's slices), placed by the job's grid (export-output.ts gridPlacement). */
+async function assembledNpy(job: JobSpec, layout: MatrixLayout, c: Uint8Array): Promise<{ name: string; data: Uint8Array } | undefined> {
+  const grid = jobGrid(job);
+  if (!grid) return undefined;
+  const placement = gridPlacement(grid);
+  const preamble = npyPreamble(NPY_OF[layout.dtype], placement.shape);
+  const out = new Uint8Array(preamble.length + grid.rows * grid.cols * 4);
+  out.set(preamble);
+  const write = (at: number, bytes: Uint8Array) => Promise.resolve(out.set(bytes, preamble.length + at));
+  for (const u of layout.units) await placement.place(u.index, c.subarray(u.offset, u.offset + (u.bytes ?? layout.unitBytes)), write);
+  return { name: matrixNpyName(job.id), data: out };
 }
 
 export function outputKept(job: JobSpec): OutputKept {
@@ -123,7 +150,7 @@ export async function buildResults(source: ResultsSource): Promise<BuiltResults>
     );
     results = results.map((r) => ({ ...r, digests: digests.get(r.unitId) ?? null }));
   } else if (kept === OutputKept.Matrix && output?.as === 'matrix') {
-    matrix = await matrixOutput(source.job.id, output, results, source.output);
+    matrix = await matrixOutput(source.job.id, output, results, source.output, jobGrid(source.job));
   }
   const header: ResultsFile = {
     format: RESULTS_FORMAT,
@@ -137,7 +164,9 @@ export async function buildResults(source: ResultsSource): Promise<BuiltResults>
     receiptCheck: RECEIPT_CHECK,
     ...(matrix ? { layout: matrix.layout } : {}),
   };
-  return matrix ? { header, c: matrix.c } : { header };
+  if (!matrix) return { header };
+  const npy = await assembledNpy(source.job, matrix.layout, matrix.c);
+  return npy ? { header, c: matrix.c, npy } : { header, c: matrix.c };
 }
 
 /** The download's file name: the job id is already restricted to [\w.-]. */

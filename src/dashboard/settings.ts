@@ -33,3 +33,24 @@ export function settingsQuery(search: string, settings: HostSettings): string {
 export function volunteerUrl(origin: string, settings: HostSettings): string {
   return `${origin}/?${new URLSearchParams({ host: settings.hostId, signal: settings.signalUrl })}`;
 }
+
+/** A Node host the dashboard watches (read-only) instead of running one: `?watch=HOSTID&signal=URL#token=TOKEN`. */
+export interface WatchSettings {
+  readonly signalUrl: string;
+  readonly hostId: string;
+  /** The host's observer token, from the URL's fragment (never sent to a web server); empty when the URL has none. */
+  readonly token: string;
+}
+
+/**
+ * The watch settings in the page's URL, or undefined when it asks for none. The token rides in
+ * the fragment (`#token=…`), which browsers keep out of requests and Referer headers; the
+ * signaling server defaults as for a page host.
+ */
+export function resolveWatch(search: string, hash: string, env: Record<string, string | undefined>): WatchSettings | undefined {
+  const params = new URLSearchParams(search);
+  const hostId = params.get('watch')?.trim();
+  if (!hostId) return undefined;
+  const token = new URLSearchParams(hash.replace(/^#/, '')).get('token')?.trim() ?? '';
+  return { hostId, token, signalUrl: params.get('signal')?.trim() || env.VITE_TABGRID_SIGNAL || DEFAULT_SIGNAL_URL };
+}

@@ -11,19 +11,11 @@ import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
 import { MAX_DATASET_BYTES } from './dataset';
 import { matrixDataset, type MatrixAs, type MatrixData } from './matrix-dataset';
 import { MAX_NPY_PREAMBLE_BYTES, parseNpy } from './npy';
-import { encodeRecords, indexRecords, recordsFromFixed, RECORD_PREFIX_BYTES } from './records';
+import { parseHeaders } from './headers';
+import { checkRecordsFormat, encodeRecords, recordsFromFile, RECORD_PREFIX_BYTES, type RecordsData, type RecordsFormat } from './records';
 
-/** How a message file is laid out: already length-prefixed records, records of one size back to back, or a directory with one file per record. */
-export type RecordsFormat = { readonly as: 'length-prefixed' } | { readonly as: 'fixed'; readonly recordBytes: number } | { readonly as: 'directory' };
-
-/** A message dataset: its canonical length-prefixed bytes and how many records they hold. */
-export interface RecordsData {
-  readonly data: Uint8Array;
-  readonly count: number;
-}
-
-/** The hex digits of one block header (80 bytes). */
-export const HEADER_HEX_DIGITS = 160;
+export { HEADER_HEX_DIGITS } from './headers';
+export type { RecordsData, RecordsFormat } from './records';
 
 function bad(name: string, what: string, cause?: unknown): TabgridError {
   return new TabgridError(ErrorCode.BadInput, `${name}: ${what}`, cause === undefined ? undefined : { cause });
@@ -86,16 +78,10 @@ export async function readMatrixFile(path: string, as: MatrixAs, options: { sign
 export async function readRecordsFile(path: string, format: RecordsFormat, options: { maxRecordBytes: number; signal?: AbortSignal }): Promise<RecordsData> {
   const { maxRecordBytes, signal } = options;
   switch (format.as) {
-    case 'length-prefixed': {
-      const data = await readBounded(path, MAX_DATASET_BYTES, signal);
-      return { data, count: indexRecords(data, path, maxRecordBytes).length - 1 };
-    }
-    case 'fixed': {
-      const size = format.recordBytes;
-      if (!Number.isSafeInteger(size) || size < 1 || size > maxRecordBytes) throw bad(path, `a record size of ${size} bytes is not in 1..${maxRecordBytes}`);
-      const bytes = await readBounded(path, MAX_DATASET_BYTES, signal);
-      return { data: recordsFromFixed(bytes, size, path), count: bytes.length / size };
-    }
+    case 'length-prefixed':
+    case 'fixed':
+      checkRecordsFormat(format, path, maxRecordBytes);
+      return recordsFromFile(await readBounded(path, MAX_DATASET_BYTES, signal), format, path, maxRecordBytes);
     case 'directory':
       return readRecordsDirectory(path, maxRecordBytes, signal);
   }
@@ -134,28 +120,7 @@ async function readRecordsDirectory(path: string, maxRecordBytes: number, signal
   return { data: encodeRecords(records, path), count: records.length };
 }
 
-/**
- * A proof-of-work job's block headers: one per non-empty line, each 160 hex digits (80 bytes).
- * Surrounding spaces, CR line ends and a byte-order mark are ignored, and upper-case digits are
- * taken and lowered (headers are copied from tools that print either), so what comes back is
- * the wire's form: lower-case hex. Any other line is an error naming the file and line number.
- */
+/** A proof-of-work job's block headers file (headers.ts parseHeaders); every error names `path`. */
 export async function readHeadersFile(path: string, options: { signal?: AbortSignal } = {}): Promise<string[]> {
-  const text = new TextDecoder().decode(await readBounded(path, MAX_DATASET_BYTES, options.signal));
-  const headers: string[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!;
-    const line = raw.trim();
-    if (line === '') continue;
-    const lead = raw.length - raw.trimStart().length;
-    const where = `${path}:${i + 1}`;
-    const wrong = /[^0-9a-fA-F]/.exec(line);
-    if (wrong)
-      throw bad(where, `${JSON.stringify(wrong[0])} at column ${lead + wrong.index + 1} is not a hex digit; a header is ${HEADER_HEX_DIGITS} hex digits`);
-    if (line.length !== HEADER_HEX_DIGITS) throw bad(where, `${line.length} hex digits; a header is ${HEADER_HEX_DIGITS} (80 bytes)`);
-    headers.push(line.toLowerCase());
-  }
-  if (headers.length === 0) throw bad(path, 'no headers (every line is empty)');
-  return headers;
+  return parseHeaders(new TextDecoder().decode(await readBounded(path, MAX_DATASET_BYTES, options.signal)), path);
 }

@@ -19,6 +19,38 @@ function checkTotal(total: number, name: string): void {
   if (total > MAX_DATASET_BYTES) throw bad(name, `as length-prefixed records it would be ${total} bytes, over the ${MAX_DATASET_BYTES} a dataset holds`);
 }
 
+/** How a message file is laid out: already length-prefixed records, records of one size back to back, or a directory (or list) of files, one a record. */
+export type RecordsFormat = { readonly as: 'length-prefixed' } | { readonly as: 'fixed'; readonly recordBytes: number } | { readonly as: 'directory' };
+
+/** A message dataset: its canonical length-prefixed bytes and how many records they hold. */
+export interface RecordsData {
+  readonly data: Uint8Array;
+  readonly count: number;
+}
+
+/** Refuses a fixed record size outside 1..maxRecordBytes before any of the file is read. */
+export function checkRecordsFormat(format: RecordsFormat, name: string, maxRecordBytes: number): void {
+  if (format.as !== 'fixed') return;
+  const size = format.recordBytes;
+  if (!Number.isSafeInteger(size) || size < 1 || size > maxRecordBytes) throw bad(name, `a record size of ${size} bytes is not in 1..${maxRecordBytes}`);
+}
+
+/**
+ * One records file's bytes as length-prefixed records, checked: kept as they are when already
+ * length-prefixed, converted when fixed-size. A directory is many files, never one.
+ */
+export function recordsFromFile(bytes: Uint8Array, format: RecordsFormat, name: string, maxRecordBytes: number): RecordsData {
+  switch (format.as) {
+    case 'length-prefixed':
+      return { data: bytes, count: indexRecords(bytes, name, maxRecordBytes).length - 1 };
+    case 'fixed':
+      checkRecordsFormat(format, name, maxRecordBytes);
+      return { data: recordsFromFixed(bytes, format.recordBytes, name), count: bytes.length / format.recordBytes };
+    case 'directory':
+      throw bad(name, 'is one file; records in a directory are its files, one record each');
+  }
+}
+
 /** The records, each prefixed by its length, back to back. */
 export function encodeRecords(records: readonly Uint8Array[], name = 'records'): Uint8Array {
   if (records.length === 0) throw bad(name, 'no records');

@@ -7,6 +7,8 @@ import '../net/node-webrtc';
 import { createCpuSha256 } from '../hash/sha256-cpu';
 import { HostCore, type HostCoreOptions } from './host-core';
 import type { JobSpec } from './job';
+import { buildExport } from './export/export-job';
+import { ObserverHost } from './observer';
 import { startPeerHost, type PeerHost } from './peer-host';
 import { threadRecomputer } from './recompute-thread';
 import { openHostStore } from './store/open-host-store';
@@ -26,14 +28,17 @@ export interface HostOptions {
   readonly log?: (line: string) => void;
   readonly onAccepted?: HostCoreOptions['onAccepted'];
   readonly onVerdict?: HostCoreOptions['onVerdict'];
+  /** Lets dashboards watch the host, read-only, when they prove this token (observer.ts); no observers without it. */
+  readonly observerToken?: string;
 }
 
-export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost }> {
+export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost; observers?: ObserverHost }> {
   const { jobs, signalUrl, hostId, log, onAccepted, onVerdict } = options;
   // Units whose replicas all disagree are computed on a thread of their own, never in the message queue.
   const recomputer = threadRecomputer();
   const store = options.store ?? (await openHostStore());
   let core: HostCore;
+  let observers: ObserverHost | undefined;
   try {
     core = await HostCore.open(store, jobs, {
       hostId,
@@ -42,7 +47,10 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
       identity: await store.hostIdentity(),
       log,
       onAccepted,
-      onVerdict,
+      onVerdict: (e) => {
+        onVerdict?.(e);
+        observers?.recordVerdict(e);
+      },
       leaseMs: options.leaseMs,
       maxHoldMs: options.maxHoldMs,
       maxDirect: options.maxDirect,
@@ -52,7 +60,11 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
     recomputer.close();
     throw err;
   }
-  const peer = await startPeerHost({ core, signalUrl, hostId, log }).catch((err: unknown) => {
+  if (options.observerToken !== undefined) {
+    // An observer's export is what `npm run host -- --export` writes, from this host's store.
+    observers = new ObserverHost({ hostId, token: options.observerToken, core, log, exportJob: (jobId) => buildExport(store, jobId) });
+  }
+  const peer = await startPeerHost({ core, signalUrl, hostId, log, observers }).catch((err: unknown) => {
     core.close();
     recomputer.close();
     throw err;
@@ -66,5 +78,14 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
       recomputer.close();
     },
   };
-  return { core, host };
+  return observers ? { core, host, observers } : { core, host };
+}
+
+/** The dashboard page that watches host `hostId`: the token rides in the fragment, which browsers never send to a web server. */
+export function watchUrl(dashboardUrl: string, signalUrl: string, hostId: string, token: string): string {
+  const url = new URL(dashboardUrl);
+  url.searchParams.set('watch', hostId);
+  url.searchParams.set('signal', signalUrl);
+  url.hash = new URLSearchParams({ token }).toString();
+  return url.toString();
 }

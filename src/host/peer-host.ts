@@ -1,10 +1,11 @@
 import { Peer } from '../net/peerjs';
 import { ErrorCode, TabgridError } from '../errors';
 import { linkFromConnection, type Link } from '../net/link';
-import { sendHostMessage } from '../net/send-host-message';
 import { peerOptions } from '../net/signal';
 import { backoffMs } from '../net/backoff';
 import type { HostCore } from './host-core';
+import type { ObserverHost } from './observer';
+import { routeConnection } from './route-connection';
 
 export interface PeerHostOptions {
   readonly core: HostCore;
@@ -14,11 +15,13 @@ export interface PeerHostOptions {
   readonly log?: (line: string) => void;
   /** Give up if the signaling server has not registered the host by then. */
   readonly openTimeoutMs?: number;
+  /** Read-only observers (the dashboard watching this host): a connection whose first message is `observe` goes to them, not to the core (route-connection.ts). */
+  readonly observers?: ObserverHost;
 }
 
 export interface PeerHost {
   readonly id: string;
-  /** Open links, one per connected volunteer. */
+  /** Open links, one per connected peer (volunteers, and observers when the host takes them). */
   readonly links: ReadonlyMap<string, Link>;
   close(): void;
 }
@@ -29,7 +32,7 @@ export interface PeerHost {
  * node-datachannel polyfill installed) and in a page alike.
  */
 export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
-  const { core, log } = options;
+  const { core, log, observers } = options;
   const peer = new Peer(options.hostId, peerOptions(options.signalUrl, options.iceServers));
   const links = new Map<string, Link>();
 
@@ -38,22 +41,17 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
       const name = conn.peer;
       // One link per volunteer: a second connection from the same peer replaces the first.
       links.get(name)?.close();
-      void core.connect(name);
+      const route = routeConnection({ core, observers, name, log, link: () => link });
       const link = linkFromConnection(conn, {
-        onText: (text, body) => {
-          void core.handle(name, text, body).then((replies) => {
-            for (const reply of replies) sendHostMessage(link, reply);
-          });
-        },
+        onText: route.onText,
         onClose: () => {
           if (links.get(name) !== link) return;
           links.delete(name);
-          void core.disconnect(name);
-          log?.(`volunteer ${name} left`);
+          route.onClose();
         },
       });
       links.set(name, link);
-      log?.(`volunteer ${name} connected`);
+      log?.(`peer ${name} connected`);
     });
   });
 
@@ -70,6 +68,7 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
       // in time are closed (the cap counts a connection only from its hello).
       const expiry = setInterval(() => {
         void core.expireLeases().catch((err: unknown) => log?.(`lease expiry failed: ${String(err)}`));
+        observers?.sweep();
         for (const name of core.strangers()) {
           const link = links.get(name);
           if (!link) continue; // closed already; the core forgets it in turn

@@ -64,7 +64,7 @@ export const openingSchema = record({
  * the signature), and signed by the host's key (proof/receipt-signing.ts), so the volunteer
  * can prove its credit to anyone holding that key. `volunteer` is the volunteer's identity.
  */
-export const receiptSchema = record({
+const receiptEntries = {
   receiptId: digest,
   jobId: str(),
   unitId,
@@ -73,7 +73,8 @@ export const receiptSchema = record({
   root: digest,
   issuedAt: int(0, Number.MAX_SAFE_INTEGER),
   signature,
-});
+};
+export const receiptSchema = record(receiptEntries);
 
 /** A proof-of-work result's nonces: ascending, distinct u32s (so a share cannot be counted twice). */
 const shares = v.pipe(
@@ -189,6 +190,166 @@ export const hostMessages = {
    */
   error: message('error', { code: str(64), message: text(1024), id: v.optional(requestId), unitId: v.optional(unitId) }),
 };
+
+/*
+ * The observer protocol: a read-only watcher of a host (the dashboard watching a Node host). It
+ * speaks on a data connection of its own, which the host routes by its first message
+ * (`observe`); it never speaks the volunteer protocol and the volunteer protocol never speaks
+ * it, so the two maps stay apart and each side refuses the other's messages.
+ *
+ *   observer → observe {id, protocol, client}
+ *   host     → observe-challenge {id, hostId, nonce}
+ *   observer → observe-proof {id, proof = HMAC-SHA-256(token, JSON ["tabgrid/observe/v1", hostId, nonce]), hex}
+ *   host     → observing {id, hostId, publicKey, pollMs}      (or error bad-token, and the host closes the connection)
+ *   then, any number of times, one reply per request:
+ *   observer → snapshot {id, job?, verdictsAfter} · units {id, job, first} · results {id, job, first} · output {id, unitId} · export {id, job}
+ *   host     → snapshot · units · results · output-part… · export-files export-part… (or error)
+ * Output and export bytes travel as data messages (net/link.ts): a JSON text with the bytes as
+ * its binary body, never hex or base64, each part with its sha256 (frames digest texts only).
+ * The token never crosses the wire: the host proves nothing, the observer proves it holds the
+ * token the host printed, on a nonce the host chose for this connection (proof/observer-token.ts).
+ */
+
+/** How many units, results or volunteers one observed message lists at most (a page; the host fills it up to MAX_MESSAGE_CHARS). */
+export const MAX_OBSERVED_ITEMS = 2000;
+/** Bytes of a unit's output per `output-part` data message (its binary body; well under the frames' MAX_FRAMED_BYTES). */
+export const OUTPUT_PART_BYTES = 256 * 1024;
+/** Bytes of an export file per `export-part` data message. */
+export const EXPORT_PART_BYTES = 1024 * 1024;
+/** Most verdicts a snapshot carries (the dashboard's log keeps as many). */
+export const MAX_OBSERVED_VERDICTS = 200;
+/** Most jobs a snapshot lists. */
+export const MAX_OBSERVED_JOBS = 256;
+/** The largest export a host sends an observer, all files together (a bigger one is for `npm run host -- --export`). */
+export const MAX_OBSERVED_EXPORT_BYTES = 1 << 30;
+/** Most files one export holds (C.npy; digests.bin and digests.npy; solutions.json; and manifest.json). */
+export const MAX_EXPORT_FILES = 8;
+
+const count = int(0, Number.MAX_SAFE_INTEGER);
+const epochMs = int(0, Number.MAX_SAFE_INTEGER);
+/** A job spec as the host holds it: an object; the observer parses it as any job (host/job.ts parseJob) before it shows it. */
+const jobObject = v.pipe(v.record(v.string(), v.unknown(), 'must be a job object'), v.readonly());
+const unitState = v.picklist(['queued', 'leased', 'verifying', 'accepted'], 'must be one of queued, leased, verifying, accepted');
+
+const fileProblem = 'must be a file name of 1..64 letters, digits, dots, dashes and underscores, not starting with a dot';
+/** An export file's name: nothing a browser or a file system could take for a path. */
+const fileName = v.pipe(v.string(fileProblem), v.regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/, fileProblem));
+
+/** One unit as the dashboard shows it (host/host-views.ts UnitView). */
+export const observedUnitSchema = record({
+  unitId,
+  index: int(0, 2 ** 31),
+  state: unitState,
+  holder: v.nullable(str()),
+  progress: int(0, 2 ** 32),
+  root: v.nullable(digest),
+  rejections: count,
+  acceptedAt: v.nullable(epochMs),
+  /** What computed the unit's result, as its volunteer reported it (never trusted). */
+  backend: v.optional(oneOf(Backend)),
+  adapter: v.optional(text(MAX_ADAPTER_CHARS)),
+});
+
+/** One verdict the host committed (host/host-views.ts VerdictEvent), numbered so an observer asks only for newer ones. */
+export const observedVerdictSchema = record({
+  seq: count,
+  at: epochMs,
+  unitId,
+  volunteer: str(),
+  verdict: str(32),
+  reason: text(512),
+  credit,
+});
+
+/** An accepted unit's result with its receipt (as kept: a receipt from before protocol 4 has no signature). */
+export const observedResultSchema = record({
+  unitId,
+  volunteer: str(),
+  root: digest,
+  solutions: v.optional(list(int(0, 2 ** 32 - 1), MAX_SHARES)),
+  backend: v.optional(oneOf(Backend)),
+  adapter: v.optional(text(MAX_ADAPTER_CHARS)),
+  receipt: v.optional(record({ ...receiptEntries, signature: v.optional(signature) })),
+});
+
+const progressCounts = record({ total: count, queued: count, leased: count, verifying: count, accepted: count });
+
+/** What an observer says, by type. */
+export const observerMessages = {
+  /** Opens an observer connection (as its first message): answered by observe-challenge. */
+  observe: message('observe', { id: requestId, protocol, client: str() }),
+  /** HMAC-SHA-256 keyed by the host's observer token over the JSON text ["tabgrid/observe/v1", hostId, nonce], hex (proof/observer-token.ts). One try: a wrong proof closes the connection. */
+  'observe-proof': message('observe-proof', { id: requestId, proof: digest }),
+  /** The host's state now: jobs, counts, volunteers, the trust records of `job`, and the verdicts numbered above `verdictsAfter`. */
+  snapshot: message('snapshot', { id: requestId, job: v.optional(str()), verdictsAfter: count }),
+  /** `job`'s units from index `first`, as many as fit one message. */
+  units: message('units', { id: requestId, job: str(), first: count }),
+  /** `job`'s accepted results (with receipts), in unit order from the `first`-th, as many as fit one message. */
+  results: message('results', { id: requestId, job: str(), first: count }),
+  /** An accepted unit's kept output, as output-part messages. */
+  output: message('output', { id: requestId, unitId }),
+  /** `job`'s export as `npm run host -- --export` writes it (host/export/): export-files, then its bytes as export-part messages. */
+  export: message('export', { id: requestId, job: str() }),
+};
+
+/** What a host says to an observer, by type. */
+export const observedMessages = {
+  'observe-challenge': message('observe-challenge', { id: requestId, hostId: str(), nonce: hex(NONCE_HEX) }),
+  /** The proof verified: the connection observes. `pollMs`: how often the host expects snapshots asked at most. */
+  observing: message('observing', { id: requestId, protocol, hostId: str(), publicKey, pollMs: int(100, 60_000) }),
+  snapshot: message('snapshot', {
+    id: requestId,
+    /** The host's clock, epoch ms. */
+    at: epochMs,
+    /** Volunteer connections straight to the host (what its cap counts). */
+    connected: count,
+    progress: progressCounts,
+    /** Every job, highest priority first, with its accepted units. */
+    jobs: list(record({ spec: jobObject, accepted: count }), MAX_OBSERVED_JOBS),
+    /** Volunteers the host has judged, most credit first; `volunteersTotal` says how many there are in all. */
+    volunteers: list(record({ id: str(), credit, accepted: count, rejected: count }), MAX_OBSERVED_ITEMS),
+    volunteersTotal: count,
+    /** Adaptive-trust records of the snapshot's job, for the volunteers listed. */
+    trust: list(record({ jobId: str(), key: str(), streak: count, valid: count, invalid: count, banned: bool() }), MAX_OBSERVED_ITEMS),
+    verdicts: list(observedVerdictSchema, MAX_OBSERVED_VERDICTS),
+    /** The newest verdict's number (0 before any). */
+    verdictSeq: count,
+  }),
+  units: message('units', { id: requestId, job: str(), first: count, total: count, units: list(observedUnitSchema, MAX_OBSERVED_ITEMS) }),
+  results: message('results', { id: requestId, job: str(), first: count, total: count, results: list(observedResultSchema, MAX_OBSERVED_ITEMS) }),
+  /**
+   * A data message (net/link.ts): bytes offset … offset + body length − 1 of a unit's output as
+   * its binary body, `total` bytes in all, parts in order; `sha256` is the body's digest (the
+   * frames check a data message's text, not its body). `total` 0, as a text with no body and no
+   * digest, says the host keeps no output for the unit (a kept output is never empty).
+   */
+  'output-part': message('output-part', { id: requestId, unitId, offset: count, total: count, sha256: v.optional(digest) }),
+  /** Answers export: the files, in the order their parts follow; `state` complete or partial, `missing` units the export lacks. */
+  'export-files': message('export-files', {
+    id: requestId,
+    job: str(),
+    state: str(16),
+    missing: count,
+    files: list(record({ name: fileName, bytes: int(0, MAX_OBSERVED_EXPORT_BYTES) }), MAX_EXPORT_FILES),
+  }),
+  /**
+   * A data message: bytes offset … offset + body length − 1 of export file `file` (an index into
+   * export-files' list) as its binary body, with the body's sha256; files in order, each in order.
+   */
+  'export-part': message('export-part', { id: requestId, file: int(0, MAX_EXPORT_FILES - 1), offset: int(0, MAX_OBSERVED_EXPORT_BYTES), sha256: digest }),
+  error: hostMessages.error,
+};
+
+export type ObserverMessage = v.InferOutput<(typeof observerMessages)[keyof typeof observerMessages]>;
+type ObservedOnWire = v.InferOutput<(typeof observedMessages)[keyof typeof observedMessages]>;
+/** What the host says to an observer; an output part with bytes carries them as `data` (its body on the wire). */
+export type ObservedMessage =
+  | Exclude<ObservedOnWire, { type: 'output-part' | 'export-part' }>
+  | (Extract<ObservedOnWire, { type: 'output-part' }> & { readonly data?: Uint8Array })
+  | (Extract<ObservedOnWire, { type: 'export-part' }> & { readonly data: Uint8Array });
+export type ObservedUnit = v.InferOutput<typeof observedUnitSchema>;
+export type ObservedVerdict = v.InferOutput<typeof observedVerdictSchema>;
+export type ObservedResult = v.InferOutput<typeof observedResultSchema>;
 
 export type Opening = v.InferOutput<typeof openingSchema>;
 /** A receipt as the wire carries it: signed (protocol 4 on). */

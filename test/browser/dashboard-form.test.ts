@@ -6,7 +6,7 @@ import type { JobSpec } from '../../src/host/job';
 async function mount(): Promise<{ el: JobForm; submitted: JobSpec[] }> {
   const el = document.createElement('tg-job-form');
   const submitted: JobSpec[] = [];
-  el.addEventListener(JOB_SUBMIT, (e) => submitted.push((e as JobSubmitEvent).detail.spec));
+  el.addEventListener(JOB_SUBMIT, (e) => submitted.push((e as JobSubmitEvent).detail.spec!));
   document.body.append(el);
   await el.updateComplete;
   return { el, submitted };
@@ -119,8 +119,82 @@ describe('<tg-job-form>', () => {
     expect(q(el, '#e-file')).toBeNull();
   });
 
-  it('says uploaded input data is not supported', async () => {
+  it('says a job reads seeded inputs or your own data', async () => {
     const { el } = await mount();
-    expect(el.shadowRoot!.textContent).toMatch(/uploading input\s+data is not supported/);
+    expect(el.shadowRoot!.textContent).toMatch(/inputs are generated from its seed, or are your own data/);
+    expect(el.shadowRoot!.textContent).not.toMatch(/not supported/);
+  });
+
+  it('with your own data, shows the file inputs the kernel reads and fires the request with the Files', async () => {
+    const el = document.createElement('tg-job-form');
+    const details: JobSubmitEvent['detail'][] = [];
+    el.addEventListener(JOB_SUBMIT, (e) => details.push((e as JobSubmitEvent).detail));
+    document.body.append(el);
+    await el.updateComplete;
+    const pick = async (field: string, ...files: File[]) => {
+      const input = q<HTMLInputElement>(el, `#f-file-${field}`)!;
+      const list = new DataTransfer();
+      for (const f of files) list.items.add(f);
+      input.files = list.files;
+      input.dispatchEvent(new Event('change'));
+      await el.updateComplete;
+    };
+    // Hashing: a records file and its format; the message length and units are the file's.
+    await choose(el, 'f-source', 'files');
+    expect(q(el, '#f-units')).toBeNull();
+    expect(q(el, '#f-messageLength')).toBeNull();
+    expect(q(el, '#f-messagesPerUnit')).not.toBeNull();
+    for (const control of el.shadowRoot!.querySelectorAll('input, select')) expect(q(el, `label[for="${control.id}"]`), control.id).not.toBeNull();
+    await submit(el);
+    expect(details).toEqual([]);
+    expect(q(el, '#e-file-records')!.textContent).toBe('choose the records file (or folder)');
+    await choose(el, 'f-recordsFormat', 'fixed');
+    await type(el, 'recordBytes', '8');
+    const records = new File(['0123456789abcdef'], 'records.bin');
+    await pick('records', records);
+    await type(el, 'id', 'mine');
+    await submit(el);
+    expect(details).toEqual([
+      { request: { id: 'mine', kernel: 'sha256-batch', messagesPerUnit: 4096, samples: 16, collect: true, records, format: { fixed: 8 } } },
+    ]);
+    // A folder: every file one record.
+    await choose(el, 'f-recordsFormat', 'directory');
+    expect(q(el, 'label[for="f-file-records"]')!.textContent).toBe('Records (a folder)');
+    expect(q<HTMLInputElement>(el, '#f-file-records')!.multiple).toBe(true);
+    // Proof of work: a headers file and units per header.
+    await choose(el, 'f-kernel', 'sha256d-pow');
+    expect(q(el, '#f-file-records')).toBeNull();
+    const headers = new File(['00'.repeat(80)], 'headers.txt');
+    await pick('headers', headers);
+    await type(el, 'unitsPerHeader', '4');
+    await submit(el);
+    expect(details[1]).toEqual({
+      request: { id: 'mine', kernel: 'sha256d-pow', noncesPerUnit: 1048576, shareBits: 14, targetBits: 24, headers, unitsPerHeader: 4 },
+    });
+    // matmul-i8 has no inputs of its own: no source to choose.
+    await choose(el, 'f-kernel', 'matmul-i8');
+    expect(q(el, '#f-source')).toBeNull();
+    expect(q(el, '#f-units')).not.toBeNull();
+  });
+
+  it("shows the host's ingestion error beside the file it names", async () => {
+    const { el } = await mount();
+    await choose(el, 'f-kernel', 'matmul-f32');
+    await choose(el, 'f-source', 'files');
+    const input = q<HTMLInputElement>(el, '#f-file-b')!;
+    const list = new DataTransfer();
+    list.items.add(new File(['x'], 'B.npy'));
+    input.files = list.files;
+    input.dispatchEvent(new Event('change'));
+    el.submitError = 'B.npy: not a .npy file (it does not start with \\x93NUMPY)';
+    await el.updateComplete;
+    expect(q(el, '#e-file-b')!.textContent).toMatch(/^B\.npy: not a \.npy file/);
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+    expect(q(el, '[data-field="submit-error"]')).toBeNull();
+    // An error about no one file stays under the form.
+    el.submitError = 'The job host is not running, so it cannot take a job.';
+    await el.updateComplete;
+    expect(q(el, '#e-file-b')).toBeNull();
+    expect(q(el, '[data-field="submit-error"]')!.textContent).toMatch(/not running/);
   });
 });

@@ -86,7 +86,7 @@ const flipped = (body: Uint8Array) => {
   return copy;
 };
 
-describe('dataset inputs through a hostile middle', () => {
+describe('dataset inputs through a hostile middle', { timeout: 60_000 }, () => {
   it('a corrupted chunk is refused and fetched again; every unit runs on the dataset’s own bytes and is accepted', async () => {
     const { core, session, given, truth, engine } = await setup((_, body, nth) => (nth === 1 ? flipped(body) : body));
     session.start();

@@ -63,12 +63,20 @@ export async function listJobs(store: HostStore): Promise<JobListing[]> {
   }));
 }
 
-/**
- * Writes job `jobId`'s export to `outDir` (made if need be). Refuses a directory that holds
- * anything unless `force`. Throws TabgridError 'bad-input' for an unknown job or a non-empty
- * directory, 'storage' for a store it cannot read.
- */
-export async function exportJob(store: HostStore, jobId: string, outDir: string, opts: ExportOptions = {}): Promise<ExportReport> {
+/** A job's export in memory: its output files and manifest.json last, with what exportJob reports. */
+export interface BuiltExport {
+  readonly jobId: string;
+  readonly state: ExportState;
+  readonly output: ExportOutput;
+  /** The output files, then manifest.json. */
+  readonly files: readonly { readonly name: string; readonly data: Uint8Array }[];
+  readonly total: number;
+  readonly accepted: number;
+  readonly missing: readonly string[];
+}
+
+/** Job `jobId` in one snapshot of the store: its spec, units and their listing. Throws 'bad-input' for an unknown job. */
+async function snapshotOf(store: HostStore, jobId: string) {
   const snapshot = await store.load();
   const job = snapshot.jobs.find((j) => j.id === jobId);
   if (!job) {
@@ -78,17 +86,22 @@ export async function exportJob(store: HostStore, jobId: string, outDir: string,
       `the store holds no job ${JSON.stringify(jobId)}; ${known.length ? `its jobs: ${known.join(', ')}` : 'it holds no jobs'}`,
     );
   }
-  await prepareDir(outDir, opts.force ?? false);
   const units = snapshot.units.filter((u) => u.jobId === jobId);
   const listed = exportedUnits(
     units,
     snapshot.receipts.filter((r) => r.jobId === jobId),
   );
-  // The job's datasets on the shelf while its units are laid out (a hashing job's records say where each unit's digests go).
-  const { plan, unkept } = await withDatasets(store, job.spec, async () => {
-    const plan = planOutput(job.spec, units);
-    return { plan, unkept: await writeFiles(outDir, plan, (unitId, root) => store.output(unitId, root), opts.signal) };
-  });
+  return { job, units, listed };
+}
+
+/** The manifest of a filled plan (`unkept`: accepted units whose output the store lacks), as UTF-8 JSON, with what it says. */
+async function manifestOf(
+  store: HostStore,
+  { job, listed }: Awaited<ReturnType<typeof snapshotOf>>,
+  plan: OutputPlan,
+  unkept: readonly string[],
+  now: number | undefined,
+): Promise<{ text: Uint8Array; state: ExportState; accepted: number; missing: string[] }> {
   const unaccepted = listed.filter((u) => u.state !== StoredUnitState.Accepted).map((u) => u.unitId);
   const missing = [...unaccepted, ...unkept].sort((a, b) => index(a) - index(b));
   const state = missing.length === 0 && listed.length === job.spec.units ? ExportState.Complete : ExportState.Partial;
@@ -98,14 +111,31 @@ export async function exportJob(store: HostStore, jobId: string, outDir: string,
     state,
     output: plan.output,
     note: plan.note,
-    exportedAt: new Date(opts.now ?? Date.now()).toISOString(),
+    exportedAt: new Date(now ?? Date.now()).toISOString(),
     host: { publicKey: (await store.hostIdentity()).publicKey },
     units: { total: job.spec.units, accepted: listed.length - unaccepted.length, list: listed },
     missing,
     files: plan.files,
     receiptCheck: RECEIPT_CHECK,
   };
-  const text = new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n');
+  return { text: new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'), state, accepted: manifest.units.accepted, missing };
+}
+
+/**
+ * Writes job `jobId`'s export to `outDir` (made if need be). Refuses a directory that holds
+ * anything unless `force`. Throws TabgridError 'bad-input' for an unknown job or a non-empty
+ * directory, 'storage' for a store it cannot read.
+ */
+export async function exportJob(store: HostStore, jobId: string, outDir: string, opts: ExportOptions = {}): Promise<ExportReport> {
+  const found = await snapshotOf(store, jobId);
+  const { job, units } = found;
+  await prepareDir(outDir, opts.force ?? false);
+  // The job's datasets on the shelf while its units are laid out (a hashing job's records say where each unit's digests go).
+  const { plan, unkept } = await withDatasets(store, job.spec, async () => {
+    const plan = planOutput(job.spec, units);
+    return { plan, unkept: await writeFiles(outDir, plan, (unitId, root) => store.output(unitId, root), opts.signal) };
+  });
+  const { text, state, accepted, missing } = await manifestOf(store, found, plan, unkept, opts.now);
   await writeAtomic(outDir, MANIFEST_FILE, text);
   return {
     jobId,
@@ -114,9 +144,31 @@ export async function exportJob(store: HostStore, jobId: string, outDir: string,
     output: plan.output,
     files: [...plan.files.map((f) => f.name), MANIFEST_FILE],
     total: job.spec.units,
-    accepted: manifest.units.accepted,
+    accepted,
     missing,
   };
+}
+
+/**
+ * Job `jobId`'s export in memory, the same files exportJob writes, from one snapshot of the
+ * store: what a host sends an observer that asks (observer.ts `export`). The caller bounds its
+ * size (an observer takes MAX_OBSERVED_EXPORT_BYTES at most). Throws as exportJob does.
+ */
+export async function buildExport(store: HostStore, jobId: string, opts: Omit<ExportOptions, 'force'> = {}): Promise<BuiltExport> {
+  const found = await snapshotOf(store, jobId);
+  const { job, units } = found;
+  const { plan, files, unkept } = await withDatasets(store, job.spec, async () => {
+    const plan = planOutput(job.spec, units);
+    const files = plan.files.map((f) => ({ name: f.name, data: new Uint8Array(f.bytes) }));
+    const sinks = files.map((f): FileSink => async (position, data) => {
+      if (position + data.length > f.data.length)
+        throw new TabgridError(ErrorCode.Storage, `${f.name}: bytes ${position}..${position + data.length} lie past its end`);
+      f.data.set(data, position);
+    });
+    return { plan, files, unkept: await plan.fill(sinks, (unitId, root) => store.output(unitId, root), opts.signal) };
+  });
+  const { text, state, accepted, missing } = await manifestOf(store, found, plan, unkept, opts.now);
+  return { jobId, state, output: plan.output, files: [...files, { name: MANIFEST_FILE, data: text }], total: job.spec.units, accepted, missing };
 }
 
 /** A unit id's index (`job/index`), for ordering the missing list. */

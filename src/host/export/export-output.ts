@@ -41,7 +41,8 @@ export interface OutputPlan {
   fill(sinks: readonly FileSink[], read: OutputReader, signal?: AbortSignal): Promise<string[]>;
 }
 
-const NPY_OF: Record<MatrixDtype, NpyDtype> = {
+/** The .npy dtype of each way C's words are stored. */
+export const NPY_OF: Record<MatrixDtype, NpyDtype> = {
   [MatrixDtype.Float32]: NpyDtype.Float32,
   [MatrixDtype.Uint32]: NpyDtype.Uint32,
   [MatrixDtype.Int32]: NpyDtype.Int32,

@@ -1,7 +1,7 @@
 /**
  * A job request: a job as a researcher writes it with their own inputs (a job file, the SDK's
- * submit), before its datasets exist. It names files (paths, relative to the job file) or
- * carries the bytes, plus every field of the kernel's job spec except the ones the inputs
+ * submit, the dashboard's form), before its datasets exist. It names files (paths, relative to
+ * the job file; Node only), carries the bytes, or carries Blobs (a page's File objects), plus every field of the kernel's job spec except the ones the inputs
  * decide (units, seed, sizes, data). One parse at the edge; the job spec built from it is
  * parsed again by parseJob, which judges the policy fields.
  */
@@ -10,7 +10,9 @@ import { isRecord } from '../../kernels/spec-fields';
 
 const path = v.pipe(v.string('must be a file path'), v.minLength(1, 'must be a file path'));
 const bytes = v.instance(Uint8Array, 'must be the file bytes (Uint8Array)');
-const source = v.union([path, bytes], 'must be a file path or the file bytes');
+/** A file a page was given (File) or any Blob: read, size checked first, when the request is ingested. */
+const blob = v.instance(Blob, 'must be a File or Blob');
+const source = v.union([path, bytes, blob], 'must be a file path, the file bytes or a File');
 const positive = (name: string) =>
   v.optional(
     v.pipe(
@@ -45,8 +47,11 @@ export const productRequestSchema = v.looseObject({
 export const recordsRequestSchema = v.looseObject({
   id,
   kernel: v.literal('sha256-batch'),
-  /** A file (or directory), or the records themselves. */
-  records: v.union([path, v.array(bytes, 'records must be a path or an array of Uint8Array records')], 'records must be a path or an array of records'),
+  /** A file (or directory), one File in `format`, or the records themselves (bytes, or Files one a record: a directory a page was given). */
+  records: v.union(
+    [path, blob, v.array(v.union([bytes, blob]), 'records must be a path, a File or an array of records (Uint8Array or File)')],
+    'records must be a path, a File or an array of records',
+  ),
   format: v.optional(RecordsFormat),
   messagesPerUnit: v.pipe(
     v.number('messagesPerUnit must be a positive integer'),
@@ -58,8 +63,8 @@ export const recordsRequestSchema = v.looseObject({
 export const headersRequestSchema = v.looseObject({
   id,
   kernel: v.literal('sha256d-pow'),
-  /** A file of headers (160 hex digits a line), or the headers. */
-  headers: v.union([path, v.array(v.string())], 'headers must be a path or an array of 160-hex-digit headers'),
+  /** A file of headers (160 hex digits a line; a path or a File), or the headers. */
+  headers: v.union([path, blob, v.array(v.string())], 'headers must be a path, a File or an array of 160-hex-digit headers'),
   unitsPerHeader: v.pipe(
     v.number('unitsPerHeader must be a positive integer'),
     v.integer('unitsPerHeader must be a positive integer'),
