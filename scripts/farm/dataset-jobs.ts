@@ -42,7 +42,7 @@ const P = 65521;
  * out pays a whole panel for its next units, which a farm this small cannot amortize).
  */
 const F32 = { rows: 2048, inner: 256, cols: 4096, m: DATASET_CHUNK_BYTES / (4 * 256), n: 1024 };
-const MODP = { rows: 4096, inner: 256, cols: 512, m: DATASET_CHUNK_BYTES / (4 * 256), n: 512 };
+const MODP = { rows: 8192, inner: 256, cols: 256, m: DATASET_CHUNK_BYTES / (4 * 256), n: 256 };
 
 function words(count: number, random: () => number, word: (r: number) => number, as: 'f32' | 'u32'): Uint8Array {
   const out = new Uint8Array(4 * count);
