@@ -124,3 +124,112 @@ describe('dataset inputs through a hostile middle', { timeout: 60_000 }, () => {
     for (const { inputs } of given) for (const { slice, data } of inputs!) expect(data).toEqual(truth(slice));
   });
 });
+
+describe('dataset units through the rest of the machinery', { timeout: 60_000 }, () => {
+  it('a unit resumed from its checkpoint after a crash reads its inputs from the cache that survived, and only the rest is computed', async () => {
+    const { MemoryVolunteerStore } = await import('../../src/volunteer/store/memory-volunteer-store');
+    const { MemoryDatasetCache } = await import('../../src/volunteer/store/memory-dataset-cache');
+    const { HeldState } = await import('../../src/volunteer/store/volunteer-store');
+    const { recordsJob } = await import('../../src/host/ingest/build');
+    const { encodeRecords } = await import('../../src/data/records');
+    const hash = await createCpuSha256();
+    const r = seededRandom(5);
+    const records = Array.from({ length: 20_000 }, (_, i) => Uint8Array.from({ length: 20 + (i % 50) }, () => Math.floor(r() * 256)));
+    const job = recordsJob(
+      { id: 'resume-recs', records: { data: encodeRecords(records), count: records.length, name: 'r' }, messagesPerUnit: 20_000, options: { samples: 8 } },
+      hash,
+    );
+    const hostStore = new MemoryHostStore();
+    for (const [root, data] of job.datasets) await hostStore.saveDataset({ root, data, createdAt: 0 });
+    const core = await HostCore.open(hostStore, [job.spec], { hostId: 'h', hash, heartbeatMs: 200, leaseMs: 30_000, identity: await newIdentity() });
+    const net = memoryConnector(core);
+    const engine = new ComputeEngine();
+    const store = new MemoryVolunteerStore();
+    // Both "page loads" share the volunteer's store and its dataset cache, as IndexedDB would.
+    const cache = new MemoryDatasetCache();
+    const calls: number[] = [];
+    const runs: Promise<unknown>[] = [];
+    const computer = (crash: boolean): UnitComputer => ({
+      describe: () => engine.describe(),
+      runUnit: (unit, signal, progress, resume) => {
+        calls.push(resume?.from ?? 0);
+        const run = engine.runUnit(unit, signal, progress, resume);
+        runs.push(run.catch(() => undefined));
+        return crash ? new Promise(() => undefined) : run;
+      },
+    });
+    const session = (crash: boolean) =>
+      new VolunteerSession({
+        signalUrl: 'ws://unused/',
+        hostId: 'h',
+        computer: computer(crash),
+        connect: net.connect,
+        store,
+        datasetCache: cache,
+        checkpointMs: 1,
+        backoff: { baseMs: 20, maxMs: 100 },
+      });
+    const a = session(true);
+    a.start();
+    await until(async () => (await store.held('h')).some((h) => h.state === HeldState.Computing && h.done > 0), 20_000);
+    a.close();
+    await Promise.all(runs);
+    await a.journal.flush();
+    const [checkpoint] = await store.held('h');
+    expect(a.inputBytes.fetched).toBeGreaterThan(0);
+
+    const b = session(false);
+    b.start();
+    await until(() => core.done, 30_000);
+    expect(calls).toEqual([0, checkpoint!.done]);
+    expect(b.inputBytes.fetched).toBe(0);
+    expect(b.inputBytes.cached).toBe(job.datasets.values().next().value!.length);
+    b.close();
+    engine.dispose();
+  });
+
+  it('a replicated modp product over datasets: two keys agree and the unit is accepted once', async () => {
+    const hash = await createCpuSha256();
+    const r = seededRandom(8);
+    const residues = (n: number) => new Uint8Array(Uint32Array.from({ length: n }, () => Math.floor(r() * 65521)).buffer);
+    const job = productJob(
+      {
+        id: 'rep-modp',
+        kernel: 'matmul-modp',
+        p: 65521,
+        a: { rows: 16, cols: 24, data: residues(16 * 24), name: 'A' },
+        b: { rows: 24, cols: 8, data: residues(24 * 8), name: 'B' },
+        m: 8,
+        n: 8,
+        options: { replicate: true },
+      },
+      hash,
+    );
+    const store = new MemoryHostStore();
+    for (const [root, data] of job.datasets) await store.saveDataset({ root, data, createdAt: 0 });
+    const core = await HostCore.open(store, [job.spec], { hostId: 'h', hash, identity: await newIdentity(), heartbeatMs: 200, leaseMs: 5_000 });
+    const net = memoryConnector(core);
+    const engine = new ComputeEngine();
+    const sessions = [0, 1].map(
+      async () =>
+        new VolunteerSession({
+          signalUrl: 'ws://unused/',
+          hostId: 'h',
+          computer: engine,
+          connect: net.connect,
+          identity: await newIdentity(),
+          backoff: { baseMs: 20, maxMs: 100 },
+        }),
+    );
+    const [x, y] = await Promise.all(sessions);
+    x!.start();
+    y!.start();
+    await until(() => core.done, 30_000);
+    expect(core.results('rep-modp')).toHaveLength(2);
+    // Both keys' replicas of both units are credited.
+    await until(() => x!.unitsDone + y!.unitsDone === 4, 10_000);
+    x!.close();
+    y!.close();
+    engine.dispose();
+  });
+});
