@@ -4,6 +4,8 @@ import { parseVolunteerMessage, RefusedMessage } from '../validate';
 import { describeLayout, jobUnit, type JobSpec } from './job';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
+import { withProfile } from './profiles';
+import { ownStanding, teamStandings, volunteerStandings, type TeamStanding, type VolunteerStanding } from './standings';
 import { Connections, type Connection } from './connections';
 import { banned, Greeting } from './greeting';
 import { awaitsRows, HostState, lapsed, madeBy, requeued, withLeaseHolder, type Tx } from './host-state';
@@ -465,7 +467,34 @@ export class HostCore {
         return [await this.judge.openings(who, message, now, tx)];
       case 'rows':
         return this.judge.rows(who, name, message, now, tx);
+      case 'profile': {
+        const before = tx.volunteer(who);
+        const after = withProfile(
+          before,
+          { ...(message.name === undefined ? {} : { name: message.name }), ...(message.team === undefined ? {} : { team: message.team }) },
+          now,
+        );
+        if (after !== before) tx.putVolunteer(after);
+        return [this.standing(who, message.id, now, after)];
+      }
+      case 'standing':
+        return [this.standing(who, message.id, now)];
     }
+  }
+
+  /** `who`'s totals and ranks (standings.ts), with `staged` in place of its committed record when given. */
+  private standing(who: string, id: number, now: number, staged?: StoredVolunteer): HostMessage {
+    const volunteers = this.state.allVolunteers();
+    const all = staged ? [...volunteers.filter((v) => v.id !== who), staged] : volunteers;
+    const own = ownStanding(who, all, this.state.allTeams(), now);
+    return { type: 'standing', id, ...own, rac: Math.round(own.rac) };
+  }
+
+  /** Every donor's and team's totals and ranks, most credit first (the dashboard's leaderboard). */
+  leaderboard(): { volunteers: VolunteerStanding[]; teams: TeamStanding[] } {
+    const now = this.clock();
+    const volunteers = this.state.allVolunteers();
+    return { volunteers: volunteerStandings(volunteers, now), teams: teamStandings(this.state.allTeams(), volunteers, now) };
   }
 
   private scheduleSettlement(unitId: string, voters: readonly string[]): void {

@@ -1,5 +1,5 @@
 import type { Backend, HostMessage } from '../protocol';
-import type { HostSnapshot, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
+import type { HostSnapshot, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTeam, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
 import { Awaiting, LEASE_HISTORY, StoredUnitState as UnitState } from './store/store';
 
 export type UnitRecord = StoredUnit;
@@ -32,6 +32,7 @@ export class HostState {
   /** By unit, then volunteer: a replicated unit has one receipt per agreeing key. */
   private readonly receipts = new Map<string, Map<string, StoredReceipt>>();
   private readonly trustRecords = new Map<string, StoredTrust>();
+  private readonly teams = new Map<string, StoredTeam>();
 
   constructor(snapshot: HostSnapshot) {
     for (const j of snapshot.jobs) this.putJob(j);
@@ -39,6 +40,7 @@ export class HostState {
     for (const v of snapshot.volunteers) this.volunteers.set(v.id, v);
     for (const r of snapshot.receipts) this.putReceipt(r);
     for (const t of snapshot.trust) this.putTrust(t);
+    for (const t of snapshot.teams) this.teams.set(t.key, t);
   }
 
   tx(): Tx {
@@ -146,6 +148,19 @@ export class HostState {
 
   allVolunteers(): StoredVolunteer[] {
     return [...this.volunteers.values()];
+  }
+
+  team(key: string): StoredTeam | undefined {
+    return this.teams.get(key);
+  }
+
+  allTeams(): StoredTeam[] {
+    return [...this.teams.values()];
+  }
+
+  /** @internal Tx.apply */
+  putTeam(t: StoredTeam): void {
+    this.teams.set(t.key, t);
   }
 
   /** Trust records, of one job or all. */
@@ -275,6 +290,7 @@ export class Tx {
   private readonly volunteers = new Map<string, StoredVolunteer>();
   private readonly receipts = new Map<string, StoredReceipt>();
   private readonly trustRecords = new Map<string, StoredTrust>();
+  private readonly teams = new Map<string, StoredTeam>();
   private readonly notes: { readonly to: string; readonly message: HostMessage }[] = [];
   private readonly outputs: StoredOutput[] = [];
   private readonly droppedOutputs: { unitId: string; root: string }[] = [];
@@ -338,6 +354,15 @@ export class Tx {
     return this.volunteers.get(id) ?? this.state.volunteer(id) ?? { id, credit: 0, accepted: 0, rejected: 0 };
   }
 
+  putTeam(t: StoredTeam): void {
+    this.teams.set(t.key, t);
+  }
+
+  /** The staged team, else the committed one (undefined for a team nobody has earned in yet). */
+  team(key: string): StoredTeam | undefined {
+    return this.teams.get(key) ?? this.state.team(key);
+  }
+
   batch(): StoreBatch {
     return {
       jobs: [...this.jobs.values()],
@@ -345,6 +370,7 @@ export class Tx {
       volunteers: [...this.volunteers.values()],
       receipts: [...this.receipts.values()],
       trust: [...this.trustRecords.values()],
+      ...(this.teams.size ? { teams: [...this.teams.values()] } : {}),
       ...(this.outputs.length ? { outputs: this.outputs } : {}),
       ...(this.droppedOutputs.length ? { droppedOutputs: this.droppedOutputs } : {}),
     };
@@ -356,5 +382,6 @@ export class Tx {
     for (const v of this.volunteers.values()) this.state.putVolunteer(v);
     for (const r of this.receipts.values()) this.state.putReceipt(r);
     for (const t of this.trustRecords.values()) this.state.putTrust(t);
+    for (const t of this.teams.values()) this.state.putTeam(t);
   }
 }

@@ -9,6 +9,8 @@ import { Verdict, type ChallengedUnit, type HostMessage, type Receipt, type Volu
 import { awaitsRows, madeBy, neverLeasedTo, requeued, withoutMadeBy, type HostState, type Tx, type UnitRecord } from './host-state';
 import { jobUnit, unitWork } from './job';
 import { makeReceipt } from '../proof/receipt';
+import { teamKeyOf } from '../protocol/display-name';
+import { creditedTeam, creditedVolunteer } from './standings';
 import { Awaiting, StoredUnitState as UnitState } from './store/store';
 import { HostTrust } from './trust-store';
 import { hashesTo, RowCollector } from './row-collector';
@@ -277,7 +279,10 @@ export class Judge {
     const credit = unitWork(unit);
     const unsigned = makeReceipt({ jobId: u.jobId, unitId: u.unitId, volunteer: who, credit, root: u.root!, issuedAt: now }, this.hash);
     const receipt = { ...unsigned, signature: await signReceipt(this.identity, unsigned) };
-    tx.putVolunteer({ ...volunteer, credit: volunteer.credit + credit, accepted: volunteer.accepted + 1 });
+    tx.putVolunteer(creditedVolunteer(volunteer, credit, now));
+    // The team the key is in now earns it too, and keeps it if the key later moves (standings.ts).
+    const team = volunteer.team === undefined ? undefined : creditedTeam(volunteer, tx.team(teamKeyOf(volunteer.team)), credit, now);
+    if (team) tx.putTeam(team);
     tx.putReceipt(receipt);
     if (verified) this.trust.record(tx, u.jobId, who, true);
     return this.verdict(who, u.unitId, Verdict.Accepted, reason, credit, receipt, tx);

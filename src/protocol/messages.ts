@@ -24,6 +24,7 @@ import {
 import { MAX_CHUNKS_PER_REQUEST, chunkCount, MAX_DATASET_BYTES } from '../data/dataset';
 import { across, bool, bytesHex, datasetRoot, hex, int, list, oneOf, record, str, text } from './fields';
 import { workUnitSchema } from './work-unit';
+import { displayNameProblem } from './display-name';
 
 function message<const T extends string, const E extends v.ObjectEntries>(type: T, entries: E) {
   return record({ type: v.literal(type), ...entries });
@@ -43,6 +44,7 @@ const protocol = int(0, 2 ** 31);
 const leaseMs = int(1000, 86_400_000);
 const retryMs = int(0, 3_600_000);
 const credit = int(0, Number.MAX_SAFE_INTEGER);
+const count = int(0, Number.MAX_SAFE_INTEGER);
 /** A leaf index: a row of C, or a digest of the largest hashing unit. */
 const leafIndex = int(0, MAX_UNIT_MESSAGES - 1);
 /**
@@ -91,6 +93,18 @@ const rowsData = v.pipe(
   v.check((s) => s.length % 8 === 0, rowsProblem),
   v.regex(/^[0-9a-f]*$/, rowsProblem),
 );
+
+/** A donor's display name or team name (display-name.ts): bounded, plain, normalized; never unique, never trusted. */
+const displayName = v.pipe(
+  v.string('must be a string'),
+  v.maxLength(256, 'must be at most 32 characters'),
+  v.check(
+    (s: string) => displayNameProblem(s) === undefined,
+    (issue) => displayNameProblem(issue.input as string) ?? 'is not a display name',
+  ),
+);
+/** Credit per day, rounded. */
+const rate = int(0, Number.MAX_SAFE_INTEGER);
 
 /** What a volunteer says, by type. */
 export const volunteerMessages = {
@@ -142,6 +156,14 @@ export const volunteerMessages = {
   /** A relay forwards a child's message, as the child sent it; `child` names the child's link. */
   relay: message('relay', { child, text: text(MAX_MESSAGE_CHARS) }),
   'child-left': message('child-left', { child }),
+  /**
+   * Sets this key's display name and team (each optional: absent clears it), shown on the host's
+   * leaderboard beside the key's short id. Answered by `standing`; a change sooner than
+   * PROFILE_CHANGE_MS after the last is refused as busy. Hosts before this message answer an error.
+   */
+  profile: message('profile', { id: requestId, name: v.optional(displayName), team: v.optional(displayName) }),
+  /** Asks for this key's totals and rank: answered by `standing`. */
+  standing: message('standing', { id: requestId }),
 };
 
 /** What a host says, by type. */
@@ -185,6 +207,24 @@ export const hostMessages = {
     receipt: v.optional(receiptSchema),
   }),
   /**
+   * Answers profile and standing: this key's credit (the sum of its receipts), accepted units and
+   * recent average credit (credit/day, BOINC's, one-week half-life), its rank by credit among
+   * the `ranked` donors with credit (absent with none), and its team's, when it names one.
+   */
+  standing: message('standing', {
+    id: requestId,
+    credit,
+    accepted: count,
+    rac: rate,
+    rank: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
+    ranked: count,
+    name: v.optional(displayName),
+    team: v.optional(displayName),
+    teamCredit: v.optional(credit),
+    teamRank: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
+    teamsRanked: v.optional(count),
+  }),
+  /**
    * `id`: the request that failed, when the failed message was one; `unitId`: the unit the
    * failed message was about, when it was about one.
    */
@@ -225,7 +265,6 @@ export const MAX_OBSERVED_EXPORT_BYTES = 1 << 30;
 /** Most files one export holds (C.npy; digests.bin and digests.npy; solutions.json; and manifest.json). */
 export const MAX_EXPORT_FILES = 8;
 
-const count = int(0, Number.MAX_SAFE_INTEGER);
 const epochMs = int(0, Number.MAX_SAFE_INTEGER);
 /** A job spec as the host holds it: an object; the observer parses it as any job (host/job.ts parseJob) before it shows it. */
 const jobObject = v.pipe(v.record(v.string(), v.unknown(), 'must be a job object'), v.readonly());

@@ -283,6 +283,7 @@ export class HostLink {
       case 'unit':
       case 'no-work':
       case 'chunk':
+      case 'standing':
         return this.pending.get(message.id)?.take(message);
     }
   }

@@ -16,6 +16,10 @@ import { MemoryDatasetCache } from './store/memory-dataset-cache';
 import type { UnitInput } from '../worker/segments';
 import { answerCheck, resultMessage, sentResult, type Sent } from './results';
 import { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
+import type { DonorProfile } from './store/volunteer-store';
+
+/** This key's totals and ranks on one host, as the host reported them (protocol `standing`). */
+export type Standing = Omit<Reply<'standing'>, 'type' | 'id'>;
 
 export { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 
@@ -58,6 +62,16 @@ export class VolunteerSession extends EventTarget {
   /** Results whose upload the host was too busy to take: offered again after a backoff. */
   private readonly busy = new Map<string, { attempt: number; timer?: ReturnType<typeof setTimeout> }>();
   private restored = false;
+  /** The profile to tell the host; undefined until read from the store (or set). */
+  private profile?: DonorProfile;
+  /**
+   * This key's totals and rank as the host last told them (protocol `standing`): asked on each
+   * connection and after each accepted result. Undefined before the first answer, and from a
+   * host that predates the message.
+   */
+  standing?: Standing;
+  /** Why the host refused the last profile change (too soon after the one before), if it did. */
+  profileProblem?: string;
 
   constructor(readonly options: VolunteerSessionOptions) {
     super();
@@ -113,6 +127,44 @@ export class VolunteerSession extends EventTarget {
     return this.host.connected;
   }
 
+  /**
+   * Sets the name and team the host shows (each optional; an empty profile clears both): kept
+   * in the store with the key, and told to the host now if connected, else on connecting.
+   */
+  async setProfile(profile: DonorProfile): Promise<void> {
+    this.profile = profile;
+    await this.options.store?.putProfile(profile);
+    if (this.host.connected && this.controller && !this.controller.signal.aborted) await this.tellProfile(this.controller.signal);
+  }
+
+  /** Tells the host the profile and keeps its answer; a refusal (too soon, or a host without profiles) is kept as a note, never an error of the session. */
+  private async tellProfile(signal: AbortSignal): Promise<void> {
+    try {
+      this.profile ??= (await this.options.store?.getProfile().catch(() => undefined)) ?? {};
+      const reply = await this.host.ask({ type: 'profile', ...this.profile }, ['standing'], signal);
+      this.profileProblem = undefined;
+      this.keepStanding(reply);
+    } catch (err) {
+      if (!signal.aborted) this.profileProblem = (err as Error).message;
+      this.emit();
+    }
+  }
+
+  /** Asks the host for this key's standing (after an accepted result); failures leave the last one shown. */
+  private refreshStanding(): void {
+    const signal = this.controller?.signal;
+    if (!signal || signal.aborted || !this.host.connected) return;
+    this.host.ask({ type: 'standing' }, ['standing'], signal).then(
+      (reply) => this.keepStanding(reply),
+      () => undefined,
+    );
+  }
+
+  private keepStanding({ type: _, id: __, ...standing }: Reply<'standing'>): void {
+    this.standing = standing;
+    this.emit();
+  }
+
   start(): void {
     if (this.state === VolunteerState.Running) return;
     this.controller?.abort(); // a run waiting to reconnect retries now instead
@@ -148,6 +200,7 @@ export class VolunteerSession extends EventTarget {
           for (const [unitId, r] of this.sent) this.host.send(resultMessage(unitId, r));
           // Replicas on file: a host that restarted since fetches their verdicts this way.
           for (const m of this.replicas.values()) this.host.send(m);
+          void this.tellProfile(signal);
         }
         attempt = 0;
         this.startHeartbeat(signal);
@@ -400,6 +453,7 @@ export class VolunteerSession extends EventTarget {
       void this.journal.settle(v.unitId, v.receipt);
     }
     const counted = this.tally.count(v);
+    if (v.verdict === Verdict.Accepted) this.refreshStanding();
     const detail: VerdictDetail = {
       unitId: v.unitId,
       verdict: v.verdict,

@@ -102,6 +102,7 @@ describe('cheaters in the summary', () => {
       volunteers: [],
       receipts: [],
       trust: [trust('a', true), trust('b', false)],
+      teams: [],
     };
     const lies = (key: string, n: number) => new Map([[key, new Map([['j', n]])]]);
     const results = await judgeResults(

@@ -65,7 +65,7 @@ describe('locality scheduling', () => {
 
   it('hands each volunteer the units of its own panel, and a newcomer a panel nobody works on', () => {
     const units = Array.from({ length: spec.units }, (_, i) => unit(spec, i));
-    const state = new HostState({ jobs: [{ id: spec.id, spec, priority: 0, createdAt: 0 }], units, volunteers: [], receipts: [], trust: [] });
+    const state = new HostState({ jobs: [{ id: spec.id, spec, priority: 0, createdAt: 0 }], units, volunteers: [], receipts: [], trust: [], teams: [] });
     const take = (who: string, hinted: string[] = []) => {
       const u = state.nextQueued(who, undefined, undefined, undefined, localityRanker(who, hinted, state.leasedUnits(), specOf))!;
       const tx = state.tx();

@@ -79,7 +79,7 @@ function court(tx: Tx) {
   return { court: c, calls };
 }
 
-const emptyTx = () => new HostState({ jobs: [], units: [], volunteers: [], receipts: [], trust: [] }).tx();
+const emptyTx = () => new HostState({ jobs: [], units: [], volunteers: [], receipts: [], trust: [], teams: [] }).tx();
 
 describe('the challenge verifier', () => {
   it('challenges `samples` leaves of an unspared result, and lets a spared one through on its commitment', () => {

@@ -17,6 +17,7 @@ import type {
   StoredJob,
   StoredOutput,
   StoredReceipt,
+  StoredTeam,
   StoredTrust,
   StoredUnit,
   StoredVolunteer,
@@ -28,6 +29,8 @@ interface HostDb extends DBSchema {
   volunteers: { key: string; value: StoredVolunteer };
   receipts: { key: string; value: StoredReceipt };
   trust: { key: [string, string]; value: StoredTrust };
+  /** Team totals by team key (volunteers gained optional profile and recent-credit fields: no change needed). */
+  teams: { key: string; value: StoredTeam };
   /** The host's key pair, under HOST_KEY (structured clone keeps the private key non-extractable). */
   keys: { key: string; value: CryptoKeyPair };
   /** Collected output by unit and root; read one at a time, never in the snapshot. */
@@ -55,7 +58,7 @@ const DATASET_CHUNKS_PER_TRANSACTION = 64;
 const HOST_KEY = 'host';
 type StoreName = StoreNames<HostDb>;
 /** The stores a snapshot holds (the host key is kept apart from them). */
-const STORES = ['jobs', 'units', 'volunteers', 'receipts', 'trust'] as const satisfies readonly StoreName[];
+const STORES = ['jobs', 'units', 'volunteers', 'receipts', 'trust', 'teams'] as const satisfies readonly StoreName[];
 
 /**
  * Upgrade i takes the database from version i to i + 1, inside the versionchange transaction.
@@ -93,6 +96,10 @@ const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb,
   (db) => {
     db.createObjectStore('datasets', { keyPath: 'root' });
     db.createObjectStore('datasetChunks', { keyPath: ['root', 'index'] });
+  },
+  // 6: team totals (volunteers gained name, team, last seen and recent credit: optional, no change needed).
+  (db) => {
+    db.createObjectStore('teams', { keyPath: 'key' });
   },
 ];
 
@@ -182,12 +189,13 @@ export class IdbHostStore implements HostStore {
     try {
       // One transaction over all the stores, so the snapshot is of one commit.
       const tx = this.db.transaction(STORES, 'readonly');
-      const [jobs, units, volunteers, receipts, trust] = await Promise.all([
+      const [jobs, units, volunteers, receipts, trust, teams] = await Promise.all([
         tx.objectStore('jobs').getAll(),
         tx.objectStore('units').getAll(),
         tx.objectStore('volunteers').getAll(),
         tx.objectStore('receipts').getAll(),
         tx.objectStore('trust').getAll(),
+        tx.objectStore('teams').getAll(),
         tx.done,
       ]);
       // Sorted here rather than through indexes: an index silently skips a record whose
@@ -197,7 +205,8 @@ export class IdbHostStore implements HostStore {
       receipts.sort((a, b) => cmp(a.issuedAt, b.issuedAt) || cmp(a.receiptId, b.receiptId));
       // Units written before proof-of-work jobs existed have no solutions field.
       trust.sort((a, b) => cmp(a.jobId, b.jobId) || cmp(a.key, b.key));
-      return { jobs, units: units.map((u) => ({ ...u, solutions: u.solutions ?? null })), volunteers, receipts, trust };
+      teams.sort((a, b) => cmp(a.key, b.key));
+      return { jobs, units: units.map((u) => ({ ...u, solutions: u.solutions ?? null })), volunteers, receipts, trust, teams };
     } catch (err) {
       throw storageError(`cannot read host store ${JSON.stringify(this.name)}`, err);
     }
@@ -218,6 +227,7 @@ export class IdbHostStore implements HostStore {
       putAll(tx, 'volunteers', batch.volunteers, pending);
       putAll(tx, 'receipts', batch.receipts, pending);
       putAll(tx, 'trust', batch.trust, pending);
+      putAll(tx, 'teams', batch.teams, pending);
       putAll(tx, 'outputs', batch.outputs, pending);
       for (const o of batch.droppedOutputs ?? []) pending.push(tx.objectStore('outputs').delete([o.unitId, o.root]));
       await Promise.all([...pending, tx.done]);

@@ -1,6 +1,17 @@
 import { ErrorCode, TabgridError } from '../../errors';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../../proof/identity';
-import type { HostSnapshot, HostStore, StoreBatch, StoredDataset, StoredJob, StoredReceipt, StoredTrust, StoredUnit, StoredVolunteer } from './store';
+import type {
+  HostSnapshot,
+  HostStore,
+  StoreBatch,
+  StoredDataset,
+  StoredJob,
+  StoredReceipt,
+  StoredTeam,
+  StoredTrust,
+  StoredUnit,
+  StoredVolunteer,
+} from './store';
 
 /**
  * A HostStore in memory: for tests, and for hosts that may lose their state. It keeps the same
@@ -13,6 +24,7 @@ export class MemoryHostStore implements HostStore {
   private readonly volunteers = new Map<string, StoredVolunteer>();
   private readonly receipts = new Map<string, StoredReceipt>();
   private readonly trust = new Map<string, StoredTrust>();
+  private readonly teams = new Map<string, StoredTeam>();
   private readonly outputs = new Map<string, Uint8Array>();
   private readonly datasets = new Map<string, StoredDataset>();
   /** Number of batches committed (tests check that a reply waited for its commit). */
@@ -31,6 +43,7 @@ export class MemoryHostStore implements HostStore {
       volunteers: [...this.volunteers.values()].sort(by((v) => [v.id])),
       receipts: [...this.receipts.values()].sort(by((r) => [r.issuedAt, r.receiptId])),
       trust: [...this.trust.values()].sort(by((t) => [t.jobId, t.key])),
+      teams: [...this.teams.values()].sort(by((t) => [t.key])),
     });
   }
 
@@ -42,12 +55,14 @@ export class MemoryHostStore implements HostStore {
     const volunteers = (copy.volunteers ?? []).map((v) => [keyOf('volunteer', v.id), v] as const);
     const receipts = (copy.receipts ?? []).map((r) => [keyOf('receipt', r.receiptId), r] as const);
     const trust = (copy.trust ?? []).map((t) => [JSON.stringify([keyOf('trust job', t.jobId), keyOf('trust key', t.key)]), t] as const);
+    const teams = (copy.teams ?? []).map((t) => [keyOf('team', t.key), t] as const);
     const outputs = (copy.outputs ?? []).map((o) => [JSON.stringify([keyOf('output unit', o.unitId), keyOf('output root', o.root)]), o.data] as const);
     for (const [k, j] of jobs) this.jobs.set(k, j);
     for (const [k, u] of units) this.units.set(k, u);
     for (const [k, v] of volunteers) this.volunteers.set(k, v);
     for (const [k, r] of receipts) this.receipts.set(k, r);
     for (const [k, t] of trust) this.trust.set(k, t);
+    for (const [k, t] of teams) this.teams.set(k, t);
     for (const [k, data] of outputs) this.outputs.set(k, data);
     for (const o of copy.droppedOutputs ?? []) this.outputs.delete(JSON.stringify([o.unitId, o.root]));
     this.commits++;

@@ -20,6 +20,7 @@ import type {
   StoredJob,
   StoredOutput,
   StoredReceipt,
+  StoredTeam,
   StoredTrust,
   StoredUnit,
   StoredUnitState,
@@ -138,6 +139,25 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       ALTER TABLE units ADD COLUMN adapter TEXT;
       ALTER TABLE units ADD COLUMN shares TEXT;
     `),
+  // 11: donors' display names and teams, last seen and recent average credit; team totals.
+  (db) =>
+    db.exec(`
+      ALTER TABLE volunteers ADD COLUMN name TEXT;
+      ALTER TABLE volunteers ADD COLUMN team TEXT;
+      ALTER TABLE volunteers ADD COLUMN profile_at REAL;
+      ALTER TABLE volunteers ADD COLUMN last_seen REAL;
+      ALTER TABLE volunteers ADD COLUMN rac REAL;
+      ALTER TABLE volunteers ADD COLUMN rac_at REAL;
+      CREATE TABLE teams (
+        key TEXT NOT NULL PRIMARY KEY,
+        name TEXT NOT NULL,
+        credit REAL NOT NULL,
+        accepted INTEGER NOT NULL,
+        rac REAL NOT NULL,
+        rac_at REAL NOT NULL,
+        last_seen REAL NOT NULL
+      ) STRICT;
+    `),
 ];
 
 /** Chunks written per transaction when saving a dataset: the event loop runs between them. */
@@ -206,7 +226,19 @@ interface Rows {
     adapter: string | null;
     shares: string | null;
   };
-  volunteers: StoredVolunteer;
+  volunteers: {
+    id: string;
+    credit: number;
+    accepted: number;
+    rejected: number;
+    name: string | null;
+    team: string | null;
+    profile_at: number | null;
+    last_seen: number | null;
+    rac: number | null;
+    rac_at: number | null;
+  };
+  teams: { key: string; name: string; credit: number; accepted: number; rac: number; rac_at: number; last_seen: number };
   receipts: {
     receipt_id: string;
     job_id: string;
@@ -243,6 +275,7 @@ export class SqliteHostStore implements HostStore {
         volunteers: db.prepare<[], Rows['volunteers']>('SELECT * FROM volunteers ORDER BY id'),
         receipts: db.prepare<[], Rows['receipts']>('SELECT * FROM receipts ORDER BY issued_at, receipt_id'),
         trust: db.prepare<[], Rows['trust']>('SELECT * FROM trust ORDER BY job_id, key'),
+        teams: db.prepare<[], Rows['teams']>('SELECT * FROM teams ORDER BY key'),
       };
     } catch (err) {
       db?.close();
@@ -284,6 +317,21 @@ export class SqliteHostStore implements HostStore {
       credit: (v) => v.credit,
       accepted: (v) => v.accepted,
       rejected: (v) => v.rejected,
+      name: (v) => v.name,
+      team: (v) => v.team,
+      profile_at: (v) => v.profileAt,
+      last_seen: (v) => v.lastSeen,
+      rac: (v) => v.rac,
+      rac_at: (v) => v.racAt,
+    });
+    const team = upsert<StoredTeam>(this.db, 'teams', 'key', {
+      key: (t) => t.key,
+      name: (t) => t.name,
+      credit: (t) => t.credit,
+      accepted: (t) => t.accepted,
+      rac: (t) => t.rac,
+      rac_at: (t) => t.racAt,
+      last_seen: (t) => t.lastSeen,
     });
     const receipt = upsert<StoredReceipt>(this.db, 'receipts', 'receipt_id', {
       receipt_id: (r) => r.receiptId,
@@ -316,6 +364,7 @@ export class SqliteHostStore implements HostStore {
       for (const v of batch.volunteers ?? []) volunteer(v);
       for (const r of batch.receipts ?? []) receipt(r);
       for (const t of batch.trust ?? []) trust(t);
+      for (const t of batch.teams ?? []) team(t);
       for (const o of batch.outputs ?? []) output(o);
       for (const o of batch.droppedOutputs ?? []) dropOutput.run(o.unitId, o.root);
     });
@@ -347,7 +396,18 @@ export class SqliteHostStore implements HostStore {
           ...(r.adapter === null ? {} : { adapter: r.adapter }),
           ...(r.shares === null ? {} : { shares: JSON.parse(r.shares) }),
         })),
-        volunteers: this.selects.volunteers.all().map((r): StoredVolunteer => ({ id: r.id, credit: r.credit, accepted: r.accepted, rejected: r.rejected })),
+        volunteers: this.selects.volunteers.all().map((r): StoredVolunteer => ({
+          id: r.id,
+          credit: r.credit,
+          accepted: r.accepted,
+          rejected: r.rejected,
+          ...(r.name === null ? {} : { name: r.name }),
+          ...(r.team === null ? {} : { team: r.team }),
+          ...(r.profile_at === null ? {} : { profileAt: r.profile_at }),
+          ...(r.last_seen === null ? {} : { lastSeen: r.last_seen }),
+          ...(r.rac === null ? {} : { rac: r.rac }),
+          ...(r.rac_at === null ? {} : { racAt: r.rac_at }),
+        })),
         receipts: this.selects.receipts.all().map((r): StoredReceipt => ({
           receiptId: r.receipt_id,
           jobId: r.job_id,
@@ -362,6 +422,9 @@ export class SqliteHostStore implements HostStore {
         trust: this.selects.trust
           .all()
           .map((r): StoredTrust => ({ jobId: r.job_id, key: r.key, streak: r.streak, valid: r.valid, invalid: r.invalid, banned: r.banned === 1 })),
+        teams: this.selects.teams
+          .all()
+          .map((r): StoredTeam => ({ key: r.key, name: r.name, credit: r.credit, accepted: r.accepted, rac: r.rac, racAt: r.rac_at, lastSeen: r.last_seen })),
       }))();
     });
   }

@@ -152,6 +152,35 @@ export interface StoredVolunteer {
   readonly credit: number;
   readonly accepted: number;
   readonly rejected: number;
+  /**
+   * The donor's display name and team, as its key last set them (protocol `profile`): optional,
+   * not unique, not trusted (protocol/display-name.ts). Absent when not given, and in records
+   * older than the fields.
+   */
+  readonly name?: string;
+  readonly team?: string;
+  /** Epoch ms of the last profile change (changes are rate-limited per key, across restarts). */
+  readonly profileAt?: number;
+  /** Epoch ms the host last judged a result of this key or heard its profile. */
+  readonly lastSeen?: number;
+  /** Recent average credit, credit per day as of `racAt` (proof/recent-credit.ts). */
+  readonly rac?: number;
+  readonly racAt?: number;
+}
+
+/**
+ * A team's totals: the credit its members earned *while in it* (as BOINC counts a team's
+ * credit), so a donor who changes team leaves their past credit where it was earned. Keyed by
+ * teamKeyOf(name); `name` is the spelling the team was first given.
+ */
+export interface StoredTeam {
+  readonly key: string;
+  readonly name: string;
+  readonly credit: number;
+  readonly accepted: number;
+  readonly rac: number;
+  readonly racAt: number;
+  readonly lastSeen: number;
 }
 
 /** Proof, kept by host and volunteer, that a result was accepted and what it earned. */
@@ -171,6 +200,8 @@ export interface StoreBatch {
   readonly volunteers?: readonly StoredVolunteer[];
   readonly receipts?: readonly StoredReceipt[];
   readonly trust?: readonly StoredTrust[];
+  /** Team totals, upserted by key. */
+  readonly teams?: readonly StoredTeam[];
   /** Outputs to keep (upserted by unit and root). */
   readonly outputs?: readonly StoredOutput[];
   /** Outputs to delete: a replica's output whose root lost the vote. */
@@ -183,6 +214,7 @@ export interface HostSnapshot {
   readonly volunteers: StoredVolunteer[];
   readonly receipts: StoredReceipt[];
   readonly trust: StoredTrust[];
+  readonly teams: StoredTeam[];
 }
 
 export interface HostStore {

@@ -10,9 +10,9 @@ import { ErrorCode, TabgridError } from '../../errors';
 import type { TileConfig } from '../../gpu/tune-cache';
 import type { Receipt, WorkUnit } from '../../protocol';
 import { appendedChunks, chunkAt, finishedChunks, joinChunks } from './chunks';
-import { chunksFrom, prefixRange, VOLUNTEER_DB_NAME, type UnitRecord, type VolunteerDb, type VolunteerStoreName } from './schema';
+import { chunksFrom, prefixRange, PROFILE_KEY, VOLUNTEER_DB_NAME, type UnitRecord, type VolunteerDb, type VolunteerStoreName } from './schema';
 import { openVolunteerDb, storageError, writeTransaction, type OpenVolunteerDbOptions } from './volunteer-db';
-import { HeldState, type Checkpoint, type FinishedResult, type HeldUnit, type VolunteerStore } from './volunteer-store';
+import { HeldState, type Checkpoint, type DonorProfile, type FinishedResult, type HeldUnit, type VolunteerStore } from './volunteer-store';
 
 /** Options of the open: the database name, how long to wait, who hears a blocked open (volunteer-db.ts). */
 export type OpenVolunteerStoreOptions = OpenVolunteerDbOptions;
@@ -146,6 +146,15 @@ export class IdbVolunteerStore implements VolunteerStore {
       ['keys'],
       async (tx, pending) => void pending.push(tx.objectStore('keys').put({ publicKey: pair.publicKey, privateKey: pair.privateKey }, KEY_PAIR)),
     );
+  }
+
+  async getProfile(): Promise<DonorProfile | undefined> {
+    return this.run('read', () => this.db.get('profile', PROFILE_KEY));
+  }
+
+  async putProfile(profile: DonorProfile): Promise<void> {
+    const plain = { ...(profile.name === undefined ? {} : { name: profile.name }), ...(profile.team === undefined ? {} : { team: profile.team }) };
+    return this.write(['profile'], async (tx, pending) => void pending.push(tx.objectStore('profile').put(plain, PROFILE_KEY)));
   }
 
   async getTune(key: string): Promise<TileConfig | undefined> {

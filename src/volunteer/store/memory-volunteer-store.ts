@@ -7,7 +7,7 @@
 import { ErrorCode, TabgridError } from '../../errors';
 import type { TileConfig } from '../../gpu/tune-cache';
 import type { Receipt, WorkUnit } from '../../protocol';
-import { HeldState, type Checkpoint, type FinishedResult, type HeldUnit, type VolunteerStore } from './volunteer-store';
+import { HeldState, type Checkpoint, type DonorProfile, type FinishedResult, type HeldUnit, type VolunteerStore } from './volunteer-store';
 
 interface Entry {
   hostId: string;
@@ -27,6 +27,7 @@ export class MemoryVolunteerStore implements VolunteerStore {
   private readonly settings = new Map<string, unknown>();
   private readonly tune = new Map<string, TileConfig>();
   private keyPair: CryptoKeyPair | undefined;
+  private profile: DonorProfile | undefined;
   private closed = false;
 
   async held(hostId: string): Promise<HeldUnit[]> {
@@ -108,6 +109,16 @@ export class MemoryVolunteerStore implements VolunteerStore {
   async putKeyPair(pair: CryptoKeyPair): Promise<void> {
     this.check();
     this.keyPair = { publicKey: pair.publicKey, privateKey: pair.privateKey };
+  }
+
+  async getProfile(): Promise<DonorProfile | undefined> {
+    this.check();
+    return this.profile && { ...this.profile };
+  }
+
+  async putProfile(profile: DonorProfile): Promise<void> {
+    this.check();
+    this.profile = { ...(profile.name === undefined ? {} : { name: profile.name }), ...(profile.team === undefined ? {} : { team: profile.team }) };
   }
 
   async getTune(key: string): Promise<TileConfig | undefined> {

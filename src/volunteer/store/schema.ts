@@ -11,11 +11,13 @@
  *   3: the dataset cache (dataset-cache.ts): verified dataset chunks by [root, index], and one
  *      record per dataset (its bytes, chunk count, last use) indexed by last use, so the least
  *      recently used dataset is found, and recency survives reloads.
+ *   4: the donor's profile (display name and team, both optional) beside the key: one record
+ *      under PROFILE_KEY, so clearing the site's data clears both together.
  */
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { TileConfig } from '../../gpu/tune-cache';
 import type { Backend, Receipt, WorkUnit } from '../../protocol';
-import type { HeldState } from './volunteer-store';
+import type { DonorProfile, HeldState } from './volunteer-store';
 
 export const VOLUNTEER_DB_NAME = 'tabgrid-volunteer';
 /** Largest chunk record of output data. */
@@ -74,7 +76,11 @@ export interface VolunteerDb extends DBSchema {
   tune: { key: string; value: TileConfig };
   'dataset-chunks': { key: [string, number]; value: DatasetChunkRecord };
   datasets: { key: string; value: DatasetRecord; indexes: { 'by-use': number } };
+  profile: { key: string; value: DonorProfile };
 }
+
+/** The one record of the profile store. */
+export const PROFILE_KEY = 'donor';
 export type VolunteerStoreName = StoreNames<VolunteerDb>;
 type Upgrade = (db: IDBPDatabase<VolunteerDb>, tx: IDBPTransaction<VolunteerDb, VolunteerStoreName[], 'versionchange'>) => void;
 
@@ -96,6 +102,9 @@ export const UPGRADES: readonly Upgrade[] = [
   (db) => {
     db.createObjectStore('dataset-chunks', { keyPath: ['root', 'index'] });
     db.createObjectStore('datasets', { keyPath: 'root' }).createIndex('by-use', 'lastUsed');
+  },
+  (db) => {
+    db.createObjectStore('profile');
   },
 ];
 

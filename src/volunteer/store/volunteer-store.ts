@@ -15,6 +15,12 @@ import type { Backend, Receipt, WorkUnit } from '../../protocol';
 export const HeldState = { Queued: 'queued', Computing: 'computing', Sent: 'sent' } as const;
 export type HeldState = (typeof HeldState)[keyof typeof HeldState];
 
+/** What a visitor chose to be called on hosts' leaderboards: optional, changeable, never required. */
+export interface DonorProfile {
+  readonly name?: string;
+  readonly team?: string;
+}
+
 export interface HeldUnit {
   readonly hostId: string;
   readonly unit: WorkUnit;
@@ -75,6 +81,10 @@ export interface VolunteerStore {
   /** The volunteer's signing key pair (CryptoKey objects are structured-cloneable, so IDB keeps them, non-extractable private key included). */
   getKeyPair(): Promise<CryptoKeyPair | undefined>;
   putKeyPair(pair: CryptoKeyPair): Promise<void>;
+  /** The donor's display name and team (protocol/display-name.ts), kept with the key; undefined when never set. */
+  getProfile(): Promise<DonorProfile | undefined>;
+  /** Replaces the profile; an empty one clears it. */
+  putProfile(profile: DonorProfile): Promise<void>;
   /** The autotune cache (TuneStore in src/gpu/tune-cache.ts). */
   getTune(key: string): Promise<TileConfig | undefined>;
   setTune(key: string, config: TileConfig): Promise<void>;
