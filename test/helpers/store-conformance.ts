@@ -68,7 +68,7 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
     it(
       'loads empty when new, and an empty batch changes nothing',
       withStore(async (store) => {
-        const empty = { jobs: [], units: [], volunteers: [], receipts: [], trust: [] };
+        const empty = { jobs: [], units: [], volunteers: [], receipts: [], trust: [], teams: [] };
         expect(await store.load()).toEqual(empty);
         await store.commit({});
         await store.commit({ jobs: [], units: [] });
@@ -92,6 +92,35 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
         expect(got.units).toEqual([unit('a', 0), unit('a', 2), unit('b', 2), unit('b', 10)]);
         expect(got.volunteers).toEqual([volunteer('B'), volunteer('a'), volunteer('b')]);
         expect(got.receipts).toEqual([receipt('r3', 40), receipt('r1', 50), receipt('r2', 50)]);
+      }),
+    );
+
+    it(
+      'keeps donors’ names, teams, last seen and recent credit, and team totals; a record without them replaces one with them',
+      withStore(async (store) => {
+        const named = {
+          ...volunteer('v', 40),
+          accepted: 2,
+          name: 'Ada 北京 🚀',
+          team: 'Lab A',
+          profileAt: 1_767_225_600_001,
+          lastSeen: 1_767_225_600_123,
+          rac: 12.375,
+          racAt: 1_767_225_600_123,
+        };
+        const teams = [
+          { key: 'lab b', name: 'Lab B', credit: 0.5, accepted: 1, rac: 0.25, racAt: 3, lastSeen: 3 },
+          { key: 'lab a', name: 'Lab A', credit: 40, accepted: 2, rac: 12.375, racAt: 1_767_225_600_123, lastSeen: 1_767_225_600_123 },
+        ];
+        await store.commit({ volunteers: [named, volunteer('w')], teams });
+        const got = await store.load();
+        expect(got.volunteers).toEqual([named, volunteer('w')]);
+        expect(got.teams).toEqual([teams[1], teams[0]]);
+        await store.commit({ volunteers: [volunteer('v', 40)], teams: [{ ...teams[0]!, credit: 2 }] });
+        const after = await store.load();
+        expect(after.volunteers[0]).toEqual(volunteer('v', 40));
+        expect(after.teams.map((t) => t.credit)).toEqual([40, 2]);
+        await expect(store.commit({ teams: [{ ...teams[0]!, key: undefined as unknown as string }] })).rejects.toThrow();
       }),
     );
 
@@ -165,6 +194,7 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
           volunteers: [volunteer('v', 42)],
           receipts: [{ ...receipt('r', 1), credit: 3 }],
           trust: [],
+          teams: [],
         });
         // A record without an optional field replaces one with it: the field is gone, not kept.
         await store.commit({ units: [unit('j', 0, { rejectedBy: ['w'] })] });
@@ -196,7 +226,14 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
     it(
       'applies a batch that fails midway not at all, and stays usable',
       withStore(async (store) => {
-        const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 1)], receipts: [receipt('r', 1)], trust: [] };
+        const before = {
+          jobs: [job('j', 1)],
+          units: [unit('j', 0), unit('j', 1)],
+          volunteers: [volunteer('v', 1)],
+          receipts: [receipt('r', 1)],
+          trust: [],
+          teams: [],
+        };
         await store.commit(before);
         // No key: every store must refuse it (SQLite: NOT NULL; IndexedDB: no key at the key path).
         const keyless = { ...unit('j', 2), unitId: null } as unknown as StoredUnit;
@@ -326,7 +363,7 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
         expect((await store.loadDataset(one.root))!.data).toEqual(Uint8Array.of(7));
         // Not in the snapshot, and no commit touches them.
         await store.commit({ jobs: [job('j', 1)] });
-        expect(await store.load()).toEqual({ jobs: [job('j', 1)], units: [], volunteers: [], receipts: [], trust: [] });
+        expect(await store.load()).toEqual({ jobs: [job('j', 1)], units: [], volunteers: [], receipts: [], trust: [], teams: [] });
         await expect(store.saveDataset({ root: 'cc'.repeat(32), data: new Uint8Array(0), createdAt: 1 })).rejects.toThrow(/no bytes/);
         expect(await store.loadDataset('cc'.repeat(32))).toBeUndefined();
       }),

@@ -105,6 +105,28 @@ describe('SqliteHostStore', () => {
     after.close();
   });
 
+  it('migrates a version-10 file (before donor names and teams) keeping every volunteer, who then loads without a profile', async () => {
+    const path = freshPath();
+    // A version-10 file is this version's less what migration 11 added.
+    new SqliteHostStore(path).close();
+    const raw = new Database(path);
+    raw.exec(`DROP TABLE teams;
+      ALTER TABLE volunteers DROP COLUMN name; ALTER TABLE volunteers DROP COLUMN team; ALTER TABLE volunteers DROP COLUMN profile_at;
+      ALTER TABLE volunteers DROP COLUMN last_seen; ALTER TABLE volunteers DROP COLUMN rac; ALTER TABLE volunteers DROP COLUMN rac_at;
+      INSERT INTO volunteers VALUES ('v', 96, 3, 1);
+      PRAGMA user_version = 10;`);
+    raw.close();
+    const store = new SqliteHostStore(path);
+    expect((await store.load()).volunteers).toEqual([{ id: 'v', credit: 96, accepted: 3, rejected: 1 }]);
+    expect((await store.load()).teams).toEqual([]);
+    await store.commit({ volunteers: [{ id: 'v', credit: 96, accepted: 3, rejected: 1, name: 'Ada', team: 'Lab A' }] });
+    expect((await store.load()).volunteers).toEqual([{ id: 'v', credit: 96, accepted: 3, rejected: 1, name: 'Ada', team: 'Lab A' }]);
+    await store.close();
+    const after = new Database(path, { readonly: true });
+    expect(after.pragma('user_version', { simple: true })).toBe(11);
+    after.close();
+  });
+
   it('migrates a version-7 file (before holds) keeping every row, and keeps holds after', async () => {
     const path = freshPath();
     const raw = new Database(path);
@@ -210,7 +232,7 @@ describe('SqliteHostStore', () => {
     await store.close();
     const after = new Database(path, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(10);
+    expect(SQLITE_SCHEMA_VERSION).toBe(11);
     // The old column is gone, so nothing can read it as if it still said something.
     expect((after.prepare('SELECT name FROM pragma_table_info(?)').all('units') as { name: string }[]).map((c) => c.name)).not.toContain('collecting');
     after.close();
@@ -222,10 +244,12 @@ describe('SqliteHostStore', () => {
     const accepted = unit('j', 0, { state: 'accepted', holder: 'v', root: 'ab'.repeat(32), acceptedAt: 5 });
     await first.commit({ units: [accepted], receipts: [receipt('r', 1)] });
     await first.close();
-    // What version 9 had: no dataset tables, no backend or adapter on units.
+    // What version 9 had: no dataset tables, no backend or adapter on units (and nothing of migration 11).
     const raw = new Database(path);
     raw.exec(
-      `DROP TABLE datasets; DROP TABLE dataset_chunks; ALTER TABLE units DROP COLUMN backend; ALTER TABLE units DROP COLUMN adapter; ALTER TABLE units DROP COLUMN shares; PRAGMA user_version = 9;`,
+      `DROP TABLE teams; ALTER TABLE volunteers DROP COLUMN name; ALTER TABLE volunteers DROP COLUMN team; ALTER TABLE volunteers DROP COLUMN profile_at;
+      ALTER TABLE volunteers DROP COLUMN last_seen; ALTER TABLE volunteers DROP COLUMN rac; ALTER TABLE volunteers DROP COLUMN rac_at;
+      DROP TABLE datasets; DROP TABLE dataset_chunks; ALTER TABLE units DROP COLUMN backend; ALTER TABLE units DROP COLUMN adapter; ALTER TABLE units DROP COLUMN shares; PRAGMA user_version = 9;`,
     );
     raw.close();
     const store = new SqliteHostStore(path);
