@@ -22,6 +22,8 @@ import './throughput-chart';
 import './unit-grid';
 import './verification-log';
 import './volunteers-table';
+import './leaderboard';
+import type { Leaderboard } from './leaderboard';
 
 /** The host the dashboard runs: a page host by default; tests inject one over a memory store. */
 export interface DashboardHost {
@@ -43,6 +45,7 @@ export const connectWatched: ConnectWatched = (watch) => (handlers, signal) =>
 /** What the panels read: a HostCore's views in this tab, or a watched host's last snapshot (observer-client.ts WatchedHost). */
 type PanelSource = Pick<HostCore, 'jobs' | 'progress' | 'units' | 'volunteers' | 'trustRecords' | 'directConnections'> & {
   acceptedOf(jobId: string): number;
+  leaderboard(): Leaderboard;
 };
 
 export const HostStatus = { Starting: 'starting', Running: 'running', Failed: 'failed' } as const;
@@ -70,9 +73,20 @@ interface View {
   readonly volunteers: readonly VolunteerRow[];
   readonly downloads: readonly DownloadJob[];
   readonly connected: number;
+  readonly leaderboard: Leaderboard;
 }
 
-const EMPTY: View = { now: 0, jobs: [], selected: undefined, units: [], acceptedAt: [], volunteers: [], downloads: [], connected: 0 };
+const EMPTY: View = {
+  now: 0,
+  jobs: [],
+  selected: undefined,
+  units: [],
+  acceptedAt: [],
+  volunteers: [],
+  downloads: [],
+  connected: 0,
+  leaderboard: { volunteers: [], teams: [] },
+};
 
 /**
  * <tabgrid-dashboard>: the researcher's dashboard. Runs a job host in this tab (state in
@@ -189,6 +203,7 @@ export class TabgridDashboard extends LitElement {
       trustRecords: (id) => core.trustRecords(id),
       directConnections: () => core.directConnections(),
       acceptedOf: (id) => core.results(id).length,
+      leaderboard: () => core.leaderboard(),
     };
   }
 
@@ -252,6 +267,7 @@ export class TabgridDashboard extends LitElement {
       volunteers: spec ? volunteerRows(core, spec, units) : [],
       downloads: jobs.map((j) => ({ spec: j, accepted: j.id === selected ? accepted : core.acceptedOf(j.id) })),
       connected: core.directConnections(),
+      leaderboard: core.leaderboard(),
     };
     if (this.observer) {
       if (this.observer.status === WatchStatus.Watching) this.statusText = this.watchingText();
@@ -366,6 +382,7 @@ export class TabgridDashboard extends LitElement {
             <tg-unit-grid job-id=${v.selected ?? ''} .units=${v.units} .rejectedAt=${this.rejectedAt} .now=${v.now}></tg-unit-grid>
             <tg-throughput-chart .acceptedAt=${v.acceptedAt} .now=${v.now}></tg-throughput-chart>
             <tg-volunteers-table .rows=${v.volunteers}></tg-volunteers-table>
+            <tg-leaderboard .board=${v.leaderboard} .now=${v.now}></tg-leaderboard>
           </div>
         </div>
         <tg-verification-log .entries=${this.log}></tg-verification-log>

@@ -5,6 +5,8 @@ import type { AcceptedResult } from '../host/host-options';
 import type { UnitView, VerdictEvent } from '../host/host-views';
 import { parseJob, type JobSpec } from '../host/job';
 import type { StoredTrust, StoredVolunteer } from '../host/store/store';
+import { volunteerStandings, type TeamStanding } from '../host/standings';
+import type { Leaderboard } from './leaderboard';
 import { backoffMs } from '../net/backoff';
 import type { Link, LinkHandlers } from '../net/link';
 import { observerProof } from '../proof/observer-token';
@@ -63,6 +65,8 @@ export class WatchedHost {
   private accepted = new Map<string, number>();
   private unitList: { readonly job: string; readonly units: readonly UnitView[] } = { job: '', units: [] };
   private volunteerList: StoredVolunteer[] = [];
+  private teamList: TeamStanding[] = [];
+  private at = 0;
   private trust: StoredTrust[] = [];
   private counts = { total: 0, queued: 0, leased: 0, verifying: 0, accepted: 0 };
   private connections = 0;
@@ -82,6 +86,10 @@ export class WatchedHost {
   }
   volunteers(): StoredVolunteer[] {
     return [...this.volunteerList];
+  }
+  /** The snapshot's donors (the top ones, ranked among themselves: they are the leaders) and teams. */
+  leaderboard(): Leaderboard {
+    return { volunteers: volunteerStandings(this.volunteerList, this.at), teams: [...this.teamList] };
   }
   trustRecords(jobId?: string): StoredTrust[] {
     return this.trust.filter((t) => jobId === undefined || t.jobId === jobId);
@@ -109,7 +117,10 @@ export class WatchedHost {
     this.accepted = new Map(snapshot.jobs.map((j) => [String(j.spec.id), j.accepted]));
     this.counts = { ...snapshot.progress };
     this.connections = snapshot.connected;
-    this.volunteerList = snapshot.volunteers.map((v) => ({ ...v }));
+    // Recent credit comes decayed to the snapshot's time: kept as of then.
+    this.volunteerList = snapshot.volunteers.map(({ rac, ...v }) => ({ ...v, ...(rac === undefined ? {} : { rac, racAt: snapshot.at }) }));
+    this.teamList = (snapshot.teams ?? []).map((t) => ({ ...t }));
+    this.at = snapshot.at;
     this.volunteersTotal = snapshot.volunteersTotal;
     this.trust = snapshot.trust.map((t) => ({ ...t }));
     if (units) this.unitList = units;

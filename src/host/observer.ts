@@ -2,6 +2,7 @@ import { ErrorCode, TabgridError } from '../errors';
 import { toHex } from '../hex';
 import type { Link } from '../net/link';
 import { newNonce } from '../proof/key-proof';
+import { racAt } from '../proof/recent-credit';
 import { verifyObserverProof } from '../proof/observer-token';
 import { MAX_ADAPTER_CHARS, MAX_MESSAGE_CHARS, PROTOCOL_VERSION } from '../protocol';
 import {
@@ -24,7 +25,7 @@ import type { HostCore, VerdictEvent } from './host-core';
 /** What an observer reads of a host: HostCore's read-only views, nothing that leases, judges, adds jobs or signs. */
 export type ObservedHost = Pick<
   HostCore,
-  'publicKey' | 'jobs' | 'progress' | 'units' | 'volunteers' | 'trustRecords' | 'results' | 'receipt' | 'output' | 'directConnections'
+  'publicKey' | 'jobs' | 'progress' | 'units' | 'volunteers' | 'trustRecords' | 'results' | 'receipt' | 'output' | 'directConnections' | 'leaderboard'
 >;
 
 export interface ObserverHostOptions {
@@ -236,12 +237,32 @@ export class ObserverHost {
       accepted: core.results(all[i]!.id).length,
     }));
     budget -= JSON.stringify(jobs).length;
+    const now = this.clock();
     const everyone = core.volunteers().sort((a, b) => b.credit - a.credit || a.id.localeCompare(b.id));
     const trustOf = new Map(m.job === undefined ? [] : core.trustRecords(m.job).map((t) => [t.key, t]));
     // A volunteer and its trust record go together, so both count against the budget.
-    const pairs = fit(everyone.length, 0, budget, (i) => {
+    // Most of what is left for the donors; the rest for the teams.
+    const pairs = fit(everyone.length, 0, budget * 0.8, (i) => {
       const v = everyone[i]!;
-      return { v: { id: v.id, credit: v.credit, accepted: v.accepted, rejected: v.rejected }, t: trustOf.get(v.id) };
+      return {
+        v: {
+          id: v.id,
+          credit: v.credit,
+          accepted: v.accepted,
+          rejected: v.rejected,
+          ...(v.name === undefined ? {} : { name: v.name }),
+          ...(v.team === undefined ? {} : { team: v.team }),
+          ...(v.lastSeen === undefined ? {} : { lastSeen: v.lastSeen }),
+          ...(v.rac === undefined ? {} : { rac: Math.round(racAt({ rac: v.rac, at: v.racAt ?? 0 }, now)) }),
+        },
+        t: trustOf.get(v.id),
+      };
+    });
+    budget -= JSON.stringify(pairs).length;
+    const allTeams = core.leaderboard().teams;
+    const teams = fit(allTeams.length, 0, budget, (i) => {
+      const t = allTeams[i]!;
+      return { ...t, rac: Math.round(t.rac) };
     });
     const p = core.progress();
     return {
@@ -253,6 +274,7 @@ export class ObserverHost {
       jobs,
       volunteers: pairs.map((x) => x.v),
       volunteersTotal: everyone.length,
+      teams,
       trust: pairs.flatMap((x) =>
         x.t ? [{ jobId: x.t.jobId, key: x.t.key, streak: x.t.streak, valid: x.t.valid, invalid: x.t.invalid, banned: x.t.banned }] : [],
       ),

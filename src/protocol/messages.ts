@@ -346,8 +346,38 @@ export const observedMessages = {
     /** Every job, highest priority first, with its accepted units. */
     jobs: list(record({ spec: jobObject, accepted: count }), MAX_OBSERVED_JOBS),
     /** Volunteers the host has judged, most credit first; `volunteersTotal` says how many there are in all. */
-    volunteers: list(record({ id: str(), credit, accepted: count, rejected: count }), MAX_OBSERVED_ITEMS),
+    volunteers: list(
+      record({
+        id: str(),
+        credit,
+        accepted: count,
+        rejected: count,
+        /** The donor's display name and team (never unique, never trusted), when it gave them. */
+        name: v.optional(displayName),
+        team: v.optional(displayName),
+        lastSeen: v.optional(epochMs),
+        /** Recent average credit as of the snapshot (credit/day, rounded). */
+        rac: v.optional(rate),
+      }),
+      MAX_OBSERVED_ITEMS,
+    ),
     volunteersTotal: count,
+    /** Teams, most credit first (host/standings.ts TeamStanding, recent credit rounded); absent from hosts before teams. */
+    teams: v.optional(
+      list(
+        record({
+          key: str(256),
+          name: displayName,
+          credit,
+          accepted: count,
+          rac: rate,
+          lastSeen: epochMs,
+          members: count,
+          rank: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
+        }),
+        MAX_OBSERVED_ITEMS,
+      ),
+    ),
     /** Adaptive-trust records of the snapshot's job, for the volunteers listed. */
     trust: list(record({ jobId: str(), key: str(), streak: count, valid: count, invalid: count, banned: bool() }), MAX_OBSERVED_ITEMS),
     verdicts: list(observedVerdictSchema, MAX_OBSERVED_VERDICTS),

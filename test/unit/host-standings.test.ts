@@ -41,7 +41,7 @@ async function earn(core: HostCore, name: string): Promise<number> {
   const [reply] = await say(core, name, { type: 'request-unit', id: 1, holding: [] });
   if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
   const unit: WorkUnit = reply.unit;
-  const leaves = referenceLeaves(unit, hash);
+  const leaves = referenceLeaves(unit as ChallengedUnit, hash);
   const { bytes } = unitLeaves(unit as ChallengedUnit);
   const tree = buildMerkleTreeOfChunks(leaves, bytes, hash);
   const [challenge] = await say(core, name, await resultOf(await key(name), unit, toHex(tree.root)));

@@ -108,7 +108,7 @@ describe('SqliteHostStore', () => {
   it('migrates a version-10 file (before donor names and teams) keeping every volunteer, who then loads without a profile', async () => {
     const path = freshPath();
     // A version-10 file is this version's less what migration 11 added.
-    new SqliteHostStore(path).close();
+    await new SqliteHostStore(path).close();
     const raw = new Database(path);
     raw.exec(`DROP TABLE teams;
       ALTER TABLE volunteers DROP COLUMN name; ALTER TABLE volunteers DROP COLUMN team; ALTER TABLE volunteers DROP COLUMN profile_at;
