@@ -1,13 +1,13 @@
 import { createKeyPair, identityFromKeyPair, loadOrCreateIdentity, type Identity } from '../proof/identity';
 import { Verdict, type Backend, type Receipt } from '../protocol';
 import { acquireLeadership, type Leadership } from '../volunteer/leader';
-import { VolunteerSession, VolunteerState, type VerdictDetail } from '../volunteer/session';
+import { VolunteerSession, VolunteerState, type Standing, type VerdictDetail } from '../volunteer/session';
 import { openVolunteerStore } from '../volunteer/store/idb-volunteer-store';
 import { openDatasetCache } from '../volunteer/store/idb-dataset-cache';
 import type { DatasetCache } from '../volunteer/store/dataset-cache';
 import { ChunkFlights } from '../volunteer/chunk-fetcher';
 import { Persistence, requestPersistence } from '../volunteer/store/persistence';
-import type { VolunteerStore } from '../volunteer/store/volunteer-store';
+import type { DonorProfile, VolunteerStore } from '../volunteer/store/volunteer-store';
 import { ComputeClient } from '../worker/client';
 import type { EngineInfo } from '../worker/engine';
 import { ThroughputHistory } from './sparkline';
@@ -44,6 +44,8 @@ export class Contribution extends EventTarget {
   lastRejection?: string;
   /** Why the last proof-of-credit download failed, until one succeeds. */
   creditProblem?: string;
+  /** The donor's name and team: what the visitor set here, else what the store kept (read once storage opens). */
+  profile?: DonorProfile;
   readonly history = new ThroughputHistory(180);
   private computer?: ComputeClient;
   private leadership?: Leadership;
@@ -82,6 +84,28 @@ export class Contribution extends EventTarget {
 
   get receipts(): Receipt[] {
     return this.sessions.flatMap((x) => x.receipts);
+  }
+
+  /**
+   * Sets the name and team every host is told (each optional; empty clears): kept in the store
+   * with the key, and sent to each host now if connected, else when the sessions connect. Before
+   * Start nothing is stored; it is kept here and stored when storage opens.
+   */
+  async setProfile(profile: DonorProfile): Promise<void> {
+    this.profile = profile;
+    this.emit();
+    if (this.sessions.length > 0) await Promise.all(this.sessions.map((x) => x.setProfile(profile)));
+    this.emit();
+  }
+
+  /** This key's totals and rank on the first host that told them (protocol `standing`). */
+  get standing(): Standing | undefined {
+    return this.sessions.find((x) => x.standing)?.standing;
+  }
+
+  /** Why a host refused the last profile change, if one did. */
+  get profileProblem(): string | undefined {
+    return this.sessions.find((x) => x.profileProblem)?.profileProblem;
   }
 
   sum(of: (x: VolunteerSession) => number): number {
@@ -174,6 +198,8 @@ export class Contribution extends EventTarget {
       if (this.closed) this.datasets?.close();
       this.persistence = await requestPersistence();
       this.identity = await loadOrCreateIdentity(this.store);
+      // Set before Start: the visitor's newer choice wins over what the store kept.
+      this.profile ??= await this.store.getProfile();
     } catch (err) {
       this.storageNote = `storage unavailable (${(err as Error).message}): computing without resume`;
     }
@@ -200,6 +226,8 @@ export class Contribution extends EventTarget {
         ...(this.datasets ? { datasetCache: this.datasets } : {}),
         ...(config.checkpointMs ? { checkpointMs: config.checkpointMs } : {}),
       });
+      // Told on connecting (and kept in the store, with the key).
+      if (this.profile) void session.setProfile(this.profile).catch(() => undefined);
       session.addEventListener('change', () => this.emit());
       session.addEventListener('verdict', (e) => {
         const detail = (e as CustomEvent<VerdictDetail>).detail;

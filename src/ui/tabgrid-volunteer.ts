@@ -2,7 +2,7 @@ import { LitElement, type PropertyValues } from 'lit';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../net/signal';
 import type { Backend, Receipt } from '../protocol';
 import { forgetRetired } from '../remembered';
-import { VolunteerState } from '../volunteer/session';
+import { VolunteerState, type Standing } from '../volunteer/session';
 import { parseBackend } from '../worker/backend-choice';
 import { Contribution } from './contribution';
 import { clampThrottle, Consent, DEFAULT_COURTESY, recallConsent, recallCourtesy, rememberConsent, rememberCourtesy, type CourtesySettings } from './choices';
@@ -56,6 +56,8 @@ export class TabgridVolunteer extends LitElement {
   private consent: Consent = Consent.Unasked;
   private courtesy: CourtesySettings = DEFAULT_COURTESY;
   private watcher?: CourtesyWatcher;
+  /** What happened to the last name or team saved here. */
+  private profileNote?: string;
   private work = this.newContribution();
 
   constructor() {
@@ -135,6 +137,11 @@ export class TabgridVolunteer extends LitElement {
   }
 
   /** The visitor's remembered answer: unasked, started or paused. */
+  /** This key's totals and rank as the host last told them (first host that did), for pages to show. */
+  get standing(): Standing | undefined {
+    return this.work.standing;
+  }
+
   get consentState(): Consent {
     return this.consent;
   }
@@ -227,6 +234,32 @@ export class TabgridVolunteer extends LitElement {
     onlyWhenIdle: (on) => this.setCourtesy({ onlyWhenIdle: on }),
     pauseOnBattery: (on) => this.setCourtesy({ pauseOnBattery: on }),
     downloadCredit: () => void this.work.downloadCredit(),
+    saveProfile: (profile) => {
+      this.profileNote = 'Saving…';
+      this.tick++;
+      const started = this.work.sessions.length > 0;
+      this.work.setProfile(profile).then(
+        () => {
+          const refused = this.work.profileProblem;
+          this.profileNote = refused
+            ? `The host refused it: ${refused}`
+            : !started
+              ? 'Kept: stored and told to the host when you press Start.'
+              : this.work.sessions.some((x) => x.connected)
+                ? 'Saved, and the host has it.'
+                : 'Saved: the host hears it when connected.';
+          this.tick++;
+        },
+        (err: unknown) => {
+          this.profileNote = `Could not save it: ${err instanceof Error ? err.message : String(err)}`;
+          this.tick++;
+        },
+      );
+    },
+    refuseProfile: (why) => {
+      this.profileNote = why;
+      this.tick++;
+    },
   };
 
   /** The visitor's Start: remembered, then runs (or rests, if courtesy says so). */
@@ -319,6 +352,12 @@ export class TabgridVolunteer extends LitElement {
         receipts: this.receipts.length,
         ...(error ? { error } : {}),
         ...(w.creditProblem ? { creditProblem: w.creditProblem } : {}),
+        donor: {
+          ...(w.profile ? { profile: w.profile } : {}),
+          ...(w.standing ? { standing: w.standing } : {}),
+          ...(this.profileNote ? { profileNote: this.profileNote } : {}),
+          beforeStart: w.sessions.length === 0,
+        },
       },
       this.actions,
     );

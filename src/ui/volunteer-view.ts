@@ -2,6 +2,7 @@ import { html, nothing, type TemplateResult } from 'lit';
 import { KERNELS, kernelName } from '../kernels/units';
 import { MIN_THROTTLE, type CourtesySettings } from './choices';
 import { formatRate, renderSparkline, type ThroughputHistory } from './sparkline';
+import { renderDonor, type DonorActions, type DonorView } from './donor-view';
 
 /** Everything the widget shows, computed by the element from its sessions. */
 export interface VolunteerView {
@@ -31,9 +32,11 @@ export interface VolunteerView {
   readonly error?: string;
   /** Set when the proof-of-credit download failed. */
   readonly creditProblem?: string;
+  /** The donor panel: name, team, own total and rank. */
+  readonly donor: DonorView;
 }
 
-export interface VolunteerActions {
+export interface VolunteerActions extends DonorActions {
   toggle(): void;
   retry(): void;
   throttle(percent: number): void;
@@ -153,6 +156,7 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
         <dt>Throughput</dt>
         <dd class="throughput">${renderSparkline(v.history, 'items')}<span data-field="rate">${formatRate(v.history.latest ?? 0)}</span></dd>
       </dl>
+      ${renderDonor(v.donor, a)}
       ${v.unit ? html`<progress part="progress" max=${v.unit.total} .value=${v.unit.done} aria-label="Progress of ${v.unit.unitId}"></progress>` : nothing}
     </section>
   `;
