@@ -44,13 +44,24 @@ describe('IdbHostStore', () => {
     await (await IdbHostStore.open(name)).close();
     const raw = await openDB(name);
     expect(raw.version).toBe(IDB_SCHEMA_VERSION);
-    expect([...raw.objectStoreNames].sort()).toEqual(['datasetChunks', 'datasets', 'jobs', 'keys', 'outputs', 'receipts', 'trust', 'units', 'volunteers']);
+    expect([...raw.objectStoreNames].sort()).toEqual([
+      'datasetChunks',
+      'datasets',
+      'jobs',
+      'keys',
+      'outputs',
+      'receipts',
+      'teams',
+      'trust',
+      'units',
+      'volunteers',
+    ]);
     raw.close();
   });
 
   it('reports a quota error as storage and keeps what was committed before', async () => {
     const store = await IdbHostStore.open(freshName());
-    const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 3)], receipts: [], trust: [] };
+    const before = { jobs: [job('j', 1)], units: [unit('j', 0), unit('j', 1)], volunteers: [volunteer('v', 3)], receipts: [], trust: [], teams: [] };
     await store.commit(before);
     // The second put of the batch fails as a full disk would, after the first was accepted.
     const put = IDBObjectStore.prototype.put;
@@ -135,8 +146,10 @@ describe('IdbHostStore', () => {
     expect(await store.datasetRoots()).toEqual([]);
     await store.saveDataset({ root, data: Uint8Array.of(9, 8, 7), createdAt: 1 });
     expect((await store.loadDataset(root))?.data).toEqual(Uint8Array.of(9, 8, 7));
+    // Version 6's team store is there, empty; volunteers from before load without names.
+    expect((await store.load()).teams).toEqual([]);
     await store.close();
-    expect(IDB_SCHEMA_VERSION).toBe(5);
+    expect(IDB_SCHEMA_VERSION).toBe(6);
   });
 
   it('reports a commit after close as storage', async () => {

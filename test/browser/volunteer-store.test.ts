@@ -90,7 +90,7 @@ describe('IdbVolunteerStore', () => {
     (await openVolunteerStore({ name })).close();
     const raw = await openDB(name);
     expect(raw.version).toBe(VOLUNTEER_SCHEMA_VERSION);
-    expect([...raw.objectStoreNames].sort()).toEqual(['chunks', 'dataset-chunks', 'datasets', 'keys', 'receipts', 'settings', 'tune', 'units']);
+    expect([...raw.objectStoreNames].sort()).toEqual(['chunks', 'dataset-chunks', 'datasets', 'keys', 'profile', 'receipts', 'settings', 'tune', 'units']);
     expect([...raw.transaction('datasets').store.indexNames]).toEqual(['by-use']);
     expect([...raw.transaction('receipts').store.indexNames].sort()).toEqual(['by-host', 'by-id']);
     raw.close();
@@ -111,6 +111,10 @@ describe('IdbVolunteerStore', () => {
     expect(await store.getSetting('prefs')).toEqual({ paused: false });
     // The stores new in version 2 work, and the checkpoint chain continues.
     expect(await store.getKeyPair()).toBeUndefined();
+    // The profile store, new in version 4: empty, then keeps a profile.
+    expect(await store.getProfile()).toBeUndefined();
+    await store.putProfile({ name: 'Ada', team: 'Lab A' });
+    expect(await store.getProfile()).toEqual({ name: 'Ada', team: 'Lab A' });
     await store.setTune('t', { wgX: 8, wgY: 8, tm: 1, tn: 1, tileK: 8 });
     expect(await store.getTune('t')).toEqual({ wgX: 8, wgY: 8, tm: 1, tn: 1, tileK: 8 });
     await store.checkpoint('A', 'j/0', { done: 41, atBytes: data.length, append: new Uint8Array([1, 2]) });

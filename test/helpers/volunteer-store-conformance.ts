@@ -88,6 +88,26 @@ export function describeVolunteerStore(name: string, open: () => Promise<Volunte
 
   describe(`VolunteerStore conformance: ${name}`, () => {
     it(
+      'keeps the donor profile, replaced whole (an empty one clears it), as a copy',
+      withStore(async (store) => {
+        expect(await store.getProfile()).toBeUndefined();
+        const profile = { name: 'Ada 北京', team: 'Lab A' };
+        await store.putProfile(profile);
+        (profile as { name: string }).name = 'changed after';
+        expect(await store.getProfile()).toEqual({ name: 'Ada 北京', team: 'Lab A' });
+        await store.putProfile({ team: 'Lab B' });
+        expect(await store.getProfile()).toEqual({ team: 'Lab B' });
+        await store.putProfile({});
+        expect(await store.getProfile()).toEqual({});
+        if (!reopen) return;
+        await store.putProfile({ name: 'Bob' });
+        const again = await reopen(store);
+        expect(await again.getProfile()).toEqual({ name: 'Bob' });
+        return again;
+      }),
+    );
+
+    it(
       'holds units per host in the order held; holding again changes nothing',
       withStore(async (store) => {
         expect(await store.held('A')).toEqual([]);
