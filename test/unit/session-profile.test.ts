@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { HostCore } from '../../src/host/host-core';
+import type { JobSpec } from '../../src/host/job';
+import { MemoryHostStore } from '../../src/host/store/memory-store';
+import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import { VolunteerSession } from '../../src/volunteer/session';
+import { MemoryVolunteerStore } from '../../src/volunteer/store/memory-volunteer-store';
+import { ComputeEngine } from '../../src/worker/engine';
+import { memoryConnector } from '../helpers/memory-host';
+import { newIdentity } from '../helpers/signing';
+import { until } from '../helpers/until';
+
+const job: JobSpec = { id: 'named', kernel: 'sha256-batch', units: 3, messagesPerUnit: 100, messageLength: 64, seed: 8, samples: 8 };
+
+async function setup() {
+  const core = await HostCore.open(new MemoryHostStore(), [job], { hostId: 'h', hash: await createCpuSha256(), identity: await newIdentity(), leaseMs: 5_000 });
+  const net = memoryConnector(core);
+  const store = new MemoryVolunteerStore();
+  const identity = await newIdentity();
+  const session = new VolunteerSession({ signalUrl: 'ws://unused/', hostId: 'h', computer: new ComputeEngine(), connect: net.connect, identity, store });
+  return { core, session, store, identity };
+}
+
+describe('VolunteerSession profile and standing', () => {
+  it('tells the host the profile kept in its store on connecting, and hears its own total and rank after each accepted result', async () => {
+    const { core, session, store, identity } = await setup();
+    await store.putProfile({ name: 'Ada', team: 'Lab A' });
+    session.start();
+    await until(() => core.done);
+    await until(() => session.standing?.accepted === job.units);
+    expect(core.volunteer(identity.id)).toMatchObject({ name: 'Ada', team: 'Lab A' });
+    expect(session.standing).toEqual({
+      credit: session.credit,
+      accepted: job.units,
+      rac: expect.any(Number),
+      rank: 1,
+      ranked: 1,
+      name: 'Ada',
+      team: 'Lab A',
+      teamCredit: session.credit,
+      teamRank: 1,
+      teamsRanked: 1,
+    });
+    // A change while connected: stored with the key, and the host's answer replaces the standing.
+    await session.setProfile({ name: 'Ada L.' });
+    expect(await store.getProfile()).toEqual({ name: 'Ada L.' });
+    // Too soon after the first change (the host's rate limit): kept as a note, the session runs on.
+    expect(session.profileProblem).toMatch(/try again in/);
+    expect(core.volunteer(identity.id)).toMatchObject({ name: 'Ada', team: 'Lab A' });
+    session.close();
+  });
+});
