@@ -20,6 +20,12 @@
  * row of C (`send-rows`, for Freivalds' check), or nothing (a trusted key's spot check
  * skipped), so a volunteer cannot know in advance which outputs will be checked. An accepted
  * result earns a `receipt` the host signs.
+ * Donors (protocol 7, optional fields and messages only): `profile` {id, name?, team?} sets the
+ * key's display name and team (protocol/display-name.ts: bounded, plain, not unique, not
+ * trusted; changes rate-limited per key) and `standing` {id} asks for the key's totals; both are
+ * answered by `standing` (credit, accepted units, recent average credit, rank among donors with
+ * credit, and the team's). A volunteer sends them only after its key-proof; a host without them
+ * answers an error naming the request, which the volunteer keeps as a note and computes on.
  */
 import { ErrorCode, TabgridError } from './errors';
 import { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';

@@ -24,6 +24,9 @@ import { localityRanker } from './locality';
 import { spend } from './chunk-budget';
 import type { ChallengedUnit } from '../protocol';
 
+/** Longest the ranked leaderboards are reused while nothing changes: recent credit decays by 0.007 % a minute. */
+const STANDINGS_MAX_AGE_MS = 60_000;
+
 export { StoredUnitState as UnitState } from './store/store';
 export type { AcceptedResult, HostCoreOptions } from './host-options';
 export type { UnitView, VerdictEvent } from './host-views';
@@ -48,6 +51,8 @@ export class HostCore {
   readonly maxHoldMs: number;
   private readonly holds: Holds;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The ranked leaderboards, until credit or a profile changes (boards()). */
+  private ranked?: { readonly volunteers: readonly VolunteerStanding[]; readonly teams: readonly TeamStanding[]; readonly at: number };
   private readonly announcer: Announcer;
   private readonly random: Random;
   private readonly settler: Settler;
@@ -371,6 +376,7 @@ export class HostCore {
     const batch = tx.batch();
     await this.store.commit(batch);
     tx.apply();
+    if ((batch.volunteers?.length ?? 0) > 0 || (batch.teams?.length ?? 0) > 0) this.ranked = undefined;
     this.judge.release(batch.units ?? []);
     for (const { unitId, voters } of tx.settlements()) this.scheduleSettlement(unitId, voters);
   }
@@ -482,19 +488,29 @@ export class HostCore {
     }
   }
 
-  /** `who`'s totals and ranks (standings.ts), with `staged` in place of its committed record when given. */
+  /** `who`'s totals and ranks (standings.ts), with `staged` (its record as this message changes it) for its name and team. */
   private standing(who: string, id: number, now: number, staged?: StoredVolunteer): HostMessage {
-    const volunteers = this.state.allVolunteers();
-    const all = staged ? [...volunteers.filter((v) => v.id !== who), staged] : volunteers;
-    const own = ownStanding(who, all, this.state.allTeams(), now);
+    const own = ownStanding(who, this.boards(now), staged);
     return { type: 'standing', id, ...own, rac: Math.round(own.rac) };
   }
 
   /** Every donor's and team's totals and ranks, most credit first (the dashboard's leaderboard). */
   leaderboard(): { volunteers: VolunteerStanding[]; teams: TeamStanding[] } {
-    const now = this.clock();
-    const volunteers = this.state.allVolunteers();
-    return { volunteers: volunteerStandings(volunteers, now), teams: teamStandings(this.state.allTeams(), volunteers, now) };
+    const { volunteers, teams } = this.boards(this.clock());
+    return { volunteers: [...volunteers], teams: [...teams] };
+  }
+
+  /**
+   * The ranked boards, sorted once per change of credit or profile (commit() drops them) and at
+   * most every STANDINGS_MAX_AGE_MS (recent credit decays with time), so a key asking for its
+   * standing after every result costs a lookup, not a sort of every donor.
+   */
+  private boards(now: number): { readonly volunteers: readonly VolunteerStanding[]; readonly teams: readonly TeamStanding[]; readonly at: number } {
+    if (!this.ranked || now - this.ranked.at > STANDINGS_MAX_AGE_MS || now < this.ranked.at) {
+      const volunteers = this.state.allVolunteers();
+      this.ranked = { volunteers: volunteerStandings(volunteers, now), teams: teamStandings(this.state.allTeams(), volunteers, now), at: now };
+    }
+    return this.ranked;
   }
 
   private scheduleSettlement(unitId: string, voters: readonly string[]): void {

@@ -110,26 +110,35 @@ export interface OwnStanding {
   readonly teamsRanked?: number;
 }
 
-export function ownStanding(id: string, volunteers: readonly StoredVolunteer[], teams: readonly StoredTeam[], now: number): OwnStanding {
-  const all = volunteerStandings(volunteers, now);
-  const me = all.find((v) => v.id === id);
+/**
+ * `who`'s standing, read off boards already ranked (volunteerStandings, teamStandings), with
+ * `profile` (its record as just changed, when it was) for its name and team: a profile change
+ * moves no credit, so the ranks stand.
+ */
+export function ownStanding(
+  who: string,
+  boards: { readonly volunteers: readonly VolunteerStanding[]; readonly teams: readonly TeamStanding[] },
+  profile?: Pick<StoredVolunteer, 'name' | 'team'>,
+): OwnStanding {
+  const me = boards.volunteers.find((v) => v.id === who);
+  const name = profile ? profile.name : me?.name;
+  const team = profile ? profile.team : me?.team;
   const base: OwnStanding = {
     credit: me?.credit ?? 0,
     accepted: me?.accepted ?? 0,
     rac: me?.rac ?? 0,
-    ranked: all.filter((v) => v.rank !== undefined).length,
+    ranked: boards.volunteers.filter((v) => v.rank !== undefined).length,
     ...(me?.rank === undefined ? {} : { rank: me.rank }),
-    ...(me?.name === undefined ? {} : { name: me.name }),
+    ...(name === undefined ? {} : { name }),
   };
-  if (me?.team === undefined) return base;
-  const boards = teamStandings(teams, volunteers, now);
-  const key = teamKeyOf(me.team);
-  const team = boards.find((t) => t.key === key);
+  if (team === undefined) return base;
+  const key = teamKeyOf(team);
+  const t = boards.teams.find((x) => x.key === key);
   return {
     ...base,
-    team: me.team,
-    teamCredit: team?.credit ?? 0,
-    teamsRanked: boards.filter((t) => t.rank !== undefined).length,
-    ...(team?.rank === undefined ? {} : { teamRank: team.rank }),
+    team,
+    teamCredit: t?.credit ?? 0,
+    teamsRanked: boards.teams.filter((x) => x.rank !== undefined).length,
+    ...(t?.rank === undefined ? {} : { teamRank: t.rank }),
   };
 }

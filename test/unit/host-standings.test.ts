@@ -112,7 +112,13 @@ describe('standings', () => {
     ]);
     const teams = [{ key: 't', name: 'T', credit: 40, accepted: 4, rac: 0, racAt: 0, lastSeen: 0 }];
     expect(teamStandings(teams, vs, 0)).toEqual([{ key: 't', name: 'T', credit: 40, accepted: 4, rac: 0, lastSeen: 0, members: 2, rank: 1 }]);
-    expect(ownStanding('c', vs, teams, 0)).toEqual({ credit: 10, accepted: 1, rac: 0, rank: 2, ranked: 3 });
+    expect(ownStanding('c', { volunteers: volunteerStandings(vs, 0), teams: teamStandings(teams, vs, 0) })).toEqual({
+      credit: 10,
+      accepted: 1,
+      rac: 0,
+      rank: 2,
+      ranked: 3,
+    });
   });
 });
 
