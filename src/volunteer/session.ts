@@ -234,7 +234,7 @@ export class VolunteerSession extends EventTarget {
         inputs,
         ...(this.journal.enabled ? { onCheckpoint: checkpoints.write, checkpointMs: this.options.checkpointMs } : {}),
       };
-      const out = await this.options.computer.runUnit(unit, controller.signal, progress, resume);
+      const out = await this.options.computer.runUnit(unit, controller.signal, progress, resume).finally(checkpoints.close);
       const leaves = from ? concat([from.data, out.leaves]) : out.leaves;
       const result = await sentResult(unit, { ...out, leaves }, total, this.hash!, await this.host.identity());
       // Into the outbox before it goes out: a reload from here on re-sends instead of recomputing.
