@@ -164,7 +164,8 @@ export class VolunteerSession extends EventTarget {
         // Only network trouble is worth waiting out; anything else needs the visitor.
         if (error.code !== ErrorCode.Network) return this.fail(error);
         const delay = backoffMs(++attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs);
-        this.set(VolunteerState.Error, `${error.message}; retrying in ${Math.ceil(delay / 1000)} s`, error);
+        // The error itself is shown once, from `error`; the status says what happens next.
+        this.set(VolunteerState.Error, `disconnected; retrying in ${Math.ceil(delay / 1000)} s`, error);
         if (!(await waited(delay, signal))) return;
         this.set(VolunteerState.Running, 'reconnecting');
       }
