@@ -10,10 +10,9 @@ import { batteryApiAvailable, CourtesyHold, CourtesyWatcher } from './courtesy-w
 import { describeConnection, describeEngine, describeHold, describeStatus, describeStorage } from './describe';
 import { renderVolunteer, type VolunteerActions } from './volunteer-view';
 import { volunteerStyles } from './volunteer-styles';
+import { describeWidgetState, widgetState, type WidgetState } from './widget-state';
 
-/** The element's states: a session's, waiting for another tab of this site, or resting for courtesy. */
-export const WidgetState = { ...VolunteerState, Waiting: 'waiting', Resting: 'resting' } as const;
-export type WidgetState = (typeof WidgetState)[keyof typeof WidgetState];
+export { WidgetState } from './widget-state';
 
 /**
  * <tabgrid-volunteer host="PEER_ID" signal="ws://…">: a visitor's consent, courtesy controls
@@ -69,14 +68,14 @@ export class TabgridVolunteer extends LitElement {
     this.tick = 0;
   }
 
-  /** error for a bad backend setting; waiting for another tab; resting for courtesy; else running if any host's session runs; else error, paused or idle. */
+  /** See widgetState: running only while some host's session has work. */
   get state(): WidgetState {
-    if (this.forced.problem) return WidgetState.Error;
-    if (this.work.waitingForTab) return WidgetState.Waiting;
-    if (this.hold && this.work.leading) return WidgetState.Resting;
-    const states = this.work.sessions.map((x) => x.state);
-    for (const st of [VolunteerState.Running, VolunteerState.Error, VolunteerState.Paused]) if (states.includes(st)) return st;
-    return VolunteerState.Idle;
+    return widgetState({
+      problem: this.forced.problem !== undefined,
+      waitingForTab: this.work.waitingForTab,
+      resting: this.hold !== undefined && this.work.leading,
+      sessions: this.work.sessions,
+    });
   }
 
   get unitsDone(): number {
@@ -289,7 +288,7 @@ export class TabgridVolunteer extends LitElement {
     const error = problem ?? failed?.error?.message;
     return renderVolunteer(
       {
-        state: this.state,
+        state: describeWidgetState(this.state, w.sessions),
         consented: this.consent === Consent.Started,
         hosts: this.hostIds,
         status:

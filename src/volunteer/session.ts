@@ -15,9 +15,9 @@ import type { DatasetCache } from './store/dataset-cache';
 import { MemoryDatasetCache } from './store/memory-dataset-cache';
 import type { UnitInput } from '../worker/segments';
 import { answerCheck, resultMessage, sentResult, type Sent } from './results';
-import { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
+import { NoWork, VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 
-export { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
+export { NoWork, VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 
 /**
  * A volunteer's conversation with one host: lease units (one computing, `prefetch` waiting),
@@ -33,6 +33,8 @@ export class VolunteerSession extends EventTarget {
   status = 'not started';
   error?: TabgridError;
   progress?: { unitId: string; done: number; total: number };
+  /** Set while running with nothing to compute: the host had no unit for us, or its jobs are finished. */
+  noWork?: NoWork;
   /** Set when a unit resumed from a checkpoint instead of starting over. */
   resumed?: { unitId: string; from: number; total: number };
   /** Leaves (or nonces) computed by this session: what a resume saved shows here. */
@@ -200,12 +202,16 @@ export class VolunteerSession extends EventTarget {
       const cached = (await this.datasets.roots()).slice(0, MAX_CACHED_HINT);
       const reply = await this.host.ask({ type: 'request-unit', holding, ...(cached.length > 0 ? { cached } : {}) }, ['unit', 'no-work'], signal);
       if (reply.type === 'no-work') {
-        if (this.queue.length === 0) this.say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work', signal);
+        if (this.queue.length === 0) {
+          this.noWork = reply.jobDone ? NoWork.JobDone : NoWork.Waiting;
+          this.say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work', signal);
+        }
         return reply.jobDone ? Math.max(reply.retryMs, 10_000) : reply.retryMs;
       }
       if (this.queue.some((u) => u.unitId === reply.unit.unitId) || this.sent.has(reply.unit.unitId)) break;
       await this.journal.hold(reply.unit);
       this.queue.push(reply.unit);
+      this.noWork = undefined;
     }
     return 0;
   }
@@ -421,6 +427,7 @@ export class VolunteerSession extends EventTarget {
   }
 
   private set(state: VolunteerState, status: string, error?: TabgridError): void {
+    if (state !== VolunteerState.Running) this.noWork = undefined;
     this.state = state;
     this.status = status;
     this.error = error;
