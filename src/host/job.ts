@@ -38,9 +38,12 @@ export const DEMO_JOB: JobSpec = {
  */
 export function parseJob(raw: unknown): JobSpec {
   const bad = (what: string): never => {
-    throw new TabgridError(ErrorCode.BadInput, `job ${JSON.stringify(isRecord(raw) ? raw.id : undefined)}: ${what}`);
+    // A job without an id (or no object at all) is named "job", not "job undefined".
+    const name = isRecord(raw) && raw.id !== undefined ? `job ${JSON.stringify(raw.id)}` : 'job';
+    throw new TabgridError(ErrorCode.BadInput, `${name}: ${what}`);
   };
-  if (!isRecord(raw)) return bad('a job is a JSON object');
+  if (!isRecord(raw))
+    return bad(`a job is a JSON object, not ${Array.isArray(raw) ? 'an array (give one job per file)' : raw === null ? 'null' : `a ${typeof raw}`}`);
   for (const key of Object.keys(raw)) if (!JOB_FIELDS.has(key)) bad(`unknown field '${key}'`);
   if (!isKernel(raw.kernel)) return bad(`kernel must be one of ${KERNELS.join(', ')}`);
   conform(hostKernel(raw.kernel).spec, raw, bad);
