@@ -10,6 +10,9 @@ import { batteryApiAvailable, CourtesyHold, CourtesyWatcher } from './courtesy-w
 import { describeConnection, describeEngine, describeHold, describeStatus, describeStorage } from './describe';
 import { renderVolunteer, type VolunteerActions } from './volunteer-view';
 import { volunteerStyles } from './volunteer-styles';
+import { describeCredit, estimateLeft, formatItemsPerSecond } from './numbers';
+import type { ThroughputHistory } from './sparkline';
+import type { Kernel } from '../kernels/units';
 import { describeWidgetState, widgetState, type WidgetState } from './widget-state';
 
 export { WidgetState } from './widget-state';
@@ -84,6 +87,13 @@ export class TabgridVolunteer extends LitElement {
 
   get credit(): number {
     return this.work.sum((x) => x.credit);
+  }
+
+  /** Credit counted on this page, by the kernel that earned it (credit from before a reload is not attributed). */
+  get creditByKernel(): ReadonlyMap<Kernel, number> {
+    const by = new Map<Kernel, number>();
+    for (const x of this.work.sessions) for (const [k, c] of x.creditByKernel) by.set(k, (by.get(k) ?? 0) + c);
+    return by;
   }
 
   /** True while this volunteer reaches a host through a relay. */
@@ -306,6 +316,10 @@ export class TabgridVolunteer extends LitElement {
         ...(running?.progress ? { unit: { ...running.progress, kernel: running.kernel } } : {}),
         unitsDone: this.unitsDone,
         credit: this.credit,
+        creditText: describeCredit(this.credit, this.creditByKernel),
+        ...(w.pace.unitsPerMinute !== undefined ? { pace: { unitsPerMinute: w.pace.unitsPerMinute, pointsPerDay: w.pace.pointsPerDay! } } : {}),
+        rateText: formatItemsPerSecond(w.history.latest ?? 0, running?.kernel),
+        ...(running?.progress && unitLeft(running.progress, w.history) ? { unitLeft: unitLeft(running.progress, w.history) } : {}),
         rejected: w.sum((x) => x.unitsRejected),
         ...(w.lastRejection ? { lastRejection: w.lastRejection } : {}),
         storage: describeStorage(w.sessions, w.storageNote, w.persistence),
@@ -324,6 +338,13 @@ export class TabgridVolunteer extends LitElement {
   }
 
   static override styles = volunteerStyles;
+}
+
+/** The time left on the current unit at the rate of the last seconds. */
+function unitLeft(progress: { done: number; total: number }, history: ThroughputHistory): string | undefined {
+  const recent = history.values().slice(-5);
+  const rate = recent.length === 0 ? 0 : recent.reduce((a, b) => a + b, 0) / recent.length;
+  return estimateLeft(progress.done, progress.total, rate);
 }
 
 if (!customElements.get('tabgrid-volunteer')) customElements.define('tabgrid-volunteer', TabgridVolunteer);

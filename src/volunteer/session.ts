@@ -37,6 +37,10 @@ export class VolunteerSession extends EventTarget {
   noWork?: NoWork;
   /** Set when a unit resumed from a checkpoint instead of starting over. */
   resumed?: { unitId: string; from: number; total: number };
+  /** Credit this session counted, by the kernel of the unit that earned it (the widget says what credit paid for). */
+  readonly creditByKernel = new Map<WorkUnit['kernel'], number>();
+  /** The kernel of each unit computed here and not judged yet. */
+  private readonly kernelOf = new Map<string, WorkUnit['kernel']>();
   /** Leaves (or nonces) computed by this session: what a resume saved shows here. */
   computed = 0;
   readonly journal: Journal;
@@ -221,6 +225,7 @@ export class VolunteerSession extends EventTarget {
     const stop = () => controller.abort();
     signal.addEventListener('abort', stop, { once: true });
     this.current = { unit, controller };
+    this.kernelOf.set(unit.unitId, unit.kernel);
     const total = unitSize(unit);
     const from = this.partial.get(unit.unitId);
     if (from) this.resumed = { unitId: unit.unitId, from: from.done, total };
@@ -388,6 +393,7 @@ export class VolunteerSession extends EventTarget {
   private drop(unitId: string): void {
     void this.journal.forget(unitId);
     this.partial.delete(unitId);
+    this.kernelOf.delete(unitId);
     if (this.current?.unit.unitId === unitId) this.current.controller.abort();
     const i = this.queue.findIndex((u) => u.unitId === unitId);
     if (i >= 0) this.queue.splice(i, 1);
@@ -407,6 +413,9 @@ export class VolunteerSession extends EventTarget {
       void this.journal.settle(v.unitId, v.receipt);
     }
     const counted = this.tally.count(v);
+    const kernel = this.kernelOf.get(v.unitId);
+    if (counted && kernel) this.creditByKernel.set(kernel, (this.creditByKernel.get(kernel) ?? 0) + v.credit);
+    if (v.verdict !== Verdict.Pending) this.kernelOf.delete(v.unitId);
     const detail: VerdictDetail = {
       unitId: v.unitId,
       verdict: v.verdict,

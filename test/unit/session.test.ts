@@ -61,6 +61,8 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     expect(session.computing).toBe(false);
     expect(verdicts.map((v) => v.verdict)).toEqual(new Array(job.units).fill('accepted'));
     expect(session.credit).toBe(job.units * 300 * 2);
+    // All of it earned here, by SHA-256 hashing: what the widget explains credit with.
+    expect([...session.creditByKernel]).toEqual([['sha256-batch', session.credit]]);
     expect(session.receipts).toHaveLength(job.units);
     expect(session.receipts.every((r) => receiptIsIntact(r, hash) && r.volunteer === identity.id)).toBe(true);
     // Each receipt carries the host's signature, so the volunteer can prove its credit.
