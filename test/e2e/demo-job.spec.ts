@@ -45,7 +45,10 @@ test('two volunteer pages complete a job; every unit is accepted once, and corre
   }
   const statuses = await Promise.all(pages.map(volunteerStatus));
   expect(statuses.reduce((n, s) => n + s.unitsDone, 0)).toBe(job.units);
-  for (const s of statuses) {
+  for (const [i, s] of statuses.entries()) {
+    // Credit in the work it paid for, with thousands separators (issue 20, numbers with meaning).
+    const points = s.credit.toLocaleString('en-US');
+    await expect(pages[i]!.locator('tabgrid-volunteer [data-field="credit"]')).toHaveText(`${points} points = ${points} SHA-256 blocks`);
     expect(s.unitsDone).toBeGreaterThan(0);
     expect(s.events).toBe(s.unitsDone);
     expect(s.credit).toBe(s.unitsDone * 4096 * 2);
