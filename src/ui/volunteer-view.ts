@@ -141,7 +141,7 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
         <dd data-field="credit">${v.creditText}</dd>
         <dt>Pace</dt>
         <dd data-field="pace">
-          ${v.pace ? `${formatUnitsPerMinute(v.pace.unitsPerMinute)} · about ${formatCount(v.pace.pointsPerDay)} points per day at this pace` : 'measured once a unit is accepted'}
+          ${v.pace ? `${formatUnitsPerMinute(v.pace.unitsPerMinute)} · about ${formatCount(v.pace.pointsPerDay)} points per day at this pace` : 'measuring (shown after 20 s of work with a unit accepted)'}
         </dd>
         ${
           v.rejected > 0
