@@ -10,6 +10,7 @@ import { Persistence, requestPersistence } from '../volunteer/store/persistence'
 import type { DonorProfile, VolunteerStore } from '../volunteer/store/volunteer-store';
 import { ComputeClient } from '../worker/client';
 import type { EngineInfo } from '../worker/engine';
+import { Pace } from './pace';
 import { ThroughputHistory } from './sparkline';
 import { downloadCredit } from './credit-file';
 
@@ -47,6 +48,8 @@ export class Contribution extends EventTarget {
   /** The donor's name and team: what the visitor set here, else what the store kept (read once storage opens). */
   profile?: DonorProfile;
   readonly history = new ThroughputHistory(180);
+  /** Units per minute and points per day, over the last minutes. */
+  readonly pace = new Pace();
   private computer?: ComputeClient;
   private leadership?: Leadership;
   private starting?: AbortController;
@@ -239,9 +242,15 @@ export class Contribution extends EventTarget {
     // Items computed per second, for the sparkline; sampled whether running or resting.
     let samples = 0;
     this.sampler = setInterval(() => {
+      const now = performance.now();
       this.history.record(
         this.sum((x) => x.computed),
-        performance.now(),
+        now,
+      );
+      this.pace.record(
+        now,
+        this.sum((x) => x.unitsDone),
+        this.sum((x) => x.credit),
       );
       // Backends are chosen per kernel as units arrive: ask again now and then.
       if (++samples % 10 === 0) this.describe(computer);

@@ -7,6 +7,7 @@ import { html, nothing } from 'lit';
 import { displayNameProblem, MAX_DISPLAY_NAME_CHARS, normalizeDisplayName } from '../protocol/display-name';
 import type { Standing } from '../volunteer/session';
 import type { DonorProfile } from '../volunteer/store/volunteer-store';
+import { formatCount } from './numbers';
 
 export interface DonorView {
   readonly profile?: DonorProfile;
@@ -41,20 +42,20 @@ function submitted(e: SubmitEvent, a: DonorActions): void {
   a.saveProfile({ ...(name.value === undefined ? {} : { name: name.value }), ...(team.value === undefined ? {} : { team: team.value }) });
 }
 
-const n = (x: number) => x.toLocaleString('en');
+const n = formatCount;
 
-/** "12,345 credit, rank 2 of 7" or "no credit yet". */
+/** "12,345 points from 4 units, rank 2 of 7; recent average 811 points/day", or "no points yet". */
 export function describeStanding(s: Standing): string {
-  if (s.credit === 0) return 'no credit yet';
+  if (s.credit === 0) return 'no points yet';
   const rank = s.rank === undefined ? '' : `, rank ${n(s.rank)} of ${n(s.ranked)}`;
-  return `${n(s.credit)} credit from ${n(s.accepted)} ${s.accepted === 1 ? 'unit' : 'units'}${rank}; recent average ${n(s.rac)} credit/day`;
+  return `${n(s.credit)} points from ${n(s.accepted)} ${s.accepted === 1 ? 'unit' : 'units'}${rank}; recent average ${n(s.rac)} points/day`;
 }
 
-/** "Lab A: 40,000 credit, rank 1 of 3". */
+/** "Lab A: 40,000 points, rank 1 of 3". */
 export function describeTeamStanding(s: Standing): string | undefined {
   if (s.team === undefined) return undefined;
   const rank = s.teamRank === undefined ? '' : `, rank ${n(s.teamRank)} of ${n(s.teamsRanked ?? 0)}`;
-  return `${s.team}: ${n(s.teamCredit ?? 0)} credit${rank}`;
+  return `${s.team}: ${n(s.teamCredit ?? 0)} points${rank}`;
 }
 
 export function renderDonor(v: DonorView, a: DonorActions) {

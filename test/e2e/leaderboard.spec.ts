@@ -79,9 +79,9 @@ test('two volunteers with names and a team: the leaderboard and each widget’s 
     names.set(id, name);
     expect(receipts).toBe(earned.get(id));
     expect(standing).toMatchObject({ credit: earned.get(id), rank: rankOf(id), ranked: earned.size, name, teamCredit: total, teamRank: 1, teamsRanked: 1 });
-    await expect(page.locator('[data-field="standing"]')).toContainText(`${earned.get(id)!.toLocaleString('en')} credit`);
+    await expect(page.locator('[data-field="standing"]')).toContainText(`${earned.get(id)!.toLocaleString('en')} points`);
     await expect(page.locator('[data-field="standing"]')).toContainText(`rank ${rankOf(id)} of ${earned.size}`);
-    await expect(page.locator('[data-field="team-standing"]')).toContainText(`${total.toLocaleString('en')} credit, rank 1 of 1`);
+    await expect(page.locator('[data-field="team-standing"]')).toContainText(`${total.toLocaleString('en')} points, rank 1 of 1`);
   }
 
   // The dashboard's leaderboard: one row per key that earned, by the host's receipts, and one team holding both.
