@@ -18,6 +18,9 @@ import { answerCheck, resultMessage, sentResult, type Sent } from './results';
 import { NoWork, VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 import type { DonorProfile } from './store/volunteer-store';
 
+/** How often a session with nothing to compute asks the host for its standing (it also asks after each accepted result). */
+export const STANDING_REFRESH_MS = 10_000;
+
 /** This key's totals and ranks on one host, as the host reported them (protocol `standing`). */
 export type Standing = Omit<Reply<'standing'>, 'type' | 'id'>;
 
@@ -78,6 +81,7 @@ export class VolunteerSession extends EventTarget {
   standing?: Standing;
   /** Why the host refused the last profile change (too soon after the one before), if it did. */
   profileProblem?: string;
+  private standingAskedAt = 0;
 
   constructor(readonly options: VolunteerSessionOptions) {
     super();
@@ -159,7 +163,9 @@ export class VolunteerSession extends EventTarget {
   /** Asks the host for this key's standing (after an accepted result); failures leave the last one shown. */
   private refreshStanding(): void {
     const signal = this.controller?.signal;
-    if (!signal || signal.aborted || !this.host.connected) return;
+    // Never answered (a host without standings): not asked again on this connection's behalf.
+    if (!signal || signal.aborted || !this.host.connected || this.standing === undefined) return;
+    this.standingAskedAt = Date.now();
     this.host.ask({ type: 'standing' }, ['standing'], signal).then(
       (reply) => this.keepStanding(reply),
       () => undefined,
@@ -259,6 +265,8 @@ export class VolunteerSession extends EventTarget {
       const cached = (await this.datasets.roots()).slice(0, MAX_CACHED_HINT);
       const reply = await this.host.ask({ type: 'request-unit', holding, ...(cached.length > 0 ? { cached } : {}) }, ['unit', 'no-work'], signal);
       if (reply.type === 'no-work') {
+        // Others' results move this key's rank while it has nothing to compute.
+        if (Date.now() - this.standingAskedAt >= STANDING_REFRESH_MS) this.refreshStanding();
         if (this.queue.length === 0) {
           this.noWork = reply.jobDone ? NoWork.JobDone : NoWork.Waiting;
           this.say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work', signal);

@@ -22,11 +22,6 @@ test('two volunteers with names and a team: the leaderboard and each widget’s 
   dash.on('pageerror', (err) => console.error(`[dashboard error] ${err.message}`));
   await dash.goto(`${env.base}/dashboard.html?${new URLSearchParams({ host: hostId, signal: env.signaling.url })}`);
   await expect(dash.locator('[data-field="host-status"]')).toContainText(`Running as host ${hostId}`, { timeout: 30_000 });
-  await dash.getByLabel('Job id').fill('e2e-lb');
-  await dash.getByLabel('Work units').fill(String(units));
-  await dash.getByLabel('Messages per unit').fill('1024');
-  await dash.getByRole('button', { name: 'Create job' }).click();
-  await expect(dash.locator('tg-leaderboard [data-field="no-leaders"]')).toBeVisible();
 
   // Ada names herself before Start (kept, then stored and sent); Bob after, in another spelling of the same team.
   const ada = await browser.newPage({ viewport: { width: 390, height: 1400 } });
@@ -44,12 +39,21 @@ test('two volunteers with names and a team: the leaderboard and each widget’s 
   await expect(ada.locator('[data-field="profile-note"]')).toHaveText('Kept: stored and told to the host when you press Start.');
   await ada.getByRole('button', { name: 'Start' }).click();
   await bob.getByRole('button', { name: 'Start' }).click();
-  await expect(bob.locator('[data-field="standing"]')).not.toHaveText('the host has not said yet', { timeout: 60_000 });
+  // Connected, with no job yet: the host's answer to its (empty) profile.
+  await expect(bob.locator('[data-field="standing"]')).toHaveText('no points yet', { timeout: 60_000 });
   await bob.getByText('Name on the leaderboard (optional)').click();
   await bob.getByLabel('Display name').fill('Bob');
   await bob.getByLabel('Team').fill('lab a');
   await bob.getByRole('button', { name: 'Save' }).click();
   await expect(bob.locator('[data-field="profile-note"]')).toHaveText('Saved, and the host has it.');
+  await expect(bob.locator('[data-field="team-standing"]')).toHaveText('lab a: 0 points');
+
+  // The job comes once both are in the team: a team counts the points its members earn while in it.
+  await expect(dash.locator('tg-leaderboard [data-field="no-leaders"]')).toBeVisible();
+  await dash.getByLabel('Job id').fill('e2e-lb');
+  await dash.getByLabel('Work units').fill(String(units));
+  await dash.getByLabel('Messages per unit').fill('1024');
+  await dash.getByRole('button', { name: 'Create job' }).click();
 
   const summary = dash.locator('tg-unit-grid [data-field="summary"]');
   await expect(summary).toHaveText(new RegExp(`^${units} of ${units} units accepted`), { timeout: 150_000 });
@@ -68,7 +72,16 @@ test('two volunteers with names and a team: the leaderboard and each widget’s 
     [ada, 'Ada Lovelace'],
     [bob, 'Bob'],
   ] as const) {
-    await expect.poll(async () => (await own(page)).standing?.credit === (await own(page)).receipts, { timeout: 30_000 }).toBe(true);
+    // Asked after each accepted result and, with no work left, every STANDING_REFRESH_MS: the others' last results reach it too.
+    await expect
+      .poll(
+        async () => {
+          const o = await own(page);
+          return o.standing?.credit === o.receipts && (o.id === undefined || o.standing.teamCredit === total);
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true);
     const { standing, receipts, id } = await own(page);
     if (id === undefined) {
       // This one got no unit (the other was faster): no credit, no rank.
