@@ -94,7 +94,8 @@ export function renderDonor(v: DonorView, a: DonorActions) {
       }
     </dl>
     <p class="muted" data-field="credit-meaning">
-      Credit counts the work in each result the host accepted (one credit per SHA-256 block hashed or matrix multiply-add), nothing else; each accepted result
-      comes with a receipt signed by the host, and "Download proof of credit" saves them for anyone to check.
+      Points count the work in each result the host accepted (one point per SHA-256 block hashed or matrix multiply-add), nothing else; the rank is by points
+      among everyone this host credited. Each accepted result comes with a receipt signed by the host, and "Download proof of credit" saves them for anyone to
+      check.
     </p>`;
 }
