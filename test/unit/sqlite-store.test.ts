@@ -10,7 +10,7 @@ import { verifySignature } from '../../src/proof/identity';
 import { SQLITE_SCHEMA_VERSION, SqliteHostStore } from '../../src/host/store/sqlite-store';
 import { HOST_KEY_TABLE } from '../../src/host/store/sqlite-key';
 import type { HostStore } from '../../src/host/store/store';
-import { describeHostStore, receipt, unit } from '../helpers/store-conformance';
+import { describeHostStore, job, receipt, unit } from '../helpers/store-conformance';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabgrid-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -210,10 +210,27 @@ describe('SqliteHostStore', () => {
     await store.close();
     const after = new Database(path, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(10);
+    expect(SQLITE_SCHEMA_VERSION).toBe(11);
     // The old column is gone, so nothing can read it as if it still said something.
     expect((after.prepare('SELECT name FROM pragma_table_info(?)').all('units') as { name: string }[]).map((c) => c.name)).not.toContain('collecting');
     after.close();
+  });
+
+  it('migrates a version-10 file (before job statuses): its jobs load active, and then keep a status', async () => {
+    const path = freshPath();
+    const first = new SqliteHostStore(path);
+    await first.commit({ jobs: [job('j', 1)], units: [unit('j', 0)] });
+    await first.close();
+    const raw = new Database(path);
+    raw.exec(`ALTER TABLE jobs DROP COLUMN status; PRAGMA user_version = 10;`);
+    raw.close();
+    const store = new SqliteHostStore(path);
+    expect((await store.load()).jobs).toEqual([job('j', 1)]);
+    await store.commit({ jobs: [{ ...job('j', 1), status: 'cancelled' }] });
+    await store.close();
+    const again = new SqliteHostStore(path);
+    expect((await again.load()).jobs).toEqual([{ ...job('j', 1), status: 'cancelled' }]);
+    await again.close();
   });
 
   it('migrates a version-9 file (before datasets and backends) keeping every row', async () => {
@@ -225,7 +242,7 @@ describe('SqliteHostStore', () => {
     // What version 9 had: no dataset tables, no backend or adapter on units.
     const raw = new Database(path);
     raw.exec(
-      `DROP TABLE datasets; DROP TABLE dataset_chunks; ALTER TABLE units DROP COLUMN backend; ALTER TABLE units DROP COLUMN adapter; ALTER TABLE units DROP COLUMN shares; PRAGMA user_version = 9;`,
+      `DROP TABLE datasets; DROP TABLE dataset_chunks; ALTER TABLE units DROP COLUMN backend; ALTER TABLE units DROP COLUMN adapter; ALTER TABLE units DROP COLUMN shares; ALTER TABLE jobs DROP COLUMN status; PRAGMA user_version = 9;`,
     );
     raw.close();
     const store = new SqliteHostStore(path);
