@@ -1,7 +1,8 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
-import { datasetsOf, describeLayout, jobUnit, type JobSpec } from './job';
+import { describeLayout, jobUnit, type JobSpec } from './job';
+import { datasetsDeletedWith, withStatus } from './job-control';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { Connections, type Connection } from './connections';
@@ -560,12 +561,10 @@ export class HostCore {
     return this.serial(async () => {
       const job = this.state.job(jobId);
       if (!job) throw new TabgridError(ErrorCode.BadInput, `this host has no job ${jobId}`);
-      const now = job.status ?? JobStatus.Active;
-      if (now === status) return;
-      if (now === JobStatus.Cancelled)
-        throw new TabgridError(ErrorCode.BadInput, `job ${jobId} is cancelled; it cannot be ${status === JobStatus.Paused ? 'paused' : 'resumed'}`);
+      const changed = withStatus(job, status);
+      if (!changed) return;
       const tx = this.state.tx();
-      tx.putJob({ ...job, status });
+      tx.putJob(changed);
       await this.commit(tx);
       this.options.log?.(`job ${jobId} is now ${status}`);
     });
@@ -582,16 +581,7 @@ export class HostCore {
       const job = this.state.job(jobId);
       if (!job) throw new TabgridError(ErrorCode.BadInput, `this host has no job ${jobId}`);
       const units = this.state.unitsOf(jobId);
-      const finished = units.every((u) => u.state === UnitState.Accepted);
-      if (job.status !== JobStatus.Cancelled && !finished)
-        throw new TabgridError(ErrorCode.BadInput, `job ${jobId} is not finished; cancel it before deleting it`);
-      const others = new Set(
-        this.state
-          .allJobs()
-          .filter((j) => j.id !== jobId)
-          .flatMap((j) => datasetsOf(j.spec)),
-      );
-      const orphans = [...new Set(datasetsOf(job.spec))].filter((root) => !others.has(root));
+      const orphans = datasetsDeletedWith(job, units, this.state.allJobs());
       const tx = this.state.tx();
       tx.deleteJob(jobId, orphans);
       await this.store.commit(tx.batch());
