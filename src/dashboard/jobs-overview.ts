@@ -136,12 +136,12 @@ export class JobsOverview extends LitElement {
                           <td data-field="state">
                             ${r.state}${r.inFlight > 0 && r.state !== JobState.Done ? html` <span class="muted">(${r.inFlight} in flight)</span>` : nothing}
                           </td>
-                          <td>
+                          <td class="progress">
                             <progress max=${r.total} .value=${r.accepted} aria-label=${`${r.id}: ${r.accepted} of ${r.total} units accepted`}></progress>
                             <span data-field="progress">${r.accepted.toLocaleString('en')} / ${r.total.toLocaleString('en')}</span>
                             <span class="muted">(${r.total === 0 ? 0 : Math.floor((r.accepted / r.total) * 100)}%)</span>
                           </td>
-                          <td class="num" data-field="rate">${formatRate(r.perMinute)}</td>
+                          <td class="num" data-field="rate">${r.state === JobState.Running ? formatRate(r.perMinute) : '—'}</td>
                           <td data-field="eta">${r.state === JobState.Done ? 'done' : formatEta(r.etaMs)}</td>
                           ${this.actions ? html`<td class="actions">${this.buttons(r)}</td>` : nothing}
                         </tr>`,
@@ -183,6 +183,9 @@ export class JobsOverview extends LitElement {
       }
       .num {
         text-align: right;
+      }
+      .progress {
+        white-space: nowrap;
       }
       progress {
         width: 6rem;
