@@ -21,8 +21,12 @@ import {
 
 /** What a host accepts from a volunteer: texts only (a volunteer sends no data messages). Throws TabgridError('bad-message'). */
 export function parseVolunteerMessage(raw: unknown, body?: Uint8Array): VolunteerMessage {
-  const message = parseWith(volunteerMessages, raw);
-  if (body !== undefined) fail(`${message.type} carries no binary body (a volunteer sends texts only)`, message);
+  return textOnly(parseWith(volunteerMessages, raw), body, 'a volunteer');
+}
+
+/** A message from a peer that sends texts only: a body with it is refused. */
+function textOnly<M extends { readonly type: string }>(message: M, body: Uint8Array | undefined, who: string): M {
+  if (body !== undefined) fail(`${message.type} carries no binary body (${who} sends texts only)`, message);
   return message;
 }
 
@@ -108,9 +112,7 @@ function describe(type: string, issue: v.BaseIssue<unknown>): string {
  * volunteer message passes, and an observer sends texts only. Throws TabgridError('bad-message').
  */
 export function parseObserverMessage(raw: unknown, body?: Uint8Array): ObserverMessage {
-  const message = parseWith(observerMessages, raw);
-  if (body !== undefined) fail(`${message.type} carries no binary body (an observer sends texts only)`, message);
-  return message;
+  return textOnly(parseWith(observerMessages, raw), body, 'an observer');
 }
 
 /**
