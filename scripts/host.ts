@@ -115,6 +115,8 @@ console.log(`host ${host.id} serves ${jobs.map((j) => j.id).join(', ')} via ${si
 console.log(`host key ${core.publicKey} (receipts are signed with it: \`npm run verify-credit -- STATEMENT.json --host-key KEY\` checks a volunteer's credit)`);
 console.log(`observer token ${observerToken} (whoever holds it can watch this host and download its results; keep it private)`);
 console.log(`watch it from the dashboard: ${watchUrl(dashboardUrl, signalUrl, host.id, observerToken)}`);
+// A database whose jobs are all finished gets no more acceptances to wait for: leave now.
+if (values['exit-when-done'] && core.done) await stop(0, true);
 
 async function stop(code: number, printResults = false): Promise<void> {
   if (printResults) console.log(JSON.stringify({ results: core.results() }, null, 2));

@@ -9,6 +9,7 @@
 import { DEMO_JOB } from '../src/host/job';
 import { DEMO_HOST_ID } from '../src/net/signal';
 import { parseArgs, portFrom, readJob } from './args';
+import { startBanner } from './start-banner';
 import { startStack } from './stack';
 
 const { values } = parseArgs({
@@ -31,16 +32,7 @@ const stack = await startStack({
   log: (line) => console.log(`${time()} host: ${line}`),
 });
 
-const job = stack.core.jobs()[0]!;
-console.log(`
-tabgrid is running.
-  volunteer page   ${stack.webUrl}   (open it, press Start)
-  signaling        ${stack.signalUrl}
-  job host id      ${stack.hostId}
-  job              ${job.id}: ${job.units} units of ${job.kernel}
-  watch the host   ${stack.watchUrl}   (the dashboard, read-only; the #token is its key)
-Press Ctrl-C to stop.
-`);
+console.log(startBanner(stack, stack.core.jobs()[0]!));
 
 let stopping = false;
 const stop = async () => {

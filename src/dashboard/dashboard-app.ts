@@ -6,6 +6,7 @@ import type { HostStore } from '../host/store/store';
 import type { JobSpec } from '../host/job';
 import { startPageHost } from '../host/page-host';
 import type { UnitView } from '../host/host-views';
+import { createdText } from './created-text';
 import { panelStyles } from './dashboard-styles';
 import type { DownloadJob } from './downloads';
 import { SETTINGS_CHANGE } from './host-settings';
@@ -317,17 +318,21 @@ export class TabgridDashboard extends LitElement {
       if (spec) {
         const added = await core.addJob(spec);
         form.submitError = added ? '' : `The host already serves job ${spec.id} with this spec.`;
+        form.created = added ? createdText(spec) : '';
         this.selected = spec.id;
       } else {
         const { store, hash } = this.host!;
         if (!store || !hash) throw new Error('This host keeps no datasets, so it cannot take a job on your own files.');
         // Every file is read and checked before anything is stored: a bad one leaves the host as it was.
-        this.selected = (await submitRequest(core, store, request, { hash })).id;
+        const made = await submitRequest(core, store, request, { hash });
+        this.selected = made.id;
         form.submitError = '';
+        form.created = createdText(made);
       }
       this.refresh(true);
     } catch (err) {
       form.submitError = (err as Error).message;
+      form.created = '';
     }
   }
 

@@ -312,7 +312,7 @@ export function specFromFile(text: string): { spec: JobSpec; error?: undefined }
 
 /** parseJob's message `job "id": <what>` → the form field <what> is about, and <what>. */
 export function fieldOfError(message: string): [JobFormField | 'form', string] {
-  const what = message.replace(/^job [^:]*: /, '');
+  const what = message.replace(/^job(?: [^:]*)?: /, '');
   const trust = /^trust policy (warmup|minCheckRate|decay|banAfter)\b/.exec(what);
   if (trust) return [trust[1] as JobFormField, what];
   if (what.startsWith('verify.rounds') || what.startsWith('verify.')) return ['rounds', what];

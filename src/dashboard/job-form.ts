@@ -85,6 +85,7 @@ const FIELDS: Partial<Record<JobFormField, readonly [string, string?]>> = {
 export class JobForm extends LitElement {
   static override properties = {
     submitError: { type: String, attribute: false },
+    created: { type: String, attribute: false },
     values: { state: true },
     errors: { state: true },
     fileError: { state: true },
@@ -93,6 +94,8 @@ export class JobForm extends LitElement {
 
   /** Set by the dashboard when the host refused the job (e.g. a known id with another spec). */
   declare submitError: string;
+  /** Set by the dashboard when the host took the job: the confirmation, announced politely. */
+  declare created: string;
   declare private values: JobFormValues;
   declare private errors: FieldErrors;
   declare private fileError: string;
@@ -102,6 +105,7 @@ export class JobForm extends LitElement {
   constructor() {
     super();
     this.submitError = '';
+    this.created = '';
     this.values = DEFAULT_FORM;
     this.errors = {};
     this.fileError = '';
@@ -147,6 +151,7 @@ export class JobForm extends LitElement {
 
   private emit(detail: JobSubmitDetail): void {
     this.submitError = '';
+    this.created = '';
     this.dispatchEvent(new CustomEvent(JOB_SUBMIT, { detail, bubbles: true, composed: true }));
   }
 
@@ -298,6 +303,7 @@ export class JobForm extends LitElement {
           </fieldset>
           ${this.field('priority')} ${this.errors.form ? html`<p class="error" role="alert">${this.errors.form}</p>` : nothing}
           <button type="submit">Create job</button>
+          <p class="created" role="status" data-field="created">${this.created}</p>
           ${
             this.submitError && !fileFieldOf(this.submitError, usesFiles(v) ? this.files : {})
               ? html`<p class="error" role="alert" data-field="submit-error">${this.submitError}</p>`

@@ -5,6 +5,7 @@ import { keepsOutput, policyOf } from '../host/verifiers/policy';
 import type { AcceptedResult } from '../host/host-options';
 import { toHex } from '../hex';
 import { jobGrid, jobOutput } from '../kernels/host-registry';
+import { Kernel } from '../kernels/units';
 import type { Receipt } from '../protocol';
 import { matrixOutput, type MatrixLayout } from './matrix-output';
 import { forEachOutput, type OutputReader } from './read-outputs';
@@ -100,8 +101,13 @@ export function outputKept(job: JobSpec): OutputKept {
 }
 
 const ROOTS_ONLY =
-  'This job did not collect output (collect: true), so the host kept Merkle roots, receipts and proof-of-work solutions, not the output data itself (digests, matrices), which stayed with the volunteers. ' +
+  'The host did not keep this job\'s output data (digests, matrices): the job was created without "collect": true, so that output stayed with the volunteers, and the host kept each unit\'s Merkle root and signed receipt. ' +
   "Each root commits to a unit's whole output: recompute a unit (its inputs are seeded from the job) and compare roots.";
+
+// A proof-of-work job has nothing more to collect: its results are the solutions themselves.
+const SOLUTIONS =
+  "A proof-of-work job's results are the solutions and shares its volunteers found, which the host checked again and lists here for every unit, with the unit's Merkle root and signed receipt. " +
+  'There is no other output to collect.';
 
 /** What a job's results file holds, said in its `note` and on the dashboard. */
 export function resultsNote(job: JobSpec): string {
@@ -111,7 +117,7 @@ export function resultsNote(job: JobSpec): string {
     case OutputKept.Matrix:
       return "The host kept every accepted unit's C after checking it against the unit's Merkle root: the binary file named in layout.file holds them one after another, and layout says where each lies, with its root and signed receipt.";
     case OutputKept.None:
-      return ROOTS_ONLY;
+      return job.kernel === Kernel.Sha256dPow ? SOLUTIONS : ROOTS_ONLY;
   }
 }
 

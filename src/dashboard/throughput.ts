@@ -44,9 +44,11 @@ export function throughputSeries(acceptedAt: readonly (number | null)[], now: nu
   return { barMs, start, counts, peak: Math.max(0, ...counts), total: times.length };
 }
 
-/** "5 s", "15 min", "1 h": a bar width for labels. */
+/** "5 s", "15 min", "3 min 55 s", "1 h 20 min": a span for labels, in whole units (never "3.9166666666666665 min"). */
 export function formatDuration(ms: number): string {
-  if (ms < 60_000) return `${ms / 1000} s`;
-  if (ms < 3_600_000) return `${ms / 60_000} min`;
-  return `${ms / 3_600_000} h`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return s % 60 === 0 ? `${s / 60} min` : `${Math.floor(s / 60)} min ${s % 60} s`;
+  const min = Math.round(s / 60);
+  return min % 60 === 0 ? `${min / 60} h` : `${Math.floor(min / 60)} h ${min % 60} min`;
 }

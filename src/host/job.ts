@@ -18,12 +18,18 @@ export type { MatmulModpJobSpec } from '../kernels/matmul-modp/spec';
 export type { MatmulJobSpec } from '../kernels/matmul/job';
 export { MIN_EXPECTED_SHARES, type PowJobSpec } from '../kernels/sha256d-pow/spec';
 
-/** The demo job `npm start` publishes: small enough for a CPU adapter to finish in a minute or two. */
+/**
+ * The demo job `npm start` publishes: long enough to be seen working, a steady stream of units
+ * for minutes. Its 32 units of 4,096 messages were done 3 s after Start on a GPU; a unit's round
+ * trip (lease, result, challenge, verdict) is about 0.1 s there, so 1,024 units take a GPU tab a
+ * minute or two, and a CPU tab (about 0.3 s a unit of 32,768 messages) some five minutes. Tests
+ * run their own smaller jobs.
+ */
 export const DEMO_JOB: JobSpec = {
   id: 'demo-sha256',
   kernel: Kernel.Sha256Batch,
-  units: 32,
-  messagesPerUnit: 4096,
+  units: 1024,
+  messagesPerUnit: 32_768,
   messageLength: 64,
   seed: 2026,
   samples: 16,
@@ -38,9 +44,12 @@ export const DEMO_JOB: JobSpec = {
  */
 export function parseJob(raw: unknown): JobSpec {
   const bad = (what: string): never => {
-    throw new TabgridError(ErrorCode.BadInput, `job ${JSON.stringify(isRecord(raw) ? raw.id : undefined)}: ${what}`);
+    // A job without an id (or no object at all) is named "job", not "job undefined".
+    const name = isRecord(raw) && raw.id !== undefined ? `job ${JSON.stringify(raw.id)}` : 'job';
+    throw new TabgridError(ErrorCode.BadInput, `${name}: ${what}`);
   };
-  if (!isRecord(raw)) return bad('a job is a JSON object');
+  if (!isRecord(raw))
+    return bad(`a job is a JSON object, not ${Array.isArray(raw) ? 'an array (give one job per file)' : raw === null ? 'null' : `a ${typeof raw}`}`);
   for (const key of Object.keys(raw)) if (!JOB_FIELDS.has(key)) bad(`unknown field '${key}'`);
   if (!isKernel(raw.kernel)) return bad(`kernel must be one of ${KERNELS.join(', ')}`);
   conform(hostKernel(raw.kernel).spec, raw, bad);

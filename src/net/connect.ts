@@ -2,6 +2,7 @@ import type { DataConnection } from 'peerjs';
 import { Peer } from './peerjs';
 import { ErrorCode, TabgridError } from '../errors';
 import { CONNECT_OPTIONS, linkFromConnection, whenOpen, type Link, type LinkHandlers } from './link';
+import { describePeerError } from './peer-error';
 import { peerOptions } from './signal';
 
 export interface ConnectOptions {
@@ -51,8 +52,6 @@ export async function connectToHost(options: ConnectOptions, handlers: LinkHandl
   } catch (err) {
     peer.destroy();
     if (options.signal?.aborted) throw new TabgridError(ErrorCode.Aborted, 'aborted');
-    const type = (err as { type?: string }).type;
-    const message = `${err instanceof Error ? err.message || err.name : String(err)}${type ? ` (${type})` : ''}`;
-    throw new TabgridError(ErrorCode.Network, `cannot reach host ${options.hostId} via ${options.signalUrl}: ${message}`, { cause: err });
+    throw new TabgridError(ErrorCode.Network, `cannot reach host ${options.hostId} via ${options.signalUrl}: ${describePeerError(err)}`, { cause: err });
   }
 }

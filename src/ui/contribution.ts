@@ -10,6 +10,7 @@ import { Persistence, requestPersistence } from '../volunteer/store/persistence'
 import type { VolunteerStore } from '../volunteer/store/volunteer-store';
 import { ComputeClient } from '../worker/client';
 import type { EngineInfo } from '../worker/engine';
+import { Pace } from './pace';
 import { ThroughputHistory } from './sparkline';
 import { downloadCredit } from './credit-file';
 
@@ -45,6 +46,8 @@ export class Contribution extends EventTarget {
   /** Why the last proof-of-credit download failed, until one succeeds. */
   creditProblem?: string;
   readonly history = new ThroughputHistory(180);
+  /** Units per minute and points per day, over the last minutes. */
+  readonly pace = new Pace();
   private computer?: ComputeClient;
   private leadership?: Leadership;
   private starting?: AbortController;
@@ -211,9 +214,15 @@ export class Contribution extends EventTarget {
     // Items computed per second, for the sparkline; sampled whether running or resting.
     let samples = 0;
     this.sampler = setInterval(() => {
+      const now = performance.now();
       this.history.record(
         this.sum((x) => x.computed),
-        performance.now(),
+        now,
+      );
+      this.pace.record(
+        now,
+        this.sum((x) => x.unitsDone),
+        this.sum((x) => x.credit),
       );
       // Backends are chosen per kernel as units arrive: ask again now and then.
       if (++samples % 10 === 0) this.describe(computer);

@@ -10,10 +10,12 @@ import { batteryApiAvailable, CourtesyHold, CourtesyWatcher } from './courtesy-w
 import { describeConnection, describeEngine, describeHold, describeStatus, describeStorage } from './describe';
 import { renderVolunteer, type VolunteerActions } from './volunteer-view';
 import { volunteerStyles } from './volunteer-styles';
+import { describeCredit, estimateLeft, formatItemsPerSecond } from './numbers';
+import type { ThroughputHistory } from './sparkline';
+import type { Kernel } from '../kernels/units';
+import { describeWidgetState, widgetState, type WidgetState } from './widget-state';
 
-/** The element's states: a session's, waiting for another tab of this site, or resting for courtesy. */
-export const WidgetState = { ...VolunteerState, Waiting: 'waiting', Resting: 'resting' } as const;
-export type WidgetState = (typeof WidgetState)[keyof typeof WidgetState];
+export { WidgetState } from './widget-state';
 
 /**
  * <tabgrid-volunteer host="PEER_ID" signal="ws://…">: a visitor's consent, courtesy controls
@@ -69,14 +71,14 @@ export class TabgridVolunteer extends LitElement {
     this.tick = 0;
   }
 
-  /** error for a bad backend setting; waiting for another tab; resting for courtesy; else running if any host's session runs; else error, paused or idle. */
+  /** See widgetState: running only while some host's session has work. */
   get state(): WidgetState {
-    if (this.forced.problem) return WidgetState.Error;
-    if (this.work.waitingForTab) return WidgetState.Waiting;
-    if (this.hold && this.work.leading) return WidgetState.Resting;
-    const states = this.work.sessions.map((x) => x.state);
-    for (const st of [VolunteerState.Running, VolunteerState.Error, VolunteerState.Paused]) if (states.includes(st)) return st;
-    return VolunteerState.Idle;
+    return widgetState({
+      problem: this.forced.problem !== undefined,
+      waitingForTab: this.work.waitingForTab,
+      resting: this.hold !== undefined && this.work.leading,
+      sessions: this.work.sessions,
+    });
   }
 
   get unitsDone(): number {
@@ -85,6 +87,13 @@ export class TabgridVolunteer extends LitElement {
 
   get credit(): number {
     return this.work.sum((x) => x.credit);
+  }
+
+  /** Credit counted on this page, by the kernel that earned it (credit from before a reload is not attributed). */
+  get creditByKernel(): ReadonlyMap<Kernel, number> {
+    const by = new Map<Kernel, number>();
+    for (const x of this.work.sessions) for (const [k, c] of x.creditByKernel) by.set(k, (by.get(k) ?? 0) + c);
+    return by;
   }
 
   /** True while this volunteer reaches a host through a relay. */
@@ -289,7 +298,7 @@ export class TabgridVolunteer extends LitElement {
     const error = problem ?? failed?.error?.message;
     return renderVolunteer(
       {
-        state: this.state,
+        state: describeWidgetState(this.state, w.sessions),
         consented: this.consent === Consent.Started,
         hosts: this.hostIds,
         status:
@@ -307,6 +316,10 @@ export class TabgridVolunteer extends LitElement {
         ...(running?.progress ? { unit: { ...running.progress, kernel: running.kernel } } : {}),
         unitsDone: this.unitsDone,
         credit: this.credit,
+        creditText: describeCredit(this.credit, this.creditByKernel),
+        ...(w.pace.unitsPerMinute !== undefined ? { pace: { unitsPerMinute: w.pace.unitsPerMinute, pointsPerDay: w.pace.pointsPerDay! } } : {}),
+        rateText: formatItemsPerSecond(w.history.latest ?? 0, running?.kernel),
+        ...(running?.progress && unitLeft(running.progress, w.history) ? { unitLeft: unitLeft(running.progress, w.history) } : {}),
         rejected: w.sum((x) => x.unitsRejected),
         ...(w.lastRejection ? { lastRejection: w.lastRejection } : {}),
         storage: describeStorage(w.sessions, w.storageNote, w.persistence),
@@ -325,6 +338,13 @@ export class TabgridVolunteer extends LitElement {
   }
 
   static override styles = volunteerStyles;
+}
+
+/** The time left on the current unit at the rate of the last seconds. */
+function unitLeft(progress: { done: number; total: number }, history: ThroughputHistory): string | undefined {
+  const recent = history.values().slice(-5);
+  const rate = recent.length === 0 ? 0 : recent.reduce((a, b) => a + b, 0) / recent.length;
+  return estimateLeft(progress.done, progress.total, rate);
 }
 
 if (!customElements.get('tabgrid-volunteer')) customElements.define('tabgrid-volunteer', TabgridVolunteer);

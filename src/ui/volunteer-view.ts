@@ -1,7 +1,8 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import { KERNELS, kernelName } from '../kernels/units';
 import { MIN_THROTTLE, type CourtesySettings } from './choices';
-import { formatRate, renderSparkline, type ThroughputHistory } from './sparkline';
+import { formatCount, formatUnitsPerMinute } from './numbers';
+import { renderSparkline, type ThroughputHistory } from './sparkline';
 
 /** Everything the widget shows, computed by the element from its sessions. */
 export interface VolunteerView {
@@ -17,6 +18,14 @@ export interface VolunteerView {
   readonly unit?: { readonly unitId: string; readonly kernel?: string; readonly done: number; readonly total: number };
   readonly unitsDone: number;
   readonly credit: number;
+  /** The credit in the work it paid for: "262,144 points = 262,144 SHA-256 blocks". */
+  readonly creditText: string;
+  /** Units per minute and points per day, once measured. */
+  readonly pace?: { readonly unitsPerMinute: number; readonly pointsPerDay: number };
+  /** The current rate in the current kernel's items: "12,345 hashes/s". */
+  readonly rateText: string;
+  /** "about 40 s left" for the current unit, at the current rate. */
+  readonly unitLeft?: string;
   readonly rejected: number;
   readonly lastRejection?: string;
   readonly storage: string;
@@ -95,7 +104,7 @@ function unitLine(v: VolunteerView) {
   if (!u) return nothing;
   const pct = u.total > 0 ? Math.floor((100 * u.done) / u.total) : 0;
   return html`<dt>Current unit</dt>
-    <dd data-field="unit">${u.unitId}${u.kernel ? ` (${kernelName(u.kernel) ?? u.kernel})` : ''}: ${pct} %</dd>`;
+    <dd data-field="unit">${u.unitId}${u.kernel ? ` (${kernelName(u.kernel) ?? u.kernel})` : ''}: ${pct} %${v.unitLeft ? `, ${v.unitLeft}` : ''}</dd>`;
 }
 
 export function renderVolunteer(v: VolunteerView, a: VolunteerActions): TemplateResult {
@@ -127,9 +136,13 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
         <dd data-field="connection">${v.connection}</dd>
         ${unitLine(v)}
         <dt>Units done</dt>
-        <dd data-field="units">${v.unitsDone}</dd>
+        <dd data-field="units">${formatCount(v.unitsDone)}</dd>
         <dt>Credit</dt>
-        <dd data-field="credit">${v.credit}</dd>
+        <dd data-field="credit">${v.creditText}</dd>
+        <dt>Pace</dt>
+        <dd data-field="pace">
+          ${v.pace ? `${formatUnitsPerMinute(v.pace.unitsPerMinute)} · about ${formatCount(v.pace.pointsPerDay)} points per day at this pace` : 'measuring (shown after 20 s of work with a unit accepted)'}
+        </dd>
         ${
           v.rejected > 0
             ? html`<dt>Rejected</dt>
@@ -151,7 +164,7 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
             : nothing
         }
         <dt>Throughput</dt>
-        <dd class="throughput">${renderSparkline(v.history, 'items')}<span data-field="rate">${formatRate(v.history.latest ?? 0)}</span></dd>
+        <dd class="throughput">${renderSparkline(v.history, 'items')}<span data-field="rate">${v.rateText}</span></dd>
       </dl>
       ${v.unit ? html`<progress part="progress" max=${v.unit.total} .value=${v.unit.done} aria-label="Progress of ${v.unit.unitId}"></progress>` : nothing}
     </section>

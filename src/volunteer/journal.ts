@@ -79,15 +79,23 @@ export class Journal {
 
   /**
    * A checkpoint writer for one run of `unitId` that starts from `from` (its output so far is
-   * `from.data`); `latest()` gives the newest checkpoint, to resume from after a pause.
+   * `from.data`); `latest()` gives the newest checkpoint, to resume from after a pause. `close()`
+   * ends the run: checkpoints that come after it are stale and dropped.
    */
-  checkpointer(unitId: string, from: Resumable | undefined): { write: (done: number, append: Uint8Array) => void; latest: () => Resumable | undefined } {
+  checkpointer(
+    unitId: string,
+    from: Resumable | undefined,
+  ): { write: (done: number, append: Uint8Array) => void; latest: () => Resumable | undefined; close: () => void } {
     let latest = from;
     let atBytes = from?.data.length ?? 0;
     // After a failed write the stored record is behind: later appends could only fail too.
     let broken = false;
+    // The worker's checkpoint calls travel on their own port and can land after the run's result
+    // (or after a pause took `latest`): the finished output, or the next run, supersedes them.
+    let closed = false;
     return {
       write: (done, append) => {
+        if (closed) return;
         const at = atBytes;
         atBytes += append.length;
         latest = { done, data: concat([latest?.data ?? new Uint8Array(0), append]) };
@@ -104,6 +112,9 @@ export class Journal {
         });
       },
       latest: () => latest,
+      close: () => {
+        closed = true;
+      },
     };
   }
 

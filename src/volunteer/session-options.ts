@@ -9,6 +9,10 @@ import type { ChunkFlights } from './chunk-fetcher';
 export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
 export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
 
+/** Why a running session computes nothing: the host has no unit to lease now, or its jobs are all finished. */
+export const NoWork = { Waiting: 'waiting', JobDone: 'job-done' } as const;
+export type NoWork = (typeof NoWork)[keyof typeof NoWork];
+
 export interface VolunteerSessionOptions {
   readonly signalUrl: string;
   readonly hostId: string;

@@ -15,9 +15,9 @@ import type { DatasetCache } from './store/dataset-cache';
 import { MemoryDatasetCache } from './store/memory-dataset-cache';
 import type { UnitInput } from '../worker/segments';
 import { answerCheck, resultMessage, sentResult, type Sent } from './results';
-import { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
+import { NoWork, VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 
-export { VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
+export { NoWork, VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 
 /**
  * A volunteer's conversation with one host: lease units (one computing, `prefetch` waiting),
@@ -33,8 +33,14 @@ export class VolunteerSession extends EventTarget {
   status = 'not started';
   error?: TabgridError;
   progress?: { unitId: string; done: number; total: number };
+  /** Set while running with nothing to compute: the host had no unit for us, or its jobs are finished. */
+  noWork?: NoWork;
   /** Set when a unit resumed from a checkpoint instead of starting over. */
   resumed?: { unitId: string; from: number; total: number };
+  /** Credit this session counted, by the kernel of the unit that earned it (the widget says what credit paid for). */
+  readonly creditByKernel = new Map<WorkUnit['kernel'], number>();
+  /** The kernel of each unit computed here and not judged yet. */
+  private readonly kernelOf = new Map<string, WorkUnit['kernel']>();
   /** Leaves (or nonces) computed by this session: what a resume saved shows here. */
   computed = 0;
   readonly journal: Journal;
@@ -164,7 +170,8 @@ export class VolunteerSession extends EventTarget {
         // Only network trouble is worth waiting out; anything else needs the visitor.
         if (error.code !== ErrorCode.Network) return this.fail(error);
         const delay = backoffMs(++attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs);
-        this.set(VolunteerState.Error, `${error.message}; retrying in ${Math.ceil(delay / 1000)} s`, error);
+        // The error itself is shown once, from `error`; the status says what happens next.
+        this.set(VolunteerState.Error, `disconnected; retrying in ${Math.ceil(delay / 1000)} s`, error);
         if (!(await waited(delay, signal))) return;
         this.set(VolunteerState.Running, 'reconnecting');
       }
@@ -199,12 +206,16 @@ export class VolunteerSession extends EventTarget {
       const cached = (await this.datasets.roots()).slice(0, MAX_CACHED_HINT);
       const reply = await this.host.ask({ type: 'request-unit', holding, ...(cached.length > 0 ? { cached } : {}) }, ['unit', 'no-work'], signal);
       if (reply.type === 'no-work') {
-        if (this.queue.length === 0) this.say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work', signal);
+        if (this.queue.length === 0) {
+          this.noWork = reply.jobDone ? NoWork.JobDone : NoWork.Waiting;
+          this.say(reply.jobDone ? 'the job is finished; waiting for new work' : 'waiting for work', signal);
+        }
         return reply.jobDone ? Math.max(reply.retryMs, 10_000) : reply.retryMs;
       }
       if (this.queue.some((u) => u.unitId === reply.unit.unitId) || this.sent.has(reply.unit.unitId)) break;
       await this.journal.hold(reply.unit);
       this.queue.push(reply.unit);
+      this.noWork = undefined;
     }
     return 0;
   }
@@ -214,6 +225,7 @@ export class VolunteerSession extends EventTarget {
     const stop = () => controller.abort();
     signal.addEventListener('abort', stop, { once: true });
     this.current = { unit, controller };
+    this.kernelOf.set(unit.unitId, unit.kernel);
     const total = unitSize(unit);
     const from = this.partial.get(unit.unitId);
     if (from) this.resumed = { unitId: unit.unitId, from: from.done, total };
@@ -234,7 +246,7 @@ export class VolunteerSession extends EventTarget {
         inputs,
         ...(this.journal.enabled ? { onCheckpoint: checkpoints.write, checkpointMs: this.options.checkpointMs } : {}),
       };
-      const out = await this.options.computer.runUnit(unit, controller.signal, progress, resume);
+      const out = await this.options.computer.runUnit(unit, controller.signal, progress, resume).finally(checkpoints.close);
       const leaves = from ? concat([from.data, out.leaves]) : out.leaves;
       const result = await sentResult(unit, { ...out, leaves }, total, this.hash!, await this.host.identity());
       // Into the outbox before it goes out: a reload from here on re-sends instead of recomputing.
@@ -381,6 +393,7 @@ export class VolunteerSession extends EventTarget {
   private drop(unitId: string): void {
     void this.journal.forget(unitId);
     this.partial.delete(unitId);
+    this.kernelOf.delete(unitId);
     if (this.current?.unit.unitId === unitId) this.current.controller.abort();
     const i = this.queue.findIndex((u) => u.unitId === unitId);
     if (i >= 0) this.queue.splice(i, 1);
@@ -400,6 +413,9 @@ export class VolunteerSession extends EventTarget {
       void this.journal.settle(v.unitId, v.receipt);
     }
     const counted = this.tally.count(v);
+    const kernel = this.kernelOf.get(v.unitId);
+    if (counted && kernel) this.creditByKernel.set(kernel, (this.creditByKernel.get(kernel) ?? 0) + v.credit);
+    if (v.verdict !== Verdict.Pending) this.kernelOf.delete(v.unitId);
     const detail: VerdictDetail = {
       unitId: v.unitId,
       verdict: v.verdict,
@@ -420,6 +436,7 @@ export class VolunteerSession extends EventTarget {
   }
 
   private set(state: VolunteerState, status: string, error?: TabgridError): void {
+    if (state !== VolunteerState.Running) this.noWork = undefined;
     this.state = state;
     this.status = status;
     this.error = error;

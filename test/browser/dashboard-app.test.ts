@@ -63,6 +63,10 @@ describe('<tabgrid-dashboard>', () => {
     await (form as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
     form.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(() => core().jobs().length === 1);
+    // A successful create says so (issue 20, bug 6: it gave no confirmation).
+    await until(() => text(form, '[data-field="created"]') !== '');
+    expect(text(form, '[data-field="created"]')).toMatch(/^Job \S+ created: 3 units of .+\. Volunteers connected to this host start on it now/);
+    expect(form.shadowRoot!.querySelector('[data-field="created"]')!.getAttribute('role')).toBe('status');
     const grid = inner(el, 'tg-unit-grid');
     await until(() => text(grid, '[data-field="summary"]').startsWith('0 of 3 units accepted'));
 
@@ -171,6 +175,7 @@ describe('<tabgrid-dashboard>', () => {
     form.shadowRoot!.querySelector<HTMLButtonElement>('button[type="submit"]')!.click();
     await until(() => text(form, '[data-field="submit-error"]') !== '');
     expect(text(form, '[data-field="submit-error"]')).toMatch(/job-1 is stored with a different spec/);
+    expect(text(form, '[data-field="created"]')).toBe('');
   });
 
   it('says why when the host cannot start', async () => {

@@ -37,10 +37,18 @@ test('two volunteer pages complete a job; every unit is accepted once, and corre
   for (const page of pages) await expect(page.getByRole('button', { name: 'Pause' })).toBeVisible();
   await expect.poll(() => stack.core.done, { timeout: 150_000 }).toBe(true);
 
+  // Nothing runs once the job is done, and the widget says so instead of "running" (issue 20, bug 4).
+  for (const page of pages) await expect.poll(async () => (await volunteerStatus(page)).state, { timeout: 20_000 }).toBe('no-work');
+  for (const page of pages) {
+    await expect(page.locator('tabgrid-volunteer [data-field="state"]')).toHaveText(/^no work: the job is finished/);
+    await expect(page.getByRole('button', { name: 'Pause' })).toBeVisible();
+  }
   const statuses = await Promise.all(pages.map(volunteerStatus));
   expect(statuses.reduce((n, s) => n + s.unitsDone, 0)).toBe(job.units);
-  for (const s of statuses) {
-    expect(s.state).toBe('running');
+  for (const [i, s] of statuses.entries()) {
+    // Credit in the work it paid for, with thousands separators (issue 20, numbers with meaning).
+    const points = s.credit.toLocaleString('en-US');
+    await expect(pages[i]!.locator('tabgrid-volunteer [data-field="credit"]')).toHaveText(`${points} points = ${points} SHA-256 blocks`);
     expect(s.unitsDone).toBeGreaterThan(0);
     expect(s.events).toBe(s.unitsDone);
     expect(s.credit).toBe(s.unitsDone * 4096 * 2);

@@ -128,7 +128,7 @@ describe('results file', () => {
     });
     expect(output).not.toHaveBeenCalled();
     expect(c).toBeUndefined();
-    expect(file.note).toMatch(/did not collect output/);
+    expect(file.note).toMatch(/did not keep this job's output data .* without "collect": true/);
     expect(file.results.every((r) => !('digests' in r))).toBe(true);
     expect(file).toMatchObject({
       format: RESULTS_FORMAT,

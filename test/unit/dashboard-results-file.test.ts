@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MatrixDtype, type MatrixLayout } from '../../src/dashboard/matrix-output';
-import { buildResults, OutputKept, RESULTS_FORMAT, type ResultsSource } from '../../src/dashboard/results-file';
+import { buildResults, OutputKept, RESULTS_FORMAT, resultsNote, type ResultsSource } from '../../src/dashboard/results-file';
+import { formatDuration } from '../../src/dashboard/throughput';
 import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
@@ -149,7 +150,24 @@ describe('results of a job that does not collect', () => {
     expect(c).toBeUndefined();
     expect(header).toMatchObject({ output: OutputKept.None, units: { accepted: 1 } });
     expect(header.layout).toBeUndefined();
-    expect(header.note).toMatch(/did not collect output .* stayed with the volunteers/);
+    expect(header.note).toMatch(/did not keep this job's output data .* stayed with the volunteers/);
     expect(seen.reads).toEqual([]);
+  });
+});
+
+describe('the results note and the chart span in words (issue 20, bug 5)', () => {
+  it('says a proof-of-work job has its solutions, not that it "did not collect output (collect: true)"', () => {
+    const pow: JobSpec = { id: 'pow', kernel: 'sha256d-pow', units: 2, seed: 1, noncesPerUnit: 1 << 16, shareBits: 8, targetBits: 12 };
+    expect(resultsNote(pow)).toMatch(/^A proof-of-work job's results are the solutions/);
+    expect(resultsNote(pow)).not.toMatch(/collect: true/);
+  });
+
+  it('gives spans in whole seconds, minutes and hours', () => {
+    // 47 bars of 5 s read "3.9166666666666665 min" before.
+    expect(formatDuration(47 * 5_000)).toBe('3 min 55 s');
+    expect(formatDuration(5_000)).toBe('5 s');
+    expect(formatDuration(15 * 60_000)).toBe('15 min');
+    expect(formatDuration(3_600_000)).toBe('1 h');
+    expect(formatDuration(80 * 60_000)).toBe('1 h 20 min');
   });
 });

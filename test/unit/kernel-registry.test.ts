@@ -103,5 +103,9 @@ describe('kernel registries', () => {
     expect(() => parseJob({ ...spec })).toThrow(/kernel must be one of sha256-batch, matmul-f32, matmul-modp, sha256d-pow/);
     expect(() => parseJob([spec])).toThrow(/a job is a JSON object/);
     expect(() => parseJob(null)).toThrow(/a job is a JSON object/);
+    // Named "job", not "job undefined", and the array called what it is (issue 20, bug 6).
+    expect(() => parseJob([spec])).toThrow(/^job: a job is a JSON object, not an array \(give one job per file\)$/);
+    expect(() => parseJob({ ...spec, kernel, id: undefined })).toThrow(/^job: /);
+    expect(() => parseJob({ ...spec, kernal: kernel })).toThrow(/^job "[^"]+": unknown field 'kernal'$/);
   });
 });

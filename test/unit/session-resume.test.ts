@@ -107,6 +107,45 @@ describe('VolunteerSession with a store', () => {
     b.close();
   });
 
+  it('takes a checkpoint that arrives after its unit finished as stale, not as a storage failure (issue 20, bug 1)', async () => {
+    const { core, engine, store, session } = await setup();
+    // The worker's checkpoint callback travels on its own Comlink port, so its last calls can land
+    // after runUnit's result: here every checkpoint is delivered once the run has resolved.
+    const late: (() => void)[] = [];
+    let delivered = 0;
+    const computer: UnitComputer = {
+      describe: () => engine.describe(),
+      async runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress, resume: ResumeOptions = {}) {
+        const held: [number, Uint8Array][] = [];
+        const out = await engine.runUnit(unit, signal, onProgress, { ...resume, onCheckpoint: (done, append) => void held.push([done, append.slice()]) });
+        expect(held.length).toBeGreaterThan(0);
+        late.push(() => {
+          for (const [done, append] of held) resume.onCheckpoint?.(done, append);
+        });
+        return out;
+      },
+    };
+    // They land just after the finished output went into the outbox, as seen in 5 of 6 walk-through runs.
+    const finish = store.finish.bind(store);
+    store.finish = async (...args) => {
+      await finish(...args);
+      for (const deliver of late.splice(0)) {
+        deliver();
+        delivered++;
+      }
+    };
+    const s = session(computer);
+    s.start();
+    await until(() => core.done);
+    await until(() => s.unitsDone === 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await s.journal.flush();
+    expect(delivered).toBe(1);
+    expect(s.journal.problem).toBeUndefined();
+    expect(await store.held('h')).toEqual([]);
+    s.close();
+  });
+
   it('keeps computing when storage fills up, and says so', async () => {
     const { core, engine, store, session } = await setup();
     store.checkpoint = async () => {

@@ -5,7 +5,7 @@ import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { receiptIsIntact } from '../../src/proof/receipt';
 import { backoffMs } from '../../src/net/backoff';
-import { VolunteerSession, VolunteerState, type VerdictDetail } from '../../src/volunteer/session';
+import { NoWork, VolunteerSession, VolunteerState, type VerdictDetail } from '../../src/volunteer/session';
 import { ComputeEngine } from '../../src/worker/engine';
 import { memoryConnector } from '../helpers/memory-host';
 import { newIdentity } from '../helpers/signing';
@@ -56,8 +56,13 @@ describe('VolunteerSession against a HostCore (no network)', () => {
     expect(session.state).toBe(VolunteerState.Running);
     await until(() => core.done);
     await until(() => session.unitsDone === job.units);
+    // Running, and says it has nothing to compute: the widget shows no-work, not "running" (issue 20, bug 4).
+    await until(() => session.noWork === NoWork.JobDone);
+    expect(session.computing).toBe(false);
     expect(verdicts.map((v) => v.verdict)).toEqual(new Array(job.units).fill('accepted'));
     expect(session.credit).toBe(job.units * 300 * 2);
+    // All of it earned here, by SHA-256 hashing: what the widget explains credit with.
+    expect([...session.creditByKernel]).toEqual([['sha256-batch', session.credit]]);
     expect(session.receipts).toHaveLength(job.units);
     expect(session.receipts.every((r) => receiptIsIntact(r, hash) && r.volunteer === identity.id)).toBe(true);
     // Each receipt carries the host's signature, so the volunteer can prove its credit.
