@@ -13,7 +13,8 @@ export const EXPORT_USAGE = `usage:
       solutions.json (proof of work). Works on a stopped host's file and beside a running host.
       DIR must be empty or new unless --force.
   npm run host -- --list-jobs --db FILE.sqlite
-      lists the jobs in the store: id, kernel, units accepted of all, whether output is collected.
+      lists the jobs in the store: id, kernel, units accepted of all, whether output is collected,
+      active, paused or cancelled.
   --store is another name for --db.`;
 
 export interface ExportCommand {
@@ -40,7 +41,8 @@ export async function runExportCommand(c: ExportCommand, print: (line: string) =
     if (c.listJobs) {
       const jobs = await listJobs(store);
       if (jobs.length === 0) print(`no jobs in ${c.db}`);
-      for (const j of jobs) print(`${j.id}\t${j.kernel}\t${j.accepted}/${j.units} units accepted\t${j.collect ? 'output collected' : 'roots only'}`);
+      for (const j of jobs)
+        print(`${j.id}\t${j.kernel}\t${j.accepted}/${j.units} units accepted\t${j.collect ? 'output collected' : 'roots only'}\t${j.status}`);
       return 0;
     }
     const report = await exportJob(store, c.export!, c.out!, { force: c.force ?? false });

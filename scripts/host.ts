@@ -12,6 +12,9 @@
  *
  * `npm run host -- --export JOB --out DIR --db FILE.sqlite [--force]` and `--list-jobs`: results
  * out of a store, stopped or running, instead of hosting (export-command.ts).
+ *
+ * `npm run host -- --pause|--resume|--cancel|--delete JOB --db FILE.sqlite`: a job changed in a
+ * stopped host's store, instead of hosting (job-command.ts).
  */
 import './node-webrtc';
 import { DEMO_JOB, describeLayout } from '../src/host/job';
@@ -19,6 +22,7 @@ import { openHostStore, parseStoreSpec, StoreKind } from '../src/host/store/open
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
 import { parseArgs, readJobs } from './args';
 import { runExportCommand } from './export-command';
+import { JobCommandAction, runJobCommand } from './job-command';
 import { checkObserverToken, newObserverToken } from '../src/proof/observer-token';
 import { startHost, watchUrl } from './stack';
 
@@ -39,6 +43,10 @@ const { values } = parseArgs({
     'list-jobs': { type: 'boolean' },
     'observer-token': { type: 'string' },
     'dashboard-url': { type: 'string' },
+    pause: { type: 'string' },
+    resume: { type: 'string' },
+    cancel: { type: 'string' },
+    delete: { type: 'string' },
   },
 });
 
@@ -52,6 +60,19 @@ if (values.export !== undefined || values['list-jobs']) {
     (line) => console.error(line),
   );
   process.exit(code);
+}
+
+const jobActions = Object.values(JobCommandAction).filter((a) => values[a] !== undefined);
+if (jobActions.length > 1) throw new Error(`give one of --${jobActions.join(', --')}`);
+if (jobActions.length === 1) {
+  const action = jobActions[0]!;
+  process.exit(
+    await runJobCommand(
+      { action, jobId: values[action]!, db: values.db },
+      (line) => console.log(line),
+      (line) => console.error(line),
+    ),
+  );
 }
 
 const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL;

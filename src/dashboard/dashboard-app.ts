@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { Hasher } from '../hash/sha256-cpu';
-import type { HostCore, VerdictEvent } from '../host/host-core';
+import { JobStatus, type HostCore, type VerdictEvent } from '../host/host-core';
 import { submitRequest } from '../host/ingest/ingest';
 import type { HostStore } from '../host/store/store';
 import type { JobSpec } from '../host/job';
@@ -16,9 +16,13 @@ import { ObserverClient, WatchStatus, type ConnectObserver } from './observer-cl
 import { buildResults } from './results-file';
 import { resolveSettings, resolveWatch, settingsQuery, volunteerUrl, type HostSettings, type WatchSettings } from './settings';
 import { volunteerRows, type VolunteerRow } from './volunteer-rows';
+import { jobRow, type JobRow } from './job-overview';
+import { JOB_ACTION, JobAction, type JobActionEvent } from './jobs-overview';
+import { ChartScope } from './chart-scope';
 import './downloads';
 import './host-settings';
 import './job-form';
+import './jobs-overview';
 import './throughput-chart';
 import './unit-grid';
 import './verification-log';
@@ -46,6 +50,8 @@ export const connectWatched: ConnectWatched = (watch) => (handlers, signal) =>
 /** What the panels read: a HostCore's views in this tab, or a watched host's last snapshot (observer-client.ts WatchedHost). */
 type PanelSource = Pick<HostCore, 'jobs' | 'progress' | 'units' | 'volunteers' | 'trustRecords' | 'directConnections'> & {
   acceptedOf(jobId: string): number;
+  /** A job's status; a watched host's snapshot does not say, so its jobs read as active. */
+  jobStatus?(jobId: string): JobStatus | undefined;
   leaderboard(): Leaderboard;
 };
 
@@ -71,6 +77,10 @@ interface View {
   readonly selected: string | undefined;
   readonly units: readonly UnitView[];
   readonly acceptedAt: readonly (number | null)[];
+  /** Every job's row in the overview. */
+  readonly overview: readonly JobRow[];
+  /** What the throughput chart counts, and its label. */
+  readonly chart: { readonly acceptedAt: readonly (number | null)[]; readonly subject: string };
   readonly volunteers: readonly VolunteerRow[];
   readonly downloads: readonly DownloadJob[];
   readonly connected: number;
@@ -83,6 +93,8 @@ const EMPTY: View = {
   selected: undefined,
   units: [],
   acceptedAt: [],
+  overview: [],
+  chart: { acceptedAt: [], subject: 'all jobs' },
   volunteers: [],
   downloads: [],
   connected: 0,
@@ -105,6 +117,8 @@ export class TabgridDashboard extends LitElement {
     status: { state: true },
     statusText: { state: true },
     log: { state: true },
+    actionError: { state: true },
+    acting: { state: true },
   };
 
   /** Replaced by tests before the element is connected. */
@@ -123,7 +137,13 @@ export class TabgridDashboard extends LitElement {
   declare private statusText: string;
   declare private view: View;
   declare private log: readonly VerdictEvent[];
+  /** Why the last pause, resume, cancel or delete failed ('' when it did not). */
+  declare private actionError: string;
+  /** A job action is under way. */
+  declare private acting: boolean;
   private selected?: string;
+  /** Whether the throughput chart counts every job or the one shown. */
+  private chartScope: ChartScope = ChartScope.All;
   private readonly rejectedAt = new Map<string, number>();
   private timer?: ReturnType<typeof setTimeout>;
   private lastKey = '';
@@ -135,6 +155,9 @@ export class TabgridDashboard extends LitElement {
     this.statusText = 'Starting the job host…';
     this.view = EMPTY;
     this.log = [];
+    this.actionError = '';
+    this.acting = false;
+    this.addEventListener(JOB_ACTION, (e) => void this.jobAction(e));
     // Both events bubble out of the panels' shadow roots (composed).
     this.addEventListener(JOB_SUBMIT, (e) => void this.addJob(e));
     this.addEventListener(SETTINGS_CHANGE, (e) => location.assign(settingsQuery(location.search, (e as CustomEvent<HostSettings>).detail)));
@@ -204,6 +227,7 @@ export class TabgridDashboard extends LitElement {
       trustRecords: (id) => core.trustRecords(id),
       directConnections: () => core.directConnections(),
       acceptedOf: (id) => core.results(id).length,
+      jobStatus: (id) => core.jobStatus(id),
       leaderboard: () => core.leaderboard(),
     };
   }
@@ -248,7 +272,8 @@ export class TabgridDashboard extends LitElement {
     const core = this.source();
     if (!core) return false;
     const now = Date.now();
-    const key = JSON.stringify([core.progress(), this.log.length, core.directConnections(), this.selected, core.jobs().length]);
+    const statuses = core.jobs().map((j) => core.jobStatus?.(j.id));
+    const key = JSON.stringify([core.progress(), this.log.length, core.directConnections(), this.selected, core.jobs().length, statuses, this.chartScope]);
     if (!force && key === this.lastKey && now - this.lastFull < FULL_REFRESH_MS) return false;
     this.lastKey = key;
     this.lastFull = now;
@@ -259,12 +284,21 @@ export class TabgridDashboard extends LitElement {
     const spec = jobs.find((j) => j.id === selected);
     const units = selected ? core.units(selected) : [];
     const accepted = units.filter((u) => u.state === 'accepted').length;
+    const unitsOf = new Map(jobs.map((j) => [j.id, j.id === selected ? units : core.units(j.id)]));
+    const all = ChartScope.All === this.chartScope || !selected;
     this.view = {
       now,
       jobs,
       selected,
       units,
       acceptedAt: units.map((u) => u.acceptedAt),
+      overview: jobs.map((j) => jobRow(j, core.jobStatus?.(j.id) ?? JobStatus.Active, unitsOf.get(j.id)!, now)),
+      chart: all
+        ? {
+            acceptedAt: [...unitsOf.values()].flatMap((us) => us.map((u) => u.acceptedAt)),
+            subject: jobs.length === 1 ? `job ${jobs[0]!.id}` : `all ${jobs.length} jobs`,
+          }
+        : { acceptedAt: units.map((u) => u.acceptedAt), subject: `job ${selected}` },
       volunteers: spec ? volunteerRows(core, spec, units) : [],
       downloads: jobs.map((j) => ({ spec: j, accepted: j.id === selected ? accepted : core.acceptedOf(j.id) })),
       connected: core.directConnections(),
@@ -306,6 +340,36 @@ export class TabgridDashboard extends LitElement {
     } catch (err) {
       form.submitError = (err as Error).message;
       form.created = '';
+    }
+  }
+
+  /** Pauses, resumes, cancels or deletes a job on the host in this tab (the overview's buttons; cancel and delete confirmed there). */
+  private async jobAction(e: JobActionEvent): Promise<void> {
+    const core = this.host?.core;
+    if (!core || this.acting) return;
+    const { jobId, action } = e.detail;
+    this.acting = true;
+    try {
+      switch (action) {
+        case JobAction.Pause:
+          await core.setJobStatus(jobId, JobStatus.Paused);
+          break;
+        case JobAction.Resume:
+          await core.setJobStatus(jobId, JobStatus.Active);
+          break;
+        case JobAction.Cancel:
+          await core.setJobStatus(jobId, JobStatus.Cancelled);
+          break;
+        case JobAction.Delete:
+          await core.deleteJob(jobId);
+          break;
+      }
+      this.actionError = '';
+    } catch (err) {
+      this.actionError = `Could not ${action} job ${jobId}: ${(err as Error).message}`;
+    } finally {
+      this.acting = false;
+      this.refresh(true);
     }
   }
 
@@ -374,6 +438,7 @@ export class TabgridDashboard extends LitElement {
         <div class=${watch ? 'solo' : 'cols'}>
           ${watch ? nothing : html`<tg-job-form></tg-job-form>`}
           <div class="stack">
+            <tg-jobs-overview .rows=${v.overview} ?actions=${!watch && running} ?busy=${this.acting} error=${this.actionError}></tg-jobs-overview>
             ${
               v.jobs.length > 1
                 ? html`<label class="pick"
@@ -385,7 +450,21 @@ export class TabgridDashboard extends LitElement {
                 : nothing
             }
             <tg-unit-grid job-id=${v.selected ?? ''} .units=${v.units} .rejectedAt=${this.rejectedAt} .now=${v.now}></tg-unit-grid>
-            <tg-throughput-chart .acceptedAt=${v.acceptedAt} .now=${v.now}></tg-throughput-chart>
+            ${
+              v.jobs.length > 1
+                ? html`<label class="pick"
+                    >Chart shows
+                    <select
+                      data-field="chart-scope"
+                      @change=${(e: Event) => ((this.chartScope = (e.target as HTMLSelectElement).value as ChartScope), this.refresh(true))}
+                    >
+                      <option value=${ChartScope.All} ?selected=${this.chartScope === ChartScope.All}>all jobs</option>
+                      <option value=${ChartScope.Shown} ?selected=${this.chartScope === ChartScope.Shown}>the job shown (${v.selected})</option>
+                    </select></label
+                  >`
+                : nothing
+            }
+            <tg-throughput-chart .acceptedAt=${v.chart.acceptedAt} .now=${v.now} subject=${v.chart.subject}></tg-throughput-chart>
             <tg-volunteers-table .rows=${v.volunteers}></tg-volunteers-table>
             <tg-leaderboard .board=${v.leaderboard} .now=${v.now}></tg-leaderboard>
           </div>

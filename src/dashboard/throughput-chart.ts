@@ -14,17 +14,21 @@ export class ThroughputChart extends LitElement {
   static override properties = {
     acceptedAt: { attribute: false },
     now: { type: Number },
+    subject: { type: String },
   };
 
   /** Acceptance times of the job's units (null for units not accepted yet). */
   declare acceptedAt: readonly (number | null)[];
   declare now: number;
+  /** What the units counted are of ("all 3 jobs", "job sha-small"): in the heading and the description. */
+  declare subject: string;
   private series: ThroughputSeries = throughputSeries([], 0);
 
   constructor() {
     super();
     this.acceptedAt = [];
     this.now = 0;
+    this.subject = '';
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -35,8 +39,9 @@ export class ThroughputChart extends LitElement {
   get description(): string {
     const { barMs, counts, peak, total } = this.series;
     const per = formatDuration(barMs);
-    if (total === 0) return `No units accepted yet (bars of ${per}).`;
-    return `Accepted units per ${per} over the last ${formatDuration(barMs * counts.length)}: ${total} in all, peak ${peak}, latest ${counts[counts.length - 1]}.`;
+    const of = this.subject ? ` (${this.subject})` : '';
+    if (total === 0) return `No units accepted yet${of} (bars of ${per}).`;
+    return `Accepted units${of} per ${per} over the last ${formatDuration(barMs * counts.length)}: ${total} in all, peak ${peak}, latest ${counts[counts.length - 1]}.`;
   }
 
   override render() {
@@ -46,7 +51,7 @@ export class ThroughputChart extends LitElement {
     const description = this.description;
     return html`
       <section aria-labelledby="chart-title">
-        <h2 id="chart-title">Throughput</h2>
+        <h2 id="chart-title">Throughput${this.subject ? `: ${this.subject}` : ''}</h2>
         <svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-label=${description}>
           <title>${description}</title>
           <line x1="0" y1=${HEIGHT - 0.5} x2=${WIDTH} y2=${HEIGHT - 0.5} class="axis"></line>

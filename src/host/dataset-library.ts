@@ -79,6 +79,14 @@ export class DatasetLibrary {
     return this.served;
   }
 
+  /** Lets go of these datasets (their job was deleted): no longer served, nor held on the shelf. */
+  drop(roots: readonly string[]): void {
+    for (const root of roots) {
+      this.held.get(root)?.release();
+      this.held.delete(root);
+    }
+  }
+
   /** Lets go of every dataset (the host closes). */
   close(): void {
     for (const h of this.held.values()) h.release();

@@ -2,6 +2,7 @@ import { ErrorCode, TabgridError } from '../errors';
 import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
 import { describeLayout, jobUnit, type JobSpec } from './job';
+import { datasetsDeletedWith, withStatus } from './job-control';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
 import { withProfile } from './profiles';
@@ -15,7 +16,7 @@ import { Holds } from './holds';
 import { checkHostOptions, cryptoRandom, DEFAULT_MAX_UPLOAD_BYTES, type AcceptedResult, type HostCoreOptions } from './host-options';
 import { randomBelow, type Random } from '../proof/random';
 import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
-import { StoredUnitState as UnitState } from './store/store';
+import { JobStatus, StoredUnitState as UnitState } from './store/store';
 import { inlineRecomputer, type Recomputer } from './recomputer';
 import { Settler, type Settlement } from './settler';
 import { awaitingRecompute } from './verify-replicas';
@@ -27,7 +28,7 @@ import type { ChallengedUnit } from '../protocol';
 /** Longest the ranked leaderboards are reused while nothing changes: recent credit decays by 0.007 % a minute. */
 const STANDINGS_MAX_AGE_MS = 60_000;
 
-export { StoredUnitState as UnitState } from './store/store';
+export { JobStatus, StoredUnitState as UnitState } from './store/store';
 export type { AcceptedResult, HostCoreOptions } from './host-options';
 export type { UnitView, VerdictEvent } from './host-views';
 
@@ -437,6 +438,7 @@ export class HostCore {
         // Its lease lapsed but nobody took the unit since: it is this volunteer's again, checkpoint and all (its hold goes on).
         const regained =
           u?.state === UnitState.Queued &&
+          this.state.leasable(u.jobId) &&
           u.holder === who &&
           !u.rejectedBy.includes(who) &&
           !this.judge.trust.isBanned(u.jobId, who) &&
@@ -586,6 +588,54 @@ export class HostCore {
       await this.commit(tx);
       this.options.log?.(`added job ${spec.id}: ${describeLayout(spec)}`);
       return true;
+    });
+  }
+
+  /** A job's status (active, paused, cancelled); undefined for a job this host does not have. */
+  jobStatus(jobId: string): JobStatus | undefined {
+    const job = this.state.job(jobId);
+    return job && (job.status ?? JobStatus.Active);
+  }
+
+  /**
+   * Pauses, resumes (Active) or cancels a job, committed before it resolves. A paused or
+   * cancelled job leases nothing more (nor lets a lapsed lease be taken back); units already
+   * leased may finish, and are judged and credited as usual. A cancelled job stays cancelled.
+   */
+  setJobStatus(jobId: string, status: JobStatus): Promise<void> {
+    return this.serial(async () => {
+      const job = this.state.job(jobId);
+      if (!job) throw new TabgridError(ErrorCode.BadInput, `this host has no job ${jobId}`);
+      const changed = withStatus(job, status);
+      if (!changed) return;
+      const tx = this.state.tx();
+      tx.putJob(changed);
+      await this.commit(tx);
+      this.options.log?.(`job ${jobId} is now ${status}`);
+    });
+  }
+
+  /**
+   * Deletes a finished or cancelled job with its units, trust records, kept outputs and the
+   * datasets no other job reads, from the store and from memory, committed before it resolves.
+   * Receipts already issued stay (they are the volunteers' proof); a result still coming for
+   * one of its units is refused as for an unknown unit. Resolves to the datasets deleted.
+   */
+  deleteJob(jobId: string): Promise<readonly string[]> {
+    return this.serial(async () => {
+      const job = this.state.job(jobId);
+      if (!job) throw new TabgridError(ErrorCode.BadInput, `this host has no job ${jobId}`);
+      const units = this.state.unitsOf(jobId);
+      const orphans = datasetsDeletedWith(job, units, this.state.allJobs());
+      const tx = this.state.tx();
+      tx.deleteJob(jobId, orphans);
+      await this.store.commit(tx.batch());
+      tx.apply();
+      // Uploads for its units go with them; so do its datasets on the shelf.
+      this.judge.release(units.map(requeued));
+      this.datasets.drop(orphans);
+      this.options.log?.(`deleted job ${jobId}: ${units.length} units, ${orphans.length} dataset(s)`);
+      return orphans;
     });
   }
 }

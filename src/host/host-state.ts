@@ -1,6 +1,6 @@
 import type { Backend, HostMessage } from '../protocol';
 import type { HostSnapshot, StoreBatch, StoredJob, StoredOutput, StoredReceipt, StoredTeam, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
-import { Awaiting, LEASE_HISTORY, StoredUnitState as UnitState } from './store/store';
+import { Awaiting, JobStatus, LEASE_HISTORY, StoredUnitState as UnitState } from './store/store';
 
 export type UnitRecord = StoredUnit;
 
@@ -104,7 +104,7 @@ export class HostState {
   ): StoredUnit | undefined {
     const mayTake = (u: StoredUnit) => !u.rejectedBy.includes(volunteer) && !u.votes?.some((v) => v.key === volunteer) && !barred(u);
     for (const job of this.jobOrder) {
-      if (skip(job.id)) continue;
+      if (!leases(job) || skip(job.id)) continue;
       const candidates = [...(this.awaitingReplica.get(job.id) ?? [])].map((id) => this.units.get(id)!).filter(mayTake);
       let best: StoredUnit | undefined;
       let bestRank = -Infinity;
@@ -125,9 +125,21 @@ export class HostState {
     return undefined;
   }
 
+  /** Whether every unit is accepted, the queued units of cancelled jobs aside (they will never run). */
   allAccepted(): boolean {
-    for (const q of [...this.queued.values(), ...this.awaitingReplica.values()]) if (q.size > 0) return false;
+    for (const [jobId, q] of [...this.queued, ...this.awaitingReplica]) if (q.size > 0 && this.jobs.get(jobId)?.status !== JobStatus.Cancelled) return false;
     return this.leased.size === 0;
+  }
+
+  /** Whether a job's units may be leased (it is neither paused nor cancelled); false for a job this host does not have. */
+  leasable(jobId: string): boolean {
+    const job = this.jobs.get(jobId);
+    return job !== undefined && leases(job);
+  }
+
+  /** Every job, highest priority first. */
+  allJobs(): StoredJob[] {
+    return [...this.jobOrder];
   }
 
   counts(): Record<UnitState, number> & { total: number } {
@@ -199,6 +211,22 @@ export class HostState {
       held.add(u.unitId);
       this.holders.set(u.holder, held);
     }
+  }
+
+  /** @internal Tx.apply: forgets a deleted job, its units (from every index) and its trust records; its receipts stay. */
+  removeJob(jobId: string): void {
+    this.jobs.delete(jobId);
+    this.jobOrder = this.jobOrder.filter((j) => j.id !== jobId);
+    for (const id of this.byJob.get(jobId) ?? []) {
+      const u = this.units.get(id);
+      if (u?.holder) this.holders.get(u.holder)?.delete(id);
+      this.leased.delete(id);
+      this.units.delete(id);
+    }
+    this.byJob.delete(jobId);
+    this.queued.delete(jobId);
+    this.awaitingReplica.delete(jobId);
+    for (const [k, t] of this.trustRecords) if (t.jobId === jobId) this.trustRecords.delete(k);
   }
 
   /** @internal Tx.apply */
@@ -283,6 +311,8 @@ export function awaitsRows(u: UnitRecord): boolean {
 
 const trustKey = (jobId: string, key: string) => JSON.stringify([jobId, key]);
 
+const leases = (job: StoredJob) => (job.status ?? JobStatus.Active) === JobStatus.Active;
+
 /** Changes staged for one commit; reads of volunteers see the staged values. */
 export class Tx {
   private readonly jobs = new Map<string, StoredJob>();
@@ -295,6 +325,8 @@ export class Tx {
   private readonly outputs: StoredOutput[] = [];
   private readonly droppedOutputs: { unitId: string; root: string }[] = [];
   private readonly toSettle: { readonly unitId: string; readonly voters: readonly string[] }[] = [];
+  private readonly deletedJobs: string[] = [];
+  private readonly deletedDatasets: string[] = [];
 
   constructor(private readonly state: HostState) {}
 
@@ -327,6 +359,12 @@ export class Tx {
 
   putJob(j: StoredJob): void {
     this.jobs.set(j.id, j);
+  }
+
+  /** Deletes a job with everything the store keeps of it (StoreBatch.deletedJobs), and datasets that only it read. */
+  deleteJob(jobId: string, datasets: readonly string[]): void {
+    this.deletedJobs.push(jobId);
+    this.deletedDatasets.push(...datasets);
   }
 
   putUnit(u: StoredUnit): void {
@@ -373,10 +411,13 @@ export class Tx {
       ...(this.teams.size ? { teams: [...this.teams.values()] } : {}),
       ...(this.outputs.length ? { outputs: this.outputs } : {}),
       ...(this.droppedOutputs.length ? { droppedOutputs: this.droppedOutputs } : {}),
+      ...(this.deletedJobs.length ? { deletedJobs: this.deletedJobs } : {}),
+      ...(this.deletedDatasets.length ? { deletedDatasets: this.deletedDatasets } : {}),
     };
   }
 
   apply(): void {
+    for (const id of this.deletedJobs) this.state.removeJob(id);
     for (const j of this.jobs.values()) this.state.putJob(j);
     for (const u of this.units.values()) this.state.putUnit(u);
     for (const v of this.volunteers.values()) this.state.putVolunteer(v);

@@ -101,6 +101,48 @@ describe('<tabgrid-dashboard>', () => {
     expect(el.refresh()).toBe(true);
   });
 
+  it('counts every job in the chart by default (issue 20, bug 5), or the job shown; pauses, cancels and deletes from the overview', async () => {
+    const { el, core } = await mount();
+    const spec = (id: string, seed: number): JobSpec => ({ id, kernel: 'sha256-batch', units: 2, messagesPerUnit: 8, messageLength: 32, seed, samples: 4 });
+    await core().addJob(spec('a', 1));
+    await core().addJob(spec('b', 2));
+    const v = await volunteer(core(), 'v');
+    const unit = await v.lease();
+    expect(await submit(v, unit, honest(unit, hash), hash)).toMatchObject({ verdict: 'accepted' });
+    // Show job b, which has nothing accepted: the chart still counts job a's unit, and says whose units it counts.
+    await until(() => el.shadowRoot!.querySelector('[data-field="chart-scope"]') !== null);
+    const pick = el.shadowRoot!.querySelector<HTMLSelectElement>('.pick select')!;
+    pick.value = 'b';
+    pick.dispatchEvent(new Event('change'));
+    const chart = inner(el, 'tg-throughput-chart');
+    await until(() => text(chart, 'h2') === 'Throughput: all 2 jobs');
+    expect(text(chart, '[data-field="throughput"]')).toMatch(/^Accepted units \(all 2 jobs\) per .*: 1 in all/);
+    const scope = el.shadowRoot!.querySelector<HTMLSelectElement>('[data-field="chart-scope"]')!;
+    scope.value = 'shown';
+    scope.dispatchEvent(new Event('change'));
+    await until(() => text(chart, 'h2') === 'Throughput: job b');
+    expect(text(chart, '[data-field="throughput"]')).toMatch(/^No units accepted yet \(job b\)/);
+
+    // The overview's buttons act on the host.
+    const overview = inner(el, 'tg-jobs-overview');
+    const press = async (label: string) => {
+      await until(() => [...overview.shadowRoot!.querySelectorAll('button')].some((b) => (b.getAttribute('aria-label') ?? b.textContent!.trim()) === label));
+      [...overview.shadowRoot!.querySelectorAll('button')].find((b) => (b.getAttribute('aria-label') ?? b.textContent!.trim()) === label)!.click();
+    };
+    expect(text(overview, 'tr[data-job="a"] [data-field="progress"]')).toBe('1 / 2');
+    await press('Pause job b');
+    await until(() => core().jobStatus('b') === 'paused');
+    await until(() => overview.shadowRoot!.querySelector('tr[data-job="b"]')?.getAttribute('data-state') === 'paused');
+    await press('Cancel job a');
+    await press('Cancel job');
+    await until(() => core().jobStatus('a') === 'cancelled');
+    await press('Delete job a');
+    await press('Delete');
+    await until(() => core().jobs().length === 1);
+    await until(() => overview.shadowRoot!.querySelectorAll('tbody tr').length === 1);
+    expect(core().receipt(unit.unitId)).toBeDefined();
+  });
+
   it("downloads the kept output of collecting jobs from the host's store, and only roots for a job that does not collect", async () => {
     const { el, core } = await mount();
     const jobs: JobSpec[] = [

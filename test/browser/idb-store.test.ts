@@ -146,10 +146,38 @@ describe('IdbHostStore', () => {
     expect(await store.datasetRoots()).toEqual([]);
     await store.saveDataset({ root, data: Uint8Array.of(9, 8, 7), createdAt: 1 });
     expect((await store.loadDataset(root))?.data).toEqual(Uint8Array.of(9, 8, 7));
-    // Version 6's team store is there, empty; volunteers from before load without names.
+    // Version 7's team store is there, empty; volunteers from before load without names.
     expect((await store.load()).teams).toEqual([]);
     await store.close();
-    expect(IDB_SCHEMA_VERSION).toBe(6);
+    expect(IDB_SCHEMA_VERSION).toBe(7);
+  });
+
+  it('upgrades a version-5 database: its units are indexed by job, so deleting a job finds the units written before', async () => {
+    const name = freshName();
+    const old = await openDB(name, 5, {
+      upgrade(db) {
+        db.createObjectStore('jobs', { keyPath: 'id' });
+        db.createObjectStore('units', { keyPath: 'unitId' });
+        db.createObjectStore('volunteers', { keyPath: 'id' });
+        db.createObjectStore('receipts', { keyPath: 'receiptId' });
+        db.createObjectStore('trust', { keyPath: ['jobId', 'key'] });
+        db.createObjectStore('keys');
+        db.createObjectStore('outputs', { keyPath: ['unitId', 'root'] });
+        db.createObjectStore('datasets', { keyPath: 'root' });
+        db.createObjectStore('datasetChunks', { keyPath: ['root', 'index'] });
+      },
+    });
+    for (const j of [job('a', 1), job('b', 2)]) await old.put('jobs', j);
+    for (const u of [unit('a', 0), unit('a', 1), unit('b', 0)]) await old.put('units', u);
+    await old.put('outputs', { unitId: 'a/0', root: 'aa', data: Uint8Array.of(1) });
+    old.close();
+    const store = await IdbHostStore.open(name);
+    await store.commit({ deletedJobs: ['a'] });
+    const after = await store.load();
+    expect(after.jobs).toEqual([job('b', 2)]);
+    expect(after.units).toEqual([unit('b', 0)]);
+    expect(await store.output('a/0', 'aa')).toBeUndefined();
+    await store.close();
   });
 
   it('reports a commit after close as storage', async () => {

@@ -370,6 +370,58 @@ export function describeHostStore(name: string, open: () => Promise<HostStore>, 
     );
 
     it(
+      "keeps a job's status, and an absent status stays absent",
+      withStore(async (store) => {
+        await store.commit({ jobs: [job('a', 1), { ...job('b', 2), status: 'paused' }, { ...job('c', 3), status: 'cancelled' }] });
+        expect((await store.load()).jobs).toEqual([job('a', 1), { ...job('b', 2), status: 'paused' }, { ...job('c', 3), status: 'cancelled' }]);
+        await store.commit({ jobs: [{ ...job('b', 2), status: 'active' }] });
+        expect((await store.load()).jobs[1]).toEqual({ ...job('b', 2), status: 'active' });
+      }),
+    );
+
+    it(
+      "deletes a job with its units, trust records and kept outputs, and the datasets listed; keeps receipts, volunteers and other jobs' records",
+      withStore(async (store) => {
+        const gone = { root: 'e1'.repeat(32), data: bytesOf(300_000, 1), createdAt: 1 };
+        const kept = { root: 'e2'.repeat(32), data: bytesOf(1000, 2), createdAt: 2 };
+        await store.saveDataset(gone);
+        await store.saveDataset(kept);
+        const t = (jobId: string): StoredTrust => ({ jobId, key: 'k', streak: 1, valid: 1, invalid: 0, banned: false });
+        await store.commit({
+          jobs: [job('j', 1), job('k', 2)],
+          units: [unit('j', 0, { state: 'accepted', root: 'aa' }), unit('j', 1), unit('k', 0, { state: 'accepted', root: 'aa' })],
+          volunteers: [volunteer('v', 12.5)],
+          receipts: [receipt('r', 1)],
+          trust: [t('j'), t('k')],
+          outputs: [
+            { unitId: 'j/0', root: 'aa', data: Uint8Array.of(1) },
+            { unitId: 'j/0', root: 'bb', data: Uint8Array.of(2) },
+            { unitId: 'k/0', root: 'aa', data: Uint8Array.of(3) },
+          ],
+        });
+        // Deletions apply before the batch's upserts, in one transaction.
+        await store.commit({ deletedJobs: ['j'], deletedDatasets: [gone.root], jobs: [{ ...job('k', 2), status: 'paused' }] });
+        expect(await store.load()).toEqual({
+          jobs: [{ ...job('k', 2), status: 'paused' }],
+          units: [unit('k', 0, { state: 'accepted', root: 'aa' })],
+          volunteers: [volunteer('v', 12.5)],
+          receipts: [receipt('r', 1)],
+          trust: [t('k')],
+          teams: [],
+        });
+        expect(await store.output('j/0', 'aa')).toBeUndefined();
+        expect(await store.output('j/0', 'bb')).toBeUndefined();
+        expect(await store.output('k/0', 'aa')).toEqual(Uint8Array.of(3));
+        expect(await store.datasetRoots()).toEqual([kept.root]);
+        expect(await store.loadDataset(gone.root)).toBeUndefined();
+        expect(await store.loadDataset(kept.root)).toEqual(kept);
+        // Deleting what is not there changes nothing.
+        await store.commit({ deletedJobs: ['j'], deletedDatasets: [gone.root] });
+        expect((await store.load()).jobs).toEqual([{ ...job('k', 2), status: 'paused' }]);
+      }),
+    );
+
+    it(
       'keeps a dataset of many chunks whole (a partial last chunk included)',
       withStore(async (store) => {
         // 5 MiB + 13 bytes: 21 chunks of 256 KiB, the last 13 bytes long.

@@ -249,7 +249,9 @@ describe('exportJob', () => {
     expect(readdirSync(out).sort()).toEqual(['manifest.json', 'notes.txt']);
     // Nothing left under a temporary name.
     expect(readdirSync(out).some((f) => f.endsWith('.tmp'))).toBe(false);
-    expect(await listJobs(store)).toEqual([{ id: 'x-roots', kernel: 'sha256-batch', units: 3, accepted: 1, collect: false, createdAt: expect.any(Number) }]);
+    expect(await listJobs(store)).toEqual([
+      { id: 'x-roots', kernel: 'sha256-batch', units: 3, accepted: 1, collect: false, createdAt: expect.any(Number), status: 'active' },
+    ]);
   });
 
   it('stops when its signal is aborted', async () => {

@@ -10,7 +10,7 @@ import { verifySignature } from '../../src/proof/identity';
 import { SQLITE_SCHEMA_VERSION, SqliteHostStore } from '../../src/host/store/sqlite-store';
 import { HOST_KEY_TABLE } from '../../src/host/store/sqlite-key';
 import type { HostStore } from '../../src/host/store/store';
-import { describeHostStore, receipt, unit } from '../helpers/store-conformance';
+import { describeHostStore, job, receipt, unit } from '../helpers/store-conformance';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabgrid-sqlite-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -105,16 +105,16 @@ describe('SqliteHostStore', () => {
     after.close();
   });
 
-  it('migrates a version-10 file (before donor names and teams) keeping every volunteer, who then loads without a profile', async () => {
+  it('migrates a version-11 file (before donor names and teams) keeping every volunteer, who then loads without a profile', async () => {
     const path = freshPath();
-    // A version-10 file is this version's less what migration 11 added.
+    // A version-11 file is this version's less what migration 12 added.
     await new SqliteHostStore(path).close();
     const raw = new Database(path);
     raw.exec(`DROP TABLE teams;
       ALTER TABLE volunteers DROP COLUMN name; ALTER TABLE volunteers DROP COLUMN team; ALTER TABLE volunteers DROP COLUMN profile_at;
       ALTER TABLE volunteers DROP COLUMN last_seen; ALTER TABLE volunteers DROP COLUMN rac; ALTER TABLE volunteers DROP COLUMN rac_at;
       INSERT INTO volunteers VALUES ('v', 96, 3, 1);
-      PRAGMA user_version = 10;`);
+      PRAGMA user_version = 11;`);
     raw.close();
     const store = new SqliteHostStore(path);
     expect((await store.load()).volunteers).toEqual([{ id: 'v', credit: 96, accepted: 3, rejected: 1 }]);
@@ -123,7 +123,7 @@ describe('SqliteHostStore', () => {
     expect((await store.load()).volunteers).toEqual([{ id: 'v', credit: 96, accepted: 3, rejected: 1, name: 'Ada', team: 'Lab A' }]);
     await store.close();
     const after = new Database(path, { readonly: true });
-    expect(after.pragma('user_version', { simple: true })).toBe(11);
+    expect(after.pragma('user_version', { simple: true })).toBe(12);
     after.close();
   });
 
@@ -232,10 +232,29 @@ describe('SqliteHostStore', () => {
     await store.close();
     const after = new Database(path, { readonly: true });
     expect(after.pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
-    expect(SQLITE_SCHEMA_VERSION).toBe(11);
+    expect(SQLITE_SCHEMA_VERSION).toBe(12);
     // The old column is gone, so nothing can read it as if it still said something.
     expect((after.prepare('SELECT name FROM pragma_table_info(?)').all('units') as { name: string }[]).map((c) => c.name)).not.toContain('collecting');
     after.close();
+  });
+
+  it('migrates a version-10 file (before job statuses): its jobs load active, and then keep a status', async () => {
+    const path = freshPath();
+    const first = new SqliteHostStore(path);
+    await first.commit({ jobs: [job('j', 1)], units: [unit('j', 0)] });
+    await first.close();
+    const raw = new Database(path);
+    raw.exec(`DROP TABLE teams; ALTER TABLE volunteers DROP COLUMN name; ALTER TABLE volunteers DROP COLUMN team; ALTER TABLE volunteers DROP COLUMN profile_at;
+      ALTER TABLE volunteers DROP COLUMN last_seen; ALTER TABLE volunteers DROP COLUMN rac; ALTER TABLE volunteers DROP COLUMN rac_at;
+      ALTER TABLE jobs DROP COLUMN status; PRAGMA user_version = 10;`);
+    raw.close();
+    const store = new SqliteHostStore(path);
+    expect((await store.load()).jobs).toEqual([job('j', 1)]);
+    await store.commit({ jobs: [{ ...job('j', 1), status: 'cancelled' }] });
+    await store.close();
+    const again = new SqliteHostStore(path);
+    expect((await again.load()).jobs).toEqual([{ ...job('j', 1), status: 'cancelled' }]);
+    await again.close();
   });
 
   it('migrates a version-9 file (before datasets and backends) keeping every row', async () => {
@@ -244,12 +263,12 @@ describe('SqliteHostStore', () => {
     const accepted = unit('j', 0, { state: 'accepted', holder: 'v', root: 'ab'.repeat(32), acceptedAt: 5 });
     await first.commit({ units: [accepted], receipts: [receipt('r', 1)] });
     await first.close();
-    // What version 9 had: no dataset tables, no backend or adapter on units (and nothing of migration 11).
+    // What version 9 had: no dataset tables, no backend or adapter on units (and nothing of migrations 11 and 12).
     const raw = new Database(path);
     raw.exec(
       `DROP TABLE teams; ALTER TABLE volunteers DROP COLUMN name; ALTER TABLE volunteers DROP COLUMN team; ALTER TABLE volunteers DROP COLUMN profile_at;
       ALTER TABLE volunteers DROP COLUMN last_seen; ALTER TABLE volunteers DROP COLUMN rac; ALTER TABLE volunteers DROP COLUMN rac_at;
-      DROP TABLE datasets; DROP TABLE dataset_chunks; ALTER TABLE units DROP COLUMN backend; ALTER TABLE units DROP COLUMN adapter; ALTER TABLE units DROP COLUMN shares; PRAGMA user_version = 9;`,
+      DROP TABLE datasets; DROP TABLE dataset_chunks; ALTER TABLE units DROP COLUMN backend; ALTER TABLE units DROP COLUMN adapter; ALTER TABLE units DROP COLUMN shares; ALTER TABLE jobs DROP COLUMN status; PRAGMA user_version = 9;`,
     );
     raw.close();
     const store = new SqliteHostStore(path);

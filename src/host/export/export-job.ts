@@ -11,7 +11,7 @@ import { mkdir, open, readdir, rename, rm, writeFile, type FileHandle } from 'no
 import { join } from 'node:path';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { HostStore } from '../store/store';
-import { StoredUnitState } from '../store/store';
+import { JobStatus, StoredUnitState } from '../store/store';
 import { EXPORT_FORMAT, ExportState, exportedUnits, RECEIPT_CHECK, type ExportManifest, type ExportOutput } from './export-manifest';
 import { planOutput, type FileSink, type OutputPlan, type OutputReader } from './export-output';
 import { withDatasets } from './with-datasets';
@@ -46,6 +46,8 @@ export interface JobListing {
   readonly accepted: number;
   readonly collect: boolean;
   readonly createdAt: number;
+  /** Active, paused or cancelled (store.ts JobStatus). */
+  readonly status: JobStatus;
 }
 
 /** The jobs a store holds, oldest first, with how many units each has accepted. */
@@ -60,6 +62,7 @@ export async function listJobs(store: HostStore): Promise<JobListing[]> {
     accepted: accepted.get(j.id) ?? 0,
     collect: 'collect' in j.spec && j.spec.collect === true,
     createdAt: j.createdAt,
+    status: j.status ?? JobStatus.Active,
   }));
 }
 

@@ -25,7 +25,7 @@ import type {
 
 interface HostDb extends DBSchema {
   jobs: { key: string; value: StoredJob };
-  units: { key: string; value: StoredUnit };
+  units: { key: string; value: StoredUnit; indexes: { byJob: string } };
   volunteers: { key: string; value: StoredVolunteer };
   receipts: { key: string; value: StoredReceipt };
   trust: { key: [string, string]; value: StoredTrust };
@@ -97,7 +97,11 @@ const UPGRADES: readonly ((db: IDBPDatabase<HostDb>, tx: IDBPTransaction<HostDb,
     db.createObjectStore('datasets', { keyPath: 'root' });
     db.createObjectStore('datasetChunks', { keyPath: ['root', 'index'] });
   },
-  // 6: team totals (volunteers gained name, team, last seen and recent credit: optional, no change needed).
+  // 6: units by job, so deleting a job finds its units (jobs gained a status: no change needed).
+  (_db, tx) => {
+    tx.objectStore('units').createIndex('byJob', 'jobId');
+  },
+  // 7: team totals (volunteers gained name, team, last seen and recent credit: optional, no change needed).
   (db) => {
     db.createObjectStore('teams', { keyPath: 'key' });
   },
@@ -110,6 +114,18 @@ async function addAwaiting(tx: IDBPTransaction<HostDb, StoreName[], 'versionchan
     const awaiting = legacyAwaiting({ ...rest, collecting });
     if (collecting !== undefined || awaiting !== undefined) await cursor.update(awaiting === undefined ? rest : { ...rest, awaiting });
   }
+}
+
+/** A job's record, units, trust records and its units' outputs, deleted within `tx`. */
+async function deleteJob(tx: IDBPTransaction<HostDb, StoreName[], 'readwrite'>, jobId: string): Promise<void> {
+  const unitIds = await tx.objectStore('units').index('byJob').getAllKeys(jobId);
+  // Array keys sort after every number and string, so [x] … [x, []] spans every [x, anything].
+  const under = (first: string) => IDBKeyRange.bound([first], [first, []]);
+  await Promise.all([
+    ...unitIds.flatMap((id) => [tx.objectStore('units').delete(id), tx.objectStore('outputs').delete(under(id))]),
+    tx.objectStore('trust').delete(under(jobId)),
+    tx.objectStore('jobs').delete(jobId),
+  ]);
 }
 
 /** The IndexedDB version this code writes; a database at a newer version is refused. */
@@ -215,12 +231,20 @@ export class IdbHostStore implements HostStore {
   async commit(batch: StoreBatch): Promise<void> {
     this.check();
     const names: StoreName[] = STORES.filter((s) => (batch[s]?.length ?? 0) > 0);
-    if ((batch.outputs?.length ?? 0) + (batch.droppedOutputs?.length ?? 0) > 0) names.push('outputs');
+    const deleting = (batch.deletedJobs?.length ?? 0) > 0;
+    if (deleting) for (const s of ['jobs', 'units', 'trust'] as const) if (!names.includes(s)) names.push(s);
+    if (deleting || (batch.outputs?.length ?? 0) + (batch.droppedOutputs?.length ?? 0) > 0) names.push('outputs');
+    if ((batch.deletedDatasets?.length ?? 0) > 0) names.push('datasets', 'datasetChunks');
     if (names.length === 0) return;
     let tx: IDBPTransaction<HostDb, StoreName[], 'readwrite'> | undefined;
     const pending: Promise<unknown>[] = [];
     try {
       tx = this.db.transaction(names, 'readwrite', { durability: 'strict' });
+      // Deletions first, as the other stores apply them: a batch may delete a job and upsert others.
+      for (const id of batch.deletedJobs ?? []) await deleteJob(tx, id);
+      for (const root of batch.deletedDatasets ?? []) {
+        pending.push(tx.objectStore('datasets').delete(root), tx.objectStore('datasetChunks').delete(IDBKeyRange.bound([root, 0], [root, Infinity])));
+      }
       // put() throws synchronously for a record it cannot key or clone; the catch aborts.
       putAll(tx, 'jobs', batch.jobs, pending);
       putAll(tx, 'units', batch.units, pending);

@@ -57,6 +57,8 @@ export class MemoryHostStore implements HostStore {
     const trust = (copy.trust ?? []).map((t) => [JSON.stringify([keyOf('trust job', t.jobId), keyOf('trust key', t.key)]), t] as const);
     const teams = (copy.teams ?? []).map((t) => [keyOf('team', t.key), t] as const);
     const outputs = (copy.outputs ?? []).map((o) => [JSON.stringify([keyOf('output unit', o.unitId), keyOf('output root', o.root)]), o.data] as const);
+    for (const id of copy.deletedJobs ?? []) this.deleteJob(id);
+    for (const root of copy.deletedDatasets ?? []) this.datasets.delete(root);
     for (const [k, j] of jobs) this.jobs.set(k, j);
     for (const [k, u] of units) this.units.set(k, u);
     for (const [k, v] of volunteers) this.volunteers.set(k, v);
@@ -66,6 +68,16 @@ export class MemoryHostStore implements HostStore {
     for (const [k, data] of outputs) this.outputs.set(k, data);
     for (const o of copy.droppedOutputs ?? []) this.outputs.delete(JSON.stringify([o.unitId, o.root]));
     this.commits++;
+  }
+
+  private deleteJob(jobId: string): void {
+    this.jobs.delete(jobId);
+    for (const [id, u] of this.units) {
+      if (u.jobId !== jobId) continue;
+      this.units.delete(id);
+      for (const k of this.outputs.keys()) if ((JSON.parse(k) as string[])[0] === id) this.outputs.delete(k);
+    }
+    for (const [k, t] of this.trust) if (t.jobId === jobId) this.trust.delete(k);
   }
 
   async output(unitId: string, root: string): Promise<Uint8Array | undefined> {

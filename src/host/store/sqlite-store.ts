@@ -15,6 +15,7 @@ import type {
   Awaiting,
   HostSnapshot,
   HostStore,
+  JobStatus,
   StoreBatch,
   StoredDataset,
   StoredJob,
@@ -139,7 +140,9 @@ const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       ALTER TABLE units ADD COLUMN adapter TEXT;
       ALTER TABLE units ADD COLUMN shares TEXT;
     `),
-  // 11: donors' display names and teams, last seen and recent average credit; team totals.
+  // 11: a job's status (active, paused, cancelled; NULL reads as active).
+  (db) => db.exec(`ALTER TABLE jobs ADD COLUMN status TEXT;`),
+  // 12: donors' display names and teams, last seen and recent average credit; team totals.
   (db) =>
     db.exec(`
       ALTER TABLE volunteers ADD COLUMN name TEXT;
@@ -204,7 +207,7 @@ const json = (value: unknown) => (value == null ? null : JSON.stringify(value));
 
 /** Rows as SELECT * returns them (snake_case columns, JSON as text). */
 interface Rows {
-  jobs: { id: string; spec: string; priority: number; created_at: number };
+  jobs: { id: string; spec: string; priority: number; created_at: number; status: JobStatus | null };
   units: {
     unit_id: string;
     job_id: string;
@@ -290,6 +293,7 @@ export class SqliteHostStore implements HostStore {
       spec: (j) => json(j.spec),
       priority: (j) => j.priority,
       created_at: (j) => j.createdAt,
+      status: (j) => j.status ?? null,
     });
     const unit = upsert<StoredUnit>(this.db, 'units', 'unit_id', {
       unit_id: (u) => u.unitId,
@@ -357,8 +361,17 @@ export class SqliteHostStore implements HostStore {
       data: (o) => Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength),
     });
     const dropOutput = this.db.prepare<[string, string]>('DELETE FROM outputs WHERE unit_id = ? AND root = ?');
+    const dropJob = [
+      'DELETE FROM outputs WHERE unit_id IN (SELECT unit_id FROM units WHERE job_id = ?)',
+      'DELETE FROM units WHERE job_id = ?',
+      'DELETE FROM trust WHERE job_id = ?',
+      'DELETE FROM jobs WHERE id = ?',
+    ].map((sql) => this.db.prepare<[string]>(sql));
+    const dropDataset = ['DELETE FROM dataset_chunks WHERE root = ?', 'DELETE FROM datasets WHERE root = ?'].map((sql) => this.db.prepare<[string]>(sql));
     // db.transaction rolls the whole batch back if any statement throws.
     return this.db.transaction((batch: StoreBatch) => {
+      for (const id of batch.deletedJobs ?? []) for (const statement of dropJob) statement.run(id);
+      for (const root of batch.deletedDatasets ?? []) for (const statement of dropDataset) statement.run(root);
       for (const j of batch.jobs ?? []) job(j);
       for (const u of batch.units ?? []) unit(u);
       for (const v of batch.volunteers ?? []) volunteer(v);
@@ -374,7 +387,13 @@ export class SqliteHostStore implements HostStore {
     return this.guard('read', () => {
       // One read transaction, so the tables come from the same commit.
       return this.db.transaction(() => ({
-        jobs: this.selects.jobs.all().map((r): StoredJob => ({ id: r.id, spec: JSON.parse(r.spec), priority: r.priority, createdAt: r.created_at })),
+        jobs: this.selects.jobs.all().map((r): StoredJob => ({
+          id: r.id,
+          spec: JSON.parse(r.spec),
+          priority: r.priority,
+          createdAt: r.created_at,
+          ...(r.status === null ? {} : { status: r.status }),
+        })),
         units: this.selects.units.all().map((r): StoredUnit => ({
           jobId: r.job_id,
           unitId: r.unit_id,

@@ -39,12 +39,26 @@ export const Awaiting = {
 } as const;
 export type Awaiting = (typeof Awaiting)[keyof typeof Awaiting];
 
+/**
+ * Whether a job leases units. A paused job leases nothing until resumed; a cancelled one leases
+ * nothing ever again (its remaining units are not computed, and it counts as done). Either way
+ * units already leased may finish: their results are judged and credited as usual.
+ */
+export const JobStatus = {
+  Active: 'active',
+  Paused: 'paused',
+  Cancelled: 'cancelled',
+} as const;
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
+
 export interface StoredJob {
   readonly id: string;
   readonly spec: JobSpec;
   /** Higher runs first. */
   readonly priority: number;
   readonly createdAt: number;
+  /** Absent in records older than the field, and for a job never paused or cancelled: active. */
+  readonly status?: JobStatus;
 }
 
 export interface StoredUnit {
@@ -206,6 +220,14 @@ export interface StoreBatch {
   readonly outputs?: readonly StoredOutput[];
   /** Outputs to delete: a replica's output whose root lost the vote. */
   readonly droppedOutputs?: readonly { readonly unitId: string; readonly root: string }[];
+  /**
+   * Jobs to delete, applied before the upserts: each job's record, its units, its trust records
+   * and its units' kept outputs go. Receipts and volunteer totals stay: receipts already issued
+   * remain the volunteers' proof of credit.
+   */
+  readonly deletedJobs?: readonly string[];
+  /** Datasets to delete with them (the host lists those no remaining job reads), chunks and all. */
+  readonly deletedDatasets?: readonly string[];
 }
 
 export interface HostSnapshot {
