@@ -146,14 +146,26 @@ export class LeaderboardPanel extends LitElement {
         text-align: left;
         padding: 0.2rem 0.5rem;
         border-bottom: 1px solid var(--tabgrid-border, #c9c9d1);
-        overflow-wrap: anywhere;
       }
       thead th {
         color: var(--tabgrid-muted, #4b4b57);
         font-weight: 600;
+        white-space: nowrap;
       }
+      /* Numbers and headings never break; a long name wraps, and a narrow screen scrolls the table. */
       .num {
         text-align: right;
+        white-space: nowrap;
+      }
+      tbody th,
+      [data-field='team'] {
+        overflow-wrap: anywhere;
+        min-width: 6rem;
+      }
+      /* A grid item shrinks below its table's width only with min-width 0; the section then scrolls. */
+      :host {
+        display: block;
+        min-width: 0;
       }
       section {
         overflow-x: auto;
