@@ -366,7 +366,8 @@ export const observedMessages = {
     teams: v.optional(
       list(
         record({
-          key: str(256),
+          /** teamKeyOf(name): NFKC and lower case can lengthen a 32-character name many times over (U+FDFA is 18 characters in NFKC). */
+          key: str(2048),
           name: displayName,
           credit,
           accepted: count,

@@ -71,6 +71,10 @@ describe('display names', () => {
     expect(normalizeDisplayName('  Ada \t Lovelace ')).toBe('Ada Lovelace');
     expect(teamKeyOf('Lab A')).toBe(teamKeyOf('lab a'));
     expect(teamKeyOf('Ｌａｂ Ａ')).toBe(teamKeyOf('LAB A'));
+    // The longest key a team name can have fits the observer snapshot's bound.
+    const longest = '\uFDFA'.repeat(MAX_DISPLAY_NAME_CHARS);
+    expect(displayNameProblem(longest)).toBeUndefined();
+    expect(teamKeyOf(longest).length).toBeLessThanOrEqual(2048);
   });
 
   it('are checked on the wire: a profile with a bad name is refused, naming the field', () => {
