@@ -492,6 +492,8 @@ export class TabgridDashboard extends LitElement {
       }
       main {
         display: grid;
+        /* minmax(0, …): a wide table scrolls in its panel instead of widening the page. */
+        grid-template-columns: minmax(0, 1fr);
         gap: 1rem;
       }
       .cols {
@@ -502,12 +504,13 @@ export class TabgridDashboard extends LitElement {
       }
       @media (max-width: 50rem) {
         .cols {
-          grid-template-columns: 1fr;
+          grid-template-columns: minmax(0, 1fr);
         }
       }
       .stack,
       .solo {
         display: grid;
+        grid-template-columns: minmax(0, 1fr);
         gap: 1rem;
       }
       .pick select {

@@ -7,14 +7,17 @@ import { css } from 'lit';
  * against the panel background.
  */
 export const panelStyles = css`
+  /* A grid item shrinks below its table's width only with min-width 0; the panel then scrolls sideways, the page does not. */
   :host {
     display: block;
+    min-width: 0;
     font:
       15px/1.45 system-ui,
       sans-serif;
     color: var(--tabgrid-fg, #1b1b1f);
   }
   section {
+    overflow-x: auto;
     border: 1px solid var(--tabgrid-border, #c9c9d1);
     border-radius: 8px;
     padding: 0.75rem 1rem;

@@ -162,14 +162,6 @@ export class LeaderboardPanel extends LitElement {
         overflow-wrap: anywhere;
         min-width: 6rem;
       }
-      /* A grid item shrinks below its table's width only with min-width 0; the section then scrolls. */
-      :host {
-        display: block;
-        min-width: 0;
-      }
-      section {
-        overflow-x: auto;
-      }
     `,
   ];
 }

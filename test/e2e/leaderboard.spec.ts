@@ -121,6 +121,8 @@ test('two volunteers with names and a team: the leaderboard and each widget’s 
   await dash.screenshot({ path: testInfo.outputPath('leaderboard-1280.png'), fullPage: true });
   await dash.setViewportSize({ width: 390, height: 900 });
   await dash.screenshot({ path: testInfo.outputPath('leaderboard-390.png'), fullPage: true });
+  // Nothing widens the page past a phone's screen: wide tables scroll inside their panels.
+  expect(await dash.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   await ada.screenshot({ path: testInfo.outputPath('widget-donor-390.png'), fullPage: true });
   await bob.screenshot({ path: testInfo.outputPath('widget-donor-1280.png'), fullPage: true });
 });
