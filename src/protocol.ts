@@ -59,6 +59,17 @@ export const MAX_RELAY_CHILDREN = 8;
 export const MAX_CHALLENGE = 64;
 /** Most units a volunteer may say it holds (its prefetch queue). */
 export const MAX_HOLDING = 16;
+/**
+ * Whether a job leases units. A paused job leases nothing until resumed; a cancelled one leases
+ * nothing ever again (its remaining units are not computed, and it counts as done). Either way
+ * units already leased may finish: their results are judged and credited as usual.
+ */
+export const JobStatus = {
+  Active: 'active',
+  Paused: 'paused',
+  Cancelled: 'cancelled',
+} as const;
+export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
 /** The most dataset roots a request-unit lists as cached. */
 export const MAX_CACHED_HINT = 16;
 /** The longest description of what computed a result (a result's `adapter`). */

@@ -10,7 +10,7 @@ import type { Leaderboard } from './leaderboard';
 import { backoffMs } from '../net/backoff';
 import type { Link, LinkHandlers } from '../net/link';
 import { observerProof } from '../proof/observer-token';
-import { PROTOCOL_VERSION, type Receipt } from '../protocol';
+import { JobStatus, PROTOCOL_VERSION, type Receipt } from '../protocol';
 import { MAX_OBSERVED_EXPORT_BYTES, type ObservedMessage, type ObserverMessage } from '../protocol/messages';
 import { parseObservedMessage } from '../validate';
 
@@ -63,6 +63,7 @@ interface Pending {
 export class WatchedHost {
   private jobList: JobSpec[] = [];
   private accepted = new Map<string, number>();
+  private statuses = new Map<string, JobStatus>();
   private unitList: { readonly job: string; readonly units: readonly UnitView[] } = { job: '', units: [] };
   private volunteerList: StoredVolunteer[] = [];
   private teamList: TeamStanding[] = [];
@@ -101,6 +102,10 @@ export class WatchedHost {
   acceptedOf(jobId: string): number {
     return this.accepted.get(jobId) ?? 0;
   }
+  /** Whether a job leases units, as the host last said. */
+  jobStatus(jobId: string): JobStatus | undefined {
+    return this.statuses.get(jobId);
+  }
 
   /** @internal The observer client's: a snapshot, and the units of `job` when it fetched them. */
   update(snapshot: Observed<'snapshot'>, units?: { readonly job: string; readonly units: readonly UnitView[] }): void {
@@ -115,6 +120,7 @@ export class WatchedHost {
     }
     this.jobList = jobs;
     this.accepted = new Map(snapshot.jobs.map((j) => [String(j.spec.id), j.accepted]));
+    this.statuses = new Map(snapshot.jobs.map((j) => [String(j.spec.id), j.status ?? JobStatus.Active]));
     this.counts = { ...snapshot.progress };
     this.connections = snapshot.connected;
     // Recent credit comes decayed to the snapshot's time: kept as of then.

@@ -25,7 +25,7 @@ import type { HostCore, VerdictEvent } from './host-core';
 /** What an observer reads of a host: HostCore's read-only views, nothing that leases, judges, adds jobs or signs. */
 export type ObservedHost = Pick<
   HostCore,
-  'publicKey' | 'jobs' | 'progress' | 'units' | 'volunteers' | 'trustRecords' | 'results' | 'receipt' | 'output' | 'directConnections' | 'leaderboard'
+  'publicKey' | 'jobs' | 'progress' | 'units' | 'volunteers' | 'trustRecords' | 'results' | 'receipt' | 'output' | 'directConnections' | 'leaderboard' | 'jobStatus'
 >;
 
 export interface ObserverHostOptions {
@@ -235,6 +235,7 @@ export class ObserverHost {
     const jobs = fit(Math.min(all.length, MAX_OBSERVED_JOBS), 0, budget / 2, (i) => ({
       spec: all[i]! as unknown as Record<string, unknown>,
       accepted: core.results(all[i]!.id).length,
+      status: core.jobStatus(all[i]!.id),
     }));
     budget -= JSON.stringify(jobs).length;
     const now = this.clock();

@@ -6,6 +6,7 @@
 import * as v from 'valibot';
 import {
   Backend,
+  JobStatus,
   MAX_ADAPTER_CHARS,
   MAX_CACHED_HINT,
   MAX_CHALLENGE,
@@ -343,8 +344,8 @@ export const observedMessages = {
     /** Volunteer connections straight to the host (what its cap counts). */
     connected: count,
     progress: progressCounts,
-    /** Every job, highest priority first, with its accepted units. */
-    jobs: list(record({ spec: jobObject, accepted: count }), MAX_OBSERVED_JOBS),
+    /** Every job, highest priority first, with its accepted units and whether it leases (absent: active). */
+    jobs: list(record({ spec: jobObject, accepted: count, status: v.optional(oneOf(JobStatus)) }), MAX_OBSERVED_JOBS),
     /** Volunteers the host has judged, most credit first; `volunteersTotal` says how many there are in all. */
     volunteers: list(
       record({

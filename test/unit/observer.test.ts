@@ -1,4 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { JobStatus } from '../../src/protocol';
 import { ObserverClient, WatchStatus } from '../../src/dashboard/observer-client';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { HostCore, type VerdictEvent } from '../../src/host/host-core';
@@ -149,6 +150,10 @@ describe('observing a host', () => {
     );
     expect(c.view.trustRecords('dig')).toEqual(core.trustRecords('dig'));
     expect(c.view.acceptedOf('dig')).toBe(3);
+    // The overview's job states: a job paused on the host reads paused to the watcher too.
+    expect(c.view.jobStatus('mat')).toBe(JobStatus.Active);
+    await core.setJobStatus('mat', JobStatus.Paused);
+    await until(() => c.view.jobStatus('mat') === JobStatus.Paused, 5000);
     c.select('mat');
     await until(() => c.view.units('mat').length === 1);
 

@@ -6,7 +6,7 @@
  * loads the last committed snapshot. The host's signing key lives in the store too, so choosing
  * the store chooses the key: a durable store keeps both.
  */
-import type { Backend, Receipt } from '../../protocol';
+import type { Backend, JobStatus, Receipt } from '../../protocol';
 import type { Identity } from '../../proof/identity';
 import type { TrustState } from '../../proof/trust';
 import type { JobSpec } from '../job';
@@ -39,18 +39,8 @@ export const Awaiting = {
 } as const;
 export type Awaiting = (typeof Awaiting)[keyof typeof Awaiting];
 
-/**
- * Whether a job leases units. A paused job leases nothing until resumed; a cancelled one leases
- * nothing ever again (its remaining units are not computed, and it counts as done). Either way
- * units already leased may finish: their results are judged and credited as usual.
- */
-export const JobStatus = {
-  Active: 'active',
-  Paused: 'paused',
-  Cancelled: 'cancelled',
-} as const;
-export type JobStatus = (typeof JobStatus)[keyof typeof JobStatus];
-
+/** Whether a job leases units (protocol.ts: watching dashboards are told it too). */
+export { JobStatus } from '../../protocol';
 export interface StoredJob {
   readonly id: string;
   readonly spec: JobSpec;
