@@ -25,7 +25,18 @@ import type { HostCore, VerdictEvent } from './host-core';
 /** What an observer reads of a host: HostCore's read-only views, nothing that leases, judges, adds jobs or signs. */
 export type ObservedHost = Pick<
   HostCore,
-  'publicKey' | 'jobs' | 'progress' | 'units' | 'volunteers' | 'trustRecords' | 'results' | 'receipt' | 'output' | 'directConnections' | 'leaderboard' | 'jobStatus'
+  | 'publicKey'
+  | 'jobs'
+  | 'progress'
+  | 'units'
+  | 'volunteers'
+  | 'trustRecords'
+  | 'results'
+  | 'receipt'
+  | 'output'
+  | 'directConnections'
+  | 'leaderboard'
+  | 'jobStatus'
 >;
 
 export interface ObserverHostOptions {
