@@ -104,3 +104,25 @@ export const stateStyles = css`
     background: var(--tabgrid-rejected, #b91c1c);
   }
 `;
+
+/** The panels' data tables (jobs, volunteers, leaderboard): full width, tabular figures, ruled rows, numbers to the right. */
+export const tableStyles = css`
+  table {
+    border-collapse: collapse;
+    width: 100%;
+    font-variant-numeric: tabular-nums;
+  }
+  th,
+  td {
+    text-align: left;
+    padding: 0.2rem 0.5rem;
+    border-bottom: 1px solid var(--tabgrid-border, #c9c9d1);
+  }
+  thead th {
+    color: var(--tabgrid-muted, #4b4b57);
+    font-weight: 600;
+  }
+  .num {
+    text-align: right;
+  }
+`;

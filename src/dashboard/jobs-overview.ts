@@ -1,5 +1,5 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
-import { panelStyles } from './dashboard-styles';
+import { panelStyles, tableStyles } from './dashboard-styles';
 import { formatEta, formatRate, JobState, type JobRow } from './job-overview';
 
 /** What a researcher may do to a job from the overview. */
@@ -161,28 +161,15 @@ export class JobsOverview extends LitElement {
 
   static override styles = [
     panelStyles,
+    tableStyles,
     css`
       .scroll {
         overflow-x: auto;
       }
-      table {
-        border-collapse: collapse;
-        width: 100%;
-        font-variant-numeric: tabular-nums;
-      }
       th,
       td {
-        text-align: left;
         padding: 0.25rem 0.5rem;
-        border-bottom: 1px solid var(--tabgrid-border, #c9c9d1);
         vertical-align: middle;
-      }
-      thead th {
-        color: var(--tabgrid-muted, #4b4b57);
-        font-weight: 600;
-      }
-      .num {
-        text-align: right;
       }
       .progress {
         white-space: nowrap;

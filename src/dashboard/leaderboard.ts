@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { TeamStanding, VolunteerStanding } from '../host/standings';
-import { panelStyles } from './dashboard-styles';
+import { panelStyles, tableStyles } from './dashboard-styles';
 import { shortId } from './unit-cells';
 
 /** The host's standings, as the leaderboard shows them. */
@@ -130,31 +130,18 @@ export class LeaderboardPanel extends LitElement {
 
   static override styles = [
     panelStyles,
+    tableStyles,
     css`
       table {
-        border-collapse: collapse;
-        width: 100%;
-        font-variant-numeric: tabular-nums;
         margin-top: 0.5rem;
       }
       caption {
         text-align: left;
         font-weight: 600;
       }
-      th,
-      td {
-        text-align: left;
-        padding: 0.2rem 0.5rem;
-        border-bottom: 1px solid var(--tabgrid-border, #c9c9d1);
-      }
-      thead th {
-        color: var(--tabgrid-muted, #4b4b57);
-        font-weight: 600;
-        white-space: nowrap;
-      }
       /* Numbers and headings never break; a long name wraps, and a narrow screen scrolls the table. */
+      thead th,
       .num {
-        text-align: right;
         white-space: nowrap;
       }
       tbody th,

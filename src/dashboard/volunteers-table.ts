@@ -1,5 +1,5 @@
-import { LitElement, css, html } from 'lit';
-import { panelStyles } from './dashboard-styles';
+import { LitElement, html } from 'lit';
+import { panelStyles, tableStyles } from './dashboard-styles';
 import { shortId } from './unit-cells';
 import { TrustShown, type TrustSummary, type VolunteerRow } from './volunteer-rows';
 
@@ -59,29 +59,7 @@ export class VolunteersTable extends LitElement {
     `;
   }
 
-  static override styles = [
-    panelStyles,
-    css`
-      table {
-        border-collapse: collapse;
-        width: 100%;
-        font-variant-numeric: tabular-nums;
-      }
-      th,
-      td {
-        text-align: left;
-        padding: 0.2rem 0.5rem;
-        border-bottom: 1px solid var(--tabgrid-border, #c9c9d1);
-      }
-      thead th {
-        color: var(--tabgrid-muted, #4b4b57);
-        font-weight: 600;
-      }
-      .num {
-        text-align: right;
-      }
-    `,
-  ];
+  static override styles = [panelStyles, tableStyles];
 }
 
 /** "trusted (streak 14, checked 59%)", "banned", "always checked (no trust policy)". */
