@@ -58,9 +58,10 @@ function optionsOf(raw: Record<string, unknown>): JobOptions {
 /** A request's id, or one made from its kernel and inputs' first root, so submitting the same inputs twice names the same job. */
 function idOf(given: string | undefined, kernel: string, ingest: (id: string) => Ingested): Ingested {
   if (given !== undefined) return ingest(given);
+  // Built once (the datasets' trees are the costly part, and the id changes none of them), then named.
   const draft = ingest(`${kernel}-draft`);
   const first = [...draft.datasets.keys()][0] ?? '';
-  return ingest(`${kernel}-${first.slice(0, 12) || 'headers'}`);
+  return { ...draft, spec: parseJob({ ...draft.spec, id: `${kernel}-${first.slice(0, 12) || 'headers'}` }) };
 }
 
 /** A File's name, or `fallback` for a Blob that has none. */
