@@ -54,3 +54,8 @@ export async function resultOf(
 ): Promise<VolunteerMessage> {
   return { type: 'result', unitId: unit.unitId, root, backend: 'cpu', signature: await signFor(identity, unit, root), ...extra };
 }
+
+/** A host's welcome to hello `id`, signed receipts under `publicKey` (what a scripted host in a test answers). */
+export function welcomeFor(id: number, publicKey: string): HostMessage {
+  return { type: 'welcome', id, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000, publicKey, nonce: 'ab'.repeat(32) };
+}

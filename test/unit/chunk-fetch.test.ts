@@ -7,16 +7,15 @@ import { bytesEqual } from '../../src/hex';
 import { FrameAssembler, encodeFrames, type Framed } from '../../src/net/frames';
 import type { Link, LinkHandlers } from '../../src/net/link';
 import { sendHostMessage } from '../../src/net/send-host-message';
-import { PROTOCOL_VERSION, encodeHostMessage, encodeMessage, relayedMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import { encodeHostMessage, encodeMessage, relayedMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseHostMessage, parseVolunteerMessage } from '../../src/validate';
 import { HostLink, MAX_CHUNK_FETCHES } from '../../src/volunteer/host-link';
 import { RelayServer } from '../../src/volunteer/relay';
 import { seededRandom } from '../../src/work/seeded';
-import { newIdentity } from '../helpers/signing';
+import { newIdentity, welcomeFor } from '../helpers/signing';
 import { until } from '../helpers/until';
 
 const hash = await createCpuSha256();
-const D = 'ab'.repeat(32);
 
 function bytes(length: number, seed: number): Uint8Array {
   const random = seededRandom(seed);
@@ -105,16 +104,7 @@ async function chunkHost(
       send(text) {
         const m = parseVolunteerMessage(text);
         if (m.type === 'hello') {
-          say({
-            type: 'welcome',
-            id: m.id,
-            protocol: PROTOCOL_VERSION,
-            hostId: 'h',
-            leaseMs: 60_000,
-            heartbeatMs: 15_000,
-            publicKey: hostKey.publicKey,
-            nonce: D,
-          });
+          say(welcomeFor(m.id, hostKey.publicKey));
         }
         if (m.type === 'get-chunks') {
           asked.push(m);

@@ -3,11 +3,11 @@ import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { HostCore } from '../../src/host/host-core';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { Link, LinkHandlers } from '../../src/net/link';
-import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
+import { encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseVolunteerMessage } from '../../src/validate';
 import { HostLink } from '../../src/volunteer/host-link';
 import { memoryConnector } from '../helpers/memory-host';
-import { newIdentity } from '../helpers/signing';
+import { newIdentity, welcomeFor } from '../helpers/signing';
 import { until } from '../helpers/until';
 
 describe('HostLink', () => {
@@ -41,7 +41,6 @@ describe('HostLink', () => {
 });
 
 describe('HostLink: requests and their answers', () => {
-  const D = 'ab'.repeat(32);
   const unitOf = (i: number) => ({ kernel: 'sha256-batch', jobId: 'j', unitId: `j/${i}`, seed: 1, count: 8, messageLength: 64 }) as const;
 
   /**
@@ -59,16 +58,7 @@ describe('HostLink: requests and their answers', () => {
         send(text) {
           const m = parseVolunteerMessage(text);
           if (m.type === 'hello') {
-            say({
-              type: 'welcome',
-              id: m.id,
-              protocol: PROTOCOL_VERSION,
-              hostId: 'h',
-              leaseMs: 60_000,
-              heartbeatMs: 15_000,
-              publicKey: hostKey.publicKey,
-              nonce: D,
-            });
+            say(welcomeFor(m.id, hostKey.publicKey));
           }
           if (m.type === 'request-unit') requests.push(m);
         },
