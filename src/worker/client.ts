@@ -1,4 +1,4 @@
-import { proxy, wrap, type Remote } from 'comlink';
+import { proxy, transfer, wrap, type Remote } from 'comlink';
 import { throwIfAborted } from '../errors';
 import type { TileConfig, TuneStore } from '../gpu/tune-cache';
 import type { Backend, WorkUnit } from '../protocol';
@@ -9,6 +9,7 @@ import { installErrorTransfer } from '../thread/error-transfer';
 import type { ResumeOptions } from './segments';
 import { spawnModuleWorker } from '../thread/spawn';
 import { parseBackend } from './backend-choice';
+import { WorkerClock } from './worker-clock';
 
 /** What the volunteer needs from a compute backend; the worker is one, the engine itself another. */
 export interface UnitComputer {
@@ -24,6 +25,7 @@ export class ComputeClient implements UnitComputer {
   private readonly worker: Worker;
   private readonly remote: Remote<ComputeWorkerApi>;
   private nextCall = 1;
+  private workerClock?: WorkerClock;
 
   /**
    * `tuneStore`: where tuned tile shapes are kept across reloads (the volunteer's store); the
@@ -45,6 +47,20 @@ export class ComputeClient implements UnitComputer {
       void this.remote.useTuneStore(
         proxy({ getTune: (key: string) => store.getTune(key), setTune: (key: string, config: TileConfig) => store.setTune(key, config) }),
       );
+  }
+
+  /**
+   * Timers the worker keeps (worker-clock.ts), one set per client: a hidden page's own timers
+   * slow to one a minute, the worker's do not. The volunteer session runs its heartbeats,
+   * liveness, backoff and connect timeouts on them.
+   */
+  clock(): WorkerClock {
+    if (!this.workerClock) {
+      const channel = new MessageChannel();
+      void this.remote.useClock(transfer(channel.port2, [channel.port2]));
+      this.workerClock = new WorkerClock(channel.port1);
+    }
+    return this.workerClock;
   }
 
   describe(): Promise<EngineInfo> {
@@ -71,6 +87,7 @@ export class ComputeClient implements UnitComputer {
   }
 
   terminate(): void {
+    this.workerClock?.close();
     this.worker.terminate();
   }
 

@@ -9,6 +9,7 @@ import type { Backend, WorkUnit } from '../protocol';
 import { ComputeEngine, type EngineInfo, type KernelOptions, type Progress } from './engine';
 import { installErrorTransfer } from '../thread/error-transfer';
 import type { ResumeOptions } from './segments';
+import { serveClock } from './worker-clock';
 
 installErrorTransfer();
 
@@ -46,6 +47,11 @@ const api = {
   ) {
     const out = await call(callId, onProgress, (o) => engine.runUnit(unit, o.signal, o.onProgress, { ...resume, onCheckpoint }));
     return transfer(out, [out.leaves.buffer]);
+  },
+
+  /** A port to keep the page's timers on (worker-clock.ts): this worker's timers are not throttled in a hidden page. */
+  useClock(port: MessagePort): void {
+    serveClock(port);
   },
 
   /** The page's tune store, a Comlink proxy. */

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
  * the wire knows nothing of either.
  */
 const FLOORS: readonly (readonly string[])[] = [
-  ['errors', 'async', 'hex', 'bytes', 'duty-cycle', 'remembered'],
+  ['errors', 'async', 'timers', 'hex', 'bytes', 'duty-cycle', 'remembered'],
   ['hash', 'work', 'thread', 'data'],
   ['protocol', 'validate', 'validate-fields'],
   ['kernels', 'gpu', 'proof'],
