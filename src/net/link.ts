@@ -1,5 +1,6 @@
 import type { DataConnection } from 'peerjs';
 import { FRAME_BYTES, FrameAssembler, encodeFrames } from './frames';
+import { mainTimers, type Timers } from '../timers';
 
 /**
  * One message channel to one peer. The protocol code talks to this, not to PeerJS, so it runs
@@ -11,6 +12,9 @@ export interface Link {
   /** Sends a data message: a JSON text with a binary body (a dataset chunk's bytes), in order with the texts. */
   sendData(text: string, body: Uint8Array): void;
   close(): void;
+  /** Over PeerJS (connect.ts): whether our peer is on the signaling server now, and rejoining it if it dropped. */
+  readonly signaling?: boolean;
+  resignal?(): void;
 }
 
 export interface LinkHandlers {
@@ -100,17 +104,17 @@ export function linkFromConnection(conn: DataConnection, handlers: LinkHandlers)
 }
 
 /** Resolves when `conn` opens; rejects on error, on close before open, or after `timeoutMs`. */
-export function whenOpen(conn: DataConnection, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+export function whenOpen(conn: DataConnection, timeoutMs: number, signal?: AbortSignal, timers: Timers = mainTimers): Promise<void> {
   return new Promise((resolve, reject) => {
     if (conn.open) return resolve();
-    const timer = setTimeout(() => fail(new Error(`no data connection to ${conn.peer} after ${timeoutMs} ms`)), timeoutMs);
+    const timer = timers.setTimeout(() => fail(new Error(`no data connection to ${conn.peer} after ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: unknown) => {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       conn.off('open', opened);
       reject(err instanceof Error ? err : new Error(String(err)));
     };
     const opened = () => {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
       resolve();
     };
     conn.once('open', opened);

@@ -129,8 +129,12 @@ export const volunteerMessages = {
       () => `must not run past chunk ${chunkCount(MAX_DATASET_BYTES) - 1}`,
     ),
   ),
+  /**
+   * Renews a lease. `pausing`: the page is being frozen (Page Lifecycle) or otherwise stops for a
+   * while; the host keeps the unit for this key for a grace period past its lease (host-core.ts).
+   */
   heartbeat: v.pipe(
-    message('heartbeat', { unitId, done: int(0, 2 ** 32), total: int(1, 2 ** 32) }),
+    message('heartbeat', { unitId, done: int(0, 2 ** 32), total: int(1, 2 ** 32), pausing: v.optional(v.literal(true)) }),
     across(
       'done',
       (m) => m.done <= m.total,

@@ -228,6 +228,9 @@ export class Contribution extends EventTarget {
         chunkFlights: this.flights,
         ...(this.datasets ? { datasetCache: this.datasets } : {}),
         ...(config.checkpointMs ? { checkpointMs: config.checkpointMs } : {}),
+        // Recovery must not wait on a hidden page's throttled timers; the worker's keep time.
+        timers: computer.clock(),
+        lifecycle: document,
       });
       // Told on connecting (and kept in the store, with the key).
       if (this.profile) void session.setProfile(this.profile).catch(() => undefined);

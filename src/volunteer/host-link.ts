@@ -11,6 +11,7 @@ import type { ServedChunk } from '../data/dataset';
 import { ChunkRequest } from './chunk-request';
 import { Heartbeat, type HeartbeatSource } from './heartbeat';
 import { RelayServer } from './relay';
+import { mainTimers, type Timers } from '../timers';
 
 export type Reply<T extends HostMessage['type']> = Extract<HostMessage, { type: T }>;
 /** A request as the caller gives it: HostLink numbers it. */
@@ -33,6 +34,8 @@ export interface HostLinkOptions {
   readonly relay?: boolean;
   /** A chunk fetch fails when no chunk of it has come for this long (default CHUNK_IDLE_MS). */
   readonly chunkIdleMs?: number;
+  /** Timers for heartbeats, liveness and connect timeouts (default the context's own; a page passes its worker's: worker-clock.ts). */
+  readonly timers?: Timers;
 }
 
 /** How long a chunk fetch waits for its next chunk: a 256 KiB chunk takes well under a second on any working link. */
@@ -59,7 +62,8 @@ export class HostLink {
   private fetches = 0;
   private nextId = 1;
   private heartbeatMs = 15_000;
-  private readonly heartbeat = new Heartbeat();
+  private readonly heartbeat: Heartbeat;
+  private readonly timers: Timers;
   /** Where to connect next: a relay the host sent us to, else the host. */
   private upstream?: string;
   private readonly relayServer?: RelayServer;
@@ -74,6 +78,8 @@ export class HostLink {
     private readonly onMessage: (message: Unprompted) => void,
   ) {
     if (options.relay) this.relayServer = new RelayServer();
+    this.timers = options.timers ?? mainTimers;
+    this.heartbeat = new Heartbeat(this.timers);
   }
 
   /** The host's public key, once a welcome has arrived. */
@@ -132,6 +138,7 @@ export class HostLink {
             hostId: target,
             iceServers: this.options.iceServers,
             signal: s,
+            timers: this.timers,
             onConnection: relay && direct ? (c) => relay.accept(c) : undefined,
           },
           h,
@@ -152,6 +159,7 @@ export class HostLink {
         this.ask(hello, ['welcome', 'redirect'], signal),
         15_000,
         () => new TabgridError(ErrorCode.Network, 'the host did not answer hello'),
+        this.timers,
       );
     } catch (err) {
       // Not greeted (refused, banned, no answer, aborted): this link is no connection, and the next open() must make a new one.
@@ -184,6 +192,24 @@ export class HostLink {
 
   stopHeartbeat(): void {
     this.heartbeat.stop();
+  }
+
+  /**
+   * Sends the heartbeats now: after a thaw (their answers, not the time asleep, decide whether
+   * the link lives), or `pausing` as the page freezes, so the host keeps our units a while.
+   */
+  beatNow(pausing = false): void {
+    this.heartbeat.beatNow(pausing);
+  }
+
+  /** Whether our peer is on the signaling server (undefined when not connected, or not over PeerJS). */
+  get signaling(): boolean | undefined {
+    return this.link?.signaling;
+  }
+
+  /** Rejoins the signaling server now if the socket dropped (a thawed page's may have). */
+  resignal(): void {
+    this.link?.resignal?.();
   }
 
   /** Sends `message` numbered with a fresh id and resolves to the answer that names it, one of `types`. */

@@ -5,6 +5,7 @@ import type { UnitComputer } from '../worker/client';
 import type { VolunteerStore } from './store/volunteer-store';
 import type { DatasetCache } from './store/dataset-cache';
 import type { ChunkFlights } from './chunk-fetcher';
+import type { Timers } from '../timers';
 
 export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
 export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
@@ -40,6 +41,14 @@ export interface VolunteerSessionOptions {
   readonly chunkFlights?: ChunkFlights;
   /** Aimed-for compute time between checkpoints (default 3 s; only with a store). */
   readonly checkpointMs?: number;
+  /**
+   * Timers for heartbeats, liveness, reconnect backoff, redirect waits and connect timeouts
+   * (default the context's own). A page passes its compute worker's (ComputeClient.clock()):
+   * a hidden page's own timers slow to one a minute once no data channel is open.
+   */
+  readonly timers?: Timers;
+  /** Where Page Lifecycle's `freeze` and `resume` are heard (a page's `document`): see VolunteerSession.freezing/thawed. */
+  readonly lifecycle?: EventTarget;
 }
 
 /** A verdict as the session reports it: the host's message, and whether it newly counts. */

@@ -6,6 +6,7 @@ import { MAX_CACHED_HINT, MAX_HOLDING, Verdict, unitSize, unitSlices, type Recei
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
 import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs } from '../net/backoff';
+import { mainTimers, type TimerHandle, type Timers } from '../timers';
 import { heartbeatsFor } from './heartbeat';
 import { HostLink, Redirected, type Reply, type Unprompted } from './host-link';
 import { Journal, type Resumable } from './journal';
@@ -69,7 +70,7 @@ export class VolunteerSession extends EventTarget {
   /** Checkpoints of held units not finished yet. */
   private partial = new Map<string, Resumable>();
   /** Results whose upload the host was too busy to take: offered again after a backoff. */
-  private readonly busy = new Map<string, { attempt: number; timer?: ReturnType<typeof setTimeout> }>();
+  private readonly busy = new Map<string, { attempt: number; timer?: TimerHandle }>();
   private restored = false;
   /** The profile to tell the host; undefined until read from the store (or set). */
   private profile?: DonorProfile;
@@ -82,9 +83,20 @@ export class VolunteerSession extends EventTarget {
   /** Why the host refused the last profile change (too soon after the one before), if it did. */
   profileProblem?: string;
   private standingAskedAt = 0;
+  private readonly timers: Timers;
+  /** Aborted to cut short a wait (a reconnect backoff, a no-work pause) when the page thaws. */
+  private nap?: AbortController;
+  private readonly lifecycle?: { readonly target: EventTarget; readonly freeze: () => void; readonly resume: () => void };
 
   constructor(readonly options: VolunteerSessionOptions) {
     super();
+    this.timers = options.timers ?? mainTimers;
+    const target = options.lifecycle;
+    if (target) {
+      this.lifecycle = { target, freeze: () => this.freezing(), resume: () => this.thawed() };
+      target.addEventListener('freeze', this.lifecycle.freeze);
+      target.addEventListener('resume', this.lifecycle.resume);
+    }
     const store = options.store;
     // With a store the key is kept there, so a reloaded page is the same volunteer to the host.
     this.host = new HostLink({ ...options, ...(store ? { loadIdentity: () => loadOrCreateIdentity(store) } : {}) }, (m) => this.hear(m));
@@ -135,6 +147,33 @@ export class VolunteerSession extends EventTarget {
   }
   get connected(): boolean {
     return this.host.connected;
+  }
+  /** Whether our peer is on the signaling server (relay children find us there); undefined when not connected over PeerJS. */
+  get signaling(): boolean | undefined {
+    return this.host.signaling;
+  }
+
+  /**
+   * The page is being frozen (Page Lifecycle `freeze`; Chrome freezes background tabs under
+   * Energy Saver or memory pressure, and the worker with it). Checkpoints are already in the
+   * store (the journal writes each as it comes); the host hears a `pausing` heartbeat per unit
+   * held, so it keeps them for this key a grace period past their lease (host-core.ts).
+   */
+  freezing(): void {
+    if (this.state !== VolunteerState.Running || !this.host.connected) return;
+    this.host.beatNow(true);
+  }
+
+  /**
+   * The page runs again (`resume`): heartbeats at once (the host's answers, not the time
+   * frozen, decide whether the link lives), the signaling server rejoined if it dropped us,
+   * and a wait in progress (a reconnect's backoff) cut short.
+   */
+  thawed(): void {
+    if (this.state !== VolunteerState.Running && this.state !== VolunteerState.Error) return;
+    this.host.resignal();
+    this.host.beatNow();
+    this.nap?.abort();
   }
 
   /**
@@ -195,6 +234,10 @@ export class VolunteerSession extends EventTarget {
   }
 
   close(): void {
+    if (this.lifecycle) {
+      this.lifecycle.target.removeEventListener('freeze', this.lifecycle.freeze);
+      this.lifecycle.target.removeEventListener('resume', this.lifecycle.resume);
+    }
     this.controller?.abort();
     for (const unitId of [...this.busy.keys()]) this.calm(unitId);
     this.host.close();
@@ -222,7 +265,8 @@ export class VolunteerSession extends EventTarget {
         if (err instanceof Redirected) {
           if (this.host.hasUpstream) continue; // straight on to the relay
           this.say('the host is full and has no relay yet; waiting', signal);
-          if (!(await waited(err.retryMs, signal))) return;
+          await this.rest(err.retryMs, signal);
+          if (signal.aborted) return;
           continue;
         }
         const error = isTabgridError(err) ? err : new TabgridError(ErrorCode.Network, String(err), { cause: err });
@@ -231,10 +275,19 @@ export class VolunteerSession extends EventTarget {
         const delay = backoffMs(++attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs);
         // The error itself is shown once, from `error`; the status says what happens next.
         this.set(VolunteerState.Error, `disconnected; retrying in ${Math.ceil(delay / 1000)} s`, error);
-        if (!(await waited(delay, signal))) return;
+        await this.rest(delay, signal);
+        if (signal.aborted) return;
         this.set(VolunteerState.Running, 'reconnecting');
       }
     }
+  }
+
+  /** Waits `ms` on the session's timers, or less if the page thaws meanwhile (`thawed`); never throws. */
+  private async rest(ms: number, signal: AbortSignal): Promise<void> {
+    const nap = new AbortController();
+    this.nap = nap;
+    await waited(ms, AbortSignal.any([signal, nap.signal]), this.timers);
+    if (this.nap === nap) this.nap = undefined;
   }
 
   private say(status: string, signal: AbortSignal): void {
@@ -247,7 +300,7 @@ export class VolunteerSession extends EventTarget {
       const waitMs = await this.fill(signal);
       const unit = this.queue.shift();
       if (!unit) {
-        await sleep(waitMs, signal);
+        await sleep(waitMs, signal, this.timers);
         continue;
       }
       // The next unit's inputs come in while this one computes, so the device does not wait on the network.
@@ -375,7 +428,7 @@ export class VolunteerSession extends EventTarget {
         return await this.host.fetchChunks(root, first, count, signal);
       } catch (err) {
         if (!isTabgridError(err, ErrorCode.Busy) || attempt >= 8) throw err;
-        await sleep(backoffMs(attempt, 100, 2000), signal);
+        await sleep(backoffMs(attempt, 100, 2000), signal, this.timers);
       }
     }
   }
@@ -422,7 +475,7 @@ export class VolunteerSession extends EventTarget {
     this.busy.set(unitId, retry);
     if (retry.timer) return;
     retry.attempt++;
-    retry.timer = setTimeout(
+    retry.timer = this.timers.setTimeout(
       () => {
         retry.timer = undefined;
         const r = this.sent.get(unitId);
@@ -434,7 +487,7 @@ export class VolunteerSession extends EventTarget {
 
   /** Forgets a result's pending offer (it was judged, dropped, or the session closed). */
   private calm(unitId: string): void {
-    clearTimeout(this.busy.get(unitId)?.timer);
+    this.timers.clearTimeout(this.busy.get(unitId)?.timer);
     this.busy.delete(unitId);
   }
 
