@@ -50,6 +50,7 @@ export class HostCore {
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly maxHoldMs: number;
+  readonly graceMs: number;
   private readonly holds: Holds;
   private queue: Promise<unknown> = Promise.resolve();
   /** The ranked leaderboards, until credit or a profile changes (boards()). */
@@ -80,7 +81,8 @@ export class HostCore {
     this.heartbeatMs = options.heartbeatMs ?? Math.floor(this.leaseMs / 4);
     // open() checked the options (checkHostOptions): a hold is at least one lease.
     this.maxHoldMs = options.maxHoldMs ?? 10 * this.leaseMs;
-    this.holds = new Holds(this.leaseMs, this.maxHoldMs);
+    this.graceMs = options.graceMs ?? this.leaseMs;
+    this.holds = new Holds(this.leaseMs, this.maxHoldMs, this.graceMs);
     this.sessions = new Connections(this.clock);
     const { hostId, identity } = options;
     this.greeting = new Greeting({
@@ -106,8 +108,19 @@ export class HostCore {
     await datasets.load([...state.jobSpecs(), ...jobs]);
     const fresh = state.tx();
     stageJobs(state, fresh, jobs, now);
+    // Nobody could renew a lease while the host was down: each restored one gets another lease period.
+    const leaseMs = options.leaseMs ?? 60_000;
+    const holds = new Holds(leaseMs, options.maxHoldMs ?? 10 * leaseMs, options.graceMs ?? leaseMs);
+    let extended = 0;
+    for (const u of [...state.leasedUnits(), ...state.reservedUnits()]) {
+      const r = holds.restored(u, now);
+      if (!r) continue;
+      fresh.putUnit(r);
+      extended++;
+    }
     await store.commit(fresh.batch());
     fresh.apply();
+    if (extended > 0) options.log?.(`restored ${extended} lease(s) and reservation(s), each given one more lease period from now`);
     const core = new HostCore(state, store, options, datasets);
     // Units that were waiting for the host's own computation when it stopped wait again.
     for (const u of state.leasedUnits())
@@ -295,7 +308,7 @@ export class HostCore {
           // a volunteer come back for a fresh challenge (or a fresh spot-check roll) until it passed.
           // A hold that ran out forgets its holder too: the unit is no longer its to take back.
           const over = u.holder !== null && this.holds.over(u, u.holder, now);
-          tx.putUnit(u.state === UnitState.Verifying || over ? requeued(u) : lapsed(u));
+          tx.putUnit(u.state === UnitState.Verifying || over ? requeued(u) : lapsed(u, now));
           expired++;
           if (over) overheld++;
         }
@@ -405,15 +418,17 @@ export class HostCore {
           this.state.leasedUnits(),
           (jobId) => this.state.job(jobId)?.spec,
         );
-        const next = () =>
+        const next = (atJobEnd: boolean) =>
           this.state.nextQueued(
             who,
             (jobId) => trust.isBanned(jobId, who),
             (n) => randomBelow(this.random, n),
-            (u) => this.holds.barred(u, who, now),
+            (u) => this.holds.barred(u, who, now) || this.holds.reserved(u, who, now, atJobEnd),
             rank,
           );
-        const pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? next() : undefined);
+        let pick = lost ?? (held.length < (this.options.maxLeases ?? 2) ? next(false) : undefined);
+        // Nothing else left and this volunteer idle: a unit kept for a silent holder is its (a pausing holder's stays reserved).
+        if (!pick && held.length === 0) pick = next(true);
         if (!pick) return [{ type: 'no-work', id: message.id, retryMs: this.options.retryMs ?? 2000, jobDone: this.done }];
         // Taking back a unit that lapsed from this key goes on with its hold; anyone else starts one.
         const hold = this.holds.of(pick, who, now);
@@ -444,7 +459,7 @@ export class HostCore {
           !this.judge.trust.isBanned(u.jobId, who) &&
           this.state.heldBy(who).length < (this.options.maxLeases ?? 2);
         if (regained) {
-          const hold = this.holds.of(u, who, now);
+          const hold = this.holds.of(u, who, now, message.pausing);
           tx.putUnit({ ...u, state: UnitState.Leased, leaseDeadline: this.holds.deadline(hold, now), progress: message.done, hold });
           return [{ type: 'lease', unitId: u.unitId, leaseMs: this.leaseMs }];
         }
@@ -457,7 +472,7 @@ export class HostCore {
             },
           ];
         }
-        const hold = this.holds.of(u, who, now);
+        const hold = this.holds.of(u, who, now, message.pausing);
         tx.putUnit({ ...u, leaseDeadline: this.holds.deadline(hold, now), progress: message.done, hold });
         return [{ type: 'lease', unitId: u.unitId, leaseMs: this.leaseMs }];
       }

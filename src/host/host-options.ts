@@ -37,6 +37,13 @@ export interface HostCoreOptions {
    * that squat on units with heartbeats free each within it. At least leaseMs.
    */
   readonly maxHoldMs?: number;
+  /**
+   * How long a unit whose lease lapsed stays reserved for its last holder before another key
+   * may lease it (default leaseMs; 0: none), so a tab back from the background or a freeze
+   * finds its unit and checkpoint still its own. At a job's end a volunteer that holds nothing
+   * gets a reserved unit at once, unless its holder said it was pausing (holds.ts `reserved`).
+   */
+  readonly graceMs?: number;
   /** Units one volunteer may hold at once, so it can prefetch (default 2). */
   readonly maxLeases?: number;
   /**
@@ -88,6 +95,7 @@ export function checkHostOptions(options: HostCoreOptions): void {
   within('leaseMs', options.leaseMs, 1000, 86_400_000);
   within('heartbeatMs', options.heartbeatMs, 100, 86_400_000);
   within('retryMs', options.retryMs, 0, 3_600_000);
+  within('graceMs', options.graceMs, 0, 86_400_000);
   const leaseMs = options.leaseMs ?? 60_000;
   if (options.maxHoldMs !== undefined && !(options.maxHoldMs >= leaseMs)) bad(`maxHoldMs (${options.maxHoldMs}) must be at least leaseMs (${leaseMs})`);
 }

@@ -84,6 +84,11 @@ export class HostState {
     return [...this.leased].map((id) => this.units.get(id)!);
   }
 
+  /** Queued units whose lease lapsed and that wait for their last holder (holds.ts `reserved`). */
+  reservedUnits(): StoredUnit[] {
+    return [...this.queued.values()].flatMap((q) => [...q].map((id) => this.units.get(id)!).filter((u) => u.holder !== null && u.hold?.lapsedAt !== undefined));
+  }
+
   /**
    * The next unit this volunteer may take (not one it was rejected for or already reported a
    * replica of), from the highest-priority job that has one, skipping jobs `skip` names. Units
@@ -253,8 +258,8 @@ export class HostState {
  * nobody else has leased it meanwhile and its hold has not run out (holds.ts), instead of
  * throwing its checkpoint away.
  */
-export function lapsed(u: UnitRecord): UnitRecord {
-  return { ...requeued(u), holder: u.holder };
+export function lapsed(u: UnitRecord, now: number): UnitRecord {
+  return { ...requeued(u), holder: u.holder, ...(u.hold ? { hold: { ...u.hold, lapsedAt: now } } : {}) };
 }
 
 /** A unit's lease history with `key` added (once; the oldest entries drop past LEASE_HISTORY). */

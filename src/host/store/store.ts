@@ -116,6 +116,13 @@ export interface StoredUnit {
 export interface Hold {
   readonly key: string;
   readonly since: number;
+  /**
+   * When the key's lease lapsed, while the unit waits in the queue for it: reserved to the key
+   * for the host's grace period from then (holds.ts `reserved`). Absent while leased.
+   */
+  readonly lapsedAt?: number;
+  /** The key said, with its last heartbeat, that it was pausing (a page being frozen): its reservation holds even at a job's end. */
+  readonly pausing?: true;
 }
 
 /**
