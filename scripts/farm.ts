@@ -1,6 +1,6 @@
 /**
  * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
- * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
+ * [--drop-signal] [--restart-host] [--hide M] [--freeze M] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
  * [--dataset] [--out FILE.json]`
  *
  * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
@@ -29,6 +29,8 @@ const { values } = parseArgs({
     reload: { type: 'string' },
     'drop-signal': { type: 'boolean' },
     'restart-host': { type: 'boolean' },
+    hide: { type: 'string' },
+    freeze: { type: 'string' },
     seed: { type: 'string' },
     'time-limit': { type: 'string' },
     node: { type: 'boolean' },
@@ -67,6 +69,9 @@ const summary = await runFarm(
     reload: count('reload', values.reload, 0),
     dropSignal: values['drop-signal'],
     restartHost: values['restart-host'],
+    // Pages really hidden behind another tab, and frozen for a while (scripts/farm/background-pages.ts).
+    hide: count('hide', values.hide, 0),
+    freeze: count('freeze', values.freeze, 0),
     seed: count('seed', values.seed, 1),
     timeLimitS: count('time-limit', values['time-limit'], 600, 1),
     node: values.node,

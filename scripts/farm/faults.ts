@@ -10,6 +10,10 @@ export const FaultKind = {
   SignalOutage: 'signal-outage',
   /** The host SIGKILLed and started again on its SQLite file. */
   HostRestart: 'host-restart',
+  /** A volunteer tab hidden behind another for the rest of the run, its timers throttled as Chrome's are (background-pages.ts). */
+  Hide: 'hide',
+  /** A volunteer tab hidden and frozen (Page Lifecycle) for FREEZE_MS, then thawed (background-pages.ts). */
+  Freeze: 'freeze',
 } as const;
 export type FaultKind = (typeof FaultKind)[keyof typeof FaultKind];
 
@@ -27,6 +31,9 @@ export interface FaultAsk {
   readonly reload: number;
   readonly dropSignal: boolean;
   readonly restartHost: boolean;
+  /** Pages to hide (--hide) and to freeze (--freeze): never the killed or reloaded ones. */
+  readonly hide?: number;
+  readonly freeze?: number;
 }
 
 /**
@@ -52,5 +59,27 @@ export function planFaults(ask: FaultAsk, seed: number): PlannedFault[] {
   for (let i = 0; i < ask.reload; i++) faults.push({ kind: FaultKind.Reload, at: at(), page: survivors[i % survivors.length]! });
   if (ask.dropSignal) faults.push({ kind: FaultKind.SignalOutage, at: at() });
   if (ask.restartHost) faults.push({ kind: FaultKind.HostRestart, at: at() });
+  faults.push(...backgroundFaults(ask, survivors.slice(Math.min(ask.reload, survivors.length)), at));
   return faults.sort((a, b) => a.at - b.at);
+}
+
+/** Pages that background faults strike (they must be opened in a background-capable browser): known before any page opens. */
+export function backgroundPages(faults: readonly PlannedFault[]): Set<number> {
+  return new Set(faults.filter((f) => f.kind === FaultKind.Hide || f.kind === FaultKind.Freeze).map((f) => f.page!));
+}
+
+/** --hide and --freeze on distinct pages among `calm` (neither killed nor reloaded); drawn after every other fault, so those stay as they were for a seed. */
+function backgroundFaults(ask: FaultAsk, calm: readonly number[], at: () => number): PlannedFault[] {
+  const hide = ask.hide ?? 0;
+  const freeze = ask.freeze ?? 0;
+  if (hide + freeze > calm.length) {
+    throw new TabgridError(
+      ErrorCode.BadInput,
+      `--hide ${hide} and --freeze ${freeze} need that many pages that are neither killed nor reloaded; there are ${calm.length}`,
+    );
+  }
+  return [
+    ...calm.slice(0, hide).map((page) => ({ kind: FaultKind.Hide, at: at(), page })),
+    ...calm.slice(hide, hide + freeze).map((page) => ({ kind: FaultKind.Freeze, at: at(), page })),
+  ];
 }

@@ -31,14 +31,18 @@ function installComputeClock(): void {
 /** One volunteer tab of the farm: opened, reloaded, closed for good. */
 export class VolunteerPage {
   closed = false;
+  /** In one of the farm's own browsers (PAGES_PER_BROWSER to each). */
+  own = false;
   /** Compute time of earlier loads of this page (a reload starts the page's clock again). */
   private earlierComputeMs = 0;
 
   constructor(
     readonly index: number,
-    private readonly context: BrowserContext,
+    context: BrowserContext,
     private readonly page: Page,
     private readonly url: string,
+    /** Closes the tab for good (default: its context). */
+    private readonly closeTab: () => Promise<void> = () => context.close(),
   ) {}
 
   /** Loads the page; the volunteer has not consented yet. */
@@ -93,7 +97,7 @@ export class VolunteerPage {
     if (this.closed) return;
     this.earlierComputeMs = (await this.facts()).computeMs;
     this.closed = true;
-    await this.context.close();
+    await this.closeTab();
   }
 }
 
@@ -102,13 +106,21 @@ export class PageFarm {
   private readonly browsers: Browser[] = [];
   readonly pages: VolunteerPage[] = [];
 
-  /** Opens one more page (loaded, not started). */
-  async add(url: string): Promise<VolunteerPage> {
+  /** Opens one more page (loaded, not started); in `tab` when given (a browser of the caller's: background-pages.ts), else in one of the farm's. */
+  async add(url: string, tab?: { readonly context: BrowserContext; readonly page: Page; readonly close: () => Promise<void> }): Promise<VolunteerPage> {
     const index = this.pages.length;
-    if (index % PAGES_PER_BROWSER === 0) this.browsers.push(await chromium.launch(launchOptions()));
-    const context = await this.browsers.at(-1)!.newContext();
-    await context.addInitScript(installComputeClock);
-    const page = new VolunteerPage(index, context, await context.newPage(), url);
+    let page: VolunteerPage;
+    if (tab) {
+      await tab.context.addInitScript(installComputeClock);
+      page = new VolunteerPage(index, tab.context, tab.page, url, tab.close);
+    } else {
+      if (this.browsers.length === 0 || this.pages.filter((p) => p.own).length % PAGES_PER_BROWSER === 0)
+        this.browsers.push(await chromium.launch(launchOptions()));
+      const context = await this.browsers.at(-1)!.newContext();
+      await context.addInitScript(installComputeClock);
+      page = new VolunteerPage(index, context, await context.newPage(), url);
+      page.own = true;
+    }
     this.pages.push(page);
     await page.open();
     return page;

@@ -18,7 +18,8 @@ import { CHEAT_KINDS, usableIn, type CheatKind } from './cheat-kind';
 import { startCheater, type Cheater } from './cheater';
 import { datasetJobs } from './dataset-jobs';
 import { defaultJobs } from './default-jobs';
-import { FaultKind, planFaults, type PlannedFault } from './faults';
+import { backgroundPages, FaultKind, planFaults, type PlannedFault } from './faults';
+import { BackgroundPages, FREEZE_MS } from './background-pages';
 import { HostProcess } from './host-process';
 import { localityFigure } from './locality';
 import { isOutputCheat } from './lying-computer';
@@ -36,6 +37,9 @@ export interface FarmOptions {
   readonly reload?: number;
   readonly dropSignal?: boolean;
   readonly restartHost?: boolean;
+  /** Pages hidden behind another tab for the rest of the run, and pages frozen for FREEZE_MS (background-pages.ts). */
+  readonly hide?: number;
+  readonly freeze?: number;
   readonly seed?: number;
   /** Stop and report after this long, seconds (default 600). */
   readonly timeLimitS?: number;
@@ -69,9 +73,13 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       reload: options.reload ?? 0,
       dropSignal: !!options.dropSignal,
       restartHost: !!options.restartHost,
+      hide: options.hide,
+      freeze: options.freeze,
     },
     seed,
   );
+  const toBackground = backgroundPages(faults);
+  if (options.node && toBackground.size > 0) throw new Error('--hide and --freeze need pages (Node volunteers have no page to hide)');
   if (options.node && options.backend) throw new Error('--backend needs pages (Node volunteers compute with the CPU reference)');
   if (options.node && faults.some((f) => f.kind === FaultKind.Reload)) throw new Error('--reload needs pages (Node volunteers have no store to resume from)');
   const dir = mkdtempSync(join(tmpdir(), 'tabgrid-farm-'));
@@ -104,6 +112,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     nodeFlags: options.hostFlags,
   });
   const pages = new PageFarm();
+  const background = new BackgroundPages();
   const nodes = new NodeVolunteers();
   const cheaters: Cheater[] = [];
   let web: ViteDevServer | undefined;
@@ -116,6 +125,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '200', ...(options.backend ? { backend: options.backend } : {}) });
     for (let i = 0; i < options.volunteers; i++) {
       if (options.node) await nodes.add(signalUrl, hostId);
+      else if (toBackground.has(i)) await background.add(pages, `http://localhost:${web!.config.server.port}/?${query}`);
       else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
     }
     // The clock starts once every volunteer is loaded: from here on the job runs.
@@ -156,6 +166,10 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
         } else if (f.kind === FaultKind.Reload) {
           outboxRedelivered += (await pages.pages[f.page!]!.reload()).outbox;
           reloaded.add(f.page!);
+        } else if (f.kind === FaultKind.Hide) {
+          await background.hide(f.page!);
+        } else if (f.kind === FaultKind.Freeze) {
+          await background.freeze(f.page!, FREEZE_MS, log);
         } else if (f.kind === FaultKind.SignalOutage) {
           await signaling?.close();
           signaling = undefined;
@@ -169,6 +183,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       await sleep(250, run.signal);
     }
     const seconds = (performance.now() - started) / 1000;
+    // A frozen page's facts cannot be read until it thaws.
+    await background.thawed();
 
     const facts = await Promise.all(pages.pages.map((p) => p.facts()));
     const computeSeconds = options.node ? nodes.computeSeconds : facts.reduce((n, f) => n + f.computeMs, 0) / 1000;
@@ -177,6 +193,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await Promise.all(cheaters.map((c) => c.done));
     nodes.close();
     await pages.close();
+    await background.close();
     await host.stop();
     const store = await openHostStore(join(dir, 'host.sqlite'), { existing: true });
     const snapshot = await store.load();
@@ -231,6 +248,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     run.abort();
     nodes.close();
     await pages.close();
+    await background.close();
     await host.stop().catch(() => undefined);
     await web?.close();
     await signaling?.close();

@@ -22,3 +22,16 @@ export function describePeerError(err: unknown): string {
   const useful = message && message !== 'Error' ? message : err instanceof Error ? err.name : 'unknown error';
   return typeof type === 'string' ? `${useful} (${type})` : useful;
 }
+
+/**
+ * Whether `err` (or what caused it) says the signaling server knows no peer of the id we
+ * called: the host is down (restarting, say), not our network. Asking again costs the server
+ * one message, so a volunteer retries that soon (session.ts) to be back within seconds of the
+ * host's return, instead of backing off as for network trouble.
+ */
+export function hostAbsent(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { type?: unknown }).type === 'peer-unavailable') return true;
+  }
+  return false;
+}

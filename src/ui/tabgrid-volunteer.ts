@@ -108,6 +108,16 @@ export class TabgridVolunteer extends LitElement {
     return this.work.sum((x) => x.relayChildren);
   }
 
+  /**
+   * True while every host link this page has open over PeerJS has its peer on the signaling
+   * server (where relay children find it; a page frozen for a minute is dropped and rejoins on
+   * thaw); false when one is off it, or none is connected.
+   */
+  get signaling(): boolean {
+    const on = this.work.sessions.map((x) => x.signaling).filter((s) => s !== undefined);
+    return on.length > 0 && on.every(Boolean);
+  }
+
   /** True when a unit resumed from a checkpoint after a reload or pause. */
   get resumed(): boolean {
     return this.work.sessions.some((x) => x.resumed !== undefined);

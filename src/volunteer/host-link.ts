@@ -70,6 +70,8 @@ export class HostLink {
   private identityPromise?: Promise<Identity>;
   /** The host's public key from its welcome: receipts must verify against it. */
   private hostKey?: string;
+  /** Rejected when the current link closes (`whenLost`). */
+  private lost?: { readonly promise: Promise<never>; readonly reject: (err: unknown) => void };
   /** Unprompted messages are handed on in arrival order, some after an async check. */
   private inbox: Promise<void> = Promise.resolve();
 
@@ -146,6 +148,10 @@ export class HostLink {
     const identity = await this.identity();
     const link = await connect(handlers, signal);
     this.link = link;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<never>((_, r) => (reject = r));
+    promise.catch(() => undefined); // nobody need be listening
+    this.lost = { promise, reject };
     const hello: Unnumbered<Extract<RequestMessage, { type: 'hello' }>> = {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
@@ -210,6 +216,16 @@ export class HostLink {
   /** Rejoins the signaling server now if the socket dropped (a thawed page's may have). */
   resignal(): void {
     this.link?.resignal?.();
+  }
+
+  /**
+   * Rejects (network) when the current link closes, at once when there is none: the session
+   * races its computation against it, so a dropped host is reconnected to at once rather than
+   * after the unit in progress is done.
+   */
+  whenLost(): Promise<never> {
+    if (!this.link || !this.lost) return Promise.reject(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
+    return this.lost.promise;
   }
 
   /** Sends `message` numbered with a fresh id and resolves to the answer that names it, one of `types`. */
@@ -331,7 +347,10 @@ export class HostLink {
     // Try the host itself first next time: a lost relay may be gone for good.
     this.upstream = undefined;
     this.heartbeat.stop();
-    this.failAll(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
+    const lost = new TabgridError(ErrorCode.Network, 'lost the connection to the host');
+    this.lost?.reject(lost);
+    this.lost = undefined;
+    this.failAll(lost);
   }
 }
 

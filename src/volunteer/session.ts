@@ -6,6 +6,7 @@ import { MAX_CACHED_HINT, MAX_HOLDING, Verdict, unitSize, unitSlices, type Recei
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
 import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs } from '../net/backoff';
+import { hostAbsent } from '../net/peer-error';
 import { mainTimers, type TimerHandle, type Timers } from '../timers';
 import { heartbeatsFor } from './heartbeat';
 import { HostLink, Redirected, type Reply, type Unprompted } from './host-link';
@@ -18,6 +19,13 @@ import type { UnitInput } from '../worker/segments';
 import { answerCheck, resultMessage, sentResult, type Sent } from './results';
 import { NoWork, VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 import type { DonorProfile } from './store/volunteer-store';
+
+/**
+ * Longest wait between tries while the signaling server says the host is not there (it is
+ * restarting): a try costs the server one message, and the volunteer is back within seconds of
+ * the host's return, its leases with it.
+ */
+export const HOST_ABSENT_RETRY_MS = 3_000;
 
 /** How often a session with nothing to compute asks the host for its standing (it also asks after each accepted result). */
 export const STANDING_REFRESH_MS = 10_000;
@@ -63,6 +71,8 @@ export class VolunteerSession extends EventTarget {
   private controller?: AbortController;
   private readonly queue: WorkUnit[] = [];
   private current?: { unit: WorkUnit; controller: AbortController };
+  /** The computation in progress: it goes on across a dropped link, while the run loop reconnects. */
+  private inFlight?: Promise<void>;
   /** Results sent and not yet judged: kept to answer challenges and to re-send after a reconnect. */
   private readonly sent = new Map<string, Sent>();
   /** Results the host keeps as replicas, waiting for another key's: re-sent after a reconnect. */
@@ -272,7 +282,8 @@ export class VolunteerSession extends EventTarget {
         const error = isTabgridError(err) ? err : new TabgridError(ErrorCode.Network, String(err), { cause: err });
         // Only network trouble is worth waiting out; anything else needs the visitor.
         if (error.code !== ErrorCode.Network) return this.fail(error);
-        const delay = backoffMs(++attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs);
+        const maxMs = this.options.backoff?.maxMs ?? 30_000;
+        const delay = backoffMs(++attempt, this.options.backoff?.baseMs, hostAbsent(err) ? Math.min(maxMs, HOST_ABSENT_RETRY_MS) : maxMs);
         // The error itself is shown once, from `error`; the status says what happens next.
         this.set(VolunteerState.Error, `disconnected; retrying in ${Math.ceil(delay / 1000)} s`, error);
         await this.rest(delay, signal);
@@ -297,6 +308,11 @@ export class VolunteerSession extends EventTarget {
   /** Leases and computes units until aborted; throws when the link fails. */
   private async work(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      // A unit begun over an earlier link is still computing: wait for it (or for this link to drop).
+      if (this.inFlight) {
+        await Promise.race([this.inFlight, this.host.whenLost()]);
+        continue;
+      }
       const waitMs = await this.fill(signal);
       const unit = this.queue.shift();
       if (!unit) {
@@ -306,7 +322,13 @@ export class VolunteerSession extends EventTarget {
       // The next unit's inputs come in while this one computes, so the device does not wait on the network.
       const next = this.queue[0];
       if (next) void this.inputsOf(next, signal, false).catch(() => undefined);
-      await this.compute(unit, signal);
+      const computing = this.compute(unit, signal).finally(() => {
+        if (this.inFlight === computing) this.inFlight = undefined;
+      });
+      computing.catch(() => undefined); // awaited below, or by the next link's work loop
+      this.inFlight = computing;
+      // A dropped link is reconnected to at once; the unit computes on meanwhile, its result sent when back.
+      await Promise.race([computing, this.host.whenLost()]);
     }
   }
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type CDPSession, type Page } from 'playwright';
-import { chromiumArgs, findChromium } from '../../scripts/chromium';
+import { chromiumArgs, findChromium } from './chromium';
 
 /**
  * A Chromium that backgrounds and freezes pages as a volunteer's browser does. Playwright's own
