@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { sleep, waited, withTimeout } from '../../src/async';
 import { every, mainTimers } from '../../src/timers';
 import { MAX_CLOCK_TIMERS, serveClock, WorkerClock, type ClockPort } from '../../src/worker/worker-clock';
+import { until } from '../helpers/until';
 
 /** Node's MessagePort speaks EventTarget with `{ data }` events, as a page's does. */
 const asPort = (p: MessagePort | import('node:worker_threads').MessagePort) => p as unknown as ClockPort;
@@ -31,7 +32,7 @@ describe('WorkerClock', () => {
           at[name] = performance.now() - t0;
         }, ms);
       expect(clock.size).toBe(3);
-      await new Promise((r) => setTimeout(r, 200));
+      await until(() => fired.length === 3);
       expect(fired).toEqual(['a', 'b', 'c']);
       expect(at.a).toBeGreaterThanOrEqual(18);
       expect(at.c).toBeGreaterThanOrEqual(88);
@@ -51,7 +52,8 @@ describe('WorkerClock', () => {
       clock.clearTimeout(h); // twice is harmless
       clock.clearTimeout(undefined);
       expect(clock.size).toBe(1);
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => clock.size === 0);
+      await new Promise((r) => setTimeout(r, 50));
       expect(fired).toBe(1);
     } finally {
       close();
@@ -74,12 +76,13 @@ describe('WorkerClock', () => {
       expect(await withTimeout(Promise.resolve(7), 1000, () => new Error('late'), clock)).toBe(7);
       expect(clock.size).toBe(0);
       let ticks = 0;
+      const t1 = performance.now();
       const stop = every(clock, 20, () => ticks++);
-      await new Promise((r) => setTimeout(r, 130));
+      await until(() => ticks >= 4);
       stop();
       const seen = ticks;
-      expect(seen).toBeGreaterThanOrEqual(4);
-      expect(seen).toBeLessThanOrEqual(7);
+      // Re-armed after each tick: four ticks take at least four periods.
+      expect(performance.now() - t1).toBeGreaterThanOrEqual(4 * 20 - 2);
       await new Promise((r) => setTimeout(r, 60));
       expect(ticks).toBe(seen);
       expect(clock.size).toBe(0);
@@ -109,7 +112,8 @@ describe('WorkerClock', () => {
     channel.port1.postMessage({ set: 2, ms: Number.NaN });
     channel.port1.postMessage('nonsense');
     for (let i = 0; i < MAX_CLOCK_TIMERS + 5; i++) channel.port1.postMessage({ set: 100 + i, ms: 5 });
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => fired.length >= MAX_CLOCK_TIMERS);
+    await new Promise((r) => setTimeout(r, 50));
     expect(fired).toHaveLength(MAX_CLOCK_TIMERS);
     expect(fired).not.toContain(1);
     channel.port1.close();
@@ -136,10 +140,9 @@ describe('WorkerClock', () => {
       const clock = new WorkerClock(asPort(channel.port1));
       let fired = 0;
       for (let i = 1; i <= 5; i++) clock.setTimeout(() => fired++, i * 20);
-      const until = performance.now() + 150;
-      while (performance.now() < until); // busy
-      await new Promise((r) => setTimeout(r, 20));
-      expect(fired).toBe(5);
+      const busyUntil = performance.now() + 150;
+      while (performance.now() < busyUntil); // busy
+      await until(() => fired === 5);
       clock.close();
     } finally {
       await worker.terminate();
