@@ -1,6 +1,6 @@
 /**
  * `npm run host -- --job FILE.json [--db FILE.sqlite] [--signal URL] [--id ID] [--lease-ms N]
- * [--max-hold-ms N] [--max-connections N] [--exit-when-done] [--observer-token T] [--dashboard-url URL]`: a job host in Node on a running signaling server. With --db its state
+ * [--max-hold-ms N] [--grace-ms N] [--max-connections N] [--exit-when-done] [--observer-token T] [--dashboard-url URL]`: a job host in Node on a running signaling server. With --db its state
  * is durable: kill the process at any moment, start it again with the same --db, and the job
  * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority). A job
  * file may name its own inputs (.npy matrices, a records file, a headers file: README "Your own
@@ -34,6 +34,7 @@ const { values } = parseArgs({
     id: { type: 'string' },
     'lease-ms': { type: 'string' },
     'max-hold-ms': { type: 'string' },
+    'grace-ms': { type: 'string' },
     'max-connections': { type: 'string' },
     'exit-when-done': { type: 'boolean' },
     store: { type: 'string' },
@@ -83,6 +84,8 @@ const maxHoldMs = values['max-hold-ms'] === undefined ? undefined : Number(value
 if (maxHoldMs !== undefined && !(Number.isInteger(maxHoldMs) && maxHoldMs >= (leaseMs ?? 60_000))) {
   throw new Error(`--max-hold-ms ${values['max-hold-ms']} must be a whole number ≥ the lease (--lease-ms, default 60000)`);
 }
+const graceMs = values['grace-ms'] === undefined ? undefined : Number(values['grace-ms']);
+if (graceMs !== undefined && !(Number.isInteger(graceMs) && graceMs >= 0)) throw new Error(`--grace-ms ${values['grace-ms']} must be a whole number ≥ 0`);
 const maxDirect = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
 if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1))
   throw new Error(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
@@ -98,6 +101,7 @@ const { core, host } = await startHost({
   store,
   leaseMs,
   maxHoldMs,
+  graceMs,
   maxDirect,
   signalUrl,
   hostId,

@@ -21,6 +21,8 @@ export interface HostOptions {
   readonly leaseMs?: number;
   /** The longest one key may hold a unit (default 10 × leaseMs; HostCoreOptions.maxHoldMs). */
   readonly maxHoldMs?: number;
+  /** How long a lapsed unit stays reserved for its last holder (default leaseMs; HostCoreOptions.graceMs). */
+  readonly graceMs?: number;
   /** Direct connections before newcomers are sent to relays (default: no cap). */
   readonly maxDirect?: number;
   readonly signalUrl: string;
@@ -53,6 +55,7 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
       },
       leaseMs: options.leaseMs,
       maxHoldMs: options.maxHoldMs,
+      graceMs: options.graceMs,
       maxDirect: options.maxDirect,
       recomputer,
     });

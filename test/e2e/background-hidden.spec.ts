@@ -90,6 +90,17 @@ test('a page hidden 6 minutes is back within 5 s of a killed host’s return and
     document.addEventListener('tabgrid-unit-accepted', (e) => w.acceptedIds.push((e as CustomEvent<{ unitId: string }>).detail.unitId));
   });
   await page.getByRole('button', { name: 'Start' }).click();
+  // What the widget said, and when (printed at the end, to see how the page found its way back).
+  await page.evaluate(() => {
+    const w = window as unknown as { statusLog: string[] };
+    w.statusLog = [];
+    const field = document.querySelector('tabgrid-volunteer')!.shadowRoot!.querySelector('[data-field="status"]')!;
+    new MutationObserver(() => w.statusLog.push(`${new Date().toISOString()} ${field.textContent}`)).observe(field, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
+  });
   await expect.poll(() => page.evaluate(() => (document.querySelector('tabgrid-volunteer') as TabgridVolunteer).computing), { timeout: 60_000 }).toBe(true);
 
   await bg.cover();
@@ -114,6 +125,8 @@ test('a page hidden 6 minutes is back within 5 s of a killed host’s return and
   const back = second.lines.find((l) => l.text.includes(' serves '))!.at;
   await expect.poll(() => second.lines.some((l) => l.at >= back && / connected$/.test(l.text)), { timeout: 90_000 }).toBe(true);
   const reconnectMs = second.lines.find((l) => l.at >= back && / connected$/.test(l.text))!.at - back;
+  const statusLog = await page.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog.slice(-12));
+  console.log(`host killed ${new Date(killedAt).toISOString()}, back ${new Date(back).toISOString()}; the page said:\n  ${statusLog.join('\n  ')}`);
   const stillComputing = await page.evaluate(() => (document.querySelector('tabgrid-volunteer') as TabgridVolunteer).computing);
   console.log(
     `still computing a unit it held at the kill: ${stillComputing} (${computingAtKill.join(', ')}); hidden ${Math.round((Date.now() - hiddenAt) / 1000)} s (${acceptedHidden} unit(s) accepted while hidden); host down ${Math.round((back - killedAt) / 1000)} s; ` +

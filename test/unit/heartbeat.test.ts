@@ -29,7 +29,21 @@ describe('Heartbeat', () => {
     expect(closed()).toBe(0);
     vi.advanceTimersByTime(2_000);
     expect(closed()).toBe(1);
-    beat.stop();
+    // Closed once, and no more beats over it.
+    vi.advanceTimersByTime(10_000);
+    expect(closed()).toBe(1);
+    expect(sent).toHaveLength(3);
+  });
+
+  it('notices silence within a second of the bound, not a period later', () => {
+    const { link, closed } = recordingLink();
+    const beat = new Heartbeat();
+    beat.start(link, 15_000, source, () => true);
+    beat.heard();
+    vi.advanceTimersByTime(45_000);
+    expect(closed()).toBe(0);
+    vi.advanceTimersByTime(1_000);
+    expect(closed()).toBe(1);
   });
 
   it('does not count a stretch the page did not run (frozen, throttled) as the host’s silence: the beats after it are the ping', () => {
