@@ -43,7 +43,8 @@ export async function launchBackgroundBrowser(options: { intensiveAfterS?: numbe
     ...(options.intensiveAfterS !== undefined ? [`--enable-features=IntensiveWakeUpThrottling:grace_period_seconds/${options.intensiveAfterS}`] : []),
     'about:blank',
   ];
-  const child: ChildProcess = spawn(executable, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A process group of its own: closing kills every Chromium process, renderers included, before the profile goes.
+  const child: ChildProcess = spawn(executable, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const endpoint = await new Promise<string>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`Chromium printed no DevTools endpoint in 30 s:\n${seen}`)), 30_000);
@@ -97,9 +98,19 @@ export async function launchBackgroundBrowser(options: { intensiveAfterS?: numbe
     },
     async close() {
       await browser.close().catch(() => undefined);
-      child.kill('SIGKILL');
-      await new Promise((resolve) => (child.exitCode === null ? child.once('exit', resolve) : resolve(undefined)));
-      rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+      const exited = new Promise((resolve) => (child.exitCode === null && child.signalCode === null ? child.once('exit', resolve) : resolve(undefined)));
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL'); // the group is gone already
+      }
+      await exited;
+      // A straggler may still write a file as the profile goes: a leftover temp directory is no failure.
+      try {
+        rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+      } catch (err) {
+        console.warn(`could not remove Chromium profile ${profile}: ${(err as Error).message}`);
+      }
     },
   };
 }

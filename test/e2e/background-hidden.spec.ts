@@ -128,6 +128,7 @@ test('a page hidden 6 minutes is back within 5 s of a killed host’s return and
   const statusLog = await page.evaluate(() => (window as unknown as { statusLog: string[] }).statusLog.slice(-12));
   console.log(`host killed ${new Date(killedAt).toISOString()}, back ${new Date(back).toISOString()}; the page said:\n  ${statusLog.join('\n  ')}`);
   const stillComputing = await page.evaluate(() => (document.querySelector('tabgrid-volunteer') as TabgridVolunteer).computing);
+  console.log(`page back ${reconnectMs} ms after the host's return`);
   console.log(
     `still computing a unit it held at the kill: ${stillComputing} (${computingAtKill.join(', ')}); hidden ${Math.round((Date.now() - hiddenAt) / 1000)} s (${acceptedHidden} unit(s) accepted while hidden); host down ${Math.round((back - killedAt) / 1000)} s; ` +
       `page back ${reconnectMs} ms after the host's return (${process.env.TABGRID_PAGE_TIMERS ? 'page timers' : 'worker clock'})`,
