@@ -10,9 +10,11 @@ import type { Identity } from '../../proof/identity';
 import { DATASET_CHUNK_BYTES } from '../../data/dataset';
 import type { Backend } from '../../protocol';
 import { HOST_KEY_TABLE, loadOrCreateHostIdentity } from './sqlite-key';
+import { ChainFailed, GroupCommit } from './sqlite-group-commit';
 import { legacyAwaiting } from './legacy-awaiting';
 import type {
   Awaiting,
+  CommitChain,
   HostSnapshot,
   HostStore,
   JobStatus,
@@ -255,14 +257,30 @@ interface Rows {
   trust: { job_id: string; key: string; streak: number; valid: number; invalid: number; banned: number };
 }
 
+export interface SqliteStoreOptions {
+  /**
+   * Group commit (sqlite-group-commit.ts): commits made while the event loop was busy share one
+   * durable transaction. On by default; off, every commit is its own fsynced transaction,
+   * written before commit() returns (the fallback, and the benchmark's baseline).
+   */
+  readonly groupCommit?: boolean;
+}
+
 export class SqliteHostStore implements HostStore {
   private readonly db: Database.Database;
   private readonly apply: (batch: StoreBatch) => void;
+  /** Absent with group commit off. */
+  readonly group?: GroupCommit;
+  /** Commits written each in its own transaction (group commit off). */
+  private ungrouped = 0;
   private readonly selects: { [T in keyof Rows]: Database.Statement<[], Rows[T]> };
   private identity?: Promise<Identity>;
 
   /** Opens (creating if need be) the store at `path`, or ':memory:'. Throws TabgridError 'storage'. */
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    options: SqliteStoreOptions = {},
+  ) {
     let db: Database.Database | undefined;
     try {
       db = new Database(path);
@@ -272,6 +290,7 @@ export class SqliteHostStore implements HostStore {
       migrate(db);
       this.db = db;
       this.apply = this.prepareCommit();
+      if (options.groupCommit ?? true) this.group = new GroupCommit(db, this.apply, (err) => this.storageError('write', err));
       this.selects = {
         jobs: db.prepare<[], Rows['jobs']>('SELECT * FROM jobs ORDER BY created_at, id'),
         units: db.prepare<[], Rows['units']>('SELECT * FROM units ORDER BY job_id, idx, unit_id'),
@@ -383,6 +402,15 @@ export class SqliteHostStore implements HostStore {
     });
   }
 
+  /** Batches committed, and the durable transactions (fsyncs) they took. */
+  commitCounts(): { batches: number; transactions: number } {
+    return this.group ? { batches: this.group.batches, transactions: this.group.groups } : { batches: this.ungrouped, transactions: this.ungrouped };
+  }
+
+  get groupsCommits(): boolean {
+    return this.group !== undefined;
+  }
+
   async load(): Promise<HostSnapshot> {
     return this.guard('read', () => {
       // One read transaction, so the tables come from the same commit.
@@ -448,8 +476,16 @@ export class SqliteHostStore implements HostStore {
     });
   }
 
-  async commit(batch: StoreBatch): Promise<void> {
-    this.guard('write', () => this.apply(batch));
+  async commit(batch: StoreBatch, chain?: CommitChain): Promise<void> {
+    if (this.group) return this.group.commit(batch, chain);
+    if (chain?.failure !== undefined) throw this.storageError('write', new ChainFailed(chain.failure));
+    try {
+      this.guard('write', () => this.apply(batch));
+      this.ungrouped++;
+    } catch (err) {
+      if (chain) chain.failure = err;
+      throw err;
+    }
   }
 
   async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
@@ -524,16 +560,28 @@ export class SqliteHostStore implements HostStore {
     return this.identity;
   }
 
+  /** Writes the commits still waiting for their group first, so they are not lost. */
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.group?.flush();
+    this.db.close();
   }
 
-  /** Runs `f`, reporting any failure (constraint, disk full, closed store) as 'storage'. */
+  /**
+   * Runs `f`, reporting any failure (constraint, disk full, closed store) as 'storage'. Commits
+   * waiting for their group are written first, so a read sees every commit made before it.
+   */
   private guard<T>(what: 'read' | 'write', f: () => T): T {
     try {
+      if (this.group?.pending && this.db.open) this.group.flush();
       return f();
     } catch (err) {
-      throw new TabgridError(ErrorCode.Storage, `cannot ${what} host store ${JSON.stringify(this.path)}: ${(err as Error).message}`, { cause: err });
+      throw this.storageError(what, err);
     }
+  }
+
+  private storageError(what: 'read' | 'write', err: unknown): TabgridError {
+    if (err instanceof TabgridError) return err;
+    return new TabgridError(ErrorCode.Storage, `cannot ${what} host store ${JSON.stringify(this.path)}: ${(err as Error).message}`, { cause: err });
   }
 }
