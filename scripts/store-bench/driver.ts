@@ -30,6 +30,8 @@ export interface HostProcessOptions {
   readonly units: number;
   readonly groupCommit: boolean;
   readonly leaseMs?: number;
+  /** The store's group window (sqlite-group-commit.ts GROUP_WINDOW_MS by default). */
+  readonly groupWindowMs?: number;
   /** Extra node flags for the child (`--cpu-prof`, `--cpu-prof-dir=…`). */
   readonly execArgv?: readonly string[];
 }
@@ -73,6 +75,7 @@ export class HostProcess {
   static async start(o: HostProcessOptions): Promise<HostProcess> {
     const args = ['--db', o.db, '--units', String(o.units), '--group-commit', o.groupCommit ? 'on' : 'off'];
     if (o.leaseMs !== undefined) args.push('--lease-ms', String(o.leaseMs));
+    if (o.groupWindowMs !== undefined) args.push('--group-window-ms', String(o.groupWindowMs));
     const child = fork(HOST_PROCESS, args, { execArgv: ['--import', 'tsx', ...(o.execArgv ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const publicKey = await new Promise<string>((resolve, reject) => {
       child.once('exit', (code, signal) => reject(new Error(`the host process ended before it served (${signal ?? `exit ${code}`})`)));
@@ -139,10 +142,12 @@ export function computeAll(units: number, hash: Hasher): Map<string, Computed> {
 
 /** What the host announced to the volunteers: the parent's record, to hold the store to after a kill. */
 export interface Announced {
-  /** unitId → keys the host said leased it. */
+  /** unitId → volunteer ids (identityOf their keys) the host said it leased to. */
   readonly leases: Map<string, Set<string>>;
   /** Accepted verdicts' receipts, by receiptId. */
   readonly receipts: Map<string, Receipt>;
+  /** Called as each lease or receipt is recorded (the durability test kills the host right then). */
+  onAnnounce?: () => void;
 }
 
 export const newAnnounced = (): Announced => ({ leases: new Map(), receipts: new Map() });
@@ -185,7 +190,8 @@ export class BenchVolunteer {
       const done = this.computed.get(reply.unit.unitId);
       if (!done) throw new Error(`${this.name}: leased ${reply.unit.unitId}, which the bench job does not have`);
       const leased = this.announced.leases.get(done.unit.unitId) ?? new Set<string>();
-      this.announced.leases.set(done.unit.unitId, leased.add(this.identity.publicKey));
+      this.announced.leases.set(done.unit.unitId, leased.add(this.identity.id));
+      this.announced.onAnnounce?.();
       const u = done.unit;
       const signature = await signCommitment(this.identity, {
         jobId: u.jobId,
@@ -206,6 +212,7 @@ export class BenchVolunteer {
         throw new Error(`${this.name}: expected ${u.unitId} accepted with a receipt, got ${JSON.stringify(verdict)}`);
       }
       this.announced.receipts.set(verdict.receipt.receiptId, verdict.receipt);
+      this.announced.onAnnounce?.();
     }
   }
 }

@@ -264,6 +264,8 @@ export interface SqliteStoreOptions {
    * written before commit() returns (the fallback, and the benchmark's baseline).
    */
   readonly groupCommit?: boolean;
+  /** How long a busy store gathers commits for a group (GROUP_WINDOW_MS by default). */
+  readonly groupWindowMs?: number;
 }
 
 export class SqliteHostStore implements HostStore {
@@ -290,7 +292,7 @@ export class SqliteHostStore implements HostStore {
       migrate(db);
       this.db = db;
       this.apply = this.prepareCommit();
-      if (options.groupCommit ?? true) this.group = new GroupCommit(db, this.apply, (err) => this.storageError('write', err));
+      if (options.groupCommit ?? true) this.group = new GroupCommit(db, this.apply, (err) => this.storageError('write', err), options.groupWindowMs);
       this.selects = {
         jobs: db.prepare<[], Rows['jobs']>('SELECT * FROM jobs ORDER BY created_at, id'),
         units: db.prepare<[], Rows['units']>('SELECT * FROM units ORDER BY job_id, idx, unit_id'),
