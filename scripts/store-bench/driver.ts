@@ -30,8 +30,6 @@ export interface HostProcessOptions {
   readonly units: number;
   readonly groupCommit: boolean;
   readonly leaseMs?: number;
-  /** The store's group window (sqlite-group-commit.ts GROUP_WINDOW_MS by default). */
-  readonly groupWindowMs?: number;
   /** Extra node flags for the child (`--cpu-prof`, `--cpu-prof-dir=…`). */
   readonly execArgv?: readonly string[];
 }
@@ -75,7 +73,6 @@ export class HostProcess {
   static async start(o: HostProcessOptions): Promise<HostProcess> {
     const args = ['--db', o.db, '--units', String(o.units), '--group-commit', o.groupCommit ? 'on' : 'off'];
     if (o.leaseMs !== undefined) args.push('--lease-ms', String(o.leaseMs));
-    if (o.groupWindowMs !== undefined) args.push('--group-window-ms', String(o.groupWindowMs));
     const child = fork(HOST_PROCESS, args, { execArgv: ['--import', 'tsx', ...(o.execArgv ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const publicKey = await new Promise<string>((resolve, reject) => {
       child.once('exit', (code, signal) => reject(new Error(`the host process ended before it served (${signal ?? `exit ${code}`})`)));

@@ -23,14 +23,12 @@ const { values } = parseArgs({
     units: { type: 'string' },
     'group-commit': { type: 'string' },
     'lease-ms': { type: 'string' },
-    'group-window-ms': { type: 'string' },
   },
 });
 if (!values.db || !values.units || !process.send) throw new Error('host-process runs forked (an IPC channel) with --db FILE --units N [--group-commit on|off]');
 const send = process.send.bind(process);
 const groupCommit = (values['group-commit'] ?? 'on') === 'on';
-const windowMs = values['group-window-ms'];
-const store = new SqliteHostStore(values.db, { groupCommit, ...(windowMs === undefined ? {} : { groupWindowMs: Number(windowMs) }) });
+const store = new SqliteHostStore(values.db, { groupCommit });
 const core = await HostCore.open(store, [benchJob(Number(values.units))], {
   hostId: 'bench',
   hash: await createCpuSha256(),

@@ -56,6 +56,25 @@ describe('SQLite group commit', () => {
     await store.close();
   });
 
+  it('gathers the commits made while a group is being synced into the next group', async () => {
+    const path = freshPath();
+    const store = new SqliteHostStore(path);
+    const before = store.commitCounts();
+    const first = store.commit({ units: [unit('w', 0)] });
+    // The store's turn came first: w/0 is written (visible to readers) and its fsync runs, so it has not resolved.
+    await new Promise((r) => setImmediate(r));
+    expect(unitIdsOnDisk(path)).toEqual(['w/0']);
+    let firstDone = false;
+    void first.then(() => (firstDone = true));
+    const next = [1, 2, 3].map((i) => store.commit({ units: [unit('w', i)] }));
+    await Promise.resolve();
+    expect(firstDone).toBe(false);
+    await Promise.all([first, ...next]);
+    const after = store.commitCounts();
+    expect([after.batches - before.batches, after.transactions - before.transactions]).toEqual([4, 2]);
+    await store.close();
+  });
+
   it('rolls back a failing batch alone: its caller gets the error, the rest of its group commits', async () => {
     const path = freshPath();
     const store = new SqliteHostStore(path);

@@ -1,31 +1,30 @@
 /**
- * Group commit for the SQLite host store: the batches committed while the event loop was busy
- * share one durable transaction (one WAL fsync under `synchronous = FULL`), and every caller's
- * promise resolves only after that COMMIT returned.
+ * Group commit for the SQLite host store: the batches committed while the previous group's
+ * fsync was in flight share one transaction and one fsync, and every caller's promise resolves
+ * only once that fsync returned.
  *
- * The window: on an idle store (no group written in the last GROUP_WINDOW_MS) a commit is
- * written on the next turn of the event loop, so a lone message waits for no timer. On a busy
- * one it waits GROUP_WINDOW_MS for company. "While the previous fsync is in flight" alone does
- * not group: better-sqlite3 fsyncs on the event loop, and a message's turn spans several loop
- * turns (its ECDSA verification and receipt signing are asynchronous WebCrypto), so the next
- * turn finds one or two batches staged (measured: 1.5 a group, against 10 with 3 ms).
+ * The durable point is an fsync of the WAL file that this module runs itself, asynchronously
+ * (fs.fsync on libuv's thread pool), after COMMIT returned. The connection runs with
+ * `synchronous = NORMAL`, under which SQLite's COMMIT writes the transaction's WAL frames (so a
+ * killed process loses nothing written) and syncs only around checkpoints; FULL differs from it
+ * by exactly one fsync of the WAL after each commit (sqlite.org/pragma.html#pragma_synchronous),
+ * and that is the fsync this module runs, once per group. It no longer blocks the event loop, so
+ * the host decides the next messages while it runs, and the window is simply "while the previous
+ * fsync is in flight": no timer, no added wait on an idle host (a lone commit is written on the
+ * next turn and its fsync starts at once), and under load the groups grow with the fsync's time.
+ * A group written but not yet synced is visible to other readers of the file (verify-credit, an
+ * export) before it is durable; nothing the host announces is.
  *
  * Each batch runs in its own savepoint (better-sqlite3 nests a transaction function as one): a
  * batch that throws (a constraint, a value SQLite refuses) is rolled back alone and its caller
  * gets the error, while the other batches of the group still commit. Batches of a chain
  * (store.ts CommitChain) that come after a failed one are refused unapplied. An error that ends
- * the whole transaction (disk full, I/O error: SQLite rolls it back itself) or a failed COMMIT
- * fails every batch of the group.
+ * the whole transaction (disk full, I/O error: SQLite rolls it back itself), a failed COMMIT or
+ * a failed fsync fails every batch of the group, and marks their chains.
  */
+import { fsync, fsyncSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { CommitChain, StoreBatch } from './store';
-
-/**
- * How long a busy store gathers commits before it writes them: measured (npm run bench -- --store),
- * 3 ms groups about 10 messages at 32 volunteers and takes a unit's fsync wait from 3.7 ms to
- * 0.1 ms, while a reply waits at most this long for its group.
- */
-export const GROUP_WINDOW_MS = 3;
 
 interface Waiting {
   readonly batch: StoreBatch;
@@ -42,57 +41,56 @@ export class ChainFailed extends Error {
 }
 
 export class GroupCommit {
+  /** Committed, not yet written. */
   private waiting: Waiting[] = [];
-  /** Cancels the scheduled write, while one is scheduled. */
-  private timer: (() => void) | undefined;
-  private lastFlush = -Infinity;
+  /** Written, waiting for an fsync that starts after their COMMIT. */
+  private written: Waiting[] = [];
+  /** The fsync in flight: it ends with the promise (never rejecting: its batches are settled by then). */
+  private syncing: Promise<void> | undefined;
+  private scheduled = false;
   /** Groups written, and batches in them (the bench reports the mean group size). */
   groups = 0;
   batches = 0;
 
   /**
    * `apply` writes one batch as a transaction function (db.transaction), which nests as a
-   * savepoint inside the group's transaction; `wrap` turns a failure into the store's error.
+   * savepoint inside the group's transaction; `wrap` turns a failure into the store's error;
+   * `walFd` is an open descriptor of the database's WAL file (undefined for ':memory:', where a
+   * group is as durable as it gets once written).
    */
   constructor(
     private readonly db: Database.Database,
     private readonly apply: (batch: StoreBatch) => void,
     private readonly wrap: (err: unknown) => Error,
-    private readonly windowMs = GROUP_WINDOW_MS,
+    private readonly walFd: number | undefined,
   ) {}
 
-  private cancelTimer(): void {
-    this.timer?.();
-    this.timer = undefined;
-  }
-
-  /** Queues `batch` for the next group; resolves once that group's COMMIT returned. */
+  /** Queues `batch` for the next group; resolves once that group is written and synced. */
   commit(batch: StoreBatch, chain?: CommitChain): Promise<void> {
     if (chain?.failure !== undefined) return Promise.reject(this.wrap(new ChainFailed(chain.failure)));
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ batch, chain, resolve, reject });
-      if (this.timer !== undefined) return;
-      // Busy (the last group was written less than a window ago): wait the window for more. Idle: the next turn.
-      const busy = performance.now() - this.lastFlush < this.windowMs;
-      if (busy) {
-        const t = setTimeout(() => this.flush(), this.windowMs);
-        this.timer = () => clearTimeout(t);
-      } else {
-        const t = setImmediate(() => this.flush());
-        this.timer = () => clearImmediate(t);
-      }
+      // While an fsync runs, its end writes the next group; else the next turn does.
+      if (this.syncing || this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        this.write();
+        this.sync();
+      });
     });
   }
 
-  /** Whether batches wait for a group (readers flush first, so they see every commit made). */
+  /** Whether batches wait to be written (readers write them first, so they see every commit made). */
   get pending(): boolean {
     return this.waiting.length > 0;
   }
 
-  /** Writes the waiting batches as one transaction now, and settles their promises in order. */
-  flush(): void {
-    this.cancelTimer();
-    this.lastFlush = performance.now();
+  /**
+   * Writes the waiting batches as one transaction now (their promises wait for the next fsync):
+   * what a reader calls so it sees every commit made before it.
+   */
+  write(): void {
     const group = this.waiting;
     this.waiting = [];
     if (group.length === 0) return;
@@ -116,17 +114,61 @@ export class GroupCommit {
       this.db.exec('COMMIT');
     } catch (err) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      for (const w of group) {
-        if (w.chain) w.chain.failure ??= err;
-        w.reject(this.wrap(err));
-      }
+      this.fail(group, err);
       return;
     }
     this.groups++;
     this.batches += group.length;
     for (const w of group) {
       if (failures.has(w)) w.reject(this.wrap(failures.get(w)));
-      else w.resolve();
+      else this.written.push(w);
+    }
+  }
+
+  /** Starts an fsync for what is written, unless one is in flight (its end starts the next). */
+  private sync(): void {
+    if (this.syncing || this.written.length === 0) return;
+    const group = this.written;
+    this.written = [];
+    const fd = this.walFd;
+    if (fd === undefined) {
+      for (const w of group) w.resolve();
+      return;
+    }
+    this.syncing = new Promise<void>((ended) =>
+      fsync(fd, (err) => {
+        this.syncing = undefined;
+        if (err) this.fail(group, err);
+        else for (const w of group) w.resolve();
+        ended();
+        // What came in meanwhile is the next group.
+        this.write();
+        this.sync();
+      }),
+    );
+  }
+
+  /** Writes and syncs everything still waiting, at once (the store is closing). */
+  async drain(): Promise<void> {
+    // An fsync's end may start the next: wait until none runs.
+    while (this.syncing) await this.syncing;
+    this.write();
+    const group = this.written;
+    this.written = [];
+    if (group.length === 0) return;
+    try {
+      if (this.walFd !== undefined) fsyncSync(this.walFd);
+    } catch (err) {
+      this.fail(group, err);
+      return;
+    }
+    for (const w of group) w.resolve();
+  }
+
+  private fail(group: readonly Waiting[], err: unknown): void {
+    for (const w of group) {
+      if (w.chain) w.chain.failure ??= err;
+      w.reject(this.wrap(err));
     }
   }
 }
