@@ -70,14 +70,19 @@ export class GroupCommit {
     if (chain?.failure !== undefined) return Promise.reject(this.wrap(new ChainFailed(chain.failure)));
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ batch, chain, resolve, reject });
-      // While an fsync runs, its end writes the next group; else the next turn does.
-      if (this.syncing || this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => {
-        this.scheduled = false;
-        this.write();
-        this.sync();
-      });
+      // While an fsync runs, its end schedules the next group.
+      if (!this.syncing) this.schedule();
+    });
+  }
+
+  /** Writes and syncs what waits at the end of this turn of the event loop, so every message read in it joins. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.write();
+      this.sync();
     });
   }
 
@@ -142,8 +147,7 @@ export class GroupCommit {
         else for (const w of group) w.resolve();
         ended();
         // What came in meanwhile is the next group.
-        this.write();
-        this.sync();
+        if (this.waiting.length > 0 || this.written.length > 0) this.schedule();
       }),
     );
   }
