@@ -73,7 +73,12 @@ export class HostProcess {
   static async start(o: HostProcessOptions): Promise<HostProcess> {
     const args = ['--db', o.db, '--units', String(o.units), '--group-commit', o.groupCommit ? 'on' : 'off'];
     if (o.leaseMs !== undefined) args.push('--lease-ms', String(o.leaseMs));
-    const child = fork(HOST_PROCESS, args, { execArgv: ['--import', 'tsx', ...(o.execArgv ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // 'advanced' (structured clone): the replies' JSON texts are not escaped into a second JSON text on the way.
+    const child = fork(HOST_PROCESS, args, {
+      execArgv: ['--import', 'tsx', ...(o.execArgv ?? [])],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    });
     const publicKey = await new Promise<string>((resolve, reject) => {
       child.once('exit', (code, signal) => reject(new Error(`the host process ended before it served (${signal ?? `exit ${code}`})`)));
       child.on('message', (raw) => {
