@@ -122,7 +122,7 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
         </button>
       </div>
       <p class="status" part="status-line" role="status" aria-live="polite" data-field="status">${v.status}</p>
-      ${v.error ? html`<p class="error" part="error" data-field="error">${v.error}</p>` : nothing}
+      ${v.error ? html`<p class="error" part="error" role="alert" data-field="error">${v.error}</p>` : nothing}
       ${v.creditProblem ? html`<p class="error" part="error" role="alert" data-field="credit-problem">${v.creditProblem}</p>` : nothing} ${controls(v, a)}
       <dl part="status">
         <dt>State</dt>

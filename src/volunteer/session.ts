@@ -1,6 +1,8 @@
 import { sleep, waited } from '../async';
 import { concat } from '../bytes';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
+import type { IcePath } from '../net/ice-route';
+import type { IceConfig } from '../protocol/ice';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import { MAX_CACHED_HINT, MAX_HOLDING, Verdict, unitSize, unitSlices, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
@@ -125,6 +127,14 @@ export class VolunteerSession extends EventTarget {
   }
   get relayChildren(): number {
     return this.host.relayChildren;
+  }
+  /** How the open connection travels: direct, or through a TURN server (getStats' selected candidate pair). */
+  get path(): IcePath | undefined {
+    return this.host.path;
+  }
+  /** New ICE configuration from the page (fresh TURN credentials): used from the next connection on, which starts now if the session is backing off. */
+  setIce(ice: IceConfig): void {
+    this.host.setIce(ice);
   }
   /** Whether a unit is being computed, and its kernel; whether a link to the host (or a relay) is open. */
   get computing(): boolean {
