@@ -1,7 +1,7 @@
 /**
  * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
  * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
- * [--dataset] [--out FILE.json]`
+ * [--dataset] [--turn] [--out FILE.json]`
  *
  * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
  * (Chromium, up to 8 per browser process; --node: Node sessions computing with the CPU
@@ -14,6 +14,9 @@
  * default jobs on dataset inputs (random .npy matrices, records and headers files, ingested as
  * `npm run host -- --job` does) and measures locality: the summary's input_bytes_sent,
  * input_bytes_per_unit and the shared-B figure (scripts/farm/locality.ts), bounded by 1.1.
+ * --turn forces every connection through a coturn the farm starts on loopback (farm/turn.ts;
+ * needs Debian's coturn): the summary's connection_paths and volunteers_via_turn come from
+ * each volunteer's getStats(), and a volunteer that went direct breaks the run.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, readJob } from './args';
@@ -37,6 +40,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     quiet: { type: 'boolean' },
     dataset: { type: 'boolean' },
+    turn: { type: 'boolean' },
   },
 });
 
@@ -72,6 +76,7 @@ const summary = await runFarm(
     node: values.node,
     backend: backendOf(values.backend),
     dataset: values.dataset,
+    turn: values.turn,
     hostFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : undefined,
     log: values.quiet ? undefined : (line) => console.log(line),
   },

@@ -34,6 +34,10 @@ export interface PeerHost {
   close(): void;
 }
 
+/** What a connection that never opened most likely met, for the host's log. */
+const NO_PATH =
+  'ICE found no path: a firewall or NAT in the way, or, for a peer that relays through TURN, TURN credentials the TURN server refused as expired or wrong';
+
 /**
  * Puts a HostCore on the network: registers `hostId` with the signaling server, accepts data
  * connections from volunteers and feeds their messages to the core. Runs in Node (with the
@@ -46,15 +50,15 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
   const links = new Map<string, Link>();
   /** Connections offered and not yet open: each bounded by a timer, released when it opens, fails or times out. */
   const opening = new Set<DataConnection>();
+  let stopping = false;
 
   peer.on('connection', (conn) => {
     opening.add(conn);
-    const waitMs = options.openTimeoutMsPerConnection ?? 30_000;
+    // A volunteer gives up after 15 s (connect.ts); by then the connection will not open.
+    const waitMs = options.openTimeoutMsPerConnection ?? 20_000;
     const gaveUp = setTimeout(() => {
       if (!opening.delete(conn)) return;
-      log?.(
-        `peer ${conn.peer} could not connect: no ICE path after ${waitMs / 1000} s (a firewall or NAT in the way; if it relays through TURN, its TURN credentials may be expired or wrong)`,
-      );
+      log?.(`peer ${conn.peer} could not connect: no ICE path after ${waitMs / 1000} s (${NO_PATH})`);
       conn.close();
     }, waitMs);
     const settled = () => {
@@ -64,9 +68,12 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
     conn.on('error', (err) => {
       if (!opening.has(conn)) return;
       settled();
-      log?.(`peer ${conn.peer} could not connect: ${err.message} (ICE failed; if it relays through TURN, its TURN credentials may be expired or wrong)`);
+      log?.(`peer ${conn.peer} could not connect: ${err.message} (${NO_PATH})`);
     });
-    conn.on('close', settled);
+    conn.on('close', () => {
+      if (opening.has(conn) && !stopping) log?.(`peer ${conn.peer} gave up before its data connection opened (${NO_PATH})`);
+      settled();
+    });
     conn.on('open', () => {
       settled();
       const name = conn.peer;
@@ -117,6 +124,7 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
           clearInterval(expiry);
           clearInterval(watchdog);
           for (const link of links.values()) link.close();
+          stopping = true;
           for (const conn of opening) conn.close();
           opening.clear();
           peer.destroy();

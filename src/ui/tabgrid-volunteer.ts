@@ -356,7 +356,10 @@ export class TabgridVolunteer extends LitElement {
     const failed = w.sessions.find((x) => x.state === VolunteerState.Error);
     const hold = this.hold && w.leading ? this.hold : undefined;
     const problem = this.forced.problem;
-    const error = problem ?? failed?.error?.message;
+    // A failure to connect is said once, in its own alert that stays through the retries; other errors as before.
+    const connectProblem = w.sessions.find((x) => x.connectProblem)?.connectProblem?.message;
+    const sessionError = failed?.error?.message;
+    const error = problem ?? (sessionError === connectProblem ? undefined : sessionError);
     return renderVolunteer(
       {
         state: describeWidgetState(this.state, w.sessions),
@@ -392,6 +395,7 @@ export class TabgridVolunteer extends LitElement {
         idleSeconds: this.idleSeconds,
         receipts: this.receipts.length,
         ...(error ? { error } : {}),
+        ...(connectProblem ? { connectProblem } : {}),
         ...(w.creditProblem ? { creditProblem: w.creditProblem } : {}),
         donor: {
           ...(w.profile ? { profile: w.profile } : {}),
