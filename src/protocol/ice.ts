@@ -80,9 +80,13 @@ export function parseIceConfig(raw: unknown, source: string): IceConfig {
   const parsed = v.safeParse(iceConfigSchema, value);
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];
-  const path = (issue.path ?? []).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('');
+  // An unknown field's issue sits at that field; it is the object around it that is wrong.
   const unexpected = issue.type === 'strict_object' && issue.expected === 'never';
-  throw new Error(`${source}: ${path ? `${path.replace(/^\./, '')} ` : ''}${unexpected ? `has ${issue.message}` : issue.message}`);
+  const path = (unexpected ? (issue.path ?? []).slice(0, -1) : (issue.path ?? []))
+    .map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`))
+    .join('')
+    .replace(/^\./, '');
+  throw new Error(unexpected ? `${source}: ${path ? `${path}: ` : ''}${issue.message}` : `${source}: ${path ? `${path} ` : ''}${issue.message}`);
 }
 
 /** `base` with `grant`'s TURN servers added (a grant's servers replace any TURN entry with the same URLs). */
