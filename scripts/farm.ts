@@ -16,7 +16,9 @@
  * input_bytes_per_unit and the shared-B figure (scripts/farm/locality.ts), bounded by 1.1.
  * --turn forces every connection through a coturn the farm starts on loopback (farm/turn.ts;
  * needs Debian's coturn): the summary's connection_paths and volunteers_via_turn come from
- * each volunteer's getStats(), and a volunteer that went direct breaks the run.
+ * each volunteer's getStats(), and a volunteer that went direct breaks the run. With --node it
+ * can: libdatachannel's relay policy limits the candidates it offers, not the pairs its checks
+ * find, and on loopback one Node volunteer in eight once paired directly (Chromium's is strict).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, readJob } from './args';

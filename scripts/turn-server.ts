@@ -17,6 +17,8 @@ export interface TurnServer {
   readonly url: string;
   readonly port: number;
   readonly secret: string;
+  /** The ports coturn allocates relays on (127.0.0.1): a candidate there is a TURN relay address. */
+  readonly relayPorts: readonly [number, number];
   /** What coturn logged (refused credentials show here as check_stun_auth / 401 lines). */
   readonly log: string[];
   close(): Promise<void>;
@@ -84,7 +86,7 @@ export async function startTurnServer(options: { secret?: string; log?: (line: s
     await close();
     throw new Error(`turnserver did not come up on 127.0.0.1:${port}: ${(err as Error).message}\n${log.slice(-10).join('\n')}`, { cause: err });
   }
-  return { url: `turn:127.0.0.1:${port}?transport=udp`, port, secret, log, close };
+  return { url: `turn:127.0.0.1:${port}?transport=udp`, port, secret, relayPorts: [minPort, minPort + 199], log, close };
 }
 
 /** Sends STUN binding requests to 127.0.0.1:port until one is answered. */

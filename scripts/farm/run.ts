@@ -229,7 +229,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       ...(data ? { dataset: true, locality: figure(data.sharedB), locality_tiled: figure(data.tiled) } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
       ...(turn ? { turn: true } : {}),
-      ...connectionFigures(paths),
+      ...connectionFigures(paths, turn?.isRelayAddress),
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
       failures: [],
     };

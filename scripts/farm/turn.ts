@@ -18,6 +18,8 @@ export interface FarmTurn {
   readonly hostArgs: readonly string[];
   /** A volunteer's starting configuration: relay only, with credentials minted for it now. */
   iceFor(volunteer: string): IceConfig;
+  /** True for "ip:port" where this coturn relays. */
+  isRelayAddress(address: string): boolean;
   close(): Promise<void>;
 }
 
@@ -28,18 +30,31 @@ export async function startFarmTurn(log?: (line: string) => void): Promise<FarmT
     server,
     hostArgs: ['--turn', server.url, '--turn-secret', server.secret, '--relay-only'],
     iceFor: (volunteer) => ({ iceServers: mintTurnGrant(secret, volunteer).iceServers, iceTransportPolicy: IcePolicy.Relay }),
+    isRelayAddress: (address) => {
+      const m = /^127\.0\.0\.1:(\d+)$/.exec(address);
+      return m !== null && Number(m[1]) >= server.relayPorts[0] && Number(m[1]) <= server.relayPorts[1];
+    },
     close: () => server.close(),
   };
 }
 
-/** The summary's connection figures: volunteers by path ("relay→relay": 6), and how many went through TURN. */
-export function connectionFigures(paths: readonly (IcePath | undefined)[]): Pick<FarmSummary, 'connection_paths' | 'volunteers_via_turn'> {
+/**
+ * The summary's connection figures: volunteers by path ("relay→relay": 6), and how many went
+ * through TURN: a relay candidate on either end, or an end at an address the farm's coturn
+ * relays on (libdatachannel types its end of a relayed pair srflx or prflx, with the address right).
+ */
+export function connectionFigures(
+  paths: readonly (IcePath | undefined)[],
+  relayAddress: (address: string) => boolean = () => false,
+): Pick<FarmSummary, 'connection_paths' | 'volunteers_via_turn'> {
   const connection_paths: Record<string, number> = {};
   for (const p of paths) {
     const key = p ? `${p.local}→${p.remote}` : 'unknown';
     connection_paths[key] = (connection_paths[key] ?? 0) + 1;
   }
-  return { connection_paths, volunteers_via_turn: paths.filter((p) => p?.route === IceRoute.Turn).length };
+  const viaTurn = (p: IcePath | undefined) =>
+    p !== undefined && (p.route === IceRoute.Turn || [p.localAddress, p.remoteAddress].some((a) => a !== undefined && relayAddress(a)));
+  return { connection_paths, volunteers_via_turn: paths.filter(viaTurn).length };
 }
 
 /** With --turn, every honest volunteer must have been relayed through TURN. */

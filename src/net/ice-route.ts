@@ -12,6 +12,9 @@ export interface IcePath {
   readonly local: string;
   /** The other end's. */
   readonly remote: string;
+  /** The candidates' addresses, "ip:port", where the stack reports them (a prflx candidate may be a TURN relay's address, learned before its relay candidate arrived). */
+  readonly localAddress?: string;
+  readonly remoteAddress?: string;
 }
 
 interface StatsEntry {
@@ -24,6 +27,9 @@ interface StatsEntry {
   readonly nominated?: boolean;
   readonly state?: string;
   readonly selected?: boolean;
+  readonly address?: string;
+  readonly ip?: string;
+  readonly port?: number;
 }
 
 /** The selected pair's path, or undefined while none is selected (or the stack reports none). */
@@ -37,8 +43,26 @@ export async function icePathOf(pc: Pick<RTCPeerConnection, 'getStats'>): Promis
     (viaTransport ? entries.get(viaTransport) : undefined) ??
     all.find((e) => e.type === 'candidate-pair' && (e.selected === true || (e.nominated === true && e.state === 'succeeded')));
   if (!pair) return undefined;
-  const local = pair.localCandidateId ? entries.get(pair.localCandidateId)?.candidateType : undefined;
-  const remote = pair.remoteCandidateId ? entries.get(pair.remoteCandidateId)?.candidateType : undefined;
-  if (!local || !remote) return undefined;
-  return { route: local === 'relay' || remote === 'relay' ? IceRoute.Turn : IceRoute.Direct, local, remote };
+  const localEntry = pair.localCandidateId ? entries.get(pair.localCandidateId) : undefined;
+  const remoteEntry = pair.remoteCandidateId ? entries.get(pair.remoteCandidateId) : undefined;
+  const local = localEntry?.candidateType;
+  let remote = remoteEntry?.candidateType;
+  if (!local || !remote || !localEntry || !remoteEntry) return undefined;
+  const localAddress = addressOf(localEntry);
+  const remoteAddress = addressOf(remoteEntry);
+  // A peer-reflexive remote at the address of a relay candidate the other end sent later is that relay.
+  if (remote === 'prflx' && remoteAddress && all.some((e) => e.type === 'remote-candidate' && e.candidateType === 'relay' && addressOf(e) === remoteAddress))
+    remote = 'relay';
+  return {
+    route: local === 'relay' || remote === 'relay' ? IceRoute.Turn : IceRoute.Direct,
+    local,
+    remote,
+    ...(localAddress ? { localAddress } : {}),
+    ...(remoteAddress ? { remoteAddress } : {}),
+  };
+}
+
+function addressOf(e: StatsEntry): string | undefined {
+  const ip = e.address ?? e.ip;
+  return ip === undefined || e.port === undefined ? undefined : `${ip.includes(':') ? `[${ip}]` : ip}:${e.port}`;
 }
