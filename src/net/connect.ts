@@ -97,7 +97,9 @@ export async function connectToHost(options: ConnectOptions, handlers: LinkHandl
     peer.destroy();
     if (options.signal?.aborted) throw new TabgridError(ErrorCode.Aborted, 'aborted');
     const failure = stage === ConnectFailure.IceFailed && turnRefused !== undefined ? ConnectFailure.TurnRefused : stage;
-    const detail = turnRefused ?? describePeerError(err);
-    throw new ConnectError(failure, `${describeConnectFailure(failure, options)} (${detail})`, { cause: err });
+    // PeerJS's typed errors are what the sentence already says; anything else adds its own words.
+    const typed = typeof (err as { type?: unknown } | null)?.type === 'string';
+    const detail = turnRefused ?? (typed ? undefined : describePeerError(err));
+    throw new ConnectError(failure, `${describeConnectFailure(failure, options)}${detail ? ` (${detail})` : ''}`, { cause: err });
   }
 }
