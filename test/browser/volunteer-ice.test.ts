@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import '../../src/ui/tabgrid-volunteer';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
 import { until } from '../helpers/until';
+import { resolveIce } from '../../src/dashboard/settings';
 
 function mount(attrs: Record<string, string>, script?: string): TabgridVolunteer {
   const el = document.createElement('tabgrid-volunteer');
@@ -57,5 +58,21 @@ describe('<tabgrid-volunteer ice="…">', () => {
     expect(alert()).toBe(first);
     expect(alert()!.textContent).toBe(text);
     expect(field(el, 'connection')).not.toMatch(/^connected/);
+  });
+});
+
+describe("the dashboard's ice setting (settings.ts resolveIce)", () => {
+  it('reads the attribute, else the JSON <script>, else ?ice=, and names the source of a bad one', () => {
+    const el = document.createElement('tabgrid-dashboard-test');
+    expect(resolveIce(el, '')).toBeUndefined();
+    expect(resolveIce(el, `?ice=${encodeURIComponent('[{"urls":"stun:q.example:3478"}]')}`)).toEqual({ iceServers: [{ urls: 'stun:q.example:3478' }] });
+    const script = document.createElement('script');
+    script.type = 'application/json';
+    script.dataset.tabgridIce = '';
+    script.textContent = '{"iceServers": [], "iceTransportPolicy": "relay"}';
+    el.append(script);
+    expect(resolveIce(el, '?ice=[]')).toEqual({ iceServers: [], iceTransportPolicy: 'relay' });
+    el.setAttribute('ice', '{"iceServers": "stun:x"}');
+    expect(() => resolveIce(el, '')).toThrow(/^the ice attribute: iceServers must be an array/);
   });
 });
