@@ -34,6 +34,9 @@ export interface PeerHost {
   close(): void;
 }
 
+/** Connections offered and not yet open, at most: a flood of offers through the signaling server holds no more than this. */
+export const MAX_OPENING = 256;
+
 /** What a connection that never opened most likely met, for the host's log. */
 const NO_PATH =
   'ICE found no path: a firewall or NAT in the way, or, for a peer that relays through TURN, TURN credentials the TURN server refused as expired or wrong';
@@ -53,6 +56,11 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
   let stopping = false;
 
   peer.on('connection', (conn) => {
+    if (opening.size >= MAX_OPENING) {
+      log?.(`refusing ${conn.peer}: ${MAX_OPENING} connections are still being set up`);
+      conn.close();
+      return;
+    }
     opening.add(conn);
     // A volunteer gives up after 15 s (connect.ts); by then the connection will not open.
     const waitMs = options.openTimeoutMsPerConnection ?? 20_000;
