@@ -15,6 +15,7 @@ import { openHostStore } from './store/open-host-store';
 import type { HostStore } from './store/store';
 import { NO_ICE, withGrant, type IceConfig } from '../protocol/ice';
 import { mintTurnGrant, type TurnSecret } from './turn-credentials';
+import { probeTurn } from './turn-probe';
 
 export interface HostOptions {
   readonly jobs: readonly JobSpec[];
@@ -88,7 +89,13 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
     // An observer's export is what `npm run host -- --export` writes, from this host's store.
     observers = new ObserverHost({ hostId, token: options.observerToken, core, log, exportJob: (jobId) => buildExport(store, jobId) });
   }
-  const peer = await startPeerHost({ core, signalUrl, hostId, log, observers, ice: hostIce(hostId, options.ice, options.turn) }).catch((err: unknown) => {
+  const ice = hostIce(hostId, options.ice, options.turn);
+  // Said in the log at start, so a wrong secret shows at once, not as connections that never open.
+  void probeTurn(typeof ice === 'function' ? ice() : ice).then(
+    (probe) => probe && log?.(probe.line),
+    (err: unknown) => log?.(`TURN check failed: ${(err as Error).message}`),
+  );
+  const peer = await startPeerHost({ core, signalUrl, hostId, log, observers, ice }).catch((err: unknown) => {
     core.close();
     recomputer.close();
     throw err;

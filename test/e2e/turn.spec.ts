@@ -76,12 +76,25 @@ test.describe('TURN credentials', () => {
     };
     let store = await openHostStore(db);
     let host = await startHost({ ...hostOptions, store, log: (line) => log.push(line) });
+    // A host given the wrong secret says so in its log at start.
+    const wrongLog: string[] = [];
+    const wrongHost = await startHost({
+      ...hostOptions,
+      hostId: `${hostId}-wrong`,
+      turn: { ...secret, secret: 'not-the-secret' },
+      log: (l) => wrongLog.push(l),
+    });
     try {
       const relayOnly = (servers: IceConfig['iceServers']): string => JSON.stringify({ iceServers: servers, iceTransportPolicy: 'relay' });
       // Minted an hour ago for ten minutes: expired, as a cached page's would be.
       const expired = mintTurnGrant({ ...secret, ttlS: 600 }, 'visitor', Date.now() - 3600_000).iceServers;
       await openVolunteer(page, `http://localhost:${web.config.server.port}/`, signaling.url, hostId, { ice: relayOnly(expired) });
       await page.getByRole('button', { name: 'Start' }).click();
+      await expect.poll(() => log.some((l) => l.includes("relay address granted (the host's credentials are accepted)")), { timeout: 10_000 }).toBe(true);
+      await expect
+        .poll(() => wrongLog.some((l) => l.includes("the TURN server refused the host's credentials (a wrong --turn-secret")), { timeout: 10_000 })
+        .toBe(true);
+      wrongHost.host.close();
       const alert = page.locator('tabgrid-volunteer').getByRole('alert');
       await expect(alert).toContainText('The TURN relay refused this page’s credentials (expired or wrong)', { timeout: 20_000 });
       await expect
@@ -119,6 +132,7 @@ test.describe('TURN credentials', () => {
       await checkResults(host.core);
       await expect(connection).toHaveText('connected through a TURN relay server');
     } finally {
+      wrongHost.host.close();
       host.host.close();
       await store.close();
       await web.close();
