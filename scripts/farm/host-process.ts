@@ -12,7 +12,7 @@ export interface HostProcessOptions {
   readonly log?: (line: string) => void;
   /** The Node flags of the host process (e.g. --cpu-prof). */
   readonly nodeFlags?: readonly string[];
-  /** More flags for host-child.ts (the ICE flags of --turn). */
+  /** More flags for host-child.ts (the ICE flags of --coturn or the farm's own). */
   readonly hostArgs?: readonly string[];
 }
 

@@ -25,7 +25,8 @@ import { isOutputCheat } from './lying-computer';
 import { judgingSeconds } from './host-stats';
 import { NodeVolunteers } from './node-volunteers';
 import { PageFarm } from './pages';
-import { connectionFigures, startFarmTurn, turnInvariant } from './turn';
+import { connectionFigures, farmIce, startFarmTurn, turnInvariant } from './turn';
+import type { IceSetup } from '../ice-flags';
 import { brokenInvariants, judgeResults, type FarmSummary } from './summary';
 
 export interface FarmOptions {
@@ -54,6 +55,8 @@ export interface FarmOptions {
   readonly datasetJobs?: readonly string[];
   /** Force every connection through a coturn on loopback the farm starts (farm/turn.ts). */
   readonly turn?: boolean;
+  /** Or connect every peer with this ICE configuration (the ICE flags; farm/turn.ts farmIce). */
+  readonly ice?: IceSetup;
 }
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
@@ -94,7 +97,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   const signalPort = await freePort();
   let signaling: Signaling | undefined = await startSignaling(signalPort);
   const signalUrl = signaling.url;
-  const turn = options.turn ? await startFarmTurn(log) : undefined;
+  if (options.turn && options.ice) throw new Error('--coturn starts its own TURN server: give it no ICE flags');
+  const turn = options.turn ? await startFarmTurn(log) : options.ice ? farmIce(options.ice, join(dir, 'ice.json')) : undefined;
   const run = new AbortController();
   const stopAll = () => run.abort();
   signal.addEventListener('abort', stopAll, { once: true });
@@ -228,7 +232,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       input_bytes_per_unit: dataUnits > 0 ? hostStats.inputBytes / dataUnits : 0,
       ...(data ? { dataset: true, locality: figure(data.sharedB), locality_tiled: figure(data.tiled) } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
-      ...(turn ? { turn: true } : {}),
+      ...(options.turn ? { turn: true } : {}),
       ...connectionFigures(paths, turn?.isRelayAddress),
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
       failures: [],

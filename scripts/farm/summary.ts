@@ -71,7 +71,7 @@ export interface FarmSummary {
   backend?: 'webgpu' | 'cpu';
   /** What the pages' widgets said they ran on at the end (their adapter line), each once. */
   page_backends?: string[];
-  /** With --turn: every connection was forced through a coturn on loopback (farm/turn.ts). */
+  /** With --coturn: every connection was forced through a coturn on loopback (farm/turn.ts). */
   turn?: boolean;
   /** Honest volunteers by their connection's path at the end, "local→remote" candidate types from getStats() ("relay→relay"; "unknown": not connected). */
   connection_paths?: Record<string, number>;

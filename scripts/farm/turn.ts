@@ -1,5 +1,5 @@
 /**
- * The farm's --turn: a real coturn on loopback (scripts/turn-server.ts) with a shared secret,
+ * The farm's --coturn: a real coturn on loopback (scripts/turn-server.ts) with a shared secret,
  * the host minting its own and each volunteer's credentials from it, and every peer relay-only
  * (iceTransportPolicy 'relay'), so every connection goes through the TURN server. The pages
  * start with credentials the farm mints as a site's backend would (short-lived, never the
@@ -11,9 +11,12 @@ import { IcePolicy, type IceConfig } from '../../src/protocol/ice';
 import { mintTurnGrant } from '../../src/host/turn-credentials';
 import { startTurnServer, type TurnServer } from '../turn-server';
 import type { FarmSummary } from './summary';
+import { writeFileSync } from 'node:fs';
+import { withMintedTurn, type IceSetup } from '../ice-flags';
 
 export interface FarmTurn {
-  readonly server: TurnServer;
+  /** The coturn the farm started (absent with the operator's own servers: farmIce). */
+  readonly server?: TurnServer;
   /** The host child's flags: the TURN URL, the secret, relay only. */
   readonly hostArgs: readonly string[];
   /** A volunteer's starting configuration: relay only, with credentials minted for it now. */
@@ -57,9 +60,25 @@ export function connectionFigures(
   return { connection_paths, volunteers_via_turn: paths.filter(viaTurn).length };
 }
 
-/** With --turn, every honest volunteer must have been relayed through TURN. */
+/** With --coturn, every honest volunteer must have been relayed through TURN. */
 export function turnInvariant(s: FarmSummary): string[] {
   if (!s.turn) return [];
   const direct = s.volunteers - (s.volunteers_via_turn ?? 0);
   return direct === 0 ? [] : [`${direct} of ${s.volunteers} volunteer(s) not relayed through TURN (paths: ${JSON.stringify(s.connection_paths)})`];
+}
+
+/**
+ * The farm on the operator's own STUN/TURN servers (`npm run farm -- --stun … --turn … --turn-secret …`,
+ * ice-flags.ts): the host child gets the same configuration (as an --ice file and the secret),
+ * each volunteer the configuration with credentials minted for it, never the secret.
+ */
+export function farmIce(setup: IceSetup, iceFile: string): FarmTurn {
+  writeFileSync(iceFile, JSON.stringify(setup.ice));
+  const hostArgs = ['--ice', iceFile, ...(setup.turn ? [...setup.turn.urls.flatMap((u) => ['--turn', u]), '--turn-secret', setup.turn.secret] : [])];
+  return {
+    hostArgs,
+    iceFor: (volunteer) => withMintedTurn(setup, volunteer),
+    isRelayAddress: () => false,
+    close: () => Promise.resolve(),
+  };
 }
