@@ -43,9 +43,12 @@ export interface Stack {
 
 export type { Signaling } from './signal-server';
 
+/** Every peer on loopback shares one address: the per-IP cap would cap the whole local stack (a farm of 48 volunteers). */
+const LOOPBACK_MAX_PER_IP = 100_000;
+
 /** A signaling server on loopback (npm start, the farm, the tests); `npm run signal` is the same server with its flags (signal-server.ts). */
 export function startSignaling(port: number, options: Omit<SignalingOptions, 'port'> = {}): Promise<Signaling> {
-  return startSignalServer({ port, ...options });
+  return startSignalServer({ port, maxPerIp: LOOPBACK_MAX_PER_IP, ...options });
 }
 
 export async function startWeb(port: number, env: { signalUrl: string; hostId: string }): Promise<ViteDevServer> {
