@@ -37,6 +37,23 @@ describe('npm run volunteer', () => {
     expect(output).toMatch(/stopping: \d+ unit\(s\) done/);
   }, 60_000);
 
+  it('says, in words, that the host is not online when the signaling server has no such peer', async () => {
+    const signaling = await startSignaling(await freePort());
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/volunteer.ts', '--signal', signaling.url, '--host', 'nobody-home'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    try {
+      await until(() => output.includes('The signaling server answers, but the job host "nobody-home" is not online.'), 20_000, 50);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      await signaling.close();
+    }
+  }, 60_000);
+
   it('refuses ICE flags that cannot work, naming them', async () => {
     const failed = await run('npx', ['tsx', 'scripts/volunteer.ts', '--turn', 'turn:127.0.0.1:3478'], { timeout: 30_000 }).then(
       () => '',
