@@ -106,6 +106,7 @@ export class HostCore {
       heartbeatMs: this.heartbeatMs,
       trust: this.judge.trust,
       redirect: (name) => this.redirect(name),
+      iceGrant: options.iceGrant,
     });
   }
 
@@ -531,6 +532,11 @@ export class HostCore {
       }
       case 'standing':
         return [this.standing(who, message.id, now)];
+      case 'get-ice': {
+        const grant = this.options.iceGrant?.(who);
+        if (!grant) throw new TabgridError(ErrorCode.BadInput, 'this host mints no TURN credentials');
+        return [{ type: 'ice', id: message.id, ...grant }];
+      }
     }
   }
 
