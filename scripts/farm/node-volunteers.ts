@@ -2,6 +2,7 @@ import '../node-webrtc';
 import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
 import { VolunteerSession } from '../../src/volunteer/session';
 import { CpuComputer } from './cpu-computer';
+import type { IceConfig } from '../../src/protocol/ice';
 
 /**
  * Honest volunteers in Node: the real session over PeerJS with the CPU reference as computer.
@@ -12,7 +13,7 @@ export class NodeVolunteers {
   private readonly computers: CpuComputer[] = [];
 
   /** One more volunteer, not started yet. */
-  async add(signalUrl: string, hostId: string): Promise<VolunteerSession> {
+  async add(signalUrl: string, hostId: string, ice?: IceConfig): Promise<VolunteerSession> {
     const identity = await identityFromKeyPair(await createKeyPair());
     const computer = new CpuComputer();
     this.computers.push(computer);
@@ -23,6 +24,7 @@ export class NodeVolunteers {
       identity,
       client: 'tabgrid-farm-node',
       backoff: { baseMs: 200, maxMs: 3000 },
+      ...(ice ? { ice } : {}),
     });
     this.sessions.push(session);
     return session;

@@ -26,6 +26,8 @@ import { isOutputCheat } from './lying-computer';
 import { judgingSeconds } from './host-stats';
 import { NodeVolunteers } from './node-volunteers';
 import { PageFarm } from './pages';
+import { connectionFigures, farmIce, startFarmTurn, turnInvariant } from './turn';
+import type { IceSetup } from '../ice-flags';
 import { brokenInvariants, judgeResults, type FarmSummary } from './summary';
 
 export interface FarmOptions {
@@ -55,6 +57,10 @@ export interface FarmOptions {
   readonly dataset?: boolean;
   /** With `dataset`: run only the dataset jobs with these ids (a shorter farm, for tests). */
   readonly datasetJobs?: readonly string[];
+  /** Force every connection through a coturn on loopback the farm starts (farm/turn.ts). */
+  readonly turn?: boolean;
+  /** Or connect every peer with this ICE configuration (the ICE flags; farm/turn.ts farmIce). */
+  readonly ice?: IceSetup;
 }
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
@@ -99,6 +105,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   const signalPort = await freePort();
   let signaling: Signaling | undefined = await startSignaling(signalPort);
   const signalUrl = signaling.url;
+  if (options.turn && options.ice) throw new Error('--coturn starts its own TURN server: give it no ICE flags');
+  const turn = options.turn ? await startFarmTurn(log) : options.ice ? farmIce(options.ice, join(dir, 'ice.json')) : undefined;
   const run = new AbortController();
   const stopAll = () => run.abort();
   signal.addEventListener('abort', stopAll, { once: true });
@@ -110,6 +118,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     leaseMs: options.leaseMs ?? 6000,
     log,
     nodeFlags: options.hostFlags,
+    ...(turn ? { hostArgs: turn.hostArgs } : {}),
   });
   const pages = new PageFarm();
   const background = new BackgroundPages();
@@ -124,9 +133,11 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await host.start(signal);
     const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '200', ...(options.backend ? { backend: options.backend } : {}) });
     for (let i = 0; i < options.volunteers; i++) {
-      if (options.node) await nodes.add(signalUrl, hostId);
-      else if (toBackground.has(i)) await background.add(pages, `http://localhost:${web!.config.server.port}/?${query}`);
-      else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
+      const ice = turn?.iceFor(`farm-volunteer-${i}`);
+      const url = `http://localhost:${web!.config.server.port}/?${query}${ice ? `&${new URLSearchParams({ ice: JSON.stringify(ice) })}` : ''}`;
+      if (options.node) await nodes.add(signalUrl, hostId, ice);
+      else if (toBackground.has(i)) await background.add(pages, url);
+      else await pages.add(url);
     }
     // The clock starts once every volunteer is loaded: from here on the job runs.
     const started = performance.now();
@@ -187,6 +198,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await background.thawed();
 
     const facts = await Promise.all(pages.pages.map((p) => p.facts()));
+    const paths = options.node ? nodes.sessions.map((x) => x.path) : facts.map((f) => f.path);
     const computeSeconds = options.node ? nodes.computeSeconds : facts.reduce((n, f) => n + f.computeMs, 0) / 1000;
     const resumed = [...reloaded].filter((i) => facts[i]!.resumed).length;
     run.abort();
@@ -238,10 +250,12 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       input_bytes_per_unit: dataUnits > 0 ? hostStats.inputBytes / dataUnits : 0,
       ...(data ? { dataset: true, locality: figure(data.sharedB), locality_tiled: figure(data.tiled) } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.turn ? { turn: true } : {}),
+      ...connectionFigures(paths, turn?.isRelayAddress),
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
       failures: [],
     };
-    summary.failures = brokenInvariants(summary);
+    summary.failures = [...brokenInvariants(summary), ...turnInvariant(summary)];
     return summary;
   } finally {
     signal.removeEventListener('abort', stopAll);
@@ -252,6 +266,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await host.stop().catch(() => undefined);
     await web?.close();
     await signaling?.close();
+    await turn?.close();
     for (const release of unshelve) release();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -4,6 +4,7 @@ import type { Hasher } from '../hash/sha256-cpu';
 import type { Identity } from '../proof/identity';
 import type { VerdictEvent } from './host-views';
 import type { Recomputer } from './recomputer';
+import type { IceGrant } from '../protocol/ice';
 
 export interface AcceptedResult {
   readonly unitId: string;
@@ -74,6 +75,11 @@ export interface HostCoreOptions {
   /** Every verdict once committed (a dashboard's verification log); after onAccepted/onRejected. */
   readonly onVerdict?: (event: VerdictEvent) => void;
   readonly log?: (line: string) => void;
+  /**
+   * Mints TURN credentials for a volunteer (named by its identity): sent in the welcome and
+   * answering `get-ice`, so no long-lived TURN password sits in a page. Absent, the host mints none.
+   */
+  readonly iceGrant?: (volunteer: string) => IceGrant;
 }
 
 /** 64 of the largest units' outputs (4 MiB each) in flight at once. */
@@ -100,9 +106,15 @@ export function checkHostOptions(options: HostCoreOptions): void {
   if (options.maxHoldMs !== undefined && !(options.maxHoldMs >= leaseMs)) bad(`maxHoldMs (${options.maxHoldMs}) must be at least leaseMs (${leaseMs})`);
 }
 
+/** Words drawn from the CSPRNG a pool at a time: one getRandomValues call per word was 3 % of a host's CPU per unit (npm run bench -- --store). */
+const pool = new Uint32Array(1024);
+let drawn = pool.length;
+
 /** Uniform in [0, 1) from the platform's CSPRNG: challenges must be unpredictable. */
 export function cryptoRandom(): number {
-  const word = new Uint32Array(1);
-  globalThis.crypto.getRandomValues(word);
-  return word[0]! / 2 ** 32;
+  if (drawn === pool.length) {
+    globalThis.crypto.getRandomValues(pool);
+    drawn = 0;
+  }
+  return pool[drawn++]! / 2 ** 32;
 }
