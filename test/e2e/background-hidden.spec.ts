@@ -28,19 +28,21 @@ const HIDDEN_BEFORE_KILL_MS = (intensiveAfterS ?? 300) * 1000 + 10_000;
 const DOWN_MS = 60_000;
 const RETURN_BOUND_MS = 5_000;
 /**
- * Units of minutes (4 GiB hashed on the CPU at a 15 % throttle: about 6 minutes here), so the
- * page is mid-unit when the host dies and still computing it when the host returns: a volunteer
- * that reconnected only between units would miss the 5 s bound by minutes. Shorter with
- * TABGRID_INTENSIVE_AFTER_S, to try the spec quickly.
+ * Units of minutes (2^26 proof-of-work nonces on the CPU at a 15 % throttle: 4 to 7 minutes
+ * here), so the page is mid-unit when the host dies and still computing it when the host
+ * returns: a volunteer that reconnected only between units would miss the 5 s bound by
+ * minutes. Proof of work, not hashing: a unit's result is a few dozen shares, where a hashing
+ * unit that long has a million leaves whose Merkle tree the page builds on its main thread for
+ * seconds. Shorter with TABGRID_INTENSIVE_AFTER_S, to try the spec quickly.
  */
 const job: JobSpec = {
   id: 'e2e-hidden',
-  kernel: 'sha256-batch',
+  kernel: 'sha256d-pow',
   units: 4,
-  messagesPerUnit: intensiveAfterS === undefined ? 1 << 20 : 1 << 16,
-  messageLength: 4096,
   seed: 2100,
-  samples: 8,
+  noncesPerUnit: intensiveAfterS === undefined ? 1 << 26 : 1 << 22,
+  shareBits: intensiveAfterS === undefined ? 20 : 16,
+  targetBits: intensiveAfterS === undefined ? 24 : 20,
 };
 const hostId = `e2e-hidden-${process.pid}`;
 
