@@ -1,7 +1,7 @@
 /**
  * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
  * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
- * [--dataset] [--out FILE.json]`
+ * [--dataset] [--hosts N] [--db sqlite|postgres|URL] [--kill-host] [--out FILE.json]`
  *
  * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
  * (Chromium, up to 8 per browser process; --node: Node sessions computing with the CPU
@@ -14,6 +14,9 @@
  * default jobs on dataset inputs (random .npy matrices, records and headers files, ingested as
  * `npm run host -- --job` does) and measures locality: the summary's input_bytes_sent,
  * input_bytes_per_unit and the shared-B figure (scripts/farm/locality.ts), bounded by 1.1.
+ * --hosts N runs N host processes on one PostgreSQL database (--db postgres: a throwaway cluster;
+ * or a URL), volunteers spread over them; --kill-host SIGKILLs one of them for good mid-job
+ * (scripts/farm/host-group.ts, docs/MULTI-HOST.md).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, readJob } from './args';
@@ -37,6 +40,9 @@ const { values } = parseArgs({
     out: { type: 'string' },
     quiet: { type: 'boolean' },
     dataset: { type: 'boolean' },
+    hosts: { type: 'string' },
+    db: { type: 'string' },
+    'kill-host': { type: 'boolean' },
   },
 });
 
@@ -72,6 +78,9 @@ const summary = await runFarm(
     node: values.node,
     backend: backendOf(values.backend),
     dataset: values.dataset,
+    hosts: count('hosts', values.hosts, 1, 1),
+    db: values.db,
+    killHost: values['kill-host'],
     hostFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : undefined,
     log: values.quiet ? undefined : (line) => console.log(line),
   },

@@ -11,14 +11,15 @@ export class NodeVolunteers {
   readonly sessions: VolunteerSession[] = [];
   private readonly computers: CpuComputer[] = [];
 
-  /** One more volunteer, not started yet. */
-  async add(signalUrl: string, hostId: string): Promise<VolunteerSession> {
+  /** One more volunteer, not started yet; with several host ids, it moves on to the next when its host cannot be reached. */
+  async add(signalUrl: string, hostId: string, ...otherHostIds: string[]): Promise<VolunteerSession> {
     const identity = await identityFromKeyPair(await createKeyPair());
     const computer = new CpuComputer();
     this.computers.push(computer);
     const session = new VolunteerSession({
       signalUrl,
       hostId,
+      ...(otherHostIds.length > 0 ? { otherHostIds } : {}),
       computer,
       identity,
       client: 'tabgrid-farm-node',

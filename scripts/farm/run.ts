@@ -19,7 +19,7 @@ import { startCheater, type Cheater } from './cheater';
 import { datasetJobs } from './dataset-jobs';
 import { defaultJobs } from './default-jobs';
 import { FaultKind, planFaults, type PlannedFault } from './faults';
-import { HostProcess } from './host-process';
+import { brokenCredit, checkFarmDb, creditFacts, FarmDb as FarmDbName, HostGroup } from './host-group';
 import { localityFigure } from './locality';
 import { isOutputCheat } from './lying-computer';
 import { judgingSeconds } from './host-stats';
@@ -51,6 +51,12 @@ export interface FarmOptions {
   readonly dataset?: boolean;
   /** With `dataset`: run only the dataset jobs with these ids (a shorter farm, for tests). */
   readonly datasetJobs?: readonly string[];
+  /** Host processes on one store (default 1); several need `db` postgres (host-group.ts). */
+  readonly hosts?: number;
+  /** sqlite (default for one host), postgres (a throwaway cluster) or a postgres:// URL. */
+  readonly db?: string;
+  /** SIGKILL the last host process, for good, once 40 % of the units are accepted: its volunteers move to the others. */
+  readonly killHost?: boolean;
 }
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
@@ -88,21 +94,29 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       return file;
     });
   const hostId = `farm-${process.pid}-${seed}`;
+  const hosts = options.hosts ?? 1;
+  const db = checkFarmDb(options.db, hosts);
+  if (options.killHost && hosts < 2) throw new Error('--kill-host needs --hosts 2 or more: the volunteers of the killed process move to the others');
   const signalPort = await freePort();
   let signaling: Signaling | undefined = await startSignaling(signalPort);
   const signalUrl = signaling.url;
   const run = new AbortController();
   const stopAll = () => run.abort();
   signal.addEventListener('abort', stopAll, { once: true });
-  const host = new HostProcess({
+  const host = new HostGroup({
+    hosts,
+    db,
+    dir,
     jobFiles,
-    db: join(dir, 'host.sqlite'),
     signalUrl,
     hostId,
     leaseMs: options.leaseMs ?? 6000,
     log,
     nodeFlags: options.hostFlags,
   });
+  // Volunteer i starts on process i mod N and moves on to the next when its process cannot be reached.
+  const hostsFor = (i: number) => host.ids.map((_, k) => host.ids[(i + k) % host.ids.length]!);
+  let hostKilled = false;
   const pages = new PageFarm();
   const nodes = new NodeVolunteers();
   const cheaters: Cheater[] = [];
@@ -113,16 +127,19 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   try {
     if (!options.node) web = await startWeb(await freePort(), { signalUrl, hostId });
     await host.start(signal);
-    const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '200', ...(options.backend ? { backend: options.backend } : {}) });
+    const query = new URLSearchParams({ signal: signalUrl, host: host.ids.join(','), 'checkpoint-ms': '200', ...(options.backend ? { backend: options.backend } : {}) });
     for (let i = 0; i < options.volunteers; i++) {
-      if (options.node) await nodes.add(signalUrl, hostId);
+      if (options.node) {
+        const [first, ...others] = hostsFor(i);
+        await nodes.add(signalUrl, first!, ...others);
+      }
       else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
     }
     // The clock starts once every volunteer is loaded: from here on the job runs.
     const started = performance.now();
     const kinds = usableKinds(jobs);
     for (let i = 0; i < (options.cheaters ?? 0); i++) {
-      cheaters.push(await startCheater({ kind: kinds[i % kinds.length]!, signalUrl, hostId, jobs, signal: run.signal, log }));
+      cheaters.push(await startCheater({ kind: kinds[i % kinds.length]!, signalUrl, hostId: host.ids[i % hosts]!, jobs, signal: run.signal, log }));
     }
     // A head start until each cheater has told its first lie (≤ 10 s): a small job must not be
     // done before they reach units of the kernel they lie about.
@@ -144,6 +161,13 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       if (performance.now() > deadline) {
         log('farm: time limit reached');
         break;
+      }
+      if (options.killHost && !hostKilled && progress >= 0.4) {
+        hostKilled = true;
+        const what = `SIGKILL of host process ${hosts - 1} at ${(progressNow() * 100).toFixed(0)}% accepted`;
+        log(`farm: fault ${what}`);
+        faultLog.push(what);
+        await host.killOne(hosts - 1);
       }
       while (pending.length > 0 && pending[0]!.at <= progress) {
         const f = pending.shift()!;
@@ -178,7 +202,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     nodes.close();
     await pages.close();
     await host.stop();
-    const store = await openHostStore(join(dir, 'host.sqlite'), { existing: true });
+    const store = await openHostStore(host.store, { existing: true });
     const snapshot = await store.load();
     const results = await judgeResults(
       snapshot,
@@ -187,6 +211,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       (unitId, root) => store.output(unitId, root),
     );
     await store.close();
+    const credit = creditFacts(snapshot);
     const accepted = new Set(snapshot.units.filter((u) => u.state === 'accepted').map((u) => u.unitId));
     const hostStats = host.total();
     const readsData = new Set(jobs.filter((j) => datasetsOf(j).length > 0).map((j) => j.id));
@@ -215,6 +240,10 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       units_per_second: results.units_accepted / seconds,
       verify_cpu_seconds: judgingSeconds(hostStats.busy),
       host_cpu_seconds: hostStats.cpuSeconds,
+      hosts,
+      db: db.startsWith('postgres') ? FarmDbName.Postgres : FarmDbName.Sqlite,
+      host_cpu_ms_per_unit: results.units_accepted > 0 ? (hostStats.cpuSeconds * 1000) / results.units_accepted : 0,
+      ...credit,
       host_busy: hostStats.busy,
       compute_seconds: computeSeconds,
       input_bytes_sent: hostStats.inputBytes,
@@ -224,14 +253,14 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
       failures: [],
     };
-    summary.failures = brokenInvariants(summary);
+    summary.failures = [...brokenInvariants(summary), ...brokenCredit(credit)];
     return summary;
   } finally {
     signal.removeEventListener('abort', stopAll);
     run.abort();
     nodes.close();
     await pages.close();
-    await host.stop().catch(() => undefined);
+    await host.close().catch(() => undefined);
     await web?.close();
     await signaling?.close();
     for (const release of unshelve) release();

@@ -53,6 +53,17 @@ export interface FarmSummary {
   verify_cpu_seconds: number;
   /** CPU time of the host process(es) after start-up, all of it (WebRTC, signaling client, SQLite, judging). */
   host_cpu_seconds: number;
+  /** Host processes (--hosts) and their store (--db). */
+  hosts?: number;
+  db?: 'sqlite' | 'postgres';
+  /** host_cpu_seconds per accepted unit, ms: the per-unit cost that projects the curve to larger machines. */
+  host_cpu_ms_per_unit?: number;
+  /** Credit on the volunteers' records, in the receipts, and for the accepted work (host-group.ts creditFacts): all equal. */
+  credit_granted?: number;
+  credit_in_receipts?: number;
+  credit_for_work?: number;
+  volunteers_credit_mismatch?: number;
+  receipts_wrong?: number;
   /** Handle-queue time per message type, seconds: where the host's one queue goes. */
   host_busy: Record<string, number>;
   /** Sum over volunteers of the time a unit was computing. */
@@ -156,7 +167,12 @@ export function summaryTable(s: FarmSummary): string {
     ['outbox redelivered', s.outbox_redelivered],
     ['faults injected', `${s.faults_injected}${s.fault_log.length ? `: ${s.fault_log.join('; ')}` : ''}`],
     ['seconds', s.seconds.toFixed(1)],
+    ...(s.hosts === undefined ? [] : [['host processes / store', `${s.hosts} / ${s.db}`] as [string, string]]),
     ['units / second', s.units_per_second.toFixed(2)],
+    ...(s.host_cpu_ms_per_unit === undefined ? [] : [['host CPU ms / unit', s.host_cpu_ms_per_unit.toFixed(2)] as [string, string]]),
+    ...(s.credit_granted === undefined
+      ? []
+      : [['credit granted / in receipts / for the work', `${s.credit_granted} / ${s.credit_in_receipts} / ${s.credit_for_work}`] as [string, string]]),
     ['host judging / all CPU (s)', `${s.verify_cpu_seconds.toFixed(2)} / ${s.host_cpu_seconds.toFixed(2)}`],
     ['volunteer compute (s)', s.compute_seconds.toFixed(1)],
     ['input bytes sent / per unit', `${s.input_bytes_sent} / ${Math.round(s.input_bytes_per_unit)}`],

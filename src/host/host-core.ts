@@ -15,7 +15,9 @@ import { acceptedResult, Announcer } from './announcer';
 import { Holds } from './holds';
 import { checkHostOptions, cryptoRandom, DEFAULT_MAX_UPLOAD_BYTES, type AcceptedResult, type HostCoreOptions } from './host-options';
 import { randomBelow, type Random } from '../proof/random';
-import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
+import type { HostSnapshot, HostStore, StoreBatch, StoredTrust, StoredVolunteer } from './store/store';
+import { isSharedStore } from './store/shared-store';
+import { Sharing } from './sharing';
 import { JobStatus, StoredUnitState as UnitState } from './store/store';
 import { inlineRecomputer, type Recomputer } from './recomputer';
 import { Settler, type Settlement } from './settler';
@@ -58,6 +60,8 @@ export class HostCore {
   private readonly random: Random;
   private readonly settler: Settler;
   private readonly recomputer: Recomputer;
+  /** Set when the store is shared by several host processes (docs/MULTI-HOST.md). */
+  private readonly sharing?: Sharing;
 
   private constructor(
     private readonly state: HostState,
@@ -91,6 +95,18 @@ export class HostCore {
       trust: this.judge.trust,
       redirect: (name) => this.redirect(name),
     });
+    if (isSharedStore(store)) {
+      this.sharing = new Sharing(
+        store,
+        state,
+        this.leaseMs,
+        (units) => {
+          for (const u of units) if (awaitingRecompute(u)) this.scheduleSettlement(u.unitId, (u.votes ?? []).map((v) => v.key));
+        },
+        (units) => this.judge.release(units.map(requeued)),
+        options.log,
+      );
+    }
   }
 
   /**
@@ -99,16 +115,21 @@ export class HostCore {
    */
   static async open(store: HostStore, jobs: readonly JobSpec[], options: HostCoreOptions): Promise<HostCore> {
     checkHostOptions(options);
-    const snapshot = await store.load();
-    const state = new HostState(snapshot);
     const now = (options.clock ?? Date.now)();
     const datasets = new DatasetLibrary(store, options.hash);
-    await datasets.load([...state.jobSpecs(), ...jobs]);
-    const fresh = state.tx();
-    stageJobs(state, fresh, jobs, now);
-    await store.commit(fresh.batch());
-    fresh.apply();
+    const start = async (snapshot: HostSnapshot) => {
+      const state = new HostState(snapshot);
+      await datasets.load([...state.jobSpecs(), ...jobs]);
+      const fresh = state.tx();
+      stageJobs(state, fresh, jobs, now);
+      await store.commit(fresh.batch());
+      fresh.apply();
+      return state;
+    };
+    // A shared store's process starts with no units: it claims them as volunteers ask.
+    const state = isSharedStore(store) ? await Sharing.start(store, start) : await start(await store.load());
     const core = new HostCore(state, store, options, datasets);
+    await core.sharing?.recount();
     // Units that were waiting for the host's own computation when it stopped wait again.
     for (const u of state.leasedUnits())
       if (awaitingRecompute(u))
@@ -157,12 +178,14 @@ export class HostCore {
     return this.options.identity.publicKey;
   }
 
+  /** Whether every unit is accepted: of this host's store, or with a shared store, of the whole database (as of the last second). */
   get done(): boolean {
-    return this.state.allAccepted();
+    return this.sharing ? this.sharing.done : this.state.allAccepted();
   }
 
+  /** Units by state; with a shared store, over the whole database (as of the last second). */
   progress(): Record<UnitState, number> & { total: number } {
-    return this.state.counts();
+    return this.sharing ? this.sharing.counts() : this.state.counts();
   }
 
   /** Accepted roots (and proof-of-work solutions), in job then unit order. */
@@ -286,6 +309,8 @@ export class HostCore {
   expireLeases(): Promise<number> {
     return this.serial(async () => {
       const now = this.clock();
+      // Sharing a database: say we are alive, and take in what dead processes left (expired below).
+      await this.sharing?.tick(now);
       const tx = this.state.tx();
       let expired = 0;
       let overheld = 0;
@@ -339,6 +364,16 @@ export class HostCore {
     const now = this.clock();
     // Reads immutable datasets only: nothing to commit.
     if (message.type === 'get-chunks') return this.serveChunks(name, speaker, message, now);
+    try {
+      if (this.sharing && !(await this.sharing.prepare(speaker.id, message))) {
+        // Its unit is another live process's, whose volunteer moved here before that process was found dead (sharing.ts):
+        // a heartbeat waits for the next, anything else is refused as busy, and the volunteer offers it again.
+        if (message.type === 'heartbeat') return [];
+        throw new TabgridError(ErrorCode.Busy, 'another host process holds this unit for now; offer it again shortly');
+      }
+    } catch (err) {
+      return [this.error(speaker.id, err, message)];
+    }
     const tx = this.state.tx();
     let replies: HostMessage[];
     try {
@@ -375,11 +410,16 @@ export class HostCore {
    */
   private async commit(tx: Tx): Promise<void> {
     const batch = tx.batch();
-    await this.store.commit(batch);
+    await this.persist(batch);
     tx.apply();
     if ((batch.volunteers?.length ?? 0) > 0 || (batch.teams?.length ?? 0) > 0) this.ranked = undefined;
     this.judge.release(batch.units ?? []);
     for (const { unitId, voters } of tx.settlements()) this.scheduleSettlement(unitId, voters);
+  }
+
+  /** Makes `batch` durable: in this host's store, or fenced by ownership in a shared one (sharing.ts). */
+  private persist(batch: StoreBatch): Promise<void> {
+    return this.sharing ? this.sharing.commit(batch) : this.store.commit(batch);
   }
 
   /** Works out the replies and the state changes (into tx) for one message from connection `name`. */

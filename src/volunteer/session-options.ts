@@ -16,6 +16,8 @@ export type NoWork = (typeof NoWork)[keyof typeof NoWork];
 export interface VolunteerSessionOptions {
   readonly signalUrl: string;
   readonly hostId: string;
+  /** Other processes of the same grid (HostLinkOptions.otherHostIds): tried in turn when the host cannot be reached. */
+  readonly otherHostIds?: readonly string[];
   readonly computer: UnitComputer;
   readonly iceServers?: RTCIceServer[];
   /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */

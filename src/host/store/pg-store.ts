@@ -496,6 +496,14 @@ export class PgHostStore implements SharedHostStore {
     return { units, receipts: receipts.rows.map(receiptOf) };
   }
 
+  async heldElsewhere(unitId: string): Promise<boolean> {
+    await this.ready;
+    const r = await this.guard('read', () =>
+      this.pool.query(`SELECT 1 FROM units WHERE unit_id = $2 AND owner <> $1 AND ${LIVE_OWNER}`, [this.processId, unitId]),
+    );
+    return r.rows.length > 0;
+  }
+
   async release(unitIds: readonly string[]): Promise<void> {
     if (unitIds.length === 0) return;
     await this.ready;

@@ -48,6 +48,8 @@ export interface SharedHostStore extends HostStore {
   adoptHeldBy(key: string): Promise<Claimed>;
   /** Leased or verifying units of dead processes whose lease ran out before `now` (their holders never came back), at most `n`. */
   adoptLapsed(now: number, n: number): Promise<Claimed>;
+  /** Whether the unit exists and a live process other than this one owns it. */
+  heldElsewhere(unitId: string): Promise<boolean>;
   /** Gives queued units back to the pool (this process has nobody asking for them). */
   release(unitIds: readonly string[]): Promise<void>;
   /** The key's volunteer record and trust records as the database has them now (another process may have banned it). */
