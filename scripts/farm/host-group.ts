@@ -13,6 +13,7 @@ import { jobUnit, unitWork } from '../../src/host/job';
 import { PgCluster } from '../pg-cluster';
 import { HostProcess, type HostProcessOptions } from './host-process';
 import type { HostStats } from './host-stats';
+import type { NodeVolunteers } from './node-volunteers';
 
 export const FarmDb = { Sqlite: 'sqlite', Postgres: 'postgres' } as const;
 export type FarmDb = (typeof FarmDb)[keyof typeof FarmDb];
@@ -123,6 +124,12 @@ export class HostGroup {
       inputBytesByKey,
     };
   }
+}
+
+/** The volunteers of a killed process (`killed(i)`), and how many of them had units accepted after the kill (by the others). */
+export function movedVolunteers(doneAtKill: readonly number[], nodes: NodeVolunteers, killed: (i: number) => boolean): { of: number; working: number } {
+  const theirs = nodes.sessions.map((s, i) => ({ s, i })).filter(({ i }) => killed(i));
+  return { of: theirs.length, working: theirs.filter(({ s, i }) => s.unitsDone > (doneAtKill[i] ?? 0)).length };
 }
 
 /** What the farm checks of credit, from the store at the end: every accepted unit credited its work, each key its receipts. */

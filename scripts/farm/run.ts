@@ -19,7 +19,7 @@ import { startCheater, type Cheater } from './cheater';
 import { datasetJobs } from './dataset-jobs';
 import { defaultJobs } from './default-jobs';
 import { FaultKind, planFaults, type PlannedFault } from './faults';
-import { brokenCredit, checkFarmDb, creditFacts, FarmDb as FarmDbName, HostGroup } from './host-group';
+import { brokenCredit, checkFarmDb, creditFacts, FarmDb as FarmDbName, HostGroup, movedVolunteers } from './host-group';
 import { localityFigure } from './locality';
 import { isOutputCheat } from './lying-computer';
 import { judgingSeconds } from './host-stats';
@@ -55,7 +55,7 @@ export interface FarmOptions {
   readonly hosts?: number;
   /** sqlite (default for one host), postgres (a throwaway cluster) or a postgres:// URL. */
   readonly db?: string;
-  /** SIGKILL the last host process, for good, once 40 % of the units are accepted: its volunteers move to the others. */
+  /** SIGKILL the last host process, for good, once 30 % of the units are accepted: its volunteers move to the others. */
   readonly killHost?: boolean;
 }
 
@@ -117,6 +117,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   // Volunteer i starts on process i mod N and moves on to the next when its process cannot be reached.
   const hostsFor = (i: number) => host.ids.map((_, k) => host.ids[(i + k) % host.ids.length]!);
   let hostKilled = false;
+  /** With killHost and Node volunteers: units each had done when their first process was killed. */
+  let doneAtKill: number[] | undefined;
   const pages = new PageFarm();
   const nodes = new NodeVolunteers();
   const cheaters: Cheater[] = [];
@@ -127,13 +129,17 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   try {
     if (!options.node) web = await startWeb(await freePort(), { signalUrl, hostId });
     await host.start(signal);
-    const query = new URLSearchParams({ signal: signalUrl, host: host.ids.join(','), 'checkpoint-ms': '200', ...(options.backend ? { backend: options.backend } : {}) });
+    const query = new URLSearchParams({
+      signal: signalUrl,
+      host: host.ids.join(','),
+      'checkpoint-ms': '200',
+      ...(options.backend ? { backend: options.backend } : {}),
+    });
     for (let i = 0; i < options.volunteers; i++) {
       if (options.node) {
         const [first, ...others] = hostsFor(i);
         await nodes.add(signalUrl, first!, ...others);
-      }
-      else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
+      } else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
     }
     // The clock starts once every volunteer is loaded: from here on the job runs.
     const started = performance.now();
@@ -162,11 +168,12 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
         log('farm: time limit reached');
         break;
       }
-      if (options.killHost && !hostKilled && progress >= 0.4) {
+      if (options.killHost && !hostKilled && progress >= 0.3) {
         hostKilled = true;
         const what = `SIGKILL of host process ${hosts - 1} at ${(progressNow() * 100).toFixed(0)}% accepted`;
         log(`farm: fault ${what}`);
         faultLog.push(what);
+        doneAtKill = nodes.sessions.map((s) => s.unitsDone);
         await host.killOne(hosts - 1);
       }
       while (pending.length > 0 && pending[0]!.at <= progress) {
@@ -244,6 +251,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       db: db.startsWith('postgres') ? FarmDbName.Postgres : FarmDbName.Sqlite,
       host_cpu_ms_per_unit: results.units_accepted > 0 ? (hostStats.cpuSeconds * 1000) / results.units_accepted : 0,
       ...credit,
+      ...(doneAtKill ? { moved: movedVolunteers(doneAtKill, nodes, (i) => hostsFor(i)[0] === host.ids[hosts - 1]) } : {}),
       host_busy: hostStats.busy,
       compute_seconds: computeSeconds,
       input_bytes_sent: hostStats.inputBytes,

@@ -64,6 +64,8 @@ export interface FarmSummary {
   credit_for_work?: number;
   volunteers_credit_mismatch?: number;
   receipts_wrong?: number;
+  /** With --kill-host and Node volunteers: the killed process's volunteers, and how many had units accepted after it died. */
+  moved?: { of: number; working: number };
   /** Handle-queue time per message type, seconds: where the host's one queue goes. */
   host_busy: Record<string, number>;
   /** Sum over volunteers of the time a unit was computing. */
@@ -170,6 +172,7 @@ export function summaryTable(s: FarmSummary): string {
     ...(s.hosts === undefined ? [] : [['host processes / store', `${s.hosts} / ${s.db}`] as [string, string]]),
     ['units / second', s.units_per_second.toFixed(2)],
     ...(s.host_cpu_ms_per_unit === undefined ? [] : [['host CPU ms / unit', s.host_cpu_ms_per_unit.toFixed(2)] as [string, string]]),
+    ...(s.moved ? [['volunteers of the killed host / working after it', `${s.moved.of} / ${s.moved.working}`] as [string, string]] : []),
     ...(s.credit_granted === undefined
       ? []
       : [['credit granted / in receipts / for the work', `${s.credit_granted} / ${s.credit_in_receipts} / ${s.credit_for_work}`] as [string, string]]),

@@ -101,7 +101,12 @@ export class HostCore {
         state,
         this.leaseMs,
         (units) => {
-          for (const u of units) if (awaitingRecompute(u)) this.scheduleSettlement(u.unitId, (u.votes ?? []).map((v) => v.key));
+          for (const u of units)
+            if (awaitingRecompute(u))
+              this.scheduleSettlement(
+                u.unitId,
+                (u.votes ?? []).map((v) => v.key),
+              );
         },
         (units) => this.judge.release(units.map(requeued)),
         options.log,
