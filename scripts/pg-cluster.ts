@@ -5,7 +5,7 @@
  * the temp dir. stop() shuts it down (fast) and deletes everything.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -121,6 +121,33 @@ export class PgCluster {
       await client.end();
     }
     return this.url(name);
+  }
+
+  /**
+   * CPU seconds the server has used so far (Linux /proc): the postmaster's own and its reaped
+   * children's, plus the backends running now. Undefined where /proc cannot tell.
+   */
+  cpuSeconds(): number | undefined {
+    const pid = this.server.pid;
+    if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined;
+    // Fields after the command name (which may hold spaces): state is [0], ppid [1], utime [11], stime [12], cutime [13], cstime [14].
+    const fields = (p: string) =>
+      readFileSync(`/proc/${p}/stat`, 'utf8')
+        .replace(/^.*\) /s, '')
+        .split(' ');
+    const ticks = 100; // USER_HZ, 100 on every Linux architecture
+    const own = fields(String(pid));
+    let total = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const f = fields(p);
+        if (Number(f[1]) === pid) total += Number(f[11]) + Number(f[12]);
+      } catch {
+        // The process ended while we looked.
+      }
+    }
+    return total / ticks;
   }
 
   /** Fast shutdown (SIGINT), then the data directory goes. */

@@ -89,6 +89,11 @@ export class HostGroup {
     this.cluster = undefined;
   }
 
+  /** CPU seconds of the PostgreSQL server the group started (undefined for SQLite or a server given by URL). */
+  dbCpuSeconds(): number | undefined {
+    return this.cluster?.cpuSeconds();
+  }
+
   /** The latest report of a live process (progress is the database's, whichever reports it). */
   get latest(): HostStats | undefined {
     const live = this.processes.filter((_, i) => !this.dead.has(i)).map((p) => p.latest);

@@ -58,6 +58,9 @@ export interface FarmSummary {
   db?: 'sqlite' | 'postgres';
   /** host_cpu_seconds per accepted unit, ms: the per-unit cost that projects the curve to larger machines. */
   host_cpu_ms_per_unit?: number;
+  /** With --db postgres (a cluster the farm started): the server's CPU over the run, and per accepted unit (ms). */
+  db_cpu_seconds?: number;
+  db_cpu_ms_per_unit?: number;
   /** Credit on the volunteers' records, in the receipts, and for the accepted work (host-group.ts creditFacts): all equal. */
   credit_granted?: number;
   credit_in_receipts?: number;
@@ -172,6 +175,9 @@ export function summaryTable(s: FarmSummary): string {
     ...(s.hosts === undefined ? [] : [['host processes / store', `${s.hosts} / ${s.db}`] as [string, string]]),
     ['units / second', s.units_per_second.toFixed(2)],
     ...(s.host_cpu_ms_per_unit === undefined ? [] : [['host CPU ms / unit', s.host_cpu_ms_per_unit.toFixed(2)] as [string, string]]),
+    ...(s.db_cpu_ms_per_unit === undefined
+      ? []
+      : [['PostgreSQL CPU s / ms per unit', `${s.db_cpu_seconds!.toFixed(2)} / ${s.db_cpu_ms_per_unit.toFixed(2)}`] as [string, string]]),
     ...(s.moved ? [['volunteers of the killed host / working after it', `${s.moved.of} / ${s.moved.working}`] as [string, string]] : []),
     ...(s.credit_granted === undefined
       ? []

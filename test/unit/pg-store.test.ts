@@ -129,6 +129,10 @@ describe.runIf(installed)('PgHostStore', () => {
         snap = await a.load();
         expect(snap.units[0]).toEqual(leased);
         expect(snap.volunteers).toEqual([volunteer('v', 5)]);
+        // A job deleted under a process that still holds its units: its later writes do not bring them back.
+        await b.commit({ deletedJobs: ['j'] });
+        await expect(a.commitShared({ units: [{ ...leased, progress: 3 }] }, empty)).rejects.toBeInstanceOf(FencedCommit);
+        expect((await a.load()).units).toEqual([]);
       } finally {
         await a.close();
         await b.close();

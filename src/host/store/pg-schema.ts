@@ -144,6 +144,7 @@ const MIGRATION_1 = `
       ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, priority = excluded.priority, created_at = excluded.created_at, status = excluded.status;
 
     -- Units: a new row is inserted owned by nobody; an existing one changes only under its owner (shared mode).
+    -- The jobs above are written first, so a batch adding a job adds its units.
     INSERT INTO units (unit_id, job_id, idx, state, holder, lease_deadline, progress, root, challenge, rejected_by, accepted_at,
                        solutions, votes, leased_to, awaiting, hold, backend, adapter, shares)
       SELECT x."unitId", x."jobId", x.index, x.state, x.holder, x."leaseDeadline", x.progress, x.root, x.challenge, x."rejectedBy",
@@ -151,6 +152,8 @@ const MIGRATION_1 = `
       FROM jsonb_to_recordset(coalesce(b->'units', '[]')) AS x("unitId" text, "jobId" text, index integer, state text, holder text,
              "leaseDeadline" float8, progress float8, root text, challenge text, "rejectedBy" text, "acceptedAt" float8, solutions text,
              votes text, "leasedTo" text, awaiting text, hold text, backend text, adapter text, shares text)
+      -- Shared mode never brings back a unit whose job another process deleted.
+      WHERE me IS NULL OR EXISTS (SELECT 1 FROM jobs WHERE jobs.id = x."jobId")
       ON CONFLICT (unit_id) DO UPDATE SET job_id = excluded.job_id, idx = excluded.idx, state = excluded.state, holder = excluded.holder,
         lease_deadline = excluded.lease_deadline, progress = excluded.progress, root = excluded.root, challenge = excluded.challenge,
         rejected_by = excluded.rejected_by, accepted_at = excluded.accepted_at, solutions = excluded.solutions, votes = excluded.votes,
