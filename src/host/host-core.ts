@@ -198,6 +198,20 @@ export class HostCore {
     return this.state.accepted(jobId).map(acceptedResult);
   }
 
+  /**
+   * Accepted results of every job, in job then unit order: results(), or with a shared store,
+   * read from the database (this process holds only the units it owns).
+   */
+  async allResults(): Promise<AcceptedResult[]> {
+    if (!this.sharing) return this.results();
+    const order = new Map(this.state.allJobs().map((j, i) => [j.id, i]));
+    const { units } = await this.store.load();
+    return units
+      .filter((u) => u.state === UnitState.Accepted)
+      .sort((a, b) => (order.get(a.jobId) ?? order.size) - (order.get(b.jobId) ?? order.size) || a.index - b.index)
+      .map(acceptedResult);
+  }
+
   /** An accepted unit's collected output (jobs with `collect: true`), read from the store. */
   async output(unitId: string): Promise<Uint8Array | undefined> {
     const u = this.state.unit(unitId);
