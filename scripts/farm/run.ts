@@ -144,6 +144,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     // The clock starts once every volunteer is loaded: from here on the job runs.
     const started = performance.now();
     const dbCpuAtStart = host.dbCpuSeconds();
+    const farmCpuAtStart = process.cpuUsage();
     const kinds = usableKinds(jobs);
     for (let i = 0; i < (options.cheaters ?? 0); i++) {
       cheaters.push(await startCheater({ kind: kinds[i % kinds.length]!, signalUrl, hostId: host.ids[i % hosts]!, jobs, signal: run.signal, log }));
@@ -202,6 +203,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     }
     const seconds = (performance.now() - started) / 1000;
     const dbCpuEnd = host.dbCpuSeconds();
+    const farmCpu = process.cpuUsage(farmCpuAtStart);
     const dbCpu = dbCpuEnd === undefined || dbCpuAtStart === undefined ? undefined : dbCpuEnd - dbCpuAtStart;
 
     const facts = await Promise.all(pages.pages.map((p) => p.facts()));
@@ -253,6 +255,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       hosts,
       db: db.startsWith('postgres') ? FarmDbName.Postgres : FarmDbName.Sqlite,
       host_cpu_ms_per_unit: results.units_accepted > 0 ? (hostStats.cpuSeconds * 1000) / results.units_accepted : 0,
+      farm_cpu_seconds: (farmCpu.user + farmCpu.system) / 1e6,
       ...(dbCpu === undefined ? {} : { db_cpu_seconds: dbCpu, db_cpu_ms_per_unit: results.units_accepted > 0 ? (dbCpu * 1000) / results.units_accepted : 0 }),
       ...credit,
       ...(doneAtKill ? { moved: movedVolunteers(doneAtKill, nodes, (i) => hostsFor(i)[0] === host.ids[hosts - 1]) } : {}),

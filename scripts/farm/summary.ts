@@ -58,6 +58,8 @@ export interface FarmSummary {
   db?: 'sqlite' | 'postgres';
   /** host_cpu_seconds per accepted unit, ms: the per-unit cost that projects the curve to larger machines. */
   host_cpu_ms_per_unit?: number;
+  /** CPU of the farm process itself over the run: Node volunteers (WebRTC, computing), cheaters, the run loop. */
+  farm_cpu_seconds?: number;
   /** With --db postgres (a cluster the farm started): the server's CPU over the run, and per accepted unit (ms). */
   db_cpu_seconds?: number;
   db_cpu_ms_per_unit?: number;
@@ -175,6 +177,7 @@ export function summaryTable(s: FarmSummary): string {
     ...(s.hosts === undefined ? [] : [['host processes / store', `${s.hosts} / ${s.db}`] as [string, string]]),
     ['units / second', s.units_per_second.toFixed(2)],
     ...(s.host_cpu_ms_per_unit === undefined ? [] : [['host CPU ms / unit', s.host_cpu_ms_per_unit.toFixed(2)] as [string, string]]),
+    ...(s.farm_cpu_seconds === undefined ? [] : [['farm process CPU (s)', s.farm_cpu_seconds.toFixed(2)] as [string, string]]),
     ...(s.db_cpu_ms_per_unit === undefined
       ? []
       : [['PostgreSQL CPU s / ms per unit', `${s.db_cpu_seconds!.toFixed(2)} / ${s.db_cpu_ms_per_unit.toFixed(2)}`] as [string, string]]),

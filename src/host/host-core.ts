@@ -249,6 +249,7 @@ export class HostCore {
     return this.serial(async () => {
       this.sessions.delete(name);
       this.judge.dropUploadsVia(name);
+      this.sharing?.disconnected(name);
     });
   }
 
@@ -384,7 +385,7 @@ export class HostCore {
     // Reads immutable datasets only: nothing to commit.
     if (message.type === 'get-chunks') return this.serveChunks(name, speaker, message, now);
     try {
-      if (this.sharing && !(await this.sharing.prepare(speaker.id, message))) {
+      if (this.sharing && !(await this.sharing.prepare(speaker.id, message, name))) {
         // Its unit is another live process's, whose volunteer moved here before that process was found dead (sharing.ts):
         // a heartbeat waits for the next, anything else is refused as busy, and the volunteer offers it again.
         if (message.type === 'heartbeat') return [];

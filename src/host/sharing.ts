@@ -24,6 +24,8 @@ type Decided = Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay'
 export class Sharing {
   private counted: UnitCounts = { total: 0, queued: 0, leased: 0, verifying: 0, accepted: 0 };
   private left = Number.POSITIVE_INFINITY;
+  /** Connections whose key's units at dead processes were already looked for (once per connection). */
+  private readonly arrived = new Set<string>();
   /** When each queued unit held here was first seen queued by a tick (given back after a lease period). */
   private readonly queuedSince = new Map<string, number>();
 
@@ -65,12 +67,15 @@ export class Sharing {
    * False when the unit it names is another live process's (a volunteer that moved here before
    * its process was found dead): the caller has it ask again shortly, when the unit is free.
    */
-  async prepare(who: string, message: Decided): Promise<boolean> {
+  async prepare(who: string, message: Decided, connection: string): Promise<boolean> {
     switch (message.type) {
       case 'request-unit': {
         await this.refresh(who);
-        // A volunteer coming from a process that died goes on with the units it held there.
-        this.bring(await this.store.adoptHeldBy(who));
+        // A volunteer coming from a process that died goes on with the units it held there (it asks first thing on a new connection).
+        if (!this.arrived.has(connection)) {
+          this.arrived.add(connection);
+          this.bring(await this.store.adoptHeldBy(who));
+        }
         if (!this.state.nextQueued(who)) await this.claimFor(who);
         return true;
       }
@@ -110,6 +115,11 @@ export class Sharing {
       this.forget(idle);
     }
     [this.counted, this.left] = await Promise.all([this.store.counts(), this.store.remaining()]);
+  }
+
+  /** The connection closed (bounds `arrived`). */
+  disconnected(connection: string): void {
+    this.arrived.delete(connection);
   }
 
   /** Commits `batch` fenced by ownership, its records as increments over what memory holds now (call before applying it). */
