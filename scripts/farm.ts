@@ -1,7 +1,7 @@
 /**
  * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
  * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
- * [--dataset] [--hosts N] [--db sqlite|postgres|URL] [--kill-host] [--out FILE.json]`
+ * [--dataset] [--coturn | ICE flags] [--hosts N] [--db sqlite|postgres|URL] [--kill-host] [--out FILE.json]`
  *
  * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
  * (Chromium, up to 8 per browser process; --node: Node sessions computing with the CPU
@@ -14,6 +14,13 @@
  * default jobs on dataset inputs (random .npy matrices, records and headers files, ingested as
  * `npm run host -- --job` does) and measures locality: the summary's input_bytes_sent,
  * input_bytes_per_unit and the shared-B figure (scripts/farm/locality.ts), bounded by 1.1.
+ * --coturn forces every connection through a coturn the farm starts on loopback (farm/turn.ts;
+ * needs Debian's coturn): the summary's connection_paths and volunteers_via_turn come from
+ * each volunteer's getStats(), and a volunteer that went direct breaks the run. With --node it
+ * can: libdatachannel's relay policy limits the candidates it offers, not the pairs its checks
+ * find, and on loopback one Node volunteer in eight once paired directly (Chromium's is strict).
+ * The ICE flags (--ice, --stun, --turn with --turn-secret or fixed credentials, --relay-only:
+ * scripts/ice-flags.ts) run the farm on your own STUN/TURN servers instead.
  * --hosts N runs N host processes on one PostgreSQL database (--db postgres: a throwaway cluster;
  * or a URL), volunteers spread over them; --kill-host SIGKILLs one of them for good mid-job
  * (scripts/farm/host-group.ts, docs/MULTI-HOST.md).
@@ -22,6 +29,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs, readJob } from './args';
 import { runFarm } from './farm/run';
 import { summaryTable } from './farm/summary';
+import { ICE_FLAGS, iceFromFlags } from './ice-flags';
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +48,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     quiet: { type: 'boolean' },
     dataset: { type: 'boolean' },
+    coturn: { type: 'boolean' },
+    ...ICE_FLAGS,
     hosts: { type: 'string' },
     db: { type: 'string' },
     'kill-host': { type: 'boolean' },
@@ -60,6 +70,7 @@ function backendOf(raw: string | undefined): 'webgpu' | 'cpu' | undefined {
   throw new Error(`--backend ${raw} must be webgpu or cpu`);
 }
 
+const hasIceFlags = Object.keys(ICE_FLAGS).some((k) => values[k as keyof typeof ICE_FLAGS] !== undefined);
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort());
 process.once('SIGTERM', () => controller.abort());
@@ -78,6 +89,8 @@ const summary = await runFarm(
     node: values.node,
     backend: backendOf(values.backend),
     dataset: values.dataset,
+    turn: values.coturn,
+    ...(hasIceFlags ? { ice: iceFromFlags(values) } : {}),
     hosts: count('hosts', values.hosts, 1, 1),
     db: values.db,
     killHost: values['kill-host'],

@@ -2,6 +2,7 @@ import '../node-webrtc';
 import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
 import { VolunteerSession } from '../../src/volunteer/session';
 import { CpuComputer } from './cpu-computer';
+import type { IceConfig } from '../../src/protocol/ice';
 
 /**
  * Honest volunteers in Node: the real session over PeerJS with the CPU reference as computer.
@@ -11,8 +12,8 @@ export class NodeVolunteers {
   readonly sessions: VolunteerSession[] = [];
   private readonly computers: CpuComputer[] = [];
 
-  /** One more volunteer, not started yet; with several host ids, it moves on to the next when its host cannot be reached. */
-  async add(signalUrl: string, hostId: string, ...otherHostIds: string[]): Promise<VolunteerSession> {
+  /** One more volunteer, not started yet; with other host ids, it moves on to the next when its host cannot be reached. */
+  async add(signalUrl: string, hostId: string, ice?: IceConfig, otherHostIds: readonly string[] = []): Promise<VolunteerSession> {
     const identity = await identityFromKeyPair(await createKeyPair());
     const computer = new CpuComputer();
     this.computers.push(computer);
@@ -24,6 +25,7 @@ export class NodeVolunteers {
       identity,
       client: 'tabgrid-farm-node',
       backoff: { baseMs: 200, maxMs: 3000 },
+      ...(ice ? { ice } : {}),
     });
     this.sessions.push(session);
     return session;

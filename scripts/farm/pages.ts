@@ -1,6 +1,7 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
 import { launchOptions } from '../chromium';
+import type { IcePath } from '../../src/net/ice-route';
 
 /** Pages per Chromium process: each page has its own context (its own origin storage and tab lock). */
 export const PAGES_PER_BROWSER = 8;
@@ -13,6 +14,8 @@ export interface PageFacts {
   readonly computeMs: number;
   /** The widget's adapter line: where this page's kernels ran (and whether that was forced). */
   readonly backend: string;
+  /** How the page's connection travels (getStats' selected pair), when connected. */
+  readonly path?: IcePath;
 }
 
 /** Counts the time a unit is being computed, on every load of the page (the widget's `computing`). */
@@ -58,7 +61,8 @@ export class VolunteerPage {
       const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer | null;
       const ms = (window as unknown as { tabgridComputeMs?: number }).tabgridComputeMs ?? 0;
       const backend = el?.shadowRoot?.querySelector('[data-field="adapter"]')?.textContent?.trim() ?? '';
-      return { unitsDone: el?.unitsDone ?? 0, outbox: el?.outbox ?? 0, resumed: el?.resumed ?? false, computeMs: ms, backend };
+      const path = el?.icePaths[0];
+      return { unitsDone: el?.unitsDone ?? 0, outbox: el?.outbox ?? 0, resumed: el?.resumed ?? false, computeMs: ms, backend, ...(path ? { path } : {}) };
     });
     return { ...f, computeMs: f.computeMs + this.earlierComputeMs };
   }

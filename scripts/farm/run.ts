@@ -25,6 +25,8 @@ import { isOutputCheat } from './lying-computer';
 import { judgingSeconds } from './host-stats';
 import { NodeVolunteers } from './node-volunteers';
 import { PageFarm } from './pages';
+import { connectionFigures, farmIce, startFarmTurn, turnInvariant } from './turn';
+import type { IceSetup } from '../ice-flags';
 import { brokenInvariants, judgeResults, type FarmSummary } from './summary';
 
 export interface FarmOptions {
@@ -51,6 +53,10 @@ export interface FarmOptions {
   readonly dataset?: boolean;
   /** With `dataset`: run only the dataset jobs with these ids (a shorter farm, for tests). */
   readonly datasetJobs?: readonly string[];
+  /** Force every connection through a coturn on loopback the farm starts (farm/turn.ts). */
+  readonly turn?: boolean;
+  /** Or connect every peer with this ICE configuration (the ICE flags; farm/turn.ts farmIce). */
+  readonly ice?: IceSetup;
   /** Host processes on one store (default 1); several need `db` postgres (host-group.ts). */
   readonly hosts?: number;
   /** sqlite (default for one host), postgres (a throwaway cluster) or a postgres:// URL. */
@@ -100,6 +106,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   const signalPort = await freePort();
   let signaling: Signaling | undefined = await startSignaling(signalPort);
   const signalUrl = signaling.url;
+  if (options.turn && options.ice) throw new Error('--coturn starts its own TURN server: give it no ICE flags');
+  const turn = options.turn ? await startFarmTurn(log) : options.ice ? farmIce(options.ice, join(dir, 'ice.json')) : undefined;
   const run = new AbortController();
   const stopAll = () => run.abort();
   signal.addEventListener('abort', stopAll, { once: true });
@@ -113,6 +121,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     leaseMs: options.leaseMs ?? 6000,
     log,
     nodeFlags: options.hostFlags,
+    ...(turn ? { hostArgs: turn.hostArgs } : {}),
   });
   // Volunteer i starts on process i mod N and moves on to the next when its process cannot be reached.
   const hostsFor = (i: number) => host.ids.map((_, k) => host.ids[(i + k) % host.ids.length]!);
@@ -136,10 +145,11 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       ...(options.backend ? { backend: options.backend } : {}),
     });
     for (let i = 0; i < options.volunteers; i++) {
+      const ice = turn?.iceFor(`farm-volunteer-${i}`);
       if (options.node) {
         const [first, ...others] = hostsFor(i);
-        await nodes.add(signalUrl, first!, ...others);
-      } else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
+        await nodes.add(signalUrl, first!, ice, others);
+      } else await pages.add(`http://localhost:${web!.config.server.port}/?${query}${ice ? `&${new URLSearchParams({ ice: JSON.stringify(ice) })}` : ''}`);
     }
     // The clock starts once every volunteer is loaded: from here on the job runs.
     const started = performance.now();
@@ -207,6 +217,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     const dbCpu = dbCpuEnd === undefined || dbCpuAtStart === undefined ? undefined : dbCpuEnd - dbCpuAtStart;
 
     const facts = await Promise.all(pages.pages.map((p) => p.facts()));
+    const paths = options.node ? nodes.sessions.map((x) => x.path) : facts.map((f) => f.path);
     const computeSeconds = options.node ? nodes.computeSeconds : facts.reduce((n, f) => n + f.computeMs, 0) / 1000;
     const resumed = [...reloaded].filter((i) => facts[i]!.resumed).length;
     run.abort();
@@ -265,10 +276,12 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       input_bytes_per_unit: dataUnits > 0 ? hostStats.inputBytes / dataUnits : 0,
       ...(data ? { dataset: true, locality: figure(data.sharedB), locality_tiled: figure(data.tiled) } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.turn ? { turn: true } : {}),
+      ...connectionFigures(paths, turn?.isRelayAddress),
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
       failures: [],
     };
-    summary.failures = [...brokenInvariants(summary), ...brokenCredit(credit)];
+    summary.failures = [...brokenInvariants(summary), ...turnInvariant(summary), ...brokenCredit(credit)];
     return summary;
   } finally {
     signal.removeEventListener('abort', stopAll);
@@ -278,6 +291,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await host.close().catch(() => undefined);
     await web?.close();
     await signaling?.close();
+    await turn?.close();
     for (const release of unshelve) release();
     rmSync(dir, { recursive: true, force: true });
   }

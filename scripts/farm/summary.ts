@@ -89,6 +89,12 @@ export interface FarmSummary {
   backend?: 'webgpu' | 'cpu';
   /** What the pages' widgets said they ran on at the end (their adapter line), each once. */
   page_backends?: string[];
+  /** With --coturn: every connection was forced through a coturn on loopback (farm/turn.ts). */
+  turn?: boolean;
+  /** Honest volunteers by their connection's path at the end, "local→remote" candidate types from getStats() ("relay→relay"; "unknown": not connected). */
+  connection_paths?: Record<string, number>;
+  /** Honest volunteers whose connection went through a TURN server (a relay candidate on either end). */
+  volunteers_via_turn?: number;
   /** Invariants that broke (empty: the run passed). */
   failures: string[];
 }
@@ -201,6 +207,16 @@ export function summaryTable(s: FarmSummary): string {
           [
             'bytes per unit after the first, B in panels',
             `${s.locality_tiled.ratio.toFixed(3)} × the A slice (worst volunteer ${s.locality_tiled.worst_volunteer_ratio.toFixed(3)}; ${s.locality_tiled.volunteers} volunteer(s) × job; not bounded)`,
+          ] as [string, string],
+        ]
+      : []),
+    ...(s.connection_paths
+      ? [
+          [
+            'connections (local→remote)',
+            `${Object.entries(s.connection_paths)
+              .map(([k, n]) => `${k}: ${n}`)
+              .join(', ')}; through TURN: ${s.volunteers_via_turn ?? 0}`,
           ] as [string, string],
         ]
       : []),

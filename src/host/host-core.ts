@@ -94,6 +94,7 @@ export class HostCore {
       heartbeatMs: this.heartbeatMs,
       trust: this.judge.trust,
       redirect: (name) => this.redirect(name),
+      iceGrant: options.iceGrant,
     });
     if (isSharedStore(store)) {
       this.sharing = new Sharing(
@@ -547,6 +548,11 @@ export class HostCore {
       }
       case 'standing':
         return [this.standing(who, message.id, now)];
+      case 'get-ice': {
+        const grant = this.options.iceGrant?.(who);
+        if (!grant) throw new TabgridError(ErrorCode.BadInput, 'this host mints no TURN credentials');
+        return [{ type: 'ice', id: message.id, ...grant }];
+      }
     }
   }
 

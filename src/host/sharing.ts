@@ -88,6 +88,7 @@ export class Sharing {
         return this.ensure(message.unitId);
       case 'profile':
       case 'standing':
+      case 'get-ice':
         return true;
     }
   }

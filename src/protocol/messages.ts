@@ -25,6 +25,7 @@ import {
 import { MAX_CHUNKS_PER_REQUEST, chunkCount, MAX_DATASET_BYTES } from '../data/dataset';
 import { across, bool, bytesHex, datasetRoot, hex, int, list, oneOf, record, str, text } from './fields';
 import { workUnitSchema } from './work-unit';
+import { iceGrantEntries, iceGrantSchema } from './ice';
 import { displayNameProblem } from './display-name';
 
 function message<const T extends string, const E extends v.ObjectEntries>(type: T, entries: E) {
@@ -165,6 +166,8 @@ export const volunteerMessages = {
   profile: message('profile', { id: requestId, name: v.optional(displayName), team: v.optional(displayName) }),
   /** Asks for this key's totals and rank: answered by `standing`. */
   standing: message('standing', { id: requestId }),
+  /** Asks for fresh TURN credentials before the welcome's expire: answered by `ice` (a host that mints none answers an error). */
+  'get-ice': message('get-ice', { id: requestId }),
 };
 
 /** What a host says, by type. */
@@ -178,6 +181,8 @@ export const hostMessages = {
     heartbeatMs: int(100, 86_400_000),
     publicKey,
     nonce: hex(NONCE_HEX),
+    /** TURN credentials the host minted for this volunteer (ice.ts), when its host relays through TURN; refreshed with `get-ice`. */
+    ice: v.optional(iceGrantSchema),
   }),
   /** Answers request-unit with a unit leased for `leaseMs`. */
   unit: message('unit', { id: requestId, unit: workUnitSchema, leaseMs }),
@@ -225,6 +230,8 @@ export const hostMessages = {
     teamRank: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
     teamsRanked: v.optional(count),
   }),
+  /** Answers get-ice: fresh TURN credentials (ice.ts IceGrant). */
+  ice: message('ice', { id: requestId, ...iceGrantEntries }),
   /**
    * `id`: the request that failed, when the failed message was one; `unitId`: the unit the
    * failed message was about, when it was about one.
