@@ -61,7 +61,7 @@ export interface FarmOptions {
   readonly hosts?: number;
   /** sqlite (default for one host), postgres (a throwaway cluster) or a postgres:// URL. */
   readonly db?: string;
-  /** SIGKILL the last host process, for good, once 20 % of the units are accepted: its volunteers move to the others. */
+  /** SIGKILL the last host process, for good, once 5 % of the units are accepted (stats come each second, so it strikes a little later): its volunteers move to the others. */
   readonly killHost?: boolean;
 }
 
@@ -180,7 +180,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
         log('farm: time limit reached');
         break;
       }
-      if (options.killHost && !hostKilled && progress >= 0.2) {
+      if (options.killHost && !hostKilled && progress >= 0.05) {
         hostKilled = true;
         const what = `SIGKILL of host process ${hosts - 1} at ${(progressNow() * 100).toFixed(0)}% accepted`;
         log(`farm: fault ${what}`);
