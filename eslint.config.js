@@ -53,7 +53,7 @@ export default tseslint.config(
             { regex: '^pg$', message: 'Node-only: PostgreSQL lives in src/host/store/pg-*.ts.' },
             {
               regex:
-                '(open-host-store|sqlite-store|sqlite-key|pg-store|pg-key|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid|turn-credentials)$',
+                '(open-host-store|sqlite-store|sqlite-key|sqlite-group-commit|pg-store|pg-key|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid|turn-credentials)$',
               message: 'Node-only module: the pages bundle cannot load it.',
             },
           ],

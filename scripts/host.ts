@@ -7,6 +7,7 @@
  * data"); they are read, checked and stored as datasets before the host starts.
  * --db (or --store) names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, memory, or a
  * postgres:// URL, which several host processes (each its own --id) may share (docs/MULTI-HOST.md).
+ * --no-group-commit writes every SQLite commit as its own fsynced transaction (sqlite-group-commit.ts: the fallback).
  * The host prints a token (--observer-token or TABGRID_OBSERVER_TOKEN, else a fresh random one)
  * and the dashboard URL that watches it read-only with that token (--dashboard-url or
  * TABGRID_DASHBOARD_URL, default npm start's http://localhost:5173/dashboard.html).
@@ -35,6 +36,7 @@ const { values } = parseArgs({
   options: {
     job: { type: 'string', multiple: true },
     db: { type: 'string' },
+    'no-group-commit': { type: 'boolean' },
     signal: { type: 'string' },
     id: { type: 'string' },
     'lease-ms': { type: 'string' },
@@ -96,7 +98,7 @@ const givenToken = values['observer-token'] ?? process.env.TABGRID_OBSERVER_TOKE
 const observerToken = givenToken === undefined ? newObserverToken() : checkObserverToken(givenToken, '--observer-token');
 const dashboardUrl = values['dashboard-url'] ?? process.env.TABGRID_DASHBOARD_URL ?? 'http://localhost:5173/dashboard.html';
 const iceSetup = iceFromFlags(values);
-const store = await openHostStore(values.db);
+const store = await openHostStore(values.db, { groupCommit: !values['no-group-commit'] });
 /** Set by the first stop(): the done check and a signal may both ask. */
 let stopping = false;
 if (parseStoreSpec(values.db).kind === StoreKind.Memory) console.log('no --db: the host keeps its state in memory and loses it when it stops');
