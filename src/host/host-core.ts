@@ -395,7 +395,8 @@ export class HostCore {
           if (this.datasets.has(m.root)) this.tracker.held(name, m.root, m.first, m.count);
           return [{ type: 'tracking', id: m.id }];
         case 'serving':
-          if (!this.tracker.serving(name, speaker.id, m.peer, m.on)) throw new TabgridError(ErrorCode.BadInput, `peer id ${m.peer} serves for another connection`);
+          if (!this.tracker.serving(name, speaker.id, m.peer, m.on))
+            throw new TabgridError(ErrorCode.BadInput, `peer id ${m.peer} serves for another connection`);
           return [{ type: 'tracking', id: m.id }];
       }
     } catch (err) {
