@@ -126,8 +126,9 @@ export class SwarmTracker {
     candidates.sort((a, b) => (this.lastNamed.get(a.peer) ?? -1) - (this.lastNamed.get(b.peer) ?? -1));
     const chosen = candidates.slice(0, MAX_RECOMMENDED_PEERS);
     const told = this.named.get(asker) ?? new Set<string>();
+    // The first named is the one the downloader asks first: it goes to the back of the line.
+    if (chosen[0]) this.lastNamed.set(chosen[0].peer, now + ++this.tick / 1e6);
     for (const s of chosen) {
-      this.lastNamed.set(s.peer, now + ++this.tick / 1e6);
       if (this.isExcluded(s.key)) this.afterExclusion++;
       this.recommended++;
       this.byKey.set(s.key, (this.byKey.get(s.key) ?? 0) + 1);
