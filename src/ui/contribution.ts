@@ -13,6 +13,7 @@ import type { EngineInfo } from '../worker/engine';
 import { Pace } from './pace';
 import { ThroughputHistory } from './sparkline';
 import { downloadCredit } from './credit-file';
+import { MB, UploadShare } from '../volunteer/upload-share';
 
 export interface ContributionConfig {
   readonly hostIds: readonly string[];
@@ -23,6 +24,8 @@ export interface ContributionConfig {
   readonly share: number;
   /** Run every kernel on this backend instead of choosing (the element's `backend`). */
   readonly backend?: Backend;
+  /** The visitor's upload share for the swarm, MB/s (0: serve nothing). */
+  readonly uploadMBps: number;
 }
 
 /** One tab per origin computes (see volunteer/leader.ts): they share one store and one id. */
@@ -57,6 +60,8 @@ export class Contribution extends EventTarget {
   private datasets?: DatasetCache;
   /** Chunks in flight, shared by this tab's sessions (one per host). */
   private readonly flights = new ChunkFlights();
+  /** The tab's upload share, shared by its sessions' swarms. */
+  private upload?: UploadShare;
   private sampler?: ReturnType<typeof setInterval>;
   private opening?: Promise<void>;
   private closed = false;
@@ -175,6 +180,25 @@ export class Contribution extends EventTarget {
     void this.computer?.setThrottle(share);
   }
 
+  /** The visitor's upload share, MB/s: applies at once (0 lets every downloader go). */
+  setUploadShare(mbps: number): void {
+    if (!this.upload) return;
+    this.upload.rate = mbps * MB;
+    for (const x of this.sessions) x.swarmChanged();
+  }
+
+  /** Volunteers fetching inputs from this tab now; input bytes sent to them; input bytes fetched from the hosts and from peers. */
+  get uploading(): number {
+    return this.sum((x) => x.uploading);
+  }
+  get bytesServed(): number {
+    return this.sum((x) => x.bytesServed);
+  }
+  get inputBytes(): { host: number; peer: number } {
+    const peer = this.sum((x) => x.inputBytes.peer);
+    return { host: this.sum((x) => x.inputBytes.fetched) - peer, peer };
+  }
+
   close(): void {
     this.closed = true;
     this.starting?.abort();
@@ -216,6 +240,7 @@ export class Contribution extends EventTarget {
     const computer = new ComputeClient({ ...(this.store ? { tuneStore: this.store } : {}), ...(config.backend ? { backend: config.backend } : {}) });
     this.computer = computer;
     void computer.setThrottle(config.share);
+    const upload = (this.upload = new UploadShare(config.uploadMBps * MB));
     this.describe(computer);
     this.sessions = config.hostIds.map((hostId) => {
       const session = new VolunteerSession({
@@ -226,6 +251,7 @@ export class Contribution extends EventTarget {
         store: this.store,
         identity: this.identity,
         chunkFlights: this.flights,
+        swarm: { share: upload },
         ...(this.datasets ? { datasetCache: this.datasets } : {}),
         ...(config.checkpointMs ? { checkpointMs: config.checkpointMs } : {}),
       });
