@@ -1,7 +1,7 @@
 /**
  * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
  * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
- * [--dataset] [--out FILE.json]`
+ * [--dataset [--dataset-jobs ID,…]] [--liars L] [--close-serving] [--out FILE.json]`
  *
  * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
  * (Chromium, up to 8 per browser process; --node: Node sessions computing with the CPU
@@ -14,6 +14,10 @@
  * default jobs on dataset inputs (random .npy matrices, records and headers files, ingested as
  * `npm run host -- --job` does) and measures locality: the summary's input_bytes_sent,
  * input_bytes_per_unit and the shared-B figure (scripts/farm/locality.ts), bounded by 1.1.
+ * --dataset-jobs picks dataset jobs by id (farm-ds-swarm: the swarm's product, only by id).
+ * The swarm (issue 18, scripts/farm/swarm.ts): the summary's `swarm` reports input bytes from
+ * the host and from peers and the peers' share; --liars starts lying peers (lying-peer.ts);
+ * --close-serving closes a tab while others fetch from it.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, readJob } from './args';
@@ -37,6 +41,9 @@ const { values } = parseArgs({
     out: { type: 'string' },
     quiet: { type: 'boolean' },
     dataset: { type: 'boolean' },
+    liars: { type: 'string' },
+    'close-serving': { type: 'boolean' },
+    'dataset-jobs': { type: 'string' },
   },
 });
 
@@ -72,6 +79,9 @@ const summary = await runFarm(
     node: values.node,
     backend: backendOf(values.backend),
     dataset: values.dataset,
+    ...(values['dataset-jobs'] ? { datasetJobs: values['dataset-jobs'].split(',') } : {}),
+    liars: count('liars', values.liars, 0),
+    closeServing: values['close-serving'],
     hostFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : undefined,
     log: values.quiet ? undefined : (line) => console.log(line),
   },

@@ -3,8 +3,9 @@
  * datasets (what the host served them, and what they say they fetched from peers since), which
  * of them serve and as what peer id, and which keys were caught serving badly. To a volunteer
  * that needs chunks it names a few peers that hold them all, the least asked first, so the host
- * sends a shared input about once and the volunteers pass it on. A peer named while its own
- * fetch is still in flight serves once the chunks land (chunk-server.ts waits for them).
+ * sends a shared input about once and the volunteers pass it on. Whoever asks is counted as a
+ * holder from then on (it is fetching them), and a peer named while its own fetch is still in
+ * flight serves once the chunks land (chunk-server.ts waits for them).
  *
  * Bounded: MAX_ROOTS_PER_HOLDER datasets per connection, MAX_HOLDERS_PER_ROOT connections per
  * dataset (the most recently seen), MAX_FAULT_KEYS keys with faults on record; everything a
@@ -138,6 +139,10 @@ export class SwarmTracker {
     // Bounded: a connection is told about at most a few peers per root it asks about.
     if (told.size > MAX_ROOTS_PER_HOLDER * MAX_RECOMMENDED_PEERS * 4) told.delete(told.values().next().value!);
     this.named.set(asker, told);
+    // The asker fetches these chunks now (from these peers, or from the host): it holds them soon,
+    // and serves them to those asking after it once they land. Volunteers that all start at once
+    // so fetch a shared input from each other, not each from the host.
+    this.held(asker, root, first, count);
     return chosen.map((s) => s.peer);
   }
 

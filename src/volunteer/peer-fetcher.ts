@@ -27,6 +27,8 @@ export const LINK_IDLE_MS = 30_000;
 export const MAX_DROPPED = 256;
 /** A peer that sends no chunk for this long is stalled (a serving peer waits at most a few seconds for its share or a landing chunk). */
 export const PEER_IDLE_MS = 10_000;
+/** How many times one fetch asks the host for peers (a second list when the first all failed). */
+export const PEER_ROUNDS = 2;
 /** How long opening a data connection to a peer may take. */
 export const PEER_DIAL_MS = 8000;
 
@@ -68,15 +70,35 @@ export class PeerFetcher {
    */
   async fetch(slice: Pick<DatasetSlice, 'root' | 'bytes'>, first: number, count: number, signal: AbortSignal): Promise<ServedChunk[] | undefined> {
     if (this.closed) return undefined;
-    let peers: readonly string[];
-    try {
-      peers = await this.deps.peersFor(slice.root, first, count, signal);
-    } catch (err) {
-      if (signal.aborted) throw err;
-      return undefined;
+    // Two rounds: peers that failed in the first (gone, busy, lying) leave others the host names on asking again.
+    const tried = new Set<string>();
+    for (let round = 0; round < PEER_ROUNDS; round++) {
+      let peers: readonly string[];
+      try {
+        peers = await this.deps.peersFor(slice.root, first, count, signal);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        return undefined;
+      }
+      const fresh = peers.filter((p) => !tried.has(p) && !this.dropped.has(p));
+      if (fresh.length === 0) return undefined;
+      const chunks = await this.fromPeers(fresh, tried, slice, first, count, signal);
+      if (chunks) return chunks;
     }
+    return undefined;
+  }
+
+  /** The chunks from the first of `peers` that serves them all, verified; undefined when none did. */
+  private async fromPeers(
+    peers: readonly string[],
+    tried: Set<string>,
+    slice: Pick<DatasetSlice, 'root' | 'bytes'>,
+    first: number,
+    count: number,
+    signal: AbortSignal,
+  ): Promise<ServedChunk[] | undefined> {
     for (const peer of peers) {
-      if (this.dropped.has(peer)) continue;
+      tried.add(peer);
       if (signal.aborted) throw new TabgridError(ErrorCode.Aborted, 'aborted');
       let chunks: ServedChunk[];
       try {

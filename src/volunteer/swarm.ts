@@ -7,6 +7,7 @@
  * error, and then this session fetches from the host alone, as before.
  */
 import type { DataConnection } from 'peerjs';
+import { sleep } from '../async';
 import type { DatasetSlice, ServedChunk } from '../data/dataset';
 import type { Hasher } from '../hash/sha256-cpu';
 import { linkFromConnection } from '../net/link';
@@ -20,6 +21,9 @@ import { PathBook } from './path-book';
 import { PeerFetcher } from './peer-fetcher';
 import type { DatasetCache } from './store/dataset-cache';
 import type { UploadShare } from './upload-share';
+
+/** How long a fetch waits for the host to hear that we serve (joining the signaling server first). */
+const JOIN_WAIT_MS = 5000;
 
 /** What a session needs to join the swarm; the share is the tab's, shared by its sessions. */
 export interface SwarmOptions {
@@ -50,6 +54,8 @@ export class Swarm {
   /** What the host was last told. */
   private told?: boolean;
   private closed = false;
+  /** The announcement after connecting, until the host answered it: fetches wait for it (briefly) so the host knows we serve. */
+  private joining?: Promise<void>;
 
   constructor(
     private readonly options: SwarmOptions,
@@ -82,7 +88,9 @@ export class Swarm {
   async connected(signal: AbortSignal): Promise<void> {
     this.tracked = undefined;
     this.told = undefined;
-    await this.update(signal);
+    const joining = (this.joining = this.update(signal));
+    await joining;
+    if (this.joining === joining) this.joining = undefined;
   }
 
   /** Tells the host when serving was allowed or stopped since; lets downloaders go when it stopped. */
@@ -109,6 +117,8 @@ export class Swarm {
    * tracks no swarm or no peer served them (the caller asks the host). Throws only on abort.
    */
   async fetch(slice: Pick<DatasetSlice, 'root' | 'bytes'>, first: number, count: number, signal: AbortSignal): Promise<ServedChunk[] | undefined> {
+    // Said we serve before we ask: those asking after us are then named us.
+    if (this.joining) await Promise.race([this.joining, sleep(JOIN_WAIT_MS, signal)]);
     if (this.tracked !== true || this.closed) return undefined;
     const chunks = await this.fetcher.fetch(slice, first, count, signal);
     // The host knows what it served us; what peers served, we tell it, so we are named for it too.
