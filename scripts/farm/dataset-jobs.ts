@@ -49,10 +49,10 @@ const F32 = { rows: 2048, inner: 256, cols: 4096, m: DATASET_CHUNK_BYTES / (4 * 
 const MODP = { rows: 16384, inner: 256, cols: 256, m: DATASET_CHUNK_BYTES / (4 * 256), n: 256 };
 /**
  * The swarm's product (issue 18; only when asked for by id): 16 units, each an A band of one
- * chunk, all reading one B of four chunks (1 MiB), which the volunteers pass on to each other
+ * chunk, all reading one B of two chunks (512 KiB), which the volunteers pass on to each other
  * (scripts/farm/swarm.ts measures what the host sent of it).
  */
-export const SWARM = { id: 'farm-ds-swarm', rows: 4096, inner: 256, cols: 1024, m: DATASET_CHUNK_BYTES / (4 * 256), n: 1024 };
+export const SWARM = { id: 'farm-ds-swarm', rows: 4096, inner: 256, cols: 512, m: DATASET_CHUNK_BYTES / (4 * 256), n: 512 };
 
 function words(count: number, random: () => number, word: (r: number) => number, as: 'f32' | 'u32'): Uint8Array {
   const out = new Uint8Array(4 * count);

@@ -4,15 +4,16 @@ import { SHARED_B_BOUND } from '../../scripts/farm/swarm';
 import { summaryTable } from '../../scripts/farm/summary';
 
 /*
- * The swarm (issue 18): 16 units that all read one B of four chunks (scripts/farm/dataset-jobs.ts
+ * The swarm (issue 18): 16 units that all read one B of two chunks (scripts/farm/dataset-jobs.ts
  * SWARM), volunteers passing B on to each other with the host as the tracker.
  */
 
 test('6 pages on a job sharing one B: the host sends at most 2 × S of B, the peers serve the rest, a tab closed while serving loses no unit, every invariant holds', async () => {
-  test.setTimeout(90_000);
+  // Under 90 s on an idle machine; the margin is for a loaded one.
+  test.setTimeout(150_000);
   const summary = await runFarm(
     { volunteers: 6, seed: 18, timeLimitS: 70, dataset: true, datasetJobs: ['farm-ds-swarm'], closeServing: true },
-    AbortSignal.timeout(88_000),
+    AbortSignal.timeout(145_000),
   );
   console.log(summaryTable(summary));
   expect(summary.failures).toEqual([]);
@@ -21,7 +22,7 @@ test('6 pages on a job sharing one B: the host sends at most 2 × S of B, the pe
   expect(summary.wrong_results_accepted).toBe(0);
   const swarm = summary.swarm!;
   const b = swarm.shared_b!;
-  expect(b.bytes).toBe(1 << 20);
+  expect(b.bytes).toBe(512 << 10);
   // Six volunteers each read all of B: from the host alone that is 6 × S.
   expect(b.host_bytes).toBeGreaterThan(0);
   expect(b.host_bytes).toBeLessThanOrEqual(SHARED_B_BOUND * b.bytes);
@@ -33,10 +34,11 @@ test('6 pages on a job sharing one B: the host sends at most 2 × S of B, the pe
 });
 
 test('a lying peer that serves corrupted chunks: no unit is computed on a bad chunk, the host stops naming it, the job finishes', async () => {
-  test.setTimeout(90_000);
+  // Under 90 s on an idle machine; the margin is for a loaded one.
+  test.setTimeout(150_000);
   const summary = await runFarm(
     { volunteers: 4, liars: 1, seed: 19, timeLimitS: 70, dataset: true, datasetJobs: ['farm-ds-swarm'] },
-    AbortSignal.timeout(88_000),
+    AbortSignal.timeout(145_000),
   );
   console.log(summaryTable(summary));
   expect(summary.failures).toEqual([]);
