@@ -10,6 +10,7 @@ import type { ViteDevServer } from 'vite';
 import { sleep } from '../../src/async';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { shelf } from '../../src/data/shelf';
+import { DATASET_CHUNK_BYTES } from '../../src/data/dataset';
 import { datasetsOf, type JobSpec } from '../../src/host/job';
 import { openHostStore } from '../../src/host/store/open-host-store';
 import { startSignaling, startWeb, type Signaling } from '../stack';
@@ -141,7 +142,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     for (let i = 0; i < (options.liars ?? 0); i++) liars.push(await startLyingPeer({ signalUrl, hostId, datasets: roots, signal: run.signal, log }));
     nodes.startAll();
     await Promise.all(pages.pages.map((p) => p.start()));
-    if (options.closeServing) closing = closeWhileServing(pages, run.signal, log);
+    if (options.closeServing) closing = closeWhileServing(pages, run.signal, log, data?.swarm ? data.swarm.bytes + DATASET_CHUNK_BYTES : 0);
     log(`farm: ${options.volunteers} volunteer(s), ${cheaters.length} cheater(s), ${faults.length} fault(s) planned`);
 
     const deadline = started + (options.timeLimitS ?? 600) * 1000;

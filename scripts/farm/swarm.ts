@@ -75,23 +75,31 @@ export function swarmInvariants(f: SwarmFigure): string[] {
 
 /**
  * Closes, once, a page that volunteers are fetching from: polls the pages until one is serving
- * (within `withinMs`), then closes its tab for good. Resolves to which, and how many were
- * fetching, or undefined when none served in time.
+ * while another page has fetched at least `othersHold` input bytes (so it holds the shared input
+ * too, and the downloaders have a peer to move on to, not only the host), then closes its tab for
+ * good. Resolves to which, and how many were fetching, or undefined when none served in time.
  */
 export async function closeWhileServing(
   pages: PageFarm,
   signal: AbortSignal,
   log: (line: string) => void,
+  othersHold = 0,
   withinMs = 60_000,
 ): Promise<{ page: number; uploading: number } | undefined> {
   for (const until = performance.now() + withinMs; performance.now() < until && !signal.aborted;) {
-    for (const p of pages.pages) {
-      if (p.closed) continue;
-      const facts = await p.facts().catch(() => undefined);
-      if (!facts || facts.uploading === 0) continue;
-      log(`farm: closing page ${p.index} while ${facts.uploading} volunteer(s) fetch from it`);
+    const open = pages.pages.filter((p) => !p.closed);
+    const facts = await Promise.all(open.map((p) => p.facts().catch(() => undefined)));
+    for (const [i, p] of open.entries()) {
+      const f = facts[i];
+      if (!f || f.uploading === 0) continue;
+      const another = facts.some((g, j) => j !== i && g !== undefined && g.hostInputBytes + g.peerInputBytes >= othersHold);
+      if (!another) continue;
+      // Still serving a moment later (the facts were read one page after another).
+      const serving = await p.facts().catch(() => undefined);
+      if (!serving || serving.uploading === 0) continue;
+      log(`farm: closing page ${p.index} while ${serving.uploading} volunteer(s) fetch from it`);
       await p.close();
-      return { page: p.index, uploading: facts.uploading };
+      return { page: p.index, uploading: serving.uploading };
     }
     await sleep(50, signal).catch(() => undefined);
   }
