@@ -199,7 +199,13 @@ export class Contribution extends EventTarget {
     return { host: this.sum((x) => x.inputBytes.fetched) - peer, peer };
   }
 
+  private readonly connectionChanged = () => {
+    for (const x of this.sessions) x.swarmChanged();
+    this.emit();
+  };
+
   close(): void {
+    (navigator as { connection?: EventTarget }).connection?.removeEventListener?.('change', this.connectionChanged);
     this.closed = true;
     this.starting?.abort();
     for (const x of this.sessions) x.close();
@@ -241,6 +247,9 @@ export class Contribution extends EventTarget {
     this.computer = computer;
     void computer.setThrottle(config.share);
     const upload = (this.upload = new UploadShare(config.uploadMBps * MB));
+    // The browser may start or stop saving data mid-visit: serving follows (volunteer/metered.ts).
+    const connection = (navigator as { connection?: EventTarget }).connection;
+    connection?.addEventListener?.('change', this.connectionChanged);
     this.describe(computer);
     this.sessions = config.hostIds.map((hostId) => {
       const session = new VolunteerSession({
