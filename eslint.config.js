@@ -40,6 +40,7 @@ export default tseslint.config(
       'src/host/export/export-job.ts',
       'src/net/node-webrtc.ts',
       'src/sdk/grid.ts',
+      'src/host/turn-credentials.ts',
     ],
     rules: {
       'no-restricted-imports': [
@@ -49,7 +50,8 @@ export default tseslint.config(
             { regex: '^node:', message: 'Node-only: keep it in one of the Node-only files eslint.config.js lists.' },
             { regex: '^better-sqlite3$', message: 'Node-only: SQLite lives in src/host/store/sqlite-*.ts.' },
             {
-              regex: '(open-host-store|sqlite-store|sqlite-key|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid)$',
+              regex:
+                '(open-host-store|sqlite-store|sqlite-key|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid|turn-credentials)$',
               message: 'Node-only module: the pages bundle cannot load it.',
             },
           ],

@@ -1,7 +1,7 @@
 /**
  * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
  * [--drop-signal] [--restart-host] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
- * [--dataset [--dataset-jobs ID,…]] [--liars L] [--close-serving] [--out FILE.json]`
+ * [--dataset [--dataset-jobs ID,…]] [--liars L] [--close-serving] [--coturn | ICE flags] [--out FILE.json]`
  *
  * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
  * (Chromium, up to 8 per browser process; --node: Node sessions computing with the CPU
@@ -18,11 +18,19 @@
  * The swarm (issue 18, scripts/farm/swarm.ts): the summary's `swarm` reports input bytes from
  * the host and from peers and the peers' share; --liars starts lying peers (lying-peer.ts);
  * --close-serving closes a tab while others fetch from it.
+ * --coturn forces every connection through a coturn the farm starts on loopback (farm/turn.ts;
+ * needs Debian's coturn): the summary's connection_paths and volunteers_via_turn come from
+ * each volunteer's getStats(), and a volunteer that went direct breaks the run. With --node it
+ * can: libdatachannel's relay policy limits the candidates it offers, not the pairs its checks
+ * find, and on loopback one Node volunteer in eight once paired directly (Chromium's is strict).
+ * The ICE flags (--ice, --stun, --turn with --turn-secret or fixed credentials, --relay-only:
+ * scripts/ice-flags.ts) run the farm on your own STUN/TURN servers instead.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, readJob } from './args';
 import { runFarm } from './farm/run';
 import { summaryTable } from './farm/summary';
+import { ICE_FLAGS, iceFromFlags } from './ice-flags';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +52,8 @@ const { values } = parseArgs({
     liars: { type: 'string' },
     'close-serving': { type: 'boolean' },
     'dataset-jobs': { type: 'string' },
+    coturn: { type: 'boolean' },
+    ...ICE_FLAGS,
   },
 });
 
@@ -61,6 +71,7 @@ function backendOf(raw: string | undefined): 'webgpu' | 'cpu' | undefined {
   throw new Error(`--backend ${raw} must be webgpu or cpu`);
 }
 
+const hasIceFlags = Object.keys(ICE_FLAGS).some((k) => values[k as keyof typeof ICE_FLAGS] !== undefined);
 const controller = new AbortController();
 process.once('SIGINT', () => controller.abort());
 process.once('SIGTERM', () => controller.abort());
@@ -82,6 +93,8 @@ const summary = await runFarm(
     ...(values['dataset-jobs'] ? { datasetJobs: values['dataset-jobs'].split(',') } : {}),
     liars: count('liars', values.liars, 0),
     closeServing: values['close-serving'],
+    turn: values.coturn,
+    ...(hasIceFlags ? { ice: iceFromFlags(values) } : {}),
     hostFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : undefined,
     log: values.quiet ? undefined : (line) => console.log(line),
   },

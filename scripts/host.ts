@@ -9,6 +9,9 @@
  * The host prints a token (--observer-token or TABGRID_OBSERVER_TOKEN, else a fresh random one)
  * and the dashboard URL that watches it read-only with that token (--dashboard-url or
  * TABGRID_DASHBOARD_URL, default npm start's http://localhost:5173/dashboard.html).
+ * ICE: --ice FILE.json, --stun URL, --turn URL with --turn-user/--turn-credential or
+ * --turn-secret S (TABGRID_TURN_SECRET; the host then mints short-lived TURN credentials for
+ * itself and hands each volunteer its own in the welcome), --turn-ttl S, --relay-only (ice-flags.ts).
  *
  * `npm run host -- --export JOB --out DIR --db FILE.sqlite [--force]` and `--list-jobs`: results
  * out of a store, stopped or running, instead of hosting (export-command.ts).
@@ -25,6 +28,7 @@ import { runExportCommand } from './export-command';
 import { JobCommandAction, runJobCommand } from './job-command';
 import { checkObserverToken, newObserverToken } from '../src/proof/observer-token';
 import { startHost, watchUrl } from './stack';
+import { ICE_FLAGS, iceFromFlags } from './ice-flags';
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +51,7 @@ const { values } = parseArgs({
     resume: { type: 'string' },
     cancel: { type: 'string' },
     delete: { type: 'string' },
+    ...ICE_FLAGS,
   },
 });
 
@@ -89,6 +94,7 @@ if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1))
 const givenToken = values['observer-token'] ?? process.env.TABGRID_OBSERVER_TOKEN;
 const observerToken = givenToken === undefined ? newObserverToken() : checkObserverToken(givenToken, '--observer-token');
 const dashboardUrl = values['dashboard-url'] ?? process.env.TABGRID_DASHBOARD_URL ?? 'http://localhost:5173/dashboard.html';
+const iceSetup = iceFromFlags(values);
 const store = await openHostStore(values.db);
 if (parseStoreSpec(values.db).kind === StoreKind.Memory) console.log('no --db: the host keeps its state in memory and loses it when it stops');
 const jobs = values.job ? await readJobs(values.job, store) : [DEMO_JOB];
@@ -102,6 +108,8 @@ const { core, host } = await startHost({
   signalUrl,
   hostId,
   observerToken,
+  ice: iceSetup.ice,
+  ...(iceSetup.turn ? { turn: iceSetup.turn } : {}),
   log: (line) => console.log(line),
   onAccepted: () => {
     if (!values['exit-when-done'] || !core.done) return;
@@ -113,6 +121,7 @@ const p = core.progress();
 for (const job of jobs) console.log(`job ${job.id}: ${describeLayout(job)}`);
 console.log(`host ${host.id} serves ${jobs.map((j) => j.id).join(', ')} via ${signalUrl}: ${p.accepted}/${p.total} units accepted so far`);
 console.log(`host key ${core.publicKey} (receipts are signed with it: \`npm run verify-credit -- STATEMENT.json --host-key KEY\` checks a volunteer's credit)`);
+if (iceSetup.turn) console.log(`TURN: minting credentials for ${iceSetup.turn.urls.join(', ')} (volunteers get theirs in the welcome)`);
 console.log(`observer token ${observerToken} (whoever holds it can watch this host and download its results; keep it private)`);
 console.log(`watch it from the dashboard: ${watchUrl(dashboardUrl, signalUrl, host.id, observerToken)}`);
 // A database whose jobs are all finished gets no more acceptances to wait for: leave now.

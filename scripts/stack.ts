@@ -3,11 +3,6 @@
  * for the pages, and a job host on PeerJS in Node. Everything binds to loopback.
  */
 import './node-webrtc';
-import { createServer as createHttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
-import express from 'express';
-import { ExpressPeerServer } from 'peer';
 import { createServer, type ViteDevServer } from 'vite';
 import type { HostCore } from '../src/host/host-core';
 import { startHost, watchUrl } from '../src/host/node-host';
@@ -16,6 +11,7 @@ import { openHostStore } from '../src/host/store/open-host-store';
 import { DEMO_JOB, type JobSpec } from '../src/host/job';
 import type { PeerHost } from '../src/host/peer-host';
 import { DEMO_HOST_ID } from '../src/net/signal';
+import { startSignalServer, type Signaling, type SignalingOptions } from './signal-server';
 
 export interface StackOptions {
   readonly signalPort?: number;
@@ -45,39 +41,14 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export interface Signaling {
-  readonly url: string;
-  close(): Promise<void>;
-}
+export type { Signaling } from './signal-server';
 
-export async function startSignaling(port: number): Promise<Signaling> {
-  const app = express();
-  const server = createHttpServer(app);
-  // Our own server, so a busy port is an error we report rather than an uncaught crash.
-  app.use(ExpressPeerServer(server, { path: '/', allow_discovery: false }));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(err.code === 'EADDRINUSE' ? `port ${port} is in use: is another tabgrid running? (pick another with --signal-port)` : err.message)),
-    );
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  // Upgraded (WebSocket) sockets are not the HTTP server's to close: track them, so closing
-  // really drops every peer, as a crashed or restarted signaling server would.
-  const sockets = new Set<Duplex>();
-  server.on('upgrade', (_req, socket: Duplex) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  const actual = (server.address() as AddressInfo).port;
-  return {
-    url: `ws://127.0.0.1:${actual}/`,
-    close: () =>
-      new Promise<void>((done) => {
-        for (const s of sockets) s.destroy();
-        server.closeAllConnections();
-        server.close(() => done());
-      }),
-  };
+/** Every peer on loopback shares one address: the per-IP cap would cap the whole local stack (a farm of 48 volunteers). */
+const LOOPBACK_MAX_PER_IP = 100_000;
+
+/** A signaling server on loopback (npm start, the farm, the tests); `npm run signal` is the same server with its flags (signal-server.ts). */
+export function startSignaling(port: number, options: Omit<SignalingOptions, 'port'> = {}): Promise<Signaling> {
+  return startSignalServer({ port, maxPerIp: LOOPBACK_MAX_PER_IP, ...options });
 }
 
 export async function startWeb(port: number, env: { signalUrl: string; hostId: string }): Promise<ViteDevServer> {

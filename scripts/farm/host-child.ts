@@ -8,6 +8,7 @@ import '../node-webrtc';
 import { openHostStore } from '../../src/host/store/open-host-store';
 import { parseArgs, readJobs } from '../args';
 import { startHost } from '../stack';
+import { ICE_FLAGS, iceFromFlags } from '../ice-flags';
 import { ACCEPTED_PREFIX, STATS_PREFIX, timeHandling, type HostStats } from './host-stats';
 
 const { values } = parseArgs({
@@ -18,9 +19,11 @@ const { values } = parseArgs({
     id: { type: 'string' },
     'lease-ms': { type: 'string' },
     'stats-ms': { type: 'string' },
+    ...ICE_FLAGS,
   },
 });
 if (!values.job?.length || !values.db || !values.signal || !values.id) throw new Error('host-child needs --job, --db, --signal and --id');
+const iceSetup = iceFromFlags(values);
 const store = await openHostStore(values.db);
 // Job requests naming their own input files are ingested into the store (again after a restart: the same roots, kept once).
 const jobs = await readJobs(values.job, store);
@@ -30,6 +33,8 @@ const { core, host } = await startHost({
   signalUrl: values.signal,
   hostId: values.id,
   leaseMs: values['lease-ms'] ? Number(values['lease-ms']) : undefined,
+  ice: iceSetup.ice,
+  ...(iceSetup.turn ? { turn: iceSetup.turn } : {}),
   // Once per unit, however many keys a replicated unit credits, and also for units the host settles by computing them itself (off the message queue).
   onAccepted: (r) => console.log(`${ACCEPTED_PREFIX}${r.unitId}`),
 });

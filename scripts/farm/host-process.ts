@@ -12,6 +12,8 @@ export interface HostProcessOptions {
   readonly log?: (line: string) => void;
   /** The Node flags of the host process (e.g. --cpu-prof). */
   readonly nodeFlags?: readonly string[];
+  /** More flags for host-child.ts (the ICE flags of --coturn or the farm's own). */
+  readonly hostArgs?: readonly string[];
 }
 
 const CHILD = fileURLToPath(new URL('./host-child.ts', import.meta.url));
@@ -42,6 +44,7 @@ export class HostProcess {
     const o = this.options;
     const args = [...(o.nodeFlags ?? []), '--import', 'tsx', CHILD, '--db', o.db, '--signal', o.signalUrl, '--id', o.hostId, '--lease-ms', String(o.leaseMs)];
     for (const f of o.jobFiles) args.push('--job', f);
+    args.push(...(o.hostArgs ?? []));
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     const life = this.lives.length;

@@ -3,6 +3,7 @@ import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
 import { VolunteerSession } from '../../src/volunteer/session';
 import { CpuComputer } from './cpu-computer';
 import { DEFAULT_UPLOAD_MBPS, MB, UploadShare } from '../../src/volunteer/upload-share';
+import type { IceConfig } from '../../src/protocol/ice';
 
 /**
  * Honest volunteers in Node: the real session over PeerJS with the CPU reference as computer.
@@ -13,7 +14,7 @@ export class NodeVolunteers {
   private readonly computers: CpuComputer[] = [];
 
   /** One more volunteer, not started yet. */
-  async add(signalUrl: string, hostId: string): Promise<VolunteerSession> {
+  async add(signalUrl: string, hostId: string, ice?: IceConfig): Promise<VolunteerSession> {
     const identity = await identityFromKeyPair(await createKeyPair());
     const computer = new CpuComputer();
     this.computers.push(computer);
@@ -26,6 +27,7 @@ export class NodeVolunteers {
       backoff: { baseMs: 200, maxMs: 3000 },
       // In the swarm as a page is, with a page's default share: Node volunteers serve pages and fetch from them.
       swarm: { share: new UploadShare(DEFAULT_UPLOAD_MBPS * MB) },
+      ...(ice ? { ice } : {}),
     });
     this.sessions.push(session);
     return session;

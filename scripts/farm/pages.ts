@@ -1,6 +1,7 @@
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright';
 import type { TabgridVolunteer } from '../../src/ui/tabgrid-volunteer';
 import { launchOptions } from '../chromium';
+import type { IcePath } from '../../src/net/ice-route';
 
 /** Pages per Chromium process: each page has its own context (its own origin storage and tab lock). */
 export const PAGES_PER_BROWSER = 8;
@@ -19,6 +20,8 @@ export interface PageFacts {
   readonly bytesServed: number;
   /** Volunteers fetching from this page now. */
   readonly uploading: number;
+  /** How the page's connection travels (getStats' selected pair), when connected. */
+  readonly path?: IcePath;
 }
 
 /** Counts the time a unit is being computed, on every load of the page (the widget's `computing`). */
@@ -67,6 +70,7 @@ export class VolunteerPage {
       const ms = (window as unknown as { tabgridComputeMs?: number }).tabgridComputeMs ?? 0;
       const backend = el?.shadowRoot?.querySelector('[data-field="adapter"]')?.textContent?.trim() ?? '';
       const input = el?.inputBytes ?? { host: 0, peer: 0 };
+      const path = el?.icePaths[0];
       return {
         unitsDone: el?.unitsDone ?? 0,
         outbox: el?.outbox ?? 0,
@@ -77,6 +81,7 @@ export class VolunteerPage {
         peerInputBytes: input.peer,
         bytesServed: el?.bytesServed ?? 0,
         uploading: el?.uploading ?? 0,
+        ...(path ? { path } : {}),
       };
     });
     return { ...f, computeMs: f.computeMs + this.earlierComputeMs };

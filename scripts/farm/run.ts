@@ -26,6 +26,8 @@ import { isOutputCheat } from './lying-computer';
 import { judgingSeconds } from './host-stats';
 import { NodeVolunteers } from './node-volunteers';
 import { PageFarm } from './pages';
+import { connectionFigures, farmIce, startFarmTurn, turnInvariant } from './turn';
+import type { IceSetup } from '../ice-flags';
 import { brokenInvariants, judgeResults, type FarmSummary } from './summary';
 import { closeWhileServing, swarmFigure, swarmInvariants } from './swarm';
 import { startLyingPeer, type LyingPeer } from './lying-peer';
@@ -58,6 +60,10 @@ export interface FarmOptions {
   readonly liars?: number;
   /** Close a page's tab while other volunteers fetch inputs from it (issue 18). */
   readonly closeServing?: boolean;
+  /** Force every connection through a coturn on loopback the farm starts (farm/turn.ts). */
+  readonly turn?: boolean;
+  /** Or connect every peer with this ICE configuration (the ICE flags; farm/turn.ts farmIce). */
+  readonly ice?: IceSetup;
 }
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
@@ -98,6 +104,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   const signalPort = await freePort();
   let signaling: Signaling | undefined = await startSignaling(signalPort);
   const signalUrl = signaling.url;
+  if (options.turn && options.ice) throw new Error('--coturn starts its own TURN server: give it no ICE flags');
+  const turn = options.turn ? await startFarmTurn(log) : options.ice ? farmIce(options.ice, join(dir, 'ice.json')) : undefined;
   const run = new AbortController();
   const stopAll = () => run.abort();
   signal.addEventListener('abort', stopAll, { once: true });
@@ -109,6 +117,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     leaseMs: options.leaseMs ?? 6000,
     log,
     nodeFlags: options.hostFlags,
+    ...(turn ? { hostArgs: turn.hostArgs } : {}),
   });
   const pages = new PageFarm();
   const nodes = new NodeVolunteers();
@@ -124,8 +133,9 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await host.start(signal);
     const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '200', ...(options.backend ? { backend: options.backend } : {}) });
     for (let i = 0; i < options.volunteers; i++) {
-      if (options.node) await nodes.add(signalUrl, hostId);
-      else await pages.add(`http://localhost:${web!.config.server.port}/?${query}`);
+      const ice = turn?.iceFor(`farm-volunteer-${i}`);
+      if (options.node) await nodes.add(signalUrl, hostId, ice);
+      else await pages.add(`http://localhost:${web!.config.server.port}/?${query}${ice ? `&${new URLSearchParams({ ice: JSON.stringify(ice) })}` : ''}`);
     }
     // The clock starts once every volunteer is loaded: from here on the job runs.
     const started = performance.now();
@@ -186,6 +196,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     if (closedWhileServing) faultLog.push(`closed page ${closedWhileServing.page} while ${closedWhileServing.uploading} volunteer(s) fetched from it`);
 
     const facts = await Promise.all(pages.pages.map((p) => p.facts()));
+    const paths = options.node ? nodes.sessions.map((x) => x.path) : facts.map((f) => f.path);
     const computeSeconds = options.node ? nodes.computeSeconds : facts.reduce((n, f) => n + f.computeMs, 0) / 1000;
     const resumed = [...reloaded].filter((i) => facts[i]!.resumed).length;
     run.abort();
@@ -237,6 +248,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       input_bytes_per_unit: dataUnits > 0 ? hostStats.inputBytes / dataUnits : 0,
       ...(data ? { dataset: true, locality: figure(data.sharedB), locality_tiled: figure(data.tiled) } : {}),
       ...(options.backend ? { backend: options.backend } : {}),
+      ...(options.turn ? { turn: true } : {}),
+      ...connectionFigures(paths, turn?.isRelayAddress),
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
       swarm: swarmFigure({
         stats: hostStats,
@@ -248,7 +261,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       }),
       failures: [],
     };
-    summary.failures = [...brokenInvariants(summary), ...swarmInvariants(summary.swarm!)];
+    summary.failures = [...brokenInvariants(summary), ...turnInvariant(summary), ...swarmInvariants(summary.swarm!)];
     return summary;
   } finally {
     signal.removeEventListener('abort', stopAll);
@@ -259,6 +272,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     await host.stop().catch(() => undefined);
     await web?.close();
     await signaling?.close();
+    await turn?.close();
     for (const release of unshelve) release();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -74,6 +74,12 @@ export interface FarmSummary {
   page_backends?: string[];
   /** The swarm (issue 18, swarm.ts): input bytes from the host and from peers, the peers' share, the shared B's bound, the tracker, the liars. */
   swarm?: SwarmFigure;
+  /** With --coturn: every connection was forced through a coturn on loopback (farm/turn.ts). */
+  turn?: boolean;
+  /** Honest volunteers by their connection's path at the end, "local→remote" candidate types from getStats() ("relay→relay"; "unknown": not connected). */
+  connection_paths?: Record<string, number>;
+  /** Honest volunteers whose connection went through a TURN server (a relay candidate on either end). */
+  volunteers_via_turn?: number;
   /** Invariants that broke (empty: the run passed). */
   failures: string[];
 }
@@ -180,6 +186,16 @@ export function summaryTable(s: FarmSummary): string {
         ]
       : []),
     ...(s.swarm ? swarmRows(s.swarm) : []),
+    ...(s.connection_paths
+      ? [
+          [
+            'connections (local→remote)',
+            `${Object.entries(s.connection_paths)
+              .map(([k, n]) => `${k}: ${n}`)
+              .join(', ')}; through TURN: ${s.volunteers_via_turn ?? 0}`,
+          ] as [string, string],
+        ]
+      : []),
     ['result', s.failures.length ? `FAILED: ${s.failures.join('; ')}` : 'all invariants hold'],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -12,9 +12,10 @@ import type { DownloadJob } from './downloads';
 import { SETTINGS_CHANGE } from './host-settings';
 import { JOB_SUBMIT, type JobForm, type JobSubmitEvent } from './job-form';
 import { connectToHost } from '../net/connect';
+import type { IceConfig } from '../protocol/ice';
 import { ObserverClient, WatchStatus, type ConnectObserver } from './observer-client';
 import { buildResults } from './results-file';
-import { resolveSettings, resolveWatch, settingsQuery, volunteerUrl, type HostSettings, type WatchSettings } from './settings';
+import { resolveIce, resolveSettings, resolveWatch, settingsQuery, volunteerUrl, type HostSettings, type WatchSettings } from './settings';
 import { volunteerRows, type VolunteerRow } from './volunteer-rows';
 import { jobRow, type JobRow } from './job-overview';
 import { JOB_ACTION, JobAction, type JobActionEvent } from './jobs-overview';
@@ -45,7 +46,7 @@ export const startDashboardHost: StartHost = (settings, hooks) => startPageHost(
 /** How the dashboard reaches a host it watches: over PeerJS by default; tests hand in an in-memory link. */
 export type ConnectWatched = (watch: WatchSettings) => ConnectObserver;
 export const connectWatched: ConnectWatched = (watch) => (handlers, signal) =>
-  connectToHost({ signalUrl: watch.signalUrl, hostId: watch.hostId, signal }, handlers);
+  connectToHost({ signalUrl: watch.signalUrl, hostId: watch.hostId, signal, ...(watch.ice ? { ice: watch.ice } : {}) }, handlers);
 
 /** What the panels read: a HostCore's views in this tab, or a watched host's last snapshot (observer-client.ts WatchedHost). */
 type PanelSource = Pick<HostCore, 'jobs' | 'progress' | 'units' | 'volunteers' | 'trustRecords' | 'directConnections'> & {
@@ -166,9 +167,19 @@ export class TabgridDashboard extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback();
     const env = import.meta.env as Record<string, string | undefined>;
-    this.watch ??= this.settings ? undefined : resolveWatch(location.search, location.hash, env);
+    let ice: IceConfig | undefined;
+    try {
+      ice = resolveIce(this, location.search);
+    } catch (err) {
+      this.status = HostStatus.Failed;
+      this.statusText = `Cannot connect: ${(err as Error).message} (the page's connection settings)`;
+      return;
+    }
+    const withIce = <T extends object>(s: T): T => (ice ? { ...s, ice } : s);
+    const watch = this.watch ?? (this.settings ? undefined : resolveWatch(location.search, location.hash, env));
+    this.watch = watch && withIce(watch);
     if (this.watch) return this.startWatching(this.watch);
-    this.settings ??= resolveSettings(location.search, env);
+    this.settings ??= withIce(resolveSettings(location.search, env));
     void this.start(this.settings);
   }
 

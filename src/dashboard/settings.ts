@@ -1,9 +1,25 @@
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../net/signal';
+import { parseIceConfig, type IceConfig } from '../protocol/ice';
 
-/** Where the dashboard's host registers: the signaling server and the peer id volunteers dial. */
+/** Where the dashboard's host registers: the signaling server and the peer id volunteers dial; the STUN/TURN servers it connects with. */
 export interface HostSettings {
   readonly signalUrl: string;
   readonly hostId: string;
+  readonly ice?: IceConfig;
+}
+
+/**
+ * The dashboard's ICE configuration: its `ice` attribute, else a child
+ * `<script type="application/json" data-tabgrid-ice>`, else the page's `?ice=` (JSON; protocol/ice.ts).
+ * Throws naming the source and the field when one is not a valid configuration.
+ */
+export function resolveIce(element: Element, search: string): IceConfig | undefined {
+  const attr = element.getAttribute('ice');
+  if (attr !== null) return parseIceConfig(attr, 'the ice attribute');
+  const script = element.querySelector('script[type="application/json"][data-tabgrid-ice]');
+  if (script) return parseIceConfig(script.textContent ?? '', 'the ice <script>');
+  const param = new URLSearchParams(search).get('ice');
+  return param === null ? undefined : parseIceConfig(param, 'the ?ice= parameter');
 }
 
 /**
@@ -40,6 +56,7 @@ export interface WatchSettings {
   readonly hostId: string;
   /** The host's observer token, from the URL's fragment (never sent to a web server); empty when the URL has none. */
   readonly token: string;
+  readonly ice?: IceConfig;
 }
 
 /**

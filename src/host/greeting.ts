@@ -5,6 +5,7 @@ import { PROTOCOL_VERSION, type HostMessage, type VolunteerMessage } from '../pr
 import { Connections, type Connection } from './connections';
 import type { Speaker } from './judge';
 import type { HostTrust } from './trust-store';
+import type { IceGrant } from '../protocol/ice';
 
 type Hello = Extract<VolunteerMessage, { type: 'hello' }>;
 type Redirect = Extract<HostMessage, { type: 'redirect' }>;
@@ -18,6 +19,8 @@ export interface GreetingOptions {
   readonly trust: HostTrust;
   /** The redirect to send instead of a welcome when the host is at its connection cap (the greeting numbers it). */
   readonly redirect: (name: string) => Omit<Redirect, 'id'> | undefined;
+  /** TURN credentials for the welcome (HostCoreOptions.iceGrant). */
+  readonly iceGrant?: (volunteer: string) => IceGrant;
 }
 
 /**
@@ -53,7 +56,18 @@ export class Greeting {
     session.claimed = { publicKey: message.publicKey, nonce };
     session.relay = message.relay === true && !Connections.isRelayed(name);
     session.greeted = true;
-    return { type: 'welcome', id: message.id, protocol: PROTOCOL_VERSION, hostId, leaseMs, heartbeatMs, publicKey: identity.publicKey, nonce };
+    const ice = this.options.iceGrant?.(identityOf(message.publicKey));
+    return {
+      type: 'welcome',
+      id: message.id,
+      protocol: PROTOCOL_VERSION,
+      hostId,
+      leaseMs,
+      heartbeatMs,
+      publicKey: identity.publicKey,
+      nonce,
+      ...(ice ? { ice } : {}),
+    };
   }
 
   async prove(session: Connection, message: KeyProof): Promise<void> {

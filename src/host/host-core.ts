@@ -94,6 +94,7 @@ export class HostCore {
       heartbeatMs: this.heartbeatMs,
       trust: this.judge.trust,
       redirect: (name) => this.redirect(name),
+      iceGrant: options.iceGrant,
     });
   }
 
@@ -530,6 +531,11 @@ export class HostCore {
           this.options.log?.(`peer ${message.peer} (key ${against.slice(0, 12)}…) served a bad chunk of ${message.root.slice(0, 12)}…: no longer named`);
         }
         return [{ type: 'tracking', id: message.id }];
+      }
+      case 'get-ice': {
+        const grant = this.options.iceGrant?.(who);
+        if (!grant) throw new TabgridError(ErrorCode.BadInput, 'this host mints no TURN credentials');
+        return [{ type: 'ice', id: message.id, ...grant }];
       }
     }
   }

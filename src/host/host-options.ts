@@ -4,6 +4,7 @@ import type { Hasher } from '../hash/sha256-cpu';
 import type { Identity } from '../proof/identity';
 import type { VerdictEvent } from './host-views';
 import type { Recomputer } from './recomputer';
+import type { IceGrant } from '../protocol/ice';
 
 export interface AcceptedResult {
   readonly unitId: string;
@@ -67,6 +68,11 @@ export interface HostCoreOptions {
   /** Every verdict once committed (a dashboard's verification log); after onAccepted/onRejected. */
   readonly onVerdict?: (event: VerdictEvent) => void;
   readonly log?: (line: string) => void;
+  /**
+   * Mints TURN credentials for a volunteer (named by its identity): sent in the welcome and
+   * answering `get-ice`, so no long-lived TURN password sits in a page. Absent, the host mints none.
+   */
+  readonly iceGrant?: (volunteer: string) => IceGrant;
 }
 
 /** 64 of the largest units' outputs (4 MiB each) in flight at once. */

@@ -13,6 +13,9 @@ import { startPeerHost, type PeerHost } from './peer-host';
 import { threadRecomputer } from './recompute-thread';
 import { openHostStore } from './store/open-host-store';
 import type { HostStore } from './store/store';
+import { NO_ICE, withGrant, type IceConfig } from '../protocol/ice';
+import { mintTurnGrant, type TurnSecret } from './turn-credentials';
+import { probeTurn } from './turn-probe';
 
 export interface HostOptions {
   readonly jobs: readonly JobSpec[];
@@ -30,6 +33,27 @@ export interface HostOptions {
   readonly onVerdict?: HostCoreOptions['onVerdict'];
   /** Lets dashboards watch the host, read-only, when they prove this token (observer.ts); no observers without it. */
   readonly observerToken?: string;
+  /** STUN/TURN servers and policy the host connects with (default: none). */
+  readonly ice?: IceConfig;
+  /** A TURN server's shared secret: the host mints short-lived credentials for itself and for each volunteer (its welcome). */
+  readonly turn?: TurnSecret;
+}
+
+/**
+ * The host's own ICE configuration: `ice` with TURN credentials it mints for itself from `turn`,
+ * minted anew at three quarters of their life (peer-host.ts asks every second).
+ */
+export function hostIce(hostId: string, ice: IceConfig = NO_ICE, turn?: TurnSecret): IceConfig | (() => IceConfig) {
+  if (!turn) return ice;
+  let grant = mintTurnGrant(turn, hostId);
+  let renewAt = Date.now() + (grant.expiresAt - Date.now()) * 0.75;
+  return () => {
+    if (Date.now() >= renewAt) {
+      grant = mintTurnGrant(turn, hostId);
+      renewAt = Date.now() + (grant.expiresAt - Date.now()) * 0.75;
+    }
+    return withGrant(ice, grant);
+  };
 }
 
 export async function startHost(options: HostOptions): Promise<{ core: HostCore; host: PeerHost; observers?: ObserverHost }> {
@@ -55,6 +79,7 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
       maxHoldMs: options.maxHoldMs,
       maxDirect: options.maxDirect,
       recomputer,
+      ...(options.turn ? { iceGrant: (id: string) => mintTurnGrant(options.turn!, id) } : {}),
     });
   } catch (err) {
     recomputer.close();
@@ -64,7 +89,13 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
     // An observer's export is what `npm run host -- --export` writes, from this host's store.
     observers = new ObserverHost({ hostId, token: options.observerToken, core, log, exportJob: (jobId) => buildExport(store, jobId) });
   }
-  const peer = await startPeerHost({ core, signalUrl, hostId, log, observers }).catch((err: unknown) => {
+  const ice = hostIce(hostId, options.ice, options.turn);
+  // Said in the log at start, so a wrong secret shows at once, not as connections that never open.
+  void probeTurn(typeof ice === 'function' ? ice() : ice).then(
+    (probe) => probe && log?.(probe.line),
+    (err: unknown) => log?.(`TURN check failed: ${(err as Error).message}`),
+  );
+  const peer = await startPeerHost({ core, signalUrl, hostId, log, observers, ice }).catch((err: unknown) => {
     core.close();
     recomputer.close();
     throw err;

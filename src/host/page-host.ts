@@ -1,3 +1,4 @@
+import type { IceConfig } from '../protocol/ice';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import { HostCore, type HostCoreOptions } from './host-core';
 import type { AcceptedResult } from './host-options';
@@ -14,7 +15,7 @@ export interface PageHostOptions {
   /** IndexedDB database holding this host's state (one per host id by default). */
   readonly dbName?: string;
   readonly leaseMs?: number;
-  readonly iceServers?: RTCIceServer[];
+  readonly ice?: IceConfig;
   readonly log?: (line: string) => void;
   readonly onAccepted?: HostCoreOptions['onAccepted'];
   readonly onRejected?: HostCoreOptions['onRejected'];
@@ -60,7 +61,7 @@ export async function startPageHost(options: PageHostOptions): Promise<PageHost>
       onVerdict: options.onVerdict,
       recomputer,
     });
-    const peer = await startPeerHost({ core, signalUrl: options.signalUrl, hostId: options.hostId, iceServers: options.iceServers, log: options.log });
+    const peer = await startPeerHost({ core, signalUrl: options.signalUrl, hostId: options.hostId, ice: options.ice, log: options.log });
     return {
       core,
       peer,

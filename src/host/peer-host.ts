@@ -1,7 +1,9 @@
+import type { DataConnection } from 'peerjs';
 import { Peer } from '../net/peerjs';
 import { ErrorCode, TabgridError } from '../errors';
 import { linkFromConnection, type Link } from '../net/link';
-import { peerOptions } from '../net/signal';
+import { peerOptions, rtcConfig } from '../net/signal';
+import type { IceConfig } from '../protocol/ice';
 import { backoffMs } from '../net/backoff';
 import type { HostCore } from './host-core';
 import type { ObserverHost } from './observer';
@@ -11,8 +13,14 @@ export interface PeerHostOptions {
   readonly core: HostCore;
   readonly signalUrl: string;
   readonly hostId: string;
-  readonly iceServers?: RTCIceServer[];
+  /**
+   * STUN/TURN servers and policy; a function is asked again every second (it caches: node-host
+   * mints the host's own TURN credentials anew before they expire), for the connections to come.
+   */
+  readonly ice?: IceConfig | (() => IceConfig);
   readonly log?: (line: string) => void;
+  /** A volunteer's connection that has not opened by then is closed and logged (ICE found no path). */
+  readonly openTimeoutMsPerConnection?: number;
   /** Give up if the signaling server has not registered the host by then. */
   readonly openTimeoutMs?: number;
   /** Read-only observers (the dashboard watching this host): a connection whose first message is `observe` goes to them, not to the core (route-connection.ts). */
@@ -26,6 +34,13 @@ export interface PeerHost {
   close(): void;
 }
 
+/** Connections offered and not yet open, at most: a flood of offers through the signaling server holds no more than this. */
+export const MAX_OPENING = 256;
+
+/** What a connection that never opened most likely met, for the host's log. */
+const NO_PATH =
+  'ICE found no path: a firewall or NAT in the way, or, for a peer that relays through TURN, TURN credentials the TURN server refused as expired or wrong';
+
 /**
  * Puts a HostCore on the network: registers `hostId` with the signaling server, accepts data
  * connections from volunteers and feeds their messages to the core. Runs in Node (with the
@@ -33,11 +48,42 @@ export interface PeerHost {
  */
 export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
   const { core, log, observers } = options;
-  const peer = new Peer(options.hostId, peerOptions(options.signalUrl, options.iceServers));
+  const iceNow = () => (typeof options.ice === 'function' ? options.ice() : options.ice);
+  const peer = new Peer(options.hostId, peerOptions(options.signalUrl, iceNow()));
   const links = new Map<string, Link>();
+  /** Connections offered and not yet open: each bounded by a timer, released when it opens, fails or times out. */
+  const opening = new Set<DataConnection>();
+  let stopping = false;
 
   peer.on('connection', (conn) => {
+    if (opening.size >= MAX_OPENING) {
+      log?.(`refusing ${conn.peer}: ${MAX_OPENING} connections are still being set up`);
+      conn.close();
+      return;
+    }
+    opening.add(conn);
+    // A volunteer gives up after 15 s (connect.ts); by then the connection will not open.
+    const waitMs = options.openTimeoutMsPerConnection ?? 20_000;
+    const gaveUp = setTimeout(() => {
+      if (!opening.delete(conn)) return;
+      log?.(`peer ${conn.peer} could not connect: no ICE path after ${waitMs / 1000} s (${NO_PATH})`);
+      conn.close();
+    }, waitMs);
+    const settled = () => {
+      clearTimeout(gaveUp);
+      opening.delete(conn);
+    };
+    conn.on('error', (err) => {
+      if (!opening.has(conn)) return;
+      settled();
+      log?.(`peer ${conn.peer} could not connect: ${err.message} (${NO_PATH})`);
+    });
+    conn.on('close', () => {
+      if (opening.has(conn) && !stopping) log?.(`peer ${conn.peer} gave up before its data connection opened (${NO_PATH})`);
+      settled();
+    });
     conn.on('open', () => {
+      settled();
       const name = conn.peer;
       // One link per volunteer: a second connection from the same peer replaces the first.
       links.get(name)?.close();
@@ -67,6 +113,8 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
       // Lapsed leases go back to the queue within about a second; connections that proved no key
       // in time are closed (the cap counts a connection only from its hello).
       const expiry = setInterval(() => {
+        // PeerJS reads its options' config for each connection it answers: keep the host's TURN credentials fresh.
+        if (typeof options.ice === 'function') peer.options.config = rtcConfig(options.ice());
         void core.expireLeases().catch((err: unknown) => log?.(`lease expiry failed: ${String(err)}`));
         observers?.sweep();
         for (const name of core.strangers()) {
@@ -84,6 +132,9 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
           clearInterval(expiry);
           clearInterval(watchdog);
           for (const link of links.values()) link.close();
+          stopping = true;
+          for (const conn of opening) conn.close();
+          opening.clear();
           peer.destroy();
         },
       });

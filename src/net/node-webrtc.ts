@@ -17,4 +17,24 @@ class BrowserLikeWebSocket extends WebSocket {
   }
 }
 
-Object.assign(globalThis, polyfill, { WebSocket: BrowserLikeWebSocket });
+/**
+ * The polyfill hands libdatachannel each TURN server as `turn:USER:PASS@host`, which
+ * libdatachannel URL-decodes: a TURN REST username (`<expiry>:<id>`, a colon) or a base64
+ * credential (`/`, `+`, `=`) must go URL-encoded, or it is cut at the wrong place.
+ */
+class EncodedCredentialsPeerConnection extends polyfill.RTCPeerConnection {
+  constructor(config?: RTCConfiguration) {
+    super(
+      config && {
+        ...config,
+        iceServers: config.iceServers?.map((s) => ({
+          ...s,
+          ...(s.username === undefined ? {} : { username: encodeURIComponent(s.username) }),
+          ...(s.credential === undefined ? {} : { credential: encodeURIComponent(s.credential) }),
+        })),
+      },
+    );
+  }
+}
+
+Object.assign(globalThis, polyfill, { WebSocket: BrowserLikeWebSocket, RTCPeerConnection: EncodedCredentialsPeerConnection });

@@ -1,5 +1,6 @@
 import type { DataConnection } from 'peerjs';
 import { ErrorCode, TabgridError } from '../errors';
+import type { IceConfig } from '../protocol/ice';
 import { CHUNK_CONNECTION_LABEL } from '../protocol/swarm';
 import { linkFromConnection, whenOpen, type Link, type LinkHandlers } from './link';
 import { Peer } from './peerjs';
@@ -22,11 +23,11 @@ export interface PeerEndpoint {
 }
 
 export async function openPeerEndpoint(
-  options: { readonly signalUrl: string; readonly iceServers?: RTCIceServer[]; readonly timeoutMs?: number; readonly signal?: AbortSignal },
+  options: { readonly signalUrl: string; readonly ice?: IceConfig; readonly timeoutMs?: number; readonly signal?: AbortSignal },
   onConnection: (conn: DataConnection) => void,
 ): Promise<PeerEndpoint> {
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const peer = new Peer(peerOptions(options.signalUrl, options.iceServers));
+  const peer = new Peer(peerOptions(options.signalUrl, options.ice));
   try {
     const id = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`signaling server ${options.signalUrl} did not answer in ${timeoutMs} ms`)), timeoutMs);

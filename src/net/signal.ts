@@ -1,5 +1,6 @@
 import type { PeerOptions } from 'peerjs';
 import { ErrorCode, TabgridError } from '../errors';
+import { NO_ICE, type IceConfig } from '../protocol/ice';
 
 /** Where `npm start` runs its PeerServer, and the id its demo host takes. */
 export const DEFAULT_SIGNAL_URL = 'ws://127.0.0.1:9000/';
@@ -8,9 +9,9 @@ export const DEMO_HOST_ID = 'tabgrid-demo-host';
 /**
  * PeerJS options for a signaling server given as one URL (ws:// or wss://, or http(s)://),
  * e.g. `wss://signal.example.org:443/peerjs`. No ICE servers by default: on a LAN or loopback
- * host candidates suffice; pass STUN/TURN servers for peers behind NAT.
+ * host candidates suffice; pass STUN/TURN servers for peers behind NAT (protocol/ice.ts).
  */
-export function peerOptions(signalUrl: string, iceServers: RTCIceServer[] = []): PeerOptions {
+export function peerOptions(signalUrl: string, ice: IceConfig = NO_ICE): PeerOptions {
   let url: URL;
   try {
     url = new URL(signalUrl);
@@ -26,7 +27,15 @@ export function peerOptions(signalUrl: string, iceServers: RTCIceServer[] = []):
     port: url.port ? Number(url.port) : secure ? 443 : 80,
     path: url.pathname || '/',
     secure,
-    config: { iceServers },
+    config: rtcConfig(ice),
     debug: 0,
+  };
+}
+
+/** The RTCConfiguration for `ice` (a fresh, mutable copy: PeerJS reads it for every new connection). */
+export function rtcConfig(ice: IceConfig): RTCConfiguration {
+  return {
+    iceServers: ice.iceServers.map((s) => ({ ...s, urls: typeof s.urls === 'string' ? s.urls : [...s.urls] })),
+    ...(ice.iceTransportPolicy ? { iceTransportPolicy: ice.iceTransportPolicy } : {}),
   };
 }

@@ -25,6 +25,7 @@ import {
 import { MAX_CHUNKS_PER_REQUEST, chunkCount, MAX_DATASET_BYTES } from '../data/dataset';
 import { across, bool, bytesHex, datasetRoot, hex, int, list, oneOf, record, str, text } from './fields';
 import { workUnitSchema } from './work-unit';
+import { iceGrantEntries, iceGrantSchema } from './ice';
 import { displayNameProblem } from './display-name';
 import { MAX_RECOMMENDED_PEERS, PeerFault, peerId } from './swarm';
 
@@ -193,6 +194,8 @@ export const volunteerMessages = {
   have: v.pipe(message('have', { id: requestId, ...chunkRange }), withinDataset()),
   /** Peer `peer` failed a fetch of dataset `root` (`why`): the host stops recommending it and counts a bad chunk against its trust. Answered by `tracking`. */
   'peer-report': message('peer-report', { id: requestId, peer: peerId, root: datasetRoot, why: oneOf(PeerFault) }),
+  /** Asks for fresh TURN credentials before the welcome's expire: answered by `ice` (a host that mints none answers an error). */
+  'get-ice': message('get-ice', { id: requestId }),
 };
 
 /** What a host says, by type. */
@@ -206,6 +209,8 @@ export const hostMessages = {
     heartbeatMs: int(100, 86_400_000),
     publicKey,
     nonce: hex(NONCE_HEX),
+    /** TURN credentials the host minted for this volunteer (ice.ts), when its host relays through TURN; refreshed with `get-ice`. */
+    ice: v.optional(iceGrantSchema),
   }),
   /** Answers request-unit with a unit leased for `leaseMs`. */
   unit: message('unit', { id: requestId, unit: workUnitSchema, leaseMs }),
@@ -253,6 +258,8 @@ export const hostMessages = {
     teamRank: v.optional(int(1, Number.MAX_SAFE_INTEGER)),
     teamsRanked: v.optional(count),
   }),
+  /** Answers get-ice: fresh TURN credentials (ice.ts IceGrant). */
+  ice: message('ice', { id: requestId, ...iceGrantEntries }),
   /**
    * `id`: the request that failed, when the failed message was one; `unitId`: the unit the
    * failed message was about, when it was about one.

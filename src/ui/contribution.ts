@@ -9,6 +9,7 @@ import { ChunkFlights } from '../volunteer/chunk-fetcher';
 import { Persistence, requestPersistence } from '../volunteer/store/persistence';
 import type { DonorProfile, VolunteerStore } from '../volunteer/store/volunteer-store';
 import { ComputeClient } from '../worker/client';
+import type { IceConfig } from '../protocol/ice';
 import type { EngineInfo } from '../worker/engine';
 import { Pace } from './pace';
 import { ThroughputHistory } from './sparkline';
@@ -18,6 +19,8 @@ import { MB, UploadShare } from '../volunteer/upload-share';
 export interface ContributionConfig {
   readonly hostIds: readonly string[];
   readonly signalUrl: string;
+  /** STUN/TURN servers and policy (the element's `ice`). */
+  readonly ice?: IceConfig;
   readonly relay: boolean;
   readonly checkpointMs?: number;
   /** Share of compute time, 0.1..1. */
@@ -165,6 +168,12 @@ export class Contribution extends EventTarget {
     for (const x of this.sessions) if (x.state === VolunteerState.Error) x.start();
   }
 
+  /** The page's new ICE configuration (fresh TURN credentials): every session connects with it from now on, and one waiting to retry tries now. */
+  setIce(ice: IceConfig): void {
+    for (const x of this.sessions) x.setIce(ice);
+    this.retry();
+  }
+
   /** Pauses and lets go of the lock, so another tab of this site may take over. */
   release(): void {
     this.starting?.abort();
@@ -256,6 +265,7 @@ export class Contribution extends EventTarget {
         signalUrl: config.signalUrl,
         hostId,
         computer,
+        ...(config.ice ? { ice: config.ice } : {}),
         relay: config.relay,
         store: this.store,
         identity: this.identity,

@@ -3,6 +3,7 @@ import { Consent } from './choices';
 import { CourtesyHold } from './courtesy-watcher';
 import { Persistence } from '../volunteer/store/persistence';
 import type { EngineInfo } from '../worker/engine';
+import { IceRoute } from '../net/ice-route';
 
 /** The status lines in words: the compute backend, the link to the host, where work is kept. */
 
@@ -29,8 +30,12 @@ export function describeConnection(sessions: readonly VolunteerSession[]): strin
     .map((x) => {
       const link = x.connected
         ? x.relayed
-          ? 'connected through a relay'
-          : 'connected'
+          ? `connected through another volunteer's relay${x.path?.route === IceRoute.Turn ? ' (reached through a TURN server)' : ''}`
+          : x.path === undefined
+            ? 'connected'
+            : x.path.route === IceRoute.Turn
+              ? 'connected through a TURN relay server'
+              : 'connected directly (peer to peer)'
         : x.state === 'running'
           ? 'connecting…'
           : x.state === 'error'

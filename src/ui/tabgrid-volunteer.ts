@@ -4,6 +4,8 @@ import type { Backend, Receipt } from '../protocol';
 import { forgetRetired } from '../remembered';
 import { VolunteerState, type Standing } from '../volunteer/session';
 import { parseBackend } from '../worker/backend-choice';
+import { parseIceConfig, type IceConfig } from '../protocol/ice';
+import type { IcePath } from '../net/ice-route';
 import { Contribution } from './contribution';
 import { clampThrottle, Consent, DEFAULT_COURTESY, recallConsent, recallCourtesy, rememberConsent, rememberCourtesy, type CourtesySettings } from './choices';
 import { batteryApiAvailable, CourtesyHold, CourtesyWatcher } from './courtesy-watcher';
@@ -43,6 +45,7 @@ export class TabgridVolunteer extends LitElement {
     idleSeconds: { type: Number, attribute: 'idle-seconds' },
     backend: { type: String },
     uploadMbps: { type: Number, attribute: 'upload-mbps' },
+    ice: { type: String },
     tick: { state: true },
   };
 
@@ -60,6 +63,13 @@ export class TabgridVolunteer extends LitElement {
   declare backend: string | null;
   /** The most upload, MB/s, the page offers to share inputs with other volunteers (default 2, at most 10); the visitor may lower it, to 0. */
   declare uploadMbps: number;
+  /**
+   * STUN/TURN servers as JSON (protocol/ice.ts: `{"iceServers": [...], "iceTransportPolicy": "relay"}`
+   * or a bare list), else a child `<script type="application/json" data-tabgrid-ice>`. Short-lived
+   * TURN credentials only (a site mints them, and the host hands fresh ones over); a bad value
+   * is the error the widget shows instead of starting. Changing it reconnects a failed session now.
+   */
+  declare ice: string | null;
   declare private tick: number;
   /** The visitor's upload share, MB/s (remembered; at most uploadMbps). */
   private uploadShare = DEFAULT_UPLOAD_MBPS;
@@ -80,6 +90,7 @@ export class TabgridVolunteer extends LitElement {
     this.idleSeconds = 60;
     this.backend = null;
     this.uploadMbps = DEFAULT_UPLOAD_MBPS;
+    this.ice = null;
     this.tick = 0;
   }
 
@@ -111,6 +122,11 @@ export class TabgridVolunteer extends LitElement {
   /** True while this volunteer reaches a host through a relay. */
   get relayed(): boolean {
     return this.work.sessions.some((x) => x.relayed);
+  }
+
+  /** How each host's connection travels (getStats' selected candidate pair: direct, or through TURN); undefined where not connected or not yet known. */
+  get icePaths(): readonly (IcePath | undefined)[] {
+    return this.work.sessions.map((x) => x.path);
   }
 
   /** Volunteers this one is relaying for. */
@@ -188,14 +204,23 @@ export class TabgridVolunteer extends LitElement {
     return this.consent === Consent.Started ? this.watcher?.hold : undefined;
   }
 
-  /** The `backend` attribute, parsed; a bad value is the error the widget shows instead of starting. */
-  private get forced(): { backend?: Backend; problem?: string } {
+  /** The `backend` and `ice` settings, parsed; a bad value is the error the widget shows instead of starting. */
+  private get forced(): { backend?: Backend; ice?: IceConfig; problem?: string } {
+    let backend: Backend | undefined;
     try {
-      const backend = parseBackend(this.backend);
-      return backend ? { backend } : {};
+      backend = parseBackend(this.backend);
     } catch (err) {
       return { problem: `Cannot start: ${(err as Error).message} (the page's backend setting)` };
     }
+    const script = this.querySelector('script[type="application/json"][data-tabgrid-ice]');
+    const raw = this.ice ?? script?.textContent ?? undefined;
+    let ice: IceConfig | undefined;
+    try {
+      ice = raw === undefined ? undefined : parseIceConfig(raw, this.ice !== null ? 'the ice attribute' : 'the ice <script>');
+    } catch (err) {
+      return { problem: `Cannot start: ${(err as Error).message} (the page's connection settings)` };
+    }
+    return { ...(backend ? { backend } : {}), ...(ice ? { ice } : {}) };
   }
 
   private get hostIds(): string[] {
@@ -216,6 +241,7 @@ export class TabgridVolunteer extends LitElement {
     const work = new Contribution(() => ({
       hostIds: this.hostIds,
       signalUrl: this.signal ?? env.VITE_TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL,
+      ...(this.forced.ice ? { ice: this.forced.ice } : {}),
       // Serving other volunteers when a host is full costs a little bandwidth; opt out with no-relay.
       relay: !this.hasAttribute('no-relay'),
       ...(this.checkpointMs ? { checkpointMs: this.checkpointMs } : {}),
@@ -251,6 +277,8 @@ export class TabgridVolunteer extends LitElement {
 
   protected override updated(changed: PropertyValues<this>): void {
     if (changed.has('throttle')) this.work.setShare(this.throttle / 100);
+    const ice = this.forced.ice;
+    if (changed.has('ice') && changed.get('ice') !== undefined && ice) this.work.setIce(ice);
     if (changed.has('uploadMbps') && this.uploadShare > this.uploadMax) this.setUploadShare(this.uploadMax);
   }
 
@@ -372,7 +400,10 @@ export class TabgridVolunteer extends LitElement {
     const failed = w.sessions.find((x) => x.state === VolunteerState.Error);
     const hold = this.hold && w.leading ? this.hold : undefined;
     const problem = this.forced.problem;
-    const error = problem ?? failed?.error?.message;
+    // A failure to connect is said once, in its own alert that stays through the retries; other errors as before.
+    const connectProblem = w.sessions.find((x) => x.connectProblem)?.connectProblem?.message;
+    const sessionError = failed?.error?.message;
+    const error = problem ?? (sessionError === connectProblem ? undefined : sessionError);
     return renderVolunteer(
       {
         state: describeWidgetState(this.state, w.sessions),
@@ -409,6 +440,7 @@ export class TabgridVolunteer extends LitElement {
         idleSeconds: this.idleSeconds,
         receipts: this.receipts.length,
         ...(error ? { error } : {}),
+        ...(connectProblem ? { connectProblem } : {}),
         ...(w.creditProblem ? { creditProblem: w.creditProblem } : {}),
         donor: {
           ...(w.profile ? { profile: w.profile } : {}),

@@ -42,6 +42,8 @@ export interface VolunteerView {
   readonly receipts: number;
   /** Set when something failed that the visitor can retry. */
   readonly error?: string;
+  /** Why the host cannot be reached (kept through the retries, so the alert speaks once). */
+  readonly connectProblem?: string;
   /** Set when the proof-of-credit download failed. */
   readonly creditProblem?: string;
   /** The donor panel: name, team, own total and rank. */
@@ -140,13 +142,14 @@ export function renderVolunteer(v: VolunteerView, a: VolunteerActions): Template
       ${whatRuns(v.hosts)}
       <div class="buttons">
         <button part="button" class="primary" @click=${a.toggle}>${v.consented ? 'Pause' : 'Start'}</button>
-        ${v.error ? html`<button part="button retry" class="secondary" data-action="retry" @click=${a.retry}>Retry now</button>` : nothing}
+        ${v.error || v.connectProblem ? html`<button part="button retry" class="secondary" data-action="retry" @click=${a.retry}>Retry now</button>` : nothing}
         <button part="button download" class="secondary" data-action="download" ?disabled=${v.receipts === 0} @click=${a.downloadCredit}>
           Download proof of credit (${v.receipts} ${v.receipts === 1 ? 'receipt' : 'receipts'})
         </button>
       </div>
       <p class="status" part="status-line" role="status" aria-live="polite" data-field="status">${v.status}</p>
       ${v.error ? html`<p class="error" part="error" data-field="error">${v.error}</p>` : nothing}
+      ${v.connectProblem ? html`<p class="error" part="error" role="alert" data-field="connect-problem">${v.connectProblem}</p>` : nothing}
       ${v.creditProblem ? html`<p class="error" part="error" role="alert" data-field="credit-problem">${v.creditProblem}</p>` : nothing} ${controls(v, a)}
       <dl part="status">
         <dt>State</dt>

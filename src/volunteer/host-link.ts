@@ -1,6 +1,8 @@
 import { abortable, withTimeout } from '../async';
 import { ErrorCode, TabgridError, isErrorCode } from '../errors';
-import { connectToHost } from '../net/connect';
+import { connectToHost, type PeerLink } from '../net/connect';
+import type { IcePath } from '../net/ice-route';
+import { NO_ICE, withGrant, type IceConfig, type IceGrant } from '../protocol/ice';
 import type { Link, LinkHandlers } from '../net/link';
 import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type RequestMessage, type VolunteerMessage } from '../protocol';
 import { parseHostMessage } from '../validate';
@@ -26,7 +28,8 @@ export interface HostLinkOptions {
   /** Loads (or creates and keeps) the key, e.g. from the volunteer's IndexedDB. */
   readonly loadIdentity?: () => Promise<Identity>;
   readonly client?: string;
-  readonly iceServers?: RTCIceServer[];
+  /** STUN/TURN servers and policy to connect with (the page's); TURN credentials the host grants are added. */
+  readonly ice?: IceConfig;
   /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
   readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
   /** Offer to relay for other volunteers when the host is full. */
@@ -68,12 +71,41 @@ export class HostLink {
   private hostKey?: string;
   /** Unprompted messages are handed on in arrival order, some after an async check. */
   private inbox: Promise<void> = Promise.resolve();
+  /** The ICE configuration the page gave (setIce replaces it: fresh credentials from the site). */
+  private baseIce: IceConfig;
+  /** TURN credentials the host granted (welcome, then `ice`), used for every later connection until they expire. */
+  private grant?: IceGrant;
+  private refreshTimer?: ReturnType<typeof setTimeout>;
+  /** How the current connection travels (direct or through TURN), read once it is open. */
+  private currentPath?: IcePath;
 
   constructor(
     private readonly options: HostLinkOptions,
     private readonly onMessage: (message: Unprompted) => void,
   ) {
     if (options.relay) this.relayServer = new RelayServer();
+    this.baseIce = options.ice ?? NO_ICE;
+  }
+
+  /** The ICE configuration the next connection uses: the page's, with the host's unexpired TURN credentials. */
+  get ice(): IceConfig {
+    const fresh = this.grant && this.grant.expiresAt > Date.now() ? this.grant : undefined;
+    return withGrant(this.baseIce, fresh);
+  }
+
+  /** When the host's TURN credentials expire (ms since the epoch), if it granted any. */
+  get iceExpiresAt(): number | undefined {
+    return this.grant?.expiresAt;
+  }
+
+  /** The page's new ICE configuration (say, fresh TURN credentials from the site), for the connections to come. */
+  setIce(ice: IceConfig): void {
+    this.baseIce = ice;
+  }
+
+  /** How the open connection travels: direct, or through TURN (getStats' selected candidate pair); undefined before it is known. */
+  get path(): IcePath | undefined {
+    return this.link ? this.currentPath : undefined;
   }
 
   /** The host's public key, once a welcome has arrived. */
@@ -130,7 +162,7 @@ export class HostLink {
           {
             signalUrl: this.options.signalUrl,
             hostId: target,
-            iceServers: this.options.iceServers,
+            ice: this.ice,
             signal: s,
             onConnection: relay && direct ? (c) => relay.accept(c) : undefined,
           },
@@ -174,6 +206,28 @@ export class HostLink {
     });
     if (relay && direct) relay.attach(link);
     this.heartbeatMs = welcome.heartbeatMs;
+    this.currentPath = undefined;
+    if ('path' in link)
+      void (link as PeerLink).path().then(
+        (p) => this.link === link && (this.currentPath = p),
+        () => undefined,
+      );
+    if (welcome.ice) this.granted(welcome.ice, signal);
+  }
+
+  /** Keeps the host's TURN credentials and asks for fresh ones at three quarters of their life, while connected. */
+  private granted(grant: IceGrant, signal: AbortSignal): void {
+    this.grant = grant;
+    clearTimeout(this.refreshTimer);
+    const life = grant.expiresAt - Date.now();
+    if (life <= 0) return;
+    this.refreshTimer = setTimeout(() => {
+      if (signal.aborted || !this.link) return;
+      this.ask({ type: 'get-ice' }, ['ice'], signal).then(
+        ({ iceServers, expiresAt }) => this.granted({ iceServers, expiresAt }, signal),
+        (err: unknown) => console.warn('tabgrid: could not refresh the TURN credentials:', (err as Error).message),
+      );
+    }, life * 0.75);
   }
 
   startHeartbeat(source: HeartbeatSource, signal: AbortSignal): void {
@@ -245,6 +299,7 @@ export class HostLink {
   }
 
   close(): void {
+    clearTimeout(this.refreshTimer);
     this.heartbeat.stop();
     this.link?.close();
     this.link = undefined;
@@ -279,6 +334,7 @@ export class HostLink {
         return this.failAll(failure);
       }
       case 'welcome':
+      case 'ice':
       case 'redirect':
       case 'unit':
       case 'no-work':
@@ -306,6 +362,7 @@ export class HostLink {
     this.relayServer?.attach(undefined);
     // Try the host itself first next time: a lost relay may be gone for good.
     this.upstream = undefined;
+    clearTimeout(this.refreshTimer);
     this.heartbeat.stop();
     this.failAll(new TabgridError(ErrorCode.Network, 'lost the connection to the host'));
   }

@@ -1,3 +1,4 @@
+import type { IceConfig } from '../protocol/ice';
 import type { Link, LinkHandlers } from '../net/link';
 import type { HostMessage } from '../protocol';
 import type { Identity } from '../proof/identity';
@@ -18,7 +19,7 @@ export interface VolunteerSessionOptions {
   readonly signalUrl: string;
   readonly hostId: string;
   readonly computer: UnitComputer;
-  readonly iceServers?: RTCIceServer[];
+  readonly ice?: IceConfig;
   /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
   readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
   readonly client?: string;

@@ -1,6 +1,9 @@
 import { sleep, waited } from '../async';
 import { concat } from '../bytes';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
+import type { IcePath } from '../net/ice-route';
+import { ConnectError } from '../net/connect';
+import type { IceConfig } from '../protocol/ice';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
 import { MAX_CACHED_HINT, MAX_HOLDING, Verdict, unitSize, unitSlices, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
@@ -38,6 +41,11 @@ export class VolunteerSession extends EventTarget {
   state: VolunteerState = VolunteerState.Idle;
   /** Units accepted and rejected, credit, receipts: see the getters below. */
   readonly tally = new Tally();
+  /**
+   * Why the last attempt to reach the host failed (no signaling, host not online, ICE failed,
+   * TURN refused), kept through the retries until a connection opens: the widget says it once.
+   */
+  connectProblem?: ConnectError;
   /** What the session is doing, in words, and the last error if any. */
   status = 'not started';
   error?: TabgridError;
@@ -132,6 +140,14 @@ export class VolunteerSession extends EventTarget {
   }
   get relayChildren(): number {
     return this.host.relayChildren;
+  }
+  /** How the open connection travels: direct, or through a TURN server (getStats' selected candidate pair). */
+  get path(): IcePath | undefined {
+    return this.host.path;
+  }
+  /** New ICE configuration from the page (fresh TURN credentials): used from the next connection on, which starts now if the session is backing off. */
+  setIce(ice: IceConfig): void {
+    this.host.setIce(ice);
   }
   /** Whether a unit is being computed, and its kernel; whether a link to the host (or a relay) is open. */
   get computing(): boolean {
@@ -231,6 +247,7 @@ export class VolunteerSession extends EventTarget {
         await this.restore();
         if (!this.host.connected) {
           await this.host.open(signal);
+          this.connectProblem = undefined;
           // Results that lost their verdict to the drop: send them again (the host repeats its challenge).
           for (const [unitId, r] of this.sent) this.host.send(resultMessage(unitId, r));
           // Replicas on file: a host that restarted since fetches their verdicts this way.
@@ -253,6 +270,7 @@ export class VolunteerSession extends EventTarget {
         // Only network trouble is worth waiting out; anything else needs the visitor.
         if (error.code !== ErrorCode.Network) return this.fail(error);
         const delay = backoffMs(++attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs);
+        if (error instanceof ConnectError) this.connectProblem = error;
         // The error itself is shown once, from `error`; the status says what happens next.
         this.set(VolunteerState.Error, `disconnected; retrying in ${Math.ceil(delay / 1000)} s`, error);
         if (!(await waited(delay, signal))) return;
@@ -396,7 +414,6 @@ export class VolunteerSession extends EventTarget {
   private newSwarm(hash: Hasher): Swarm {
     return new Swarm(this.options.swarm!, {
       signalUrl: this.options.signalUrl,
-      iceServers: this.options.iceServers,
       host: this.host,
       cache: this.datasets,
       flights: this.flights,

@@ -34,7 +34,6 @@ export interface SwarmOptions {
 
 export interface SwarmDeps {
   readonly signalUrl: string;
-  readonly iceServers?: RTCIceServer[];
   readonly host: HostLink;
   readonly cache: DatasetCache;
   readonly flights: ChunkFlights;
@@ -152,7 +151,7 @@ export class Swarm {
 
   private ensureEndpoint(): Promise<PeerEndpoint> {
     if (this.closed) return Promise.reject(new Error('the swarm is closed'));
-    const made = (this.endpoint ??= openPeerEndpoint({ signalUrl: this.deps.signalUrl, iceServers: this.deps.iceServers }, (conn) => this.accept(conn)));
+    const made = (this.endpoint ??= openPeerEndpoint({ signalUrl: this.deps.signalUrl, ice: this.deps.host.ice }, (conn) => this.accept(conn)));
     // One that failed (or closed) is made again on the next need.
     made.then(
       (e) => {

@@ -1,0 +1,66 @@
+/**
+ * `npm run signal -- [--host ADDR] [--port N] [--path /peerjs/] [--tls-cert FILE --tls-key FILE]
+ * [--max-per-ip N] [--max-peers N] [--trust-proxy]`: the PeerJS signaling server on its own, for
+ * a deployment (docs/DEPLOY.md). Defaults: 127.0.0.1:9000, path '/', plain ws://; --host 0.0.0.0
+ * takes connections from the network. With --tls-cert/--tls-key it serves wss:// itself; behind
+ * a TLS reverse proxy, leave them out and pass --trust-proxy so the per-IP cap counts clients,
+ * not the proxy. `GET /health` answers JSON (peers, sockets, IPs, refusals). SIGINT/SIGTERM
+ * drop every peer and exit 0.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, portFrom } from './args';
+import { DEFAULT_MAX_PER_IP, startSignalServer } from './signal-server';
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    path: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'max-per-ip': { type: 'string' },
+    'max-peers': { type: 'string' },
+    'trust-proxy': { type: 'boolean' },
+  },
+});
+
+function whole(name: string, raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} ${raw} must be a whole number ≥ 1`);
+  return n;
+}
+
+function pem(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new Error(`--${flag} ${path}: cannot read it (${(err as Error).message})`, { cause: err });
+  }
+}
+
+if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+const time = () => new Date().toISOString().slice(11, 19);
+const signaling = await startSignalServer({
+  port: portFrom(values.port, 'TABGRID_SIGNAL_PORT', 9000),
+  host: values.host ?? process.env.TABGRID_SIGNAL_HOST ?? '127.0.0.1',
+  path: values.path ?? '/',
+  ...(values['tls-cert'] ? { tls: { cert: pem('tls-cert', values['tls-cert']), key: pem('tls-key', values['tls-key']!) } } : {}),
+  maxPerIp: whole('max-per-ip', values['max-per-ip']) ?? DEFAULT_MAX_PER_IP,
+  ...(values['max-peers'] ? { maxPeers: whole('max-peers', values['max-peers']) } : {}),
+  trustProxy: values['trust-proxy'],
+  log: (line) => console.log(`${time()} signal: ${line}`),
+});
+const health = signaling.url.replace(/^ws/, 'http').replace(/^(https?:\/\/[^/]+).*$/, '$1/health');
+console.log(`signaling server on ${signaling.url} (bound to ${values.host ?? '127.0.0.1'}; health: ${health})`);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${time()} signal: stopping (${signaling.health().peers} peer(s) dropped)`);
+  await signaling.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());
