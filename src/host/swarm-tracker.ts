@@ -54,8 +54,11 @@ export interface TrackerStats {
 }
 
 export class SwarmTracker {
-  /** root → connection name → chunk indices held (a bit per chunk). */
-  private readonly holders = new Map<string, Map<string, Uint8Array>>();
+  /**
+   * root → connection name → chunk indices held (a bit per chunk), and of those, the ones it
+   * surely holds (the host sent them, or it said `have`): the others it is fetching from peers.
+   */
+  private readonly holders = new Map<string, Map<string, { readonly bits: Uint8Array; readonly sure: Uint8Array }>>();
   /** connection name → roots it holds, most recent last. */
   private readonly rootsOf = new Map<string, string[]>();
   private readonly servers = new Map<string, Server>();
@@ -75,21 +78,28 @@ export class SwarmTracker {
 
   constructor(private readonly random: (n: number) => number) {}
 
-  /** Connection `name` holds (or is getting from the host) chunks first … first + count − 1 of `root`. */
-  held(name: string, root: string, first: number, count: number): void {
+  /**
+   * Connection `name` holds chunks first … first + count − 1 of `root`: surely (the host sent
+   * them, or it said it has them), or soon (`sure` false: it asked for peers, and fetches them now).
+   */
+  held(name: string, root: string, first: number, count: number, sure = true): void {
     let byName = this.holders.get(root);
     if (!byName) this.holders.set(root, (byName = new Map()));
-    let bits = byName.get(name);
-    if (!bits) {
-      bits = new Uint8Array(Math.ceil(chunkCount(MAX_DATASET_BYTES) / 8));
+    let h = byName.get(name);
+    if (!h) {
+      const bytes = Math.ceil(chunkCount(MAX_DATASET_BYTES) / 8);
+      h = { bits: new Uint8Array(bytes), sure: new Uint8Array(bytes) };
       // Most recently seen holders stay: the oldest goes past the bound.
       if (byName.size >= MAX_HOLDERS_PER_ROOT) this.release(byName.keys().next().value!, root);
-      byName.set(name, bits);
+      byName.set(name, h);
       const roots = [...(this.rootsOf.get(name) ?? []), root];
       if (roots.length > MAX_ROOTS_PER_HOLDER) this.release(name, roots.shift()!);
       this.rootsOf.set(name, roots);
     }
-    for (let i = first; i < first + count && i < bits.length * 8; i++) bits[i >> 3]! |= 1 << (i & 7);
+    for (let i = first; i < first + count && i < h.bits.length * 8; i++) {
+      h.bits[i >> 3]! |= 1 << (i & 7);
+      if (sure) h.sure[i >> 3]! |= 1 << (i & 7);
+    }
   }
 
   /**
@@ -109,22 +119,34 @@ export class SwarmTracker {
   /** Up to MAX_RECOMMENDED_PEERS peers that serve and hold all of first … first + count − 1 of `root`, for connection `asker`: the least recently named first. */
   recommend(asker: string, root: string, first: number, count: number, now: number): string[] {
     const byName = this.holders.get(root);
-    if (!byName) return [];
+    if (!byName) {
+      this.held(asker, root, first, count, false);
+      return [];
+    }
     const candidates: Server[] = [];
-    for (const [name, bits] of byName) {
+    /** Candidates still fetching some of the chunks themselves: named after those that surely hold them all. */
+    const fetching = new Set<Server>();
+    const has = (bits: Uint8Array, i: number) => (bits[i >> 3]! & (1 << (i & 7))) !== 0;
+    for (const [name, h] of byName) {
       if (name === asker) continue;
       const server = this.servers.get(name);
       if (!server?.on || this.isExcluded(server.key)) continue;
       let all = true;
-      for (let i = first; i < first + count && all; i++) all = (bits[i >> 3]! & (1 << (i & 7))) !== 0;
-      if (all) candidates.push(server);
+      let sure = true;
+      for (let i = first; i < first + count && all; i++) {
+        all = has(h.bits, i);
+        sure &&= has(h.sure, i);
+      }
+      if (!all) continue;
+      candidates.push(server);
+      if (!sure) fetching.add(server);
     }
-    // Shuffled, then the least recently named first: ties (never named) in random order.
+    // Shuffled, then those that surely hold them first, then the least recently named: ties in random order.
     for (let i = candidates.length - 1; i > 0; i--) {
       const j = this.random(i + 1);
       [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
     }
-    candidates.sort((a, b) => (this.lastNamed.get(a.peer) ?? -1) - (this.lastNamed.get(b.peer) ?? -1));
+    candidates.sort((a, b) => Number(fetching.has(a)) - Number(fetching.has(b)) || (this.lastNamed.get(a.peer) ?? -1) - (this.lastNamed.get(b.peer) ?? -1));
     const chosen = candidates.slice(0, MAX_RECOMMENDED_PEERS);
     const told = this.named.get(asker) ?? new Set<string>();
     // The first named is the one the downloader asks first: it goes to the back of the line.
@@ -142,7 +164,7 @@ export class SwarmTracker {
     // The asker fetches these chunks now (from these peers, or from the host): it holds them soon,
     // and serves them to those asking after it once they land. Volunteers that all start at once
     // so fetch a shared input from each other, not each from the host.
-    this.held(asker, root, first, count);
+    this.held(asker, root, first, count, false);
     return chosen.map((s) => s.peer);
   }
 

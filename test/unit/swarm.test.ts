@@ -55,6 +55,21 @@ describe('SwarmTracker: the host names peers that hold and serve the chunks aske
     expect(t.serving('z', 'key-z', 'peer-a', true)).toBe(false);
   });
 
+  it('counts whoever asks as a holder soon, named after those that surely hold the chunks', () => {
+    const t = tracker();
+    t.serving('first', 'key-1', 'peer-1', true);
+    t.serving('second', 'key-2', 'peer-2', true);
+    t.serving('third', 'key-3', 'peer-3', true);
+    // Nobody holds it: the first asker fetches from the host, and is named to the next at once.
+    expect(t.recommend('first', R1, 0, 2, 1)).toEqual([]);
+    expect(t.recommend('second', R1, 0, 2, 2)).toEqual(['peer-1']);
+    // The host sent the second its chunks (sure); the first is still fetching: the second goes first, however often named.
+    t.held('second', R1, 0, 2);
+    for (let now = 3; now < 6; now++) expect(t.recommend('third', R1, 0, 2, now)).toEqual(['peer-2', 'peer-1']);
+    t.held('first', R1, 0, 2);
+    expect(t.recommend('third', R1, 0, 2, 7)[0]).toBe('peer-1');
+  });
+
   it('a bad chunk, reported by a connection it was named to, excludes the key for good and is counted once per reporter; other faults need MAX_STRIKES reporters', () => {
     const t = tracker();
     t.held('a', R1, 0, 1);
