@@ -51,7 +51,7 @@ export default tseslint.config(
             { regex: '^better-sqlite3$', message: 'Node-only: SQLite lives in src/host/store/sqlite-*.ts.' },
             {
               regex:
-                '(open-host-store|sqlite-store|sqlite-key|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid|turn-credentials)$',
+                '(open-host-store|sqlite-store|sqlite-key|sqlite-group-commit|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid|turn-credentials)$',
               message: 'Node-only module: the pages bundle cannot load it.',
             },
           ],

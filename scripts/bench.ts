@@ -5,7 +5,9 @@
  * WebRTC as binary data messages next to the same bytes as hex in JSON texts. Writes the
  * results as JSON and a Markdown table. Ratios from one run are meaningful; absolute times on a
  * shared machine are noise. `npm run bench -- --ingest [--size 8192] [--units 3]` runs the
- * tiling benchmark instead (bench-ingest.ts: .npy ingestion stage by stage, the unit grid, unit times).
+ * tiling benchmark instead (bench-ingest.ts: .npy ingestion stage by stage, the unit grid, unit times);
+ * `npm run bench -- --store [--units 3000] [--volunteers 32]` the host-store benchmark (store-bench.ts:
+ * one host process on SQLite, units/s and host CPU ms/unit with group commit off and on).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -19,6 +21,12 @@ import { INSTALL_HINT, launchOptions } from './chromium';
 if (process.argv.includes('--ingest')) {
   const { ingestBenchMain } = await import('./bench-ingest');
   await ingestBenchMain(process.argv.slice(2));
+  process.exit(0);
+}
+// `npm run bench -- --store …`: one host process on SQLite, group commit off and on (store-bench.ts).
+if (process.argv.includes('--store')) {
+  const { storeBenchMain } = await import('./store-bench');
+  await storeBenchMain(process.argv.slice(2));
   process.exit(0);
 }
 

@@ -6,6 +6,7 @@
  * file may name its own inputs (.npy matrices, a records file, a headers file: README "Your own
  * data"); they are read, checked and stored as datasets before the host starts.
  * --db (or --store) names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, or memory.
+ * --no-group-commit writes every SQLite commit as its own fsynced transaction (sqlite-group-commit.ts: the fallback).
  * The host prints a token (--observer-token or TABGRID_OBSERVER_TOKEN, else a fresh random one)
  * and the dashboard URL that watches it read-only with that token (--dashboard-url or
  * TABGRID_DASHBOARD_URL, default npm start's http://localhost:5173/dashboard.html).
@@ -34,6 +35,7 @@ const { values } = parseArgs({
   options: {
     job: { type: 'string', multiple: true },
     db: { type: 'string' },
+    'no-group-commit': { type: 'boolean' },
     signal: { type: 'string' },
     id: { type: 'string' },
     'lease-ms': { type: 'string' },
@@ -95,7 +97,7 @@ const givenToken = values['observer-token'] ?? process.env.TABGRID_OBSERVER_TOKE
 const observerToken = givenToken === undefined ? newObserverToken() : checkObserverToken(givenToken, '--observer-token');
 const dashboardUrl = values['dashboard-url'] ?? process.env.TABGRID_DASHBOARD_URL ?? 'http://localhost:5173/dashboard.html';
 const iceSetup = iceFromFlags(values);
-const store = await openHostStore(values.db);
+const store = await openHostStore(values.db, { groupCommit: !values['no-group-commit'] });
 if (parseStoreSpec(values.db).kind === StoreKind.Memory) console.log('no --db: the host keeps its state in memory and loses it when it stops');
 const jobs = values.job ? await readJobs(values.job, store) : [DEMO_JOB];
 

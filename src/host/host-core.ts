@@ -15,7 +15,7 @@ import { acceptedResult, Announcer } from './announcer';
 import { Holds } from './holds';
 import { checkHostOptions, cryptoRandom, DEFAULT_MAX_UPLOAD_BYTES, type AcceptedResult, type HostCoreOptions } from './host-options';
 import { randomBelow, type Random } from '../proof/random';
-import type { HostStore, StoredTrust, StoredVolunteer } from './store/store';
+import type { CommitChain, HostStore, StoreBatch, StoredTrust, StoredVolunteer } from './store/store';
 import { JobStatus, StoredUnitState as UnitState } from './store/store';
 import { inlineRecomputer, type Recomputer } from './recomputer';
 import { Settler, type Settlement } from './settler';
@@ -25,6 +25,12 @@ import { localityRanker } from './locality';
 import { spend } from './chunk-budget';
 import { SwarmTracker, type TrackerStats } from './swarm-tracker';
 import type { ChallengedUnit } from '../protocol';
+
+/** A message's replies, once what it changed is durable: kept apart from its turn, so under group commit the next message need not wait for the commit. */
+interface Answer {
+  readonly replies: Promise<HostMessage[]>;
+}
+const answered = (replies: HostMessage[]): Answer => ({ replies: Promise.resolve(replies) });
 
 /** Longest the ranked leaderboards are reused while nothing changes: recent credit decays by 0.007 % a minute. */
 const STANDINGS_MAX_AGE_MS = 60_000;
@@ -61,6 +67,15 @@ export class HostCore {
   private readonly recomputer: Recomputer;
   /** Who holds and serves which dataset chunks (swarm-tracker.ts). */
   private readonly tracker: SwarmTracker;
+  /**
+   * Under group commit (store.groupsCommits) a message's changes are applied in memory at once
+   * and the next message is handled while they wait for their group; its replies wait for
+   * the commit. Once one of these commits fails, memory is ahead of the store for good: the
+   * chain stops the store from applying later ones, and the host refuses every message until
+   * it is restarted from what the store holds.
+   */
+  private readonly pipelined: boolean;
+  private readonly chain: CommitChain = {};
 
   private constructor(
     private readonly state: HostState,
@@ -72,6 +87,7 @@ export class HostCore {
     this.random = options.random ?? cryptoRandom;
     this.tracker = new SwarmTracker((n) => randomBelow(this.random, n));
     this.recomputer = options.recomputer ?? inlineRecomputer(options.hash);
+    this.pipelined = store.groupsCommits === true;
     this.settler = new Settler({
       recomputer: this.recomputer,
       perJob: options.maxSettlingPerJob,
@@ -247,16 +263,18 @@ export class HostCore {
 
   /** Handles one raw message from connection `name` (with its body, had it one: refused); resolves to the replies, in order. */
   handle(name: string, raw: unknown, body?: Uint8Array): Promise<HostMessage[]> {
-    return this.serial(async () => {
+    // In turn up to the point its changes are applied; the replies then wait for their commit, outside the turn.
+    const staged = this.serial(async (): Promise<Answer> => {
       let message: VolunteerMessage | undefined;
       try {
         message = parseVolunteerMessage(raw, body);
         if (message.type === 'relay' || message.type === 'child-left') return await this.relay(name, message);
         return await this.dispatch(name, message);
       } catch (err) {
-        return [this.error(name, err, message)];
+        return answered([this.error(name, err, message)]);
       }
     });
+    return staged.then((answer) => answer.replies);
   }
 
   /**
@@ -266,7 +284,7 @@ export class HostCore {
    * most MAX_RELAY_CHILDREN children at once: another child hears an error and gets no session
    * until one leaves.
    */
-  private async relay(name: string, message: Extract<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<HostMessage[]> {
+  private async relay(name: string, message: Extract<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<Answer> {
     const session = this.sessions.find(name);
     if (!session?.relay || Connections.isRelayed(name)) throw new TabgridError(ErrorCode.BadMessage, 'only a directly connected relay may relay');
     if (!this.mayRelay(session)) {
@@ -276,22 +294,22 @@ export class HostCore {
     if (message.type === 'child-left') {
       this.sessions.delete(child);
       this.tracker.forget(child);
-      return [];
+      return answered([]);
     }
     if (!this.sessions.find(child) && this.sessions.children(name) >= MAX_RELAY_CHILDREN) {
       const full = new TabgridError(ErrorCode.BadMessage, `this relay already serves ${MAX_RELAY_CHILDREN} children; try the host again later`);
-      return [relayedMessage(message.child, this.error(child, full))];
+      return answered([relayedMessage(message.child, this.error(child, full))]);
     }
-    let replies: HostMessage[];
+    let answer: Answer;
     try {
       const inner = parseVolunteerMessage(message.text);
       if (inner.type === 'relay' || inner.type === 'child-left') throw new TabgridError(ErrorCode.BadMessage, 'relays do not nest');
-      replies = await this.dispatch(child, inner).catch((err: unknown) => [this.error(child, err, inner)]);
+      answer = await this.dispatch(child, inner).catch((err: unknown) => answered([this.error(child, err, inner)]));
     } catch (err) {
-      replies = [this.error(child, err)];
+      answer = answered([this.error(child, err)]);
     }
     // A chunk for the child stays a data message: its bytes ride beside the wrapper's JSON.
-    return replies.map((r) => relayedMessage(message.child, r));
+    return { replies: answer.replies.then((replies) => replies.map((r) => relayedMessage(message.child, r))) };
   }
 
   /** Returns units whose lease has lapsed to the queue; the shell calls this every second. */
@@ -340,28 +358,45 @@ export class HostCore {
     return run;
   }
 
-  private async dispatch(name: string, message: Exclude<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<HostMessage[]> {
+  private async dispatch(name: string, message: Exclude<VolunteerMessage, { type: 'relay' | 'child-left' }>): Promise<Answer> {
+    if (this.chain.failure !== undefined) throw this.stopped();
     const session = this.sessions.get(name);
-    if (message.type === 'hello') return [this.greeting.hello(name, session, message)];
+    if (message.type === 'hello') return answered([this.greeting.hello(name, session, message)]);
     if (message.type === 'key-proof') {
       await this.greeting.prove(session, message);
-      return [];
+      return answered([]);
     }
     const speaker = this.greeting.speaker(session, message.type);
     const now = this.clock();
     // Reads immutable datasets only: nothing to commit.
-    if (message.type === 'get-chunks') return this.serveChunks(name, speaker, message, now);
-    if (message.type === 'get-peers' || message.type === 'have' || message.type === 'serving') return this.track(name, speaker, message, now);
+    if (message.type === 'get-chunks') return answered(this.serveChunks(name, speaker, message, now));
+    if (message.type === 'get-peers' || message.type === 'have' || message.type === 'serving') return answered(this.track(name, speaker, message, now));
     const tx = this.state.tx();
     let replies: HostMessage[];
     try {
       replies = await this.decide(speaker, message, now, tx, name);
     } catch (err) {
       // Owed verdicts still go out, first (a key banned by its replica's rejection hears why before it hears `banned`).
-      return [...this.announcer.take(speaker.id), this.error(speaker.id, err, message)];
+      return answered([...this.announcer.take(speaker.id), this.error(speaker.id, err, message)]);
     }
-    await this.commit(tx);
-    return this.announcer.committed(speaker.id, replies, tx);
+    const durable = this.commit(tx);
+    // Without group commit the next message waits for this commit, as it always did (a failure is this message's error).
+    if (!this.pipelined) await durable;
+    return {
+      replies: durable.then(
+        () => this.announcer.committed(speaker.id, replies, tx),
+        (err: unknown) => [this.error(speaker.id, err, message)],
+      ),
+    };
+  }
+
+  /** The error every message gets once a pipelined commit failed (see `pipelined`). */
+  private stopped(): TabgridError {
+    const cause = this.chain.failure instanceof Error ? this.chain.failure.message : String(this.chain.failure);
+    return new TabgridError(
+      ErrorCode.Storage,
+      `this host stopped taking messages: a commit to its store failed (${cause}); restart it to go on from what the store holds`,
+    );
   }
 
   /** Chunks of a dataset the host's jobs read, within the connection's budget (chunk-budget.ts). */
@@ -409,9 +444,18 @@ export class HostCore {
    * Makes `tx` durable, then applies it, then does what follows from the new state: uploads
    * whose unit no longer waits for them go, and units left for the host to compute are queued.
    */
-  private async commit(tx: Tx): Promise<void> {
+  private commit(tx: Tx): Promise<void> {
     const batch = tx.batch();
-    await this.store.commit(batch);
+    if (!this.pipelined) return this.store.commit(batch).then(() => this.applied(tx, batch));
+    if (this.chain.failure !== undefined) return Promise.reject(this.stopped());
+    // Pipelined: applied now, so the next message builds on it; whoever announces it waits for `durable`.
+    const durable = this.store.commit(batch, this.chain);
+    this.applied(tx, batch);
+    durable.catch((err: unknown) => this.options.log?.(`a commit to the store failed; this host takes no more messages until restarted: ${String(err)}`));
+    return durable;
+  }
+
+  private applied(tx: Tx, batch: StoreBatch): void {
     tx.apply();
     if ((batch.volunteers?.length ?? 0) > 0 || (batch.teams?.length ?? 0) > 0) this.ranked = undefined;
     this.judge.release(batch.units ?? []);
@@ -679,7 +723,8 @@ export class HostCore {
       const orphans = datasetsDeletedWith(job, units, this.state.allJobs());
       const tx = this.state.tx();
       tx.deleteJob(jobId, orphans);
-      await this.store.commit(tx.batch());
+      if (this.chain.failure !== undefined) throw this.stopped();
+      await this.store.commit(tx.batch(), this.pipelined ? this.chain : undefined);
       tx.apply();
       // Uploads for its units go with them; so do its datasets on the shelf.
       this.judge.release(units.map(requeued));

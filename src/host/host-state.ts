@@ -33,6 +33,8 @@ export class HostState {
   private readonly receipts = new Map<string, Map<string, StoredReceipt>>();
   private readonly trustRecords = new Map<string, StoredTrust>();
   private readonly teams = new Map<string, StoredTeam>();
+  /** Units per state, kept as units move: the announcer logs them at every acceptance, which a count over every unit made O(units). */
+  private readonly perState: Record<UnitState, number> = { queued: 0, leased: 0, verifying: 0, accepted: 0 };
 
   constructor(snapshot: HostSnapshot) {
     for (const j of snapshot.jobs) this.putJob(j);
@@ -143,9 +145,7 @@ export class HostState {
   }
 
   counts(): Record<UnitState, number> & { total: number } {
-    const counts = { total: this.units.size, queued: 0, leased: 0, verifying: 0, accepted: 0 };
-    for (const u of this.units.values()) counts[u.state]++;
-    return counts;
+    return { total: this.units.size, ...this.perState };
   }
 
   accepted(jobId?: string): StoredUnit[] {
@@ -190,6 +190,8 @@ export class HostState {
   putUnit(u: StoredUnit): void {
     const before = this.units.get(u.unitId);
     this.units.set(u.unitId, u);
+    if (before) this.perState[before.state]--;
+    this.perState[u.state]++;
     if (!before) {
       const list = this.byJob.get(u.jobId) ?? [];
       list[u.index] = u.unitId;
@@ -220,6 +222,7 @@ export class HostState {
     for (const id of this.byJob.get(jobId) ?? []) {
       const u = this.units.get(id);
       if (u?.holder) this.holders.get(u.holder)?.delete(id);
+      if (u) this.perState[u.state]--;
       this.leased.delete(id);
       this.units.delete(id);
     }

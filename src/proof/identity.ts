@@ -95,10 +95,31 @@ export async function verifySignature(publicKey: string, bytes: Uint8Array, sign
   if (raw === undefined || raw.length !== RAW_PUBLIC_KEY_BYTES || raw[0] !== 4) return false;
   if (sig === undefined || sig.length !== SIGNATURE_BYTES) return false;
   try {
-    // importKey refuses points off the curve (DataError), which the catch turns into false.
-    const key = await subtle().importKey('raw', owned(raw), ALGORITHM, false, ['verify']);
-    return await subtle().verify(SIGN, key, owned(sig), owned(bytes));
+    return await subtle().verify(SIGN, await verifyingKey(publicKey, raw), owned(sig), owned(bytes));
   } catch {
     return false;
   }
+}
+
+/** Imported verifying keys, most recently used last: a host checks every result of a key with the same key. */
+const verifyingKeys = new Map<string, CryptoKey>();
+/** Bounded: past it the least recently used key goes (and is imported again if it comes back). */
+const VERIFYING_KEYS = 4096;
+
+/**
+ * `publicKey` (`raw`, its bytes) imported for verifying, once per key while it stays among the
+ * VERIFYING_KEYS most recent: the import was a third of a host's verification time (a profile of
+ * npm run bench -- --store). importKey refuses a point off the curve (DataError): not cached, thrown.
+ */
+async function verifyingKey(publicKey: string, raw: Uint8Array): Promise<CryptoKey> {
+  const known = verifyingKeys.get(publicKey);
+  if (known) {
+    verifyingKeys.delete(publicKey);
+    verifyingKeys.set(publicKey, known);
+    return known;
+  }
+  const key = await subtle().importKey('raw', owned(raw), ALGORITHM, false, ['verify']);
+  verifyingKeys.set(publicKey, key);
+  if (verifyingKeys.size > VERIFYING_KEYS) verifyingKeys.delete(verifyingKeys.keys().next().value!);
+  return key;
 }

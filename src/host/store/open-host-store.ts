@@ -46,6 +46,8 @@ export interface OpenStoreOptions {
    * to whom a fresh, empty store with a fresh key would be a silent wrong answer.
    */
   readonly existing?: boolean;
+  /** SQLite: group commit (sqlite-group-commit.ts), on unless false. */
+  readonly groupCommit?: boolean;
 }
 
 /** Opens the store `spec` names (see above). Throws TabgridError 'bad-input' for the spec, 'storage' for the store. */
@@ -60,7 +62,7 @@ export async function openHostStore(spec?: string, options: OpenStoreOptions = {
       if (options.existing && !existsSync(named.path)) throw new TabgridError(ErrorCode.Storage, `no host database at ${named.path}`);
       // Loaded only when named, so a memory host never loads the native module.
       const { SqliteHostStore } = await import('./sqlite-store');
-      return new SqliteHostStore(named.path);
+      return new SqliteHostStore(named.path, { groupCommit: options.groupCommit ?? true });
     }
   }
 }

@@ -229,11 +229,30 @@ export interface HostSnapshot {
   readonly teams: StoredTeam[];
 }
 
+/**
+ * A caller's commits that build on one another: HostCore's, whose state in memory runs ahead of
+ * its store while its commits wait for a group (sqlite-group-commit.ts). Once one of them fails
+ * the store sets `failure` and applies none of the later ones, since their whole-row upserts may
+ * carry what the failed one changed. A store that commits each batch by itself may ignore it.
+ */
+export interface CommitChain {
+  failure?: unknown;
+}
+
 export interface HostStore {
   /** The last committed state; empty for a new store. */
   load(): Promise<HostSnapshot>;
-  /** Applies a batch atomically: all of it is durable when this resolves, or none of it. */
-  commit(batch: StoreBatch): Promise<void>;
+  /**
+   * Applies a batch atomically: all of it is durable when this resolves, or none of it. With
+   * `chain`, a batch whose chain already failed is refused unapplied (CommitChain).
+   */
+  commit(batch: StoreBatch, chain?: CommitChain): Promise<void>;
+  /**
+   * True when commits made within one short window share one durable transaction (group
+   * commit). A caller then gains from having several in flight: HostCore applies a message's
+   * changes in memory at once and sends its replies when its commit resolves.
+   */
+  readonly groupsCommits?: boolean;
   /**
    * A unit's output for `root`, if one was kept. Outputs are not part of the snapshot: they can
    * be large (up to 4 MiB a unit), so they are read one at a time, when downloaded.
