@@ -2,6 +2,7 @@ import '../node-webrtc';
 import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
 import { VolunteerSession } from '../../src/volunteer/session';
 import { CpuComputer } from './cpu-computer';
+import { DEFAULT_UPLOAD_MBPS, MB, UploadShare } from '../../src/volunteer/upload-share';
 import type { IceConfig } from '../../src/protocol/ice';
 
 /**
@@ -25,6 +26,8 @@ export class NodeVolunteers {
       identity,
       client: 'tabgrid-farm-node',
       backoff: { baseMs: 200, maxMs: 3000 },
+      // In the swarm as a page is, with a page's default share: Node volunteers serve pages and fetch from them.
+      swarm: { share: new UploadShare(DEFAULT_UPLOAD_MBPS * MB) },
       ...(ice ? { ice } : {}),
     });
     this.sessions.push(session);
@@ -37,6 +40,11 @@ export class NodeVolunteers {
 
   get unitsDone(): number {
     return this.sessions.reduce((n, s) => n + s.unitsDone, 0);
+  }
+
+  /** Input bytes the Node volunteers fetched from peers. */
+  get peerInputBytes(): number {
+    return this.sessions.reduce((n, s) => n + s.inputBytes.peer, 0);
   }
 
   get computeSeconds(): number {

@@ -10,6 +10,7 @@ import type { ViteDevServer } from 'vite';
 import { sleep } from '../../src/async';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { shelf } from '../../src/data/shelf';
+import { DATASET_CHUNK_BYTES } from '../../src/data/dataset';
 import { datasetsOf, type JobSpec } from '../../src/host/job';
 import { openHostStore } from '../../src/host/store/open-host-store';
 import { startSignaling, startWeb, type Signaling } from '../stack';
@@ -28,6 +29,8 @@ import { PageFarm } from './pages';
 import { connectionFigures, farmIce, startFarmTurn, turnInvariant } from './turn';
 import type { IceSetup } from '../ice-flags';
 import { brokenInvariants, judgeResults, type FarmSummary } from './summary';
+import { closeWhileServing, swarmFigure, swarmInvariants } from './swarm';
+import { startLyingPeer, type LyingPeer } from './lying-peer';
 
 export interface FarmOptions {
   readonly volunteers: number;
@@ -53,6 +56,10 @@ export interface FarmOptions {
   readonly dataset?: boolean;
   /** With `dataset`: run only the dataset jobs with these ids (a shorter farm, for tests). */
   readonly datasetJobs?: readonly string[];
+  /** Lying peers (issue 18, lying-peer.ts): Node volunteers that hold every dataset and serve corrupted chunks. */
+  readonly liars?: number;
+  /** Close a page's tab while other volunteers fetch inputs from it (issue 18). */
+  readonly closeServing?: boolean;
   /** Force every connection through a coturn on loopback the farm starts (farm/turn.ts). */
   readonly turn?: boolean;
   /** Or connect every peer with this ICE configuration (the ICE flags; farm/turn.ts farmIce). */
@@ -131,6 +138,8 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   const pages = new PageFarm();
   const nodes = new NodeVolunteers();
   const cheaters: Cheater[] = [];
+  const liars: LyingPeer[] = [];
+  let closing: Promise<{ page: number; uploading: number } | undefined> | undefined;
   let web: ViteDevServer | undefined;
   const faultLog: string[] = [];
   const reloaded = new Set<number>();
@@ -163,8 +172,12 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     // done before they reach units of the kernel they lie about.
     const lying = () => cheaters.every((c) => c.report.lies > 0);
     for (const until = performance.now() + 10_000; cheaters.length > 0 && !lying() && performance.now() < until;) await sleep(100, run.signal);
+    // Lying peers hold every dataset before the volunteers start: the first to need one is named a liar.
+    const roots = [...(data?.datasets ?? [])].map(([root, bytes]) => ({ root, bytes: bytes.length }));
+    for (let i = 0; i < (options.liars ?? 0); i++) liars.push(await startLyingPeer({ signalUrl, hostId, datasets: roots, signal: run.signal, log }));
     nodes.startAll();
     await Promise.all(pages.pages.map((p) => p.start()));
+    if (options.closeServing) closing = closeWhileServing(pages, run.signal, log, data?.swarm ? data.swarm.bytes + DATASET_CHUNK_BYTES : 0);
     log(`farm: ${options.volunteers} volunteer(s), ${cheaters.length} cheater(s), ${faults.length} fault(s) planned`);
 
     const deadline = started + (options.timeLimitS ?? 600) * 1000;
@@ -215,12 +228,15 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     const dbCpuEnd = host.dbCpuSeconds();
     const farmCpu = process.cpuUsage(farmCpuAtStart);
     const dbCpu = dbCpuEnd === undefined || dbCpuAtStart === undefined ? undefined : dbCpuEnd - dbCpuAtStart;
+    const closedWhileServing = await closing;
+    if (closedWhileServing) faultLog.push(`closed page ${closedWhileServing.page} while ${closedWhileServing.uploading} volunteer(s) fetched from it`);
 
     const facts = await Promise.all(pages.pages.map((p) => p.facts()));
     const paths = options.node ? nodes.sessions.map((x) => x.path) : facts.map((f) => f.path);
     const computeSeconds = options.node ? nodes.computeSeconds : facts.reduce((n, f) => n + f.computeMs, 0) / 1000;
     const resumed = [...reloaded].filter((i) => facts[i]!.resumed).length;
     run.abort();
+    for (const l of liars) l.close();
     await Promise.all(cheaters.map((c) => c.done));
     nodes.close();
     await pages.close();
@@ -279,14 +295,23 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       ...(options.turn ? { turn: true } : {}),
       ...connectionFigures(paths, turn?.isRelayAddress),
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
+      swarm: swarmFigure({
+        stats: hostStats,
+        facts,
+        nodePeerBytes: nodes.peerInputBytes,
+        sharedB: data?.swarm,
+        liars: liars.map((l) => l.report),
+        closedWhileServing,
+      }),
       failures: [],
     };
-    summary.failures = [...brokenInvariants(summary), ...turnInvariant(summary), ...brokenCredit(credit)];
+    summary.failures = [...brokenInvariants(summary), ...turnInvariant(summary), ...brokenCredit(credit), ...swarmInvariants(summary.swarm!)];
     return summary;
   } finally {
     signal.removeEventListener('abort', stopAll);
     run.abort();
     nodes.close();
+    for (const l of liars) l.close();
     await pages.close();
     await host.close().catch(() => undefined);
     await web?.close();

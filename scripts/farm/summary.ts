@@ -4,6 +4,7 @@ import type { Hasher } from '../../src/hash/sha256-cpu';
 import type { CheatKind } from './cheat-kind';
 import { LOCALITY_BOUND, type LocalityFigure } from './locality';
 import { Recheck, recheck, type OutputReader } from './reference';
+import { swarmRows, type SwarmFigure } from './swarm';
 
 /** What `npm run farm` reports (the --out JSON). Seconds are wall-clock unless named CPU. */
 export interface FarmSummary {
@@ -89,6 +90,8 @@ export interface FarmSummary {
   backend?: 'webgpu' | 'cpu';
   /** What the pages' widgets said they ran on at the end (their adapter line), each once. */
   page_backends?: string[];
+  /** The swarm (issue 18, swarm.ts): input bytes from the host and from peers, the peers' share, the shared B's bound, the tracker, the liars. */
+  swarm?: SwarmFigure;
   /** With --coturn: every connection was forced through a coturn on loopback (farm/turn.ts). */
   turn?: boolean;
   /** Honest volunteers by their connection's path at the end, "local→remote" candidate types from getStats() ("relay→relay"; "unknown": not connected). */
@@ -210,6 +213,7 @@ export function summaryTable(s: FarmSummary): string {
           ] as [string, string],
         ]
       : []),
+    ...(s.swarm ? swarmRows(s.swarm) : []),
     ...(s.connection_paths
       ? [
           [

@@ -1,7 +1,7 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
-import { describeLayout, jobUnit, type JobSpec } from './job';
+import { datasetsOf, describeLayout, jobUnit, type JobSpec } from './job';
 import { datasetsDeletedWith, withStatus } from './job-control';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
@@ -25,6 +25,7 @@ import { awaitingRecompute } from './verify-replicas';
 import { DatasetLibrary } from './dataset-library';
 import { localityRanker } from './locality';
 import { spend } from './chunk-budget';
+import { SwarmTracker, type TrackerStats } from './swarm-tracker';
 import type { ChallengedUnit } from '../protocol';
 
 /** A message's replies, once what it changed is durable: kept apart from its turn, so under group commit the next message need not wait for the commit. */
@@ -66,6 +67,8 @@ export class HostCore {
   private readonly random: Random;
   private readonly settler: Settler;
   private readonly recomputer: Recomputer;
+  /** Who holds and serves which dataset chunks (swarm-tracker.ts). */
+  private readonly tracker: SwarmTracker;
   /**
    * Under group commit (store.groupsCommits) a message's changes are applied in memory at once
    * and the next message is handled while they wait for their group; its replies wait for
@@ -86,6 +89,7 @@ export class HostCore {
   ) {
     this.announcer = new Announcer(state, options, options.clock ?? Date.now);
     this.random = options.random ?? cryptoRandom;
+    this.tracker = new SwarmTracker((n) => randomBelow(this.random, n));
     this.recomputer = options.recomputer ?? inlineRecomputer(options.hash);
     this.pipelined = store.groupsCommits === true;
     this.settler = new Settler({
@@ -195,6 +199,11 @@ export class HostCore {
     return this.datasets.servedByKey();
   }
 
+  /** The swarm tracker's counts: peers named, reports, keys no longer named. */
+  swarmStats(): TrackerStats {
+    return this.tracker.stats();
+  }
+
   /** The key the host signs receipts with: whoever checks a volunteer's credit statement needs it. */
   get publicKey(): string {
     return this.options.identity.publicKey;
@@ -265,6 +274,7 @@ export class HostCore {
   disconnect(name: string): Promise<void> {
     return this.serial(async () => {
       this.sessions.delete(name);
+      this.tracker.forget(name);
       this.judge.dropUploadsVia(name);
       this.sharing?.disconnected(name);
     });
@@ -326,6 +336,7 @@ export class HostCore {
     const child = `${name}>${message.child}`;
     if (message.type === 'child-left') {
       this.sessions.delete(child);
+      this.tracker.forget(child);
       return answered([]);
     }
     if (!this.sessions.find(child) && this.sessions.children(name) >= MAX_RELAY_CHILDREN) {
@@ -404,6 +415,7 @@ export class HostCore {
     const now = this.clock();
     // Reads immutable datasets only: nothing to commit.
     if (message.type === 'get-chunks') return answered(this.serveChunks(name, speaker, message, now));
+    if (message.type === 'get-peers' || message.type === 'have' || message.type === 'serving') return answered(this.track(name, speaker, message, now));
     try {
       if (this.sharing && !(await this.sharing.prepare(speaker.id, message, name))) {
         // Its unit is another live process's, whose volunteer moved here before that process was found dead (sharing.ts):
@@ -454,7 +466,30 @@ export class HostCore {
       connection.roots = [m.root, ...(connection.roots ?? []).filter((r) => r !== m.root)].slice(0, MAX_CACHED_HINT);
       if (!ok) throw new TabgridError(ErrorCode.Busy, 'asking for dataset chunks faster than this host serves them; ask again shortly');
       this.datasets.sent(speaker.id, m.root, bytes);
+      // From now on it holds them, or will once they land: peers it is named to wait for them.
+      this.tracker.held(name, m.root, m.first, m.count);
       return chunks.map((c) => ({ type: 'chunk', id: m.id, root: m.root, index: c.index, path: [...c.path], data: c.data }));
+    } catch (err) {
+      return [this.error(speaker.id, err, m)];
+    }
+  }
+
+  /** The swarm's tracking messages: nothing to commit (faults are kept in memory; a bad chunk's trust goes through decide). */
+  private track(name: string, speaker: Speaker, m: Extract<VolunteerMessage, { type: 'get-peers' | 'have' | 'serving' }>, now: number): HostMessage[] {
+    try {
+      switch (m.type) {
+        case 'get-peers':
+          if (!this.datasets.has(m.root)) throw new TabgridError(ErrorCode.BadInput, `no dataset ${m.root.slice(0, 12)}… on this host`);
+          return [{ type: 'peers', id: m.id, root: m.root, peers: this.tracker.recommend(name, m.root, m.first, m.count, now) }];
+        case 'have':
+          // Only datasets this host serves are tracked: nobody can fill the tracker with roots of its own.
+          if (this.datasets.has(m.root)) this.tracker.held(name, m.root, m.first, m.count);
+          return [{ type: 'tracking', id: m.id }];
+        case 'serving':
+          if (!this.tracker.serving(name, speaker.id, m.peer, m.on))
+            throw new TabgridError(ErrorCode.BadInput, `peer id ${m.peer} serves for another connection`);
+          return [{ type: 'tracking', id: m.id }];
+      }
     } catch (err) {
       return [this.error(speaker.id, err, m)];
     }
@@ -491,7 +526,7 @@ export class HostCore {
   /** Works out the replies and the state changes (into tx) for one message from connection `name`. */
   private async decide(
     speaker: Speaker,
-    message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' }>,
+    message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' | 'get-peers' | 'have' | 'serving' }>,
     now: number,
     tx: Tx,
     name: string,
@@ -593,6 +628,15 @@ export class HostCore {
       }
       case 'standing':
         return [this.standing(who, message.id, now)];
+      case 'peer-report': {
+        // A bad chunk counts against the serving key's trust in every job that reads the dataset (once per reporter it was named to).
+        const against = this.tracker.report(name, who, message.peer, message.root, message.why, now);
+        if (against !== undefined) {
+          for (const spec of this.state.jobSpecs()) if (datasetsOf(spec).includes(message.root)) this.judge.trust.record(tx, spec.id, against, false);
+          this.options.log?.(`peer ${message.peer} (key ${against.slice(0, 12)}…) served a bad chunk of ${message.root.slice(0, 12)}…: no longer named`);
+        }
+        return [{ type: 'tracking', id: message.id }];
+      }
       case 'get-ice': {
         const grant = this.options.iceGrant?.(who);
         if (!grant) throw new TabgridError(ErrorCode.BadInput, 'this host mints no TURN credentials');

@@ -19,7 +19,7 @@ export const CLAIM_BLOCK = 4;
 /** Lapsed units of dead processes adopted per tick at most. */
 const ADOPT_PER_TICK = 64;
 
-type Decided = Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' }>;
+type Decided = Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' | 'get-peers' | 'have' | 'serving' }>;
 
 export class Sharing {
   private counted: UnitCounts = { total: 0, queued: 0, leased: 0, verifying: 0, accepted: 0 };
@@ -89,6 +89,7 @@ export class Sharing {
       case 'profile':
       case 'standing':
       case 'get-ice':
+      case 'peer-report': // touches the reported key's trust record, which is re-read when that key next speaks
         return true;
     }
   }

@@ -356,6 +356,8 @@ export class HostLink {
       case 'no-work':
       case 'chunk':
       case 'standing':
+      case 'peers':
+      case 'tracking':
         return this.pending.get(message.id)?.take(message);
     }
   }
