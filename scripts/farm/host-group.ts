@@ -7,6 +7,7 @@
  * process and incarnation; stats summed over processes (CPU) or read from any live one (the
  * database-wide progress).
  */
+import type { TrackerStats } from '../../src/host/swarm-tracker';
 import { join } from 'node:path';
 import type { HostSnapshot } from '../../src/host/store/store';
 import { jobUnit, unitWork } from '../../src/host/job';
@@ -127,8 +128,37 @@ export class HostGroup {
       total: latest?.total ?? 0,
       inputBytes: totals.reduce((n, t) => n + t.inputBytes, 0),
       inputBytesByKey,
+      ...mergedSwarm(totals.flatMap((t) => (t.swarm ? [t.swarm] : []))),
     };
   }
+}
+
+/** The processes' trackers as one: each process names peers from its own connections, so counts add and exclusions join. */
+function mergedSwarm(all: readonly TrackerStats[]): { swarm?: TrackerStats } {
+  if (all.length === 0) return {};
+  if (all.length === 1) return { swarm: all[0]! };
+  const add = (into: Record<string, number>, from: Record<string, number>, join: (a: number, b: number) => number) => {
+    for (const [k, v] of Object.entries(from)) into[k] = into[k] === undefined ? v : join(into[k], v);
+  };
+  const recommendedByKey: Record<string, number> = {};
+  const excluded: Record<string, number> = {};
+  const reports = { ...all[0]!.reports };
+  for (const [i, t] of all.entries()) {
+    add(recommendedByKey, t.recommendedByKey, (a, b) => a + b);
+    add(excluded, t.excluded, Math.min);
+    if (i > 0) add(reports, t.reports, (a, b) => a + b);
+  }
+  const sum = (f: (t: TrackerStats) => number) => all.reduce((n, t) => n + f(t), 0);
+  return {
+    swarm: {
+      recommended: sum((t) => t.recommended),
+      recommendedByKey,
+      recommendedAfterExclusion: sum((t) => t.recommendedAfterExclusion),
+      excluded,
+      reports,
+      serving: sum((t) => t.serving),
+    },
+  };
 }
 
 /** The volunteers of a killed process (`killed(i)`), and how many of them had units accepted after the kill (by the others). */
