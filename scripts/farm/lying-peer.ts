@@ -10,6 +10,7 @@
 import '../node-webrtc';
 import type { DataConnection } from 'peerjs';
 import { DATASET_CHUNK_BYTES, MAX_CHUNKS_PER_REQUEST, chunkCount, type ServedChunk } from '../../src/data/dataset';
+import { sleep } from '../../src/async';
 import { linkFromConnection } from '../../src/net/link';
 import { openPeerEndpoint, type PeerEndpoint } from '../../src/net/peer-endpoint';
 import { sendHostMessage } from '../../src/net/send-host-message';
@@ -48,7 +49,17 @@ export async function startLyingPeer(options: {
     options.log?.(`liar ${identity.id.slice(0, 8)}: ${line}`);
   };
   const host = new HostLink({ signalUrl: options.signalUrl, hostId: options.hostId, identity, client: 'tabgrid-farm-liar' }, () => undefined);
-  await host.open(options.signal);
+  // A loaded farm machine may fail one connection attempt; a volunteer would back off and try again, and so does the liar.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await host.open(options.signal);
+      break;
+    } catch (err) {
+      if (attempt >= 5 || options.signal.aborted) throw err;
+      note(`could not reach the host (${err instanceof Error ? err.message : String(err)}); trying again`);
+      await sleep(1000, options.signal);
+    }
+  }
   // What the host serves it, kept as served: the bytes the lies are made from.
   const held = new Map<string, ServedChunk>();
   for (const { root, bytes } of options.datasets) {
