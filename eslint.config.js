@@ -33,6 +33,7 @@ export default tseslint.config(
     ignores: [
       'src/host/recompute-thread*.ts',
       'src/host/store/sqlite-*.ts',
+      'src/host/store/pg-*.ts',
       'src/host/store/open-host-store.ts',
       'src/data/load-node.ts',
       'src/host/ingest/ingest-node.ts',
@@ -49,9 +50,10 @@ export default tseslint.config(
           patterns: [
             { regex: '^node:', message: 'Node-only: keep it in one of the Node-only files eslint.config.js lists.' },
             { regex: '^better-sqlite3$', message: 'Node-only: SQLite lives in src/host/store/sqlite-*.ts.' },
+            { regex: '^pg$', message: 'Node-only: PostgreSQL lives in src/host/store/pg-*.ts.' },
             {
               regex:
-                '(open-host-store|sqlite-store|sqlite-key|sqlite-group-commit|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid|turn-credentials)$',
+                '(open-host-store|sqlite-store|sqlite-key|sqlite-group-commit|pg-store|pg-key|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid|turn-credentials)$',
               message: 'Node-only module: the pages bundle cannot load it.',
             },
           ],

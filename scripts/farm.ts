@@ -1,7 +1,8 @@
 /**
  * `npm run farm -- --volunteers N [--job FILE.json]… [--cheaters K] [--kill M] [--reload M]
  * [--drop-signal] [--restart-host] [--hide M] [--freeze M] [--seed S] [--time-limit SECONDS] [--node] [--backend webgpu|cpu]
- * [--dataset] [--coturn | ICE flags] [--out FILE.json]`
+ * [--dataset [--dataset-jobs ID,…]] [--liars L] [--close-serving] [--coturn | ICE flags] [--hosts N] [--db sqlite|postgres|URL] [--kill-host]
+ * [--out FILE.json]`
  *
  * A headless test farm: a signaling server, a host child on a SQLite file, N volunteer pages
  * (Chromium, up to 8 per browser process; --node: Node sessions computing with the CPU
@@ -14,6 +15,10 @@
  * default jobs on dataset inputs (random .npy matrices, records and headers files, ingested as
  * `npm run host -- --job` does) and measures locality: the summary's input_bytes_sent,
  * input_bytes_per_unit and the shared-B figure (scripts/farm/locality.ts), bounded by 1.1.
+ * --dataset-jobs picks dataset jobs by id (farm-ds-swarm: the swarm's product, only by id).
+ * The swarm (issue 18, scripts/farm/swarm.ts): the summary's `swarm` reports input bytes from
+ * the host and from peers and the peers' share; --liars starts lying peers (lying-peer.ts);
+ * --close-serving closes a tab while others fetch from it.
  * --coturn forces every connection through a coturn the farm starts on loopback (farm/turn.ts;
  * needs Debian's coturn): the summary's connection_paths and volunteers_via_turn come from
  * each volunteer's getStats(), and a volunteer that went direct breaks the run. With --node it
@@ -21,6 +26,9 @@
  * find, and on loopback one Node volunteer in eight once paired directly (Chromium's is strict).
  * The ICE flags (--ice, --stun, --turn with --turn-secret or fixed credentials, --relay-only:
  * scripts/ice-flags.ts) run the farm on your own STUN/TURN servers instead.
+ * --hosts N runs N host processes on one PostgreSQL database (--db postgres: a throwaway cluster;
+ * or a URL), volunteers spread over them; --kill-host SIGKILLs one of them for good mid-job
+ * (scripts/farm/host-group.ts, docs/MULTI-HOST.md).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs, readJob } from './args';
@@ -47,8 +55,14 @@ const { values } = parseArgs({
     out: { type: 'string' },
     quiet: { type: 'boolean' },
     dataset: { type: 'boolean' },
+    liars: { type: 'string' },
+    'close-serving': { type: 'boolean' },
+    'dataset-jobs': { type: 'string' },
     coturn: { type: 'boolean' },
     ...ICE_FLAGS,
+    hosts: { type: 'string' },
+    db: { type: 'string' },
+    'kill-host': { type: 'boolean' },
   },
 });
 
@@ -88,8 +102,14 @@ const summary = await runFarm(
     node: values.node,
     backend: backendOf(values.backend),
     dataset: values.dataset,
+    ...(values['dataset-jobs'] ? { datasetJobs: values['dataset-jobs'].split(',') } : {}),
+    liars: count('liars', values.liars, 0),
+    closeServing: values['close-serving'],
     turn: values.coturn,
     ...(hasIceFlags ? { ice: iceFromFlags(values) } : {}),
+    hosts: count('hosts', values.hosts, 1, 1),
+    db: values.db,
+    killHost: values['kill-host'],
     hostFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : undefined,
     log: values.quiet ? undefined : (line) => console.log(line),
   },

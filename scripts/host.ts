@@ -5,7 +5,8 @@
  * goes on with nothing accepted lost. Several --job flags serve several jobs (by priority). A job
  * file may name its own inputs (.npy matrices, a records file, a headers file: README "Your own
  * data"); they are read, checked and stored as datasets before the host starts.
- * --db (or --store) names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, or memory.
+ * --db (or --store) names a store as open-host-store.ts reads it: a SQLite file, sqlite:PATH, memory, or a
+ * postgres:// URL, which several host processes (each its own --id) may share (docs/MULTI-HOST.md).
  * --no-group-commit writes every SQLite commit as its own fsynced transaction (sqlite-group-commit.ts: the fallback).
  * The host prints a token (--observer-token or TABGRID_OBSERVER_TOKEN, else a fresh random one)
  * and the dashboard URL that watches it read-only with that token (--dashboard-url or
@@ -101,6 +102,8 @@ const observerToken = givenToken === undefined ? newObserverToken() : checkObser
 const dashboardUrl = values['dashboard-url'] ?? process.env.TABGRID_DASHBOARD_URL ?? 'http://localhost:5173/dashboard.html';
 const iceSetup = iceFromFlags(values);
 const store = await openHostStore(values.db, { groupCommit: !values['no-group-commit'] });
+/** Set by the first stop(): the done check and a signal may both ask. */
+let stopping = false;
 if (parseStoreSpec(values.db).kind === StoreKind.Memory) console.log('no --db: the host keeps its state in memory and loses it when it stops');
 const jobs = values.job ? await readJobs(values.job, store) : [DEMO_JOB];
 
@@ -132,9 +135,16 @@ console.log(`observer token ${observerToken} (whoever holds it can watch this ho
 console.log(`watch it from the dashboard: ${watchUrl(dashboardUrl, signalUrl, host.id, observerToken)}`);
 // A database whose jobs are all finished gets no more acceptances to wait for: leave now.
 if (values['exit-when-done'] && core.done) await stop(0, true);
+// Sharing a database, the last acceptance may be another process's: the count it reads each second tells.
+if (values['exit-when-done'])
+  setInterval(() => {
+    if (core.done) void stop(0, true);
+  }, 1000).unref();
 
 async function stop(code: number, printResults = false): Promise<void> {
-  if (printResults) console.log(JSON.stringify({ results: core.results() }, null, 2));
+  if (stopping) return;
+  stopping = true;
+  if (printResults) console.log(JSON.stringify({ results: await core.allResults() }, null, 2));
   host.close();
   await store.close();
   process.exit(code);

@@ -26,6 +26,13 @@
  * answered by `standing` (credit, accepted units, recent average credit, rank among donors with
  * credit, and the team's). A volunteer sends them only after its key-proof; a host without them
  * answers an error naming the request, which the volunteer keeps as a note and computes on.
+ * The swarm (issue 18, protocol/swarm.ts; new messages only, each a request with an id):
+ * `serving` {id, peer, on}, `have` {id, root, first, count} and `peer-report` {id, peer, root,
+ * why} are answered by `tracking` {id}; `get-peers` {id, root, first, count} by `peers` {id,
+ * root, peers}. A volunteer sends the others only after the host answered `serving`: a host
+ * before the swarm refuses it, naming the request, and is then asked for chunks alone. Between
+ * volunteers, on a connection labelled CHUNK_CONNECTION_LABEL, a downloader speaks `get-chunks`
+ * and the serving peer answers `chunk` data messages or an `error` (busy: ask someone else).
  */
 import { ErrorCode, TabgridError } from './errors';
 import { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';

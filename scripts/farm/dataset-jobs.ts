@@ -15,7 +15,7 @@ import { encodeNpy, NpyDtype } from '../../src/data/npy';
 import { encodeRecords } from '../../src/data/records';
 import type { Hasher } from '../../src/hash/sha256-cpu';
 import { ingestRequest } from '../../src/host/ingest/ingest-node';
-import { parseJob, type JobSpec } from '../../src/host/job';
+import { datasetsOf, parseJob, type JobSpec } from '../../src/host/job';
 import { seededRandom } from '../../src/work/seeded';
 
 export interface DatasetJobs {
@@ -25,10 +25,12 @@ export interface DatasetJobs {
   readonly specs: readonly JobSpec[];
   /** Every dataset the specs read, by root. */
   readonly datasets: ReadonlyMap<string, Uint8Array>;
-  /** The products whose units all read one B: the bounded locality figure is theirs. */
+  /** The products whose units all read one B (the swarm's too, when asked for): the bounded locality figure is theirs. */
   readonly sharedB: readonly string[];
   /** The products whose B is cut into several panels (2-D tiles): their figure is reported, not bounded. */
   readonly tiled: readonly string[];
+  /** The swarm's product, when asked for: its id and the root and length of its shared B. */
+  readonly swarm?: { readonly job: string; readonly root: string; readonly bytes: number };
 }
 
 const trust = { banAfter: 2 };
@@ -45,6 +47,12 @@ const P = 65521;
  */
 const F32 = { rows: 2048, inner: 256, cols: 4096, m: DATASET_CHUNK_BYTES / (4 * 256), n: 1024 };
 const MODP = { rows: 16384, inner: 256, cols: 256, m: DATASET_CHUNK_BYTES / (4 * 256), n: 256 };
+/**
+ * The swarm's product (issue 18; only when asked for by id): 16 units, each an A band of one
+ * chunk, all reading one B of two chunks (512 KiB), which the volunteers pass on to each other
+ * (scripts/farm/swarm.ts measures what the host sent of it).
+ */
+export const SWARM = { id: 'farm-ds-swarm', rows: 4096, inner: 256, cols: 512, m: DATASET_CHUNK_BYTES / (4 * 256), n: 512 };
 
 function words(count: number, random: () => number, word: (r: number) => number, as: 'f32' | 'u32'): Uint8Array {
   const out = new Uint8Array(4 * count);
@@ -85,6 +93,11 @@ export async function datasetJobs(seed: number, dir: string, hash: Hasher, only?
   file('messages-rep.bin', records(8 * 64, random));
   file('headers.txt', headers(3, random));
   file('headers-long.txt', headers(2, random));
+  // Drawn after the default files, so those stay as they were for every seed.
+  if (only?.includes(SWARM.id)) {
+    file('As.npy', encodeNpy(NpyDtype.Uint32, [SWARM.rows, SWARM.inner], words(SWARM.rows * SWARM.inner, random, residue, 'u32')));
+    file('Bs.npy', encodeNpy(NpyDtype.Uint32, [SWARM.inner, SWARM.cols], words(SWARM.inner * SWARM.cols, random, residue, 'u32')));
+  }
   const requests: Record<string, unknown>[] = [
     { id: 'farm-ds-sha256', kernel: 'sha256-batch', records: 'messages.bin', messagesPerUnit: 64, samples: 64, trust, priority: 2 },
     // Replicated: two keys agree per unit, and every replica from a key without a record is challenged on every leaf.
@@ -125,8 +138,10 @@ export async function datasetJobs(seed: number, dir: string, hash: Hasher, only?
       trust,
     },
     { id: 'farm-ds-f32', kernel: 'matmul-f32', a: 'A.npy', b: 'B.npy', m: F32.m, n: F32.n, verify: { policy: 'freivalds' }, collect: true, trust },
+    { id: SWARM.id, kernel: 'matmul-modp', p: P, a: 'As.npy', b: 'Bs.npy', m: SWARM.m, n: SWARM.n, verify: { policy: 'freivalds' }, collect: true, trust },
   ];
-  const wanted = (id: unknown) => only === undefined || only.includes(String(id));
+  // The swarm's product runs only when asked for by id.
+  const wanted = (id: unknown) => (only === undefined ? id !== SWARM.id : only.includes(String(id)));
   const files: string[] = [];
   const specs: JobSpec[] = [];
   const datasets = new Map<string, Uint8Array>();
@@ -157,5 +172,15 @@ export async function datasetJobs(seed: number, dir: string, hash: Hasher, only?
     files.push(i8File);
     specs.push(i8);
   }
-  return { files, specs, datasets, sharedB: ['farm-ds-modp'].filter(wanted), tiled: ['farm-ds-f32'].filter(wanted) };
+  const swarmSpec = specs.find((j) => j.id === SWARM.id);
+  // A product's datasets are A, then B (kernels/matmul-*/host.ts).
+  const swarmB = swarmSpec && datasetsOf(swarmSpec)[1];
+  return {
+    files,
+    specs,
+    datasets,
+    sharedB: ['farm-ds-modp', SWARM.id].filter(wanted),
+    tiled: ['farm-ds-f32'].filter(wanted),
+    ...(swarmB ? { swarm: { job: SWARM.id, root: swarmB, bytes: datasets.get(swarmB)!.length } } : {}),
+  };
 }

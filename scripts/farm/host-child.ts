@@ -50,6 +50,7 @@ function report(): void {
     total: p.total,
     inputBytes: core.datasetBytesServed,
     inputBytesByKey: core.datasetBytesByKey(),
+    swarm: core.swarmStats(),
   };
   console.log(STATS_PREFIX + JSON.stringify(stats));
 }

@@ -97,7 +97,15 @@ export class HostProcess {
         for (const [root, bytes] of Object.entries(roots)) into[root] = (into[root] ?? 0) + bytes;
       }
     const inputBytes = this.lives.reduce((n, l) => n + l.inputBytes, 0);
-    return { cpuSeconds, busy, accepted: last?.accepted ?? 0, total: last?.total ?? 0, inputBytes, inputBytesByKey };
+    return {
+      cpuSeconds,
+      busy,
+      accepted: last?.accepted ?? 0,
+      total: last?.total ?? 0,
+      inputBytes,
+      inputBytesByKey,
+      ...(last?.swarm ? { swarm: last.swarm } : {}),
+    };
   }
 
   private hear(life: number, line: string): void {

@@ -1,4 +1,5 @@
 import type { HostCore } from '../../src/host/host-core';
+import type { TrackerStats } from '../../src/host/swarm-tracker';
 
 /** Message types whose handling is judging: the result itself, and the answers to its check. */
 export const JUDGING = new Set(['result', 'openings', 'rows']);
@@ -15,6 +16,8 @@ export interface HostStats {
   readonly inputBytes: number;
   /** The same per volunteer key and dataset root (HostCore.datasetBytesByKey). */
   readonly inputBytesByKey: Record<string, Record<string, number>>;
+  /** The swarm tracker's counts (HostCore.swarmStats), of the latest incarnation. */
+  readonly swarm?: TrackerStats;
 }
 
 export const STATS_PREFIX = 'farm-stats ';

@@ -2,6 +2,7 @@ import '../node-webrtc';
 import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
 import { VolunteerSession } from '../../src/volunteer/session';
 import { CpuComputer } from './cpu-computer';
+import { DEFAULT_UPLOAD_MBPS, MB, UploadShare } from '../../src/volunteer/upload-share';
 import type { IceConfig } from '../../src/protocol/ice';
 
 /**
@@ -12,18 +13,21 @@ export class NodeVolunteers {
   readonly sessions: VolunteerSession[] = [];
   private readonly computers: CpuComputer[] = [];
 
-  /** One more volunteer, not started yet. */
-  async add(signalUrl: string, hostId: string, ice?: IceConfig): Promise<VolunteerSession> {
+  /** One more volunteer, not started yet; with other host ids, it moves on to the next when its host cannot be reached. */
+  async add(signalUrl: string, hostId: string, ice?: IceConfig, otherHostIds: readonly string[] = []): Promise<VolunteerSession> {
     const identity = await identityFromKeyPair(await createKeyPair());
     const computer = new CpuComputer();
     this.computers.push(computer);
     const session = new VolunteerSession({
       signalUrl,
       hostId,
+      ...(otherHostIds.length > 0 ? { otherHostIds } : {}),
       computer,
       identity,
       client: 'tabgrid-farm-node',
       backoff: { baseMs: 200, maxMs: 3000 },
+      // In the swarm as a page is, with a page's default share: Node volunteers serve pages and fetch from them.
+      swarm: { share: new UploadShare(DEFAULT_UPLOAD_MBPS * MB) },
       ...(ice ? { ice } : {}),
     });
     this.sessions.push(session);
@@ -36,6 +40,11 @@ export class NodeVolunteers {
 
   get unitsDone(): number {
     return this.sessions.reduce((n, s) => n + s.unitsDone, 0);
+  }
+
+  /** Input bytes the Node volunteers fetched from peers. */
+  get peerInputBytes(): number {
+    return this.sessions.reduce((n, s) => n + s.inputBytes.peer, 0);
   }
 
   get computeSeconds(): number {

@@ -14,6 +14,12 @@ export interface PageFacts {
   readonly computeMs: number;
   /** The widget's adapter line: where this page's kernels ran (and whether that was forced). */
   readonly backend: string;
+  /** Input bytes this page fetched from the host and from peers, and sent to peers (the swarm; this load of the page). */
+  readonly hostInputBytes: number;
+  readonly peerInputBytes: number;
+  readonly bytesServed: number;
+  /** Volunteers fetching from this page now. */
+  readonly uploading: number;
   /** How the page's connection travels (getStats' selected pair), when connected. */
   readonly path?: IcePath;
 }
@@ -38,6 +44,8 @@ export class VolunteerPage {
   own = false;
   /** Compute time of earlier loads of this page (a reload starts the page's clock again). */
   private earlierComputeMs = 0;
+  /** Swarm counts of the page when it closed (a closed page's count stays in the farm's totals). */
+  private earlierSwarm = { hostInputBytes: 0, peerInputBytes: 0, bytesServed: 0 };
 
   constructor(
     readonly index: number,
@@ -60,13 +68,25 @@ export class VolunteerPage {
   }
 
   async facts(): Promise<PageFacts> {
-    if (this.closed) return { unitsDone: 0, outbox: 0, resumed: false, computeMs: this.earlierComputeMs, backend: '' };
+    if (this.closed) return { unitsDone: 0, outbox: 0, resumed: false, computeMs: this.earlierComputeMs, backend: '', ...this.earlierSwarm, uploading: 0 };
     const f = await this.page.evaluate(() => {
       const el = document.querySelector('tabgrid-volunteer') as TabgridVolunteer | null;
       const ms = (window as unknown as { tabgridComputeMs?: number }).tabgridComputeMs ?? 0;
       const backend = el?.shadowRoot?.querySelector('[data-field="adapter"]')?.textContent?.trim() ?? '';
+      const input = el?.inputBytes ?? { host: 0, peer: 0 };
       const path = el?.icePaths[0];
-      return { unitsDone: el?.unitsDone ?? 0, outbox: el?.outbox ?? 0, resumed: el?.resumed ?? false, computeMs: ms, backend, ...(path ? { path } : {}) };
+      return {
+        unitsDone: el?.unitsDone ?? 0,
+        outbox: el?.outbox ?? 0,
+        resumed: el?.resumed ?? false,
+        computeMs: ms,
+        backend,
+        hostInputBytes: input.host,
+        peerInputBytes: input.peer,
+        bytesServed: el?.bytesServed ?? 0,
+        uploading: el?.uploading ?? 0,
+        ...(path ? { path } : {}),
+      };
     });
     return { ...f, computeMs: f.computeMs + this.earlierComputeMs };
   }
@@ -99,7 +119,9 @@ export class VolunteerPage {
   /** Closes the tab for good; what it held comes back to the queue when its leases lapse. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.earlierComputeMs = (await this.facts()).computeMs;
+    const last = await this.facts();
+    this.earlierComputeMs = last.computeMs;
+    this.earlierSwarm = { hostInputBytes: last.hostInputBytes, peerInputBytes: last.peerInputBytes, bytesServed: last.bytesServed };
     this.closed = true;
     await this.closeTab();
   }

@@ -10,6 +10,7 @@ import type { ViteDevServer } from 'vite';
 import { sleep } from '../../src/async';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { shelf } from '../../src/data/shelf';
+import { DATASET_CHUNK_BYTES } from '../../src/data/dataset';
 import { datasetsOf, type JobSpec } from '../../src/host/job';
 import { openHostStore } from '../../src/host/store/open-host-store';
 import { startSignaling, startWeb, type Signaling } from '../stack';
@@ -20,7 +21,7 @@ import { datasetJobs } from './dataset-jobs';
 import { defaultJobs } from './default-jobs';
 import { backgroundPages, FaultKind, planFaults, type PlannedFault } from './faults';
 import { BackgroundPages, FREEZE_MS } from './background-pages';
-import { HostProcess } from './host-process';
+import { brokenCredit, checkFarmDb, creditFacts, FarmDb as FarmDbName, HostGroup, movedVolunteers } from './host-group';
 import { localityFigure } from './locality';
 import { isOutputCheat } from './lying-computer';
 import { judgingSeconds } from './host-stats';
@@ -29,6 +30,8 @@ import { PageFarm } from './pages';
 import { connectionFigures, farmIce, startFarmTurn, turnInvariant } from './turn';
 import type { IceSetup } from '../ice-flags';
 import { brokenInvariants, judgeResults, type FarmSummary } from './summary';
+import { closeWhileServing, swarmFigure, swarmInvariants } from './swarm';
+import { startLyingPeer, type LyingPeer } from './lying-peer';
 
 export interface FarmOptions {
   readonly volunteers: number;
@@ -57,10 +60,20 @@ export interface FarmOptions {
   readonly dataset?: boolean;
   /** With `dataset`: run only the dataset jobs with these ids (a shorter farm, for tests). */
   readonly datasetJobs?: readonly string[];
+  /** Lying peers (issue 18, lying-peer.ts): Node volunteers that hold every dataset and serve corrupted chunks. */
+  readonly liars?: number;
+  /** Close a page's tab while other volunteers fetch inputs from it (issue 18). */
+  readonly closeServing?: boolean;
   /** Force every connection through a coturn on loopback the farm starts (farm/turn.ts). */
   readonly turn?: boolean;
   /** Or connect every peer with this ICE configuration (the ICE flags; farm/turn.ts farmIce). */
   readonly ice?: IceSetup;
+  /** Host processes on one store (default 1); several need `db` postgres (host-group.ts). */
+  readonly hosts?: number;
+  /** sqlite (default for one host), postgres (a throwaway cluster) or a postgres:// URL. */
+  readonly db?: string;
+  /** SIGKILL the last host process, for good, once 5 % of the units are accepted (stats come each second, so it strikes a little later): its volunteers move to the others. */
+  readonly killHost?: boolean;
 }
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
@@ -102,6 +115,9 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       return file;
     });
   const hostId = `farm-${process.pid}-${seed}`;
+  const hosts = options.hosts ?? 1;
+  const db = checkFarmDb(options.db, hosts);
+  if (options.killHost && hosts < 2) throw new Error('--kill-host needs --hosts 2 or more: the volunteers of the killed process move to the others');
   const signalPort = await freePort();
   let signaling: Signaling | undefined = await startSignaling(signalPort);
   const signalUrl = signaling.url;
@@ -110,9 +126,11 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   const run = new AbortController();
   const stopAll = () => run.abort();
   signal.addEventListener('abort', stopAll, { once: true });
-  const host = new HostProcess({
+  const host = new HostGroup({
+    hosts,
+    db,
+    dir,
     jobFiles,
-    db: join(dir, 'host.sqlite'),
     signalUrl,
     hostId,
     leaseMs: options.leaseMs ?? 6000,
@@ -120,10 +138,17 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     nodeFlags: options.hostFlags,
     ...(turn ? { hostArgs: turn.hostArgs } : {}),
   });
+  // Volunteer i starts on process i mod N and moves on to the next when its process cannot be reached.
+  const hostsFor = (i: number) => host.ids.map((_, k) => host.ids[(i + k) % host.ids.length]!);
+  let hostKilled = false;
+  /** With killHost and Node volunteers: units each had done when their first process was killed. */
+  let doneAtKill: number[] | undefined;
   const pages = new PageFarm();
   const background = new BackgroundPages();
   const nodes = new NodeVolunteers();
   const cheaters: Cheater[] = [];
+  const liars: LyingPeer[] = [];
+  let closing: Promise<{ page: number; uploading: number } | undefined> | undefined;
   let web: ViteDevServer | undefined;
   const faultLog: string[] = [];
   const reloaded = new Set<number>();
@@ -131,26 +156,39 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
   try {
     if (!options.node) web = await startWeb(await freePort(), { signalUrl, hostId });
     await host.start(signal);
-    const query = new URLSearchParams({ signal: signalUrl, host: hostId, 'checkpoint-ms': '200', ...(options.backend ? { backend: options.backend } : {}) });
+    const query = new URLSearchParams({
+      signal: signalUrl,
+      host: host.ids.join(','),
+      'checkpoint-ms': '200',
+      ...(options.backend ? { backend: options.backend } : {}),
+    });
     for (let i = 0; i < options.volunteers; i++) {
       const ice = turn?.iceFor(`farm-volunteer-${i}`);
       const url = `http://localhost:${web!.config.server.port}/?${query}${ice ? `&${new URLSearchParams({ ice: JSON.stringify(ice) })}` : ''}`;
-      if (options.node) await nodes.add(signalUrl, hostId, ice);
-      else if (toBackground.has(i)) await background.add(pages, url);
+      if (options.node) {
+        const [first, ...others] = hostsFor(i);
+        await nodes.add(signalUrl, first!, ice, others);
+      } else if (toBackground.has(i)) await background.add(pages, url);
       else await pages.add(url);
     }
     // The clock starts once every volunteer is loaded: from here on the job runs.
     const started = performance.now();
+    const dbCpuAtStart = host.dbCpuSeconds();
+    const farmCpuAtStart = process.cpuUsage();
     const kinds = usableKinds(jobs);
     for (let i = 0; i < (options.cheaters ?? 0); i++) {
-      cheaters.push(await startCheater({ kind: kinds[i % kinds.length]!, signalUrl, hostId, jobs, signal: run.signal, log }));
+      cheaters.push(await startCheater({ kind: kinds[i % kinds.length]!, signalUrl, hostId: host.ids[i % hosts]!, jobs, signal: run.signal, log }));
     }
     // A head start until each cheater has told its first lie (≤ 10 s): a small job must not be
     // done before they reach units of the kernel they lie about.
     const lying = () => cheaters.every((c) => c.report.lies > 0);
     for (const until = performance.now() + 10_000; cheaters.length > 0 && !lying() && performance.now() < until;) await sleep(100, run.signal);
+    // Lying peers hold every dataset before the volunteers start: the first to need one is named a liar.
+    const roots = [...(data?.datasets ?? [])].map(([root, bytes]) => ({ root, bytes: bytes.length }));
+    for (let i = 0; i < (options.liars ?? 0); i++) liars.push(await startLyingPeer({ signalUrl, hostId, datasets: roots, signal: run.signal, log }));
     nodes.startAll();
     await Promise.all(pages.pages.map((p) => p.start()));
+    if (options.closeServing) closing = closeWhileServing(pages, run.signal, log, data?.swarm ? data.swarm.bytes + DATASET_CHUNK_BYTES : 0);
     log(`farm: ${options.volunteers} volunteer(s), ${cheaters.length} cheater(s), ${faults.length} fault(s) planned`);
 
     const deadline = started + (options.timeLimitS ?? 600) * 1000;
@@ -165,6 +203,14 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       if (performance.now() > deadline) {
         log('farm: time limit reached');
         break;
+      }
+      if (options.killHost && !hostKilled && progress >= 0.05) {
+        hostKilled = true;
+        const what = `SIGKILL of host process ${hosts - 1} at ${(progressNow() * 100).toFixed(0)}% accepted`;
+        log(`farm: fault ${what}`);
+        faultLog.push(what);
+        doneAtKill = nodes.sessions.map((s) => s.unitsDone);
+        await host.killOne(hosts - 1);
       }
       while (pending.length > 0 && pending[0]!.at <= progress) {
         const f = pending.shift()!;
@@ -196,18 +242,24 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     const seconds = (performance.now() - started) / 1000;
     // A frozen page's facts cannot be read until it thaws.
     await background.thawed();
+    const dbCpuEnd = host.dbCpuSeconds();
+    const farmCpu = process.cpuUsage(farmCpuAtStart);
+    const dbCpu = dbCpuEnd === undefined || dbCpuAtStart === undefined ? undefined : dbCpuEnd - dbCpuAtStart;
+    const closedWhileServing = await closing;
+    if (closedWhileServing) faultLog.push(`closed page ${closedWhileServing.page} while ${closedWhileServing.uploading} volunteer(s) fetched from it`);
 
     const facts = await Promise.all(pages.pages.map((p) => p.facts()));
     const paths = options.node ? nodes.sessions.map((x) => x.path) : facts.map((f) => f.path);
     const computeSeconds = options.node ? nodes.computeSeconds : facts.reduce((n, f) => n + f.computeMs, 0) / 1000;
     const resumed = [...reloaded].filter((i) => facts[i]!.resumed).length;
     run.abort();
+    for (const l of liars) l.close();
     await Promise.all(cheaters.map((c) => c.done));
     nodes.close();
     await pages.close();
     await background.close();
     await host.stop();
-    const store = await openHostStore(join(dir, 'host.sqlite'), { existing: true });
+    const store = await openHostStore(host.store, { existing: true });
     const snapshot = await store.load();
     const results = await judgeResults(
       snapshot,
@@ -216,6 +268,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       (unitId, root) => store.output(unitId, root),
     );
     await store.close();
+    const credit = creditFacts(snapshot);
     const accepted = new Set(snapshot.units.filter((u) => u.state === 'accepted').map((u) => u.unitId));
     const hostStats = host.total();
     const readsData = new Set(jobs.filter((j) => datasetsOf(j).length > 0).map((j) => j.id));
@@ -244,6 +297,13 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       units_per_second: results.units_accepted / seconds,
       verify_cpu_seconds: judgingSeconds(hostStats.busy),
       host_cpu_seconds: hostStats.cpuSeconds,
+      hosts,
+      db: db.startsWith('postgres') ? FarmDbName.Postgres : FarmDbName.Sqlite,
+      host_cpu_ms_per_unit: results.units_accepted > 0 ? (hostStats.cpuSeconds * 1000) / results.units_accepted : 0,
+      farm_cpu_seconds: (farmCpu.user + farmCpu.system) / 1e6,
+      ...(dbCpu === undefined ? {} : { db_cpu_seconds: dbCpu, db_cpu_ms_per_unit: results.units_accepted > 0 ? (dbCpu * 1000) / results.units_accepted : 0 }),
+      ...credit,
+      ...(doneAtKill ? { moved: movedVolunteers(doneAtKill, nodes, (i) => hostsFor(i)[0] === host.ids[hosts - 1]) } : {}),
       host_busy: hostStats.busy,
       compute_seconds: computeSeconds,
       input_bytes_sent: hostStats.inputBytes,
@@ -253,17 +313,26 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
       ...(options.turn ? { turn: true } : {}),
       ...connectionFigures(paths, turn?.isRelayAddress),
       ...(options.node ? {} : { page_backends: [...new Set(facts.filter((f) => f.backend).map((f) => f.backend))] }),
+      swarm: swarmFigure({
+        stats: hostStats,
+        facts,
+        nodePeerBytes: nodes.peerInputBytes,
+        sharedB: data?.swarm,
+        liars: liars.map((l) => l.report),
+        closedWhileServing,
+      }),
       failures: [],
     };
-    summary.failures = [...brokenInvariants(summary), ...turnInvariant(summary)];
+    summary.failures = [...brokenInvariants(summary), ...turnInvariant(summary), ...brokenCredit(credit), ...swarmInvariants(summary.swarm!)];
     return summary;
   } finally {
     signal.removeEventListener('abort', stopAll);
     run.abort();
     nodes.close();
+    for (const l of liars) l.close();
     await pages.close();
     await background.close();
-    await host.stop().catch(() => undefined);
+    await host.close().catch(() => undefined);
     await web?.close();
     await signaling?.close();
     await turn?.close();

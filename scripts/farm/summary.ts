@@ -4,6 +4,7 @@ import type { Hasher } from '../../src/hash/sha256-cpu';
 import type { CheatKind } from './cheat-kind';
 import { LOCALITY_BOUND, type LocalityFigure } from './locality';
 import { Recheck, recheck, type OutputReader } from './reference';
+import { swarmRows, type SwarmFigure } from './swarm';
 
 /** What `npm run farm` reports (the --out JSON). Seconds are wall-clock unless named CPU. */
 export interface FarmSummary {
@@ -53,6 +54,24 @@ export interface FarmSummary {
   verify_cpu_seconds: number;
   /** CPU time of the host process(es) after start-up, all of it (WebRTC, signaling client, SQLite, judging). */
   host_cpu_seconds: number;
+  /** Host processes (--hosts) and their store (--db). */
+  hosts?: number;
+  db?: 'sqlite' | 'postgres';
+  /** host_cpu_seconds per accepted unit, ms: the per-unit cost that projects the curve to larger machines. */
+  host_cpu_ms_per_unit?: number;
+  /** CPU of the farm process itself over the run: Node volunteers (WebRTC, computing), cheaters, the run loop. */
+  farm_cpu_seconds?: number;
+  /** With --db postgres (a cluster the farm started): the server's CPU over the run, and per accepted unit (ms). */
+  db_cpu_seconds?: number;
+  db_cpu_ms_per_unit?: number;
+  /** Credit on the volunteers' records, in the receipts, and for the accepted work (host-group.ts creditFacts): all equal. */
+  credit_granted?: number;
+  credit_in_receipts?: number;
+  credit_for_work?: number;
+  volunteers_credit_mismatch?: number;
+  receipts_wrong?: number;
+  /** With --kill-host and Node volunteers: the killed process's volunteers, and how many had units accepted after it died. */
+  moved?: { of: number; working: number };
   /** Handle-queue time per message type, seconds: where the host's one queue goes. */
   host_busy: Record<string, number>;
   /** Sum over volunteers of the time a unit was computing. */
@@ -71,6 +90,8 @@ export interface FarmSummary {
   backend?: 'webgpu' | 'cpu';
   /** What the pages' widgets said they ran on at the end (their adapter line), each once. */
   page_backends?: string[];
+  /** The swarm (issue 18, swarm.ts): input bytes from the host and from peers, the peers' share, the shared B's bound, the tracker, the liars. */
+  swarm?: SwarmFigure;
   /** With --coturn: every connection was forced through a coturn on loopback (farm/turn.ts). */
   turn?: boolean;
   /** Honest volunteers by their connection's path at the end, "local→remote" candidate types from getStats() ("relay→relay"; "unknown": not connected). */
@@ -162,7 +183,17 @@ export function summaryTable(s: FarmSummary): string {
     ['outbox redelivered', s.outbox_redelivered],
     ['faults injected', `${s.faults_injected}${s.fault_log.length ? `: ${s.fault_log.join('; ')}` : ''}`],
     ['seconds', s.seconds.toFixed(1)],
+    ...(s.hosts === undefined ? [] : [['host processes / store', `${s.hosts} / ${s.db}`] as [string, string]]),
     ['units / second', s.units_per_second.toFixed(2)],
+    ...(s.host_cpu_ms_per_unit === undefined ? [] : [['host CPU ms / unit', s.host_cpu_ms_per_unit.toFixed(2)] as [string, string]]),
+    ...(s.farm_cpu_seconds === undefined ? [] : [['farm process CPU (s)', s.farm_cpu_seconds.toFixed(2)] as [string, string]]),
+    ...(s.db_cpu_ms_per_unit === undefined
+      ? []
+      : [['PostgreSQL CPU s / ms per unit', `${s.db_cpu_seconds!.toFixed(2)} / ${s.db_cpu_ms_per_unit.toFixed(2)}`] as [string, string]]),
+    ...(s.moved ? [['volunteers of the killed host / working after it', `${s.moved.of} / ${s.moved.working}`] as [string, string]] : []),
+    ...(s.credit_granted === undefined
+      ? []
+      : [['credit granted / in receipts / for the work', `${s.credit_granted} / ${s.credit_in_receipts} / ${s.credit_for_work}`] as [string, string]]),
     ['host judging / all CPU (s)', `${s.verify_cpu_seconds.toFixed(2)} / ${s.host_cpu_seconds.toFixed(2)}`],
     ['volunteer compute (s)', s.compute_seconds.toFixed(1)],
     ['input bytes sent / per unit', `${s.input_bytes_sent} / ${Math.round(s.input_bytes_per_unit)}`],
@@ -182,6 +213,7 @@ export function summaryTable(s: FarmSummary): string {
           ] as [string, string],
         ]
       : []),
+    ...(s.swarm ? swarmRows(s.swarm) : []),
     ...(s.connection_paths
       ? [
           [

@@ -1,7 +1,7 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
-import { describeLayout, jobUnit, type JobSpec } from './job';
+import { datasetsOf, describeLayout, jobUnit, type JobSpec } from './job';
 import { datasetsDeletedWith, withStatus } from './job-control';
 import { stageJobs } from './job-intake';
 import type { UnitView } from './host-views';
@@ -15,7 +15,9 @@ import { acceptedResult, Announcer } from './announcer';
 import { Holds } from './holds';
 import { checkHostOptions, cryptoRandom, DEFAULT_MAX_UPLOAD_BYTES, type AcceptedResult, type HostCoreOptions } from './host-options';
 import { randomBelow, type Random } from '../proof/random';
-import type { CommitChain, HostStore, StoreBatch, StoredTrust, StoredVolunteer } from './store/store';
+import type { CommitChain, HostSnapshot, HostStore, StoreBatch, StoredTrust, StoredVolunteer } from './store/store';
+import { isSharedStore } from './store/shared-store';
+import { Sharing } from './sharing';
 import { JobStatus, StoredUnitState as UnitState } from './store/store';
 import { inlineRecomputer, type Recomputer } from './recomputer';
 import { Settler, type Settlement } from './settler';
@@ -23,6 +25,7 @@ import { awaitingRecompute } from './verify-replicas';
 import { DatasetLibrary } from './dataset-library';
 import { localityRanker } from './locality';
 import { spend } from './chunk-budget';
+import { SwarmTracker, type TrackerStats } from './swarm-tracker';
 import type { ChallengedUnit } from '../protocol';
 
 /** A message's replies, once what it changed is durable: kept apart from its turn, so under group commit the next message need not wait for the commit. */
@@ -65,6 +68,8 @@ export class HostCore {
   private readonly random: Random;
   private readonly settler: Settler;
   private readonly recomputer: Recomputer;
+  /** Who holds and serves which dataset chunks (swarm-tracker.ts). */
+  private readonly tracker: SwarmTracker;
   /**
    * Under group commit (store.groupsCommits) a message's changes are applied in memory at once
    * and the next message is handled while they wait for their group; its replies wait for
@@ -74,6 +79,8 @@ export class HostCore {
    */
   private readonly pipelined: boolean;
   private readonly chain: CommitChain = {};
+  /** Set when the store is shared by several host processes (docs/MULTI-HOST.md). */
+  private readonly sharing?: Sharing;
 
   private constructor(
     private readonly state: HostState,
@@ -83,6 +90,7 @@ export class HostCore {
   ) {
     this.announcer = new Announcer(state, options, options.clock ?? Date.now);
     this.random = options.random ?? cryptoRandom;
+    this.tracker = new SwarmTracker((n) => randomBelow(this.random, n));
     this.recomputer = options.recomputer ?? inlineRecomputer(options.hash);
     this.pipelined = store.groupsCommits === true;
     this.settler = new Settler({
@@ -110,6 +118,23 @@ export class HostCore {
       redirect: (name) => this.redirect(name),
       iceGrant: options.iceGrant,
     });
+    if (isSharedStore(store)) {
+      this.sharing = new Sharing(
+        store,
+        state,
+        this.leaseMs,
+        (units) => {
+          for (const u of units)
+            if (awaitingRecompute(u))
+              this.scheduleSettlement(
+                u.unitId,
+                (u.votes ?? []).map((v) => v.key),
+              );
+        },
+        (units) => this.judge.release(units.map(requeued)),
+        options.log,
+      );
+    }
   }
 
   /**
@@ -118,27 +143,32 @@ export class HostCore {
    */
   static async open(store: HostStore, jobs: readonly JobSpec[], options: HostCoreOptions): Promise<HostCore> {
     checkHostOptions(options);
-    const snapshot = await store.load();
-    const state = new HostState(snapshot);
     const now = (options.clock ?? Date.now)();
     const datasets = new DatasetLibrary(store, options.hash);
-    await datasets.load([...state.jobSpecs(), ...jobs]);
-    const fresh = state.tx();
-    stageJobs(state, fresh, jobs, now);
-    // Nobody could renew a lease while the host was down: each restored one gets another lease period.
-    const leaseMs = options.leaseMs ?? 60_000;
-    const holds = new Holds(leaseMs, options.maxHoldMs ?? 10 * leaseMs, options.graceMs ?? leaseMs);
-    let extended = 0;
-    for (const u of [...state.leasedUnits(), ...state.reservedUnits()]) {
-      const r = holds.restored(u, now);
-      if (!r) continue;
-      fresh.putUnit(r);
-      extended++;
-    }
-    await store.commit(fresh.batch());
-    fresh.apply();
-    if (extended > 0) options.log?.(`restored ${extended} lease(s) and reservation(s), each given one more lease period from now`);
+    const start = async (snapshot: HostSnapshot) => {
+      const state = new HostState(snapshot);
+      await datasets.load([...state.jobSpecs(), ...jobs]);
+      const fresh = state.tx();
+      stageJobs(state, fresh, jobs, now);
+      // Nobody could renew a lease while the host was down: each restored one gets another lease period.
+      const leaseMs = options.leaseMs ?? 60_000;
+      const holds = new Holds(leaseMs, options.maxHoldMs ?? 10 * leaseMs, options.graceMs ?? leaseMs);
+      let extended = 0;
+      for (const u of [...state.leasedUnits(), ...state.reservedUnits()]) {
+        const r = holds.restored(u, now);
+        if (!r) continue;
+        fresh.putUnit(r);
+        extended++;
+      }
+      await store.commit(fresh.batch());
+      fresh.apply();
+      if (extended > 0) options.log?.(`restored ${extended} lease(s) and reservation(s), each given one more lease period from now`);
+      return state;
+    };
+    // A shared store's process starts with no units: it claims them as volunteers ask.
+    const state = isSharedStore(store) ? await Sharing.start(store, start) : await start(await store.load());
     const core = new HostCore(state, store, options, datasets);
+    await core.sharing?.recount();
     // Units that were waiting for the host's own computation when it stopped wait again.
     for (const u of state.leasedUnits())
       if (awaitingRecompute(u))
@@ -182,22 +212,43 @@ export class HostCore {
     return this.datasets.servedByKey();
   }
 
+  /** The swarm tracker's counts: peers named, reports, keys no longer named. */
+  swarmStats(): TrackerStats {
+    return this.tracker.stats();
+  }
+
   /** The key the host signs receipts with: whoever checks a volunteer's credit statement needs it. */
   get publicKey(): string {
     return this.options.identity.publicKey;
   }
 
+  /** Whether every unit is accepted: of this host's store, or with a shared store, of the whole database (as of the last second). */
   get done(): boolean {
-    return this.state.allAccepted();
+    return this.sharing ? this.sharing.done : this.state.allAccepted();
   }
 
+  /** Units by state; with a shared store, over the whole database (as of the last second). */
   progress(): Record<UnitState, number> & { total: number } {
-    return this.state.counts();
+    return this.sharing ? this.sharing.counts() : this.state.counts();
   }
 
   /** Accepted roots (and proof-of-work solutions), in job then unit order. */
   results(jobId?: string): AcceptedResult[] {
     return this.state.accepted(jobId).map(acceptedResult);
+  }
+
+  /**
+   * Accepted results of every job, in job then unit order: results(), or with a shared store,
+   * read from the database (this process holds only the units it owns).
+   */
+  async allResults(): Promise<AcceptedResult[]> {
+    if (!this.sharing) return this.results();
+    const order = new Map(this.state.allJobs().map((j, i) => [j.id, i]));
+    const { units } = await this.store.load();
+    return units
+      .filter((u) => u.state === UnitState.Accepted)
+      .sort((a, b) => (order.get(a.jobId) ?? order.size) - (order.get(b.jobId) ?? order.size) || a.index - b.index)
+      .map(acceptedResult);
   }
 
   /** An accepted unit's collected output (jobs with `collect: true`), read from the store. */
@@ -236,7 +287,9 @@ export class HostCore {
   disconnect(name: string): Promise<void> {
     return this.serial(async () => {
       this.sessions.delete(name);
+      this.tracker.forget(name);
       this.judge.dropUploadsVia(name);
+      this.sharing?.disconnected(name);
     });
   }
 
@@ -296,6 +349,7 @@ export class HostCore {
     const child = `${name}>${message.child}`;
     if (message.type === 'child-left') {
       this.sessions.delete(child);
+      this.tracker.forget(child);
       return answered([]);
     }
     if (!this.sessions.find(child) && this.sessions.children(name) >= MAX_RELAY_CHILDREN) {
@@ -318,6 +372,8 @@ export class HostCore {
   expireLeases(): Promise<number> {
     return this.serial(async () => {
       const now = this.clock();
+      // Sharing a database: say we are alive, and take in what dead processes left (expired below).
+      await this.sharing?.tick(now);
       const tx = this.state.tx();
       let expired = 0;
       let overheld = 0;
@@ -372,6 +428,17 @@ export class HostCore {
     const now = this.clock();
     // Reads immutable datasets only: nothing to commit.
     if (message.type === 'get-chunks') return answered(this.serveChunks(name, speaker, message, now));
+    if (message.type === 'get-peers' || message.type === 'have' || message.type === 'serving') return answered(this.track(name, speaker, message, now));
+    try {
+      if (this.sharing && !(await this.sharing.prepare(speaker.id, message, name))) {
+        // Its unit is another live process's, whose volunteer moved here before that process was found dead (sharing.ts):
+        // a heartbeat waits for the next, anything else is refused as busy, and the volunteer offers it again.
+        if (message.type === 'heartbeat') return answered([]);
+        throw new TabgridError(ErrorCode.Busy, 'another host process holds this unit for now; offer it again shortly');
+      }
+    } catch (err) {
+      return answered([this.error(speaker.id, err, message)]);
+    }
     const tx = this.state.tx();
     let replies: HostMessage[];
     try {
@@ -412,7 +479,30 @@ export class HostCore {
       connection.roots = [m.root, ...(connection.roots ?? []).filter((r) => r !== m.root)].slice(0, MAX_CACHED_HINT);
       if (!ok) throw new TabgridError(ErrorCode.Busy, 'asking for dataset chunks faster than this host serves them; ask again shortly');
       this.datasets.sent(speaker.id, m.root, bytes);
+      // From now on it holds them, or will once they land: peers it is named to wait for them.
+      this.tracker.held(name, m.root, m.first, m.count);
       return chunks.map((c) => ({ type: 'chunk', id: m.id, root: m.root, index: c.index, path: [...c.path], data: c.data }));
+    } catch (err) {
+      return [this.error(speaker.id, err, m)];
+    }
+  }
+
+  /** The swarm's tracking messages: nothing to commit (faults are kept in memory; a bad chunk's trust goes through decide). */
+  private track(name: string, speaker: Speaker, m: Extract<VolunteerMessage, { type: 'get-peers' | 'have' | 'serving' }>, now: number): HostMessage[] {
+    try {
+      switch (m.type) {
+        case 'get-peers':
+          if (!this.datasets.has(m.root)) throw new TabgridError(ErrorCode.BadInput, `no dataset ${m.root.slice(0, 12)}… on this host`);
+          return [{ type: 'peers', id: m.id, root: m.root, peers: this.tracker.recommend(name, m.root, m.first, m.count, now) }];
+        case 'have':
+          // Only datasets this host serves are tracked: nobody can fill the tracker with roots of its own.
+          if (this.datasets.has(m.root)) this.tracker.held(name, m.root, m.first, m.count);
+          return [{ type: 'tracking', id: m.id }];
+        case 'serving':
+          if (!this.tracker.serving(name, speaker.id, m.peer, m.on))
+            throw new TabgridError(ErrorCode.BadInput, `peer id ${m.peer} serves for another connection`);
+          return [{ type: 'tracking', id: m.id }];
+      }
     } catch (err) {
       return [this.error(speaker.id, err, m)];
     }
@@ -424,7 +514,8 @@ export class HostCore {
    */
   private commit(tx: Tx): Promise<void> {
     const batch = tx.batch();
-    if (!this.pipelined) return this.store.commit(batch).then(() => this.applied(tx, batch));
+    // A shared store (never pipelined) commits fenced by ownership: persist().
+    if (!this.pipelined) return this.persist(batch).then(() => this.applied(tx, batch));
     if (this.chain.failure !== undefined) return Promise.reject(this.stopped());
     // Pipelined: applied now, so the next message builds on it; whoever announces it waits for `durable`.
     const durable = this.store.commit(batch, this.chain);
@@ -440,10 +531,15 @@ export class HostCore {
     for (const { unitId, voters } of tx.settlements()) this.scheduleSettlement(unitId, voters);
   }
 
+  /** Makes `batch` durable: in this host's store, or fenced by ownership in a shared one (sharing.ts). */
+  private persist(batch: StoreBatch): Promise<void> {
+    return this.sharing ? this.sharing.commit(batch) : this.store.commit(batch);
+  }
+
   /** Works out the replies and the state changes (into tx) for one message from connection `name`. */
   private async decide(
     speaker: Speaker,
-    message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' }>,
+    message: Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' | 'get-peers' | 'have' | 'serving' }>,
     now: number,
     tx: Tx,
     name: string,
@@ -547,6 +643,15 @@ export class HostCore {
       }
       case 'standing':
         return [this.standing(who, message.id, now)];
+      case 'peer-report': {
+        // A bad chunk counts against the serving key's trust in every job that reads the dataset (once per reporter it was named to).
+        const against = this.tracker.report(name, who, message.peer, message.root, message.why, now);
+        if (against !== undefined) {
+          for (const spec of this.state.jobSpecs()) if (datasetsOf(spec).includes(message.root)) this.judge.trust.record(tx, spec.id, against, false);
+          this.options.log?.(`peer ${message.peer} (key ${against.slice(0, 12)}…) served a bad chunk of ${message.root.slice(0, 12)}…: no longer named`);
+        }
+        return [{ type: 'tracking', id: message.id }];
+      }
       case 'get-ice': {
         const grant = this.options.iceGrant?.(who);
         if (!grant) throw new TabgridError(ErrorCode.BadInput, 'this host mints no TURN credentials');

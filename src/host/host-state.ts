@@ -155,12 +155,15 @@ export class HostState {
 
   accepted(jobId?: string): StoredUnit[] {
     const jobs = jobId ? [jobId] : this.jobOrder.map((j) => j.id);
-    return jobs.flatMap((j) => (this.byJob.get(j) ?? []).map((id) => this.units.get(id)!).filter((u) => u.state === UnitState.Accepted));
+    return jobs.flatMap((j) => this.unitsOf(j).filter((u) => u.state === UnitState.Accepted));
   }
 
-  /** A job's units in index order (read-only views use it). */
+  /** A job's units in index order (read-only views use it); a shared process has only those it holds. */
   unitsOf(jobId: string): StoredUnit[] {
-    return (this.byJob.get(jobId) ?? []).map((id) => this.units.get(id)!);
+    const units: StoredUnit[] = [];
+    // forEach skips the holes forgetUnit leaves.
+    (this.byJob.get(jobId) ?? []).forEach((id) => units.push(this.units.get(id)!));
+    return units;
   }
 
   allVolunteers(): StoredVolunteer[] {
@@ -218,6 +221,28 @@ export class HostState {
       held.add(u.unitId);
       this.holders.set(u.holder, held);
     }
+  }
+
+  /** Queued units, in no particular order (a shared process gives back those nobody asks for: sharing.ts). */
+  queuedUnits(): StoredUnit[] {
+    return [...this.queued.values(), ...this.awaitingReplica.values()].flatMap((q) => [...q].map((id) => this.units.get(id)!));
+  }
+
+  /**
+   * Forgets a unit from every index, as if never loaded: a process sharing its database keeps
+   * in memory only the units it owns (sharing.ts), and drops those another process took over.
+   */
+  forgetUnit(unitId: string): void {
+    const u = this.units.get(unitId);
+    if (!u) return;
+    this.units.delete(unitId);
+    const list = this.byJob.get(u.jobId);
+    if (list && list[u.index] === unitId) delete list[u.index];
+    this.queued.get(u.jobId)?.delete(unitId);
+    this.awaitingReplica.get(u.jobId)?.delete(unitId);
+    this.leased.delete(unitId);
+    if (u.holder) this.holders.get(u.holder)?.delete(unitId);
+    this.receipts.delete(unitId);
   }
 
   /** @internal Tx.apply: forgets a deleted job, its units (from every index) and its trust records; its receipts stay. */

@@ -27,6 +27,7 @@ import { across, bool, bytesHex, datasetRoot, hex, int, list, oneOf, record, str
 import { workUnitSchema } from './work-unit';
 import { iceGrantEntries, iceGrantSchema } from './ice';
 import { displayNameProblem } from './display-name';
+import { MAX_RECOMMENDED_PEERS, PeerFault, peerId } from './swarm';
 
 function message<const T extends string, const E extends v.ObjectEntries>(type: T, entries: E) {
   return record({ type: v.literal(type), ...entries });
@@ -108,6 +109,20 @@ const displayName = v.pipe(
 /** Credit per day, rounded. */
 const rate = int(0, Number.MAX_SAFE_INTEGER);
 
+const chunkRange = {
+  root: datasetRoot,
+  first: int(0, chunkCount(MAX_DATASET_BYTES) - 1),
+  count: int(1, MAX_CHUNKS_PER_REQUEST),
+};
+/** A chunk range that does not run past the largest dataset's last chunk. */
+function withinDataset<T extends { readonly first: number; readonly count: number }>() {
+  return across<T>(
+    'count',
+    (m) => m.first + m.count <= chunkCount(MAX_DATASET_BYTES),
+    () => `must not run past chunk ${chunkCount(MAX_DATASET_BYTES) - 1}`,
+  );
+}
+
 /** What a volunteer says, by type. */
 export const volunteerMessages = {
   /** `relay`: this volunteer can serve other volunteers' connections (see `relay` below). */
@@ -170,6 +185,19 @@ export const volunteerMessages = {
   profile: message('profile', { id: requestId, name: v.optional(displayName), team: v.optional(displayName) }),
   /** Asks for this key's totals and rank: answered by `standing`. */
   standing: message('standing', { id: requestId }),
+  /*
+   * The swarm (protocol/swarm.ts; hosts before it answer each with an error naming the request,
+   * and the volunteer then fetches from the host alone). Each is answered, so a host that
+   * refuses one fails that request only.
+   */
+  /** This volunteer serves the chunks it holds to other volunteers (`on`), reachable as `peer`; or no longer (`on` false). Answered by `tracking`. */
+  serving: message('serving', { id: requestId, peer: peerId, on: bool() }),
+  /** Asks which peers hold chunks first … first + count − 1 of dataset `root`: answered by `peers`. */
+  'get-peers': v.pipe(message('get-peers', { id: requestId, ...chunkRange }), withinDataset()),
+  /** This volunteer now holds these chunks, verified (fetched from a peer: the host knows what it served itself). Answered by `tracking`. */
+  have: v.pipe(message('have', { id: requestId, ...chunkRange }), withinDataset()),
+  /** Peer `peer` failed a fetch of dataset `root` (`why`): the host stops recommending it and counts a bad chunk against its trust. Answered by `tracking`. */
+  'peer-report': message('peer-report', { id: requestId, peer: peerId, root: datasetRoot, why: oneOf(PeerFault) }),
   /** Asks for fresh TURN credentials before the welcome's expire: answered by `ice` (a host that mints none answers an error). */
   'get-ice': message('get-ice', { id: requestId }),
 };
@@ -241,6 +269,10 @@ export const hostMessages = {
    * failed message was about, when it was about one.
    */
   error: message('error', { code: str(64), message: text(1024), id: v.optional(requestId), unitId: v.optional(unitId) }),
+  /** Answers get-peers: peers that hold the chunks and serve, best first (maybe none: fetch from the host). */
+  peers: message('peers', { id: requestId, root: datasetRoot, peers: list(peerId, MAX_RECOMMENDED_PEERS) }),
+  /** Answers serving, have and peer-report: taken. */
+  tracking: message('tracking', { id: requestId }),
 };
 
 /*

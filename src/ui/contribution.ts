@@ -14,6 +14,7 @@ import type { EngineInfo } from '../worker/engine';
 import { Pace } from './pace';
 import { ThroughputHistory } from './sparkline';
 import { downloadCredit } from './credit-file';
+import { MB, UploadShare } from '../volunteer/upload-share';
 
 export interface ContributionConfig {
   readonly hostIds: readonly string[];
@@ -26,6 +27,8 @@ export interface ContributionConfig {
   readonly share: number;
   /** Run every kernel on this backend instead of choosing (the element's `backend`). */
   readonly backend?: Backend;
+  /** The visitor's upload share for the swarm, MB/s (0: serve nothing). */
+  readonly uploadMBps: number;
 }
 
 /** One tab per origin computes (see volunteer/leader.ts): they share one store and one id. */
@@ -60,6 +63,8 @@ export class Contribution extends EventTarget {
   private datasets?: DatasetCache;
   /** Chunks in flight, shared by this tab's sessions (one per host). */
   private readonly flights = new ChunkFlights();
+  /** The tab's upload share, shared by its sessions' swarms. */
+  private upload?: UploadShare;
   private sampler?: ReturnType<typeof setInterval>;
   private opening?: Promise<void>;
   private closed = false;
@@ -184,7 +189,32 @@ export class Contribution extends EventTarget {
     void this.computer?.setThrottle(share);
   }
 
+  /** The visitor's upload share, MB/s: applies at once (0 lets every downloader go). */
+  setUploadShare(mbps: number): void {
+    if (!this.upload) return;
+    this.upload.rate = mbps * MB;
+    for (const x of this.sessions) x.swarmChanged();
+  }
+
+  /** Volunteers fetching inputs from this tab now; input bytes sent to them; input bytes fetched from the hosts and from peers. */
+  get uploading(): number {
+    return this.sum((x) => x.uploading);
+  }
+  get bytesServed(): number {
+    return this.sum((x) => x.bytesServed);
+  }
+  get inputBytes(): { host: number; peer: number } {
+    const peer = this.sum((x) => x.inputBytes.peer);
+    return { host: this.sum((x) => x.inputBytes.fetched) - peer, peer };
+  }
+
+  private readonly connectionChanged = () => {
+    for (const x of this.sessions) x.swarmChanged();
+    this.emit();
+  };
+
   close(): void {
+    (navigator as { connection?: EventTarget }).connection?.removeEventListener?.('change', this.connectionChanged);
     this.closed = true;
     this.starting?.abort();
     for (const x of this.sessions) x.close();
@@ -225,6 +255,10 @@ export class Contribution extends EventTarget {
     const computer = new ComputeClient({ ...(this.store ? { tuneStore: this.store } : {}), ...(config.backend ? { backend: config.backend } : {}) });
     this.computer = computer;
     void computer.setThrottle(config.share);
+    const upload = (this.upload = new UploadShare(config.uploadMBps * MB));
+    // The browser may start or stop saving data mid-visit: serving follows (volunteer/metered.ts).
+    const connection = (navigator as { connection?: EventTarget }).connection;
+    connection?.addEventListener?.('change', this.connectionChanged);
     this.describe(computer);
     this.sessions = config.hostIds.map((hostId) => {
       const session = new VolunteerSession({
@@ -236,6 +270,7 @@ export class Contribution extends EventTarget {
         store: this.store,
         identity: this.identity,
         chunkFlights: this.flights,
+        swarm: { share: upload },
         ...(this.datasets ? { datasetCache: this.datasets } : {}),
         ...(config.checkpointMs ? { checkpointMs: config.checkpointMs } : {}),
         // Recovery must not wait on a hidden page's throttled timers; the worker's keep time.

@@ -67,3 +67,10 @@ export function estimateLeft(done: number, total: number, perSecond: number): st
   if (s < 3600) return `about ${Math.round(s / 60)} min left`;
   return `about ${ONE_DECIMAL.format(s / 3600)} h left`;
 }
+
+/** Bytes as the upload share counts them (10^6 per MB): "3.2 MB", "640 kB", "12 bytes". */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
+  if (bytes >= 1e3) return `${Math.round(bytes / 1e3)} kB`;
+  return `${bytes} bytes`;
+}

@@ -16,6 +16,10 @@ import { describeCredit, estimateLeft, formatItemsPerSecond } from './numbers';
 import type { ThroughputHistory } from './sparkline';
 import type { Kernel } from '../kernels/units';
 import { describeWidgetState, widgetState, type WidgetState } from './widget-state';
+import { clampUploadShare, recallUploadShare, rememberUploadShare } from './upload-choice';
+import { DEFAULT_UPLOAD_MBPS, MAX_UPLOAD_MBPS } from '../volunteer/upload-share';
+import { connectionSaysSpare } from '../volunteer/metered';
+import { formatBytes } from './numbers';
 
 export { WidgetState } from './widget-state';
 
@@ -40,6 +44,7 @@ export class TabgridVolunteer extends LitElement {
     throttle: { type: Number },
     idleSeconds: { type: Number, attribute: 'idle-seconds' },
     backend: { type: String },
+    uploadMbps: { type: Number, attribute: 'upload-mbps' },
     ice: { type: String },
     tick: { state: true },
   };
@@ -56,6 +61,8 @@ export class TabgridVolunteer extends LitElement {
   declare idleSeconds: number;
   /** Run every kernel on `webgpu` or `cpu` instead of choosing (tests, farms); read at Start. Any other value is refused. */
   declare backend: string | null;
+  /** The most upload, MB/s, the page offers to share inputs with other volunteers (default 2, at most 10); the visitor may lower it, to 0. */
+  declare uploadMbps: number;
   /**
    * STUN/TURN servers as JSON (protocol/ice.ts: `{"iceServers": [...], "iceTransportPolicy": "relay"}`
    * or a bare list), else a child `<script type="application/json" data-tabgrid-ice>`. Short-lived
@@ -64,6 +71,8 @@ export class TabgridVolunteer extends LitElement {
    */
   declare ice: string | null;
   declare private tick: number;
+  /** The visitor's upload share, MB/s (remembered; at most uploadMbps). */
+  private uploadShare = DEFAULT_UPLOAD_MBPS;
 
   private consent: Consent = Consent.Unasked;
   private courtesy: CourtesySettings = DEFAULT_COURTESY;
@@ -80,6 +89,7 @@ export class TabgridVolunteer extends LitElement {
     this.throttle = DEFAULT_COURTESY.throttle;
     this.idleSeconds = 60;
     this.backend = null;
+    this.uploadMbps = DEFAULT_UPLOAD_MBPS;
     this.ice = null;
     this.tick = 0;
   }
@@ -166,6 +176,24 @@ export class TabgridVolunteer extends LitElement {
     return this.work.persistence ?? 'not started';
   }
 
+  /** Input bytes this page fetched from its hosts and from other volunteers (the swarm). */
+  get inputBytes(): { host: number; peer: number } {
+    return this.work.inputBytes;
+  }
+
+  /** Input bytes this page sent to other volunteers; volunteers fetching from it now. */
+  get bytesServed(): number {
+    return this.work.bytesServed;
+  }
+  get uploading(): number {
+    return this.work.uploading;
+  }
+
+  /** The visitor's upload share, MB/s. */
+  get uploadShareMbps(): number {
+    return this.uploadShare;
+  }
+
   /** Receipts of the results the hosts accepted from this volunteer (proof of its credit). */
   get receipts(): readonly Receipt[] {
     return this.work.receipts;
@@ -228,6 +256,7 @@ export class TabgridVolunteer extends LitElement {
       relay: !this.hasAttribute('no-relay'),
       ...(this.checkpointMs ? { checkpointMs: this.checkpointMs } : {}),
       share: this.courtesy.throttle / 100,
+      uploadMBps: this.uploadShare,
       ...(this.forced.backend ? { backend: this.forced.backend } : {}),
     }));
     work.addEventListener('change', () => this.tick++);
@@ -244,6 +273,7 @@ export class TabgridVolunteer extends LitElement {
       this.consent = recallConsent(this.memoryKey);
       this.courtesy = recallCourtesy(this.memoryKey) ?? { ...DEFAULT_COURTESY, throttle: clampThrottle(this.throttle) };
       this.throttle = this.courtesy.throttle;
+      this.uploadShare = recallUploadShare(this.memoryKey, this.uploadMax) ?? this.uploadMax;
     } else if (changed.has('throttle')) {
       this.throttle = clampThrottle(this.throttle);
       this.courtesy = { ...this.courtesy, throttle: this.throttle };
@@ -259,6 +289,19 @@ export class TabgridVolunteer extends LitElement {
     if (changed.has('throttle')) this.work.setShare(this.throttle / 100);
     const ice = this.forced.ice;
     if (changed.has('ice') && changed.get('ice') !== undefined && ice) this.work.setIce(ice);
+    if (changed.has('uploadMbps') && this.uploadShare > this.uploadMax) this.setUploadShare(this.uploadMax);
+  }
+
+  /** The most the control offers: the page's `upload-mbps`, within 0..MAX_UPLOAD_MBPS. */
+  private get uploadMax(): number {
+    return clampUploadShare(this.uploadMbps, MAX_UPLOAD_MBPS, DEFAULT_UPLOAD_MBPS);
+  }
+
+  private setUploadShare(mbps: number): void {
+    this.uploadShare = clampUploadShare(mbps, this.uploadMax);
+    rememberUploadShare(this.memoryKey, this.uploadShare);
+    this.work.setUploadShare(this.uploadShare);
+    this.tick++;
   }
 
   override connectedCallback(): void {
@@ -278,6 +321,7 @@ export class TabgridVolunteer extends LitElement {
     toggle: () => (this.consent === Consent.Started ? this.pause() : this.start()),
     retry: () => this.work.retry(),
     throttle: (percent) => this.setCourtesy({ throttle: clampThrottle(percent) }),
+    uploadShare: (mbps) => this.setUploadShare(mbps),
     onlyWhenIdle: (on) => this.setCourtesy({ onlyWhenIdle: on }),
     pauseOnBattery: (on) => this.setCourtesy({ pauseOnBattery: on }),
     downloadCredit: () => void this.work.downloadCredit(),
@@ -401,6 +445,7 @@ export class TabgridVolunteer extends LitElement {
         relaying: this.relayChildren,
         history: w.history,
         courtesy: this.courtesy,
+        upload: { mbps: this.uploadShare, max: this.uploadMax, serving: describeServing(this.uploadShare, w.uploading, w.bytesServed, w.sessions.length > 0) },
         batteryOption: batteryApiAvailable(),
         idleSeconds: this.idleSeconds,
         receipts: this.receipts.length,
@@ -419,6 +464,15 @@ export class TabgridVolunteer extends LitElement {
   }
 
   static override styles = volunteerStyles;
+}
+
+/** What sharing inputs does now, in words. */
+function describeServing(mbps: number, uploading: number, served: number, started: boolean): string {
+  const sent = served > 0 ? ` Sent so far: ${formatBytes(served)}.` : '';
+  if (mbps === 0) return `Not sharing.${sent}`;
+  if (connectionSaysSpare()) return `Not sharing now: your browser asks to save data on this connection.${sent}`;
+  if (!started) return 'Sharing starts when you press Start.';
+  return `${uploading > 0 ? `Sharing with ${uploading} volunteer${uploading === 1 ? '' : 's'} now.` : 'Sharing when asked.'}${sent}`;
 }
 
 /** The time left on the current unit at the rate of the last seconds. */

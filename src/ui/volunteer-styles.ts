@@ -77,6 +77,11 @@ export const volunteerStyles = css`
     flex: 1;
     accent-color: var(--tabgrid-accent, #1d4ed8);
   }
+  .note {
+    color: var(--tabgrid-muted, #4b4b57);
+    font-size: 0.85em;
+    margin: 0.25rem 0;
+  }
   .check {
     display: block;
     margin-top: 0.25rem;

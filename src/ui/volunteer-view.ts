@@ -1,6 +1,7 @@
 import { html, nothing, type TemplateResult } from 'lit';
 import { KERNELS, kernelName } from '../kernels/units';
 import { MIN_THROTTLE, type CourtesySettings } from './choices';
+import { UPLOAD_STEP_MBPS } from './upload-choice';
 import { formatCount, formatUnitsPerMinute } from './numbers';
 import { renderSparkline, type ThroughputHistory } from './sparkline';
 import { renderDonor, type DonorActions, type DonorView } from './donor-view';
@@ -34,6 +35,8 @@ export interface VolunteerView {
   readonly relaying: number;
   readonly history: ThroughputHistory;
   readonly courtesy: CourtesySettings;
+  /** The swarm: the visitor's upload share (MB/s, 0 for none), the most the page offers, and what serving does now, in words. */
+  readonly upload: { readonly mbps: number; readonly max: number; readonly serving: string };
   readonly batteryOption: boolean;
   readonly idleSeconds: number;
   readonly receipts: number;
@@ -51,6 +54,7 @@ export interface VolunteerActions extends DonorActions {
   toggle(): void;
   retry(): void;
   throttle(percent: number): void;
+  uploadShare(mbps: number): void;
   onlyWhenIdle(on: boolean): void;
   pauseOnBattery(on: boolean): void;
   downloadCredit(): void;
@@ -84,6 +88,26 @@ function controls(v: VolunteerView, a: VolunteerActions) {
       />
       <output for="throttle" data-field="throttle">${c.throttle} %</output>
     </div>
+    <div class="throttle">
+      <label for="upload-share">Share inputs with other volunteers: up to</label>
+      <input
+        id="upload-share"
+        part="upload-share"
+        type="range"
+        min="0"
+        max=${v.upload.max}
+        step=${UPLOAD_STEP_MBPS}
+        .value=${String(v.upload.mbps)}
+        aria-valuetext="${v.upload.mbps === 0 ? 'none: inputs are not shared' : `${v.upload.mbps} megabytes per second`}"
+        aria-describedby="upload-note"
+        @input=${(e: Event) => a.uploadShare(Number((e.target as HTMLInputElement).value))}
+      />
+      <output for="upload-share" data-field="upload-share">${v.upload.mbps === 0 ? 'none' : `${v.upload.mbps} MB/s`}</output>
+    </div>
+    <p class="note" id="upload-note" data-field="upload-note">
+      Other volunteers of this host may fetch the input data you hold from you, only while you contribute and never on a connection your browser marks as
+      metered or data-saving. ${v.upload.serving}
+    </p>
     <label class="check">
       <input type="checkbox" data-control="idle" .checked=${c.onlyWhenIdle} @change=${(e: Event) => a.onlyWhenIdle((e.target as HTMLInputElement).checked)} />
       Only when this tab is hidden or I'm idle (no input for ${v.idleSeconds} s)

@@ -41,6 +41,8 @@ export interface FetchSliceDeps {
   onBytes?(fetched: number, fromCache: number): void;
   /** A served chunk was refused (`index` as served) and why: a hostile relay or host, or a host bug. */
   onRefused?(index: number, why: string): void;
+  /** A served chunk passed its check (before those waiting for it hear): its audit path, for serving it to peers (path-book.ts). */
+  onVerified?(index: number, chunk: ServedChunk): void;
   /** The cache failed a read (taken as a miss) or a write (the chunk is used, not kept). */
   onCacheError?(err: unknown): void;
   /** Shared by the fetches of one volunteer, so two units reading the same chunk at once fetch it once. */
@@ -164,6 +166,7 @@ export async function fetchSlice(slice: DatasetSlice, deps: FetchSliceDeps): Pro
               deps.onRefused?.(index, refusal);
               continue;
             }
+            deps.onVerified?.(index, chunk);
             got(index, chunk.data);
             deps.onBytes?.(chunk.data.length, 0);
             if (deps.keep ?? true) puts.push(deps.cache.put(root, index, chunk.data).catch((err: unknown) => deps.onCacheError?.(err)));

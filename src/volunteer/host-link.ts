@@ -24,6 +24,12 @@ export type Unprompted = Reply<'challenge' | 'send-rows' | 'verdict' | 'lease-lo
 export interface HostLinkOptions {
   readonly signalUrl: string;
   readonly hostId: string;
+  /**
+   * Other processes of the same grid, serving one database (docs/MULTI-HOST.md): when the host
+   * cannot be reached, the next id is tried, round and round. They share the host key, so
+   * receipts verify whichever process issued them, and results in flight are judged by the next.
+   */
+  readonly otherHostIds?: readonly string[];
   /** The key this volunteer signs with; absent, `loadIdentity` gives it, else one is made in memory on first use. */
   readonly identity?: Identity;
   /** Loads (or creates and keeps) the key, e.g. from the volunteer's IndexedDB. */
@@ -69,6 +75,8 @@ export class HostLink {
   private readonly timers: Timers;
   /** Where to connect next: a relay the host sent us to, else the host. */
   private upstream?: string;
+  /** Which of the host's processes (hostId, then otherHostIds) to connect to next. */
+  private process = 0;
   private readonly relayServer?: RelayServer;
   private identityPromise?: Promise<Identity>;
   /** The host's public key from its welcome: receipts must verify against it. */
@@ -160,7 +168,8 @@ export class HostLink {
   async open(signal: AbortSignal): Promise<void> {
     if (this.link) return;
     const handlers: LinkHandlers = { onText: (text, body) => this.receive(text, body), onClose: () => this.closed() };
-    const target = this.upstream ?? this.options.hostId;
+    const processes = [this.options.hostId, ...(this.options.otherHostIds ?? [])];
+    const target = this.upstream ?? processes[this.process % processes.length]!;
     const direct = this.upstream === undefined;
     const relay = this.relayServer;
     const connect =
@@ -178,7 +187,14 @@ export class HostLink {
           h,
         ));
     const identity = await this.identity();
-    const link = await connect(handlers, signal);
+    let link: Link;
+    try {
+      link = await connect(handlers, signal);
+    } catch (err) {
+      // That process is gone (or not up yet): the reconnect after the backoff tries the next one.
+      if (direct) this.process++;
+      throw err;
+    }
     this.link = link;
     let reject!: (err: unknown) => void;
     const promise = new Promise<never>((_, r) => (reject = r));
@@ -382,6 +398,8 @@ export class HostLink {
       case 'no-work':
       case 'chunk':
       case 'standing':
+      case 'peers':
+      case 'tracking':
         return this.pending.get(message.id)?.take(message);
     }
   }

@@ -7,6 +7,7 @@ import type { VolunteerStore } from './store/volunteer-store';
 import type { DatasetCache } from './store/dataset-cache';
 import type { ChunkFlights } from './chunk-fetcher';
 import type { Timers } from '../timers';
+import type { SwarmOptions } from './swarm';
 
 export const VolunteerState = { Idle: 'idle', Running: 'running', Paused: 'paused', Error: 'error' } as const;
 export type VolunteerState = (typeof VolunteerState)[keyof typeof VolunteerState];
@@ -18,6 +19,8 @@ export type NoWork = (typeof NoWork)[keyof typeof NoWork];
 export interface VolunteerSessionOptions {
   readonly signalUrl: string;
   readonly hostId: string;
+  /** Other processes of the same grid (HostLinkOptions.otherHostIds): tried in turn when the host cannot be reached. */
+  readonly otherHostIds?: readonly string[];
   readonly computer: UnitComputer;
   readonly ice?: IceConfig;
   /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
@@ -40,6 +43,12 @@ export interface VolunteerSessionOptions {
   readonly datasetCache?: DatasetCache;
   /** Chunks being fetched, shared by the sessions of one volunteer so a chunk two units need is fetched once. */
   readonly chunkFlights?: ChunkFlights;
+  /**
+   * Join the host's swarm (issue 18): fetch dataset chunks from peers the host names, and serve
+   * the verified chunks held to other volunteers while running, within `swarm.share`. Without
+   * it every chunk comes from the host (or relay), and nothing is served.
+   */
+  readonly swarm?: SwarmOptions;
   /** Aimed-for compute time between checkpoints (default 3 s; only with a store). */
   readonly checkpointMs?: number;
   /**

@@ -16,6 +16,8 @@ import { HostLink, Redirected, type Reply, type Unprompted } from './host-link';
 import { Journal, type Resumable } from './journal';
 import { Tally } from './tally';
 import { ChunkFlights, fetchSlice } from './chunk-fetcher';
+import { Swarm } from './swarm';
+import type { DatasetSlice } from '../data/dataset';
 import type { DatasetCache } from './store/dataset-cache';
 import { MemoryDatasetCache } from './store/memory-dataset-cache';
 import type { UnitInput } from '../worker/segments';
@@ -68,14 +70,19 @@ export class VolunteerSession extends EventTarget {
   /** Leaves (or nonces) computed by this session: what a resume saved shows here. */
   computed = 0;
   readonly journal: Journal;
-  /** Dataset bytes read for units' inputs: fetched from the host, read from the cache; chunks refused (they failed their proof). */
-  readonly inputBytes = { fetched: 0, cached: 0, refused: 0 };
+  /**
+   * Dataset bytes read for units' inputs: fetched (from the host or peers), of which `peer` came
+   * from peers, read from the cache; chunks refused (they failed their proof).
+   */
+  readonly inputBytes = { fetched: 0, peer: 0, cached: 0, refused: 0 };
   /** Verified dataset chunks kept between units (and reloads, with a persistent cache). */
   readonly datasets: DatasetCache;
   private readonly flights: ChunkFlights;
 
   private readonly host: HostLink;
   private hash?: Hasher;
+  /** Our part in the host's swarm (with options.swarm), made once the hasher is. */
+  private swarm?: Swarm;
   private controller?: AbortController;
   private readonly queue: WorkUnit[] = [];
   private current?: { unit: WorkUnit; controller: AbortController };
@@ -202,6 +209,14 @@ export class VolunteerSession extends EventTarget {
     this.nap?.abort();
   }
 
+  /** Volunteers fetching chunks from this one now; chunk bytes served to them. */
+  get uploading(): number {
+    return this.swarm?.uploading ?? 0;
+  }
+  get bytesServed(): number {
+    return this.swarm?.server.bytesServed ?? 0;
+  }
+
   /**
    * Sets the name and team the host shows (each optional; an empty profile clears both): kept
    * in the store with the key, and told to the host now if connected, else on connecting.
@@ -257,6 +272,13 @@ export class VolunteerSession extends EventTarget {
     this.controller?.abort();
     this.host.stopHeartbeat();
     this.set(VolunteerState.Paused, 'paused');
+    // Serving only while contributing: downloaders go, and the host hears it.
+    void this.swarm?.update(AbortSignal.timeout(5000));
+  }
+
+  /** The upload share or the connection changed: serving starts or stops accordingly. */
+  swarmChanged(): void {
+    void this.swarm?.update(AbortSignal.timeout(5000));
   }
 
   close(): void {
@@ -264,6 +286,7 @@ export class VolunteerSession extends EventTarget {
       this.lifecycle.target.removeEventListener('freeze', this.lifecycle.freeze);
       this.lifecycle.target.removeEventListener('resume', this.lifecycle.resume);
     }
+    this.swarm?.close();
     this.controller?.abort();
     for (const unitId of [...this.busy.keys()]) this.calm(unitId);
     this.host.close();
@@ -274,6 +297,7 @@ export class VolunteerSession extends EventTarget {
     for (let attempt = 0; !signal.aborted;) {
       try {
         this.hash ??= await createCpuSha256();
+        this.swarm ??= this.options.swarm && this.newSwarm(this.hash);
         await this.restore();
         if (!this.host.connected) {
           await this.host.open(signal);
@@ -283,7 +307,8 @@ export class VolunteerSession extends EventTarget {
           // Replicas on file: a host that restarted since fetches their verdicts this way.
           for (const m of this.replicas.values()) this.host.send(m);
           void this.tellProfile(signal);
-        }
+          void this.swarm?.connected(signal);
+        } else void this.swarm?.update(signal);
         attempt = 0;
         this.startHeartbeat(signal);
         await this.work(signal);
@@ -438,7 +463,8 @@ export class VolunteerSession extends EventTarget {
     try {
       for (const slice of slices) {
         const data = await fetchSlice(slice, {
-          fetch: (root, first, count, s) => this.fetchChunks(root, first, count, s),
+          fetch: (root, first, count, s) => this.fetchChunks({ root, bytes: slice.bytes }, first, count, s),
+          onVerified: (index, chunk) => this.swarm?.paths.put(slice.root, index, { bytes: slice.bytes, path: chunk.path }),
           cache: this.datasets,
           flights: this.flights,
           hash: this.hash!,
@@ -461,8 +487,30 @@ export class VolunteerSession extends EventTarget {
     return inputs;
   }
 
-  /** Asks the host for chunks, waiting out `busy` answers (its per-connection budget) with a backoff. */
-  private async fetchChunks(root: string, first: number, count: number, signal: AbortSignal) {
+  private newSwarm(hash: Hasher): Swarm {
+    return new Swarm(this.options.swarm!, {
+      signalUrl: this.options.signalUrl,
+      host: this.host,
+      cache: this.datasets,
+      flights: this.flights,
+      hash,
+      contributing: () => this.state === VolunteerState.Running,
+      log: (line) => console.warn(line),
+    });
+  }
+
+  /**
+   * Chunks of the slice's dataset: from peers the host names when it tracks a swarm (each
+   * verified there, so a bad one is pinned on its peer), else from the host, waiting out `busy`
+   * answers (its per-connection budget) with a backoff.
+   */
+  private async fetchChunks(slice: Pick<DatasetSlice, 'root' | 'bytes'>, first: number, count: number, signal: AbortSignal) {
+    const root = slice.root;
+    const fromPeers = await this.swarm?.fetch(slice, first, count, signal);
+    if (fromPeers) {
+      this.inputBytes.peer += fromPeers.reduce((n, c) => n + c.data.length, 0);
+      return fromPeers;
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.host.fetchChunks(root, first, count, signal);

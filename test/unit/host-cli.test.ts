@@ -10,6 +10,8 @@ import { createCpuSha256 } from '../../src/hash/sha256-cpu';
 import { HostCore } from '../../src/host/host-core';
 import type { JobSpec } from '../../src/host/job';
 import { SqliteHostStore } from '../../src/host/store/sqlite-store';
+import { PgHostStore } from '../../src/host/store/pg-store';
+import { PgCluster, postgresBin } from '../../scripts/pg-cluster';
 import { HandVolunteer } from '../helpers/honest-volunteer';
 import { newIdentity } from '../helpers/signing';
 
@@ -46,4 +48,35 @@ describe('npm run host', () => {
       await signaling.close();
     }
   }, 60_000);
+
+  it.runIf(postgresBin() !== undefined)(
+    'with --db postgres://… serves from PostgreSQL: the results of a finished database, read from it',
+    async () => {
+      const cluster = await PgCluster.start({ fsync: false });
+      const signaling = await startSignaling(await freePort());
+      try {
+        const url = await cluster.createDatabase();
+        const jobFile = join(dir, 'job-pg.json');
+        writeFileSync(jobFile, JSON.stringify(job));
+        const store = await PgHostStore.open(url);
+        const hash = await createCpuSha256();
+        const core = await HostCore.open(store, [job], { hostId: 'h', hash, identity: await store.hostIdentity() });
+        const v = await HandVolunteer.greet(core, 'v', await newIdentity(), hash);
+        for (let i = 0; i < job.units; i++) expect((await v.submit(await v.lease())).type).toBe('verdict');
+        const key = core.publicKey;
+        core.close();
+        await store.close();
+        const args = ['tsx', 'scripts/host.ts', '--job', jobFile, '--db', url, '--signal', signaling.url, '--id', `cli-pg-${process.pid}`, '--exit-when-done'];
+        const { stdout } = await run('npx', args, { timeout: 30_000 });
+        expect(stdout).toContain('2/2 units accepted so far');
+        expect(stdout).toContain(`host key ${key}`);
+        const results = JSON.parse(stdout.slice(stdout.indexOf('{\n'))) as { results: { unitId: string }[] };
+        expect(results.results.map((r) => r.unitId)).toEqual(['cli-done/0', 'cli-done/1']);
+      } finally {
+        await signaling.close();
+        await cluster.stop();
+      }
+    },
+    60_000,
+  );
 });

@@ -32,10 +32,13 @@ describe('parseStoreSpec', () => {
     expect(parseStoreSpec('C:\\hosts\\h.sqlite')).toEqual({ kind: StoreKind.Sqlite, path: 'C:\\hosts\\h.sqlite' });
   });
 
-  it('refuses PostgreSQL for now, unknown schemes and empty names, as bad input', () => {
+  it('reads PostgreSQL URLs (pg-store.test.ts opens them on a real server)', () => {
+    expect(parseStoreSpec('postgres://u@db/tabgrid')).toEqual({ kind: StoreKind.Postgres, url: 'postgres://u@db/tabgrid' });
+    expect(parseStoreSpec('postgresql://db:5433/t?sslmode=require')).toEqual({ kind: StoreKind.Postgres, url: 'postgresql://db:5433/t?sslmode=require' });
+  });
+
+  it('refuses unknown schemes and empty names, as bad input', () => {
     for (const [spec, message] of [
-      ['postgres://u@db/tabgrid', /not supported yet \(issue 17\)/],
-      ['postgresql://db/tabgrid', /not supported yet/],
       ['mysql://db/x', /unknown host store/],
       ['sqlite:', /names no file/],
       ['', /empty host store/],
@@ -83,7 +86,9 @@ describe('openHostStore', () => {
     expect(await refusal(openHostStore('memory', { existing: true }), 'storage')).toMatch(/always new/);
   });
 
-  it('refuses what it cannot open yet, before touching anything', async () => {
-    expect(await refusal(openHostStore('postgres://u@db/tabgrid'), 'bad-input')).toMatch(/issue 17/);
+  it('names a PostgreSQL server it cannot reach as a storage error (pg-store.test.ts opens a real one)', async () => {
+    expect(await refusal(openHostStore('postgres://u:pw@127.0.0.1:1/tabgrid'), 'storage')).toMatch(
+      /cannot write host database postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/tabgrid/,
+    );
   });
 });

@@ -6,17 +6,21 @@
  *
  *   (none) or `memory`       a MemoryHostStore: state and key last as long as the process
  *   `sqlite:PATH` or `PATH`  a SqliteHostStore in that file (made if need be); `./memory` is a file
- *   `postgres://…`           not supported yet (issue 17)
+ *   `postgres://…` or `postgresql://…`  a PgHostStore on that database: several host processes may
+ *                            share it (docs/MULTI-HOST.md)
  */
 import { existsSync } from 'node:fs';
 import { ErrorCode, TabgridError } from '../../errors';
 import { MemoryHostStore } from './memory-store';
 import type { HostStore } from './store';
 
-export const StoreKind = { Memory: 'memory', Sqlite: 'sqlite' } as const;
+export const StoreKind = { Memory: 'memory', Sqlite: 'sqlite', Postgres: 'postgres' } as const;
 export type StoreKind = (typeof StoreKind)[keyof typeof StoreKind];
 
-export type StoreSpec = { readonly kind: typeof StoreKind.Memory } | { readonly kind: typeof StoreKind.Sqlite; readonly path: string };
+export type StoreSpec =
+  | { readonly kind: typeof StoreKind.Memory }
+  | { readonly kind: typeof StoreKind.Sqlite; readonly path: string }
+  | { readonly kind: typeof StoreKind.Postgres; readonly url: string };
 
 const SQLITE_PREFIX = 'sqlite:';
 /** A URL's scheme (`postgres://…`); a bare `C:\…` path has no `//` after its colon. */
@@ -31,12 +35,10 @@ export function parseStoreSpec(spec: string | undefined): StoreSpec {
     return { kind: StoreKind.Sqlite, path };
   }
   const scheme = URL_SCHEME.exec(spec)?.[1]?.toLowerCase();
-  if (scheme === 'postgres' || scheme === 'postgresql') {
-    throw new TabgridError(ErrorCode.BadInput, `PostgreSQL host stores are not supported yet (issue 17): give a SQLite file or 'memory'`);
-  }
+  if (scheme === 'postgres' || scheme === 'postgresql') return { kind: StoreKind.Postgres, url: spec };
   if (scheme !== undefined)
-    throw new TabgridError(ErrorCode.BadInput, `unknown host store ${JSON.stringify(spec)}: give 'memory', a SQLite file or sqlite:PATH`);
-  if (spec === '') throw new TabgridError(ErrorCode.BadInput, `empty host store: give 'memory', a SQLite file or sqlite:PATH`);
+    throw new TabgridError(ErrorCode.BadInput, `unknown host store ${JSON.stringify(spec)}: give 'memory', a SQLite file, sqlite:PATH or postgres://…`);
+  if (spec === '') throw new TabgridError(ErrorCode.BadInput, `empty host store: give 'memory', a SQLite file, sqlite:PATH or postgres://…`);
   return { kind: StoreKind.Sqlite, path: spec };
 }
 
@@ -63,6 +65,11 @@ export async function openHostStore(spec?: string, options: OpenStoreOptions = {
       // Loaded only when named, so a memory host never loads the native module.
       const { SqliteHostStore } = await import('./sqlite-store');
       return new SqliteHostStore(named.path, { groupCommit: options.groupCommit ?? true });
+    }
+    case StoreKind.Postgres: {
+      // Loaded only when named, as SQLite is: a host without PostgreSQL never loads the driver.
+      const { PgHostStore } = await import('./pg-store');
+      return PgHostStore.open(named.url, { existing: options.existing });
     }
   }
 }

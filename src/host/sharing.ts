@@ -1,0 +1,198 @@
+/**
+ * One host process's part in a database several processes share (docs/MULTI-HOST.md). The
+ * process holds in memory only units it owns in the database: claimed a few at a time when a
+ * volunteer asks and none is queued here, adopted when a volunteer brings a unit of a process
+ * that died (its result, heartbeat or reconnect), or when a dead process's lease ran out. Before
+ * a request or a result, the key's volunteer and trust records are read again, so a ban by
+ * another process holds here. Commits are fenced by ownership; a fenced one drops the units
+ * another process took and fails the message as busy (the volunteer asks again). Queued units
+ * nobody here asked for within a lease period go back to the pool.
+ */
+import { ErrorCode, TabgridError } from '../errors';
+import type { VolunteerMessage } from '../protocol';
+import type { HostState } from './host-state';
+import { FencedCommit, type BatchBase, type Claimed, type SharedHostStore, type UnitCounts } from './store/shared-store';
+import type { HostSnapshot, StoreBatch, StoredTeam, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
+
+/** Queued units claimed at once when a volunteer asks and none is queued here. */
+export const CLAIM_BLOCK = 4;
+/** Lapsed units of dead processes adopted per tick at most. */
+const ADOPT_PER_TICK = 64;
+
+type Decided = Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' | 'get-peers' | 'have' | 'serving' }>;
+
+export class Sharing {
+  private counted: UnitCounts = { total: 0, queued: 0, leased: 0, verifying: 0, accepted: 0 };
+  private left = Number.POSITIVE_INFINITY;
+  /** Connections whose key's units at dead processes were already looked for (once per connection). */
+  private readonly arrived = new Set<string>();
+  /** When each queued unit held here was first seen queued by a tick (given back after a lease period). */
+  private readonly queuedSince = new Map<string, number>();
+
+  constructor(
+    private readonly store: SharedHostStore,
+    private readonly state: HostState,
+    private readonly leaseMs: number,
+    /** Units taken over from another process (the core schedules those awaiting its own computation). */
+    private readonly adopted: (units: readonly StoredUnit[]) => void,
+    /** Units dropped from memory (the core frees what it held for them). */
+    private readonly dropped: (units: readonly StoredUnit[]) => void,
+    private readonly log?: (line: string) => void,
+  ) {}
+
+  /**
+   * Registers the process and runs `start` on the shared snapshot (no units) under the lock on
+   * job creation, so processes starting on one job file add it once; the units `start` staged
+   * (new jobs') go to the pool, not to this process.
+   */
+  static async start(store: SharedHostStore, start: (snapshot: HostSnapshot) => Promise<HostState>): Promise<HostState> {
+    await store.beat();
+    const state = await store.exclusive(async () => start(await store.loadShared()));
+    for (const job of state.allJobs()) for (const u of state.unitsOf(job.id)) state.forgetUnit(u.unitId);
+    return state;
+  }
+
+  /** Whether every unit in the database is accepted (as of the last tick). */
+  get done(): boolean {
+    return this.left === 0;
+  }
+
+  /** Units by state over the database (as of the last tick). */
+  counts(): UnitCounts {
+    return { ...this.counted };
+  }
+
+  /**
+   * Before `message` from `who` is decided: brings in what it concerns from the database.
+   * False when the unit it names is another live process's (a volunteer that moved here before
+   * its process was found dead): the caller has it ask again shortly, when the unit is free.
+   */
+  async prepare(who: string, message: Decided, connection: string): Promise<boolean> {
+    switch (message.type) {
+      case 'request-unit': {
+        await this.refresh(who);
+        // A volunteer coming from a process that died goes on with the units it held there (it asks first thing on a new connection).
+        if (!this.arrived.has(connection)) {
+          this.arrived.add(connection);
+          this.bring(await this.store.adoptHeldBy(who));
+        }
+        if (!this.state.nextQueued(who)) await this.claimFor(who);
+        return true;
+      }
+      case 'result':
+        await this.refresh(who);
+        return this.ensure(message.unitId);
+      case 'heartbeat':
+      case 'openings':
+      case 'rows':
+        return this.ensure(message.unitId);
+      case 'profile':
+      case 'standing':
+      case 'get-ice':
+      case 'peer-report': // touches the reported key's trust record, which is re-read when that key next speaks
+        return true;
+    }
+  }
+
+  /**
+   * Once a second, in turn with messages: says this process is alive, adopts lapsed units of
+   * dead processes (the caller's expiry requeues them), gives back queued units nobody here
+   * asked for, and counts the database's units.
+   */
+  async tick(now: number): Promise<void> {
+    await this.store.beat();
+    this.bring(await this.store.adoptLapsed(now, ADOPT_PER_TICK));
+    const queued = this.state.queuedUnits();
+    const idle: StoredUnit[] = [];
+    const seen = new Set<string>();
+    for (const u of queued) {
+      seen.add(u.unitId);
+      const since = this.queuedSince.get(u.unitId) ?? now;
+      this.queuedSince.set(u.unitId, since);
+      if (now - since >= this.leaseMs) idle.push(u);
+    }
+    for (const id of this.queuedSince.keys()) if (!seen.has(id)) this.queuedSince.delete(id);
+    if (idle.length > 0) {
+      await this.store.release(idle.map((u) => u.unitId));
+      this.forget(idle);
+    }
+    [this.counted, this.left] = await Promise.all([this.store.counts(), this.store.remaining()]);
+  }
+
+  /** The connection closed (bounds `arrived`). */
+  disconnected(connection: string): void {
+    this.arrived.delete(connection);
+  }
+
+  /** Commits `batch` fenced by ownership, its records as increments over what memory holds now (call before applying it). */
+  async commit(batch: StoreBatch): Promise<void> {
+    const volunteers = new Map<string, StoredVolunteer>();
+    const teams = new Map<string, StoredTeam>();
+    const trust = new Map<string, StoredTrust>();
+    for (const v of batch.volunteers ?? []) {
+      const had = this.state.volunteer(v.id);
+      if (had) volunteers.set(v.id, had);
+    }
+    for (const t of batch.teams ?? []) {
+      const had = this.state.team(t.key);
+      if (had) teams.set(t.key, had);
+    }
+    for (const t of batch.trust ?? []) {
+      const had = this.state.trust(t.jobId, t.key);
+      if (had) trust.set(JSON.stringify([t.jobId, t.key]), had);
+    }
+    const base: BatchBase = { volunteers, teams, trust };
+    try {
+      await this.store.commitShared(batch, base);
+    } catch (err) {
+      if (!(err instanceof FencedCommit)) throw err;
+      // Some unit went to another process: drop the batch's units, take back those still ours.
+      const units = err.unitIds.map((id) => this.state.unit(id)).filter((u) => u !== undefined);
+      this.forget(units);
+      this.bring(await this.store.adopt(err.unitIds));
+      this.log?.(`${err.message}; the message is refused as busy`);
+      throw new TabgridError(ErrorCode.Busy, 'another host process took over this unit; ask again', { cause: err });
+    }
+  }
+
+  /** Counts the database's units now (the first tick is a second away). */
+  async recount(): Promise<void> {
+    [this.counted, this.left] = await Promise.all([this.store.counts(), this.store.remaining()]);
+  }
+
+  private async refresh(who: string): Promise<void> {
+    const { volunteer, trust } = await this.store.refreshKey(who);
+    if (volunteer) this.state.putVolunteer(volunteer);
+    for (const t of trust) this.state.putTrust(t);
+  }
+
+  /** Brings the unit in if no other live process owns it; false when one does. */
+  private async ensure(unitId: string): Promise<boolean> {
+    if (this.state.unit(unitId)) return true;
+    this.bring(await this.store.adopt([unitId]));
+    return this.state.unit(unitId) !== undefined || !(await this.store.heldElsewhere(unitId));
+  }
+
+  /** Claims from the jobs that lease, highest priority first, until one claim gives `who` a unit it may take. */
+  private async claimFor(who: string): Promise<void> {
+    for (const job of this.state.allJobs()) {
+      if (!this.state.leasable(job.id)) continue;
+      this.bring(await this.store.claim(job.id, CLAIM_BLOCK));
+      if (this.state.nextQueued(who)) return;
+    }
+  }
+
+  private bring(claimed: Claimed): void {
+    for (const u of claimed.units) this.state.putUnit(u);
+    for (const r of claimed.receipts) this.state.putReceipt(r);
+    if (claimed.units.length > 0) this.adopted(claimed.units);
+  }
+
+  private forget(units: readonly StoredUnit[]): void {
+    for (const u of units) {
+      this.state.forgetUnit(u.unitId);
+      this.queuedSince.delete(u.unitId);
+    }
+    this.dropped(units);
+  }
+}

@@ -1,0 +1,594 @@
+/**
+ * The host store on PostgreSQL (the `pg` package): the snapshot HostStore every store keeps
+ * (store-conformance.ts holds it to the same contract as SQLite), and the SharedHostStore port
+ * that lets several host processes serve one database (docs/MULTI-HOST.md). A commit is one
+ * call of tabgrid_commit (pg-schema.ts): one round trip, one transaction, durable when it
+ * resolves (PostgreSQL's default synchronous_commit = on).
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { ErrorCode, TabgridError } from '../../errors';
+import { DATASET_CHUNK_BYTES } from '../../data/dataset';
+import type { Identity } from '../../proof/identity';
+import type { Backend } from '../../protocol';
+import { loadOrCreatePgHostIdentity } from './pg-key';
+import { FENCED, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './pg-schema';
+import { FencedCommit, PROCESS_TTL_MS, type BatchBase, type Claimed, type SharedHostStore, type UnitCounts } from './shared-store';
+import type {
+  Awaiting,
+  HostSnapshot,
+  JobStatus,
+  StoreBatch,
+  StoredDataset,
+  StoredJob,
+  StoredReceipt,
+  StoredTeam,
+  StoredTrust,
+  StoredUnit,
+  StoredUnitState,
+  StoredVolunteer,
+} from './store';
+
+/** Chunks written per transaction when saving a dataset: the event loop runs between them. */
+const DATASET_CHUNKS_PER_TRANSACTION = 64;
+/** Connections one store holds at most: commits are serial; reads (outputs, datasets, claims) may overlap them. */
+const POOL_SIZE = 4;
+/** An advisory lock key (any constant): migrations and job creation take it. */
+const LOCK_KEY = 0x7ab9_17;
+
+interface UnitRow {
+  unit_id: string;
+  job_id: string;
+  idx: number;
+  state: StoredUnitState;
+  holder: string | null;
+  lease_deadline: number | null;
+  progress: number;
+  root: string | null;
+  challenge: string | null;
+  rejected_by: string;
+  accepted_at: number | null;
+  solutions: string | null;
+  votes: string | null;
+  leased_to: string | null;
+  awaiting: Awaiting | null;
+  hold: string | null;
+  backend: Backend | null;
+  adapter: string | null;
+  shares: string | null;
+}
+interface VolunteerRow {
+  id: string;
+  credit: number;
+  accepted: number;
+  rejected: number;
+  name: string | null;
+  team: string | null;
+  profile_at: number | null;
+  last_seen: number | null;
+  rac: number | null;
+  rac_at: number | null;
+}
+interface ReceiptRow {
+  receipt_id: string;
+  job_id: string;
+  unit_id: string;
+  volunteer: string;
+  credit: number;
+  root: string;
+  issued_at: number;
+  signature: string | null;
+}
+interface TrustRow {
+  job_id: string;
+  key: string;
+  streak: number;
+  valid: number;
+  invalid: number;
+  banned: boolean;
+}
+interface TeamRow {
+  key: string;
+  name: string;
+  credit: number;
+  accepted: number;
+  rac: number;
+  rac_at: number;
+  last_seen: number;
+}
+
+const json = (value: unknown) => (value == null ? null : JSON.stringify(value));
+const parsed = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+function unitOf(r: UnitRow): StoredUnit {
+  return {
+    jobId: r.job_id,
+    unitId: r.unit_id,
+    index: r.idx,
+    state: r.state,
+    holder: r.holder,
+    leaseDeadline: r.lease_deadline,
+    progress: r.progress,
+    root: r.root,
+    challenge: parsed(r.challenge),
+    rejectedBy: JSON.parse(r.rejected_by) as string[],
+    acceptedAt: r.accepted_at,
+    solutions: parsed(r.solutions),
+    ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) as StoredUnit['votes'] }),
+    ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) as string[] }),
+    ...(r.awaiting === null ? {} : { awaiting: r.awaiting }),
+    ...(r.hold === null ? {} : { hold: JSON.parse(r.hold) as StoredUnit['hold'] }),
+    ...(r.backend === null ? {} : { backend: r.backend }),
+    ...(r.adapter === null ? {} : { adapter: r.adapter }),
+    ...(r.shares === null ? {} : { shares: JSON.parse(r.shares) as number[] }),
+  };
+}
+
+function volunteerOf(r: VolunteerRow): StoredVolunteer {
+  return {
+    id: r.id,
+    credit: r.credit,
+    accepted: r.accepted,
+    rejected: r.rejected,
+    ...(r.name === null ? {} : { name: r.name }),
+    ...(r.team === null ? {} : { team: r.team }),
+    ...(r.profile_at === null ? {} : { profileAt: r.profile_at }),
+    ...(r.last_seen === null ? {} : { lastSeen: r.last_seen }),
+    ...(r.rac === null ? {} : { rac: r.rac }),
+    ...(r.rac_at === null ? {} : { racAt: r.rac_at }),
+  };
+}
+
+function receiptOf(r: ReceiptRow): StoredReceipt {
+  return {
+    receiptId: r.receipt_id,
+    jobId: r.job_id,
+    unitId: r.unit_id,
+    volunteer: r.volunteer,
+    credit: r.credit,
+    root: r.root,
+    issuedAt: r.issued_at,
+    ...(r.signature === null ? {} : { signature: r.signature }),
+  };
+}
+
+const trustOf = (r: TrustRow): StoredTrust => ({ jobId: r.job_id, key: r.key, streak: r.streak, valid: r.valid, invalid: r.invalid, banned: r.banned });
+const teamOf = (r: TeamRow): StoredTeam => ({
+  key: r.key,
+  name: r.name,
+  credit: r.credit,
+  accepted: r.accepted,
+  rac: r.rac,
+  racAt: r.rac_at,
+  lastSeen: r.last_seen,
+});
+
+/** A unit as tabgrid_commit reads it: JSON-valued fields as the JSON text stored. */
+const unitRecord = (u: StoredUnit) => ({
+  ...u,
+  challenge: json(u.challenge),
+  rejectedBy: json(u.rejectedBy),
+  solutions: json(u.solutions),
+  votes: json(u.votes),
+  leasedTo: json(u.leasedTo),
+  hold: json(u.hold),
+  shares: json(u.shares),
+});
+
+/** The batch as tabgrid_commit's JSON argument (outputs apart: their bytes go as bytea). */
+function encode(batch: StoreBatch, records: Pick<StoreBatch, 'volunteers' | 'teams' | 'trust'> = batch): string {
+  return JSON.stringify({
+    ...(batch.deletedJobs?.length ? { deletedJobs: batch.deletedJobs } : {}),
+    ...(batch.deletedDatasets?.length ? { deletedDatasets: batch.deletedDatasets } : {}),
+    jobs: (batch.jobs ?? []).map((j) => ({ ...j, spec: json(j.spec) })),
+    units: (batch.units ?? []).map(unitRecord),
+    volunteers: records.volunteers ?? [],
+    teams: records.teams ?? [],
+    trust: records.trust ?? [],
+    receipts: batch.receipts ?? [],
+    // Dropped after the batch's outputs are written (as SQLite orders them): see write().
+    ...(batch.outputs?.length ? {} : { droppedOutputs: batch.droppedOutputs ?? [] }),
+  });
+}
+
+/** The shared mode's records: each one's increments over what this process read (`base`). */
+function increments(batch: StoreBatch, base: BatchBase): Pick<StoreBatch, 'volunteers' | 'teams' | 'trust'> {
+  return {
+    volunteers: (batch.volunteers ?? []).map((v) => {
+      const b = base.volunteers.get(v.id);
+      return {
+        ...v,
+        credit: v.credit - (b?.credit ?? 0),
+        accepted: v.accepted - (b?.accepted ?? 0),
+        rejected: v.rejected - (b?.rejected ?? 0),
+        ...(v.rac === undefined ? {} : { rac: v.rac - (b?.rac ?? 0) }),
+      };
+    }),
+    teams: (batch.teams ?? []).map((t) => {
+      const b = base.teams.get(t.key);
+      return { ...t, credit: t.credit - (b?.credit ?? 0), accepted: t.accepted - (b?.accepted ?? 0), rac: t.rac - (b?.rac ?? 0) };
+    }),
+    trust: (batch.trust ?? []).map((t) => {
+      const b = base.trust.get(JSON.stringify([t.jobId, t.key]));
+      return { ...t, valid: t.valid - (b?.valid ?? 0), invalid: t.invalid - (b?.invalid ?? 0) };
+    }),
+  };
+}
+
+/** The connection string without its password, for messages. */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}
+
+/** Live owner: the SQL condition that a unit's owner is a process that beat within PROCESS_TTL_MS. */
+const LIVE_OWNER = `EXISTS (SELECT 1 FROM host_processes p WHERE p.id = units.owner AND p.seen_at > now() - make_interval(secs => ${PROCESS_TTL_MS / 1000}))`;
+
+export class PgHostStore implements SharedHostStore {
+  readonly processId = randomUUID();
+  private readonly pool: pg.Pool;
+  private readonly ready: Promise<void>;
+  /** Commits in call order: the pool would let a later one overtake. */
+  private commits: Promise<unknown> = Promise.resolve();
+  private identity?: Promise<Identity>;
+  private closed?: Promise<void>;
+  private beaten = false;
+
+  /** Connects to `url` (postgres://…) and brings its schema up to date; failures surface on first use, as TabgridError 'storage'. */
+  constructor(
+    readonly url: string,
+    options: { readonly existing?: boolean } = {},
+  ) {
+    this.pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
+    // An idle connection dropped by the server must not crash the process; the next query reconnects.
+    this.pool.on('error', () => undefined);
+    this.ready = this.migrate(options.existing === true);
+    this.ready.catch(() => undefined);
+  }
+
+  /** Opens the store and waits until its schema is current; throws TabgridError 'storage' for an unreachable or newer database. */
+  static async open(url: string, options: { readonly existing?: boolean } = {}): Promise<PgHostStore> {
+    const store = new PgHostStore(url, options);
+    try {
+      await store.ready;
+    } catch (err) {
+      await store.pool.end().catch(() => undefined);
+      throw err;
+    }
+    return store;
+  }
+
+  /** With `existing`, a database no host ever used is refused instead of set up (a reader's fresh, empty store would be a silent wrong answer). */
+  private async migrate(existing: boolean): Promise<void> {
+    await this.transaction('migrate', async (c) => {
+      // One migration at a time across processes; the loser sees the version the winner wrote.
+      await c.query('SELECT pg_advisory_xact_lock($1)', [LOCK_KEY]);
+      await c.query('CREATE TABLE IF NOT EXISTS tabgrid_schema (id integer NOT NULL PRIMARY KEY CHECK (id = 1), version integer NOT NULL)');
+      const version = (await c.query<{ version: number }>('SELECT version FROM tabgrid_schema WHERE id = 1')).rows[0]?.version ?? 0;
+      if (existing && version === 0) throw new TabgridError(ErrorCode.Storage, `no host database at ${redactedUrl(this.url)}: no host has used it yet`);
+      if (version > PG_SCHEMA_VERSION) {
+        throw new TabgridError(
+          ErrorCode.Storage,
+          `host database ${redactedUrl(this.url)} has schema version ${version}, newer than this tabgrid understands (${PG_SCHEMA_VERSION}); upgrade tabgrid`,
+        );
+      }
+      for (let v = version; v < PG_SCHEMA_VERSION; v++) await c.query(PG_MIGRATIONS[v]!);
+      await c.query('INSERT INTO tabgrid_schema (id, version) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET version = excluded.version', [PG_SCHEMA_VERSION]);
+    });
+  }
+
+  async load(): Promise<HostSnapshot> {
+    return this.snapshot(true);
+  }
+
+  async loadShared(): Promise<HostSnapshot> {
+    return this.snapshot(false);
+  }
+
+  private async snapshot(withUnits: boolean): Promise<HostSnapshot> {
+    await this.ready;
+    // One repeatable-read transaction, so the tables come from the same commit.
+    return this.transaction(
+      'read',
+      async (c) => {
+        const rows = async <R extends pg.QueryResultRow>(sql: string) => (await c.query<R>(sql)).rows;
+        const jobs = (
+          await rows<{ id: string; spec: string; priority: number; created_at: number; status: JobStatus | null }>('SELECT * FROM jobs ORDER BY created_at, id')
+        ).map((r): StoredJob => ({
+          id: r.id,
+          spec: JSON.parse(r.spec) as StoredJob['spec'],
+          priority: r.priority,
+          createdAt: r.created_at,
+          ...(r.status === null ? {} : { status: r.status }),
+        }));
+        const units = withUnits ? (await rows<UnitRow>('SELECT * FROM units ORDER BY job_id, idx, unit_id')).map(unitOf) : [];
+        const volunteers = (await rows<VolunteerRow>('SELECT * FROM volunteers ORDER BY id')).map(volunteerOf);
+        const receipts = withUnits ? (await rows<ReceiptRow>('SELECT * FROM receipts ORDER BY issued_at, receipt_id')).map(receiptOf) : [];
+        const trust = (await rows<TrustRow>('SELECT * FROM trust ORDER BY job_id, key')).map(trustOf);
+        const teams = (await rows<TeamRow>('SELECT * FROM teams ORDER BY key')).map(teamOf);
+        return { jobs, units, volunteers, receipts, trust, teams };
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
+  }
+
+  commit(batch: StoreBatch): Promise<void> {
+    return this.serially(() => this.write(batch, encode(batch), null));
+  }
+
+  commitShared(batch: StoreBatch, base: BatchBase): Promise<void> {
+    return this.serially(async () => {
+      try {
+        await this.write(batch, encode(batch, increments(batch, base)), this.processId);
+      } catch (err) {
+        if ((err as { cause?: { code?: string } }).cause?.code === FENCED) throw new FencedCommit((batch.units ?? []).map((u) => u.unitId));
+        throw err;
+      }
+    });
+  }
+
+  private serially(f: () => Promise<void>): Promise<void> {
+    const run = this.commits.then(f, f);
+    this.commits = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(batch: StoreBatch, encoded: string, owner: string | null): Promise<void> {
+    await this.ready;
+    const outputs = batch.outputs ?? [];
+    if (outputs.length === 0) {
+      await this.guard('write', () => this.pool.query('SELECT tabgrid_commit($1::jsonb, $2)', [encoded, owner]));
+      return;
+    }
+    await this.transaction('write', async (c) => {
+      await c.query('SELECT tabgrid_commit($1::jsonb, $2)', [encoded, owner]);
+      for (const o of outputs) {
+        await c.query('INSERT INTO outputs (unit_id, root, data) VALUES ($1, $2, $3) ON CONFLICT (unit_id, root) DO UPDATE SET data = excluded.data', [
+          o.unitId,
+          o.root,
+          Buffer.from(o.data.buffer, o.data.byteOffset, o.data.byteLength),
+        ]);
+      }
+      for (const o of batch.droppedOutputs ?? []) await c.query('DELETE FROM outputs WHERE unit_id = $1 AND root = $2', [o.unitId, o.root]);
+    });
+  }
+
+  async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
+    await this.ready;
+    const r = await this.guard('read', () => this.pool.query<{ data: Buffer }>('SELECT data FROM outputs WHERE unit_id = $1 AND root = $2', [unitId, root]));
+    const data = r.rows[0]?.data;
+    return data && new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
+  }
+
+  /** As SqliteHostStore: chunks in transactions of DATASET_CHUNKS_PER_TRANSACTION, the dataset's row last. */
+  async saveDataset(d: StoredDataset): Promise<void> {
+    if (d.data.length === 0) throw new TabgridError(ErrorCode.Storage, `cannot store dataset ${d.root}: it has no bytes`);
+    await this.ready;
+    const known = await this.guard('read', () => this.pool.query('SELECT 1 FROM datasets WHERE root = $1', [d.root]));
+    if (known.rows.length > 0) return;
+    const count = Math.ceil(d.data.length / DATASET_CHUNK_BYTES);
+    for (let first = 0; first < count; first += DATASET_CHUNKS_PER_TRANSACTION) {
+      await this.transaction('write', async (c) => {
+        for (let i = first; i < Math.min(count, first + DATASET_CHUNKS_PER_TRANSACTION); i++) {
+          const chunk = d.data.subarray(i * DATASET_CHUNK_BYTES, (i + 1) * DATASET_CHUNK_BYTES);
+          await c.query('INSERT INTO dataset_chunks (root, idx, data) VALUES ($1, $2, $3) ON CONFLICT (root, idx) DO UPDATE SET data = excluded.data', [
+            d.root,
+            i,
+            Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+          ]);
+        }
+      });
+    }
+    await this.guard('write', () =>
+      this.pool.query('INSERT INTO datasets (root, bytes, created_at) VALUES ($1, $2, $3) ON CONFLICT (root) DO NOTHING', [d.root, d.data.length, d.createdAt]),
+    );
+  }
+
+  async loadDataset(root: string): Promise<StoredDataset | undefined> {
+    await this.ready;
+    return this.transaction(
+      'read',
+      async (c) => {
+        const row = (await c.query<{ bytes: number; created_at: number }>('SELECT bytes, created_at FROM datasets WHERE root = $1', [root])).rows[0];
+        if (!row) return undefined;
+        const data = new Uint8Array(row.bytes);
+        let at = 0;
+        const chunks = await c.query<{ idx: number; data: Buffer }>('SELECT idx, data FROM dataset_chunks WHERE root = $1 ORDER BY idx', [root]);
+        for (const ch of chunks.rows) {
+          if (ch.idx * DATASET_CHUNK_BYTES !== at || at + ch.data.length > row.bytes) break;
+          data.set(ch.data, at);
+          at += ch.data.length;
+        }
+        if (at !== row.bytes) throw new Error(`dataset ${root} is damaged: its chunks hold ${at} of its ${row.bytes} bytes`);
+        return { root, data, createdAt: row.created_at };
+      },
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
+  }
+
+  async datasetRoots(): Promise<string[]> {
+    await this.ready;
+    const r = await this.guard('read', () => this.pool.query<{ root: string }>('SELECT root FROM datasets ORDER BY root'));
+    return r.rows.map((x) => x.root);
+  }
+
+  hostIdentity(): Promise<Identity> {
+    this.identity ??= this.ready
+      .then(() => loadOrCreatePgHostIdentity(this.pool))
+      .catch((err: unknown) => {
+        this.identity = undefined;
+        if (err instanceof TabgridError) throw err;
+        throw new TabgridError(ErrorCode.Storage, `cannot read the host key from ${redactedUrl(this.url)}: ${(err as Error).message}`, { cause: err });
+      });
+    return this.identity;
+  }
+
+  // The shared port (shared-store.ts; docs/MULTI-HOST.md).
+
+  async beat(): Promise<void> {
+    await this.ready;
+    await this.guard('write', () =>
+      this.pool.query('INSERT INTO host_processes (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()', [this.processId]),
+    );
+    this.beaten = true;
+  }
+
+  async exclusive<T>(f: () => Promise<T>): Promise<T> {
+    await this.ready;
+    const c = await this.guard('read', () => this.pool.connect());
+    try {
+      await this.guard('write', () => c.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]));
+      try {
+        return await f();
+      } finally {
+        await c.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
+      }
+    } finally {
+      c.release();
+    }
+  }
+
+  claim(jobId: string, n: number): Promise<Claimed> {
+    // SKIP LOCKED: processes claiming at once each take other rows instead of queueing behind one another.
+    return this.take(
+      `UPDATE units SET owner = $1 WHERE unit_id IN (
+         SELECT unit_id FROM units WHERE job_id = $2 AND state = 'queued' AND (owner IS NULL OR (owner <> $1 AND NOT ${LIVE_OWNER}))
+         ORDER BY idx LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [jobId, n],
+    );
+  }
+
+  adopt(unitIds: readonly string[]): Promise<Claimed> {
+    return this.take(`UPDATE units SET owner = $1 WHERE unit_id = ANY($2) AND (owner IS NULL OR owner = $1 OR NOT ${LIVE_OWNER}) RETURNING *`, [[...unitIds]]);
+  }
+
+  adoptHeldBy(key: string): Promise<Claimed> {
+    return this.take(
+      `UPDATE units SET owner = $1 WHERE holder = $2 AND state IN ('leased', 'verifying') AND (owner IS NULL OR (owner <> $1 AND NOT ${LIVE_OWNER})) RETURNING *`,
+      [key],
+    );
+  }
+
+  adoptLapsed(now: number, n: number): Promise<Claimed> {
+    return this.take(
+      `UPDATE units SET owner = $1 WHERE unit_id IN (
+         SELECT unit_id FROM units WHERE state IN ('leased', 'verifying') AND lease_deadline < $2 AND (owner IS NULL OR (owner <> $1 AND NOT ${LIVE_OWNER}))
+         LIMIT $3 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [now, n],
+    );
+  }
+
+  private async take(sql: string, params: unknown[]): Promise<Claimed> {
+    await this.ready;
+    const r = await this.guard('write', () => this.pool.query<UnitRow>(sql, [this.processId, ...params]));
+    const units = r.rows.map(unitOf).sort((a, b) => a.index - b.index);
+    if (units.length === 0) return { units, receipts: [] };
+    const receipts = await this.guard('read', () =>
+      this.pool.query<ReceiptRow>('SELECT * FROM receipts WHERE unit_id = ANY($1) ORDER BY issued_at, receipt_id', [units.map((u) => u.unitId)]),
+    );
+    return { units, receipts: receipts.rows.map(receiptOf) };
+  }
+
+  async heldElsewhere(unitId: string): Promise<boolean> {
+    await this.ready;
+    const r = await this.guard('read', () =>
+      this.pool.query(`SELECT 1 FROM units WHERE unit_id = $2 AND owner <> $1 AND ${LIVE_OWNER}`, [this.processId, unitId]),
+    );
+    return r.rows.length > 0;
+  }
+
+  async release(unitIds: readonly string[]): Promise<void> {
+    if (unitIds.length === 0) return;
+    await this.ready;
+    await this.guard('write', () =>
+      this.pool.query(`UPDATE units SET owner = NULL WHERE unit_id = ANY($2) AND owner = $1 AND state = 'queued'`, [this.processId, [...unitIds]]),
+    );
+  }
+
+  async refreshKey(key: string): Promise<{ volunteer?: StoredVolunteer; trust: StoredTrust[] }> {
+    await this.ready;
+    const r = await this.guard('read', () =>
+      this.pool.query<{ v: VolunteerRow | null; t: TrustRow[] }>(
+        `SELECT (SELECT row_to_json(v) FROM volunteers v WHERE v.id = $1) AS v,
+                (SELECT coalesce(json_agg(t), '[]'::json) FROM trust t WHERE t.key = $1) AS t`,
+        [key],
+      ),
+    );
+    const row = r.rows[0]!;
+    return { ...(row.v ? { volunteer: volunteerOf(row.v) } : {}), trust: row.t.map(trustOf) };
+  }
+
+  async counts(): Promise<UnitCounts> {
+    await this.ready;
+    const r = await this.guard('read', () =>
+      this.pool.query<{ state: StoredUnitState; n: number }>('SELECT state, count(*)::integer AS n FROM units GROUP BY state'),
+    );
+    const counts = { total: 0, queued: 0, leased: 0, verifying: 0, accepted: 0 };
+    for (const { state, n } of r.rows) {
+      counts[state] += n;
+      counts.total += n;
+    }
+    return counts;
+  }
+
+  async remaining(): Promise<number> {
+    await this.ready;
+    const r = await this.guard('read', () =>
+      this.pool.query<{ n: number }>(
+        `SELECT count(*)::integer AS n FROM units u JOIN jobs j ON j.id = u.job_id
+         WHERE u.state <> 'accepted' AND NOT (u.state = 'queued' AND j.status IS NOT DISTINCT FROM 'cancelled')`,
+      ),
+    );
+    return r.rows[0]!.n;
+  }
+
+  async retire(): Promise<void> {
+    if (!this.beaten) return;
+    this.beaten = false;
+    await this.guard('write', () => this.pool.query('DELETE FROM host_processes WHERE id = $1', [this.processId]));
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      await this.commits;
+      await this.retire().catch(() => undefined);
+      await this.pool.end();
+    })();
+    return this.closed;
+  }
+
+  /** Runs `f` in one transaction on one connection, rolled back if it throws; failures as TabgridError 'storage'. */
+  private async transaction<T>(what: 'read' | 'write' | 'migrate', f: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
+    return this.guard(what === 'migrate' ? 'write' : what, async () => {
+      const c = await this.pool.connect();
+      try {
+        await c.query(begin);
+        const result = await f(c);
+        await c.query('COMMIT');
+        return result;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        c.release();
+      }
+    });
+  }
+
+  /** Runs `f`, reporting any failure (constraint, connection, closed store) as 'storage', the driver's error as its cause. */
+  private async guard<T>(what: 'read' | 'write', f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (err) {
+      if (err instanceof TabgridError) throw err;
+      throw new TabgridError(ErrorCode.Storage, `cannot ${what} host database ${redactedUrl(this.url)}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * The narrower port several host processes share one database through (docs/MULTI-HOST.md),
+ * beside the snapshot HostStore: a process does not load every unit, it claims the units it
+ * leases (SKIP LOCKED, a few at a time), adopts those of processes that died, and commits
+ * fenced by ownership. Volunteers, trust and teams are written as increments, so two processes
+ * crediting one key both count. Only PgHostStore implements it; SQLite, IndexedDB and memory
+ * stay single-process snapshot stores.
+ */
+import type { HostSnapshot, HostStore, StoreBatch, StoredReceipt, StoredTeam, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
+
+/** Units a process took over, with their receipts (a late duplicate result is answered with its receipt). */
+export interface Claimed {
+  readonly units: StoredUnit[];
+  readonly receipts: StoredReceipt[];
+}
+
+/** What this process read of the records a batch changes: the increments are the batch's values less these. */
+export interface BatchBase {
+  readonly volunteers: ReadonlyMap<string, StoredVolunteer>;
+  readonly teams: ReadonlyMap<string, StoredTeam>;
+  /** By JSON.stringify([jobId, key]). */
+  readonly trust: ReadonlyMap<string, StoredTrust>;
+}
+
+export type UnitCounts = Record<StoredUnitState, number> & { total: number };
+
+/** A batch wrote a unit this process no longer owns (another process adopted it): nothing of the batch was kept. */
+export class FencedCommit extends Error {
+  constructor(readonly unitIds: readonly string[]) {
+    super(`another host process took over unit(s) ${unitIds.slice(0, 4).join(', ')}${unitIds.length > 4 ? ', …' : ''}`);
+  }
+}
+
+export interface SharedHostStore extends HostStore {
+  /** This process's id among the host processes of the database (owner of the units it claims). */
+  readonly processId: string;
+  /** Says this process is alive (the database's clock); a process silent for PROCESS_TTL_MS is dead and its units free. */
+  beat(): Promise<void>;
+  /** Jobs, volunteers, trust and teams: no units and no receipts (they come with claims). */
+  loadShared(): Promise<HostSnapshot>;
+  /** Runs `f` holding the database's lock on job creation, so two processes starting on one job file add it once. */
+  exclusive<T>(f: () => Promise<T>): Promise<T>;
+  /** Up to `n` queued units of `jobId` that no live process owns, in index order, now this process's. */
+  claim(jobId: string, n: number): Promise<Claimed>;
+  /** The named units (any state), where no live process but this one owns them, now this process's. */
+  adopt(unitIds: readonly string[]): Promise<Claimed>;
+  /** Units `key` holds (leased or verifying) that no live process owns: a volunteer coming from a dead process. */
+  adoptHeldBy(key: string): Promise<Claimed>;
+  /** Leased or verifying units of dead processes whose lease ran out before `now` (their holders never came back), at most `n`. */
+  adoptLapsed(now: number, n: number): Promise<Claimed>;
+  /** Whether the unit exists and a live process other than this one owns it. */
+  heldElsewhere(unitId: string): Promise<boolean>;
+  /** Gives queued units back to the pool (this process has nobody asking for them). */
+  release(unitIds: readonly string[]): Promise<void>;
+  /** The key's volunteer record and trust records as the database has them now (another process may have banned it). */
+  refreshKey(key: string): Promise<{ volunteer?: StoredVolunteer; trust: StoredTrust[] }>;
+  /** Units by state over the whole database (jobs cancelled included, as HostState.counts). */
+  counts(): Promise<UnitCounts>;
+  /** Whether units remain that are not accepted, the queued units of cancelled jobs aside. */
+  remaining(): Promise<number>;
+  /** Commits a batch fenced by ownership, records as increments over `base`. Throws FencedCommit. */
+  commitShared(batch: StoreBatch, base: BatchBase): Promise<void>;
+  /** Marks this process gone (its units free at once); close() does it too. */
+  retire(): Promise<void>;
+}
+
+export function isSharedStore(store: HostStore): store is SharedHostStore {
+  return 'commitShared' in store && typeof (store as Partial<SharedHostStore>).commitShared === 'function';
+}
+
+/** A process that has not beaten for this long is dead: its units may be adopted. */
+export const PROCESS_TTL_MS = 5000;
