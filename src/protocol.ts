@@ -50,7 +50,12 @@ export { MAX_UNIT_MESSAGES, MAX_UNIT_MESSAGE_BYTES } from './kernels/sha256-batc
 export { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';
 export { MAX_SHARES } from './kernels/sha256d-pow/unit';
 
-export const PROTOCOL_VERSION = 7;
+/**
+ * 8: the welcome's TURN grant (`ice`) and `get-ice`; the swarm's messages (`serving`, `have`,
+ * `get-peers`, `peer-report`; `peers`, `tracking`); a heartbeat's `pausing`. Earlier volunteers'
+ * schemas refuse unknown fields, so a mixed grid is told at `hello`, not by a failed unit.
+ */
+export const PROTOCOL_VERSION = 8;
 /**
  * No message may be longer than this (JSON text, UTF-16 code units ~ bytes). Texts over 16 KiB
  * cross the data channel as binary frames (net/frames.ts).
