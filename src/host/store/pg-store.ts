@@ -10,24 +10,24 @@ import pg from 'pg';
 import { ErrorCode, TabgridError } from '../../errors';
 import { DATASET_CHUNK_BYTES } from '../../data/dataset';
 import type { Identity } from '../../proof/identity';
-import type { Backend } from '../../protocol';
 import { loadOrCreatePgHostIdentity } from './pg-key';
 import { FENCED, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './pg-schema';
+import {
+  jobOf,
+  receiptOf,
+  teamOf,
+  trustOf,
+  unitOf,
+  volunteerOf,
+  type JobRow,
+  type ReceiptRow,
+  type TeamRow,
+  type TrustRow,
+  type UnitRow,
+  type VolunteerRow,
+} from './store-rows';
 import { FencedCommit, PROCESS_TTL_MS, type BatchBase, type Claimed, type SharedHostStore, type UnitCounts } from './shared-store';
-import type {
-  Awaiting,
-  HostSnapshot,
-  JobStatus,
-  StoreBatch,
-  StoredDataset,
-  StoredJob,
-  StoredReceipt,
-  StoredTeam,
-  StoredTrust,
-  StoredUnit,
-  StoredUnitState,
-  StoredVolunteer,
-} from './store';
+import type { HostSnapshot, StoreBatch, StoredDataset, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
 
 /** Chunks written per transaction when saving a dataset: the event loop runs between them. */
 const DATASET_CHUNKS_PER_TRANSACTION = 64;
@@ -36,132 +36,7 @@ const POOL_SIZE = 4;
 /** An advisory lock key (any constant): migrations and job creation take it. */
 const LOCK_KEY = 0x7ab9_17;
 
-interface UnitRow {
-  unit_id: string;
-  job_id: string;
-  idx: number;
-  state: StoredUnitState;
-  holder: string | null;
-  lease_deadline: number | null;
-  progress: number;
-  root: string | null;
-  challenge: string | null;
-  rejected_by: string;
-  accepted_at: number | null;
-  solutions: string | null;
-  votes: string | null;
-  leased_to: string | null;
-  awaiting: Awaiting | null;
-  hold: string | null;
-  backend: Backend | null;
-  adapter: string | null;
-  shares: string | null;
-}
-interface VolunteerRow {
-  id: string;
-  credit: number;
-  accepted: number;
-  rejected: number;
-  name: string | null;
-  team: string | null;
-  profile_at: number | null;
-  last_seen: number | null;
-  rac: number | null;
-  rac_at: number | null;
-}
-interface ReceiptRow {
-  receipt_id: string;
-  job_id: string;
-  unit_id: string;
-  volunteer: string;
-  credit: number;
-  root: string;
-  issued_at: number;
-  signature: string | null;
-}
-interface TrustRow {
-  job_id: string;
-  key: string;
-  streak: number;
-  valid: number;
-  invalid: number;
-  banned: boolean;
-}
-interface TeamRow {
-  key: string;
-  name: string;
-  credit: number;
-  accepted: number;
-  rac: number;
-  rac_at: number;
-  last_seen: number;
-}
-
 const json = (value: unknown) => (value == null ? null : JSON.stringify(value));
-const parsed = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
-
-function unitOf(r: UnitRow): StoredUnit {
-  return {
-    jobId: r.job_id,
-    unitId: r.unit_id,
-    index: r.idx,
-    state: r.state,
-    holder: r.holder,
-    leaseDeadline: r.lease_deadline,
-    progress: r.progress,
-    root: r.root,
-    challenge: parsed(r.challenge),
-    rejectedBy: JSON.parse(r.rejected_by) as string[],
-    acceptedAt: r.accepted_at,
-    solutions: parsed(r.solutions),
-    ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) as StoredUnit['votes'] }),
-    ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) as string[] }),
-    ...(r.awaiting === null ? {} : { awaiting: r.awaiting }),
-    ...(r.hold === null ? {} : { hold: JSON.parse(r.hold) as StoredUnit['hold'] }),
-    ...(r.backend === null ? {} : { backend: r.backend }),
-    ...(r.adapter === null ? {} : { adapter: r.adapter }),
-    ...(r.shares === null ? {} : { shares: JSON.parse(r.shares) as number[] }),
-  };
-}
-
-function volunteerOf(r: VolunteerRow): StoredVolunteer {
-  return {
-    id: r.id,
-    credit: r.credit,
-    accepted: r.accepted,
-    rejected: r.rejected,
-    ...(r.name === null ? {} : { name: r.name }),
-    ...(r.team === null ? {} : { team: r.team }),
-    ...(r.profile_at === null ? {} : { profileAt: r.profile_at }),
-    ...(r.last_seen === null ? {} : { lastSeen: r.last_seen }),
-    ...(r.rac === null ? {} : { rac: r.rac }),
-    ...(r.rac_at === null ? {} : { racAt: r.rac_at }),
-  };
-}
-
-function receiptOf(r: ReceiptRow): StoredReceipt {
-  return {
-    receiptId: r.receipt_id,
-    jobId: r.job_id,
-    unitId: r.unit_id,
-    volunteer: r.volunteer,
-    credit: r.credit,
-    root: r.root,
-    issuedAt: r.issued_at,
-    ...(r.signature === null ? {} : { signature: r.signature }),
-  };
-}
-
-const trustOf = (r: TrustRow): StoredTrust => ({ jobId: r.job_id, key: r.key, streak: r.streak, valid: r.valid, invalid: r.invalid, banned: r.banned });
-const teamOf = (r: TeamRow): StoredTeam => ({
-  key: r.key,
-  name: r.name,
-  credit: r.credit,
-  accepted: r.accepted,
-  rac: r.rac,
-  racAt: r.rac_at,
-  lastSeen: r.last_seen,
-});
 
 /** A unit as tabgrid_commit reads it: JSON-valued fields as the JSON text stored. */
 const unitRecord = (u: StoredUnit) => ({
@@ -297,15 +172,7 @@ export class PgHostStore implements SharedHostStore {
       'read',
       async (c) => {
         const rows = async <R extends pg.QueryResultRow>(sql: string) => (await c.query<R>(sql)).rows;
-        const jobs = (
-          await rows<{ id: string; spec: string; priority: number; created_at: number; status: JobStatus | null }>('SELECT * FROM jobs ORDER BY created_at, id')
-        ).map((r): StoredJob => ({
-          id: r.id,
-          spec: JSON.parse(r.spec) as StoredJob['spec'],
-          priority: r.priority,
-          createdAt: r.created_at,
-          ...(r.status === null ? {} : { status: r.status }),
-        }));
+        const jobs = (await rows<JobRow>('SELECT * FROM jobs ORDER BY created_at, id')).map(jobOf);
         const units = withUnits ? (await rows<UnitRow>('SELECT * FROM units ORDER BY job_id, idx, unit_id')).map(unitOf) : [];
         const volunteers = (await rows<VolunteerRow>('SELECT * FROM volunteers ORDER BY id')).map(volunteerOf);
         const receipts = withUnits ? (await rows<ReceiptRow>('SELECT * FROM receipts ORDER BY issued_at, receipt_id')).map(receiptOf) : [];

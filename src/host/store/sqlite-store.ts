@@ -11,16 +11,27 @@ import Database from 'better-sqlite3';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { Identity } from '../../proof/identity';
 import { DATASET_CHUNK_BYTES } from '../../data/dataset';
-import type { Backend } from '../../protocol';
 import { HOST_KEY_TABLE, loadOrCreateHostIdentity } from './sqlite-key';
 import { ChainFailed, GroupCommit } from './sqlite-group-commit';
 import { legacyAwaiting } from './legacy-awaiting';
+import {
+  jobOf,
+  receiptOf,
+  teamOf,
+  trustOf,
+  unitOf,
+  volunteerOf,
+  type JobRow,
+  type ReceiptRow,
+  type TeamRow,
+  type TrustRow,
+  type UnitRow,
+  type VolunteerRow,
+} from './store-rows';
 import type {
-  Awaiting,
   CommitChain,
   HostSnapshot,
   HostStore,
-  JobStatus,
   StoreBatch,
   StoredDataset,
   StoredJob,
@@ -29,7 +40,6 @@ import type {
   StoredTeam,
   StoredTrust,
   StoredUnit,
-  StoredUnitState,
   StoredVolunteer,
 } from './store';
 
@@ -225,54 +235,14 @@ function openWal(path: string): number {
   return openSync(`${path}-wal`, 'a');
 }
 
-/** Rows as SELECT * returns them (snake_case columns, JSON as text). */
+/** Rows as SELECT * returns them (store-rows.ts). */
 interface Rows {
-  jobs: { id: string; spec: string; priority: number; created_at: number; status: JobStatus | null };
-  units: {
-    unit_id: string;
-    job_id: string;
-    idx: number;
-    state: StoredUnitState;
-    holder: string | null;
-    lease_deadline: number | null;
-    progress: number;
-    root: string | null;
-    challenge: string | null;
-    rejected_by: string;
-    accepted_at: number | null;
-    solutions: string | null;
-    votes: string | null;
-    leased_to: string | null;
-    awaiting: Awaiting | null;
-    hold: string | null;
-    backend: Backend | null;
-    adapter: string | null;
-    shares: string | null;
-  };
-  volunteers: {
-    id: string;
-    credit: number;
-    accepted: number;
-    rejected: number;
-    name: string | null;
-    team: string | null;
-    profile_at: number | null;
-    last_seen: number | null;
-    rac: number | null;
-    rac_at: number | null;
-  };
-  teams: { key: string; name: string; credit: number; accepted: number; rac: number; rac_at: number; last_seen: number };
-  receipts: {
-    receipt_id: string;
-    job_id: string;
-    unit_id: string;
-    volunteer: string;
-    credit: number;
-    root: string;
-    issued_at: number;
-    signature: string | null;
-  };
-  trust: { job_id: string; key: string; streak: number; valid: number; invalid: number; banned: number };
+  jobs: JobRow;
+  units: UnitRow;
+  volunteers: VolunteerRow;
+  teams: TeamRow;
+  receipts: ReceiptRow;
+  trust: TrustRow;
 }
 
 export interface SqliteStoreOptions {
@@ -440,63 +410,12 @@ export class SqliteHostStore implements HostStore {
     return this.guard('read', () => {
       // One read transaction, so the tables come from the same commit.
       return this.db.transaction(() => ({
-        jobs: this.selects.jobs.all().map((r): StoredJob => ({
-          id: r.id,
-          spec: JSON.parse(r.spec),
-          priority: r.priority,
-          createdAt: r.created_at,
-          ...(r.status === null ? {} : { status: r.status }),
-        })),
-        units: this.selects.units.all().map((r): StoredUnit => ({
-          jobId: r.job_id,
-          unitId: r.unit_id,
-          index: r.idx,
-          state: r.state,
-          holder: r.holder,
-          leaseDeadline: r.lease_deadline,
-          progress: r.progress,
-          root: r.root,
-          challenge: r.challenge === null ? null : JSON.parse(r.challenge),
-          rejectedBy: JSON.parse(r.rejected_by),
-          acceptedAt: r.accepted_at,
-          solutions: r.solutions === null ? null : JSON.parse(r.solutions),
-          ...(r.votes === null ? {} : { votes: JSON.parse(r.votes) }),
-          ...(r.leased_to === null ? {} : { leasedTo: JSON.parse(r.leased_to) }),
-          ...(r.awaiting === null ? {} : { awaiting: r.awaiting }),
-          ...(r.hold === null ? {} : { hold: JSON.parse(r.hold) }),
-          ...(r.backend === null ? {} : { backend: r.backend }),
-          ...(r.adapter === null ? {} : { adapter: r.adapter }),
-          ...(r.shares === null ? {} : { shares: JSON.parse(r.shares) }),
-        })),
-        volunteers: this.selects.volunteers.all().map((r): StoredVolunteer => ({
-          id: r.id,
-          credit: r.credit,
-          accepted: r.accepted,
-          rejected: r.rejected,
-          ...(r.name === null ? {} : { name: r.name }),
-          ...(r.team === null ? {} : { team: r.team }),
-          ...(r.profile_at === null ? {} : { profileAt: r.profile_at }),
-          ...(r.last_seen === null ? {} : { lastSeen: r.last_seen }),
-          ...(r.rac === null ? {} : { rac: r.rac }),
-          ...(r.rac_at === null ? {} : { racAt: r.rac_at }),
-        })),
-        receipts: this.selects.receipts.all().map((r): StoredReceipt => ({
-          receiptId: r.receipt_id,
-          jobId: r.job_id,
-          unitId: r.unit_id,
-          volunteer: r.volunteer,
-          credit: r.credit,
-          root: r.root,
-          issuedAt: r.issued_at,
-          // Receipts issued before protocol 4 were not signed.
-          ...(r.signature === null ? {} : { signature: r.signature }),
-        })),
-        trust: this.selects.trust
-          .all()
-          .map((r): StoredTrust => ({ jobId: r.job_id, key: r.key, streak: r.streak, valid: r.valid, invalid: r.invalid, banned: r.banned === 1 })),
-        teams: this.selects.teams
-          .all()
-          .map((r): StoredTeam => ({ key: r.key, name: r.name, credit: r.credit, accepted: r.accepted, rac: r.rac, racAt: r.rac_at, lastSeen: r.last_seen })),
+        jobs: this.selects.jobs.all().map(jobOf),
+        units: this.selects.units.all().map(unitOf),
+        volunteers: this.selects.volunteers.all().map(volunteerOf),
+        receipts: this.selects.receipts.all().map(receiptOf),
+        trust: this.selects.trust.all().map(trustOf),
+        teams: this.selects.teams.all().map(teamOf),
       }))();
     });
   }
