@@ -164,11 +164,14 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     });
     for (let i = 0; i < options.volunteers; i++) {
       const ice = turn?.iceFor(`farm-volunteer-${i}`);
-      const url = `http://localhost:${web!.config.server.port}/?${query}${ice ? `&${new URLSearchParams({ ice: JSON.stringify(ice) })}` : ''}`;
       if (options.node) {
         const [first, ...others] = hostsFor(i);
         await nodes.add(signalUrl, first!, ice, others);
-      } else if (toBackground.has(i)) await background.add(pages, url);
+        continue;
+      }
+      // Pages only: Node volunteers have no web server to load from.
+      const url = `http://localhost:${web!.config.server.port}/?${query}${ice ? `&${new URLSearchParams({ ice: JSON.stringify(ice) })}` : ''}`;
+      if (toBackground.has(i)) await background.add(pages, url);
       else await pages.add(url);
     }
     // The clock starts once every volunteer is loaded: from here on the job runs.
