@@ -1,14 +1,17 @@
 import { defineConfig } from '@playwright/test';
 import { launchOptions } from '../../scripts/chromium.ts';
 
-/** The one spec that must take minutes (a page hidden past Chrome's 5-minute mark): a project of its own, run beside the rest. */
-const LONG = 'background-hidden.spec.ts';
+/**
+ * The specs that must take minutes, mostly waiting on Chrome's background clocks (a page hidden
+ * past the 5-minute mark; a page frozen 90 s): a project of their own, run beside the rest.
+ */
+const LONG = ['background-hidden.spec.ts', 'background-frozen.spec.ts'];
 
 export default defineConfig({
   testDir: '.',
   testMatch: '*.spec.ts',
   // Each spec starts its own signaling server, web server and host on free loopback ports.
-  // Two workers: one for the long spec (mostly waiting), one for every other spec in turn.
+  // Two workers: one for the long specs (mostly waiting), one for every other spec in turn.
   workers: 2,
   timeout: 180_000,
   reporter: [['list']],
