@@ -2,19 +2,17 @@ import { defineConfig } from '@playwright/test';
 import { launchOptions } from '../../scripts/chromium.ts';
 
 /**
- * The specs that must take minutes, mostly waiting on Chrome's background clocks: a page hidden
- * past the 5-minute mark (about 7 min) and a page frozen 90 s (about 2 min). Each has a project
- * of its own, run beside the rest, so their waits overlap the other specs instead of adding to them.
+ * The specs that must take minutes, mostly waiting on Chrome's background clocks (a page hidden
+ * past the 5-minute mark; a page frozen 90 s): a project of their own, run beside the rest.
  */
-const HIDDEN = 'background-hidden.spec.ts';
-const FROZEN = 'background-frozen.spec.ts';
+const LONG = ['background-hidden.spec.ts', 'background-frozen.spec.ts'];
 
 export default defineConfig({
   testDir: '.',
   testMatch: '*.spec.ts',
   // Each spec starts its own signaling server, web server and host on free loopback ports.
-  // Three workers: one for each long spec (mostly waiting), one for every other spec in turn.
-  workers: 3,
+  // Two workers: one for the long specs (mostly waiting), one for every other spec in turn.
+  workers: 2,
   timeout: 180_000,
   reporter: [['list']],
   outputDir: '../../test-results/e2e',
@@ -24,8 +22,7 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   projects: [
-    { name: 'e2e', testIgnore: [HIDDEN, FROZEN], workers: 1 },
-    { name: 'background', testMatch: HIDDEN, workers: 1 },
-    { name: 'frozen', testMatch: FROZEN, workers: 1 },
+    { name: 'e2e', testIgnore: LONG, workers: 1 },
+    { name: 'background', testMatch: LONG, workers: 1 },
   ],
 });
