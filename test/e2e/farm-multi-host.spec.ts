@@ -1,5 +1,6 @@
 import { expect, test } from '@playwright/test';
 import { postgresBin } from '../../scripts/pg-cluster';
+import { defaultJobs } from '../../scripts/farm/default-jobs';
 import { runFarm } from '../../scripts/farm/run';
 import { summaryTable } from '../../scripts/farm/summary';
 
@@ -10,7 +11,21 @@ test('three host processes on one PostgreSQL, one SIGKILLed mid-job: nothing los
   test.skip(!installed, 'PostgreSQL is not installed');
   test.setTimeout(120_000);
   const summary = await runFarm(
-    { node: true, volunteers: 6, hosts: 3, db: 'postgres', killHost: true, seed: 17, timeLimitS: 80 },
+    {
+      node: true,
+      volunteers: 6,
+      hosts: 3,
+      db: 'postgres',
+      killHost: true,
+      seed: 17,
+      timeLimitS: 80,
+      // A tail of proof-of-work units leased last (about 13 M nonces in all): the killed process's volunteers notice (5 s of
+      // silence) and move on while there is still work; with the default jobs alone the others sometimes finished it first.
+      jobs: [
+        ...defaultJobs(17),
+        { id: 'farm-pow-tail', kernel: 'sha256d-pow', units: 12, seed: 99, noncesPerUnit: 1 << 20, shareBits: 12, targetBits: 20, priority: -2 },
+      ],
+    },
     AbortSignal.timeout(115_000),
   );
   console.log(summaryTable(summary));
