@@ -13,6 +13,7 @@ import type { Identity } from '../../proof/identity';
 import { loadOrCreatePgHostIdentity } from './pg-key';
 import { FENCED, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './pg-schema';
 import {
+  json,
   jobOf,
   receiptOf,
   teamOf,
@@ -35,8 +36,6 @@ const DATASET_CHUNKS_PER_TRANSACTION = 64;
 const POOL_SIZE = 4;
 /** An advisory lock key (any constant): migrations and job creation take it. */
 const LOCK_KEY = 0x7ab9_17;
-
-const json = (value: unknown) => (value == null ? null : JSON.stringify(value));
 
 /** A unit as tabgrid_commit reads it: JSON-valued fields as the JSON text stored. */
 const unitRecord = (u: StoredUnit) => ({

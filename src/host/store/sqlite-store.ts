@@ -15,6 +15,7 @@ import { HOST_KEY_TABLE, loadOrCreateHostIdentity } from './sqlite-key';
 import { ChainFailed, GroupCommit } from './sqlite-group-commit';
 import { legacyAwaiting } from './legacy-awaiting';
 import {
+  json,
   jobOf,
   receiptOf,
   teamOf,
@@ -217,8 +218,6 @@ function upsert<T>(db: Database.Database, table: string, key: string, columns: R
     statement.run(row);
   };
 }
-
-const json = (value: unknown) => (value == null ? null : JSON.stringify(value));
 
 /**
  * The WAL file of the database at `path`, opened for fsync (made if SQLite has not made it yet:

@@ -75,6 +75,8 @@ export interface TeamRow {
   last_seen: number;
 }
 
+/** A JSON-valued field as its column keeps it: the text, or NULL for null and undefined. */
+export const json = (value: unknown) => (value == null ? null : JSON.stringify(value));
 const parsed = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
 export function unitOf(r: UnitRow): StoredUnit {
