@@ -36,9 +36,27 @@ export function turnServerAvailable(): boolean {
 export async function startTurnServer(options: { secret?: string; log?: (line: string) => void } = {}): Promise<TurnServer> {
   if (!turnServerAvailable()) throw new Error(TURN_INSTALL_HINT);
   const secret = options.secret ?? randomBytes(16).toString('hex');
-  const port = await freePort();
-  // 200 relay ports somewhere above 20000 that no other test is likely to share.
-  const minPort = 20_000 + Math.floor(Math.random() * 200) * 200;
+  // A port free a moment ago can be taken before coturn binds it (CI saw a WebRTC socket of a
+  // parallel test win that race): a bind failure picks fresh ports and tries again.
+  let lastError: Error | undefined;
+  for (let attempt = 1; attempt <= 4; attempt++) {
+    try {
+      return await startOnce(secret, options.log);
+    } catch (err) {
+      lastError = err as Error;
+      if (!(err instanceof PortTaken)) throw err;
+    }
+  }
+  throw lastError ?? new Error('turnserver did not start');
+}
+
+class PortTaken extends Error {}
+
+async function startOnce(secret: string, sink?: (line: string) => void): Promise<TurnServer> {
+  const port = await freeUdpTcpPort();
+  // 200 relay ports in 20000–31999, below Linux's ephemeral range (32768+) where the OS hands
+  // out the sockets of every other test.
+  const minPort = 20_000 + Math.floor(Math.random() * 60) * 200;
   const dir = mkdtempSync(join(tmpdir(), 'tabgrid-turn-'));
   const args = [
     '-n',
@@ -67,7 +85,7 @@ export async function startTurnServer(options: { secret?: string; log?: (line: s
     for (const line of chunk.toString().split('\n')) {
       if (!line.trim()) continue;
       if (log.length < 2000) log.push(line);
-      options.log?.(`[turn] ${line}`);
+      sink?.(`[turn] ${line}`);
     }
   };
   child.stdout.on('data', hear);
@@ -81,12 +99,30 @@ export async function startTurnServer(options: { secret?: string; log?: (line: s
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await answersStun(port, 10_000, () => child.exitCode !== null);
+    await answersStun(port, 10_000, () => child.exitCode !== null || bindFailed(log));
   } catch (err) {
     await close();
-    throw new Error(`turnserver did not come up on 127.0.0.1:${port}: ${(err as Error).message}\n${log.slice(-10).join('\n')}`, { cause: err });
+    const message = `turnserver did not come up on 127.0.0.1:${port}: ${(err as Error).message}\n${log.slice(-10).join('\n')}`;
+    throw bindFailed(log) ? new PortTaken(message, { cause: err }) : new Error(message, { cause: err });
   }
   return { url: `turn:127.0.0.1:${port}?transport=udp`, port, secret, relayPorts: [minPort, minPort + 199], log, close };
+}
+
+function bindFailed(log: readonly string[]): boolean {
+  return log.some((line) => line.includes('Address already in use') || line.includes('Cannot bind'));
+}
+
+/** A loopback port free for both TCP and UDP right now (coturn listens on both). */
+async function freeUdpTcpPort(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const udpFree = await new Promise<boolean>((resolve) => {
+      const socket = createSocket('udp4');
+      socket.once('error', () => resolve(false));
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+    });
+    if (udpFree) return port;
+  }
 }
 
 /** Sends STUN binding requests to 127.0.0.1:port until one is answered. */
@@ -105,7 +141,7 @@ function answersStun(port: number, timeoutMs: number, died: () => boolean): Prom
     };
     const until = Date.now() + timeoutMs;
     const timer = setInterval(() => {
-      if (died()) return done(new Error('it exited'));
+      if (died()) return done(new Error('it exited or could not bind its port'));
       if (Date.now() > until) return done(new Error(`no STUN answer in ${timeoutMs} ms`));
       socket.send(request, port, '127.0.0.1');
     }, 100);
