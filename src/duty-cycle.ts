@@ -14,6 +14,8 @@ import { ErrorCode, TabgridError, throwIfAborted } from './errors';
  */
 export interface Pace {
   rest(workMs: number, signal?: AbortSignal): Promise<void>;
+  /** The idle time owed for `workMs` of work (0: unthrottled; GPU runs then keep the next dispatch queued). */
+  restMs?(workMs: number): number;
 }
 
 export interface Clock {

@@ -1,5 +1,5 @@
 import { ErrorCode, TabgridError, throwIfAborted } from '../errors';
-import { withErrorScopes } from './device';
+import { bufferPoolOf, type BufferPool } from './buffer-pool';
 import type { Pace } from '../duty-cycle';
 import type { DispatchPacer } from './pacer';
 
@@ -12,58 +12,174 @@ export interface RunOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** Allocates a kernel run's buffers and destroys them all when the run ends, however it ends. */
-export class RunBuffers {
-  private readonly owned: GPUBuffer[] = [];
+const SCOPES = ['internal', 'out-of-memory', 'validation'] as const;
+
+/**
+ * Validation, out-of-memory and internal error scopes around each piece of GPU work, popped in
+ * the same synchronous step they were pushed in (so runs interleaved on one device never pop
+ * each other's scopes) but not waited for there: a run checks them all at its end, and between
+ * dispatches fails at once on any that has already reported, so no error passes silently and
+ * no dispatch waits for a round trip to learn that nothing went wrong.
+ */
+export class ErrorWatch {
+  private readonly pops: Promise<GPUError | null>[] = [];
+  private first?: GPUError;
 
   constructor(readonly device: GPUDevice) {}
 
-  private make(size: number, usage: number, label: string, mapped = false): GPUBuffer {
-    const buffer = this.device.createBuffer({ size: Math.max(16, alignTo(size, 4)), usage, label, mappedAtCreation: mapped });
+  /** Runs `work` (synchronous GPU calls) inside the scopes. */
+  run<T>(work: () => T): T {
+    for (const scope of SCOPES) this.device.pushErrorScope(scope);
+    try {
+      return work();
+    } finally {
+      for (let i = 0; i < SCOPES.length; i++) {
+        const pop = this.device.popErrorScope();
+        this.pops.push(pop);
+        void pop.then(
+          (e) => {
+            if (e && !this.first) this.first = e;
+          },
+          () => undefined,
+        );
+      }
+    }
+  }
+
+  /** Throws if a scope has reported an error already (cheap: waits for nothing). */
+  throwIfFailed(): void {
+    if (this.first) throw gpuError(this.first);
+  }
+
+  /** Waits for every scope and throws the first error any caught. */
+  async check(): Promise<void> {
+    const pops = this.pops.splice(0);
+    let errors: (GPUError | null)[];
+    try {
+      errors = await Promise.all(pops);
+    } catch (err) {
+      throw new TabgridError(ErrorCode.DeviceLost, `the GPU work failed: ${String(err)}`, { cause: err });
+    }
+    const first = this.first ?? errors.find((e) => e !== null);
+    if (first) throw gpuError(first);
+  }
+}
+
+function gpuError(e: GPUError): TabgridError {
+  return new TabgridError(ErrorCode.GpuError, `WebGPU error: ${e.message}`);
+}
+
+const STORAGE_IN = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
+const STORAGE_OUT = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+/**
+ * A kernel run's buffers, borrowed from the device's pool (buffer-pool.ts) and all returned when
+ * the run ends, however it ends; the pool lends them again only after the run's queued work is
+ * done. Inputs are written with queue.writeBuffer (no mapping), outputs cleared (or poisoned) on
+ * the queue, so a reused buffer never shows a previous run's values, and readbacks go through a
+ * pooled staging buffer.
+ */
+export class RunBuffers {
+  private readonly owned: GPUBuffer[] = [];
+  readonly errors: ErrorWatch;
+
+  constructor(
+    readonly device: GPUDevice,
+    readonly pool: BufferPool = bufferPoolOf(device),
+  ) {
+    this.errors = new ErrorWatch(device);
+  }
+
+  private take(size: number, usage: number, label: string): GPUBuffer {
+    const buffer = this.pool.acquire(Math.max(16, alignTo(size, 4)), usage, label);
     this.owned.push(buffer);
     return buffer;
   }
 
   /** A read-only storage buffer holding `bytes` (padded to a multiple of 4). */
   input(bytes: ArrayBufferView, label: string): GPUBuffer {
-    const buffer = this.make(bytes.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label, true);
-    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    buffer.unmap();
+    const buffer = this.take(bytes.byteLength, STORAGE_IN(), label);
+    this.errors.run(() => writeBytes(this.device.queue, buffer, 0, bytes));
     return buffer;
   }
 
+  /** A storage buffer of `size` bytes the caller fills on the GPU (generated inputs); its old contents stay until then. */
+  scratch(size: number, label: string): GPUBuffer {
+    return this.take(size, STORAGE_OUT(), label);
+  }
+
   /**
-   * A storage buffer the kernel writes, optionally pre-filled with a poison word so an element
-   * the kernel failed to write cannot pass for a plausible value.
+   * A storage buffer the kernel writes, zeroed, or filled with a poison word so an element the
+   * kernel failed to write cannot pass for a plausible value.
    */
   output(size: number, label: string, poison?: number): GPUBuffer {
-    const buffer = this.make(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, label, poison !== undefined);
-    if (poison !== undefined) {
-      new Uint32Array(buffer.getMappedRange()).fill(poison);
-      buffer.unmap();
-    }
+    const buffer = this.take(size, STORAGE_OUT(), label);
+    const bytes = alignTo(size, 4);
+    this.errors.run(() => {
+      if (poison !== undefined) {
+        this.device.queue.writeBuffer(buffer, 0, new Uint32Array(bytes / 4).fill(poison));
+      } else {
+        const encoder = this.device.createCommandEncoder();
+        encoder.clearBuffer(buffer, 0, alignTo(bytes, 4));
+        this.device.queue.submit([encoder.finish()]);
+      }
+    });
     return buffer;
   }
 
   uniform(size: number, label: string): GPUBuffer {
-    return this.make(size, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label);
+    return this.take(size, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label);
   }
 
   /** Copies `size` bytes of `source` back to the CPU. */
   async read(source: GPUBuffer, size: number): Promise<ArrayBuffer> {
-    const staging = this.make(size, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${source.label} readback`);
-    await withErrorScopes(this.device, () => {
-      const encoder = this.device.createCommandEncoder();
-      encoder.copyBufferToBuffer(source, 0, staging, 0, alignTo(size, 4));
-      this.device.queue.submit([encoder.finish()]);
-    });
-    await staging.mapAsync(GPUMapMode.READ, 0, alignTo(size, 4));
-    return staging.getMappedRange(0, alignTo(size, 4)).slice(0, size);
+    return (await this.readMany([{ source, size }]))[0]!;
   }
 
+  /** Copies several buffers' leading bytes back in one submit and one map. */
+  async readMany(parts: readonly { source: GPUBuffer; size: number }[]): Promise<ArrayBuffer[]> {
+    const offsets: number[] = [];
+    let total = 0;
+    for (const p of parts) {
+      offsets.push(total);
+      total += alignTo(p.size, 8);
+    }
+    const staging = this.pool.acquire(Math.max(16, total), GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${parts[0]?.source.label} readback`);
+    try {
+      this.errors.run(() => {
+        const encoder = this.device.createCommandEncoder();
+        parts.forEach((p, i) => encoder.copyBufferToBuffer(p.source, 0, staging, offsets[i]!, alignTo(p.size, 4)));
+        this.device.queue.submit([encoder.finish()]);
+      });
+      await staging.mapAsync(GPUMapMode.READ, 0, Math.max(8, total));
+      const range = staging.getMappedRange(0, Math.max(8, total));
+      const out = parts.map((p, i) => range.slice(offsets[i]!, offsets[i]! + p.size));
+      staging.unmap();
+      return out;
+    } finally {
+      if (staging.mapState !== 'unmapped') staging.unmap();
+      // Mapped means the copy is done: nothing queued reads it any more.
+      this.pool.release(staging, Promise.resolve());
+    }
+  }
+
+  /** Returns every buffer to the pool (lent again once the work queued so far is done). */
   destroy(): void {
-    for (const b of this.owned) b.destroy();
+    const done = this.owned.length > 0 && !this.pool.isDestroyed ? this.device.queue.onSubmittedWorkDone() : undefined;
+    for (const b of this.owned) this.pool.release(b, done);
     this.owned.length = 0;
+  }
+}
+
+/** queue.writeBuffer of any byte length: the whole words, then the tail padded with zeros. */
+export function writeBytes(queue: GPUQueue, buffer: GPUBuffer, offset: number, bytes: ArrayBufferView): void {
+  const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const whole = u8.length & ~3;
+  if (whole > 0) queue.writeBuffer(buffer, offset, u8, 0, whole);
+  if (whole < u8.length) {
+    const tail = new Uint8Array(4);
+    tail.set(u8.subarray(whole));
+    queue.writeBuffer(buffer, offset + whole, tail);
   }
 }
 
@@ -91,14 +207,29 @@ export function alignTo(n: number, k: number): number {
 }
 
 /**
- * Runs `body` with a fresh RunBuffers, destroying them after. Failures that are not already
- * TabgridErrors (mapAsync or onSubmittedWorkDone rejecting) mean the device went away.
+ * Runs `body` with a fresh RunBuffers, returning them after, and checks every error scope the
+ * run opened before its result counts. Failures that are not already TabgridErrors (mapAsync or
+ * onSubmittedWorkDone rejecting) mean the device went away.
  */
 export async function withRunBuffers<T>(device: GPUDevice, body: (buffers: RunBuffers) => Promise<T>): Promise<T> {
-  const buffers = new RunBuffers(device);
+  let buffers: RunBuffers;
   try {
-    return await body(buffers);
+    buffers = new RunBuffers(device);
   } catch (err) {
+    if (err instanceof TabgridError) throw err;
+    throw new TabgridError(ErrorCode.DeviceLost, `the GPU work failed: ${String(err)}`, { cause: err });
+  }
+  try {
+    const out = await body(buffers);
+    await buffers.errors.check();
+    return out;
+  } catch (err) {
+    // A WebGPU error explains more than what it broke (a failed map after a validation error).
+    const scoped = await buffers.errors.check().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (scoped) throw scoped;
     if (err instanceof TabgridError) throw err;
     throw new TabgridError(ErrorCode.DeviceLost, `the GPU work failed: ${String(err)}`, { cause: err });
   } finally {
@@ -117,24 +248,50 @@ export interface PacedRun {
   readonly onProgress?: (done: number, total: number) => void;
   /** The throttle: idles after each dispatch for its share of the time (duty-cycle.ts). */
   readonly pace?: Pace;
+  /** Where the dispatches' error scopes go (default: a watch of the run's own, checked at its end). */
+  readonly errors?: ErrorWatch;
 }
 
 /**
- * Covers [0, total) in dispatches the pacer sizes, waiting for each to finish before the next,
- * so that progress is real, abort acts between dispatches and no dispatch runs long.
+ * Covers [0, total) in dispatches the pacer sizes. Unthrottled, the next dispatch is queued
+ * before the last one finishes, so the GPU never waits for the CPU's round trip; throttled, one
+ * at a time, so the idle time the duty cycle owes is really idle. Progress counts finished
+ * dispatches, abort acts between dispatches, and no dispatch runs long.
  */
 export async function runPaced(run: PacedRun): Promise<void> {
   const { device, total, pacer } = run;
-  for (let done = 0; done < total;) {
-    throwIfAborted(run.signal);
-    const count = pacer.next(total - done);
-    const started = performance.now();
-    await withErrorScopes(device, () => run.dispatch(done, count));
-    await device.queue.onSubmittedWorkDone();
-    const ms = performance.now() - started;
-    pacer.record(count, ms);
-    done += count;
-    run.onProgress?.(done, total);
-    await run.pace?.rest(ms, run.signal);
+  const errors = run.errors ?? new ErrorWatch(device);
+  const queued: { count: number; submitted: number; done: Promise<unknown> }[] = [];
+  let submitted = 0;
+  let done = 0;
+  let lastEnd = performance.now();
+  try {
+    while (done < total) {
+      const depth = (run.pace?.restMs?.(1) ?? 0) > 0 ? 1 : 2;
+      while (submitted < total && queued.length < depth) {
+        throwIfAborted(run.signal);
+        errors.throwIfFailed();
+        const count = pacer.next(total - submitted);
+        const start = submitted;
+        errors.run(() => run.dispatch(start, count));
+        queued.push({ count, submitted: performance.now(), done: device.queue.onSubmittedWorkDone() });
+        submitted += count;
+      }
+      const head = queued.shift()!;
+      await head.done;
+      const end = performance.now();
+      // Queued behind another dispatch, it started when that one ended, not when it was submitted.
+      const ms = end - Math.max(head.submitted, lastEnd);
+      lastEnd = end;
+      pacer.record(head.count, ms);
+      done += head.count;
+      run.onProgress?.(done, total);
+      errors.throwIfFailed();
+      await run.pace?.rest(ms, run.signal);
+    }
+    if (!run.errors) await errors.check();
+  } finally {
+    // An aborted or failed run leaves nothing running behind it.
+    if (queued.length > 0) await Promise.allSettled(queued.map((q) => q.done));
   }
 }

@@ -36,6 +36,8 @@ export interface MatmulRunOptions {
 /** Matrix products on the GPU (matmul-f32/matmul-f32*.wgsl, matmul-modp/matmul-modp.wgsl). */
 export class MatmulGpu {
   private readonly caches = new Map<string, PipelineCache>();
+  /** Per device: a new device (after a loss) may be another adapter, and learns its own rates. */
+  private readonly pacers = new WeakMap<GPUDevice, Map<string, DispatchPacer>>();
 
   constructor(private readonly devices: GpuDevices) {}
 
@@ -63,6 +65,27 @@ export class MatmulGpu {
   /** The pipeline for a kind and configuration on the current device (compiled once). */
   async pipeline(kind: MatmulKind, config: MatmulConfig): Promise<GPUComputePipeline> {
     return this.cache(kind, config).get(await this.devices.acquire());
+  }
+
+  /**
+   * The dispatch sizer for a kernel, tile and row shape: kept across runs, so a stream of units
+   * starts each at the rate the last one learned instead of one tile row; a run that sets its
+   * own sizing gets a fresh one.
+   */
+  private pacer(device: GPUDevice, key: string, options: MatmulRunOptions): DispatchPacer {
+    const own = options.initialTileRows !== undefined || options.maxTileRows !== undefined || options.targetDispatchMs !== undefined;
+    const make = () =>
+      new DispatchPacer({ initial: options.initialTileRows ?? 1, max: Math.min(65535, options.maxTileRows ?? 65535), targetMs: options.targetDispatchMs });
+    if (own) return make();
+    let kept = this.pacers.get(device);
+    if (!kept) this.pacers.set(device, (kept = new Map()));
+    let pacer = kept.get(key);
+    if (!pacer) {
+      // Bounded: a few shapes per kernel in practice; forget them all rather than grow without end.
+      if (kept.size >= 64) kept.clear();
+      kept.set(key, (pacer = make()));
+    }
+    return pacer;
   }
 
   private cache(kind: MatmulKind, config: MatmulConfig): PipelineCache {
@@ -108,11 +131,8 @@ export class MatmulGpu {
       await runPaced({
         device,
         total: tileRows,
-        pacer: new DispatchPacer({
-          initial: options.initialTileRows ?? 1,
-          max: Math.min(65535, options.maxTileRows ?? 65535),
-          targetMs: options.targetDispatchMs,
-        }),
+        pacer: this.pacer(device, `${kind}:${configKey(config)}:${n}x${k}`, options),
+        errors: buffers.errors,
         signal: options.signal,
         pace: options.pace,
         onProgress: options.onProgress && ((done) => options.onProgress!(Math.min(m, done * tileM), m)),
