@@ -15,11 +15,20 @@ export const matmulF32Worker: WorkerKernel<MatmulF32Unit> = {
     cpu: () => poolOf(context).matmulF32(...calibration(), CALIBRATION_SHAPE),
   }),
   run(unit, context) {
-    const operands = f32Operands(unit);
+    // Made on the CPU only for a CPU run or a dataset unit; a seeded unit's GPU run makes them on the GPU.
+    let kept: ReturnType<typeof f32Operands> | undefined;
+    const operands = () => (kept ??= f32Operands(unit));
+    const band = (start: number, end: number) => ({ m: end - start, n: unit.n, k: unit.k });
     return {
-      gpu: async (start, end, options) =>
-        bytesOfC(await gpuOf(context).f32(...rowsOf(operands, unit, start, end), await tuning(context, MatmulKind.F32), options)),
-      cpu: async (start, end, options) => bytesOfC(await poolOf(context).matmulF32(...rowsOf(operands, unit, start, end), options)),
+      gpu: async (start, end, options) => {
+        const gpu = gpuOf(context);
+        const config = await tuning(context, MatmulKind.F32);
+        const c = unit.a
+          ? await gpu.f32(...rowsOf(operands(), unit, start, end), config, options)
+          : await gpu.f32Seeded(unit.seed, band(start, end), start, config, options);
+        return bytesOfC(c);
+      },
+      cpu: async (start, end, options) => bytesOfC(await poolOf(context).matmulF32(...rowsOf(operands(), unit, start, end), options)),
     };
   },
 };

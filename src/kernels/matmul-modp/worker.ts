@@ -15,11 +15,20 @@ export const matmulModpWorker: WorkerKernel<MatmulModpUnit> = {
     cpu: () => poolOf(context).matmulModp(...calibration(), CALIBRATION_SHAPE, MODP_MAX),
   }),
   run(unit, context) {
-    const operands = modpOperands(unit);
+    // Made on the CPU only for a CPU run or a dataset unit; a seeded unit's GPU run makes them on the GPU.
+    let kept: ReturnType<typeof modpOperands> | undefined;
+    const operands = () => (kept ??= modpOperands(unit));
+    const band = (start: number, end: number) => ({ m: end - start, n: unit.n, k: unit.k });
     return {
-      gpu: async (start, end, options) =>
-        bytesOfC(await gpuOf(context).modp(...rowsOf(operands, unit, start, end), unit.p, await tuning(context, MatmulKind.Modp), options)),
-      cpu: async (start, end, options) => bytesOfC(await poolOf(context).matmulModp(...rowsOf(operands, unit, start, end), unit.p, options)),
+      gpu: async (start, end, options) => {
+        const gpu = gpuOf(context);
+        const config = await tuning(context, MatmulKind.Modp);
+        const c = unit.a
+          ? await gpu.modp(...rowsOf(operands(), unit, start, end), unit.p, config, options)
+          : await gpu.modpSeeded(unit.seed, band(start, end), start, unit.p, config, options);
+        return bytesOfC(c);
+      },
+      cpu: async (start, end, options) => bytesOfC(await poolOf(context).matmulModp(...rowsOf(operands(), unit, start, end), unit.p, options)),
     };
   },
 };

@@ -9,6 +9,7 @@ import type { Pace } from '../../duty-cycle';
 import { DispatchPacer } from '../../gpu/pacer';
 import { PipelineCache } from '../../gpu/pipelines';
 import { runPaced, submitDispatch, withRunBuffers } from '../../gpu/run';
+import { SeededGpu, type SeededOperand } from './seeded-gpu';
 
 /** A tile configuration: the shader's override constants (kept per adapter by the tune cache). */
 export type MatmulConfig = TileConfig;
@@ -36,6 +37,7 @@ export interface MatmulRunOptions {
 /** Matrix products on the GPU (matmul-f32/matmul-f32*.wgsl, matmul-modp/matmul-modp.wgsl). */
 export class MatmulGpu {
   private readonly caches = new Map<string, PipelineCache>();
+  private readonly seeded = new SeededGpu();
   /** Per device: a new device (after a loss) may be another adapter, and learns its own rates. */
   private readonly pacers = new WeakMap<GPUDevice, Map<string, DispatchPacer>>();
 
@@ -43,8 +45,36 @@ export class MatmulGpu {
 
   async f32(a: Float32Array, b: Float32Array, shape: MatmulShape, config = DEFAULT_MATMUL_CONFIG, options: MatmulRunOptions = {}): Promise<Float32Array> {
     checkShape(shape, a.length, b.length);
-    const out = await this.run(MatmulKind.F32, a, b, shape, 0, config, options);
+    const out = await this.run(MatmulKind.F32, { a, b }, shape, 0, config, options);
     return new Float32Array(out);
+  }
+
+  /**
+   * Rows [rowStart, rowStart + shape.m) of the f32 product of a seeded unit (inputs.ts), its
+   * operands made on the GPU (seeded-gpu.ts): nothing is made on the CPU or uploaded.
+   */
+  async f32Seeded(seed: number, shape: MatmulShape, rowStart: number, config = DEFAULT_MATMUL_CONFIG, options: MatmulRunOptions = {}): Promise<Float32Array> {
+    checkShape(shape, shape.m * shape.k, shape.k * shape.n);
+    return new Float32Array(await this.run(MatmulKind.F32, { seed, rowStart }, shape, 0, config, options));
+  }
+
+  /** A seeded operand's words as the GPU makes them for a product (tests compare them with inputs.ts). */
+  seededWords(operand: SeededOperand): Promise<Uint32Array> {
+    return this.seeded.words(this.devices, operand);
+  }
+
+  /** As f32Seeded, for residues modulo `p`. */
+  async modpSeeded(
+    seed: number,
+    shape: MatmulShape,
+    rowStart: number,
+    p: number,
+    config = DEFAULT_MATMUL_CONFIG,
+    options: MatmulRunOptions = {},
+  ): Promise<Uint32Array> {
+    checkShape(shape, shape.m * shape.k, shape.k * shape.n);
+    checkModulus(p);
+    return new Uint32Array(await this.run(MatmulKind.Modp, { seed, rowStart }, shape, p, config, options));
   }
 
   async modp(
@@ -59,7 +89,7 @@ export class MatmulGpu {
     checkModulus(p);
     checkResidues('A', a, p);
     checkResidues('B', b, p);
-    return new Uint32Array(await this.run(MatmulKind.Modp, a, b, shape, p, config, options));
+    return new Uint32Array(await this.run(MatmulKind.Modp, { a, b }, shape, p, config, options));
   }
 
   /** The pipeline for a kind and configuration on the current device (compiled once). */
@@ -103,8 +133,7 @@ export class MatmulGpu {
 
   private async run(
     kind: MatmulKind,
-    a: Float32Array | Uint32Array,
-    b: Float32Array | Uint32Array,
+    operands: MatmulOperands,
     shape: MatmulShape,
     p: number,
     config: MatmulConfig,
@@ -117,6 +146,7 @@ export class MatmulGpu {
     throwIfAborted(options.signal);
     const device = await this.devices.acquire();
     const pipeline = await this.cache(kind, config).get(device);
+    const seeded = 'seed' in operands ? { ...operands, pipeline: await this.seeded.pipeline(device) } : undefined;
     const tileM = config.wgY * config.tm;
     const tileN = config.wgX * config.tn;
     const tileRows = Math.ceil(m / tileM);
@@ -124,9 +154,29 @@ export class MatmulGpu {
     return withRunBuffers(device, async (buffers) => {
       const dims = buffers.uniform(32, `matmul-${kind} dims`);
       const c = buffers.output(outBytes, `matmul-${kind} C`, options.poisonOutput);
+      let ab: [GPUBuffer, GPUBuffer];
+      if (seeded) {
+        const made = kind === MatmulKind.F32 ? 0 : p;
+        ab = buffers.errors.run(() => {
+          const encoder = device.createCommandEncoder();
+          const a = this.seeded.encode(
+            buffers,
+            seeded.pipeline,
+            encoder,
+            { seed: seeded.seed, tag: 1, offset: seeded.rowStart * k, count: m * k, p: made },
+            'A',
+          );
+          const b = this.seeded.encode(buffers, seeded.pipeline, encoder, { seed: seeded.seed, tag: 2, offset: 0, count: k * n, p: made }, 'B');
+          device.queue.submit([encoder.finish()]);
+          return [a, b];
+        });
+      } else {
+        const { a, b } = operands as { a: Float32Array | Uint32Array; b: Float32Array | Uint32Array };
+        ab = [buffers.input(a, 'A'), buffers.input(b, 'B')];
+      }
       const bindGroup = device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: [buffers.input(a, 'A'), buffers.input(b, 'B'), c, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        entries: [...ab, c, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
       });
       await runPaced({
         device,
@@ -143,6 +193,9 @@ export class MatmulGpu {
     });
   }
 }
+
+/** A product's operands: given, or a seeded unit's (rows from `rowStart` of A, all of B), made on the GPU. */
+type MatmulOperands = { readonly a: Float32Array | Uint32Array; readonly b: Float32Array | Uint32Array } | { readonly seed: number; readonly rowStart: number };
 
 export function configKey(c: MatmulConfig): string {
   return c.vec4 ? `${c.wgX}x${c.wgY}/vec4/k${c.tileK}` : `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k${c.tileK}`;

@@ -17,8 +17,13 @@ import type { MatmulF32Unit } from '../matmul-f32/unit';
 import type { MatmulModpUnit } from '../matmul-modp/unit';
 import type { MatmulUnit } from './unit';
 
+/** The word stream's start for operand `tag` of a unit seeded `seed` (seeded-gpu.ts makes the same words on the GPU). */
+export function operandBase(seed: number, tag: number): number {
+  return mix32((seed ^ mix32(tag)) >>> 0);
+}
+
 function word(seed: number, tag: number) {
-  const base = mix32((seed ^ mix32(tag)) >>> 0);
+  const base = operandBase(seed, tag);
   return (e: number) => mix32((base + e) >>> 0);
 }
 

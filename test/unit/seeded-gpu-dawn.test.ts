@@ -1,0 +1,23 @@
+import { afterAll, describe, expect } from 'vitest';
+import { GpuDevices } from '../../src/gpu/device';
+import { MatmulGpu } from '../../src/kernels/matmul/gpu';
+import { dawnGpu } from '../helpers/dawn-device';
+import { seededGpuCases } from '../helpers/seeded-gpu-cases';
+
+const { gpu, reason } = await dawnGpu();
+if (!gpu) console.warn(`seeded-gpu-dawn.test.ts: skipped: ${reason}`);
+
+describe.skipIf(!gpu)('seeded operands on the GPU (Dawn)', () => {
+  const uncaptured: string[] = [];
+  const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, () => gpu);
+  const matmul = new MatmulGpu(devices);
+  afterAll(() => {
+    expect(uncaptured).toEqual([]);
+    devices.destroy();
+  });
+  seededGpuCases(
+    () => devices,
+    () => matmul,
+    (run) => run(),
+  );
+});
