@@ -31,8 +31,27 @@ export interface MerkleTree {
 export function buildMerkleTree(count: number, leafData: (i: number) => Uint8Array, hash: Hasher): MerkleTree {
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`a Merkle tree needs a leaf count ≥ 0, got ${count}`);
   if (count === 0) return { levels: [[]], root: hash() };
-  let level: Uint8Array[] = new Array(count);
+  const level: Uint8Array[] = new Array(count);
   for (let i = 0; i < count; i++) level[i] = hash(LEAF, leafData(i));
+  return treeAbove(level, hash);
+}
+
+/**
+ * The tree whose leaf hashes (leaf(d) for each leaf's data d, 32 bytes each, back to back) were
+ * computed elsewhere (on the GPU: gpu/merkle-leaves.ts): the same tree and root as buildMerkleTree
+ * over the data, hashing only the inner nodes here.
+ */
+export function buildMerkleTreeOfLeafHashes(leafHashes: Uint8Array, hash: Hasher): MerkleTree {
+  if (leafHashes.length === 0 || leafHashes.length % 32 !== 0)
+    throw new RangeError(`leaf hashes of ${leafHashes.length} bytes are not a whole number (≥ 1) of 32-byte digests`);
+  const level: Uint8Array[] = new Array(leafHashes.length / 32);
+  for (let i = 0; i < level.length; i++) level[i] = leafHashes.slice(32 * i, 32 * (i + 1));
+  return treeAbove(level, hash);
+}
+
+/** Pairs neighbours level by level up to the root, carrying an odd last node up. */
+function treeAbove(leaves: Uint8Array[], hash: Hasher): MerkleTree {
+  let level = leaves;
   const levels = [level];
   while (level.length > 1) {
     const next: Uint8Array[] = new Array(Math.ceil(level.length / 2));

@@ -10,6 +10,7 @@ import { DispatchPacer } from '../../gpu/pacer';
 import { PipelineCache } from '../../gpu/pipelines';
 import { runPaced, submitDispatch, withRunBuffers } from '../../gpu/run';
 import { SeededGpu, type SeededOperand } from './seeded-gpu';
+import { MerkleLeavesGpu, digestBytes } from '../../gpu/merkle-leaves';
 
 /** A tile configuration: the shader's override constants (kept per adapter by the tune cache). */
 export type MatmulConfig = TileConfig;
@@ -34,17 +35,29 @@ export interface MatmulRunOptions {
   readonly maxTileRows?: number;
 }
 
+export interface ProductOptions extends MatmulRunOptions {
+  /** Also compute the rows' Merkle leaf hashes on the GPU. */
+  readonly leafHashes?: boolean;
+}
+
+export interface Product {
+  /** C, row-major, its words as the GPU stores them. */
+  readonly c: ArrayBuffer;
+  /** leaf(row) for each row of C, 32 bytes each (with ProductOptions.leafHashes). */
+  readonly leafHashes?: Uint8Array;
+}
+
 /** Matrix products on the GPU (matmul-f32/matmul-f32*.wgsl, matmul-modp/matmul-modp.wgsl). */
 export class MatmulGpu {
   private readonly caches = new Map<string, PipelineCache>();
   private readonly seeded = new SeededGpu();
+  private readonly leaves = new MerkleLeavesGpu();
   /** Per device: a new device (after a loss) may be another adapter, and learns its own rates. */
   private readonly pacers = new WeakMap<GPUDevice, Map<string, DispatchPacer>>();
 
   constructor(private readonly devices: GpuDevices) {}
 
   async f32(a: Float32Array, b: Float32Array, shape: MatmulShape, config = DEFAULT_MATMUL_CONFIG, options: MatmulRunOptions = {}): Promise<Float32Array> {
-    checkShape(shape, a.length, b.length);
     const out = await this.run(MatmulKind.F32, { a, b }, shape, 0, config, options);
     return new Float32Array(out);
   }
@@ -54,7 +67,6 @@ export class MatmulGpu {
    * operands made on the GPU (seeded-gpu.ts): nothing is made on the CPU or uploaded.
    */
   async f32Seeded(seed: number, shape: MatmulShape, rowStart: number, config = DEFAULT_MATMUL_CONFIG, options: MatmulRunOptions = {}): Promise<Float32Array> {
-    checkShape(shape, shape.m * shape.k, shape.k * shape.n);
     return new Float32Array(await this.run(MatmulKind.F32, { seed, rowStart }, shape, 0, config, options));
   }
 
@@ -72,8 +84,6 @@ export class MatmulGpu {
     config = DEFAULT_MATMUL_CONFIG,
     options: MatmulRunOptions = {},
   ): Promise<Uint32Array> {
-    checkShape(shape, shape.m * shape.k, shape.k * shape.n);
-    checkModulus(p);
     return new Uint32Array(await this.run(MatmulKind.Modp, { seed, rowStart }, shape, p, config, options));
   }
 
@@ -85,10 +95,6 @@ export class MatmulGpu {
     config = DEFAULT_MATMUL_CONFIG,
     options: MatmulRunOptions = {},
   ): Promise<Uint32Array> {
-    checkShape(shape, a.length, b.length);
-    checkModulus(p);
-    checkResidues('A', a, p);
-    checkResidues('B', b, p);
     return new Uint32Array(await this.run(MatmulKind.Modp, { a, b }, shape, p, config, options));
   }
 
@@ -139,7 +145,24 @@ export class MatmulGpu {
     config: MatmulConfig,
     options: MatmulRunOptions,
   ): Promise<ArrayBuffer> {
+    return (await this.product(kind, operands, shape, p, config, options)).c;
+  }
+
+  /**
+   * C = A·B (checked by the callers above), read back with, when asked, the Merkle leaf hashes
+   * of its rows computed on the GPU (gpu/merkle-leaves.ts) in the same submit and readback.
+   */
+  async product(kind: MatmulKind, operands: MatmulOperands, shape: MatmulShape, p: number, config: MatmulConfig, options: ProductOptions): Promise<Product> {
     const { m, n, k } = shape;
+    if ('seed' in operands) checkShape(shape, m * k, k * n);
+    else checkShape(shape, operands.a.length, operands.b.length);
+    if (kind === MatmulKind.Modp) {
+      checkModulus(p);
+      if (!('seed' in operands)) {
+        checkResidues('A', operands.a as Uint32Array, p);
+        checkResidues('B', operands.b as Uint32Array, p);
+      }
+    }
     // The vec4 kernel needs whole vec4 rows; other shapes (and modp) take the scalar kernel.
     if (config.vec4 && (kind !== MatmulKind.F32 || k % 4 !== 0 || n % 4 !== 0)) config = { ...config, vec4: false, tm: 4, tn: 4 };
     checkConfig(config);
@@ -147,6 +170,7 @@ export class MatmulGpu {
     const device = await this.devices.acquire();
     const pipeline = await this.cache(kind, config).get(device);
     const seeded = 'seed' in operands ? { ...operands, pipeline: await this.seeded.pipeline(device) } : undefined;
+    const leafPipeline = options.leafHashes ? await this.leaves.pipeline(device) : undefined;
     const tileM = config.wgY * config.tm;
     const tileN = config.wgX * config.tn;
     const tileRows = Math.ceil(m / tileM);
@@ -189,13 +213,25 @@ export class MatmulGpu {
         dispatch: (tileRow, count) =>
           submitDispatch(device, pipeline, bindGroup, { buffer: dims, words: new Uint32Array([m, n, k, tileRow, p, 0, 0, 0]) }, Math.ceil(n / tileN), count),
       });
-      return buffers.read(c, outBytes);
+      if (!leafPipeline) return { c: await buffers.read(c, outBytes) };
+      const digests = buffers.errors.run(() => {
+        const encoder = device.createCommandEncoder();
+        const out = this.leaves.encode(buffers, leafPipeline, encoder, c, m, n);
+        device.queue.submit([encoder.finish()]);
+        return out;
+      });
+      const [bytes, words] = await buffers.readMany([
+        { source: c, size: outBytes },
+        { source: digests, size: m * 32 },
+      ]);
+      return { c: bytes!, leafHashes: digestBytes(new Uint32Array(words!)) };
     });
   }
 }
 
 /** A product's operands: given, or a seeded unit's (rows from `rowStart` of A, all of B), made on the GPU. */
-type MatmulOperands = { readonly a: Float32Array | Uint32Array; readonly b: Float32Array | Uint32Array } | { readonly seed: number; readonly rowStart: number };
+export type MatmulOperands =
+  { readonly a: Float32Array | Uint32Array; readonly b: Float32Array | Uint32Array } | { readonly seed: number; readonly rowStart: number };
 
 export function configKey(c: MatmulConfig): string {
   return c.vec4 ? `${c.wgX}x${c.wgY}/vec4/k${c.tileK}` : `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k${c.tileK}`;
