@@ -211,10 +211,10 @@ export function alignTo(n: number, k: number): number {
  * run opened before its result counts. Failures that are not already TabgridErrors (mapAsync or
  * onSubmittedWorkDone rejecting) mean the device went away.
  */
-export async function withRunBuffers<T>(device: GPUDevice, body: (buffers: RunBuffers) => Promise<T>): Promise<T> {
+export async function withRunBuffers<T>(device: GPUDevice, body: (buffers: RunBuffers) => Promise<T>, pool?: BufferPool): Promise<T> {
   let buffers: RunBuffers;
   try {
-    buffers = new RunBuffers(device);
+    buffers = new RunBuffers(device, pool ?? bufferPoolOf(device));
   } catch (err) {
     if (err instanceof TabgridError) throw err;
     throw new TabgridError(ErrorCode.DeviceLost, `the GPU work failed: ${String(err)}`, { cause: err });

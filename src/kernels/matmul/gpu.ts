@@ -9,6 +9,7 @@ import type { Pace } from '../../duty-cycle';
 import { DispatchPacer } from '../../gpu/pacer';
 import { PipelineCache } from '../../gpu/pipelines';
 import { runPaced, submitDispatch, withRunBuffers } from '../../gpu/run';
+import { bufferPoolOf, type BufferPool } from '../../gpu/buffer-pool';
 import { SeededGpu, type SeededOperand } from './seeded-gpu';
 import { MerkleLeavesGpu, digestBytes } from '../../gpu/merkle-leaves';
 
@@ -55,7 +56,11 @@ export class MatmulGpu {
   /** Per device: a new device (after a loss) may be another adapter, and learns its own rates. */
   private readonly pacers = new WeakMap<GPUDevice, Map<string, DispatchPacer>>();
 
-  constructor(private readonly devices: GpuDevices) {}
+  constructor(
+    private readonly devices: GpuDevices,
+    /** Where runs borrow buffers (default: the device's pool; a pool of capacity 0 makes every buffer fresh). */
+    private readonly poolOf: (device: GPUDevice) => BufferPool = bufferPoolOf,
+  ) {}
 
   async f32(a: Float32Array, b: Float32Array, shape: MatmulShape, config = DEFAULT_MATMUL_CONFIG, options: MatmulRunOptions = {}): Promise<Float32Array> {
     const out = await this.run(MatmulKind.F32, { a, b }, shape, 0, config, options);
@@ -175,56 +180,107 @@ export class MatmulGpu {
     const tileN = config.wgX * config.tn;
     const tileRows = Math.ceil(m / tileM);
     const outBytes = m * n * 4;
-    return withRunBuffers(device, async (buffers) => {
-      const dims = buffers.uniform(32, `matmul-${kind} dims`);
-      const c = buffers.output(outBytes, `matmul-${kind} C`, options.poisonOutput);
-      let ab: [GPUBuffer, GPUBuffer];
-      if (seeded) {
-        const made = kind === MatmulKind.F32 ? 0 : p;
-        ab = buffers.errors.run(() => {
-          const encoder = device.createCommandEncoder();
-          const a = this.seeded.encode(
-            buffers,
-            seeded.pipeline,
-            encoder,
-            { seed: seeded.seed, tag: 1, offset: seeded.rowStart * k, count: m * k, p: made },
-            'A',
-          );
-          const b = this.seeded.encode(buffers, seeded.pipeline, encoder, { seed: seeded.seed, tag: 2, offset: 0, count: k * n, p: made }, 'B');
-          device.queue.submit([encoder.finish()]);
-          return [a, b];
+    return withRunBuffers(
+      device,
+      async (buffers) => {
+        const dims = buffers.uniform(32, `matmul-${kind} dims`);
+        const c = buffers.output(outBytes, `matmul-${kind} C`, options.poisonOutput);
+        let ab: [GPUBuffer, GPUBuffer];
+        if (seeded) {
+          const made = kind === MatmulKind.F32 ? 0 : p;
+          ab = buffers.errors.run(() => {
+            const encoder = device.createCommandEncoder();
+            const a = this.seeded.encode(
+              buffers,
+              seeded.pipeline,
+              encoder,
+              { seed: seeded.seed, tag: 1, offset: seeded.rowStart * k, count: m * k, p: made },
+              'A',
+            );
+            const b = this.seeded.encode(buffers, seeded.pipeline, encoder, { seed: seeded.seed, tag: 2, offset: 0, count: k * n, p: made }, 'B');
+            device.queue.submit([encoder.finish()]);
+            return [a, b];
+          });
+        } else {
+          const { a, b } = operands as { a: Float32Array | Uint32Array; b: Float32Array | Uint32Array };
+          ab = [buffers.input(a, 'A'), buffers.input(b, 'B')];
+        }
+        const bindGroup = device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: [...ab, c, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
         });
-      } else {
-        const { a, b } = operands as { a: Float32Array | Uint32Array; b: Float32Array | Uint32Array };
-        ab = [buffers.input(a, 'A'), buffers.input(b, 'B')];
-      }
+        await runPaced({
+          device,
+          total: tileRows,
+          pacer: this.pacer(device, `${kind}:${configKey(config)}:${n}x${k}`, options),
+          errors: buffers.errors,
+          signal: options.signal,
+          pace: options.pace,
+          onProgress: options.onProgress && ((done) => options.onProgress!(Math.min(m, done * tileM), m)),
+          dispatch: (tileRow, count) =>
+            submitDispatch(device, pipeline, bindGroup, { buffer: dims, words: new Uint32Array([m, n, k, tileRow, p, 0, 0, 0]) }, Math.ceil(n / tileN), count),
+        });
+        if (!leafPipeline) return { c: await buffers.read(c, outBytes) };
+        const digests = buffers.errors.run(() => {
+          const encoder = device.createCommandEncoder();
+          const out = this.leaves.encode(buffers, leafPipeline, encoder, c, m, n);
+          device.queue.submit([encoder.finish()]);
+          return out;
+        });
+        const [bytes, words] = await buffers.readMany([
+          { source: c, size: outBytes },
+          { source: digests, size: m * 32 },
+        ]);
+        return { c: bytes!, leafHashes: digestBytes(new Uint32Array(words!)) };
+      },
+      this.poolOf(device),
+    );
+  }
+
+  /**
+   * Milliseconds one whole product of `shape` takes on the GPU with its data resident: `reps`
+   * back-to-back dispatches of the full grid after a warm-up, timed together (the figure the
+   * unit stream's "GPU busy" share is made of; seeded operands, no transfers).
+   */
+  async residentKernelMs(
+    kind: MatmulKind,
+    shape: MatmulShape,
+    config = DEFAULT_MATMUL_CONFIG,
+    reps = 5,
+    p = kind === MatmulKind.F32 ? 0 : 65521,
+  ): Promise<number> {
+    const { m, n, k } = shape;
+    checkShape(shape, m * k, k * n);
+    if (config.vec4 && (kind !== MatmulKind.F32 || k % 4 !== 0 || n % 4 !== 0)) config = { ...config, vec4: false, tm: 4, tn: 4 };
+    checkConfig(config);
+    const device = await this.devices.acquire();
+    const pipeline = await this.cache(kind, config).get(device);
+    const seeded = await this.seeded.pipeline(device);
+    return withRunBuffers(device, async (buffers) => {
+      const dims = buffers.uniform(32, 'resident dims');
+      const c = buffers.output(m * n * 4, 'resident C');
+      const [a, b] = buffers.errors.run(() => {
+        const encoder = device.createCommandEncoder();
+        const made = [1, 2].map((tag) =>
+          this.seeded.encode(buffers, seeded, encoder, { seed: 1, tag, offset: 0, count: tag === 1 ? m * k : k * n, p }, `resident ${tag}`),
+        );
+        device.queue.submit([encoder.finish()]);
+        return made;
+      });
       const bindGroup = device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: [...ab, c, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        entries: [a!, b!, c, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
       });
-      await runPaced({
-        device,
-        total: tileRows,
-        pacer: this.pacer(device, `${kind}:${configKey(config)}:${n}x${k}`, options),
-        errors: buffers.errors,
-        signal: options.signal,
-        pace: options.pace,
-        onProgress: options.onProgress && ((done) => options.onProgress!(Math.min(m, done * tileM), m)),
-        dispatch: (tileRow, count) =>
-          submitDispatch(device, pipeline, bindGroup, { buffer: dims, words: new Uint32Array([m, n, k, tileRow, p, 0, 0, 0]) }, Math.ceil(n / tileN), count),
+      const words = new Uint32Array([m, n, k, 0, p, 0, 0, 0]);
+      const grid = [Math.ceil(n / (config.wgX * config.tn)), Math.ceil(m / (config.wgY * config.tm))] as const;
+      buffers.errors.run(() => submitDispatch(device, pipeline, bindGroup, { buffer: dims, words }, ...grid));
+      await device.queue.onSubmittedWorkDone();
+      const started = performance.now();
+      buffers.errors.run(() => {
+        for (let r = 0; r < reps; r++) submitDispatch(device, pipeline, bindGroup, { buffer: dims, words }, ...grid);
       });
-      if (!leafPipeline) return { c: await buffers.read(c, outBytes) };
-      const digests = buffers.errors.run(() => {
-        const encoder = device.createCommandEncoder();
-        const out = this.leaves.encode(buffers, leafPipeline, encoder, c, m, n);
-        device.queue.submit([encoder.finish()]);
-        return out;
-      });
-      const [bytes, words] = await buffers.readMany([
-        { source: c, size: outBytes },
-        { source: digests, size: m * 32 },
-      ]);
-      return { c: bytes!, leafHashes: digestBytes(new Uint32Array(words!)) };
+      await device.queue.onSubmittedWorkDone();
+      return (performance.now() - started) / reps;
     });
   }
 }

@@ -1,0 +1,97 @@
+import { expect, it } from 'vitest';
+import { ErrorCode, isTabgridError } from '../../src/errors';
+import { bufferPoolOf } from '../../src/gpu/buffer-pool';
+import type { GpuDevices } from '../../src/gpu/device';
+import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import { toHex } from '../../src/hex';
+import { MatmulGpu } from '../../src/kernels/matmul/gpu';
+import { f32Operands, modpOperands } from '../../src/kernels/matmul/inputs';
+import { benchUnitStream, runMatmulStream, type StreamResult } from '../../src/kernels/matmul/stream';
+import type { MatmulUnit } from '../../src/kernels/matmul/unit';
+
+/** The unit stream (kernels/matmul/stream.ts); shared by the SwiftShader (browser) and Dawn (unit) files. */
+export function unitStreamCases(devices: () => GpuDevices) {
+  const f32 = (i: number, m: number, n: number, k: number): MatmulUnit => ({
+    kernel: 'matmul-f32',
+    jobId: 's',
+    unitId: `f${i}`,
+    seed: 1000 + i,
+    m,
+    n,
+    k,
+    p: 0,
+  });
+  const modp = (i: number, m: number, n: number, k: number): MatmulUnit => ({
+    kernel: 'matmul-modp',
+    jobId: 's',
+    unitId: `m${i}`,
+    seed: 2000 + i,
+    m,
+    n,
+    k,
+    p: 65521,
+  });
+  const units = [f32(0, 37, 29, 41), modp(1, 20, 33, 7), f32(2, 65, 8, 64), f32(3, 1, 1, 1), modp(4, 64, 64, 64)];
+
+  it('returns every unit in order, C and its leaf hashes bit for bit the per-unit path’s', async () => {
+    const hash = await createCpuSha256();
+    const gpu = new MatmulGpu(devices());
+    const got: StreamResult[] = [];
+    await runMatmulStream(gpu, units, (r) => void got.push(r));
+    expect(got.map((r) => r.unit.unitId)).toEqual(units.map((u) => u.unitId));
+    for (const r of got) {
+      const u = r.unit;
+      const want =
+        u.kernel === 'matmul-modp' ? await gpu.modp(modpOperands(u).a, modpOperands(u).b, u, u.p) : await gpu.f32(f32Operands(u).a, f32Operands(u).b, u);
+      expect(toHex(r.c), u.unitId).toBe(toHex(new Uint8Array(want.buffer)));
+      expect(toHex(r.leafHashes!), u.unitId).toBe(
+        buildMerkleTreeOfChunks(r.c, u.n * 4, hash)
+          .levels[0]!.map(toHex)
+          .join(''),
+      );
+    }
+  });
+
+  it('aborted mid-stream, stops, says aborted and returns every buffer to the pool', async () => {
+    const gpu = new MatmulGpu(devices());
+    const controller = new AbortController();
+    const many = Array.from({ length: 12 }, (_, i) => f32(10 + i, 96, 96, 96));
+    let seen = 0;
+    let caught: unknown;
+    try {
+      await runMatmulStream(
+        gpu,
+        many,
+        () => {
+          if (++seen === 2) controller.abort();
+        },
+        { signal: controller.signal, depth: 3 },
+      );
+    } catch (err) {
+      caught = err;
+    }
+    expect(isTabgridError(caught, ErrorCode.Aborted)).toBe(true);
+    expect(seen).toBe(2);
+    const device = await devices().acquire();
+    const pool = bufferPoolOf(device);
+    expect(pool.stats().lent).toBe(0);
+    await device.queue.onSubmittedWorkDone();
+    await Promise.resolve();
+    expect(pool.stats()).toMatchObject({ lent: 0, pending: 0 });
+  });
+
+  it('benchUnitStream times both paths on the same units and finds the same roots', async () => {
+    const hash = await createCpuSha256();
+    const bench = await benchUnitStream(devices(), hash, { units: 3, shape: { m: 48, n: 40, k: 32 }, rounds: 1 });
+    expect(bench.units).toBe(3);
+    for (const f of [bench.before, bench.after]) {
+      expect(f.wallMs).toBeGreaterThan(0);
+      expect(f.unitsPerSecond).toBeCloseTo((3 * 1000) / f.wallMs, 6);
+      expect(f.busy).toBeGreaterThan(0);
+      expect(f.busy).toBeLessThanOrEqual(1);
+    }
+    expect(bench.kernelMsPerUnit).toBeGreaterThan(0);
+    expect(bench.speedup).toBeCloseTo(bench.after.unitsPerSecond / bench.before.unitsPerSecond, 6);
+  });
+}
