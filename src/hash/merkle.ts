@@ -36,6 +36,11 @@ export function buildMerkleTree(count: number, leafData: (i: number) => Uint8Arr
   return treeAbove(level, hash);
 }
 
+/** leaf(d) = SHA-256(0x00 ‖ d): the hash of one leaf's data. */
+export function leafHash(data: Uint8Array, hash: Hasher): Uint8Array {
+  return hash(LEAF, data);
+}
+
 /**
  * The tree whose leaf hashes (leaf(d) for each leaf's data d, 32 bytes each, back to back) were
  * computed elsewhere (on the GPU: gpu/merkle-leaves.ts): the same tree and root as buildMerkleTree

@@ -17,6 +17,11 @@ export interface KernelOptions {
   readonly onProgress?: Progress;
   /** The throttle (duty-cycle.ts), applied between dispatches or slices. */
   readonly pace?: Pace;
+  /**
+   * Where a GPU run that hashed its leaves where they were computed (gpu/merkle-leaves.ts) hands
+   * those hashes over: 32 bytes per leaf of the run, in order. A kernel that did not says nothing.
+   */
+  readonly onLeafHashes?: (hashes: Uint8Array) => void;
 }
 
 /** What the compute engine lends its kernels: one per engine. */

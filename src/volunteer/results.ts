@@ -1,6 +1,6 @@
-import { buildMerkleTreeOfChunks, merklePath, type MerkleTree } from '../hash/merkle';
+import { buildMerkleTreeOfChunks, buildMerkleTreeOfLeafHashes, leafHash, merklePath, type MerkleTree } from '../hash/merkle';
 import type { Hasher } from '../hash/sha256-cpu';
-import { toHex } from '../hex';
+import { bytesEqual, toHex } from '../hex';
 import { leavesToShares } from '../kernels/shares';
 import { listsShares } from '../kernels/units';
 import { signCommitment, unitInputDigest } from '../proof/commitment';
@@ -28,15 +28,21 @@ export interface Sent {
   readonly signature: string;
 }
 
-/** Builds the result's Merkle tree and signs the commitment to its root with `identity`. */
+/**
+ * Builds the result's Merkle tree and signs the commitment to its root with `identity`. Leaf
+ * hashes computed on the GPU (`leafHashes`, one per leaf) spare hashing every leaf here; the
+ * first, last and one more are checked against the leaves first, and on any mismatch (a broken
+ * driver) the tree is built from the leaves alone, so a root is never committed from hashes
+ * that do not match the data the host will open.
+ */
 export async function sentResult(
   unit: WorkUnit,
-  out: { leaves: Uint8Array; leafBytes: number; backend: Backend; adapter?: string },
+  out: { leaves: Uint8Array; leafBytes: number; backend: Backend; adapter?: string; leafHashes?: Uint8Array },
   total: number,
   hash: Hasher,
   identity: Pick<Identity, 'sign'>,
 ): Promise<Sent> {
-  const tree = buildMerkleTreeOfChunks(out.leaves, out.leafBytes, hash);
+  const tree = treeOf(out.leaves, out.leafBytes, out.leafHashes, hash);
   const root = toHex(tree.root);
   const shares = listsShares(unit) ? leavesToShares(out.leaves) : undefined;
   const signature = await signCommitment(identity, { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
@@ -51,6 +57,19 @@ export async function sentResult(
     signature,
     ...(shares ? { shares } : {}),
   };
+}
+
+function treeOf(leaves: Uint8Array, leafBytes: number, leafHashes: Uint8Array | undefined, hash: Hasher): MerkleTree {
+  const count = leaves.length / leafBytes;
+  if (leafHashes && count > 0 && leafHashes.length === count * 32) {
+    const probes = [0, count - 1, Math.floor(Math.random() * count)];
+    const agree = probes.every((i) =>
+      bytesEqual(leafHash(leaves.subarray(i * leafBytes, (i + 1) * leafBytes), hash), leafHashes.subarray(i * 32, (i + 1) * 32)),
+    );
+    if (agree) return buildMerkleTreeOfLeafHashes(leafHashes, hash);
+    console.warn('tabgrid: the GPU leaf hashes do not match the leaves; hashing them on the CPU');
+  }
+  return buildMerkleTreeOfChunks(leaves, leafBytes, hash);
 }
 
 export function resultMessage(unitId: string, r: Sent): VolunteerMessage {

@@ -427,7 +427,9 @@ export class VolunteerSession extends EventTarget {
       };
       const out = await this.options.computer.runUnit(unit, controller.signal, progress, resume).finally(checkpoints.close);
       const leaves = from ? concat([from.data, out.leaves]) : out.leaves;
-      const result = await sentResult(unit, { ...out, leaves }, total, this.hash!, await this.host.identity());
+      // GPU leaf hashes cover only what this run computed: after a resume the tree hashes every leaf itself.
+      const { leafHashes, ...computed } = out;
+      const result = await sentResult(unit, { ...computed, leaves, ...(from ? {} : { leafHashes }) }, total, this.hash!, await this.host.identity());
       // Into the outbox before it goes out: a reload from here on re-sends instead of recomputing.
       await this.journal.finish(unit.unitId, result);
       this.partial.delete(unit.unitId);

@@ -46,7 +46,7 @@ const api = {
     onCheckpoint?: ResumeOptions['onCheckpoint'],
   ) {
     const out = await call(callId, onProgress, (o) => engine.runUnit(unit, o.signal, o.onProgress, { ...resume, onCheckpoint }));
-    return transfer(out, [out.leaves.buffer]);
+    return transfer(out, out.leafHashes ? [out.leaves.buffer, out.leafHashes.buffer] : [out.leaves.buffer]);
   },
 
   /** A port to keep the page's timers on (worker-clock.ts): this worker's timers are not throttled in a hidden page. */

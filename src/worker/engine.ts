@@ -6,6 +6,7 @@ import { leafBytesOf, unitSize } from '../kernels/units';
 import { calibrationOf, unitRun } from '../kernels/worker-registry';
 import type { KernelContext, Progress } from '../kernels/worker-kernel';
 import { shelf } from '../data/shelf';
+import { concat } from '../bytes';
 import { Backend, MAX_ADAPTER_CHARS, type WorkUnit } from '../protocol';
 import { BackendChooser, parseBackend, type Choice } from './backend-choice';
 import { runSegments, type ResumeOptions } from './segments';
@@ -32,6 +33,11 @@ export interface UnitOutput {
   readonly backend: Backend;
   /** What computed it, in words ("nvidia hopper: NVIDIA H200", "CPU"), for the result's `adapter`. */
   readonly adapter?: string;
+  /**
+   * The leaves' Merkle leaf hashes (32 bytes each, in order), when every segment computed them on
+   * the GPU: the volunteer's tree then hashes only the inner nodes (volunteer/results.ts).
+   */
+  readonly leafHashes?: Uint8Array;
 }
 
 export interface EngineOptions {
@@ -124,14 +130,28 @@ export class ComputeEngine {
     try {
       const run = unitRun(unit, this.context);
       let backend: Backend = Backend.Cpu;
+      // Each segment's leaf hashes, while every segment so far has given them.
+      let hashes: Uint8Array[] | undefined = [];
       const leaves = await runSegments(unitSize(unit), { ...resume, onProgress }, async (start, end, p) => {
         const choice = await this.chooser.choose(unit.kernel, calibrationOf(unit.kernel, this.context));
-        const options = { signal, onProgress: p, pace: this.duty };
+        let given: Uint8Array | undefined;
+        const options = { signal, onProgress: p, pace: this.duty, onLeafHashes: (h: Uint8Array) => void (given = h) };
         const out = choice.backend === Backend.WebGpu ? await this.onGpu(() => run.gpu(start, end, options)) : await run.cpu(start, end, options);
         backend = choice.backend;
+        if (given) hashes?.push(given);
+        else hashes = undefined;
         return out;
       });
-      return { leaves, leafBytes: leafBytesOf(unit), backend, adapter: await this.adapterWords(backend) };
+      const leafBytes = leafBytesOf(unit);
+      const leafHashes = hashes && hashes.length > 0 ? concat(hashes) : undefined;
+      return {
+        leaves,
+        leafBytes,
+        backend,
+        adapter: await this.adapterWords(backend),
+        // Only if they cover exactly the leaves returned.
+        ...(leafHashes && leafHashes.length === (leaves.length / leafBytes) * 32 ? { leafHashes } : {}),
+      };
     } finally {
       for (const release of releases) release();
     }

@@ -5,5 +5,8 @@ import { unitStreamCases } from '../helpers/unit-stream-cases';
 const { devices } = gpuSuite();
 
 describe('the matmul unit stream (SwiftShader)', () => {
-  unitStreamCases(() => devices);
+  unitStreamCases(
+    () => devices,
+    () => navigator.gpu,
+  );
 });

@@ -9,9 +9,12 @@ import { MatmulGpu } from '../../src/kernels/matmul/gpu';
 import { f32Operands, modpOperands } from '../../src/kernels/matmul/inputs';
 import { benchUnitStream, runMatmulStream, type StreamResult } from '../../src/kernels/matmul/stream';
 import type { MatmulUnit } from '../../src/kernels/matmul/unit';
+import { DEFAULT_MATMUL_CONFIG } from '../../src/kernels/matmul/gpu';
+import { matmulModpRef } from '../../src/kernels/matmul/matmul';
+import { ComputeEngine } from '../../src/worker/engine';
 
 /** The unit stream (kernels/matmul/stream.ts); shared by the SwiftShader (browser) and Dawn (unit) files. */
-export function unitStreamCases(devices: () => GpuDevices) {
+export function unitStreamCases(devices: () => GpuDevices, gpuApi: () => GPU | undefined) {
   const f32 = (i: number, m: number, n: number, k: number): MatmulUnit => ({
     kernel: 'matmul-f32',
     jobId: 's',
@@ -79,6 +82,28 @@ export function unitStreamCases(devices: () => GpuDevices) {
     await device.queue.onSubmittedWorkDone();
     await Promise.resolve();
     expect(pool.stats()).toMatchObject({ lent: 0, pending: 0 });
+  });
+
+  it('the engine hands a GPU unit’s leaf hashes over with its leaves, segment by segment; a kernel that hashes none does not', async () => {
+    const hash = await createCpuSha256();
+    const engine = new ComputeEngine({ gpu: gpuApi, backend: 'webgpu', tuneCache: { get: async () => DEFAULT_MATMUL_CONFIG, set: async () => undefined } });
+    try {
+      for (const unit of [f32(30, 70, 33, 20), modp(31, 65, 16, 9)]) {
+        const checkpoints: number[] = [];
+        const out = await engine.runUnit(unit, undefined, undefined, { onCheckpoint: (done) => void checkpoints.push(done), checkpointMs: 0 });
+        expect(checkpoints.length, 'several segments').toBeGreaterThan(1);
+        expect(out.backend).toBe('webgpu');
+        expect(toHex(out.leafHashes!)).toBe(buildMerkleTreeOfChunks(out.leaves, out.leafBytes, hash).levels[0]!.map(toHex).join(''));
+        const { a, b } = unit.kernel === 'matmul-modp' ? modpOperands(unit) : f32Operands(unit);
+        if (unit.kernel === 'matmul-modp')
+          expect(toHex(out.leaves)).toBe(toHex(new Uint8Array(matmulModpRef(a as Uint32Array, b as Uint32Array, unit, unit.p).buffer)));
+      }
+      // A kernel that hashes no leaves on the GPU hands none over.
+      const sha = { kernel: 'sha256-batch', jobId: 's', unitId: 'h', seed: 5, count: 10, messageLength: 64 } as const;
+      expect((await engine.runUnit(sha)).leafHashes).toBeUndefined();
+    } finally {
+      engine.dispose();
+    }
   });
 
   it('benchUnitStream times both paths on the same units and finds the same roots', async () => {

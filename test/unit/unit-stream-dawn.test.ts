@@ -13,5 +13,8 @@ describe.skipIf(!gpu)('the matmul unit stream (Dawn)', () => {
     expect(uncaptured).toEqual([]);
     devices.destroy();
   });
-  unitStreamCases(() => devices);
+  unitStreamCases(
+    () => devices,
+    () => gpu,
+  );
 });

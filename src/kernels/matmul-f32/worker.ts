@@ -1,7 +1,7 @@
 import { bytesOfC } from '../matmul/matmul';
 import { MatmulKind } from '../matmul/gpu';
 import { f32Operands } from '../matmul/inputs';
-import { CALIBRATION_CONFIG, CALIBRATION_SHAPE, gpuOf, poolOf, rowsOf, tuning } from '../matmul/worker';
+import { CALIBRATION_CONFIG, CALIBRATION_SHAPE, gpuOf, gpuRows, poolOf, rowsOf } from '../matmul/worker';
 import type { WorkerKernel } from '../worker-kernel';
 import type { MatmulF32Unit } from './unit';
 
@@ -18,16 +18,8 @@ export const matmulF32Worker: WorkerKernel<MatmulF32Unit> = {
     // Made on the CPU only for a CPU run or a dataset unit; a seeded unit's GPU run makes them on the GPU.
     let kept: ReturnType<typeof f32Operands> | undefined;
     const operands = () => (kept ??= f32Operands(unit));
-    const band = (start: number, end: number) => ({ m: end - start, n: unit.n, k: unit.k });
     return {
-      gpu: async (start, end, options) => {
-        const gpu = gpuOf(context);
-        const config = await tuning(context, MatmulKind.F32);
-        const c = unit.a
-          ? await gpu.f32(...rowsOf(operands(), unit, start, end), config, options)
-          : await gpu.f32Seeded(unit.seed, band(start, end), start, config, options);
-        return bytesOfC(c);
-      },
+      gpu: (start, end, options) => gpuRows(context, MatmulKind.F32, unit, operands, start, end, options),
       cpu: async (start, end, options) => bytesOfC(await poolOf(context).matmulF32(...rowsOf(operands(), unit, start, end), options)),
     };
   },

@@ -1,7 +1,7 @@
 import { DEFAULT_MATMUL_CONFIG, MatmulKind } from '../matmul/gpu';
 import { modpOperands } from '../matmul/inputs';
 import { MODP_MAX, bytesOfC } from '../matmul/matmul';
-import { CALIBRATION_SHAPE, gpuOf, poolOf, rowsOf, tuning } from '../matmul/worker';
+import { CALIBRATION_SHAPE, gpuOf, gpuRows, poolOf, rowsOf } from '../matmul/worker';
 import type { WorkerKernel } from '../worker-kernel';
 import type { MatmulModpUnit } from './unit';
 
@@ -18,16 +18,8 @@ export const matmulModpWorker: WorkerKernel<MatmulModpUnit> = {
     // Made on the CPU only for a CPU run or a dataset unit; a seeded unit's GPU run makes them on the GPU.
     let kept: ReturnType<typeof modpOperands> | undefined;
     const operands = () => (kept ??= modpOperands(unit));
-    const band = (start: number, end: number) => ({ m: end - start, n: unit.n, k: unit.k });
     return {
-      gpu: async (start, end, options) => {
-        const gpu = gpuOf(context);
-        const config = await tuning(context, MatmulKind.Modp);
-        const c = unit.a
-          ? await gpu.modp(...rowsOf(operands(), unit, start, end), unit.p, config, options)
-          : await gpu.modpSeeded(unit.seed, band(start, end), start, unit.p, config, options);
-        return bytesOfC(c);
-      },
+      gpu: (start, end, options) => gpuRows(context, MatmulKind.Modp, unit, operands, start, end, options),
       cpu: async (start, end, options) => bytesOfC(await poolOf(context).matmulModp(...rowsOf(operands(), unit, start, end), unit.p, options)),
     };
   },

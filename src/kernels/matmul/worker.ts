@@ -3,10 +3,11 @@
  * workers, the tile shapes tuned per adapter, and the small problem a software adapter is timed
  * on against the CPU.
  */
-import type { KernelContext } from '../worker-kernel';
+import type { KernelContext, KernelOptions } from '../worker-kernel';
 import { tuneMatmul } from './autotune';
 import { CpuMatmulPool } from './cpu-pool';
 import { DEFAULT_MATMUL_CONFIG, MatmulGpu, type MatmulConfig, type MatmulKind } from './gpu';
+import type { MatmulUnit } from './unit';
 
 export const gpuOf = (context: KernelContext) => context.shared('matmul/gpu', () => new MatmulGpu(context.devices));
 
@@ -42,4 +43,34 @@ export function rowsOf<T extends Float32Array | Uint32Array>(
   end: number,
 ) {
   return [operands.a.subarray(start * unit.k, end * unit.k) as T, operands.b, { m: end - start, n: unit.n, k: unit.k }] as const;
+}
+
+/**
+ * Rows [start, end) of a unit's C on the GPU, as leaf bytes: a seeded unit's operands made on the
+ * GPU, a dataset unit's (`operands()`, made once) written to it; and, when the engine asks for
+ * them, the rows' Merkle leaf hashes computed there too.
+ */
+export async function gpuRows<T extends Float32Array | Uint32Array>(
+  context: KernelContext,
+  kind: MatmulKind,
+  unit: MatmulUnit,
+  operands: () => { readonly a: T; readonly b: T },
+  start: number,
+  end: number,
+  options: KernelOptions,
+): Promise<Uint8Array> {
+  const config = await tuning(context, kind);
+  const band = { m: end - start, n: unit.n, k: unit.k };
+  const p = unit.kernel === 'matmul-modp' ? unit.p : 0;
+  const given = unit.a ? operands() : undefined;
+  const out = await gpuOf(context).product(
+    kind,
+    given ? { a: given.a.subarray(start * unit.k, end * unit.k), b: given.b } : { seed: unit.seed, rowStart: start },
+    band,
+    p,
+    config,
+    { ...options, leafHashes: options.onLeafHashes !== undefined },
+  );
+  if (out.leafHashes) options.onLeafHashes?.(out.leafHashes);
+  return new Uint8Array(out.c);
 }
