@@ -60,7 +60,8 @@ export class BufferPool {
   /** A buffer of at least `size` bytes with exactly `usage`; its contents are whatever its last user left. */
   acquire(size: number, usage: number, label: string): GPUBuffer {
     if (this.destroyed) throw new TabgridError(ErrorCode.DeviceLost, `the buffer pool of a lost or destroyed device was asked for ${label}`);
-    const bytes = sizeClass(size);
+    // Bind groups bind whole buffers: a class past the binding limit is cut back to it (or to the request).
+    const bytes = Math.max(alignUp4(size), Math.min(sizeClass(size), this.device.limits.maxStorageBufferBindingSize));
     const kept = this.idle.get(key(bytes, usage))?.pop();
     let buffer: GPUBuffer;
     if (kept) {
@@ -131,6 +132,10 @@ export class BufferPool {
     list.push(buffer);
     this.idleBytes += buffer.size;
   }
+}
+
+function alignUp4(n: number): number {
+  return Math.ceil(n / 4) * 4;
 }
 
 function key(bytes: number, usage: number): string {
