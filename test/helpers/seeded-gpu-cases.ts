@@ -3,6 +3,12 @@ import type { GpuDevices } from '../../src/gpu/device';
 import { MatmulGpu } from '../../src/kernels/matmul/gpu';
 import { seededF32, seededResidues } from '../../src/kernels/matmul/inputs';
 import { seededRandom } from '../../src/work/seeded';
+import { MatmulI8Gpu } from '../../src/kernels/matmul-i8/gpu';
+import { seededInt8 } from '../../src/kernels/matmul-i8/inputs';
+import { matmulI8Rows } from '../../src/kernels/matmul-i8/matmul-i8';
+import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import { toHex } from '../../src/hex';
 
 /**
  * The GPU twin of the seeded operands (seeded.wgsl) against inputs.ts, bit for bit, and seeded
@@ -67,5 +73,32 @@ export function seededGpuCases(devices: () => GpuDevices, gpu: () => MatmulGpu, 
     const want = await scoped(() => gpu().modp(ra.subarray(3 * shape.k, 12 * shape.k), rb, band, p));
     expect(await scoped(() => gpu().modpSeeded(seed, band, 3, p, undefined, { poisonOutput: 0xffffffff }))).toEqual(want);
     expect(devices().losses).toBe(0);
+  });
+
+  it('matmul-i8: a seeded band made packed on the GPU equals the CPU product, its leaf hashes the CPU tree’s', async () => {
+    const hash = await createCpuSha256();
+    const i8 = new MatmulI8Gpu(devices());
+    // K not a multiple of 4 (zero padding in the packed words), odd N and M.
+    for (const [n, k, seed] of [
+      [37, 29, 5],
+      [4, 64, 0xffffffff],
+      [1, 1, 7],
+    ] as const) {
+      const rows = 23;
+      const a = seededInt8(seed, 1, rows * k);
+      const b = seededInt8(seed, 2, k * n);
+      for (const [start, end] of [
+        [0, rows],
+        [6, 19],
+      ] as const) {
+        const band = { m: end - start, n, k };
+        const want = new Int32Array(band.m * n);
+        matmulI8Rows(a.subarray(start * k, end * k), b, band, 0, band.m, want);
+        const got = await scoped(() => i8.seeded(seed, band, start, { leafHashes: true, poisonOutput: 0x7fc0dead }));
+        expect(new Int32Array(got.c), `${n}×${k} rows ${start}..${end}`).toEqual(want);
+        const cpuLeaves = buildMerkleTreeOfChunks(new Uint8Array(got.c), 4 * n, hash).levels[0]!;
+        expect(toHex(got.leafHashes!)).toBe(cpuLeaves.map(toHex).join(''));
+      }
+    }
   });
 }

@@ -1,4 +1,11 @@
 import kernelSource from './matmul-i8.wgsl?raw';
+import seededSource from './seeded-i8.wgsl?raw';
+import { MerkleLeavesGpu, digestBytes } from '../../gpu/merkle-leaves';
+import { MAX_WORKGROUPS } from '../../gpu/pacer';
+import type { RunBuffers } from '../../gpu/run';
+import { operandBase } from '../matmul/inputs';
+
+const SEEDED_WORKGROUP = 256;
 import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
 import type { GpuDevices } from '../../gpu/device';
 import { DispatchPacer } from '../../gpu/pacer';
@@ -59,6 +66,8 @@ function checkConfig(c: I8Config): void {
  */
 export class MatmulI8Gpu {
   private readonly caches = new Map<string, PipelineCache>();
+  private readonly seededPipelines = new PipelineCache('seeded-i8.wgsl', seededSource, { WORKGROUP_SIZE: SEEDED_WORKGROUP });
+  private readonly leaves = new MerkleLeavesGpu();
   private chosen?: { readonly path: I8Path; readonly reason: string };
 
   constructor(
@@ -93,21 +102,59 @@ export class MatmulI8Gpu {
     if (aPacked.length !== m * k4 || btPacked.length !== n * k4) {
       throw new TabgridError(ErrorCode.BadInput, `packed operands of ${aPacked.length} and ${btPacked.length} words do not fit ${m}×${n}×${k}`);
     }
+    return new Int32Array((await this.product({ aPacked, btPacked }, shape, options)).c);
+  }
+
+  /**
+   * Rows [rowStart, rowStart + shape.m) of a seeded unit's C (matmul-i8/inputs.ts), the operands
+   * made on the GPU already packed (seeded-i8.wgsl): nothing made on the CPU or uploaded. With
+   * `leafHashes`, the rows' Merkle leaf hashes are computed there too (gpu/merkle-leaves.ts).
+   */
+  async seeded(
+    seed: number,
+    shape: MatmulShape,
+    rowStart: number,
+    options: I8RunOptions & { leafHashes?: boolean } = {},
+  ): Promise<{ c: ArrayBuffer; leafHashes?: Uint8Array }> {
+    checkShape(shape, shape.m * shape.k, shape.k * shape.n);
+    return this.product({ seed, rowStart }, shape, options);
+  }
+
+  private async product(
+    operands: { aPacked: Uint32Array; btPacked: Uint32Array } | { seed: number; rowStart: number },
+    shape: MatmulShape,
+    options: I8RunOptions & { leafHashes?: boolean },
+  ): Promise<{ c: ArrayBuffer; leafHashes?: Uint8Array }> {
+    const { m, n, k } = shape;
+    const k4 = packedWords(k);
     const config = options.config ?? DEFAULT_I8_CONFIG;
     checkConfig(config);
     throwIfAborted(options.signal);
     const { path } = await this.path();
     const device = await this.devices.acquire();
     const pipeline = await this.cache(path, config).get(device);
+    const seededPipeline = 'seed' in operands ? await this.seededPipelines.get(device) : undefined;
+    const leafPipeline = options.leafHashes ? await this.leaves.pipeline(device) : undefined;
     const tileM = config.wgY * config.tm;
     const tileN = config.wgX * config.tn;
     const outBytes = m * n * 4;
     return withRunBuffers(device, async (buffers) => {
       const dims = buffers.uniform(16, 'matmul-i8 dims');
       const c = buffers.output(outBytes, 'matmul-i8 C', options.poisonOutput);
+      const [aBuffer, bBuffer] =
+        'seed' in operands
+          ? buffers.errors.run(() => {
+              const encoder = device.createCommandEncoder();
+              const make = (tag: number, rowStart: number, rows: number, transposed: number) =>
+                this.encodeSeeded(buffers, seededPipeline!, encoder, [operandBase(operands.seed, tag), rowStart, rows, k, n, transposed, k4, 0]);
+              const made = [make(1, operands.rowStart, m, 0), make(2, 0, n, 1)] as const;
+              device.queue.submit([encoder.finish()]);
+              return made;
+            })
+          : [buffers.input(operands.aPacked, 'A packed'), buffers.input(operands.btPacked, 'B packed')];
       const bindGroup = device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: [buffers.input(aPacked, 'A packed'), buffers.input(btPacked, 'B packed'), c, dims].map((buffer, binding) => ({
+        entries: [aBuffer, bBuffer, c, dims].map((buffer, binding) => ({
           binding,
           resource: { buffer },
         })),
@@ -116,14 +163,46 @@ export class MatmulI8Gpu {
         device,
         total: Math.ceil(m / tileM),
         pacer: new DispatchPacer({ initial: 1, max: Math.min(65535, options.maxTileRows ?? 65535) }),
+        errors: buffers.errors,
         signal: options.signal,
         pace: options.pace,
         onProgress: options.onProgress && ((done) => options.onProgress!(Math.min(m, done * tileM), m)),
         dispatch: (tileRow, count) =>
           submitDispatch(device, pipeline, bindGroup, { buffer: dims, words: new Uint32Array([m, n, k4, tileRow]) }, Math.ceil(n / tileN), count),
       });
-      return new Int32Array(await buffers.read(c, outBytes));
+      if (!leafPipeline) return { c: await buffers.read(c, outBytes) };
+      const digests = buffers.errors.run(() => {
+        const encoder = device.createCommandEncoder();
+        const out = this.leaves.encode(buffers, leafPipeline, encoder, c, m, n);
+        device.queue.submit([encoder.finish()]);
+        return out;
+      });
+      const [bytes, words] = await buffers.readMany([
+        { source: c, size: outBytes },
+        { source: digests, size: m * 32 },
+      ]);
+      return { c: bytes!, leafHashes: digestBytes(new Uint32Array(words!)) };
     });
+  }
+
+  /** Encodes one packed seeded operand (seeded-i8.wgsl) into a new buffer of the run; `params` are the shader's. */
+  private encodeSeeded(buffers: RunBuffers, pipeline: GPUComputePipeline, encoder: GPUCommandEncoder, params: number[]): GPUBuffer {
+    const { device } = buffers;
+    const words = params[2]! * params[6]!;
+    const out = buffers.scratch(words * 4, 'i8 seeded operand');
+    const uniform = buffers.uniform(32, 'i8 seeded params');
+    device.queue.writeBuffer(uniform, 0, Uint32Array.from(params));
+    const groups = Math.ceil(words / SEEDED_WORKGROUP);
+    const x = Math.min(groups, MAX_WORKGROUPS);
+    const pass = encoder.beginComputePass({ label: 'i8 seeded operand' });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [out, uniform].map((buffer, binding) => ({ binding, resource: { buffer } })) }),
+    );
+    pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+    pass.end();
+    return out;
   }
 
   private cache(path: I8Path, config: I8Config): PipelineCache {

@@ -3,7 +3,7 @@ import type { MatmulShape } from '../matmul/matmul';
 import type { KernelContext, KernelOptions, WorkerKernel } from '../worker-kernel';
 import { MatmulI8Gpu } from './gpu';
 import { i8Operands, seededInt8 } from './inputs';
-import { bytesOfI32, matmulI8Rows, packColumns, packRows } from './matmul-i8';
+import { bytesOfI32, matmulI8Rows } from './matmul-i8';
 import { i8Simd, matmulI8RowsSimd, packBForSimd } from './matmul-i8-simd';
 import type { MatmulI8Unit } from './unit';
 
@@ -58,17 +58,22 @@ export const matmulI8Worker: WorkerKernel<MatmulI8Unit> = {
     },
   }),
   run(unit, context) {
-    const { a, b } = i8Operands(unit);
-    // B is packed once for the unit, on the first segment of each backend.
-    let bt: Uint32Array | undefined;
+    // The CPU makes the operands only for a CPU run; the GPU makes them itself, packed (seeded-i8.wgsl).
+    let operands: ReturnType<typeof i8Operands> | undefined;
     let bCpu: CpuB | undefined;
     return {
       gpu: async (start, end, options) => {
-        bt ??= packColumns(b, unit.k, unit.n);
-        const aRows = packRows(a.subarray(start * unit.k, end * unit.k), end - start, unit.k);
-        return bytesOfI32(await gpuOf(context).packed(aRows, bt, { m: end - start, n: unit.n, k: unit.k }, options));
+        const out = await gpuOf(context).seeded(unit.seed, { m: end - start, n: unit.n, k: unit.k }, start, {
+          ...options,
+          leafHashes: options.onLeafHashes !== undefined,
+        });
+        if (out.leafHashes) options.onLeafHashes?.(out.leafHashes);
+        return new Uint8Array(out.c);
       },
-      cpu: async (start, end, options) => bytesOfI32(await rowsOnCpu(a, (bCpu ??= cpuB(b, unit.k, unit.n)), unit, start, end, options)),
+      cpu: async (start, end, options) => {
+        const { a, b } = (operands ??= i8Operands(unit));
+        return bytesOfI32(await rowsOnCpu(a, (bCpu ??= cpuB(b, unit.k, unit.n)), unit, start, end, options));
+      },
     };
   },
 };
