@@ -12,6 +12,8 @@ import type { MatmulUnit } from '../../src/kernels/matmul/unit';
 import { DEFAULT_MATMUL_CONFIG } from '../../src/kernels/matmul/gpu';
 import { matmulModpRef } from '../../src/kernels/matmul/matmul';
 import { ComputeEngine } from '../../src/worker/engine';
+import { StagedOperands } from '../../src/kernels/matmul/staged';
+import { seededResidues } from '../../src/kernels/matmul/inputs';
 
 /** The unit stream (kernels/matmul/stream.ts); shared by the SwiftShader (browser) and Dawn (unit) files. */
 export function unitStreamCases(devices: () => GpuDevices, gpuApi: () => GPU | undefined) {
@@ -104,6 +106,64 @@ export function unitStreamCases(devices: () => GpuDevices, gpuApi: () => GPU | u
     } finally {
       engine.dispose();
     }
+  });
+
+  it('a dataset unit’s operands go to the GPU once and serve every segment; kept ones are bounded and returned', async () => {
+    const engine = new ComputeEngine({ gpu: gpuApi, backend: 'webgpu', tuneCache: { get: async () => DEFAULT_MATMUL_CONFIG, set: async () => undefined } });
+    try {
+      const [m, n, k, p] = [70, 21, 13, 65521];
+      const a = seededResidues(77, 1, m * k, p);
+      const b = seededResidues(77, 2, k * n, p);
+      const slice = (root: string, words: Uint32Array) => ({ root, bytes: words.byteLength, offset: 0, length: words.byteLength });
+      const unit: MatmulUnit = {
+        kernel: 'matmul-modp',
+        jobId: 'd',
+        unitId: 'd0',
+        seed: 0,
+        m,
+        n,
+        k,
+        p,
+        a: slice('a'.repeat(64), a),
+        b: slice('b'.repeat(64), b),
+      };
+      const inputs = [
+        { slice: unit.a!, data: new Uint8Array(a.buffer) },
+        { slice: unit.b!, data: new Uint8Array(b.buffer) },
+      ];
+      const checkpoints: number[] = [];
+      const out = await engine.runUnit(unit, undefined, undefined, { inputs, onCheckpoint: (done) => void checkpoints.push(done), checkpointMs: 0 });
+      expect(checkpoints.length).toBeGreaterThan(1);
+      expect(out.backend).toBe('webgpu');
+      expect(toHex(out.leaves)).toBe(toHex(new Uint8Array(matmulModpRef(a, b, unit, p).buffer)));
+    } finally {
+      engine.dispose();
+    }
+    const device = await devices().acquire();
+    const staged = new StagedOperands(2);
+    const pool = bufferPoolOf(device);
+    const lent = pool.stats().lent;
+    const shape = { m: 3, n: 2, k: 2 };
+    let made = 0;
+    const make = () => (made++, { a: new Float32Array(6), b: new Float32Array(4) });
+    const first = staged.get('u1', device, make, shape);
+    expect(staged.get('u1', device, make, shape)).toBe(first);
+    expect(made).toBe(1);
+    staged.get('u2', device, make, shape);
+    staged.get('u3', device, make, shape);
+    expect(staged.size).toBe(2);
+    expect(pool.stats().lent).toBe(lent + 4);
+    // u1 was returned: asked again, it is written again.
+    staged.get('u1', device, make, shape);
+    expect(made).toBe(4);
+    staged.release('u1');
+    staged.clear();
+    expect(staged.size).toBe(0);
+    expect(pool.stats().lent).toBe(lent);
+    // A modp unit's residues are checked as they are staged.
+    expect(() => staged.get('bad', device, () => ({ a: Uint32Array.of(7, 1), b: Uint32Array.of(1, 1) }), { m: 1, n: 1, k: 2 }, 7)).toThrow(
+      /not below the modulus 7/,
+    );
   });
 
   it('benchUnitStream times both paths on the same units and finds the same roots', async () => {

@@ -1,7 +1,7 @@
 import f32Source from '../matmul-f32/matmul-f32.wgsl?raw';
 import f32Vec4Source from '../matmul-f32/matmul-f32-vec4.wgsl?raw';
 import modpSource from '../matmul-modp/matmul-modp.wgsl?raw';
-import { throwIfAborted } from '../../errors';
+import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
 import { checkModulus, checkResidues, checkShape, type MatmulShape } from './matmul';
 import type { GpuDevices } from '../../gpu/device';
 import type { TileConfig } from '../../gpu/tune-cache';
@@ -159,11 +159,15 @@ export class MatmulGpu {
    */
   async product(kind: MatmulKind, operands: MatmulOperands, shape: MatmulShape, p: number, config: MatmulConfig, options: ProductOptions): Promise<Product> {
     const { m, n, k } = shape;
-    if ('seed' in operands) checkShape(shape, m * k, k * n);
-    else checkShape(shape, operands.a.length, operands.b.length);
+    if ('a' in operands) checkShape(shape, operands.a.length, operands.b.length);
+    else checkShape(shape, m * k, k * n);
+    if ('staged' in operands && (operands.staged.k !== k || operands.staged.n !== n || operands.rowStart + m > operands.staged.rows)) {
+      throw new TabgridError(ErrorCode.BadInput, `rows ${operands.rowStart}..${operands.rowStart + m} of ${m}×${n}×${k} do not fit the staged operands`);
+    }
     if (kind === MatmulKind.Modp) {
       checkModulus(p);
-      if (!('seed' in operands)) {
+      // Staged operands were checked when they were staged (staged.ts).
+      if ('a' in operands) {
         checkResidues('A', operands.a as Uint32Array, p);
         checkResidues('B', operands.b as Uint32Array, p);
       }
@@ -201,6 +205,17 @@ export class MatmulGpu {
             device.queue.submit([encoder.finish()]);
             return [a, b];
           });
+        } else if ('staged' in operands) {
+          const { staged, rowStart } = operands;
+          if (staged.device !== device) throw new TabgridError(ErrorCode.DeviceLost, 'the staged operands belong to a lost device');
+          // The band of A is copied on the GPU; B is bound where it lies.
+          const band = buffers.scratch(m * k * 4, 'A band');
+          buffers.errors.run(() => {
+            const encoder = device.createCommandEncoder();
+            encoder.copyBufferToBuffer(staged.a, rowStart * k * 4, band, 0, m * k * 4);
+            device.queue.submit([encoder.finish()]);
+          });
+          ab = [band, staged.b];
         } else {
           const { a, b } = operands as { a: Float32Array | Uint32Array; b: Float32Array | Uint32Array };
           ab = [buffers.input(a, 'A'), buffers.input(b, 'B')];
@@ -285,9 +300,25 @@ export class MatmulGpu {
   }
 }
 
-/** A product's operands: given, or a seeded unit's (rows from `rowStart` of A, all of B), made on the GPU. */
+/**
+ * A product's operands: given (uploaded for the run); a seeded unit's (rows from `rowStart` of A,
+ * all of B), made on the GPU; or a unit's whole A and B already on the GPU (staged.ts), of which
+ * the run reads rows from `rowStart` of A.
+ */
 export type MatmulOperands =
-  { readonly a: Float32Array | Uint32Array; readonly b: Float32Array | Uint32Array } | { readonly seed: number; readonly rowStart: number };
+  | { readonly a: Float32Array | Uint32Array; readonly b: Float32Array | Uint32Array }
+  | { readonly seed: number; readonly rowStart: number }
+  | { readonly staged: StagedOperand; readonly rowStart: number };
+
+/** A unit's whole operands resident on a device: A (rows × k) and B (k × n) words. */
+export interface StagedOperand {
+  readonly device: GPUDevice;
+  readonly a: GPUBuffer;
+  readonly b: GPUBuffer;
+  readonly rows: number;
+  readonly n: number;
+  readonly k: number;
+}
 
 export function configKey(c: MatmulConfig): string {
   return c.vec4 ? `${c.wgX}x${c.wgY}/vec4/k${c.tileK}` : `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k${c.tileK}`;

@@ -8,6 +8,7 @@ import { tuneMatmul } from './autotune';
 import { CpuMatmulPool } from './cpu-pool';
 import { DEFAULT_MATMUL_CONFIG, MatmulGpu, type MatmulConfig, type MatmulKind } from './gpu';
 import type { MatmulUnit } from './unit';
+import { StagedOperands } from './staged';
 
 export const gpuOf = (context: KernelContext) => context.shared('matmul/gpu', () => new MatmulGpu(context.devices));
 
@@ -62,15 +63,22 @@ export async function gpuRows<T extends Float32Array | Uint32Array>(
   const config = await tuning(context, kind);
   const band = { m: end - start, n: unit.n, k: unit.k };
   const p = unit.kernel === 'matmul-modp' ? unit.p : 0;
-  const given = unit.a ? operands() : undefined;
-  const out = await gpuOf(context).product(
-    kind,
-    given ? { a: given.a.subarray(start * unit.k, end * unit.k), b: given.b } : { seed: unit.seed, rowStart: start },
-    band,
-    p,
-    config,
-    { ...options, leafHashes: options.onLeafHashes !== undefined },
-  );
+  // A dataset unit's operands go to the GPU once for all its segments.
+  const key = `${unit.jobId}/${unit.unitId}`;
+  const staged = unit.a ? stagedOf(context).get(key, await context.devices.acquire(), operands, unit, p) : undefined;
+  const out = await gpuOf(context).product(kind, staged ? { staged, rowStart: start } : { seed: unit.seed, rowStart: start }, band, p, config, {
+    ...options,
+    leafHashes: options.onLeafHashes !== undefined,
+  });
+  if (staged && end === unit.m) stagedOf(context).release(key);
   if (out.leafHashes) options.onLeafHashes?.(out.leafHashes);
   return new Uint8Array(out.c);
 }
+
+/** Dataset units' operands kept on the GPU between their segments (staged.ts). */
+export const stagedOf = (context: KernelContext) =>
+  context.shared(
+    'matmul/staged',
+    () => new StagedOperands(),
+    (staged) => staged.clear(),
+  );
