@@ -60,4 +60,9 @@ export interface WorkerKernel<U extends WorkUnit> {
   calibration(context: KernelContext): Calibration;
   /** A unit's run, its inputs made once. */
   run(unit: U, context: KernelContext): UnitRun;
+  /**
+   * Puts a unit's inputs on the GPU ahead of its run, while another unit computes (its dataset
+   * slices are held on the shelf for the call). Kernels whose GPU runs upload nothing leave it out.
+   */
+  prepare?(unit: U, context: KernelContext): Promise<void>;
 }

@@ -32,6 +32,13 @@ export function unitRun(unit: WorkUnit, context: KernelContext): UnitRun {
   return runOf(unit.kernel, unit, context);
 }
 
+/** Puts a unit's inputs on the GPU ahead of its run, for a kernel that can (undefined: nothing to do). */
+export function prepareOf(unit: WorkUnit, context: KernelContext): Promise<void> | undefined {
+  const kernel: unknown = unit.kernel;
+  if (!isKernel(kernel)) throw new TabgridError(ErrorCode.BadInput, `unknown kernel ${String(kernel)}`);
+  return (WORKER_KERNELS[unit.kernel] as WorkerKernel<WorkUnit>).prepare?.(unit, context);
+}
+
 /** The problem a kernel is timed on when the backend is chosen by measurement. */
 export function calibrationOf(kernel: Kernel, context: KernelContext): Calibration {
   return WORKER_KERNELS[kernel].calibration(context);

@@ -364,7 +364,12 @@ export class VolunteerSession extends EventTarget {
       }
       // The next unit's inputs come in while this one computes, so the device does not wait on the network.
       const next = this.queue[0];
-      if (next) void this.inputsOf(next, signal, false).catch(() => undefined);
+      // …and then onto the GPU, written while this one computes.
+      if (next) {
+        void this.inputsOf(next, signal, false)
+          .then((inputs) => this.options.computer.prepare?.(next, inputs))
+          .catch(() => undefined);
+      }
       const computing = this.compute(unit, signal).finally(() => {
         if (this.inFlight === computing) this.inFlight = undefined;
       });

@@ -54,6 +54,11 @@ export class BackendChooser {
     return choice;
   }
 
+  /** The choice for `kernel` if one is made or being made, without starting a calibration (which another run would skew). */
+  async decided(kernel: string): Promise<Choice | undefined> {
+    return this.choices.get(kernel);
+  }
+
   /** Everything decided so far, for the widget and the benchmark report. */
   async known(): Promise<Record<string, Choice>> {
     const out: Record<string, Choice> = {};

@@ -6,7 +6,7 @@ import type { ComputeWorkerApi } from './compute-worker';
 import type { EngineInfo, KernelOptions, Progress, UnitOutput } from './engine';
 import computeWorkerUrl from './compute-worker.ts?worker&url';
 import { installErrorTransfer } from '../thread/error-transfer';
-import type { ResumeOptions } from './segments';
+import type { ResumeOptions, UnitInput } from './segments';
 import { spawnModuleWorker } from '../thread/spawn';
 import { parseBackend } from './backend-choice';
 import { WorkerClock } from './worker-clock';
@@ -15,6 +15,8 @@ import { WorkerClock } from './worker-clock';
 export interface UnitComputer {
   describe(): Promise<EngineInfo>;
   runUnit(unit: WorkUnit, signal?: AbortSignal, onProgress?: Progress, resume?: ResumeOptions): Promise<UnitOutput>;
+  /** Puts the next unit's inputs on the GPU while the current one computes (ComputeEngine.prepare); optional. */
+  prepare?(unit: WorkUnit, inputs: readonly UnitInput[]): Promise<void>;
 }
 
 /**
@@ -71,6 +73,11 @@ export class ComputeClient implements UnitComputer {
     const { onCheckpoint, ...rest } = resume;
     // Callbacks cross to the worker as Comlink proxies.
     return this.invoke({ signal, onProgress }, (id, p) => this.remote.runUnit(id, unit, p, rest, onCheckpoint && proxy(onCheckpoint)));
+  }
+
+  /** Puts the next unit's inputs on the GPU while the current one computes (copied to the worker: the session keeps its own). */
+  prepare(unit: WorkUnit, inputs: readonly UnitInput[]): Promise<void> {
+    return this.remote.prepare(unit, inputs);
   }
 
   /**

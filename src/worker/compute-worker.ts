@@ -8,7 +8,7 @@ import { StoredTuneCache, type TuneStore } from '../gpu/tune-cache';
 import type { Backend, WorkUnit } from '../protocol';
 import { ComputeEngine, type EngineInfo, type KernelOptions, type Progress } from './engine';
 import { installErrorTransfer } from '../thread/error-transfer';
-import type { ResumeOptions } from './segments';
+import type { ResumeOptions, UnitInput } from './segments';
 import { serveClock } from './worker-clock';
 
 installErrorTransfer();
@@ -47,6 +47,11 @@ const api = {
   ) {
     const out = await call(callId, onProgress, (o) => engine.runUnit(unit, o.signal, o.onProgress, { ...resume, onCheckpoint }));
     return transfer(out, out.leafHashes ? [out.leaves.buffer, out.leafHashes.buffer] : [out.leaves.buffer]);
+  },
+
+  /** The next unit's inputs, put on the GPU while the current one computes. */
+  prepare(unit: WorkUnit, inputs: readonly UnitInput[]): Promise<void> {
+    return engine.prepare(unit, inputs);
   },
 
   /** A port to keep the page's timers on (worker-clock.ts): this worker's timers are not throttled in a hidden page. */

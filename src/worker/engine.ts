@@ -3,13 +3,13 @@ import { ErrorCode, isTabgridError } from '../errors';
 import { GpuDevices, type AdapterSummary } from '../gpu/device';
 import { MemoryTuneCache, type TuneCache } from '../gpu/tune-cache';
 import { leafBytesOf, unitSize } from '../kernels/units';
-import { calibrationOf, unitRun } from '../kernels/worker-registry';
+import { calibrationOf, prepareOf, unitRun } from '../kernels/worker-registry';
 import type { KernelContext, Progress } from '../kernels/worker-kernel';
 import { shelf } from '../data/shelf';
 import { concat } from '../bytes';
 import { Backend, MAX_ADAPTER_CHARS, type WorkUnit } from '../protocol';
 import { BackendChooser, parseBackend, type Choice } from './backend-choice';
-import { runSegments, type ResumeOptions } from './segments';
+import { runSegments, type ResumeOptions, type UnitInput } from './segments';
 
 export type { KernelOptions, Progress } from '../kernels/worker-kernel';
 
@@ -152,6 +152,25 @@ export class ComputeEngine {
         // Only if they cover exactly the leaves returned.
         ...(leafHashes && leafHashes.length === (leaves.length / leafBytes) * 32 ? { leafHashes } : {}),
       };
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+
+  /**
+   * Puts a unit's inputs on the GPU ahead of its run, while the current unit computes: the
+   * session calls it for the next unit it holds, with that unit's verified dataset slices (held
+   * on the shelf for the call). Only where the kernel runs on the GPU; a failure here costs
+   * nothing but the head start (the run uploads them itself).
+   */
+  async prepare(unit: WorkUnit, inputs: readonly UnitInput[] = []): Promise<void> {
+    const releases = inputs.map((i) => shelf.holdSlice(i.slice, i.data));
+    try {
+      // Where nothing is decided yet for the kernel, its run decides (a calibration now would time two runs at once).
+      const choice = await this.chooser.decided(unit.kernel);
+      if (choice?.backend === Backend.WebGpu) await prepareOf(unit, this.context);
+    } catch {
+      // Only the head start is lost.
     } finally {
       for (const release of releases) release();
     }

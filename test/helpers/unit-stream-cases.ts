@@ -108,7 +108,7 @@ export function unitStreamCases(devices: () => GpuDevices, gpuApi: () => GPU | u
     }
   });
 
-  it('a dataset unit’s operands go to the GPU once and serve every segment; kept ones are bounded and returned', async () => {
+  it('a dataset unit’s operands go to the GPU once, ahead of its run when prepared, and serve every segment; kept ones are bounded and returned', async () => {
     const engine = new ComputeEngine({ gpu: gpuApi, backend: 'webgpu', tuneCache: { get: async () => DEFAULT_MATMUL_CONFIG, set: async () => undefined } });
     try {
       const [m, n, k, p] = [70, 21, 13, 65521];
@@ -136,6 +136,13 @@ export function unitStreamCases(devices: () => GpuDevices, gpuApi: () => GPU | u
       expect(checkpoints.length).toBeGreaterThan(1);
       expect(out.backend).toBe('webgpu');
       expect(toHex(out.leaves)).toBe(toHex(new Uint8Array(matmulModpRef(a, b, unit, p).buffer)));
+      // The next unit's operands put on the GPU ahead (the session does it while one computes):
+      // its run then needs no bytes on the shelf at all.
+      const next: MatmulUnit = { ...unit, unitId: 'd1' };
+      await expect(engine.runUnit({ ...unit, unitId: 'unheld' })).rejects.toThrow(/not held here/);
+      await engine.prepare(next, inputs);
+      const ahead = await engine.runUnit(next);
+      expect(toHex(ahead.leaves)).toBe(toHex(out.leaves));
     } finally {
       engine.dispose();
     }

@@ -1,7 +1,7 @@
 import { bytesOfC } from '../matmul/matmul';
 import { MatmulKind } from '../matmul/gpu';
 import { f32Operands } from '../matmul/inputs';
-import { CALIBRATION_CONFIG, CALIBRATION_SHAPE, gpuOf, gpuRows, poolOf, rowsOf } from '../matmul/worker';
+import { CALIBRATION_CONFIG, CALIBRATION_SHAPE, gpuOf, gpuRows, poolOf, rowsOf, stageUnit } from '../matmul/worker';
 import type { WorkerKernel } from '../worker-kernel';
 import type { MatmulF32Unit } from './unit';
 
@@ -14,6 +14,7 @@ export const matmulF32Worker: WorkerKernel<MatmulF32Unit> = {
     gpu: () => gpuOf(context).f32(...calibration(), CALIBRATION_SHAPE, CALIBRATION_CONFIG),
     cpu: () => poolOf(context).matmulF32(...calibration(), CALIBRATION_SHAPE),
   }),
+  prepare: (unit, context) => stageUnit(context, unit, () => f32Operands(unit)),
   run(unit, context) {
     // Made on the CPU only for a CPU run or a dataset unit; a seeded unit's GPU run makes them on the GPU.
     let kept: ReturnType<typeof f32Operands> | undefined;

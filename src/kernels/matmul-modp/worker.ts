@@ -1,7 +1,7 @@
 import { DEFAULT_MATMUL_CONFIG, MatmulKind } from '../matmul/gpu';
 import { modpOperands } from '../matmul/inputs';
 import { MODP_MAX, bytesOfC } from '../matmul/matmul';
-import { CALIBRATION_SHAPE, gpuOf, gpuRows, poolOf, rowsOf } from '../matmul/worker';
+import { CALIBRATION_SHAPE, gpuOf, gpuRows, poolOf, rowsOf, stageUnit } from '../matmul/worker';
 import type { WorkerKernel } from '../worker-kernel';
 import type { MatmulModpUnit } from './unit';
 
@@ -14,6 +14,7 @@ export const matmulModpWorker: WorkerKernel<MatmulModpUnit> = {
     gpu: () => gpuOf(context).modp(...calibration(), CALIBRATION_SHAPE, MODP_MAX, DEFAULT_MATMUL_CONFIG),
     cpu: () => poolOf(context).matmulModp(...calibration(), CALIBRATION_SHAPE, MODP_MAX),
   }),
+  prepare: (unit, context) => stageUnit(context, unit, () => modpOperands(unit)),
   run(unit, context) {
     // Made on the CPU only for a CPU run or a dataset unit; a seeded unit's GPU run makes them on the GPU.
     let kept: ReturnType<typeof modpOperands> | undefined;

@@ -75,7 +75,17 @@ export async function gpuRows<T extends Float32Array | Uint32Array>(
   return new Uint8Array(out.c);
 }
 
-/** Dataset units' operands kept on the GPU between their segments (staged.ts). */
+/** Writes a dataset unit's whole operands to the GPU ahead of its run (a seeded unit's are made there at run time). */
+export async function stageUnit<T extends Float32Array | Uint32Array>(
+  context: KernelContext,
+  unit: MatmulUnit,
+  operands: () => { readonly a: T; readonly b: T },
+): Promise<void> {
+  if (!unit.a) return;
+  stagedOf(context).get(`${unit.jobId}/${unit.unitId}`, await context.devices.acquire(), operands, unit, unit.kernel === 'matmul-modp' ? unit.p : 0);
+}
+
+/** Dataset units' operands kept on the GPU between their segments, and from before their run (staged.ts). */
 export const stagedOf = (context: KernelContext) =>
   context.shared(
     'matmul/staged',
