@@ -4,7 +4,22 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'test-results/', 'playwright-report/', 'bench-results/', '.vitest-attachments/', 'public/', '**/*.mjs', '*.js'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'test-results/',
+      'playwright-report/',
+      'bench-results/',
+      '.vitest-attachments/',
+      '.gpu/',
+      '.gl/',
+      '.cache/',
+      'public/',
+      '**/*.mjs',
+      '*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
