@@ -3,8 +3,8 @@
 // and dawn.node.xz (docs/GPU-MACHINE.md). WGSL `?raw` imports become text as in Vite; `?worker&url`
 // ones a file URL (Node has no Worker: the CPU pools run in-thread); `webgpu` stays outside, loaded
 // at run time from ./webgpu/index.js beside the bundle, where run.sh lays Dawn out.
-//   node scripts/gpu-machine/build.mjs
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+//   node scripts/gpu-machine/build.mjs [OUT_DIR]     (default .gpu; checksums only where the kit's binaries are)
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -12,7 +12,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const out = join(repo, '.gpu');
+const out = resolve(process.argv[2] ?? join(repo, '.gpu'));
 mkdirSync(out, { recursive: true });
 
 const viteQueries = {
@@ -49,7 +49,11 @@ const result = await esbuild.build({
 });
 if (result.errors.length > 0) process.exit(1);
 copyFileSync(join(repo, 'scripts/bench/dawn-torch.py'), join(out, 'dawn-torch.py'));
-console.log(`.gpu/tabgrid-gpu.mjs: ${statSync(join(out, 'tabgrid-gpu.mjs')).size} bytes`);
+console.log(`${join(out, 'tabgrid-gpu.mjs')}: ${statSync(join(out, 'tabgrid-gpu.mjs')).size} bytes`);
+if (!existsSync(join(out, 'node.xz')) || !existsSync(join(out, 'dawn.node.xz'))) {
+  console.log(`no node.xz/dawn.node.xz in ${out} (the GPU kit's make-binaries.sh makes them): no checksums written`);
+  process.exit(0);
+}
 
 // Checksums of what tabgrid-run.sh lays out in its work folder (it runs `sha256sum -c` there).
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
@@ -62,4 +66,4 @@ const sums = [
   [sha(readFileSync(join(out, 'dawn-torch.py'))), 'dawn-torch.py'],
 ];
 writeFileSync(join(out, 'TABGRID-SHA256SUMS'), sums.map(([h, f]) => `${h}  ${f}\n`).join(''));
-console.log('.gpu/TABGRID-SHA256SUMS written');
+console.log(`${join(out, 'TABGRID-SHA256SUMS')} written`);

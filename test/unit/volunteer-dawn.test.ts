@@ -1,4 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/free-port';
@@ -94,4 +97,36 @@ describe('npm run volunteer -- --gpu dawn', () => {
     expect(bad).toMatch(/--gpu cuda must be dawn or none/);
     expect(loose).toMatch(/--dawn-flag and --backend choose how the engine on Dawn runs: they need --gpu dawn/);
   }, 30_000);
+});
+
+describe('the GPU machine bundle (scripts/gpu-machine)', () => {
+  it.skipIf('skip' in dawn)(
+    'builds into one file that runs the volunteer self-check on Dawn: every GPU kernel accepted by the host',
+    async () => {
+      if ('skip' in dawn) return;
+      const dir = mkdtempSync(join(tmpdir(), 'gpu-machine-'));
+      try {
+        await run(process.execPath, ['scripts/gpu-machine/build.mjs', dir], { timeout: 60_000 });
+        // Laid out as run.sh lays it out: Dawn's package beside the bundle, no node_modules.
+        symlinkSync(join(process.cwd(), 'node_modules/webgpu'), join(dir, 'webgpu'));
+        const { stdout } = await run(process.execPath, [join(dir, 'tabgrid-gpu.mjs'), 'selfcheck', '--out', join(dir, 'selfcheck.json')], {
+          cwd: dir,
+          env: dawn.env,
+          timeout: 60_000,
+        });
+        const result = JSON.parse(readFileSync(join(dir, 'selfcheck.json'), 'utf8')) as {
+          pass: boolean;
+          accepted: number;
+          expected: number;
+          adapter: string;
+          problems: string[];
+        };
+        expect(result, stdout).toMatchObject({ pass: true, accepted: 10, expected: 10, problems: [] });
+        expect(result.adapter).toMatch(/^WebGPU: mesa software llvmpipe/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });
