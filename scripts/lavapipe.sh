@@ -56,10 +56,11 @@ EOF
     return 1
   fi
   # The driver and the libdrm it was built against from backports; the rest from bookworm (most are
-  # on a desktop system already, but a CI image may lack them, and libvulkan1 is the loader itself).
+  # on a desktop system already, but a CI image may lack them, and libvulkan1 is the loader itself;
+  # the C library, libstdc++, zlib, liblzma, libzstd and libtinfo are in every Debian base image).
   local packages=(mesa-vulkan-drivers/bookworm-backports libdrm2/bookworm-backports libdrm-amdgpu1/bookworm-backports libdrm-common/bookworm-backports
     libvulkan1 libllvm15 libwayland-client0 libx11-xcb1 libxcb-dri3-0 libxcb-present0 libxcb-randr0 libxcb-shm0 libxcb-sync1 libxcb-xfixes0
-    libxshmfence1 libz3-4 libedit2 libxml2 libicu72)
+    libxshmfence1 libz3-4 libedit2 libxml2 libicu72 libxcb1 libxau6 libxdmcp6 libbsd0 libmd0 libexpat1 libffi8)
   if ! (cd "$tmp/debs" && "${apt[@]}" download "${packages[@]}") >"$tmp/download.log" 2>&1; then
     echo "lavapipe.sh: apt-get download failed:" >&2
     tail -n 5 "$tmp/download.log" >&2

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { GpuDevices } from '../../src/gpu/device';
 
 /**
  * Dawn on a software Vulkan for tests: Mesa 25's lavapipe, unpacked by scripts/lavapipe.sh into
@@ -40,4 +41,24 @@ function find(): DawnTestEnv {
   const icd = env.VK_ICD_FILENAMES;
   if (!icd || !existsSync(icd)) return { skip: `scripts/lavapipe.sh printed no ICD file (${run.stdout.trim()})` };
   return { env, inProcess: process.env.VK_ICD_FILENAMES === icd && (process.env.LD_LIBRARY_PATH ?? '').startsWith(env.LD_LIBRARY_PATH!.split(':')[0]!) };
+}
+
+/**
+ * GpuDevices on Dawn in this process, for kernel tests: only when the run was started with
+ * lavapipe's variables (`scripts/lavapipe.sh -- npx vitest run …`), or on a machine with a Vulkan
+ * GPU (VK_ICD_FILENAMES set by the caller); otherwise `skip` says how to get one.
+ */
+export async function dawnDevicesHere(flags: readonly string[] = []): Promise<{ readonly devices: GpuDevices } | { readonly skip: string }> {
+  const found = dawnTestEnv();
+  if ('skip' in found) return found;
+  if (!found.inProcess && process.env.VK_ICD_FILENAMES === undefined)
+    return { skip: 'Dawn in this process needs lavapipe from its start: run the tests under scripts/lavapipe.sh --' };
+  const { dawnDevices } = await import('../../src/gpu/dawn');
+  const devices = await dawnDevices(flags);
+  try {
+    await devices.adapter();
+  } catch (err) {
+    return { skip: `Dawn found no adapter: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  return { devices };
 }
