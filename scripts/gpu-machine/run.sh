@@ -84,7 +84,12 @@ main() {
   echo '{"name":"webgpu","version":"0.6.2","type":"module","main":"index.js"}' >"$WORK/webgpu/package.json"
   cp "$G/tabgrid-gpu.mjs" "$G/dawn-torch.py" "$WORK/"
   (cd "$WORK" && sha256sum -c "$G/TABGRID-SHA256SUMS") || say "CHECKSUM MISMATCH (see above)"
-  [ -f "$G/vkprobe.py" ] && timeout 20 python3 "$G/vkprobe.py"
+  # Which Vulkan devices the loader sees; with none, name the NVIDIA ICD before anything runs.
+  if [ -f "$G/vkprobe.py" ] && ! timeout 20 python3 "$G/vkprobe.py" && [ -z "${VK_ICD_FILENAMES:-}" ] && [ -f "$NV_ICD" ]; then
+    export VK_ICD_FILENAMES=$NV_ICD VK_DRIVER_FILES=$NV_ICD
+    say "no Vulkan device found: using the NVIDIA ICD $NV_ICD"
+    timeout 20 python3 "$G/vkprobe.py"
+  fi
   export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp/xdg-runtime}
   mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 
