@@ -85,7 +85,8 @@ describe.skipIf(skip !== undefined)('Dawn on lavapipe: kernel timer, wide tiles,
         const want = matmulF32Ref(a, b, shape);
         const bound = f32ErrorBound(shape.k, maxAbs(a), maxAbs(b));
         for (let i = 0; i < want.length; i++) {
-          if (!(Math.abs(c[i]! - want[i]!) <= bound)) throw new Error(`${configKey(config)} ${shape.m}×${shape.n}×${shape.k}: C[${i}] = ${c[i]}, reference ${want[i]}`);
+          if (!(Math.abs(c[i]! - want[i]!) <= bound))
+            throw new Error(`${configKey(config)} ${shape.m}×${shape.n}×${shape.k}: C[${i}] = ${c[i]}, reference ${want[i]}`);
         }
       }
     }
@@ -130,7 +131,14 @@ describe.skipIf(skip !== undefined)('Dawn on lavapipe: kernel timer, wide tiles,
     const cache = new MemoryTuneCache();
     const controller = new AbortController();
     const pace = { rest: async () => controller.abort() };
-    const run = tuneMatmul(gpu, MatmulKind.Modp, { adapterKey: 'lvp', cache, shape: { m: 128, n: 128, k: 128 }, budgetMs: 200, pace, signal: controller.signal });
+    const run = tuneMatmul(gpu, MatmulKind.Modp, {
+      adapterKey: 'lvp',
+      cache,
+      shape: { m: 128, n: 128, k: 128 },
+      budgetMs: 200,
+      pace,
+      signal: controller.signal,
+    });
     await expect(run).rejects.toMatchObject({ code: ErrorCode.Aborted });
     expect(await cache.get('v2/matmul-modp@lvp/128x128x128')).toBeUndefined();
   });

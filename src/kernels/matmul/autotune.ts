@@ -100,7 +100,14 @@ function capShape(cls: ShapeClass, max: MatmulShape): MatmulShape {
  * from 64 per side (or less), the side furthest from its target doubles while the last
  * measured time says the doubled one fits. Each probe costs at most about twice the bound.
  */
-async function sizeShape(gpu: MatmulGpu, kind: MatmulKind, target: MatmulShape, probe: MatmulConfig, perDispatchMs: number, options: TuneOptions): Promise<MatmulShape> {
+async function sizeShape(
+  gpu: MatmulGpu,
+  kind: MatmulKind,
+  target: MatmulShape,
+  probe: MatmulConfig,
+  perDispatchMs: number,
+  options: TuneOptions,
+): Promise<MatmulShape> {
   let shape = { m: Math.min(64, target.m), n: Math.min(64, target.n), k: Math.min(64, target.k) };
   for (;;) {
     const sides = (['m', 'n', 'k'] as const).filter((s) => shape[s] < target[s]).sort((x, y) => shape[x] / target[x] - shape[y] / target[y]);
@@ -150,4 +157,3 @@ export async function pickFastest(
   if (!best) throw new TabgridError(ErrorCode.GpuError, `no tile configuration ran: ${failed.map((f) => `${f.config}: ${f.error}`).join('; ')}`);
   return { config: best.config, timings, failed };
 }
-

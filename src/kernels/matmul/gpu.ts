@@ -147,7 +147,10 @@ export function effectiveConfig(kind: MatmulKind, shape: MatmulShape, config: Ma
 }
 
 /** The compute limits a configuration must fit (WebGPU's defaults unless the device has more). */
-export type ComputeLimits = Pick<GPUSupportedLimits, 'maxComputeWorkgroupStorageSize' | 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY'>;
+export type ComputeLimits = Pick<
+  GPUSupportedLimits,
+  'maxComputeWorkgroupStorageSize' | 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY'
+>;
 export const DEFAULT_COMPUTE_LIMITS: ComputeLimits = {
   maxComputeWorkgroupStorageSize: 16384,
   maxComputeInvocationsPerWorkgroup: 256,
@@ -170,7 +173,8 @@ export function configProblem(c: MatmulConfig, limits: ComputeLimits = DEFAULT_C
   } else if (c.tm > 4 || c.tn > 4) return 'scalar configurations take at most 4×4 outputs per invocation';
   if (c.wgX > limits.maxComputeWorkgroupSizeX || c.wgY > limits.maxComputeWorkgroupSizeY || c.wgX * c.wgY > limits.maxComputeInvocationsPerWorkgroup)
     return `the workgroup exceeds the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations`;
-  if (tileBytes(c) > limits.maxComputeWorkgroupStorageSize) return `the tiles take ${tileBytes(c)} bytes, over the device's ${limits.maxComputeWorkgroupStorageSize}`;
+  if (tileBytes(c) > limits.maxComputeWorkgroupStorageSize)
+    return `the tiles take ${tileBytes(c)} bytes, over the device's ${limits.maxComputeWorkgroupStorageSize}`;
   return undefined;
 }
 

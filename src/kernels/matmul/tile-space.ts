@@ -51,7 +51,12 @@ export function shapeClassKey(c: ShapeClass): string {
 }
 
 /** The candidates a kernel tries for a shape class on a device with `limits`, in the given order. */
-export function candidatesFor(kind: MatmulKind, cls: ShapeClass, limits: ComputeLimits, candidates: readonly MatmulConfig[] = MATMUL_CANDIDATES): MatmulConfig[] {
+export function candidatesFor(
+  kind: MatmulKind,
+  cls: ShapeClass,
+  limits: ComputeLimits,
+  candidates: readonly MatmulConfig[] = MATMUL_CANDIDATES,
+): MatmulConfig[] {
   // The vec4 kernels exist for f32 only, and only for shapes of whole vec4s.
   return candidates.filter((c) => (!c.vec4 || (kind === MatmulKind.F32 && cls.vec4)) && configProblem(c, limits) === undefined);
 }

@@ -30,7 +30,10 @@ export function tuning(context: KernelContext, kind: MatmulKind, shape: MatmulSh
   if (!config) {
     config = context
       .adapterKey()
-      .then(async (adapterKey) => (await tuneMatmul(gpuOf(context), kind, { adapterKey, cache: context.tuneCache, shape, signal: options.signal, pace: options.pace })).config);
+      .then(
+        async (adapterKey) =>
+          (await tuneMatmul(gpuOf(context), kind, { adapterKey, cache: context.tuneCache, shape, signal: options.signal, pace: options.pace })).config,
+      );
     // A failed (or aborted) tuning is not remembered; the next unit tries again.
     config.catch(() => tuned.delete(key));
     tuned.set(key, config);
