@@ -14,7 +14,7 @@ import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } 
 import { MATMUL_CANDIDATES, candidatesFor, shapeClass } from '../../src/kernels/matmul/tile-space';
 import { TileBench } from '../../src/kernels/matmul/tile-timing';
 import { seededRandom } from '../../src/work/seeded';
-import { dawnGpu } from '../helpers/dawn-device';
+import { dawnGpu } from '../helpers/lavapipe-in-process';
 
 const dawn = await dawnGpu();
 const skip = 'skip' in dawn ? dawn.skip : undefined;

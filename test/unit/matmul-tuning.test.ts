@@ -53,8 +53,21 @@ describe('pickFastest', () => {
     );
     expect(result.config).toBe(configs[1]);
     expect(result.timings.map((t) => t.ms)).toEqual(fakeTimes);
-    expect(measured).toEqual(configs.map(configKey));
-    expect(rests).toHaveLength(configs.length);
+    // Each once, then the three fastest again, fastest first.
+    expect(measured).toEqual([...configs, configs[1]!, configs[3]!, configs[2]!].map(configKey));
+    expect(rests).toHaveLength(measured.length);
+  });
+
+  it('lets a second, faster measurement of a finalist overturn the first round', async () => {
+    const rounds = new Map<MatmulConfig, number[]>([
+      [configs[0]!, [3]],
+      [configs[1]!, [1.5, 1.4]],
+      [configs[2]!, [2, 1.2]], // slowed down by interference the first time
+      [configs[3]!, [1.6, 1.6]],
+    ]);
+    const result = await pickFastest(configs, async (config) => ({ ms: rounds.get(config)!.shift()!, method: TimingMethod.Timestamp }));
+    expect(result.config).toBe(configs[2]);
+    expect(result.timings.map((t) => t.ms)).toEqual([3, 1.4, 1.2, 1.6]);
   });
 
   it('skips a candidate that fails with a GPU error, and stops on anything else', async () => {
@@ -65,6 +78,7 @@ describe('pickFastest', () => {
     });
     expect(skipped.config).toBe(configs[3]);
     expect(skipped.failed).toEqual([{ config: configKey(configs[1]!), error: 'cannot compile' }]);
+    expect(skipped.timings.map((t) => t.config)).toEqual([0, 2, 3].map((i) => configKey(configs[i]!)));
     await expect(pickFastest(configs, () => Promise.reject(gpuError))).rejects.toMatchObject({ code: ErrorCode.GpuError });
     const lost = new TabgridError(ErrorCode.DeviceLost, 'gone');
     await expect(pickFastest(configs, () => Promise.reject(lost))).rejects.toBe(lost);

@@ -76,7 +76,8 @@ export async function tuneMatmul(gpu: MatmulGpu, kind: MatmulKind, options: Tune
   const candidates = candidatesFor(kind, cls, device.limits, options.candidates);
   if (candidates.length === 0) throw new TabgridError(ErrorCode.BadInput, `no matmul-${kind} tile candidate fits this device for ${shapeClassKey(cls)}`);
   const repeats = options.repeats ?? 3;
-  const perDispatchMs = (options.budgetMs ?? DEFAULT_TUNE_BUDGET_MS) / (candidates.length * (repeats + 1));
+  // Every candidate and three finalists again, each a warm-up and `repeats` timed dispatches.
+  const perDispatchMs = (options.budgetMs ?? DEFAULT_TUNE_BUDGET_MS) / ((candidates.length + Math.min(3, candidates.length)) * (repeats + 1));
   const target = capShape(cls, options.maxShape ?? DEFAULT_MAX_TUNE_SHAPE);
   const shape = await sizeShape(gpu, kind, target, candidates[0]!, perDispatchMs, options);
 
@@ -118,7 +119,8 @@ async function sizeShape(
     const bench = await TileBench.open(gpu, kind, shape);
     let ms: number;
     try {
-      ms = (await bench.time(probe, { repeats: 1, method: options.method, signal: options.signal })).ms;
+      // The faster of two: a busy machine can only slow a dispatch down.
+      ms = (await bench.time(probe, { repeats: 2, method: options.method, signal: options.signal })).minMs;
     } finally {
       bench.destroy();
     }
@@ -129,31 +131,47 @@ async function sizeShape(
 }
 
 /**
- * Measures each candidate in turn and keeps the fastest (the earlier on a tie). A candidate
- * that fails with a GPU error (a driver that cannot compile it) is skipped and reported;
- * anything else (abort, device loss) ends the tuning. Rests per `pace` after each.
+ * Measures each candidate in turn, then the `finalists` fastest once more, and keeps the one
+ * with the least time (a candidate's time: the lesser of its measurements, since interference
+ * only slows a dispatch; the earlier candidate on a tie). A candidate that fails with a GPU error
+ * (a driver that cannot compile it) is skipped and reported; anything else (abort, device loss)
+ * ends the tuning. Rests per `pace` after each measurement.
  */
 export async function pickFastest(
   candidates: readonly MatmulConfig[],
   measure: (config: MatmulConfig) => Promise<{ readonly ms: number; readonly method: TimingMethod }>,
-  options: { readonly signal?: AbortSignal; readonly pace?: Pace } = {},
+  options: { readonly signal?: AbortSignal; readonly pace?: Pace; readonly finalists?: number } = {},
 ): Promise<{ config: MatmulConfig; timings: TileTiming[]; failed: { config: string; error: string }[] }> {
   const timings: TileTiming[] = [];
   const failed: { config: string; error: string }[] = [];
-  let best: { config: MatmulConfig; ms: number } | undefined;
-  for (const config of candidates) {
+  const ran: { config: MatmulConfig; index: number }[] = [];
+  const once = async (config: MatmulConfig): Promise<{ ms: number; method: TimingMethod } | undefined> => {
     throwIfAborted(options.signal);
     const started = performance.now();
     try {
-      const { ms, method } = await measure(config);
-      timings.push({ config: configKey(config), ms, method });
-      if (!best || ms < best.ms) best = { config, ms };
+      return await measure(config);
     } catch (err) {
       if (!(err instanceof TabgridError) || err.code !== ErrorCode.GpuError) throw err;
       failed.push({ config: configKey(config), error: err.message });
+      return undefined;
+    } finally {
+      await options.pace?.rest(performance.now() - started, options.signal);
     }
-    await options.pace?.rest(performance.now() - started, options.signal);
+  };
+  for (const config of candidates) {
+    const timed = await once(config);
+    if (!timed) continue;
+    ran.push({ config, index: timings.length });
+    timings.push({ config: configKey(config), ms: timed.ms, method: timed.method });
   }
-  if (!best) throw new TabgridError(ErrorCode.GpuError, `no tile configuration ran: ${failed.map((f) => `${f.config}: ${f.error}`).join('; ')}`);
-  return { config: best.config, timings, failed };
+  if (ran.length === 0) throw new TabgridError(ErrorCode.GpuError, `no tile configuration ran: ${failed.map((f) => `${f.config}: ${f.error}`).join('; ')}`);
+  const byTime = () => [...ran].sort((x, y) => timings[x.index]!.ms - timings[y.index]!.ms || x.index - y.index);
+  if (ran.length > 1) {
+    for (const finalist of byTime().slice(0, options.finalists ?? 3)) {
+      const again = await once(finalist.config);
+      const first = timings[finalist.index]!;
+      if (again && again.ms < first.ms) timings[finalist.index] = { ...first, ms: again.ms };
+    }
+  }
+  return { config: byTime()[0]!.config, timings, failed };
 }

@@ -3,7 +3,7 @@
  * GPU, or why there is none. Lavapipe (Mesa 25) needs LD_LIBRARY_PATH and VK_ICD_FILENAMES set
  * before Node starts, e.g.
  *   LD_LIBRARY_PATH=/work/lavapipe/root/usr/lib/x86_64-linux-gnu VK_ICD_FILENAMES=/work/lavapipe/lvp.json npx vitest run …
- * (P15d's shared helper replaces this one at merge.)
+ * (P15d's test/helpers/dawn-device.ts, which can also run Dawn in a child process, replaces this at merge.)
  */
 export async function dawnGpu(): Promise<{ gpu: GPU; adapter: GPUAdapter } | { skip: string }> {
   let webgpu: { create(flags: string[]): GPU; globals: object };
