@@ -27,6 +27,11 @@ export interface KernelTiming {
 export interface TimeOptions {
   /** Dispatches timed (default 3), after none: compile and warm up before (see warmUp). */
   readonly repeats?: number;
+  /**
+   * Dispatches in each timed pass (default 1), the time per dispatch being the pass's share:
+   * raises the resolution where timestamps are coarse (browsers round to 100 µs) and kernels short.
+   */
+  readonly dispatchesPerPass?: number;
   /** Force a method (tests); by default timestamps where the device has them and they prove sound. */
   readonly method?: TimingMethod;
   readonly signal?: AbortSignal;
@@ -34,6 +39,15 @@ export interface TimeOptions {
 
 /** The most dispatches one timing may take (the query set holds two timestamps per dispatch). */
 export const MAX_TIMED_DISPATCHES = 64;
+
+/** The most dispatches one timed pass may take. */
+export const MAX_DISPATCHES_PER_PASS = 64;
+
+/** A pass's timing as its dispatches' share. */
+function perDispatch<T extends KernelTiming | TimestampRefusal>(timing: T, perPass: number): T {
+  if ('refused' in timing || perPass === 1) return timing;
+  return { ...timing, ms: timing.ms / perPass, minMs: timing.minMs / perPass, samples: timing.samples.map((x) => x / perPass) };
+}
 
 const timers = new WeakMap<GPUDevice, KernelTimer>();
 
@@ -70,21 +84,30 @@ export class KernelTimer {
     const repeats = options.repeats ?? 3;
     if (!Number.isInteger(repeats) || repeats < 1 || repeats > MAX_TIMED_DISPATCHES)
       throw new TabgridError(ErrorCode.BadInput, `repeats must be an integer in 1..${MAX_TIMED_DISPATCHES}, not ${repeats}`);
+    const perPass = options.dispatchesPerPass ?? 1;
+    if (!Number.isInteger(perPass) || perPass < 1 || perPass > MAX_DISPATCHES_PER_PASS)
+      throw new TabgridError(ErrorCode.BadInput, `dispatchesPerPass must be an integer in 1..${MAX_DISPATCHES_PER_PASS}, not ${perPass}`);
+    const pass: EncodeDispatch =
+      perPass === 1
+        ? encode
+        : (p) => {
+            for (let i = 0; i < perPass; i++) encode(p);
+          };
     throwIfAborted(options.signal);
     const method = options.method ?? (this.timestamps ? TimingMethod.Timestamp : TimingMethod.Resident);
     switch (method) {
       case TimingMethod.Timestamp: {
         if (!this.device.features.has('timestamp-query')) throw new TabgridError(ErrorCode.BadInput, 'this device has no timestamp-query feature');
-        const timed = await this.timeWithTimestamps(encode, repeats);
+        const timed = perDispatch(await this.timeWithTimestamps(pass, repeats), perPass);
         if (!('refused' in timed)) return timed;
         // Garbage timestamps: resident timing from now on. Work too short for the clock: this time only.
         if (timed.garbage) this.timestampsBroken = true;
         this.refusal = timed.refused;
         if (options.method === TimingMethod.Timestamp) throw new TabgridError(ErrorCode.GpuError, `timestamps refused: ${timed.refused}`);
-        return this.timeResident(encode, repeats);
+        return perDispatch(await this.timeResident(pass, repeats), perPass);
       }
       case TimingMethod.Resident:
-        return this.timeResident(encode, repeats);
+        return perDispatch(await this.timeResident(pass, repeats), perPass);
     }
   }
 

@@ -53,6 +53,11 @@ describe.skipIf(skip !== undefined)('Dawn on lavapipe: kernel timer, wide tiles,
         expect(s.minMs).toBeGreaterThan(0);
         expect(b.minMs / s.minMs, `${method}: ${b.minMs} ms vs ${s.minMs} ms`).toBeGreaterThan(2);
       }
+      // Four dispatches per timed pass: the pass's share per dispatch, about one dispatch's time.
+      const one = await big.time(config, { repeats: 2 });
+      const shared = await big.time(config, { repeats: 2, dispatchesPerPass: 4 });
+      expect(shared.minMs / one.minMs, `${shared.minMs} ms vs ${one.minMs} ms`).toBeGreaterThan(0.5);
+      expect(shared.minMs / one.minMs).toBeLessThan(2);
       // The default on this device is timestamps, and they proved sound.
       expect((await small.time(config)).method).toBe(TimingMethod.Timestamp);
       expect(small.timer.refusal).toBeUndefined();
@@ -62,9 +67,10 @@ describe.skipIf(skip !== undefined)('Dawn on lavapipe: kernel timer, wide tiles,
     }
   });
 
-  it('refuses a bad repeat count', async () => {
+  it('refuses a bad repeat or per-pass count', async () => {
     const timer = new KernelTimer(await devices.acquire());
     await expect(timer.time(() => undefined, { repeats: 0 })).rejects.toMatchObject({ code: ErrorCode.BadInput });
+    await expect(timer.time(() => undefined, { dispatchesPerPass: 65 })).rejects.toMatchObject({ code: ErrorCode.BadInput });
   });
 
   // Every candidate this device admits, wide vec4 blocks included, against the reference.

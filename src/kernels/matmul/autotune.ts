@@ -79,11 +79,14 @@ export async function tuneMatmul(gpu: MatmulGpu, kind: MatmulKind, options: Tune
   // Every candidate and three finalists again, each a warm-up and `repeats` timed dispatches.
   const perDispatchMs = (options.budgetMs ?? DEFAULT_TUNE_BUDGET_MS) / ((candidates.length + Math.min(3, candidates.length)) * (repeats + 1));
   const target = capShape(cls, options.maxShape ?? DEFAULT_MAX_TUNE_SHAPE);
-  const shape = await sizeShape(gpu, kind, target, candidates[0]!, perDispatchMs, options);
+  const { shape, ms } = await sizeShape(gpu, kind, target, candidates[0]!, perDispatchMs, options);
+  // Passes of about a millisecond or more: coarse timestamps (100 µs in browsers) still rank short kernels.
+  const dispatchesPerPass = Math.min(16, Math.max(1, Math.ceil(1 / Math.max(ms, 1e-3))));
 
   const bench = await TileBench.open(gpu, kind, shape);
   try {
-    const picked = await pickFastest(candidates, (config) => bench.time(config, { repeats, method: options.method, signal: options.signal }), options);
+    const time = (config: MatmulConfig) => bench.time(config, { repeats, dispatchesPerPass, method: options.method, signal: options.signal });
+    const picked = await pickFastest(candidates, time, options);
     await options.cache.set(key, picked.config);
     return { ...picked, key, timedAt: shape, cached: false };
   } finally {
@@ -108,12 +111,9 @@ async function sizeShape(
   probe: MatmulConfig,
   perDispatchMs: number,
   options: TuneOptions,
-): Promise<MatmulShape> {
+): Promise<{ shape: MatmulShape; ms: number }> {
   let shape = { m: Math.min(64, target.m), n: Math.min(64, target.n), k: Math.min(64, target.k) };
   for (;;) {
-    const sides = (['m', 'n', 'k'] as const).filter((s) => shape[s] < target[s]).sort((x, y) => shape[x] / target[x] - shape[y] / target[y]);
-    const side = sides[0];
-    if (side === undefined) return shape;
     throwIfAborted(options.signal);
     const started = performance.now();
     const bench = await TileBench.open(gpu, kind, shape);
@@ -125,7 +125,8 @@ async function sizeShape(
       bench.destroy();
     }
     await options.pace?.rest(performance.now() - started, options.signal);
-    if (2 * ms > perDispatchMs) return shape;
+    const side = (['m', 'n', 'k'] as const).filter((s) => shape[s] < target[s]).sort((x, y) => shape[x] / target[x] - shape[y] / target[y])[0];
+    if (side === undefined || 2 * ms > perDispatchMs) return { shape, ms };
     shape = { ...shape, [side]: Math.min(target[side], 2 * shape[side]) };
   }
 }

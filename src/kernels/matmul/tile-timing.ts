@@ -11,6 +11,7 @@ import { MODP_MAX, type MatmulShape } from './matmul';
 
 export interface TileTimingOptions {
   readonly repeats?: number;
+  readonly dispatchesPerPass?: number;
   readonly method?: TimingMethod;
   readonly signal?: AbortSignal;
 }
