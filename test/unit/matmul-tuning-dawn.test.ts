@@ -133,6 +133,20 @@ describe.skipIf(skip !== undefined)('Dawn on lavapipe: kernel timer, wide tiles,
     expect(other).toMatchObject({ cached: false, key: 'v2/matmul-f32@lvp/64x64x64' });
   });
 
+  it('reports a device lost mid-tuning as device-lost (the engine reruns on a new device), caching nothing', async () => {
+    const own = new GpuDevices({}, () => ('gpu' in dawn ? dawn.gpu : undefined));
+    try {
+      const cache = new MemoryTuneCache();
+      // Whatever device is current when the throttle is asked, it goes.
+      const pace = { rest: async () => (await own.acquire()).destroy() };
+      const run = tuneMatmul(new MatmulGpu(own), MatmulKind.F32, { adapterKey: 'lvp', cache, shape: { m: 128, n: 128, k: 128 }, budgetMs: 200, pace });
+      await expect(run).rejects.toMatchObject({ code: ErrorCode.DeviceLost });
+      expect(await cache.get('v2/matmul-f32@lvp/128x128x128')).toBeUndefined();
+    } finally {
+      own.destroy();
+    }
+  });
+
   it('stops when aborted and caches nothing', async () => {
     const cache = new MemoryTuneCache();
     const controller = new AbortController();

@@ -72,6 +72,17 @@ export async function tuneMatmul(gpu: MatmulGpu, kind: MatmulKind, options: Tune
   const known = await options.cache.get(key);
   if (known) return { config: known, key, timings: [], failed: [], cached: true };
 
+  try {
+    return await tune(gpu, kind, cls, key, options);
+  } catch (err) {
+    // As for kernel runs (gpu/run.ts): a failure WebGPU did not explain (a rejected readback or
+    // queue wait) means the device went away, and the engine reruns on a new one.
+    if (err instanceof TabgridError) throw err;
+    throw new TabgridError(ErrorCode.DeviceLost, `the GPU failed while tuning matmul-${kind}: ${String(err)}`, { cause: err });
+  }
+}
+
+async function tune(gpu: MatmulGpu, kind: MatmulKind, cls: ShapeClass, key: string, options: TuneOptions): Promise<TuneResult> {
   const device = await gpu.device();
   const candidates = candidatesFor(kind, cls, device.limits, options.candidates);
   if (candidates.length === 0) throw new TabgridError(ErrorCode.BadInput, `no matmul-${kind} tile candidate fits this device for ${shapeClassKey(cls)}`);
@@ -87,6 +98,7 @@ export async function tuneMatmul(gpu: MatmulGpu, kind: MatmulKind, options: Tune
   try {
     const time = (config: MatmulConfig) => bench.time(config, { repeats, dispatchesPerPass, method: options.method, signal: options.signal });
     const picked = await pickFastest(candidates, time, options);
+    bench.checkDevice();
     await options.cache.set(key, picked.config);
     return { ...picked, key, timedAt: shape, cached: false };
   } finally {

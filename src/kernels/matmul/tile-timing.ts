@@ -18,6 +18,8 @@ export interface TileTimingOptions {
 
 export class TileBench {
   private destroyed = false;
+  /** Set when the device is lost: a destroyed device's timings are meaningless (zeros, instant waits). */
+  private lostDevice = false;
 
   private constructor(
     private readonly gpu: MatmulGpu,
@@ -26,7 +28,14 @@ export class TileBench {
     readonly device: GPUDevice,
     readonly timer: KernelTimer,
     private readonly buffers: readonly GPUBuffer[],
-  ) {}
+  ) {
+    void device.lost.then(() => (this.lostDevice = true));
+  }
+
+  /** Throws device-lost if the device was lost since the bench opened. */
+  checkDevice(): void {
+    if (this.lostDevice) throw new TabgridError(ErrorCode.DeviceLost, 'the GPU device was lost while timing tiles');
+  }
 
   /** Uploads seeded operands of `shape` once (residues below 65521 for modp). Destroy it after. */
   static async open(gpu: MatmulGpu, kind: MatmulKind, shape: MatmulShape): Promise<TileBench> {
@@ -76,7 +85,11 @@ export class TileBench {
       pass.dispatchWorkgroups(grid.x, grid.y);
     };
     await this.timer.warmUp(encode);
-    return this.timer.time(encode, options);
+    const timing = await this.timer.time(encode, options);
+    // Let a pending loss report itself before the timing is believed.
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkDevice();
+    return timing;
   }
 
   destroy(): void {
