@@ -21,10 +21,16 @@ describe('kernel timer on SwiftShader', () => {
       // Chromium's SwiftShader offers timestamp-query (100 µs resolution): both paths, forced.
       const methods = big.device.features.has('timestamp-query') ? [TimingMethod.Resident, TimingMethod.Timestamp] : [TimingMethod.Resident];
       for (const method of methods) {
-        const s = await small.time(config, { method, repeats: 2 });
-        const b = await big.time(config, { method, repeats: 2 });
-        expect([s.method, b.method]).toEqual([method, method]);
-        expect(b.minMs / s.minMs, `${method}: ${b.minMs} ms vs ${s.minMs} ms`).toBeGreaterThan(2);
+        // The least of three timings each: other work on this machine can only add time.
+        const least = async (bench: TileBench) => {
+          const timings = [];
+          for (let i = 0; i < 3; i++) timings.push(await bench.time(config, { method, repeats: 2 }));
+          expect(timings.map((t) => t.method)).toEqual([method, method, method]);
+          return Math.min(...timings.map((t) => t.minMs));
+        };
+        const s = await least(small);
+        const b = await least(big);
+        expect(b / s, `${method}: ${b} ms vs ${s} ms`).toBeGreaterThan(2);
       }
       // By default: timestamps where the device has them and they are believable, else resident.
       const byDefault = await big.time(config, { repeats: 2 });

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors';
 import { GpuDevices } from '../../src/gpu/device';
-import { KernelTimer, TimingMethod } from '../../src/gpu/kernel-timer';
+import { KernelTimer, TimingMethod, type TimeOptions } from '../../src/gpu/kernel-timer';
 import { MemoryTuneCache } from '../../src/gpu/tune-cache';
 import { tuneMatmul } from '../../src/kernels/matmul/autotune';
 import { MatmulGpu, MatmulKind, configKey, type MatmulConfig } from '../../src/kernels/matmul/gpu';
@@ -46,18 +46,23 @@ describe.skipIf(skip !== undefined)('Dawn on lavapipe: kernel timer, wide tiles,
     const small = await TileBench.open(gpu, MatmulKind.F32, { m: 256, n: 256, k: 128 });
     const big = await TileBench.open(gpu, MatmulKind.F32, { m: 256, n: 256, k: 512 });
     try {
+      // The least of three timings: other work on this machine (lavapipe runs on its CPUs) only adds time.
+      const least = async (bench: TileBench, options: TimeOptions) => {
+        const timings = [];
+        for (let i = 0; i < 3; i++) timings.push(await bench.time(config, options));
+        expect(timings.every((t) => t.method === (options.method ?? TimingMethod.Timestamp) && t.minMs > 0)).toBe(true);
+        return Math.min(...timings.map((t) => t.minMs));
+      };
       for (const method of [TimingMethod.Timestamp, TimingMethod.Resident]) {
-        const s = await small.time(config, { method, repeats: 3 });
-        const b = await big.time(config, { method, repeats: 3 });
-        expect([s.method, b.method]).toEqual([method, method]);
-        expect(s.minMs).toBeGreaterThan(0);
-        expect(b.minMs / s.minMs, `${method}: ${b.minMs} ms vs ${s.minMs} ms`).toBeGreaterThan(2);
+        const s = await least(small, { method, repeats: 3 });
+        const b = await least(big, { method, repeats: 3 });
+        expect(b / s, `${method}: ${b} ms vs ${s} ms`).toBeGreaterThan(2);
       }
       // Four dispatches per timed pass: the pass's share per dispatch, about one dispatch's time.
-      const one = await big.time(config, { repeats: 2 });
-      const shared = await big.time(config, { repeats: 2, dispatchesPerPass: 4 });
-      expect(shared.minMs / one.minMs, `${shared.minMs} ms vs ${one.minMs} ms`).toBeGreaterThan(0.5);
-      expect(shared.minMs / one.minMs).toBeLessThan(2);
+      const one = await least(big, { repeats: 2 });
+      const shared = await least(big, { repeats: 2, dispatchesPerPass: 4 });
+      expect(shared / one, `${shared} ms vs ${one} ms`).toBeGreaterThan(0.5);
+      expect(shared / one).toBeLessThan(2);
       // The default on this device is timestamps, and they proved sound.
       expect((await small.time(config)).method).toBe(TimingMethod.Timestamp);
       expect(small.timer.refusal).toBeUndefined();
