@@ -1,9 +1,8 @@
 /**
  * Dawn (the `webgpu` package) in Node on a Vulkan adapter, for GPU tests outside the browser: a
  * GPU, or why there is none. Lavapipe (Mesa 25) needs LD_LIBRARY_PATH and VK_ICD_FILENAMES set
- * before Node starts, e.g.
- *   LD_LIBRARY_PATH=/work/lavapipe/root/usr/lib/x86_64-linux-gnu VK_ICD_FILENAMES=/work/lavapipe/lvp.json npx vitest run …
- * (P15d's test/helpers/dawn-device.ts, which can also run Dawn in a child process, replaces this at merge.)
+ * before Node starts: vite.config.ts gives them to the `dawn` test project (files named *-dawn.test.ts)
+ * when scripts/lavapipe.sh has unpacked it; test/helpers/dawn-device.ts runs Dawn in a child instead.
  */
 export async function dawnGpu(): Promise<{ gpu: GPU; adapter: GPUAdapter } | { skip: string }> {
   let webgpu: { create(flags: string[]): GPU; globals: object };
