@@ -5,6 +5,8 @@
  */
 import type { KernelContext, KernelOptions } from '../worker-kernel';
 import { tuneMatmul } from './autotune';
+import type { MatmulShape } from './matmul';
+import { shapeClass, shapeClassKey } from './tile-space';
 import { CpuMatmulPool } from './cpu-pool';
 import { DEFAULT_MATMUL_CONFIG, MatmulGpu, type MatmulConfig, type MatmulKind } from './gpu';
 import type { MatmulUnit } from './unit';
@@ -19,15 +21,24 @@ export const poolOf = (context: KernelContext) =>
     (pool) => pool.terminate(),
   );
 
-/** The tile configuration autotuned for this adapter (timed once per engine, then cached). */
-export function tuning(context: KernelContext, kind: MatmulKind): Promise<MatmulConfig> {
-  const tuned = context.shared('matmul/tuned', () => new Map<MatmulKind, Promise<MatmulConfig>>());
-  let config = tuned.get(kind);
+/**
+ * The tile configuration tuned for this adapter at `shape`'s class (timed once per engine and
+ * class, by kernel time, then cached), under the unit's abort signal and throttle.
+ */
+export function tuning(context: KernelContext, kind: MatmulKind, shape: MatmulShape, options: KernelOptions = {}): Promise<MatmulConfig> {
+  const tuned = context.shared('matmul/tuned', () => new Map<string, Promise<MatmulConfig>>());
+  const key = `${kind}/${shapeClassKey(shapeClass(shape))}`;
+  let config = tuned.get(key);
   if (!config) {
-    config = context.adapterKey().then(async (adapterKey) => (await tuneMatmul(gpuOf(context), kind, { adapterKey, cache: context.tuneCache })).config);
-    // A failed tuning is not remembered; the next unit tries again.
-    config.catch(() => tuned.delete(kind));
-    tuned.set(kind, config);
+    config = context
+      .adapterKey()
+      .then(
+        async (adapterKey) =>
+          (await tuneMatmul(gpuOf(context), kind, { adapterKey, cache: context.tuneCache, shape, signal: options.signal, pace: options.pace })).config,
+      );
+    // A failed (or aborted) tuning is not remembered; the next unit tries again.
+    config.catch(() => tuned.delete(key));
+    tuned.set(key, config);
   }
   return config;
 }
@@ -60,7 +71,7 @@ export async function gpuRows<T extends Float32Array | Uint32Array>(
   end: number,
   options: KernelOptions,
 ): Promise<Uint8Array> {
-  const config = await tuning(context, kind);
+  const config = await tuning(context, kind, unit, options);
   const band = { m: end - start, n: unit.n, k: unit.k };
   const p = unit.kernel === 'matmul-modp' ? unit.p : 0;
   // A dataset unit's operands go to the GPU once for all its segments.
