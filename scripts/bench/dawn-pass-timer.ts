@@ -58,11 +58,14 @@ export class PassTimer {
 
   /** After a submit that carried timed passes: resolve their timestamps and read them back. */
   afterSubmit(queue: GPUQueue, device: GPUDevice, pending: readonly Pending[]): void {
-    const resolve = device.createBuffer({ size: 16 * pending.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    // resolveQuerySet writes at multiples of 256 bytes: one 256-byte slot per pass (a submit may carry several).
+    const resolve = device.createBuffer({ size: 256 * pending.length, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     const read = device.createBuffer({ size: 16 * pending.length, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
     const encoder = device.createCommandEncoder();
-    pending.forEach((p, i) => encoder.resolveQuerySet(p.querySet, 0, 2, resolve, 16 * i));
-    encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * pending.length);
+    pending.forEach((p, i) => {
+      encoder.resolveQuerySet(p.querySet, 0, 2, resolve, 256 * i);
+      encoder.copyBufferToBuffer(resolve, 256 * i, read, 16 * i, 16);
+    });
     submitUntimed(queue, [encoder.finish()]);
     const done = read
       .mapAsync(GPUMapMode.READ)
