@@ -54,6 +54,11 @@ export class GpuDevices {
     };
   }
 
+  /** The WGSL language features of this GPU (navigator.gpu's, or Dawn's in Node); undefined without WebGPU. Read on use, never at import. */
+  wgslLanguageFeatures(): ReadonlySet<string> | undefined {
+    return this.gpu()?.wgslLanguageFeatures;
+  }
+
   /** Destroys the device; the next acquire() makes a new one. */
   destroy(): void {
     const pending = this.current;

@@ -4,6 +4,7 @@ import type { GpuDevices } from '../../gpu/device';
 import { DispatchPacer } from '../../gpu/pacer';
 import { PipelineCache } from '../../gpu/pipelines';
 import { runPaced, submitDispatch, withRunBuffers, type RunOptions } from '../../gpu/run';
+import { DEFAULT_COMPUTE_LIMITS, type ComputeLimits } from '../matmul/gpu';
 import { checkShape, type MatmulShape } from '../matmul/matmul';
 import { packColumns, packedWords, packRows } from './matmul-i8';
 
@@ -45,11 +46,30 @@ export interface I8RunOptions extends RunOptions {
   readonly maxTileRows?: number;
 }
 
-function checkConfig(c: I8Config): void {
-  // Within WebGPU's default limits: 256 invocations, 16 KiB of workgroup memory.
-  const tileBytes = (c.wgY * c.tm + c.wgX * c.tn) * (c.tileK4 + 1) * 4;
-  const ok = c.tm >= 1 && c.tm <= 4 && c.tn >= 1 && c.tn <= 4 && c.wgX >= 1 && c.wgY >= 1 && c.wgX * c.wgY <= 256 && c.tileK4 >= 1 && tileBytes <= 16384;
-  if (!ok) throw new RangeError(`bad matmul-i8 configuration ${JSON.stringify(c)}`);
+/** Bytes of workgroup memory a configuration's two tiles take (rows padded by one word, as the shader lays them out). */
+export const i8TileBytes = (c: I8Config) => (c.wgY * c.tm + c.wgX * c.tn) * (c.tileK4 + 1) * 4;
+
+/** Why a configuration cannot run (the shader's bounds, or the device's limits; WebGPU's defaults when none are given), or undefined. */
+export function i8ConfigProblem(c: I8Config, limits: ComputeLimits = DEFAULT_COMPUTE_LIMITS): string | undefined {
+  if (![c.wgX, c.wgY, c.tm, c.tn, c.tileK4].every((x) => Number.isInteger(x) && x >= 1)) return 'every field must be a positive integer';
+  if (c.tm > 4 || c.tn > 4) return 'at most 4×4 outputs per invocation';
+  if (c.wgX > limits.maxComputeWorkgroupSizeX || c.wgY > limits.maxComputeWorkgroupSizeY || c.wgX * c.wgY > limits.maxComputeInvocationsPerWorkgroup)
+    return `the workgroup exceeds the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations`;
+  if (i8TileBytes(c) > limits.maxComputeWorkgroupStorageSize)
+    return `the tiles take ${i8TileBytes(c)} bytes, over the device's ${limits.maxComputeWorkgroupStorageSize}`;
+  return undefined;
+}
+
+export const i8ConfigKey = (c: I8Config) => `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k4x${c.tileK4}`;
+
+function checkConfig(c: I8Config, limits?: ComputeLimits): void {
+  const problem = i8ConfigProblem(c, limits);
+  if (problem) throw new RangeError(`bad matmul-i8 configuration ${i8ConfigKey(c)}: ${problem}`);
+}
+
+/** Workgroups along N (x) and M (y) covering `shape` with `config`'s tiles. */
+export function i8WorkgroupGrid(config: I8Config, shape: MatmulShape): { x: number; y: number } {
+  return { x: Math.ceil(shape.n / (config.wgX * config.tn)), y: Math.ceil(shape.m / (config.wgY * config.tm)) };
 }
 
 /**
@@ -70,8 +90,9 @@ export class MatmulI8Gpu {
   async path(): Promise<{ readonly path: I8Path; readonly reason: string }> {
     if (this.chosen) return this.chosen;
     await this.devices.acquire();
-    // Read on use, never at import: nothing touches navigator.gpu before consent.
-    const features = globalThis.navigator?.gpu?.wgslLanguageFeatures;
+    // Read on use, never at import: nothing touches navigator.gpu before consent. In Node the
+    // GPU is Dawn's, which GpuDevices hands out (there is no navigator.gpu).
+    const features = this.devices.wgslLanguageFeatures();
     this.chosen = this.forced
       ? { path: this.forced, reason: `${this.forced} forced` }
       : features?.has(PACKED_DOT_FEATURE)
@@ -96,9 +117,9 @@ export class MatmulI8Gpu {
     const config = options.config ?? DEFAULT_I8_CONFIG;
     checkConfig(config);
     throwIfAborted(options.signal);
-    const { path } = await this.path();
     const device = await this.devices.acquire();
-    const pipeline = await this.cache(path, config).get(device);
+    checkConfig(config, device.limits);
+    const pipeline = await this.pipeline(config, device);
     const tileM = config.wgY * config.tm;
     const tileN = config.wgX * config.tn;
     const outBytes = m * n * 4;
@@ -126,8 +147,19 @@ export class MatmulI8Gpu {
     });
   }
 
+  /** The pipeline of `config` on this adapter's path, on `device` (default: the current device), compiled once. */
+  async pipeline(config: I8Config, device?: GPUDevice): Promise<GPUComputePipeline> {
+    const { path } = await this.path();
+    return this.cache(path, config).get(device ?? (await this.devices.acquire()));
+  }
+
+  /** The device the runs use (requested on first use). */
+  device(): Promise<GPUDevice> {
+    return this.devices.acquire();
+  }
+
   private cache(path: I8Path, config: I8Config): PipelineCache {
-    const key = `${path}:${config.wgX}x${config.wgY}/${config.tm}x${config.tn}/k${config.tileK4}`;
+    const key = `${path}:${i8ConfigKey(config)}`;
     let cache = this.caches.get(key);
     if (!cache) {
       cache = new PipelineCache(`matmul-i8.wgsl (${path})`, DOT4[path] + kernelSource, {
