@@ -33,7 +33,7 @@ export interface I8TuneResult {
 export async function tuneMatmulI8(gpu: MatmulI8Gpu, options: I8TuneOptions): Promise<I8TuneResult> {
   const cls = shapeClass(options.shape ?? DEFAULT_TUNE_SHAPE);
   // The dot product differs per path (dot4I8Packed or shifts), so each has its own tuning.
-  const { path } = await gpu.path();
+  const { path } = await gpu.portablePath();
   const key = tuneKey(`matmul-i8-${path}`, options.adapterKey, `${cls.m}x${cls.n}x${cls.k}`);
   const known = await options.cache.get(key);
   const config = known && i8FromTile(known);

@@ -7,15 +7,22 @@ import { runPaced, submitDispatch, withRunBuffers, type RunOptions } from '../..
 import { DEFAULT_COMPUTE_LIMITS, type ComputeLimits } from '../matmul/gpu';
 import { checkShape, type MatmulShape } from '../matmul/matmul';
 import { packColumns, packedWords, packRows } from './matmul-i8';
+import { SubgroupMatrixI8 } from './subgroup-matrix';
+import type { MatrixShader } from './subgroup-matrix-wgsl';
 
 /** The WGSL language feature that brings `dot4I8Packed` (Chrome 123 and later). */
 export const PACKED_DOT_FEATURE = 'packed_4x8_integer_dot_product';
 
-/** How dot4 of two packed words is computed: the builtin, or shifts where the adapter lacks it. */
-export const I8Path = { Packed: 'dot4I8Packed', Shifts: 'shifts' } as const;
+/**
+ * How the product is computed: matmul-i8.wgsl with dot4 of two packed words by the builtin, or by
+ * shifts where the adapter lacks it (the portable paths); or tensor cores through Dawn's subgroup
+ * matrices, where the adapter offers them and the on-device canary passed (subgroup-matrix.ts).
+ */
+export const I8Path = { Packed: 'dot4I8Packed', Shifts: 'shifts', SubgroupMatrix: 'subgroup-matrix' } as const;
 export type I8Path = (typeof I8Path)[keyof typeof I8Path];
+export type PortableI8Path = typeof I8Path.Packed | typeof I8Path.Shifts;
 
-const DOT4: Record<I8Path, string> = {
+const DOT4: Record<PortableI8Path, string> = {
   [I8Path.Packed]: `requires ${PACKED_DOT_FEATURE};
 fn dot4(a: u32, b: u32) -> i32 { return dot4I8Packed(a, b); }
 `,
@@ -73,32 +80,52 @@ export function i8WorkgroupGrid(config: I8Config, shape: MatmulShape): { x: numb
 }
 
 /**
- * int8 products on the GPU (matmul-i8.wgsl). The path is chosen once per runner from the
- * adapter's WGSL language features (or forced, for tests); `path()` says which and why.
- * No tensor-core path yet: `chromium-experimental-subgroup-matrix` is left for later.
+ * int8 products on the GPU: the tensor-core path where the adapter offers an i8 subgroup-matrix
+ * configuration and the device's canary passed (subgroup-matrix.ts), else matmul-i8.wgsl, whose
+ * dot product is chosen once per runner from the adapter's WGSL language features. A path may be
+ * forced (tests, benches; a forced tensor path that failed its canary throws). `path()` says which and why.
  */
 export class MatmulI8Gpu {
   private readonly caches = new Map<string, PipelineCache>();
-  private chosen?: { readonly path: I8Path; readonly reason: string };
+  private chosen?: { readonly path: PortableI8Path; readonly reason: string };
+  private readonly matrix: SubgroupMatrixI8;
 
   constructor(
     private readonly devices: GpuDevices,
     private readonly forced?: I8Path,
-  ) {}
+  ) {
+    this.matrix = new SubgroupMatrixI8(devices);
+  }
 
-  /** Which dot product the shader uses on this adapter, and why. */
+  /** The path products take on the current device, and why (the tensor path's demotion included). */
   async path(): Promise<{ readonly path: I8Path; readonly reason: string }> {
+    return (await this.route()).chosen;
+  }
+
+  /** The portable shader's dot product on this adapter, and why: what tile tuning is for. */
+  async portablePath(): Promise<{ readonly path: PortableI8Path; readonly reason: string }> {
     if (this.chosen) return this.chosen;
     await this.devices.acquire();
     // Read on use, never at import: nothing touches navigator.gpu before consent. In Node the
     // GPU is Dawn's, which GpuDevices hands out (there is no navigator.gpu).
     const features = this.devices.wgslLanguageFeatures();
-    this.chosen = this.forced
-      ? { path: this.forced, reason: `${this.forced} forced` }
-      : features?.has(PACKED_DOT_FEATURE)
-        ? { path: I8Path.Packed, reason: `the adapter has ${PACKED_DOT_FEATURE}` }
-        : { path: I8Path.Shifts, reason: `no ${PACKED_DOT_FEATURE} here: int8 lanes unpacked with shifts` };
+    this.chosen =
+      this.forced === I8Path.Packed || this.forced === I8Path.Shifts
+        ? { path: this.forced, reason: `${this.forced} forced` }
+        : features?.has(PACKED_DOT_FEATURE)
+          ? { path: I8Path.Packed, reason: `the adapter has ${PACKED_DOT_FEATURE}` }
+          : { path: I8Path.Shifts, reason: `no ${PACKED_DOT_FEATURE} here: int8 lanes unpacked with shifts` };
     return this.chosen;
+  }
+
+  private async route(): Promise<{ readonly chosen: { readonly path: I8Path; readonly reason: string }; readonly shader?: MatrixShader }> {
+    if (this.forced === I8Path.Packed || this.forced === I8Path.Shifts) return { chosen: await this.portablePath() };
+    const verdict = await this.matrix.verdict();
+    if (verdict.ok) return { chosen: { path: I8Path.SubgroupMatrix, reason: verdict.note }, shader: verdict.shader };
+    if (this.forced === I8Path.SubgroupMatrix)
+      throw new TabgridError(ErrorCode.GpuError, `the subgroup-matrix path was forced but is unavailable: ${verdict.reason}`);
+    const portable = await this.portablePath();
+    return { chosen: { path: portable.path, reason: `${portable.reason} (no tensor-core path: ${verdict.reason})` } };
   }
 
   /** C = A·B, A m×k and B k×n int8 row-major, C int32. */
@@ -117,6 +144,8 @@ export class MatmulI8Gpu {
     const config = options.config ?? DEFAULT_I8_CONFIG;
     checkConfig(config);
     throwIfAborted(options.signal);
+    const { shader } = await this.route();
+    if (shader) return this.matrix.packed(aPacked, btPacked, shape, shader, options);
     const device = await this.devices.acquire();
     checkConfig(config, device.limits);
     const pipeline = await this.pipeline(config, device);
@@ -147,9 +176,9 @@ export class MatmulI8Gpu {
     });
   }
 
-  /** The pipeline of `config` on this adapter's path, on `device` (default: the current device), compiled once. */
+  /** The portable pipeline of `config` on this adapter's dot product, on `device` (default: the current device), compiled once. */
   async pipeline(config: I8Config, device?: GPUDevice): Promise<GPUComputePipeline> {
-    const { path } = await this.path();
+    const { path } = await this.portablePath();
     return this.cache(path, config).get(device ?? (await this.devices.acquire()));
   }
 
@@ -158,7 +187,7 @@ export class MatmulI8Gpu {
     return this.devices.acquire();
   }
 
-  private cache(path: I8Path, config: I8Config): PipelineCache {
+  private cache(path: PortableI8Path, config: I8Config): PipelineCache {
     const key = `${path}:${i8ConfigKey(config)}`;
     let cache = this.caches.get(key);
     if (!cache) {

@@ -3,7 +3,7 @@ import type { MatmulShape } from '../matmul/matmul';
 import type { KernelContext, KernelOptions, WorkerKernel } from '../worker-kernel';
 import { shapeClass } from '../matmul/tile-space';
 import { tuneMatmulI8 } from './autotune';
-import { MatmulI8Gpu, type I8Config } from './gpu';
+import { I8Path, MatmulI8Gpu, type I8Config } from './gpu';
 import { i8Operands, seededInt8 } from './inputs';
 import { bytesOfI32, matmulI8Rows, packColumns, packRows } from './matmul-i8';
 import { i8Simd, matmulI8RowsSimd, packBForSimd } from './matmul-i8-simd';
@@ -74,7 +74,7 @@ let calibrationOperands: readonly [Int8Array, Int8Array] | undefined;
 const calibration = () => (calibrationOperands ??= [seededInt8(1, 1, 128 * 128), seededInt8(1, 2, 128 * 128)]);
 let calibrationB: CpuB | undefined;
 
-/** int8 products in the compute worker: matmul-i8.wgsl (dot4I8Packed, or shifts without it) with tuned tiles, or WebAssembly SIMD on the CPU. */
+/** int8 products in the compute worker: tensor cores where offered and proven (subgroup-matrix.ts), else matmul-i8.wgsl (dot4I8Packed, or shifts without it) with tuned tiles, or WebAssembly SIMD on the CPU. */
 export const matmulI8Worker: WorkerKernel<MatmulI8Unit> = {
   calibration: (context) => ({
     gpu: () => gpuOf(context).matmul(...calibration(), CALIBRATION_SHAPE),
@@ -92,8 +92,12 @@ export const matmulI8Worker: WorkerKernel<MatmulI8Unit> = {
       gpu: async (start, end, options) => {
         bt ??= packColumns(b, unit.k, unit.n);
         const aRows = packRows(a.subarray(start * unit.k, end * unit.k), end - start, unit.k);
-        const config = await tuning(context, unit, options);
-        return bytesOfI32(await gpuOf(context).packed(aRows, bt, { m: end - start, n: unit.n, k: unit.k }, { ...options, config }));
+        const gpu = gpuOf(context);
+        const { path, reason } = await gpu.path();
+        context.notePath?.('matmul-i8', `${path}: ${reason}`);
+        // The tensor-core path's tile is the adapter's configuration: only the portable shader is tuned.
+        const config = path === I8Path.SubgroupMatrix ? undefined : await tuning(context, unit, options);
+        return bytesOfI32(await gpu.packed(aRows, bt, { m: end - start, n: unit.n, k: unit.k }, { ...options, config }));
       },
       cpu: async (start, end, options) => bytesOfI32(await rowsOnCpu(a, (bCpu ??= cpuB(b, unit.k, unit.n)), unit, start, end, options)),
     };
