@@ -106,6 +106,8 @@ describe('matmul-i8 GPU runner', () => {
   it('says which path it took on this adapter, and why', async () => {
     const chosen = await new MatmulI8Gpu(devices).path();
     expect(chosen.path).toBe(packedHere() ? I8Path.Packed : I8Path.Shifts);
+    // SwiftShader offers no subgroup matrices: the tensor-core path is not taken, and the reason says so.
+    expect(chosen.reason).toMatch(/no tensor-core path: the adapter does not offer chromium-experimental-subgroup-matrix/);
     console.info(`matmul-i8 path here: ${chosen.path} (${chosen.reason}); paths tested: ${pathsHere().join(', ')}`);
   });
 
