@@ -26,9 +26,8 @@ test('three host processes on one PostgreSQL, one SIGKILLed mid-job: nothing los
   expect(summary.credit_in_receipts).toBe(summary.credit_for_work);
   expect(summary.volunteers_credit_mismatch).toBe(0);
   expect(summary.receipts_wrong).toBe(0);
-  // The killed process had volunteers. Whether they had results accepted by the others after it died is printed
-  // (summary.moved.working) but not asserted: in CI they were 0 of 2 in 3 of 5 runs, the job (and a longer tail of
-  // work) ending before they came back; why they come back so late is open in issue 17.
-  expect(summary.moved?.of).toBe(2);
+  // The killed process's volunteers moved on and had results accepted by the others: they leave a lost link for the next
+  // process (HostLink), so they are back about 6 s after the kill, not after waiting out the dead id's connect timeout too.
+  expect(summary.moved).toEqual({ of: 2, working: 2 });
   expect(summary.host_cpu_ms_per_unit).toBeGreaterThan(0);
 });
