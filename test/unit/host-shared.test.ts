@@ -14,6 +14,8 @@ import { seededRandom } from '../../src/work/seeded';
 import { PgCluster, postgresBin } from '../../scripts/pg-cluster';
 import { HandVolunteer } from '../helpers/honest-volunteer';
 import { newIdentity, sayTo } from '../helpers/signing';
+import { until } from '../helpers/until';
+import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
 
 const installed = postgresBin() !== undefined;
 if (!installed) console.warn('\n*** SKIPPING the shared-host tests: PostgreSQL is not installed (apt-get install postgresql; .ci/run does). ***\n');
@@ -36,9 +38,9 @@ afterAll(async () => {
 });
 
 /** A host process on `url`: its own store (connection pool, process id) and core. */
-async function processOn(url: string, hostId: string): Promise<{ store: PgHostStore; core: HostCore }> {
+async function processOn(url: string, hostId: string, spec: JobSpec = job): Promise<{ store: PgHostStore; core: HostCore }> {
   const store = await PgHostStore.open(url);
-  const core = await HostCore.open(store, [job], {
+  const core = await HostCore.open(store, [spec], {
     hostId,
     hash,
     identity: await store.hostIdentity(),
@@ -127,5 +129,61 @@ describe.runIf(installed)('host processes sharing one PostgreSQL database', () =
     await HandVolunteer.greet(b.core, 'c', identity, hash);
     const [reply] = await sayTo(b.core, 'c', { type: 'request-unit', id: 1, holding: [] });
     expect(reply).toMatchObject({ type: 'error', code: 'banned' });
+  });
+
+  it('bans at once a key another process banned after this one had read its records (the ban’s notice)', async () => {
+    const url = await cluster!.createDatabase();
+    const a = await processOn(url, 'a');
+    const b = await processOn(url, 'b');
+    await until(() => a.store.listening && b.store.listening);
+    const identity = await newIdentity();
+    const atA = await HandVolunteer.greet(a.core, 'c', identity, hash);
+    const atB = await HandVolunteer.greet(b.core, 'c', identity, hash);
+    // b reads the key's records once, and would not read them again without a notice that they changed.
+    await atB.lease();
+    expect(await atA.submit(await atA.lease(), true)).toMatchObject({ type: 'verdict', verdict: 'rejected' });
+    let reply: Awaited<ReturnType<typeof sayTo>>[number] | undefined;
+    await until(
+      async () => {
+        [reply] = await sayTo(b.core, 'c', { type: 'request-unit', id: 2, holding: [] });
+        return reply?.type === 'error';
+      },
+      5000,
+      20,
+    );
+    expect(reply).toMatchObject({ type: 'error', code: 'banned' });
+  });
+
+  it('hands a replica’s verdict to its voter connected to another process, with a receipt under the shared key', async () => {
+    const url = await cluster!.createDatabase();
+    const replicated: JobSpec = { id: 'rep', kernel: 'sha256-batch', units: 1, messagesPerUnit: 8, messageLength: 32, seed: 4, replicate: true };
+    const a = await processOn(url, 'a', replicated);
+    const b = await processOn(url, 'b', replicated);
+    await until(() => a.store.listening && b.store.listening);
+    const first = await newIdentity();
+    const atA = await HandVolunteer.greet(a.core, 'v1', first, hash);
+    const unit = await atA.lease();
+    expect(await atA.submit(unit)).toMatchObject({ type: 'verdict', verdict: 'pending' });
+    // The first voter moves to b while a lives on; a second key's replica at a settles the unit.
+    const movedOn = await HandVolunteer.greet(b.core, 'v1', first, hash);
+    const second = await HandVolunteer.greet(a.core, 'v2', await newIdentity(), hash);
+    expect((await second.lease()).unitId).toBe(unit.unitId);
+    expect(await second.submit(unit)).toMatchObject({ type: 'verdict', verdict: 'accepted' });
+    // At b, the first voter's next heartbeat carries the verdict a settled.
+    let heard: Awaited<ReturnType<typeof sayTo>> = [];
+    await until(
+      async () => {
+        heard = await sayTo(b.core, 'v1', { type: 'heartbeat', unitId: unit.unitId, done: 8, total: 8 });
+        return heard.length > 0;
+      },
+      5000,
+      20,
+    );
+    expect(movedOn.name).toBe('v1');
+    const [verdict] = heard;
+    expect(verdict).toMatchObject({ type: 'verdict', unitId: unit.unitId, verdict: 'accepted' });
+    const receipt = verdict?.type === 'verdict' ? verdict.receipt : undefined;
+    expect(receipt?.volunteer).toBe(first.id);
+    expect(await verifyReceiptSignature(a.core.publicKey, receipt!, receipt!.signature!)).toBe(true);
   });
 });
