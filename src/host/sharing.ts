@@ -114,13 +114,16 @@ export class Sharing {
   }
 
   /**
-   * Once a second, in turn with messages: says this process is alive, adopts lapsed units of
-   * dead processes (the caller's expiry requeues them), gives back queued units nobody here
+   * Once a second, in turn with messages: says this process is alive, adopts units of dead
+   * processes whose lease lapsed a lease period ago (the caller's expiry requeues them), gives back queued units nobody here
    * asked for, and counts the database's units.
    */
   async tick(now: number): Promise<void> {
     await this.store.beat();
-    this.bring(await this.store.adoptLapsed(now, ADOPT_PER_TICK));
+    // A dead process's lease is taken over one lease period after it lapsed, as a restarted host gives each restored lease one
+    // more period: its holder notices the death only by silence (5 s) and then has to reconnect. Taken at once, it was requeued
+    // here while its holder was on its way to another process, whose every offer of the finished result was then `busy`.
+    this.bring(await this.store.adoptLapsed(now - this.leaseMs, ADOPT_PER_TICK));
     const queued = this.state.queuedUnits();
     const idle: StoredUnit[] = [];
     const seen = new Set<string>();

@@ -38,9 +38,10 @@ afterAll(async () => {
 });
 
 /** A host process on `url`: its own store (connection pool, process id) and core. */
-async function processOn(url: string, hostId: string, spec: JobSpec = job): Promise<{ store: PgHostStore; core: HostCore }> {
+async function processOn(url: string, hostId: string, spec: JobSpec = job, clock?: () => number): Promise<{ store: PgHostStore; core: HostCore }> {
   const store = await PgHostStore.open(url);
   const core = await HostCore.open(store, [spec], {
+    ...(clock ? { clock } : {}),
     hostId,
     hash,
     identity: await store.hostIdentity(),
@@ -185,5 +186,30 @@ describe.runIf(installed)('host processes sharing one PostgreSQL database', () =
     const receipt = verdict?.type === 'verdict' ? verdict.receipt : undefined;
     expect(receipt?.volunteer).toBe(first.id);
     expect(await verifyReceiptSignature(a.core.publicKey, receipt!, receipt!.signature!)).toBe(true);
+  });
+
+  it('leaves a dead process’s lapsed lease to its holder for one more lease period, then takes it back to the queue', async () => {
+    const url = await cluster!.createDatabase();
+    let now = Date.now();
+    const clock = () => now;
+    const a = await processOn(url, 'a', job, clock);
+    const b = await processOn(url, 'b', job, clock);
+    const mover = await newIdentity();
+    const gone = await HandVolunteer.greet(a.core, 'gone', await newIdentity(), hash);
+    const unit = await (await HandVolunteer.greet(a.core, 'mover', mover, hash)).lease();
+    const abandoned = await gone.lease();
+    await dies(a);
+    // Both leases lapsed a moment ago: b leaves them (a holder notices a dead process only by its silence, then reconnects).
+    now += 30_001;
+    await b.core.expireLeases();
+    const owners = async () => new Map((await b.store.load()).units.map((u) => [u.unitId, u.state]));
+    expect((await owners()).get(abandoned.unitId)).toBe('leased');
+    // The holder that comes back to b within that period has its result judged there.
+    const atB = await HandVolunteer.greet(b.core, 'mover', mover, hash);
+    expect(await atB.submit(unit)).toMatchObject({ type: 'verdict', verdict: 'accepted' });
+    // A lease period later the other's holder has not come back: b takes its unit and its expiry requeues it.
+    now += 30_000;
+    await b.core.expireLeases();
+    expect((await owners()).get(abandoned.unitId)).toBe('queued');
   });
 });

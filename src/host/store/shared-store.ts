@@ -63,8 +63,8 @@ export interface SharedHostStore extends HostStore {
   adopt(unitIds: readonly string[]): Promise<Claimed>;
   /** Units `key` holds (leased or verifying) that no live process owns: a volunteer coming from a dead process. */
   adoptHeldBy(key: string): Promise<Claimed>;
-  /** Leased or verifying units of dead processes whose lease ran out before `now` (their holders never came back), at most `n`. */
-  adoptLapsed(now: number, n: number): Promise<Claimed>;
+  /** Leased or verifying units of dead processes whose lease ran out before `before` (their holders never came back), at most `n`. */
+  adoptLapsed(before: number, n: number): Promise<Claimed>;
   /** Whether the unit exists and a live process other than this one owns it. */
   heldElsewhere(unitId: string): Promise<boolean>;
   /** Gives queued units back to the pool (this process has nobody asking for them). */
