@@ -89,7 +89,7 @@ describe('subgroup-matrix WGSL', () => {
 
   it("declares the configuration's types, one subgroup wide, 2×2 products per K step, and stores each", () => {
     const wgsl = subgroupMatrixWgsl(shader);
-    expect(wgsl).toContain('enable chromium_experimental_subgroup_matrix;');
+    expect(wgsl).toContain('enable subgroups;\nenable chromium_experimental_subgroup_matrix;');
     expect(wgsl).toContain('@compute @workgroup_size(32)');
     // left<T, K, M> (M rows × K columns), right<T, N, K>, result<T, N, M>: sizes equal the config's.
     expect(wgsl.match(/subgroup_matrix_left<i8, 32, 16>/g)).toHaveLength(2);

@@ -15,6 +15,8 @@
  * How a load's offset and stride count for int8 components in an array<i32> differs between
  * readings of the draft (int8 elements, or the array's 32-bit words), and no device here can
  * settle it: both are generated, and the on-device canary keeps the one that is exact.
+ * `enable subgroups` is written too: the draft says WGSL does not need it, but the device has the
+ * feature (requested with the matrices), and a compiler that wants it would otherwise refuse.
  */
 import type { SubgroupMatrixConfig } from './subgroup-matrix-config';
 
@@ -59,6 +61,7 @@ export function subgroupMatrixWgsl(s: MatrixShader): string {
   lines.push('  }');
   each((i, j) => `  subgroupMatrixStore(&c, (row0 + ${i * M}u) * dims.np + col0 + ${j * N}u, acc_${i}_${j}, false, dims.np);`);
   return `// matmul-i8 on subgroup matrices: i8 ${M}×${N}×${K} → i32, ${s.blocksM}×${s.blocksN} per workgroup, ${s.addressing} addressing (subgroup-matrix-wgsl.ts).
+enable subgroups;
 enable chromium_experimental_subgroup_matrix;
 
 struct Dims {

@@ -128,11 +128,16 @@ export class SubgroupMatrixI8 {
     const np = Math.ceil(n / tile.n) * tile.n;
     const device = await this.devices.acquire();
     const pipeline = await this.cache(shader).get(device);
-    const a = padRows(aPacked, m, k4, kp / 4, mp);
-    const bt = padRows(btPacked, n, k4, kp / 4, np);
+    // Zero rows past the end as well: the draft's bound for a load or store (offset + stride ·
+    // rows · columns, in either reading of its units) stays within every buffer, so no bounds
+    // check of a compiler that reads it so can alter a load.
+    const { M, N, K } = shader.config;
+    const a = padRows(aPacked, m, k4, kp / 4, mp + M * K);
+    const bt = padRows(btPacked, n, k4, kp / 4, np + N * K);
+    const cBytes = (mp + M * N) * np * 4;
     const padded = await withRunBuffers(device, async (buffers) => {
       const dims = buffers.uniform(16, 'matmul-i8 subgroup-matrix dims');
-      const c = buffers.output(mp * np * 4, 'matmul-i8 subgroup-matrix C', options.poisonOutput);
+      const c = buffers.output(cBytes, 'matmul-i8 subgroup-matrix C', options.poisonOutput);
       const bindGroup = device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
         entries: [buffers.input(a, 'A padded'), buffers.input(bt, 'Bt padded'), c, dims].map((buffer, binding) => ({ binding, resource: { buffer } })),
