@@ -27,7 +27,8 @@ import { jobUnit, parseJob } from '../../src/host/job';
 import { tuneMatmul } from '../../src/kernels/matmul/autotune';
 import { MatmulGpu, MatmulKind, configKey } from '../../src/kernels/matmul/gpu';
 import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs } from '../../src/kernels/matmul/matmul';
-import { MatmulI8Gpu } from '../../src/kernels/matmul-i8/gpu';
+import { tuneMatmulI8 } from '../../src/kernels/matmul-i8/autotune';
+import { I8Path, MatmulI8Gpu, i8ConfigKey } from '../../src/kernels/matmul-i8/gpu';
 import { matmulI8Ref } from '../../src/kernels/matmul-i8/matmul-i8';
 import { Sha256Gpu } from '../../src/kernels/sha256-batch/gpu';
 import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
@@ -236,8 +237,20 @@ export async function dawnBenchMain(argv: readonly string[]): Promise<number> {
   const cache = new MemoryTuneCache();
   const tunedF32 = await tuneMatmul(matmul, MatmulKind.F32, { adapterKey, cache });
   const tunedModp = await tuneMatmul(matmul, MatmulKind.Modp, { adapterKey, cache });
-  record.tuned = { f32: configKey(tunedF32.config), modp: configKey(tunedModp.config), i8: (await i8.path()).path };
-  log(`tuned f32 ${record.tuned.f32}, modp ${record.tuned.modp}; i8 path ${record.tuned.i8}`);
+  // matmul-i8: the path the volunteer takes (tensor cores where offered and the canary passed),
+  // and the portable shader with its tuned tile beside it.
+  const i8Path = await i8.path();
+  const i8Portable = new MatmulI8Gpu(devices, (await i8.portablePath()).path);
+  const tunedI8 = await tuneMatmulI8(i8Portable, { adapterKey, cache });
+  const i8PortableName = `${(await i8.portablePath()).path} ${i8ConfigKey(tunedI8.config)}`;
+  record.tuned = {
+    f32: configKey(tunedF32.config),
+    modp: configKey(tunedModp.config),
+    i8: i8Path.path,
+    i8Why: i8Path.reason,
+    i8Portable: i8PortableName,
+  };
+  log(`tuned f32 ${record.tuned.f32}, modp ${record.tuned.modp}, i8 portable ${i8PortableName}; i8 path ${i8Path.path} (${i8Path.reason})`);
 
   // TF.js's webgpu backend on this process's Dawn: it reads navigator.gpu, so it is set for it.
   type Tf = typeof import('@tensorflow/tfjs-core');
@@ -323,11 +336,19 @@ export async function dawnBenchMain(argv: readonly string[]): Promise<number> {
 
     const ai = Int8Array.from(a, (x) => Math.round(x * 255));
     const bi = Int8Array.from(b, (x) => Math.round(x * 255));
-    if (n <= 512) {
-      const at = firstDiff(await i8.matmul(ai, bi, shape), matmulI8Ref(ai, bi, shape));
-      check(`matmul-i8 ${size}`, at < 0, at < 0 ? 'bit-exact' : `first difference at ${at}`);
+    let i8Want: Int32Array | undefined;
+    const i8Runs: [string, () => Promise<Int32Array>][] = [[`tabgrid ${i8PortableName}`, () => i8Portable.matmul(ai, bi, shape, { config: tunedI8.config })]];
+    if (i8Path.path === I8Path.SubgroupMatrix) i8Runs.push([`tabgrid subgroup-matrix (${i8Path.reason})`, () => i8.matmul(ai, bi, shape)]);
+    for (const [impl, run] of i8Runs) {
+      // Against the CPU up to 512 (the triple loop is slow); above, the tensor path (new) against
+      // the portable path's product, exact integers both.
+      const got = await run();
+      if (n <= 512 || i8Want) {
+        const at = firstDiff(got, (i8Want ??= matmulI8Ref(ai, bi, shape)));
+        check(`matmul-i8 ${size} ${impl}`, at < 0, at < 0 ? `bit-exact (against ${n <= 512 ? 'the CPU' : 'the portable path'})` : `first difference at ${at}`);
+      } else i8Want = got;
+      add({ kernel: 'matmul-i8', size, impl, work, workUnit: 'OP', ...(await measure(run, runs)) });
     }
-    add({ kernel: 'matmul-i8', size, impl: `tabgrid ${record.tuned.i8}`, work, workUnit: 'OP', ...(await measure(() => i8.matmul(ai, bi, shape), runs)) });
     save();
   }
 

@@ -23,7 +23,9 @@ OUT=${OUT:-/tmp/gpu-out}
 WORK=${WORK:-/tmp/gpu}
 GL_ROOT=${GL_ROOT:-/}
 BENCH_TIMEOUT=${BENCH_TIMEOUT:-300}
-BENCH_ARGS=${BENCH_ARGS:---sizes 1024,2048,4096 --sha-count 1048576 --pow-nonces 268435456 --stream-units 16 --stream-size 1024}
+# Dawn's unsafe APIs expose chromium-experimental-subgroup-matrix: matmul-i8's tensor-core path (behind its canary).
+UNSAFE_FLAG=--dawn-flag=enable-dawn-features=allow_unsafe_apis
+BENCH_ARGS=${BENCH_ARGS:---sizes 1024,2048,4096 --sha-count 1048576 --pow-nonces 268435456 --stream-units 16 --stream-size 1024 $UNSAFE_FLAG}
 BENCH_REQUIRE_GPU=${BENCH_REQUIRE_GPU:-1}
 NV_ICD=${NV_ICD:-/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json}
 mkdir -p "$OUT" "$WORK"
@@ -96,6 +98,9 @@ main() {
   say "volunteer self-check on Dawn"
   (cd "$WORK" && timeout -k 5 150 ./node tabgrid-gpu.mjs selfcheck --out "$OUT/selfcheck.json") 2>&1 | tail -n 30
   say "self-check exit status ${PIPESTATUS[0]} (0 passed)"
+  say "volunteer self-check on Dawn with unsafe APIs (matmul-i8 on tensor cores where the canary passes; its path in selfcheck-unsafe.json)"
+  (cd "$WORK" && timeout -k 5 150 ./node tabgrid-gpu.mjs selfcheck "$UNSAFE_FLAG" --out "$OUT/selfcheck-unsafe.json") 2>&1 | tail -n 30
+  say "self-check (unsafe APIs) exit status ${PIPESTATUS[0]} (0 passed)"
 
   bench first
   local rc=$?

@@ -32,6 +32,8 @@ export interface SelfCheck {
   readonly expected: number;
   readonly problems: readonly string[];
   readonly ms: number;
+  /** The GPU paths kernels took and why (engine.describe().paths): matmul-i8's tensor-core path or its demotion. */
+  readonly paths?: Record<string, string>;
 }
 
 export async function volunteerSelfCheck(flags: readonly string[], timeoutMs = 120_000): Promise<SelfCheck> {
@@ -67,6 +69,11 @@ export async function volunteerSelfCheck(flags: readonly string[], timeoutMs = 1
     if (!core.done && problems.length === 0) problems.push(`timed out after ${timeoutMs} ms with ${accepted.length} of ${expected} units accepted`);
   } finally {
     session.close();
+  }
+  let paths: Record<string, string> | undefined;
+  try {
+    paths = (await engine.describe()).paths;
+  } finally {
     engine.dispose();
   }
   for (const r of accepted) if (r.backend !== Backend.WebGpu) problems.push(`${r.unitId} was computed on ${r.backend ?? 'an unnamed backend'}`);
@@ -78,5 +85,6 @@ export async function volunteerSelfCheck(flags: readonly string[], timeoutMs = 1
     expected,
     problems: [...new Set(problems)],
     ms: performance.now() - started,
+    ...(paths ? { paths } : {}),
   };
 }

@@ -54,6 +54,17 @@ export class GpuDevices {
     };
   }
 
+  /** The adapter the current device came from (requesting the device first): what kernels read of its features and info. */
+  async gpuAdapter(): Promise<GPUAdapter> {
+    await this.acquire();
+    return (await this.current!).adapter;
+  }
+
+  /** The WGSL language features of this GPU (navigator.gpu's, or Dawn's in Node); undefined without WebGPU. Read on use, never at import. */
+  wgslLanguageFeatures(): ReadonlySet<string> | undefined {
+    return this.gpu()?.wgslLanguageFeatures;
+  }
+
   /** Destroys the device; the next acquire() makes a new one. */
   destroy(): void {
     const pending = this.current;
@@ -98,11 +109,19 @@ export const WANTED_FEATURES: readonly GPUFeatureName[] = ['timestamp-query'];
 /** Compute limits raised to what the adapter offers, so big GPUs can run bigger tiles (matmul/tile-space.ts checks each against the device). */
 const RAISED_LIMITS = ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const;
 
+/**
+ * Dawn's experimental tensor-core feature and the one it requires, asked for together when the
+ * adapter offers both (only Dawn with unsafe APIs allowed does): matmul-i8's subgroup-matrix path
+ * (kernels/matmul-i8/subgroup-matrix.ts) is used only after an on-device canary.
+ */
+export const SUBGROUP_MATRIX_FEATURES = ['subgroups', 'chromium-experimental-subgroup-matrix'] as const;
+
 /** What a device is requested with: the wanted features the adapter has, and its compute limits. */
 export function deviceRequest(adapter: GPUAdapter): GPUDeviceDescriptor {
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  return { requiredFeatures: WANTED_FEATURES.filter((f) => adapter.features.has(f)), requiredLimits };
+  const matrix = SUBGROUP_MATRIX_FEATURES.every((f) => adapter.features.has(f)) ? (SUBGROUP_MATRIX_FEATURES as readonly string[] as GPUFeatureName[]) : [];
+  return { requiredFeatures: [...WANTED_FEATURES.filter((f) => adapter.features.has(f)), ...matrix], requiredLimits };
 }
 
 /**

@@ -28,8 +28,8 @@ export class PipelineCache {
 
   private async compile(device: GPUDevice): Promise<GPUComputePipeline> {
     // The module's validation errors land in the scopes; a bad pipeline rejects the promise.
-    const pending = await withErrorScopes(device, () =>
-      device.createComputePipelineAsync({
+    const pending = await withErrorScopes(device, () => {
+      const created = device.createComputePipelineAsync({
         layout: 'auto',
         compute: {
           module: device.createShaderModule({ code: this.code, label: this.label }),
@@ -37,8 +37,11 @@ export class PipelineCache {
           constants: this.constants,
         },
         label: this.label,
-      }),
-    );
+      });
+      // When the scopes report a bad module first, nobody awaits this rejection: it is the same error.
+      created.catch(() => undefined);
+      return created;
+    });
     try {
       return await pending;
     } catch (err) {

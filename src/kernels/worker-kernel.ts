@@ -39,6 +39,8 @@ export interface KernelContext {
    * kernel keeps between units (its GPU runner), or kernels share (the matmul CPU pool).
    */
   shared<T>(key: string, make: () => T, dispose?: (value: T) => void): T;
+  /** Says which GPU path a kernel took on this device and why (e.g. a tensor-core path demoted), for the engine's describe(). */
+  notePath?(kernel: string, path: string): void;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface EngineInfo {
   readonly choices?: Record<string, Choice>;
   /** The backend every kernel is made to use (EngineOptions.backend, forceBackend), if one is. */
   readonly forced?: Backend;
+  /** GPU paths kernels took on this device, and why, per kernel (e.g. matmul-i8's tensor-core path or its demotion); absent until one ran. */
+  readonly paths?: Record<string, string>;
 }
 
 /** A unit's result as Merkle leaves: `leaves` holds them back to back, `leafBytes` each (for
@@ -67,6 +69,8 @@ export class ComputeEngine {
   private noGpuReason?: string;
   /** The volunteer's throttle: applies to units (runUnit), not to calibration. */
   private readonly duty = new DutyCycle();
+  /** What KernelContext.notePath said, per kernel. */
+  private readonly paths = new Map<string, string>();
 
   constructor(options: EngineOptions = {}) {
     this.devices = new GpuDevices({}, options.gpu);
@@ -81,6 +85,7 @@ export class ComputeEngine {
         const a = await this.adapter();
         return a ? `${a.vendor}/${a.architecture}/${a.description}` : 'none';
       },
+      notePath: (kernel, path) => this.paths.set(kernel, path),
       shared: <T>(key: string, make: () => T, dispose?: (value: T) => void): T => {
         const kept = this.kept.get(key);
         if (kept) return kept.value as T;
@@ -96,7 +101,8 @@ export class ComputeEngine {
     const choices = await this.chooser.known();
     const forced = this.forced ? { forced: this.forced } : {};
     if (!adapter) return { backend: Backend.Cpu, reason: this.noGpuReason, choices, ...forced };
-    return { backend: this.forced ?? Backend.WebGpu, adapter, choices, ...forced };
+    const paths = this.paths.size > 0 ? { paths: Object.fromEntries(this.paths) } : {};
+    return { backend: this.forced ?? Backend.WebGpu, adapter, choices, ...forced, ...paths };
   }
 
   /**

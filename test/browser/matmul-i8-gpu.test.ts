@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { gpuSuite } from '../helpers/gpu-suite';
 import { ErrorCode } from '../../src/errors';
-import { DEFAULT_I8_CONFIG, I8Path, MatmulI8Gpu, PACKED_DOT_FEATURE, type I8Config } from '../../src/kernels/matmul-i8/gpu';
+import { DEFAULT_I8_CONFIG, I8Path, MatmulI8Gpu, PACKED_DOT_FEATURE, i8ConfigKey, type I8Config } from '../../src/kernels/matmul-i8/gpu';
+import { I8_CANDIDATES, i8CandidatesFor, i8ToTile } from '../../src/kernels/matmul-i8/tile-space';
 import { matmulI8Ref, matmulI8Rows } from '../../src/kernels/matmul-i8/matmul-i8';
 import { matmulI8RowsSimd, packBForSimd } from '../../src/kernels/matmul-i8/matmul-i8-simd';
 import { matmulI8Worker } from '../../src/kernels/matmul-i8/worker';
@@ -81,10 +82,32 @@ for (const path of [I8Path.Packed, I8Path.Shifts]) {
   });
 }
 
+describe("matmul-i8 tile space (the tuner's candidates)", () => {
+  it('runs every candidate that fits this device bit-exact, odd sizes, poisoned output', async () => {
+    const gpu = new MatmulI8Gpu(devices);
+    const configs = i8CandidatesFor((await devices.acquire()).limits);
+    expect(configs.length).toBeGreaterThan(5);
+    const random = seededRandom(1509);
+    for (const config of configs) {
+      for (const shape of [
+        { m: 67, n: 131, k: 29 },
+        { m: 7, n: 13, k: 5 },
+      ]) {
+        const a = randomI8(shape.m * shape.k, random);
+        const b = randomI8(shape.k * shape.n, random);
+        const got = await scoped(() => gpu.matmul(a, b, shape, { config, poisonOutput: POISON }));
+        expect(got, `${i8ConfigKey(config)} ${shape.m}×${shape.n}×${shape.k}`).toEqual(matmulI8Ref(a, b, shape));
+      }
+    }
+  });
+});
+
 describe('matmul-i8 GPU runner', () => {
   it('says which path it took on this adapter, and why', async () => {
     const chosen = await new MatmulI8Gpu(devices).path();
     expect(chosen.path).toBe(packedHere() ? I8Path.Packed : I8Path.Shifts);
+    // SwiftShader offers no subgroup matrices: the tensor-core path is not taken, and the reason says so.
+    expect(chosen.reason).toMatch(/no tensor-core path: the adapter does not offer chromium-experimental-subgroup-matrix/);
     console.info(`matmul-i8 path here: ${chosen.path} (${chosen.reason}); paths tested: ${pathsHere().join(', ')}`);
   });
 
@@ -137,9 +160,16 @@ describe('matmul-i8 GPU runner', () => {
 describe('matmul-i8 in the compute worker (its registry entry)', () => {
   it("runs a unit's row segments on either backend, each equal to the reference", async () => {
     const values = new Map<string, unknown>();
+    // A tuning already cached for this adapter and the unit's shape class (tuning itself is
+    // tested on lavapipe, test/unit/matmul-i8-tuning-dawn.test.ts): the worker uses it, tuning nothing.
+    const { path } = await new MatmulI8Gpu(devices).path();
+    const key = `v2/matmul-i8-${path}@test/64x64x64`;
+    const tuneCache = new MemoryTuneCache();
+    const cached = i8ToTile(I8_CANDIDATES[4]!);
+    await tuneCache.set(key, cached);
     const context: KernelContext = {
       devices,
-      tuneCache: new MemoryTuneCache(),
+      tuneCache,
       adapterKey: () => Promise.resolve('test'),
       shared: <T>(key: string, make: () => T) => {
         if (!values.has(key)) values.set(key, make());
@@ -160,6 +190,7 @@ describe('matmul-i8 in the compute worker (its registry entry)', () => {
       expect(await scoped(() => run.gpu(start, end, {})), `gpu ${start}..${end}`).toEqual(slice);
       expect(await run.cpu(start, end, {}), `cpu ${start}..${end}`).toEqual(slice);
     }
+    expect(await tuneCache.get(key)).toEqual(cached);
     const calibration = matmulI8Worker.calibration(context);
     await calibration.gpu();
     await calibration.cpu();

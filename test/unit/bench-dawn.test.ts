@@ -45,6 +45,7 @@ describe('npm run bench -- --dawn', () => {
           tfjs: { version?: string };
           torch: unknown;
           dawnFlags: string[];
+          tuned: Record<string, string>;
         };
         expect(record.adapter).toMatchObject({ software: true, timestamps: true });
         expect(record.dawnFlags).toContain('disable-dawn-features=timestamp_quantization');
@@ -54,6 +55,9 @@ describe('npm run bench -- --dawn', () => {
           expect.arrayContaining(['matmul-f32', 'matmul-modp', 'matmul-i8', 'sha256-batch', 'sha256d-pow']),
         );
         expect(record.checks).toHaveLength(2 * 4 + 2);
+        // matmul-i8: the portable shader with its tuned tile; no tensor-core row on lavapipe, and why.
+        expect(record.tuned.i8Portable).toMatch(/^(dot4I8Packed|shifts) \d+x\d+\/\dx\d\/k4x\d+$/);
+        expect(record.tuned.i8Why).toMatch(/no tensor-core path: the adapter does not offer chromium-experimental-subgroup-matrix/);
         const ours = record.rows.filter((r) => r.impl.startsWith('tabgrid'));
         expect(new Set(ours.map((r) => r.kernel))).toEqual(new Set(['matmul-f32', 'matmul-modp p=65521', 'matmul-i8', 'sha256-batch', 'sha256d-pow']));
         for (const r of ours) {

@@ -109,7 +109,9 @@ describe('the GPU machine bundle (scripts/gpu-machine)', () => {
         await run(process.execPath, ['scripts/gpu-machine/build.mjs', dir], { timeout: 60_000 });
         // Laid out as run.sh lays it out: Dawn's package beside the bundle, no node_modules.
         symlinkSync(join(process.cwd(), 'node_modules/webgpu'), join(dir, 'webgpu'));
-        const { stdout } = await run(process.execPath, [join(dir, 'tabgrid-gpu.mjs'), 'selfcheck', '--out', join(dir, 'selfcheck.json')], {
+        // With Dawn's unsafe APIs, as run.sh's second self-check: matmul-i8 reports its path (lavapipe has no subgroup matrices).
+        const args = [join(dir, 'tabgrid-gpu.mjs'), 'selfcheck', '--dawn-flag=enable-dawn-features=allow_unsafe_apis', '--out', join(dir, 'selfcheck.json')];
+        const { stdout } = await run(process.execPath, args, {
           cwd: dir,
           env: dawn.env,
           timeout: 60_000,
@@ -120,8 +122,10 @@ describe('the GPU machine bundle (scripts/gpu-machine)', () => {
           expected: number;
           adapter: string;
           problems: string[];
+          paths?: Record<string, string>;
         };
         expect(result, stdout).toMatchObject({ pass: true, accepted: 10, expected: 10, problems: [] });
+        expect(result.paths?.['matmul-i8']).toMatch(/no tensor-core path: the adapter does not offer chromium-experimental-subgroup-matrix/);
         expect(result.adapter).toMatch(/^WebGPU: mesa software llvmpipe/);
       } finally {
         rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { MerkleLeavesGpu, digestBytes } from '../../gpu/merkle-leaves';
 import { MAX_WORKGROUPS } from '../../gpu/pacer';
 import type { RunBuffers } from '../../gpu/run';
 import { operandBase } from '../matmul/inputs';
+import { seededInt8 } from './inputs';
 
 const SEEDED_WORKGROUP = 256;
 import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
@@ -11,17 +12,25 @@ import type { GpuDevices } from '../../gpu/device';
 import { DispatchPacer } from '../../gpu/pacer';
 import { PipelineCache } from '../../gpu/pipelines';
 import { runPaced, submitDispatch, withRunBuffers, type RunOptions } from '../../gpu/run';
+import { DEFAULT_COMPUTE_LIMITS, type ComputeLimits } from '../matmul/gpu';
 import { checkShape, type MatmulShape } from '../matmul/matmul';
 import { packColumns, packedWords, packRows } from './matmul-i8';
+import { SubgroupMatrixI8 } from './subgroup-matrix';
+import type { MatrixShader } from './subgroup-matrix-wgsl';
 
 /** The WGSL language feature that brings `dot4I8Packed` (Chrome 123 and later). */
 export const PACKED_DOT_FEATURE = 'packed_4x8_integer_dot_product';
 
-/** How dot4 of two packed words is computed: the builtin, or shifts where the adapter lacks it. */
-export const I8Path = { Packed: 'dot4I8Packed', Shifts: 'shifts' } as const;
+/**
+ * How the product is computed: matmul-i8.wgsl with dot4 of two packed words by the builtin, or by
+ * shifts where the adapter lacks it (the portable paths); or tensor cores through Dawn's subgroup
+ * matrices, where the adapter offers them and the on-device canary passed (subgroup-matrix.ts).
+ */
+export const I8Path = { Packed: 'dot4I8Packed', Shifts: 'shifts', SubgroupMatrix: 'subgroup-matrix' } as const;
 export type I8Path = (typeof I8Path)[keyof typeof I8Path];
+export type PortableI8Path = typeof I8Path.Packed | typeof I8Path.Shifts;
 
-const DOT4: Record<I8Path, string> = {
+const DOT4: Record<PortableI8Path, string> = {
   [I8Path.Packed]: `requires ${PACKED_DOT_FEATURE};
 fn dot4(a: u32, b: u32) -> i32 { return dot4I8Packed(a, b); }
 `,
@@ -52,41 +61,81 @@ export interface I8RunOptions extends RunOptions {
   readonly maxTileRows?: number;
 }
 
-function checkConfig(c: I8Config): void {
-  // Within WebGPU's default limits: 256 invocations, 16 KiB of workgroup memory.
-  const tileBytes = (c.wgY * c.tm + c.wgX * c.tn) * (c.tileK4 + 1) * 4;
-  const ok = c.tm >= 1 && c.tm <= 4 && c.tn >= 1 && c.tn <= 4 && c.wgX >= 1 && c.wgY >= 1 && c.wgX * c.wgY <= 256 && c.tileK4 >= 1 && tileBytes <= 16384;
-  if (!ok) throw new RangeError(`bad matmul-i8 configuration ${JSON.stringify(c)}`);
+/** Bytes of workgroup memory a configuration's two tiles take (rows padded by one word, as the shader lays them out). */
+export const i8TileBytes = (c: I8Config) => (c.wgY * c.tm + c.wgX * c.tn) * (c.tileK4 + 1) * 4;
+
+/** Why a configuration cannot run (the shader's bounds, or the device's limits; WebGPU's defaults when none are given), or undefined. */
+export function i8ConfigProblem(c: I8Config, limits: ComputeLimits = DEFAULT_COMPUTE_LIMITS): string | undefined {
+  if (![c.wgX, c.wgY, c.tm, c.tn, c.tileK4].every((x) => Number.isInteger(x) && x >= 1)) return 'every field must be a positive integer';
+  if (c.tm > 4 || c.tn > 4) return 'at most 4×4 outputs per invocation';
+  if (c.wgX > limits.maxComputeWorkgroupSizeX || c.wgY > limits.maxComputeWorkgroupSizeY || c.wgX * c.wgY > limits.maxComputeInvocationsPerWorkgroup)
+    return `the workgroup exceeds the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations`;
+  if (i8TileBytes(c) > limits.maxComputeWorkgroupStorageSize)
+    return `the tiles take ${i8TileBytes(c)} bytes, over the device's ${limits.maxComputeWorkgroupStorageSize}`;
+  return undefined;
+}
+
+export const i8ConfigKey = (c: I8Config) => `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k4x${c.tileK4}`;
+
+function checkConfig(c: I8Config, limits?: ComputeLimits): void {
+  const problem = i8ConfigProblem(c, limits);
+  if (problem) throw new RangeError(`bad matmul-i8 configuration ${i8ConfigKey(c)}: ${problem}`);
+}
+
+/** Workgroups along N (x) and M (y) covering `shape` with `config`'s tiles. */
+export function i8WorkgroupGrid(config: I8Config, shape: MatmulShape): { x: number; y: number } {
+  return { x: Math.ceil(shape.n / (config.wgX * config.tn)), y: Math.ceil(shape.m / (config.wgY * config.tm)) };
 }
 
 /**
- * int8 products on the GPU (matmul-i8.wgsl). The path is chosen once per runner from the
- * adapter's WGSL language features (or forced, for tests); `path()` says which and why.
- * No tensor-core path yet: `chromium-experimental-subgroup-matrix` is left for later.
+ * int8 products on the GPU: the tensor-core path where the adapter offers an i8 subgroup-matrix
+ * configuration and the device's canary passed (subgroup-matrix.ts), else matmul-i8.wgsl, whose
+ * dot product is chosen once per runner from the adapter's WGSL language features. A path may be
+ * forced (tests, benches; a forced tensor path that failed its canary throws). `path()` says which and why.
  */
 export class MatmulI8Gpu {
   private readonly caches = new Map<string, PipelineCache>();
   private readonly seededPipelines = new PipelineCache('seeded-i8.wgsl', seededSource, { WORKGROUP_SIZE: SEEDED_WORKGROUP });
   private readonly leaves = new MerkleLeavesGpu();
-  private chosen?: { readonly path: I8Path; readonly reason: string };
+  private chosen?: { readonly path: PortableI8Path; readonly reason: string };
+  private readonly matrix: SubgroupMatrixI8;
 
   constructor(
     private readonly devices: GpuDevices,
     private readonly forced?: I8Path,
-  ) {}
+  ) {
+    this.matrix = new SubgroupMatrixI8(devices);
+  }
 
-  /** Which dot product the shader uses on this adapter, and why. */
+  /** The path products take on the current device, and why (the tensor path's demotion included). */
   async path(): Promise<{ readonly path: I8Path; readonly reason: string }> {
+    return (await this.route()).chosen;
+  }
+
+  /** The portable shader's dot product on this adapter, and why: what tile tuning is for. */
+  async portablePath(): Promise<{ readonly path: PortableI8Path; readonly reason: string }> {
     if (this.chosen) return this.chosen;
     await this.devices.acquire();
-    // Read on use, never at import: nothing touches navigator.gpu before consent.
-    const features = globalThis.navigator?.gpu?.wgslLanguageFeatures;
-    this.chosen = this.forced
-      ? { path: this.forced, reason: `${this.forced} forced` }
-      : features?.has(PACKED_DOT_FEATURE)
-        ? { path: I8Path.Packed, reason: `the adapter has ${PACKED_DOT_FEATURE}` }
-        : { path: I8Path.Shifts, reason: `no ${PACKED_DOT_FEATURE} here: int8 lanes unpacked with shifts` };
+    // Read on use, never at import: nothing touches navigator.gpu before consent. In Node the
+    // GPU is Dawn's, which GpuDevices hands out (there is no navigator.gpu).
+    const features = this.devices.wgslLanguageFeatures();
+    this.chosen =
+      this.forced === I8Path.Packed || this.forced === I8Path.Shifts
+        ? { path: this.forced, reason: `${this.forced} forced` }
+        : features?.has(PACKED_DOT_FEATURE)
+          ? { path: I8Path.Packed, reason: `the adapter has ${PACKED_DOT_FEATURE}` }
+          : { path: I8Path.Shifts, reason: `no ${PACKED_DOT_FEATURE} here: int8 lanes unpacked with shifts` };
     return this.chosen;
+  }
+
+  private async route(): Promise<{ readonly chosen: { readonly path: I8Path; readonly reason: string }; readonly shader?: MatrixShader }> {
+    if (this.forced === I8Path.Packed || this.forced === I8Path.Shifts) return { chosen: await this.portablePath() };
+    const verdict = await this.matrix.verdict();
+    if (verdict.ok) return { chosen: { path: I8Path.SubgroupMatrix, reason: verdict.note }, shader: verdict.shader };
+    if (this.forced === I8Path.SubgroupMatrix)
+      throw new TabgridError(ErrorCode.GpuError, `the subgroup-matrix path was forced but is unavailable: ${verdict.reason}`);
+    const portable = await this.portablePath();
+    return { chosen: { path: portable.path, reason: `${portable.reason} (no tensor-core path: ${verdict.reason})` } };
   }
 
   /** C = A·B, A m×k and B k×n int8 row-major, C int32. */
@@ -130,9 +179,22 @@ export class MatmulI8Gpu {
     const config = options.config ?? DEFAULT_I8_CONFIG;
     checkConfig(config);
     throwIfAborted(options.signal);
-    const { path } = await this.path();
+    const { shader } = await this.route();
+    if (shader) {
+      // The tensor-core path reads operands from the CPU: a seeded unit's are made there for it.
+      const packed =
+        'seed' in operands
+          ? {
+              aPacked: packRows(seededInt8(operands.seed, 1, (operands.rowStart + m) * k).subarray(operands.rowStart * k), m, k),
+              btPacked: packColumns(seededInt8(operands.seed, 2, k * n), k, n),
+            }
+          : operands;
+      const c = await this.matrix.packed(packed.aPacked, packed.btPacked, shape, shader, options);
+      return { c: c.buffer.slice(c.byteOffset, c.byteOffset + c.byteLength) as ArrayBuffer };
+    }
     const device = await this.devices.acquire();
-    const pipeline = await this.cache(path, config).get(device);
+    checkConfig(config, device.limits);
+    const pipeline = await this.pipeline(config, device);
     const seededPipeline = 'seed' in operands ? await this.seededPipelines.get(device) : undefined;
     const leafPipeline = options.leafHashes ? await this.leaves.pipeline(device) : undefined;
     const tileM = config.wgY * config.tm;
@@ -205,8 +267,19 @@ export class MatmulI8Gpu {
     return out;
   }
 
-  private cache(path: I8Path, config: I8Config): PipelineCache {
-    const key = `${path}:${config.wgX}x${config.wgY}/${config.tm}x${config.tn}/k${config.tileK4}`;
+  /** The portable pipeline of `config` on this adapter's dot product, on `device` (default: the current device), compiled once. */
+  async pipeline(config: I8Config, device?: GPUDevice): Promise<GPUComputePipeline> {
+    const { path } = await this.portablePath();
+    return this.cache(path, config).get(device ?? (await this.devices.acquire()));
+  }
+
+  /** The device the runs use (requested on first use). */
+  device(): Promise<GPUDevice> {
+    return this.devices.acquire();
+  }
+
+  private cache(path: PortableI8Path, config: I8Config): PipelineCache {
+    const key = `${path}:${i8ConfigKey(config)}`;
     let cache = this.caches.get(key);
     if (!cache) {
       cache = new PipelineCache(`matmul-i8.wgsl (${path})`, DOT4[path] + kernelSource, {

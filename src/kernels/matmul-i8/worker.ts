@@ -1,7 +1,9 @@
 import { throwIfAborted } from '../../errors';
 import type { MatmulShape } from '../matmul/matmul';
 import type { KernelContext, KernelOptions, WorkerKernel } from '../worker-kernel';
-import { MatmulI8Gpu } from './gpu';
+import { shapeClass } from '../matmul/tile-space';
+import { tuneMatmulI8 } from './autotune';
+import { I8Path, MatmulI8Gpu, type I8Config } from './gpu';
 import { i8Operands, seededInt8 } from './inputs';
 import { bytesOfI32, matmulI8Rows } from './matmul-i8';
 import { i8Simd, matmulI8RowsSimd, packBForSimd } from './matmul-i8-simd';
@@ -14,6 +16,30 @@ import type { MatmulI8Unit } from './unit';
 const CPU_SLICE_MADDS = 1 << 24;
 
 const gpuOf = (context: KernelContext) => context.shared('matmul-i8/gpu', () => new MatmulI8Gpu(context.devices));
+
+/**
+ * The tile configuration tuned for this adapter at `shape`'s class (timed once per engine and
+ * class, by kernel time, then cached), under the unit's abort signal and throttle, as the f32
+ * and modp workers tune theirs (matmul/worker.ts).
+ */
+function tuning(context: KernelContext, shape: MatmulShape, options: KernelOptions): Promise<I8Config> {
+  const tuned = context.shared('matmul-i8/tuned', () => new Map<string, Promise<I8Config>>());
+  const cls = shapeClass(shape);
+  const key = `${cls.m}x${cls.n}x${cls.k}`;
+  let config = tuned.get(key);
+  if (!config) {
+    config = context
+      .adapterKey()
+      .then(
+        async (adapterKey) =>
+          (await tuneMatmulI8(gpuOf(context), { adapterKey, cache: context.tuneCache, shape, signal: options.signal, pace: options.pace })).config,
+      );
+    // A failed (or aborted) tuning is not remembered; the next unit tries again.
+    config.catch(() => tuned.delete(key));
+    tuned.set(key, config);
+  }
+  return config;
+}
 
 /** B as the CPU path reads it: packed for the SIMD kernel once per unit, or as it is where SIMD is missing. */
 type CpuB = { readonly b: Int8Array; readonly packed: Int16Array | undefined };
@@ -48,7 +74,7 @@ let calibrationOperands: readonly [Int8Array, Int8Array] | undefined;
 const calibration = () => (calibrationOperands ??= [seededInt8(1, 1, 128 * 128), seededInt8(1, 2, 128 * 128)]);
 let calibrationB: CpuB | undefined;
 
-/** int8 products in the compute worker: matmul-i8.wgsl (dot4I8Packed, or shifts without it), or WebAssembly SIMD on the CPU. */
+/** int8 products in the compute worker: tensor cores where offered and proven (subgroup-matrix.ts), else matmul-i8.wgsl (dot4I8Packed, or shifts without it) with tuned tiles, or WebAssembly SIMD on the CPU. */
 export const matmulI8Worker: WorkerKernel<MatmulI8Unit> = {
   calibration: (context) => ({
     gpu: () => gpuOf(context).matmul(...calibration(), CALIBRATION_SHAPE),
@@ -63,8 +89,14 @@ export const matmulI8Worker: WorkerKernel<MatmulI8Unit> = {
     let bCpu: CpuB | undefined;
     return {
       gpu: async (start, end, options) => {
-        const out = await gpuOf(context).seeded(unit.seed, { m: end - start, n: unit.n, k: unit.k }, start, {
+        const gpu = gpuOf(context);
+        const { path, reason } = await gpu.path();
+        context.notePath?.('matmul-i8', `${path}: ${reason}`);
+        // The tensor-core path's tile is the adapter's configuration: only the portable shader is tuned.
+        const config = path === I8Path.SubgroupMatrix ? undefined : await tuning(context, unit, options);
+        const out = await gpu.seeded(unit.seed, { m: end - start, n: unit.n, k: unit.k }, start, {
           ...options,
+          config,
           leafHashes: options.onLeafHashes !== undefined,
         });
         if (out.leafHashes) options.onLeafHashes?.(out.leafHashes);
