@@ -1,10 +1,10 @@
-import shaderSource from './sha256.wgsl?raw';
 import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
 import { DIGEST_BYTES, validateBatch, type MessageBatch } from './batch';
 import type { GpuDevices } from '../../gpu/device';
 import { DispatchPacer, maxItemsPerDispatch } from '../../gpu/pacer';
 import { PipelineCache } from '../../gpu/pipelines';
 import { runPaced, submitDispatch, withRunBuffers, type RunOptions } from '../../gpu/run';
+import { fixedLengthShader, fixedReadsData, variableLengthShader } from './shader';
 
 export interface Sha256GpuOptions {
   /** The shader's WORKGROUP_SIZE override. */
@@ -17,11 +17,31 @@ export interface Sha256GpuOptions {
   readonly targetDispatchMs?: number;
   /** Pre-fill the output with this word (tests: an unwritten digest shows as poison). */
   readonly poisonOutput?: number;
+  /** Never take the fixed-length kernel (tests and benchmarks compare the two). */
+  readonly variableOnly?: boolean;
 }
 
-/** SHA-256 of message batches on the GPU (sha256.wgsl). */
+/** Fixed-length kernels kept per Sha256Gpu: one per message length seen, the oldest dropped past this. */
+const MAX_FIXED_PIPELINES = 8;
+
+/**
+ * The length every message of `batch` has when they lie back to back from offset 0, each at a
+ * multiple of 4 (as allocateBatch lays them out): the fixed-length kernel's case. Else undefined.
+ */
+export function fixedLengthOf(batch: MessageBatch): number | undefined {
+  const { offsets, lengths } = batch;
+  const length = lengths[0]!;
+  const stride = (length + 3) & ~3;
+  for (let i = 0; i < lengths.length; i++) {
+    if (lengths[i] !== length || offsets[i] !== i * stride) return undefined;
+  }
+  return length;
+}
+
+/** SHA-256 of message batches on the GPU (shader.ts: a fixed-length and a variable-length kernel). */
 export class Sha256Gpu {
-  private readonly pipelines: PipelineCache;
+  private readonly variable: PipelineCache;
+  private readonly fixed = new Map<number, PipelineCache>();
   private readonly workgroupSize: number;
   private readonly maxPerDispatch: number;
 
@@ -31,15 +51,29 @@ export class Sha256Gpu {
   ) {
     this.workgroupSize = options.workgroupSize ?? 64;
     this.maxPerDispatch = maxItemsPerDispatch('maxMessagesPerDispatch', options.maxMessagesPerDispatch, this.workgroupSize);
-    this.pipelines = new PipelineCache('sha256.wgsl', shaderSource, { WORKGROUP_SIZE: this.workgroupSize });
+    this.variable = new PipelineCache('sha256 variable length', variableLengthShader(), { WORKGROUP_SIZE: this.workgroupSize });
+  }
+
+  private fixedPipelines(length: number): PipelineCache {
+    let cache = this.fixed.get(length);
+    if (cache) {
+      // Most recently used last, so the eviction below drops the least recently used.
+      this.fixed.delete(length);
+    } else {
+      cache = new PipelineCache(`sha256 fixed length ${length}`, fixedLengthShader(length), { WORKGROUP_SIZE: this.workgroupSize });
+      if (this.fixed.size >= MAX_FIXED_PIPELINES) this.fixed.delete(this.fixed.keys().next().value!);
+    }
+    this.fixed.set(length, cache);
+    return cache;
   }
 
   /** Returns count × 32 digest bytes. */
   async hash(batch: MessageBatch, options: RunOptions = {}): Promise<Uint8Array> {
     validateBatch(batch);
     throwIfAborted(options.signal);
+    const fixedLength = this.options.variableOnly ? undefined : fixedLengthOf(batch);
     const device = await this.devices.acquire();
-    const pipeline = await this.pipelines.get(device);
+    const pipeline = await (fixedLength === undefined ? this.variable : this.fixedPipelines(fixedLength)).get(device);
     const count = batch.lengths.length;
     const outBytes = count * DIGEST_BYTES;
     const limit = device.limits.maxStorageBufferBindingSize;
@@ -49,15 +83,20 @@ export class Sha256Gpu {
     return withRunBuffers(device, async (buffers) => {
       const params = buffers.uniform(8, 'sha256 params');
       const digests = buffers.output(outBytes, 'sha256 digests', this.options.poisonOutput);
+      // Binding numbers as shader.ts declares them; the fixed kernel reads no offsets or lengths.
+      const entries: [number, GPUBuffer][] =
+        fixedLength === undefined
+          ? [
+              [0, buffers.input(batch.data, 'sha256 data')],
+              [1, buffers.input(batch.offsets, 'sha256 offsets')],
+              [2, buffers.input(batch.lengths, 'sha256 lengths')],
+              [3, digests],
+              [4, params],
+            ]
+          : [...(fixedReadsData(fixedLength) ? [[0, buffers.input(batch.data, 'sha256 data')] as [number, GPUBuffer]] : []), [1, digests], [2, params]];
       const bindGroup = device.createBindGroup({
         layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          buffers.input(batch.data, 'sha256 data'),
-          buffers.input(batch.offsets, 'sha256 offsets'),
-          buffers.input(batch.lengths, 'sha256 lengths'),
-          digests,
-          params,
-        ].map((buffer, binding) => ({ binding, resource: { buffer } })),
+        entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
       });
       await runPaced({
         device,
@@ -73,15 +112,8 @@ export class Sha256Gpu {
         dispatch: (base, n) =>
           submitDispatch(device, pipeline, bindGroup, { buffer: params, words: Uint32Array.of(base, n) }, Math.ceil(n / this.workgroupSize)),
       });
-      return wordsToDigests(new Uint32Array(await buffers.read(digests, outBytes)), count);
+      // The kernel writes each digest's bytes in order: nothing to convert.
+      return new Uint8Array(await buffers.read(digests, outBytes));
     });
   }
-}
-
-/** The kernel writes the 8 state words of each digest; a digest is those words big-endian. */
-function wordsToDigests(words: Uint32Array, count: number): Uint8Array {
-  const out = new Uint8Array(count * DIGEST_BYTES);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < count * 8; i++) view.setUint32(4 * i, words[i]!);
-  return out;
 }
