@@ -38,8 +38,8 @@ describe.skipIf(dawn.skip !== undefined)(`sha256 kernels on Dawn ${dawn.skip ?? 
     Array.from(batch.lengths, (n, i) => toHex(sha256Ref(batch.data.subarray(batch.offsets[i], batch.offsets[i]! + n))));
   const hash = (batch: MessageBatch, options: Sha256GpuOptions = {}) => scoped(() => new Sha256Gpu(devices, { poisonOutput: POISON, ...options }).hash(batch));
 
-  it('fixed-length batches of every awkward length equal the reference, odd counts, poisoned output', async () => {
-    for (const [i, length] of [0, 1, 3, 55, 56, 63, 64, 65, 119, 120, 128, 200].entries()) {
+  it('fixed-length batches (empty, unaligned, vec4 reads, several whole blocks) equal the reference, odd counts, poisoned output', async () => {
+    for (const [i, length] of [0, 3, 64, 130, 192].entries()) {
       const batch = seededBatch(40 + i, 37 + 2 * i, length);
       expect(split(await hash(batch)), `${length} bytes`).toEqual(reference(batch));
     }

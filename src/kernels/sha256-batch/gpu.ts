@@ -21,8 +21,27 @@ export interface Sha256GpuOptions {
   readonly variableOnly?: boolean;
 }
 
-/** Fixed-length kernels kept per Sha256Gpu: one per message length seen, the oldest dropped past this. */
-const MAX_FIXED_PIPELINES = 8;
+/**
+ * Compiled kernels, shared by every Sha256Gpu (each PipelineCache keeps one pipeline per device):
+ * one per (message length, workgroup size) seen, the least recently used dropped past this.
+ */
+const MAX_KERNELS = 16;
+const kernels = new Map<string, PipelineCache>();
+
+function kernelFor(fixedLength: number | undefined, workgroupSize: number): PipelineCache {
+  const key = `${fixedLength ?? 'any'}/${workgroupSize}`;
+  let cache = kernels.get(key);
+  if (cache) {
+    kernels.delete(key); // re-inserted last: most recently used
+  } else {
+    const [label, code] =
+      fixedLength === undefined ? ['sha256 variable length', variableLengthShader()] : [`sha256 fixed length ${fixedLength}`, fixedLengthShader(fixedLength)];
+    cache = new PipelineCache(label, code, { WORKGROUP_SIZE: workgroupSize });
+    if (kernels.size >= MAX_KERNELS) kernels.delete(kernels.keys().next().value!);
+  }
+  kernels.set(key, cache);
+  return cache;
+}
 
 /**
  * The length every message of `batch` has when they lie back to back from offset 0, each at a
@@ -40,8 +59,6 @@ export function fixedLengthOf(batch: MessageBatch): number | undefined {
 
 /** SHA-256 of message batches on the GPU (shader.ts: a fixed-length and a variable-length kernel). */
 export class Sha256Gpu {
-  private readonly variable: PipelineCache;
-  private readonly fixed = new Map<number, PipelineCache>();
   private readonly workgroupSize: number;
   private readonly maxPerDispatch: number;
 
@@ -51,20 +68,6 @@ export class Sha256Gpu {
   ) {
     this.workgroupSize = options.workgroupSize ?? 64;
     this.maxPerDispatch = maxItemsPerDispatch('maxMessagesPerDispatch', options.maxMessagesPerDispatch, this.workgroupSize);
-    this.variable = new PipelineCache('sha256 variable length', variableLengthShader(), { WORKGROUP_SIZE: this.workgroupSize });
-  }
-
-  private fixedPipelines(length: number): PipelineCache {
-    let cache = this.fixed.get(length);
-    if (cache) {
-      // Most recently used last, so the eviction below drops the least recently used.
-      this.fixed.delete(length);
-    } else {
-      cache = new PipelineCache(`sha256 fixed length ${length}`, fixedLengthShader(length), { WORKGROUP_SIZE: this.workgroupSize });
-      if (this.fixed.size >= MAX_FIXED_PIPELINES) this.fixed.delete(this.fixed.keys().next().value!);
-    }
-    this.fixed.set(length, cache);
-    return cache;
   }
 
   /** Returns count × 32 digest bytes. */
@@ -73,7 +76,7 @@ export class Sha256Gpu {
     throwIfAborted(options.signal);
     const fixedLength = this.options.variableOnly ? undefined : fixedLengthOf(batch);
     const device = await this.devices.acquire();
-    const pipeline = await (fixedLength === undefined ? this.variable : this.fixedPipelines(fixedLength)).get(device);
+    const pipeline = await kernelFor(fixedLength, this.workgroupSize).get(device);
     const count = batch.lengths.length;
     const outBytes = count * DIGEST_BYTES;
     const limit = device.limits.maxStorageBufferBindingSize;

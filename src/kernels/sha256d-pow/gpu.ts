@@ -36,13 +36,27 @@ export interface PowGpuResult extends PowResult {
 }
 
 /** Job uniform layout of the shader: midstate (8 words), header words 16..18 and a pad, share target (8). */
-function jobWords(header: Uint8Array, shareTarget: Uint8Array): Uint32Array {
+export function jobWords(header: Uint8Array, shareTarget: Uint8Array): Uint32Array {
   const job = new Uint32Array(20);
   job.set(midstate(header), 0);
   const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
   for (let i = 0; i < 3; i++) job[8 + i] = view.getUint32(64 + 4 * i); // big-endian, as SHA-256 reads
   job.set(targetWords(shareTarget), 12);
   return job;
+}
+
+/** Compiled kernels shared by every Sha256dPowGpu, per (workgroup size, nonces per invocation); few are ever made. */
+const kernels = new Map<string, PipelineCache>();
+let source: string | undefined;
+function kernelFor(workgroupSize: number, perInvocation: number): PipelineCache {
+  const key = `${workgroupSize}/${perInvocation}`;
+  let cache = kernels.get(key);
+  if (!cache) {
+    if (kernels.size >= 16) kernels.delete(kernels.keys().next().value!);
+    cache = new PipelineCache('sha256d-pow', (source ??= powShader()), { WORKGROUP_SIZE: workgroupSize, NONCES_PER_INVOCATION: perInvocation });
+    kernels.set(key, cache);
+  }
+  return cache;
 }
 
 /** Nonces each invocation tries unless told otherwise. */
@@ -73,7 +87,7 @@ export class Sha256dPowGpu {
     if (!Number.isInteger(this.capacity) || this.capacity < 1 || this.capacity > 1 << 26) {
       throw new TabgridError(ErrorCode.BadInput, `shareCapacity ${this.capacity} is outside 1..${1 << 26}`);
     }
-    this.pipelines = new PipelineCache('sha256d-pow', powShader(), { WORKGROUP_SIZE: this.workgroupSize, NONCES_PER_INVOCATION: perInvocation });
+    this.pipelines = kernelFor(this.workgroupSize, perInvocation);
   }
 
   /** Searches nonces [start, start + count); see PowResult and PowGpuResult. */
