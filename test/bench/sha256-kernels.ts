@@ -16,6 +16,8 @@ export interface KernelTime {
   readonly variant: string;
   /** Median ms per dispatch. */
   readonly ms: number;
+  /** Median CPU ms per dispatch, when a CPU clock was given (a software adapter in this process). */
+  readonly cpuMs?: number;
   /** Messages or nonces per dispatch. */
   readonly items: number;
 }
@@ -51,6 +53,19 @@ function uniform(device: GPUDevice, words: Uint32Array): GPUBuffer {
   return buffer;
 }
 
+/**
+ * Reads the CPU time this process has used (ms): on a software adapter the kernel runs on this
+ * process's threads, and CPU time is steadier than wall time on a busy machine.
+ */
+export type CpuClock = () => number;
+
+interface Timed {
+  readonly ms: number;
+  readonly cpuMs?: number;
+}
+
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 async function timeDispatches(
   device: GPUDevice,
   pipeline: GPUComputePipeline,
@@ -58,7 +73,8 @@ async function timeDispatches(
   groups: number,
   reps: number,
   runs: number,
-): Promise<number> {
+  cpu?: CpuClock,
+): Promise<Timed> {
   const bindGroup = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: entries.map(([binding, buffer]) => ({ binding, resource: { buffer } })),
@@ -71,15 +87,15 @@ async function timeDispatches(
     for (let i = 0; i < n; i++) pass.dispatchWorkgroups(groups);
     pass.end();
     const started = performance.now();
+    const cpuStarted = cpu?.();
     device.queue.submit([encoder.finish()]);
     await device.queue.onSubmittedWorkDone();
-    return (performance.now() - started) / n;
+    return { ms: (performance.now() - started) / n, cpuMs: cpu ? (cpu() - cpuStarted!) / n : undefined };
   };
   await once(1);
-  const times: number[] = [];
+  const times: Timed[] = [];
   for (let i = 0; i < runs; i++) times.push(await once(reps));
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return { ms: median(times.map((t) => t.ms)), cpuMs: cpu ? median(times.map((t) => t.cpuMs!)) : undefined };
 }
 
 /** Digest words (state words, as the old kernel writes them) or bytes (as the new ones do), compared. */
@@ -98,7 +114,15 @@ async function readBack(device: GPUDevice, source: GPUBuffer, size: number): Pro
  * sha256-batch: the old kernel and the new ones (fixed length at workgroup sizes 64, 128, 256,
  * and variable length) on `batch` in one dispatch. Checks each kernel's digests against `want`.
  */
-export async function timeSha256Batch(device: GPUDevice, old: OldSources, batch: MessageBatch, want: Uint8Array, reps = 4, runs = 3): Promise<KernelTime[]> {
+export async function timeSha256Batch(
+  device: GPUDevice,
+  old: OldSources,
+  batch: MessageBatch,
+  want: Uint8Array,
+  reps = 4,
+  runs = 3,
+  cpu?: CpuClock,
+): Promise<KernelTime[]> {
   const count = batch.lengths.length;
   const data = storage(device, batch.data);
   const offsets = storage(device, batch.offsets);
@@ -150,7 +174,7 @@ export async function timeSha256Batch(device: GPUDevice, old: OldSources, batch:
     for (const [name, code, wg, entries, stateWords] of variants) {
       const pipeline = await pipelineOf(device, code, { WORKGROUP_SIZE: wg });
       device.queue.writeBuffer(digests, 0, new Uint8Array(count * DIGEST_BYTES).fill(0xee));
-      const ms = await timeDispatches(device, pipeline, entries, Math.ceil(count / wg), reps, runs);
+      const timed = await timeDispatches(device, pipeline, entries, Math.ceil(count / wg), reps, runs, cpu);
       let got = await readBack(device, digests, count * DIGEST_BYTES);
       if (stateWords) {
         const words = new Uint32Array(got.buffer);
@@ -158,7 +182,7 @@ export async function timeSha256Batch(device: GPUDevice, old: OldSources, batch:
         words.forEach((w, i) => view.setUint32(4 * i, w));
       }
       if (got.some((b, i) => b !== want[i])) throw new Error(`${name} (workgroup ${wg}) gave wrong digests`);
-      rows.push({ kernel: 'sha256-batch', variant: `${name}, workgroup ${wg}`, ms, items: count });
+      rows.push({ kernel: 'sha256-batch', variant: `${name}, workgroup ${wg}`, ...timed, items: count });
     }
   } finally {
     for (const b of [data, offsets, lengths, digests, params]) b.destroy();
@@ -175,6 +199,7 @@ export async function timePow(
   count: number,
   reps = 4,
   runs = 3,
+  cpu?: CpuClock,
 ): Promise<KernelTime[]> {
   const job = uniform(device, jobWords(header, shareTarget));
   const params = uniform(device, Uint32Array.of(0, count, 1 << 16));
@@ -193,11 +218,12 @@ export async function timePow(
       ['new, 1 nonce per invocation', powShader(), 64, 1],
       ['new, 4 nonces per invocation', powShader(), 64, 4],
       ['new, 1 nonce per invocation', powShader(), 256, 1],
+      ['new without the early exit, 1 nonce per invocation', powShader(false), 64, 1],
     ];
     for (const [name, code, wg, per] of variants) {
       const pipeline = await pipelineOf(device, code, per === 0 ? { WORKGROUP_SIZE: wg } : { WORKGROUP_SIZE: wg, NONCES_PER_INVOCATION: per });
-      const ms = await timeDispatches(device, pipeline, entries, Math.ceil(count / (wg * Math.max(per, 1))), reps, runs);
-      rows.push({ kernel: 'sha256d-pow', variant: `${name}, workgroup ${wg}`, ms, items: count });
+      const timed = await timeDispatches(device, pipeline, entries, Math.ceil(count / (wg * Math.max(per, 1))), reps, runs, cpu);
+      rows.push({ kernel: 'sha256d-pow', variant: `${name}, workgroup ${wg}`, ...timed, items: count });
     }
   } finally {
     for (const b of [job, params, counters, nonces]) b.destroy();
@@ -207,10 +233,15 @@ export async function timePow(
 
 /** Rows as a table, each kernel's time as a ratio to the first row of its kernel (the old one). */
 export function ratioTable(rows: readonly KernelTime[], adapter: string): string {
-  const lines = [`| kernel | variant | ms / dispatch (${adapter}) | old time / this time |`, '|---|---|---:|---:|'];
+  const cpu = rows.every((r) => r.cpuMs !== undefined);
+  const lines = [
+    `| kernel | variant | wall ms / dispatch (${adapter}) | old / this (wall) |${cpu ? ' CPU ms / dispatch | old / this (CPU) |' : ''}`,
+    `|---|---|---:|---:|${cpu ? '---:|---:|' : ''}`,
+  ];
   for (const r of rows) {
     const old = rows.find((o) => o.kernel === r.kernel)!;
-    lines.push(`| ${r.kernel} (${r.items} items) | ${r.variant} | ${r.ms.toFixed(2)} | ${(old.ms / r.ms).toFixed(2)}× |`);
+    const cpuCells = cpu ? ` ${r.cpuMs!.toFixed(2)} | ${(old.cpuMs! / r.cpuMs!).toFixed(2)}× |` : '';
+    lines.push(`| ${r.kernel} (${r.items} items) | ${r.variant} | ${r.ms.toFixed(2)} | ${(old.ms / r.ms).toFixed(2)}× |${cpuCells}`);
   }
   return lines.join('\n');
 }

@@ -81,8 +81,8 @@ describe('sha256d-pow.wgsl', () => {
   it('several nonces per invocation and odd workgroups find exactly the CPU nonces', async () => {
     const s = {
       header: randomHeader(9),
-      start: 2 ** 32 - 15_013,
-      count: 15_013,
+      start: 2 ** 32 - 6007,
+      count: 6007,
       target: targetFromLeadingZeroBits(10),
       shareTarget: targetFromLeadingZeroBits(6),
     };
@@ -184,7 +184,8 @@ describe('sha256d-pow.wgsl', () => {
     await expect(gpu.search(header, 0, 1, new Uint8Array(16), easy)).rejects.toMatchObject(badInput);
     await expect(gpu.search(header, 2 ** 32 - 1, 2, t, easy)).rejects.toMatchObject(badInput);
     await expect(gpu.search(header, 0, 1, easy, t)).rejects.toMatchObject(badInput);
-    expect(() => new Sha256dPowGpu(devices, { workgroupSize: 1, maxNoncesPerDispatch: 70_000 })).toThrow(/workgroups/);
+    expect(() => new Sha256dPowGpu(devices, { workgroupSize: 1, noncesPerInvocation: 1, maxNoncesPerDispatch: 70_000 })).toThrow(/workgroups/);
+    expect(() => new Sha256dPowGpu(devices, { workgroupSize: 1, noncesPerInvocation: 4, maxNoncesPerDispatch: 4 * 65_536 })).toThrow(/workgroups/);
     expect(() => new Sha256dPowGpu(devices, { shareCapacity: 0 })).toThrow(expect.objectContaining(badInput));
     expect(() => new Sha256dPowGpu(devices, { noncesPerInvocation: 0 })).toThrow(expect.objectContaining(badInput));
     expect(() => new Sha256dPowGpu(devices, { noncesPerInvocation: 1.5 })).toThrow(expect.objectContaining(badInput));

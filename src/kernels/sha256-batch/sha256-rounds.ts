@@ -70,43 +70,59 @@ const asExpr = (w: Word) => (typeof w === 'number' ? u32(w) : w);
 
 export interface CompressOptions {
   /**
-   * Statements put before round `round` (0..63); `role(r)` names the working variable that holds
-   * a (r = 0) … h (r = 7) at that point. sha256d-pow leaves early there.
+   * Statements put before round `round` (0..63); `role(r)` names the value that holds a (r = 0)
+   * … h (r = 7) at that point. sha256d-pow leaves early there.
    */
   readonly before?: { readonly round: number; readonly code: (role: (r: number) => string) => string };
+  /**
+   * Declare the new chaining value as `let`s of these 8 names (the state words are then any
+   * expressions), instead of adding it into the state's `var`s. The statements are then not
+   * wrapped in a block, so `prefix` must keep the compression's own names unique in the scope.
+   */
+  readonly declare?: readonly string[];
+  readonly prefix?: string;
 }
 
 /**
- * One compression of `words` (16 big-endian message words) into `state` (the names of 8 `var`
- * u32s, a..h of the chaining value), as a WGSL compound statement. It declares a..h, t1 and
- * w0..w63 in its own scope: word expressions must not name those.
+ * One compression of `words` (16 big-endian message words) into `state` (8 names of `var` u32s,
+ * the chaining value a..h, updated in place; or expressions, see `declare`), as WGSL statements.
+ *
+ * Every value is a `let`: round t defines only the new a and e (a{t+1}, e{t+1}); the other six
+ * are earlier rounds' values under their new roles. No variable is stored and reloaded, which
+ * keeps weak shader compilers (software adapters) from spilling, and costs a real GPU nothing.
+ * Its own names are the prefix followed by a, e, t and w with a number.
  */
 export function compressBlock(state: readonly string[], words: readonly Word[], options: CompressOptions = {}): string {
   if (state.length !== 8 || words.length !== 16) throw new RangeError(`a compression takes 8 state words and 16 message words`);
-  const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
-  // Round t's role r (a = 0 … h = 7) lives in names[(r - t) mod 8]: the variables rotate, no copies.
-  const role = (t: number) => (r: number) => names[(((r - t) % 8) + 8) % 8]!;
-  const out: string[] = ['{'];
-  names.forEach((n, i) => out.push(`  var ${n} = ${state[i]};`));
+  if (options.declare && (options.declare.length !== 8 || options.prefix === undefined)) throw new RangeError('declare takes 8 names and a prefix');
+  const p = options.prefix ?? '';
+  const out: string[] = [];
+  // roles[r]: the value in role r (a = 0 … h = 7) at the current round.
+  const roles = [...state];
   const w: Word[] = [];
   for (let t = 0; t < 64; t++) {
     let word: Word = t < 16 ? words[t]! : sum([apply(ssig1, 'ssig1', w[t - 2]!), w[t - 7]!, apply(ssig0, 'ssig0', w[t - 15]!), w[t - 16]!]);
     if (typeof word === 'string') {
-      out.push(`  let w${t} = ${word};`);
-      word = `w${t}`;
+      out.push(`let ${p}w${t} = ${word};`);
+      word = `${p}w${t}`;
     }
     w.push(word);
-    if (options.before?.round === t) out.push(options.before.code(role(t)));
-    const v = role(t);
+    if (options.before?.round === t) out.push(options.before.code((r) => roles[r]!));
+    const [a, b, c, d, e, f, g, h] = roles as [string, string, string, string, string, string, string, string];
     const kw = asExpr(sum([SHA256_K[t]!, word]));
     out.push(
-      `  { let t1 = ${v(7)} + bsig1(${v(4)}) + ch(${v(4)}, ${v(5)}, ${v(6)}) + ${kw}; ${v(3)} += t1; ${v(7)} = t1 + bsig0(${v(0)}) + maj(${v(0)}, ${v(1)}, ${v(2)}); }`,
+      `let ${p}t${t} = ${h} + bsig1(${e}) + ch(${e}, ${f}, ${g}) + ${kw};`,
+      `let ${p}e${t + 1} = ${d} + ${p}t${t};`,
+      `let ${p}a${t + 1} = ${p}t${t} + bsig0(${a}) + maj(${a}, ${b}, ${c});`,
     );
+    roles.splice(0, 8, `${p}a${t + 1}`, a, b, c, `${p}e${t + 1}`, e, f, g);
   }
-  // After 64 rounds (a multiple of 8) every role is back in its own variable.
-  names.forEach((n, i) => out.push(`  ${state[i]} += ${n};`));
-  out.push('}');
-  return out.join('\n');
+  if (options.declare) {
+    options.declare.forEach((n, i) => out.push(`let ${n} = ${state[i]} + ${roles[i]};`));
+    return out.map((l) => `    ${l}`).join('\n');
+  }
+  state.forEach((n, i) => out.push(`${n} += ${roles[i]};`));
+  return ['{', ...out.map((l) => `  ${l}`), '}'].join('\n');
 }
 
 /**

@@ -72,9 +72,11 @@ export function fixedLengthShader(length: number): string {
   const body: string[] = [initState()];
   const at = vec4 ? `m * ${strideWords / 4}u` : `m * ${strideWords}u`;
   if (fixedReadsData(length)) body.push(`  let at = ${at};`);
-  if (full > 0) {
-    // Whole blocks of message words, in a loop: one copy of the rounds whatever the length.
-    const words = Array.from({ length: 16 }, (_, t) => word(t, 'q'));
+  // Whole blocks of message words: in a loop when there are several (one copy of the rounds
+  // whatever the length).
+  const words = Array.from({ length: 16 }, (_, t) => word(t, 'q'));
+  if (full === 1) body.push('  {', '    let q = at;', loads(0, 'q', words), compressBlock(STATE, words), '  }');
+  if (full > 1) {
     body.push(
       `  for (var blk = 0u; blk < ${full}u; blk++) {`,
       `    let q = at + ${vec4 ? 4 : 16}u * blk;`,

@@ -31,9 +31,11 @@ import { compressBlock, SHA256_WGSL_HELPERS, u32, type Word } from '../sha256-ba
 const INNER = ['i0', 'i1', 'i2', 'i3', 'i4', 'i5', 'i6', 'i7'];
 const OUTER = ['o0', 'o1', 'o2', 'o3', 'o4', 'o5', 'o6', 'o7'];
 const lane = (k: number) => `[${k >> 2}].${'xyzw'[k & 3]}`;
+const MID = Array.from({ length: 8 }, (_, i) => `mid${i}`);
+const IV = Array.from(SHA256_IV, (v) => u32(v));
 
-/** The WGSL of the kernel (bindings: 0 job, 1 params, 2 counters, 3 nonces). */
-export function powShader(): string {
+/** The WGSL of the kernel (bindings: 0 job, 1 params, 2 counters, 3 nonces); `earlyExit` false for benchmarks only. */
+export function powShader(earlyExit = true): string {
   const inner: Word[] = ['tail.x', 'tail.y', 'tail.z', 'bswap(nonce)', 0x80000000, ...(Array(10).fill(0) as number[]), 640];
   const outer: Word[] = [...INNER, 0x80000000, ...(Array(6).fill(0) as number[]), 256];
   // Before round 61 the variable in role e holds what becomes the final h (state word 7) less its IV.
@@ -82,16 +84,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let lanes = groups.x * WORKGROUP_SIZE;
   let tail = job.tail;
   let top = job.share_target[1].w;
+${MID.map((m, i) => `  let ${m} = job.midstate${lane(i)};`).join('\n')}
   for (var k = 0u; k < NONCES_PER_INVOCATION; k++) {
     let at = gid.x + k * lanes;
     if (at >= params.count) {
       break;
     }
     let nonce = params.base + at;
-${INNER.map((s, i) => `    var ${s} = job.midstate${lane(i)};`).join('\n')}
-${compressBlock(INNER, inner)}
-${OUTER.map((s, i) => `    var ${s} = ${u32(SHA256_IV[i]!)};`).join('\n')}
-${compressBlock(OUTER, outer, { before: early })}
+${compressBlock(MID, inner, { declare: INNER, prefix: 'x' })}
+${compressBlock(IV, outer, { declare: OUTER, prefix: 'y', before: earlyExit ? early : undefined })}
     var meets = true;
     var open = true;
 ${compare}
