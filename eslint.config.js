@@ -4,7 +4,22 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'test-results/', 'playwright-report/', 'bench-results/', '.vitest-attachments/', 'public/', '**/*.mjs', '*.js'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'test-results/',
+      'playwright-report/',
+      'bench-results/',
+      '.vitest-attachments/',
+      '.gpu/',
+      '.gl/',
+      '.cache/',
+      'public/',
+      '**/*.mjs',
+      '*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -42,6 +57,7 @@ export default tseslint.config(
       'src/net/node-webrtc.ts',
       'src/sdk/grid.ts',
       'src/host/turn-credentials.ts',
+      'src/gpu/dawn*.ts',
     ],
     rules: {
       'no-restricted-imports': [
@@ -51,9 +67,10 @@ export default tseslint.config(
             { regex: '^node:', message: 'Node-only: keep it in one of the Node-only files eslint.config.js lists.' },
             { regex: '^better-sqlite3$', message: 'Node-only: SQLite lives in src/host/store/sqlite-*.ts.' },
             { regex: '^pg$', message: 'Node-only: PostgreSQL lives in src/host/store/pg-*.ts.' },
+            { regex: '^webgpu$', message: 'Node-only: Dawn (the webgpu package) is loaded by src/gpu/dawn.ts.' },
             {
               regex:
-                '(open-host-store|sqlite-store|sqlite-key|sqlite-group-commit|pg-store|pg-key|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid|turn-credentials)$',
+                '(open-host-store|sqlite-store|sqlite-key|sqlite-group-commit|pg-store|pg-key|recompute-thread|load-node|ingest-node|node-host|node-webrtc|export-job|/sdk/grid|turn-credentials|/gpu/dawn[a-z-]*)$',
               message: 'Node-only module: the pages bundle cannot load it.',
             },
           ],

@@ -7,7 +7,9 @@
  * shared machine are noise. `npm run bench -- --ingest [--size 8192] [--units 3]` runs the
  * tiling benchmark instead (bench-ingest.ts: .npy ingestion stage by stage, the unit grid, unit times);
  * `npm run bench -- --store [--units 3000] [--volunteers 32]` the host-store benchmark (store-bench.ts:
- * one host process on SQLite, units/s and host CPU ms/unit with group commit off and on).
+ * one host process on SQLite, units/s and host CPU ms/unit with group commit off and on);
+ * `npm run bench -- --dawn [--sizes 256,512] …` the same kernels in Node through Dawn (bench/dawn.ts:
+ * wall and kernel time, TF.js, the unit stream, cuBLAS when torch is here).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -22,6 +24,12 @@ if (process.argv.includes('--ingest')) {
   const { ingestBenchMain } = await import('./bench-ingest');
   await ingestBenchMain(process.argv.slice(2));
   process.exit(0);
+}
+// `npm run bench -- --dawn …`: the kernels in Node through Dawn (bench/dawn.ts), no browser.
+if (process.argv.includes('--dawn')) {
+  await import('./vite-imports');
+  const { dawnBenchMain } = await import('./bench/dawn');
+  process.exit(await dawnBenchMain(process.argv.slice(2)));
 }
 // `npm run bench -- --store …`: one host process on SQLite, group commit off and on (store-bench.ts).
 if (process.argv.includes('--store')) {

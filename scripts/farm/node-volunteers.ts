@@ -2,6 +2,7 @@ import '../node-webrtc';
 import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
 import { VolunteerSession } from '../../src/volunteer/session';
 import { CpuComputer } from './cpu-computer';
+import type { UnitComputer } from '../../src/worker/client';
 import { DEFAULT_UPLOAD_MBPS, MB, UploadShare } from '../../src/volunteer/upload-share';
 import type { IceConfig } from '../../src/protocol/ice';
 
@@ -13,11 +14,17 @@ export class NodeVolunteers {
   readonly sessions: VolunteerSession[] = [];
   private readonly computers: CpuComputer[] = [];
 
-  /** One more volunteer, not started yet; with other host ids, it moves on to the next when its host cannot be reached. */
-  async add(signalUrl: string, hostId: string, ice?: IceConfig, otherHostIds: readonly string[] = []): Promise<VolunteerSession> {
+  /**
+   * One more volunteer, not started yet; with other host ids, it moves on to the next when its host cannot be reached.
+   * `computer`: what computes its units instead of the CPU reference (`npm run volunteer -- --gpu dawn`: the engine on Dawn).
+   */
+  async add(signalUrl: string, hostId: string, ice?: IceConfig, otherHostIds: readonly string[] = [], computer?: UnitComputer): Promise<VolunteerSession> {
     const identity = await identityFromKeyPair(await createKeyPair());
-    const computer = new CpuComputer();
-    this.computers.push(computer);
+    if (!computer) {
+      const reference = new CpuComputer();
+      this.computers.push(reference);
+      computer = reference;
+    }
     const session = new VolunteerSession({
       signalUrl,
       hostId,

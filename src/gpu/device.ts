@@ -71,7 +71,7 @@ export class GpuDevices {
     if (!adapter) throw new TabgridError(ErrorCode.NoWebGpu, 'no WebGPU adapter is available');
     let device: GPUDevice;
     try {
-      device = await adapter.requestDevice();
+      device = await adapter.requestDevice(deviceRequest(adapter));
     } catch (err) {
       throw new TabgridError(ErrorCode.NoWebGpu, `the adapter refused a device: ${String(err)}`, { cause: err });
     }
@@ -90,6 +90,19 @@ export class GpuDevices {
     });
     return entry;
   }
+}
+
+/** Optional features asked for when the adapter offers them: kernel-time tuning (kernel-timer.ts) uses timestamps. */
+export const WANTED_FEATURES: readonly GPUFeatureName[] = ['timestamp-query'];
+
+/** Compute limits raised to what the adapter offers, so big GPUs can run bigger tiles (matmul/tile-space.ts checks each against the device). */
+const RAISED_LIMITS = ['maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY'] as const;
+
+/** What a device is requested with: the wanted features the adapter has, and its compute limits. */
+export function deviceRequest(adapter: GPUAdapter): GPUDeviceDescriptor {
+  const requiredLimits: Record<string, number> = {};
+  for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  return { requiredFeatures: WANTED_FEATURES.filter((f) => adapter.features.has(f)), requiredLimits };
 }
 
 /**

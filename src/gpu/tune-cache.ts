@@ -1,8 +1,19 @@
 /**
- * Where autotuned tile shapes are kept (kernels/matmul/autotune.ts), per adapter and kernel, so
+ * Where autotuned tile shapes are kept (kernels/matmul/autotune.ts), per adapter, kernel and shape class, so
  * a reload does not time every shape again. Both the compute worker (which tunes) and the
  * volunteer store (which keeps them) import this; neither imports the other.
  */
+
+/**
+ * The version of tuning keys. 2: tuned on kernel time per shape class; version 1's keys
+ * (`matmul-f32@adapter`, tuned on whole calls, transfers included) are never read again.
+ */
+export const TUNE_KEY_VERSION = 2;
+
+/** The cache key of a tuning: kernel, adapter and shape class (see matmul/tile-space.ts). */
+export function tuneKey(kernel: string, adapterKey: string, shapeClass: string): string {
+  return `v${TUNE_KEY_VERSION}/${kernel}@${adapterKey}/${shapeClass}`;
+}
 
 /** A tile configuration: a tiled shader's override constants. */
 export interface TileConfig {
@@ -12,8 +23,9 @@ export interface TileConfig {
   readonly tn: number;
   readonly tileK: number;
   /**
-   * f32 only: use the vec4 kernel (4 × 4 outputs per invocation, vec4 loads) when K and N are
-   * multiples of 4; other shapes run the scalar kernel with the same tiles.
+   * f32 only: use a vec4 kernel (vec4 loads; 4 × 4 outputs per invocation, or with tm/tn up to
+   * 8 × 8 the wide one) when K and N are multiples of 4; other shapes run the scalar kernel with
+   * 4 × 4 outputs and the same workgroup.
    */
   readonly vec4?: boolean;
 }

@@ -16,23 +16,28 @@ describe('matmul autotuning', () => {
   it('times every candidate, keeps the fastest, and answers from the cache next time', async () => {
     const gpu = new MatmulGpu(devices);
     const cache = new MemoryTuneCache();
-    const first = await tuneMatmul(gpu, MatmulKind.F32, { adapterKey: 'test', cache, size: 64, candidates, repeats: 1 });
+    const shape = { m: 64, n: 64, k: 64 };
+    const first = await tuneMatmul(gpu, MatmulKind.F32, { adapterKey: 'test', cache, shape, candidates, repeats: 1, budgetMs: 200 });
     expect(first.cached).toBe(false);
     expect(first.timings.map((t) => t.config)).toEqual(candidates.map(configKey));
+    expect(first.timings.every((t) => t.ms > 0)).toBe(true);
     const fastest = first.timings.reduce((x, y) => (y.ms < x.ms ? y : x));
     expect(configKey(first.config)).toBe(fastest.config);
-    const again = await tuneMatmul(gpu, MatmulKind.F32, { adapterKey: 'test', cache, size: 64, candidates });
+    const again = await tuneMatmul(gpu, MatmulKind.F32, { adapterKey: 'test', cache, shape, candidates });
     expect(again).toMatchObject({ cached: true, timings: [] });
     expect(again.config).toEqual(first.config);
-    // Another adapter, or another kernel, is tuned separately.
-    expect(await cache.get('matmul-f32@other')).toBeUndefined();
+    // Another adapter, kernel or shape class is tuned separately.
+    expect(await cache.get(first.key)).toEqual(first.config);
+    expect(await cache.get(first.key.replace('@test', '@other'))).toBeUndefined();
+    expect(await cache.get(first.key.replace('64x64x64', '128x64x64'))).toBeUndefined();
   });
 
   it('never offers the f32-only vec4 kernel to modp', async () => {
     const result = await tuneMatmul(new MatmulGpu(devices), MatmulKind.Modp, {
       adapterKey: 'test',
       cache: new MemoryTuneCache(),
-      size: 32,
+      shape: { m: 32, n: 32, k: 32 },
+      budgetMs: 100,
       candidates,
       repeats: 1,
     });

@@ -49,6 +49,9 @@ const CONFIGS: MatmulConfig[] = [
   { wgX: 8, wgY: 8, tm: 2, tn: 4, tileK: 8 },
   { wgX: 16, wgY: 4, tm: 1, tn: 1, tileK: 32 },
   { wgX: 8, wgY: 8, tm: 4, tn: 4, tileK: 16, vec4: true },
+  // The wide vec4 kernel (matmul-f32-vec4-wide.wgsl): 8 × 8 and 8 × 4 outputs per invocation.
+  { wgX: 16, wgY: 16, tm: 8, tn: 8, tileK: 8, vec4: true },
+  { wgX: 8, wgY: 16, tm: 8, tn: 4, tileK: 16, vec4: true },
 ];
 
 describe('matmul-f32.wgsl', () => {

@@ -18,7 +18,7 @@ export const matmulF32Worker: WorkerKernel<MatmulF32Unit> = {
     const operands = f32Operands(unit);
     return {
       gpu: async (start, end, options) =>
-        bytesOfC(await gpuOf(context).f32(...rowsOf(operands, unit, start, end), await tuning(context, MatmulKind.F32), options)),
+        bytesOfC(await gpuOf(context).f32(...rowsOf(operands, unit, start, end), await tuning(context, MatmulKind.F32, unit, options), options)),
       cpu: async (start, end, options) => bytesOfC(await poolOf(context).matmulF32(...rowsOf(operands, unit, start, end), options)),
     };
   },

@@ -18,7 +18,7 @@ export const matmulModpWorker: WorkerKernel<MatmulModpUnit> = {
     const operands = modpOperands(unit);
     return {
       gpu: async (start, end, options) =>
-        bytesOfC(await gpuOf(context).modp(...rowsOf(operands, unit, start, end), unit.p, await tuning(context, MatmulKind.Modp), options)),
+        bytesOfC(await gpuOf(context).modp(...rowsOf(operands, unit, start, end), unit.p, await tuning(context, MatmulKind.Modp, unit, options), options)),
       cpu: async (start, end, options) => bytesOfC(await poolOf(context).matmulModp(...rowsOf(operands, unit, start, end), unit.p, options)),
     };
   },

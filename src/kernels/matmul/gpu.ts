@@ -1,5 +1,6 @@
 import f32Source from '../matmul-f32/matmul-f32.wgsl?raw';
 import f32Vec4Source from '../matmul-f32/matmul-f32-vec4.wgsl?raw';
+import f32Vec4WideSource from '../matmul-f32/matmul-f32-vec4-wide.wgsl?raw';
 import modpSource from '../matmul-modp/matmul-modp.wgsl?raw';
 import { throwIfAborted } from '../../errors';
 import { checkModulus, checkResidues, checkShape, type MatmulShape } from './matmul';
@@ -60,9 +61,14 @@ export class MatmulGpu {
     return new Uint32Array(await this.run(MatmulKind.Modp, a, b, shape, p, config, options));
   }
 
-  /** The pipeline for a kind and configuration on the current device (compiled once). */
-  async pipeline(kind: MatmulKind, config: MatmulConfig): Promise<GPUComputePipeline> {
-    return this.cache(kind, config).get(await this.devices.acquire());
+  /** The pipeline for a kind and configuration on `device` (default: the current device), compiled once. */
+  async pipeline(kind: MatmulKind, config: MatmulConfig, device?: GPUDevice): Promise<GPUComputePipeline> {
+    return this.cache(kind, config).get(device ?? (await this.devices.acquire()));
+  }
+
+  /** The device the runs use (requested on first use). */
+  device(): Promise<GPUDevice> {
+    return this.devices.acquire();
   }
 
   private cache(kind: MatmulKind, config: MatmulConfig): PipelineCache {
@@ -70,9 +76,11 @@ export class MatmulGpu {
     let cache = this.caches.get(key);
     if (!cache) {
       const tiles = { WG_X: config.wgX, WG_Y: config.wgY, TILE_K: config.tileK };
-      cache = config.vec4
-        ? new PipelineCache('matmul-f32-vec4.wgsl', f32Vec4Source, tiles)
-        : new PipelineCache(`matmul-${kind}.wgsl`, kind === MatmulKind.F32 ? f32Source : modpSource, { ...tiles, TM: config.tm, TN: config.tn });
+      cache = !config.vec4
+        ? new PipelineCache(`matmul-${kind}.wgsl`, kind === MatmulKind.F32 ? f32Source : modpSource, { ...tiles, TM: config.tm, TN: config.tn })
+        : isWide(config)
+          ? new PipelineCache('matmul-f32-vec4-wide.wgsl', f32Vec4WideSource, { ...tiles, TM: config.tm, TN4: config.tn / 4 })
+          : new PipelineCache('matmul-f32-vec4.wgsl', f32Vec4Source, tiles);
       this.caches.set(key, cache);
     }
     return cache;
@@ -88,11 +96,10 @@ export class MatmulGpu {
     options: MatmulRunOptions,
   ): Promise<ArrayBuffer> {
     const { m, n, k } = shape;
-    // The vec4 kernel needs whole vec4 rows; other shapes (and modp) take the scalar kernel.
-    if (config.vec4 && (kind !== MatmulKind.F32 || k % 4 !== 0 || n % 4 !== 0)) config = { ...config, vec4: false, tm: 4, tn: 4 };
-    checkConfig(config);
+    config = effectiveConfig(kind, shape, config);
     throwIfAborted(options.signal);
     const device = await this.devices.acquire();
+    checkConfig(config, device.limits);
     const pipeline = await this.cache(kind, config).get(device);
     const tileM = config.wgY * config.tm;
     const tileN = config.wgX * config.tn;
@@ -125,14 +132,58 @@ export class MatmulGpu {
 }
 
 export function configKey(c: MatmulConfig): string {
-  return c.vec4 ? `${c.wgX}x${c.wgY}/vec4/k${c.tileK}` : `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k${c.tileK}`;
+  if (!c.vec4) return `${c.wgX}x${c.wgY}/${c.tm}x${c.tn}/k${c.tileK}`;
+  return isWide(c) ? `${c.wgX}x${c.wgY}/vec4/${c.tm}x${c.tn}/k${c.tileK}` : `${c.wgX}x${c.wgY}/vec4/k${c.tileK}`;
 }
 
-function checkConfig(c: MatmulConfig): void {
-  // Within WebGPU's default limits: 256 invocations and 16 KiB of workgroup memory.
-  const tileBytes = (c.wgY * c.tm + c.wgX * c.tn) * c.tileK * 4;
-  if (c.vec4 && (c.tm !== 4 || c.tn !== 4 || c.tileK % 4 !== 0))
-    throw new RangeError(`vec4 configurations need 4×4 outputs and TILE_K % 4 = 0: ${configKey(c)}`);
-  const ok = c.tm >= 1 && c.tm <= 4 && c.tn >= 1 && c.tn <= 4 && c.wgX >= 1 && c.wgY >= 1 && c.wgX * c.wgY <= 256 && c.tileK >= 1 && tileBytes <= 16384;
-  if (!ok) throw new RangeError(`bad matmul configuration ${configKey(c)}`);
+/** A vec4 configuration other than 4×4 outputs runs matmul-f32-vec4-wide.wgsl. */
+function isWide(c: MatmulConfig): boolean {
+  return c.tm !== 4 || c.tn !== 4;
+}
+
+/** The configuration a run of `shape` really uses: the vec4 kernels need whole vec4 rows, so other shapes (and modp) take the scalar kernel. */
+export function effectiveConfig(kind: MatmulKind, shape: MatmulShape, config: MatmulConfig): MatmulConfig {
+  return config.vec4 && (kind !== MatmulKind.F32 || shape.k % 4 !== 0 || shape.n % 4 !== 0) ? { ...config, vec4: false, tm: 4, tn: 4 } : config;
+}
+
+/** The compute limits a configuration must fit (WebGPU's defaults unless the device has more). */
+export type ComputeLimits = Pick<
+  GPUSupportedLimits,
+  'maxComputeWorkgroupStorageSize' | 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupSizeY'
+>;
+export const DEFAULT_COMPUTE_LIMITS: ComputeLimits = {
+  maxComputeWorkgroupStorageSize: 16384,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupSizeY: 256,
+};
+
+/** Bytes of workgroup memory a configuration's two tiles take. */
+export function tileBytes(c: MatmulConfig): number {
+  return (c.wgY * c.tm + c.wgX * c.tn) * c.tileK * 4;
+}
+
+/** Why a configuration cannot run (its shader's bounds, or the limits), or undefined. */
+export function configProblem(c: MatmulConfig, limits: ComputeLimits = DEFAULT_COMPUTE_LIMITS): string | undefined {
+  const ints = [c.wgX, c.wgY, c.tm, c.tn, c.tileK].every((x) => Number.isInteger(x) && x >= 1);
+  if (!ints) return 'every field must be a positive integer';
+  if (c.vec4) {
+    if (c.tileK % 4 !== 0) return 'vec4 configurations need TILE_K % 4 = 0';
+    if (c.tm > 8 || (c.tn !== 4 && c.tn !== 8)) return 'vec4 configurations take 1..8 rows and 4 or 8 columns per invocation';
+  } else if (c.tm > 4 || c.tn > 4) return 'scalar configurations take at most 4×4 outputs per invocation';
+  if (c.wgX > limits.maxComputeWorkgroupSizeX || c.wgY > limits.maxComputeWorkgroupSizeY || c.wgX * c.wgY > limits.maxComputeInvocationsPerWorkgroup)
+    return `the workgroup exceeds the device's ${limits.maxComputeInvocationsPerWorkgroup} invocations`;
+  if (tileBytes(c) > limits.maxComputeWorkgroupStorageSize)
+    return `the tiles take ${tileBytes(c)} bytes, over the device's ${limits.maxComputeWorkgroupStorageSize}`;
+  return undefined;
+}
+
+function checkConfig(c: MatmulConfig, limits?: ComputeLimits): void {
+  const problem = configProblem(c, limits);
+  if (problem) throw new RangeError(`bad matmul configuration ${configKey(c)}: ${problem}`);
+}
+
+/** Workgroups along N (x) and M (y) covering `shape` with `config`'s tiles. */
+export function workgroupGrid(config: MatmulConfig, shape: MatmulShape): { x: number; y: number } {
+  return { x: Math.ceil(shape.n / (config.wgX * config.tn)), y: Math.ceil(shape.m / (config.wgY * config.tm)) };
 }

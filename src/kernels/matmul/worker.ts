@@ -3,8 +3,10 @@
  * workers, the tile shapes tuned per adapter, and the small problem a software adapter is timed
  * on against the CPU.
  */
-import type { KernelContext } from '../worker-kernel';
+import type { KernelContext, KernelOptions } from '../worker-kernel';
 import { tuneMatmul } from './autotune';
+import type { MatmulShape } from './matmul';
+import { shapeClass, shapeClassKey } from './tile-space';
 import { CpuMatmulPool } from './cpu-pool';
 import { DEFAULT_MATMUL_CONFIG, MatmulGpu, type MatmulConfig, type MatmulKind } from './gpu';
 
@@ -17,15 +19,24 @@ export const poolOf = (context: KernelContext) =>
     (pool) => pool.terminate(),
   );
 
-/** The tile configuration autotuned for this adapter (timed once per engine, then cached). */
-export function tuning(context: KernelContext, kind: MatmulKind): Promise<MatmulConfig> {
-  const tuned = context.shared('matmul/tuned', () => new Map<MatmulKind, Promise<MatmulConfig>>());
-  let config = tuned.get(kind);
+/**
+ * The tile configuration tuned for this adapter at `shape`'s class (timed once per engine and
+ * class, by kernel time, then cached), under the unit's abort signal and throttle.
+ */
+export function tuning(context: KernelContext, kind: MatmulKind, shape: MatmulShape, options: KernelOptions = {}): Promise<MatmulConfig> {
+  const tuned = context.shared('matmul/tuned', () => new Map<string, Promise<MatmulConfig>>());
+  const key = `${kind}/${shapeClassKey(shapeClass(shape))}`;
+  let config = tuned.get(key);
   if (!config) {
-    config = context.adapterKey().then(async (adapterKey) => (await tuneMatmul(gpuOf(context), kind, { adapterKey, cache: context.tuneCache })).config);
-    // A failed tuning is not remembered; the next unit tries again.
-    config.catch(() => tuned.delete(kind));
-    tuned.set(kind, config);
+    config = context
+      .adapterKey()
+      .then(
+        async (adapterKey) =>
+          (await tuneMatmul(gpuOf(context), kind, { adapterKey, cache: context.tuneCache, shape, signal: options.signal, pace: options.pace })).config,
+      );
+    // A failed (or aborted) tuning is not remembered; the next unit tries again.
+    config.catch(() => tuned.delete(key));
+    tuned.set(key, config);
   }
   return config;
 }
