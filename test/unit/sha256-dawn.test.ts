@@ -4,7 +4,7 @@
  * same kernels on SwiftShader. Skipped, with the reason, where Node has no Vulkan.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { dawnGpu } from '../helpers/dawn-gpu';
+import { dawnGpu } from '../helpers/lavapipe-in-process';
 import { GpuDevices } from '../../src/gpu/device';
 import { sha256Ref } from '../../src/hash/sha256-ref';
 import { toHex } from '../../src/hex';
@@ -16,12 +16,13 @@ import { powSearchCpu, targetFromLeadingZeroBits } from '../../src/kernels/sha25
 import { seededRandom } from '../../src/work/seeded';
 
 const dawn = await dawnGpu();
+const skip = 'skip' in dawn ? dawn.skip : undefined;
 const POISON = 0xdeadbeef;
 
 // Each new kernel shape compiles for about a second on lavapipe.
-describe.skipIf(dawn.skip !== undefined)(`sha256 kernels on Dawn ${dawn.skip ?? ''}`, { timeout: 60_000 }, () => {
+describe.skipIf(skip !== undefined)(`sha256 kernels on Dawn${skip ? ` (skipped: ${skip})` : ''}`, { timeout: 60_000 }, () => {
   const uncaptured: string[] = [];
-  const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, () => dawn.gpu);
+  const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, () => ('gpu' in dawn ? dawn.gpu : undefined));
   afterAll(() => {
     expect(uncaptured).toEqual([]);
     devices.destroy();

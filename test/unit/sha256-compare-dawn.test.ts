@@ -1,19 +1,19 @@
 /**
  * Old vs new SHA-256 kernels, kernel only, in one run on Dawn in Node (test/bench/sha256-kernels.ts):
  * a measurement, run by hand, skipped unless TABGRID_SHA256_COMPARE is set. Every kernel's
- * digests are checked against the reference. Start Node with a Vulkan driver, e.g. lavapipe:
+ * digests are checked against the reference. On lavapipe (the dawn project's Vulkan):
  *
- *   TABGRID_SHA256_COMPARE=1 LD_LIBRARY_PATH=…/lavapipe/root/usr/lib/x86_64-linux-gnu VK_ICD_FILENAMES=…/lvp.json \
- *     npx vitest run --project unit test/unit/sha256-kernels-compare.test.ts
+ *   TABGRID_SHA256_COMPARE=1 npx vitest run --project dawn test/unit/sha256-compare-dawn.test.ts
  *
- * (VK_ICD_FILENAMES naming Chromium's SwiftShader ICD runs it on SwiftShader.) The replaced
+ * (Run outside the dawn project with VK_ICD_FILENAMES naming Chromium's SwiftShader ICD, and
+ * lavapipe's LD_LIBRARY_PATH for the Vulkan loader, it runs on SwiftShader.) The replaced
  * kernels are read from git at TABGRID_SHA256_OLD (default 78c7618, the last commit with them).
  * On a software adapter the times are CPU figures: quote ratios within one run; the CPU-time
  * columns (this process's threads run the kernel) are steadier than wall time on a busy machine.
  */
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'vitest';
-import { dawnGpu } from '../helpers/dawn-gpu';
+import { dawnGpu } from '../helpers/lavapipe-in-process';
 import { sha256Ref } from '../../src/hash/sha256-ref';
 import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
 import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
@@ -28,9 +28,8 @@ describe.skipIf(!process.env.TABGRID_SHA256_COMPARE)('sha256 kernels, old vs new
     const show = (path: string) => execFileSync('git', ['show', `${commit}:${path}`], { encoding: 'utf8' });
     const old = { batch: show('src/kernels/sha256-batch/sha256.wgsl'), pow: show('src/kernels/sha256d-pow/sha256d-pow.wgsl') };
     const dawn = await dawnGpu();
-    if (!dawn.gpu) throw new Error(dawn.skip);
-    const adapter = await dawn.gpu.requestAdapter();
-    if (!adapter) throw new Error('no adapter');
+    if ('skip' in dawn) throw new Error(dawn.skip);
+    const { adapter } = dawn;
     const device = await adapter.requestDevice();
     const cpu = () => {
       const used = process.cpuUsage();
