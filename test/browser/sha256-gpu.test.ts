@@ -30,7 +30,7 @@ function split(digests: Uint8Array): string[] {
   return Array.from({ length: digests.length / 32 }, (_, i) => toHex(digests.subarray(32 * i, 32 * i + 32)));
 }
 
-describe('sha256.wgsl', () => {
+describe('sha256-batch kernels (shader.ts)', () => {
   it('runs on the adapter these tests expect', async () => {
     const info = await devices.adapter();
     // On CI this is SwiftShader; on a machine with a GPU it is that GPU. Either way it exists.

@@ -36,7 +36,7 @@ async function gpuSearch(s: Search, options: Sha256dPowGpuOptions = {}, run: Run
 
 const cpuSearch = (s: Search) => powSearchCpu(s.header, s.start, s.count, s.target, s.shareTarget);
 
-describe('sha256d-pow.wgsl', () => {
+describe('sha256d-pow kernel (shader.ts)', () => {
   it('equals the CPU reference on random headers and awkward ranges, poisoned output', async () => {
     const shareTarget = targetFromLeadingZeroBits(8);
     const target = targetFromLeadingZeroBits(12);
