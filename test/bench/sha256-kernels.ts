@@ -217,6 +217,7 @@ export async function timePow(
       ['old sha256d-pow.wgsl', old.pow, 64, 0],
       ['new, 1 nonce per invocation', powShader(), 64, 1],
       ['new, 4 nonces per invocation', powShader(), 64, 4],
+      ['new, 16 nonces per invocation', powShader(), 64, 16],
       ['new, 1 nonce per invocation', powShader(), 256, 1],
       ['new without the early exit, 1 nonce per invocation', powShader(false), 64, 1],
     ];

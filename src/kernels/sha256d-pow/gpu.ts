@@ -60,11 +60,14 @@ function kernelFor(workgroupSize: number, perInvocation: number): PipelineCache 
 }
 
 /**
- * Nonces each invocation tries unless told otherwise: the nonce-independent part (midstate and
- * header words, the first rounds) is loaded and computed once for four. Measured faster than 1
- * on lavapipe and SwiftShader (test/bench/sha256-kernels.ts); not yet measured on a GPU.
+ * Nonces each invocation tries unless told otherwise. The nonce-independent part (midstate and
+ * header words, the first rounds) is loaded and computed once for all of them, and one dispatch
+ * (at most 65535 workgroups) can hold 65535 × 64 × 16 ≈ 67 M nonces: enough for the pacer's
+ * 25 ms on a fast GPU, where one nonce an invocation capped dispatches at 4 M (about 1 ms), so
+ * each dispatch's round trip weighed. Measured best of 1, 4, 16 on lavapipe
+ * (test/unit/sha256-compare-dawn.test.ts); not yet on a GPU.
  */
-export const DEFAULT_NONCES_PER_INVOCATION = 4;
+export const DEFAULT_NONCES_PER_INVOCATION = 16;
 
 /** Proof-of-work nonce search on the GPU (shader.ts). */
 export class Sha256dPowGpu {
