@@ -45,7 +45,7 @@ export class Announcer {
    * and OWED_KEYS keys, the longest unheard dropped first. What is dropped is not lost: the
    * receipts are on file, and a re-sent result fetches its verdict as a duplicate.
    */
-  private owe(to: string, message: HostMessage): void {
+  owe(to: string, message: HostMessage): void {
     const list = [...(this.owed.get(to) ?? []), message].slice(-OWED_PER_KEY);
     this.owed.delete(to);
     this.owed.set(to, list);

@@ -47,6 +47,12 @@ export class Connections {
     return this.byName.get(name);
   }
 
+  /** Whether some connection speaks for volunteer `id` (its key proved; a linear scan: for rare events, not per message). */
+  speaksFor(id: string): boolean {
+    for (const c of this.byName.values()) if (c.volunteerId === id) return true;
+    return false;
+  }
+
   /** A new link under `name`: nothing of an earlier link by that name carries over. */
   open(name: string): void {
     this.delete(name);

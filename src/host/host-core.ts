@@ -132,6 +132,10 @@ export class HostCore {
               );
         },
         (units) => this.judge.release(units.map(requeued)),
+        (to, message) => {
+          // Only for a key connected here: the process that settled the unit owes it to its own connections itself.
+          if (this.sessions.speaksFor(to)) this.announcer.owe(to, message);
+        },
         options.log,
       );
     }
@@ -433,11 +437,12 @@ export class HostCore {
       if (this.sharing && !(await this.sharing.prepare(speaker.id, message, name))) {
         // Its unit is another live process's, whose volunteer moved here before that process was found dead (sharing.ts):
         // a heartbeat waits for the next, anything else is refused as busy, and the volunteer offers it again.
-        if (message.type === 'heartbeat') return answered([]);
+        // Verdicts another process owes this key ride along: that unit's verdict among them, once its process settled it.
+        if (message.type === 'heartbeat') return answered(this.announcer.take(speaker.id));
         throw new TabgridError(ErrorCode.Busy, 'another host process holds this unit for now; offer it again shortly');
       }
     } catch (err) {
-      return answered([this.error(speaker.id, err, message)]);
+      return answered([...(this.sharing ? this.announcer.take(speaker.id) : []), this.error(speaker.id, err, message)]);
     }
     const tx = this.state.tx();
     let replies: HostMessage[];
@@ -515,7 +520,7 @@ export class HostCore {
   private commit(tx: Tx): Promise<void> {
     const batch = tx.batch();
     // A shared store (never pipelined) commits fenced by ownership: persist().
-    if (!this.pipelined) return this.persist(batch).then(() => this.applied(tx, batch));
+    if (!this.pipelined) return this.persist(batch, tx).then(() => this.applied(tx, batch));
     if (this.chain.failure !== undefined) return Promise.reject(this.stopped());
     // Pipelined: applied now, so the next message builds on it; whoever announces it waits for `durable`.
     const durable = this.store.commit(batch, this.chain);
@@ -532,8 +537,9 @@ export class HostCore {
   }
 
   /** Makes `batch` durable: in this host's store, or fenced by ownership in a shared one (sharing.ts). */
-  private persist(batch: StoreBatch): Promise<void> {
-    return this.sharing ? this.sharing.commit(batch) : this.store.commit(batch);
+  private persist(batch: StoreBatch, tx: Tx): Promise<void> {
+    // Verdicts owed to other voters go to the other processes too: a voter may have moved to one of them.
+    return this.sharing ? this.sharing.commit(batch, tx.notices()) : this.store.commit(batch);
   }
 
   /** Works out the replies and the state changes (into tx) for one message from connection `name`. */

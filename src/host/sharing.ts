@@ -3,19 +3,22 @@
  * process holds in memory only units it owns in the database: claimed a few at a time when a
  * volunteer asks and none is queued here, adopted when a volunteer brings a unit of a process
  * that died (its result, heartbeat or reconnect), or when a dead process's lease ran out. Before
- * a request or a result, the key's volunteer and trust records are read again, so a ban by
- * another process holds here. Commits are fenced by ownership; a fenced one drops the units
+ * a request or a result, the key's volunteer and trust records are read again if another process
+ * changed them since (its commit's notice says so; without notices, always), so a ban by another
+ * process holds here. Commits are fenced by ownership; a fenced one drops the units
  * another process took and fails the message as busy (the volunteer asks again). Queued units
  * nobody here asked for within a lease period go back to the pool.
  */
 import { ErrorCode, TabgridError } from '../errors';
-import type { VolunteerMessage } from '../protocol';
+import type { HostMessage, VolunteerMessage } from '../protocol';
 import type { HostState } from './host-state';
 import { FencedCommit, type BatchBase, type Claimed, type SharedHostStore, type UnitCounts } from './store/shared-store';
 import type { HostSnapshot, StoreBatch, StoredTeam, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
 
 /** Queued units claimed at once when a volunteer asks and none is queued here. */
 export const CLAIM_BLOCK = 4;
+/** Keys whose records are known fresh at most (bounds `fresh`). */
+const FRESH_KEYS = 100_000;
 /** Lapsed units of dead processes adopted per tick at most. */
 const ADOPT_PER_TICK = 64;
 
@@ -28,6 +31,12 @@ export class Sharing {
   private readonly arrived = new Set<string>();
   /** When each queued unit held here was first seen queued by a tick (given back after a lease period). */
   private readonly queuedSince = new Map<string, number>();
+  /**
+   * Keys whose volunteer and trust records were read since any other process last changed them
+   * (its commit's notice, SharedNotice): these need no read before their next request or result.
+   * Only while the store is listening; emptied whenever notices may have been missed.
+   */
+  private readonly fresh = new Set<string>();
 
   constructor(
     private readonly store: SharedHostStore,
@@ -37,8 +46,18 @@ export class Sharing {
     private readonly adopted: (units: readonly StoredUnit[]) => void,
     /** Units dropped from memory (the core frees what it held for them). */
     private readonly dropped: (units: readonly StoredUnit[]) => void,
+    /** A message another process owes to `to` (a replica's verdict), for the next reply to that key if it speaks here. */
+    private readonly owed: (to: string, message: HostMessage) => void,
     private readonly log?: (line: string) => void,
-  ) {}
+  ) {
+    store.listen({
+      notice: (n) => {
+        if (n.kind === 'keys') for (const k of n.keys) this.fresh.delete(k);
+        else this.owed(n.to, n.message);
+      },
+      reset: () => this.fresh.clear(),
+    });
+  }
 
   /**
    * Registers the process and runs `start` on the shared snapshot (no units) under the lock on
@@ -95,13 +114,16 @@ export class Sharing {
   }
 
   /**
-   * Once a second, in turn with messages: says this process is alive, adopts lapsed units of
-   * dead processes (the caller's expiry requeues them), gives back queued units nobody here
+   * Once a second, in turn with messages: says this process is alive, adopts units of dead
+   * processes whose lease lapsed a lease period ago (the caller's expiry requeues them), gives back queued units nobody here
    * asked for, and counts the database's units.
    */
   async tick(now: number): Promise<void> {
     await this.store.beat();
-    this.bring(await this.store.adoptLapsed(now, ADOPT_PER_TICK));
+    // A dead process's lease is taken over one lease period after it lapsed, as a restarted host gives each restored lease one
+    // more period: its holder notices the death only by silence (5 s) and then has to reconnect. Taken at once, it was requeued
+    // here while its holder was on its way to another process, whose every offer of the finished result was then `busy`.
+    this.bring(await this.store.adoptLapsed(now - this.leaseMs, ADOPT_PER_TICK));
     const queued = this.state.queuedUnits();
     const idle: StoredUnit[] = [];
     const seen = new Set<string>();
@@ -124,8 +146,12 @@ export class Sharing {
     this.arrived.delete(connection);
   }
 
-  /** Commits `batch` fenced by ownership, its records as increments over what memory holds now (call before applying it). */
-  async commit(batch: StoreBatch): Promise<void> {
+  /**
+   * Commits `batch` fenced by ownership, its records as increments over what memory holds now
+   * (call before applying it), and tells the other processes of it: the keys it changed, and
+   * `owed`, messages for keys that may be connected to them (docs/MULTI-HOST.md).
+   */
+  async commit(batch: StoreBatch, owed: readonly { readonly to: string; readonly message: HostMessage }[] = []): Promise<void> {
     const volunteers = new Map<string, StoredVolunteer>();
     const teams = new Map<string, StoredTeam>();
     const trust = new Map<string, StoredTrust>();
@@ -143,7 +169,7 @@ export class Sharing {
     }
     const base: BatchBase = { volunteers, teams, trust };
     try {
-      await this.store.commitShared(batch, base);
+      await this.store.commitShared(batch, base, owed);
     } catch (err) {
       if (!(err instanceof FencedCommit)) throw err;
       // Some unit went to another process: drop the batch's units, take back those still ours.
@@ -160,10 +186,29 @@ export class Sharing {
     [this.counted, this.left] = await Promise.all([this.store.counts(), this.store.remaining()]);
   }
 
+  /** Reads the key's records again, unless no other process changed them since the last read (`fresh`). */
   private async refresh(who: string): Promise<void> {
-    const { volunteer, trust } = await this.store.refreshKey(who);
+    if (this.store.listening && this.fresh.has(who)) return;
+    // Marked before the read: a notice arriving while it runs unmarks it, and the next message reads again.
+    const listening = this.store.listening;
+    if (listening) this.freshen(who);
+    let read: Awaited<ReturnType<SharedHostStore['refreshKey']>>;
+    try {
+      read = await this.store.refreshKey(who);
+    } catch (err) {
+      this.fresh.delete(who);
+      throw err;
+    }
+    const { volunteer, trust } = read;
     if (volunteer) this.state.putVolunteer(volunteer);
     for (const t of trust) this.state.putTrust(t);
+  }
+
+  /** Bounded: past FRESH_KEYS keys, the oldest is read again when it next speaks. */
+  private freshen(key: string): void {
+    this.fresh.delete(key);
+    this.fresh.add(key);
+    if (this.fresh.size > FRESH_KEYS) this.fresh.delete(this.fresh.values().next().value!);
   }
 
   /** Brings the unit in if no other live process owns it; false when one does. */

@@ -37,8 +37,8 @@ export interface HostLinkOptions {
   readonly client?: string;
   /** STUN/TURN servers and policy to connect with (the page's); TURN credentials the host grants are added. */
   readonly ice?: IceConfig;
-  /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
-  readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
+  /** How to reach the host (`target`: the process's id, or the relay's); defaults to PeerJS (connectToHost). Tests pass in-memory links. */
+  readonly connect?: (handlers: LinkHandlers, signal: AbortSignal, target: string) => Promise<Link>;
   /** Offer to relay for other volunteers when the host is full. */
   readonly relay?: boolean;
   /** A chunk fetch fails when no chunk of it has come for this long (default CHUNK_IDLE_MS). */
@@ -77,6 +77,8 @@ export class HostLink {
   private upstream?: string;
   /** Which of the host's processes (hostId, then otherHostIds) to connect to next. */
   private process = 0;
+  /** Whether losing the current link moves the next connection on to the next process: a direct link, not one the host redirected. */
+  private leaveOnLoss = false;
   private readonly relayServer?: RelayServer;
   private identityPromise?: Promise<Identity>;
   /** The host's public key from its welcome: receipts must verify against it. */
@@ -189,13 +191,14 @@ export class HostLink {
     const identity = await this.identity();
     let link: Link;
     try {
-      link = await connect(handlers, signal);
+      link = await connect(handlers, signal, target);
     } catch (err) {
       // That process is gone (or not up yet): the reconnect after the backoff tries the next one.
       if (direct) this.process++;
       throw err;
     }
     this.link = link;
+    this.leaveOnLoss = direct;
     let reject!: (err: unknown) => void;
     const promise = new Promise<never>((_, r) => (reject = r));
     promise.catch(() => undefined); // nobody need be listening
@@ -223,6 +226,7 @@ export class HostLink {
     }
     if (welcome.type === 'redirect') {
       const choice = welcome.relays[Math.floor(Math.random() * welcome.relays.length)];
+      this.leaveOnLoss = false; // full, not gone: its relay is tried, then this process again
       link.close();
       this.upstream = choice;
       throw new Redirected(welcome.retryMs);
@@ -414,8 +418,17 @@ export class HostLink {
     for (const request of [...this.pending.values()]) request.reject(err);
   }
 
-  /** The link is gone; the session's run loop sees it fail and reconnects with backoff. */
+  /**
+   * The link is gone; the session's run loop sees it fail and reconnects with backoff. A direct
+   * link to one of several processes moves the next connection on to the next process: a killed
+   * process does not close its links, so this is met only after the heartbeats' silence (≥ 5 s),
+   * and connecting to its id again would wait out the signaling server's expiry of the offer
+   * (another 5–7 s) before failing over, while the job goes on without this volunteer. The
+   * processes share one database, so any of them takes what it brings.
+   */
   private closed(): void {
+    if (this.leaveOnLoss && (this.options.otherHostIds?.length ?? 0) > 0) this.process++;
+    this.leaveOnLoss = false;
     this.link = undefined;
     this.relayServer?.attach(undefined);
     // Try the host itself first next time: a lost relay may be gone for good.

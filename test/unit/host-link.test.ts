@@ -127,3 +127,49 @@ describe('HostLink: requests and their answers', () => {
     expect(replies.map((r) => r.type === 'unit' && r.unit.unitId)).toEqual(['j/0', 'j/1']);
   });
 });
+
+describe('HostLink: several processes of one grid', () => {
+  /** Processes that welcome every hello; `drop(id)` ends that process's links the way a killed one's end (closed, no word). */
+  async function processes() {
+    const hostKey = await newIdentity();
+    const targets: string[] = [];
+    const links = new Map<string, LinkHandlers>();
+    const connect = async (handlers: LinkHandlers, _signal: AbortSignal, target: string): Promise<Link> => {
+      targets.push(target);
+      links.set(target, handlers);
+      return {
+        peer: target,
+        send(text) {
+          const m = parseVolunteerMessage(text);
+          if (m.type === 'hello') setTimeout(() => handlers.onText(encodeMessage(welcomeFor(m.id, hostKey.publicKey))), 0);
+        },
+        sendData: () => undefined,
+        close: () => handlers.onClose(),
+      };
+    };
+    return { connect, targets, drop: (id: string) => links.get(id)!.onClose() };
+  }
+
+  it('moves on to the next process when an established link is lost, round and round', async () => {
+    const { connect, targets, drop } = await processes();
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'a', otherHostIds: ['b', 'c'], identity: await newIdentity(), connect }, () => undefined);
+    const signal = new AbortController().signal;
+    for (const id of ['a', 'b', 'c', 'a']) {
+      await link.open(signal);
+      expect(link.connected).toBe(true);
+      drop(id);
+      expect(link.connected).toBe(false);
+    }
+    expect(targets).toEqual(['a', 'b', 'c', 'a']);
+  });
+
+  it('with one host id, reconnects to it after a loss', async () => {
+    const { connect, targets, drop } = await processes();
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'a', identity: await newIdentity(), connect }, () => undefined);
+    const signal = new AbortController().signal;
+    await link.open(signal);
+    drop('a');
+    await link.open(signal);
+    expect(targets).toEqual(['a', 'a']);
+  });
+});

@@ -14,6 +14,8 @@ import { seededRandom } from '../../src/work/seeded';
 import { PgCluster, postgresBin } from '../../scripts/pg-cluster';
 import { HandVolunteer } from '../helpers/honest-volunteer';
 import { newIdentity, sayTo } from '../helpers/signing';
+import { until } from '../helpers/until';
+import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
 
 const installed = postgresBin() !== undefined;
 if (!installed) console.warn('\n*** SKIPPING the shared-host tests: PostgreSQL is not installed (apt-get install postgresql; .ci/run does). ***\n');
@@ -36,9 +38,10 @@ afterAll(async () => {
 });
 
 /** A host process on `url`: its own store (connection pool, process id) and core. */
-async function processOn(url: string, hostId: string): Promise<{ store: PgHostStore; core: HostCore }> {
+async function processOn(url: string, hostId: string, spec: JobSpec = job, clock?: () => number): Promise<{ store: PgHostStore; core: HostCore }> {
   const store = await PgHostStore.open(url);
-  const core = await HostCore.open(store, [job], {
+  const core = await HostCore.open(store, [spec], {
+    ...(clock ? { clock } : {}),
     hostId,
     hash,
     identity: await store.hostIdentity(),
@@ -127,5 +130,86 @@ describe.runIf(installed)('host processes sharing one PostgreSQL database', () =
     await HandVolunteer.greet(b.core, 'c', identity, hash);
     const [reply] = await sayTo(b.core, 'c', { type: 'request-unit', id: 1, holding: [] });
     expect(reply).toMatchObject({ type: 'error', code: 'banned' });
+  });
+
+  it('bans at once a key another process banned after this one had read its records (the ban’s notice)', async () => {
+    const url = await cluster!.createDatabase();
+    const a = await processOn(url, 'a');
+    const b = await processOn(url, 'b');
+    await until(() => a.store.listening && b.store.listening);
+    const identity = await newIdentity();
+    const atA = await HandVolunteer.greet(a.core, 'c', identity, hash);
+    const atB = await HandVolunteer.greet(b.core, 'c', identity, hash);
+    // b reads the key's records once, and would not read them again without a notice that they changed.
+    await atB.lease();
+    expect(await atA.submit(await atA.lease(), true)).toMatchObject({ type: 'verdict', verdict: 'rejected' });
+    let reply: Awaited<ReturnType<typeof sayTo>>[number] | undefined;
+    await until(
+      async () => {
+        [reply] = await sayTo(b.core, 'c', { type: 'request-unit', id: 2, holding: [] });
+        return reply?.type === 'error';
+      },
+      5000,
+      20,
+    );
+    expect(reply).toMatchObject({ type: 'error', code: 'banned' });
+  });
+
+  it('hands a replica’s verdict to its voter connected to another process, with a receipt under the shared key', async () => {
+    const url = await cluster!.createDatabase();
+    const replicated: JobSpec = { id: 'rep', kernel: 'sha256-batch', units: 1, messagesPerUnit: 8, messageLength: 32, seed: 4, replicate: true };
+    const a = await processOn(url, 'a', replicated);
+    const b = await processOn(url, 'b', replicated);
+    await until(() => a.store.listening && b.store.listening);
+    const first = await newIdentity();
+    const atA = await HandVolunteer.greet(a.core, 'v1', first, hash);
+    const unit = await atA.lease();
+    expect(await atA.submit(unit)).toMatchObject({ type: 'verdict', verdict: 'pending' });
+    // The first voter moves to b while a lives on; a second key's replica at a settles the unit.
+    const movedOn = await HandVolunteer.greet(b.core, 'v1', first, hash);
+    const second = await HandVolunteer.greet(a.core, 'v2', await newIdentity(), hash);
+    expect((await second.lease()).unitId).toBe(unit.unitId);
+    expect(await second.submit(unit)).toMatchObject({ type: 'verdict', verdict: 'accepted' });
+    // At b, the first voter's next heartbeat carries the verdict a settled.
+    let heard: Awaited<ReturnType<typeof sayTo>> = [];
+    await until(
+      async () => {
+        heard = await sayTo(b.core, 'v1', { type: 'heartbeat', unitId: unit.unitId, done: 8, total: 8 });
+        return heard.length > 0;
+      },
+      5000,
+      20,
+    );
+    expect(movedOn.name).toBe('v1');
+    const [verdict] = heard;
+    expect(verdict).toMatchObject({ type: 'verdict', unitId: unit.unitId, verdict: 'accepted' });
+    const receipt = verdict?.type === 'verdict' ? verdict.receipt : undefined;
+    expect(receipt?.volunteer).toBe(first.id);
+    expect(await verifyReceiptSignature(a.core.publicKey, receipt!, receipt!.signature!)).toBe(true);
+  });
+
+  it('leaves a dead process’s lapsed lease to its holder for one more lease period, then takes it back to the queue', async () => {
+    const url = await cluster!.createDatabase();
+    let now = Date.now();
+    const clock = () => now;
+    const a = await processOn(url, 'a', job, clock);
+    const b = await processOn(url, 'b', job, clock);
+    const mover = await newIdentity();
+    const gone = await HandVolunteer.greet(a.core, 'gone', await newIdentity(), hash);
+    const unit = await (await HandVolunteer.greet(a.core, 'mover', mover, hash)).lease();
+    const abandoned = await gone.lease();
+    await dies(a);
+    // Both leases lapsed a moment ago: b leaves them (a holder notices a dead process only by its silence, then reconnects).
+    now += 30_001;
+    await b.core.expireLeases();
+    const owners = async () => new Map((await b.store.load()).units.map((u) => [u.unitId, u.state]));
+    expect((await owners()).get(abandoned.unitId)).toBe('leased');
+    // The holder that comes back to b within that period has its result judged there.
+    const atB = await HandVolunteer.greet(b.core, 'mover', mover, hash);
+    expect(await atB.submit(unit)).toMatchObject({ type: 'verdict', verdict: 'accepted' });
+    // A lease period later the other's holder has not come back: b takes its unit and its expiry requeues it.
+    now += 30_000;
+    await b.core.expireLeases();
+    expect((await owners()).get(abandoned.unitId)).toBe('queued');
   });
 });

@@ -7,6 +7,7 @@ import { MemoryHostStore } from '../../src/host/store/memory-store';
 import { openHostStore, parseStoreSpec, StoreKind } from '../../src/host/store/open-host-store';
 import { SqliteHostStore } from '../../src/host/store/sqlite-store';
 import { verifySignature } from '../../src/proof/identity';
+import { seededRandom } from '../../src/work/seeded';
 
 const dir = mkdtempSync(join(tmpdir(), 'tabgrid-open-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,7 +76,17 @@ describe('openHostStore', () => {
     const key = (await first.hostIdentity()).publicKey;
     await first.close();
     const again = await openHostStore(`sqlite:${path}`, { existing: true });
-    expect((await again.hostIdentity()).publicKey).toBe(key);
+    const identity = await again.hostIdentity();
+    expect(identity.publicKey).toBe(key);
+    // It signs with node:crypto: WebCrypto's verifier takes its signatures (r‖s, 64 bytes), and only for the bytes signed.
+    const random = seededRandom(5);
+    for (const length of [0, 1, 200]) {
+      const bytes = Uint8Array.from({ length }, () => Math.floor(random() * 256));
+      const signature = await identity.sign(bytes);
+      expect(signature).toMatch(/^[0-9a-f]{128}$/);
+      expect(await verifySignature(key, bytes, signature)).toBe(true);
+      expect(await verifySignature(key, Uint8Array.from([...bytes, 0]), signature)).toBe(false);
+    }
     await again.close();
   });
 

@@ -5,7 +5,8 @@
  * whichever process issued it and a volunteer moving between processes meets the same host.
  */
 import type pg from 'pg';
-import { identityFromKeyPair, type Identity } from '../../proof/identity';
+import type { Identity } from '../../proof/identity';
+import { hostIdentityFromJwk } from './sqlite-key';
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
@@ -26,7 +27,5 @@ export async function loadOrCreatePgHostIdentity(pool: pg.Pool): Promise<Identit
     await pool.query('INSERT INTO host_key (id, private_jwk, public_jwk) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING', [privateJwk, publicJwk]);
     row = (await read())!;
   }
-  const privateKey = await subtle.importKey('jwk', JSON.parse(row.private_jwk) as JsonWebKey, ALGORITHM, false, ['sign']);
-  const publicKey = await subtle.importKey('jwk', JSON.parse(row.public_jwk) as JsonWebKey, ALGORITHM, true, ['verify']);
-  return identityFromKeyPair({ privateKey, publicKey });
+  return hostIdentityFromJwk(row.private_jwk, row.public_jwk);
 }

@@ -27,7 +27,17 @@ import {
   type UnitRow,
   type VolunteerRow,
 } from './store-rows';
-import { FencedCommit, PROCESS_TTL_MS, type BatchBase, type Claimed, type SharedHostStore, type UnitCounts } from './shared-store';
+import {
+  FencedCommit,
+  PROCESS_TTL_MS,
+  type BatchBase,
+  type Claimed,
+  type SharedHostStore,
+  type SharedListener,
+  type SharedNotice,
+  type UnitCounts,
+} from './shared-store';
+import type { HostMessage } from '../../protocol';
 import type { HostSnapshot, StoreBatch, StoredDataset, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
 
 /** Chunks written per transaction when saving a dataset: the event loop runs between them. */
@@ -36,6 +46,37 @@ const DATASET_CHUNKS_PER_TRANSACTION = 64;
 const POOL_SIZE = 4;
 /** An advisory lock key (any constant): migrations and job creation take it. */
 const LOCK_KEY = 0x7ab9_17;
+
+/** The channel the processes' notices go on (SharedNotice). */
+const CHANNEL = 'tabgrid_shared';
+/** NOTIFY refuses payloads of 8000 bytes or more: keys go in several notices, and a longer owed message is not sent (its volunteer hears it by re-sending). */
+const MAX_NOTICE_BYTES = 7900;
+/** How soon a dropped listening connection is opened again (meanwhile every key's records are re-read before use). */
+const LISTEN_RETRY_MS = 1000;
+
+/** A notice as sent: who sent it, and either keys whose records changed or a message owed to a key. */
+type NoticeWire = { readonly p: string; readonly k: readonly string[] } | { readonly p: string; readonly to: string; readonly m: HostMessage };
+
+/** The NOTIFY payloads for a shared commit: the keys whose records it changes, then the owed messages that fit. */
+function noticesFor(processId: string, batch: StoreBatch, owed: readonly { readonly to: string; readonly message: HostMessage }[]): string[] {
+  const keys = [...new Set([...(batch.volunteers ?? []).map((v) => v.id), ...(batch.trust ?? []).map((t) => t.key)])];
+  const payloads: string[] = [];
+  let group: string[] = [];
+  const flush = () => {
+    if (group.length > 0) payloads.push(JSON.stringify({ p: processId, k: group } satisfies NoticeWire));
+    group = [];
+  };
+  for (const key of keys) {
+    if (JSON.stringify({ p: processId, k: [...group, key] }).length > MAX_NOTICE_BYTES) flush();
+    group.push(key);
+  }
+  flush();
+  for (const { to, message } of owed) {
+    const payload = JSON.stringify({ p: processId, to, m: message } satisfies NoticeWire);
+    if (payload.length <= MAX_NOTICE_BYTES) payloads.push(payload);
+  }
+  return payloads;
+}
 
 /** A unit as tabgrid_commit reads it: JSON-valued fields as the JSON text stored. */
 const unitRecord = (u: StoredUnit) => ({
@@ -112,6 +153,11 @@ export class PgHostStore implements SharedHostStore {
   private identity?: Promise<Identity>;
   private closed?: Promise<void>;
   private beaten = false;
+  private listener?: SharedListener;
+  /** The connection that LISTENs for other processes' notices (its own, not the pool's: a LISTEN lives on one session). */
+  private listenClient?: pg.Client;
+  private listenRetry?: ReturnType<typeof setTimeout>;
+  private heard = false;
 
   /** Connects to `url` (postgres://…) and brings its schema up to date; failures surface on first use, as TabgridError 'storage'. */
   constructor(
@@ -187,10 +233,10 @@ export class PgHostStore implements SharedHostStore {
     return this.serially(() => this.write(batch, encode(batch), null));
   }
 
-  commitShared(batch: StoreBatch, base: BatchBase): Promise<void> {
+  commitShared(batch: StoreBatch, base: BatchBase, owed: readonly { readonly to: string; readonly message: HostMessage }[] = []): Promise<void> {
     return this.serially(async () => {
       try {
-        await this.write(batch, encode(batch, increments(batch, base)), this.processId);
+        await this.write(batch, encode(batch, increments(batch, base)), this.processId, noticesFor(this.processId, batch, owed));
       } catch (err) {
         if ((err as { cause?: { code?: string } }).cause?.code === FENCED) throw new FencedCommit((batch.units ?? []).map((u) => u.unitId));
         throw err;
@@ -204,15 +250,20 @@ export class PgHostStore implements SharedHostStore {
     return run;
   }
 
-  private async write(batch: StoreBatch, encoded: string, owner: string | null): Promise<void> {
+  private async write(batch: StoreBatch, encoded: string, owner: string | null, notices: readonly string[] = []): Promise<void> {
     await this.ready;
     const outputs = batch.outputs ?? [];
+    // The notices ride in the commit's own statement: one round trip still, and NOTIFY is delivered only if the transaction commits.
+    const [sql, params] =
+      notices.length === 0
+        ? ['SELECT tabgrid_commit($1::jsonb, $2)', [encoded, owner]]
+        : [`SELECT tabgrid_commit($1::jsonb, $2), (SELECT count(pg_notify('${CHANNEL}', n)) FROM unnest($3::text[]) n)`, [encoded, owner, notices]];
     if (outputs.length === 0) {
-      await this.guard('write', () => this.pool.query('SELECT tabgrid_commit($1::jsonb, $2)', [encoded, owner]));
+      await this.guard('write', () => this.pool.query(sql, params));
       return;
     }
     await this.transaction('write', async (c) => {
-      await c.query('SELECT tabgrid_commit($1::jsonb, $2)', [encoded, owner]);
+      await c.query(sql, params);
       for (const o of outputs) {
         await c.query('INSERT INTO outputs (unit_id, root, data) VALUES ($1, $2, $3) ON CONFLICT (unit_id, root) DO UPDATE SET data = excluded.data', [
           o.unitId,
@@ -351,15 +402,19 @@ export class PgHostStore implements SharedHostStore {
     );
   }
 
+  /** Runs the claiming UPDATE … RETURNING * and reads the taken units' receipts in the same statement: one round trip. */
   private async take(sql: string, params: unknown[]): Promise<Claimed> {
     await this.ready;
-    const r = await this.guard('write', () => this.pool.query<UnitRow>(sql, [this.processId, ...params]));
-    const units = r.rows.map(unitOf).sort((a, b) => a.index - b.index);
-    if (units.length === 0) return { units, receipts: [] };
-    const receipts = await this.guard('read', () =>
-      this.pool.query<ReceiptRow>('SELECT * FROM receipts WHERE unit_id = ANY($1) ORDER BY issued_at, receipt_id', [units.map((u) => u.unitId)]),
+    const r = await this.guard('write', () =>
+      this.pool.query<{ units: UnitRow[]; receipts: ReceiptRow[] }>(
+        `WITH taken AS (${sql})
+         SELECT coalesce((SELECT json_agg(t) FROM taken t), '[]'::json) AS units,
+                coalesce((SELECT json_agg(r ORDER BY r.issued_at, r.receipt_id) FROM receipts r WHERE r.unit_id IN (SELECT unit_id FROM taken)), '[]'::json) AS receipts`,
+        [this.processId, ...params],
+      ),
     );
-    return { units, receipts: receipts.rows.map(receiptOf) };
+    const { units, receipts } = r.rows[0]!;
+    return { units: units.map(unitOf).sort((a, b) => a.index - b.index), receipts: receipts.map(receiptOf) };
   }
 
   async heldElsewhere(unitId: string): Promise<boolean> {
@@ -415,6 +470,64 @@ export class PgHostStore implements SharedHostStore {
     return r.rows[0]!.n;
   }
 
+  get listening(): boolean {
+    return this.heard;
+  }
+
+  listen(listener: SharedListener): void {
+    this.listener = listener;
+    void this.openListener();
+  }
+
+  /** Opens the listening connection; when it drops, every cached key is stale (reset) and it is opened again shortly. */
+  private async openListener(): Promise<void> {
+    if (this.closed || this.listenClient) return;
+    const client = new pg.Client({ connectionString: this.url });
+    this.listenClient = client;
+    const lost = () => {
+      if (this.listenClient !== client) return;
+      this.listenClient = undefined;
+      this.heard = false;
+      this.listener?.reset();
+      client.end().catch(() => undefined);
+      if (!this.closed) this.listenRetry = setTimeout(() => void this.openListener(), LISTEN_RETRY_MS);
+    };
+    client.on('error', lost);
+    client.on('end', lost);
+    client.on('notification', (n) => {
+      if (n.channel === CHANNEL && n.payload !== undefined) this.noticed(n.payload);
+    });
+    try {
+      await this.ready;
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      if (this.listenClient !== client) return;
+      // Whatever changed before now was not heard: start from nothing fresh.
+      this.listener?.reset();
+      this.heard = true;
+    } catch {
+      lost();
+    }
+  }
+
+  /** Hands another process's notice on; its own, and any payload that is not one, are ignored. */
+  private noticed(payload: string): void {
+    let wire: NoticeWire;
+    try {
+      wire = JSON.parse(payload) as NoticeWire;
+    } catch {
+      return;
+    }
+    if (wire.p === this.processId || typeof wire.p !== 'string') return;
+    const notice: SharedNotice | undefined =
+      'k' in wire && Array.isArray(wire.k)
+        ? { kind: 'keys', from: wire.p, keys: wire.k }
+        : 'to' in wire && typeof wire.to === 'string' && typeof wire.m === 'object' && wire.m !== null
+          ? { kind: 'owed', from: wire.p, to: wire.to, message: wire.m }
+          : undefined;
+    if (notice) this.listener?.notice(notice);
+  }
+
   async retire(): Promise<void> {
     if (!this.beaten) return;
     this.beaten = false;
@@ -423,6 +536,11 @@ export class PgHostStore implements SharedHostStore {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
+      clearTimeout(this.listenRetry);
+      const listening = this.listenClient;
+      this.listenClient = undefined;
+      this.heard = false;
+      await listening?.end().catch(() => undefined);
       await this.commits;
       await this.retire().catch(() => undefined);
       await this.pool.end();

@@ -6,6 +6,7 @@
  * crediting one key both count. Only PgHostStore implements it; SQLite, IndexedDB and memory
  * stay single-process snapshot stores.
  */
+import type { HostMessage } from '../../protocol';
 import type { HostSnapshot, HostStore, StoreBatch, StoredReceipt, StoredTeam, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
 
 /** Units a process took over, with their receipts (a late duplicate result is answered with its receipt). */
@@ -31,6 +32,22 @@ export class FencedCommit extends Error {
   }
 }
 
+/**
+ * What one process tells the others on commit (PostgreSQL NOTIFY, delivered only once its
+ * transaction commits): the keys whose records it changed, so readers drop what they cached of
+ * them, and messages owed to volunteers (replica verdicts) that may be connected elsewhere.
+ */
+export type SharedNotice =
+  | { readonly kind: 'keys'; readonly from: string; readonly keys: readonly string[] }
+  | { readonly kind: 'owed'; readonly from: string; readonly to: string; readonly message: HostMessage };
+
+export interface SharedListener {
+  /** Another process's notice. */
+  notice(notice: SharedNotice): void;
+  /** Notices may have been missed (the listening connection dropped, or is back): forget all that notices keep fresh. */
+  reset(): void;
+}
+
 export interface SharedHostStore extends HostStore {
   /** This process's id among the host processes of the database (owner of the units it claims). */
   readonly processId: string;
@@ -46,8 +63,8 @@ export interface SharedHostStore extends HostStore {
   adopt(unitIds: readonly string[]): Promise<Claimed>;
   /** Units `key` holds (leased or verifying) that no live process owns: a volunteer coming from a dead process. */
   adoptHeldBy(key: string): Promise<Claimed>;
-  /** Leased or verifying units of dead processes whose lease ran out before `now` (their holders never came back), at most `n`. */
-  adoptLapsed(now: number, n: number): Promise<Claimed>;
+  /** Leased or verifying units of dead processes whose lease ran out before `before` (their holders never came back), at most `n`. */
+  adoptLapsed(before: number, n: number): Promise<Claimed>;
   /** Whether the unit exists and a live process other than this one owns it. */
   heldElsewhere(unitId: string): Promise<boolean>;
   /** Gives queued units back to the pool (this process has nobody asking for them). */
@@ -58,8 +75,16 @@ export interface SharedHostStore extends HostStore {
   counts(): Promise<UnitCounts>;
   /** Whether units remain that are not accepted, the queued units of cancelled jobs aside. */
   remaining(): Promise<number>;
-  /** Commits a batch fenced by ownership, records as increments over `base`. Throws FencedCommit. */
-  commitShared(batch: StoreBatch, base: BatchBase): Promise<void>;
+  /**
+   * Commits a batch fenced by ownership, records as increments over `base`, and in the same
+   * transaction tells the other processes the keys it changed and `owed` (messages for keys
+   * that may be connected to them). Throws FencedCommit.
+   */
+  commitShared(batch: StoreBatch, base: BatchBase, owed?: readonly { readonly to: string; readonly message: HostMessage }[]): Promise<void>;
+  /** Hands the other processes' notices to `listener` from now on (one listener; a later call replaces it). */
+  listen(listener: SharedListener): void;
+  /** Whether notices are being received now: while false, nothing a notice would refresh may be taken as fresh. */
+  readonly listening: boolean;
   /** Marks this process gone (its units free at once); close() does it too. */
   retire(): Promise<void>;
 }

