@@ -136,7 +136,7 @@ async function main(): Promise<void> {
         `${count} × 64 B`,
         count,
         'hash',
-        ['tabgrid sha256.wgsl', () => sha.hash(batch)],
+        ['tabgrid sha256-batch kernel', () => sha.hash(batch)],
         ['hash-wasm 4.13 (CPU)', async () => sha256BatchCpu(batch, hasher)],
       ),
     );
@@ -164,7 +164,7 @@ async function main(): Promise<void> {
       `${nonces} nonces`,
       nonces,
       'nonce',
-      ['tabgrid sha256d-pow.wgsl', () => pow.search(header, 0, nonces, target, share)],
+      ['tabgrid sha256d-pow kernel', () => pow.search(header, 0, nonces, target, share)],
       ['hash-wasm 4.13 loop (CPU)', hashWasmSearch],
       3,
     ),

@@ -3,7 +3,7 @@ import { gpuSuite } from '../helpers/gpu-suite';
 import { ErrorCode, TabgridError } from '../../src/errors';
 import { toHex } from '../../src/hex';
 import { GpuDevices } from '../../src/gpu/device';
-import { Sha256Gpu } from '../../src/kernels/sha256-batch/gpu';
+import { Sha256Gpu, fixedLengthOf } from '../../src/kernels/sha256-batch/gpu';
 import { sha256Ref } from '../../src/hash/sha256-ref';
 import { packMessages, sha256BatchCpu, type MessageBatch } from '../../src/kernels/sha256-batch/batch';
 import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
@@ -30,7 +30,7 @@ function split(digests: Uint8Array): string[] {
   return Array.from({ length: digests.length / 32 }, (_, i) => toHex(digests.subarray(32 * i, 32 * i + 32)));
 }
 
-describe('sha256.wgsl', () => {
+describe('sha256-batch kernels (shader.ts)', () => {
   it('runs on the adapter these tests expect', async () => {
     const info = await devices.adapter();
     // On CI this is SwiftShader; on a machine with a GPU it is that GPU. Either way it exists.
@@ -43,6 +43,30 @@ describe('sha256.wgsl', () => {
     const gpu = new Sha256Gpu(devices, { poisonOutput: POISON });
     const out = await gpuDigests(gpu, packMessages(messages));
     expect(split(out)).toEqual(referenceDigests(messages));
+  });
+
+  it('fixed-length batches (the fast kernel) equal the reference at every padding boundary, odd counts, poisoned output', async () => {
+    const gpu = new Sha256Gpu(devices, { poisonOutput: POISON, workgroupSize: 32 });
+    for (const [i, length] of [0, 1, 55, 56, 63, 64, 65, 119, 120].entries()) {
+      const messages = randomMessages(new Array<number>(33 + 2 * i).fill(length), 100 + i);
+      const batch = packMessages(messages);
+      expect(fixedLengthOf(batch), `${length} bytes`).toBe(length);
+      expect(split(await gpuDigests(gpu, batch)), `${length} bytes`).toEqual(referenceDigests(messages));
+    }
+  });
+
+  it('takes the variable-length kernel when equal lengths are not back to back, with the same digests', async () => {
+    // Equal lengths, but the messages lie in reverse order: the fixed kernel's layout does not hold.
+    const messages = randomMessages(new Array<number>(45).fill(64), 7);
+    const packed = packMessages(messages);
+    const reversed = { ...packed, offsets: packed.offsets.slice().reverse(), data: packed.data };
+    const swapped = messages.slice().reverse();
+    expect(fixedLengthOf(reversed)).toBeUndefined();
+    const gpu = new Sha256Gpu(devices, { poisonOutput: POISON });
+    expect(split(await gpuDigests(gpu, reversed))).toEqual(referenceDigests(swapped));
+    // And a fixed-length batch forced through the variable kernel agrees with the fixed one.
+    const forced = new Sha256Gpu(devices, { poisonOutput: POISON, variableOnly: true });
+    expect(split(await gpuDigests(forced, packed))).toEqual(split(await gpuDigests(gpu, packed)));
   });
 
   it("equals the NIST vectors, including a million a's", async () => {

@@ -36,7 +36,7 @@ async function gpuSearch(s: Search, options: Sha256dPowGpuOptions = {}, run: Run
 
 const cpuSearch = (s: Search) => powSearchCpu(s.header, s.start, s.count, s.target, s.shareTarget);
 
-describe('sha256d-pow.wgsl', () => {
+describe('sha256d-pow kernel (shader.ts)', () => {
   it('equals the CPU reference on random headers and awkward ranges, poisoned output', async () => {
     const shareTarget = targetFromLeadingZeroBits(8);
     const target = targetFromLeadingZeroBits(12);
@@ -76,6 +76,38 @@ describe('sha256d-pow.wgsl', () => {
     const exact = sha256d(GENESIS_HEADER);
     const tight = await gpuSearch({ ...s, start: GENESIS_NONCE - 500, count: 1000, target: exact, shareTarget: exact });
     expect(tight).toEqual({ shares: [GENESIS_NONCE], solutions: [GENESIS_NONCE], searched: 1000, overflowed: 0 });
+  });
+
+  it('several nonces per invocation and odd workgroups find exactly the CPU nonces', async () => {
+    const s = {
+      header: randomHeader(9),
+      start: 2 ** 32 - 6007,
+      count: 6007,
+      target: targetFromLeadingZeroBits(10),
+      shareTarget: targetFromLeadingZeroBits(6),
+    };
+    const cpu = cpuSearch(s);
+    expect(cpu.shares.length).toBeGreaterThan(50);
+    for (const [noncesPerInvocation, workgroupSize] of [
+      [3, 24],
+      [4, 64],
+    ] as const) {
+      // Small dispatches: each covers a partial last workgroup and a partial last round of nonces.
+      const gpu = await gpuSearch(s, { noncesPerInvocation, workgroupSize, maxNoncesPerDispatch: 4001, initialNoncesPerDispatch: 4001 });
+      expect(gpu, `${noncesPerInvocation} per invocation, workgroups of ${workgroupSize}`).toEqual({ ...cpu, overflowed: 0 });
+    }
+  });
+
+  it('a hash whose top word ties the share target is decided by the words below (the early exit lets it through)', async () => {
+    // One below the genesis hash (a little-endian integer): same top word, so the kernel cannot
+    // decide after round 60 and must compare the rest, which says no.
+    const below = sha256d(GENESIS_HEADER);
+    let i = 0;
+    while (below[i] === 0) below[i++] = 0xff;
+    below[i]! -= 1;
+    const s = { header: GENESIS_HEADER, start: GENESIS_NONCE - 100, count: 200, target: below, shareTarget: below };
+    expect(await gpuSearch(s)).toEqual({ ...cpuSearch(s), overflowed: 0 });
+    expect(cpuSearch(s).shares).toEqual([]);
   });
 
   it('splits a range into many odd dispatches, every nonce tried once, progress to the end', async () => {
@@ -152,7 +184,10 @@ describe('sha256d-pow.wgsl', () => {
     await expect(gpu.search(header, 0, 1, new Uint8Array(16), easy)).rejects.toMatchObject(badInput);
     await expect(gpu.search(header, 2 ** 32 - 1, 2, t, easy)).rejects.toMatchObject(badInput);
     await expect(gpu.search(header, 0, 1, easy, t)).rejects.toMatchObject(badInput);
-    expect(() => new Sha256dPowGpu(devices, { workgroupSize: 1, maxNoncesPerDispatch: 70_000 })).toThrow(/workgroups/);
+    expect(() => new Sha256dPowGpu(devices, { workgroupSize: 1, noncesPerInvocation: 1, maxNoncesPerDispatch: 70_000 })).toThrow(/workgroups/);
+    expect(() => new Sha256dPowGpu(devices, { workgroupSize: 1, noncesPerInvocation: 4, maxNoncesPerDispatch: 4 * 65_536 })).toThrow(/workgroups/);
     expect(() => new Sha256dPowGpu(devices, { shareCapacity: 0 })).toThrow(expect.objectContaining(badInput));
+    expect(() => new Sha256dPowGpu(devices, { noncesPerInvocation: 0 })).toThrow(expect.objectContaining(badInput));
+    expect(() => new Sha256dPowGpu(devices, { noncesPerInvocation: 1.5 })).toThrow(expect.objectContaining(badInput));
   });
 });

@@ -13,7 +13,7 @@ const calibration = () => (calibrationBatch ??= sha256BatchInputs(CALIBRATION_UN
 const gpuOf = (context: KernelContext) => context.shared('sha256-batch/gpu', () => new Sha256Gpu(context.devices));
 
 /**
- * SHA-256 of batches of messages in the compute worker: sha256.wgsl, or hash-wasm on the CPU
+ * SHA-256 of batches of messages in the compute worker: the kernels of shader.ts, or hash-wasm on the CPU
  * across a pool of workers (cpu-hash/pool.ts), each making and hashing its share of the messages.
  */
 export const sha256BatchWorker: WorkerKernel<Sha256BatchUnit> = {

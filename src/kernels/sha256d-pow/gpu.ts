@@ -1,14 +1,16 @@
-import shaderSource from './sha256d-pow.wgsl?raw';
 import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
 import { HEADER_BYTES, PowHasher, midstate, targetWords, validatePowSearch, type PowResult } from './pow';
 import type { GpuDevices } from '../../gpu/device';
 import { DispatchPacer, maxItemsPerDispatch } from '../../gpu/pacer';
 import { PipelineCache } from '../../gpu/pipelines';
 import { runPaced, submitDispatch, withRunBuffers, type RunOptions } from '../../gpu/run';
+import { powShader } from './shader';
 
 export interface Sha256dPowGpuOptions {
   /** The shader's WORKGROUP_SIZE override. */
   readonly workgroupSize?: number;
+  /** Nonces each invocation tries (the shader's NONCES_PER_INVOCATION override). */
+  readonly noncesPerInvocation?: number;
   /** Most nonces per dispatch (the pacer picks fewer to keep each dispatch short). */
   readonly maxNoncesPerDispatch?: number;
   /** Nonces in the first dispatch, before the pacer has measured anything. */
@@ -34,7 +36,7 @@ export interface PowGpuResult extends PowResult {
 }
 
 /** Job uniform layout of the shader: midstate (8 words), header words 16..18 and a pad, share target (8). */
-function jobWords(header: Uint8Array, shareTarget: Uint8Array): Uint32Array {
+export function jobWords(header: Uint8Array, shareTarget: Uint8Array): Uint32Array {
   const job = new Uint32Array(20);
   job.set(midstate(header), 0);
   const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
@@ -43,10 +45,36 @@ function jobWords(header: Uint8Array, shareTarget: Uint8Array): Uint32Array {
   return job;
 }
 
-/** Proof-of-work nonce search on the GPU (sha256d-pow.wgsl). */
+/** Compiled kernels shared by every Sha256dPowGpu, per (workgroup size, nonces per invocation); few are ever made. */
+const kernels = new Map<string, PipelineCache>();
+let source: string | undefined;
+function kernelFor(workgroupSize: number, perInvocation: number): PipelineCache {
+  const key = `${workgroupSize}/${perInvocation}`;
+  let cache = kernels.get(key);
+  if (!cache) {
+    if (kernels.size >= 16) kernels.delete(kernels.keys().next().value!);
+    cache = new PipelineCache('sha256d-pow', (source ??= powShader()), { WORKGROUP_SIZE: workgroupSize, NONCES_PER_INVOCATION: perInvocation });
+    kernels.set(key, cache);
+  }
+  return cache;
+}
+
+/**
+ * Nonces each invocation tries unless told otherwise. The nonce-independent part (midstate and
+ * header words, the first rounds) is loaded and computed once for all of them, and one dispatch
+ * (at most 65535 workgroups) can hold 65535 × 64 × 16 ≈ 67 M nonces: enough for the pacer's
+ * 25 ms on a fast GPU, where one nonce an invocation capped dispatches at 4 M (about 1 ms), so
+ * each dispatch's round trip weighed. Measured best of 1, 4, 16 on lavapipe
+ * (test/unit/sha256-compare-dawn.test.ts); not yet on a GPU.
+ */
+export const DEFAULT_NONCES_PER_INVOCATION = 16;
+
+/** Proof-of-work nonce search on the GPU (shader.ts). */
 export class Sha256dPowGpu {
   private readonly pipelines: PipelineCache;
   private readonly workgroupSize: number;
+  /** Nonces one workgroup tries. */
+  private readonly perGroup: number;
   private readonly maxPerDispatch: number;
   private readonly capacity: number;
 
@@ -55,13 +83,18 @@ export class Sha256dPowGpu {
     private readonly options: Sha256dPowGpuOptions = {},
   ) {
     this.workgroupSize = options.workgroupSize ?? 64;
-    this.maxPerDispatch = maxItemsPerDispatch('maxNoncesPerDispatch', options.maxNoncesPerDispatch, this.workgroupSize);
+    const perInvocation = options.noncesPerInvocation ?? DEFAULT_NONCES_PER_INVOCATION;
+    if (!Number.isInteger(perInvocation) || perInvocation < 1 || perInvocation > 64) {
+      throw new TabgridError(ErrorCode.BadInput, `noncesPerInvocation ${perInvocation} is outside 1..64`);
+    }
+    this.perGroup = this.workgroupSize * perInvocation;
+    this.maxPerDispatch = maxItemsPerDispatch('maxNoncesPerDispatch', options.maxNoncesPerDispatch, this.perGroup);
     this.capacity = options.shareCapacity ?? 4096;
     // Kept well under 2^32 so the kernel's `stored` counter (≤ capacity + one dispatch) cannot wrap.
     if (!Number.isInteger(this.capacity) || this.capacity < 1 || this.capacity > 1 << 26) {
       throw new TabgridError(ErrorCode.BadInput, `shareCapacity ${this.capacity} is outside 1..${1 << 26}`);
     }
-    this.pipelines = new PipelineCache('sha256d-pow.wgsl', shaderSource, { WORKGROUP_SIZE: this.workgroupSize });
+    this.pipelines = kernelFor(this.workgroupSize, perInvocation);
   }
 
   /** Searches nonces [start, start + count); see PowResult and PowGpuResult. */
@@ -96,13 +129,7 @@ export class Sha256dPowGpu {
         onProgress: options.onProgress,
         pace: options.pace,
         dispatch: (done, n) =>
-          submitDispatch(
-            device,
-            pipeline,
-            bindGroup,
-            { buffer: params, words: Uint32Array.of(start + done, n, this.capacity) },
-            Math.ceil(n / this.workgroupSize),
-          ),
+          submitDispatch(device, pipeline, bindGroup, { buffer: params, words: Uint32Array.of(start + done, n, this.capacity) }, Math.ceil(n / this.perGroup)),
       });
       const [claimed, overflow] = new Uint32Array(await buffers.read(counters, 8));
       const kept = Math.min(claimed!, this.capacity);

@@ -8,7 +8,7 @@ import { SHA256_IV, compressWords, sha256Ref } from '../../hash/sha256-ref';
  * most significant), so a "leading zero" in the usual byte-reversed display is a zero at the end.
  *
  * Two CPU searches live here: powSearchCpu, plain and built on sha256Ref, is the reference the
- * GPU kernel (sha256d-pow.wgsl) and powSearchCpuFast are tested against; the fast one
+ * GPU kernel (shader.ts) and powSearchCpuFast are tested against; the fast one
  * starts each nonce from the midstate (two compressions per nonce instead of three).
  */
 export const HEADER_BYTES = 80;

@@ -14,7 +14,7 @@ const calibration = () => (probe ??= { header: new Uint8Array(80), target: targe
 const gpuOf = (context: KernelContext) => context.shared('sha256d-pow/gpu', () => new Sha256dPowGpu(context.devices));
 
 /**
- * Proof-of-work search in the compute worker: sha256d-pow.wgsl, or the midstate search in JS
+ * Proof-of-work search in the compute worker: the kernel of shader.ts, or the midstate search in JS
  * on the CPU, its nonce range split across a pool of workers (cpu-hash/pool.ts). Leaves are the shares.
  */
 export const powWorker: WorkerKernel<PowUnit> = {
