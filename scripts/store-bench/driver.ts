@@ -95,14 +95,23 @@ export class HostProcess {
     const seq = ++this.seq;
     return new Promise<readonly string[]>((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      this.child.send({ type: 'message', seq, name, text: encodeMessage(message) } satisfies ToHost);
+      // With a callback a send to a host killed a moment ago fails this call, not the process.
+      this.child.send({ type: 'message', seq, name, text: encodeMessage(message) } satisfies ToHost, (err) => {
+        if (!err) return;
+        this.waiting.delete(seq);
+        reject(this.gone ?? new HostGone(`the host process closed its channel (${err.message})`));
+      });
     }).then((texts) => texts.map((t) => parseHostMessage(t)));
   }
 
   stats(): Promise<HostProcessStats> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       this.statsWaiting.push(resolve);
-      this.child.send({ type: 'stats' } satisfies ToHost);
+      this.child.send({ type: 'stats' } satisfies ToHost, (err) => {
+        if (!err) return;
+        this.statsWaiting.splice(this.statsWaiting.indexOf(resolve), 1);
+        reject(err);
+      });
     });
   }
 
