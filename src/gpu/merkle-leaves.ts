@@ -46,6 +46,33 @@ export class MerkleLeavesGpu {
     return digests;
   }
 
+  /**
+   * Reads a kernel's output `c` (rows × words, `bytes` long) back, with its rows' leaf hashes
+   * when `pipeline` is given: hashed on the GPU in one more submit, read in the same readback.
+   */
+  async readWithLeaves(
+    buffers: RunBuffers,
+    pipeline: GPUComputePipeline | undefined,
+    c: GPUBuffer,
+    rows: number,
+    words: number,
+    bytes: number,
+  ): Promise<{ c: ArrayBuffer; leafHashes?: Uint8Array }> {
+    if (!pipeline) return { c: await buffers.read(c, bytes) };
+    const { device } = buffers;
+    const digests = buffers.errors.run(() => {
+      const encoder = device.createCommandEncoder();
+      const out = this.encode(buffers, pipeline, encoder, c, rows, words);
+      device.queue.submit([encoder.finish()]);
+      return out;
+    });
+    const [data, digestWords] = await buffers.readMany([
+      { source: c, size: bytes },
+      { source: digests, size: rows * 32 },
+    ]);
+    return { c: data!, leafHashes: digestBytes(new Uint32Array(digestWords!)) };
+  }
+
   /** The leaf hashes of rows of `data` (rows × words), computed on the GPU: 32 bytes per row. */
   async hashRows(devices: GpuDevices, data: Uint32Array, words: number): Promise<Uint8Array> {
     if (data.length === 0 || data.length % words !== 0) throw new TabgridError(ErrorCode.BadInput, `${data.length} words are not whole rows of ${words}`);

@@ -4,9 +4,8 @@
  * without the feature, and that refusal demotes the path; the canary keeps only an exact product
  * (a deliberately wrong one, a failing one, or none at all demote; a lost device decides nothing).
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, TabgridError } from '../../src/errors';
-import { GpuDevices } from '../../src/gpu/device';
 import { I8Path, MatmulI8Gpu } from '../../src/kernels/matmul-i8/gpu';
 import { matmulI8Ref } from '../../src/kernels/matmul-i8/matmul-i8';
 import { i8Operands } from '../../src/kernels/matmul-i8/inputs';
@@ -14,18 +13,14 @@ import { CANARY_SHAPE, SubgroupMatrixI8, runCanary } from '../../src/kernels/mat
 import { MemoryTuneCache } from '../../src/gpu/tune-cache';
 import { ComputeEngine } from '../../src/worker/engine';
 import { Backend } from '../../src/protocol';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { dawnGpu } from '../helpers/lavapipe-in-process';
 
 const dawn = await dawnGpu();
 const skip = 'skip' in dawn ? dawn.skip : undefined;
 if (skip) console.warn(`matmul-i8-subgroup-matrix-dawn: skipped: ${skip}`);
 const gpuSource = () => ('gpu' in dawn ? dawn.gpu : undefined);
-const uncaptured: string[] = [];
-const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, gpuSource);
-afterAll(() => {
-  expect(uncaptured).toEqual([]);
-  devices.destroy();
-});
+const { devices } = gpuSuite(gpuSource);
 
 const H200_I8 = { componentType: 'i8', resultComponentType: 'i32', M: 16, N: 16, K: 32 };
 

@@ -4,7 +4,7 @@
  * abort and device loss, and the worker's use of the tuned tile. Skipped, with the reason, where
  * Dawn finds no Vulkan adapter.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors';
 import { GpuDevices } from '../../src/gpu/device';
 import { TimingMethod } from '../../src/gpu/kernel-timer';
@@ -20,28 +20,16 @@ import type { KernelContext } from '../../src/kernels/worker-kernel';
 import { configKey } from '../../src/kernels/matmul/gpu';
 import type { MatmulShape } from '../../src/kernels/matmul/matmul';
 import { seededRandom } from '../../src/work/seeded';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { dawnGpu } from '../helpers/lavapipe-in-process';
 
 const dawn = await dawnGpu();
 const skip = 'skip' in dawn ? dawn.skip : undefined;
 if (skip) console.warn(`matmul-i8-tuning-dawn: skipped: ${skip}`);
 const gpuSource = () => ('gpu' in dawn ? dawn.gpu : undefined);
-const uncaptured: string[] = [];
-const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, gpuSource);
-afterAll(() => {
-  expect(uncaptured).toEqual([]);
-  devices.destroy();
-});
+const { devices, scoped } = gpuSuite(gpuSource);
 
 const POISON = 0x7fc0dead; // no int8 product of these sizes comes near it
-
-async function scoped<T>(run: () => Promise<T>): Promise<T> {
-  const device = await devices.acquire();
-  device.pushErrorScope('validation');
-  const out = await run();
-  expect(await device.popErrorScope()).toBeNull();
-  return out;
-}
 
 const randomI8 = (length: number, random: () => number) => Int8Array.from({ length }, () => Math.floor(random() * 256) - 128);
 

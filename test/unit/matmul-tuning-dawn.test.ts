@@ -3,7 +3,7 @@
  * lavapipe (a software Vulkan that offers timestamp-query). Skipped, with the reason, where
  * Dawn finds no Vulkan adapter.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors';
 import { GpuDevices } from '../../src/gpu/device';
 import { KernelTimer, TimingMethod, type TimeOptions } from '../../src/gpu/kernel-timer';
@@ -14,28 +14,16 @@ import { f32ErrorBound, matmulF32Ref, matmulModpRef, maxAbs, type MatmulShape } 
 import { MATMUL_CANDIDATES, candidatesFor, shapeClass } from '../../src/kernels/matmul/tile-space';
 import { TileBench } from '../../src/kernels/matmul/tile-timing';
 import { seededRandom } from '../../src/work/seeded';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { dawnGpu } from '../helpers/lavapipe-in-process';
 
 const dawn = await dawnGpu();
 const skip = 'skip' in dawn ? dawn.skip : undefined;
 if (skip) console.warn(`matmul-tuning-dawn: skipped: ${skip}`);
-const uncaptured: string[] = [];
-const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, () => ('gpu' in dawn ? dawn.gpu : undefined));
+const { devices, scoped } = gpuSuite(() => ('gpu' in dawn ? dawn.gpu : undefined));
 const gpu = new MatmulGpu(devices);
-afterAll(() => {
-  expect(uncaptured).toEqual([]);
-  devices.destroy();
-});
 
 const POISON = 0x7fc0dead;
-
-async function scoped<T>(run: () => Promise<T>): Promise<T> {
-  const device = await devices.acquire();
-  device.pushErrorScope('validation');
-  const out = await run();
-  expect(await device.popErrorScope()).toBeNull();
-  return out;
-}
 
 // Generous timeouts: lavapipe shares this machine's CPUs with everything else running.
 describe.skipIf(skip !== undefined)('Dawn on lavapipe: kernel timer, wide tiles, tuner', { timeout: 60_000 }, () => {

@@ -3,9 +3,9 @@
  * against the plain TS references; the browser tests (test/browser/sha256-*.test.ts) cover the
  * same kernels on SwiftShader. Skipped, with the reason, where Node has no Vulkan.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { dawnGpu } from '../helpers/lavapipe-in-process';
-import { GpuDevices } from '../../src/gpu/device';
 import { sha256Ref } from '../../src/hash/sha256-ref';
 import { toHex } from '../../src/hex';
 import { packMessages, type MessageBatch } from '../../src/kernels/sha256-batch/batch';
@@ -21,19 +21,7 @@ const POISON = 0xdeadbeef;
 
 // Each new kernel shape compiles for about a second on lavapipe.
 describe.skipIf(skip !== undefined)(`sha256 kernels on Dawn${skip ? ` (skipped: ${skip})` : ''}`, { timeout: 60_000 }, () => {
-  const uncaptured: string[] = [];
-  const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, () => ('gpu' in dawn ? dawn.gpu : undefined));
-  afterAll(() => {
-    expect(uncaptured).toEqual([]);
-    devices.destroy();
-  });
-  async function scoped<T>(run: () => Promise<T>): Promise<T> {
-    const device = await devices.acquire();
-    device.pushErrorScope('validation');
-    const out = await run();
-    expect(await device.popErrorScope()).toBeNull();
-    return out;
-  }
+  const { devices, scoped } = gpuSuite(() => ('gpu' in dawn ? dawn.gpu : undefined));
   const split = (d: Uint8Array) => Array.from({ length: d.length / 32 }, (_, i) => toHex(d.subarray(32 * i, 32 * i + 32)));
   const reference = (batch: MessageBatch) =>
     Array.from(batch.lengths, (n, i) => toHex(sha256Ref(batch.data.subarray(batch.offsets[i], batch.offsets[i]! + n))));

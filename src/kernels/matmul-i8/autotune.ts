@@ -5,9 +5,18 @@
  * in the tune cache, the timed shape grown from 64 toward the class only while the whole tuning
  * fits `budgetMs`, the throttle asked after every timing, and an abort honoured between them.
  */
-import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
+import { ErrorCode, TabgridError } from '../../errors';
 import { tuneKey } from '../../gpu/tune-cache';
-import { DEFAULT_MAX_TUNE_SHAPE, DEFAULT_TUNE_BUDGET_MS, DEFAULT_TUNE_SHAPE, pickFastest, type TileTiming, type TuneOptions } from '../matmul/autotune';
+import {
+  DEFAULT_MAX_TUNE_SHAPE,
+  DEFAULT_TUNE_BUDGET_MS,
+  DEFAULT_TUNE_SHAPE,
+  capShape,
+  pickFastest,
+  sizeShape,
+  type TileTiming,
+  type TuneOptions,
+} from '../matmul/autotune';
 import type { MatmulShape } from '../matmul/matmul';
 import { shapeClass } from '../matmul/tile-space';
 import type { I8Config, MatmulI8Gpu } from './gpu';
@@ -53,9 +62,16 @@ async function tune(gpu: MatmulI8Gpu, cls: MatmulShape, key: string, options: I8
   if (candidates.length === 0) throw new TabgridError(ErrorCode.BadInput, 'no matmul-i8 tile candidate fits this device');
   const repeats = options.repeats ?? 3;
   const perDispatchMs = (options.budgetMs ?? DEFAULT_TUNE_BUDGET_MS) / ((candidates.length + Math.min(3, candidates.length)) * (repeats + 1));
-  const max = options.maxShape ?? DEFAULT_MAX_TUNE_SHAPE;
-  const target = { m: Math.min(cls.m, max.m), n: Math.min(cls.n, max.n), k: Math.min(cls.k, max.k) };
-  const { shape, ms } = await sizeShape(gpu, target, candidates[0]!, perDispatchMs, options);
+  const target = capShape(cls, options.maxShape ?? DEFAULT_MAX_TUNE_SHAPE);
+  const probe = candidates[0]!;
+  const { shape, ms } = await sizeShape(target, perDispatchMs, options, async (at) => {
+    const bench = await I8TileBench.open(gpu, at);
+    try {
+      return (await bench.time(probe, { repeats: 2, method: options.method, signal: options.signal })).minMs;
+    } finally {
+      bench.destroy();
+    }
+  });
   const dispatchesPerPass = Math.min(16, Math.max(1, Math.ceil(1 / Math.max(ms, 1e-3))));
 
   const bench = await I8TileBench.open(gpu, shape);
@@ -70,31 +86,5 @@ async function tune(gpu: MatmulI8Gpu, cls: MatmulShape, key: string, options: I8
     return { config: byTile.get(picked.config)!, key, timings: picked.timings, failed: picked.failed, timedAt: shape, cached: false };
   } finally {
     bench.destroy();
-  }
-}
-
-/** The largest shape up to `target` whose dispatch with `probe` stays within `perDispatchMs` (as matmul/autotune.ts sizes it). */
-async function sizeShape(
-  gpu: MatmulI8Gpu,
-  target: MatmulShape,
-  probe: I8Config,
-  perDispatchMs: number,
-  options: I8TuneOptions,
-): Promise<{ shape: MatmulShape; ms: number }> {
-  let shape = { m: Math.min(64, target.m), n: Math.min(64, target.n), k: Math.min(64, target.k) };
-  for (;;) {
-    throwIfAborted(options.signal);
-    const started = performance.now();
-    const bench = await I8TileBench.open(gpu, shape);
-    let ms: number;
-    try {
-      ms = (await bench.time(probe, { repeats: 2, method: options.method, signal: options.signal })).minMs;
-    } finally {
-      bench.destroy();
-    }
-    await options.pace?.rest(performance.now() - started, options.signal);
-    const side = (['m', 'n', 'k'] as const).filter((s) => shape[s] < target[s]).sort((x, y) => shape[x] / target[x] - shape[y] / target[y])[0];
-    if (side === undefined || 2 * ms > perDispatchMs) return { shape, ms };
-    shape = { ...shape, [side]: Math.min(target[side], 2 * shape[side]) };
   }
 }

@@ -1,6 +1,6 @@
 import kernelSource from './matmul-i8.wgsl?raw';
 import seededSource from './seeded-i8.wgsl?raw';
-import { MerkleLeavesGpu, digestBytes } from '../../gpu/merkle-leaves';
+import { MerkleLeavesGpu } from '../../gpu/merkle-leaves';
 import { MAX_WORKGROUPS } from '../../gpu/pacer';
 import type { RunBuffers } from '../../gpu/run';
 import { operandBase } from '../matmul/inputs';
@@ -232,18 +232,7 @@ export class MatmulI8Gpu {
         dispatch: (tileRow, count) =>
           submitDispatch(device, pipeline, bindGroup, { buffer: dims, words: new Uint32Array([m, n, k4, tileRow]) }, Math.ceil(n / tileN), count),
       });
-      if (!leafPipeline) return { c: await buffers.read(c, outBytes) };
-      const digests = buffers.errors.run(() => {
-        const encoder = device.createCommandEncoder();
-        const out = this.leaves.encode(buffers, leafPipeline, encoder, c, m, n);
-        device.queue.submit([encoder.finish()]);
-        return out;
-      });
-      const [bytes, words] = await buffers.readMany([
-        { source: c, size: outBytes },
-        { source: digests, size: m * 32 },
-      ]);
-      return { c: bytes!, leafHashes: digestBytes(new Uint32Array(words!)) };
+      return this.leaves.readWithLeaves(buffers, leafPipeline, c, m, n, outBytes);
     });
   }
 

@@ -7,7 +7,7 @@
 import { ErrorCode, TabgridError } from '../../errors';
 import { kernelTimerFor, type KernelTimer, type KernelTiming } from '../../gpu/kernel-timer';
 import type { MatmulShape } from '../matmul/matmul';
-import type { TileTimingOptions } from '../matmul/tile-timing';
+import { timeResidentDispatch, type TileTimingOptions } from '../matmul/tile-timing';
 import { seededInt8 } from './inputs';
 import { i8ConfigProblem, i8WorkgroupGrid, type I8Config, type MatmulI8Gpu } from './gpu';
 import { packColumns, packRows } from './matmul-i8';
@@ -60,23 +60,9 @@ export class I8TileBench {
     const problem = i8ConfigProblem(config, this.device.limits);
     if (problem) throw new TabgridError(ErrorCode.BadInput, `matmul-i8 configuration does not fit this device: ${problem}`);
     const pipeline = await this.gpu.pipeline(config, this.device);
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: this.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
-    const grid = i8WorkgroupGrid(config, this.shape);
-    if (grid.y > this.device.limits.maxComputeWorkgroupsPerDimension)
-      throw new TabgridError(ErrorCode.BadInput, `${this.shape.m} rows need ${grid.y} workgroups, over the device's limit`);
-    const encode = (pass: GPUComputePassEncoder) => {
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(grid.x, grid.y);
-    };
-    await this.timer.warmUp(encode);
-    const timing = await this.timer.time(encode, options);
-    await this.device.queue.onSubmittedWorkDone();
-    this.checkDevice();
-    return timing;
+    return timeResidentDispatch(this.device, this.timer, pipeline, this.buffers, i8WorkgroupGrid(config, this.shape), this.shape, options, () =>
+      this.checkDevice(),
+    );
   }
 
   destroy(): void {

@@ -2,6 +2,7 @@ import { throwIfAborted } from '../../errors';
 import type { MatmulShape } from '../matmul/matmul';
 import type { KernelContext, KernelOptions, WorkerKernel } from '../worker-kernel';
 import { shapeClass } from '../matmul/tile-space';
+import { tunedOnce } from '../matmul/worker';
 import { tuneMatmulI8 } from './autotune';
 import { I8Path, MatmulI8Gpu, type I8Config } from './gpu';
 import { i8Operands, seededInt8 } from './inputs';
@@ -23,22 +24,14 @@ const gpuOf = (context: KernelContext) => context.shared('matmul-i8/gpu', () => 
  * and modp workers tune theirs (matmul/worker.ts).
  */
 function tuning(context: KernelContext, shape: MatmulShape, options: KernelOptions): Promise<I8Config> {
-  const tuned = context.shared('matmul-i8/tuned', () => new Map<string, Promise<I8Config>>());
   const cls = shapeClass(shape);
-  const key = `${cls.m}x${cls.n}x${cls.k}`;
-  let config = tuned.get(key);
-  if (!config) {
-    config = context
-      .adapterKey()
-      .then(
-        async (adapterKey) =>
-          (await tuneMatmulI8(gpuOf(context), { adapterKey, cache: context.tuneCache, shape, signal: options.signal, pace: options.pace })).config,
-      );
-    // A failed (or aborted) tuning is not remembered; the next unit tries again.
-    config.catch(() => tuned.delete(key));
-    tuned.set(key, config);
-  }
-  return config;
+  return tunedOnce(
+    context,
+    'matmul-i8/tuned',
+    `${cls.m}x${cls.n}x${cls.k}`,
+    async (adapterKey) =>
+      (await tuneMatmulI8(gpuOf(context), { adapterKey, cache: context.tuneCache, shape, signal: options.signal, pace: options.pace })).config,
+  );
 }
 
 /** B as the CPU path reads it: packed for the SIMD kernel once per unit, or as it is where SIMD is missing. */

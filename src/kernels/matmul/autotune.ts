@@ -90,7 +90,16 @@ async function tune(gpu: MatmulGpu, kind: MatmulKind, cls: ShapeClass, key: stri
   // Every candidate and three finalists again, each a warm-up and `repeats` timed dispatches.
   const perDispatchMs = (options.budgetMs ?? DEFAULT_TUNE_BUDGET_MS) / ((candidates.length + Math.min(3, candidates.length)) * (repeats + 1));
   const target = capShape(cls, options.maxShape ?? DEFAULT_MAX_TUNE_SHAPE);
-  const { shape, ms } = await sizeShape(gpu, kind, target, candidates[0]!, perDispatchMs, options);
+  const probe = candidates[0]!;
+  const { shape, ms } = await sizeShape(target, perDispatchMs, options, async (at) => {
+    const bench = await TileBench.open(gpu, kind, at);
+    try {
+      // The faster of two: a busy machine can only slow a dispatch down.
+      return (await bench.time(probe, { repeats: 2, method: options.method, signal: options.signal })).minMs;
+    } finally {
+      bench.destroy();
+    }
+  });
   // Passes of about a millisecond or more: coarse timestamps (100 µs in browsers) still rank short kernels.
   const dispatchesPerPass = Math.min(16, Math.max(1, Math.ceil(1 / Math.max(ms, 1e-3))));
 
@@ -107,35 +116,27 @@ async function tune(gpu: MatmulGpu, kind: MatmulKind, cls: ShapeClass, key: stri
 }
 
 /** The class capped side by side at `max` (so tuning a huge K stays bounded). */
-function capShape(cls: ShapeClass, max: MatmulShape): MatmulShape {
+export function capShape(cls: MatmulShape, max: MatmulShape): MatmulShape {
   return { m: Math.min(cls.m, max.m), n: Math.min(cls.n, max.n), k: Math.min(cls.k, max.k) };
 }
 
 /**
- * The largest shape up to `target` whose dispatch with `probe` stays within `perDispatchMs`:
- * from 64 per side (or less), the side furthest from its target doubles while the last
- * measured time says the doubled one fits. Each probe costs at most about twice the bound.
+ * The largest shape up to `target` whose probe dispatch (`probeMs`: opens a bench at the shape,
+ * times the probe configuration, closes it) stays within `perDispatchMs`: from 64 per side (or
+ * less), the side furthest from its target doubles while the last measured time says the doubled
+ * one fits. Each probe costs at most about twice the bound. Shared with matmul-i8/autotune.ts.
  */
-async function sizeShape(
-  gpu: MatmulGpu,
-  kind: MatmulKind,
+export async function sizeShape(
   target: MatmulShape,
-  probe: MatmulConfig,
   perDispatchMs: number,
-  options: TuneOptions,
+  options: { readonly signal?: AbortSignal; readonly pace?: Pace },
+  probeMs: (shape: MatmulShape) => Promise<number>,
 ): Promise<{ shape: MatmulShape; ms: number }> {
   let shape = { m: Math.min(64, target.m), n: Math.min(64, target.n), k: Math.min(64, target.k) };
   for (;;) {
     throwIfAborted(options.signal);
     const started = performance.now();
-    const bench = await TileBench.open(gpu, kind, shape);
-    let ms: number;
-    try {
-      // The faster of two: a busy machine can only slow a dispatch down.
-      ms = (await bench.time(probe, { repeats: 2, method: options.method, signal: options.signal })).minMs;
-    } finally {
-      bench.destroy();
-    }
+    const ms = await probeMs(shape);
     await options.pace?.rest(performance.now() - started, options.signal);
     const side = (['m', 'n', 'k'] as const).filter((s) => shape[s] < target[s]).sort((x, y) => shape[x] / target[x] - shape[y] / target[y])[0];
     if (side === undefined || 2 * ms > perDispatchMs) return { shape, ms };

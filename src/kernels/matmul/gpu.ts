@@ -12,7 +12,7 @@ import { PipelineCache } from '../../gpu/pipelines';
 import { runPaced, submitDispatch, withRunBuffers } from '../../gpu/run';
 import { bufferPoolOf, type BufferPool } from '../../gpu/buffer-pool';
 import { SeededGpu, type SeededOperand } from './seeded-gpu';
-import { MerkleLeavesGpu, digestBytes } from '../../gpu/merkle-leaves';
+import { MerkleLeavesGpu } from '../../gpu/merkle-leaves';
 
 /** A tile configuration: the shader's override constants (kept per adapter by the tune cache). */
 export type MatmulConfig = TileConfig;
@@ -242,18 +242,7 @@ export class MatmulGpu {
           dispatch: (tileRow, count) =>
             submitDispatch(device, pipeline, bindGroup, { buffer: dims, words: new Uint32Array([m, n, k, tileRow, p, 0, 0, 0]) }, Math.ceil(n / tileN), count),
         });
-        if (!leafPipeline) return { c: await buffers.read(c, outBytes) };
-        const digests = buffers.errors.run(() => {
-          const encoder = device.createCommandEncoder();
-          const out = this.leaves.encode(buffers, leafPipeline, encoder, c, m, n);
-          device.queue.submit([encoder.finish()]);
-          return out;
-        });
-        const [bytes, words] = await buffers.readMany([
-          { source: c, size: outBytes },
-          { source: digests, size: m * 32 },
-        ]);
-        return { c: bytes!, leafHashes: digestBytes(new Uint32Array(words!)) };
+        return this.leaves.readWithLeaves(buffers, leafPipeline, c, m, n, outBytes);
       },
       this.poolOf(device),
     );

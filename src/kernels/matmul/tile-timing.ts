@@ -16,6 +16,40 @@ export interface TileTimingOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * Times `pipeline` over operands already resident in `buffers` (bound in order, group 0): one
+ * warm-up dispatch, then the timer's run. Shared by the f32/modp and the i8 tile benches, which
+ * differ only in how they upload operands and pick the pipeline and grid.
+ */
+export async function timeResidentDispatch(
+  device: GPUDevice,
+  timer: KernelTimer,
+  pipeline: GPUComputePipeline,
+  buffers: readonly GPUBuffer[],
+  grid: { readonly x: number; readonly y: number },
+  shape: MatmulShape,
+  options: TileTimingOptions,
+  checkDevice: () => void,
+): Promise<KernelTiming> {
+  const bindGroup = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+  if (grid.y > device.limits.maxComputeWorkgroupsPerDimension)
+    throw new TabgridError(ErrorCode.BadInput, `${shape.m} rows need ${grid.y} workgroups, over the device's limit`);
+  const encode = (pass: GPUComputePassEncoder) => {
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(grid.x, grid.y);
+  };
+  await timer.warmUp(encode);
+  const timing = await timer.time(encode, options);
+  // Let a pending loss report itself before the timing is believed.
+  await device.queue.onSubmittedWorkDone();
+  checkDevice();
+  return timing;
+}
+
 export class TileBench {
   private destroyed = false;
   /** Set when the device is lost: a destroyed device's timings are meaningless (zeros, instant waits). */
@@ -72,24 +106,9 @@ export class TileBench {
     if (this.destroyed) throw new TabgridError(ErrorCode.BadInput, 'the tile bench was destroyed');
     const used = effectiveConfig(this.kind, this.shape, config);
     const pipeline = await this.gpu.pipeline(this.kind, used, this.device);
-    const bindGroup = this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: this.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
-    const grid = workgroupGrid(used, this.shape);
-    if (grid.y > this.device.limits.maxComputeWorkgroupsPerDimension)
-      throw new TabgridError(ErrorCode.BadInput, `${this.shape.m} rows need ${grid.y} workgroups, over the device's limit`);
-    const encode = (pass: GPUComputePassEncoder) => {
-      pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(grid.x, grid.y);
-    };
-    await this.timer.warmUp(encode);
-    const timing = await this.timer.time(encode, options);
-    // Let a pending loss report itself before the timing is believed.
-    await this.device.queue.onSubmittedWorkDone();
-    this.checkDevice();
-    return timing;
+    return timeResidentDispatch(this.device, this.timer, pipeline, this.buffers, workgroupGrid(used, this.shape), this.shape, options, () =>
+      this.checkDevice(),
+    );
   }
 
   destroy(): void {

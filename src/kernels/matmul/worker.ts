@@ -26,16 +26,24 @@ export const poolOf = (context: KernelContext) =>
  * class, by kernel time, then cached), under the unit's abort signal and throttle.
  */
 export function tuning(context: KernelContext, kind: MatmulKind, shape: MatmulShape, options: KernelOptions = {}): Promise<MatmulConfig> {
-  const tuned = context.shared('matmul/tuned', () => new Map<string, Promise<MatmulConfig>>());
-  const key = `${kind}/${shapeClassKey(shapeClass(shape))}`;
+  return tunedOnce(
+    context,
+    'matmul/tuned',
+    `${kind}/${shapeClassKey(shapeClass(shape))}`,
+    async (adapterKey) =>
+      (await tuneMatmul(gpuOf(context), kind, { adapterKey, cache: context.tuneCache, shape, signal: options.signal, pace: options.pace })).config,
+  );
+}
+
+/**
+ * One tuning per engine and `key` (in the engine's shared map `mapName`), started on the first
+ * unit that asks and awaited by the rest; matmul-i8's worker tunes through it too.
+ */
+export function tunedOnce<C>(context: KernelContext, mapName: string, key: string, tune: (adapterKey: string) => Promise<C>): Promise<C> {
+  const tuned = context.shared(mapName, () => new Map<string, Promise<C>>());
   let config = tuned.get(key);
   if (!config) {
-    config = context
-      .adapterKey()
-      .then(
-        async (adapterKey) =>
-          (await tuneMatmul(gpuOf(context), kind, { adapterKey, cache: context.tuneCache, shape, signal: options.signal, pace: options.pace })).config,
-      );
+    config = context.adapterKey().then(tune);
     // A failed (or aborted) tuning is not remembered; the next unit tries again.
     config.catch(() => tuned.delete(key));
     tuned.set(key, config);
