@@ -7,28 +7,20 @@
 import { ErrorCode, TabgridError } from '../../errors';
 import { kernelTimerFor, type KernelTimer, type KernelTiming } from '../../gpu/kernel-timer';
 import type { MatmulShape } from '../matmul/matmul';
-import { timeResidentDispatch, type TileTimingOptions } from '../matmul/tile-timing';
+import { ResidentTileBench, type TileTimingOptions } from '../matmul/tile-timing';
 import { seededInt8 } from './inputs';
 import { i8ConfigProblem, i8WorkgroupGrid, type I8Config, type MatmulI8Gpu } from './gpu';
 import { packColumns, packRows } from './matmul-i8';
 
-export class I8TileBench {
-  private destroyed = false;
-  /** Set when the device is lost: a destroyed device's timings are meaningless. */
-  private lostDevice = false;
-
+export class I8TileBench extends ResidentTileBench {
   private constructor(
     private readonly gpu: MatmulI8Gpu,
-    readonly shape: MatmulShape,
-    readonly device: GPUDevice,
-    readonly timer: KernelTimer,
-    private readonly buffers: readonly GPUBuffer[],
+    shape: MatmulShape,
+    device: GPUDevice,
+    timer: KernelTimer,
+    buffers: readonly GPUBuffer[],
   ) {
-    void device.lost.then(() => (this.lostDevice = true));
-  }
-
-  checkDevice(): void {
-    if (this.lostDevice) throw new TabgridError(ErrorCode.DeviceLost, 'the GPU device was lost while timing matmul-i8 tiles');
+    super(shape, device, timer, buffers, 'matmul-i8 ');
   }
 
   /** Uploads seeded int8 operands of `shape`, packed as a run packs them. Destroy it after. */
@@ -56,17 +48,10 @@ export class I8TileBench {
 
   /** Compiles `config`, runs it once, then times `repeats` dispatches of the whole shape. */
   async time(config: I8Config, options: TileTimingOptions = {}): Promise<KernelTiming> {
-    if (this.destroyed) throw new TabgridError(ErrorCode.BadInput, 'the matmul-i8 tile bench was destroyed');
+    this.checkOpen();
     const problem = i8ConfigProblem(config, this.device.limits);
     if (problem) throw new TabgridError(ErrorCode.BadInput, `matmul-i8 configuration does not fit this device: ${problem}`);
     const pipeline = await this.gpu.pipeline(config, this.device);
-    return timeResidentDispatch(this.device, this.timer, pipeline, this.buffers, i8WorkgroupGrid(config, this.shape), this.shape, options, () =>
-      this.checkDevice(),
-    );
-  }
-
-  destroy(): void {
-    this.destroyed = true;
-    for (const buffer of this.buffers) buffer.destroy();
+    return this.timeDispatch(pipeline, i8WorkgroupGrid(config, this.shape), options);
   }
 }

@@ -17,58 +17,75 @@ export interface TileTimingOptions {
 }
 
 /**
- * Times `pipeline` over operands already resident in `buffers` (bound in order, group 0): one
- * warm-up dispatch, then the timer's run. Shared by the f32/modp and the i8 tile benches, which
- * differ only in how they upload operands and pick the pipeline and grid.
+ * What the f32/modp and the i8 tile benches share (they differ only in how they upload operands
+ * and pick the pipeline and grid): operands resident in `buffers`, the kernel timer, a watch on
+ * device loss, and the timed dispatch. `prefix` names the kernel in errors ('' or 'matmul-i8 ').
  */
-export async function timeResidentDispatch(
-  device: GPUDevice,
-  timer: KernelTimer,
-  pipeline: GPUComputePipeline,
-  buffers: readonly GPUBuffer[],
-  grid: { readonly x: number; readonly y: number },
-  shape: MatmulShape,
-  options: TileTimingOptions,
-  checkDevice: () => void,
-): Promise<KernelTiming> {
-  const bindGroup = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
-  });
-  if (grid.y > device.limits.maxComputeWorkgroupsPerDimension)
-    throw new TabgridError(ErrorCode.BadInput, `${shape.m} rows need ${grid.y} workgroups, over the device's limit`);
-  const encode = (pass: GPUComputePassEncoder) => {
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
-    pass.dispatchWorkgroups(grid.x, grid.y);
-  };
-  await timer.warmUp(encode);
-  const timing = await timer.time(encode, options);
-  // Let a pending loss report itself before the timing is believed.
-  await device.queue.onSubmittedWorkDone();
-  checkDevice();
-  return timing;
-}
-
-export class TileBench {
+export abstract class ResidentTileBench {
   private destroyed = false;
   /** Set when the device is lost: a destroyed device's timings are meaningless (zeros, instant waits). */
   private lostDevice = false;
 
-  private constructor(
-    private readonly gpu: MatmulGpu,
-    readonly kind: MatmulKind,
+  protected constructor(
     readonly shape: MatmulShape,
     readonly device: GPUDevice,
     readonly timer: KernelTimer,
     private readonly buffers: readonly GPUBuffer[],
+    private readonly prefix: string,
   ) {
     void device.lost.then(() => (this.lostDevice = true));
   }
 
   /** Throws device-lost if the device was lost since the bench opened. */
   checkDevice(): void {
-    if (this.lostDevice) throw new TabgridError(ErrorCode.DeviceLost, 'the GPU device was lost while timing tiles');
+    if (this.lostDevice) throw new TabgridError(ErrorCode.DeviceLost, `the GPU device was lost while timing ${this.prefix}tiles`);
+  }
+
+  protected checkOpen(): void {
+    if (this.destroyed) throw new TabgridError(ErrorCode.BadInput, `the ${this.prefix}tile bench was destroyed`);
+  }
+
+  /** Binds the resident buffers in order (group 0), runs `pipeline` over `grid` once, then times it. */
+  protected async timeDispatch(
+    pipeline: GPUComputePipeline,
+    grid: { readonly x: number; readonly y: number },
+    options: TileTimingOptions,
+  ): Promise<KernelTiming> {
+    const bindGroup = this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: this.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    if (grid.y > this.device.limits.maxComputeWorkgroupsPerDimension)
+      throw new TabgridError(ErrorCode.BadInput, `${this.shape.m} rows need ${grid.y} workgroups, over the device's limit`);
+    const encode = (pass: GPUComputePassEncoder) => {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(grid.x, grid.y);
+    };
+    await this.timer.warmUp(encode);
+    const timing = await this.timer.time(encode, options);
+    // Let a pending loss report itself before the timing is believed.
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkDevice();
+    return timing;
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    for (const buffer of this.buffers) buffer.destroy();
+  }
+}
+
+export class TileBench extends ResidentTileBench {
+  private constructor(
+    private readonly gpu: MatmulGpu,
+    readonly kind: MatmulKind,
+    shape: MatmulShape,
+    device: GPUDevice,
+    timer: KernelTimer,
+    buffers: readonly GPUBuffer[],
+  ) {
+    super(shape, device, timer, buffers, '');
   }
 
   /** Uploads seeded operands of `shape` once (residues below 65521 for modp). Destroy it after. */
@@ -103,16 +120,9 @@ export class TileBench {
 
   /** Compiles `config`, runs it once, then times `repeats` dispatches of the whole shape. */
   async time(config: MatmulConfig, options: TileTimingOptions = {}): Promise<KernelTiming> {
-    if (this.destroyed) throw new TabgridError(ErrorCode.BadInput, 'the tile bench was destroyed');
+    this.checkOpen();
     const used = effectiveConfig(this.kind, this.shape, config);
     const pipeline = await this.gpu.pipeline(this.kind, used, this.device);
-    return timeResidentDispatch(this.device, this.timer, pipeline, this.buffers, workgroupGrid(used, this.shape), this.shape, options, () =>
-      this.checkDevice(),
-    );
-  }
-
-  destroy(): void {
-    this.destroyed = true;
-    for (const buffer of this.buffers) buffer.destroy();
+    return this.timeDispatch(pipeline, workgroupGrid(used, this.shape), options);
   }
 }
