@@ -12,6 +12,7 @@ export default defineConfig({
   testMatch: '*.spec.ts',
   // Each spec starts its own signaling server, web server and host on free loopback ports.
   // Two workers: one for the long specs (mostly waiting), one for every other spec in turn.
+  // (`npm test` starts the long specs first, beside the other phases: scripts/test.ts.)
   workers: 2,
   timeout: 180_000,
   reporter: [['list']],
