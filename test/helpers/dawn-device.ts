@@ -2,16 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { GpuDevices } from '../../src/gpu/device';
+import { openDawn } from '../../src/gpu/dawn';
 
 /**
  * Dawn on a software Vulkan for tests: Mesa 25's lavapipe, unpacked by scripts/lavapipe.sh into
  * .cache/lavapipe (fetched here on first use if missing). Its variables must be in a process's
  * environment when it starts (the dynamic loader reads LD_LIBRARY_PATH only then), so tests run
- * Dawn in a child process with `env`; a test run started under `scripts/lavapipe.sh --` has them
- * already and may open Dawn in-process (`inProcess`). Without Vulkan or Dawn, `skip` says why.
+ * Dawn in a child process with `env`, or in-process in the `dawn` project (`dawnGpu`). Without
+ * Vulkan or Dawn, `skip` says why.
  */
-export type DawnTestEnv = { readonly env: NodeJS.ProcessEnv; readonly inProcess: boolean } | { readonly skip: string };
+export type DawnTestEnv = { readonly env: NodeJS.ProcessEnv } | { readonly skip: string };
 
 const repo = join(import.meta.dirname, '../..');
 let cached: DawnTestEnv | undefined;
@@ -40,25 +40,23 @@ function find(): DawnTestEnv {
   }
   const icd = env.VK_ICD_FILENAMES;
   if (!icd || !existsSync(icd)) return { skip: `scripts/lavapipe.sh printed no ICD file (${run.stdout.trim()})` };
-  return { env, inProcess: process.env.VK_ICD_FILENAMES === icd && (process.env.LD_LIBRARY_PATH ?? '').startsWith(env.LD_LIBRARY_PATH!.split(':')[0]!) };
+  return { env };
 }
 
 /**
- * GpuDevices on Dawn in this process, for kernel tests: only when the run was started with
- * lavapipe's variables (`scripts/lavapipe.sh -- npx vitest run …`), or on a machine with a Vulkan
- * GPU (VK_ICD_FILENAMES set by the caller); otherwise `skip` says how to get one.
+ * Dawn in this process, for kernel tests: its GPU (unsafe APIs on, so experimental features are
+ * offered where the driver has them) and adapter, or why there is none. The `dawn` test project
+ * (files named *-dawn.test.ts) starts with lavapipe's variables when scripts/lavapipe.sh has
+ * unpacked it (vite.config.ts); other callers run Dawn in a child with `dawnTestEnv().env`.
  */
-export async function dawnDevicesHere(flags: readonly string[] = []): Promise<{ readonly devices: GpuDevices } | { readonly skip: string }> {
-  const found = dawnTestEnv();
-  if ('skip' in found) return found;
-  if (!found.inProcess && process.env.VK_ICD_FILENAMES === undefined)
-    return { skip: 'Dawn in this process needs lavapipe from its start: run the tests under scripts/lavapipe.sh --' };
-  const { dawnDevices } = await import('../../src/gpu/dawn');
-  const devices = await dawnDevices(flags);
+export async function dawnGpu(): Promise<{ gpu: GPU; adapter: GPUAdapter } | { skip: string }> {
+  let gpu: GPU;
   try {
-    await devices.adapter();
+    ({ gpu } = await openDawn(['enable-dawn-features=allow_unsafe_apis']));
   } catch (err) {
-    return { skip: `Dawn found no adapter: ${err instanceof Error ? err.message : String(err)}` };
+    return { skip: err instanceof Error ? err.message : String(err) };
   }
-  return { devices };
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) return { skip: 'Dawn found no Vulkan adapter (for lavapipe set LD_LIBRARY_PATH and VK_ICD_FILENAMES before Node starts)' };
+  return { gpu, adapter };
 }

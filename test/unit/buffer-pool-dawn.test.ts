@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { sizeClass } from '../../src/gpu/buffer-pool';
 import { GpuDevices } from '../../src/gpu/device';
 import { bufferPoolCases } from '../helpers/buffer-pool-cases';
-import { dawnGpu } from '../helpers/lavapipe-in-process';
+import { dawnGpu } from '../helpers/dawn-device';
 
 const dawn = await dawnGpu();
 /** Dawn's GPU (read inside a function, as a page's navigator.gpu is). */

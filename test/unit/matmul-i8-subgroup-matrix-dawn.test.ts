@@ -14,7 +14,7 @@ import { MemoryTuneCache } from '../../src/gpu/tune-cache';
 import { ComputeEngine } from '../../src/worker/engine';
 import { Backend } from '../../src/protocol';
 import { gpuSuite } from '../helpers/gpu-suite';
-import { dawnGpu } from '../helpers/lavapipe-in-process';
+import { dawnGpu } from '../helpers/dawn-device';
 
 const dawn = await dawnGpu();
 const skip = 'skip' in dawn ? dawn.skip : undefined;

@@ -21,7 +21,7 @@ import { configKey } from '../../src/kernels/matmul/gpu';
 import type { MatmulShape } from '../../src/kernels/matmul/matmul';
 import { seededRandom } from '../../src/work/seeded';
 import { gpuSuite } from '../helpers/gpu-suite';
-import { dawnGpu } from '../helpers/lavapipe-in-process';
+import { dawnGpu } from '../helpers/dawn-device';
 
 const dawn = await dawnGpu();
 const skip = 'skip' in dawn ? dawn.skip : undefined;

@@ -12,7 +12,7 @@ import { MatmulGpu, MatmulKind, configKey } from '../../src/kernels/matmul/gpu';
 import { candidatesFor, shapeClass } from '../../src/kernels/matmul/tile-space';
 import { TileBench } from '../../src/kernels/matmul/tile-timing';
 import { seededRandom } from '../../src/work/seeded';
-import { dawnGpu } from '../helpers/lavapipe-in-process';
+import { dawnGpu } from '../helpers/dawn-device';
 
 const wanted = process.env.TABGRID_TUNE_REPORT === '1';
 const dawn = wanted ? await dawnGpu() : { skip: 'set TABGRID_TUNE_REPORT=1 to run this report' };

@@ -15,7 +15,7 @@ import { MATMUL_CANDIDATES, candidatesFor, shapeClass } from '../../src/kernels/
 import { TileBench } from '../../src/kernels/matmul/tile-timing';
 import { seededRandom } from '../../src/work/seeded';
 import { gpuSuite } from '../helpers/gpu-suite';
-import { dawnGpu } from '../helpers/lavapipe-in-process';
+import { dawnGpu } from '../helpers/dawn-device';
 
 const dawn = await dawnGpu();
 const skip = 'skip' in dawn ? dawn.skip : undefined;

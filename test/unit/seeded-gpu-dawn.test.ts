@@ -1,7 +1,7 @@
 import { afterAll, describe, expect } from 'vitest';
 import { GpuDevices } from '../../src/gpu/device';
 import { MatmulGpu } from '../../src/kernels/matmul/gpu';
-import { dawnGpu } from '../helpers/lavapipe-in-process';
+import { dawnGpu } from '../helpers/dawn-device';
 import { seededGpuCases } from '../helpers/seeded-gpu-cases';
 
 const dawn = await dawnGpu();

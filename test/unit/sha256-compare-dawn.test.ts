@@ -13,7 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'vitest';
-import { dawnGpu } from '../helpers/lavapipe-in-process';
+import { dawnGpu } from '../helpers/dawn-device';
 import { sha256Ref } from '../../src/hash/sha256-ref';
 import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
 import { seededBatch } from '../../src/kernels/sha256-batch/inputs';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { gpuSuite } from '../helpers/gpu-suite';
-import { dawnGpu } from '../helpers/lavapipe-in-process';
+import { dawnGpu } from '../helpers/dawn-device';
 import { sha256Ref } from '../../src/hash/sha256-ref';
 import { toHex } from '../../src/hex';
 import { packMessages, type MessageBatch } from '../../src/kernels/sha256-batch/batch';

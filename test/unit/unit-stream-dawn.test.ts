@@ -1,6 +1,6 @@
 import { afterAll, describe, expect } from 'vitest';
 import { GpuDevices } from '../../src/gpu/device';
-import { dawnGpu } from '../helpers/lavapipe-in-process';
+import { dawnGpu } from '../helpers/dawn-device';
 import { unitStreamCases } from '../helpers/unit-stream-cases';
 
 const dawn = await dawnGpu();
