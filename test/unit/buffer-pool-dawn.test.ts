@@ -1,8 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sizeClass } from '../../src/gpu/buffer-pool';
-import { GpuDevices } from '../../src/gpu/device';
 import { bufferPoolCases } from '../helpers/buffer-pool-cases';
 import { dawnGpu } from '../helpers/dawn-device';
+import { gpuSuite } from '../helpers/gpu-suite';
 
 const dawn = await dawnGpu();
 /** Dawn's GPU (read inside a function, as a page's navigator.gpu is). */
@@ -33,11 +33,6 @@ describe('sizeClass', () => {
 });
 
 describe.skipIf('skip' in dawn)('BufferPool on Dawn', () => {
-  const uncaptured: string[] = [];
-  const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, gpu);
-  afterAll(() => {
-    expect(uncaptured).toEqual([]);
-    devices.destroy();
-  });
+  const { devices } = gpuSuite(gpu);
   bufferPoolCases(() => devices);
 });

@@ -1,6 +1,6 @@
-import { afterAll, describe, expect } from 'vitest';
-import { GpuDevices } from '../../src/gpu/device';
+import { describe } from 'vitest';
 import { dawnGpu } from '../helpers/dawn-device';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { merkleLeavesCases } from '../helpers/merkle-leaves-cases';
 
 const dawn = await dawnGpu();
@@ -9,12 +9,7 @@ const gpu = () => ('gpu' in dawn ? dawn.gpu : undefined);
 if ('skip' in dawn) console.warn(`merkle-leaves-dawn.test.ts: skipped: ${dawn.skip}`);
 
 describe.skipIf('skip' in dawn)('Merkle leaves on the GPU (Dawn)', () => {
-  const uncaptured: string[] = [];
-  const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, gpu);
-  afterAll(() => {
-    expect(uncaptured).toEqual([]);
-    devices.destroy();
-  });
+  const { devices } = gpuSuite(gpu);
   merkleLeavesCases(
     () => devices,
     (run) => run(),

@@ -1,7 +1,7 @@
-import { afterAll, describe, expect } from 'vitest';
-import { GpuDevices } from '../../src/gpu/device';
+import { describe } from 'vitest';
 import { MatmulGpu } from '../../src/kernels/matmul/gpu';
 import { dawnGpu } from '../helpers/dawn-device';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { seededGpuCases } from '../helpers/seeded-gpu-cases';
 
 const dawn = await dawnGpu();
@@ -10,13 +10,8 @@ const gpu = () => ('gpu' in dawn ? dawn.gpu : undefined);
 if ('skip' in dawn) console.warn(`seeded-gpu-dawn.test.ts: skipped: ${dawn.skip}`);
 
 describe.skipIf('skip' in dawn)('seeded operands on the GPU (Dawn)', () => {
-  const uncaptured: string[] = [];
-  const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, gpu);
+  const { devices } = gpuSuite(gpu);
   const matmul = new MatmulGpu(devices);
-  afterAll(() => {
-    expect(uncaptured).toEqual([]);
-    devices.destroy();
-  });
   seededGpuCases(
     () => devices,
     () => matmul,

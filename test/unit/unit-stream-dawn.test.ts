@@ -1,6 +1,6 @@
-import { afterAll, describe, expect } from 'vitest';
-import { GpuDevices } from '../../src/gpu/device';
+import { describe } from 'vitest';
 import { dawnGpu } from '../helpers/dawn-device';
+import { gpuSuite } from '../helpers/gpu-suite';
 import { unitStreamCases } from '../helpers/unit-stream-cases';
 
 const dawn = await dawnGpu();
@@ -9,11 +9,6 @@ const gpu = () => ('gpu' in dawn ? dawn.gpu : undefined);
 if ('skip' in dawn) console.warn(`unit-stream-dawn.test.ts: skipped: ${dawn.skip}`);
 
 describe.skipIf('skip' in dawn)('the matmul unit stream (Dawn)', () => {
-  const uncaptured: string[] = [];
-  const devices = new GpuDevices({ onUncapturedError: (m) => uncaptured.push(m) }, gpu);
-  afterAll(() => {
-    expect(uncaptured).toEqual([]);
-    devices.destroy();
-  });
+  const { devices } = gpuSuite(gpu);
   unitStreamCases(() => devices, gpu);
 });
