@@ -114,7 +114,7 @@ function bindFailed(log: readonly string[]): boolean {
 
 /** A loopback port free for both TCP and UDP right now (coturn listens on both). */
 async function freeUdpTcpPort(): Promise<number> {
-  for (;;) {
+  for (let tries = 0; tries < 50; tries++) {
     const port = await freePort();
     const udpFree = await new Promise<boolean>((resolve) => {
       const socket = createSocket('udp4');
@@ -123,6 +123,7 @@ async function freeUdpTcpPort(): Promise<number> {
     });
     if (udpFree) return port;
   }
+  throw new Error('no loopback port free for both TCP and UDP in 50 tries');
 }
 
 /** Sends STUN binding requests to 127.0.0.1:port until one is answered. */
