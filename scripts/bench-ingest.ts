@@ -10,7 +10,6 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildDataset } from '../src/data/dataset';
 import { readMatrixFile } from '../src/data/load-node';
 import { columnPanel } from '../src/data/matrix-dataset';
@@ -18,6 +17,8 @@ import { shelf } from '../src/data/shelf';
 import { createCpuSha256, type Hasher } from '../src/hash/sha256-cpu';
 import { DEFAULT_UNIT_FLOPS } from '../src/host/ingest/build';
 import { ingestRequest } from '../src/host/ingest/ingest-node';
+import { parseCommand } from './args';
+import { BENCH_INGEST_COMMAND } from './commands';
 import { jobUnit } from '../src/host/job';
 import { f32Operands } from '../src/kernels/matmul/inputs';
 import { f32ErrorBound, maxAbs } from '../src/kernels/matmul/matmul';
@@ -188,16 +189,14 @@ export async function runIngestBench(size: number, unitsToRun: number, log: (lin
 
 /** The command line (bench.ts hands over its arguments when they include --ingest). */
 export async function ingestBenchMain(args: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: args.filter((a) => a !== '--ingest'),
-    options: { size: { type: 'string' }, units: { type: 'string' }, out: { type: 'string' } },
-  });
-  const size = Number(values.size ?? 8192);
-  const units = Number(values.units ?? 3);
-  if (!Number.isInteger(size) || size < 1 || size > 16384) throw new Error(`--size ${values.size} must be a whole number in 1..16384`);
-  if (!Number.isInteger(units) || units < 0) throw new Error(`--units ${values.units} must be a whole number ≥ 0`);
+  const cli = parseCommand(BENCH_INGEST_COMMAND, args);
+  const { values } = cli;
+  const size = Number(values.size);
+  const units = Number(values.units);
+  if (!Number.isInteger(size) || size < 1 || size > 16384) cli.fail(`--size ${values.size} must be a whole number in 1..16384`);
+  if (!Number.isInteger(units) || units < 0) cli.fail(`--units ${values.units} must be a whole number ≥ 0`);
   const result = await runIngestBench(size, units, (line) => console.log(line));
-  const out = values.out ?? 'bench-results/ingest.json';
+  const out = values.out;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), ...result }, null, 2) + '\n');
   console.log(`wrote ${out}`);

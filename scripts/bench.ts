@@ -13,11 +13,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { chromium } from 'playwright';
 import { createServer } from 'vite';
 import { benchTransfer, type TransferBench } from './bench-transfer';
 import { INSTALL_HINT, launchOptions } from './chromium';
+import { parseCommand, portFrom } from './args';
+import { BENCH_COMMAND } from './commands';
 
 // `npm run bench -- --ingest …`: the tiling benchmark (bench-ingest.ts) instead of the page's.
 if (process.argv.includes('--ingest')) {
@@ -38,20 +39,15 @@ if (process.argv.includes('--store')) {
   process.exit(0);
 }
 
-const { values } = parseArgs({
-  options: { sizes: { type: 'string' }, out: { type: 'string' }, port: { type: 'string' }, only: { type: 'string' }, 'transfer-mib': { type: 'string' } },
-});
-const outFile = values.out ?? 'bench-results/bench.json';
+const cli = parseCommand(BENCH_COMMAND);
+const { values } = cli;
+const outFile = values.out;
 const only = values.only;
-if (only !== undefined && only !== 'kernels' && only !== 'transfer') {
-  console.error(`--only takes kernels or transfer, not ${only}`);
-  process.exit(1);
-}
-const transferMib = Number(values['transfer-mib'] ?? 32);
-if (!Number.isInteger(transferMib) || transferMib < 1 || transferMib > 1024) {
-  console.error(`--transfer-mib takes a whole number of MiB in 1..1024, not ${values['transfer-mib']}`);
-  process.exit(1);
-}
+if (only !== undefined && only !== 'kernels' && only !== 'transfer') cli.fail(`--only takes kernels or transfer, not ${only}`);
+const transferMib = Number(values['transfer-mib']);
+if (!Number.isInteger(transferMib) || transferMib < 1 || transferMib > 1024)
+  cli.fail(`--transfer-mib takes a whole number of MiB in 1..1024, not ${values['transfer-mib']}`);
+const port = cli.check(() => portFrom(values.port, '--port', undefined, 5199));
 const options = launchOptions();
 if (!options.executablePath) {
   console.error(INSTALL_HINT);
@@ -60,7 +56,7 @@ if (!options.executablePath) {
 
 const server = await createServer({
   configFile: new URL('../vite.config.ts', import.meta.url).pathname,
-  server: { port: Number(values.port ?? 5199), strictPort: true, host: 'localhost' },
+  server: { port, strictPort: true, host: 'localhost' },
   logLevel: 'warn',
 });
 await server.listen();

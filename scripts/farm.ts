@@ -31,45 +31,20 @@
  * (scripts/farm/host-group.ts, docs/MULTI-HOST.md).
  */
 import { writeFileSync } from 'node:fs';
-import { parseArgs, readJob } from './args';
+import { ErrorCode, TabgridError } from '../src/errors';
+import { parseCommand, readJob } from './args';
+import { FARM_COMMAND } from './commands';
 import { runFarm } from './farm/run';
 import { summaryTable } from './farm/summary';
 import { ICE_FLAGS, iceFromFlags } from './ice-flags';
 
-const { values } = parseArgs({
-  options: {
-    volunteers: { type: 'string' },
-    job: { type: 'string', multiple: true },
-    cheaters: { type: 'string' },
-    kill: { type: 'string' },
-    reload: { type: 'string' },
-    'drop-signal': { type: 'boolean' },
-    'restart-host': { type: 'boolean' },
-    hide: { type: 'string' },
-    freeze: { type: 'string' },
-    seed: { type: 'string' },
-    'time-limit': { type: 'string' },
-    node: { type: 'boolean' },
-    backend: { type: 'string' },
-    'host-cpu-prof': { type: 'string' },
-    out: { type: 'string' },
-    quiet: { type: 'boolean' },
-    dataset: { type: 'boolean' },
-    liars: { type: 'string' },
-    'close-serving': { type: 'boolean' },
-    'dataset-jobs': { type: 'string' },
-    coturn: { type: 'boolean' },
-    ...ICE_FLAGS,
-    hosts: { type: 'string' },
-    db: { type: 'string' },
-    'kill-host': { type: 'boolean' },
-  },
-});
+const cli = parseCommand(FARM_COMMAND);
+const { values } = cli;
 
 function count(name: string, raw: string | undefined, fallback: number, min = 0): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} ${raw} must be a whole number ≥ ${min}`);
+  if (!Number.isInteger(n) || n < min) cli.fail(`--${name} ${raw} must be a whole number ≥ ${min}`);
   return n;
 }
 
@@ -77,7 +52,7 @@ function count(name: string, raw: string | undefined, fallback: number, min = 0)
 function backendOf(raw: string | undefined): 'webgpu' | 'cpu' | undefined {
   if (raw === undefined) return undefined;
   if (raw === 'webgpu' || raw === 'cpu') return raw;
-  throw new Error(`--backend ${raw} must be webgpu or cpu`);
+  return cli.fail(`--backend ${raw} must be webgpu or cpu`);
 }
 
 const hasIceFlags = Object.keys(ICE_FLAGS).some((k) => values[k as keyof typeof ICE_FLAGS] !== undefined);
@@ -88,7 +63,7 @@ const profDir = values['host-cpu-prof'];
 const summary = await runFarm(
   {
     volunteers: count('volunteers', values.volunteers, 4, 1),
-    jobs: values.job?.map(readJob),
+    jobs: cli.check(() => values.job?.map(readJob)),
     cheaters: count('cheaters', values.cheaters, 0),
     kill: count('kill', values.kill, 0),
     reload: count('reload', values.reload, 0),
@@ -106,7 +81,7 @@ const summary = await runFarm(
     liars: count('liars', values.liars, 0),
     closeServing: values['close-serving'],
     turn: values.coturn,
-    ...(hasIceFlags ? { ice: iceFromFlags(values) } : {}),
+    ...(hasIceFlags ? { ice: cli.check(() => iceFromFlags(values)) } : {}),
     hosts: count('hosts', values.hosts, 1, 1),
     db: values.db,
     killHost: values['kill-host'],
@@ -114,7 +89,11 @@ const summary = await runFarm(
     log: values.quiet ? undefined : (line) => console.log(line),
   },
   controller.signal,
-);
+).catch((err: unknown) => {
+  // runFarm refuses flag combinations before it starts anything, naming the flag first (or as BadInput): one line, not a stack.
+  if ((err instanceof TabgridError && err.code === ErrorCode.BadInput) || (err instanceof Error && err.message.startsWith('--'))) return cli.fail(err.message);
+  throw err;
+});
 console.log(summaryTable(summary));
 if (values.out) writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
 process.exit(summary.failures.length === 0 ? 0 : 1);

@@ -22,44 +22,21 @@
  * stopped host's store, instead of hosting (job-command.ts).
  */
 import './node-webrtc';
-import { DEMO_JOB, describeLayout } from '../src/host/job';
+import { DEMO_JOB, describeLayout, type JobSpec } from '../src/host/job';
 import { openHostStore, parseStoreSpec, StoreKind } from '../src/host/store/open-host-store';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
-import { parseArgs, readJobs } from './args';
+import { parseCommand, readJobs } from './args';
+import { HOST_COMMAND } from './commands';
 import { runExportCommand } from './export-command';
 import { JobCommandAction, runJobCommand } from './job-command';
 import { checkObserverToken, newObserverToken } from '../src/proof/observer-token';
 import { startHost, watchUrl } from './stack';
-import { ICE_FLAGS, iceFromFlags } from './ice-flags';
+import { iceFromFlags } from './ice-flags';
 
-const { values } = parseArgs({
-  options: {
-    job: { type: 'string', multiple: true },
-    db: { type: 'string' },
-    'no-group-commit': { type: 'boolean' },
-    signal: { type: 'string' },
-    id: { type: 'string' },
-    'lease-ms': { type: 'string' },
-    'max-hold-ms': { type: 'string' },
-    'grace-ms': { type: 'string' },
-    'max-connections': { type: 'string' },
-    'exit-when-done': { type: 'boolean' },
-    store: { type: 'string' },
-    export: { type: 'string' },
-    out: { type: 'string' },
-    force: { type: 'boolean' },
-    'list-jobs': { type: 'boolean' },
-    'observer-token': { type: 'string' },
-    'dashboard-url': { type: 'string' },
-    pause: { type: 'string' },
-    resume: { type: 'string' },
-    cancel: { type: 'string' },
-    delete: { type: 'string' },
-    ...ICE_FLAGS,
-  },
-});
+const cli = parseCommand(HOST_COMMAND);
+const { values } = cli;
 
-if (values.db !== undefined && values.store !== undefined) throw new Error('--store is another name for --db: give one');
+if (values.db !== undefined && values.store !== undefined) cli.fail('--store is another name for --db: give one');
 values.db ??= values.store;
 
 if (values.export !== undefined || values['list-jobs']) {
@@ -72,7 +49,7 @@ if (values.export !== undefined || values['list-jobs']) {
 }
 
 const jobActions = Object.values(JobCommandAction).filter((a) => values[a] !== undefined);
-if (jobActions.length > 1) throw new Error(`give one of --${jobActions.join(', --')}`);
+if (jobActions.length > 1) cli.fail(`give one of --${jobActions.join(', --')}`);
 if (jobActions.length === 1) {
   const action = jobActions[0]!;
   process.exit(
@@ -87,25 +64,25 @@ if (jobActions.length === 1) {
 const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL;
 const hostId = values.id ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID;
 const leaseMs = values['lease-ms'] === undefined ? undefined : Number(values['lease-ms']);
-if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 1000)) throw new Error(`--lease-ms ${values['lease-ms']} must be a whole number ≥ 1000`);
+if (leaseMs !== undefined && !(Number.isInteger(leaseMs) && leaseMs >= 1000)) cli.fail(`--lease-ms ${values['lease-ms']} must be a whole number ≥ 1000`);
 const maxHoldMs = values['max-hold-ms'] === undefined ? undefined : Number(values['max-hold-ms']);
 if (maxHoldMs !== undefined && !(Number.isInteger(maxHoldMs) && maxHoldMs >= (leaseMs ?? 60_000))) {
-  throw new Error(`--max-hold-ms ${values['max-hold-ms']} must be a whole number ≥ the lease (--lease-ms, default 60000)`);
+  cli.fail(`--max-hold-ms ${values['max-hold-ms']} must be a whole number ≥ the lease (--lease-ms, default 60000)`);
 }
 const graceMs = values['grace-ms'] === undefined ? undefined : Number(values['grace-ms']);
-if (graceMs !== undefined && !(Number.isInteger(graceMs) && graceMs >= 0)) throw new Error(`--grace-ms ${values['grace-ms']} must be a whole number ≥ 0`);
+if (graceMs !== undefined && !(Number.isInteger(graceMs) && graceMs >= 0)) cli.fail(`--grace-ms ${values['grace-ms']} must be a whole number ≥ 0`);
 const maxDirect = values['max-connections'] === undefined ? undefined : Number(values['max-connections']);
 if (maxDirect !== undefined && !(Number.isInteger(maxDirect) && maxDirect >= 1))
-  throw new Error(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
+  cli.fail(`--max-connections ${values['max-connections']} must be a whole number ≥ 1`);
 const givenToken = values['observer-token'] ?? process.env.TABGRID_OBSERVER_TOKEN;
-const observerToken = givenToken === undefined ? newObserverToken() : checkObserverToken(givenToken, '--observer-token');
+const observerToken = givenToken === undefined ? newObserverToken() : cli.check(() => checkObserverToken(givenToken, '--observer-token'));
 const dashboardUrl = values['dashboard-url'] ?? process.env.TABGRID_DASHBOARD_URL ?? 'http://localhost:5173/dashboard.html';
-const iceSetup = iceFromFlags(values);
-const store = await openHostStore(values.db, { groupCommit: !values['no-group-commit'] });
+const iceSetup = cli.check(() => iceFromFlags(values));
+const store = await cli.checkAsync(() => openHostStore(values.db, { groupCommit: !values['no-group-commit'] }));
 /** Set by the first stop(): the done check and a signal may both ask. */
 let stopping = false;
 if (parseStoreSpec(values.db).kind === StoreKind.Memory) console.log('no --db: the host keeps its state in memory and loses it when it stops');
-const jobs = values.job ? await readJobs(values.job, store) : [DEMO_JOB];
+const jobs = values.job ? await readJobsOrFail(values.job) : [DEMO_JOB];
 
 const { core, host } = await startHost({
   jobs,
@@ -140,6 +117,16 @@ if (values['exit-when-done'])
   setInterval(() => {
     if (core.done) void stop(0, true);
   }, 1000).unref();
+
+/** The job files, or one line naming the bad one (the store closed first: nothing of them was stored). */
+async function readJobsOrFail(paths: string[]): Promise<JobSpec[]> {
+  try {
+    return await readJobs(paths, store);
+  } catch (err) {
+    await store.close();
+    return cli.fail((err as Error).message);
+  }
+}
 
 async function stop(code: number, printResults = false): Promise<void> {
   if (stopping) return;

@@ -11,18 +11,32 @@
  */
 import { readFileSync } from 'node:fs';
 import { IcePolicy, parseIceConfig, type IceConfig, type IceServer } from '../src/protocol/ice';
-import { mintTurnGrant, type TurnSecret } from '../src/host/turn-credentials';
+import { DEFAULT_TURN_TTL_S, mintTurnGrant, type TurnSecret } from '../src/host/turn-credentials';
+import type { OptionDecls } from './args';
 
+const ICE = 'ICE (STUN/TURN; scripts/ice-flags.ts)';
 export const ICE_FLAGS = {
-  ice: { type: 'string' },
-  stun: { type: 'string', multiple: true },
-  turn: { type: 'string', multiple: true },
-  'turn-user': { type: 'string' },
-  'turn-credential': { type: 'string' },
-  'turn-secret': { type: 'string' },
-  'turn-ttl': { type: 'string' },
-  'relay-only': { type: 'boolean' },
-} as const;
+  ice: { type: 'string', value: 'FILE.json', group: ICE, describe: 'an ICE configuration: {"iceServers": [...], "iceTransportPolicy": "relay"}' },
+  stun: { type: 'string', multiple: true, value: 'URL', group: ICE, describe: 'a STUN server' },
+  turn: { type: 'string', multiple: true, value: 'URL', group: ICE, describe: 'a TURN server, with --turn-user/--turn-credential or --turn-secret' },
+  'turn-user': { type: 'string', value: 'U', group: ICE, describe: "the TURN servers' fixed user name (with --turn-credential)" },
+  'turn-credential': { type: 'string', value: 'C', group: ICE, describe: "the TURN servers' fixed credential (with --turn-user)" },
+  'turn-secret': {
+    type: 'string',
+    value: 'S',
+    group: ICE,
+    env: 'TABGRID_TURN_SECRET',
+    describe: "coturn's static-auth-secret: short-lived credentials are minted from it (the variable keeps it out of ps)",
+  },
+  'turn-ttl': {
+    type: 'string',
+    value: 'SECONDS',
+    group: ICE,
+    shownDefault: `${DEFAULT_TURN_TTL_S}, a day`,
+    describe: 'how long minted credentials last, 10..2592000',
+  },
+  'relay-only': { type: 'boolean', group: ICE, describe: 'iceTransportPolicy relay: every connection through TURN' },
+} as const satisfies OptionDecls;
 
 export interface IceFlagValues {
   readonly ice?: string;

@@ -8,26 +8,17 @@
  * drop every peer and exit 0.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs, portFrom } from './args';
+import { parseCommand, portFrom } from './args';
+import { SIGNAL_COMMAND } from './commands';
 import { DEFAULT_MAX_PER_IP, startSignalServer } from './signal-server';
 
-const { values } = parseArgs({
-  options: {
-    host: { type: 'string' },
-    port: { type: 'string' },
-    path: { type: 'string' },
-    'tls-cert': { type: 'string' },
-    'tls-key': { type: 'string' },
-    'max-per-ip': { type: 'string' },
-    'max-peers': { type: 'string' },
-    'trust-proxy': { type: 'boolean' },
-  },
-});
+const cli = parseCommand(SIGNAL_COMMAND);
+const { values } = cli;
 
 function whole(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} ${raw} must be a whole number ≥ 1`);
+  if (!Number.isInteger(n) || n < 1) cli.fail(`--${name} ${raw} must be a whole number ≥ 1`);
   return n;
 }
 
@@ -35,16 +26,16 @@ function pem(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new Error(`--${flag} ${path}: cannot read it (${(err as Error).message})`, { cause: err });
+    return cli.fail(`--${flag} ${path}: cannot read it (${(err as Error).message})`);
   }
 }
 
-if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) throw new Error('--tls-cert and --tls-key go together');
+if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) cli.fail('--tls-cert and --tls-key go together');
 const time = () => new Date().toISOString().slice(11, 19);
 const signaling = await startSignalServer({
-  port: portFrom(values.port, 'TABGRID_SIGNAL_PORT', 9000),
+  port: cli.check(() => portFrom(values.port, '--port', 'TABGRID_SIGNAL_PORT', 9000)),
   host: values.host ?? process.env.TABGRID_SIGNAL_HOST ?? '127.0.0.1',
-  path: values.path ?? '/',
+  path: values.path,
   ...(values['tls-cert'] ? { tls: { cert: pem('tls-cert', values['tls-cert']), key: pem('tls-key', values['tls-key']!) } } : {}),
   maxPerIp: whole('max-per-ip', values['max-per-ip']) ?? DEFAULT_MAX_PER_IP,
   ...(values['max-peers'] ? { maxPeers: whole('max-peers', values['max-peers']) } : {}),

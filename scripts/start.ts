@@ -8,26 +8,23 @@
  */
 import { DEMO_JOB } from '../src/host/job';
 import { DEMO_HOST_ID } from '../src/net/signal';
-import { parseArgs, portFrom, readJob } from './args';
+import { parseCommand, portFrom, readJob } from './args';
+import { START_COMMAND } from './commands';
 import { startBanner } from './start-banner';
 import { startStack } from './stack';
 
-const { values } = parseArgs({
-  options: {
-    'signal-port': { type: 'string' },
-    'web-port': { type: 'string' },
-    'host-id': { type: 'string' },
-    job: { type: 'string' },
-    db: { type: 'string' },
-  },
-});
+const cli = parseCommand(START_COMMAND);
+const { values } = cli;
+const signalPort = cli.check(() => portFrom(values['signal-port'], '--signal-port', 'TABGRID_SIGNAL_PORT', 9000));
+const webPort = cli.check(() => portFrom(values['web-port'], '--web-port', 'TABGRID_WEB_PORT', 5173));
+const job = values.job === undefined ? DEMO_JOB : cli.check(() => readJob(values.job!));
 
 const time = () => new Date().toISOString().slice(11, 19);
 const stack = await startStack({
-  signalPort: portFrom(values['signal-port'], 'TABGRID_SIGNAL_PORT', 9000),
-  webPort: portFrom(values['web-port'], 'TABGRID_WEB_PORT', 5173),
+  signalPort,
+  webPort,
   hostId: values['host-id'] ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID,
-  jobs: [values.job ? readJob(values.job) : DEMO_JOB],
+  jobs: [job],
   db: values.db,
   log: (line) => console.log(`${time()} host: ${line}`),
 });

@@ -12,9 +12,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createCpuSha256 } from '../src/hash/sha256-cpu';
 import { createKeyPair, identityFromKeyPair } from '../src/proof/identity';
+import { parseCommand } from './args';
+import { BENCH_STORE_COMMAND } from './commands';
 import { BenchVolunteer, HostProcess, computeAll, newAnnounced } from './store-bench/driver';
 
 export interface StoreBenchRow {
@@ -35,26 +36,16 @@ export interface StoreBenchRow {
 }
 
 export async function storeBenchMain(argv: readonly string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: [...argv],
-    options: {
-      store: { type: 'boolean' },
-      units: { type: 'string' },
-      volunteers: { type: 'string' },
-      modes: { type: 'string' },
-      runs: { type: 'string' },
-      'cpu-prof': { type: 'string' },
-      out: { type: 'string' },
-    },
-  });
-  const units = whole(values.units ?? '3000', '--units', 1, 1_000_000);
-  const volunteerCount = whole(values.volunteers ?? '32', '--volunteers', 1, 10_000);
-  const runs = whole(values.runs ?? '1', '--runs', 1, 100);
-  const modes = (values.modes ?? 'off,on').split(',').map((m) => {
-    if (m !== 'on' && m !== 'off') throw new Error(`--modes takes on and/or off (group commit), not ${m}`);
+  const cli = parseCommand(BENCH_STORE_COMMAND, argv);
+  const { values } = cli;
+  const units = cli.check(() => whole(values.units, '--units', 1, 1_000_000));
+  const volunteerCount = cli.check(() => whole(values.volunteers, '--volunteers', 1, 10_000));
+  const runs = cli.check(() => whole(values.runs, '--runs', 1, 100));
+  const modes = values.modes.split(',').map((m) => {
+    if (m !== 'on' && m !== 'off') cli.fail(`--modes takes on and/or off (group commit), not ${m}`);
     return m === 'on';
   });
-  const outFile = values.out ?? 'bench-results/store.json';
+  const outFile = values.out;
   const hash = await createCpuSha256();
   console.log(`computing the ${units} units' results once, before any timing…`);
   const computed = computeAll(units, hash);

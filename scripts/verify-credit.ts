@@ -8,12 +8,12 @@
 import { readFileSync } from 'node:fs';
 import { openHostStore } from '../src/host/store/open-host-store';
 import { verifyCreditStatement, type CreditStatement } from '../src/proof/credit';
-import { parseArgs } from './args';
+import { parseCommand } from './args';
+import { VERIFY_CREDIT_COMMAND } from './commands';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { 'host-key': { type: 'string' }, 'host-db': { type: 'string' } },
-});
+const cli = parseCommand(VERIFY_CREDIT_COMMAND);
+const { values, positionals } = cli;
+if (!values['host-key'] && !values['host-db']) cli.fail('give the host key: --host-key HEX (printed by npm run host) or --host-db FILE.sqlite');
 
 async function hostKey(): Promise<string> {
   if (values['host-key']) return values['host-key'];
@@ -28,7 +28,6 @@ async function hostKey(): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  if (positionals.length !== 1) throw new Error('usage: npm run verify-credit -- STATEMENT.json (--host-key HEX | --host-db FILE.sqlite)');
   const statement = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as CreditStatement;
   const check = await verifyCreditStatement(statement, await hostKey());
   console.log(`${check.units} unit(s), credit ${check.total} verified against the host key`);

@@ -12,34 +12,26 @@
  */
 import './node-webrtc';
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
-import { parseArgs } from './args';
-import { ICE_FLAGS, iceFromFlags, withMintedTurn } from './ice-flags';
+import { parseCommand } from './args';
+import { VOLUNTEER_COMMAND } from './commands';
+import { iceFromFlags, withMintedTurn } from './ice-flags';
 import { NodeVolunteers } from './farm/node-volunteers';
 import type { UnitComputer } from '../src/worker/client';
 
-const { values } = parseArgs({
-  options: {
-    signal: { type: 'string' },
-    host: { type: 'string' },
-    count: { type: 'string' },
-    gpu: { type: 'string' },
-    'dawn-flag': { type: 'string', multiple: true },
-    backend: { type: 'string' },
-    ...ICE_FLAGS,
-  },
-});
+const cli = parseCommand(VOLUNTEER_COMMAND);
+const { values } = cli;
 const count = values.count === undefined ? 1 : Number(values.count);
-if (!Number.isInteger(count) || count < 1 || count > 64) throw new Error(`--count ${values.count} must be a whole number in 1..64`);
+if (!Number.isInteger(count) || count < 1 || count > 64) cli.fail(`--count ${values.count} must be a whole number in 1..64`);
 const signalUrl = values.signal ?? process.env.TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL;
 const hostId = values.host ?? process.env.TABGRID_HOST_ID ?? DEMO_HOST_ID;
-const setup = iceFromFlags(values);
+const setup = cli.check(() => iceFromFlags(values));
 const gpuFlag = values['gpu'] ?? 'none';
-if (gpuFlag !== 'dawn' && gpuFlag !== 'none') throw new Error(`--gpu ${gpuFlag} must be dawn or none`);
+if (gpuFlag !== 'dawn' && gpuFlag !== 'none') cli.fail(`--gpu ${gpuFlag} must be dawn or none`);
 if (gpuFlag === 'none' && (values['dawn-flag'] !== undefined || values.backend !== undefined))
-  throw new Error('--dawn-flag and --backend choose how the engine on Dawn runs: they need --gpu dawn');
+  cli.fail('--dawn-flag and --backend choose how the engine on Dawn runs: they need --gpu dawn');
 // One engine per volunteer (each its own device, as each tab has); built before any connects, so a
 // missing Dawn or a bad --backend stops here, saying why.
-const computers: UnitComputer[] = gpuFlag === 'dawn' ? await dawnEngines(count, values['dawn-flag'] ?? [], values.backend) : [];
+const computers: UnitComputer[] = gpuFlag === 'dawn' ? await cli.checkAsync(() => dawnEngines(count, values['dawn-flag'] ?? [], values.backend)) : [];
 const volunteers = new NodeVolunteers();
 for (let i = 0; i < count; i++) await volunteers.add(signalUrl, hostId, withMintedTurn(setup, `node-volunteer-${process.pid}-${i}`), [], computers.at(i));
 const time = () => new Date().toISOString().slice(11, 19);

@@ -18,8 +18,9 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createCpuSha256 } from '../../src/hash/sha256-cpu';
+import { parseCommand } from '../args';
+import { BENCH_DAWN_COMMAND } from '../commands';
 import { dawnDevices, isSoftwareAdapter, openDawn } from '../../src/gpu/dawn';
 import type { AdapterSummary, GpuDevices } from '../../src/gpu/device';
 import { MemoryTuneCache } from '../../src/gpu/tune-cache';
@@ -149,28 +150,15 @@ function wholeNumber(flag: string, value: string | undefined, fallback: number, 
 }
 
 export async function dawnBenchMain(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv.filter((a) => a !== '--dawn'),
-    options: {
-      sizes: { type: 'string' },
-      'sha-count': { type: 'string' },
-      'pow-nonces': { type: 'string' },
-      'stream-units': { type: 'string' },
-      'stream-size': { type: 'string' },
-      'dawn-flag': { type: 'string', multiple: true },
-      'require-gpu': { type: 'boolean' },
-      'no-tfjs': { type: 'boolean' },
-      'no-torch': { type: 'boolean' },
-      out: { type: 'string' },
-    },
-  });
-  const sizes = (values.sizes ?? '256,512').split(',').map((s) => wholeNumber('sizes', s, 0, 8192));
-  const shaCount = wholeNumber('sha-count', values['sha-count'], 1 << 16, 1 << 20);
-  const powNonces = wholeNumber('pow-nonces', values['pow-nonces'], 1 << 20, 2 ** 31);
-  const streamUnits = wholeNumber('stream-units', values['stream-units'], 6, 1000);
-  const streamSize = wholeNumber('stream-size', values['stream-size'], sizes[0]!, 8192);
+  const cli = parseCommand(BENCH_DAWN_COMMAND, argv);
+  const { values } = cli;
+  const sizes = cli.check(() => values.sizes.split(',').map((s) => wholeNumber('sizes', s, 0, 8192)));
+  const shaCount = cli.check(() => wholeNumber('sha-count', values['sha-count'], 1 << 16, 1 << 20));
+  const powNonces = cli.check(() => wholeNumber('pow-nonces', values['pow-nonces'], 1 << 20, 2 ** 31));
+  const streamUnits = cli.check(() => wholeNumber('stream-units', values['stream-units'], 6, 1000));
+  const streamSize = cli.check(() => wholeNumber('stream-size', values['stream-size'], sizes[0]!, 8192));
   const flags = withExactTimestamps(values['dawn-flag'] ?? []);
-  const outFile = values.out ?? 'bench-results/bench-dawn.json';
+  const outFile = values.out;
   const log = (line: string) => console.error(`[dawn bench ${(now() / 1000).toFixed(1)} s] ${line}`);
 
   let devices: GpuDevices;
