@@ -153,7 +153,9 @@ export function readCommandLine<O extends OptionDecls>(decl: CommandDecl<O>, arg
     }) as const;
   // Read leniently first, to name the first offending token; strict parsing follows.
   const { tokens } = parseArgs({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
-  if (tokens.some((t) => t.kind === 'option' && t.name === 'help')) return { kind: CommandLineOutcome.Help, text: usageText(decl) };
+  // --help anywhere before a `--` asks for the usage, even where an option took it for its value (`--job --help`).
+  const end = argv.indexOf('--');
+  if ((end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h')) return { kind: CommandLineOutcome.Help, text: usageText(decl) };
   let positionals = 0;
   for (const t of tokens) {
     if (t.kind === 'option-terminator') continue;
