@@ -15,6 +15,14 @@ const cli = parseCommand(VERIFY_CREDIT_COMMAND);
 const { values, positionals } = cli;
 if (!values['host-key'] && !values['host-db']) cli.fail('give the host key: --host-key HEX (printed by npm run host) or --host-db FILE.sqlite');
 
+const statementFile = positionals[0]!;
+let statement: CreditStatement;
+try {
+  statement = JSON.parse(readFileSync(statementFile, 'utf8')) as CreditStatement;
+} catch (err) {
+  cli.fail(`${statementFile}: cannot read it as JSON (${(err as Error).message})`);
+}
+
 async function hostKey(): Promise<string> {
   if (values['host-key']) return values['host-key'];
   if (!values['host-db']) throw new Error('give the host key: --host-key HEX (printed by npm run host) or --host-db FILE.sqlite');
@@ -28,7 +36,6 @@ async function hostKey(): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  const statement = JSON.parse(readFileSync(positionals[0]!, 'utf8')) as CreditStatement;
   const check = await verifyCreditStatement(statement, await hostKey());
   console.log(`${check.units} unit(s), credit ${check.total} verified against the host key`);
   for (const p of check.problems) console.log(`not counted: ${p}`);
@@ -38,7 +45,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(`verify-credit: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`npm run verify-credit: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   },
 );
