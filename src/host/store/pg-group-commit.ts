@@ -100,6 +100,11 @@ export class PgCommitQueue {
     });
   }
 
+  /** Commits handed over and not yet settled. */
+  get pending(): number {
+    return this.handed - this.settled;
+  }
+
   /** Resolves once every commit handed over so far (with `key`: every one that changes that key's records) has settled. */
   flushed(key?: string): Promise<void> {
     const seq = key === undefined ? this.handed : (this.pendingKeys.get(key) ?? 0);

@@ -254,6 +254,11 @@ export class PgHostStore implements SharedHostStore {
     return { groups: this.queue.groups, batches: this.queue.batches };
   }
 
+  /** Commits handed over and not yet settled (committed, fenced or failed). */
+  get pendingCommits(): number {
+    return this.queue.pending;
+  }
+
   commit(batch: StoreBatch, chain?: CommitChain): Promise<void> {
     return this.queue.alone(() => this.write(batch, encode(batch), null), keysOf(batch), chain);
   }
