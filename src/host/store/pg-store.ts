@@ -483,6 +483,8 @@ export class PgHostStore implements SharedHostStore {
   async release(unitIds: readonly string[]): Promise<void> {
     if (unitIds.length === 0) return;
     await this.ready;
+    // Released by what memory says is queued: a commit of ours in flight that writes one of them goes first (else it would be fenced).
+    await this.queue.flushed();
     await this.guard('write', () =>
       this.pool.query(`UPDATE units SET owner = NULL WHERE unit_id = ANY($2) AND owner = $1 AND state = 'queued'`, [this.processId, [...unitIds]]),
     );
