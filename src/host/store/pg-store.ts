@@ -435,7 +435,13 @@ export class PgHostStore implements SharedHostStore {
   }
 
   adopt(unitIds: readonly string[]): Promise<Claimed> {
-    return this.take(`UPDATE units SET owner = $1 WHERE unit_id = ANY($2) AND (owner IS NULL OR owner = $1 OR NOT ${LIVE_OWNER}) RETURNING *`, [[...unitIds]]);
+    // The one taking query that may return a unit this process owns (owner = $1): a commit of ours in flight may be writing it,
+    // and the row read before that commit would overwrite newer memory. The others take only other processes' units.
+    return this.take(
+      `UPDATE units SET owner = $1 WHERE unit_id = ANY($2) AND (owner IS NULL OR owner = $1 OR NOT ${LIVE_OWNER}) RETURNING *`,
+      [[...unitIds]],
+      true,
+    );
   }
 
   adoptHeldBy(key: string): Promise<Claimed> {
@@ -456,10 +462,9 @@ export class PgHostStore implements SharedHostStore {
   }
 
   /** Runs the claiming UPDATE … RETURNING * and reads the taken units' receipts in the same statement: one round trip. */
-  private async take(sql: string, params: unknown[]): Promise<Claimed> {
+  private async take(sql: string, params: unknown[], ours = false): Promise<Claimed> {
     await this.ready;
-    // A unit this process owns may be in a group in flight: read as it was, it would overwrite newer memory.
-    await this.queue.flushed();
+    if (ours) await this.queue.flushed();
     const r = await this.guard('write', () =>
       this.pool.query<{ units: UnitRow[]; receipts: ReceiptRow[] }>(
         `WITH taken AS (${sql})
@@ -505,9 +510,9 @@ export class PgHostStore implements SharedHostStore {
     return { ...(row.v ? { volunteer: volunteerOf(row.v) } : {}), trust: row.t.map(trustOf) };
   }
 
+  /** Not held for our commits in flight: the counts go to no record memory builds on, and they only ever lag (see remaining()). */
   async counts(): Promise<UnitCounts> {
     await this.ready;
-    await this.queue.flushed();
     const r = await this.guard('read', () =>
       this.pool.query<{ state: StoredUnitState; n: number }>('SELECT state, count(*)::integer AS n FROM units GROUP BY state'),
     );
@@ -519,9 +524,14 @@ export class PgHostStore implements SharedHostStore {
     return counts;
   }
 
+  /**
+   * Not held for our commits in flight: what a message or an expiry commits never makes an
+   * accepted unit anything else (adding a job waits for its commit in its turn), so what is in
+   * flight can only lower the count: read before it, the count is never below the truth, and
+   * `done` comes late, never early.
+   */
   async remaining(): Promise<number> {
     await this.ready;
-    await this.queue.flushed();
     const r = await this.guard('read', () =>
       this.pool.query<{ n: number }>(
         `SELECT count(*)::integer AS n FROM units u JOIN jobs j ON j.id = u.job_id
