@@ -13,6 +13,8 @@ import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
 import type { JobSpec } from '../../src/host/job';
 import { PgHostStore } from '../../src/host/store/pg-store';
+import type { CommitChain } from '../../src/host/store/store';
+import { isTabgridError } from '../../src/errors';
 import { FencedCommit, PROCESS_TTL_MS, type BatchBase, type SharedNotice } from '../../src/host/store/shared-store';
 import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
 import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
@@ -126,6 +128,29 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     await until(() => notices.filter((n) => n.kind === 'owed').length === 2);
     const named = notices.flatMap((n) => (n.kind === 'keys' ? n.keys : [`owed:${n.to}`]));
     expect(named.sort()).toEqual(['k0', 'k2', 'owed:k0', 'owed:k2']);
+  });
+
+  it('fails the whole group on an error that is not a fence, marks the chain, and refuses its later batches unapplied', async () => {
+    const url = await cluster!.createDatabase();
+    const a = await PgHostStore.open(url);
+    closing.push(() => a.close());
+    await a.commit({ jobs: [job('j', 1)], units: [0, 1, 2].map((i) => unit('j', i)) });
+    await a.beat();
+    const claimed = (await a.claim('j', 3)).units;
+    const chain: CommitChain = {};
+    // The middle batch breaks a constraint (a state no unit has): not a fence, so nothing of the group is kept.
+    const outcomes = await Promise.allSettled(
+      claimed.map((u, i) =>
+        a.commitShared({ units: [{ ...u, state: (i === 1 ? 'lost' : 'leased') as 'leased', holder: 'k' }], volunteers: [volunteer('k', 1)] }, empty, [], chain),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const o of outcomes) expect(isTabgridError((o as PromiseRejectedResult).reason, 'storage')).toBe(true);
+    expect(chain.failure).toBeDefined();
+    await expect(a.commitShared({ volunteers: [volunteer('k', 1)] }, empty, [], chain)).rejects.toThrow(/not applied: an earlier commit it builds on failed/);
+    const snap = await a.load();
+    expect(snap.units.map((u) => u.state)).toEqual(['queued', 'queued', 'queued']);
+    expect(snap.volunteers).toEqual([]);
   });
 
   it('makes a read of a key wait for this process’s commits to it still in flight (else it reads the key as it was)', async () => {
