@@ -47,6 +47,7 @@ function stats(): HostProcessStats {
   const p = core.progress();
   return {
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    systemSeconds: cpu.system / 1e6,
     busySeconds: loop.active / 1000,
     accepted: p.accepted,
     total: p.total,

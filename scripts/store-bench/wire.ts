@@ -22,6 +22,8 @@ export type ToHost =
 export interface HostProcessStats {
   /** process.cpuUsage() since the host started serving, user + system. */
   readonly cpuSeconds: number;
+  /** The kernel's share of it (system calls: pipe writes, WAL writes, fsync). */
+  readonly systemSeconds: number;
   /** Event-loop active time since then: CPU plus the time blocked in synchronous fsyncs. */
   readonly busySeconds: number;
   readonly accepted: number;

@@ -76,10 +76,16 @@ export class HostState {
     return this.trustRecords.get(trustKey(jobId, key));
   }
 
+  /** The units `volunteer` holds now (leased or verifying). */
   heldBy(volunteer: string): StoredUnit[] {
-    return [...(this.holders.get(volunteer) ?? [])]
-      .map((id) => this.units.get(id)!)
-      .filter((u) => u.state === UnitState.Leased || u.state === UnitState.Verifying);
+    return [...(this.holders.get(volunteer) ?? [])].map((id) => this.units.get(id)!);
+  }
+
+  private dropHeld(holder: string, unitId: string): void {
+    const held = this.holders.get(holder);
+    if (!held?.delete(unitId) || held.size > 0) return;
+    // A key that holds nothing has no entry: the index stays as large as the leases.
+    this.holders.delete(holder);
   }
 
   leasedUnits(): StoredUnit[] {
@@ -215,8 +221,11 @@ export class HostState {
     else into.delete(u.unitId);
     if (u.state === UnitState.Leased || u.state === UnitState.Verifying) this.leased.add(u.unitId);
     else this.leased.delete(u.unitId);
-    if (before?.holder && before.holder !== u.holder) this.holders.get(before.holder)?.delete(u.unitId);
-    if (u.holder) {
+    // Only units held now (leased or verifying) are indexed: an accepted unit keeps its holder, and
+    // a volunteer's every accepted unit made heldBy slower with each unit it finished.
+    const heldNow = u.state === UnitState.Leased || u.state === UnitState.Verifying;
+    if (before?.holder && (before.holder !== u.holder || !heldNow)) this.dropHeld(before.holder, u.unitId);
+    if (u.holder && heldNow) {
       const held = this.holders.get(u.holder) ?? new Set<string>();
       held.add(u.unitId);
       this.holders.set(u.holder, held);
@@ -241,7 +250,7 @@ export class HostState {
     this.queued.get(u.jobId)?.delete(unitId);
     this.awaitingReplica.get(u.jobId)?.delete(unitId);
     this.leased.delete(unitId);
-    if (u.holder) this.holders.get(u.holder)?.delete(unitId);
+    if (u.holder) this.dropHeld(u.holder, unitId);
     this.receipts.delete(unitId);
   }
 
@@ -251,7 +260,7 @@ export class HostState {
     this.jobOrder = this.jobOrder.filter((j) => j.id !== jobId);
     for (const id of this.byJob.get(jobId) ?? []) {
       const u = this.units.get(id);
-      if (u?.holder) this.holders.get(u.holder)?.delete(id);
+      if (u?.holder) this.dropHeld(u.holder, id);
       if (u) this.perState[u.state]--;
       this.leased.delete(id);
       this.units.delete(id);

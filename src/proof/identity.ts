@@ -95,16 +95,70 @@ export async function verifySignature(publicKey: string, bytes: Uint8Array, sign
   if (raw === undefined || raw.length !== RAW_PUBLIC_KEY_BYTES || raw[0] !== 4) return false;
   if (sig === undefined || sig.length !== SIGNATURE_BYTES) return false;
   try {
+    const node = nodeCrypto();
+    if (node) return node.verify('sha256', bytes, { key: nodeVerifyingKey(node, publicKey, raw), dsaEncoding: 'ieee-p1363' }, sig);
     return await subtle().verify(SIGN, await verifyingKey(publicKey, raw), owned(sig), owned(bytes));
   } catch {
     return false;
   }
 }
 
+/** The part of node:crypto verifySignature uses (a structural type: this module is in the pages' bundle too). */
+interface NodeCrypto {
+  createPublicKey(key: { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKeyObject;
+  verify(algorithm: string, data: Uint8Array, key: { key: NodeKeyObject; dsaEncoding: 'ieee-p1363' }, signature: Uint8Array): boolean;
+}
+type NodeKeyObject = object;
+
+let nodeCryptoModule: NodeCrypto | null | undefined;
+
+/**
+ * node:crypto where this runs in Node (process.getBuiltinModule, Node ≥ 20.16), else null. A
+ * host verifies one signature a unit: node:crypto's synchronous verify costs about two thirds
+ * of WebCrypto's CPU (whose verify is a job on libuv's pool plus promise plumbing on the main
+ * thread; npm run bench -- --store), with the same answers. Found at run time rather than
+ * imported, so the pages' bundle never names a Node module.
+ */
+function nodeCrypto(): NodeCrypto | null {
+  if (nodeCryptoModule === undefined) {
+    const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    nodeCryptoModule = (process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined) ?? null;
+  }
+  return nodeCryptoModule;
+}
+
+/** SubjectPublicKeyInfo of an uncompressed P-256 point: this DER prefix, then the 65 bytes. */
+const P256_SPKI_PREFIX = fromHex('3059301306072a8648ce3d020106082a8648ce3d030107034200')!;
+
 /** Imported verifying keys, most recently used last: a host checks every result of a key with the same key. */
 const verifyingKeys = new Map<string, CryptoKey>();
+const nodeVerifyingKeys = new Map<string, NodeKeyObject>();
 /** Bounded: past it the least recently used key goes (and is imported again if it comes back). */
 const VERIFYING_KEYS = 4096;
+
+/** The cached key under `publicKey`, moved to most recently used; or a fresh one made by `make`, cached (a throw caches nothing). */
+function recent<K>(cache: Map<string, K>, publicKey: string, make: () => K): K {
+  const known = cache.get(publicKey);
+  if (known) {
+    cache.delete(publicKey);
+    cache.set(publicKey, known);
+    return known;
+  }
+  const key = make();
+  cache.set(publicKey, key);
+  if (cache.size > VERIFYING_KEYS) cache.delete(cache.keys().next().value!);
+  return key;
+}
+
+/** `raw` as node:crypto's key; a point off the curve throws (not cached). */
+function nodeVerifyingKey(node: NodeCrypto, publicKey: string, raw: Uint8Array): NodeKeyObject {
+  return recent(nodeVerifyingKeys, publicKey, () => {
+    const der = new Uint8Array(P256_SPKI_PREFIX.length + raw.length);
+    der.set(P256_SPKI_PREFIX);
+    der.set(raw, P256_SPKI_PREFIX.length);
+    return node.createPublicKey({ key: der, format: 'der', type: 'spki' });
+  });
+}
 
 /**
  * `publicKey` (`raw`, its bytes) imported for verifying, once per key while it stays among the
@@ -113,13 +167,7 @@ const VERIFYING_KEYS = 4096;
  */
 async function verifyingKey(publicKey: string, raw: Uint8Array): Promise<CryptoKey> {
   const known = verifyingKeys.get(publicKey);
-  if (known) {
-    verifyingKeys.delete(publicKey);
-    verifyingKeys.set(publicKey, known);
-    return known;
-  }
+  if (known) return recent(verifyingKeys, publicKey, () => known);
   const key = await subtle().importKey('raw', owned(raw), ALGORITHM, false, ['verify']);
-  verifyingKeys.set(publicKey, key);
-  if (verifyingKeys.size > VERIFYING_KEYS) verifyingKeys.delete(verifyingKeys.keys().next().value!);
-  return key;
+  return recent(verifyingKeys, publicKey, () => key);
 }

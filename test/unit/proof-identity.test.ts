@@ -86,4 +86,42 @@ describe('volunteer identity', () => {
       }
     }
   });
+
+  it('answers as WebCrypto does where Node verifies with node:crypto (high s, zero and out-of-range r or s, other keys and bytes)', async () => {
+    // P-256's group order n: (r, n − s) verifies as (r, s) does (ECDSA's malleability); r or s ≥ n never does.
+    const n = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const hex32 = (x: bigint) => x.toString(16).padStart(64, '0');
+    const keys = [await loadOrCreateIdentity(memoryStore()), await loadOrCreateIdentity(memoryStore())];
+    let agreed = 0;
+    let valid = 0;
+    for (let i = 0; i < 12; i++) {
+      const signer = keys[i % 2]!;
+      const bytes = new TextEncoder().encode(`unit ${i}`);
+      const sig = await signer.sign(bytes);
+      const [r, s] = [BigInt('0x' + sig.slice(0, 64)), BigInt('0x' + sig.slice(64))];
+      const variants = [
+        sig,
+        hex32(r) + hex32(n - s),
+        hex32(0n) + hex32(s),
+        hex32(r) + hex32(0n),
+        hex32(r + n) + hex32(s),
+        hex32(r) + hex32(s + n),
+        hex32(n) + hex32(s),
+      ];
+      for (const key of keys)
+        for (const variant of variants) {
+          if (variant.length !== 128) continue;
+          const imported = await globalThis.crypto.subtle.importKey('raw', Buffer.from(key.publicKey, 'hex'), { name: 'ECDSA', namedCurve: 'P-256' }, false, [
+            'verify',
+          ]);
+          const web = await globalThis.crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, imported, Buffer.from(variant, 'hex'), bytes);
+          expect(await verifySignature(key.publicKey, bytes, variant), `${i} ${variant.slice(0, 8)}`).toBe(web);
+          agreed++;
+          if (web) valid++;
+        }
+    }
+    // The originals and their (r, n − s) twins verified under the signer's key: the comparison saw both answers.
+    expect(agreed).toBeGreaterThan(100);
+    expect(valid).toBe(24);
+  });
 });
