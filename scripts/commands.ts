@@ -200,6 +200,11 @@ export const FARM_COMMAND = defineCommand({
       describe: "the hosts' store (postgres: a throwaway cluster)",
     },
     'kill-host': { type: 'boolean', group: FARM_HOSTS, describe: 'SIGKILL one host process for good mid-job (needs --hosts 2 or more)' },
+    'no-group-commit': {
+      type: 'boolean',
+      group: FARM_HOSTS,
+      describe: "the hosts without group commit (SQLite's, or PostgreSQL's in shared mode), for before/after figures",
+    },
     coturn: { type: 'boolean', group: ICE_FLAGS.ice.group, describe: "every connection through a coturn on loopback (Debian's coturn)" },
     ...ICE_FLAGS,
   },

@@ -28,7 +28,8 @@
  * scripts/ice-flags.ts) run the farm on your own STUN/TURN servers instead.
  * --hosts N runs N host processes on one PostgreSQL database (--db postgres: a throwaway cluster;
  * or a URL), volunteers spread over them; --kill-host SIGKILLs one of them for good mid-job
- * (scripts/farm/host-group.ts, docs/MULTI-HOST.md).
+ * (scripts/farm/host-group.ts, docs/MULTI-HOST.md). --no-group-commit runs the hosts without
+ * group commit (SQLite's, or PostgreSQL's in shared mode), for before/after figures.
  */
 import { writeFileSync } from 'node:fs';
 import { ErrorCode, TabgridError } from '../src/errors';
@@ -85,6 +86,7 @@ const summary = await runFarm(
     hosts: count('hosts', values.hosts, 1, 1),
     db: values.db,
     killHost: values['kill-host'],
+    noGroupCommit: values['no-group-commit'],
     hostFlags: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : undefined,
     log: values.quiet ? undefined : (line) => console.log(line),
   },

@@ -19,12 +19,13 @@ const { values } = parseArgs({
     id: { type: 'string' },
     'lease-ms': { type: 'string' },
     'stats-ms': { type: 'string' },
+    'no-group-commit': { type: 'boolean' },
     ...ICE_FLAGS,
   },
 });
 if (!values.job?.length || !values.db || !values.signal || !values.id) throw new Error('host-child needs --job, --db, --signal and --id');
 const iceSetup = iceFromFlags(values);
-const store = await openHostStore(values.db);
+const store = await openHostStore(values.db, { groupCommit: !values['no-group-commit'] });
 // Job requests naming their own input files are ingested into the store (again after a restart: the same roots, kept once).
 const jobs = await readJobs(values.job, store);
 const { core, host } = await startHost({

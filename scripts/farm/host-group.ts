@@ -9,6 +9,7 @@
  */
 import type { TrackerStats } from '../../src/host/swarm-tracker';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { HostSnapshot } from '../../src/host/store/store';
 import { jobUnit, unitWork } from '../../src/host/job';
 import { PgCluster } from '../pg-cluster';
@@ -86,8 +87,26 @@ export class HostGroup {
   /** Stops the processes and the cluster the group started. */
   async close(): Promise<void> {
     await this.stop().catch(() => undefined);
+    if (this.cluster) await this.logDbWork().catch((err: unknown) => this.options.log?.(`postgres: could not read its statistics: ${String(err)}`));
     await this.cluster?.stop();
     this.cluster = undefined;
+  }
+
+  /**
+   * Logs what the farm's PostgreSQL did: transactions committed in the farm's database (each
+   * statement outside a transaction is one: round trips, reads included) and WAL syncs (the
+   * durable flushes that group commit shares), for the per-unit figures in docs/MULTI-HOST.md.
+   */
+  private async logDbWork(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.store });
+    await client.connect();
+    try {
+      const [db] = (await client.query<{ commits: string }>('SELECT xact_commit AS commits FROM pg_stat_database WHERE datname = current_database()')).rows;
+      const [wal] = (await client.query<{ syncs: string }>('SELECT wal_sync AS syncs FROM pg_stat_wal')).rows;
+      this.options.log?.(`postgres: ${db?.commits ?? '?'} transactions committed in the farm's database, ${wal?.syncs ?? '?'} WAL syncs`);
+    } finally {
+      await client.end();
+    }
   }
 
   /** CPU seconds of the PostgreSQL server the group started (undefined for SQLite or a server given by URL). */

@@ -74,6 +74,8 @@ export interface FarmOptions {
   readonly db?: string;
   /** SIGKILL the last host process, for good, once 5 % of the units are accepted (stats come each second, so it strikes a little later): its volunteers move to the others. */
   readonly killHost?: boolean;
+  /** Hosts commit without group commit (`npm run host -- --no-group-commit`): SQLite's, and PostgreSQL's in shared mode. */
+  readonly noGroupCommit?: boolean;
 }
 
 /** Cheat kinds that have something to lie about in these jobs, in CHEAT_KINDS order. */
@@ -136,7 +138,7 @@ export async function runFarm(options: FarmOptions, signal: AbortSignal): Promis
     leaseMs: options.leaseMs ?? 6000,
     log,
     nodeFlags: options.hostFlags,
-    ...(turn ? { hostArgs: turn.hostArgs } : {}),
+    hostArgs: [...(turn?.hostArgs ?? []), ...(options.noGroupCommit ? ['--no-group-commit'] : [])],
   });
   // Volunteer i starts on process i mod N and moves on to the next when its process cannot be reached.
   const hostsFor = (i: number) => host.ids.map((_, k) => host.ids[(i + k) % host.ids.length]!);

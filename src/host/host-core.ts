@@ -519,13 +519,17 @@ export class HostCore {
    */
   private commit(tx: Tx): Promise<void> {
     const batch = tx.batch();
-    // A shared store (never pipelined) commits fenced by ownership: persist().
     if (!this.pipelined) return this.persist(batch, tx).then(() => this.applied(tx, batch));
     if (this.chain.failure !== undefined) return Promise.reject(this.stopped());
     // Pipelined: applied now, so the next message builds on it; whoever announces it waits for `durable`.
-    const durable = this.store.commit(batch, this.chain);
+    // A shared store's batch takes its increments' base from memory before it is applied (sharing.ts); a fenced one is
+    // answered busy, and its units and keys are read again (docs/MULTI-HOST.md "Group commit").
+    const durable = this.persist(batch, tx, this.chain);
     this.applied(tx, batch);
-    durable.catch((err: unknown) => this.options.log?.(`a commit to the store failed; this host takes no more messages until restarted: ${String(err)}`));
+    durable.catch((err: unknown) => {
+      if (this.chain.failure !== undefined)
+        this.options.log?.(`a commit to the store failed; this host takes no more messages until restarted: ${String(err)}`);
+    });
     return durable;
   }
 
@@ -537,9 +541,9 @@ export class HostCore {
   }
 
   /** Makes `batch` durable: in this host's store, or fenced by ownership in a shared one (sharing.ts). */
-  private persist(batch: StoreBatch, tx: Tx): Promise<void> {
+  private persist(batch: StoreBatch, tx: Tx, chain?: CommitChain): Promise<void> {
     // Verdicts owed to other voters go to the other processes too: a voter may have moved to one of them.
-    return this.sharing ? this.sharing.commit(batch, tx.notices()) : this.store.commit(batch);
+    return this.sharing ? this.sharing.commit(batch, tx.notices(), chain) : this.store.commit(batch, chain);
   }
 
   /** Works out the replies and the state changes (into tx) for one message from connection `name`. */

@@ -13,7 +13,7 @@ import { ErrorCode, TabgridError } from '../errors';
 import type { HostMessage, VolunteerMessage } from '../protocol';
 import type { HostState } from './host-state';
 import { FencedCommit, type BatchBase, type Claimed, type SharedHostStore, type UnitCounts } from './store/shared-store';
-import type { HostSnapshot, StoreBatch, StoredTeam, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
+import type { CommitChain, HostSnapshot, StoreBatch, StoredTeam, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
 
 /** Queued units claimed at once when a volunteer asks and none is queued here. */
 export const CLAIM_BLOCK = 4;
@@ -148,10 +148,13 @@ export class Sharing {
 
   /**
    * Commits `batch` fenced by ownership, its records as increments over what memory holds now
-   * (call before applying it), and tells the other processes of it: the keys it changed, and
-   * `owed`, messages for keys that may be connected to them (docs/MULTI-HOST.md).
+   * (call before applying it: the base is read before this returns its promise), and tells the
+   * other processes of it: the keys it changed, and `owed`, messages for keys that may be
+   * connected to them (docs/MULTI-HOST.md). With `chain` (group commit: the caller applies the
+   * batch at once), a fenced batch leaves memory ahead of the database: its units are dropped
+   * and taken back as the database has them, and its keys are read again before their next use.
    */
-  async commit(batch: StoreBatch, owed: readonly { readonly to: string; readonly message: HostMessage }[] = []): Promise<void> {
+  async commit(batch: StoreBatch, owed: readonly { readonly to: string; readonly message: HostMessage }[] = [], chain?: CommitChain): Promise<void> {
     const volunteers = new Map<string, StoredVolunteer>();
     const teams = new Map<string, StoredTeam>();
     const trust = new Map<string, StoredTrust>();
@@ -169,10 +172,13 @@ export class Sharing {
     }
     const base: BatchBase = { volunteers, teams, trust };
     try {
-      await this.store.commitShared(batch, base, owed);
+      await this.store.commitShared(batch, base, owed, chain);
     } catch (err) {
       if (!(err instanceof FencedCommit)) throw err;
-      // Some unit went to another process: drop the batch's units, take back those still ours.
+      // Applied already (group commit), the batch's increments are in memory and not in the database: its keys are read again.
+      for (const v of batch.volunteers ?? []) this.fresh.delete(v.id);
+      for (const t of batch.trust ?? []) this.fresh.delete(t.key);
+      // Some unit went to another process: drop the batch's units, take back those still ours (the read waits for our groups in flight).
       const units = err.unitIds.map((id) => this.state.unit(id)).filter((u) => u !== undefined);
       this.forget(units);
       this.bring(await this.store.adopt(err.unitIds));

@@ -169,7 +169,9 @@ export async function fetchSlice(slice: DatasetSlice, deps: FetchSliceDeps): Pro
             deps.onVerified?.(index, chunk);
             got(index, chunk.data);
             deps.onBytes?.(chunk.data.length, 0);
-            if (deps.keep ?? true) puts.push(deps.cache.put(root, index, chunk.data).catch((err: unknown) => deps.onCacheError?.(err)));
+            if (deps.keep ?? true)
+              // With the path it verified with: a page reloaded later serves the chunk to peers with it.
+              puts.push(deps.cache.put(root, index, chunk.data, { bytes: slice.bytes, path: chunk.path }).catch((err: unknown) => deps.onCacheError?.(err)));
           }
           for (let i = from; i < from + n; i++) if (!have.has(i) && !why.has(i)) why.set(i, `chunk ${i} of ${short} was not served`);
         });

@@ -156,8 +156,9 @@ export class ChunkServer {
   private async held(root: string, index: number, signal: AbortSignal): Promise<{ proof?: VerifiedPath; data?: Uint8Array }> {
     const landing = this.options.flights?.wait(root, index);
     const landed = landing && (await Promise.race([landing, sleep(LANDING_WAIT_MS, signal).then(() => undefined)]));
-    // Its path is kept when it verified (before those waiting for it hear): none, and it is not ours to serve.
-    const proof = this.options.paths.get(root, index);
+    // Its path is kept when it verified (before those waiting for it hear), and in the cache beside
+    // its bytes (a chunk cached by an earlier page load): none, and it is not ours to serve.
+    const proof = this.options.paths.get(root, index) ?? (await this.options.cache.proof(root, index).catch(() => undefined));
     if (!proof) return {};
     const length = chunkLength(proof.bytes, index);
     if (landed?.length === length) return { proof, data: landed };

@@ -1,17 +1,16 @@
 /**
- * The audit paths of the chunks this volunteer verified, kept beside the dataset cache (which
- * keeps bytes only) so it can serve those chunks to peers with their proofs. A chunk is served
- * only when both hold it: bytes verified against the root, and the path that verified them.
- * Bounded to MAX_PATHS entries (a path is at most 12 digests: ~1 KiB of hex), oldest first out;
- * paths of chunks verified in an earlier page load are not kept, so those chunks are not served.
+ * The audit paths of the chunks this volunteer verified in this page load, in memory, from the
+ * moment they verify (before their bytes are written to the dataset cache, which keeps the paths
+ * too, for later page loads): a chunk is served only with bytes verified against the root and the
+ * path that verified them. Bounded to MAX_PATHS entries (a path is at most 12 digests: ~1 KiB of
+ * hex), oldest first out; past that the cache's copy serves.
  */
+import type { ChunkProof } from './store/dataset-cache';
+
 export const MAX_PATHS = 8192;
 
-export interface VerifiedPath {
-  /** The dataset's length: the tree's size comes from it, as for every check. */
-  readonly bytes: number;
-  readonly path: readonly string[];
-}
+/** The dataset's length (the tree's size comes from it, as for every check) and the path. */
+export type VerifiedPath = ChunkProof;
 
 export class PathBook {
   private readonly paths = new Map<string, VerifiedPath>();

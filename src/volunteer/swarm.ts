@@ -24,6 +24,10 @@ import type { UploadShare } from './upload-share';
 
 /** How long a fetch waits for the host to hear that we serve (joining the signaling server first). */
 const JOIN_WAIT_MS = 5000;
+/** Cached datasets announced on joining, most recently used first (the host tracks 16 a connection). */
+const ANNOUNCED_DATASETS = 16;
+/** `have` messages on joining, over all of them: a cache of scattered chunks announces its first runs only. */
+const ANNOUNCED_RUNS = 64;
 
 /** What a session needs to join the swarm; the share is the tab's, shared by its sessions. */
 export interface SwarmOptions {
@@ -102,6 +106,7 @@ export class Swarm {
       const endpoint = await this.ensureEndpoint();
       await this.deps.host.ask({ type: 'serving', peer: endpoint.id, on }, ['tracking'], signal);
       this.tracked = true;
+      if (on) void this.announceCached(signal);
     } catch (err) {
       this.told = undefined;
       if (signal.aborted) return;
@@ -123,6 +128,23 @@ export class Swarm {
     // The host knows what it served us; what peers served, we tell it, so we are named for it too.
     if (chunks) this.tell({ type: 'have', root: slice.root, first, count }, signal);
     return chunks;
+  }
+
+  /**
+   * Tells the host which chunks the cache can serve with their audit paths: those cached by an
+   * earlier page load (or connection) are otherwise unknown to it, as it tracks only what it
+   * served on this connection and what we said we fetched from peers. The host ignores datasets
+   * it does not serve. A failure only means we are named less.
+   */
+  private async announceCached(signal: AbortSignal): Promise<void> {
+    try {
+      for (const have of await cachedHoldings(this.deps.cache)) {
+        if (signal.aborted || this.tracked !== true) return;
+        this.tell({ type: 'have', ...have }, signal);
+      }
+    } catch (err) {
+      this.deps.log?.(`tabgrid: cannot tell the host what the dataset cache holds: ${(err as Error).message}`);
+    }
   }
 
   close(): void {
@@ -171,4 +193,30 @@ export class Swarm {
   private accept(conn: DataConnection): void {
     this.server.accept((handlers) => linkFromConnection(conn, handlers));
   }
+}
+
+/**
+ * What the cache can serve, as `have` ranges: its most recently used datasets first (at most
+ * ANNOUNCED_DATASETS), each as runs of consecutive chunks held with their paths, at most
+ * ANNOUNCED_RUNS runs in all (a cache of scattered chunks announces its first runs only).
+ */
+export async function cachedHoldings(cache: Pick<DatasetCache, 'roots' | 'provable'>): Promise<{ root: string; first: number; count: number }[]> {
+  const out: { root: string; first: number; count: number }[] = [];
+  for (const root of (await cache.roots()).slice(0, ANNOUNCED_DATASETS))
+    for (const [first, count] of indexRuns(await cache.provable(root))) {
+      if (out.length >= ANNOUNCED_RUNS) return out;
+      out.push({ root, first, count });
+    }
+  return out;
+}
+
+/** Ascending indexes as runs [first, count] of consecutive ones. */
+export function indexRuns(indexes: readonly number[]): [number, number][] {
+  const runs: [number, number][] = [];
+  for (const i of indexes) {
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === i) last[1]++;
+    else runs.push([i, 1]);
+  }
+  return runs;
 }

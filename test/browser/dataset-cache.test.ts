@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { isTabgridError } from '../../src/errors';
 import { IdbDatasetCache, openDatasetCache } from '../../src/volunteer/store/idb-dataset-cache';
 import { openVolunteerStore } from '../../src/volunteer/store/idb-volunteer-store';
-import { VOLUNTEER_SCHEMA_VERSION } from '../../src/volunteer/store/schema';
+import { UPGRADES, VOLUNTEER_SCHEMA_VERSION, type VolunteerDb } from '../../src/volunteer/store/schema';
 import { bytes, describeDatasetCache, root } from '../helpers/dataset-cache-conformance';
 import { expectBytes, shaUnit } from '../helpers/volunteer-store-conformance';
 
@@ -60,6 +60,26 @@ describe('IdbDatasetCache', () => {
     const raw = await openDB(name);
     expect(raw.version).toBe(VOLUNTEER_SCHEMA_VERSION);
     raw.close();
+  });
+
+  it('migrates a version 4 database: its cached chunks stay (no paths, so not announced), and a later verified put adds the path', async () => {
+    const name = freshName();
+    // Version 4 exactly as its upgrades made it, with one cached chunk.
+    const old = await openDB<VolunteerDb>(name, 4, {
+      upgrade(db, _from, _to, tx) {
+        for (const step of UPGRADES.slice(0, 4)) step(db, tx as never);
+      },
+    });
+    await old.put('dataset-chunks', { root: A, index: 0, bytes: bytes(7, 100) });
+    await old.put('datasets', { root: A, bytes: 100, chunks: 1, lastUsed: 1 });
+    old.close();
+    const cache = await openDatasetCache({ name });
+    expectBytes(await cache.get(A, 0), bytes(7, 100));
+    expect(await cache.provable(A)).toEqual([]);
+    expect(await cache.put(A, 0, bytes(7, 100), { bytes: 100, path: [] })).toBe(true);
+    expect(await cache.provable(A)).toEqual([0]);
+    expect((await cache.usage()).chunks).toBe(1);
+    cache.close();
   });
 
   it('on a full disk evicts the least recently used other dataset and retries once', async () => {

@@ -90,7 +90,18 @@ describe('IdbVolunteerStore', () => {
     (await openVolunteerStore({ name })).close();
     const raw = await openDB(name);
     expect(raw.version).toBe(VOLUNTEER_SCHEMA_VERSION);
-    expect([...raw.objectStoreNames].sort()).toEqual(['chunks', 'dataset-chunks', 'datasets', 'keys', 'profile', 'receipts', 'settings', 'tune', 'units']);
+    expect([...raw.objectStoreNames].sort()).toEqual([
+      'chunks',
+      'dataset-chunks',
+      'dataset-proofs',
+      'datasets',
+      'keys',
+      'profile',
+      'receipts',
+      'settings',
+      'tune',
+      'units',
+    ]);
     expect([...raw.transaction('datasets').store.indexNames]).toEqual(['by-use']);
     expect([...raw.transaction('receipts').store.indexNames].sort()).toEqual(['by-host', 'by-id']);
     raw.close();

@@ -245,6 +245,51 @@ export function describeDatasetCache(
       }),
     );
 
+    it(
+      'keeps the audit path a chunk verified with, adds one to a chunk held without, forgets it with the dataset',
+      withCache(
+        async (cache) => {
+          const path = (c: string, n: number) => Array.from({ length: n }, (_, i) => (c + i.toString(16)).repeat(64).slice(0, 64));
+          const proofA0 = { bytes: 3 * DATASET_CHUNK_BYTES, path: path('1', 2) };
+          expect(await cache.put(A, 0, bytes(60, 500), proofA0)).toBe(true);
+          expect(await cache.put(A, 2, bytes(61, 500))).toBe(true);
+          expect(await cache.proof(A, 0)).toEqual(proofA0);
+          expect(await cache.proof(A, 2)).toBeUndefined();
+          expect(await cache.proof(B, 0)).toBeUndefined();
+          expect(await cache.provable(A)).toEqual([0]);
+          // Held without a path: a later put with one makes it provable (its bytes unchanged).
+          const proofA2 = { bytes: 3 * DATASET_CHUNK_BYTES, path: path('2', 2) };
+          expect(await cache.put(A, 2, bytes(61, 500), proofA2)).toBe(true);
+          expect(await cache.provable(A)).toEqual([0, 2]);
+          expect(await cache.proof(A, 2)).toEqual(proofA2);
+          expect((await cache.usage()).chunks).toBe(2);
+          // A path that is no path is refused, and nothing of that put is kept.
+          for (const bad of [
+            { bytes: 3 * DATASET_CHUNK_BYTES, path: ['xyz'] },
+            { bytes: 100, path: path('3', 1) },
+            { bytes: 3 * DATASET_CHUNK_BYTES, path: path('4', 33) },
+          ])
+            await rejects(cache.put(A, 1, bytes(62, 10), bad), 'bad-input');
+          expect(await cache.get(A, 1)).toBeUndefined();
+          // Evicting the dataset evicts its paths: budget for one dataset only.
+          expect(await cache.put(B, 0, bytes(63, 900), { bytes: 900, path: [] })).toBe(true);
+          expect(await cache.provable(A)).toEqual([]);
+          expect(await cache.proof(A, 0)).toBeUndefined();
+          expect(await cache.provable(B)).toEqual([0]);
+          await cache.clear();
+          expect(await cache.provable(B)).toEqual([]);
+          if (!reopen) return;
+          await cache.put(C, 1, bytes(64, 700), { bytes: 2 * DATASET_CHUNK_BYTES, path: path('5', 1) });
+          // Paths survive a reload: what a reloaded page serves.
+          const again = await reopen(cache, { budgetBytes: 1000 });
+          expect(await again.provable(C)).toEqual([1]);
+          expect(await again.proof(C, 1)).toEqual({ bytes: 2 * DATASET_CHUNK_BYTES, path: path('5', 1) });
+          return again;
+        },
+        { budgetBytes: 1000 },
+      ),
+    );
+
     it('refuses calls once closed', async () => {
       const cache = await open();
       cache.close();

@@ -12,6 +12,7 @@ import { ChunkServer } from '../../src/volunteer/chunk-server';
 import { connectionSaysSpare } from '../../src/volunteer/metered';
 import { PathBook } from '../../src/volunteer/path-book';
 import { PeerFetcher } from '../../src/volunteer/peer-fetcher';
+import { cachedHoldings } from '../../src/volunteer/swarm';
 import { MemoryDatasetCache } from '../../src/volunteer/store/memory-dataset-cache';
 import { UploadShare } from '../../src/volunteer/upload-share';
 import { seededRandom } from '../../src/work/seeded';
@@ -213,13 +214,15 @@ describe('a peer serves verified chunks to a downloader that checks each against
   const dataset: Dataset = buildDataset(bytes(3 * DATASET_CHUNK_BYTES + 500, 7), hash);
   const slice = { root: dataset.root, bytes: dataset.data.length };
 
-  async function server(options: { allowed?: () => boolean; rate?: number } = {}) {
+  /** A serving peer; `reloaded`: its chunks come from a cache filled by an earlier page load (paths in the cache, none in memory), chunk 3 without its path. */
+  async function server(options: { allowed?: () => boolean; rate?: number; reloaded?: boolean } = {}) {
     const cache = new MemoryDatasetCache();
     const paths = new PathBook();
     for (let i = 0; i < chunkCount(dataset.data.length); i++) {
       const c = serveChunk(dataset, i);
-      await cache.put(dataset.root, i, c.data.slice());
-      paths.put(dataset.root, i, { bytes: dataset.data.length, path: c.path });
+      const proof = { bytes: dataset.data.length, path: c.path };
+      await cache.put(dataset.root, i, c.data.slice(), options.reloaded && i !== 3 ? proof : undefined);
+      if (!options.reloaded) paths.put(dataset.root, i, proof);
     }
     return new ChunkServer({
       cache,
@@ -257,6 +260,28 @@ describe('a peer serves verified chunks to a downloader that checks each against
     expect(reports).toEqual([]);
     expect(f.counts.bytes).toBe(2 * DATASET_CHUNK_BYTES + 500);
     expect(s.bytesServed).toBe(2 * DATASET_CHUNK_BYTES + 500);
+  });
+
+  it('a reloaded peer serves what its cache holds with audit paths, refuses a chunk cached without one, and announces the runs it can prove', async () => {
+    const s = await server({ reloaded: true });
+    const { f, reports } = fetcher((pair) => s.accept(pair.accept));
+    const chunks = await f.fetch(slice, 0, 3, new AbortController().signal);
+    expect(chunks?.map((c) => c.index)).toEqual([0, 1, 2]);
+    expect(reports).toEqual([]);
+    // Chunk 3 has no path on record: not ours to serve; the fetcher gets nothing from this peer for it.
+    const { f: f2 } = fetcher((pair) => s.accept(pair.accept));
+    expect(await f2.fetch(slice, 3, 1, new AbortController().signal)).toBeUndefined();
+    const cache = new MemoryDatasetCache();
+    for (const i of [0, 1, 2, 5, 7, 8]) await cache.put(R1, i, bytes(10, 11), { bytes: 10 * DATASET_CHUNK_BYTES, path: [] });
+    await cache.put(R1, 9, bytes(10, 12));
+    await cache.put(R2, 4, bytes(10, 13), { bytes: 5 * DATASET_CHUNK_BYTES, path: [] });
+    // Most recently used dataset first; runs of consecutive provable chunks; chunk 9 (no path) left out.
+    expect(await cachedHoldings(cache)).toEqual([
+      { root: R2, first: 4, count: 1 },
+      { root: R1, first: 0, count: 3 },
+      { root: R1, first: 5, count: 1 },
+      { root: R1, first: 7, count: 2 },
+    ]);
   });
 
   it('a lying peer (a byte flipped, or another chunk in its place): nothing is returned, the peer is dropped and reported as serving a bad chunk, and never asked again', async () => {

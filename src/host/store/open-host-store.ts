@@ -48,7 +48,7 @@ export interface OpenStoreOptions {
    * to whom a fresh, empty store with a fresh key would be a silent wrong answer.
    */
   readonly existing?: boolean;
-  /** SQLite: group commit (sqlite-group-commit.ts), on unless false. */
+  /** Group commit, on unless false: SQLite's (sqlite-group-commit.ts), PostgreSQL's in shared mode (pg-group-commit.ts). */
   readonly groupCommit?: boolean;
 }
 
@@ -69,7 +69,7 @@ export async function openHostStore(spec?: string, options: OpenStoreOptions = {
     case StoreKind.Postgres: {
       // Loaded only when named, as SQLite is: a host without PostgreSQL never loads the driver.
       const { PgHostStore } = await import('./pg-store');
-      return PgHostStore.open(named.url, { existing: options.existing });
+      return PgHostStore.open(named.url, { existing: options.existing, groupCommit: options.groupCommit ?? true });
     }
   }
 }

@@ -16,6 +16,8 @@
 
 /** SQLSTATE raised when a batch writes a unit another host process owns. */
 export const FENCED = 'TG001';
+/** The channel the processes' notices go on (SharedNotice). */
+export const NOTICE_CHANNEL = 'tabgrid_shared';
 
 const MIGRATION_1 = `
   CREATE TABLE jobs (
@@ -219,7 +221,38 @@ const MIGRATION_1 = `
   $fn$;
 `;
 
-export const PG_MIGRATIONS: readonly string[] = [MIGRATION_1];
+/**
+ * Group commit (docs/MULTI-HOST.md "Group commit"): the shared commits one process handed over
+ * while its previous group's round trip was in flight, as ONE statement and ONE transaction.
+ * `g` is a JSON array of {b: batch, n: notices}; each batch runs in its own subtransaction (the
+ * BEGIN … EXCEPTION block), so a batch fenced by another process's adoption (TG001) is rolled
+ * back alone while the others commit. Its notices are sent only when its batch committed, and,
+ * NOTIFY being transactional, delivered only once the whole group commits. Returns one outcome a
+ * batch, in order: null when it committed, 'fenced' when it was rolled back. Any other error
+ * fails the whole statement (the caller fails every batch of the group).
+ */
+const MIGRATION_2 = `
+  CREATE FUNCTION tabgrid_commit_group(g jsonb, me text) RETURNS jsonb LANGUAGE plpgsql AS $fn$
+  DECLARE
+    e jsonb;
+    outcomes jsonb := '[]';
+  BEGIN
+    FOR e IN SELECT x FROM jsonb_array_elements(g) AS x LOOP
+      BEGIN
+        PERFORM tabgrid_commit(e->'b', me);
+      EXCEPTION WHEN SQLSTATE '${FENCED}' THEN
+        outcomes := outcomes || '["fenced"]'::jsonb;
+        CONTINUE;
+      END;
+      PERFORM pg_notify('${NOTICE_CHANNEL}', n) FROM jsonb_array_elements_text(coalesce(e->'n', '[]')) AS n;
+      outcomes := outcomes || '[null]'::jsonb;
+    END LOOP;
+    RETURN outcomes;
+  END
+  $fn$;
+`;
+
+export const PG_MIGRATIONS: readonly string[] = [MIGRATION_1, MIGRATION_2];
 
 /** The schema version this code writes; newer databases are refused. */
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

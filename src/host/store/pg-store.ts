@@ -3,7 +3,9 @@
  * (store-conformance.ts holds it to the same contract as SQLite), and the SharedHostStore port
  * that lets several host processes serve one database (docs/MULTI-HOST.md). A commit is one
  * call of tabgrid_commit (pg-schema.ts): one round trip, one transaction, durable when it
- * resolves (PostgreSQL's default synchronous_commit = on).
+ * resolves (PostgreSQL's default synchronous_commit = on). In shared mode, with group commit
+ * (the default), the commits handed over while a round trip is in flight go together as one
+ * call of tabgrid_commit_group (pg-group-commit.ts).
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -11,7 +13,8 @@ import { ErrorCode, TabgridError } from '../../errors';
 import { DATASET_CHUNK_BYTES } from '../../data/dataset';
 import type { Identity } from '../../proof/identity';
 import { loadOrCreatePgHostIdentity } from './pg-key';
-import { FENCED, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './pg-schema';
+import { FENCED, NOTICE_CHANNEL, PG_MIGRATIONS, PG_SCHEMA_VERSION } from './pg-schema';
+import { PgCommitQueue, type GroupOutcome } from './pg-group-commit';
 import {
   json,
   jobOf,
@@ -38,7 +41,7 @@ import {
   type UnitCounts,
 } from './shared-store';
 import type { HostMessage } from '../../protocol';
-import type { HostSnapshot, StoreBatch, StoredDataset, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
+import type { CommitChain, HostSnapshot, StoreBatch, StoredDataset, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
 
 /** Chunks written per transaction when saving a dataset: the event loop runs between them. */
 const DATASET_CHUNKS_PER_TRANSACTION = 64;
@@ -47,8 +50,7 @@ const POOL_SIZE = 4;
 /** An advisory lock key (any constant): migrations and job creation take it. */
 const LOCK_KEY = 0x7ab9_17;
 
-/** The channel the processes' notices go on (SharedNotice). */
-const CHANNEL = 'tabgrid_shared';
+const CHANNEL = NOTICE_CHANNEL;
 /** NOTIFY refuses payloads of 8000 bytes or more: keys go in several notices, and a longer owed message is not sent (its volunteer hears it by re-sending). */
 const MAX_NOTICE_BYTES = 7900;
 /** How soon a dropped listening connection is opened again (meanwhile every key's records are re-read before use). */
@@ -58,8 +60,7 @@ const LISTEN_RETRY_MS = 1000;
 type NoticeWire = { readonly p: string; readonly k: readonly string[] } | { readonly p: string; readonly to: string; readonly m: HostMessage };
 
 /** The NOTIFY payloads for a shared commit: the keys whose records it changes, then the owed messages that fit. */
-function noticesFor(processId: string, batch: StoreBatch, owed: readonly { readonly to: string; readonly message: HostMessage }[]): string[] {
-  const keys = [...new Set([...(batch.volunteers ?? []).map((v) => v.id), ...(batch.trust ?? []).map((t) => t.key)])];
+function noticesFor(processId: string, keys: readonly string[], owed: readonly { readonly to: string; readonly message: HostMessage }[]): string[] {
   const payloads: string[] = [];
   let group: string[] = [];
   const flush = () => {
@@ -77,6 +78,9 @@ function noticesFor(processId: string, batch: StoreBatch, owed: readonly { reado
   }
   return payloads;
 }
+
+/** The keys whose volunteer or trust records a batch changes (what its notice names, and what a re-read of a key waits for). */
+const keysOf = (batch: StoreBatch): string[] => [...new Set([...(batch.volunteers ?? []).map((v) => v.id), ...(batch.trust ?? []).map((t) => t.key)])];
 
 /** A unit as tabgrid_commit reads it: JSON-valued fields as the JSON text stored. */
 const unitRecord = (u: StoredUnit) => ({
@@ -144,12 +148,21 @@ export function redactedUrl(url: string): string {
 /** Live owner: the SQL condition that a unit's owner is a process that beat within PROCESS_TTL_MS. */
 const LIVE_OWNER = `EXISTS (SELECT 1 FROM host_processes p WHERE p.id = units.owner AND p.seen_at > now() - make_interval(secs => ${PROCESS_TTL_MS / 1000}))`;
 
+export interface PgStoreOptions {
+  /** Refuse a database no host ever used (readers of an existing host's state). */
+  readonly existing?: boolean;
+  /** Shared mode: group commit (pg-group-commit.ts), on unless false. */
+  readonly groupCommit?: boolean;
+}
+
 export class PgHostStore implements SharedHostStore {
   readonly processId = randomUUID();
   private readonly pool: pg.Pool;
   private readonly ready: Promise<void>;
-  /** Commits in call order: the pool would let a later one overtake. */
-  private commits: Promise<unknown> = Promise.resolve();
+  /** Commits in call order (the pool would let a later one overtake), shared ones grouped (pg-group-commit.ts). */
+  private readonly queue = new PgCommitQueue((group) => this.sendGroup(group));
+  /** Whether shared commits are grouped (and HostCore pipelines: groupsCommits). */
+  private readonly grouping: boolean;
   private identity?: Promise<Identity>;
   private closed?: Promise<void>;
   private beaten = false;
@@ -162,8 +175,9 @@ export class PgHostStore implements SharedHostStore {
   /** Connects to `url` (postgres://…) and brings its schema up to date; failures surface on first use, as TabgridError 'storage'. */
   constructor(
     readonly url: string,
-    options: { readonly existing?: boolean } = {},
+    options: PgStoreOptions = {},
   ) {
+    this.grouping = options.groupCommit ?? true;
     this.pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
@@ -172,7 +186,7 @@ export class PgHostStore implements SharedHostStore {
   }
 
   /** Opens the store and waits until its schema is current; throws TabgridError 'storage' for an unreachable or newer database. */
-  static async open(url: string, options: { readonly existing?: boolean } = {}): Promise<PgHostStore> {
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgHostStore> {
     const store = new PgHostStore(url, options);
     try {
       await store.ready;
@@ -212,6 +226,7 @@ export class PgHostStore implements SharedHostStore {
 
   private async snapshot(withUnits: boolean): Promise<HostSnapshot> {
     await this.ready;
+    await this.queue.flushed();
     // One repeatable-read transaction, so the tables come from the same commit.
     return this.transaction(
       'read',
@@ -229,25 +244,61 @@ export class PgHostStore implements SharedHostStore {
     );
   }
 
-  commit(batch: StoreBatch): Promise<void> {
-    return this.serially(() => this.write(batch, encode(batch), null));
+  /** True in shared mode with group commit: HostCore then applies a message at once and replies once its group committed. */
+  get groupsCommits(): boolean {
+    return this.grouping;
   }
 
-  commitShared(batch: StoreBatch, base: BatchBase, owed: readonly { readonly to: string; readonly message: HostMessage }[] = []): Promise<void> {
-    return this.serially(async () => {
-      try {
-        await this.write(batch, encode(batch, increments(batch, base)), this.processId, noticesFor(this.processId, batch, owed));
-      } catch (err) {
-        if ((err as { cause?: { code?: string } }).cause?.code === FENCED) throw new FencedCommit((batch.units ?? []).map((u) => u.unitId));
-        throw err;
-      }
-    });
+  /** Commits handed over while a group's round trip was in flight share the next (the bench reports the mean group size). */
+  get groupStats(): { readonly groups: number; readonly batches: number } {
+    return { groups: this.queue.groups, batches: this.queue.batches };
   }
 
-  private serially(f: () => Promise<void>): Promise<void> {
-    const run = this.commits.then(f, f);
-    this.commits = run.catch(() => undefined);
-    return run;
+  /** Commits handed over and not yet settled (committed, fenced or failed). */
+  get pendingCommits(): number {
+    return this.queue.pending;
+  }
+
+  commit(batch: StoreBatch, chain?: CommitChain): Promise<void> {
+    return this.queue.alone(() => this.write(batch, encode(batch), null), keysOf(batch), chain);
+  }
+
+  commitShared(
+    batch: StoreBatch,
+    base: BatchBase,
+    owed: readonly { readonly to: string; readonly message: HostMessage }[] = [],
+    chain?: CommitChain,
+  ): Promise<void> {
+    // Encoded now: the increments are over `base`, what memory held when the batch was made.
+    const encoded = encode(batch, increments(batch, base));
+    const keys = keysOf(batch);
+    const notices = noticesFor(this.processId, keys, owed);
+    const unitIds = (batch.units ?? []).map((u) => u.unitId);
+    // A batch with outputs writes their bytes in statements of its own: alone, in its turn.
+    if (!this.grouping || (batch.outputs?.length ?? 0) > 0) {
+      return this.queue.alone(
+        async () => {
+          try {
+            await this.write(batch, encoded, this.processId, notices);
+          } catch (err) {
+            if ((err as { cause?: { code?: string } }).cause?.code === FENCED) throw new FencedCommit(unitIds);
+            throw err;
+          }
+        },
+        keys,
+        chain,
+      );
+    }
+    return this.queue.grouped(`{"b":${encoded},"n":${JSON.stringify(notices)}}`, unitIds, keys, chain);
+  }
+
+  /** One group's round trip: tabgrid_commit_group, whose notices ride in the same transaction. */
+  private async sendGroup(group: string): Promise<readonly GroupOutcome[]> {
+    await this.ready;
+    const r = await this.guard('write', () =>
+      this.pool.query<{ o: GroupOutcome[] }>('SELECT tabgrid_commit_group($1::jsonb, $2) AS o', [group, this.processId]),
+    );
+    return r.rows[0]!.o;
   }
 
   private async write(batch: StoreBatch, encoded: string, owner: string | null, notices: readonly string[] = []): Promise<void> {
@@ -277,6 +328,8 @@ export class PgHostStore implements SharedHostStore {
 
   async output(unitId: string, root: string): Promise<Uint8Array | undefined> {
     await this.ready;
+    // An output accepted in memory may still be on its way to the database.
+    await this.queue.flushed();
     const r = await this.guard('read', () => this.pool.query<{ data: Buffer }>('SELECT data FROM outputs WHERE unit_id = $1 AND root = $2', [unitId, root]));
     const data = r.rows[0]?.data;
     return data && new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
@@ -382,7 +435,13 @@ export class PgHostStore implements SharedHostStore {
   }
 
   adopt(unitIds: readonly string[]): Promise<Claimed> {
-    return this.take(`UPDATE units SET owner = $1 WHERE unit_id = ANY($2) AND (owner IS NULL OR owner = $1 OR NOT ${LIVE_OWNER}) RETURNING *`, [[...unitIds]]);
+    // The one taking query that may return a unit this process owns (owner = $1): a commit of ours in flight may be writing it,
+    // and the row read before that commit would overwrite newer memory. The others take only other processes' units.
+    return this.take(
+      `UPDATE units SET owner = $1 WHERE unit_id = ANY($2) AND (owner IS NULL OR owner = $1 OR NOT ${LIVE_OWNER}) RETURNING *`,
+      [[...unitIds]],
+      true,
+    );
   }
 
   adoptHeldBy(key: string): Promise<Claimed> {
@@ -403,8 +462,9 @@ export class PgHostStore implements SharedHostStore {
   }
 
   /** Runs the claiming UPDATE … RETURNING * and reads the taken units' receipts in the same statement: one round trip. */
-  private async take(sql: string, params: unknown[]): Promise<Claimed> {
+  private async take(sql: string, params: unknown[], ours = false): Promise<Claimed> {
     await this.ready;
+    if (ours) await this.queue.flushed();
     const r = await this.guard('write', () =>
       this.pool.query<{ units: UnitRow[]; receipts: ReceiptRow[] }>(
         `WITH taken AS (${sql})
@@ -428,6 +488,8 @@ export class PgHostStore implements SharedHostStore {
   async release(unitIds: readonly string[]): Promise<void> {
     if (unitIds.length === 0) return;
     await this.ready;
+    // Released by what memory says is queued: a commit of ours in flight that writes one of them goes first (else it would be fenced).
+    await this.queue.flushed();
     await this.guard('write', () =>
       this.pool.query(`UPDATE units SET owner = NULL WHERE unit_id = ANY($2) AND owner = $1 AND state = 'queued'`, [this.processId, [...unitIds]]),
     );
@@ -435,6 +497,8 @@ export class PgHostStore implements SharedHostStore {
 
   async refreshKey(key: string): Promise<{ volunteer?: StoredVolunteer; trust: StoredTrust[] }> {
     await this.ready;
+    // Our own increments to the key still in flight would be read as missing and lost from memory: wait for them.
+    await this.queue.flushed(key);
     const r = await this.guard('read', () =>
       this.pool.query<{ v: VolunteerRow | null; t: TrustRow[] }>(
         `SELECT (SELECT row_to_json(v) FROM volunteers v WHERE v.id = $1) AS v,
@@ -446,6 +510,7 @@ export class PgHostStore implements SharedHostStore {
     return { ...(row.v ? { volunteer: volunteerOf(row.v) } : {}), trust: row.t.map(trustOf) };
   }
 
+  /** Not held for our commits in flight: the counts go to no record memory builds on, and they only ever lag (see remaining()). */
   async counts(): Promise<UnitCounts> {
     await this.ready;
     const r = await this.guard('read', () =>
@@ -459,6 +524,12 @@ export class PgHostStore implements SharedHostStore {
     return counts;
   }
 
+  /**
+   * Not held for our commits in flight: what a message or an expiry commits never makes an
+   * accepted unit anything else (adding a job waits for its commit in its turn), so what is in
+   * flight can only lower the count: read before it, the count is never below the truth, and
+   * `done` comes late, never early.
+   */
   async remaining(): Promise<number> {
     await this.ready;
     const r = await this.guard('read', () =>
@@ -541,7 +612,7 @@ export class PgHostStore implements SharedHostStore {
       this.listenClient = undefined;
       this.heard = false;
       await listening?.end().catch(() => undefined);
-      await this.commits;
+      await this.queue.flushed();
       await this.retire().catch(() => undefined);
       await this.pool.end();
     })();

@@ -7,7 +7,18 @@
  * stay single-process snapshot stores.
  */
 import type { HostMessage } from '../../protocol';
-import type { HostSnapshot, HostStore, StoreBatch, StoredReceipt, StoredTeam, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
+import type {
+  CommitChain,
+  HostSnapshot,
+  HostStore,
+  StoreBatch,
+  StoredReceipt,
+  StoredTeam,
+  StoredTrust,
+  StoredUnit,
+  StoredUnitState,
+  StoredVolunteer,
+} from './store';
 
 /** Units a process took over, with their receipts (a late duplicate result is answered with its receipt). */
 export interface Claimed {
@@ -78,9 +89,16 @@ export interface SharedHostStore extends HostStore {
   /**
    * Commits a batch fenced by ownership, records as increments over `base`, and in the same
    * transaction tells the other processes the keys it changed and `owed` (messages for keys
-   * that may be connected to them). Throws FencedCommit.
+   * that may be connected to them). Throws FencedCommit. With `chain`, a batch whose chain
+   * already failed is refused unapplied, and a failure that is not a fence marks the chain
+   * (CommitChain: under group commit, the caller applied the batch before it was durable).
    */
-  commitShared(batch: StoreBatch, base: BatchBase, owed?: readonly { readonly to: string; readonly message: HostMessage }[]): Promise<void>;
+  commitShared(
+    batch: StoreBatch,
+    base: BatchBase,
+    owed?: readonly { readonly to: string; readonly message: HostMessage }[],
+    chain?: CommitChain,
+  ): Promise<void>;
   /** Hands the other processes' notices to `listener` from now on (one listener; a later call replaces it). */
   listen(listener: SharedListener): void;
   /** Whether notices are being received now: while false, nothing a notice would refresh may be taken as fresh. */

@@ -2,7 +2,8 @@
  * The volunteer's cache of dataset chunks, so inputs shared by many units (B in A·B) are
  * fetched once per volunteer and reused across units and reloads. It holds ONLY verified
  * bytes: a chunk goes in after chunk-fetcher.ts checked it against its dataset's root, and the
- * cache trusts what it holds (it keeps no audit paths to check again). Bounded: a byte budget,
+ * cache trusts what it holds. Beside a chunk it keeps the audit path the chunk verified with, so
+ * the volunteer can serve the chunk to peers (who check it themselves) after a reload too. Bounded: a byte budget,
  * a count of datasets, and in pages a fraction of the storage quota the site may still use.
  * When a put would cross a bound it evicts whole datasets, least recently used first, never
  * the one the put belongs to. Implementations: idb-dataset-cache.ts (pages, recency and
@@ -27,7 +28,11 @@ export interface DatasetCache {
    * storing and evicting nothing, when the chunk cannot fit even with every other dataset
    * evicted; the bounds hold after every put.
    */
-  put(root: string, index: number, data: Uint8Array): Promise<boolean>;
+  put(root: string, index: number, data: Uint8Array, proof?: ChunkProof): Promise<boolean>;
+  /** The audit path chunk `index` of `root` verified with, when held with one (recency unchanged). */
+  proof(root: string, index: number): Promise<ChunkProof | undefined>;
+  /** The indexes of `root`'s chunks held with their audit paths, ascending: what this volunteer can serve of it. */
+  provable(root: string): Promise<number[]>;
   /** Roots of the datasets held, most recently used first (the `cached` hint of request-unit). */
   roots(): Promise<string[]>;
   /** What the cache holds: chunk bytes, datasets and chunks. */
@@ -36,6 +41,12 @@ export interface DatasetCache {
   clear(): Promise<void>;
   /** Closes the cache; later calls throw a Storage error. Closing twice is harmless. */
   close(): void;
+}
+
+/** The audit path a chunk verified with, and its dataset's length. */
+export interface ChunkProof {
+  readonly bytes: number;
+  readonly path: readonly string[];
 }
 
 export interface DatasetCacheUsage {
@@ -67,6 +78,8 @@ export interface DatasetCacheOptions {
 export const DEFAULT_DATASET_CACHE_BYTES = 512 * 1024 * 1024;
 export const DEFAULT_DATASET_CACHE_DATASETS = 64;
 export const DEFAULT_QUOTA_FRACTION = 0.5;
+/** Digests in an audit path: a tree of 2^32 chunks is far beyond any dataset (1 GiB is 4096). */
+const MAX_PROOF_DIGESTS = 32;
 
 /** The options with defaults, checked; a bad option is a 'bad-input' TabgridError. */
 export function cacheBounds(options: DatasetCacheOptions): { budgetBytes: number; maxDatasets: number; quotaFraction: number } {
@@ -119,8 +132,8 @@ export function evictionPlan(
   return evict;
 }
 
-/** A chunk the cache is asked to keep: a chunk's length, at a chunk's place. */
-export function checkChunk(root: string, index: number, data: Uint8Array): void {
+/** A chunk the cache is asked to keep: a chunk's length, at a chunk's place; its proof, if any, a path of digests for a dataset it fits in. */
+export function checkChunk(root: string, index: number, data: Uint8Array, proof?: ChunkProof): void {
   if (typeof root !== 'string' || root.length === 0) throw new TabgridError(ErrorCode.BadInput, 'dataset cache: a chunk needs its dataset root');
   if (!Number.isSafeInteger(index) || index < 0) throw new TabgridError(ErrorCode.BadInput, `dataset cache: chunk index ${index} is not a place in a dataset`);
   if (data.length < 1 || data.length > DATASET_CHUNK_BYTES) {
@@ -128,5 +141,13 @@ export function checkChunk(root: string, index: number, data: Uint8Array): void 
       ErrorCode.BadInput,
       `dataset cache: chunk ${index} of ${root.slice(0, 12)}… has ${data.length} bytes, not 1..${DATASET_CHUNK_BYTES}`,
     );
+  }
+  if (proof !== undefined) {
+    const fits = Number.isSafeInteger(proof.bytes) && proof.bytes > index * DATASET_CHUNK_BYTES && Array.isArray(proof.path);
+    if (!fits || proof.path.length > MAX_PROOF_DIGESTS || proof.path.some((d) => typeof d !== 'string' || !/^[0-9a-f]{64}$/.test(d)))
+      throw new TabgridError(
+        ErrorCode.BadInput,
+        `dataset cache: the audit path of chunk ${index} of ${root.slice(0, 12)}… is not a path in a dataset holding it`,
+      );
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The DatasetCache in IndexedDB, in the volunteer's database (its own connection to it, at the
- * one version: volunteer-db.ts; layout: schema.ts version 3). Chunks are keyed [root, index];
+ * one version: volunteer-db.ts; layout: schema.ts versions 3 and 5). Chunks and their audit paths are keyed [root, index];
  * each dataset has a record of its bytes, chunk count and last use, indexed by last use, so
  * eviction reads no chunk and recency survives reloads. Every put is one transaction (the
  * evictions, the chunk, the record), so a failure keeps nothing of it and loses nothing else.
@@ -15,6 +15,7 @@ import {
   cacheBounds,
   checkChunk,
   evictionPlan,
+  type ChunkProof,
   type DatasetCache,
   type DatasetCacheOptions,
   type DatasetCacheUsage,
@@ -25,8 +26,9 @@ import { openVolunteerDb, storageError, writeTransaction, type OpenVolunteerDbOp
 
 export type OpenDatasetCacheOptions = OpenVolunteerDbOptions & DatasetCacheOptions;
 
-type CacheTx = IDBPTransaction<VolunteerDb, ('dataset-chunks' | 'datasets')[], 'readwrite'>;
-const STORES: ('dataset-chunks' | 'datasets')[] = ['dataset-chunks', 'datasets'];
+type CacheStore = 'dataset-chunks' | 'dataset-proofs' | 'datasets';
+type CacheTx = IDBPTransaction<VolunteerDb, CacheStore[], 'readwrite'>;
+const STORES: CacheStore[] = ['dataset-chunks', 'dataset-proofs', 'datasets'];
 
 /** Opens the dataset cache in the volunteer's database (creating or upgrading it if need be). Throws TabgridError 'storage'. */
 export async function openDatasetCache(options: OpenDatasetCacheOptions = {}): Promise<IdbDatasetCache> {
@@ -68,18 +70,18 @@ export class IdbDatasetCache implements DatasetCache {
     );
   }
 
-  async put(root: string, index: number, data: Uint8Array): Promise<boolean> {
-    checkChunk(root, index, data);
+  async put(root: string, index: number, data: Uint8Array, proof?: ChunkProof): Promise<boolean> {
+    checkChunk(root, index, data, proof);
     // Asked before the transaction: awaiting anything but its own requests would commit it.
     const estimate = await this.estimate();
     try {
-      return await this.run('write', () => this.putOnce(root, index, data, estimate, 0));
+      return await this.run('write', () => this.putOnce(root, index, data, proof, estimate, 0));
     } catch (err) {
       if (!(err instanceof TabgridError && err.code === ErrorCode.StorageFull)) throw err;
     }
     // The browser's quota ran out before our bounds did: evict one dataset more and try once more.
     try {
-      return await this.run('write', () => this.putOnce(root, index, data, estimate, 1));
+      return await this.run('write', () => this.putOnce(root, index, data, proof, estimate, 1));
     } catch (err) {
       if (!(err instanceof TabgridError && err.code === ErrorCode.StorageFull)) throw err;
       throw new TabgridError(
@@ -88,6 +90,18 @@ export class IdbDatasetCache implements DatasetCache {
         { cause: err },
       );
     }
+  }
+
+  async proof(root: string, index: number): Promise<ChunkProof | undefined> {
+    return this.run('read', async () => {
+      const record = await this.db.get('dataset-proofs', [root, index]);
+      return record && { bytes: record.bytes, path: record.path };
+    });
+  }
+
+  async provable(root: string): Promise<number[]> {
+    // Keys only: no chunk's bytes are read.
+    return this.run('read', async () => (await this.db.getAllKeys('dataset-proofs', prefixRange(root))).map(([, index]) => index));
   }
 
   async roots(): Promise<string[]> {
@@ -107,7 +121,7 @@ export class IdbDatasetCache implements DatasetCache {
   async clear(): Promise<void> {
     return this.run('write', () =>
       writeTransaction(this.db, STORES, 'strict', async (tx, pending) => {
-        pending.push(tx.objectStore('dataset-chunks').clear(), tx.objectStore('datasets').clear());
+        pending.push(tx.objectStore('dataset-chunks').clear(), tx.objectStore('dataset-proofs').clear(), tx.objectStore('datasets').clear());
       }),
     );
   }
@@ -125,14 +139,25 @@ export class IdbDatasetCache implements DatasetCache {
   }
 
   /** One put in one transaction: `spare` datasets are evicted besides what the bounds need. */
-  private putOnce(root: string, index: number, data: Uint8Array, estimate: StorageQuota | undefined, spare: number): Promise<boolean> {
+  private putOnce(
+    root: string,
+    index: number,
+    data: Uint8Array,
+    proof: ChunkProof | undefined,
+    estimate: StorageQuota | undefined,
+    spare: number,
+  ): Promise<boolean> {
     return writeTransaction(this.db, STORES, 'relaxed', async (tx, pending) => {
       const chunks = tx.objectStore('dataset-chunks');
+      const proofs = tx.objectStore('dataset-proofs');
       const datasets = tx.objectStore('datasets');
       const records = await datasets.getAll();
       const own = records.find((r) => r.root === root);
+      const proved = proof && { root, index, bytes: proof.bytes, path: [...proof.path] };
       if (own && (await chunks.count([root, index])) > 0) {
         pending.push(datasets.put({ ...own, lastUsed: await nextUse(tx) }));
+        // Held from before without its path: the path makes it servable.
+        if (proved && (await proofs.count([root, index])) === 0) pending.push(proofs.put(proved));
         return true;
       }
       const held = records.reduce((sum, r) => sum + r.bytes, 0);
@@ -141,9 +166,10 @@ export class IdbDatasetCache implements DatasetCache {
       if (!evict) return false;
       if (evict.length < spare) throw new TabgridError(ErrorCode.StorageFull, 'no other dataset is cached to evict');
       const lastUsed = await nextUse(tx);
-      for (const r of evict) pending.push(chunks.delete(prefixRange(r)), datasets.delete(r));
+      for (const r of evict) pending.push(chunks.delete(prefixRange(r)), proofs.delete(prefixRange(r)), datasets.delete(r));
       // A copy: structured clone of a view stores its whole underlying buffer (a whole message).
       pending.push(chunks.put({ root, index, bytes: data.slice() }));
+      if (proved) pending.push(proofs.put(proved));
       pending.push(datasets.put({ root, bytes: (own?.bytes ?? 0) + data.length, chunks: (own?.chunks ?? 0) + 1, lastUsed }));
       return true;
     });

@@ -5,12 +5,22 @@
  * inside one.
  */
 import { ErrorCode, TabgridError } from '../../errors';
-import { byteLimit, cacheBounds, checkChunk, evictionPlan, type DatasetCache, type DatasetCacheOptions, type DatasetCacheUsage } from './dataset-cache';
+import {
+  byteLimit,
+  cacheBounds,
+  checkChunk,
+  evictionPlan,
+  type ChunkProof,
+  type DatasetCache,
+  type DatasetCacheOptions,
+  type DatasetCacheUsage,
+} from './dataset-cache';
 import type { DatasetRecord } from './schema';
 
 interface Held {
   record: DatasetRecord;
   readonly chunks: Map<number, Uint8Array>;
+  readonly proofs: Map<number, ChunkProof>;
 }
 
 export class MemoryDatasetCache implements DatasetCache {
@@ -33,14 +43,16 @@ export class MemoryDatasetCache implements DatasetCache {
     return data.slice();
   }
 
-  async put(root: string, index: number, data: Uint8Array): Promise<boolean> {
+  async put(root: string, index: number, data: Uint8Array, proof?: ChunkProof): Promise<boolean> {
     this.check();
-    checkChunk(root, index, data);
+    checkChunk(root, index, data, proof);
     const estimate = await this.estimate();
     this.check();
     const held = this.datasets.get(root);
     if (held?.chunks.has(index)) {
       held.record = { ...held.record, lastUsed: this.tick() };
+      // Held from before without its path (or the same path again): the path makes it servable.
+      if (proof && !held.proofs.has(index)) held.proofs.set(index, copyProof(proof));
       return true;
     }
     const records = [...this.datasets.values()].map((h) => h.record);
@@ -48,11 +60,23 @@ export class MemoryDatasetCache implements DatasetCache {
     const evict = evictionPlan(records, root, data.length, { bytes: byteLimit(this.bounds, estimate, bytes), datasets: this.bounds.maxDatasets });
     if (!evict) return false;
     for (const r of evict) this.datasets.delete(r);
-    const own = held ?? { record: { root, bytes: 0, chunks: 0, lastUsed: 0 }, chunks: new Map<number, Uint8Array>() };
+    const own = held ?? { record: { root, bytes: 0, chunks: 0, lastUsed: 0 }, chunks: new Map<number, Uint8Array>(), proofs: new Map<number, ChunkProof>() };
     own.chunks.set(index, data.slice());
+    if (proof) own.proofs.set(index, copyProof(proof));
     own.record = { root, bytes: own.record.bytes + data.length, chunks: own.record.chunks + 1, lastUsed: this.tick() };
     this.datasets.set(root, own);
     return true;
+  }
+
+  async proof(root: string, index: number): Promise<ChunkProof | undefined> {
+    this.check();
+    const proof = this.datasets.get(root)?.proofs.get(index);
+    return proof && copyProof(proof);
+  }
+
+  async provable(root: string): Promise<number[]> {
+    this.check();
+    return [...(this.datasets.get(root)?.proofs.keys() ?? [])].sort((a, b) => a - b);
   }
 
   async roots(): Promise<string[]> {
@@ -96,4 +120,8 @@ export class MemoryDatasetCache implements DatasetCache {
   private check(): void {
     if (this.closed) throw new TabgridError(ErrorCode.Storage, 'the dataset cache is closed');
   }
+}
+
+function copyProof(p: ChunkProof): ChunkProof {
+  return { bytes: p.bytes, path: [...p.path] };
 }

@@ -13,6 +13,10 @@
  *      recently used dataset is found, and recency survives reloads.
  *   4: the donor's profile (display name and team, both optional) beside the key: one record
  *      under PROFILE_KEY, so clearing the site's data clears both together.
+ *   5: the audit path each cached dataset chunk verified with, by [root, index], so a reloaded
+ *      page can serve its cached chunks to peers with their proofs (the swarm). Apart from the
+ *      chunks, so the indexes of the chunks a page can prove are read without reading bytes;
+ *      chunks cached before have none and are not served until fetched again.
  */
 import type { DBSchema, IDBPDatabase, IDBPTransaction, StoreNames } from 'idb';
 import type { TileConfig } from '../../gpu/tune-cache';
@@ -53,6 +57,14 @@ export interface DatasetChunkRecord {
   readonly bytes: Uint8Array;
 }
 
+/** The audit path chunk `index` of dataset `root` verified with, and the dataset's length (the tree's size comes from it). */
+export interface DatasetProofRecord {
+  readonly root: string;
+  readonly index: number;
+  readonly bytes: number;
+  readonly path: readonly string[];
+}
+
 /** What the dataset cache holds of one dataset: the chunks' total bytes and count, and when it was last used (a strictly increasing clock). */
 export interface DatasetRecord {
   readonly root: string;
@@ -75,6 +87,7 @@ export interface VolunteerDb extends DBSchema {
   keys: { key: string; value: CryptoKeyPair };
   tune: { key: string; value: TileConfig };
   'dataset-chunks': { key: [string, number]; value: DatasetChunkRecord };
+  'dataset-proofs': { key: [string, number]; value: DatasetProofRecord };
   datasets: { key: string; value: DatasetRecord; indexes: { 'by-use': number } };
   profile: { key: string; value: DonorProfile };
 }
@@ -105,6 +118,9 @@ export const UPGRADES: readonly Upgrade[] = [
   },
   (db) => {
     db.createObjectStore('profile');
+  },
+  (db) => {
+    db.createObjectStore('dataset-proofs', { keyPath: ['root', 'index'] });
   },
 ];
 

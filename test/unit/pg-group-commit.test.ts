@@ -1,0 +1,255 @@
+/**
+ * Group commit on the PostgreSQL store's shared mode (pg-group-commit.ts, docs/MULTI-HOST.md
+ * "Group commit"), on a real cluster: batches handed over together go as one group in which a
+ * fenced batch is rolled back alone (notices only for the others); a read of a key waits for
+ * this process's commits to it still in flight; and a pipelined HostCore whose unit another
+ * process adopted while its commit waited answers that message busy and the others as usual.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
+import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+import { toHex } from '../../src/hex';
+import { HostCore } from '../../src/host/host-core';
+import type { JobSpec } from '../../src/host/job';
+import { PgHostStore } from '../../src/host/store/pg-store';
+import type { CommitChain } from '../../src/host/store/store';
+import { isTabgridError } from '../../src/errors';
+import { FencedCommit, PROCESS_TTL_MS, type BatchBase, type SharedNotice } from '../../src/host/store/shared-store';
+import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
+import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
+import { unitLeaves, type WorkUnit } from '../../src/protocol';
+import { seededRandom } from '../../src/work/seeded';
+import { PgCluster, postgresBin } from '../../scripts/pg-cluster';
+import { HandVolunteer } from '../helpers/honest-volunteer';
+import { newIdentity, resultOf, sayTo } from '../helpers/signing';
+import { job, unit, volunteer } from '../helpers/store-conformance';
+import { until } from '../helpers/until';
+
+const installed = postgresBin() !== undefined;
+if (!installed) console.warn('\n*** SKIPPING the PostgreSQL group-commit tests: PostgreSQL is not installed (apt-get install postgresql; .ci/run does). ***\n');
+
+let cluster: PgCluster | undefined;
+let hash: Hasher;
+const closing: (() => Promise<void>)[] = [];
+beforeAll(async () => {
+  hash = await createCpuSha256();
+  if (installed) cluster = await PgCluster.start({ fsync: false });
+}, 60_000);
+afterAll(async () => {
+  for (const close of closing.reverse()) await close();
+  await cluster?.stop();
+});
+
+const empty: BatchBase = { volunteers: new Map(), teams: new Map(), trust: new Map() };
+
+/** A psql-like session of its own (an operator, or a slow transaction holding a row lock). */
+async function session(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  closing.push(() => client.end());
+  return client;
+}
+
+/** Makes `store`'s process look dead (silent past PROCESS_TTL_MS), as a stalled process does to the others. */
+async function silence(url: string, store: PgHostStore): Promise<void> {
+  const c = await session(url);
+  await c.query(`UPDATE host_processes SET seen_at = now() - make_interval(secs => ${PROCESS_TTL_MS / 1000 + 1}) WHERE id = $1`, [store.processId]);
+}
+
+/** Holds a row lock on unit `unitId` until the returned function is called: a commit writing it waits meanwhile. */
+async function lockUnit(url: string, unitId: string): Promise<() => Promise<void>> {
+  const c = await session(url);
+  await c.query('BEGIN');
+  await c.query('SELECT 1 FROM units WHERE unit_id = $1 FOR UPDATE', [unitId]);
+  return async () => void (await c.query('COMMIT'));
+}
+
+/** Resolves once some session waits for a lock (the commit the test holds back is in flight). */
+async function someoneWaits(url: string): Promise<void> {
+  const c = await session(url);
+  await until(async () => (await c.query<{ n: number }>('SELECT count(*)::integer AS n FROM pg_locks WHERE NOT granted')).rows[0]!.n > 0, 5000, 10);
+}
+
+/** Whether `p` has settled (checked after the pending callbacks ran). */
+function tracked<T>(p: Promise<T>): { readonly settled: () => boolean; readonly promise: Promise<T> } {
+  let done = false;
+  const promise = p.finally(() => (done = true));
+  promise.catch(() => undefined);
+  return { settled: () => done, promise };
+}
+
+describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
+  it('commits the batches handed over together as one group, rolling back a fenced one alone and noticing only the others', async () => {
+    const url = await cluster!.createDatabase();
+    const a = await PgHostStore.open(url);
+    const b = await PgHostStore.open(url);
+    closing.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    await a.commit({ jobs: [job('j', 1)], units: [0, 1, 2].map((i) => unit('j', i)) });
+    await a.beat();
+    await b.beat();
+    const notices: SharedNotice[] = [];
+    b.listen({ notice: (n) => notices.push(n), reset: () => undefined });
+    await until(() => b.listening);
+    const claimed = (await a.claim('j', 3)).units;
+    expect(claimed.map((u) => u.unitId)).toEqual(['j/0', 'j/1', 'j/2']);
+    // a stalls past the liveness timeout: b adopts j/1; a beats again, not knowing.
+    await silence(url, a);
+    expect((await b.adopt(['j/1'])).units.map((u) => u.unitId)).toEqual(['j/1']);
+    await a.beat();
+    const before = a.groupStats;
+    const outcomes = await Promise.allSettled(
+      claimed.map((u, i) =>
+        a.commitShared({ units: [{ ...u, state: 'leased', holder: `k${i}`, leaseDeadline: 9 }], volunteers: [volunteer(`k${i}`, 10 + i)] }, empty, [
+          { to: `k${i}`, message: { type: 'lease-lost', unitId: u.unitId, reason: 'test' } },
+        ]),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const fenced = (outcomes[1] as PromiseRejectedResult).reason as unknown;
+    expect(fenced).toBeInstanceOf(FencedCommit);
+    expect((fenced as FencedCommit).unitIds).toEqual(['j/1']);
+    // One round trip for the three.
+    expect(a.groupStats).toEqual({ groups: before.groups + 1, batches: before.batches + 3 });
+    const snap = await b.load();
+    expect(snap.units.map((u) => [u.unitId, u.state, u.holder])).toEqual([
+      ['j/0', 'leased', 'k0'],
+      ['j/1', 'queued', null],
+      ['j/2', 'leased', 'k2'],
+    ]);
+    expect(snap.volunteers.map((v) => [v.id, v.credit])).toEqual([
+      ['k0', 10],
+      ['k2', 12],
+    ]);
+    // The notices of one transaction arrive together, in order: the committed batches', and none of the fenced one's.
+    await until(() => notices.filter((n) => n.kind === 'owed').length === 2);
+    const named = notices.flatMap((n) => (n.kind === 'keys' ? n.keys : [`owed:${n.to}`]));
+    expect(named.sort()).toEqual(['k0', 'k2', 'owed:k0', 'owed:k2']);
+  });
+
+  it('fails the whole group on an error that is not a fence, marks the chain, and refuses its later batches unapplied', async () => {
+    const url = await cluster!.createDatabase();
+    const a = await PgHostStore.open(url);
+    closing.push(() => a.close());
+    await a.commit({ jobs: [job('j', 1)], units: [0, 1, 2].map((i) => unit('j', i)) });
+    await a.beat();
+    const claimed = (await a.claim('j', 3)).units;
+    const chain: CommitChain = {};
+    // The middle batch breaks a constraint (a state no unit has): not a fence, so nothing of the group is kept.
+    const outcomes = await Promise.allSettled(
+      claimed.map((u, i) =>
+        a.commitShared({ units: [{ ...u, state: (i === 1 ? 'lost' : 'leased') as 'leased', holder: 'k' }], volunteers: [volunteer('k', 1)] }, empty, [], chain),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    for (const o of outcomes) expect(isTabgridError((o as PromiseRejectedResult).reason, 'storage')).toBe(true);
+    expect(chain.failure).toBeDefined();
+    await expect(a.commitShared({ volunteers: [volunteer('k', 1)] }, empty, [], chain)).rejects.toThrow(/not applied: an earlier commit it builds on failed/);
+    const snap = await a.load();
+    expect(snap.units.map((u) => u.state)).toEqual(['queued', 'queued', 'queued']);
+    expect(snap.volunteers).toEqual([]);
+  });
+
+  it('makes a read of a key wait for this process’s commits to it still in flight (else it reads the key as it was)', async () => {
+    const url = await cluster!.createDatabase();
+    const a = await PgHostStore.open(url);
+    closing.push(() => a.close());
+    await a.commit({ jobs: [job('j', 1)], units: [unit('j', 0)] });
+    await a.beat();
+    const [u0] = (await a.claim('j', 1)).units;
+    await a.commitShared({ volunteers: [volunteer('k', 5)] }, empty);
+    // A slow transaction holds j/0: the next group, which leases it and credits k 7 more, waits in the database.
+    const release = await lockUnit(url, 'j/0');
+    const commit = tracked(a.commitShared({ units: [{ ...u0!, state: 'leased', holder: 'k', leaseDeadline: 9 }], volunteers: [volunteer('k', 7)] }, empty));
+    await someoneWaits(url);
+    const read = tracked(a.refreshKey('k'));
+    const claim = tracked(a.adopt(['j/0']));
+    // A key no commit in flight changes is read at once.
+    expect((await a.refreshKey('other')).volunteer).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 200));
+    expect([commit.settled(), read.settled(), claim.settled()]).toEqual([false, false, false]);
+    await release();
+    await commit.promise;
+    expect((await read.promise).volunteer?.credit).toBe(12);
+    expect((await claim.promise).units[0]).toMatchObject({ unitId: 'j/0', state: 'leased', holder: 'k' });
+  });
+
+  it('pipelines a HostCore: a message whose unit another process adopted while it waited is answered busy, the others as usual', async () => {
+    const url = await cluster!.createDatabase();
+    const spec: JobSpec = { id: 'gc', kernel: 'sha256-batch', units: 4, messagesPerUnit: 8, messageLength: 32, seed: 5, samples: 4 };
+    const processOn = async (hostId: string) => {
+      const store = await PgHostStore.open(url);
+      const core = await HostCore.open(store, [spec], {
+        hostId,
+        hash,
+        identity: await store.hostIdentity(),
+        random: seededRandom(7),
+        maxLeases: 1,
+        leaseMs: 30_000,
+      });
+      closing.push(async () => {
+        core.close();
+        await store.close();
+      });
+      return { store, core };
+    };
+    const a = await processOn('a');
+    const b = await processOn('b');
+    expect(a.store.groupsCommits).toBe(true);
+    const ids = await Promise.all([0, 1, 2].map(() => newIdentity()));
+    const vs = await Promise.all(ids.map((id, i) => HandVolunteer.greet(a.core, `v${i}`, id, hash)));
+    const units: WorkUnit[] = [];
+    for (const v of vs) units.push(await v.lease());
+    const [u0, u1, u2] = units as [WorkUnit, WorkUnit, WorkUnit];
+    // a stalls: b adopts v0's unit (its volunteer would bring it there); a beats again, not knowing.
+    await silence(url, a.store);
+    expect((await b.store.adopt([u0.unitId])).units).toHaveLength(1);
+    await a.store.beat();
+    const before = a.store.groupStats;
+    // v1's result is held in the database by a slow transaction on its unit; v0's and v2's are decided meanwhile and wait as one group.
+    const release = await lockUnit(url, u1.unitId);
+    const r1 = tracked(sayTo(a.core, 'v1', await resultFor(ids[1]!, u1)));
+    await someoneWaits(url);
+    const r0 = tracked(sayTo(a.core, 'v0', await resultFor(ids[0]!, u0)));
+    const r2 = tracked(sayTo(a.core, 'v2', await resultFor(ids[2]!, u2)));
+    await until(() => a.store.pendingCommits === 3);
+    // Nothing is answered before its commit.
+    await new Promise((r) => setTimeout(r, 100));
+    expect([r0.settled(), r1.settled(), r2.settled()]).toEqual([false, false, false]);
+    await release();
+    const [[c0], [c1], [c2]] = await Promise.all([r0.promise, r1.promise, r2.promise]);
+    expect(c0).toMatchObject({ type: 'error', code: 'busy', unitId: u0.unitId });
+    expect(c1).toMatchObject({ type: 'challenge', unitId: u1.unitId });
+    expect(c2).toMatchObject({ type: 'challenge', unitId: u2.unitId });
+    expect(a.store.groupStats).toEqual({ groups: before.groups + 2, batches: before.batches + 3 });
+    // a let go of the unit b holds; the others finish at a, and v0's result is judged by b.
+    expect(a.core.units(spec.id).map((u) => u.unitId)).not.toContain(u0.unitId);
+    await a.store.beat();
+    for (const [i, u] of [
+      [1, u1],
+      [2, u2],
+    ] as const)
+      expect(await vs[i]!.submit(u)).toMatchObject({ type: 'verdict', verdict: 'accepted' });
+    expect(await (await HandVolunteer.greet(b.core, 'v0', ids[0]!, hash)).submit(u0)).toMatchObject({ type: 'verdict', verdict: 'accepted' });
+    // Nothing lost, nothing twice: one receipt a unit, each key's credit its receipts'.
+    const snap = await a.store.load();
+    const accepted = snap.units.filter((u) => u.state === 'accepted').map((u) => u.unitId);
+    expect(accepted.sort()).toEqual(units.map((u) => u.unitId).sort());
+    expect(snap.receipts.map((r) => r.unitId).sort()).toEqual(accepted.sort());
+    for (const v of snap.volunteers) {
+      expect(v.credit).toBe(snap.receipts.filter((r) => r.volunteer === v.id).reduce((n, r) => n + r.credit, 0));
+      expect(v.accepted).toBe(1);
+    }
+  });
+});
+
+/** The honest `result` message for `unit` (HandVolunteer.submit's first step, sent here on its own). */
+async function resultFor(identity: Awaited<ReturnType<typeof newIdentity>>, unit: WorkUnit): Promise<Parameters<typeof sayTo>[2]> {
+  if (unit.kernel !== 'sha256-batch') throw new Error('sha256-batch units only');
+  const leaves = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
+  const tree = buildMerkleTreeOfChunks(leaves, unitLeaves(unit).bytes, hash);
+  return resultOf(identity, unit, toHex(tree.root));
+}
