@@ -156,7 +156,7 @@ function expectOneLine(r: { code: number; stderr: string }, line: string | RegEx
 
 describe('the commands themselves', () => {
   it('print their usage for --help, and refuse bad flags and values in one line with exit status 2', async () => {
-    const [help, farm, farmValue, host, hostJob, signal, volunteer, start, verify, bench, store, ingest] = await Promise.all([
+    const [help, farm, farmValue, host, hostJob, signal, volunteer, start, verify, bench, store, ingest, dawn] = await Promise.all([
       script('scripts/verify-credit.ts', '--help'),
       script('scripts/farm.ts', '--volunters', '3'),
       script('scripts/farm.ts', '--volunteers', 'abc'),
@@ -169,6 +169,7 @@ describe('the commands themselves', () => {
       script('scripts/bench.ts', '--sizes', '256', 'stray'),
       script('scripts/bench.ts', '--store', '--units', '0'),
       script('scripts/bench.ts', '--ingest', '--sise', '1'),
+      script('scripts/bench.ts', '--dawn', '--sizes', '0'),
     ]);
     expect(help).toMatchObject({ code: 0, stderr: '' });
     expect(help.stdout.trimEnd()).toBe(usageText(decl(VERIFY_CREDIT_COMMAND)));
@@ -182,6 +183,7 @@ describe('the commands themselves', () => {
     expectOneLine(verify, /^npm run verify-credit: unknown option --host-kye \(did you mean --host-key\?;/);
     expectOneLine(bench, 'npm run bench: unexpected argument "stray" (npm run bench -- --help lists the options)');
     expectOneLine(store, 'npm run bench -- --store: --units takes a whole number in 1..1000000, not 0');
+    expectOneLine(dawn, 'npm run bench -- --dawn: --sizes takes a whole number in 1..8192, not 0');
     expectOneLine(ingest, /^npm run bench -- --ingest: unknown option --sise \(did you mean --size\?;/);
   }, 30_000);
 });
