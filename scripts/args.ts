@@ -171,7 +171,9 @@ export function readCommandLine<O extends OptionDecls>(decl: CommandDecl<O>, arg
     }
     if (o.type === 'boolean' && t.inlineValue) return refuse(`${t.rawName} takes no value (got ${t.rawName}=${t.value ?? ''})`);
     if (o.type === 'string' && (t.value === undefined || (!t.inlineValue && t.value.startsWith('-')))) {
-      return refuse(`${t.rawName} needs a value (${t.rawName} ${o.value})${t.value === undefined ? '' : `, not the option ${t.value}`}`);
+      const after =
+        t.value === undefined ? '' : t.value.startsWith('--') ? `, not the option ${t.value}` : ` (one starting with '-' goes as ${t.rawName}=${t.value})`;
+      return refuse(`${t.rawName} needs a value (${t.rawName} ${o.value})${after}`);
     }
   }
   if (decl.positionals && positionals < decl.positionals.min) return refuse(`give ${decl.positionals.value}`);

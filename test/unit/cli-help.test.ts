@@ -92,6 +92,9 @@ describe('command lines (scripts/args.ts, scripts/commands.ts)', () => {
       // A value starting with '-' goes inline, as parseArgs asks.
       expect(read(d, [`--${name}=-1`, ...(d.positionals ? ['x.json'] : [])]).kind).toBe(CommandLineOutcome.Run);
     }
+    expect(read(FARM_COMMAND, ['--seed', '-1']).text).toBe(
+      "npm run farm: --seed needs a value (--seed N) (one starting with '-' goes as --seed=-1) (npm run farm -- --help lists the options)",
+    );
     expect(read(FARM_COMMAND, ['--node=yes']).text).toBe('npm run farm: --node takes no value (got --node=yes) (npm run farm -- --help lists the options)');
     expect(read(FARM_COMMAND, ['--volunteers', '4', '8']).text).toBe('npm run farm: unexpected argument "8" (npm run farm -- --help lists the options)');
     expect(read(VERIFY_CREDIT_COMMAND, ['a.json', 'b.json']).text).toMatch(/^npm run verify-credit: unexpected argument "b.json" \(/);
