@@ -32,8 +32,16 @@ import type { DonorProfile } from './store/volunteer-store';
  */
 export const HOST_ABSENT_RETRY_MS = 3_000;
 
-/** How often a session with nothing to compute asks the host for its standing (it also asks after each accepted result). */
+/** How often a session with nothing to compute asks the host for its standing (it also asks after accepted results). */
 export const STANDING_REFRESH_MS = 10_000;
+
+/**
+ * The least time between two standing requests after accepted results. Asked after every one, a
+ * volunteer finishing units many times a second sent the host one message more a unit (the host
+ * ranks every key again for it, credit having changed): a quarter of a unit's messages. A burst's
+ * last result is still asked for once the gap has passed, so the standing shown is at most this late.
+ */
+export const STANDING_MIN_GAP_MS = 2_000;
 
 /** This key's totals and ranks on one host, as the host reported them (protocol `standing`). */
 export type Standing = Omit<Reply<'standing'>, 'type' | 'id'>;
@@ -108,6 +116,8 @@ export class VolunteerSession extends EventTarget {
   /** Why the host refused the last profile change (too soon after the one before), if it did. */
   profileProblem?: string;
   private standingAskedAt = 0;
+  /** A standing request waiting for STANDING_MIN_GAP_MS to pass. */
+  private standingLater?: TimerHandle;
   private readonly timers: Timers;
   /** Aborted to cut short a wait (a reconnect backoff, a no-work pause) when the page thaws. */
   private nap?: AbortController;
@@ -240,7 +250,17 @@ export class VolunteerSession extends EventTarget {
     }
   }
 
-  /** Asks the host for this key's standing (after an accepted result); failures leave the last one shown. */
+  /** After an accepted result: the standing now, or once STANDING_MIN_GAP_MS has passed since the last request. */
+  private refreshStandingSoon(): void {
+    const wait = this.standingAskedAt + STANDING_MIN_GAP_MS - Date.now();
+    if (wait <= 0) return this.refreshStanding();
+    this.standingLater ??= this.timers.setTimeout(() => {
+      this.standingLater = undefined;
+      this.refreshStanding();
+    }, wait);
+  }
+
+  /** Asks the host for this key's standing; failures leave the last one shown. */
   private refreshStanding(): void {
     const signal = this.controller?.signal;
     // Never answered (a host without standings): not asked again on this connection's behalf.
@@ -288,6 +308,8 @@ export class VolunteerSession extends EventTarget {
     }
     this.swarm?.close();
     this.controller?.abort();
+    this.timers.clearTimeout(this.standingLater);
+    this.standingLater = undefined;
     for (const unitId of [...this.busy.keys()]) this.calm(unitId);
     this.host.close();
     if (this.state === VolunteerState.Running) this.set(VolunteerState.Paused, 'closed');
@@ -622,7 +644,7 @@ export class VolunteerSession extends EventTarget {
       void this.journal.settle(v.unitId, v.receipt);
     }
     const counted = this.tally.count(v);
-    if (v.verdict === Verdict.Accepted) this.refreshStanding();
+    if (v.verdict === Verdict.Accepted) this.refreshStandingSoon();
     const kernel = this.kernelOf.get(v.unitId);
     if (counted && kernel) this.creditByKernel.set(kernel, (this.creditByKernel.get(kernel) ?? 0) + v.credit);
     if (v.verdict !== Verdict.Pending) this.kernelOf.delete(v.unitId);
