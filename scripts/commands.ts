@@ -72,7 +72,11 @@ export const HOST_COMMAND = defineCommand({
       describe: 'the store: a SQLite file, sqlite:PATH, memory, or a postgres:// URL several hosts may share (docs/MULTI-HOST.md)',
     },
     store: { type: 'string', value: 'SPEC', group: STORE, describe: 'another name for --db' },
-    'no-group-commit': { type: 'boolean', group: STORE, describe: 'every SQLite commit its own fsynced transaction (the fallback)' },
+    'no-group-commit': {
+      type: 'boolean',
+      group: STORE,
+      describe: 'every commit its own durable transaction, and each message waits for it (SQLite or PostgreSQL; for before/after figures)',
+    },
     'observer-token': {
       type: 'string',
       value: 'T',
