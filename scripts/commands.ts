@@ -6,6 +6,7 @@
 import { DEFAULT_SIGNAL_URL, DEMO_HOST_ID } from '../src/net/signal';
 import { defineCommand } from './args';
 import { ICE_FLAGS } from './ice-flags';
+import { DEFAULT_ICE_PER_MINUTE } from './ice-endpoint';
 import { DEFAULT_MAX_PER_IP } from './signal-server';
 
 const DASHBOARD_URL = 'http://localhost:5173/dashboard.html';
@@ -119,6 +120,7 @@ export const SIGNAL_COMMAND = defineCommand({
   synopsis: '-- [--host ADDR] [--port N] [options]',
   about: [
     'The PeerJS signaling server on its own, for a deployment (docs/DEPLOY.md). GET /health answers JSON;',
+    "with ICE flags, GET /ice answers a page's ICE servers, TURN credentials minted per request (a widget's ice-url);",
     'SIGINT/SIGTERM drop every peer and exit 0.',
   ].join('\n'),
   options: {
@@ -136,6 +138,22 @@ export const SIGNAL_COMMAND = defineCommand({
     'trust-proxy': { type: 'boolean', group: 'TLS', describe: 'behind a TLS reverse proxy: count clients by X-Forwarded-For, not the proxy' },
     'max-per-ip': { type: 'string', value: 'N', group: 'Limits', shownDefault: String(DEFAULT_MAX_PER_IP), describe: 'connections one IP address may hold' },
     'max-peers': { type: 'string', value: 'N', group: 'Limits', shownDefault: "PeerJS's", describe: 'peers the server holds at once' },
+    ...ICE_FLAGS,
+    'ice-origin': {
+      type: 'string',
+      multiple: true,
+      value: 'ORIGIN',
+      group: 'ICE endpoint (GET /ice, with any ICE flag)',
+      shownDefault: 'any',
+      describe: 'a page origin (https://site.example) that may read GET /ice',
+    },
+    'ice-per-minute': {
+      type: 'string',
+      value: 'N',
+      group: 'ICE endpoint (GET /ice, with any ICE flag)',
+      shownDefault: String(DEFAULT_ICE_PER_MINUTE),
+      describe: 'GET /ice requests one IP may make a minute',
+    },
   },
 });
 

@@ -2,7 +2,8 @@
  * The PeerJS signaling server, as `npm run signal` runs it on the internet and `npm start`, the
  * farm and the tests run it on loopback: one HTTP(S) server with PeerServer on `path`, a JSON
  * health endpoint (`GET /health`), a cap on WebSocket connections per client IP (each counted
- * from its upgrade, released when its socket closes), and a close that drops every peer.
+ * from its upgrade, released when its socket closes), a close that drops every peer, and when
+ * given ICE servers, `GET /ice` with TURN credentials minted per request (ice-endpoint.ts).
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -11,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import express from 'express';
 import { ExpressPeerServer } from 'peer';
 import { WebSocketServer, type ServerOptions } from 'ws';
+import { iceEndpoint, type IceEndpointOptions } from './ice-endpoint';
 
 export interface SignalingOptions {
   /** 0 picks a free port. */
@@ -27,6 +29,8 @@ export interface SignalingOptions {
   readonly maxPeers?: number;
   /** Count clients by the right-most X-Forwarded-For address (only behind a reverse proxy that sets it). */
   readonly trustProxy?: boolean;
+  /** Serve `GET /ice`: these servers, TURN credentials minted per request (a page's `ice-url`). */
+  readonly ice?: IceEndpointOptions;
   readonly log?: (line: string) => void;
 }
 
@@ -39,6 +43,8 @@ export interface SignalingHealth {
   readonly refused: number;
   readonly uptimeS: number;
   readonly tls: boolean;
+  /** Whether `GET /ice` is served. */
+  readonly ice: boolean;
 }
 
 export interface Signaling {
@@ -75,10 +81,12 @@ export async function startSignalServer(options: SignalingOptions): Promise<Sign
     refused,
     uptimeS: Math.round((Date.now() - started) / 1000),
     tls: !!options.tls,
+    ice: !!options.ice,
   });
   app.get('/health', (_req, res) => {
     res.set('Cache-Control', 'no-store').json(health());
   });
+  if (options.ice) app.get('/ice', iceEndpoint(options.ice, clientIp));
   const peerApp = ExpressPeerServer(server, {
     path: '/',
     allow_discovery: false,

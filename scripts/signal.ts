@@ -4,12 +4,15 @@
  * a deployment (docs/DEPLOY.md). Defaults: 127.0.0.1:9000, path '/', plain ws://; --host 0.0.0.0
  * takes connections from the network. With --tls-cert/--tls-key it serves wss:// itself; behind
  * a TLS reverse proxy, leave them out and pass --trust-proxy so the per-IP cap counts clients,
- * not the proxy. `GET /health` answers JSON (peers, sockets, IPs, refusals). SIGINT/SIGTERM
- * drop every peer and exit 0.
+ * not the proxy. `GET /health` answers JSON (peers, sockets, IPs, refusals). With ICE flags
+ * (`--stun`, `--turn … --turn-secret`, `--ice`), `GET /ice` answers a page's ICE servers with TURN
+ * credentials minted per request (ice-endpoint.ts; `--ice-origin`, `--ice-per-minute`).
+ * SIGINT/SIGTERM drop every peer and exit 0.
  */
 import { readFileSync } from 'node:fs';
 import { parseCommand, portFrom } from './args';
 import { SIGNAL_COMMAND } from './commands';
+import { iceFromFlags } from './ice-flags';
 import { DEFAULT_MAX_PER_IP, startSignalServer } from './signal-server';
 
 const cli = parseCommand(SIGNAL_COMMAND);
@@ -31,6 +34,13 @@ function pem(flag: string, path: string): Buffer {
 }
 
 if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) cli.fail('--tls-cert and --tls-key go together');
+// ICE flags: GET /ice hands pages these servers, TURN credentials minted per request.
+const iceSetup = cli.check(() => iceFromFlags(values));
+const servesIce = iceSetup.ice.iceServers.length > 0 || iceSetup.turn !== undefined;
+if (!servesIce && (values['ice-origin'] !== undefined || values['ice-per-minute'] !== undefined))
+  cli.fail('--ice-origin and --ice-per-minute set up GET /ice, which needs ICE servers (--stun, --turn, --ice)');
+for (const origin of values['ice-origin'] ?? [])
+  if (!/^https?:\/\/[^/\s]+$/.test(origin)) cli.fail(`--ice-origin ${origin} must be an origin: scheme://host[:port], no path`);
 const time = () => new Date().toISOString().slice(11, 19);
 const signaling = await startSignalServer({
   port: cli.check(() => portFrom(values.port, '--port', 'TABGRID_SIGNAL_PORT', 9000)),
@@ -40,10 +50,24 @@ const signaling = await startSignalServer({
   maxPerIp: whole('max-per-ip', values['max-per-ip']) ?? DEFAULT_MAX_PER_IP,
   ...(values['max-peers'] ? { maxPeers: whole('max-peers', values['max-peers']) } : {}),
   trustProxy: values['trust-proxy'],
+  ...(servesIce
+    ? {
+        ice: {
+          base: iceSetup.ice,
+          ...(iceSetup.turn ? { turn: iceSetup.turn } : {}),
+          ...(values['ice-origin'] ? { origins: values['ice-origin'] } : {}),
+          ...(values['ice-per-minute'] !== undefined ? { perMinute: whole('ice-per-minute', values['ice-per-minute']) } : {}),
+        },
+      }
+    : {}),
   log: (line) => console.log(`${time()} signal: ${line}`),
 });
 const health = signaling.url.replace(/^ws/, 'http').replace(/^(https?:\/\/[^/]+).*$/, '$1/health');
 console.log(`signaling server on ${signaling.url} (bound to ${values.host ?? '127.0.0.1'}; health: ${health})`);
+if (servesIce)
+  console.log(
+    `ICE servers for pages: ${health.replace(/\/health$/, '/ice')} (${iceSetup.turn ? `TURN credentials minted per request, ${iceSetup.turn.ttlS ?? 86_400} s` : 'no TURN credentials minted'}; origins: ${values['ice-origin']?.join(', ') ?? 'any'})`,
+  );
 
 let stopping = false;
 async function stop(): Promise<void> {

@@ -54,6 +54,17 @@ export const iceGrantEntries = {
 export const iceGrantSchema = record(iceGrantEntries);
 export type IceGrant = v.InferOutput<typeof iceGrantSchema>;
 
+/**
+ * What a signaling server's `GET /ice` answers (scripts/ice-endpoint.ts; a page's `ice-url`):
+ * an ICE configuration, and when its minted TURN credentials expire, if it minted any.
+ */
+export const iceOfferSchema = record({
+  iceServers: iceServersSchema,
+  iceTransportPolicy: v.optional(oneOf(IcePolicy)),
+  expiresAt: v.optional(int(0, Number.MAX_SAFE_INTEGER)),
+});
+export type IceOffer = v.InferOutput<typeof iceOfferSchema>;
+
 export function urlsOf(server: { readonly urls: string | readonly string[] }): readonly string[] {
   return typeof server.urls === 'string' ? [server.urls] : server.urls;
 }

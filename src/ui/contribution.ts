@@ -21,6 +21,8 @@ export interface ContributionConfig {
   readonly signalUrl: string;
   /** STUN/TURN servers and policy (the element's `ice`). */
   readonly ice?: IceConfig;
+  /** Read the ICE servers from here before connecting (a signaling server's GET /ice); `ice` is used until then. */
+  readonly iceUrl?: string;
   readonly relay: boolean;
   readonly checkpointMs?: number;
   /** Share of compute time, 0.1..1. */
@@ -266,6 +268,7 @@ export class Contribution extends EventTarget {
         hostId,
         computer,
         ...(config.ice ? { ice: config.ice } : {}),
+        ...(config.iceUrl ? { iceUrl: config.iceUrl } : {}),
         relay: config.relay,
         store: this.store,
         identity: this.identity,

@@ -6,6 +6,7 @@ import { VolunteerState, type Standing } from '../volunteer/session';
 import { parseBackend } from '../worker/backend-choice';
 import { parseIceConfig, type IceConfig } from '../protocol/ice';
 import type { IcePath } from '../net/ice-route';
+import { iceUrlProblem } from '../net/ice-url';
 import { Contribution } from './contribution';
 import { clampThrottle, Consent, DEFAULT_COURTESY, recallConsent, recallCourtesy, rememberConsent, rememberCourtesy, type CourtesySettings } from './choices';
 import { batteryApiAvailable, CourtesyHold, CourtesyWatcher } from './courtesy-watcher';
@@ -46,6 +47,7 @@ export class TabgridVolunteer extends LitElement {
     backend: { type: String },
     uploadMbps: { type: Number, attribute: 'upload-mbps' },
     ice: { type: String },
+    iceUrl: { type: String, attribute: 'ice-url' },
     tick: { state: true },
   };
 
@@ -70,6 +72,12 @@ export class TabgridVolunteer extends LitElement {
    * is the error the widget shows instead of starting. Changing it reconnects a failed session now.
    */
   declare ice: string | null;
+  /**
+   * Where to read the STUN/TURN servers instead: a signaling server's `GET /ice` (`npm run signal
+   * -- --turn … --turn-secret …`), which mints TURN credentials for each visitor, so none is
+   * written into the page. https:// (http:// on localhost only). Read before connecting.
+   */
+  declare iceUrl: string | null;
   declare private tick: number;
   /** The visitor's upload share, MB/s (remembered; at most uploadMbps). */
   private uploadShare = DEFAULT_UPLOAD_MBPS;
@@ -91,6 +99,7 @@ export class TabgridVolunteer extends LitElement {
     this.backend = null;
     this.uploadMbps = DEFAULT_UPLOAD_MBPS;
     this.ice = null;
+    this.iceUrl = null;
     this.tick = 0;
   }
 
@@ -215,7 +224,7 @@ export class TabgridVolunteer extends LitElement {
   }
 
   /** The `backend` and `ice` settings, parsed; a bad value is the error the widget shows instead of starting. */
-  private get forced(): { backend?: Backend; ice?: IceConfig; problem?: string } {
+  private get forced(): { backend?: Backend; ice?: IceConfig; iceUrl?: string; problem?: string } {
     let backend: Backend | undefined;
     try {
       backend = parseBackend(this.backend);
@@ -230,7 +239,10 @@ export class TabgridVolunteer extends LitElement {
     } catch (err) {
       return { problem: `Cannot start: ${(err as Error).message} (the page's connection settings)` };
     }
-    return { ...(backend ? { backend } : {}), ...(ice ? { ice } : {}) };
+    const iceUrl = this.iceUrl ?? undefined;
+    const urlProblem = iceUrl === undefined ? undefined : iceUrlProblem(iceUrl);
+    if (urlProblem) return { problem: `Cannot start: the ice-url setting ${urlProblem} (the page's connection settings)` };
+    return { ...(backend ? { backend } : {}), ...(ice ? { ice } : {}), ...(iceUrl ? { iceUrl } : {}) };
   }
 
   private get hostIds(): string[] {
@@ -252,6 +264,7 @@ export class TabgridVolunteer extends LitElement {
       hostIds: this.hostIds,
       signalUrl: this.signal ?? env.VITE_TABGRID_SIGNAL ?? DEFAULT_SIGNAL_URL,
       ...(this.forced.ice ? { ice: this.forced.ice } : {}),
+      ...(this.forced.iceUrl ? { iceUrl: this.forced.iceUrl } : {}),
       // Serving other volunteers when a host is full costs a little bandwidth; opt out with no-relay.
       relay: !this.hasAttribute('no-relay'),
       ...(this.checkpointMs ? { checkpointMs: this.checkpointMs } : {}),

@@ -2,6 +2,7 @@ import { abortable, withTimeout } from '../async';
 import { ErrorCode, TabgridError, isErrorCode } from '../errors';
 import { connectToHost, type PeerLink } from '../net/connect';
 import type { IcePath } from '../net/ice-route';
+import { fetchIce } from '../net/ice-url';
 import { NO_ICE, withGrant, type IceConfig, type IceGrant } from '../protocol/ice';
 import type { Link, LinkHandlers } from '../net/link';
 import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type RequestMessage, type VolunteerMessage } from '../protocol';
@@ -37,6 +38,12 @@ export interface HostLinkOptions {
   readonly client?: string;
   /** STUN/TURN servers and policy to connect with (the page's); TURN credentials the host grants are added. */
   readonly ice?: IceConfig;
+  /**
+   * Where the page's ICE servers come from instead (a signaling server's `GET /ice`, minting TURN
+   * credentials per request; net/ice-url.ts): read before a connection when what was read last
+   * is about to expire and the host has granted none; a failed read connects with what there is.
+   */
+  readonly iceUrl?: string;
   /** How to reach the host (`target`: the process's id, or the relay's); defaults to PeerJS (connectToHost). Tests pass in-memory links. */
   readonly connect?: (handlers: LinkHandlers, signal: AbortSignal, target: string) => Promise<Link>;
   /** Offer to relay for other volunteers when the host is full. */
@@ -46,6 +53,9 @@ export interface HostLinkOptions {
   /** Timers for heartbeats, liveness and connect timeouts (default the context's own; a page passes its worker's: worker-clock.ts). */
   readonly timers?: Timers;
 }
+
+/** ICE servers read from a page's `iceUrl` are read again this long before they expire. */
+const PAGE_ICE_MARGIN_MS = 60_000;
 
 /** How long a chunk fetch waits for its next chunk: a 256 KiB chunk takes well under a second on any working link. */
 export const CHUNK_IDLE_MS = 30_000;
@@ -94,6 +104,10 @@ export class HostLink {
   private refreshTimer?: ReturnType<typeof setTimeout>;
   /** How the current connection travels (direct or through TURN), read once it is open. */
   private currentPath?: IcePath;
+  /** When the ICE servers read from `iceUrl` expire (ms since the epoch; Infinity: minted none), once read. */
+  private pageIceUntil?: number;
+  /** Why the last read of `iceUrl` failed, until one succeeds: said with a connection that fails. */
+  private pageIceProblem?: string;
 
   constructor(
     private readonly options: HostLinkOptions,
@@ -119,6 +133,27 @@ export class HostLink {
   /** The page's new ICE configuration (say, fresh TURN credentials from the site), for the connections to come. */
   setIce(ice: IceConfig): void {
     this.baseIce = ice;
+  }
+
+  /**
+   * Reads the page's ICE servers from `iceUrl` when there are none yet or they expire within a
+   * minute, unless the host's own grant is good for longer. A failure keeps what there is.
+   */
+  private async readPageIce(signal: AbortSignal): Promise<void> {
+    const url = this.options.iceUrl;
+    if (url === undefined) return;
+    const soon = Date.now() + PAGE_ICE_MARGIN_MS;
+    if (this.pageIceUntil !== undefined && this.pageIceUntil > soon) return;
+    if (this.pageIceUntil !== undefined && this.grant && this.grant.expiresAt > soon) return;
+    try {
+      const { expiresAt, ...ice } = await fetchIce(url, signal);
+      this.setIce(ice);
+      this.pageIceUntil = expiresAt ?? Number.POSITIVE_INFINITY;
+      this.pageIceProblem = undefined;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      this.pageIceProblem = (err as Error).message;
+    }
   }
 
   /** How the open connection travels: direct, or through TURN (getStats' selected candidate pair); undefined before it is known. */
@@ -189,12 +224,14 @@ export class HostLink {
           h,
         ));
     const identity = await this.identity();
+    await this.readPageIce(signal);
     let link: Link;
     try {
       link = await connect(handlers, signal, target);
     } catch (err) {
       // That process is gone (or not up yet): the reconnect after the backoff tries the next one.
       if (direct) this.process++;
+      if (this.pageIceProblem && err instanceof Error) err.message += ` (and the site's ICE servers could not be read: ${this.pageIceProblem})`;
       throw err;
     }
     this.link = link;

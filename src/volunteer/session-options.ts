@@ -23,6 +23,8 @@ export interface VolunteerSessionOptions {
   readonly otherHostIds?: readonly string[];
   readonly computer: UnitComputer;
   readonly ice?: IceConfig;
+  /** Where to read the page's ICE servers (HostLinkOptions.iceUrl): a signaling server's GET /ice. */
+  readonly iceUrl?: string;
   /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
   readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
   readonly client?: string;

@@ -42,6 +42,23 @@ describe('<tabgrid-volunteer ice="…">', () => {
     expect(field(el, 'error')).toMatch(/^Cannot start: the ice <script>: iceServers\[0\] a TURN server needs a username and a credential/);
   });
 
+  it('refuses an ice-url that is not https (TURN credentials travel in it), and starts nothing', async () => {
+    const el = mount({ signal: 'ws://127.0.0.1:9/', host: 'nobody', 'ice-url': 'http://signal.example.org/ice' });
+    await el.updateComplete;
+    expect(el.state).toBe('error');
+    expect(field(el, 'error')).toMatch(/^Cannot start: the ice-url setting http:\/\/signal\.example\.org\/ice must be https:\/\//);
+  });
+
+  it('an ice-url it cannot read does not stop it: it goes on to connect (here, to a signaling server that is not there, which its alert says)', async () => {
+    // Port 9 answers nothing: reading the servers fails, and the connection is tried anyway.
+    const el = mount({ signal: 'ws://127.0.0.1:9/', host: 'nobody', 'ice-url': 'http://127.0.0.1:9/ice', backend: 'cpu' });
+    await el.updateComplete;
+    el.shadowRoot!.querySelector('button')!.click();
+    const alert = () => el.shadowRoot!.querySelector('[role="alert"]');
+    await until(() => alert() !== null, 20_000, 20);
+    expect(alert()!.textContent).toMatch(/^Cannot reach the signaling server/);
+  });
+
   it('without a signaling server, says so once in an alert that stays through the retries', async () => {
     const el = mount({ signal: 'ws://127.0.0.1:9/', host: 'nobody', ice: '[{"urls": "stun:127.0.0.1:9"}]', backend: 'cpu' });
     await el.updateComplete;
