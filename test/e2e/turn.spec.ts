@@ -138,4 +138,37 @@ test.describe('TURN credentials', () => {
       await web.close();
     }
   });
+
+  test('a page with ice-url reads its TURN credentials from the signaling server (minted per request) and computes through TURN, relay only', async ({
+    page,
+  }) => {
+    test.setTimeout(60_000);
+    const hostId = `e2e-turn-ice-url-${process.pid}`;
+    const job: JobSpec = { id: 'e2e-turn-ice-url', kernel: 'sha256-batch', units: 8, messagesPerUnit: 4096, messageLength: 64, seed: 78, samples: 8 };
+    const secret = { secret: turn.secret, urls: [turn.url], ttlS: 600 };
+    const relayOnly: IceConfig = { iceServers: [], iceTransportPolicy: IcePolicy.Relay };
+    // Its own signaling server, holding the secret: the page is given no credentials at all.
+    const minting = await startSignaling(await freePort(), { ice: { base: relayOnly, turn: secret } });
+    const web = await startWeb(await freePort(), { signalUrl: minting.url, hostId });
+    const store = await openHostStore(join(dir, 'ice-url.sqlite'));
+    const host = await startHost({ jobs: [job], signalUrl: minting.url, hostId, leaseMs: 4000, ice: relayOnly, turn: secret, store });
+    try {
+      const iceUrl = minting.url.replace(/^ws/, 'http').replace(/\/$/, '') + '/ice';
+      await openVolunteer(page, `http://localhost:${web.config.server.port}/`, minting.url, hostId, { 'ice-url': iceUrl });
+      await page.getByRole('button', { name: 'Start' }).click();
+      const connection = page.locator('tabgrid-volunteer [data-field="connection"]');
+      await expect(connection).toHaveText('connected through a TURN relay server', { timeout: 20_000 });
+      // Relay only, and through TURN from the first connection (before any welcome could hand it the
+      // host's credentials): the policy and the credentials can only have come from GET /ice.
+      const paths = await page.evaluate(() => (document.querySelector('tabgrid-volunteer') as TabgridVolunteer).icePaths);
+      expect(paths[0]?.local).toBe('relay');
+      await expect.poll(() => host.core.progress().accepted, { timeout: 30_000 }).toBe(job.units);
+      await checkResults(host.core);
+    } finally {
+      host.host.close();
+      await store.close();
+      await web.close();
+      await minting.close();
+    }
+  });
 });
