@@ -57,7 +57,10 @@ export async function startWeb(port: number, env: { signalUrl: string; hostId: s
   process.env.VITE_TABGRID_HOST = env.hostId;
   const server = await createServer({
     configFile: new URL('../vite.config.ts', import.meta.url).pathname,
-    server: { port, strictPort: true, host: 'localhost' },
+    // No HMR socket: Vite's client reloads the page whenever that socket drops and comes back, and
+    // a frozen or long-hidden volunteer tab loses it (the frozen-page e2e saw its page reloaded on
+    // thaw). A volunteer page must only ever reload when its visitor does.
+    server: { port, strictPort: true, host: 'localhost', ws: false },
     logLevel: 'warn',
   });
   await server.listen();
