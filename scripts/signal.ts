@@ -35,7 +35,13 @@ function pem(flag: string, path: string): Buffer {
 
 if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) cli.fail('--tls-cert and --tls-key go together');
 // ICE flags: GET /ice hands pages these servers, TURN credentials minted per request.
-const iceSetup = cli.check(() => iceFromFlags(values));
+// TABGRID_TURN_SECRET, exported for every service of a deployment, is only read here with --turn.
+const iceSetup = cli.check(() => iceFromFlags(values, values.turn ? process.env : {}));
+// GET /ice answers anyone: a fixed TURN password there would be everyone's for good.
+if (iceSetup.ice.iceServers.some((server) => server.username !== undefined || server.credential !== undefined))
+  cli.fail(
+    'GET /ice would hand a fixed TURN password to anyone who asks: give --turn-secret (credentials minted per request), not --turn-user/--turn-credential or credentials in --ice',
+  );
 const servesIce = iceSetup.ice.iceServers.length > 0 || iceSetup.turn !== undefined;
 if (!servesIce && (values['ice-origin'] !== undefined || values['ice-per-minute'] !== undefined))
   cli.fail('--ice-origin and --ice-per-minute set up GET /ice, which needs ICE servers (--stun, --turn, --ice)');

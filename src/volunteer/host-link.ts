@@ -231,7 +231,13 @@ export class HostLink {
     } catch (err) {
       // That process is gone (or not up yet): the reconnect after the backoff tries the next one.
       if (direct) this.process++;
-      if (this.pageIceProblem && err instanceof Error) err.message += ` (and the site's ICE servers could not be read: ${this.pageIceProblem})`;
+      if (this.pageIceProblem && err instanceof Error) {
+        try {
+          err.message += ` (and the site's ICE servers could not be read: ${this.pageIceProblem})`;
+        } catch {
+          // A DOMException's message cannot be set: it goes as it is, its own words.
+        }
+      }
       throw err;
     }
     this.link = link;

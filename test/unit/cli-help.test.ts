@@ -141,8 +141,13 @@ describe('command lines (scripts/args.ts, scripts/commands.ts)', () => {
 
 /** Runs a script; its exit code, stdout and stderr (a failing exit does not throw). */
 function script(path: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return scriptWith({}, path, ...args);
+}
+
+/** script() with more environment variables. */
+function scriptWith(env: Record<string, string>, path: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', path, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, ['--import', 'tsx', path, ...args], { timeout: 30_000, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }),
     );
   });
@@ -159,21 +164,26 @@ function expectOneLine(r: { code: number; stderr: string }, line: string | RegEx
 
 describe('the commands themselves', () => {
   it('print their usage for --help, and refuse bad flags and values in one line with exit status 2', async () => {
-    const [help, farm, farmValue, host, hostJob, signal, volunteer, start, verify, bench, store, ingest, dawn] = await Promise.all([
-      script('scripts/verify-credit.ts', '--help'),
-      script('scripts/farm.ts', '--volunters', '3'),
-      script('scripts/farm.ts', '--volunteers', 'abc'),
-      script('scripts/host.ts', '--job'),
-      script('scripts/host.ts', '--job', '/nonexistent/job.json'),
-      script('scripts/signal.ts', '--port', '99999'),
-      script('scripts/volunteer.ts', '--count', '0'),
-      script('scripts/start.ts', '--web-port', 'x'),
-      script('scripts/verify-credit.ts', 'a.json', '--host-kye', 'ab'),
-      script('scripts/bench.ts', '--sizes', '256', 'stray'),
-      script('scripts/bench.ts', '--store', '--units', '0'),
-      script('scripts/bench.ts', '--ingest', '--sise', '1'),
-      script('scripts/bench.ts', '--dawn', '--sizes', '0'),
-    ]);
+    const [help, farm, farmValue, host, hostJob, signal, volunteer, start, verify, bench, store, ingest, dawn, signalFixedTurn, signalEnvSecret] =
+      await Promise.all([
+        script('scripts/verify-credit.ts', '--help'),
+        script('scripts/farm.ts', '--volunters', '3'),
+        script('scripts/farm.ts', '--volunteers', 'abc'),
+        script('scripts/host.ts', '--job'),
+        script('scripts/host.ts', '--job', '/nonexistent/job.json'),
+        script('scripts/signal.ts', '--port', '99999'),
+        script('scripts/volunteer.ts', '--count', '0'),
+        script('scripts/start.ts', '--web-port', 'x'),
+        script('scripts/verify-credit.ts', 'a.json', '--host-kye', 'ab'),
+        script('scripts/bench.ts', '--sizes', '256', 'stray'),
+        script('scripts/bench.ts', '--store', '--units', '0'),
+        script('scripts/bench.ts', '--ingest', '--sise', '1'),
+        script('scripts/bench.ts', '--dawn', '--sizes', '0'),
+        // GET /ice answers anyone: it never hands out a fixed TURN password.
+        script('scripts/signal.ts', '--turn', 'turn:turn.example.org:3478', '--turn-user', 'u', '--turn-credential', 'c'),
+        // A deployment exporting the TURN secret to every service still starts a signaling server without TURN flags (here it stops at the port).
+        scriptWith({ TABGRID_TURN_SECRET: 's3cret' }, 'scripts/signal.ts', '--port', '99999'),
+      ]);
     expect(help).toMatchObject({ code: 0, stderr: '' });
     expect(help.stdout.trimEnd()).toBe(usageText(decl(VERIFY_CREDIT_COMMAND)));
     expectOneLine(farm, 'npm run farm: unknown option --volunters (did you mean --volunteers?; npm run farm -- --help lists the options)');
@@ -188,6 +198,8 @@ describe('the commands themselves', () => {
     expectOneLine(store, 'npm run bench -- --store: --units takes a whole number in 1..1000000, not 0');
     expectOneLine(dawn, 'npm run bench -- --dawn: --sizes takes a whole number in 1..8192, not 0');
     expectOneLine(ingest, /^npm run bench -- --ingest: unknown option --sise \(did you mean --size\?;/);
+    expectOneLine(signalFixedTurn, /^npm run signal: GET \/ice would hand a fixed TURN password to anyone who asks: give --turn-secret/);
+    expectOneLine(signalEnvSecret, 'npm run signal: --port 99999 is not a port (1..65535)');
   }, 30_000);
 });
 

@@ -5,6 +5,8 @@
  * when it cannot read them, with what it has, saying why if the connection then fails).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { clientKey, iceEndpoint } from '../../scripts/ice-endpoint';
 import { startSignalServer, type Signaling } from '../../scripts/signal-server';
 import { turnCredential } from '../../src/host/turn-credentials';
 import type { Link, LinkHandlers } from '../../src/net/link';
@@ -82,6 +84,42 @@ describe('GET /ice on the signaling server', () => {
     expect(iceUrlProblem('https://signal.example.org/ice')).toBeUndefined();
     expect(iceUrlProblem('http://localhost:9000/ice')).toBeUndefined();
     await expect(fetchIce('http://signal.example.org/ice', new AbortController().signal)).rejects.toThrow(/must be https/);
+  });
+});
+
+describe('the /ice handler’s bounds', () => {
+  /** Calls the handler as a request from `ip` at the handler's clock; resolves with the status. */
+  function asker(handler: ReturnType<typeof iceEndpoint>) {
+    return (ip: string): number => {
+      let status = 0;
+      const res = { writeHead: (code: number) => (status = code), end: () => undefined } as unknown as ServerResponse;
+      handler({ headers: {}, socket: { remoteAddress: ip } } as unknown as IncomingMessage, res);
+      return status;
+    };
+  }
+
+  it('counts an IPv6 /64 as one client, tracks at most maxClients a minute, and forgets windows that passed', () => {
+    let now = 1_000_000;
+    const ask = asker(iceEndpoint({ base: { iceServers: [{ urls: STUN }] }, perMinute: 2, maxClients: 3, now: () => now }, (req) => req.socket.remoteAddress!));
+    // Two addresses of one /64 share its two requests a minute.
+    expect([ask('2001:db8:1:2::1'), ask('2001:db8:1:2:ffff::9'), ask('2001:db8:1:2::77')]).toEqual([200, 200, 429]);
+    expect(ask('2001:db8:1:3::1')).toBe(200);
+    expect(ask('::ffff:192.0.2.1')).toBe(200);
+    // Three clients this minute: a fourth is refused, the known ones are still counted.
+    expect(ask('192.0.2.99')).toBe(429);
+    expect(ask('192.0.2.1')).toBe(200);
+    // A minute later every window has passed: the table is empty again, new clients are taken.
+    now += 60_000;
+    expect([ask('192.0.2.99'), ask('198.51.100.7'), ask('2001:db8:1:2::1')]).toEqual([200, 200, 200]);
+  });
+
+  it('names clients by IPv4 address or IPv6 /64', () => {
+    expect(clientKey('192.0.2.1')).toBe('192.0.2.1');
+    expect(clientKey('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(clientKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:0db8:0001:0002:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
   });
 });
 
