@@ -14,8 +14,8 @@ import {
   capShape,
   pickFastest,
   sizeShape,
-  type TileTiming,
   type TuneOptions,
+  type TuneResult,
 } from '../matmul/autotune';
 import type { MatmulShape } from '../matmul/matmul';
 import { shapeClass } from '../matmul/tile-space';
@@ -27,16 +27,8 @@ export interface I8TuneOptions extends Omit<TuneOptions, 'candidates'> {
   readonly candidates?: readonly I8Config[];
 }
 
-export interface I8TuneResult {
-  readonly config: I8Config;
-  /** The cache key: kernel path, adapter and shape class. */
-  readonly key: string;
-  /** Kernel time per candidate (configurations named as cached: K in int8 values); empty when the cache answered. */
-  readonly timings: readonly TileTiming[];
-  readonly failed: readonly { readonly config: string; readonly error: string }[];
-  readonly timedAt?: MatmulShape;
-  readonly cached: boolean;
-}
+/** As TuneResult, with an int8 configuration (timings name configurations as cached: K in int8 values). */
+export type I8TuneResult = Omit<TuneResult, 'config'> & { readonly config: I8Config };
 
 /** The tuned configuration for matmul-i8 at `options.shape`'s class on this adapter: from the cache, or timed and cached. */
 export async function tuneMatmulI8(gpu: MatmulI8Gpu, options: I8TuneOptions): Promise<I8TuneResult> {
