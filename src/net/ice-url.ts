@@ -3,8 +3,7 @@
  * `GET /ice` (scripts/ice-endpoint.ts), which mints TURN credentials for each request, so no TURN
  * password is written into the page. Parsed at the edge; an error names the URL and what is wrong.
  */
-import * as v from 'valibot';
-import { iceOfferSchema, type IceOffer } from '../protocol/ice';
+import { parseIceOffer, type IceOffer } from '../protocol/ice';
 
 /** A signaling server answers at once; past this the page connects with what it has. */
 export const ICE_FETCH_TIMEOUT_MS = 10_000;
@@ -48,17 +47,5 @@ export async function fetchIce(url: string, signal: AbortSignal, fetchFn: typeof
     throw new Error(`cannot fetch ICE servers from ${url}: HTTP ${response.status}${said ? ` (${said.slice(0, 200)})` : ''}`);
   }
   if (text.length > MAX_OFFER_BYTES) throw new Error(`ICE servers from ${url}: ${text.length} bytes, more than ${MAX_OFFER_BYTES}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`ICE servers from ${url}: not JSON (${(err as Error).message})`, { cause: err });
-  }
-  const parsed = v.safeParse(iceOfferSchema, value);
-  if (!parsed.success) {
-    const issue = parsed.issues[0];
-    const path = (issue.path ?? []).map((p) => (typeof p.key === 'number' ? `[${p.key}]` : `.${String(p.key)}`)).join('');
-    throw new Error(`ICE servers from ${url}: ${path.replace(/^\./, '')} ${issue.message}`.replace(': ' + ' ', ': '));
-  }
-  return parsed.output;
+  return parseIceOffer(text, `ICE servers from ${url}`);
 }

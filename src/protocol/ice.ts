@@ -78,6 +78,16 @@ export const NO_ICE: IceConfig = { iceServers: [] };
  * is wrong and how.
  */
 export function parseIceConfig(raw: unknown, source: string): IceConfig {
+  // A bare list of servers is the common shorthand.
+  return parseNamed(iceConfigSchema, raw, source, (value) => (Array.isArray(value) ? { iceServers: value } : value));
+}
+
+/** Parses what a signaling server's `GET /ice` answered (JSON text), errors as parseIceConfig's. */
+export function parseIceOffer(text: string, source: string): IceOffer {
+  return parseNamed(iceOfferSchema, text, source);
+}
+
+function parseNamed<S extends v.GenericSchema>(schema: S, raw: unknown, source: string, shape: (value: unknown) => unknown = (x) => x): v.InferOutput<S> {
   let value = raw;
   if (typeof raw === 'string') {
     try {
@@ -86,9 +96,7 @@ export function parseIceConfig(raw: unknown, source: string): IceConfig {
       throw new Error(`${source}: not JSON (${(err as Error).message})`, { cause: err });
     }
   }
-  // A bare list of servers is the common shorthand.
-  if (Array.isArray(value)) value = { iceServers: value };
-  const parsed = v.safeParse(iceConfigSchema, value);
+  const parsed = v.safeParse(schema, shape(value));
   if (parsed.success) return parsed.output;
   const issue = parsed.issues[0];
   // An unknown field's issue sits at that field; it is the object around it that is wrong.
