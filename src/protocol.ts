@@ -13,10 +13,12 @@
  * `key-proof` signs the nonce the `welcome` carried, so nobody can speak for a key they do not
  * hold. The host names the volunteer identityOf(publicKey) for leases, trust and credit, so a
  * reconnect with the same key keeps its leases.
+ * The welcome and the key-proof also carry the two halves of an ECDH key agreement, which gives
+ * the connection a result key only the two ends know (proof/result-key.ts).
  * A unit is leased for `leaseMs`; each heartbeat renews it (`lease`), and a lease that has
  * lapsed or moved to another volunteer is reported (`lease-lost`). The `result` commits to a
- * Merkle root, signed (proof/commitment.ts) together with the job, unit, kernel and input
- * digest; only then does the host choose what to check: leaves to open (`challenge`), or every
+ * Merkle root, authenticated with the result key together with the job, unit, kernel and input
+ * digest (proof/commitment.ts); only then does the host choose what to check: leaves to open (`challenge`), or every
  * row of C (`send-rows`, for Freivalds' check), or nothing (a trusted key's spot check
  * skipped), so a volunteer cannot know in advance which outputs will be checked. An accepted
  * result earns a `receipt` the host signs.
@@ -51,11 +53,14 @@ export { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';
 export { MAX_SHARES } from './kernels/sha256d-pow/unit';
 
 /**
+ * 9: a result carries a MAC under the connection's result key (proof/result-key.ts) instead of
+ * an ECDSA signature: the welcome and the key-proof carry the two halves of that key (`session`),
+ * and the key-proof signs both. A host verified one signature a unit, its costliest step.
  * 8: the welcome's TURN grant (`ice`) and `get-ice`; the swarm's messages (`serving`, `have`,
  * `get-peers`, `peer-report`; `peers`, `tracking`); a heartbeat's `pausing`. Earlier volunteers'
  * schemas refuse unknown fields, so a mixed grid is told at `hello`, not by a failed unit.
  */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 /**
  * No message may be longer than this (JSON text, UTF-16 code units ~ bytes). Texts over 16 KiB
  * cross the data channel as binary frames (net/frames.ts).
@@ -97,10 +102,11 @@ export type Backend = (typeof Backend)[keyof typeof Backend];
 export const Verdict = { Accepted: 'accepted', Rejected: 'rejected', Duplicate: 'duplicate', Pending: 'pending' } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
-/** A raw P-256 public key (0x04‖x‖y), hex; an ECDSA signature r‖s, hex; a key-proof nonce, hex. */
+/** A raw P-256 public key (0x04‖x‖y), hex; an ECDSA signature r‖s, hex; a key-proof nonce, hex; a result's HMAC-SHA-256, hex. */
 export const PUBLIC_KEY_HEX = 130;
 export const SIGNATURE_HEX = 128;
 export const NONCE_HEX = 64;
+export const MAC_HEX = 64;
 /** Longest `rows` payload, hex characters: whole rows of C, so C of a big unit takes several messages. */
 export const MAX_ROWS_HEX = 256 * 1024;
 

@@ -1,12 +1,12 @@
 /**
  * The unit stream as a volunteer runs it today: units one after another through a UnitComputer
- * (the engine, as the session calls it), each result committed (Merkle tree and signature,
- * results.ts) as the session does before sending it. Units per second, and with a PassTimer the
+ * (the engine, as the session calls it), each result committed (Merkle tree and MAC,
+ * results.ts, HostLink.sendResult) as the session does before sending it. Units per second, and with a PassTimer the
  * GPU's busy share: compute-pass time over wall time. A better stream (buffers pooled, uploads
  * overlapped) is measured by passing its computer, or by replacing `runStream` with its own loop.
  */
 import type { Hasher } from '../../src/hash/sha256-cpu';
-import type { Identity } from '../../src/proof/identity';
+import type { ResultKey } from '../../src/proof/result-key';
 import { unitSize } from '../../src/kernels/units';
 import type { WorkUnit } from '../../src/protocol';
 import { sentResult } from '../../src/volunteer/results';
@@ -28,7 +28,8 @@ export interface StreamFigures {
 export interface StreamOptions {
   readonly computer: UnitComputer;
   readonly hash: Hasher;
-  readonly identity: Pick<Identity, 'sign'>;
+  /** Authenticates each result as a volunteer's connection would (HostLink.sendResult). */
+  readonly resultKey: ResultKey;
   /** Units run first and not counted (pipelines compile, buffers are first made). */
   readonly warmup?: number;
   readonly signal?: AbortSignal;
@@ -40,7 +41,7 @@ export async function runStream(units: readonly WorkUnit[], options: StreamOptio
   if (units.length <= warmup) throw new Error(`a stream of ${units.length} unit(s) leaves none to time after ${warmup} warm-up unit(s)`);
   const one = async (unit: WorkUnit) => {
     const out = await options.computer.runUnit(unit, options.signal);
-    await sentResult(unit, out, unitSize(unit), options.hash, options.identity);
+    await options.resultKey.mac(sentResult(unit, out, unitSize(unit), options.hash).commitment);
     return out.adapter;
   };
   for (const unit of units.slice(0, warmup)) await one(unit);

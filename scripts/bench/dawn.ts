@@ -35,7 +35,7 @@ import { Sha256Gpu } from '../../src/kernels/sha256-batch/gpu';
 import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
 import { Sha256dPowGpu } from '../../src/kernels/sha256d-pow/gpu';
 import { powSearchCpu, targetFromLeadingZeroBits } from '../../src/kernels/sha256d-pow/pow';
-import { createKeyPair, identityFromKeyPair } from '../../src/proof/identity';
+import { newSessionKeyPair } from '../../src/proof/result-key';
 import { Backend } from '../../src/protocol';
 import { seededRandom } from '../../src/work/seeded';
 import { ComputeEngine } from '../../src/worker/engine';
@@ -406,8 +406,10 @@ export async function dawnBenchMain(argv: readonly string[]): Promise<number> {
       verify: { policy: 'freivalds' },
     });
     const units = Array.from({ length: streamUnits + 1 }, (_, i) => jobUnit(spec, i));
-    const identity = await identityFromKeyPair(await createKeyPair());
-    const figures = await runStream(units, { computer: engine, hash: await createCpuSha256(), identity, warmup: 1 });
+    // A result key as a connection agrees one (here with itself: the MAC costs the same).
+    const pair = await newSessionKeyPair();
+    const resultKey = await pair.agree(pair.publicKey, 'ab'.repeat(32));
+    const figures = await runStream(units, { computer: engine, hash: await createCpuSha256(), resultKey, warmup: 1 });
     record.stream.push({ kernel: 'matmul-f32', size: `${streamSize}³`, ...figures });
     log(
       `stream: ${figures.units} units of ${streamSize}³ in ${figures.wallMs.toFixed(0)} ms: ${figures.unitsPerS.toFixed(2)} units/s, GPU busy ${figures.busy === undefined ? '–' : `${(100 * figures.busy).toFixed(1)} %`}`,

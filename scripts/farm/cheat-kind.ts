@@ -4,17 +4,17 @@ import { Kernel } from '../../src/protocol';
 
 /** The ways a farm cheater lies (see cheater.ts). */
 export const CheatKind = {
-  /** Matrix unit: one element of C changed; commits, signs and answers honestly from the wrong C. */
+  /** Matrix unit: one element of C changed; commits and answers honestly from the wrong C. */
   WrongElement: 'wrong-element',
   /** sha256-batch: one digest wrong, otherwise honest. */
   WrongDigest: 'wrong-digest',
   /** sha256d-pow: searches only the first half of its nonce range. */
   SkippedRange: 'skipped-range',
-  /** An honest result whose signature is another key's. */
-  ForgedSignature: 'forged-signature',
-  /** Re-sends the root and signature of a result accepted for one unit as the result of another it holds. */
+  /** An honest result whose MAC is made with a key other than its connection's result key. */
+  ForgedMac: 'forged-mac',
+  /** Re-sends the root and MAC of a result accepted for one unit as the result of another it holds. */
   Replay: 'replay',
-  /** A well-signed honest result for a unit it was never leased. */
+  /** An honest, well-authenticated result for a unit it was never leased. */
   NeverLeased: 'never-leased',
   /**
    * Two keys of one cheater that report the same made-up result on every unit (the same element
@@ -42,7 +42,7 @@ export function cheatKernels(kind: CheatKind): readonly Kernel[] | undefined {
       return [Kernel.Sha256dPow];
     case CheatKind.ColludingPair:
       return [Kernel.Sha256Batch, Kernel.MatmulModp, Kernel.MatmulF32, Kernel.MatmulI8, Kernel.Sha256dPow];
-    case CheatKind.ForgedSignature:
+    case CheatKind.ForgedMac:
     case CheatKind.Replay:
     case CheatKind.NeverLeased:
       return undefined;

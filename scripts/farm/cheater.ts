@@ -61,8 +61,7 @@ export async function startCheater(options: CheaterOptions): Promise<Cheater> {
     const computer = new LyingComputer(new CpuComputer(), kind, (unit, what) => report.lie(unit.unitId, what));
     done = runSession(options, identity, computer, report);
   } else {
-    const forger = await identityFromKeyPair(await createKeyPair());
-    const cheater = new ProtocolCheater({ kind, signalUrl: options.signalUrl, hostId: options.hostId, identity, forger, jobs: options.jobs, report });
+    const cheater = new ProtocolCheater({ kind, signalUrl: options.signalUrl, hostId: options.hostId, identity, jobs: options.jobs, report });
     done = cheater.run(options.signal).catch((err: unknown) => report.note(`stopped: ${String(err)}`));
   }
   return { kind, id: identity.id, keys, report, done };

@@ -1,4 +1,6 @@
+import { createHmac } from 'node:crypto';
 import { abortable, sleep, withTimeout } from '../../src/async';
+import { commitmentBytes } from '../../src/proof/commitment';
 import { ErrorCode, TabgridError, isTabgridError } from '../../src/errors';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { jobUnit, type JobSpec } from '../../src/host/job';
@@ -12,15 +14,13 @@ import { CpuComputer } from './cpu-computer';
 import type { CheaterReport } from './cheater-report';
 
 /** The protocol-level cheats, spoken over a HostLink with messages built by hand. */
-export type ProtocolCheat = typeof CheatKind.ForgedSignature | typeof CheatKind.Replay | typeof CheatKind.NeverLeased;
+export type ProtocolCheat = typeof CheatKind.ForgedMac | typeof CheatKind.Replay | typeof CheatKind.NeverLeased;
 
 export interface ProtocolCheaterOptions {
   readonly kind: ProtocolCheat;
   readonly signalUrl: string;
   readonly hostId: string;
   readonly identity: Identity;
-  /** The key a forged signature is made with (not the one the cheater proved it holds). */
-  readonly forger: Identity;
   /** The jobs the host serves: a never-leased cheater builds the units it claims from them. */
   readonly jobs: readonly JobSpec[];
   readonly report: CheaterReport;
@@ -29,9 +29,9 @@ export interface ProtocolCheaterOptions {
 type Answer = Extract<Unprompted, { type: 'verdict' | 'error' }>;
 
 /**
- * forged-signature and replay lease units and answer each with their lie (a replay first earns
- * one honest acceptance to replay); never-leased leases nothing and claims other volunteers'
- * units with honest, well-signed results. Runs until banned, the job is done, or `signal`.
+ * forged-mac and replay lease units and answer each with their lie (a replay first earns one
+ * honest acceptance to replay); never-leased leases nothing and claims other volunteers' units
+ * with honest, well-authenticated results. Runs until banned, the job is done, or `signal`.
  */
 export class ProtocolCheater {
   private readonly link: HostLink;
@@ -86,25 +86,35 @@ export class ProtocolCheater {
         continue;
       }
       const unit = reply.unit;
-      const honest = await this.honest(unit, this.options.identity, signal);
+      const honest = await this.honest(unit, signal);
       if (this.options.kind === CheatKind.Replay && this.accepted) {
         const stock = this.accepted;
-        const message = resultMessage(unit.unitId, stock.sent);
+        // The accepted result's root and MAC (over its own unit's commitment), as this unit's result.
+        const message = { ...resultMessage(stock.sent, await this.mac(stock.sent)), unitId: unit.unitId };
         this.options.report.lie(unit.unitId, `replayed the accepted result of ${stock.unitId}`);
         await this.submit(unit.unitId, honest, message, signal);
-      } else if (this.options.kind === CheatKind.ForgedSignature) {
-        const forged = await sentResult(unit, honest, unitSize(unit), this.hash!, this.options.forger);
-        this.options.report.lie(unit.unitId, 'sent an honest result signed by another key');
-        await this.submit(unit.unitId, forged, resultMessage(unit.unitId, forged), signal);
+      } else if (this.options.kind === CheatKind.ForgedMac) {
+        // The right commitment, under a key of its own making rather than the one agreed with the host.
+        const made = globalThis.crypto.getRandomValues(new Uint8Array(32));
+        const mac = createHmac('sha256', made).update(commitmentBytes(honest.commitment)).digest('hex');
+        this.options.report.lie(unit.unitId, "sent an honest result with a MAC under a key that is not its connection's");
+        await this.submit(unit.unitId, honest, resultMessage(honest, mac), signal);
       } else {
-        const answer = await this.submit(unit.unitId, honest, resultMessage(unit.unitId, honest), signal);
+        const answer = await this.submit(unit.unitId, honest, resultMessage(honest, await this.mac(honest)), signal);
         if (answer.type === 'verdict' && answer.verdict === 'accepted') this.accepted = { unitId: unit.unitId, sent: honest };
       }
     }
   }
 
+  /** The MAC of `sent`'s commitment under this connection's result key (a dropped link fails the send, and the run loop reconnects). */
+  private async mac(sent: Sent): Promise<string> {
+    const mac = await this.link.resultMac(sent.commitment);
+    if (mac === undefined) throw new TabgridError(ErrorCode.Network, 'the link dropped before the result went out');
+    return mac;
+  }
+
   /**
-   * Claims each unit of every job in turn with an honest result signed by this key, although
+   * Claims each unit of every job in turn with an honest result authenticated by this key, although
    * the host never leased it any, until the host bans the key (throws Banned). Returns true if
    * a whole sweep found every unit accepted (a host that does not count such claims).
    */
@@ -114,9 +124,9 @@ export class ProtocolCheater {
       for (const spec of this.options.jobs) {
         for (let i = 0; i < spec.units; i++) {
           const unit = jobUnit(spec, i);
-          const sent = await this.honest(unit, this.options.identity, signal);
+          const sent = await this.honest(unit, signal);
           this.options.report.lie(unit.unitId, 'claimed a unit it was never leased');
-          const answer = await this.submit(unit.unitId, sent, resultMessage(unit.unitId, sent), signal);
+          const answer = await this.submit(unit.unitId, sent, resultMessage(sent, await this.mac(sent)), signal);
           // Each claim counts against the key, so the host bans it after the job's banAfter.
           if (answer.type === 'error' && answer.code === ErrorCode.Banned) throw new TabgridError(ErrorCode.Banned, answer.message);
           if (!(answer.type === 'verdict' && answer.verdict === 'duplicate')) open++;
@@ -127,9 +137,9 @@ export class ProtocolCheater {
     }
   }
 
-  private async honest(unit: WorkUnit, identity: Identity, signal: AbortSignal): Promise<Sent> {
+  private async honest(unit: WorkUnit, signal: AbortSignal): Promise<Sent> {
     const out = await this.computer.runUnit(unit, signal);
-    return sentResult(unit, out, unitSize(unit), this.hash!, identity);
+    return sentResult(unit, out, unitSize(unit), this.hash!);
   }
 
   /** Sends a result and waits for its verdict (answering the host's check from `sent`) or its refusal. */

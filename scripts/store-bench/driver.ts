@@ -1,7 +1,7 @@
 /**
  * The parent side of the store benchmark and the durability test: forks host-process.ts and
  * drives it with volunteers that speak the real protocol (hello, key-proof, request-unit,
- * signed result, openings) over the IPC channel. Their results are computed once, before any
+ * authenticated result, openings) over the IPC channel. Their results are computed once, before any
  * timing, so the volunteers cost the parent little and never wait for a computation; what the
  * host sees is a stream of honest volunteers answering at once.
  */
@@ -12,7 +12,8 @@ import type { Hasher } from '../../src/hash/sha256-cpu';
 import { jobUnit } from '../../src/host/job';
 import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
 import { seededBatch } from '../../src/kernels/sha256-batch/inputs';
-import { signCommitment, unitInputDigest } from '../../src/proof/commitment';
+import { unitInputDigest } from '../../src/proof/commitment';
+import { newSessionKeyPair, type ResultKey } from '../../src/proof/result-key';
 import type { Identity } from '../../src/proof/identity';
 import { signKeyProof } from '../../src/proof/key-proof';
 import { PROTOCOL_VERSION, encodeMessage, unitLeaves, type HostMessage, type Receipt, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
@@ -166,6 +167,8 @@ export const newAnnounced = (): Announced => ({ leases: new Map(), receipts: new
 /** One honest volunteer: greets, then leases, answers and is judged until the host has no more work. */
 export class BenchVolunteer {
   private ids = 0;
+  /** This connection's result key, agreed in greet(). */
+  private resultKey?: ResultKey;
 
   constructor(
     readonly name: string,
@@ -184,9 +187,12 @@ export class BenchVolunteer {
       publicKey: this.identity.publicKey,
     });
     if (welcome?.type !== 'welcome') throw new Error(`${this.name}: expected a welcome, got ${JSON.stringify(welcome)}`);
-    const signature = await signKeyProof(this.identity, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
-    const replies = await host.say(this.name, { type: 'key-proof', signature });
+    const mine = await newSessionKeyPair();
+    const { hostId, publicKey: hostPublicKey, nonce, session: hostSession } = welcome;
+    const signature = await signKeyProof(this.identity, { hostId, hostPublicKey, nonce, hostSession, session: mine.publicKey });
+    const replies = await host.say(this.name, { type: 'key-proof', signature, session: mine.publicKey });
     if (replies.length > 0) throw new Error(`${this.name}: key-proof answered with ${JSON.stringify(replies)}`);
+    this.resultKey = await mine.agree(hostSession, nonce);
   }
 
   async work(host: HostProcess): Promise<void> {
@@ -204,14 +210,9 @@ export class BenchVolunteer {
       this.announced.leases.set(done.unit.unitId, leased.add(this.identity.id));
       this.announced.onAnnounce?.();
       const u = done.unit;
-      const signature = await signCommitment(this.identity, {
-        jobId: u.jobId,
-        unitId: u.unitId,
-        kernel: u.kernel,
-        inputDigest: unitInputDigest(u),
-        root: done.root,
-      });
-      const [challenge] = await host.say(this.name, { type: 'result', unitId: u.unitId, root: done.root, backend: 'cpu', signature });
+      if (!this.resultKey) throw new Error(`${this.name}: work before greet`);
+      const mac = await this.resultKey.mac({ jobId: u.jobId, unitId: u.unitId, kernel: u.kernel, inputDigest: unitInputDigest(u), root: done.root });
+      const [challenge] = await host.say(this.name, { type: 'result', unitId: u.unitId, root: done.root, backend: 'cpu', mac });
       if (challenge?.type !== 'challenge') throw new Error(`${this.name}: expected a challenge for ${u.unitId}, got ${JSON.stringify(challenge)}`);
       const openings = challenge.indices.map((index) => ({
         index,

@@ -1,3 +1,4 @@
+import type { ResultKey } from '../proof/result-key';
 import type { ChunkBudget } from './chunk-budget';
 import { MAX_RELAYS } from '../protocol';
 
@@ -7,6 +8,8 @@ export interface Connection {
   /** identityOf(publicKey), set once the key-proof verifies: until then the connection is nobody. */
   volunteerId?: string;
   publicKey?: string;
+  /** The result key agreed with the key-proof (proof/result-key.ts): each result's MAC must verify under it. */
+  resultKey?: ResultKey;
   /** The key hello named and the nonce its welcome carried, awaiting the key-proof. */
   claimed?: { readonly publicKey: string; readonly nonce: string };
   /**

@@ -1,6 +1,7 @@
 import { ErrorCode, TabgridError } from '../errors';
 import { identityOf, type Identity } from '../proof/identity';
 import { newNonce, verifyKeyProof } from '../proof/key-proof';
+import type { SessionKeyPair } from '../proof/result-key';
 import { PROTOCOL_VERSION, type HostMessage, type VolunteerMessage } from '../protocol';
 import { Connections, type Connection } from './connections';
 import type { Speaker } from './judge';
@@ -14,6 +15,8 @@ type KeyProof = Extract<VolunteerMessage, { type: 'key-proof' }>;
 export interface GreetingOptions {
   readonly hostId: string;
   readonly identity: Identity;
+  /** The host's half of every connection's result key (proof/result-key.ts). */
+  readonly sessionKey: SessionKeyPair;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
   readonly trust: HostTrust;
@@ -25,8 +28,9 @@ export interface GreetingOptions {
 
 /**
  * How a connection becomes a volunteer: `hello` names a public key and gets a `welcome` with
- * the host's key and a fresh nonce; `key-proof` signs that nonce (proof/key-proof.ts), and only
- * then does the connection speak for the key's identity. Once a key is proved, the connection
+ * the host's key, a fresh nonce and the host's half of the result key; `key-proof` signs that
+ * nonce and both halves (proof/key-proof.ts), and only then does the connection speak for the
+ * key's identity, its results authenticated with the key both ends derived (proof/result-key.ts). Once a key is proved, the connection
  * speaks for that key for its life: a hello naming another key is refused (one connection
  * switching keys could otherwise hold maxLeases units under each). A key banned from every job
  * is turned away at hello.
@@ -53,6 +57,7 @@ export class Greeting {
     // A second hello on a connection starts over: it speaks for nobody until its new proof.
     session.volunteerId = undefined;
     session.publicKey = undefined;
+    session.resultKey = undefined;
     session.claimed = { publicKey: message.publicKey, nonce };
     session.relay = message.relay === true && !Connections.isRelayed(name);
     session.greeted = true;
@@ -66,6 +71,7 @@ export class Greeting {
       heartbeatMs,
       publicKey: identity.publicKey,
       nonce,
+      session: this.options.sessionKey.publicKey,
       ...(ice ? { ice } : {}),
     };
   }
@@ -75,10 +81,13 @@ export class Greeting {
     if (!claimed) throw new TabgridError(ErrorCode.BadMessage, `'key-proof' before 'hello'`);
     // One proof per nonce: a failed one needs a new hello.
     session.claimed = undefined;
-    const fields = { hostId: this.options.hostId, hostPublicKey: this.options.identity.publicKey, nonce: claimed.nonce };
+    const { hostId, identity, sessionKey } = this.options;
+    const fields = { hostId, hostPublicKey: identity.publicKey, nonce: claimed.nonce, hostSession: sessionKey.publicKey, session: message.session };
     if (!(await verifyKeyProof(claimed.publicKey, fields, message.signature))) {
       throw new TabgridError(ErrorCode.BadSignature, 'the key-proof does not verify for the key hello named');
     }
+    // Signed, so the volunteer's half is its own; a half that is no point is refused here (BadSignature).
+    session.resultKey = await sessionKey.agree(message.session, claimed.nonce);
     session.publicKey = claimed.publicKey;
     session.volunteerId = identityOf(claimed.publicKey);
     session.key = claimed.publicKey;
@@ -86,8 +95,9 @@ export class Greeting {
 
   /** Who a greeted connection speaks for; throws for one that has not proved its key. */
   speaker(session: Connection, type: string): Speaker {
-    if (!session.volunteerId || !session.publicKey) throw new TabgridError(ErrorCode.BadMessage, `'${type}' before 'hello' and 'key-proof'`);
-    return { id: session.volunteerId, publicKey: session.publicKey };
+    if (!session.volunteerId || !session.publicKey || !session.resultKey)
+      throw new TabgridError(ErrorCode.BadMessage, `'${type}' before 'hello' and 'key-proof'`);
+    return { id: session.volunteerId, publicKey: session.publicKey, resultKey: session.resultKey };
   }
 }
 

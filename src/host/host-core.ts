@@ -1,3 +1,4 @@
+import { newSessionKeyPair, type SessionKeyPair } from '../proof/result-key';
 import { ErrorCode, TabgridError } from '../errors';
 import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
@@ -87,6 +88,7 @@ export class HostCore {
     private readonly store: HostStore,
     private readonly options: HostCoreOptions,
     private readonly datasets: DatasetLibrary,
+    sessionKey: SessionKeyPair,
   ) {
     this.announcer = new Announcer(state, options, options.clock ?? Date.now);
     this.random = options.random ?? cryptoRandom;
@@ -112,6 +114,7 @@ export class HostCore {
     this.greeting = new Greeting({
       hostId,
       identity,
+      sessionKey,
       leaseMs: this.leaseMs,
       heartbeatMs: this.heartbeatMs,
       trust: this.judge.trust,
@@ -171,7 +174,7 @@ export class HostCore {
     };
     // A shared store's process starts with no units: it claims them as volunteers ask.
     const state = isSharedStore(store) ? await Sharing.start(store, start) : await start(await store.load());
-    const core = new HostCore(state, store, options, datasets);
+    const core = new HostCore(state, store, options, datasets, await newSessionKeyPair());
     await core.sharing?.recount();
     // Units that were waiting for the host's own computation when it stopped wait again.
     for (const u of state.leasedUnits())

@@ -1,6 +1,7 @@
 import { ErrorCode, TabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
-import { verifyCommitment, unitInputDigest } from '../proof/commitment';
+import { unitInputDigest } from '../proof/commitment';
+import type { ResultKey } from '../proof/result-key';
 import type { Identity } from '../proof/identity';
 import type { Random } from '../proof/random';
 import type { TrustState } from '../proof/trust';
@@ -26,14 +27,15 @@ type Rows = Extract<VolunteerMessage, { type: 'rows' }>;
 
 const NOT_THE_ROOT = 'the rows do not hash to the committed root';
 
-/** The volunteer a message comes from: its identity and the public key it proved it holds. */
+/** The volunteer a message comes from: its identity, the public key it proved it holds, and its connection's result key. */
 export interface Speaker {
   readonly id: string;
   readonly publicKey: string;
+  readonly resultKey: ResultKey;
 }
 
 /**
- * Decides on results. Each result's signed commitment is checked first; then the spot-check step
+ * Decides on results. Each result's commitment MAC is checked first; then the spot-check step
  * of adaptive trust decides whether the key's result is checked or spared, and the job's
  * verifier (verifiers/: one per policy) says what the check needs: leaves opened (a challenge),
  * the whole output (Freivalds), a vote (replication), nothing more (proof of work). The Judge
@@ -93,12 +95,13 @@ export class Judge {
     // Leased to this key, or lapsed from it with nobody else leasing it since (host-state.ts `lapsed`).
     const lapsedFromMe = u.state === UnitState.Queued && !u.rejectedBy.includes(who.id) && !this.trust.isBanned(u.jobId, who.id);
     const mine = u.holder === who.id && (u.state === UnitState.Leased || lapsedFromMe);
-    // Before anything else: a result another key signed, or one signed for another unit, job or root, is not this key's word.
-    if (!(await this.signed(who.publicKey, unit, message))) {
-      if (mine) return this.reject(who.id, u, 'bad signature', tx);
-      throw new TabgridError(ErrorCode.BadSignature, `the result's signature does not verify for unit ${u.unitId}`);
+    // Before anything else: a result whose MAC does not verify under this connection's result key
+    // (made on another connection, or for another unit, job or root) is not this key's word.
+    if (!(await this.authentic(who.resultKey, unit, message))) {
+      if (mine) return this.reject(who.id, u, 'bad MAC', tx);
+      throw new TabgridError(ErrorCode.BadSignature, `the result's MAC does not verify for unit ${u.unitId}`);
     }
-    // Signed, so the key stands by it: a claim on work it was never given is an invalid result.
+    // Authentic, so the key stands by it: a claim on work it was never given is an invalid result.
     if (neverLeasedTo(u, who.id)) return this.unearned(who.id, u, tx);
     if (u.state === UnitState.Accepted) {
       return this.verdict(who.id, u.unitId, Verdict.Duplicate, 'already accepted', 0, this.state.receipt(u.unitId, who.id), tx);
@@ -329,8 +332,7 @@ export class Judge {
     await verifier.onRecomputed(u, settlement, this.court(now, tx));
   }
 
-  private signed(publicKey: string, unit: WorkUnit, message: Result): Promise<boolean> {
-    const fields = { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root: message.root };
-    return verifyCommitment(publicKey, fields, message.signature);
+  private authentic(key: ResultKey, unit: WorkUnit, message: Result): Promise<boolean> {
+    return key.verify({ jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root: message.root }, message.mac);
   }
 }

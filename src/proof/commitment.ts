@@ -2,15 +2,14 @@ import { toHex } from '../hex';
 import { sha256Ref } from '../hash/sha256-ref';
 import { ErrorCode, TabgridError } from '../errors';
 import type { Kernel, WorkUnit } from '../protocol';
-import { verifySignature, type Identity } from './identity';
 
 /**
- * A result commitment: a volunteer's signed statement "for unit `unitId` of job `jobId`, running
- * `kernel` on the inputs with digest `inputDigest`, my result has Merkle root `root`". Every
- * field is in the signed bytes, so a signature replayed for another job, unit, kernel, input or
- * root does not verify; and the bytes begin with a domain tag, so a signature over a commitment
- * is never mistaken for one over anything else the same key signs (receipt-signing.ts has its
- * own tag).
+ * A result commitment: a volunteer's statement "for unit `unitId` of job `jobId`, running
+ * `kernel` on the inputs with digest `inputDigest`, my result has Merkle root `root`",
+ * authenticated with its connection's result key (result-key.ts). Every field is in the
+ * authenticated bytes, so a MAC replayed for another job, unit, kernel, input or root does not
+ * verify; and the bytes begin with a domain tag, so they are never mistaken for anything else a
+ * key signs or authenticates (receipt-signing.ts and key-proof.ts have their own tags).
  *
  * Encoding: the UTF-8 of a JSON array of strings, [tag, jobId, unitId, kernel, inputDigest,
  * root]. JSON string escaping makes the split into fields unambiguous ("a","bc" ≠ "ab","c").
@@ -65,7 +64,7 @@ function sorted(fields: [string, Canonical][]): [string, Canonical][] {
   return fields.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
 }
 
-/** The bytes a commitment's signature covers. Throws BadInput for a digest or root that is not 32 bytes of hex. */
+/** The bytes a commitment's MAC covers. Throws BadInput for a digest or root that is not 32 bytes of hex. */
 export function commitmentBytes(f: CommitmentFields): Uint8Array {
   if (!DIGEST_HEX.test(f.inputDigest)) throw new TabgridError(ErrorCode.BadInput, 'inputDigest must be 64 lower-case hex characters');
   if (!DIGEST_HEX.test(f.root)) throw new TabgridError(ErrorCode.BadInput, 'root must be 64 lower-case hex characters');
@@ -77,21 +76,6 @@ export function commitmentBytes(f: CommitmentFields): Uint8Array {
     if (typeof value !== 'string') throw new TabgridError(ErrorCode.BadInput, `${name} must be a string`);
   }
   return new TextEncoder().encode(JSON.stringify([COMMITMENT_TAG, f.jobId, f.unitId, f.kernel, f.inputDigest, f.root]));
-}
-
-export function signCommitment(identity: Pick<Identity, 'sign'>, f: CommitmentFields): Promise<string> {
-  return identity.sign(commitmentBytes(f));
-}
-
-/** Whether `signature` is `publicKey`'s signature of exactly these fields; false (never a throw) for anything malformed. */
-export async function verifyCommitment(publicKey: string, f: CommitmentFields, signature: string): Promise<boolean> {
-  let bytes: Uint8Array;
-  try {
-    bytes = commitmentBytes(f);
-  } catch {
-    return false;
-  }
-  return verifySignature(publicKey, bytes, signature);
 }
 
 function sha256Hex(text: string): string {

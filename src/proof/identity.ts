@@ -1,6 +1,7 @@
 import { fromHex, toHex } from '../hex';
 import { sha256Ref } from '../hash/sha256-ref';
 import { ErrorCode, TabgridError } from '../errors';
+import { nodeCrypto, type NodeCrypto, type NodeKeyObject } from './node-crypto';
 
 /**
  * A volunteer's (or host's) identity: an ECDSA P-256 key pair made by WebCrypto, whose private
@@ -101,30 +102,6 @@ export async function verifySignature(publicKey: string, bytes: Uint8Array, sign
   } catch {
     return false;
   }
-}
-
-/** The part of node:crypto verifySignature uses (a structural type: this module is in the pages' bundle too). */
-interface NodeCrypto {
-  createPublicKey(key: { key: Uint8Array; format: 'der'; type: 'spki' }): NodeKeyObject;
-  verify(algorithm: string, data: Uint8Array, key: { key: NodeKeyObject; dsaEncoding: 'ieee-p1363' }, signature: Uint8Array): boolean;
-}
-type NodeKeyObject = object;
-
-let nodeCryptoModule: NodeCrypto | null | undefined;
-
-/**
- * node:crypto where this runs in Node (process.getBuiltinModule, Node ≥ 20.16), else null. A
- * host verifies one signature a unit: node:crypto's synchronous verify costs about two thirds
- * of WebCrypto's CPU (whose verify is a job on libuv's pool plus promise plumbing on the main
- * thread; npm run bench -- --store), with the same answers. Found at run time rather than
- * imported, so the pages' bundle never names a Node module.
- */
-function nodeCrypto(): NodeCrypto | null {
-  if (nodeCryptoModule === undefined) {
-    const process = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    nodeCryptoModule = (process?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined) ?? null;
-  }
-  return nodeCryptoModule;
 }
 
 /** SubjectPublicKeyInfo of an uncompressed P-256 point: this DER prefix, then the 65 bytes. */

@@ -6,22 +6,27 @@ import { verifySignature, type Identity } from './identity';
  * leases, counts invalid results and bans by that key: without the proof, a stranger could take
  * a volunteer's leases or get its key banned with results signed badly on purpose.
  *
- * The host's welcome carries a fresh random nonce; the volunteer signs a domain tag, the host's
- * id, the host's public key and the nonce. A proof cannot be replayed to another connection
- * (another nonce) or another host, nor mistaken for a commitment or receipt signature (other
- * tags).
+ * The host's welcome carries a fresh random nonce and the host's half of the connection's result
+ * key (proof/result-key.ts); the volunteer signs a domain tag, the host's id, the host's public
+ * key, the nonce, and both halves of the result key. A proof cannot be replayed to another
+ * connection (another nonce) or another host, nor mistaken for a commitment or receipt signature
+ * (other tags), and whoever passes it on cannot swap a half of the result key for its own.
  */
 
-const KEY_PROOF_TAG = 'tabgrid/key-proof/v1';
+const KEY_PROOF_TAG = 'tabgrid/key-proof/v2';
 
 export interface KeyProofFields {
   readonly hostId: string;
   readonly hostPublicKey: string;
   readonly nonce: string;
+  /** The host's ECDH public key, from the welcome. */
+  readonly hostSession: string;
+  /** The volunteer's ECDH public key for this connection, sent with the proof. */
+  readonly session: string;
 }
 
 export function keyProofBytes(f: KeyProofFields): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify([KEY_PROOF_TAG, f.hostId, f.hostPublicKey, f.nonce]));
+  return new TextEncoder().encode(JSON.stringify([KEY_PROOF_TAG, f.hostId, f.hostPublicKey, f.nonce, f.hostSession, f.session]));
 }
 
 export function signKeyProof(identity: Pick<Identity, 'sign'>, f: KeyProofFields): Promise<string> {

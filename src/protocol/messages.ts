@@ -11,6 +11,7 @@ import {
   MAX_CACHED_HINT,
   MAX_CHALLENGE,
   MAX_HOLDING,
+  MAC_HEX,
   MAX_LEAF_HEX,
   MAX_MESSAGE_CHARS,
   MAX_RELAYS,
@@ -127,8 +128,12 @@ function withinDataset<T extends { readonly first: number; readonly count: numbe
 export const volunteerMessages = {
   /** `relay`: this volunteer can serve other volunteers' connections (see `relay` below). */
   hello: message('hello', { id: requestId, protocol, client: str(), publicKey, relay: v.optional(bool()) }),
-  /** The volunteer's signature of the welcome's nonce (proof/key-proof.ts); required before anything but hello. */
-  'key-proof': message('key-proof', { signature }),
+  /**
+   * The volunteer's signature of the welcome's nonce and of both halves of the connection's
+   * result key (proof/key-proof.ts); required before anything but hello. `session`: the
+   * volunteer's ECDH public key for this connection (proof/result-key.ts).
+   */
+  'key-proof': message('key-proof', { signature, session: publicKey }),
   /** `holding`: the units this volunteer already has, so the host leases it another. */
   'request-unit': message('request-unit', {
     id: requestId,
@@ -158,15 +163,15 @@ export const volunteerMessages = {
     ),
   ),
   /**
-   * `signature`: the volunteer's signature of the commitment (jobId, unitId, kernel,
-   * unitInputDigest(unit), root). `shares`: a proof-of-work unit's shares, ascending (the root
-   * is their Merkle root).
+   * `mac`: the commitment (jobId, unitId, kernel, unitInputDigest(unit), root) authenticated
+   * with the connection's result key (proof/result-key.ts). `shares`: a proof-of-work unit's
+   * shares, ascending (the root is their Merkle root).
    */
   result: message('result', {
     unitId,
     root: digest,
     backend: oneOf(Backend),
-    signature,
+    mac: hex(MAC_HEX),
     shares: v.optional(shares),
     /** What computed it, as the volunteer's engine describes its device ("NVIDIA H200 (vulkan)", "8 CPU threads"): kept and exported, never trusted. */
     adapter: v.optional(text(MAX_ADAPTER_CHARS)),
@@ -204,7 +209,10 @@ export const volunteerMessages = {
 
 /** What a host says, by type. */
 export const hostMessages = {
-  /** Answers hello. `publicKey`: the host's, which signs receipts. `nonce`: for the volunteer's key-proof. */
+  /**
+   * Answers hello. `publicKey`: the host's, which signs receipts. `nonce`: for the volunteer's
+   * key-proof. `session`: the host's ECDH public key, its half of the connection's result key.
+   */
   welcome: message('welcome', {
     id: requestId,
     protocol,
@@ -213,6 +221,7 @@ export const hostMessages = {
     heartbeatMs: int(100, 86_400_000),
     publicKey,
     nonce: hex(NONCE_HEX),
+    session: publicKey,
     /** TURN credentials the host minted for this volunteer (ice.ts), when its host relays through TURN; refreshed with `get-ice`. */
     ice: v.optional(iceGrantSchema),
   }),

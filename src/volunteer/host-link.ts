@@ -9,6 +9,9 @@ import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type RequestMessage,
 import { parseHostMessage } from '../validate';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../proof/identity';
 import { signKeyProof } from '../proof/key-proof';
+import type { CommitmentFields } from '../proof/commitment';
+import { newSessionKeyPair, type ResultKey } from '../proof/result-key';
+import { resultMessage, type Sent } from './results';
 import { verifyReceiptSignature } from '../proof/receipt-signing';
 import type { ServedChunk } from '../data/dataset';
 import { ChunkRequest } from './chunk-request';
@@ -93,6 +96,8 @@ export class HostLink {
   private identityPromise?: Promise<Identity>;
   /** The host's public key from its welcome: receipts must verify against it. */
   private hostKey?: string;
+  /** The result key agreed on `link` (proof/result-key.ts): results sent on it carry its MACs. */
+  private resultKey?: { readonly link: Link; readonly key: ResultKey };
   /** Rejected when the current link closes (`whenLost`). */
   private lost?: { readonly promise: Promise<never>; readonly reject: (err: unknown) => void };
   /** Unprompted messages are handed on in arrival order, some after an async check. */
@@ -274,13 +279,27 @@ export class HostLink {
       this.upstream = choice;
       throw new Redirected(welcome.retryMs);
     }
-    // Proves we hold the key hello named; the host handles messages in order, so whatever we
-    // ask next is heard after the proof, with no round trip to wait for.
+    // Proves we hold the key hello named, and gives the host our half of this connection's result
+    // key; the host handles messages in order, so whatever we ask next is heard after the proof,
+    // with no round trip to wait for.
     this.hostKey = welcome.publicKey;
-    this.send({
-      type: 'key-proof',
-      signature: await signKeyProof(identity, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }),
-    });
+    const { hostId, publicKey: hostPublicKey, nonce, session: hostSession } = welcome;
+    let resultKey: ResultKey;
+    try {
+      const mine = await newSessionKeyPair();
+      this.send({
+        type: 'key-proof',
+        signature: await signKeyProof(identity, { hostId, hostPublicKey, nonce, hostSession, session: mine.publicKey }),
+        session: mine.publicKey,
+      });
+      resultKey = await mine.agree(hostSession, nonce);
+    } catch (err) {
+      // A host whose half is no point on the curve cannot be spoken to: this link is no connection.
+      link.close();
+      if (this.link === link) this.link = undefined;
+      throw err;
+    }
+    this.resultKey = { link, key: resultKey };
     if (relay && direct) relay.attach(link);
     this.heartbeatMs = welcome.heartbeatMs;
     this.currentPath = undefined;
@@ -401,6 +420,24 @@ export class HostLink {
   /** Sends if connected; a message lost to a drop is sent again after the reconnect. */
   send(message: VolunteerMessage): void {
     this.link?.send(encodeMessage(message));
+  }
+
+  /**
+   * Sends a finished result, its commitment authenticated with this connection's result key.
+   * Sends nothing when not connected, or when the connection changed while the MAC was made:
+   * the session sends its results again on each new connection, under that one's key.
+   */
+  async sendResult(r: Sent): Promise<void> {
+    const current = this.resultKey;
+    if (!current || current.link !== this.link) return;
+    const mac = await current.key.mac(r.commitment);
+    if (this.link === current.link) this.send(resultMessage(r, mac));
+  }
+
+  /** The MAC of `commitment` under this connection's result key; undefined when not connected. */
+  async resultMac(commitment: CommitmentFields): Promise<string | undefined> {
+    const current = this.resultKey;
+    return current && current.link === this.link ? current.key.mac(commitment) : undefined;
   }
 
   close(): void {

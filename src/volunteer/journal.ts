@@ -1,7 +1,6 @@
 import { concat } from '../bytes';
 import { ErrorCode, TabgridError, isTabgridError } from '../errors';
 import type { Hasher } from '../hash/sha256-cpu';
-import type { Identity } from '../proof/identity';
 import { leafBytesOf } from '../kernels/units';
 import { unitSize, type Receipt, type WorkUnit } from '../protocol';
 import { sentResult, type Sent } from './results';
@@ -48,8 +47,8 @@ export class Journal {
     return this.store !== undefined;
   }
 
-  /** `identity` re-signs the outbox's results: it must be the key they were leased under. */
-  async restore(hash: Hasher, identity: Identity): Promise<Restored> {
+  /** Rebuilds the outbox's results (their trees and commitments) from their leaves. */
+  async restore(hash: Hasher): Promise<Restored> {
     const restored: Restored = { queue: [], partial: new Map(), sent: new Map(), receipts: [] };
     const store = this.store;
     if (!store) return restored;
@@ -61,7 +60,7 @@ export class Journal {
           if (h.done > 0) restored.partial.set(id, { done: h.done, data: h.data });
           continue;
         }
-        const sent = await sentResult(h.unit, { leaves: h.data, leafBytes: leafBytesOf(h.unit), backend: h.backend! }, unitSize(h.unit), hash, identity);
+        const sent = sentResult(h.unit, { leaves: h.data, leafBytes: leafBytesOf(h.unit), backend: h.backend! }, unitSize(h.unit), hash);
         // A record that no longer matches its root is damaged: compute the unit again.
         if (sent.root === h.root) restored.sent.set(id, sent);
         else restored.queue.push(h.unit);

@@ -3,14 +3,13 @@ import type { Hasher } from '../hash/sha256-cpu';
 import { bytesEqual, toHex } from '../hex';
 import { leavesToShares } from '../kernels/shares';
 import { listsShares } from '../kernels/units';
-import { signCommitment, unitInputDigest } from '../proof/commitment';
-import type { Identity } from '../proof/identity';
+import { unitInputDigest, type CommitmentFields } from '../proof/commitment';
 import { MAX_ROWS_HEX, type Backend, type HostMessage, type VolunteerMessage, type WorkUnit } from '../protocol';
 
 /**
- * A finished result, committed to its Merkle root, signed, and kept until its verdict: to
- * answer the host's challenge (openings, or every row for Freivalds' check), and to send again
- * after a reconnect.
+ * A finished result, committed to its Merkle root, and kept until its verdict: to answer the
+ * host's challenge (openings, or every row for Freivalds' check), and to send again after a
+ * reconnect (each connection authenticates it with its own result key: HostLink.sendResult).
  */
 export interface Sent {
   readonly root: string;
@@ -24,28 +23,27 @@ export interface Sent {
   readonly total: number;
   /** Proof of work: the shares found (the leaves, as numbers). */
   readonly shares?: readonly number[];
-  /** This volunteer's signature of the commitment (proof/commitment.ts). */
-  readonly signature: string;
+  /** What the result commits to (proof/commitment.ts): its MAC is made as it is sent. */
+  readonly commitment: CommitmentFields;
 }
 
 /**
- * Builds the result's Merkle tree and signs the commitment to its root with `identity`. Leaf
+ * Builds the result's Merkle tree and the commitment to its root. Leaf
  * hashes computed on the GPU (`leafHashes`, one per leaf) spare hashing every leaf here; the
  * first, last and one more are checked against the leaves first, and on any mismatch (a broken
  * driver) the tree is built from the leaves alone, so a root is never committed from hashes
  * that do not match the data the host will open.
  */
-export async function sentResult(
+export function sentResult(
   unit: WorkUnit,
   out: { leaves: Uint8Array; leafBytes: number; backend: Backend; adapter?: string; leafHashes?: Uint8Array },
   total: number,
   hash: Hasher,
-  identity: Pick<Identity, 'sign'>,
-): Promise<Sent> {
+): Sent {
   const tree = treeOf(out.leaves, out.leafBytes, out.leafHashes, hash);
   const root = toHex(tree.root);
   const shares = listsShares(unit) ? leavesToShares(out.leaves) : undefined;
-  const signature = await signCommitment(identity, { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
+  const commitment = { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root };
   return {
     root,
     backend: out.backend,
@@ -54,7 +52,7 @@ export async function sentResult(
     leaves: out.leaves,
     leafBytes: out.leafBytes,
     total,
-    signature,
+    commitment,
     ...(shares ? { shares } : {}),
   };
 }
@@ -72,13 +70,14 @@ function treeOf(leaves: Uint8Array, leafBytes: number, leafHashes: Uint8Array | 
   return buildMerkleTreeOfChunks(leaves, leafBytes, hash);
 }
 
-export function resultMessage(unitId: string, r: Sent): VolunteerMessage {
+/** The result message, its commitment authenticated by `mac` (the connection's result key's: HostLink.sendResult). */
+export function resultMessage(r: Sent, mac: string): VolunteerMessage {
   return {
     type: 'result',
-    unitId,
+    unitId: r.commitment.unitId,
     root: r.root,
     backend: r.backend,
-    signature: r.signature,
+    mac,
     ...(r.shares ? { shares: r.shares } : {}),
     ...(r.adapter ? { adapter: r.adapter } : {}),
   };

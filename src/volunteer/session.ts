@@ -5,7 +5,7 @@ import type { IcePath } from '../net/ice-route';
 import { ConnectError } from '../net/connect';
 import type { IceConfig } from '../protocol/ice';
 import { createCpuSha256, type Hasher } from '../hash/sha256-cpu';
-import { MAX_CACHED_HINT, MAX_HOLDING, Verdict, unitSize, unitSlices, type Receipt, type VolunteerMessage, type WorkUnit } from '../protocol';
+import { MAX_CACHED_HINT, MAX_HOLDING, Verdict, unitSize, unitSlices, type Receipt, type WorkUnit } from '../protocol';
 import { makeCreditStatement, type CreditStatement } from '../proof/credit';
 import { loadOrCreateIdentity } from '../proof/identity';
 import { backoffMs } from '../net/backoff';
@@ -21,7 +21,7 @@ import type { DatasetSlice } from '../data/dataset';
 import type { DatasetCache } from './store/dataset-cache';
 import { MemoryDatasetCache } from './store/memory-dataset-cache';
 import type { UnitInput } from '../worker/segments';
-import { answerCheck, resultMessage, sentResult, type Sent } from './results';
+import { answerCheck, sentResult, type Sent } from './results';
 import { NoWork, VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 import type { DonorProfile } from './store/volunteer-store';
 
@@ -99,7 +99,7 @@ export class VolunteerSession extends EventTarget {
   /** Results sent and not yet judged: kept to answer challenges and to re-send after a reconnect. */
   private readonly sent = new Map<string, Sent>();
   /** Results the host keeps as replicas, waiting for another key's: re-sent after a reconnect. */
-  private readonly replicas = new Map<string, VolunteerMessage>();
+  private readonly replicas = new Map<string, Sent>();
   /** Checkpoints of held units not finished yet. */
   private partial = new Map<string, Resumable>();
   /** Results whose upload the host was too busy to take: offered again after a backoff. */
@@ -325,9 +325,9 @@ export class VolunteerSession extends EventTarget {
           await this.host.open(signal);
           this.connectProblem = undefined;
           // Results that lost their verdict to the drop: send them again (the host repeats its challenge).
-          for (const [unitId, r] of this.sent) this.host.send(resultMessage(unitId, r));
+          for (const r of this.sent.values()) void this.host.sendResult(r);
           // Replicas on file: a host that restarted since fetches their verdicts this way.
-          for (const m of this.replicas.values()) this.host.send(m);
+          for (const r of this.replicas.values()) void this.host.sendResult(r);
           void this.tellProfile(signal);
           void this.swarm?.connected(signal);
         } else void this.swarm?.update(signal);
@@ -456,12 +456,12 @@ export class VolunteerSession extends EventTarget {
       const leaves = from ? concat([from.data, out.leaves]) : out.leaves;
       // GPU leaf hashes cover only what this run computed: after a resume the tree hashes every leaf itself.
       const { leafHashes, ...computed } = out;
-      const result = await sentResult(unit, { ...computed, leaves, ...(from ? {} : { leafHashes }) }, total, this.hash!, await this.host.identity());
+      const result = sentResult(unit, { ...computed, leaves, ...(from ? {} : { leafHashes }) }, total, this.hash!);
       // Into the outbox before it goes out: a reload from here on re-sends instead of recomputing.
       await this.journal.finish(unit.unitId, result);
       this.partial.delete(unit.unitId);
       this.sent.set(unit.unitId, result);
-      this.host.send(resultMessage(unit.unitId, result));
+      void this.host.sendResult(result);
     } catch (err) {
       const latest = checkpoints.latest();
       if (latest) this.partial.set(unit.unitId, latest);
@@ -596,7 +596,7 @@ export class VolunteerSession extends EventTarget {
       () => {
         retry.timer = undefined;
         const r = this.sent.get(unitId);
-        if (r) this.host.send(resultMessage(unitId, r));
+        if (r) void this.host.sendResult(r);
       },
       backoffMs(retry.attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs),
     );
@@ -612,7 +612,7 @@ export class VolunteerSession extends EventTarget {
   private async restore(): Promise<void> {
     if (this.restored) return;
     this.restored = true;
-    const r = await this.journal.restore(this.hash!, await this.host.identity());
+    const r = await this.journal.restore(this.hash!);
     for (const u of r.queue) if (!this.queue.some((q) => q.unitId === u.unitId)) this.queue.push(u);
     for (const [id, p] of r.partial) this.partial.set(id, p);
     for (const [id, sent] of r.sent) this.sent.set(id, sent);
@@ -638,7 +638,7 @@ export class VolunteerSession extends EventTarget {
     this.partial.delete(v.unitId);
     this.calm(v.unitId);
     // A pending replica stays in the outbox (and is re-sent on reconnect) until its verdict.
-    if (v.verdict === Verdict.Pending && sent) this.replicas.set(v.unitId, resultMessage(v.unitId, sent));
+    if (v.verdict === Verdict.Pending && sent) this.replicas.set(v.unitId, sent);
     if (v.verdict !== Verdict.Pending) {
       this.replicas.delete(v.unitId);
       void this.journal.settle(v.unitId, v.receipt);

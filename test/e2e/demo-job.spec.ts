@@ -10,8 +10,7 @@ import { connectToHost } from '../../src/net/connect';
 import { PROTOCOL_VERSION, encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
 import { checkResults, freePort, openVolunteer, volunteerStatus } from './stack-fixture';
-import { signKeyProof } from '../../src/proof/key-proof';
-import { newIdentity, resultOf } from '../helpers/signing';
+import { keyProofFor, newIdentity, resultOf } from '../helpers/signing';
 
 const job: JobSpec = { id: 'e2e-sha256', kernel: 'sha256-batch', units: 12, messagesPerUnit: 4096, messageLength: 64, seed: 77, samples: 16 };
 
@@ -81,7 +80,7 @@ test('a volunteer that returns a wrong root is rejected and earns nothing', asyn
     say({ type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 'e2e-cheater', publicKey: me.publicKey });
     const welcome = await nextMessage();
     if (welcome.type !== 'welcome') throw new Error(`expected a welcome, got ${welcome.type}`);
-    say({ type: 'key-proof', signature: await signKeyProof(me, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }) });
+    say(await keyProofFor(me, welcome));
     say({ type: 'request-unit', id: 2, holding: [] });
     const unitMsg = await nextMessage();
     if (unitMsg.type !== 'unit') throw new Error(`expected a unit, got ${unitMsg.type}`);

@@ -34,15 +34,15 @@ export function honest(unit: WorkUnit, hash: Hasher): Uint8Array {
 
 export const leafBytes = (unit: WorkUnit) => unitLeaves(unit as ChallengedUnit).bytes;
 
-/** An honest result of `unit` signed by `me`: its leaves (`c`), the committed tree (`sent`) and the result message. */
+/** An honest result of `unit` from `me` (authenticated for the connection it greeted last): its leaves (`c`), the committed tree (`sent`) and the result message. */
 export async function honestResult(me: Identity, unit: WorkUnit, hash: Hasher) {
   const c = honest(unit, hash);
-  const sent = await sentResult(unit, { leaves: c, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, me);
+  const sent = sentResult(unit, { leaves: c, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash);
   return { c, sent, result: await resultOf(me, unit, sent.root) };
 }
 
 /**
- * Commits to `leaves` (signed by `v`) and answers every check the host asks for (a challenge,
+ * Commits to `leaves` (authenticated for `v`'s connection) and answers every check the host asks for (a challenge,
  * then perhaps `send-rows` for a collecting job, or `send-rows` alone) until it answers
  * otherwise; returns that answer (usually the verdict). `madeBy`: the backend and adapter the result reports (default cpu, no adapter).
  */
@@ -53,7 +53,7 @@ export async function submit(
   hash: Hasher,
   madeBy: { backend?: Backend; adapter?: string } = {},
 ): Promise<HostMessage> {
-  const sent = await sentResult(unit, { leaves, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash, v.me);
+  const sent = sentResult(unit, { leaves, leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash);
   let [reply] = await v.say(await resultOf(v.me, unit, sent.root, madeBy));
   for (;;) {
     if (reply?.type === 'send-rows') {

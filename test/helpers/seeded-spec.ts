@@ -237,7 +237,7 @@ export function inputText(unit: Record<string, string | number>): string {
 /** §9: the input digest of a unit. */
 export const inputDigest = (unit: Record<string, string | number>) => hex(sha256(new TextEncoder().encode(inputText(unit))));
 
-/** §9: the text whose UTF-8 a volunteer signs. */
+/** §9: the text whose UTF-8 a volunteer authenticates. */
 export function commitmentText(unit: Record<string, string | number>, root: string): string {
   return JSON.stringify(['tabgrid/commitment/v1', unit.jobId, unit.unitId, unit.kernel, inputDigest(unit), root]);
 }
@@ -290,7 +290,7 @@ export function workedExamples(): string[] {
   lines.push(`result root = ${sha.root}`);
   lines.push(`input text = ${inputText(shaUnit)}`);
   lines.push(`input digest = ${inputDigest(shaUnit)}`);
-  lines.push(`signed text = ${commitmentText(shaUnit, sha.root)}`);
+  lines.push(`authenticated text = ${commitmentText(shaUnit, sha.root)}`);
 
   // The three matrix kernels, unit 0 of the same shape and seed.
   const f32Unit = unitOf(EXAMPLE_JOBS.f32, 0);

@@ -1,5 +1,6 @@
 import type { HostCore } from '../../src/host/host-core';
-import { signCommitment, unitInputDigest } from '../../src/proof/commitment';
+import { unitInputDigest } from '../../src/proof/commitment';
+import { newSessionKeyPair, type ResultKey } from '../../src/proof/result-key';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../../src/proof/identity';
 import { signKeyProof } from '../../src/proof/key-proof';
 import { PROTOCOL_VERSION, encodeHostMessage, encodeMessage, type Backend, type HostMessage, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
@@ -27,35 +28,67 @@ export async function sayTo(core: HostCore, name: string, m: VolunteerMessage | 
   return replies;
 }
 
+/** The result key each identity agreed on the connection it greeted last (greetAs, keyProofFor): resultOf and macFor use it. */
+const resultKeys = new WeakMap<Identity, ResultKey>();
+
 /**
  * hello + key-proof as `identity` over connection `name`. Returns the welcome (or whatever
- * else the host answered hello with, and then sends no proof).
+ * else the host answered hello with, and then sends no proof). The connection's result key is
+ * kept for `identity`: its results (resultOf, macFor) are authenticated for this connection,
+ * the last it greeted.
  */
 export async function greetAs(core: HostCore, name: string, identity: Identity, extra: { relay?: boolean } = {}): Promise<HostMessage> {
   const [welcome] = await sayTo(core, name, { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: identity.publicKey, ...extra });
   if (welcome?.type !== 'welcome') return welcome!;
-  const signature = await signKeyProof(identity, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
-  const replies = await sayTo(core, name, { type: 'key-proof', signature });
+  const replies = await sayTo(core, name, await keyProofFor(identity, welcome));
   if (replies.length > 0) throw new Error(`key-proof answered with ${JSON.stringify(replies)}`);
   return welcome;
 }
 
-/** `identity`'s commitment signature for `root` as unit `unit`'s result. */
-export function signFor(identity: Identity, unit: WorkUnit, root: string): Promise<string> {
-  return signCommitment(identity, { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
+/**
+ * `identity`'s key-proof answering `welcome` (what HostLink sends). The result key it agrees is
+ * kept for `identity`: its results (resultOf, macFor) are authenticated for this connection.
+ */
+export async function keyProofFor(identity: Identity, welcome: Extract<HostMessage, { type: 'welcome' }>): Promise<VolunteerMessage> {
+  const mine = await newSessionKeyPair();
+  const { hostId, publicKey: hostPublicKey, nonce, session: hostSession } = welcome;
+  const signature = await signKeyProof(identity, { hostId, hostPublicKey, nonce, hostSession, session: mine.publicKey });
+  resultKeys.set(identity, await mine.agree(hostSession, nonce));
+  return { type: 'key-proof', signature, session: mine.publicKey };
 }
 
-/** A signed result message. */
+/** The MAC of `root` as unit `unit`'s result, under the result key `identity` agreed on the connection it greeted last. */
+export function macFor(identity: Identity, unit: WorkUnit, root: string): Promise<string> {
+  const key = resultKeys.get(identity);
+  if (!key) throw new Error('macFor: this identity has greeted no host (greetAs)');
+  return key.mac({ jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
+}
+
+/** A result message, authenticated for the connection `identity` greeted last. */
 export async function resultOf(
   identity: Identity,
   unit: WorkUnit,
   root: string,
   extra: { shares?: number[]; backend?: Backend; adapter?: string } = {},
 ): Promise<VolunteerMessage> {
-  return { type: 'result', unitId: unit.unitId, root, backend: 'cpu', signature: await signFor(identity, unit, root), ...extra };
+  return { type: 'result', unitId: unit.unitId, root, backend: 'cpu', mac: await macFor(identity, unit, root), ...extra };
 }
+
+/** A valid P-256 point (the curve's generator): a scripted host's half of the result key, which it never checks. */
+export const SCRIPTED_HOST_SESSION =
+  '046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c2964fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5';
 
 /** A host's welcome to hello `id`, signed receipts under `publicKey` (what a scripted host in a test answers). */
 export function welcomeFor(id: number, publicKey: string): HostMessage {
-  return { type: 'welcome', id, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000, publicKey, nonce: 'ab'.repeat(32) };
+  return {
+    type: 'welcome',
+    id,
+    protocol: PROTOCOL_VERSION,
+    hostId: 'h',
+    leaseMs: 60_000,
+    heartbeatMs: 15_000,
+    publicKey,
+    nonce: 'ab'.repeat(32),
+    session: SCRIPTED_HOST_SESSION,
+  };
 }

@@ -109,12 +109,12 @@ describe('cheaters in the summary', () => {
       snapshot,
       [
         { id: 'a', keys: ['a'], kind: 'wrong-digest', liesByKey: lies('a', 2) },
-        { id: 'b', keys: ['b'], kind: 'forged-signature', liesByKey: lies('b', 2) },
+        { id: 'b', keys: ['b'], kind: 'forged-mac', liesByKey: lies('b', 2) },
         { id: 'c', keys: ['c'], kind: 'skipped-range', liesByKey: lies('c', 1) },
       ],
       await createCpuSha256(),
     );
-    expect(results).toMatchObject({ cheaters_banned: 1, cheaters_not_banned: ['forged-signature'], cheaters_short_of_lies: ['skipped-range'] });
-    expect(brokenInvariants({ ...clean, ...results })).toEqual(['1 of 2 cheater(s) not banned: forged-signature']);
+    expect(results).toMatchObject({ cheaters_banned: 1, cheaters_not_banned: ['forged-mac'], cheaters_short_of_lies: ['skipped-range'] });
+    expect(brokenInvariants({ ...clean, ...results })).toEqual(['1 of 2 cheater(s) not banned: forged-mac']);
   });
 });

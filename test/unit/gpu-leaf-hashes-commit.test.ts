@@ -3,18 +3,14 @@ import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
 import { jobUnit } from '../../src/host/job';
-import type { Identity } from '../../src/proof/identity';
 import { sentResult } from '../../src/volunteer/results';
 import { seededRandom } from '../../src/work/seeded';
-import { newIdentity } from '../helpers/signing';
 
 /** A result committed from leaf hashes computed elsewhere (the GPU) commits the root the CPU tree has. */
 describe('sentResult with leaf hashes', () => {
   let hash: Hasher;
-  let me: Identity;
   beforeAll(async () => {
     hash = await createCpuSha256();
-    me = await newIdentity();
   });
   const unit = jobUnit({ id: 'g', kernel: 'matmul-f32', units: 1, m: 13, n: 7, k: 5, seed: 9, samples: 1 }, 0);
   const random = seededRandom(5);
@@ -23,8 +19,8 @@ describe('sentResult with leaf hashes', () => {
   it('commits the same root and tree as hashing the leaves', async () => {
     const cpu = buildMerkleTreeOfChunks(leaves, 28, hash);
     const leafHashes = new Uint8Array(cpu.levels[0]!.flatMap((h) => [...h]));
-    const plain = await sentResult(unit, { leaves, leafBytes: 28, backend: 'webgpu' }, 13, hash, me);
-    const fromHashes = await sentResult(unit, { leaves, leafBytes: 28, backend: 'webgpu', leafHashes }, 13, hash, me);
+    const plain = sentResult(unit, { leaves, leafBytes: 28, backend: 'webgpu' }, 13, hash);
+    const fromHashes = sentResult(unit, { leaves, leafBytes: 28, backend: 'webgpu', leafHashes }, 13, hash);
     expect(fromHashes.root).toBe(plain.root);
     expect(fromHashes.root).toBe(toHex(cpu.root));
     expect(fromHashes.tree.levels.map((l) => l.map(toHex))).toEqual(plain.tree.levels.map((l) => l.map(toHex)));
@@ -36,12 +32,12 @@ describe('sentResult with leaf hashes', () => {
     for (const at of [0, 12]) {
       const leafHashes = new Uint8Array(cpu.levels[0]!.flatMap((h) => [...h]));
       leafHashes[at * 32 + 5]! ^= 0x10;
-      const sent = await sentResult(unit, { leaves, leafBytes: 28, backend: 'webgpu', leafHashes }, 13, hash, me);
+      const sent = sentResult(unit, { leaves, leafBytes: 28, backend: 'webgpu', leafHashes }, 13, hash);
       expect(sent.root).toBe(toHex(cpu.root));
     }
     expect(warn).toHaveBeenCalledTimes(2);
     warn.mockRestore();
     const short = new Uint8Array(cpu.levels[0]!.slice(1).flatMap((h) => [...h]));
-    expect((await sentResult(unit, { leaves, leafBytes: 28, backend: 'webgpu', leafHashes: short }, 13, hash, me)).root).toBe(toHex(cpu.root));
+    expect(sentResult(unit, { leaves, leafBytes: 28, backend: 'webgpu', leafHashes: short }, 13, hash).root).toBe(toHex(cpu.root));
   });
 });

@@ -56,7 +56,7 @@ describe('jobs that collect output', () => {
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
     const leaves = honest(unit, hash);
-    const sent = await sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
+    const sent = sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash);
     // The volunteer's own chunking: 4096 digests a message, so the second starts at row 4096.
     expect(rowsMessages(unit.unitId, sent).map((m) => m.type === 'rows' && m.first)).toEqual([0, 4096]);
     expect(reasonOf(await submit(v, unit, leaves, hash))).toMatch(/^accepted: verified/);
@@ -69,7 +69,7 @@ describe('jobs that collect output', () => {
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
     const leaves = honest(unit, hash);
-    const sent = await sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
+    const sent = sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash);
     const [challenge] = await v.say(await resultOf(v.me, unit, sent.root));
     expect(challenge).toMatchObject({ type: 'challenge' });
     expect(reasonOf(await submit(v, unit, leaves, hash))).toMatch(/^accepted: verified/);
@@ -85,7 +85,7 @@ describe('jobs that collect output', () => {
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
     const leaves = honest(unit, hash);
-    const sent = await sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
+    const sent = sentResult(unit, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash);
     const [challenge] = await v.say(await resultOf(v.me, unit, sent.root));
     if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
     const openings = openingsOf(challenge.indices, leaves, 32, sent.tree);
@@ -151,7 +151,9 @@ describe('jobs that collect output', () => {
     expect(await v.say(rows[0]!)).toEqual([]);
     // The link drops; the volunteer reconnects, re-sends its result and uploads from the start.
     const w = await volunteer(core, 'a2', v.me);
-    expect((await w.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    // The old connection's MAC is no good here: the result is authenticated again, under the new connection's key.
+    expect((await w.say(result))[0]).toMatchObject({ type: 'error', code: 'bad-signature' });
+    expect((await w.say(await resultOf(v.me, unit, sent.root)))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     let last: Awaited<ReturnType<typeof w.say>> = [];
     for (const m of rows) last = await w.say(m);
     expect(reasonOf(last[0]!)).toMatch(/^accepted/);
@@ -204,7 +206,7 @@ describe('jobs that collect output', () => {
     const v = await volunteer(await open(spec, store), 'a', key);
     const first = await v.lease();
     const leaves = honest(first, hash);
-    const sent = await sentResult(first, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash, v.me);
+    const sent = sentResult(first, { leaves, leafBytes: 32, backend: 'cpu' }, 1, hash);
     const [challenge] = await v.say(await resultOf(v.me, first, sent.root));
     if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
     const openings = openingsOf(challenge.indices, leaves, 32, sent.tree);
@@ -230,11 +232,10 @@ describe('jobs that collect output', () => {
     const v = await volunteer(core, 'a', key);
     const unit = await v.lease();
     const c = honest(unit, hash);
-    const result = await resultOf(v.me, unit, rootOf(unit, c));
-    expect((await v.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    expect((await v.say(await resultOf(v.me, unit, rootOf(unit, c))))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     const again = await open(modp, store);
     const w = await volunteer(again, 'b', key);
-    expect((await w.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    expect((await w.say(await resultOf(key, unit, rootOf(unit, c))))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     expect(reasonOf(await submit(w, unit, c, hash))).toMatch(/^accepted/);
     expect(await again.output(unit.unitId)).toEqual(c);
   });
@@ -245,7 +246,7 @@ describe('jobs that collect output', () => {
     const v = await volunteer(core, 'a');
     const first = await v.lease();
     const leaves = honest(first, hash);
-    const sent = await sentResult(first, { leaves, leafBytes: 32, backend: 'webgpu' }, 1, hash, v.me);
+    const sent = sentResult(first, { leaves, leafBytes: 32, backend: 'webgpu' }, 1, hash);
     const [challenge] = await v.say(await resultOf(v.me, first, sent.root, { backend: 'webgpu', adapter: 'NVIDIA H200 (vulkan)' }));
     expect(challenge).toMatchObject({ type: 'challenge' });
     expect(core.units(hashing.id)[0]).toMatchObject({ state: 'verifying', backend: 'webgpu', adapter: 'NVIDIA H200 (vulkan)' });

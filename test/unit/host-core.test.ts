@@ -23,8 +23,7 @@ import { referenceLeaves } from '../../src/host/recompute';
 import { receiptIsIntact } from '../../src/proof/receipt';
 import { seededRandom } from '../../src/work/seeded';
 import type { Identity } from '../../src/proof/identity';
-import { signKeyProof } from '../../src/proof/key-proof';
-import { greetAs, newIdentity, overTheWire, resultOf } from '../helpers/signing';
+import { greetAs, keyProofFor, newIdentity, overTheWire, resultOf } from '../helpers/signing';
 
 const job: JobSpec = { id: 'test', kernel: 'sha256-batch', units: 3, messagesPerUnit: 37, messageLength: 64, seed: 9, samples: 8 };
 let hash: Hasher;
@@ -363,8 +362,7 @@ describe('HostCore relays', () => {
     const [welcome] = await wrap({ ...(await hello('child')), id: 41 });
     if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
     expect(welcome.id).toBe(41);
-    const proof = await signKeyProof(keys.get('child')!, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
-    expect(await wrap({ type: 'key-proof', signature: proof })).toEqual([]);
+    expect(await wrap(await keyProofFor(keys.get('child')!, welcome))).toEqual([]);
     const [u] = await wrap({ type: 'request-unit', id: 42, holding: [] });
     if (u?.type !== 'unit') throw new Error('expected a unit');
     expect(u.id).toBe(42);

@@ -6,6 +6,10 @@ import type { Link, LinkHandlers } from '../../src/net/link';
 import { encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseVolunteerMessage } from '../../src/validate';
 import { HostLink } from '../../src/volunteer/host-link';
+import { sentResult } from '../../src/volunteer/results';
+import { unitInputDigest } from '../../src/proof/commitment';
+import { newNonce } from '../../src/proof/key-proof';
+import { newSessionKeyPair, type ResultKey } from '../../src/proof/result-key';
 import { memoryConnector } from '../helpers/memory-host';
 import { newIdentity, welcomeFor } from '../helpers/signing';
 import { until } from '../helpers/until';
@@ -171,5 +175,79 @@ describe('HostLink: several processes of one grid', () => {
     drop('a');
     await link.open(signal);
     expect(targets).toEqual(['a', 'a']);
+  });
+});
+
+describe('HostLink: the result key', () => {
+  const unit = { kernel: 'sha256-batch', jobId: 'j', unitId: 'j/0', seed: 1, count: 8, messageLength: 64 } as const;
+
+  /**
+   * A host with a real half of the result key: it agrees the key from each key-proof, as
+   * greeting.ts does, and keeps every result it hears with whether its MAC verified. `session`
+   * replaces the half its welcome carries (a host that sends something that is no point).
+   */
+  async function keyedHost(session?: string) {
+    const hostKey = await newIdentity();
+    const mine = await newSessionKeyPair();
+    const results: { root: string; verified: boolean }[] = [];
+    let closes = 0;
+    let current: LinkHandlers | undefined;
+    const connect = async (handlers: LinkHandlers): Promise<Link> => {
+      current = handlers;
+      const nonce = newNonce();
+      let key: ResultKey | undefined;
+      return {
+        peer: 'host',
+        send(text) {
+          const m = parseVolunteerMessage(text);
+          if (m.type === 'hello') {
+            const welcome = { ...welcomeFor(m.id, hostKey.publicKey), nonce, session: session ?? mine.publicKey };
+            setTimeout(() => handlers.onText(encodeMessage(welcome)), 0);
+          }
+          if (m.type === 'key-proof') void mine.agree(m.session, nonce).then((k) => (key = k));
+          if (m.type === 'result') {
+            const fields = { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root: m.root };
+            void until(() => key !== undefined)
+              .then(() => key!.verify(fields, m.mac))
+              .then((verified) => results.push({ root: m.root, verified }));
+          }
+        },
+        sendData: () => undefined,
+        close: () => {
+          closes++;
+          handlers.onClose();
+        },
+      };
+    };
+    return { connect, results, closes: () => closes, drop: () => current?.onClose() };
+  }
+
+  const sent = async () => sentResult(unit, { leaves: new Uint8Array(8 * 32).fill(7), leafBytes: 32, backend: 'cpu' }, 8, await createCpuSha256());
+
+  it('sends each result with a MAC under the key agreed on that connection, again under the next one after a reconnect', async () => {
+    const host = await keyedHost();
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect: host.connect }, () => undefined);
+    const signal = new AbortController().signal;
+    const r = await sent();
+    await link.open(signal);
+    await link.sendResult(r);
+    host.drop();
+    // Not connected: nothing goes out (the session sends its results again once it is).
+    await link.sendResult(r);
+    await link.open(signal);
+    await link.sendResult(r);
+    await until(() => host.results.length === 2);
+    expect(host.results).toEqual([
+      { root: r.root, verified: true },
+      { root: r.root, verified: true },
+    ]);
+  });
+
+  it('refuses a host whose half of the key is no point on the curve, and closes the link', async () => {
+    const host = await keyedHost('04' + '00'.repeat(31) + '01' + '00'.repeat(31) + '02');
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect: host.connect }, () => undefined);
+    await expect(link.open(new AbortController().signal)).rejects.toMatchObject({ code: 'bad-signature' });
+    expect(link.connected).toBe(false);
+    expect(host.closes()).toBe(1);
   });
 });

@@ -8,14 +8,13 @@ import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { Identity } from '../../src/proof/identity';
 import { encodeMessage, PROTOCOL_VERSION, type HostMessage, type VolunteerMessage, type WorkUnit } from '../../src/protocol';
 import { parseHostMessage } from '../../src/validate';
-import { signKeyProof } from '../../src/proof/key-proof';
 import { VolunteerSession, type VerdictDetail } from '../../src/volunteer/session';
 import { rowsMessages } from '../../src/volunteer/results';
 import { seededRandom } from '../../src/work/seeded';
 import { ComputeEngine } from '../../src/worker/engine';
 import { honest, leafBytes, reasonOf, volunteer, type TestVolunteer, honestResult } from '../helpers/judged';
 import { memoryConnector } from '../helpers/memory-host';
-import { greetAs, newIdentity, resultOf, sayTo, signFor } from '../helpers/signing';
+import { greetAs, keyProofFor, macFor, newIdentity, resultOf, sayTo } from '../helpers/signing';
 import { until } from '../helpers/until';
 
 /**
@@ -96,9 +95,7 @@ async function relayedVolunteer(core: HostCore, relay: string, child: string) {
     });
   const [welcome] = await say({ type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: me.publicKey });
   if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
-  expect(
-    await say({ type: 'key-proof', signature: await signKeyProof(me, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce }) }),
-  ).toEqual([]);
+  expect(await say(await keyProofFor(me, welcome))).toEqual([]);
   const lease = async (): Promise<WorkUnit> => {
     const [reply] = await say({ type: 'request-unit', id: 1, holding: [] });
     if (reply?.type !== 'unit') throw new Error(`expected a unit, got ${JSON.stringify(reply)}`);
@@ -202,11 +199,11 @@ describe('an upload is dropped when its unit no longer waits for it', () => {
     const me = await newIdentity();
     const old = await volunteer(core, 'old', me);
     const unit = await old.lease();
-    const { c, result } = await honestResult(me, unit, hash);
+    const { c, sent, result } = await honestResult(me, unit, hash);
     expect((await old.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     // The volunteer reconnects before the host notices the old link is gone, and starts over there.
     const fresh = await volunteer(core, 'new', me);
-    expect((await fresh.say(result))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
+    expect((await fresh.say(await resultOf(me, unit, sent.root)))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     const half = { type: 'rows', unitId: unit.unitId, first: 0, data: rowsHex(c, 0, 32, leafBytes(unit)) } as const;
     expect(await fresh.say(half)).toEqual([]);
     await core.disconnect('old');
@@ -218,16 +215,17 @@ describe('an upload is dropped when its unit no longer waits for it', () => {
 
   it('when its key is banned (its leases go back to the queue)', async () => {
     const core = await open([big(60, { trust: { banAfter: 1 } })], { maxLeases: 2 });
-    const forger = await newIdentity();
+    // Another key's connection: a MAC under its result key does not verify on anyone else's.
+    const forger = (await volunteer(core, 'forger')).me;
     for (let i = 0; i < 30; i++) {
       const v = await volunteer(core, `s${i}`);
       const held = await v.lease();
       const other = await v.lease([held.unitId]);
       await oneRow(v, held);
       expect(core.uploadBytesInFlight()).toBe(ROW_BYTES);
-      // Another key's signature on its second result: invalid, and with banAfter 1 a ban.
-      const forged = { type: 'result', unitId: other.unitId, root: FAKE_ROOT, backend: 'cpu', signature: await signFor(forger, other, FAKE_ROOT) } as const;
-      expect(reasonOf((await v.say(forged))[0]!)).toMatch(/bad signature; this key is now banned/);
+      // Another connection's MAC on its second result: invalid, and with banAfter 1 a ban.
+      const forged = { type: 'result', unitId: other.unitId, root: FAKE_ROOT, backend: 'cpu', mac: await macFor(forger, other, FAKE_ROOT) } as const;
+      expect(reasonOf((await v.say(forged))[0]!)).toMatch(/bad MAC; this key is now banned/);
       expect(core.uploadBytesInFlight()).toBe(0);
       expect(core.units('big').find((u) => u.unitId === held.unitId)).toMatchObject({ state: 'queued', holder: null });
     }

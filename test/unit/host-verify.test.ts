@@ -9,10 +9,12 @@ import type { HostStore } from '../../src/host/store/store';
 import { matmulOperands } from '../../src/kernels/matmul/inputs';
 import { f32DetectableDelta } from '../../src/proof/freivalds-f32';
 import type { Identity } from '../../src/proof/identity';
+import { signKeyProof } from '../../src/proof/key-proof';
 import { verifyReceiptSignature } from '../../src/proof/receipt-signing';
+import { newSessionKeyPair } from '../../src/proof/result-key';
 import { PROTOCOL_VERSION, type HostMessage, type MatmulUnit, type Receipt } from '../../src/protocol';
 import { seededRandom } from '../../src/work/seeded';
-import { newIdentity, resultOf, sayTo, signFor } from '../helpers/signing';
+import { greetAs, keyProofFor, macFor, newIdentity, resultOf, sayTo } from '../helpers/signing';
 import { honest, reasonOf, submit, volunteer } from '../helpers/judged';
 import { rowsMessages, sentResult } from '../../src/volunteer/results';
 
@@ -42,7 +44,7 @@ describe('Freivalds policy for matrix jobs', () => {
     const core = await open(modp);
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
-    const sent = await sentResult(unit, { leaves: honest(unit, hash), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
+    const sent = sentResult(unit, { leaves: honest(unit, hash), leafBytes: 160, backend: 'cpu' }, 1, hash);
     expect(rowsMessages(unit.unitId, sent).length).toBe(2); // 1000 rows of 160 bytes take two messages
     const verdict = await submit(v, unit, honest(unit, hash), hash);
     expect(verdict).toMatchObject({ type: 'verdict', verdict: 'accepted', credit: 1000 * 40 * 50 });
@@ -66,7 +68,7 @@ describe('Freivalds policy for matrix jobs', () => {
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
     const right = honest(unit, hash);
-    const committed = await sentResult(unit, { leaves: right.slice(), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
+    const committed = sentResult(unit, { leaves: right.slice(), leafBytes: 160, backend: 'cpu' }, 1, hash);
     committed.leaves[0]! ^= 1; // what it sends differs from what it committed to
     expect((await v.say(await resultOf(v.me, unit, committed.root)))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
     let last: HostMessage[] = [];
@@ -78,7 +80,7 @@ describe('Freivalds policy for matrix jobs', () => {
     const core = await open(modp);
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
-    const sent = await sentResult(unit, { leaves: honest(unit, hash), leafBytes: 160, backend: 'cpu' }, 1, hash, v.me);
+    const sent = sentResult(unit, { leaves: honest(unit, hash), leafBytes: 160, backend: 'cpu' }, 1, hash);
     await v.say(await resultOf(v.me, unit, sent.root));
     const [all] = rowsMessages(unit.unitId, sent);
     if (all?.type !== 'rows') throw new Error('expected rows');
@@ -102,23 +104,37 @@ describe('Freivalds policy for matrix jobs', () => {
   });
 });
 
-describe('signed results', () => {
+describe('authenticated results', () => {
   const job: JobSpec = { id: 'sig', kernel: 'sha256-batch', units: 3, messagesPerUnit: 20, messageLength: 32, seed: 2, samples: 4 };
 
-  it('rejects a result signed by another key, and one signed for another unit (replay)', async () => {
+  it("rejects a result authenticated with another connection's key, and one authenticated for another unit (replay)", async () => {
     const core = await open(job);
     const v = await volunteer(core, 'a');
-    const other = await newIdentity();
+    // Another key's connection: its result key is not v's.
+    const other = (await volunteer(core, 'b')).me;
     const unit = await v.lease();
     const root = toHex(buildMerkleTreeOfChunks(honest(unit, hash), 32, hash).root);
-    const forged = { type: 'result', unitId: unit.unitId, root, backend: 'cpu', signature: await signFor(other, unit, root) } as const;
-    expect(reasonOf((await v.say(forged))[0]!)).toBe('rejected: bad signature');
-    // Its own valid signature, but over unit 2's commitment: replayed onto the unit it now holds.
+    const forged = { type: 'result', unitId: unit.unitId, root, backend: 'cpu', mac: await macFor(other, unit, root) } as const;
+    expect(reasonOf((await v.say(forged))[0]!)).toBe('rejected: bad MAC');
+    // Its own valid MAC, but over unit 2's commitment: replayed onto the unit it now holds.
     const next = await v.lease();
     const elsewhere = { ...next, unitId: 'sig/2' };
-    const replay = { type: 'result', unitId: next.unitId, root, backend: 'cpu', signature: await signFor(v.me, elsewhere, root) } as const;
-    expect(reasonOf((await v.say(replay))[0]!)).toBe('rejected: bad signature');
+    const replay = { type: 'result', unitId: next.unitId, root, backend: 'cpu', mac: await macFor(v.me, elsewhere, root) } as const;
+    expect(reasonOf((await v.say(replay))[0]!)).toBe('rejected: bad MAC');
     expect(core.volunteer(v.me.id)).toMatchObject({ rejected: 2, credit: 0 });
+  });
+
+  it("rejects a result authenticated under the same key's earlier connection", async () => {
+    const core = await open(job);
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const root = toHex(buildMerkleTreeOfChunks(honest(unit, hash), 32, hash).root);
+    const earlier = await macFor(v.me, unit, root);
+    // The same key greets again on a new connection: a new nonce and a new volunteer half, so a new result key.
+    await greetAs(core, 'a2', v.me);
+    expect(await macFor(v.me, unit, root)).not.toBe(earlier);
+    const [reply] = await sayTo(core, 'a2', { type: 'result', unitId: unit.unitId, root, backend: 'cpu', mac: earlier });
+    expect(reasonOf(reply!)).toBe('rejected: bad MAC');
   });
 
   it('refuses a well-signed result for a unit never leased to the sender', async () => {
@@ -209,15 +225,37 @@ describe('signed results', () => {
     expect(core.volunteer(early.me.id)?.rejected ?? 0).toBe(0);
   });
 
+  it('refuses a key-proof that signs another host half of the result key, or whose own half is no point', async () => {
+    const core = await open(job);
+    const me = await newIdentity();
+    const hello = { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: me.publicKey } as const;
+    const [welcome] = await sayTo(core, 'x', hello);
+    if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
+    // A middle (a relay, a signaling server) that swapped the welcome's half for its own: the proof signs that one, not the host's.
+    const middle = await newSessionKeyPair();
+    const swapped = await keyProofFor(me, { ...welcome, session: middle.publicKey });
+    expect((await sayTo(core, 'x', swapped))[0]).toMatchObject({ type: 'error', code: 'bad-signature' });
+    expect((await sayTo(core, 'x', { type: 'request-unit', id: 2, holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+    // A well-signed proof whose own half is not on the curve: refused, and the connection speaks for nobody.
+    const [again] = await sayTo(core, 'x', hello);
+    if (again?.type !== 'welcome') throw new Error('expected a welcome');
+    const offCurve = '04' + '00'.repeat(31) + '01' + '00'.repeat(31) + '02';
+    const fields = { hostId: again.hostId, hostPublicKey: again.publicKey, nonce: again.nonce, hostSession: again.session, session: offCurve };
+    const proof = { type: 'key-proof', signature: await signKeyProof(me, fields), session: offCurve } as const;
+    expect((await sayTo(core, 'x', proof))[0]).toMatchObject({ type: 'error', code: 'bad-signature', message: expect.stringMatching(/session key/) });
+    expect((await sayTo(core, 'x', { type: 'request-unit', id: 3, holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
+    // An honest proof on a fresh hello still works.
+    expect(await greetAs(core, 'x', me)).toMatchObject({ type: 'welcome' });
+    expect((await sayTo(core, 'x', { type: 'request-unit', id: 4, holding: [] }))[0]).toMatchObject({ type: 'unit' });
+  });
+
   it('will not let a connection speak for a key it does not hold', async () => {
     const core = await open(job);
     const victim = await newIdentity();
     const thief = await newIdentity();
     const [welcome] = await sayTo(core, 'x', { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: victim.publicKey });
     if (welcome?.type !== 'welcome') throw new Error('expected a welcome');
-    const { signKeyProof } = await import('../../src/proof/key-proof');
-    const signature = await signKeyProof(thief, { hostId: welcome.hostId, hostPublicKey: welcome.publicKey, nonce: welcome.nonce });
-    expect((await sayTo(core, 'x', { type: 'key-proof', signature }))[0]).toMatchObject({ type: 'error', code: 'bad-signature' });
+    expect((await sayTo(core, 'x', await keyProofFor(thief, welcome)))[0]).toMatchObject({ type: 'error', code: 'bad-signature' });
     expect((await sayTo(core, 'x', { type: 'request-unit', id: 1, holding: [] }))[0]).toMatchObject({ type: 'error', code: 'bad-message' });
     expect(core.progress().leased).toBe(0);
   });

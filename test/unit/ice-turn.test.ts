@@ -70,6 +70,7 @@ describe('ICE configuration (protocol/ice.ts)', () => {
       heartbeatMs: 15000,
       publicKey: '04' + 'a'.repeat(128),
       nonce: 'b'.repeat(64),
+      session: '04' + 'c'.repeat(128),
       ice: grant,
     };
     expect(parseHostMessage(JSON.stringify(welcome))).toMatchObject({ ice: grant });

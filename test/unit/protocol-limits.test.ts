@@ -7,6 +7,7 @@ import { sharesToLeaves } from '../../src/kernels/shares';
 import { signReceipt } from '../../src/proof/receipt-signing';
 import type { Identity } from '../../src/proof/identity';
 import {
+  MAC_HEX,
   MAX_CHALLENGE,
   MAX_MESSAGE_CHARS,
   MAX_RELAY_CHARS,
@@ -26,7 +27,8 @@ import { parseHostMessage, parseVolunteerMessage } from '../../src/validate';
 import { heartbeatsFor } from '../../src/volunteer/heartbeat';
 import { leafBytesOf } from '../../src/kernels/units';
 import { openingsMessage, resultMessage, rowsMessages, sentResult, type Sent } from '../../src/volunteer/results';
-import { newIdentity, signFor } from '../helpers/signing';
+import { newIdentity } from '../helpers/signing';
+import { unitInputDigest } from '../../src/proof/commitment';
 
 /**
  * Every message of the largest legal unit of each kernel, built by the code that really sends
@@ -95,14 +97,22 @@ async function sentFor(unit: WorkUnit): Promise<Sent> {
   if (unit.kernel === 'sha256d-pow') {
     // The most shares a result may list, the largest nonces there are (the most digits).
     const shares = Array.from({ length: MAX_SHARES }, (_, i) => 2 ** 32 - MAX_SHARES + i);
-    return sentResult(unit, { leaves: sharesToLeaves(shares), leafBytes: leafBytesOf(unit), backend: 'webgpu' }, unitSize(unit), hash, me);
+    return sentResult(unit, { leaves: sharesToLeaves(shares), leafBytes: leafBytesOf(unit), backend: 'webgpu' }, unitSize(unit), hash);
   }
   const { count, bytes } = unitLeaves(unit);
   const leaves = new Uint8Array(count * bytes).fill(0x9c);
-  if (unit.kernel !== 'sha256-batch') return sentResult(unit, { leaves, leafBytes: bytes, backend: 'webgpu' }, count, hash, me);
+  if (unit.kernel !== 'sha256-batch') return sentResult(unit, { leaves, leafBytes: bytes, backend: 'webgpu' }, count, hash);
   const tree = treeShaped(count);
   const root = 'ab'.repeat(32);
-  return { root, backend: 'webgpu', tree, leaves, leafBytes: bytes, total: count, signature: await signFor(me, unit, root) };
+  return {
+    root,
+    backend: 'webgpu',
+    tree,
+    leaves,
+    leafBytes: bytes,
+    total: count,
+    commitment: { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root },
+  };
 }
 
 function fits(m: VolunteerMessage | HostMessage, parse: (raw: unknown) => unknown): void {
@@ -134,7 +144,7 @@ describe('protocol limits: the largest legal unit of every kernel crosses the wi
     fits({ type: 'unit', id: Number.MAX_SAFE_INTEGER, unit, leaseMs: 86_400_000 }, parseHostMessage);
     const sent = await sentFor(unit);
     for (const beat of heartbeatsFor({ unit, done: total }, [unit], new Map([[unit.unitId, sent]]))) fits(beat, parseVolunteerMessage);
-    fits(resultMessage(unit.unitId, sent), parseVolunteerMessage);
+    fits(resultMessage(sent, 'f'.repeat(MAC_HEX)), parseVolunteerMessage);
     if (unit.kernel !== 'sha256d-pow') {
       const { count } = unitLeaves(unit as ChallengedUnit);
       const samples = spec.kernel === 'sha256d-pow' ? 0 : spec.samples!;

@@ -16,18 +16,19 @@ import { seededRandom } from '../../src/work/seeded';
 const D = 'ab'.repeat(32);
 const KEY = '04' + 'cd'.repeat(64);
 const SIG = 'ef'.repeat(64);
+const MAC = '5a'.repeat(32);
 const ID = '0123456789abcdef'.repeat(2);
 const unit = { kernel: 'sha256-batch', jobId: 'job', unitId: 'job/0', seed: 123, count: 4096, messageLength: 64 } as const;
 
 const volunteerMessages: VolunteerMessage[] = [
   { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 'test', publicKey: KEY },
   { type: 'hello', id: 2 ** 53 - 1, protocol: PROTOCOL_VERSION, client: 'test', publicKey: KEY, relay: true },
-  { type: 'key-proof', signature: SIG },
+  { type: 'key-proof', signature: SIG, session: KEY },
   { type: 'request-unit', id: 0, holding: [] },
   { type: 'request-unit', id: 7, holding: ['job/1', 'job/2'] },
   { type: 'heartbeat', unitId: 'job/0', done: 100, total: 4096 },
-  { type: 'result', unitId: 'job/0', root: D, backend: 'webgpu', signature: SIG },
-  { type: 'result', unitId: 'pow/0', root: D, backend: 'cpu', signature: SIG, shares: [0, 17, 4_294_967_295] },
+  { type: 'result', unitId: 'job/0', root: D, backend: 'webgpu', mac: MAC },
+  { type: 'result', unitId: 'pow/0', root: D, backend: 'cpu', mac: MAC, shares: [0, 17, 4_294_967_295] },
   { type: 'rows', unitId: 'm/0', first: 3, data: '00ff00ff'.repeat(64) },
   // The last digest of the largest hashing unit: a row is a leaf, not only a row of C.
   { type: 'rows', unitId: 'h/0', first: MAX_UNIT_MESSAGES - 1, data: 'ab'.repeat(32) },
@@ -41,7 +42,7 @@ const volunteerMessages: VolunteerMessage[] = [
   },
 ];
 const hostMessages: HostMessage[] = [
-  { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000, publicKey: KEY, nonce: D },
+  { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 15_000, publicKey: KEY, nonce: D, session: KEY },
   { type: 'unit', id: 3, unit, leaseMs: 60_000 },
   { type: 'unit', id: 3, unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 65521 }, leaseMs: 60_000 },
   { type: 'unit', id: 3, unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/1', seed: 1, m: 1, n: 1024, k: 1024, p: 0 }, leaseMs: 60_000 },
@@ -101,7 +102,7 @@ describe('protocol: encode and parse', () => {
   });
 
   it('refuses proof-of-work shares that are unsorted, repeated, fractional or too many, and bad pow units', () => {
-    const result = (shares: unknown) => JSON.stringify({ type: 'result', unitId: 'p/0', root: D, backend: 'cpu', signature: SIG, shares });
+    const result = (shares: unknown) => JSON.stringify({ type: 'result', unitId: 'p/0', root: D, backend: 'cpu', mac: MAC, shares });
     expect(badMessage(() => parseVolunteerMessage(result([2, 1]))).message).toMatch(/strictly ascending/);
     expect(badMessage(() => parseVolunteerMessage(result([1, 1]))).message).toMatch(/strictly ascending/);
     badMessage(() => parseVolunteerMessage(result([1.5])));
@@ -150,9 +151,13 @@ describe('protocol: the validator refuses', () => {
       'a hello with a volunteer id (protocol 3)',
       `{"type":"hello","protocol":${PROTOCOL_VERSION},"client":"x","publicKey":"${KEY}","volunteerId":"volunteer-0001"}`,
     ],
-    ['a key-proof with a short signature', `{"type":"key-proof","signature":"${SIG.slice(2)}"}`],
+    ['a key-proof with a short signature', `{"type":"key-proof","signature":"${SIG.slice(2)}","session":"${KEY}"}`],
+    ['a key-proof without its session key', `{"type":"key-proof","signature":"${SIG}"}`],
+    ['a key-proof whose session key is compressed', `{"type":"key-proof","signature":"${SIG}","session":"02${'cd'.repeat(32)}"}`],
     ['an unsigned result', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu"}`],
-    ['a result with an upper-case signature', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","signature":"${SIG.toUpperCase()}"}`],
+    ['a result with an upper-case MAC', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","mac":"${MAC.toUpperCase()}"}`],
+    ['a result with a short MAC', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","mac":"${MAC.slice(2)}"}`],
+    ['a result with a signature instead of a MAC (protocol 8)', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","signature":"${SIG}"}`],
     ['rows of a partial word', '{"type":"rows","unitId":"u","first":0,"data":"00ff00"}'],
     ['rows with no data', '{"type":"rows","unitId":"u","first":0,"data":""}'],
     ['rows past the largest unit', `{"type":"rows","unitId":"u","first":${MAX_UNIT_MESSAGES},"data":"00ff00ff"}`],
@@ -161,10 +166,10 @@ describe('protocol: the validator refuses', () => {
     ['a heartbeat with no total', '{"type":"heartbeat","unitId":"u","done":0,"total":0}'],
     ['a wrong protocol type', `{"type":"hello","protocol":"2","client":"x","publicKey":"${KEY}"}`],
     ['an empty client', `{"type":"hello","protocol":${PROTOCOL_VERSION},"client":"","publicKey":"${KEY}"}`],
-    ['a short root', `{"type":"result","unitId":"u","root":"${'ab'.repeat(31)}","backend":"webgpu","signature":"${SIG}"}`],
-    ['an upper-case root', `{"type":"result","unitId":"u","root":"${'AB'.repeat(32)}","backend":"webgpu","signature":"${SIG}"}`],
-    ['an unknown backend', `{"type":"result","unitId":"u","root":"${D}","backend":"quantum","signature":"${SIG}"}`],
-    ['a huge unit id', `{"type":"result","unitId":"${'u'.repeat(200)}","root":"${D}","backend":"cpu","signature":"${SIG}"}`],
+    ['a short root', `{"type":"result","unitId":"u","root":"${'ab'.repeat(31)}","backend":"webgpu","mac":"${MAC}"}`],
+    ['an upper-case root', `{"type":"result","unitId":"u","root":"${'AB'.repeat(32)}","backend":"webgpu","mac":"${MAC}"}`],
+    ['an unknown backend', `{"type":"result","unitId":"u","root":"${D}","backend":"quantum","mac":"${MAC}"}`],
+    ['a huge unit id', `{"type":"result","unitId":"${'u'.repeat(200)}","root":"${D}","backend":"cpu","mac":"${MAC}"}`],
     [
       'too many openings',
       encodeMessage({ type: 'openings', unitId: 'u', openings: Array.from({ length: MAX_CHALLENGE + 1 }, (_, i) => ({ index: i, leaf: D, path: [] })) }),
@@ -202,9 +207,11 @@ describe('protocol: the validator refuses', () => {
       { type: 'unit', id: 3, unit: { kernel: 'matmul-modp', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 0 }, leaseMs: 60_000 },
       { type: 'unit', id: 3, unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 32, k: 16, p: 7 }, leaseMs: 60_000 },
       { type: 'unit', id: 3, unit: { kernel: 'matmul-f32', jobId: 'm', unitId: 'm/0', seed: 1, m: 64, n: 2048, k: 16, p: 0 }, leaseMs: 60_000 },
-      { type: 'welcome', id: 1, protocol: 2, hostId: 'h', leaseMs: 10, heartbeatMs: 1000, publicKey: KEY, nonce: D },
-      { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, nonce: D },
-      { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, publicKey: KEY, nonce: 'ab' },
+      { type: 'welcome', id: 1, protocol: 2, hostId: 'h', leaseMs: 10, heartbeatMs: 1000, publicKey: KEY, nonce: D, session: KEY },
+      { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, nonce: D, session: KEY },
+      { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, publicKey: KEY, nonce: 'ab', session: KEY },
+      // Protocol 8's welcome: no half of a result key.
+      { type: 'welcome', id: 1, protocol: PROTOCOL_VERSION, hostId: 'h', leaseMs: 60_000, heartbeatMs: 1000, publicKey: KEY, nonce: D },
       { type: 'verdict', unitId: 'u', verdict: 'accepted', reason: '', credit: 1, totalCredit: 1, receipt: { receiptId: 'x' } },
       {
         type: 'verdict',

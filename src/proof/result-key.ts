@@ -1,0 +1,150 @@
+import { ErrorCode, TabgridError } from '../errors';
+import { fromHex, toHex } from '../hex';
+import { MAC_HEX } from '../protocol';
+import { commitmentBytes, type CommitmentFields } from './commitment';
+import { nodeCrypto } from './node-crypto';
+
+/**
+ * A connection's result key (protocol 9): how a host knows each result on a connection comes
+ * from the key that proved itself there, for the price of an HMAC rather than an ECDSA
+ * verification a unit (49 µs of a host's CPU against 3: npm run bench -- --store).
+ *
+ * The welcome carries the host's ECDH P-256 public key (`session`); the volunteer makes a fresh
+ * ECDH key for each connection and sends its public half in the key-proof, which its identity
+ * key signs together with the host's half and the connection's nonce (proof/key-proof.ts). Both
+ * sides then derive the same HMAC-SHA-256 key: HKDF-SHA-256 of the ECDH shared secret, salted
+ * with the nonce. Whoever passes the messages on (a relay, a signaling server that swapped the
+ * DTLS fingerprints) sees both public halves but not the secret, and cannot swap either half
+ * without breaking the key-proof's signature, so it can neither forge nor replay a result's
+ * MAC. A result's MAC covers the same commitment (job, unit, kernel, input digest, root) a
+ * signature did (proof/commitment.ts), so a MAC made for one unit or root does not verify for
+ * another. Unlike a signature it convinces only the host, which is all a result needs: the
+ * host's signed receipt is what a volunteer shows others.
+ */
+
+const ECDH = { name: 'ECDH', namedCurve: 'P-256' } as const;
+const HMAC = { name: 'HMAC', hash: 'SHA-256', length: 256 } as const;
+const INFO = new TextEncoder().encode('tabgrid/result-key/v1');
+/** 0x04 ‖ x ‖ y. */
+const RAW_PUBLIC_KEY_BYTES = 65;
+const MAC_BYTES = MAC_HEX / 2;
+
+/** One side's ECDH key: its public half for the other side, and the agreement with the other's. */
+export interface SessionKeyPair {
+  /** The raw uncompressed point, hex (130 characters). */
+  readonly publicKey: string;
+  /**
+   * The result key shared with the holder of `peerPublicKey`, salted with the connection's
+   * `nonce` (hex). Throws BadSignature for a peer key that is not a point on P-256.
+   */
+  agree(peerPublicKey: string, nonce: string): Promise<ResultKey>;
+}
+
+export interface ResultKey {
+  /** The MAC of a result's commitment, hex. */
+  mac(f: CommitmentFields): Promise<string>;
+  /** Whether `mac` is this key's MAC of exactly these fields; false (never a throw) for anything malformed. */
+  verify(f: CommitmentFields, mac: string): Promise<boolean>;
+}
+
+/**
+ * A fresh ECDH key pair: a volunteer makes one a connection, a host one for its life (the nonce
+ * salts each connection's key). node:crypto's where there is one, else WebCrypto's; `webCrypto`
+ * asks for WebCrypto's even in Node (the tests check the two agree).
+ */
+export async function newSessionKeyPair(options: { readonly webCrypto?: boolean } = {}): Promise<SessionKeyPair> {
+  const node = options.webCrypto ? null : nodeCrypto();
+  if (node) {
+    const ecdh = node.createECDH('prime256v1');
+    ecdh.generateKeys();
+    return {
+      publicKey: toHex(ecdh.getPublicKey()),
+      agree: async (peer, nonce) => {
+        let secret: Uint8Array;
+        try {
+          secret = ecdh.computeSecret(pointOf(peer));
+        } catch (err) {
+          throw notAPoint(err);
+        }
+        return nodeResultKey(new Uint8Array(node.hkdfSync('sha256', secret, saltOf(nonce), INFO, MAC_BYTES)));
+      },
+    };
+  }
+  const subtle = globalThis.crypto.subtle;
+  const pair = await subtle.generateKey(ECDH, false, ['deriveBits']);
+  return {
+    publicKey: toHex(new Uint8Array(await subtle.exportKey('raw', pair.publicKey))),
+    agree: async (peer, nonce) => {
+      let secret: ArrayBuffer;
+      try {
+        const theirs = await subtle.importKey('raw', pointOf(peer), ECDH, false, []);
+        secret = await subtle.deriveBits({ name: 'ECDH', public: theirs }, pair.privateKey, 256);
+      } catch (err) {
+        throw notAPoint(err);
+      }
+      const ikm = await subtle.importKey('raw', secret, 'HKDF', false, ['deriveKey']);
+      const key = await subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: saltOf(nonce), info: INFO }, ikm, HMAC, false, ['sign', 'verify']);
+      return webResultKey(key);
+    },
+  };
+}
+
+/** node:crypto's HMAC: synchronous, a few microseconds a result. */
+function nodeResultKey(key: Uint8Array): ResultKey {
+  const node = nodeCrypto()!;
+  const macOf = (f: CommitmentFields) => node.createHmac('sha256', key).update(commitmentBytes(f)).digest();
+  return {
+    mac: async (f) => toHex(macOf(f)),
+    verify: async (f, mac) => {
+      const given = macBytes(mac);
+      if (!given) return false;
+      try {
+        return node.timingSafeEqual(macOf(f), given);
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+function webResultKey(key: CryptoKey): ResultKey {
+  const subtle = globalThis.crypto.subtle;
+  return {
+    mac: async (f) => toHex(new Uint8Array(await subtle.sign('HMAC', key, owned(commitmentBytes(f))))),
+    verify: async (f, mac) => {
+      const given = macBytes(mac);
+      if (!given) return false;
+      try {
+        return await subtle.verify('HMAC', key, owned(given), owned(commitmentBytes(f)));
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+function macBytes(mac: string): Uint8Array<ArrayBuffer> | undefined {
+  const bytes = fromHex(mac);
+  return bytes?.length === MAC_BYTES ? owned(bytes) : undefined;
+}
+
+function pointOf(publicKey: string): Uint8Array<ArrayBuffer> {
+  const raw = fromHex(publicKey);
+  if (!raw || raw.length !== RAW_PUBLIC_KEY_BYTES || raw[0] !== 4) throw notAPoint();
+  return owned(raw);
+}
+
+function saltOf(nonce: string): Uint8Array<ArrayBuffer> {
+  const salt = fromHex(nonce);
+  if (!salt || salt.length === 0) throw new TabgridError(ErrorCode.BadInput, 'a result key needs the connection nonce, hex');
+  return owned(salt);
+}
+
+function notAPoint(cause?: unknown): TabgridError {
+  return new TabgridError(ErrorCode.BadSignature, 'the session key is not a P-256 point (65 bytes, 04‖x‖y)', cause === undefined ? undefined : { cause });
+}
+
+/** WebCrypto's types want bytes backed by a plain ArrayBuffer; a copy is one. */
+function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(bytes);
+}

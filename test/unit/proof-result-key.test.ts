@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { isTabgridError, ErrorCode } from '../../src/errors';
+import { unitInputDigest, type CommitmentFields } from '../../src/proof/commitment';
+import { newSessionKeyPair, type ResultKey } from '../../src/proof/result-key';
+import { Kernel, type MatmulUnit } from '../../src/protocol';
+
+const unit: MatmulUnit = { kernel: Kernel.MatmulModp, jobId: 'job-1', unitId: 'u-1', seed: 42, m: 7, n: 13, k: 5, p: 65521 };
+const f: CommitmentFields = { jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root: 'ab'.repeat(32) };
+const NONCE = '5c'.repeat(32);
+
+/** A volunteer's and a host's ends of one connection's result key, each made by node:crypto or WebCrypto. */
+async function connection(volunteerWeb: boolean, hostWeb: boolean, nonce = NONCE): Promise<{ volunteer: ResultKey; host: ResultKey }> {
+  const mine = await newSessionKeyPair({ webCrypto: volunteerWeb });
+  const host = await newSessionKeyPair({ webCrypto: hostWeb });
+  return { volunteer: await mine.agree(host.publicKey, nonce), host: await host.agree(mine.publicKey, nonce) };
+}
+
+describe('result keys', () => {
+  for (const [volunteerWeb, hostWeb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
+    it(`agree on both ends (volunteer ${volunteerWeb ? 'WebCrypto' : 'node:crypto'}, host ${hostWeb ? 'WebCrypto' : 'node:crypto'})`, async () => {
+      const { volunteer, host } = await connection(volunteerWeb, hostWeb);
+      const mac = await volunteer.mac(f);
+      expect(mac).toMatch(/^[0-9a-f]{64}$/);
+      expect(await host.mac(f)).toBe(mac);
+      expect(await host.verify(f, mac)).toBe(true);
+    });
+  }
+
+  it("refuses another connection's MAC, and one replayed for other fields", async () => {
+    const { volunteer, host } = await connection(false, true);
+    const mac = await volunteer.mac(f);
+    // Another connection of the same two key pairs would still differ by its nonce; this is another pair altogether.
+    const other = await connection(false, false);
+    expect(await host.verify(f, await other.volunteer.mac(f))).toBe(false);
+    expect(await other.host.verify(f, mac)).toBe(false);
+    for (const replay of [
+      { ...f, unitId: 'u-2' },
+      { ...f, jobId: 'job-2' },
+      { ...f, root: 'cd'.repeat(32) },
+      { ...f, kernel: Kernel.MatmulF32 },
+      { ...f, inputDigest: unitInputDigest({ ...unit, seed: 43 }) },
+    ]) {
+      expect(await host.verify(replay, mac), JSON.stringify(replay)).toBe(false);
+    }
+  });
+
+  it('derives a different key for each nonce, with the same key pairs', async () => {
+    const mine = await newSessionKeyPair();
+    const host = await newSessionKeyPair({ webCrypto: true });
+    const first = await mine.agree(host.publicKey, NONCE);
+    const second = await host.agree(mine.publicKey, 'a7'.repeat(32));
+    expect(await second.verify(f, await first.mac(f))).toBe(false);
+  });
+
+  it('answers false, never a throw, for a malformed MAC or fields', async () => {
+    for (const web of [false, true]) {
+      const { volunteer, host } = await connection(web, web);
+      const mac = await volunteer.mac(f);
+      for (const bad of ['', mac.slice(2), mac + '00', mac.toUpperCase(), 'zz'.repeat(32), (mac[0] === '0' ? '1' : '0') + mac.slice(1)]) {
+        expect(await host.verify(f, bad), bad).toBe(false);
+      }
+      expect(await host.verify({ ...f, root: 'xyz' }, mac)).toBe(false);
+    }
+  });
+
+  it('refuses a peer half that is not a point on P-256', async () => {
+    for (const web of [false, true]) {
+      const mine = await newSessionKeyPair({ webCrypto: web });
+      // x = 1 with some y is not on the curve; the rest are not even shaped like an uncompressed point.
+      for (const bad of ['04' + '00'.repeat(31) + '01' + '00'.repeat(31) + '02', '02' + 'cd'.repeat(32), '04' + 'cd'.repeat(63), 'no hex']) {
+        const err = await mine.agree(bad, NONCE).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isTabgridError(err, ErrorCode.BadSignature), `${web ? 'WebCrypto' : 'node:crypto'}: ${bad}`).toBe(true);
+      }
+    }
+  });
+});
