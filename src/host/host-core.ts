@@ -139,6 +139,7 @@ export class HostCore {
           // Only for a key connected here: the process that settled the unit owes it to its own connections itself.
           if (this.sessions.speaksFor(to)) this.announcer.owe(to, message);
         },
+        () => (this.ranked = undefined),
         options.log,
       );
     }

@@ -5,14 +5,14 @@
  * that died (its result, heartbeat or reconnect), or when a dead process's lease ran out. Before
  * a request or a result, the key's volunteer and trust records are read again if another process
  * changed them since (its commit's notice says so; without notices, always), so a ban by another
- * process holds here. Commits are fenced by ownership; a fenced one drops the units
+ * process holds here; teams other processes credited are read again once a second. Commits are fenced by ownership; a fenced one drops the units
  * another process took and fails the message as busy (the volunteer asks again). Queued units
  * nobody here asked for within a lease period go back to the pool.
  */
 import { ErrorCode, TabgridError } from '../errors';
 import type { HostMessage, VolunteerMessage } from '../protocol';
 import type { HostState } from './host-state';
-import { FencedCommit, type BatchBase, type Claimed, type SharedHostStore, type UnitCounts } from './store/shared-store';
+import { FencedCommit, teamOfNoticeKey, type BatchBase, type Claimed, type SharedHostStore, type UnitCounts } from './store/shared-store';
 import type { CommitChain, HostSnapshot, StoreBatch, StoredTeam, StoredTrust, StoredUnit, StoredVolunteer } from './store/store';
 
 /** Queued units claimed at once when a volunteer asks and none is queued here. */
@@ -21,6 +21,8 @@ export const CLAIM_BLOCK = 4;
 const FRESH_KEYS = 100_000;
 /** Lapsed units of dead processes adopted per tick at most. */
 const ADOPT_PER_TICK = 64;
+/** Teams read again per tick at most (staleTeams). */
+const TEAMS_PER_TICK = 256;
 
 type Decided = Exclude<VolunteerMessage, { type: 'hello' | 'key-proof' | 'relay' | 'child-left' | 'get-chunks' | 'get-peers' | 'have' | 'serving' }>;
 
@@ -37,6 +39,13 @@ export class Sharing {
    * Only while the store is listening; emptied whenever notices may have been missed.
    */
   private readonly fresh = new Set<string>();
+  /**
+   * Teams whose totals memory may have wrong: another process credited them (its notice named
+   * them), notices may have been missed, or a batch of ours that credited them was fenced after
+   * memory took it. Read again at the next ticks (TEAMS_PER_TICK at a time), in turn with
+   * messages, so no commit of ours changes them while they are read. Bounded by FRESH_KEYS.
+   */
+  private readonly staleTeams = new Set<string>();
 
   constructor(
     private readonly store: SharedHostStore,
@@ -48,14 +57,24 @@ export class Sharing {
     private readonly dropped: (units: readonly StoredUnit[]) => void,
     /** A message another process owes to `to` (a replica's verdict), for the next reply to that key if it speaks here. */
     private readonly owed: (to: string, message: HostMessage) => void,
+    /** Volunteer or team records were read again (the core ranks its leaderboards afresh). */
+    private readonly reread: () => void,
     private readonly log?: (line: string) => void,
   ) {
     store.listen({
       notice: (n) => {
-        if (n.kind === 'keys') for (const k of n.keys) this.fresh.delete(k);
+        if (n.kind === 'keys')
+          for (const k of n.keys) {
+            const team = teamOfNoticeKey(k);
+            if (team === undefined) this.fresh.delete(k);
+            else this.staleTeam(team);
+          }
         else this.owed(n.to, n.message);
       },
-      reset: () => this.fresh.clear(),
+      reset: () => {
+        this.fresh.clear();
+        for (const t of this.state.allTeams()) this.staleTeam(t.key);
+      },
     });
   }
 
@@ -120,6 +139,7 @@ export class Sharing {
    */
   async tick(now: number): Promise<void> {
     await this.store.beat();
+    await this.refreshTeams();
     // A dead process's lease is taken over one lease period after it lapsed, as a restarted host gives each restored lease one
     // more period: its holder notices the death only by silence (5 s) and then has to reconnect. Taken at once, it was requeued
     // here while its holder was on its way to another process, whose every offer of the finished result was then `busy`.
@@ -178,6 +198,7 @@ export class Sharing {
       // Applied already (group commit), the batch's increments are in memory and not in the database: its keys are read again.
       for (const v of batch.volunteers ?? []) this.fresh.delete(v.id);
       for (const t of batch.trust ?? []) this.fresh.delete(t.key);
+      for (const t of batch.teams ?? []) this.staleTeam(t.key);
       // Some unit went to another process: drop the batch's units, take back those still ours (the read waits for our groups in flight).
       const units = err.unitIds.map((id) => this.state.unit(id)).filter((u) => u !== undefined);
       this.forget(units);
@@ -185,6 +206,21 @@ export class Sharing {
       this.log?.(`${err.message}; the message is refused as busy`);
       throw new TabgridError(ErrorCode.Busy, 'another host process took over this unit; ask again', { cause: err });
     }
+  }
+
+  /** Reads stale teams again (in turn with messages: no batch of ours can change them meanwhile). */
+  private async refreshTeams(): Promise<void> {
+    if (this.staleTeams.size === 0) return;
+    const keys = [...this.staleTeams].slice(0, TEAMS_PER_TICK);
+    for (const t of await this.store.teamsNow(keys)) this.state.putTeam(t);
+    for (const k of keys) this.staleTeams.delete(k);
+    this.reread();
+  }
+
+  /** Bounded: past FRESH_KEYS teams, the oldest mark is dropped (that team is read again when next named). */
+  private staleTeam(key: string): void {
+    this.staleTeams.add(key);
+    if (this.staleTeams.size > FRESH_KEYS) this.staleTeams.delete(this.staleTeams.values().next().value!);
   }
 
   /** Counts the database's units now (the first tick is a second away). */
@@ -208,6 +244,7 @@ export class Sharing {
     const { volunteer, trust } = read;
     if (volunteer) this.state.putVolunteer(volunteer);
     for (const t of trust) this.state.putTrust(t);
+    this.reread();
   }
 
   /** Bounded: past FRESH_KEYS keys, the oldest is read again when it next speaks. */

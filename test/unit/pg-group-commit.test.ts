@@ -11,7 +11,7 @@ import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
-import type { JobSpec } from '../../src/host/job';
+import { unitWork, type JobSpec } from '../../src/host/job';
 import { PgHostStore } from '../../src/host/store/pg-store';
 import type { CommitChain } from '../../src/host/store/store';
 import { isTabgridError } from '../../src/errors';
@@ -175,6 +175,41 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     await commit.promise;
     expect((await read.promise).volunteer?.credit).toBe(12);
     expect((await claim.promise).units[0]).toMatchObject({ unitId: 'j/0', state: 'leased', holder: 'k' });
+  });
+
+  it("shows a team's credit earned at every process, at each: the others' notices name the team, and a tick reads it again", async () => {
+    const url = await cluster!.createDatabase();
+    const spec: JobSpec = { id: 'tm', kernel: 'sha256-batch', units: 12, messagesPerUnit: 8, messageLength: 32, seed: 9, samples: 2 };
+    const processOn = async (hostId: string) => {
+      const store = await PgHostStore.open(url);
+      const core = await HostCore.open(store, [spec], { hostId, hash, identity: await store.hostIdentity(), random: seededRandom(3) });
+      closing.push(async () => {
+        core.close();
+        await store.close();
+      });
+      await until(() => store.listening);
+      return core;
+    };
+    const a = await processOn('a');
+    const b = await processOn('b');
+    const blue = async (core: HostCore, name: string) => {
+      const v = await HandVolunteer.greet(core, name, await newIdentity(), hash);
+      expect((await sayTo(core, name, { type: 'profile', id: 2, team: 'Blue' }))[0]).toMatchObject({ type: 'standing' });
+      const unit = await v.lease();
+      expect(await v.submit(unit)).toMatchObject({ type: 'verdict', verdict: 'accepted' });
+      return unitWork(unit);
+    };
+    const credit = (await blue(a, 'v')) + (await blue(b, 'w')) + (await blue(b, 'x'));
+    const blueAt = (core: HostCore) => core.leaderboard().teams.find((t) => t.name === 'Blue');
+    // Each process's memory held only its own keys' part; the next tick reads the team as the database has it.
+    await a.expireLeases();
+    await b.expireLeases();
+    await until(async () => {
+      await a.expireLeases();
+      return blueAt(a)?.credit === credit;
+    });
+    expect(blueAt(a)).toMatchObject({ credit, accepted: 3 });
+    expect(blueAt(b)).toMatchObject({ credit, accepted: 3 });
   });
 
   it('pipelines a HostCore: a message whose unit another process adopted while it waited is answered busy, the others as usual', async () => {

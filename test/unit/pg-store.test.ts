@@ -8,10 +8,11 @@ import { isTabgridError } from '../../src/errors';
 import { openHostStore } from '../../src/host/store/open-host-store';
 import { PgHostStore } from '../../src/host/store/pg-store';
 import { PG_SCHEMA_VERSION } from '../../src/host/store/pg-schema';
-import { FencedCommit, PROCESS_TTL_MS, type BatchBase } from '../../src/host/store/shared-store';
+import { FencedCommit, PROCESS_TTL_MS, teamNoticeKey, type BatchBase } from '../../src/host/store/shared-store';
 import type { HostStore } from '../../src/host/store/store';
 import { PgCluster, postgresBin } from '../../scripts/pg-cluster';
 import { describeHostStore, job, unit, volunteer } from '../helpers/store-conformance';
+import { until } from '../helpers/until';
 
 const installed = postgresBin() !== undefined;
 if (!installed) {
@@ -165,6 +166,27 @@ describe.runIf(installed)('PgHostStore', () => {
         expect((await b.claim('j', 10)).units.map((u) => u.unitId)).toEqual(['j/3']);
         // And a, back from the dead, is fenced off what b took.
         await expect(a.commitShared({ units: [{ ...units[3]!, state: 'leased', holder: 'z', leaseDeadline: 1 }] }, empty)).rejects.toBeInstanceOf(FencedCommit);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it("adds up a team's credit from keys judged by different processes, names the team in its notices, and reads it back", async () => {
+      const [a, b] = await two(0);
+      try {
+        const heard: string[] = [];
+        a.listen({ notice: (n) => n.kind === 'keys' && heard.push(...n.keys), reset: () => undefined });
+        await until(() => a.listening);
+        const team = (credit: number, accepted: number) => ({ key: 'blue', name: 'Blue', credit, accepted, rac: 0, racAt: 0, lastSeen: 1 });
+        // Each process saw the team at 0 and adds its own key's credit.
+        await a.commitShared({ volunteers: [volunteer('v', 3)], teams: [team(3, 1)] }, empty);
+        await b.commitShared({ volunteers: [volunteer('w', 5)], teams: [team(5, 1)] }, empty);
+        expect(await a.teamsNow(['blue', 'nobody'])).toEqual([team(8, 2)]);
+        await until(() => heard.includes(teamNoticeKey('blue')));
+        // a's own commits are not told back to it; b's named its key and its team.
+        expect(heard.sort()).toEqual([teamNoticeKey('blue'), 'w'].sort());
+        expect(await b.teamsNow([])).toEqual([]);
       } finally {
         await a.close();
         await b.close();

@@ -33,6 +33,7 @@ import {
 import {
   FencedCommit,
   PROCESS_TTL_MS,
+  teamNoticeKey,
   type BatchBase,
   type Claimed,
   type SharedHostStore,
@@ -41,7 +42,7 @@ import {
   type UnitCounts,
 } from './shared-store';
 import type { HostMessage } from '../../protocol';
-import type { CommitChain, HostSnapshot, StoreBatch, StoredDataset, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
+import type { CommitChain, HostSnapshot, StoreBatch, StoredDataset, StoredTeam, StoredTrust, StoredUnit, StoredUnitState, StoredVolunteer } from './store';
 
 /** Chunks written per transaction when saving a dataset: the event loop runs between them. */
 const DATASET_CHUNKS_PER_TRANSACTION = 64;
@@ -79,8 +80,13 @@ function noticesFor(processId: string, keys: readonly string[], owed: readonly {
   return payloads;
 }
 
-/** The keys whose volunteer or trust records a batch changes (what its notice names, and what a re-read of a key waits for). */
-const keysOf = (batch: StoreBatch): string[] => [...new Set([...(batch.volunteers ?? []).map((v) => v.id), ...(batch.trust ?? []).map((t) => t.key)])];
+/**
+ * The keys whose volunteer or trust records a batch changes, and its teams (teamNoticeKey): what
+ * its notice names, and what a re-read of a key or team waits for.
+ */
+const keysOf = (batch: StoreBatch): string[] => [
+  ...new Set([...(batch.volunteers ?? []).map((v) => v.id), ...(batch.trust ?? []).map((t) => t.key), ...(batch.teams ?? []).map((t) => teamNoticeKey(t.key))]),
+];
 
 /** A unit as tabgrid_commit reads it: JSON-valued fields as the JSON text stored. */
 const unitRecord = (u: StoredUnit) => ({
@@ -508,6 +514,15 @@ export class PgHostStore implements SharedHostStore {
     );
     const row = r.rows[0]!;
     return { ...(row.v ? { volunteer: volunteerOf(row.v) } : {}), trust: row.t.map(trustOf) };
+  }
+
+  async teamsNow(keys: readonly string[]): Promise<StoredTeam[]> {
+    await this.ready;
+    if (keys.length === 0) return [];
+    // Our own increments to these teams still in flight would be read as missing and lost from memory: wait for them.
+    await Promise.all(keys.map((k) => this.queue.flushed(teamNoticeKey(k))));
+    const r = await this.guard('read', () => this.pool.query<TeamRow>('SELECT * FROM teams WHERE key = ANY($1::text[])', [keys]));
+    return r.rows.map(teamOf);
   }
 
   /** Not held for our commits in flight: the counts go to no record memory builds on, and they only ever lag (see remaining()). */

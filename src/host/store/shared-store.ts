@@ -48,6 +48,19 @@ export class FencedCommit extends Error {
  * transaction commits): the keys whose records it changed, so readers drop what they cached of
  * them, and messages owed to volunteers (replica verdicts) that may be connected elsewhere.
  */
+/**
+ * A team's name among a notice's keys (`team:<key>`, beside volunteer keys, which are hex): a
+ * team's totals change with every process's keys in it, so each process reads them again.
+ */
+export function teamNoticeKey(team: string): string {
+  return `team:${team}`;
+}
+
+/** The team a notice key names, or undefined for a volunteer key. */
+export function teamOfNoticeKey(key: string): string | undefined {
+  return key.startsWith('team:') ? key.slice('team:'.length) : undefined;
+}
+
 export type SharedNotice =
   | { readonly kind: 'keys'; readonly from: string; readonly keys: readonly string[] }
   | { readonly kind: 'owed'; readonly from: string; readonly to: string; readonly message: HostMessage };
@@ -82,6 +95,11 @@ export interface SharedHostStore extends HostStore {
   release(unitIds: readonly string[]): Promise<void>;
   /** The key's volunteer record and trust records as the database has them now (another process may have banned it). */
   refreshKey(key: string): Promise<{ volunteer?: StoredVolunteer; trust: StoredTrust[] }>;
+  /**
+   * The teams' records as the database has them now, once this process's own commits to them in
+   * flight are in (a read older than memory would overwrite it); teams it has no record of are left out.
+   */
+  teamsNow(keys: readonly string[]): Promise<StoredTeam[]>;
   /** Units by state over the whole database (jobs cancelled included, as HostState.counts). */
   counts(): Promise<UnitCounts>;
   /** Whether units remain that are not accepted, the queued units of cancelled jobs aside. */
