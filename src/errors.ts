@@ -22,7 +22,7 @@ export const ErrorCode = {
   Network: 'network',
   /** A result or opening names a unit this peer does not hold. */
   UnknownUnit: 'unknown-unit',
-  /** A signature (key proof, result commitment) does not verify for the key that claims it. */
+  /** A key-proof's signature, or a result's MAC, does not verify for the key (or connection) that claims it. */
   BadSignature: 'bad-signature',
   /** The volunteer's key is banned from every job this host serves (too many invalid results). */
   Banned: 'banned',

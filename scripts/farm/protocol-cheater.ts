@@ -90,7 +90,7 @@ export class ProtocolCheater {
       if (this.options.kind === CheatKind.Replay && this.accepted) {
         const stock = this.accepted;
         // The accepted result's root and MAC (over its own unit's commitment), as this unit's result.
-        const message = { ...resultMessage(stock.sent, await this.mac(stock.sent)), unitId: unit.unitId };
+        const message = { ...resultMessage(stock.sent, this.mac(stock.sent)), unitId: unit.unitId };
         this.options.report.lie(unit.unitId, `replayed the accepted result of ${stock.unitId}`);
         await this.submit(unit.unitId, honest, message, signal);
       } else if (this.options.kind === CheatKind.ForgedMac) {
@@ -100,15 +100,15 @@ export class ProtocolCheater {
         this.options.report.lie(unit.unitId, "sent an honest result with a MAC under a key that is not its connection's");
         await this.submit(unit.unitId, honest, resultMessage(honest, mac), signal);
       } else {
-        const answer = await this.submit(unit.unitId, honest, resultMessage(honest, await this.mac(honest)), signal);
+        const answer = await this.submit(unit.unitId, honest, resultMessage(honest, this.mac(honest)), signal);
         if (answer.type === 'verdict' && answer.verdict === 'accepted') this.accepted = { unitId: unit.unitId, sent: honest };
       }
     }
   }
 
-  /** The MAC of `sent`'s commitment under this connection's result key (a dropped link fails the send, and the run loop reconnects). */
-  private async mac(sent: Sent): Promise<string> {
-    const mac = await this.link.resultMac(sent.commitment);
+  /** The MAC of `sent`'s commitment under this connection's result key (no link fails the send, and the run loop reconnects). */
+  private mac(sent: Sent): string {
+    const mac = this.link.resultMac(sent.commitment);
     if (mac === undefined) throw new TabgridError(ErrorCode.Network, 'the link dropped before the result went out');
     return mac;
   }
@@ -126,7 +126,7 @@ export class ProtocolCheater {
           const unit = jobUnit(spec, i);
           const sent = await this.honest(unit, signal);
           this.options.report.lie(unit.unitId, 'claimed a unit it was never leased');
-          const answer = await this.submit(unit.unitId, sent, resultMessage(sent, await this.mac(sent)), signal);
+          const answer = await this.submit(unit.unitId, sent, resultMessage(sent, this.mac(sent)), signal);
           // Each claim counts against the key, so the host bans it after the job's banAfter.
           if (answer.type === 'error' && answer.code === ErrorCode.Banned) throw new TabgridError(ErrorCode.Banned, answer.message);
           if (!(answer.type === 'verdict' && answer.verdict === 'duplicate')) open++;

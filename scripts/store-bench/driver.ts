@@ -211,7 +211,7 @@ export class BenchVolunteer {
       this.announced.onAnnounce?.();
       const u = done.unit;
       if (!this.resultKey) throw new Error(`${this.name}: work before greet`);
-      const mac = await this.resultKey.mac({ jobId: u.jobId, unitId: u.unitId, kernel: u.kernel, inputDigest: unitInputDigest(u), root: done.root });
+      const mac = this.resultKey.mac({ jobId: u.jobId, unitId: u.unitId, kernel: u.kernel, inputDigest: unitInputDigest(u), root: done.root });
       const [challenge] = await host.say(this.name, { type: 'result', unitId: u.unitId, root: done.root, backend: 'cpu', mac });
       if (challenge?.type !== 'challenge') throw new Error(`${this.name}: expected a challenge for ${u.unitId}, got ${JSON.stringify(challenge)}`);
       const openings = challenge.indices.map((index) => ({

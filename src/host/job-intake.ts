@@ -22,7 +22,7 @@ export function stageJobs(state: HostState, tx: Tx, jobs: readonly JobSpec[], no
       continue;
     }
     tx.putJob({ id: spec.id, spec, priority: spec.priority ?? 0, createdAt: now + order });
-    // An empty lease history from the start: a signed result for a unit nobody ever leased is a claim on work never given.
+    // An empty lease history from the start: an authenticated result for a unit nobody ever leased is a claim on work never given.
     for (let i = 0; i < spec.units; i++) {
       const unit = jobUnit(spec, i);
       tx.putUnit({

@@ -97,7 +97,7 @@ export class Judge {
     const mine = u.holder === who.id && (u.state === UnitState.Leased || lapsedFromMe);
     // Before anything else: a result whose MAC does not verify under this connection's result key
     // (made on another connection, or for another unit, job or root) is not this key's word.
-    if (!(await this.authentic(who.resultKey, unit, message))) {
+    if (!this.authentic(who.resultKey, unit, message)) {
       if (mine) return this.reject(who.id, u, 'bad MAC', tx);
       throw new TabgridError(ErrorCode.BadSignature, `the result's MAC does not verify for unit ${u.unitId}`);
     }
@@ -300,7 +300,7 @@ export class Judge {
   /** A result for a unit `who` never held: an error reply, and an invalid result for its trust (which may ban it). */
   private unearned(who: string, u: UnitRecord, tx: Tx): HostMessage {
     const trust = this.countInvalid(who, u, tx);
-    const message = `unit ${u.unitId} was never leased to you; a signed result for it counts as an invalid result${trust?.banned ? `, and this key is now banned from job ${u.jobId}` : ''}`;
+    const message = `unit ${u.unitId} was never leased to you; an authenticated result for it counts as an invalid result${trust?.banned ? `, and this key is now banned from job ${u.jobId}` : ''}`;
     return { type: 'error', code: trust?.banned ? ErrorCode.Banned : ErrorCode.UnknownUnit, message, unitId: u.unitId };
   }
 
@@ -332,7 +332,7 @@ export class Judge {
     await verifier.onRecomputed(u, settlement, this.court(now, tx));
   }
 
-  private authentic(key: ResultKey, unit: WorkUnit, message: Result): Promise<boolean> {
+  private authentic(key: ResultKey, unit: WorkUnit, message: Result): boolean {
     return key.verify({ jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root: message.root }, message.mac);
   }
 }

@@ -1,4 +1,5 @@
 import { ErrorCode, TabgridError } from '../errors';
+import { sha256Ref } from '../hash/sha256-ref';
 import { fromHex, toHex } from '../hex';
 import { MAC_HEX } from '../protocol';
 import { commitmentBytes, type CommitmentFields } from './commitment';
@@ -23,7 +24,6 @@ import { nodeCrypto } from './node-crypto';
  */
 
 const ECDH = { name: 'ECDH', namedCurve: 'P-256' } as const;
-const HMAC = { name: 'HMAC', hash: 'SHA-256', length: 256 } as const;
 const INFO = new TextEncoder().encode('tabgrid/result-key/v1');
 /** 0x04 ‖ x ‖ y. */
 const RAW_PUBLIC_KEY_BYTES = 65;
@@ -40,11 +40,15 @@ export interface SessionKeyPair {
   agree(peerPublicKey: string, nonce: string): Promise<ResultKey>;
 }
 
+/**
+ * Synchronous, so a volunteer's result goes out in the order it was sent, before whatever the
+ * session says next (a request for the next unit must not overtake the result it follows).
+ */
 export interface ResultKey {
-  /** The MAC of a result's commitment, hex. */
-  mac(f: CommitmentFields): Promise<string>;
+  /** The MAC of a result's commitment, hex. Throws BadInput for fields commitmentBytes refuses. */
+  mac(f: CommitmentFields): string;
   /** Whether `mac` is this key's MAC of exactly these fields; false (never a throw) for anything malformed. */
-  verify(f: CommitmentFields, mac: string): Promise<boolean>;
+  verify(f: CommitmentFields, mac: string): boolean;
 }
 
 /**
@@ -82,20 +86,20 @@ export async function newSessionKeyPair(options: { readonly webCrypto?: boolean 
       } catch (err) {
         throw notAPoint(err);
       }
-      const ikm = await subtle.importKey('raw', secret, 'HKDF', false, ['deriveKey']);
-      const key = await subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: saltOf(nonce), info: INFO }, ikm, HMAC, false, ['sign', 'verify']);
-      return webResultKey(key);
+      const ikm = await subtle.importKey('raw', secret, 'HKDF', false, ['deriveBits']);
+      const key = await subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: saltOf(nonce), info: INFO }, ikm, 8 * MAC_BYTES);
+      return jsResultKey(new Uint8Array(key));
     },
   };
 }
 
-/** node:crypto's HMAC: synchronous, a few microseconds a result. */
+/** node:crypto's HMAC: a few microseconds a result (a host verifies one a unit). */
 function nodeResultKey(key: Uint8Array): ResultKey {
   const node = nodeCrypto()!;
   const macOf = (f: CommitmentFields) => node.createHmac('sha256', key).update(commitmentBytes(f)).digest();
   return {
-    mac: async (f) => toHex(macOf(f)),
-    verify: async (f, mac) => {
+    mac: (f) => toHex(macOf(f)),
+    verify: (f, mac) => {
       const given = macBytes(mac);
       if (!given) return false;
       try {
@@ -107,18 +111,33 @@ function nodeResultKey(key: Uint8Array): ResultKey {
   };
 }
 
-function webResultKey(key: CryptoKey): ResultKey {
-  const subtle = globalThis.crypto.subtle;
+/**
+ * HMAC-SHA-256 in script (the reference SHA-256), where there is no node:crypto: WebCrypto's HMAC
+ * is asynchronous. A commitment is a few blocks, so a MAC costs microseconds either way.
+ */
+function jsResultKey(key: Uint8Array): ResultKey {
+  const inner = new Uint8Array(64).fill(0x36);
+  const outer = new Uint8Array(64).fill(0x5c);
+  for (let i = 0; i < key.length; i++) {
+    inner[i]! ^= key[i]!;
+    outer[i]! ^= key[i]!;
+  }
+  const macOf = (f: CommitmentFields) => sha256Ref(outer, sha256Ref(inner, commitmentBytes(f)));
   return {
-    mac: async (f) => toHex(new Uint8Array(await subtle.sign('HMAC', key, owned(commitmentBytes(f))))),
-    verify: async (f, mac) => {
+    mac: (f) => toHex(macOf(f)),
+    verify: (f, mac) => {
       const given = macBytes(mac);
       if (!given) return false;
+      let mine: Uint8Array;
       try {
-        return await subtle.verify('HMAC', key, owned(given), owned(commitmentBytes(f)));
+        mine = macOf(f);
       } catch {
         return false;
       }
+      // Every byte compared, whatever differs first.
+      let diff = 0;
+      for (let i = 0; i < MAC_BYTES; i++) diff |= mine[i]! ^ given[i]!;
+      return diff === 0;
     },
   };
 }

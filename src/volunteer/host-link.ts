@@ -11,7 +11,7 @@ import { createKeyPair, identityFromKeyPair, type Identity } from '../proof/iden
 import { signKeyProof } from '../proof/key-proof';
 import type { CommitmentFields } from '../proof/commitment';
 import { newSessionKeyPair, type ResultKey } from '../proof/result-key';
-import { resultMessage, type Sent } from './results';
+import { resultMessage, type Offer } from './results';
 import { verifyReceiptSignature } from '../proof/receipt-signing';
 import type { ServedChunk } from '../data/dataset';
 import { ChunkRequest } from './chunk-request';
@@ -423,19 +423,17 @@ export class HostLink {
   }
 
   /**
-   * Sends a finished result, its commitment authenticated with this connection's result key.
-   * Sends nothing when not connected, or when the connection changed while the MAC was made:
-   * the session sends its results again on each new connection, under that one's key.
+   * Sends a finished result, its commitment authenticated with this connection's result key
+   * (at once, so it goes before whatever is sent next). Sends nothing when not connected: the
+   * session sends its results again on each new connection, under that one's key.
    */
-  async sendResult(r: Sent): Promise<void> {
-    const current = this.resultKey;
-    if (!current || current.link !== this.link) return;
-    const mac = await current.key.mac(r.commitment);
-    if (this.link === current.link) this.send(resultMessage(r, mac));
+  sendResult(r: Offer): void {
+    const mac = this.resultMac(r.commitment);
+    if (mac !== undefined) this.send(resultMessage(r, mac));
   }
 
   /** The MAC of `commitment` under this connection's result key; undefined when not connected. */
-  async resultMac(commitment: CommitmentFields): Promise<string | undefined> {
+  resultMac(commitment: CommitmentFields): string | undefined {
     const current = this.resultKey;
     return current && current.link === this.link ? current.key.mac(commitment) : undefined;
   }

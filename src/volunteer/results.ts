@@ -70,8 +70,17 @@ function treeOf(leaves: Uint8Array, leafBytes: number, leafHashes: Uint8Array | 
   return buildMerkleTreeOfChunks(leaves, leafBytes, hash);
 }
 
+/** What a result message is made of: a result as sent, without the output it keeps for the host's checks. */
+export type Offer = Pick<Sent, 'root' | 'backend' | 'adapter' | 'shares' | 'commitment'>;
+
+/** Just the parts of `r` a result message needs (a pending replica keeps no more: its output is not asked for again). */
+export function offerOf(r: Sent): Offer {
+  const { root, backend, adapter, shares, commitment } = r;
+  return { root, backend, commitment, ...(adapter === undefined ? {} : { adapter }), ...(shares === undefined ? {} : { shares }) };
+}
+
 /** The result message, its commitment authenticated by `mac` (the connection's result key's: HostLink.sendResult). */
-export function resultMessage(r: Sent, mac: string): VolunteerMessage {
+export function resultMessage(r: Offer, mac: string): VolunteerMessage {
   return {
     type: 'result',
     unitId: r.commitment.unitId,

@@ -28,7 +28,7 @@ export interface VolunteerSessionOptions {
   /** How to reach the host; defaults to PeerJS (connectToHost). Tests pass in-memory links. */
   readonly connect?: (handlers: LinkHandlers, signal: AbortSignal) => Promise<Link>;
   readonly client?: string;
-  /** The key results are signed with, the volunteer's identity to the host (default: a fresh one in memory). */
+  /** The volunteer's identity to the host, which its key-proofs sign with (default: a fresh one in memory). */
   readonly identity?: Identity;
   /** Units to hold besides the one computing, so the GPU never waits on the network (default 1). */
   readonly prefetch?: number;

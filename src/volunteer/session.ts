@@ -21,7 +21,7 @@ import type { DatasetSlice } from '../data/dataset';
 import type { DatasetCache } from './store/dataset-cache';
 import { MemoryDatasetCache } from './store/memory-dataset-cache';
 import type { UnitInput } from '../worker/segments';
-import { answerCheck, sentResult, type Sent } from './results';
+import { answerCheck, offerOf, sentResult, type Offer, type Sent } from './results';
 import { NoWork, VolunteerState, type VerdictDetail, type VolunteerSessionOptions } from './session-options';
 import type { DonorProfile } from './store/volunteer-store';
 
@@ -99,7 +99,7 @@ export class VolunteerSession extends EventTarget {
   /** Results sent and not yet judged: kept to answer challenges and to re-send after a reconnect. */
   private readonly sent = new Map<string, Sent>();
   /** Results the host keeps as replicas, waiting for another key's: re-sent after a reconnect. */
-  private readonly replicas = new Map<string, Sent>();
+  private readonly replicas = new Map<string, Offer>();
   /** Checkpoints of held units not finished yet. */
   private partial = new Map<string, Resumable>();
   /** Results whose upload the host was too busy to take: offered again after a backoff. */
@@ -325,9 +325,9 @@ export class VolunteerSession extends EventTarget {
           await this.host.open(signal);
           this.connectProblem = undefined;
           // Results that lost their verdict to the drop: send them again (the host repeats its challenge).
-          for (const r of this.sent.values()) void this.host.sendResult(r);
+          for (const r of this.sent.values()) this.host.sendResult(r);
           // Replicas on file: a host that restarted since fetches their verdicts this way.
-          for (const r of this.replicas.values()) void this.host.sendResult(r);
+          for (const r of this.replicas.values()) this.host.sendResult(r);
           void this.tellProfile(signal);
           void this.swarm?.connected(signal);
         } else void this.swarm?.update(signal);
@@ -461,7 +461,7 @@ export class VolunteerSession extends EventTarget {
       await this.journal.finish(unit.unitId, result);
       this.partial.delete(unit.unitId);
       this.sent.set(unit.unitId, result);
-      void this.host.sendResult(result);
+      this.host.sendResult(result);
     } catch (err) {
       const latest = checkpoints.latest();
       if (latest) this.partial.set(unit.unitId, latest);
@@ -596,7 +596,7 @@ export class VolunteerSession extends EventTarget {
       () => {
         retry.timer = undefined;
         const r = this.sent.get(unitId);
-        if (r) void this.host.sendResult(r);
+        if (r) this.host.sendResult(r);
       },
       backoffMs(retry.attempt, this.options.backoff?.baseMs, this.options.backoff?.maxMs),
     );
@@ -638,7 +638,7 @@ export class VolunteerSession extends EventTarget {
     this.partial.delete(v.unitId);
     this.calm(v.unitId);
     // A pending replica stays in the outbox (and is re-sent on reconnect) until its verdict.
-    if (v.verdict === Verdict.Pending && sent) this.replicas.set(v.unitId, sent);
+    if (v.verdict === Verdict.Pending && sent) this.replicas.set(v.unitId, offerOf(sent));
     if (v.verdict !== Verdict.Pending) {
       this.replicas.delete(v.unitId);
       void this.journal.settle(v.unitId, v.receipt);

@@ -58,7 +58,7 @@ export async function keyProofFor(identity: Identity, welcome: Extract<HostMessa
 }
 
 /** The MAC of `root` as unit `unit`'s result, under the result key `identity` agreed on the connection it greeted last. */
-export function macFor(identity: Identity, unit: WorkUnit, root: string): Promise<string> {
+export function macFor(identity: Identity, unit: WorkUnit, root: string): string {
   const key = resultKeys.get(identity);
   if (!key) throw new Error('macFor: this identity has greeted no host (greetAs)');
   return key.mac({ jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
@@ -71,7 +71,7 @@ export async function resultOf(
   root: string,
   extra: { shares?: number[]; backend?: Backend; adapter?: string } = {},
 ): Promise<VolunteerMessage> {
-  return { type: 'result', unitId: unit.unitId, root, backend: 'cpu', mac: await macFor(identity, unit, root), ...extra };
+  return { type: 'result', unitId: unit.unitId, root, backend: 'cpu', mac: macFor(identity, unit, root), ...extra };
 }
 
 /** A valid P-256 point (the curve's generator): a scripted host's half of the result key, which it never checks. */

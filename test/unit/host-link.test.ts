@@ -190,6 +190,8 @@ describe('HostLink: the result key', () => {
     const hostKey = await newIdentity();
     const mine = await newSessionKeyPair();
     const results: { root: string; verified: boolean }[] = [];
+    /** Every message's type, in the order the host heard them. */
+    const heard: string[] = [];
     let closes = 0;
     let current: LinkHandlers | undefined;
     const connect = async (handlers: LinkHandlers): Promise<Link> => {
@@ -200,6 +202,7 @@ describe('HostLink: the result key', () => {
         peer: 'host',
         send(text) {
           const m = parseVolunteerMessage(text);
+          heard.push(m.type);
           if (m.type === 'hello') {
             const welcome = { ...welcomeFor(m.id, hostKey.publicKey), nonce, session: session ?? mine.publicKey };
             setTimeout(() => handlers.onText(encodeMessage(welcome)), 0);
@@ -219,7 +222,7 @@ describe('HostLink: the result key', () => {
         },
       };
     };
-    return { connect, results, closes: () => closes, drop: () => current?.onClose() };
+    return { connect, results, heard, closes: () => closes, drop: () => current?.onClose() };
   }
 
   const sent = async () => sentResult(unit, { leaves: new Uint8Array(8 * 32).fill(7), leafBytes: 32, backend: 'cpu' }, 8, await createCpuSha256());
@@ -236,6 +239,9 @@ describe('HostLink: the result key', () => {
     await link.sendResult(r);
     await link.open(signal);
     await link.sendResult(r);
+    // What the session says next goes after the result, not before it (its MAC is made at once).
+    void link.ask({ type: 'request-unit', holding: [] }, ['unit', 'no-work'], new AbortController().signal).catch(() => undefined);
+    expect(host.heard.slice(-2)).toEqual(['result', 'request-unit']);
     await until(() => host.results.length === 2);
     expect(host.results).toEqual([
       { root: r.root, verified: true },

@@ -224,7 +224,7 @@ describe('an upload is dropped when its unit no longer waits for it', () => {
       await oneRow(v, held);
       expect(core.uploadBytesInFlight()).toBe(ROW_BYTES);
       // Another connection's MAC on its second result: invalid, and with banAfter 1 a ban.
-      const forged = { type: 'result', unitId: other.unitId, root: FAKE_ROOT, backend: 'cpu', mac: await macFor(forger, other, FAKE_ROOT) } as const;
+      const forged = { type: 'result', unitId: other.unitId, root: FAKE_ROOT, backend: 'cpu', mac: macFor(forger, other, FAKE_ROOT) } as const;
       expect(reasonOf((await v.say(forged))[0]!)).toMatch(/bad MAC; this key is now banned/);
       expect(core.uploadBytesInFlight()).toBe(0);
       expect(core.units('big').find((u) => u.unitId === held.unitId)).toMatchObject({ state: 'queued', holder: null });

@@ -114,12 +114,12 @@ describe('authenticated results', () => {
     const other = (await volunteer(core, 'b')).me;
     const unit = await v.lease();
     const root = toHex(buildMerkleTreeOfChunks(honest(unit, hash), 32, hash).root);
-    const forged = { type: 'result', unitId: unit.unitId, root, backend: 'cpu', mac: await macFor(other, unit, root) } as const;
+    const forged = { type: 'result', unitId: unit.unitId, root, backend: 'cpu', mac: macFor(other, unit, root) } as const;
     expect(reasonOf((await v.say(forged))[0]!)).toBe('rejected: bad MAC');
     // Its own valid MAC, but over unit 2's commitment: replayed onto the unit it now holds.
     const next = await v.lease();
     const elsewhere = { ...next, unitId: 'sig/2' };
-    const replay = { type: 'result', unitId: next.unitId, root, backend: 'cpu', mac: await macFor(v.me, elsewhere, root) } as const;
+    const replay = { type: 'result', unitId: next.unitId, root, backend: 'cpu', mac: macFor(v.me, elsewhere, root) } as const;
     expect(reasonOf((await v.say(replay))[0]!)).toBe('rejected: bad MAC');
     expect(core.volunteer(v.me.id)).toMatchObject({ rejected: 2, credit: 0 });
   });
@@ -129,15 +129,15 @@ describe('authenticated results', () => {
     const v = await volunteer(core, 'a');
     const unit = await v.lease();
     const root = toHex(buildMerkleTreeOfChunks(honest(unit, hash), 32, hash).root);
-    const earlier = await macFor(v.me, unit, root);
+    const earlier = macFor(v.me, unit, root);
     // The same key greets again on a new connection: a new nonce and a new volunteer half, so a new result key.
     await greetAs(core, 'a2', v.me);
-    expect(await macFor(v.me, unit, root)).not.toBe(earlier);
+    expect(macFor(v.me, unit, root)).not.toBe(earlier);
     const [reply] = await sayTo(core, 'a2', { type: 'result', unitId: unit.unitId, root, backend: 'cpu', mac: earlier });
     expect(reasonOf(reply!)).toBe('rejected: bad MAC');
   });
 
-  it('refuses a well-signed result for a unit never leased to the sender', async () => {
+  it('refuses a well-authenticated result for a unit never leased to the sender', async () => {
     const core = await open(job);
     const v = await volunteer(core, 'a');
     const w = await volunteer(core, 'b');

@@ -154,7 +154,7 @@ describe('protocol: the validator refuses', () => {
     ['a key-proof with a short signature', `{"type":"key-proof","signature":"${SIG.slice(2)}","session":"${KEY}"}`],
     ['a key-proof without its session key', `{"type":"key-proof","signature":"${SIG}"}`],
     ['a key-proof whose session key is compressed', `{"type":"key-proof","signature":"${SIG}","session":"02${'cd'.repeat(32)}"}`],
-    ['an unsigned result', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu"}`],
+    ['a result without its MAC', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu"}`],
     ['a result with an upper-case MAC', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","mac":"${MAC.toUpperCase()}"}`],
     ['a result with a short MAC', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","mac":"${MAC.slice(2)}"}`],
     ['a result with a signature instead of a MAC (protocol 8)', `{"type":"result","unitId":"u","root":"${D}","backend":"cpu","signature":"${SIG}"}`],

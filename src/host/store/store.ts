@@ -91,7 +91,7 @@ export interface StoredUnit {
    */
   readonly votes?: readonly Vote[];
   /**
-   * Keys that have held this unit's lease, oldest first, at most LEASE_HISTORY: a signed result
+   * Keys that have held this unit's lease, oldest first, at most LEASE_HISTORY: an authenticated result
    * from a key not among them is a claim on work it was never given (judge.ts). Absent in
    * records older than the field.
    */

@@ -6,7 +6,7 @@ import type { Settlement } from '../settler';
 
 /**
  * One verifier per policy kind (BOINC's validator plugins): the policy's insides, behind one
- * interface. The Judge (judge.ts) does everything around them: the signature, leases and
+ * interface. The Judge (judge.ts) does everything around them: the result's MAC, leases and
  * holders, duplicates and re-sent results, the spot-check step of adaptive trust, keeping the
  * output of jobs that collect it, and the verdicts (credit, receipts, trust, requeueing). A
  * verifier says what a result needs next (a Step); the Judge stores what the unit now awaits
@@ -17,7 +17,7 @@ export interface Verifier {
   readonly spotCheck: SpotCheck;
   /** Whether a result lists shares (read by the policy); a result of any other policy that lists some is refused. */
   readonly shares: boolean;
-  /** A signed result from the unit's holder, after the spot-check step. */
+  /** An authenticated result from the unit's holder, after the spot-check step. */
   onResult(c: ResultCase): Step;
   /** The openings answering this policy's challenge (the unit's `challenge`). */
   onOpenings?(c: Case, openings: readonly Opening[]): Step;
