@@ -10,6 +10,8 @@ export interface Connection {
   publicKey?: string;
   /** The result key agreed with the key-proof (proof/result-key.ts): each result's MAC must verify under it. */
   resultKey?: ResultKey;
+  /** Hellos said in the minute since `since` (greeting.ts HELLOS_PER_MINUTE). */
+  hellos?: { readonly since: number; count: number };
   /** The key hello named and the nonce its welcome carried, awaiting the key-proof. */
   claimed?: { readonly publicKey: string; readonly nonce: string };
   /**

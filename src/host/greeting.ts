@@ -24,7 +24,15 @@ export interface GreetingOptions {
   readonly redirect: (name: string) => Omit<Redirect, 'id'> | undefined;
   /** TURN credentials for the welcome (HostCoreOptions.iceGrant). */
   readonly iceGrant?: (volunteer: string) => IceGrant;
+  readonly clock: () => number;
 }
+
+/**
+ * Hellos one connection may say a minute. Each opens a key-proof, whose check costs the host an
+ * ECDSA verification and an ECDH agreement (0.15 ms of node:crypto); an honest volunteer says
+ * hello once a connection, and again only after a redirect or a protocol error.
+ */
+export const HELLOS_PER_MINUTE = 12;
 
 /**
  * How a connection becomes a volunteer: `hello` names a public key and gets a `welcome` with
@@ -40,6 +48,11 @@ export class Greeting {
 
   /** The answer to hello (welcome or redirect), carrying the hello's id. */
   hello(name: string, session: Connection, message: Hello): HostMessage {
+    const now = this.options.clock();
+    if (!session.hellos || now - session.hellos.since >= 60_000) session.hellos = { since: now, count: 0 };
+    if (++session.hellos.count > HELLOS_PER_MINUTE) {
+      throw new TabgridError(ErrorCode.Busy, `too many hellos on this connection: at most ${HELLOS_PER_MINUTE} a minute`);
+    }
     if (message.protocol !== PROTOCOL_VERSION) {
       throw new TabgridError(ErrorCode.ProtocolVersion, `host speaks protocol ${PROTOCOL_VERSION}, volunteer ${message.protocol}`);
     }

@@ -120,6 +120,7 @@ export class HostCore {
       trust: this.judge.trust,
       redirect: (name) => this.redirect(name),
       iceGrant: options.iceGrant,
+      clock: this.clock,
     });
     if (isSharedStore(store)) {
       this.sharing = new Sharing(

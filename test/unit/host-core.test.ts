@@ -478,12 +478,18 @@ describe('HostCore against hostile peers', () => {
     expect(servedAt).toBeDefined();
     // The connection speaks for its first key only, so it holds that key's maxLeases units.
     expect([...held.values()].flat()).toHaveLength(2);
+    // Its hellos (one a key switch) are refused past HELLOS_PER_MINUTE; a minute on it may say hello again.
+    expect((await say(core, 'sybil', { type: 'hello', id: 9, protocol: PROTOCOL_VERSION, client: 't', publicKey: sybils[0]!.publicKey }))[0]).toMatchObject({
+      type: 'error',
+      code: 'busy',
+    });
+    now += 60_000;
     expect(await greetAs(core, 'sybil', sybils[1]!)).toMatchObject({
       type: 'error',
       code: 'bad-message',
       message: expect.stringMatching(/already speaks for another key/),
     });
-    // The same key saying hello again is fine, and keeps its leases.
+    // The same key saying hello again is fine, and keeps its units (a lapsed lease nobody else took is its holder's again).
     expect(await greetAs(core, 'sybil', sybils[0]!)).toMatchObject({ type: 'welcome' });
     expect(await beat(core, 'sybil', held.get(sybils[0]!)![0]!)).toMatchObject({ type: 'lease' });
   });

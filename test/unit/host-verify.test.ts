@@ -3,6 +3,7 @@ import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
+import { HELLOS_PER_MINUTE } from '../../src/host/greeting';
 import { parseJob, type JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { HostStore } from '../../src/host/store/store';
@@ -247,6 +248,20 @@ describe('authenticated results', () => {
     // An honest proof on a fresh hello still works.
     expect(await greetAs(core, 'x', me)).toMatchObject({ type: 'welcome' });
     expect((await sayTo(core, 'x', { type: 'request-unit', id: 4, holding: [] }))[0]).toMatchObject({ type: 'unit' });
+  });
+
+  it(`takes at most ${HELLOS_PER_MINUTE} hellos a minute on one connection (each opens a key-proof the host must check)`, async () => {
+    let now = 1_000_000;
+    const core = await HostCore.open(new MemoryHostStore(), [job], { hostId: 'h', hash, identity: hostKey, clock: () => now });
+    const me = await newIdentity();
+    const hello = { type: 'hello', id: 1, protocol: PROTOCOL_VERSION, client: 't', publicKey: me.publicKey } as const;
+    for (let i = 0; i < HELLOS_PER_MINUTE; i++) expect((await sayTo(core, 'x', hello))[0]).toMatchObject({ type: 'welcome' });
+    expect((await sayTo(core, 'x', hello))[0]).toMatchObject({ type: 'error', code: 'busy', message: expect.stringMatching(/too many hellos/) });
+    // Another connection is not held to this one's count; this one says hello again a minute on.
+    expect((await sayTo(core, 'y', hello))[0]).toMatchObject({ type: 'welcome' });
+    now += 60_000;
+    expect(await greetAs(core, 'x', me)).toMatchObject({ type: 'welcome' });
+    expect((await sayTo(core, 'x', { type: 'request-unit', id: 2, holding: [] }))[0]).toMatchObject({ type: 'unit' });
   });
 
   it('will not let a connection speak for a key it does not hold', async () => {
