@@ -82,7 +82,9 @@ describe.skipIf(skip !== undefined)('matmul-i8 tiles and tuner on Dawn (lavapipe
       };
       const s = await least(small);
       const b = await least(big);
-      expect(b / s, `${b} ms vs ${s} ms`).toBeGreaterThan(2);
+      // 4× the work; lavapipe's timestamps come in steps (0.9175 ms seen in CI, 1.835 against 3.670 ms), so a
+      // loaded machine can show exactly 2×: longer by more than half is what the tuner needs to tell them apart.
+      expect(b / s, `${b} ms vs ${s} ms`).toBeGreaterThan(1.5);
     } finally {
       small.destroy();
       big.destroy();
