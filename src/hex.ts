@@ -14,8 +14,8 @@ export function toHex(bytes: Uint8Array): string {
 const DIGIT = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) DIGIT[alphabet.charCodeAt(i)] = i;
 
-/** Parses lower-case hex; returns undefined on anything else (odd length, other characters). */
-export function fromHex(hex: string): Uint8Array | undefined {
+/** Parses lower-case hex (into fresh bytes of their own buffer); returns undefined on anything else (odd length, other characters). */
+export function fromHex(hex: string): Uint8Array<ArrayBuffer> | undefined {
   if (hex.length % 2 !== 0) return undefined;
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) {

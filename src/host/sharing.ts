@@ -5,9 +5,10 @@
  * that died (its result, heartbeat or reconnect), or when a dead process's lease ran out. Before
  * a request or a result, the key's volunteer and trust records are read again if another process
  * changed them since (its commit's notice says so; without notices, always), so a ban by another
- * process holds here; teams other processes credited are read again once a second. Commits are fenced by ownership; a fenced one drops the units
- * another process took and fails the message as busy (the volunteer asks again). Queued units
- * nobody here asked for within a lease period go back to the pool.
+ * process holds here; teams other processes credited are read again once a second. Commits are
+ * fenced by ownership; a fenced one drops the units another process took and fails the message
+ * as busy (the volunteer asks again). Queued units nobody here asked for within a lease period go
+ * back to the pool.
  */
 import { ErrorCode, TabgridError } from '../errors';
 import type { HostMessage, VolunteerMessage } from '../protocol';

@@ -56,10 +56,16 @@ export async function publicKeyHex(publicKey: CryptoKey): Promise<string> {
   return toHex(new Uint8Array(await subtle().exportKey('raw', publicKey)));
 }
 
+/** The bytes of a raw uncompressed P-256 point in hex (65 bytes, 04‖x‖y), or undefined for anything else; whether it lies on the curve is left to its use. */
+export function rawPublicKey(publicKey: string): Uint8Array<ArrayBuffer> | undefined {
+  const raw = fromHex(publicKey);
+  return raw?.length === RAW_PUBLIC_KEY_BYTES && raw[0] === 4 ? raw : undefined;
+}
+
 /** A short stable id for a public key: the first 32 hex characters of SHA-256 of its raw bytes. */
 export function identityOf(publicKey: string): string {
-  const raw = fromHex(publicKey);
-  if (raw === undefined || raw.length !== RAW_PUBLIC_KEY_BYTES || raw[0] !== 4) {
+  const raw = rawPublicKey(publicKey);
+  if (raw === undefined) {
     throw new TabgridError(ErrorCode.BadInput, `public key must be ${RAW_PUBLIC_KEY_BYTES} bytes of lower-case hex starting 04`);
   }
   return toHex(sha256Ref(raw)).slice(0, ID_HEX_CHARS);
@@ -91,14 +97,14 @@ export async function identityFromKeyPair(keyPair: CryptoKeyPair): Promise<Ident
  * for anything malformed: a key that is not a point on the curve, wrong lengths, bad hex.
  */
 export async function verifySignature(publicKey: string, bytes: Uint8Array, signature: string): Promise<boolean> {
-  const raw = fromHex(publicKey);
+  const raw = rawPublicKey(publicKey);
   const sig = fromHex(signature);
-  if (raw === undefined || raw.length !== RAW_PUBLIC_KEY_BYTES || raw[0] !== 4) return false;
+  if (raw === undefined) return false;
   if (sig === undefined || sig.length !== SIGNATURE_BYTES) return false;
   try {
     const node = nodeCrypto();
     if (node) return node.verify('sha256', bytes, { key: nodeVerifyingKey(node, publicKey, raw), dsaEncoding: 'ieee-p1363' }, sig);
-    return await subtle().verify(SIGN, await verifyingKey(publicKey, raw), owned(sig), owned(bytes));
+    return await subtle().verify(SIGN, await verifyingKey(publicKey, raw), sig, owned(bytes));
   } catch {
     return false;
   }
@@ -142,9 +148,9 @@ function nodeVerifyingKey(node: NodeCrypto, publicKey: string, raw: Uint8Array):
  * VERIFYING_KEYS most recent: the import was a third of a host's verification time (a profile of
  * npm run bench -- --store). importKey refuses a point off the curve (DataError): not cached, thrown.
  */
-async function verifyingKey(publicKey: string, raw: Uint8Array): Promise<CryptoKey> {
+async function verifyingKey(publicKey: string, raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
   const known = verifyingKeys.get(publicKey);
   if (known) return recent(verifyingKeys, publicKey, () => known);
-  const key = await subtle().importKey('raw', owned(raw), ALGORITHM, false, ['verify']);
+  const key = await subtle().importKey('raw', raw, ALGORITHM, false, ['verify']);
   return recent(verifyingKeys, publicKey, () => key);
 }

@@ -3,6 +3,7 @@ import { sha256Ref } from '../hash/sha256-ref';
 import { fromHex, toHex } from '../hex';
 import { MAC_HEX } from '../protocol';
 import { commitmentBytes, type CommitmentFields } from './commitment';
+import { rawPublicKey } from './identity';
 import { nodeCrypto } from './node-crypto';
 
 /**
@@ -25,8 +26,6 @@ import { nodeCrypto } from './node-crypto';
 
 const ECDH = { name: 'ECDH', namedCurve: 'P-256' } as const;
 const INFO = new TextEncoder().encode('tabgrid/result-key/v1');
-/** 0x04 ‖ x ‖ y. */
-const RAW_PUBLIC_KEY_BYTES = 65;
 const MAC_BYTES = MAC_HEX / 2;
 
 /** One side's ECDH key: its public half for the other side, and the agreement with the other's. */
@@ -144,26 +143,21 @@ function jsResultKey(key: Uint8Array): ResultKey {
 
 function macBytes(mac: string): Uint8Array<ArrayBuffer> | undefined {
   const bytes = fromHex(mac);
-  return bytes?.length === MAC_BYTES ? owned(bytes) : undefined;
+  return bytes?.length === MAC_BYTES ? bytes : undefined;
 }
 
 function pointOf(publicKey: string): Uint8Array<ArrayBuffer> {
-  const raw = fromHex(publicKey);
-  if (!raw || raw.length !== RAW_PUBLIC_KEY_BYTES || raw[0] !== 4) throw notAPoint();
-  return owned(raw);
+  const raw = rawPublicKey(publicKey);
+  if (!raw) throw notAPoint();
+  return raw;
 }
 
 function saltOf(nonce: string): Uint8Array<ArrayBuffer> {
   const salt = fromHex(nonce);
   if (!salt || salt.length === 0) throw new TabgridError(ErrorCode.BadInput, 'a result key needs the connection nonce, hex');
-  return owned(salt);
+  return salt;
 }
 
 function notAPoint(cause?: unknown): TabgridError {
   return new TabgridError(ErrorCode.BadSignature, 'the session key is not a P-256 point (65 bytes, 04‖x‖y)', cause === undefined ? undefined : { cause });
-}
-
-/** WebCrypto's types want bytes backed by a plain ArrayBuffer; a copy is one. */
-function owned(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(bytes);
 }

@@ -43,24 +43,26 @@ export class FencedCommit extends Error {
   }
 }
 
-/**
- * What one process tells the others on commit (PostgreSQL NOTIFY, delivered only once its
- * transaction commits): the keys whose records it changed, so readers drop what they cached of
- * them, and messages owed to volunteers (replica verdicts) that may be connected elsewhere.
- */
+const TEAM_NOTICE = 'team:';
+
 /**
  * A team's name among a notice's keys (`team:<key>`, beside volunteer keys, which are hex): a
  * team's totals change with every process's keys in it, so each process reads them again.
  */
 export function teamNoticeKey(team: string): string {
-  return `team:${team}`;
+  return TEAM_NOTICE + team;
 }
 
 /** The team a notice key names, or undefined for a volunteer key. */
 export function teamOfNoticeKey(key: string): string | undefined {
-  return key.startsWith('team:') ? key.slice('team:'.length) : undefined;
+  return key.startsWith(TEAM_NOTICE) ? key.slice(TEAM_NOTICE.length) : undefined;
 }
 
+/**
+ * What one process tells the others on commit (PostgreSQL NOTIFY, delivered only once its
+ * transaction commits): the keys whose records it changed, so readers drop what they cached of
+ * them, and messages owed to volunteers (replica verdicts) that may be connected elsewhere.
+ */
 export type SharedNotice =
   | { readonly kind: 'keys'; readonly from: string; readonly keys: readonly string[] }
   | { readonly kind: 'owed'; readonly from: string; readonly to: string; readonly message: HostMessage };
