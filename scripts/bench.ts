@@ -6,7 +6,7 @@
  * results as JSON and a Markdown table. Ratios from one run are meaningful; absolute times on a
  * shared machine are noise. `npm run bench -- --ingest [--size 8192] [--units 3]` runs the
  * tiling benchmark instead (bench-ingest.ts: .npy ingestion stage by stage, the unit grid, unit times);
- * `npm run bench -- --store [--units 3000] [--volunteers 32]` the host-store benchmark (store-bench.ts:
+ * `npm run bench -- --store [--units 16000] [--volunteers 32]` the host-store benchmark (store-bench.ts:
  * one host process on SQLite, units/s and host CPU ms/unit with group commit off and on);
  * `npm run bench -- --dawn [--sizes 256,512] …` the same kernels in Node through Dawn (bench/dawn.ts:
  * wall and kernel time, TF.js, the unit stream, cuBLAS when torch is here).
