@@ -57,7 +57,7 @@ describe('command lines (scripts/args.ts, scripts/commands.ts)', () => {
       }
     }
     // Defaults are shown, parseArgs's and the command's own.
-    expect(usageText(decl(BENCH_STORE_COMMAND))).toMatch(/^ {2}--units N +units in the job, 1\.\.1000000 \(default 3000\)$/m);
+    expect(usageText(decl(BENCH_STORE_COMMAND))).toMatch(/^ {2}--units N +units in the job, 1\.\.1000000 \(default 16000\)$/m);
     expect(usageText(decl(HOST_COMMAND))).toMatch(/--signal URL +the signaling server \(default \$TABGRID_SIGNAL, else ws:\/\/127\.0\.0\.1:9000\/\)/);
     expect(usageText(decl(FARM_COMMAND))).toMatch(/--stun URL +a STUN server \(repeatable\)/);
   });
@@ -122,7 +122,7 @@ describe('command lines (scripts/args.ts, scripts/commands.ts)', () => {
     const r = readCommandLine(BENCH_STORE_COMMAND, ['--store']);
     expect(r.kind === CommandLineOutcome.Run && r.values).toEqual({
       store: true,
-      units: '3000',
+      units: '16000',
       volunteers: '32',
       modes: 'off,on',
       runs: '1',
