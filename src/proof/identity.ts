@@ -119,15 +119,17 @@ const nodeVerifyingKeys = new Map<string, NodeKeyObject>();
 /** Bounded: past it the least recently used key goes (and is imported again if it comes back). */
 const VERIFYING_KEYS = 4096;
 
-/** The cached key under `publicKey`, moved to most recently used; or a fresh one made by `make`, cached (a throw caches nothing). */
-function recent<K>(cache: Map<string, K>, publicKey: string, make: () => K): K {
+/** The cached key under `publicKey`, moved to most recently used; undefined if none. */
+function cached<K>(cache: Map<string, K>, publicKey: string): K | undefined {
   const known = cache.get(publicKey);
-  if (known) {
-    cache.delete(publicKey);
-    cache.set(publicKey, known);
-    return known;
-  }
-  const key = make();
+  if (known === undefined) return undefined;
+  cache.delete(publicKey);
+  cache.set(publicKey, known);
+  return known;
+}
+
+/** `key` cached under `publicKey` as the most recently used; past the bound the least recent goes. */
+function remember<K>(cache: Map<string, K>, publicKey: string, key: K): K {
   cache.set(publicKey, key);
   if (cache.size > VERIFYING_KEYS) cache.delete(cache.keys().next().value!);
   return key;
@@ -135,12 +137,12 @@ function recent<K>(cache: Map<string, K>, publicKey: string, make: () => K): K {
 
 /** `raw` as node:crypto's key; a point off the curve throws (not cached). */
 function nodeVerifyingKey(node: NodeCrypto, publicKey: string, raw: Uint8Array): NodeKeyObject {
-  return recent(nodeVerifyingKeys, publicKey, () => {
-    const der = new Uint8Array(P256_SPKI_PREFIX.length + raw.length);
-    der.set(P256_SPKI_PREFIX);
-    der.set(raw, P256_SPKI_PREFIX.length);
-    return node.createPublicKey({ key: der, format: 'der', type: 'spki' });
-  });
+  const known = cached(nodeVerifyingKeys, publicKey);
+  if (known) return known;
+  const der = new Uint8Array(P256_SPKI_PREFIX.length + raw.length);
+  der.set(P256_SPKI_PREFIX);
+  der.set(raw, P256_SPKI_PREFIX.length);
+  return remember(nodeVerifyingKeys, publicKey, node.createPublicKey({ key: der, format: 'der', type: 'spki' }));
 }
 
 /**
@@ -149,8 +151,5 @@ function nodeVerifyingKey(node: NodeCrypto, publicKey: string, raw: Uint8Array):
  * npm run bench -- --store). importKey refuses a point off the curve (DataError): not cached, thrown.
  */
 async function verifyingKey(publicKey: string, raw: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  const known = verifyingKeys.get(publicKey);
-  if (known) return recent(verifyingKeys, publicKey, () => known);
-  const key = await subtle().importKey('raw', raw, ALGORITHM, false, ['verify']);
-  return recent(verifyingKeys, publicKey, () => key);
+  return cached(verifyingKeys, publicKey) ?? remember(verifyingKeys, publicKey, await subtle().importKey('raw', raw, ALGORITHM, false, ['verify']));
 }
