@@ -13,7 +13,7 @@ import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
 import { unitWork, type JobSpec } from '../../src/host/job';
 import { PgHostStore } from '../../src/host/store/pg-store';
-import type { CommitChain } from '../../src/host/store/store';
+import type { CommitChain, StoreBatch, StoredTeam } from '../../src/host/store/store';
 import { isTabgridError } from '../../src/errors';
 import { FencedCommit, PROCESS_TTL_MS, type BatchBase, type SharedNotice } from '../../src/host/store/shared-store';
 import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
@@ -151,6 +151,48 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     const snap = await a.load();
     expect(snap.units.map((u) => u.state)).toEqual(['queued', 'queued', 'queued']);
     expect(snap.volunteers).toEqual([]);
+  });
+
+  it('runs a group again when it deadlocks with another process’s group, so neither chain fails (teams credited in crossing orders)', async () => {
+    const url = await cluster!.createDatabase();
+    const [a, b] = [await PgHostStore.open(url), await PgHostStore.open(url)];
+    closing.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    await Promise.all([a.beat(), b.beat()]);
+    const team = (key: string): StoredTeam => ({ key, name: key, credit: 1, accepted: 1, rac: 0, racAt: 1, lastSeen: 1 });
+    await a.commitShared({ teams: [team('t1'), team('t2')], volunteers: [volunteer('x', 1)] }, empty);
+    // A slow transaction holds x: A's group locks t1, waits on x, then wants t2; B's group meanwhile locks t2, then wants t1.
+    const slow = await session(url);
+    await slow.query('BEGIN');
+    await slow.query(`UPDATE volunteers SET credit = credit WHERE id = 'x'`);
+    const [chainA, chainB]: CommitChain[] = [{}, {}];
+    const batchesA: StoreBatch[] = [{ teams: [team('t1')] }, { volunteers: [volunteer('x', 1)] }, { teams: [team('t2')] }];
+    const groupA = batchesA.map((batch) => a.commitShared(batch, empty, [], chainA));
+    await someoneWaits(url);
+    const groupB = [team('t2'), team('t1')].map((row) => b.commitShared({ teams: [row] }, empty, [], chainB));
+    await until(async () => (await slow.query<{ n: number }>('SELECT count(*)::integer AS n FROM pg_locks WHERE NOT granted')).rows[0]!.n >= 2, 5000, 10);
+    await slow.query('COMMIT');
+    expect((await Promise.allSettled([...groupA, ...groupB])).map((o) => o.status)).toEqual(Array(5).fill('fulfilled'));
+    expect([chainA.failure, chainB.failure]).toEqual([undefined, undefined]);
+    // PostgreSQL chose a victim (after deadlock_timeout, 1 s) and it ran again.
+    expect(a.retried + b.retried).toBeGreaterThanOrEqual(1);
+    const teams = new Map((await a.load()).teams.map((t) => [t.key, t.credit]));
+    expect([teams.get('t1'), teams.get('t2')]).toEqual([3, 3]);
+  }, 20_000);
+
+  it('sets synchronous_commit on for its connections, whatever the database says (a reply waits for a durable COMMIT)', async () => {
+    const url = await cluster!.createDatabase();
+    const admin = await session(url);
+    const db = (await admin.query<{ d: string }>('SELECT current_database() AS d')).rows[0]!.d;
+    await admin.query(`ALTER DATABASE "${db}" SET synchronous_commit = off`);
+    expect((await (await session(url)).query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!.synchronous_commit).toBe('off');
+    const a = await PgHostStore.open(url);
+    closing.push(() => a.close());
+    const pool = (a as unknown as { pool: pg.Pool }).pool;
+    const shown = await Promise.all([0, 1, 2].map(() => pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')));
+    expect(shown.map((r) => r.rows[0]!.synchronous_commit)).toEqual(['on', 'on', 'on']);
   });
 
   it('makes a read of a key wait for this process’s commits to it still in flight (else it reads the key as it was)', async () => {

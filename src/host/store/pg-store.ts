@@ -56,6 +56,10 @@ const CHANNEL = NOTICE_CHANNEL;
 const MAX_NOTICE_BYTES = 7900;
 /** How soon a dropped listening connection is opened again (meanwhile every key's records are re-read before use). */
 const LISTEN_RETRY_MS = 1000;
+/** SQLSTATEs after which PostgreSQL rolled the whole statement or transaction back, and running it again may succeed: deadlock_detected, serialization_failure. */
+const TRANSIENT = new Set(['40P01', '40001']);
+/** Tries of one statement or transaction that fails with those, in all. */
+const TRANSIENT_TRIES = 5;
 
 /** A notice as sent: who sent it, and either keys whose records changed or a message owed to a key. */
 type NoticeWire = { readonly p: string; readonly k: readonly string[] } | { readonly p: string; readonly to: string; readonly m: HostMessage };
@@ -177,6 +181,8 @@ export class PgHostStore implements SharedHostStore {
   private listenClient?: pg.Client;
   private listenRetry?: ReturnType<typeof setTimeout>;
   private heard = false;
+  /** Statements and transactions run again after a deadlock or serialization failure. */
+  retried = 0;
 
   /** Connects to `url` (postgres://…) and brings its schema up to date; failures surface on first use, as TabgridError 'storage'. */
   constructor(
@@ -185,6 +191,9 @@ export class PgHostStore implements SharedHostStore {
   ) {
     this.grouping = options.groupCommit ?? true;
     this.pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
+    // A reply goes out once COMMIT returned, durable only while synchronous_commit is on: PostgreSQL's
+    // default, but a database or role may turn it off. Queued on the connection before any other query.
+    this.pool.on('connect', (client) => void client.query('SET synchronous_commit = on').catch(() => undefined));
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
     this.ready = this.migrate(options.existing === true);
@@ -652,13 +661,26 @@ export class PgHostStore implements SharedHostStore {
     });
   }
 
-  /** Runs `f`, reporting any failure (constraint, connection, closed store) as 'storage', the driver's error as its cause. */
+  /**
+   * Runs `f`, reporting any failure (constraint, connection, closed store) as 'storage', the
+   * driver's error as its cause. A deadlock or serialization failure is run again: PostgreSQL
+   * rolled the statement or transaction back whole, and two processes' groups lock teams,
+   * volunteers and trust rows in their batches' orders, so crossing groups deadlock in ordinary
+   * running (one failing would fail its whole chain, and the host with it, until a restart).
+   */
   private async guard<T>(what: 'read' | 'write', f: () => Promise<T>): Promise<T> {
-    try {
-      return await f();
-    } catch (err) {
-      if (err instanceof TabgridError) throw err;
-      throw new TabgridError(ErrorCode.Storage, `cannot ${what} host database ${redactedUrl(this.url)}: ${(err as Error).message}`, { cause: err });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await f();
+      } catch (err) {
+        if (err instanceof TabgridError) throw err;
+        if (attempt < TRANSIENT_TRIES && TRANSIENT.has((err as { code?: string }).code ?? '')) {
+          this.retried++;
+          await new Promise((r) => setTimeout(r, 5 + Math.random() * 20 * attempt));
+          continue;
+        }
+        throw new TabgridError(ErrorCode.Storage, `cannot ${what} host database ${redactedUrl(this.url)}: ${(err as Error).message}`, { cause: err });
+      }
     }
   }
 }
