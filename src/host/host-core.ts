@@ -359,6 +359,8 @@ export class HostCore {
     if (message.type === 'child-left') {
       this.sessions.delete(child);
       this.tracker.forget(child);
+      this.judge.dropUploadsVia(child);
+      this.sharing?.disconnected(child);
       return answered([]);
     }
     if (!this.sessions.find(child) && this.sessions.children(name) >= MAX_RELAY_CHILDREN) {

@@ -162,9 +162,16 @@ export class Sharing {
     [this.counted, this.left] = await Promise.all([this.store.counts(), this.store.remaining()]);
   }
 
-  /** The connection closed (bounds `arrived`). */
+  /** The connection closed, or a relay's child left (bounds `arrived`): a relay's children go with it. */
   disconnected(connection: string): void {
     this.arrived.delete(connection);
+    const children = `${connection}>`;
+    for (const c of this.arrived) if (c.startsWith(children)) this.arrived.delete(c);
+  }
+
+  /** Connections whose key's units at dead processes were looked for, and that are still open. */
+  get arrivals(): number {
+    return this.arrived.size;
   }
 
   /**

@@ -11,6 +11,8 @@ import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
 import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
+import { HostState } from '../../src/host/host-state';
+import { Sharing } from '../../src/host/sharing';
 import { unitWork, type JobSpec } from '../../src/host/job';
 import { PgHostStore } from '../../src/host/store/pg-store';
 import type { CommitChain, StoreBatch, StoredTeam } from '../../src/host/store/store';
@@ -181,6 +183,25 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     const teams = new Map((await a.load()).teams.map((t) => [t.key, t.credit]));
     expect([teams.get('t1'), teams.get('t2')]).toEqual([3, 3]);
   }, 20_000);
+
+  it('forgets a relay’s children with the relay, and a child that left, among the connections it looked up units at dead processes for', async () => {
+    const url = await cluster!.createDatabase();
+    const a = await PgHostStore.open(url);
+    closing.push(() => a.close());
+    await a.beat();
+    const noop = () => undefined;
+    const sharing = new Sharing(a, new HostState(await a.loadShared()), 60_000, noop, noop, noop, noop);
+    const ask = (name: string) => sharing.prepare(`key-of-${name}`, { type: 'request-unit', id: 1, holding: [] }, name);
+    for (const name of ['r', 'r>c1', 'r>c2', 'r>c3', 'rr>c1', 's']) await ask(name);
+    expect(sharing.arrivals).toBe(6);
+    sharing.disconnected('r>c2'); // child-left
+    expect(sharing.arrivals).toBe(5);
+    sharing.disconnected('r'); // the relay closed: its children too, not rr's
+    expect(sharing.arrivals).toBe(2);
+    sharing.disconnected('rr');
+    sharing.disconnected('s');
+    expect(sharing.arrivals).toBe(0);
+  });
 
   it('sets synchronous_commit on for its connections, whatever the database says (a reply waits for a durable COMMIT)', async () => {
     const url = await cluster!.createDatabase();
