@@ -52,6 +52,8 @@ export const KEY_PROOF_TIMEOUT_MS = 30_000;
  * before the reply that announces it is returned. Messages are handled one at a time, in
  * arrival order.
  */
+
+const NONE_RELEASED: ReadonlyMap<string, string> = new Map();
 export class HostCore {
   private readonly sessions: Connections;
   private readonly judge: Judge;
@@ -562,13 +564,24 @@ export class HostCore {
     name: string,
   ): Promise<HostMessage[]> {
     const who = speaker.id;
+    // Several processes: a ban another process recorded (read again in prepare) gives back this
+    // key's units of the job held here, as a ban judged here does (trust-store.ts `record`);
+    // without this the key could still finish them here, credited.
+    const released = this.sharing ? this.releaseBanned(who, tx) : NONE_RELEASED;
+    const unitId = 'unitId' in message ? message.unitId : undefined;
+    const bannedFrom = unitId === undefined ? undefined : released.get(unitId);
+    if (unitId !== undefined && bannedFrom !== undefined) {
+      if (message.type === 'heartbeat') return [{ type: 'lease-lost', unitId, reason: `this key is banned from job ${bannedFrom}` }];
+      // An answer, not a throw: the units given back are committed with it.
+      return [this.error(who, new TabgridError(ErrorCode.Banned, `this key is banned from job ${bannedFrom}; unit ${unitId} went back to the queue`), message)];
+    }
     switch (message.type) {
       case 'request-unit': {
         const trust = this.judge.trust;
         if (trust.bannedEverywhere(who)) throw banned();
         // A leased unit this volunteer holds but did not list (it reloaded, or lost a reply) first;
         // not one whose hold ran out (expiry requeues it within a second).
-        const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
+        const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased && !released.has(u.unitId));
         const lost = held.find((u) => !message.holding.includes(u.unitId) && !this.holds.over(u, who, now));
         const rank = localityRanker(
           who,
@@ -675,6 +688,17 @@ export class HostCore {
         return [{ type: 'ice', id: message.id, ...grant }];
       }
     }
+  }
+
+  /** Requeues (into tx) the units `who` holds here in jobs it is banned from; returns them, unit id → job id. */
+  private releaseBanned(who: string, tx: Tx): ReadonlyMap<string, string> {
+    let released: Map<string, string> | undefined;
+    for (const u of this.state.heldBy(who)) {
+      if (!this.judge.trust.isBanned(u.jobId, who)) continue;
+      tx.putUnit(requeued(u));
+      (released ??= new Map()).set(u.unitId, u.jobId);
+    }
+    return released ?? NONE_RELEASED;
   }
 
   /** `who`'s totals and ranks (standings.ts), with `staged` (its record as this message changes it) for its name and team. */

@@ -275,6 +275,40 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     expect(blueAt(b)).toMatchObject({ credit, accepted: 3 });
   });
 
+  it('gives back the units a key holds here once another process banned it: its result for one is refused, the unit requeued', async () => {
+    const url = await cluster!.createDatabase();
+    const spec: JobSpec = { id: 'bn', kernel: 'sha256-batch', units: 4, messagesPerUnit: 8, messageLength: 32, seed: 6, samples: 2 };
+    const a = await PgHostStore.open(url);
+    const core = await HostCore.open(a, [spec], { hostId: 'a', hash, identity: await a.hostIdentity(), random: seededRandom(4), maxLeases: 2 });
+    const b = await PgHostStore.open(url);
+    closing.push(async () => {
+      core.close();
+      await a.close();
+      await b.close();
+    });
+    await until(() => a.listening);
+    const id = await newIdentity();
+    const v = await HandVolunteer.greet(core, 'v', id, hash);
+    const u0 = await v.lease();
+    const [second] = await sayTo(core, 'v', { type: 'request-unit', id: 2, holding: [u0.unitId] });
+    if (second?.type !== 'unit') throw new Error(`expected a second unit, got ${JSON.stringify(second)}`);
+    const u1 = second.unit;
+    // Another process bans the key from the job (its invalid results there); its notice names the key.
+    const heard = a.noticesHeard;
+    await b.commitShared({ trust: [{ jobId: spec.id, key: id.id, streak: 0, valid: 0, invalid: 3, banned: true }] }, empty);
+    await until(() => a.noticesHeard > heard);
+    const [reply] = await sayTo(core, 'v', await resultFor(id, u0));
+    expect(reply).toMatchObject({ type: 'error', code: 'banned', unitId: u0.unitId });
+    // Both units it held here went back to the queue, in memory and in the database; nothing was accepted.
+    const states = (units: readonly { unitId: string; state: string }[]) =>
+      units.filter((u) => u.unitId === u0.unitId || u.unitId === u1.unitId).map((u) => u.state);
+    expect(states(core.units(spec.id))).toEqual(['queued', 'queued']);
+    const snap = await a.load();
+    expect(states(snap.units)).toEqual(['queued', 'queued']);
+    expect(snap.receipts).toEqual([]);
+    expect((await sayTo(core, 'v', { type: 'heartbeat', unitId: u1.unitId, done: 1, total: 8 }))[0]).toMatchObject({ type: 'lease-lost' });
+  });
+
   it('pipelines a HostCore: a message whose unit another process adopted while it waited is answered busy, the others as usual', async () => {
     const url = await cluster!.createDatabase();
     const spec: JobSpec = { id: 'gc', kernel: 'sha256-batch', units: 4, messagesPerUnit: 8, messageLength: 32, seed: 5, samples: 4 };

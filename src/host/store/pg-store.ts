@@ -183,6 +183,8 @@ export class PgHostStore implements SharedHostStore {
   private heard = false;
   /** Statements and transactions run again after a deadlock or serialization failure. */
   retried = 0;
+  /** Other processes' notices handed on to the listener. */
+  noticesHeard = 0;
 
   /** Connects to `url` (postgres://…) and brings its schema up to date; failures surface on first use, as TabgridError 'storage'. */
   constructor(
@@ -620,7 +622,9 @@ export class PgHostStore implements SharedHostStore {
         : 'to' in wire && typeof wire.to === 'string' && typeof wire.m === 'object' && wire.m !== null
           ? { kind: 'owed', from: wire.p, to: wire.to, message: wire.m }
           : undefined;
-    if (notice) this.listener?.notice(notice);
+    if (!notice) return;
+    this.noticesHeard++;
+    this.listener?.notice(notice);
   }
 
   async retire(): Promise<void> {
