@@ -3,12 +3,12 @@
  * process holds in memory only units it owns in the database: claimed a few at a time when a
  * volunteer asks and none is queued here, adopted when a volunteer brings a unit of a process
  * that died (its result, heartbeat or reconnect), or when a dead process's lease ran out. Before
- * a request or a result, the key's volunteer and trust records are read again if another process
- * changed them since (its commit's notice says so; without notices, always), so a ban by another
- * process holds here; teams other processes credited are read again once a second. Commits are
- * fenced by ownership; a fenced one drops the units another process took and fails the message
- * as busy (the volunteer asks again). Queued units nobody here asked for within a lease period go
- * back to the pool.
+ * a request or a step of judging (result, openings, rows), the key's volunteer and trust records
+ * are read again if another process changed them since (its commit's notice says so; without
+ * notices, always), so a ban by another process holds here; teams other processes credited are
+ * read again once a second. Commits are fenced by ownership; a fenced one drops the units another
+ * process took and fails the message as busy (the volunteer asks again). Queued units nobody
+ * here asked for within a lease period go back to the pool.
  */
 import { ErrorCode, TabgridError } from '../errors';
 import type { HostMessage, VolunteerMessage } from '../protocol';
@@ -118,12 +118,13 @@ export class Sharing {
         if (!this.state.nextQueued(who)) await this.claimFor(who);
         return true;
       }
+      // Judged steps: a ban another process recorded since must hold here (host-core.ts gives back the key's units).
       case 'result':
+      case 'openings':
+      case 'rows':
         await this.refresh(who);
         return this.ensure(message.unitId);
       case 'heartbeat':
-      case 'openings':
-      case 'rows':
         return this.ensure(message.unitId);
       case 'profile':
       case 'standing':

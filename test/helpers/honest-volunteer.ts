@@ -32,8 +32,8 @@ export class HandVolunteer {
     return reply.unit;
   }
 
-  /** result → challenge → openings; `cheat` commits to a made-up root. Returns the verdict. */
-  async submit(unit: WorkUnit, cheat = false): Promise<HostMessage> {
+  /** result → challenge → openings; `cheat` commits to a made-up root; `beforeOpenings` runs once challenged. Returns the verdict. */
+  async submit(unit: WorkUnit, cheat = false, beforeOpenings?: () => Promise<void>): Promise<HostMessage> {
     if (unit.kernel !== 'sha256-batch') throw new Error('HandVolunteer computes sha256-batch units only');
     const leaves = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), this.hash);
     const { bytes } = unitLeaves(unit);
@@ -41,6 +41,7 @@ export class HandVolunteer {
     const root = cheat ? '07'.repeat(32) : toHex(tree.root);
     const [challenge] = await sayTo(this.core, this.name, await resultOf(this.identity, unit, root));
     if (challenge?.type !== 'challenge') return challenge!;
+    await beforeOpenings?.();
     const openings = challenge.indices.map((index) => ({
       index,
       leaf: toHex(leaves.subarray(index * bytes, (index + 1) * bytes)),

@@ -309,6 +309,31 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     expect((await sayTo(core, 'v', { type: 'heartbeat', unitId: u1.unitId, done: 1, total: 8 }))[0]).toMatchObject({ type: 'lease-lost' });
   });
 
+  it('refuses the openings of a key another process banned while it was challenged, and requeues the unit', async () => {
+    const url = await cluster!.createDatabase();
+    const spec: JobSpec = { id: 'bo', kernel: 'sha256-batch', units: 2, messagesPerUnit: 8, messageLength: 32, seed: 8, samples: 2 };
+    const a = await PgHostStore.open(url);
+    const core = await HostCore.open(a, [spec], { hostId: 'a', hash, identity: await a.hostIdentity(), random: seededRandom(4) });
+    const b = await PgHostStore.open(url);
+    closing.push(async () => {
+      core.close();
+      await a.close();
+      await b.close();
+    });
+    await until(() => a.listening);
+    const id = await newIdentity();
+    const v = await HandVolunteer.greet(core, 'v', id, hash);
+    const u = await v.lease();
+    const verdict = await v.submit(u, false, async () => {
+      const heard = a.noticesHeard;
+      await b.commitShared({ trust: [{ jobId: spec.id, key: id.id, streak: 0, valid: 0, invalid: 3, banned: true }] }, empty);
+      await until(() => a.noticesHeard > heard);
+    });
+    expect(verdict).toMatchObject({ type: 'error', code: 'banned', unitId: u.unitId });
+    expect(core.units(spec.id).find((x) => x.unitId === u.unitId)?.state).toBe('queued');
+    expect((await a.load()).receipts).toEqual([]);
+  });
+
   it('pipelines a HostCore: a message whose unit another process adopted while it waited is answered busy, the others as usual', async () => {
     const url = await cluster!.createDatabase();
     const spec: JobSpec = { id: 'gc', kernel: 'sha256-batch', units: 4, messagesPerUnit: 8, messageLength: 32, seed: 5, samples: 4 };
