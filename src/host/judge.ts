@@ -104,6 +104,11 @@ export class Judge {
     // Authentic, so the key stands by it: a claim on work it was never given is an invalid result.
     if (neverLeasedTo(u, who.id)) return this.unearned(who.id, u, tx);
     if (u.state === UnitState.Accepted) {
+      // The unit is written again with the answer: with several processes, the acceptance this
+      // receipt comes from may still be in flight, and if it is fenced (another process took the
+      // unit) this answer is fenced too, so no receipt goes out for an acceptance the database
+      // never kept. Rare (a result sent again), and a no-op write otherwise.
+      tx.putUnit(u);
       return this.verdict(who.id, u.unitId, Verdict.Duplicate, 'already accepted', 0, this.state.receipt(u.unitId, who.id), tx);
     }
     // A replica on file, sent again after a reconnect: still waiting for the others.

@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
-import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
 import { HostState } from '../../src/host/host-state';
@@ -334,6 +334,41 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     expect((await a.load()).receipts).toEqual([]);
   });
 
+  it('sends no receipt for a result sent again while its acceptance is in flight and then fenced (another process took the unit)', async () => {
+    const url = await cluster!.createDatabase();
+    const spec: JobSpec = { id: 'du', kernel: 'sha256-batch', units: 2, messagesPerUnit: 8, messageLength: 32, seed: 10, samples: 2 };
+    const a = await PgHostStore.open(url);
+    const core = await HostCore.open(a, [spec], { hostId: 'a', hash, identity: await a.hostIdentity(), random: seededRandom(4) });
+    const b = await PgHostStore.open(url);
+    closing.push(async () => {
+      core.close();
+      await a.close();
+      await b.close();
+    });
+    const id = await newIdentity();
+    const v = await HandVolunteer.greet(core, 'v', id, hash);
+    const u = await v.lease();
+    const result = await resultFor(id, u);
+    const [challenge] = await sayTo(core, 'v', result);
+    if (challenge?.type !== 'challenge') throw new Error(`expected a challenge, got ${JSON.stringify(challenge)}`);
+    const openings = await openingsFor(u, challenge.indices);
+    // a stalls; b takes the unit over; a beats again, not knowing.
+    await silence(url, a);
+    expect((await b.adopt([u.unitId])).units).toHaveLength(1);
+    await a.beat();
+    // The openings' acceptance waits in the database (a slow transaction holds the unit); the result sent again meanwhile is answered from memory.
+    const release = await lockUnit(url, u.unitId);
+    const accepted = tracked(sayTo(core, 'v', openings));
+    await someoneWaits(url);
+    const again = tracked(sayTo(core, 'v', result));
+    await new Promise((r) => setTimeout(r, 100));
+    await release();
+    const [[first], [second]] = await Promise.all([accepted.promise, again.promise]);
+    expect(first).toMatchObject({ type: 'error', code: 'busy', unitId: u.unitId });
+    expect(second).toMatchObject({ type: 'error', code: 'busy' });
+    expect((await a.load()).receipts).toEqual([]);
+  });
+
   it('pipelines a HostCore: a message whose unit another process adopted while it waited is answered busy, the others as usual', async () => {
     const url = await cluster!.createDatabase();
     const spec: JobSpec = { id: 'gc', kernel: 'sha256-batch', units: 4, messagesPerUnit: 8, messageLength: 32, seed: 5, samples: 4 };
@@ -402,6 +437,20 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     }
   });
 });
+
+/** The honest openings of `unit` at `indices` (HandVolunteer.submit's second step, sent here on its own). */
+async function openingsFor(unit: WorkUnit, indices: readonly number[]): Promise<Parameters<typeof sayTo>[2]> {
+  if (unit.kernel !== 'sha256-batch') throw new Error('sha256-batch units only');
+  const leaves = sha256BatchCpu(seededBatch(unit.seed, unit.count, unit.messageLength), hash);
+  const { bytes } = unitLeaves(unit);
+  const tree = buildMerkleTreeOfChunks(leaves, bytes, hash);
+  const openings = indices.map((index) => ({
+    index,
+    leaf: toHex(leaves.subarray(index * bytes, (index + 1) * bytes)),
+    path: merklePath(tree, index).map(toHex),
+  }));
+  return { type: 'openings', unitId: unit.unitId, openings };
+}
 
 /** The honest `result` message for `unit` (HandVolunteer.submit's first step, sent here on its own). */
 async function resultFor(identity: Awaited<ReturnType<typeof newIdentity>>, unit: WorkUnit): Promise<Parameters<typeof sayTo>[2]> {
