@@ -209,9 +209,11 @@ export class Sharing {
       for (const t of batch.trust ?? []) this.fresh.delete(t.key);
       for (const t of batch.teams ?? []) this.staleTeam(t.key);
       // Some unit went to another process: drop the batch's units, take back those still ours (the read waits for our groups in flight).
+      // This runs beside the message queue: a unit a message brought back meanwhile (and maybe changed) is newer than this read.
       const units = err.unitIds.map((id) => this.state.unit(id)).filter((u) => u !== undefined);
       this.forget(units);
-      this.bring(await this.store.adopt(err.unitIds));
+      const back = await this.store.adopt(err.unitIds);
+      this.bring({ ...back, units: back.units.filter((u) => this.state.unit(u.unitId) === undefined) });
       this.log?.(`${err.message}; the message is refused as busy`);
       throw new TabgridError(ErrorCode.Busy, 'another host process took over this unit; ask again', { cause: err });
     }

@@ -15,7 +15,7 @@ import { HostState } from '../../src/host/host-state';
 import { Sharing } from '../../src/host/sharing';
 import { unitWork, type JobSpec } from '../../src/host/job';
 import { PgHostStore } from '../../src/host/store/pg-store';
-import type { CommitChain, StoreBatch, StoredTeam } from '../../src/host/store/store';
+import type { CommitChain, StoreBatch, StoredTeam, StoredUnit } from '../../src/host/store/store';
 import { isTabgridError } from '../../src/errors';
 import { FencedCommit, PROCESS_TTL_MS, type BatchBase, type SharedNotice } from '../../src/host/store/shared-store';
 import { sha256BatchCpu } from '../../src/kernels/sha256-batch/batch';
@@ -201,6 +201,43 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     sharing.disconnected('rr');
     sharing.disconnected('s');
     expect(sharing.arrivals).toBe(0);
+  });
+
+  it('takes back the fenced batch’s units still its own, but not over a newer copy a message brought back meanwhile', async () => {
+    const url = await cluster!.createDatabase();
+    const [a, b] = [await PgHostStore.open(url), await PgHostStore.open(url)];
+    closing.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    await a.commit({ jobs: [job('j', 1)], units: [0, 1].map((i) => unit('j', i)) });
+    await Promise.all([a.beat(), b.beat()]);
+    const [u0, u1] = (await a.claim('j', 2)).units as [StoredUnit, StoredUnit];
+    const state = new HostState(await a.loadShared());
+    for (const u of [u0, u1]) state.putUnit(u);
+    const noop = () => undefined;
+    const sharing = new Sharing(a, state, 60_000, noop, noop, noop, noop);
+    // b takes j/0 over while a stalls; a's batch writing both units is fenced.
+    await silence(url, a);
+    await b.adopt([u0.unitId]);
+    await a.beat();
+    // a's read of the units still its own is slow; meanwhile a message brings j/1 back and leases it (memory only here).
+    let letGo!: () => void;
+    const gate = new Promise<void>((r) => (letGo = r));
+    const adopt = a.adopt.bind(a);
+    a.adopt = async (ids) => {
+      const read = await adopt(ids);
+      await gate;
+      return read;
+    };
+    const fenced = sharing.commit({ units: [0, 1].map((i) => ({ ...[u0, u1][i]!, state: 'leased' as const, holder: 'k', leaseDeadline: 5 })) }, [], {});
+    await until(() => state.unit(u1.unitId) === undefined);
+    const newer: StoredUnit = { ...u1, state: 'leased', holder: 'k', leaseDeadline: 9 };
+    state.putUnit(newer);
+    letGo();
+    await expect(fenced).rejects.toMatchObject({ code: 'busy' });
+    expect(state.unit(u1.unitId)).toEqual(newer);
+    expect(state.unit(u0.unitId)).toBeUndefined();
   });
 
   it('sets synchronous_commit on for its connections, whatever the database says (a reply waits for a durable COMMIT)', async () => {
