@@ -136,8 +136,9 @@ export class Sharing {
 
   /**
    * Once a second, in turn with messages: says this process is alive, adopts units of dead
-   * processes whose lease lapsed a lease period ago (the caller's expiry requeues them), gives back queued units nobody here
-   * asked for, and counts the database's units.
+   * processes whose lease lapsed a lease period ago (the caller's expiry requeues them), gives
+   * back queued units nobody here asked for, takes back its own units memory lost, and counts the
+   * database's units.
    */
   async tick(now: number): Promise<void> {
     await this.store.beat();
@@ -160,7 +161,21 @@ export class Sharing {
       await this.store.release(idle.map((u) => u.unitId));
       this.forget(idle);
     }
+    await this.takeBackStrays();
     [this.counted, this.left] = await Promise.all([this.store.counts(), this.store.remaining()]);
+  }
+
+  /**
+   * Units this process owns in the database but does not hold in memory (a claim that took them
+   * and whose answer was lost with its connection; a fenced batch's recovery that failed) would
+   * be nobody's while this process lives, and the job would never finish: taken back.
+   */
+  private async takeBackStrays(): Promise<void> {
+    const strays = (await this.store.ownedUnitIds()).filter((id) => this.state.unit(id) === undefined);
+    if (strays.length === 0) return;
+    const back = await this.store.adopt(strays);
+    this.bring({ ...back, units: back.units.filter((u) => this.state.unit(u.unitId) === undefined) });
+    this.log?.(`${back.units.length} unit(s) this process owned in the database were not in its memory: taken back`);
   }
 
   /** The connection closed, or a relay's child left (bounds `arrived`): a relay's children go with it. */

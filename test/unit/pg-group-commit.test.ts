@@ -240,6 +240,27 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     expect(state.unit(u0.unitId)).toBeUndefined();
   });
 
+  it('takes back at its next tick the units it owns in the database but lost from memory (a claim whose answer never came)', async () => {
+    const url = await cluster!.createDatabase();
+    const [a, b] = [await PgHostStore.open(url), await PgHostStore.open(url)];
+    closing.push(
+      () => a.close(),
+      () => b.close(),
+    );
+    await a.commit({ jobs: [job('j', 1)], units: [0, 1, 2].map((i) => unit('j', i)) });
+    await Promise.all([a.beat(), b.beat()]);
+    const state = new HostState(await a.loadShared());
+    const noop = () => undefined;
+    const sharing = new Sharing(a, state, 60_000, noop, noop, noop, noop);
+    // The claim's UPDATE committed, its answer was lost: the database says a owns j/0 and j/1, a's memory holds neither.
+    const c = await session(url);
+    await c.query(`UPDATE units SET owner = $1 WHERE unit_id IN ('j/0', 'j/1')`, [a.processId]);
+    expect((await b.claim('j', 3)).units.map((u) => u.unitId)).toEqual(['j/2']); // nobody else may take them while a lives
+    await sharing.tick(Date.now());
+    expect([state.unit('j/0')?.state, state.unit('j/1')?.state]).toEqual(['queued', 'queued']);
+    expect(await a.ownedUnitIds()).toEqual(expect.arrayContaining(['j/0', 'j/1']));
+  });
+
   it('sets synchronous_commit on for its connections, whatever the database says (a reply waits for a durable COMMIT)', async () => {
     const url = await cluster!.createDatabase();
     const admin = await session(url);

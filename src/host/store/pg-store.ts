@@ -502,6 +502,15 @@ export class PgHostStore implements SharedHostStore {
     return r.rows.length > 0;
   }
 
+  async ownedUnitIds(): Promise<string[]> {
+    await this.ready;
+    // The partial index units_owner covers exactly these rows.
+    const r = await this.guard('read', () =>
+      this.pool.query<{ unit_id: string }>(`SELECT unit_id FROM units WHERE owner = $1 AND state <> 'accepted'`, [this.processId]),
+    );
+    return r.rows.map((row) => row.unit_id);
+  }
+
   async release(unitIds: readonly string[]): Promise<void> {
     if (unitIds.length === 0) return;
     await this.ready;

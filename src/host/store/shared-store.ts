@@ -93,6 +93,8 @@ export interface SharedHostStore extends HostStore {
   adoptLapsed(before: number, n: number): Promise<Claimed>;
   /** Whether the unit exists and a live process other than this one owns it. */
   heldElsewhere(unitId: string): Promise<boolean>;
+  /** Ids of the units this process owns that are not accepted (what its memory should hold). */
+  ownedUnitIds(): Promise<string[]>;
   /** Gives queued units back to the pool (this process has nobody asking for them). */
   release(unitIds: readonly string[]): Promise<void>;
   /** The key's volunteer record and trust records as the database has them now (another process may have banned it). */
