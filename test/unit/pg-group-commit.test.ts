@@ -1,9 +1,12 @@
 /**
  * Group commit on the PostgreSQL store's shared mode (pg-group-commit.ts, docs/MULTI-HOST.md
  * "Group commit"), on a real cluster: batches handed over together go as one group in which a
- * fenced batch is rolled back alone (notices only for the others); a read of a key waits for
- * this process's commits to it still in flight; and a pipelined HostCore whose unit another
- * process adopted while its commit waited answers that message busy and the others as usual.
+ * fenced batch is rolled back alone (notices only for the others); groups of two processes that
+ * deadlock run again; a read of a key waits for this process's commits to it still in flight;
+ * a pipelined HostCore whose unit another process adopted while its commit waited answers that
+ * message busy and the others as usual; and what several processes must agree on: a ban at one
+ * gives back the key's units at the others, a duplicate's receipt is fenced with the acceptance
+ * it quotes, units memory lost are taken back, a relay's children are forgotten with it.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
