@@ -8,7 +8,7 @@ import type { HostCore } from '../host/host-core';
 import type { AcceptedResult } from '../host/host-options';
 import { describeLayout, jobGrid, type JobSpec } from '../host/job';
 import type { MatrixGrid } from '../kernels/host-kernel';
-import type { HostStore } from '../host/store/store';
+import { StoredUnitState, type HostStore } from '../host/store/store';
 import { assembleOutput, type PowUnitSolutions } from '../host/export/export-output';
 import { withDatasets } from '../host/export/with-datasets';
 import { parseNpy } from '../data/npy';
@@ -152,8 +152,8 @@ export class JobHandle extends EventTarget {
   async output(options: { readonly signal?: AbortSignal; readonly partial?: boolean } = {}): Promise<JobOutputData> {
     if (!options.partial) await this.finished(options);
     const units = (await this.store.load()).units.filter((u) => u.jobId === this.id);
-    const accepted = new Set(this.core.results(this.id).map((r) => r.unitId));
-    const missing = units.filter((u) => !accepted.has(u.unitId)).map((u) => u.unitId);
+    // Missing as the same read says, which C is filled from (memory may count a unit whose commit is still on its way).
+    const missing = units.filter((u) => u.state !== StoredUnitState.Accepted).map((u) => u.unitId);
     const assembled = await withDatasets(this.store, this.spec, () =>
       assembleOutput(this.spec, units, (unitId, root) => this.store.output(unitId, root), options.signal),
     );

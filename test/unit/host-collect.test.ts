@@ -5,6 +5,7 @@ import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
 import { parseJob, type JobSpec } from '../../src/host/job';
 import { MemoryHostStore } from '../../src/host/store/memory-store';
+import { JobHandle } from '../../src/sdk/job';
 import type { HostStore } from '../../src/host/store/store';
 import type { Identity } from '../../src/proof/identity';
 import type { ChallengedUnit, WorkUnit } from '../../src/protocol';
@@ -266,5 +267,44 @@ describe('jobs that collect output', () => {
     expect(requeued.state).toBe('queued');
     expect(requeued.backend).toBeUndefined();
     expect(requeued.adapter).toBeUndefined();
+  });
+});
+
+describe('the SDK job handle’s output', () => {
+  /** A memory store whose commits take 200 ms: a unit is accepted in memory well before the store has it. */
+  class SlowStore extends MemoryHostStore {
+    get groupsCommits(): boolean {
+      return true;
+    }
+    override async commit(...args: Parameters<MemoryHostStore['commit']>): Promise<void> {
+      await new Promise((r) => setTimeout(r, 200));
+      return super.commit(...args);
+    }
+  }
+
+  it('lists as missing every unit whose block of C it leaves zero, even one accepted in memory whose commit is on its way', async () => {
+    const hash = await createCpuSha256();
+    const store = new SlowStore();
+    const spec = parseJob({ id: 'slow-f32', kernel: 'matmul-f32', units: 1, m: 4, n: 9, k: 3, seed: 2, verify: { policy: 'freivalds' }, collect: true });
+    const core = await HostCore.open(store, [spec], { hostId: 'h', hash, identity: await store.hostIdentity(), random: seededRandom(3), maxLeases: 1 });
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const sent = sentResult(unit, { leaves: honest(unit, hash), leafBytes: leafBytes(unit), backend: 'cpu' }, 1, hash);
+    await v.say(await resultOf(v.me, unit, sent.root));
+    const rows = [...rowsMessages(unit.unitId, sent)];
+    for (const m of rows.slice(0, -1)) await v.say(m);
+    const last = v.say(rows.at(-1)!);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(core.results(spec.id)).toHaveLength(1); // accepted in memory, not yet in the store
+    const job = new JobHandle(spec, core, store);
+    const early = await job.output({ partial: true });
+    if (early.kind !== 'matrix') throw new Error(`expected a matrix, got ${early.kind}`);
+    expect(early.data.every((x) => x === 0)).toBe(true);
+    expect(early.missing).toEqual([unit.unitId]);
+    expect((await last)[0]).toMatchObject({ type: 'verdict', verdict: 'accepted' });
+    const later = await job.output({ partial: true });
+    if (later.kind !== 'matrix') throw new Error(`expected a matrix, got ${later.kind}`);
+    expect(later.missing).toEqual([]);
+    expect(later.data.some((x) => x !== 0)).toBe(true);
   });
 });
