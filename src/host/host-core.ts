@@ -53,6 +53,10 @@ export const KEY_PROOF_TIMEOUT_MS = 30_000;
  * arrival order.
  */
 
+/** The error for a direct connection whose name has a `>` (which only relayed children's names have). */
+function relayedName(name: string): TabgridError {
+  return new TabgridError(ErrorCode.BadInput, `a connection's name may not contain '>' (${JSON.stringify(name.slice(0, 64))}): it names relayed volunteers`);
+}
 const NONE_RELEASED: ReadonlyMap<string, string> = new Map();
 export class HostCore {
   private readonly sessions: Connections;
@@ -286,6 +290,7 @@ export class HostCore {
    * In turn with messages, like disconnect, so each applies after the messages received before it.
    */
   connect(name: string): Promise<void> {
+    if (Connections.isRelayed(name)) return Promise.reject(relayedName(name));
     return this.serial(async () => this.sessions.open(name));
   }
 
@@ -330,6 +335,8 @@ export class HostCore {
 
   /** Handles one raw message from connection `name` (with its body, had it one: refused); resolves to the replies, in order. */
   handle(name: string, raw: unknown, body?: Uint8Array): Promise<HostMessage[]> {
+    // `>` names a relay's child (relay>child): a direct connection so named would pass for one, outside the cap and the sweep.
+    if (Connections.isRelayed(name)) return Promise.resolve([this.error(name.slice(0, 64), relayedName(name))]);
     // In turn up to the point its changes are applied; the replies then wait for their commit, outside the turn.
     const staged = this.serial(async (): Promise<Answer> => {
       let message: VolunteerMessage | undefined;

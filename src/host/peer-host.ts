@@ -85,6 +85,12 @@ export function startPeerHost(options: PeerHostOptions): Promise<PeerHost> {
     conn.on('open', () => {
       settled();
       const name = conn.peer;
+      // `>` is in relayed children's names only (relay>child); the signaling server lets any id through.
+      if (name.includes('>')) {
+        log?.(`peer ${JSON.stringify(name.slice(0, 64))} refused: a peer id may not contain '>'`);
+        conn.close();
+        return;
+      }
       // One link per volunteer: a second connection from the same peer replaces the first.
       links.get(name)?.close();
       const route = routeConnection({ core, observers, name, log, link: () => link });

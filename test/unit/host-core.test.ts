@@ -336,6 +336,14 @@ describe('HostCore relays', () => {
     expect(await submit(core, name, unit, honest(unit))).toMatchObject({ verdict: 'accepted' });
   };
 
+  it("refuses a direct connection whose name has a '>' (a relayed child's name), past the cap and the stranger sweep otherwise", async () => {
+    const core = await capped();
+    await expect(core.connect('evil>x')).rejects.toThrow(/may not contain '>'/);
+    const [reply] = await say(core, 'evil>x', await hello('evil>x'));
+    expect(reply).toMatchObject({ type: 'error', code: 'bad-input' });
+    expect(core.openSessions()).toBe(0);
+  });
+
   it('past its cap, sends newcomers to proven relays, or tells them to wait while there are none', async () => {
     const core = await capped();
     await key('r');
