@@ -444,7 +444,7 @@ export class HostCore {
       await this.greeting.prove(session, message);
       return answered([]);
     }
-    const speaker = this.greeting.speaker(session, message.type);
+    const speaker = { ...this.greeting.speaker(session, message.type), relayed: Connections.isRelayed(name) };
     const now = this.clock();
     // Reads immutable datasets only: nothing to commit.
     if (message.type === 'get-chunks') return answered(this.serveChunks(name, speaker, message, now));

@@ -355,7 +355,7 @@ describe('HostCore relays', () => {
     expect(core.directConnections()).toBe(1);
   });
 
-  it('handles a relayed child as itself: its own leases, verdicts and credit, replies wrapped for the relay', async () => {
+  it('handles a relayed child as itself: its own leases, verdicts and credit, replies wrapped for the relay; a bad MAC through the relay counts for nothing', async () => {
     const core = await capped();
     await provenRelay(core, 'r');
     const relayBefore = core.volunteer(vid('r'));
@@ -376,6 +376,12 @@ describe('HostCore relays', () => {
     expect(u.id).toBe(42);
     const leaves = honest(u.unit);
     const tree = buildMerkleTreeOfChunks(leaves, 32, hash);
+    // The relay makes up a result for its child's unit: refused, and not counted against the child (the relay could be lying).
+    const honestResult = await signed('child', u.unit, toHex(tree.root));
+    if (honestResult.type !== 'result') throw new Error('expected a result');
+    const [forged] = await wrap({ ...honestResult, mac: '00'.repeat(32) });
+    expect(forged).toMatchObject({ type: 'error', code: 'bad-signature', unitId: u.unit.unitId });
+    expect(core.volunteer(vid('child'))?.rejected ?? 0).toBe(0);
     const [challenge] = await wrap(await signed('child', u.unit, toHex(tree.root)));
     if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
     const openings = challenge.indices.map((index) => ({
@@ -384,7 +390,7 @@ describe('HostCore relays', () => {
       path: merklePath(tree, index).map(toHex),
     }));
     expect((await wrap({ type: 'openings', unitId: u.unit.unitId, openings }))[0]).toMatchObject({ verdict: 'accepted' });
-    expect(core.volunteer(vid('child'))?.accepted).toBe(1);
+    expect(core.volunteer(vid('child'))).toMatchObject({ accepted: 1, rejected: 0 });
     expect(core.volunteer(vid('r'))).toEqual(relayBefore); // the relay earns nothing for its child
   });
 
