@@ -236,6 +236,8 @@ export class HostLink {
     } catch (err) {
       // That process is gone (or not up yet): the reconnect after the backoff tries the next one.
       if (direct) this.process++;
+      // A relay we cannot reach (ICE between two NATed browsers often fails): the host itself next, as after a lost relay.
+      else this.upstream = undefined;
       if (this.pageIceProblem && err instanceof Error) {
         try {
           err.message += ` (and the site's ICE servers could not be read: ${this.pageIceProblem})`;
@@ -270,6 +272,7 @@ export class HostLink {
       // Not greeted (refused, banned, no answer, aborted): this link is no connection, and the next open() must make a new one.
       link.close();
       if (this.link === link) this.link = undefined;
+      if (!direct) this.upstream = undefined;
       throw err;
     }
     if (welcome.type === 'redirect') {

@@ -5,7 +5,7 @@ import { MemoryHostStore } from '../../src/host/store/memory-store';
 import type { Link, LinkHandlers } from '../../src/net/link';
 import { encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseVolunteerMessage } from '../../src/validate';
-import { HostLink } from '../../src/volunteer/host-link';
+import { HostLink, Redirected } from '../../src/volunteer/host-link';
 import { sentResult } from '../../src/volunteer/results';
 import { unitInputDigest } from '../../src/proof/commitment';
 import { newNonce } from '../../src/proof/key-proof';
@@ -41,6 +41,39 @@ describe('HostLink', () => {
     expect(closes).toBe(1);
     await expect(link.open(signal)).rejects.toMatchObject({ code: 'banned' });
     expect(connects).toBe(2);
+  });
+});
+
+describe('HostLink: redirected to a relay', () => {
+  it('goes back to the host when the relay it was sent to cannot be reached, or does not greet it', async () => {
+    const targets: string[] = [];
+    let relayAnswers = false;
+    // The host is full and names relay x; x cannot be reached at first, then is reached but never answers hello.
+    const connect = async (handlers: LinkHandlers, _signal: AbortSignal, target?: string): Promise<Link> => {
+      targets.push(target ?? '?');
+      if (target === 'x' && !relayAnswers) throw new Error('ICE failed');
+      return {
+        peer: target ?? '?',
+        send(text) {
+          const m = parseVolunteerMessage(text);
+          if (m.type === 'hello' && target === 'h')
+            setTimeout(() => handlers.onText(encodeMessage({ type: 'redirect', id: m.id, relays: ['x'], retryMs: 10 })), 0);
+          if (m.type === 'hello' && target === 'x')
+            setTimeout(() => handlers.onText(encodeMessage({ type: 'error', code: 'busy', message: 'full', id: m.id })), 0);
+        },
+        sendData: () => undefined,
+        close: () => handlers.onClose(),
+      };
+    };
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect }, () => undefined);
+    const signal = new AbortController().signal;
+    await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
+    await expect(link.open(signal)).rejects.toThrow('ICE failed');
+    await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
+    relayAnswers = true;
+    await expect(link.open(signal)).rejects.toMatchObject({ code: 'busy' });
+    await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
+    expect(targets).toEqual(['h', 'x', 'h', 'x', 'h']);
   });
 });
 
