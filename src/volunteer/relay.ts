@@ -1,5 +1,5 @@
 import type { DataConnection } from 'peerjs';
-import { encodeMessage, MAX_MESSAGE_CHARS, MAX_RELAY_CHILDREN } from '../protocol';
+import { encodeMessage, MAX_MESSAGE_CHARS, MAX_RELAY_CHARS, MAX_RELAY_CHILDREN } from '../protocol';
 import { linkFromConnection, type Link } from '../net/link';
 
 /**
@@ -77,9 +77,15 @@ export class RelayServer {
         const entry = this.children.get(child);
         if (entry) entry.heard = this.clock();
         // Only what the protocol allows goes up; the host validates the rest.
-        if (typeof text === 'string' && text.length <= MAX_MESSAGE_CHARS && this.upstream === upstream) {
-          upstream.send(encodeMessage({ type: 'relay', child, text }));
+        if (typeof text !== 'string' || text.length > MAX_MESSAGE_CHARS || this.upstream !== upstream) return;
+        const wrapped = encodeMessage({ type: 'relay', child, text });
+        // Escaping grows a text (a control character sixfold): one the host would refuse as too long would fail our own
+        // link's pending requests. No protocol message escapes that much; the child goes.
+        if (wrapped.length > MAX_RELAY_CHARS) {
+          console.warn(`tabgrid: relay child ${child} sent a text of ${wrapped.length} characters once wrapped; closing it`);
+          return link.close();
         }
+        upstream.send(wrapped);
       },
       onClose: () => {
         this.children.delete(child);

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { DataConnection } from 'peerjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Link } from '../../src/net/link';
-import { MAX_RELAY_CHILDREN } from '../../src/protocol';
+import { MAX_RELAY_CHARS, MAX_RELAY_CHILDREN } from '../../src/protocol';
 import { RelayServer } from '../../src/volunteer/relay';
 
 /** Just enough of a PeerJS data connection for a Link: events, send, close. */
@@ -75,5 +75,23 @@ describe('a relay keeps its places for children that speak', () => {
     server.sweep();
     expect(chatty.closed).toBe(true);
     expect(server.size).toBe(0);
+  });
+});
+
+describe('a relay passes on only what the host will take', () => {
+  it('closes a child whose text, once wrapped, is longer than the host takes (escapes grow it), and sends nothing up', () => {
+    const { server, up } = relay({ t: 0 });
+    const hostile = new FakeConnection('hostile');
+    server.accept(hostile as unknown as DataConnection);
+    hostile.emit('open');
+    hostile.emit('data', '\u0001'.repeat(300_000)); // within MAX_MESSAGE_CHARS, 1.8 M characters escaped
+    expect(up).toEqual([expect.stringContaining('"type":"child-left"')]);
+    expect(hostile.closed).toBe(true);
+    const fine = new FakeConnection('fine');
+    server.accept(fine as unknown as DataConnection);
+    fine.emit('open');
+    fine.emit('data', '{"type":"hello"}');
+    expect(up.at(-1)).toContain('"type":"relay"');
+    expect(up.every((t) => t.length <= MAX_RELAY_CHARS)).toBe(true);
   });
 });
