@@ -83,6 +83,11 @@ describe('job requests from files', () => {
     const again = await ingestRequest({ kernel: 'matmul-modp', p: 7, a, b: a, samples: 1 }, { hash });
     expect(once.spec.id).toMatch(/^matmul-modp-[0-9a-f]{12}$/);
     expect(again.spec.id).toBe(once.spec.id);
+    // The same A with another B (or another option) is another job, not a clash with the first.
+    const b = encodeNpy(NpyDtype.Uint32, [2, 2], new Uint8Array(new Uint32Array([4, 3, 2, 1]).buffer));
+    const otherB = await ingestRequest({ kernel: 'matmul-modp', p: 7, a, b, samples: 1 }, { hash });
+    const otherSamples = await ingestRequest({ kernel: 'matmul-modp', p: 7, a, b: a, samples: 2 }, { hash });
+    expect(new Set([once.spec.id, otherB.spec.id, otherSamples.spec.id]).size).toBe(3);
     await expect(ingestRequest({ kernel: 'matmul-modp', p: 3, a, b: a, samples: 1 }, { hash })).rejects.toThrow(/a.*3.*0\.\.2|residue|p/);
     await expect(ingestRequest({ kernel: 'matmul-modp', a, b: a, samples: 1 }, { hash })).rejects.toThrow(/p \(the prime modulus\) is missing/);
   });

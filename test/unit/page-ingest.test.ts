@@ -153,6 +153,14 @@ describe('submitToPageHost: the page SDK with File inputs', () => {
     const b = npyFile('B.npy', NpyDtype.Float32, [3, 2], randomF32(6, 6));
     expect(await failure(submitToPageHost(host, { kernel: 'matmul-f32', a: good, b, samples: -1 }))).toMatch(/samples/);
     await expectUntouched(host);
+    // A job its id names already, with another spec, stores none of its datasets either.
+    await submitToPageHost(host, { id: 'mine', kernel: 'matmul-f32', a: good, b, samples: 1 });
+    const before = await host.store.datasetRoots();
+    const otherB = npyFile('B.npy', NpyDtype.Float32, [3, 2], randomF32(6, 7));
+    expect(await failure(submitToPageHost(host, { id: 'mine', kernel: 'matmul-f32', a: good, b: otherB, samples: 1 }))).toMatch(
+      /job mine is stored with a different spec/,
+    );
+    expect(await host.store.datasetRoots()).toEqual(before);
   });
 
   it('checks a Blob\u2019s size before reading any of it', async () => {

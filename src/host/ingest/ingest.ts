@@ -14,6 +14,7 @@ import { MAX_NPY_PREAMBLE_BYTES, parseNpy } from '../../data/npy';
 import { checkRecordsFormat, encodeRecords, recordsFromFile, type RecordsData, type RecordsFormat } from '../../data/records';
 import { ErrorCode, TabgridError, throwIfAborted } from '../../errors';
 import type { Hasher } from '../../hash/sha256-cpu';
+import { toHex } from '../../hex';
 import { MAX_UNIT_MESSAGE_BYTES } from '../../kernels/sha256-batch/unit';
 import type { HostCore } from '../host-core';
 import { parseJob, type JobSpec } from '../job';
@@ -55,13 +56,18 @@ function optionsOf(raw: Record<string, unknown>): JobOptions {
   return Object.fromEntries(Object.entries(raw).filter(([k]) => !REQUEST_ONLY.has(k)));
 }
 
-/** A request's id, or one made from its kernel and inputs' first root, so submitting the same inputs twice names the same job. */
-function idOf(given: string | undefined, kernel: string, ingest: (id: string) => Ingested): Ingested {
+/**
+ * A request's id, or one made from its kernel and a digest of the whole spec (every input's root,
+ * every option), so submitting the same request twice names the same job, and two requests that
+ * differ in anything (the same A with another B) name two.
+ */
+function idOf(given: string | undefined, kernel: string, hash: Hasher, ingest: (id: string) => Ingested): Ingested {
   if (given !== undefined) return ingest(given);
   // Built once (the datasets' trees are the costly part, and the id changes none of them), then named.
   const draft = ingest(`${kernel}-draft`);
-  const first = [...draft.datasets.keys()][0] ?? '';
-  return { ...draft, spec: parseJob({ ...draft.spec, id: `${kernel}-${first.slice(0, 12) || 'headers'}` }) };
+  const { id: _draft, ...rest } = draft.spec;
+  const digest = toHex(hash(new TextEncoder().encode(JSON.stringify(rest)))).slice(0, 12);
+  return { ...draft, spec: parseJob({ ...draft.spec, id: `${kernel}-${digest}` }) };
 }
 
 /** A File's name, or `fallback` for a Blob that has none. */
@@ -149,7 +155,7 @@ export async function ingestRequest(raw: unknown, options: IngestOptions): Promi
     const as: MatrixAs = r.kernel === 'matmul-modp' ? { kind: 'modp', p: r.p ?? 0 } : { kind: 'f32' };
     const a = await matrixOf(r.a, 'a', as, options);
     const b = await matrixOf(r.b, 'b', as, options);
-    return idOf(r.id, r.kernel, (id) =>
+    return idOf(r.id, r.kernel, options.hash, (id) =>
       productJob(
         { id, kernel: r.kernel, a, b, ...(r.p === undefined ? {} : { p: r.p }), m: r.m, n: r.n, unitFlops: r.unitFlops, options: optionsOf(r) },
         options.hash,
@@ -160,18 +166,23 @@ export async function ingestRequest(raw: unknown, options: IngestOptions): Promi
     const r = parsed(recordsRequestSchema, raw, what);
     const format = r.format ?? 'length-prefixed';
     const records = await recordsOf(r.records, typeof format === 'string' ? { as: format } : { as: 'fixed', recordBytes: format.fixed }, options);
-    return idOf(r.id, r.kernel, (id) => recordsJob({ id, records, messagesPerUnit: r.messagesPerUnit, options: optionsOf(r) }, options.hash));
+    return idOf(r.id, r.kernel, options.hash, (id) => recordsJob({ id, records, messagesPerUnit: r.messagesPerUnit, options: optionsOf(r) }, options.hash));
   }
   if (kernel === 'sha256d-pow') {
     const r = parsed(headersRequestSchema, raw, what);
     const headers = await headersOf(r.headers, options);
-    return idOf(r.id, r.kernel, (id) => headersJob({ id, headers, unitsPerHeader: r.unitsPerHeader, options: optionsOf(r) }));
+    return idOf(r.id, r.kernel, options.hash, (id) => headersJob({ id, headers, unitsPerHeader: r.unitsPerHeader, options: optionsOf(r) }));
   }
   throw new TabgridError(ErrorCode.BadInput, `${what}: kernel must be matmul-f32, matmul-modp, sha256-batch or sha256d-pow for a job with its own inputs`);
 }
 
 /** Saves a request's datasets, then adds its job to the running host. Resolves to the job's spec. */
 export async function submitIngested(core: HostCore, store: HostStore, ingested: Ingested, now = Date.now()): Promise<JobSpec> {
+  // A job the host would refuse stores nothing: its datasets are not saved either.
+  const known = core.jobs().find((j) => j.id === ingested.spec.id);
+  if (known && JSON.stringify(known) !== JSON.stringify(ingested.spec)) {
+    throw new TabgridError(ErrorCode.BadInput, `job ${ingested.spec.id} is stored with a different spec; give the new job another id`);
+  }
   for (const [root, data] of ingested.datasets) await store.saveDataset({ root, data, createdAt: now });
   await core.addJob(ingested.spec);
   return ingested.spec;
