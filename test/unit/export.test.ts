@@ -254,6 +254,37 @@ describe('exportJob', () => {
     ]);
   });
 
+  it('re-exporting with --force over an export keeps the old one whole when it fails before its files are in place, and clears a killed export’s leftovers', async () => {
+    const store = new MemoryHostStore();
+    const core = await open([modp], store);
+    const v = await volunteer(core, 'a');
+    await work(v, 1);
+    const out = freshDir();
+    await exportJob(store, modp.id, out);
+    const old = { manifest: readFileSync(join(out, 'manifest.json')), c: readFileSync(join(out, 'C.npy')) };
+    writeFileSync(join(out, `.C.npy.999.deadbeef.tmp`), 'a killed export’s');
+    await work(v, 1);
+    // The store fails while the new files are written: the directory is as it was, the old manifest with its own C.npy.
+    const output = store.output.bind(store);
+    store.output = () => Promise.reject(new Error('the disk went away'));
+    await expect(exportJob(store, modp.id, out, { force: true })).rejects.toThrow(/the disk went away/);
+    expect(readdirSync(out).sort()).toEqual(['C.npy', 'manifest.json']);
+    expect(readFileSync(join(out, 'manifest.json')).equals(old.manifest)).toBe(true);
+    expect(readFileSync(join(out, 'C.npy')).equals(old.c)).toBe(true);
+    store.output = output;
+    // The manifest cannot be made (the host key unreadable) after every file was written: still nothing replaced.
+    const identity = store.hostIdentity.bind(store);
+    store.hostIdentity = () => Promise.reject(new Error('the key is unreadable'));
+    await expect(exportJob(store, modp.id, out, { force: true })).rejects.toThrow(/the key is unreadable/);
+    expect(readdirSync(out).sort()).toEqual(['C.npy', 'manifest.json']);
+    expect(readFileSync(join(out, 'manifest.json')).equals(old.manifest)).toBe(true);
+    expect(readFileSync(join(out, 'C.npy')).equals(old.c)).toBe(true);
+    store.hostIdentity = identity;
+    const again = await exportJob(store, modp.id, out, { force: true });
+    expect(again.accepted).toBe(2);
+    expect(JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')).units.accepted).toBe(2);
+  });
+
   it('stops when its signal is aborted', async () => {
     const store = new MemoryHostStore();
     const core = await open([modp], store);

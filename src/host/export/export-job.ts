@@ -134,12 +134,19 @@ export async function exportJob(store: HostStore, jobId: string, outDir: string,
   const { job, units } = found;
   await prepareDir(outDir, opts.force ?? false);
   // The job's datasets on the shelf while its units are laid out (a hashing job's records say where each unit's digests go).
-  const { plan, unkept } = await withDatasets(store, job.spec, async () => {
+  // Every file, the manifest last, is written in full before any replaces what the directory held (see writeFiles).
+  const { plan, described } = await withDatasets(store, job.spec, async () => {
     const plan = planOutput(job.spec, units);
-    return { plan, unkept: await writeFiles(outDir, plan, (unitId, root) => store.output(unitId, root), opts.signal) };
+    const described = await writeFiles(
+      outDir,
+      plan,
+      (unitId, root) => store.output(unitId, root),
+      (unkept) => manifestOf(store, found, plan, unkept, opts.now),
+      opts.signal,
+    );
+    return { plan, described };
   });
-  const { text, state, accepted, missing } = await manifestOf(store, found, plan, unkept, opts.now);
-  await writeAtomic(outDir, MANIFEST_FILE, text);
+  const { state, accepted, missing } = described;
   return {
     jobId,
     outDir,
@@ -186,6 +193,8 @@ async function prepareDir(dir: string, force: boolean): Promise<void> {
     throw new TabgridError(ErrorCode.BadInput, `cannot make the export directory ${dir}: ${(err as Error).message}`, { cause: err });
   }
   const held = await readdir(dir);
+  // With --force, what a killed export left behind (tempName's files) goes too.
+  if (force) await Promise.all(held.filter((name) => STALE_TEMP.test(name)).map((name) => rm(join(dir, name), { force: true })));
   if (held.length > 0 && !force) {
     throw new TabgridError(
       ErrorCode.BadInput,
@@ -194,17 +203,32 @@ async function prepareDir(dir: string, force: boolean): Promise<void> {
   }
 }
 
+/** tempName's names. */
+const STALE_TEMP = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
+
 /** A temporary name in `dir` for `name`, renamed to it once written, so a reader never sees half a file. */
 function tempName(dir: string, name: string): string {
   return join(dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /**
- * The plan's files, each made at its full length (zeros), filled unit by unit at positions,
- * flushed and renamed into place; resolves to the accepted units whose output the store lacks.
+ * The plan's files, each made at its full length (zeros), filled unit by unit at positions and
+ * flushed; then the manifest `describe` makes of them (given the accepted units whose output the
+ * store lacks), flushed; only then is anything renamed into place, the old manifest first taken
+ * away, the new one last. A failure before the renames leaves the directory as it was (a
+ * re-export with --force that fails keeps the old export whole); a crash during them leaves no
+ * manifest, never one describing other files.
  */
-async function writeFiles(dir: string, plan: OutputPlan, read: OutputReader, signal?: AbortSignal): Promise<string[]> {
+async function writeFiles<M extends { readonly text: Uint8Array }>(
+  dir: string,
+  plan: OutputPlan,
+  read: OutputReader,
+  describe: (unkept: string[]) => Promise<M>,
+  signal?: AbortSignal,
+): Promise<M> {
   const temps = plan.files.map((f) => tempName(dir, f.name));
+  const manifestTemp = tempName(dir, MANIFEST_FILE);
+  temps.push(manifestTemp);
   const handles: FileHandle[] = [];
   try {
     for (const [i, f] of plan.files.entries()) {
@@ -221,8 +245,12 @@ async function writeFiles(dir: string, plan: OutputPlan, read: OutputReader, sig
     const unkept = await plan.fill(sinks, read, signal);
     for (const h of handles) await h.sync();
     for (const h of handles.splice(0)) await h.close();
+    const described = await describe(unkept);
+    await writeFile(manifestTemp, described.text, { flush: true });
+    await rm(join(dir, MANIFEST_FILE), { force: true });
     for (const [i, f] of plan.files.entries()) await rename(temps[i]!, join(dir, f.name));
-    return unkept;
+    await rename(manifestTemp, join(dir, MANIFEST_FILE));
+    return described;
   } catch (err) {
     await Promise.allSettled(handles.map((h) => h.close()));
     await Promise.allSettled(temps.map((t) => rm(t, { force: true })));
@@ -230,18 +258,5 @@ async function writeFiles(dir: string, plan: OutputPlan, read: OutputReader, sig
     throw new TabgridError(signal?.aborted ? ErrorCode.Aborted : ErrorCode.Storage, `cannot write the export to ${dir}: ${(err as Error).message}`, {
       cause: err,
     });
-  }
-}
-
-/** Writes `dir/name` under a temporary name first, so a reader never sees half a file. */
-async function writeAtomic(dir: string, name: string, data: Uint8Array): Promise<void> {
-  const final = join(dir, name);
-  const temp = tempName(dir, name);
-  try {
-    await writeFile(temp, data, { flush: true });
-    await rename(temp, final);
-  } catch (err) {
-    await rm(temp, { force: true });
-    throw new TabgridError(ErrorCode.Storage, `cannot write ${final}: ${(err as Error).message}`, { cause: err });
   }
 }
