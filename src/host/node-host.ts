@@ -90,7 +90,7 @@ export async function startHost(options: HostOptions): Promise<{ core: HostCore;
   }
   if (options.observerToken !== undefined) {
     // An observer's export is what `npm run host -- --export` writes, from this host's store.
-    observers = new ObserverHost({ hostId, token: options.observerToken, core, log, exportJob: (jobId) => buildExport(store, jobId) });
+    observers = new ObserverHost({ hostId, token: options.observerToken, core, log, exportJob: (jobId, refuse) => buildExport(store, jobId, { refuse }) });
   }
   const ice = hostIce(hostId, options.ice, options.turn);
   // Said in the log at start, so a wrong secret shows at once, not as connections that never open.

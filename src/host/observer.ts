@@ -49,7 +49,8 @@ export interface ObserverHostOptions {
   /** Observing connections at once (default MAX_OBSERVERS); one more is refused and closed. */
   readonly maxObservers?: number;
   /** A job's export files in memory (host/export/export-job.ts buildExport on the host's store); without it, `export` is refused. */
-  readonly exportJob?: (jobId: string) => Promise<ObservedExport>;
+  /** Builds job `jobId`'s export; `refuse` throws when the planned files are more than an observer takes (call it before building). */
+  readonly exportJob?: (jobId: string, refuse: (files: number, bytes: number) => void) => Promise<ObservedExport>;
 }
 
 /** What an observer's `export` sends: the files `npm run host -- --export` writes, manifest.json last. */
@@ -351,19 +352,24 @@ export class ObserverHost {
     if (!build) throw new TabgridError(ErrorCode.BadInput, `host ${this.options.hostId} offers no export to observers`);
     if (this.exporting) throw new TabgridError(ErrorCode.Busy, 'another export is being assembled; try again when it is done');
     this.exporting = true;
+    const refuse = (files: number, bytes: number) => {
+      if (bytes <= MAX_OBSERVED_EXPORT_BYTES && files <= MAX_EXPORT_FILES) return;
+      throw new TabgridError(
+        ErrorCode.BadInput,
+        `job ${m.job}'s export (${files} files, ${bytes} bytes) is more than an observer takes (${MAX_EXPORT_FILES} files, ${MAX_OBSERVED_EXPORT_BYTES} bytes): export it on the host (npm run host -- --export)`,
+      );
+    };
     let built: ObservedExport;
     try {
-      built = await build(m.job);
+      built = await build(m.job, refuse);
     } finally {
       this.exporting = false;
     }
-    const bytes = built.files.reduce((n, f) => n + f.data.length, 0);
-    if (bytes > MAX_OBSERVED_EXPORT_BYTES || built.files.length > MAX_EXPORT_FILES) {
-      throw new TabgridError(
-        ErrorCode.BadInput,
-        `job ${m.job}'s export (${built.files.length} files, ${bytes} bytes) is more than an observer takes (${MAX_EXPORT_FILES} files, ${MAX_OBSERVED_EXPORT_BYTES} bytes): export it on the host (npm run host -- --export)`,
-      );
-    }
+    // Again once built: the manifest's size was not known before.
+    refuse(
+      built.files.length,
+      built.files.reduce((n, f) => n + f.data.length, 0),
+    );
     const replies: ObservedMessage[] = [
       {
         type: 'export-files',

@@ -51,7 +51,7 @@ async function setup(jobs: JobSpec[], options: { maxObservers?: number; exports?
     core,
     clock: () => now,
     maxObservers: options.maxObservers,
-    ...(options.exports ? { exportJob: (jobId: string) => buildExport(store, jobId) } : {}),
+    ...(options.exports ? { exportJob: (jobId: string, refuse: (files: number, bytes: number) => void) => buildExport(store, jobId, { refuse }) } : {}),
   }));
   const connector = memoryHostConnector(core, observers);
   return { core, store, observers, connector, advance: (ms: number) => (now += ms) };
@@ -192,6 +192,12 @@ describe('observing a host', () => {
     expect(partial).toMatchObject({ state: 'partial', missing: 2 });
     expect(partial.files.map((f) => f.name)).toEqual(['digests.bin', 'digests.npy', 'manifest.json']);
     await expect(c.exportFiles('nope')).rejects.toThrow(/the store holds no job "nope"/);
+    // A C of 1.2 GiB planned: refused from its size, before any of it is allocated.
+    const huge: JobSpec = { ...big, id: 'huge', units: 4096 };
+    await core.addJob(huge);
+    const heap = process.memoryUsage().arrayBuffers;
+    await expect(c.exportFiles('huge')).rejects.toThrow(/job huge's export \(2 files, \d+ bytes\) is more than an observer takes/);
+    expect(process.memoryUsage().arrayBuffers - heap).toBeLessThan(256 * 1024 * 1024);
 
     // A host that takes no observers (a dashboard's own host) is said to, and not dialled again.
     const pageHost = await HostCore.open(new MemoryHostStore(), [hashing], { hostId: HOST, hash, identity: await newIdentity() });

@@ -26,6 +26,11 @@ export interface ExportOptions {
   readonly signal?: AbortSignal;
 }
 
+export interface BuildExportOptions extends Omit<ExportOptions, 'force'> {
+  /** Throws to refuse an export of `files` files (the manifest one of them) holding at least `bytes`, before it is built. */
+  readonly refuse?: (files: number, bytes: number) => void;
+}
+
 export interface ExportReport {
   readonly jobId: string;
   readonly outDir: string;
@@ -164,11 +169,16 @@ export async function exportJob(store: HostStore, jobId: string, outDir: string,
  * store: what a host sends an observer that asks (observer.ts `export`). The caller bounds its
  * size (an observer takes MAX_OBSERVED_EXPORT_BYTES at most). Throws as exportJob does.
  */
-export async function buildExport(store: HostStore, jobId: string, opts: Omit<ExportOptions, 'force'> = {}): Promise<BuiltExport> {
+export async function buildExport(store: HostStore, jobId: string, opts: BuildExportOptions = {}): Promise<BuiltExport> {
   const found = await snapshotOf(store, jobId);
   const { job, units } = found;
   const { plan, files, unkept } = await withDatasets(store, job.spec, async () => {
     const plan = planOutput(job.spec, units);
+    // Refused from the plan's sizes, before any of it is allocated (a large C is gigabytes).
+    opts.refuse?.(
+      plan.files.length + 1,
+      plan.files.reduce((n, f) => n + f.bytes, 0),
+    );
     const files = plan.files.map((f) => ({ name: f.name, data: new Uint8Array(f.bytes) }));
     const sinks = files.map((f): FileSink => async (position, data) => {
       if (position + data.length > f.data.length)
