@@ -181,6 +181,22 @@ describe('submitToPageHost: the page SDK with File inputs', () => {
     );
     expect(read).toBe(false);
     await expectUntouched(host);
+    // A folder of records each within bounds, too many bytes in all: refused before any is read.
+    class Record extends Blob {
+      override get size(): number {
+        return 4096;
+      }
+      override arrayBuffer(): Promise<ArrayBuffer> {
+        read = true;
+        return super.arrayBuffer();
+      }
+    }
+    const folder = Array.from({ length: 2 ** 18 }, () => new Record([]));
+    expect(await failure(submitToPageHost(host, { kernel: 'sha256-batch', records: folder, messagesPerUnit: 4 }))).toMatch(
+      /^records: 262144 records as length-prefixed records would be 1074790400 bytes, over the 1073741824/,
+    );
+    expect(read).toBe(false);
+    await expectUntouched(host);
   });
 
   it('takes records as a length-prefixed File, a fixed-size File, or a list of Files; refuses paths in a page', async () => {

@@ -122,6 +122,11 @@ async function recordsOf(src: RecordsSource, format: RecordsFormat, options: Ing
   }
   // A list: each item one record (a directory a page was given, or records in memory).
   if (src.length === 0) throw bad('records', 'no records (the list is empty)');
+  // Sizes are known before any Blob is read: a list too large in all is refused before a byte of it is.
+  const total = src.reduce((n, item) => n + 4 + (item instanceof Uint8Array ? item.length : item.size), 0);
+  if (total > MAX_DATASET_BYTES) {
+    throw bad('records', `${src.length} records as length-prefixed records would be ${total} bytes, over the ${MAX_DATASET_BYTES} a dataset holds`);
+  }
   const records: Uint8Array[] = [];
   for (let i = 0; i < src.length; i++) {
     const item = src[i]!;
