@@ -89,6 +89,9 @@ describe('job requests from files', () => {
     const otherSamples = await ingestRequest({ kernel: 'matmul-modp', p: 7, a, b: a, samples: 2 }, { hash });
     expect(new Set([once.spec.id, otherB.spec.id, otherSamples.spec.id]).size).toBe(3);
     await expect(ingestRequest({ kernel: 'matmul-modp', p: 3, a, b: a, samples: 1 }, { hash })).rejects.toThrow(/a.*3.*0\.\.2|residue|p/);
-    await expect(ingestRequest({ kernel: 'matmul-modp', a, b: a, samples: 1 }, { hash })).rejects.toThrow(/p \(the prime modulus\) is missing/);
+    await expect(ingestRequest({ kernel: 'matmul-modp', a, b: a, samples: 1 }, { hash })).rejects.toThrow(/^job: p \(the prime modulus\) is missing/);
+    // Errors name the job as the request did: no id, no made-up name.
+    await expect(ingestRequest({ kernel: 'matmul-modp', p: 7, a, b: a, samples: 0 }, { hash })).rejects.toThrow(/^job: samples/);
+    await expect(ingestRequest({ id: 'mine', kernel: 'matmul-modp', p: 7, a, b: a, samples: 0 }, { hash })).rejects.toThrow(/^job "mine": samples/);
   });
 });

@@ -64,7 +64,17 @@ function optionsOf(raw: Record<string, unknown>): JobOptions {
 function idOf(given: string | undefined, kernel: string, hash: Hasher, ingest: (id: string) => Ingested): Ingested {
   if (given !== undefined) return ingest(given);
   // Built once (the datasets' trees are the costly part, and the id changes none of them), then named.
-  const draft = ingest(`${kernel}-draft`);
+  const draftId = `${kernel}-draft`;
+  let draft: Ingested;
+  try {
+    draft = ingest(draftId);
+  } catch (err) {
+    // Its errors name the job as the request did: without an id, not by the draft's made-up one.
+    const prefix = `job ${JSON.stringify(draftId)}: `;
+    if (err instanceof TabgridError && err.message.startsWith(prefix))
+      throw new TabgridError(err.code, `job: ${err.message.slice(prefix.length)}`, { cause: err });
+    throw err;
+  }
   const { id: _draft, ...rest } = draft.spec;
   const digest = toHex(hash(new TextEncoder().encode(JSON.stringify(rest)))).slice(0, 12);
   return { ...draft, spec: parseJob({ ...draft.spec, id: `${kernel}-${digest}` }) };
@@ -153,7 +163,9 @@ async function headersOf(src: string | Blob | readonly string[], options: Ingest
 /** Reads and checks a job request's inputs and builds its datasets and spec; stores nothing. */
 export async function ingestRequest(raw: unknown, options: IngestOptions): Promise<Ingested> {
   const kernel = typeof raw === 'object' && raw !== null ? (raw as { kernel?: unknown }).kernel : undefined;
-  const what = `job ${JSON.stringify((raw as { id?: unknown } | null)?.id)}`;
+  // Named as parseJob names a job: "job" when the request gives no id (not "job undefined").
+  const id = (raw as { id?: unknown } | null)?.id;
+  const what = id === undefined ? 'job' : `job ${JSON.stringify(id)}`;
   if (kernel === 'matmul-f32' || kernel === 'matmul-modp') {
     const r = parsed(productRequestSchema, raw, what);
     if (r.kernel === 'matmul-modp' && r.p === undefined) throw new TabgridError(ErrorCode.BadInput, `${what}: p (the prime modulus) is missing`);
