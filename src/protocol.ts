@@ -53,6 +53,9 @@ export { MAX_UNIT_MATRIX_DIM } from './kernels/matmul/unit';
 export { MAX_SHARES } from './kernels/sha256d-pow/unit';
 
 /**
+ * 10: a redirect carries the host's key (`publicKey`): a volunteer sent to a relay takes only that
+ * host's welcome through it, so a relay cannot answer as a host of its own and take its children's
+ * credit.
  * 9: a result carries a MAC under the connection's result key (proof/result-key.ts) instead of
  * an ECDSA signature: the welcome and the key-proof carry the two halves of that key (`session`),
  * and the key-proof signs both. A host verified one signature a unit, its costliest step.
@@ -60,7 +63,7 @@ export { MAX_SHARES } from './kernels/sha256d-pow/unit';
  * `get-peers`, `peer-report`; `peers`, `tracking`); a heartbeat's `pausing`. Earlier volunteers'
  * schemas refuse unknown fields, so a mixed grid is told at `hello`, not by a failed unit.
  */
-export const PROTOCOL_VERSION = 9;
+export const PROTOCOL_VERSION = 10;
 /**
  * No message may be longer than this (JSON text, UTF-16 code units ~ bytes). Texts over 16 KiB
  * cross the data channel as binary frames (net/frames.ts).

@@ -743,7 +743,7 @@ export class HostCore {
     if (cap === undefined || Connections.isRelayed(name) || this.sessions.direct(name).length < cap) return undefined;
     const relays = this.sessions.relaysFor(name, (c) => this.mayRelay(c));
     this.options.log?.(`at the cap of ${cap} connections: sending ${name} to ${relays.length} relay(s)`);
-    return { type: 'redirect', relays, retryMs: this.options.retryMs ?? 2000 };
+    return { type: 'redirect', relays, retryMs: this.options.retryMs ?? 2000, publicKey: this.publicKey };
   }
 
   private get relayMinAccepted(): number {

@@ -229,8 +229,12 @@ export const hostMessages = {
   unit: message('unit', { id: requestId, unit: workUnitSchema, leaseMs }),
   lease: message('lease', { unitId, leaseMs }),
   'lease-lost': message('lease-lost', { unitId, reason: text(512) }),
-  /** Answers hello when the host is at its connection cap: connect to one of these relays instead (or retry later). */
-  redirect: message('redirect', { id: requestId, relays: list(str(), MAX_RELAYS), retryMs }),
+  /**
+   * Answers hello when the host is at its connection cap: connect to one of these relays instead
+   * (or retry later). `publicKey` is the host's: the welcome that comes back through a relay must
+   * carry it.
+   */
+  redirect: message('redirect', { id: requestId, relays: list(str(), MAX_RELAYS), retryMs, publicKey }),
   /** A message for a relay's child, to pass on as it is. */
   relayed: message('relayed', { child, text: text(MAX_MESSAGE_CHARS) }),
   /** Answers request-unit when there is nothing to lease now. */

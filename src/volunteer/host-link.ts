@@ -66,6 +66,11 @@ export const CHUNK_IDLE_MS = 30_000;
 export const MAX_CHUNK_FETCHES = 4;
 
 /** The host sent us elsewhere: not a failure, so no backoff and no error state. */
+/** TURN credentials are asked for again at most this often, whatever lifetime a grant claims. */
+const MIN_ICE_REFRESH_MS = 10_000;
+/** setTimeout's longest delay: a longer one fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class Redirected extends Error {
   constructor(readonly retryMs: number) {
     super(`redirected; retry in ${retryMs} ms`);
@@ -88,6 +93,8 @@ export class HostLink {
   private readonly timers: Timers;
   /** Where to connect next: a relay the host sent us to, else the host. */
   private upstream?: string;
+  /** The key of the host that sent us to `upstream` (its redirect's): the welcome through the relay must be that host's. */
+  private upstreamHostKey?: string;
   /** Which of the host's processes (hostId, then otherHostIds) to connect to next. */
   private process = 0;
   /** Whether losing the current link moves the next connection on to the next process: a direct link, not one the host redirected. */
@@ -276,11 +283,28 @@ export class HostLink {
       throw err;
     }
     if (welcome.type === 'redirect') {
+      link.close();
+      if (!direct) {
+        // Only the host redirects; a relay that answers with one is not passing on the host's word.
+        this.upstream = undefined;
+        throw new TabgridError(ErrorCode.BadSignature, `relay ${target} answered hello with a redirect of its own; trying the host again`);
+      }
       const choice = welcome.relays[Math.floor(Math.random() * welcome.relays.length)];
       this.leaveOnLoss = false; // full, not gone: its relay is tried, then this process again
-      link.close();
       this.upstream = choice;
+      this.upstreamHostKey = welcome.publicKey;
       throw new Redirected(welcome.retryMs);
+    }
+    // Through a relay, the welcome must be the host's that sent us there: a relay answering as a host of its own would
+    // lease its own units to us, send our results as its own, and hand us receipts of its own signing.
+    if (!direct && (welcome.publicKey !== this.upstreamHostKey || !processes.includes(welcome.hostId))) {
+      link.close();
+      if (this.link === link) this.link = undefined;
+      this.upstream = undefined;
+      throw new TabgridError(
+        ErrorCode.BadSignature,
+        `relay ${target} answered with the welcome of another host (${welcome.hostId}, key ${welcome.publicKey.slice(0, 16)}…); trying the host again`,
+      );
     }
     // Proves we hold the key hello named, and gives the host our half of this connection's result
     // key; the host handles messages in order, so whatever we ask next is heard after the proof,
@@ -320,13 +344,16 @@ export class HostLink {
     clearTimeout(this.refreshTimer);
     const life = grant.expiresAt - Date.now();
     if (life <= 0) return;
-    this.refreshTimer = setTimeout(() => {
-      if (signal.aborted || !this.link) return;
-      this.ask({ type: 'get-ice' }, ['ice'], signal).then(
-        ({ iceServers, expiresAt }) => this.granted({ iceServers, expiresAt }, signal),
-        (err: unknown) => console.warn('tabgrid: could not refresh the TURN credentials:', (err as Error).message),
-      );
-    }, life * 0.75);
+    this.refreshTimer = setTimeout(
+      () => {
+        if (signal.aborted || !this.link) return;
+        this.ask({ type: 'get-ice' }, ['ice'], signal).then(
+          ({ iceServers, expiresAt }) => this.granted({ iceServers, expiresAt }, signal),
+          (err: unknown) => console.warn('tabgrid: could not refresh the TURN credentials:', (err as Error).message),
+        );
+      },
+      Math.min(Math.max(life * 0.75, MIN_ICE_REFRESH_MS), MAX_TIMER_MS),
+    );
   }
 
   startHeartbeat(source: HeartbeatSource, signal: AbortSignal): void {

@@ -348,10 +348,10 @@ describe('HostCore relays', () => {
     const core = await capped();
     await key('r');
     await greetRelay(core, 'r');
-    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', id: 1, relays: [], retryMs: 2000 }); // r has no accepted result yet
+    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', id: 1, relays: [], retryMs: 2000, publicKey: core.publicKey }); // r has no accepted result yet
     const unit = await lease(core, 'r');
     await submit(core, 'r', unit, honest(unit));
-    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', id: 1, relays: ['r'], retryMs: 2000 });
+    expect((await say(core, 'x', await hello('x')))[0]).toEqual({ type: 'redirect', id: 1, relays: ['r'], retryMs: 2000, publicKey: core.publicKey });
     expect(core.directConnections()).toBe(1);
   });
 
@@ -599,7 +599,7 @@ describe('HostCore against hostile peers', () => {
     const replies: HostMessage[] = [];
     for (const [i, id] of ids.entries()) replies.push(...(await say(core, `early-${i}`, helloOf(id))));
     expect(replies.slice(0, 12).map((r) => r.type)).toEqual(Array(12).fill('welcome'));
-    expect(replies.slice(12)).toEqual(Array(6).fill({ type: 'redirect', id: 1, relays: [], retryMs: 2000 }));
+    expect(replies.slice(12)).toEqual(Array(6).fill({ type: 'redirect', id: 1, relays: [], retryMs: 2000, publicKey: core.publicKey }));
     expect(core.directConnections()).toBe(12);
     // One that leaves frees its place.
     await core.disconnect('early-0');

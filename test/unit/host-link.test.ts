@@ -45,35 +45,65 @@ describe('HostLink', () => {
 });
 
 describe('HostLink: redirected to a relay', () => {
-  it('goes back to the host when the relay it was sent to cannot be reached, or does not greet it', async () => {
+  /**
+   * A full host `h` that names relay `x`; `relay` says what x does: unreachable, refuses hello,
+   * passes on the host's welcome, or answers with a welcome of its own (another key or host id).
+   */
+  async function fullHost() {
+    const hostKey = await newIdentity();
+    const relayKey = await newIdentity();
     const targets: string[] = [];
-    let relayAnswers = false;
-    // The host is full and names relay x; x cannot be reached at first, then is reached but never answers hello.
+    const state: { relay: 'unreachable' | 'busy' | 'host' | 'own-key' | 'own-id' | 'redirect' } = { relay: 'unreachable' };
     const connect = async (handlers: LinkHandlers, _signal: AbortSignal, target?: string): Promise<Link> => {
       targets.push(target ?? '?');
-      if (target === 'x' && !relayAnswers) throw new Error('ICE failed');
+      if (target === 'x' && state.relay === 'unreachable') throw new Error('ICE failed');
+      const reply = (m: HostMessage) => setTimeout(() => handlers.onText(encodeMessage(m)), 0);
       return {
         peer: target ?? '?',
         send(text) {
           const m = parseVolunteerMessage(text);
-          if (m.type === 'hello' && target === 'h')
-            setTimeout(() => handlers.onText(encodeMessage({ type: 'redirect', id: m.id, relays: ['x'], retryMs: 10 })), 0);
-          if (m.type === 'hello' && target === 'x')
-            setTimeout(() => handlers.onText(encodeMessage({ type: 'error', code: 'busy', message: 'full', id: m.id })), 0);
+          if (m.type !== 'hello') return;
+          if (target === 'h') return void reply({ type: 'redirect', id: m.id, relays: ['x'], retryMs: 10, publicKey: hostKey.publicKey });
+          if (state.relay === 'busy') return void reply({ type: 'error', code: 'busy', message: 'full', id: m.id });
+          if (state.relay === 'redirect') return void reply({ type: 'redirect', id: m.id, relays: ['y'], retryMs: 10, publicKey: relayKey.publicKey });
+          const welcome = welcomeFor(m.id, (state.relay === 'own-key' ? relayKey : hostKey).publicKey);
+          if (welcome.type !== 'welcome') throw new Error('expected a welcome');
+          reply({ ...welcome, hostId: state.relay === 'own-id' ? 'x' : 'h' });
         },
         sendData: () => undefined,
         close: () => handlers.onClose(),
       };
     };
     const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect }, () => undefined);
+    return { link, targets, state };
+  }
+
+  it('goes back to the host when the relay it was sent to cannot be reached, or does not greet it', async () => {
+    const { link, targets, state } = await fullHost();
     const signal = new AbortController().signal;
     await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
     await expect(link.open(signal)).rejects.toThrow('ICE failed');
     await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
-    relayAnswers = true;
+    state.relay = 'busy';
     await expect(link.open(signal)).rejects.toMatchObject({ code: 'busy' });
     await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
     expect(targets).toEqual(['h', 'x', 'h', 'x', 'h']);
+  });
+
+  it('takes through the relay only the welcome of the host that sent it there (its redirect names the key)', async () => {
+    const { link, targets, state } = await fullHost();
+    const signal = new AbortController().signal;
+    for (const impostor of ['own-key', 'own-id', 'redirect'] as const) {
+      await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
+      state.relay = impostor;
+      await expect(link.open(signal)).rejects.toMatchObject({ code: 'bad-signature' });
+      expect(link.connected).toBe(false);
+    }
+    await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
+    state.relay = 'host';
+    await link.open(signal);
+    expect(link.connected).toBe(true);
+    expect(targets).toEqual(['h', 'x', 'h', 'x', 'h', 'x', 'h', 'x']);
   });
 });
 

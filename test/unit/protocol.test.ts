@@ -64,7 +64,7 @@ const hostMessages: HostMessage[] = [
   { type: 'lease', unitId: 'job/0', leaseMs: 60_000 },
   { type: 'lease-lost', unitId: 'job/0', reason: 'lapsed' },
   { type: 'no-work', id: 5, retryMs: 2000, jobDone: false },
-  { type: 'redirect', id: 1, relays: ['relay-a', 'relay-b'], retryMs: 2000 },
+  { type: 'redirect', id: 1, relays: ['relay-a', 'relay-b'], retryMs: 2000, publicKey: `04${'ab'.repeat(64)}` },
   { type: 'challenge', unitId: 'job/0', indices: [1, 5, 4095] },
   { type: 'send-rows', unitId: 'm/0' },
   { type: 'verdict', unitId: 'job/0', verdict: 'accepted', reason: 'verified', credit: 8192, totalCredit: 16384 },
