@@ -89,11 +89,13 @@ export function recordsFromFixed(bytes: Uint8Array, recordBytes: number, name: s
 /**
  * Checks length-prefixed records and finds them: entry i is the byte offset of record i's
  * prefix, and one last entry is bytes.length (so record i's bytes are
- * [offsets[i] + 4, offsets[i + 1])). A Float64Array: a dataset's offsets pass 2³² only in
- * theory, and indexes over millions of records stay one flat array.
+ * [offsets[i] + 4, offsets[i + 1])). A Uint32Array: a dataset is at most MAX_DATASET_BYTES
+ * (2³⁰), so every offset fits, and the index takes at most the dataset's own size (4 bytes a
+ * record, each at least its 4-byte prefix) where 8-byte entries took twice it.
  */
-export function indexRecords(bytes: Uint8Array, name: string, maxRecordBytes: number): Float64Array {
+export function indexRecords(bytes: Uint8Array, name: string, maxRecordBytes: number): Uint32Array {
   if (bytes.length === 0) throw bad(name, 'no records (the file is empty)');
+  if (bytes.length > MAX_DATASET_BYTES) throw bad(name, `is ${bytes.length} bytes, over the ${MAX_DATASET_BYTES} a dataset holds`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   // Two passes (count, then fill) keep the index one exact-size array.
   const walk = (visit: (i: number, at: number) => void): number => {
@@ -114,7 +116,7 @@ export function indexRecords(bytes: Uint8Array, name: string, maxRecordBytes: nu
     return i;
   };
   const count = walk(() => {});
-  const offsets = new Float64Array(count + 1);
+  const offsets = new Uint32Array(count + 1);
   walk((i, at) => {
     offsets[i] = at;
   });

@@ -14,7 +14,7 @@ import { indexRecords } from './records';
 interface Held {
   readonly data: Uint8Array;
   holds: number;
-  records?: Float64Array;
+  records?: Uint32Array;
 }
 
 const sliceKey = (s: DatasetSlice) => `${s.root}:${s.offset}:${s.length}`;
@@ -52,7 +52,7 @@ export class DatasetShelf {
   }
 
   /** The record offsets of a held length-prefixed records dataset (records.ts), worked out once. */
-  records(root: string, maxRecordBytes: number): Float64Array {
+  records(root: string, maxRecordBytes: number): Uint32Array {
     const whole = this.datasets.get(root);
     if (!whole) throw new TabgridError(ErrorCode.BadInput, `records dataset ${root.slice(0, 12)}… is not held here`);
     return (whole.records ??= indexRecords(whole.data, `dataset ${root.slice(0, 12)}…`, maxRecordBytes));

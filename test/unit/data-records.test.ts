@@ -30,6 +30,11 @@ describe('length-prefixed records', () => {
     const offsets = indexRecords(data, 'm.bin', 4096);
     expect(Array.from(offsets)).toEqual([0, 7, 11, 20]);
     expect(offsets[offsets.length - 1]).toBe(data.length);
+    // 4 bytes an entry: the index of a file of empty records (the most records a byte count can hold) is as large as the file, not twice it.
+    const empties = encodeRecords(Array.from({ length: 1000 }, () => new Uint8Array(0)));
+    const index = indexRecords(empties, 'empty.bin', 4096);
+    expect(index).toBeInstanceOf(Uint32Array);
+    expect(index.byteLength).toBe(empties.length + 4);
     // A view into a larger buffer reads the same.
     const big = new Uint8Array(data.length + 3);
     big.set(data, 3);
