@@ -16,6 +16,8 @@ export interface RelayOptions {
   readonly firstWordMs?: number;
   /** A child silent this long is closed (default 5 min; a volunteer speaks every few seconds). */
   readonly idleMs?: number;
+  /** An offer refused (full, or no host to relay to) that never opens is closed after this (default 30 s). */
+  readonly refusedOpenMs?: number;
   readonly clock?: () => number;
 }
 
@@ -65,7 +67,13 @@ export class RelayServer {
   accept(conn: DataConnection): void {
     const upstream = this.upstream;
     if (!upstream || this.children.size >= this.maxChildren) {
-      conn.on('open', () => conn.close());
+      // Closed once open; one that never opens (its ICE never completes) is closed anyway, so a flood of offers holds nothing.
+      const giveUp = setTimeout(() => conn.close(), this.options.refusedOpenMs ?? 30_000);
+      conn.on('open', () => {
+        clearTimeout(giveUp);
+        conn.close();
+      });
+      conn.on('close', () => clearTimeout(giveUp));
       return;
     }
     const child = `c${this.next++}`;

@@ -95,3 +95,20 @@ describe('a relay passes on only what the host will take', () => {
     expect(up.every((t) => t.length <= MAX_RELAY_CHARS)).toBe(true);
   });
 });
+
+describe('a relay refusing a child', () => {
+  it('closes a refused offer once it opens, and one that never opens after a while', async () => {
+    const server = new RelayServer({ maxChildren: 0, refusedOpenMs: 30 });
+    servers.push(server);
+    server.attach({ peer: 'host', send: () => undefined, sendData: () => undefined, close: () => undefined });
+    const opens = new FakeConnection('opens');
+    const never = new FakeConnection('never');
+    server.accept(opens as unknown as DataConnection);
+    server.accept(never as unknown as DataConnection);
+    opens.emit('open');
+    expect(opens.closed).toBe(true);
+    expect(never.closed).toBe(false);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(never.closed).toBe(true);
+  });
+});
