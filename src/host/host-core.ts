@@ -57,7 +57,6 @@ export const KEY_PROOF_TIMEOUT_MS = 30_000;
 function relayedName(name: string): TabgridError {
   return new TabgridError(ErrorCode.BadInput, `a connection's name may not contain '>' (${JSON.stringify(name.slice(0, 64))}): it names relayed volunteers`);
 }
-const NONE_RELEASED: ReadonlyMap<string, string> = new Map();
 export class HostCore {
   private readonly sessions: Connections;
   private readonly judge: Judge;
@@ -290,7 +289,8 @@ export class HostCore {
    * In turn with messages, like disconnect, so each applies after the messages received before it.
    */
   connect(name: string): Promise<void> {
-    if (Connections.isRelayed(name)) return Promise.reject(relayedName(name));
+    // No session for a name with '>' (handle refuses its messages); resolved, as shells do not wait on this.
+    if (Connections.isRelayed(name)) return Promise.resolve();
     return this.serial(async () => this.sessions.open(name));
   }
 
@@ -460,6 +460,33 @@ export class HostCore {
     } catch (err) {
       return answered([...(this.sharing ? this.announcer.take(speaker.id) : []), this.error(speaker.id, err, message)]);
     }
+    // Several processes: a ban another process recorded (read again in prepare) gives back this
+    // key's units of the job held here, as a ban judged here does (trust-store.ts `record`);
+    // without this the key could still finish them here, credited. Committed on its own, so an
+    // answer that is an error (banned) keeps it.
+    const freed = this.sharing ? this.releaseBanned(speaker.id) : undefined;
+    if (freed) {
+      const durable = this.commit(freed.tx);
+      if (!this.pipelined) await durable;
+      const unitId = 'unitId' in message ? message.unitId : undefined;
+      const jobId = unitId === undefined ? undefined : freed.released.get(unitId);
+      if (unitId !== undefined && jobId !== undefined) {
+        const reply: HostMessage =
+          message.type === 'heartbeat'
+            ? { type: 'lease-lost', unitId, reason: `this key is banned from job ${jobId}` }
+            : this.error(
+                speaker.id,
+                new TabgridError(ErrorCode.Banned, `this key is banned from job ${jobId}; unit ${unitId} went back to the queue`),
+                message,
+              );
+        return {
+          replies: durable.then(
+            () => [reply],
+            (err: unknown) => [this.error(speaker.id, err, message)],
+          ),
+        };
+      }
+    }
     const tx = this.state.tx();
     let replies: HostMessage[];
     try {
@@ -571,24 +598,13 @@ export class HostCore {
     name: string,
   ): Promise<HostMessage[]> {
     const who = speaker.id;
-    // Several processes: a ban another process recorded (read again in prepare) gives back this
-    // key's units of the job held here, as a ban judged here does (trust-store.ts `record`);
-    // without this the key could still finish them here, credited.
-    const released = this.sharing ? this.releaseBanned(who, tx) : NONE_RELEASED;
-    const unitId = 'unitId' in message ? message.unitId : undefined;
-    const bannedFrom = unitId === undefined ? undefined : released.get(unitId);
-    if (unitId !== undefined && bannedFrom !== undefined) {
-      if (message.type === 'heartbeat') return [{ type: 'lease-lost', unitId, reason: `this key is banned from job ${bannedFrom}` }];
-      // An answer, not a throw: the units given back are committed with it.
-      return [this.error(who, new TabgridError(ErrorCode.Banned, `this key is banned from job ${bannedFrom}; unit ${unitId} went back to the queue`), message)];
-    }
     switch (message.type) {
       case 'request-unit': {
         const trust = this.judge.trust;
         if (trust.bannedEverywhere(who)) throw banned();
         // A leased unit this volunteer holds but did not list (it reloaded, or lost a reply) first;
         // not one whose hold ran out (expiry requeues it within a second).
-        const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased && !released.has(u.unitId));
+        const held = this.state.heldBy(who).filter((u) => u.state === UnitState.Leased);
         const lost = held.find((u) => !message.holding.includes(u.unitId) && !this.holds.over(u, who, now));
         const rank = localityRanker(
           who,
@@ -697,15 +713,16 @@ export class HostCore {
     }
   }
 
-  /** Requeues (into tx) the units `who` holds here in jobs it is banned from; returns them, unit id → job id. */
-  private releaseBanned(who: string, tx: Tx): ReadonlyMap<string, string> {
-    let released: Map<string, string> | undefined;
+  /** The units `who` holds here in jobs it is banned from, requeued in a tx of their own (unit id → job id); undefined if none. */
+  private releaseBanned(who: string): { readonly tx: Tx; readonly released: ReadonlyMap<string, string> } | undefined {
+    let freed: { tx: Tx; released: Map<string, string> } | undefined;
     for (const u of this.state.heldBy(who)) {
       if (!this.judge.trust.isBanned(u.jobId, who)) continue;
-      tx.putUnit(requeued(u));
-      (released ??= new Map()).set(u.unitId, u.jobId);
+      freed ??= { tx: this.state.tx(), released: new Map() };
+      freed.tx.putUnit(requeued(u));
+      freed.released.set(u.unitId, u.jobId);
     }
-    return released ?? NONE_RELEASED;
+    return freed;
   }
 
   /** `who`'s totals and ranks (standings.ts), with `staged` (its record as this message changes it) for its name and team. */

@@ -66,8 +66,8 @@ export const CHUNK_IDLE_MS = 30_000;
 export const MAX_CHUNK_FETCHES = 4;
 
 /** The host sent us elsewhere: not a failure, so no backoff and no error state. */
-/** TURN credentials are asked for again at most this often, whatever lifetime a grant claims. */
-const MIN_ICE_REFRESH_MS = 10_000;
+/** TURN credentials are asked for again at most this often, whatever lifetime a grant claims (no loop of asks). */
+const MIN_ICE_REFRESH_MS = 1000;
 /** setTimeout's longest delay: a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -283,6 +283,8 @@ export class HostLink {
       throw err;
     }
     if (welcome.type === 'redirect') {
+      // Before the close, whose handler would otherwise move the next connection on to another process.
+      this.leaveOnLoss = false; // full, not gone: its relay is tried, then this process again
       link.close();
       if (!direct) {
         // Only the host redirects; a relay that answers with one is not passing on the host's word.
@@ -290,7 +292,6 @@ export class HostLink {
         throw new TabgridError(ErrorCode.BadSignature, `relay ${target} answered hello with a redirect of its own; trying the host again`);
       }
       const choice = welcome.relays[Math.floor(Math.random() * welcome.relays.length)];
-      this.leaveOnLoss = false; // full, not gone: its relay is tried, then this process again
       this.upstream = choice;
       this.upstreamHostKey = welcome.publicKey;
       throw new Redirected(welcome.retryMs);

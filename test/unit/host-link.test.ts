@@ -49,7 +49,7 @@ describe('HostLink: redirected to a relay', () => {
    * A full host `h` that names relay `x`; `relay` says what x does: unreachable, refuses hello,
    * passes on the host's welcome, or answers with a welcome of its own (another key or host id).
    */
-  async function fullHost() {
+  async function fullHost(otherHostIds: string[] = []) {
     const hostKey = await newIdentity();
     const relayKey = await newIdentity();
     const targets: string[] = [];
@@ -74,7 +74,7 @@ describe('HostLink: redirected to a relay', () => {
         close: () => handlers.onClose(),
       };
     };
-    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect }, () => undefined);
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', otherHostIds, identity: await newIdentity(), connect }, () => undefined);
     return { link, targets, state };
   }
 
@@ -88,6 +88,15 @@ describe('HostLink: redirected to a relay', () => {
     await expect(link.open(signal)).rejects.toMatchObject({ code: 'busy' });
     await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
     expect(targets).toEqual(['h', 'x', 'h', 'x', 'h']);
+  });
+
+  it('comes back to the same host process after its relay failed, not the next one (a redirect is full, not gone)', async () => {
+    const { link, targets } = await fullHost(['h2']);
+    const signal = new AbortController().signal;
+    await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
+    await expect(link.open(signal)).rejects.toThrow('ICE failed');
+    await expect(link.open(signal)).rejects.toBeInstanceOf(Redirected);
+    expect(targets).toEqual(['h', 'x', 'h']);
   });
 
   it('takes through the relay only the welcome of the host that sent it there (its redirect names the key)', async () => {

@@ -368,6 +368,17 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     expect(states(snap.units)).toEqual(['queued', 'queued']);
     expect(snap.receipts).toEqual([]);
     expect((await sayTo(core, 'v', { type: 'heartbeat', unitId: u1.unitId, done: 1, total: 8 }))[0]).toMatchObject({ type: 'lease-lost' });
+
+    // A second key, banned the same way, whose next word is a request (answered banned: the job is the host's only one).
+    const id2 = await newIdentity();
+    const w = await HandVolunteer.greet(core, 'w', id2, hash);
+    const w0 = await w.lease();
+    const heard2 = a.noticesHeard;
+    await b.commitShared({ trust: [{ jobId: spec.id, key: id2.id, streak: 0, valid: 0, invalid: 3, banned: true }] }, empty);
+    await until(() => a.noticesHeard > heard2);
+    expect((await sayTo(core, 'w', { type: 'request-unit', id: 5, holding: [w0.unitId] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
+    await until(async () => (await a.load()).units.find((u) => u.unitId === w0.unitId)?.state === 'queued');
+    expect(core.units(spec.id).find((u) => u.unitId === w0.unitId)?.state).toBe('queued');
   });
 
   it('refuses the openings of a key another process banned while it was challenged, and requeues the unit', async () => {

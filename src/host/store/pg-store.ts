@@ -3,7 +3,7 @@
  * (store-conformance.ts holds it to the same contract as SQLite), and the SharedHostStore port
  * that lets several host processes serve one database (docs/MULTI-HOST.md). A commit is one
  * call of tabgrid_commit (pg-schema.ts): one round trip, one transaction, durable when it
- * resolves (PostgreSQL's default synchronous_commit = on). In shared mode, with group commit
+ * resolves (synchronous_commit = on, set on every connection). In shared mode, with group commit
  * (the default), the commits handed over while a round trip is in flight go together as one
  * call of tabgrid_commit_group (pg-group-commit.ts).
  */
@@ -195,7 +195,8 @@ export class PgHostStore implements SharedHostStore {
     this.pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
     // A reply goes out once COMMIT returned, durable only while synchronous_commit is on: PostgreSQL's
     // default, but a database or role may turn it off. Queued on the connection before any other query.
-    this.pool.on('connect', (client) => void client.query('SET synchronous_commit = on').catch(() => undefined));
+    // A connection that cannot set it is ended: its queries fail (as storage errors) rather than commit less durably.
+    this.pool.on('connect', (client) => void client.query('SET synchronous_commit = on').catch(() => client.end().catch(() => undefined)));
     // An idle connection dropped by the server must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
     this.ready = this.migrate(options.existing === true);
