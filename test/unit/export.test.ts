@@ -264,21 +264,22 @@ describe('exportJob', () => {
     const old = { manifest: readFileSync(join(out, 'manifest.json')), c: readFileSync(join(out, 'C.npy')) };
     writeFileSync(join(out, `.C.npy.999.deadbeef.tmp`), 'a killed export’s');
     await work(v, 1);
-    // The store fails while the new files are written: the directory is as it was, the old manifest with its own C.npy.
+    /** A forced re-export that fails with `why`: the directory is as it was, the old manifest with its own C.npy. */
+    const failsKeepingTheOld = async (why: RegExp) => {
+      await expect(exportJob(store, modp.id, out, { force: true })).rejects.toThrow(why);
+      expect(readdirSync(out).sort()).toEqual(['C.npy', 'manifest.json']);
+      expect(readFileSync(join(out, 'manifest.json')).equals(old.manifest)).toBe(true);
+      expect(readFileSync(join(out, 'C.npy')).equals(old.c)).toBe(true);
+    };
+    // The store fails while the new files are written.
     const output = store.output.bind(store);
     store.output = () => Promise.reject(new Error('the disk went away'));
-    await expect(exportJob(store, modp.id, out, { force: true })).rejects.toThrow(/the disk went away/);
-    expect(readdirSync(out).sort()).toEqual(['C.npy', 'manifest.json']);
-    expect(readFileSync(join(out, 'manifest.json')).equals(old.manifest)).toBe(true);
-    expect(readFileSync(join(out, 'C.npy')).equals(old.c)).toBe(true);
+    await failsKeepingTheOld(/the disk went away/);
     store.output = output;
-    // The manifest cannot be made (the host key unreadable) after every file was written: still nothing replaced.
+    // The manifest cannot be made (the host key unreadable) after every file was written.
     const identity = store.hostIdentity.bind(store);
     store.hostIdentity = () => Promise.reject(new Error('the key is unreadable'));
-    await expect(exportJob(store, modp.id, out, { force: true })).rejects.toThrow(/the key is unreadable/);
-    expect(readdirSync(out).sort()).toEqual(['C.npy', 'manifest.json']);
-    expect(readFileSync(join(out, 'manifest.json')).equals(old.manifest)).toBe(true);
-    expect(readFileSync(join(out, 'C.npy')).equals(old.c)).toBe(true);
+    await failsKeepingTheOld(/the key is unreadable/);
     store.hostIdentity = identity;
     const again = await exportJob(store, modp.id, out, { force: true });
     expect(again.accepted).toBe(2);

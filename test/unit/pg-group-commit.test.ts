@@ -337,17 +337,8 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
   });
 
   it('gives back the units a key holds here once another process banned it: its result for one is refused, the unit requeued', async () => {
-    const url = await cluster!.createDatabase();
     const spec: JobSpec = { id: 'bn', kernel: 'sha256-batch', units: 4, messagesPerUnit: 8, messageLength: 32, seed: 6, samples: 2 };
-    const a = await PgHostStore.open(url);
-    const core = await HostCore.open(a, [spec], { hostId: 'a', hash, identity: await a.hostIdentity(), random: seededRandom(4), maxLeases: 2 });
-    const b = await PgHostStore.open(url);
-    closing.push(async () => {
-      core.close();
-      await a.close();
-      await b.close();
-    });
-    await until(() => a.listening);
+    const { a, b, core } = await coreBesideAnother(spec, { maxLeases: 2 });
     const id = await newIdentity();
     const v = await HandVolunteer.greet(core, 'v', id, hash);
     const u0 = await v.lease();
@@ -355,9 +346,7 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     if (second?.type !== 'unit') throw new Error(`expected a second unit, got ${JSON.stringify(second)}`);
     const u1 = second.unit;
     // Another process bans the key from the job (its invalid results there); its notice names the key.
-    const heard = a.noticesHeard;
-    await b.commitShared({ trust: [{ jobId: spec.id, key: id.id, streak: 0, valid: 0, invalid: 3, banned: true }] }, empty);
-    await until(() => a.noticesHeard > heard);
+    await banElsewhere(a, b, spec.id, id.id);
     const [reply] = await sayTo(core, 'v', await resultFor(id, u0));
     expect(reply).toMatchObject({ type: 'error', code: 'banned', unitId: u0.unitId });
     // Both units it held here went back to the queue, in memory and in the database; nothing was accepted.
@@ -373,33 +362,20 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     const id2 = await newIdentity();
     const w = await HandVolunteer.greet(core, 'w', id2, hash);
     const w0 = await w.lease();
-    const heard2 = a.noticesHeard;
-    await b.commitShared({ trust: [{ jobId: spec.id, key: id2.id, streak: 0, valid: 0, invalid: 3, banned: true }] }, empty);
-    await until(() => a.noticesHeard > heard2);
+    await banElsewhere(a, b, spec.id, id2.id);
     expect((await sayTo(core, 'w', { type: 'request-unit', id: 5, holding: [w0.unitId] }))[0]).toMatchObject({ type: 'error', code: 'banned' });
     await until(async () => (await a.load()).units.find((u) => u.unitId === w0.unitId)?.state === 'queued');
     expect(core.units(spec.id).find((u) => u.unitId === w0.unitId)?.state).toBe('queued');
   });
 
   it('refuses the openings of a key another process banned while it was challenged, and requeues the unit', async () => {
-    const url = await cluster!.createDatabase();
     const spec: JobSpec = { id: 'bo', kernel: 'sha256-batch', units: 2, messagesPerUnit: 8, messageLength: 32, seed: 8, samples: 2 };
-    const a = await PgHostStore.open(url);
-    const core = await HostCore.open(a, [spec], { hostId: 'a', hash, identity: await a.hostIdentity(), random: seededRandom(4) });
-    const b = await PgHostStore.open(url);
-    closing.push(async () => {
-      core.close();
-      await a.close();
-      await b.close();
-    });
-    await until(() => a.listening);
+    const { a, b, core } = await coreBesideAnother(spec, {});
     const id = await newIdentity();
     const v = await HandVolunteer.greet(core, 'v', id, hash);
     const u = await v.lease();
     const verdict = await v.submit(u, false, async () => {
-      const heard = a.noticesHeard;
-      await b.commitShared({ trust: [{ jobId: spec.id, key: id.id, streak: 0, valid: 0, invalid: 3, banned: true }] }, empty);
-      await until(() => a.noticesHeard > heard);
+      await banElsewhere(a, b, spec.id, id.id);
     });
     expect(verdict).toMatchObject({ type: 'error', code: 'banned', unitId: u.unitId });
     expect(core.units(spec.id).find((x) => x.unitId === u.unitId)?.state).toBe('queued');
@@ -407,16 +383,8 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
   });
 
   it('sends no receipt for a result sent again while its acceptance is in flight and then fenced (another process took the unit)', async () => {
-    const url = await cluster!.createDatabase();
     const spec: JobSpec = { id: 'du', kernel: 'sha256-batch', units: 2, messagesPerUnit: 8, messageLength: 32, seed: 10, samples: 2 };
-    const a = await PgHostStore.open(url);
-    const core = await HostCore.open(a, [spec], { hostId: 'a', hash, identity: await a.hostIdentity(), random: seededRandom(4) });
-    const b = await PgHostStore.open(url);
-    closing.push(async () => {
-      core.close();
-      await a.close();
-      await b.close();
-    });
+    const { url, a, b, core } = await coreBesideAnother(spec, {});
     const id = await newIdentity();
     const v = await HandVolunteer.greet(core, 'v', id, hash);
     const u = await v.lease();
@@ -509,6 +477,31 @@ describe.runIf(installed)('PostgreSQL group commit (shared mode)', () => {
     }
   });
 });
+
+/**
+ * A HostCore (`core`) on process a's store for `spec`, beside process b's store on the same database
+ * (b's commits are another process's, noticed by a); a listens before this resolves.
+ */
+async function coreBesideAnother(spec: JobSpec, options: { maxLeases?: number } = {}) {
+  const url = await cluster!.createDatabase();
+  const a = await PgHostStore.open(url);
+  const core = await HostCore.open(a, [spec], { hostId: 'a', hash, identity: await a.hostIdentity(), random: seededRandom(4), ...options });
+  const b = await PgHostStore.open(url);
+  closing.push(async () => {
+    core.close();
+    await a.close();
+    await b.close();
+  });
+  await until(() => a.listening);
+  return { url, a, b, core };
+}
+
+/** Process b bans `key` from job `jobId` (its invalid results there), and a hears b's notice of it. */
+async function banElsewhere(a: PgHostStore, b: PgHostStore, jobId: string, key: string): Promise<void> {
+  const heard = a.noticesHeard;
+  await b.commitShared({ trust: [{ jobId, key, streak: 0, valid: 0, invalid: 3, banned: true }] }, empty);
+  await until(() => a.noticesHeard > heard);
+}
 
 /** The honest openings of `unit` at `indices` (HandVolunteer.submit's second step, sent here on its own). */
 async function openingsFor(unit: WorkUnit, indices: readonly number[]): Promise<Parameters<typeof sayTo>[2]> {
