@@ -40,10 +40,13 @@ function checkedBy<T>(check: (value: unknown) => void, prefix = '') {
   );
 }
 
+/** Units one job may have at most. */
+export const MAX_JOB_UNITS = 1_000_000;
+
 /** The fields of every job, whatever its kernel. */
 export const jobEntries = {
   id: v.pipe(v.string('id must be 1..64 letters, digits, . _ or -'), v.regex(/^[\w.-]{1,64}$/, 'id must be 1..64 letters, digits, . _ or -')),
-  units: intIn('units', 1, 1_000_000),
+  units: intIn('units', 1, MAX_JOB_UNITS),
   seed: intIn('seed', 0, 0xffffffff),
   /** Jobs with a higher priority are leased first (default 0). */
   priority: v.optional(intIn('priority', -1000, 1000)),

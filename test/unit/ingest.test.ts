@@ -77,6 +77,19 @@ describe('job requests from files', () => {
     expect(await store.datasetRoots()).toEqual([]);
   });
 
+  it('says too many panels or units in the request’s own terms (n, m, messagesPerUnit, unitsPerHeader)', async () => {
+    const wide = encodeNpy(NpyDtype.Float32, [1, 5000], new Uint8Array(5000 * 4));
+    const row = encodeNpy(NpyDtype.Float32, [1, 1], new Uint8Array(4));
+    await expect(ingestRequest({ id: 'w', kernel: 'matmul-f32', a: row, b: wide, n: 1, samples: 1 }, { hash })).rejects.toThrow(
+      /^job "w": n 1 cuts b's 5000 columns into 5000 panels, over the 4096 a job may have: give a larger n$/,
+    );
+    // One million and one empty records (4-byte prefixes of zero), one a unit.
+    const empties = new Uint8Array(4 * 1_000_001);
+    await expect(ingestRequest({ kernel: 'sha256-batch', records: new Blob([empties]), messagesPerUnit: 1, samples: 1 }, { hash })).rejects.toThrow(
+      /^job: 1000001 records at messagesPerUnit 1 make 1000001 units, over the 1000000 a job may have: raise messagesPerUnit$/,
+    );
+  });
+
   it('a request with the bytes themselves, and an id made from its inputs when none is given', async () => {
     const a = encodeNpy(NpyDtype.Uint32, [2, 2], new Uint8Array(new Uint32Array([1, 2, 3, 4]).buffer));
     const once = await ingestRequest({ kernel: 'matmul-modp', p: 7, a, b: a, samples: 1 }, { hash });

@@ -9,7 +9,8 @@ import { columnPanel } from '../../data/matrix-dataset';
 import { buildDataset } from '../../data/dataset';
 import { ErrorCode, TabgridError } from '../../errors';
 import type { Hasher } from '../../hash/sha256-cpu';
-import { tileSides } from '../../kernels/matmul/tiles';
+import { MAX_PANELS, tileSides } from '../../kernels/matmul/tiles';
+import { MAX_JOB_UNITS } from '../../kernels/job-spec';
 import { MAX_UNIT_INNER_DIM } from '../../kernels/matmul/unit';
 import { parseJob, type JobSpec } from '../job';
 
@@ -48,6 +49,16 @@ export interface ProductRequest {
   readonly options: JobOptions;
 }
 
+function bad(id: string, what: string): TabgridError {
+  return new TabgridError(ErrorCode.BadInput, `job ${JSON.stringify(id)}: ${what}`);
+}
+
+/** `units`, refused in the request's own terms (`made` says what made them) when a job may not have that many. */
+function unitsOf(id: string, units: number, made: () => string, advice: string): number {
+  if (units > MAX_JOB_UNITS) throw bad(id, `${made()} make ${units} units, over the ${MAX_JOB_UNITS} a job may have: ${advice}`);
+  return units;
+}
+
 /** A tiled product job: A, B's panels, and the spec whose units read them. Checks the shapes agree. */
 export function productJob(r: ProductRequest, hash: Hasher): Ingested {
   const { a, b } = r;
@@ -58,6 +69,16 @@ export function productJob(r: ProductRequest, hash: Hasher): Ingested {
   const sides = tileSides(a.rows, b.cols, a.cols, r.unitFlops ?? DEFAULT_UNIT_FLOPS);
   const m = r.m ?? sides.m;
   const n = r.n ?? sides.n;
+  // Said in the request's own terms (n, m), before any panel is built; parseJob would name only the fields it makes.
+  const panelCount = Math.ceil(b.cols / n);
+  if (panelCount > MAX_PANELS)
+    throw bad(r.id, `n ${n} cuts ${b.name}'s ${b.cols} columns into ${panelCount} panels, over the ${MAX_PANELS} a job may have: give a larger n`);
+  const unitCount = Math.ceil(a.rows / m) * panelCount;
+  if (unitCount > MAX_JOB_UNITS)
+    throw bad(
+      r.id,
+      `tiles of ${m}×${n} cut the ${a.rows}×${b.cols} product into ${unitCount} units, over the ${MAX_JOB_UNITS} a job may have: give a larger m or n`,
+    );
   const datasets = new Map<string, Uint8Array>();
   const keep = (data: Uint8Array) => {
     const d = buildDataset(data, hash);
@@ -98,7 +119,12 @@ export function recordsJob(r: RecordsRequest, hash: Hasher): Ingested {
     ...r.options,
     id: r.id,
     kernel: 'sha256-batch',
-    units: Math.ceil(r.records.count / r.messagesPerUnit),
+    units: unitsOf(
+      r.id,
+      Math.ceil(r.records.count / r.messagesPerUnit),
+      () => `${r.records.count} records at messagesPerUnit ${r.messagesPerUnit}`,
+      'raise messagesPerUnit',
+    ),
     seed: 0,
     messagesPerUnit: r.messagesPerUnit,
     messageLength: 0,
@@ -117,6 +143,18 @@ export interface HeadersRequest {
 
 /** A proof-of-work job over the researcher's block headers, each its own run of units. */
 export function headersJob(r: HeadersRequest): Ingested {
-  const spec = parseJob({ ...r.options, id: r.id, kernel: 'sha256d-pow', units: r.headers.length * r.unitsPerHeader, seed: 0, headers: [...r.headers] });
+  const spec = parseJob({
+    ...r.options,
+    id: r.id,
+    kernel: 'sha256d-pow',
+    units: unitsOf(
+      r.id,
+      r.headers.length * r.unitsPerHeader,
+      () => `${r.headers.length} headers at unitsPerHeader ${r.unitsPerHeader}`,
+      'lower unitsPerHeader',
+    ),
+    seed: 0,
+    headers: [...r.headers],
+  });
   return { spec, datasets: new Map() };
 }
