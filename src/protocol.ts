@@ -55,7 +55,8 @@ export { MAX_SHARES } from './kernels/sha256d-pow/unit';
 /**
  * 10: a redirect carries the host's key (`publicKey`): a volunteer sent to a relay takes only that
  * host's welcome through it, so a relay cannot answer as a host of its own and take its children's
- * credit.
+ * credit. Openings and rows carry a `mac` under the connection's result key (proof/step-mac.ts),
+ * which a host requires through a relay, so a relay cannot make them up for its child either.
  * 9: a result carries a MAC under the connection's result key (proof/result-key.ts) instead of
  * an ECDSA signature: the welcome and the key-proof carry the two halves of that key (`session`),
  * and the key-proof signs both. A host verified one signature a unit, its costliest step.

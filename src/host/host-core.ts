@@ -1,4 +1,5 @@
 import { newSessionKeyPair, type SessionKeyPair } from '../proof/result-key';
+import { stepBytes } from '../proof/step-mac';
 import { ErrorCode, TabgridError } from '../errors';
 import { relayedMessage, MAX_CACHED_HINT, MAX_RELAY_CHILDREN, type HostMessage, type Receipt, type VolunteerMessage } from '../protocol';
 import { parseVolunteerMessage, RefusedMessage } from '../validate';
@@ -52,6 +53,23 @@ export const KEY_PROOF_TIMEOUT_MS = 30_000;
  * before the reply that announces it is returned. Messages are handled one at a time, in
  * arrival order.
  */
+
+/**
+ * Openings and rows carry a MAC under the connection's result key (proof/step-mac.ts): one that
+ * does not verify is refused, and counts for nothing against the key (whoever passed it on may
+ * have made it up). Through a relay the MAC is required: the relay could make up openings or rows
+ * for its child and have them counted against it. Straight from the key (end-to-end DTLS), a
+ * step without one is the key's own word, as before protocol 10.
+ */
+function checkStepMac(speaker: Speaker, message: Extract<VolunteerMessage, { type: 'openings' | 'rows' }>): void {
+  if (message.mac === undefined ? !speaker.relayed : speaker.resultKey.verifyBytes(stepBytes(message), message.mac)) return;
+  throw new TabgridError(
+    ErrorCode.BadSignature,
+    message.mac === undefined
+      ? `${message.type} through a relay must carry their MAC (unit ${message.unitId})`
+      : `the ${message.type}' MAC does not verify for unit ${message.unitId}`,
+  );
+}
 
 /** The error for a direct connection whose name has a `>` (which only relayed children's names have). */
 function relayedName(name: string): TabgridError {
@@ -681,8 +699,10 @@ export class HostCore {
         return [await this.judge.result(speaker, message, deadline, now, tx)];
       }
       case 'openings':
+        checkStepMac(speaker, message);
         return [await this.judge.openings(who, message, now, tx)];
       case 'rows':
+        checkStepMac(speaker, message);
         return this.judge.rows(who, name, message, now, tx);
       case 'profile': {
         const before = tx.volunteer(who);

@@ -48,6 +48,10 @@ export interface ResultKey {
   mac(f: CommitmentFields): string;
   /** Whether `mac` is this key's MAC of exactly these fields; false (never a throw) for anything malformed. */
   verify(f: CommitmentFields, mac: string): boolean;
+  /** The MAC of `bytes` (a judged step's, proof/step-mac.ts), hex. */
+  macBytes(bytes: Uint8Array): string;
+  /** Whether `mac` is this key's MAC of `bytes`; false (never a throw) for anything malformed. */
+  verifyBytes(bytes: Uint8Array, mac: string): boolean;
 }
 
 /**
@@ -95,18 +99,21 @@ export async function newSessionKeyPair(options: { readonly webCrypto?: boolean 
 /** node:crypto's HMAC: a few microseconds a result (a host verifies one a unit). */
 function nodeResultKey(key: Uint8Array): ResultKey {
   const node = nodeCrypto()!;
-  const macOf = (f: CommitmentFields) => node.createHmac('sha256', key).update(commitmentBytes(f)).digest();
+  const macOf = (bytes: Uint8Array) => node.createHmac('sha256', key).update(bytes).digest();
+  const verifyBytes = (bytes: () => Uint8Array, mac: string) => {
+    const given = macBytes(mac);
+    if (!given) return false;
+    try {
+      return node.timingSafeEqual(macOf(bytes()), given);
+    } catch {
+      return false;
+    }
+  };
   return {
-    mac: (f) => toHex(macOf(f)),
-    verify: (f, mac) => {
-      const given = macBytes(mac);
-      if (!given) return false;
-      try {
-        return node.timingSafeEqual(macOf(f), given);
-      } catch {
-        return false;
-      }
-    },
+    mac: (f) => toHex(macOf(commitmentBytes(f))),
+    verify: (f, mac) => verifyBytes(() => commitmentBytes(f), mac),
+    macBytes: (bytes) => toHex(macOf(bytes)),
+    verifyBytes: (bytes, mac) => verifyBytes(() => bytes, mac),
   };
 }
 
@@ -121,23 +128,26 @@ function jsResultKey(key: Uint8Array): ResultKey {
     inner[i]! ^= key[i]!;
     outer[i]! ^= key[i]!;
   }
-  const macOf = (f: CommitmentFields) => sha256Ref(outer, sha256Ref(inner, commitmentBytes(f)));
+  const macOf = (bytes: Uint8Array) => sha256Ref(outer, sha256Ref(inner, bytes));
+  const verifyBytes = (bytes: () => Uint8Array, mac: string) => {
+    const given = macBytes(mac);
+    if (!given) return false;
+    let mine: Uint8Array;
+    try {
+      mine = macOf(bytes());
+    } catch {
+      return false;
+    }
+    // Every byte compared, whatever differs first.
+    let diff = 0;
+    for (let i = 0; i < MAC_BYTES; i++) diff |= mine[i]! ^ given[i]!;
+    return diff === 0;
+  };
   return {
-    mac: (f) => toHex(macOf(f)),
-    verify: (f, mac) => {
-      const given = macBytes(mac);
-      if (!given) return false;
-      let mine: Uint8Array;
-      try {
-        mine = macOf(f);
-      } catch {
-        return false;
-      }
-      // Every byte compared, whatever differs first.
-      let diff = 0;
-      for (let i = 0; i < MAC_BYTES; i++) diff |= mine[i]! ^ given[i]!;
-      return diff === 0;
-    },
+    mac: (f) => toHex(macOf(commitmentBytes(f))),
+    verify: (f, mac) => verifyBytes(() => commitmentBytes(f), mac),
+    macBytes: (bytes) => toHex(macOf(bytes)),
+    verifyBytes: (bytes, mac) => verifyBytes(() => bytes, mac),
   };
 }
 

@@ -176,9 +176,14 @@ export const volunteerMessages = {
     /** What computed it, as the volunteer's engine describes its device ("NVIDIA H200 (vulkan)", "8 CPU threads"): kept and exported, never trusted. */
     adapter: v.optional(text(MAX_ADAPTER_CHARS)),
   }),
-  openings: message('openings', { unitId, openings: list(openingSchema, MAX_CHALLENGE) }),
-  /** Rows first, first + 1, … of C (or digests of a hashing unit), answering `send-rows`, in order. */
-  rows: message('rows', { unitId, first: leafIndex, data: rowsData }),
+  /**
+   * The challenged leaves with their audit paths. `mac` (proof/step-mac.ts) authenticates them
+   * under the connection's result key: required through a relay, which could otherwise make them
+   * up and have them counted against the child.
+   */
+  openings: message('openings', { unitId, openings: list(openingSchema, MAX_CHALLENGE), mac: v.optional(hex(MAC_HEX)) }),
+  /** Rows first, first + 1, … of C (or digests of a hashing unit), answering `send-rows`, in order; `mac` as openings'. */
+  rows: message('rows', { unitId, first: leafIndex, data: rowsData, mac: v.optional(hex(MAC_HEX)) }),
   /** A relay forwards a child's message, as the child sent it; `child` names the child's link. */
   relay: message('relay', { child, text: text(MAX_MESSAGE_CHARS) }),
   'child-left': message('child-left', { child }),

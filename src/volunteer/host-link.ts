@@ -11,6 +11,7 @@ import { createKeyPair, identityFromKeyPair, type Identity } from '../proof/iden
 import { signKeyProof } from '../proof/key-proof';
 import type { CommitmentFields } from '../proof/commitment';
 import { newSessionKeyPair, type ResultKey } from '../proof/result-key';
+import { stepBytes } from '../proof/step-mac';
 import { resultMessage, type Offer } from './results';
 import { verifyReceiptSignature } from '../proof/receipt-signing';
 import type { ServedChunk } from '../data/dataset';
@@ -448,9 +449,16 @@ export class HostLink {
     });
   }
 
-  /** Sends if connected; a message lost to a drop is sent again after the reconnect. */
+  /**
+   * Sends if connected; a message lost to a drop is sent again after the reconnect. Openings and
+   * rows go with their MAC under this connection's result key (proof/step-mac.ts).
+   */
   send(message: VolunteerMessage): void {
-    this.link?.send(encodeMessage(message));
+    if (!this.link) return;
+    const current = this.resultKey;
+    const keyed = current && current.link === this.link ? current.key : undefined;
+    const sent = (message.type === 'openings' || message.type === 'rows') && keyed ? { ...message, mac: keyed.macBytes(stepBytes(message)) } : message;
+    this.link.send(encodeMessage(sent));
   }
 
   /**

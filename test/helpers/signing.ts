@@ -1,4 +1,5 @@
 import type { HostCore } from '../../src/host/host-core';
+import { stepBytes } from '../../src/proof/step-mac';
 import { unitInputDigest } from '../../src/proof/commitment';
 import { newSessionKeyPair, type ResultKey } from '../../src/proof/result-key';
 import { createKeyPair, identityFromKeyPair, type Identity } from '../../src/proof/identity';
@@ -62,6 +63,13 @@ export function macFor(identity: Identity, unit: WorkUnit, root: string): string
   const key = resultKeys.get(identity);
   if (!key) throw new Error('macFor: this identity has greeted no host (greetAs)');
   return key.mac({ jobId: unit.jobId, unitId: unit.unitId, kernel: unit.kernel, inputDigest: unitInputDigest(unit), root });
+}
+
+/** `message` (openings or rows) with its MAC under the result key `identity` agreed on the connection it greeted last. */
+export function withStepMac<M extends Extract<VolunteerMessage, { type: 'openings' | 'rows' }>>(identity: Identity, message: M): M {
+  const key = resultKeys.get(identity);
+  if (!key) throw new Error('withStepMac: this identity has greeted no host (greetAs)');
+  return { ...message, mac: key.macBytes(stepBytes(message)) };
 }
 
 /** A result message, authenticated for the connection `identity` greeted last. */

@@ -23,7 +23,7 @@ import { referenceLeaves } from '../../src/host/recompute';
 import { receiptIsIntact } from '../../src/proof/receipt';
 import { seededRandom } from '../../src/work/seeded';
 import type { Identity } from '../../src/proof/identity';
-import { greetAs, keyProofFor, newIdentity, overTheWire, resultOf } from '../helpers/signing';
+import { greetAs, keyProofFor, newIdentity, overTheWire, resultOf, withStepMac } from '../helpers/signing';
 
 const job: JobSpec = { id: 'test', kernel: 'sha256-batch', units: 3, messagesPerUnit: 37, messageLength: 64, seed: 9, samples: 8 };
 let hash: Hasher;
@@ -390,7 +390,11 @@ describe('HostCore relays', () => {
       leaf: toHex(leaves.subarray(index * 32, index * 32 + 32)),
       path: merklePath(tree, index).map(toHex),
     }));
-    expect((await wrap({ type: 'openings', unitId: u.unit.unitId, openings }))[0]).toMatchObject({ verdict: 'accepted' });
+    // Openings the relay makes up (no MAC, or one of its own) are refused and count for nothing; the child's own are judged.
+    const madeUp = { type: 'openings' as const, unitId: u.unit.unitId, openings: openings.map((o) => ({ ...o, leaf: '00'.repeat(32) })) };
+    expect((await wrap(madeUp))[0]).toMatchObject({ type: 'error', code: 'bad-signature' });
+    expect((await wrap({ ...madeUp, mac: 'ab'.repeat(32) }))[0]).toMatchObject({ type: 'error', code: 'bad-signature' });
+    expect((await wrap(withStepMac(keys.get('child')!, { type: 'openings', unitId: u.unit.unitId, openings })))[0]).toMatchObject({ verdict: 'accepted' });
     expect(core.volunteer(vid('child'))).toMatchObject({ accepted: 1, rejected: 0 });
     expect(core.volunteer(vid('r'))).toEqual(relayBefore); // the relay earns nothing for its child
   });

@@ -6,7 +6,8 @@ import type { Link, LinkHandlers } from '../../src/net/link';
 import { encodeMessage, type HostMessage, type VolunteerMessage } from '../../src/protocol';
 import { parseVolunteerMessage } from '../../src/validate';
 import { HostLink, Redirected } from '../../src/volunteer/host-link';
-import { sentResult } from '../../src/volunteer/results';
+import { answerCheck, sentResult } from '../../src/volunteer/results';
+import { stepBytes } from '../../src/proof/step-mac';
 import { unitInputDigest } from '../../src/proof/commitment';
 import { newNonce } from '../../src/proof/key-proof';
 import { newSessionKeyPair, type ResultKey } from '../../src/proof/result-key';
@@ -262,6 +263,8 @@ describe('HostLink: the result key', () => {
     const hostKey = await newIdentity();
     const mine = await newSessionKeyPair();
     const results: { root: string; verified: boolean }[] = [];
+    /** Openings and rows heard, and whether their MAC verified. */
+    const steps: { type: string; verified: boolean }[] = [];
     /** Every message's type, in the order the host heard them. */
     const heard: string[] = [];
     let closes = 0;
@@ -286,6 +289,11 @@ describe('HostLink: the result key', () => {
               .then(() => key!.verify(fields, m.mac))
               .then((verified) => results.push({ root: m.root, verified }));
           }
+          if (m.type === 'openings' || m.type === 'rows') {
+            void until(() => key !== undefined).then(() =>
+              steps.push({ type: m.type, verified: m.mac !== undefined && key!.verifyBytes(stepBytes(m), m.mac) }),
+            );
+          }
         },
         sendData: () => undefined,
         close: () => {
@@ -294,7 +302,7 @@ describe('HostLink: the result key', () => {
         },
       };
     };
-    return { connect, results, heard, closes: () => closes, drop: () => current?.onClose() };
+    return { connect, results, steps, heard, closes: () => closes, drop: () => current?.onClose() };
   }
 
   const sent = async () => sentResult(unit, { leaves: new Uint8Array(8 * 32).fill(7), leafBytes: 32, backend: 'cpu' }, 8, await createCpuSha256());
@@ -319,6 +327,18 @@ describe('HostLink: the result key', () => {
       { root: r.root, verified: true },
       { root: r.root, verified: true },
     ]);
+  });
+
+  it('sends openings and rows with their MAC under the connection’s key (protocol 10: a relay cannot make them up)', async () => {
+    const host = await keyedHost();
+    const link = new HostLink({ signalUrl: 'ws://unused/', hostId: 'h', identity: await newIdentity(), connect: host.connect }, () => undefined);
+    await link.open(new AbortController().signal);
+    const r = await sent();
+    for (const m of answerCheck({ type: 'challenge', unitId: unit.unitId, indices: [1, 5] }, r)) link.send(m);
+    for (const m of answerCheck({ type: 'send-rows', unitId: unit.unitId }, r)) link.send(m);
+    await until(() => host.steps.length >= 2);
+    expect(host.steps[0]).toEqual({ type: 'openings', verified: true });
+    expect(host.steps.slice(1).every((s) => s.type === 'rows' && s.verified)).toBe(true);
   });
 
   it('refuses a host whose half of the key is no point on the curve, and closes the link', async () => {

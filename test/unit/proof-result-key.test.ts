@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isTabgridError, ErrorCode } from '../../src/errors';
 import { unitInputDigest, type CommitmentFields } from '../../src/proof/commitment';
 import { newSessionKeyPair, type ResultKey } from '../../src/proof/result-key';
+import { stepBytes } from '../../src/proof/step-mac';
 import { Kernel, type MatmulUnit } from '../../src/protocol';
 
 const unit: MatmulUnit = { kernel: Kernel.MatmulModp, jobId: 'job-1', unitId: 'u-1', seed: 42, m: 7, n: 13, k: 5, p: 65521 };
@@ -28,6 +29,16 @@ describe('result keys', () => {
       expect(mac).toMatch(/^[0-9a-f]{64}$/);
       expect(host.mac(f)).toBe(mac);
       expect(host.verify(f, mac)).toBe(true);
+      // A judged step's MAC (openings, rows) agrees too, and covers exactly its fields and kind.
+      const openings = { type: 'openings' as const, unitId: 'u-1', openings: [{ index: 3, leaf: 'cd'.repeat(32), path: ['ef'.repeat(32)] }] };
+      const stepMac = volunteer.macBytes(stepBytes(openings));
+      expect(host.macBytes(stepBytes(openings))).toBe(stepMac);
+      expect(host.verifyBytes(stepBytes(openings), stepMac)).toBe(true);
+      expect(host.verifyBytes(stepBytes({ ...openings, openings: [{ ...openings.openings[0]!, index: 4 }] }), stepMac)).toBe(false);
+      const rows = { type: 'rows' as const, unitId: 'u-1', first: 3, data: 'cd'.repeat(32) };
+      expect(host.verifyBytes(stepBytes(rows), stepMac)).toBe(false);
+      expect(host.verifyBytes(stepBytes(rows), volunteer.macBytes(stepBytes(rows)))).toBe(true);
+      expect(host.verifyBytes(stepBytes(rows), 'not hex')).toBe(false);
     });
   }
 
