@@ -55,14 +55,15 @@ export const KEY_PROOF_TIMEOUT_MS = 30_000;
  */
 
 /**
- * Openings and rows carry a MAC under the connection's result key (proof/step-mac.ts): one that
- * does not verify is refused, and counts for nothing against the key (whoever passed it on may
- * have made it up). Through a relay the MAC is required: the relay could make up openings or rows
- * for its child and have them counted against it. Straight from the key (end-to-end DTLS), a
- * step without one is the key's own word, as before protocol 10.
+ * Openings and rows carry a MAC under the connection's result key (proof/step-mac.ts). Through a
+ * relay it must verify, or the step is refused and counts for nothing against the key: the relay
+ * could make up openings or rows for its child to have them counted against it. Straight from the
+ * key (end-to-end DTLS) the step is the key's own word whatever its MAC, and is judged on what it
+ * opens: a bad MAC there must not spare a cheater's bad openings their count.
  */
 function checkStepMac(speaker: Speaker, message: Extract<VolunteerMessage, { type: 'openings' | 'rows' }>): void {
-  if (message.mac === undefined ? !speaker.relayed : speaker.resultKey.verifyBytes(stepBytes(message), message.mac)) return;
+  if (!speaker.relayed) return;
+  if (message.mac !== undefined && speaker.resultKey.verifyBytes(stepBytes(message), message.mac)) return;
   throw new TabgridError(
     ErrorCode.BadSignature,
     message.mac === undefined

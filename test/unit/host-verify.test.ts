@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildMerkleTreeOfChunks } from '../../src/hash/merkle';
+import { buildMerkleTreeOfChunks, merklePath } from '../../src/hash/merkle';
 import { createCpuSha256, type Hasher } from '../../src/hash/sha256-cpu';
 import { toHex } from '../../src/hex';
 import { HostCore } from '../../src/host/host-core';
@@ -123,6 +123,19 @@ describe('authenticated results', () => {
     const replay = { type: 'result', unitId: next.unitId, root, backend: 'cpu', mac: macFor(v.me, elsewhere, root) } as const;
     expect(reasonOf((await v.say(replay))[0]!)).toBe('rejected: bad MAC');
     expect(core.volunteer(v.me.id)).toMatchObject({ rejected: 2, credit: 0 });
+  });
+
+  it('judges openings straight from the key on what they open, whatever their MAC: a made-up MAC spares bad openings nothing', async () => {
+    const core = await open(job);
+    const v = await volunteer(core, 'a');
+    const unit = await v.lease();
+    const leaves = honest(unit, hash);
+    const tree = buildMerkleTreeOfChunks(leaves, 32, hash);
+    const [challenge] = await v.say(await resultOf(v.me, unit, toHex(tree.root)));
+    if (challenge?.type !== 'challenge') throw new Error('expected a challenge');
+    const bad = challenge.indices.map((index) => ({ index, leaf: '00'.repeat(32), path: merklePath(tree, index).map(toHex) }));
+    expect(reasonOf((await v.say({ type: 'openings', unitId: unit.unitId, openings: bad, mac: 'ab'.repeat(32) }))[0]!)).toMatch(/^rejected/);
+    expect(core.volunteer(v.me.id)).toMatchObject({ rejected: 1, credit: 0 });
   });
 
   it("rejects a result authenticated under the same key's earlier connection", async () => {
