@@ -14,7 +14,7 @@ import { seededRandom } from '../../src/work/seeded';
 import { ComputeEngine } from '../../src/worker/engine';
 import { honest, leafBytes, reasonOf, volunteer, type TestVolunteer, honestResult } from '../helpers/judged';
 import { memoryConnector } from '../helpers/memory-host';
-import { greetAs, keyProofFor, macFor, newIdentity, resultOf, sayTo } from '../helpers/signing';
+import { greetAs, keyProofFor, macFor, newIdentity, resultOf, sayTo, withStepMac } from '../helpers/signing';
 import { until } from '../helpers/until';
 
 /**
@@ -185,7 +185,7 @@ describe('an upload is dropped when its unit no longer waits for it', () => {
       const child = await relayedVolunteer(core, 'r', `c${c}`);
       const unit = await child.lease();
       expect((await child.say(await resultOf(child.me, unit, FAKE_ROOT)))[0]).toEqual({ type: 'send-rows', unitId: unit.unitId });
-      expect(await child.say({ type: 'rows', unitId: unit.unitId, first: 0, data: ROW })).toEqual([]);
+      expect(await child.say(withStepMac(child.me, { type: 'rows', unitId: unit.unitId, first: 0, data: ROW }))).toEqual([]);
     }
     expect(core.uploadBytesInFlight()).toBe(38 * ROW_BYTES);
     for (const { name } of direct) await core.disconnect(name);
