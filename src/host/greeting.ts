@@ -38,10 +38,10 @@ export const HELLOS_PER_MINUTE = 12;
  * How a connection becomes a volunteer: `hello` names a public key and gets a `welcome` with
  * the host's key, a fresh nonce and the host's half of the result key; `key-proof` signs that
  * nonce and both halves (proof/key-proof.ts), and only then does the connection speak for the
- * key's identity, its results authenticated with the key both ends derived (proof/result-key.ts). Once a key is proved, the connection
- * speaks for that key for its life: a hello naming another key is refused (one connection
- * switching keys could otherwise hold maxLeases units under each). A key banned from every job
- * is turned away at hello.
+ * key's identity, its results authenticated with the key both ends derived
+ * (proof/result-key.ts). Once a key is proved, the connection speaks for that key for its life:
+ * a hello naming another key is refused (one connection switching keys could otherwise hold
+ * maxLeases units under each). A key banned from every job is turned away at hello.
  */
 export class Greeting {
   constructor(private readonly options: GreetingOptions) {}

@@ -47,14 +47,6 @@ export type { UnitView, VerdictEvent } from './host-views';
 export const KEY_PROOF_TIMEOUT_MS = 30_000;
 
 /**
- * The job host's logic, free of any transport: connections are names, messages are JSON texts
- * in and typed replies out. Units go queued → leased → verifying → accepted; a rejected unit,
- * or one whose lease lapses, goes back to the queue. Every change is committed to the store
- * before the reply that announces it is returned. Messages are handled one at a time, in
- * arrival order.
- */
-
-/**
  * Openings and rows carry a MAC under the connection's result key (proof/step-mac.ts). Through a
  * relay it must verify, or the step is refused and counts for nothing against the key: the relay
  * could make up openings or rows for its child to have them counted against it. Straight from the
@@ -76,6 +68,14 @@ function checkStepMac(speaker: Speaker, message: Extract<VolunteerMessage, { typ
 function relayedName(name: string): TabgridError {
   return new TabgridError(ErrorCode.BadInput, `a connection's name may not contain '>' (${JSON.stringify(name.slice(0, 64))}): it names relayed volunteers`);
 }
+
+/**
+ * The job host's logic, free of any transport: connections are names, messages are JSON texts
+ * in and typed replies out. Units go queued → leased → verifying → accepted; a rejected unit,
+ * or one whose lease lapses, goes back to the queue. Every change is committed to the store
+ * before the reply that announces it is returned. Messages are handled one at a time, in
+ * arrival order.
+ */
 export class HostCore {
   private readonly sessions: Connections;
   private readonly judge: Judge;

@@ -10,15 +10,20 @@ import { StoredUnitState as UnitState } from './store/store';
  * A known id with a different spec is an error, not a silent replacement. Returns the ids of
  * the jobs it staged.
  */
+/** Throws when `spec` would replace `known`, the spec its id names already, with a different one. */
+export function refuseChangedSpec(known: JobSpec | undefined, spec: JobSpec): void {
+  if (known && JSON.stringify(known) !== JSON.stringify(spec)) {
+    throw new TabgridError(ErrorCode.BadInput, `job ${spec.id} is stored with a different spec; give the new job another id`);
+  }
+}
+
 export function stageJobs(state: HostState, tx: Tx, jobs: readonly JobSpec[], now: number): string[] {
   const staged: string[] = [];
   for (const [order, spec] of jobs.entries()) {
     parseJob(spec);
     const known = state.job(spec.id);
     if (known) {
-      if (JSON.stringify(known.spec) !== JSON.stringify(spec)) {
-        throw new TabgridError(ErrorCode.BadInput, `job ${spec.id} is stored with a different spec; give the new job another id`);
-      }
+      refuseChangedSpec(known.spec, spec);
       continue;
     }
     tx.putJob({ id: spec.id, spec, priority: spec.priority ?? 0, createdAt: now + order });

@@ -173,9 +173,8 @@ export class Sharing {
   private async takeBackStrays(): Promise<void> {
     const strays = (await this.store.ownedUnitIds()).filter((id) => this.state.unit(id) === undefined);
     if (strays.length === 0) return;
-    const back = await this.store.adopt(strays);
-    this.bring({ ...back, units: back.units.filter((u) => this.state.unit(u.unitId) === undefined) });
-    this.log?.(`${back.units.length} unit(s) this process owned in the database were not in its memory: taken back`);
+    const back = this.bringMissing(await this.store.adopt(strays));
+    this.log?.(`${back} unit(s) this process owned in the database were not in its memory: taken back`);
   }
 
   /** The connection closed, or a relay's child left (bounds `arrived`): a relay's children go with it. */
@@ -227,8 +226,7 @@ export class Sharing {
       // This runs beside the message queue: a unit a message brought back meanwhile (and maybe changed) is newer than this read.
       const units = err.unitIds.map((id) => this.state.unit(id)).filter((u) => u !== undefined);
       this.forget(units);
-      const back = await this.store.adopt(err.unitIds);
-      this.bring({ ...back, units: back.units.filter((u) => this.state.unit(u.unitId) === undefined) });
+      this.bringMissing(await this.store.adopt(err.unitIds));
       this.log?.(`${err.message}; the message is refused as busy`);
       throw new TabgridError(ErrorCode.Busy, 'another host process took over this unit; ask again', { cause: err });
     }
@@ -300,6 +298,16 @@ export class Sharing {
     for (const u of claimed.units) this.state.putUnit(u);
     for (const r of claimed.receipts) this.state.putReceipt(r);
     if (claimed.units.length > 0) this.adopted(claimed.units);
+  }
+
+  /**
+   * Brings in the taken units memory does not hold (a read beside the message queue: one a
+   * message brought back meanwhile is newer than it); returns how many.
+   */
+  private bringMissing(claimed: Claimed): number {
+    const units = claimed.units.filter((u) => this.state.unit(u.unitId) === undefined);
+    this.bring({ ...claimed, units });
+    return units.length;
   }
 
   private forget(units: readonly StoredUnit[]): void {

@@ -66,12 +66,12 @@ export const CHUNK_IDLE_MS = 30_000;
 /** Chunk fetches one link has in flight at most: with MAX_CHUNKS_PER_REQUEST each, 4 × 2 MiB held at most. */
 export const MAX_CHUNK_FETCHES = 4;
 
-/** The host sent us elsewhere: not a failure, so no backoff and no error state. */
 /** TURN credentials are asked for again at most this often, whatever lifetime a grant claims (no loop of asks). */
 const MIN_ICE_REFRESH_MS = 1000;
 /** setTimeout's longest delay: a longer one fires at once. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** The host sent us elsewhere: not a failure, so no backoff and no error state. */
 export class Redirected extends Error {
   constructor(readonly retryMs: number) {
     super(`redirected; retry in ${retryMs} ms`);
@@ -268,6 +268,13 @@ export class HostLink {
       publicKey: identity.publicKey,
       ...(relay && direct ? { relay: true } : {}),
     };
+    // A link that did not become a connection: closed and forgotten, so the next open() makes a new one, to the host
+    // itself (a relay that failed us sends us back, as losing one does).
+    const abandon = () => {
+      link.close();
+      if (this.link === link) this.link = undefined;
+      this.upstream = undefined;
+    };
     let welcome: Reply<'welcome' | 'redirect'>;
     try {
       welcome = await withTimeout(
@@ -277,10 +284,8 @@ export class HostLink {
         this.timers,
       );
     } catch (err) {
-      // Not greeted (refused, banned, no answer, aborted): this link is no connection, and the next open() must make a new one.
-      link.close();
-      if (this.link === link) this.link = undefined;
-      if (!direct) this.upstream = undefined;
+      // Not greeted (refused, banned, no answer, aborted).
+      abandon();
       throw err;
     }
     if (welcome.type === 'redirect') {
@@ -300,9 +305,7 @@ export class HostLink {
     // Through a relay, the welcome must be the host's that sent us there: a relay answering as a host of its own would
     // lease its own units to us, send our results as its own, and hand us receipts of its own signing.
     if (!direct && (welcome.publicKey !== this.upstreamHostKey || !processes.includes(welcome.hostId))) {
-      link.close();
-      if (this.link === link) this.link = undefined;
-      this.upstream = undefined;
+      abandon();
       throw new TabgridError(
         ErrorCode.BadSignature,
         `relay ${target} answered with the welcome of another host (${welcome.hostId}, key ${welcome.publicKey.slice(0, 16)}…); trying the host again`,
@@ -323,9 +326,8 @@ export class HostLink {
       });
       resultKey = await mine.agree(hostSession, nonce);
     } catch (err) {
-      // A host whose half is no point on the curve cannot be spoken to: this link is no connection.
-      link.close();
-      if (this.link === link) this.link = undefined;
+      // A host whose half is no point on the curve cannot be spoken to.
+      abandon();
       throw err;
     }
     this.resultKey = { link, key: resultKey };
@@ -455,8 +457,7 @@ export class HostLink {
    */
   send(message: VolunteerMessage): void {
     if (!this.link) return;
-    const current = this.resultKey;
-    const keyed = current && current.link === this.link ? current.key : undefined;
+    const keyed = this.currentResultKey();
     const sent = (message.type === 'openings' || message.type === 'rows') && keyed ? { ...message, mac: keyed.macBytes(stepBytes(message)) } : message;
     this.link.send(encodeMessage(sent));
   }
@@ -473,8 +474,13 @@ export class HostLink {
 
   /** The MAC of `commitment` under this connection's result key; undefined when not connected. */
   resultMac(commitment: CommitmentFields): string | undefined {
+    return this.currentResultKey()?.mac(commitment);
+  }
+
+  /** The result key agreed on the current link; undefined when not connected (or not yet agreed). */
+  private currentResultKey(): ResultKey | undefined {
     const current = this.resultKey;
-    return current && current.link === this.link ? current.key.mac(commitment) : undefined;
+    return current && current.link === this.link ? current.key : undefined;
   }
 
   close(): void {

@@ -18,6 +18,7 @@ import { toHex } from '../../hex';
 import { MAX_UNIT_MESSAGE_BYTES } from '../../kernels/sha256-batch/unit';
 import type { HostCore } from '../host-core';
 import { parseJob, type JobSpec } from '../job';
+import { refuseChangedSpec } from '../job-intake';
 import type { HostStore } from '../store/store';
 import { headersJob, productJob, recordsJob, type Ingested, type JobOptions, type MatrixInput } from './build';
 import { headersRequestSchema, isJobRequest, productRequestSchema, recordsRequestSchema, REQUEST_ONLY } from './request';
@@ -196,10 +197,10 @@ export async function ingestRequest(raw: unknown, options: IngestOptions): Promi
 /** Saves a request's datasets, then adds its job to the running host. Resolves to the job's spec. */
 export async function submitIngested(core: HostCore, store: HostStore, ingested: Ingested, now = Date.now()): Promise<JobSpec> {
   // A job the host would refuse stores nothing: its datasets are not saved either.
-  const known = core.jobs().find((j) => j.id === ingested.spec.id);
-  if (known && JSON.stringify(known) !== JSON.stringify(ingested.spec)) {
-    throw new TabgridError(ErrorCode.BadInput, `job ${ingested.spec.id} is stored with a different spec; give the new job another id`);
-  }
+  refuseChangedSpec(
+    core.jobs().find((j) => j.id === ingested.spec.id),
+    ingested.spec,
+  );
   for (const [root, data] of ingested.datasets) await store.saveDataset({ root, data, createdAt: now });
   await core.addJob(ingested.spec);
   return ingested.spec;
