@@ -73,12 +73,7 @@ export function productJob(r: ProductRequest, hash: Hasher): Ingested {
   const panelCount = Math.ceil(b.cols / n);
   if (panelCount > MAX_PANELS)
     throw bad(r.id, `n ${n} cuts ${b.name}'s ${b.cols} columns into ${panelCount} panels, over the ${MAX_PANELS} a job may have: give a larger n`);
-  const unitCount = Math.ceil(a.rows / m) * panelCount;
-  if (unitCount > MAX_JOB_UNITS)
-    throw bad(
-      r.id,
-      `tiles of ${m}×${n} cut the ${a.rows}×${b.cols} product into ${unitCount} units, over the ${MAX_JOB_UNITS} a job may have: give a larger m or n`,
-    );
+  const units = unitsOf(r.id, Math.ceil(a.rows / m) * panelCount, () => `tiles of ${m}×${n} over the ${a.rows}×${b.cols} product`, 'give a larger m or n');
   const datasets = new Map<string, Uint8Array>();
   const keep = (data: Uint8Array) => {
     const d = buildDataset(data, hash);
@@ -88,7 +83,6 @@ export function productJob(r: ProductRequest, hash: Hasher): Ingested {
   const aRoot = keep(a.data);
   const panels: string[] = [];
   for (let col = 0; col < b.cols; col += n) panels.push(keep(columnPanel(b.data, b.rows, b.cols, col, Math.min(n, b.cols - col))));
-  const units = Math.ceil(a.rows / m) * panels.length;
   const spec = parseJob({
     ...r.options,
     id: r.id,
